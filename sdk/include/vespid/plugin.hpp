@@ -1,0 +1,295 @@
+// Header-only C++17 helper for writing Vespid plugins.
+//
+// It adds nothing to the ABI: everything here compiles down to the C tables of vespid/*.h.
+//   - vsp::Error and vsp::guard(): the exception barrier. No exception may cross the C boundary;
+//     guard() turns one into a status code and a message in the caller's vsp_error.
+//   - vsp::Host: the host's service table and this instance's handle, with typed helpers.
+//   - vsp::Timer, vsp::Watch: RAII owners of host timers and fd watches (loop thread only).
+//   - vsp::TransportAdapter<T>, vsp::StorageAdapter<T>: generate a kind's C table from a class.
+//   - VSP_DECLARE_MODULE: defines the one exported symbol, vsp_module_query.
+//
+// A transport class T provides:
+//   static std::unique_ptr<T> create(vsp::Host host, std::string_view config_json);  // may throw
+//   void start();                                                // loop thread, may throw
+//   void stop(std::function<void()> done);                       // loop thread
+//   int send(vsp_plugin_conn* conn, std::string_view message);   // any thread, noexcept
+//   void close(vsp_plugin_conn* conn, int code, const char* reason);  // any thread, noexcept
+// A storage class T provides create/start/stop as above (on the storage thread) and
+//   int get(std::string_view key, vsp_kv_sink_fn sink, void* ctx);
+//   int scan(std::string_view start, std::string_view end, uint32_t limit, uint32_t flags,
+//            vsp_kv_sink_fn sink, void* ctx);
+//   int commit(const vsp_txn* txns, size_t count, vsp_txn_result* results);
+// Methods report failures by throwing vsp::Error(status, message).
+#ifndef VESPID_PLUGIN_HPP
+#define VESPID_PLUGIN_HPP
+
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "vespid/vespid.h"
+
+namespace vsp {
+
+// A failure with a VSP_E_* status. Throw it from plugin code; guard() catches it.
+class Error : public std::runtime_error {
+ public:
+  Error(int status, const std::string& message) : std::runtime_error(message), status_(status) {}
+  int status() const noexcept { return status_; }
+
+ private:
+  int status_;
+};
+
+inline void fill_error(vsp_error* err, int status, const char* message) noexcept {
+  if (err == nullptr) return;
+  err->status = status;
+  std::snprintf(err->message, sizeof err->message, "%s", message ? message : "");
+}
+
+// Runs f() and converts whatever it throws into a status code plus message. f returns void or
+// int (a VSP status).
+template <class F>
+int guard(vsp_error* err, F&& f) noexcept {
+  try {
+    if constexpr (std::is_same_v<decltype(f()), void>) {
+      f();
+      return VSP_OK;
+    } else {
+      return static_cast<int>(f());
+    }
+  } catch (const Error& e) {
+    fill_error(err, e.status(), e.what());
+    return e.status();
+  } catch (const std::bad_alloc&) {
+    fill_error(err, VSP_E_NOMEM, "out of memory");
+    return VSP_E_NOMEM;
+  } catch (const std::exception& e) {
+    fill_error(err, VSP_E_INTERNAL, e.what());
+    return VSP_E_INTERNAL;
+  } catch (...) {
+    fill_error(err, VSP_E_INTERNAL, "unknown exception");
+    return VSP_E_INTERNAL;
+  }
+}
+
+// The host's services for one instance. Cheap to copy (two pointers).
+class Host {
+ public:
+  Host() = default;
+  Host(const vsp_host_api* api, vsp_host_instance* hi) : api_(api), hi_(hi) {}
+
+  const vsp_host_api* api() const noexcept { return api_; }
+  vsp_host_instance* instance() const noexcept { return hi_; }
+
+  // Any thread.
+  void log(int level, std::string_view msg) const noexcept {
+    api_->log(hi_, level, msg.data(), msg.size());
+  }
+  void debug(std::string_view m) const noexcept { log(VSP_LOG_DEBUG, m); }
+  void info(std::string_view m) const noexcept { log(VSP_LOG_INFO, m); }
+  void warn(std::string_view m) const noexcept { log(VSP_LOG_WARN, m); }
+  void error(std::string_view m) const noexcept { log(VSP_LOG_ERROR, m); }
+
+  std::string instance_name() const { return api_->instance_name(hi_); }
+  std::string state_dir() const { return api_->state_dir(hi_); }
+
+  // Loop thread. Returns the JSON text of a gateway config key, or an empty string.
+  std::string config_get(const char* path) const {
+    std::string out;
+    api_->config_get(
+        hi_, path,
+        [](void* ctx, const char* text, size_t len) {
+          static_cast<std::string*>(ctx)->assign(text, len);
+        },
+        &out);
+    return out;
+  }
+
+  // Any thread. Runs fn on the loop thread. Returns false (and drops fn) if the host is shutting
+  // down.
+  bool post(std::function<void()> fn) const {
+    auto* boxed = new std::function<void()>(std::move(fn));
+    int rc = api_->post(
+        hi_,
+        [](void* ctx) {
+          std::unique_ptr<std::function<void()>> f(static_cast<std::function<void()>*>(ctx));
+          try {
+            (*f)();
+          } catch (...) {
+            // A posted task has nobody to report to; swallowing keeps the host alive.
+          }
+        },
+        boxed);
+    if (rc != VSP_OK) {
+      delete boxed;
+      return false;
+    }
+    return true;
+  }
+
+  void report_failure(int status, const std::string& message) const {
+    api_->report_failure(hi_, status, message.c_str());
+  }
+
+ private:
+  const vsp_host_api* api_ = nullptr;
+  vsp_host_instance* hi_ = nullptr;
+};
+
+// A host timer owned by this object. Loop thread only (construct, arm, destroy).
+class Timer {
+ public:
+  Timer(const Host& host, std::function<void()> fn)
+      : api_(host.api()), fn_(std::make_unique<std::function<void()>>(std::move(fn))) {
+    t_ = api_->timer_new(host.instance(), &Timer::trampoline, fn_.get());
+  }
+  ~Timer() {
+    if (t_) api_->timer_free(t_);
+  }
+  Timer(const Timer&) = delete;
+  Timer& operator=(const Timer&) = delete;
+
+  void arm(uint64_t delay_ms, uint64_t repeat_ms = 0) { api_->timer_arm(t_, delay_ms, repeat_ms); }
+  void disarm() { api_->timer_disarm(t_); }
+
+ private:
+  static void trampoline(vsp_host_timer*, void* ctx) {
+    try {
+      (*static_cast<std::function<void()>*>(ctx))();
+    } catch (...) {
+    }
+  }
+  const vsp_host_api* api_;
+  std::unique_ptr<std::function<void()>> fn_;
+  vsp_host_timer* t_ = nullptr;
+};
+
+// A host fd watch owned by this object. Loop thread only. Does not own the fd.
+class Watch {
+ public:
+  Watch(const Host& host, int fd, uint32_t events, std::function<void(uint32_t revents)> fn)
+      : api_(host.api()), fn_(std::make_unique<std::function<void(uint32_t)>>(std::move(fn))) {
+    w_ = api_->watch_new(host.instance(), fd, events, &Watch::trampoline, fn_.get());
+    if (w_ == nullptr) throw Error(VSP_E_IO, "the host could not watch fd " + std::to_string(fd));
+  }
+  ~Watch() {
+    if (w_) api_->watch_free(w_);
+  }
+  Watch(const Watch&) = delete;
+  Watch& operator=(const Watch&) = delete;
+
+  void update(uint32_t events) { api_->watch_update(w_, events); }
+
+ private:
+  static void trampoline(vsp_host_watch*, int, uint32_t revents, void* ctx) {
+    try {
+      (*static_cast<std::function<void(uint32_t)>*>(ctx))(revents);
+    } catch (...) {
+    }
+  }
+  const vsp_host_api* api_;
+  std::unique_ptr<std::function<void(uint32_t)>> fn_;
+  vsp_host_watch* w_ = nullptr;
+};
+
+namespace detail {
+
+template <class T>
+T* self(vsp_plugin_instance* p) noexcept {
+  return reinterpret_cast<T*>(p);
+}
+
+template <class T>
+struct Lifecycle {
+  static int create(const vsp_host_api* api, vsp_host_instance* hi, const char* cfg, size_t len,
+                    vsp_plugin_instance** out, vsp_error* err) {
+    return guard(err, [&] {
+      std::unique_ptr<T> made = T::create(Host(api, hi), std::string_view(cfg, len));
+      *out = reinterpret_cast<vsp_plugin_instance*>(made.release());
+    });
+  }
+  static int start(vsp_plugin_instance* p, vsp_error* err) {
+    return guard(err, [&] { self<T>(p)->start(); });
+  }
+  static void stop(vsp_plugin_instance* p, vsp_stop_done_fn done, void* ctx) {
+    int rc = guard(nullptr, [&] { self<T>(p)->stop([done, ctx] { done(ctx); }); });
+    if (rc != VSP_OK) done(ctx);  // a throwing stop must still let the host go on
+  }
+  static void destroy(vsp_plugin_instance* p) { delete self<T>(p); }
+  static constexpr vsp_lifecycle table() { return {&create, &start, &stop, &destroy}; }
+};
+
+}  // namespace detail
+
+template <class T>
+struct TransportAdapter {
+  static int send(vsp_plugin_instance* p, vsp_plugin_conn* c, const char* d, size_t n) {
+    return guard(nullptr, [&] { return detail::self<T>(p)->send(c, std::string_view(d, n)); });
+  }
+  static void close(vsp_plugin_instance* p, vsp_plugin_conn* c, int code, const char* reason) {
+    guard(nullptr, [&] { detail::self<T>(p)->close(c, code, reason); });
+  }
+  static inline const vsp_transport_vtbl vtbl = {sizeof(vsp_transport_vtbl),
+                                                 detail::Lifecycle<T>::table(), &send, &close};
+};
+
+template <class T>
+struct StorageAdapter {
+  static int get(vsp_plugin_instance* p, const uint8_t* k, size_t kl, vsp_kv_sink_fn sink,
+                 void* ctx, vsp_error* err) {
+    return guard(err, [&] {
+      return detail::self<T>(p)->get(std::string_view(reinterpret_cast<const char*>(k), kl), sink,
+                                     ctx);
+    });
+  }
+  static int scan(vsp_plugin_instance* p, const uint8_t* s, size_t sl, const uint8_t* e, size_t el,
+                  uint32_t limit, uint32_t flags, vsp_kv_sink_fn sink, void* ctx, vsp_error* err) {
+    return guard(err, [&] {
+      return detail::self<T>(p)->scan(std::string_view(reinterpret_cast<const char*>(s), sl),
+                                      std::string_view(reinterpret_cast<const char*>(e), el),
+                                      limit, flags, sink, ctx);
+    });
+  }
+  static int commit(vsp_plugin_instance* p, const vsp_txn* txns, size_t count,
+                    vsp_txn_result* results, vsp_error* err) {
+    return guard(err, [&] { return detail::self<T>(p)->commit(txns, count, results); });
+  }
+  static inline const vsp_storage_vtbl vtbl = {
+      sizeof(vsp_storage_vtbl), detail::Lifecycle<T>::table(), &get, &scan, &commit};
+};
+
+// Descriptor helpers for VSP_DECLARE_MODULE.
+template <class T>
+vsp_plugin_desc transport_plugin(const char* id, const char* description) {
+  return {sizeof(vsp_plugin_desc), VSP_KIND_TRANSPORT, id, description,
+          &TransportAdapter<T>::vtbl, sizeof(vsp_transport_vtbl)};
+}
+template <class T>
+vsp_plugin_desc storage_plugin(const char* id, const char* description) {
+  return {sizeof(vsp_plugin_desc), VSP_KIND_STORAGE, id, description, &StorageAdapter<T>::vtbl,
+          sizeof(vsp_storage_vtbl)};
+}
+
+}  // namespace vsp
+
+// Defines `vsp_module_query`, the module's one exported symbol. The descriptor list is built once,
+// on first query, and lives for the life of the process (modules are never unloaded).
+//   VSP_DECLARE_MODULE("my-module", "1.0.0", vsp::transport_plugin<MyTransport>("mine", "..."))
+#define VSP_DECLARE_MODULE(NAME, VERSION, ...)                                                   \
+  extern "C" VSP_EXPORT const vsp_module_info* vsp_module_query(uint32_t, uint32_t) {            \
+    static const vsp_plugin_desc vsp_descs_[] = {__VA_ARGS__};                                   \
+    static const vsp_module_info vsp_info_ = {                                                   \
+        sizeof(vsp_module_info), VSP_ABI_MAJOR, VSP_ABI_MINOR, NAME, VERSION,                   \
+        static_cast<uint32_t>(sizeof(vsp_descs_) / sizeof(vsp_descs_[0])), vsp_descs_};         \
+    return &vsp_info_;                                                                           \
+  }
+
+#endif  // VESPID_PLUGIN_HPP
