@@ -25,7 +25,7 @@
  *     whichever thread delivered the frame that caused the send), never concurrently for the same
  *     connection. A transport must make them thread-safe and must not block in them.
  *   - Host services that are thread-safe and may be called from any thread: `log`, `post`,
- *     `conn_open`, `conn_recv`, `conn_closed`, `conn_writable`. All other host services may be
+ *     `conn_open`, `conn_recv`, `conn_closed`, `conn_writable`, `conn_protocol_error`. All other host services may be
  *     called only on the loop thread.
  *   - No table function, on either side, may block waiting for the other side.
  *

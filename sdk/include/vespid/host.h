@@ -6,8 +6,8 @@
  * The table is host-owned and valid until the instance's `destroy` returns. It only grows at the
  * end: check `struct_size` (or `abi_minor`) before using a service added after 1.0.
  *
- * Threading: `log`, `post`, `conn_open`, `conn_recv`, `conn_closed` and `conn_writable` may be
- * called from any thread. Every other service only on the host's loop thread, which is the thread
+ * Threading: `log`, `post`, `conn_open`, `conn_recv`, `conn_closed`, `conn_writable` and
+ * `conn_protocol_error` may be called from any thread. Every other service only on the host's loop thread, which is the thread
  * that calls lifecycle functions and every timer, watch and post callback.
  */
 #ifndef VESPID_HOST_H
@@ -146,6 +146,14 @@ struct vsp_host_api {
   /* Any thread. After `send` returned VSP_E_BUSY, tells the host the connection's queue has
    * drained below its low-water mark. */
   void (*conn_writable)(vsp_host_conn* conn);
+
+  /* Any thread, under the same ordering rule as conn_recv. The transport could not frame the
+   * peer's input (a line or message over its size limit, invalid UTF-8 in a text frame, ...).
+   * Framing belongs to the transport but the answer belongs to the dialect, so the host answers
+   * the peer in the dialect's own error form (bridge.v1: `error INVALID_REQUEST`) through `send`
+   * and then calls `close`. `status` is a VSP_E_* code (VSP_E_OVERFLOW for size limits);
+   * `message` (borrowed) says what was wrong and names the limit's config key. */
+  void (*conn_protocol_error)(vsp_host_conn* conn, int status, const char* message);
 };
 
 #ifdef __cplusplus
