@@ -1,0 +1,111 @@
+#include "db.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <vespid/plugin.hpp>
+
+namespace vespid::sqlite {
+namespace {
+
+// SQLite treats a NULL data pointer as SQL NULL, so an empty key or value needs a real pointer.
+constexpr char kEmpty[1] = {0};
+
+}  // namespace
+
+int status_for(int sqlite_rc) noexcept {
+  switch (sqlite_rc & 0xff) {  // primary code of an extended result code
+    case SQLITE_FULL:
+      return VSP_E_FULL;
+    case SQLITE_NOMEM:
+      return VSP_E_NOMEM;
+    default:
+      return VSP_E_IO;
+  }
+}
+
+Db Db::open(const std::string& path) {
+  sqlite3* raw = nullptr;
+  // NOMUTEX: the host calls a storage instance on one thread at a time, so SQLite's per-
+  // connection mutex would be pure overhead. EXRESCODE: extended codes for clearer messages.
+  const int flags =
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  Db db(raw, path);  // owns the handle even on failure: SQLite requires closing it either way
+  if (rc != SQLITE_OK) {
+    int sys = raw ? sqlite3_system_errno(raw) : 0;
+    std::string msg = "sqlite: cannot open database \"" + path +
+                      "\": " + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc));
+    if (sys != 0) msg += std::string(" (") + std::strerror(sys) + ")";
+    int status =
+        (sys == EACCES || sys == EPERM || sys == EROFS) ? VSP_E_PERMISSION : status_for(rc);
+    throw vsp::Error(status, msg);
+  }
+  return db;
+}
+
+Db::Db(Db&& other) noexcept : db_(other.db_), path_(std::move(other.path_)) {
+  other.db_ = nullptr;
+}
+
+Db::~Db() {
+  // close_v2 never leaves the handle half-open; statements are finalized before this runs (the
+  // Store declares its Db first so its statements are destroyed first).
+  if (db_ != nullptr) sqlite3_close_v2(db_);
+}
+
+void Db::exec(const char* sql, std::string_view doing) {
+  int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) fail(rc, doing);
+}
+
+void Db::fail(int rc, std::string_view doing) const {
+  std::string msg = "sqlite: " + std::string(doing) + " \"" + path_ + "\" failed: ";
+  msg += db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+  throw vsp::Error(status_for(rc), msg);
+}
+
+Statement::Statement(Db& db, const char* sql) : db_(db) {
+  int rc = sqlite3_prepare_v3(db.handle(), sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr);
+  if (rc != SQLITE_OK) db.fail(rc, std::string("preparing \"") + sql + "\" on");
+}
+
+Statement::~Statement() {
+  sqlite3_finalize(stmt_);
+}
+
+void Statement::bind_blob(int index, std::string_view bytes) {
+  const char* data = bytes.data() != nullptr ? bytes.data() : kEmpty;
+  int rc = sqlite3_bind_blob64(stmt_, index, data, bytes.size(), SQLITE_STATIC);
+  if (rc != SQLITE_OK) db_.fail(rc, "binding a value for");
+}
+
+void Statement::bind_int64(int index, int64_t value) {
+  int rc = sqlite3_bind_int64(stmt_, index, value);
+  if (rc != SQLITE_OK) db_.fail(rc, "binding a value for");
+}
+
+bool Statement::step(std::string_view doing) {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  db_.fail(rc, doing);
+}
+
+std::string_view Statement::column_blob(int index) const noexcept {
+  const void* p = sqlite3_column_blob(stmt_, index);
+  auto n = static_cast<size_t>(sqlite3_column_bytes(stmt_, index));
+  return p != nullptr ? std::string_view(static_cast<const char*>(p), n)
+                      : std::string_view(kEmpty, 0);
+}
+
+int64_t Statement::column_int64(int index) const noexcept {
+  return sqlite3_column_int64(stmt_, index);
+}
+
+std::string_view Statement::column_text(int index) const noexcept {
+  const unsigned char* p = sqlite3_column_text(stmt_, index);
+  auto n = static_cast<size_t>(sqlite3_column_bytes(stmt_, index));
+  return p != nullptr ? std::string_view(reinterpret_cast<const char*>(p), n) : std::string_view();
+}
+
+}  // namespace vespid::sqlite

@@ -1,0 +1,118 @@
+#include "schema.hpp"
+
+#include <vespid/plugin.hpp>
+
+namespace vespid::sqlite {
+namespace {
+
+// Runs a statement that yields one row and returns its first column as text.
+std::string query_text(Db& db, const char* sql, std::string_view doing) {
+  Statement st(db, sql);
+  Statement::Use use(st);
+  if (!st.step(doing)) return {};
+  return std::string(st.column_text(0));
+}
+
+int64_t query_int(Db& db, const char* sql, std::string_view doing) {
+  Statement st(db, sql);
+  Statement::Use use(st);
+  if (!st.step(doing)) {
+    throw vsp::Error(VSP_E_IO, "sqlite: " + std::string(doing) + " \"" + db.path() +
+                                   "\" returned no row; the file is damaged");
+  }
+  return st.column_int64(0);
+}
+
+// Keys are BLOBs so that SQLite orders them with memcmp, shorter first on a tie: exactly the
+// ABI's bytewise order. WITHOUT ROWID stores each row in the primary-key b-tree itself, so a
+// scan walks keys in order without a second lookup. `version` is the revision that last wrote
+// the key.
+constexpr const char* kCreateSchema =
+    "CREATE TABLE kv ("
+    "  key BLOB NOT NULL PRIMARY KEY,"
+    "  value BLOB NOT NULL,"
+    "  version INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    // One row per named counter; today only the store's last committed revision.
+    "CREATE TABLE meta ("
+    "  name TEXT NOT NULL PRIMARY KEY,"
+    "  value INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "INSERT INTO meta (name, value) VALUES ('revision', 0);"
+    "PRAGMA user_version = 1;";
+
+static_assert(kSchemaVersion == 1, "kCreateSchema writes user_version 1");
+
+}  // namespace
+
+PragmaOutcome apply_pragmas(Db& db, const Config& cfg) {
+  sqlite3_busy_timeout(db.handle(), cfg.busy_timeout_ms);
+
+  // WAL: readers never block the writer, and a commit is one append (plus one fsync with
+  // synchronous=FULL) instead of a rollback journal's several.
+  std::string mode = query_text(db, "PRAGMA journal_mode = WAL", "enabling WAL on");
+  if (mode != "wal") {
+    throw vsp::Error(VSP_E_IO, "sqlite: could not switch \"" + db.path() +
+                                   "\" to WAL journal mode (it stayed in \"" + mode + "\" mode)");
+  }
+
+  // In WAL mode, FULL syncs the WAL on every commit (durable across power loss); NORMAL syncs
+  // only at checkpoints (durable across a process crash, not necessarily a power loss).
+  db.exec(cfg.synchronous == Synchronous::kFull ? "PRAGMA synchronous = FULL"
+                                                : "PRAGMA synchronous = NORMAL",
+          "setting synchronous on");
+
+  PragmaOutcome out;
+  if (cfg.max_size_mb > 0) {
+    out.page_size =
+        static_cast<uint64_t>(query_int(db, "PRAGMA page_size", "reading page_size of"));
+    out.requested_page_count = cfg.max_size_mb * 1024u * 1024u / out.page_size;
+    std::string sql = "PRAGMA max_page_count = " + std::to_string(out.requested_page_count);
+    out.max_page_count =
+        static_cast<uint64_t>(query_int(db, sql.c_str(), "setting max_page_count on"));
+  }
+  return out;
+}
+
+uint64_t ensure_schema(Db& db) {
+  // IMMEDIATE takes the write lock up front, so two processes opening a new file at once cannot
+  // both decide to create the schema.
+  db.exec("BEGIN IMMEDIATE", "starting the schema check on");
+  try {
+    int64_t version = query_int(db, "PRAGMA user_version", "reading the schema version of");
+    if (version > kSchemaVersion) {
+      throw vsp::Error(VSP_E_UNSUPPORTED,
+                       "sqlite: \"" + db.path() + "\" has schema version " +
+                           std::to_string(version) +
+                           " but this vespid-sqlite understands only up "
+                           "to version " +
+                           std::to_string(kSchemaVersion) +
+                           "; it was written by a newer vespid-sqlite, use that one");
+    }
+    if (version == 0) {
+      // A database with tables but no schema version belongs to someone else: never write into
+      // it.
+      if (query_int(db, "SELECT count(*) FROM sqlite_schema", "inspecting") != 0) {
+        throw vsp::Error(VSP_E_INVALID, "sqlite: \"" + db.path() +
+                                            "\" is an SQLite database but not a vespid-sqlite "
+                                            "one (it has tables and no schema version)");
+      }
+      db.exec(kCreateSchema, "creating the schema in");
+    }
+    int64_t revision =
+        query_int(db, "SELECT value FROM meta WHERE name = 'revision'", "reading the revision of");
+    if (revision < 0) {
+      throw vsp::Error(VSP_E_IO, "sqlite: \"" + db.path() + "\" holds a negative revision (" +
+                                     std::to_string(revision) + "); the file is damaged");
+    }
+    db.exec("COMMIT", "committing the schema in");
+    return static_cast<uint64_t>(revision);
+  } catch (...) {
+    if (sqlite3_get_autocommit(db.handle()) == 0) {
+      sqlite3_exec(db.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+    throw;
+  }
+}
+
+}  // namespace vespid::sqlite

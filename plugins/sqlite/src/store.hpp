@@ -1,0 +1,63 @@
+// The storage ABI (vespid/storage.h) over one open SQLite connection: get, scan and commit with
+// prepared statements that are compiled once at open and reused for every call.
+#pragma once
+
+#include <vespid/storage.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "config.hpp"
+#include "db.hpp"
+#include "schema.hpp"
+
+namespace vespid::sqlite {
+
+class Store {
+ public:
+  // Opens `path`, applies the connection pragmas and checks or creates the schema. Throws
+  // vsp::Error naming the path. `pragmas` receives what the pragmas came to (for the log).
+  static std::unique_ptr<Store> open(const std::string& path, const Config& cfg,
+                                     PragmaOutcome* pragmas);
+
+  // The storage table's operations; see storage.h. Failures throw vsp::Error.
+  int get(std::string_view key, vsp_kv_sink_fn sink, void* ctx);
+  int scan(std::string_view start, std::string_view end, uint32_t limit, uint32_t flags,
+           vsp_kv_sink_fn sink, void* ctx);
+  int commit(const vsp_txn* txns, size_t count, vsp_txn_result* results);
+
+  // The last committed revision (0 for a new store).
+  uint64_t revision() const noexcept { return revision_; }
+  const std::string& path() const noexcept { return db_.path(); }
+
+ private:
+  Store(Db db, uint64_t revision);
+
+  // Index of the first compare of `txn` that does not hold, or -1 when all hold.
+  int64_t first_failed_compare(const vsp_txn& txn);
+  void apply_writes(const vsp_txn& txn, uint64_t revision);
+  void run(Statement& st, std::string_view doing);
+  void rollback() noexcept;
+
+  // Declared first so it is destroyed last: statements must be finalized before the close.
+  Db db_;
+  uint64_t revision_;
+
+  Statement get_;
+  Statement version_of_;
+  Statement put_;
+  Statement delete_;
+  Statement set_revision_;
+  Statement begin_;
+  Statement commit_;
+  Statement rollback_;
+  // One statement per scan shape, so the hot path never re-prepares: [reverse][bounded].
+  Statement scan_fwd_all_;
+  Statement scan_fwd_range_;
+  Statement scan_rev_all_;
+  Statement scan_rev_range_;
+};
+
+}  // namespace vespid::sqlite
