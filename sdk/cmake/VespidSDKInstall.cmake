@@ -56,6 +56,7 @@ write_basic_package_version_file(${_vsp_pkg_dir}/VespidSDKConfigVersion.cmake
                                  COMPATIBILITY SameMajorVersion
                                  ARCH_INDEPENDENT)
 install(FILES ${_vsp_pkg_dir}/VespidSDKConfig.cmake ${_vsp_pkg_dir}/VespidSDKConfigVersion.cmake
+              ${CMAKE_CURRENT_LIST_DIR}/vespid-plugin.map
         DESTINATION ${VESPID_SDK_INSTALL_CMAKEDIR}
         COMPONENT sdk)
 
