@@ -1,0 +1,95 @@
+// One accepted client of the unix transport: newline framing in, a bounded gathered-write queue
+// out. Reading, writing and closing happen on the host's loop thread; send() and request_close()
+// may be called from any thread and only hand work to the loop through host.post().
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vespid/plugin.hpp>
+
+namespace vespid::unix_transport {
+
+struct ConnLimits {
+  std::size_t max_message_bytes;
+  std::size_t send_queue_bytes;
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  // Called on the loop thread right after conn_closed, so the owner can drop its reference.
+  using FinishedFn = std::function<void(Connection*)>;
+
+  Connection(vsp::Host host, int fd, ConnLimits limits, FinishedFn on_finished);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  vsp_plugin_conn* handle() noexcept { return reinterpret_cast<vsp_plugin_conn*>(this); }
+  static Connection* from(vsp_plugin_conn* c) noexcept { return reinterpret_cast<Connection*>(c); }
+
+  // Loop thread, once, after conn_open succeeded: starts reading.
+  void attach(vsp_host_conn* host_conn);
+
+  // Any thread (the host's `send`): queues one message plus its newline terminator.
+  int send(std::string_view message) noexcept;
+  // Any thread (the host's `close`): flush best effort, then close and report conn_closed.
+  void request_close(int code) noexcept;
+
+  // Loop thread, outside any callback of this connection: the same as request_close() without
+  // the hop through post(). Used when the transport stops.
+  void close_on_loop(int code, const char* reason);
+
+  // Loop thread: drops the socket without telling the host. For a failed conn_open (the host
+  // never knew the connection) and for destroy without a completed stop (the host gave up).
+  void abandon() noexcept;
+
+ private:
+  void on_ready(uint32_t revents);
+  void read_input();
+  void deliver_lines();
+  void on_peer_eof();
+  void protocol_overflow();
+  void flush();
+  void update_watch();
+  void run_close(int code, const char* reason);
+  void schedule_finish(int status, std::string reason);
+  void finish(int status, const std::string& reason);
+
+  vsp::Host host_;
+  const ConnLimits limits_;
+  FinishedFn on_finished_;
+
+  // Loop thread only.
+  int fd_;
+  vsp_host_conn* host_conn_ = nullptr;
+  std::unique_ptr<vsp::Watch> watch_;
+  std::unique_ptr<vsp::Timer> linger_;
+  std::string inbuf_;
+  std::size_t scanned_ = 0;  // bytes of inbuf_ already known to hold no newline
+  bool reading_ = true;
+  bool closing_ = false;
+  bool finish_scheduled_ = false;
+  bool finished_ = false;
+  std::deque<std::string> writing_;  // taken from pending_, being written
+  std::size_t write_offset_ = 0;     // bytes of writing_.front() already written
+  uint32_t watched_ = 0;
+
+  // Shared with send()/request_close() callers, guarded by mu_.
+  std::mutex mu_;
+  std::deque<std::string> pending_;
+  std::size_t queued_bytes_ = 0;  // pending_ plus the unwritten part of writing_
+  bool flush_posted_ = false;
+  bool close_requested_ = false;
+  bool overflowed_ = false;
+  bool busy_ = false;  // told the host VSP_E_BUSY; owes it conn_writable
+  bool dead_ = false;
+};
+
+}  // namespace vespid::unix_transport
