@@ -1,0 +1,101 @@
+// vespid-sqlite's file: where it goes, what mode it is in, what it refuses to open.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "sqlite_backend.hpp"
+
+namespace vespid::storage_test::sqlite {
+namespace {
+
+// Opens with `path` and expects start to fail with a message naming it.
+void expect_start_fails(StoreHarness& h, const std::filesystem::path& path, int status,
+                        const std::string& also_expected = "") {
+  std::string msg;
+  ASSERT_EQ(h.store().create(config_for(path), &msg), VSP_OK) << msg;
+  EXPECT_EQ(h.store().start(&msg), status) << msg;
+  EXPECT_NE(msg.find("\"" + path.string() + "\""), std::string::npos)
+      << "the message must name the path: " << msg;
+  if (!also_expected.empty()) {
+    EXPECT_NE(msg.find(also_expected), std::string::npos) << msg;
+  }
+  h.close();  // destroy without stop, as the host does after a failed start
+}
+
+TEST_F(SqliteTest, StartFailsInAMissingDirectory) {
+  auto path = h().dir() / "missing" / "deeper" / "store.db";
+  expect_start_fails(h(), path, VSP_E_IO, "No such file or directory");
+  EXPECT_FALSE(std::filesystem::exists(h().dir() / "missing"));
+}
+
+TEST_F(SqliteTest, StartFailsWhenAParentIsAFile) {
+  std::ofstream(h().dir() / "plain-file") << "not a directory";
+  expect_start_fails(h(), h().dir() / "plain-file" / "store.db", VSP_E_IO, "Not a directory");
+}
+
+TEST_F(SqliteTest, StartFailsInAReadOnlyDirectory) {
+  if (geteuid() == 0) GTEST_SKIP() << "root ignores directory permissions";
+  auto ro = h().dir() / "ro";
+  std::filesystem::create_directory(ro);
+  ::chmod(ro.c_str(), 0500);
+  expect_start_fails(h(), ro / "store.db", VSP_E_PERMISSION);
+  ::chmod(ro.c_str(), 0700);
+}
+
+TEST_F(SqliteTest, AFileThatIsNotADatabaseIsRefused) {
+  std::ofstream(db_path()) << std::string(8192, 'x');
+  expect_start_fails(h(), db_path(), VSP_E_IO, "not a database");
+  std::ifstream in(db_path());
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(content, std::string(8192, 'x')) << "the file must be left alone";
+}
+
+TEST_F(SqliteTest, AForeignSqliteDatabaseIsRefused) {
+  exec(db_path(), "CREATE TABLE kv (k TEXT); INSERT INTO kv VALUES ('theirs')");
+  expect_start_fails(h(), db_path(), VSP_E_INVALID, "not a vespid-sqlite one");
+  EXPECT_EQ(query(db_path(), "SELECT k FROM kv"), "theirs");
+}
+
+TEST_F(SqliteTest, ANewerSchemaVersionIsRefused) {
+  open();
+  ASSERT_TRUE(h().close());
+  exec(db_path(), "PRAGMA user_version = 2");
+  expect_start_fails(h(), db_path(), VSP_E_UNSUPPORTED, "has schema version 2");
+}
+
+TEST_F(SqliteTest, TheFileIsInWalModeWithTheSchemaVersion) {
+  open();
+  Outcome o = store().commit({Txn().put("k", "v")});
+  ASSERT_EQ(o.status, VSP_OK) << o.message;
+  // journal_mode=WAL is persistent: any new connection sees it, also while the plugin runs.
+  EXPECT_EQ(query(db_path(), "PRAGMA journal_mode"), "wal");
+  EXPECT_TRUE(std::filesystem::exists(db_path().string() + "-wal"));
+  EXPECT_EQ(query(db_path(), "PRAGMA user_version"), "1");
+  ASSERT_TRUE(h().close());
+  EXPECT_EQ(query(db_path(), "PRAGMA journal_mode"), "wal");
+}
+
+TEST_F(SqliteTest, KeysAndValuesAreStoredAsBlobs) {
+  open();
+  Outcome o = store().commit({Txn().put("k", "v").put("e", "").put(std::string(1, '\0'), "z")});
+  ASSERT_EQ(o.status, VSP_OK) << o.message;
+  // SQLite orders BLOBs with memcmp; a TEXT or NULL slipping in would order differently.
+  EXPECT_EQ(query(db_path(),
+                  "SELECT count(*) FROM kv WHERE typeof(key) <> 'blob' OR "
+                  "typeof(value) <> 'blob'"),
+            "0");
+  EXPECT_EQ(query(db_path(), "SELECT count(*) FROM kv"), "3");
+}
+
+TEST_F(SqliteTest, CallsOnAnInstanceThatIsNotStartedFailClosed) {
+  std::string msg;
+  ASSERT_EQ(store().create(config_for(db_path()), &msg), VSP_OK) << msg;
+  Kv kv;
+  EXPECT_EQ(store().get("k", &kv, &msg), VSP_E_CLOSED);
+  EXPECT_NE(msg.find("not open"), std::string::npos) << msg;
+  EXPECT_EQ(store().commit({Txn().put("k", "v")}).status, VSP_E_CLOSED);
+}
+
+}  // namespace
+}  // namespace vespid::storage_test::sqlite
