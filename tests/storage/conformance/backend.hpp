@@ -22,6 +22,10 @@ struct StorageBackend {
   // empty directory made for this test, which is also the host's state_dir. Called once per
   // test; reopening the store reuses the same config, so it must name the same store.
   std::function<std::string(const std::filesystem::path& dir)> make_config;
+  // Optional. Called with the same `dir` after the test closed the store and before the
+  // directory is removed: a backend whose data lives outside `dir` (a database server) drops
+  // what make_config created here.
+  std::function<void(const std::filesystem::path& dir)> cleanup;
 };
 
 // Name generator for INSTANTIATE_TEST_SUITE_P: the test names end in the backend's name.

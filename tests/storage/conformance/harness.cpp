@@ -32,6 +32,13 @@ StoreHarness::StoreHarness(StorageBackend backend) : backend_(std::move(backend)
 
 StoreHarness::~StoreHarness() {
   store_.reset();  // closes the instance before its files go
+  if (backend_.cleanup) {
+    try {
+      backend_.cleanup(dir_);
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "backend cleanup failed: " << e.what();
+    }
+  }
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);
 }

@@ -88,6 +88,24 @@ TEST_F(SqliteTest, KeysAndValuesAreStoredAsBlobs) {
   EXPECT_EQ(query(db_path(), "SELECT count(*) FROM kv"), "3");
 }
 
+TEST_F(SqliteTest, TheEmptyKeyIsAnOrdinaryKeyThatSortsFirst) {
+  // The ABI does not forbid an empty key; vespid-sqlite stores it like any other.
+  open();
+  Outcome o = store().commit({Txn().put("a", "1").put("", "empty key")});
+  ASSERT_EQ(o.status, VSP_OK) << o.message;
+  Kv kv;
+  ASSERT_EQ(store().get("", &kv), VSP_OK);
+  EXPECT_EQ(kv.value, "empty key");
+  std::vector<Kv> all;
+  ASSERT_EQ(store().scan("", "", 0, 0, &all), VSP_OK);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].key, "");
+  o = store().commit({Txn().present("").del("")});
+  ASSERT_EQ(o.status, VSP_OK) << o.message;
+  EXPECT_EQ(o.results.at(0).status, VSP_OK);
+  EXPECT_EQ(store().get("", &kv), VSP_E_NOT_FOUND);
+}
+
 TEST_F(SqliteTest, CallsOnAnInstanceThatIsNotStartedFailClosed) {
   std::string msg;
   ASSERT_EQ(store().create(config_for(db_path()), &msg), VSP_OK) << msg;
