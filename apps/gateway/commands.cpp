@@ -1,0 +1,65 @@
+#include "commands.hpp"
+
+#include <cstdio>
+#include <iostream>
+
+#include "plugin/module_catalog.hpp"
+
+namespace vespid::app {
+
+using nlohmann::json;
+
+int list_plugins(const std::vector<std::string>& dirs, bool as_json) {
+  core::ModuleCatalog catalog;
+  catalog.scan(dirs);
+  if (as_json) {
+    json mods = json::array();
+    for (const auto& m : catalog.modules()) {
+      json plugins = json::array();
+      for (const auto& p : m.plugins) {
+        plugins.push_back({{"id", p.id}, {"kind", core::kind_name(p.kind)}, {"description", p.description}});
+      }
+      mods.push_back({{"file", m.file},
+                      {"name", m.name},
+                      {"version", m.version},
+                      {"abi", std::to_string(m.abi_major) + "." + std::to_string(m.abi_minor)},
+                      {"loadable", m.loadable},
+                      {"error", m.loadable ? json(nullptr) : json(m.error)},
+                      {"plugins", plugins}});
+    }
+    std::cout << json{{"dirs", dirs}, {"modules", mods}}.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << "Plugin directories:\n";
+  for (const auto& d : dirs) std::cout << "  " << d << "\n";
+  if (catalog.modules().empty()) {
+    std::cout << "\nNo plugin modules found.\n";
+    return 0;
+  }
+  for (const auto& m : catalog.modules()) {
+    std::cout << "\n" << m.file << "\n";
+    if (!m.loadable) {
+      std::cout << "  REFUSED: " << m.error << "\n";
+      continue;
+    }
+    std::cout << "  module " << m.name << " " << m.version << ", ABI " << m.abi_major << "."
+              << m.abi_minor << ", loadable\n";
+    for (const auto& p : m.plugins) {
+      std::printf("  %-12s %-10s %s\n", p.id.c_str(), core::kind_name(p.kind), p.description.c_str());
+    }
+  }
+  return 0;
+}
+
+int config_check(const config::GatewayConfig& cfg) {
+  std::cout << "config OK: " << cfg.source << " (state dir " << cfg.state_dir << ", "
+            << cfg.instances.size() << " plugin instance(s))\n";
+  return 0;
+}
+
+int config_show(const config::GatewayConfig& cfg) {
+  std::cout << config::masked(cfg).dump(2) << "\n";
+  return 0;
+}
+
+}  // namespace vespid::app

@@ -1,0 +1,60 @@
+// Loading the gateway's configuration: defaults, then the JSON file (comments allowed), then
+// VESPID_* environment variables, then command-line flags. Errors name the key path and the
+// expected type, so a typo in a 200-line file is one glance away from fixed.
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace vespid::config {
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct PluginInstance {
+  std::string name;    // unique, [a-z0-9_-]
+  std::string plugin;  // plugin id, or "module/plugin" to disambiguate
+  nlohmann::json config = nlohmann::json::object();
+  bool required = true;  // a required instance that fails to load or start stops the gateway
+};
+
+struct GatewayConfig {
+  std::string state_dir;
+  std::string log_level;
+  std::string log_format;
+  std::map<std::string, std::string> log_components;
+  std::vector<std::string> plugin_dirs;
+  std::vector<PluginInstance> instances;
+  int storage_max_batch = 0;
+  int storage_queue_depth = 0;
+  int max_connections = 0;
+  int connection_queue_depth = 0;
+  int shutdown_timeout_ms = 0;
+
+  nlohmann::json effective;  // every key, after all layers; secrets included (see masked())
+  std::string source;        // the file it came from, or "(defaults)"
+};
+
+struct LoadOptions {
+  std::string file;                              // empty: no file
+  std::map<std::string, std::string> env;        // VESPID_* variables to apply
+  std::map<std::string, nlohmann::json> flags;   // command-line overrides by key path
+};
+
+// Reads the process environment's VESPID_* variables.
+std::map<std::string, std::string> process_env();
+
+GatewayConfig load(const LoadOptions& options);
+
+// The effective configuration with secrets replaced by "********".
+nlohmann::json masked(const GatewayConfig& cfg);
+
+// Looks up a dotted path in the effective config; nullptr if absent or secret.
+const nlohmann::json* lookup_public(const GatewayConfig& cfg, const std::string& path);
+
+}  // namespace vespid::config

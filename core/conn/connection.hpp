@@ -1,0 +1,76 @@
+// The host's record of one transport connection: the facts the transport reported at open, the
+// send path into the transport, and the core's per-connection state.
+//
+// The C handle `vsp_host_conn*` is a Connection*. The transport may call conn_closed at any time
+// on its own thread while the core is sending on another, so every call into the transport's
+// send/close happens under `send_mutex_`, and conn_closed flips `open_` under the same mutex:
+// after conn_closed returns, no call into the transport for this connection is running or will
+// start, which is what lets the transport free its side at once.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "conn/principal.hpp"
+#include "vespid/host.h"
+
+namespace vespid::core {
+
+class Dialect;
+class PluginInstance;
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(uint64_t id, PluginInstance& transport, vsp_plugin_conn* plugin_conn,
+             const vsp_conn_info& info);
+
+  vsp_host_conn* handle() noexcept { return reinterpret_cast<vsp_host_conn*>(this); }
+  static Connection* from(vsp_host_conn* c) noexcept { return reinterpret_cast<Connection*>(c); }
+
+  // ---- Immutable facts ----
+  uint64_t id() const noexcept { return id_; }
+  const std::string& dialect_name() const noexcept { return dialect_name_; }
+  const std::string& peer() const noexcept { return peer_; }
+  const std::string& local() const noexcept { return local_; }
+  uint32_t flags() const noexcept { return flags_; }
+  const std::string& bearer_token() const noexcept { return bearer_; }
+  const std::string& org_hint() const noexcept { return org_hint_; }
+  PluginInstance& transport() noexcept { return transport_; }
+
+  // ---- Any thread ----
+  // Sends one whole message. Returns the transport's status (VSP_E_CLOSED once closed).
+  int send(std::string_view message);
+  // Asks the transport to close (flushing what is queued). Idempotent.
+  void close(int code, const char* reason);
+  // Called from the transport's conn_closed: no transport call may follow.
+  void mark_transport_gone();
+  bool closing() const noexcept { return closing_.load(); }
+
+  // ---- Core state: touched only inside the Sequencer ----
+  Principal principal;
+  Dialect* dialect = nullptr;
+  std::deque<std::string> inbox;  // frames waiting for the previous one to finish
+  bool busy = false;              // a frame's handler is running
+  bool pumping = false;           // the inbox loop is on the stack
+  bool gone = false;              // conn_closed was processed
+  std::shared_ptr<void> dialect_state;  // per-dialect session data
+  std::shared_ptr<Connection> self;     // keeps the record alive until conn_closed
+
+ private:
+  uint64_t id_;
+  PluginInstance& transport_;
+  vsp_plugin_conn* plugin_conn_;
+  std::string dialect_name_, peer_, local_, bearer_, org_hint_;
+  uint32_t flags_;
+
+  std::mutex send_mutex_;
+  bool open_ = true;  // guarded by send_mutex_
+  std::atomic<bool> closing_{false};
+};
+
+}  // namespace vespid::core

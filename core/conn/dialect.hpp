@@ -1,0 +1,34 @@
+// A wire dialect's codec and semantics, on the core side of the transport boundary.
+// One instance per dialect serves every connection of that dialect. All calls run inside the
+// Sequencer. Frames of one connection are handed over one at a time: on_message for the next
+// frame starts only when the previous one's task finished, so a connection's frames are handled
+// and answered in order.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "runtime/task.hpp"
+
+namespace vespid::core {
+
+class Connection;
+
+class Dialect {
+ public:
+  virtual ~Dialect() = default;
+  virtual std::string_view name() const noexcept = 0;
+
+  // A connection of this dialect opened; decide its principal (handshake credentials, transport
+  // flags). Returning a task lets authentication read storage before the first frame is handled.
+  virtual Task<void> on_open(std::shared_ptr<Connection> conn) = 0;
+  virtual Task<void> on_message(std::shared_ptr<Connection> conn, std::string message) = 0;
+  // The transport could not frame the peer's input: answer in this dialect's error form.
+  virtual void on_protocol_error(Connection& conn, int status, const std::string& message) = 0;
+  // The peer flooded the connection's queue (limits.connection_queue_depth).
+  virtual void on_overload(Connection& conn, const std::string& message) = 0;
+  virtual void on_close(Connection& /*conn*/) {}
+};
+
+}  // namespace vespid::core

@@ -1,0 +1,37 @@
+# libvespid-core: the semantics. Linked statically into vespid-gateway (and the tests).
+configure_file(${CMAKE_CURRENT_SOURCE_DIR}/version.hpp.in ${CMAKE_CURRENT_BINARY_DIR}/generated/version.hpp @ONLY)
+
+add_library(vespid_core STATIC
+  api/api_error.hpp
+  config/config.cpp
+  config/schema.cpp
+  conn/connection.cpp
+  conn/hub.cpp
+  crypto/crypto.cpp
+  gateway/gateway.cpp
+  gateway/state_dir.cpp
+  log/logging.cpp
+  operator/admin_methods.cpp
+  operator/method_table.cpp
+  operator/operator_dialect.cpp
+  plugin/host_api.cpp
+  plugin/module_catalog.cpp
+  plugin/plugin_instance.cpp
+  repo/model.cpp
+  repo/repository.cpp
+  runtime/loop.cpp
+  runtime/sequencer.cpp
+  storage/storage_service.cpp
+  util/time.cpp
+)
+target_include_directories(vespid_core PUBLIC ${CMAKE_CURRENT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/generated)
+target_compile_definitions(vespid_core PUBLIC BOOST_DLL_USE_STD_FS BOOST_ASIO_NO_DEPRECATED)
+target_link_libraries(vespid_core PUBLIC
+  vespid_sdk vespid_paths
+  Boost::headers
+  OpenSSL::Crypto
+  nlohmann_json::nlohmann_json
+  spdlog::spdlog
+  Threads::Threads
+  ${CMAKE_DL_LIBS})
+vespid_warnings(vespid_core)

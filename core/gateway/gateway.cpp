@@ -1,0 +1,320 @@
+#include "gateway/gateway.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "gateway/exit_codes.hpp"
+#include "log/logging.hpp"
+#include "operator/admin_methods.hpp"
+#include "operator/operator_dialect.hpp"
+#include "version.hpp"
+
+namespace vespid::core {
+
+using nlohmann::json;
+
+namespace {
+std::shared_ptr<spdlog::logger> L() { return log::get("core"); }
+
+vsp_error fresh_error() {
+  vsp_error e{};
+  e.struct_size = sizeof e;
+  return e;
+}
+}  // namespace
+
+Gateway::Gateway(config::GatewayConfig cfg, std::vector<std::string> plugin_dirs)
+    : cfg_(std::move(cfg)), plugin_dirs_(std::move(plugin_dirs)) {}
+
+Gateway::~Gateway() {
+  if (storage_) storage_->close();
+}
+
+template <class T>
+T Gateway::run_sync(Task<T> task) {
+  // Start-up only: the loop is not running yet, so drive it here until the task is done.
+  std::optional<T> value;
+  std::exception_ptr error;
+  bool done = false;
+  spawn<T>(
+      std::move(task),
+      [&](T v) {
+        value.emplace(std::move(v));
+        done = true;
+      },
+      [&](std::exception_ptr e) {
+        error = e;
+        done = true;
+      });
+  // Storage completions arrive as posts; keep the context alive while none is queued yet.
+  auto guard = boost::asio::make_work_guard(loop_.io());
+  while (!done) loop_.io().run_one();
+  guard.reset();
+  if (error) std::rethrow_exception(error);
+  return std::move(*value);
+}
+
+void Gateway::load_instances() {
+  catalog_.scan(plugin_dirs_);
+  for (const auto& m : catalog_.modules()) {
+    if (!m.loadable) L()->warn("plugin module refused: {}", m.error);
+  }
+  for (const auto& ic : cfg_.instances) {
+    try {
+      auto found = catalog_.find(ic.plugin);
+      instances_.push_back(std::make_unique<PluginInstance>(*this, ic, found));
+    } catch (const std::exception& e) {
+      if (ic.required) {
+        throw StartupError(exit_code::kPlugin,
+                           "plugin instance \"" + ic.name + "\": " + e.what());
+      }
+      L()->warn("optional plugin instance \"{}\" skipped: {}", ic.name, e.what());
+    }
+  }
+}
+
+void Gateway::open_storage() {
+  for (auto& inst : instances_) {
+    if (inst->kind() != VSP_KIND_STORAGE) continue;
+    if (storage_instance_ != nullptr) {
+      throw StartupError(exit_code::kConfig,
+                         "more than one storage instance is configured (\"" +
+                             storage_instance_->name() + "\" and \"" + inst->name() +
+                             "\"); the gateway uses exactly one");
+    }
+    storage_instance_ = inst.get();
+  }
+  if (storage_instance_ == nullptr) {
+    throw StartupError(exit_code::kConfig,
+                       "no storage plugin instance is configured; add one to plugins.instances, "
+                       "e.g. {\"name\": \"storage\", \"plugin\": \"sqlite\"}");
+  }
+  auto deliver = [this](std::function<void()> fn) {
+    // Completions enter the core from the loop thread; never refused, even during shutdown,
+    // so no coroutine is left waiting forever.
+    boost::asio::post(loop_.io(), [this, fn = std::move(fn)]() mutable {
+      loop_.sequencer().execute(std::move(fn));
+    });
+  };
+  storage_ = std::make_unique<StorageService>(
+      storage_instance_->storage(), deliver,
+      StorageService::Options{cfg_.storage_max_batch, cfg_.storage_queue_depth});
+  try {
+    storage_->open(host_api(), storage_instance_->handle(), storage_instance_->config_json());
+  } catch (const StorageError& e) {
+    storage_instance_->set_state(PluginInstance::State::Failed);
+    throw StartupError(exit_code::kStorage, "storage instance \"" + storage_instance_->name() +
+                                                "\" (" + storage_instance_->plugin_id() +
+                                                ") failed to start: " + e.what());
+  }
+  storage_instance_->set_state(PluginInstance::State::Started);
+  repo_ = std::make_unique<repo::Repository>(*storage_);
+  try {
+    int schema = run_sync(repo_->migrate());
+    log::get("storage")->info("storage \"{}\" ready (schema {}, revision {})",
+                              storage_instance_->name(), schema, storage_->last_revision());
+  } catch (const std::exception& e) {
+    throw StartupError(exit_code::kStorage, std::string("storage: ") + e.what());
+  }
+}
+
+void Gateway::start_transports() {
+  for (auto& inst : instances_) {
+    if (inst->kind() != VSP_KIND_TRANSPORT) continue;
+    vsp_error err = fresh_error();
+    vsp_plugin_instance* p = nullptr;
+    int rc = inst->life().create(host_api(), inst->handle(), inst->config_json().data(),
+                                 inst->config_json().size(), &p, &err);
+    if (rc == VSP_OK) {
+      inst->set_plugin(p);
+      err = fresh_error();
+      rc = inst->life().start(p, &err);
+      if (rc != VSP_OK) {
+        inst->life().destroy(p);
+        inst->set_plugin(nullptr);
+      }
+    }
+    if (rc != VSP_OK) {
+      inst->set_state(PluginInstance::State::Failed);
+      std::string msg = "plugin instance \"" + inst->name() + "\" (" + inst->plugin_id() +
+                        ") failed to start: " + err.message;
+      if (!inst->required()) {
+        L()->warn("{} (optional; continuing)", msg);
+        continue;
+      }
+      int code = (rc == VSP_E_ADDR_IN_USE || rc == VSP_E_PERMISSION) ? exit_code::kListen
+                                                                     : exit_code::kPlugin;
+      throw StartupError(code, msg);
+    }
+    inst->set_state(PluginInstance::State::Started);
+    L()->info("started {} instance \"{}\" ({})", kind_name(inst->kind()), inst->name(),
+              inst->plugin_id());
+  }
+}
+
+void Gateway::start() {
+  prepare_state_dir(cfg_.state_dir);
+  lock_ = std::make_unique<StateDirLock>(cfg_.state_dir);
+  hub_ = std::make_unique<ConnectionHub>(
+      loop_, ConnectionHub::Limits{cfg_.max_connections, cfg_.connection_queue_depth});
+  load_instances();
+  open_storage();
+  register_admin_methods(methods_, AdminServices{*repo_, [this] { return status_snapshot(); }});
+  hub_->add_dialect(std::make_unique<OperatorDialect>(methods_, *repo_));
+  start_transports();
+}
+
+int Gateway::run() {
+  started_at_ = std::chrono::steady_clock::now();
+  ::signal(SIGPIPE, SIG_IGN);  // a peer that vanished must not kill the gateway
+  L()->info("vespid-gateway {} starting (state dir {}, config {})", kVersion, cfg_.state_dir,
+            cfg_.source);
+  try {
+    start();
+  } catch (const StartupError& e) {
+    L()->error("{}", e.what());
+    // Undo what started, in reverse, so nothing is left half-open.
+    for (auto it = instances_.rbegin(); it != instances_.rend(); ++it) {
+      auto& inst = **it;
+      if (inst.kind() == VSP_KIND_TRANSPORT && inst.plugin() != nullptr) {
+        inst.life().stop(inst.plugin(), [](void*) {}, nullptr);
+        inst.life().destroy(inst.plugin());
+        inst.set_plugin(nullptr);
+      }
+    }
+    if (storage_) storage_->close();
+    return e.exit_code();
+  }
+
+  boost::asio::signal_set signals(loop_.io(), SIGINT, SIGTERM);
+  signals.async_wait([this](const boost::system::error_code& ec, int sig) {
+    if (!ec) begin_shutdown(exit_code::kOk, sig == SIGINT ? "SIGINT" : "SIGTERM");
+  });
+  L()->info("vespid-gateway ready: {} plugin instance(s) running", instances_.size());
+  loop_.run();
+  return exit_code_;
+}
+
+void Gateway::begin_shutdown(int code, const std::string& why) {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  exit_code_ = code;
+  L()->info("shutting down ({}): no new connections, draining", why);
+  hub_->refuse_new();
+  for (auto& inst : instances_) {
+    if (inst->kind() != VSP_KIND_TRANSPORT || inst->state() != PluginInstance::State::Started) continue;
+    inst->set_state(PluginInstance::State::Stopping);
+    transports_stopping_++;
+    PluginInstance* raw = inst.get();
+    // `done` may come from any thread, possibly before stop() returns.
+    struct Ctx {
+      Gateway* self;
+      PluginInstance* inst;
+    };
+    auto* ctx = new Ctx{this, raw};
+    raw->life().stop(
+        raw->plugin(),
+        [](void* p) {
+          std::unique_ptr<Ctx> c(static_cast<Ctx*>(p));
+          Gateway* self = c->self;
+          PluginInstance* stopped = c->inst;
+          boost::asio::post(self->loop_.io(), [self, stopped] {
+            if (stopped->state() != PluginInstance::State::Stopping) return;
+            stopped->set_state(PluginInstance::State::Stopped);
+            if (--self->transports_stopping_ == 0) self->finish_shutdown();
+          });
+        },
+        ctx);
+  }
+  shutdown_timer_ = loop_.make_timer([this] {
+    L()->warn("shutdown timeout ({} ms) reached with {} transport(s) still draining",
+              cfg_.shutdown_timeout_ms, transports_stopping_);
+    finish_shutdown();
+  });
+  shutdown_timer_->arm(std::chrono::milliseconds(cfg_.shutdown_timeout_ms),
+                       std::chrono::milliseconds(0));
+  if (transports_stopping_ == 0) boost::asio::post(loop_.io(), [this] { finish_shutdown(); });
+}
+
+void Gateway::finish_shutdown() {
+  static bool finished = false;
+  if (finished) return;
+  finished = true;
+  shutdown_timer_.reset();
+  loop_.sequencer().execute([this] { hub_->close_all("the gateway is shutting down"); });
+  for (auto& inst : instances_) {
+    // Only instances that finished stopping may be destroyed; a plugin that did not drain in
+    // time keeps its memory until the process exits rather than risk a use-after-free.
+    if (inst->kind() == VSP_KIND_TRANSPORT && inst->state() == PluginInstance::State::Stopped &&
+        inst->plugin() != nullptr) {
+      inst->life().destroy(inst->plugin());
+      inst->set_plugin(nullptr);
+    }
+  }
+  storage_->close();  // lets queued writes finish and makes them durable
+  if (storage_instance_) storage_instance_->set_state(PluginInstance::State::Stopped);
+  L()->info("storage flushed; exiting with status {}", exit_code_);
+  loop_.close_posts();
+  loop_.stop();
+}
+
+void Gateway::instance_failed(PluginInstance& inst, int status, const std::string& message) {
+  L()->error("plugin instance \"{}\" ({}) failed: {} ({})", inst.name(), inst.plugin_id(),
+             message, status);
+  inst.set_state(PluginInstance::State::Failed);
+  if (inst.required()) begin_shutdown(exit_code::kFailure, "required instance failed");
+}
+
+std::string Gateway::config_text(const std::string& path) const {
+  const json* v = config::lookup_public(cfg_, path);
+  return v ? v->dump() : std::string();
+}
+
+json Gateway::status_snapshot() {
+  json instances = json::array();
+  for (const auto& inst : instances_) {
+    instances.push_back({{"name", inst->name()},
+                         {"plugin", inst->plugin_id()},
+                         {"kind", kind_name(inst->kind())},
+                         {"state", inst->state_name()},
+                         {"module", inst->module_file()}});
+  }
+  auto uptime = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - started_at_)
+                    .count();
+  return {{"version", kVersion},
+          {"abi", std::to_string(VSP_ABI_MAJOR) + "." + std::to_string(VSP_ABI_MINOR)},
+          {"pid", ::getpid()},
+          {"uptimeMs", uptime},
+          {"stateDir", cfg_.state_dir},
+          {"connections", hub_->open_count()},
+          {"instances", instances},
+          {"storage",
+           {{"instance", storage_instance_->name()},
+            {"plugin", storage_instance_->plugin_id()},
+            {"revision", storage_->last_revision()},
+            {"commits", storage_->commits()},
+            {"batches", storage_->batches()}}}};
+}
+
+// ---- Connection services, forwarded to the hub ----
+
+int Gateway::conn_open(PluginInstance& t, const vsp_conn_info& info, vsp_plugin_conn* pc,
+                       vsp_host_conn** out, vsp_error* err) {
+  return hub_->open(t, info, pc, out, err);
+}
+int Gateway::conn_recv(vsp_host_conn* c, const char* d, size_t n) { return hub_->recv(c, d, n); }
+void Gateway::conn_closed(vsp_host_conn* c, int s, const char* r) { hub_->closed(c, s, r); }
+void Gateway::conn_writable(vsp_host_conn*) {
+  // Nothing is held back yet: every send so far is a reply the peer asked for. Event fan-out
+  // (sessions, chat) will park on backpressure and resume here.
+}
+void Gateway::conn_protocol_error(vsp_host_conn* c, int s, const char* m) {
+  hub_->protocol_error(c, s, m);
+}
+
+}  // namespace vespid::core

@@ -1,0 +1,78 @@
+// The gateway daemon: assembles the core from its configuration and runs it until a signal.
+//
+// Start-up order: state directory and its lock, plugin modules, the storage instance (on the
+// storage thread) and the schema migration, then transports in config order. Shutdown reverses
+// it: refuse new connections, stop transports (they drain), close what is left, flush storage,
+// exit 0.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "conn/hub.hpp"
+#include "gateway/state_dir.hpp"
+#include "operator/method_table.hpp"
+#include "plugin/host_backend.hpp"
+#include "plugin/module_catalog.hpp"
+#include "plugin/plugin_instance.hpp"
+#include "repo/repository.hpp"
+#include "runtime/loop.hpp"
+#include "storage/storage_service.hpp"
+
+namespace vespid::core {
+
+class Gateway final : public HostBackend {
+ public:
+  Gateway(config::GatewayConfig cfg, std::vector<std::string> plugin_dirs);
+  ~Gateway() override;
+
+  // Runs until shutdown; returns the process exit code.
+  int run();
+
+  // HostBackend
+  Loop& loop() override { return loop_; }
+  const std::string& state_dir() const override { return cfg_.state_dir; }
+  std::string config_text(const std::string& path) const override;
+  void instance_failed(PluginInstance& instance, int status, const std::string& message) override;
+  int conn_open(PluginInstance& transport, const vsp_conn_info& info, vsp_plugin_conn* pc,
+                vsp_host_conn** out, vsp_error* err) override;
+  int conn_recv(vsp_host_conn* c, const char* data, size_t len) override;
+  void conn_closed(vsp_host_conn* c, int status, const char* reason) override;
+  void conn_writable(vsp_host_conn* c) override;
+  void conn_protocol_error(vsp_host_conn* c, int status, const char* message) override;
+
+ private:
+  void start();  // throws StartupError
+  void load_instances();
+  void open_storage();
+  void start_transports();
+  void begin_shutdown(int exit_code, const std::string& why);
+  void finish_shutdown();
+  nlohmann::json status_snapshot();
+
+  template <class T>
+  T run_sync(Task<T> task);
+
+  config::GatewayConfig cfg_;
+  std::vector<std::string> plugin_dirs_;
+  Loop loop_;
+  std::unique_ptr<StateDirLock> lock_;
+  ModuleCatalog catalog_;
+  std::vector<std::unique_ptr<PluginInstance>> instances_;
+  PluginInstance* storage_instance_ = nullptr;
+  std::unique_ptr<StorageService> storage_;
+  std::unique_ptr<repo::Repository> repo_;
+  MethodTable methods_;
+  std::unique_ptr<ConnectionHub> hub_;
+
+  std::chrono::steady_clock::time_point started_at_;
+  bool shutting_down_ = false;
+  int exit_code_ = 0;
+  int transports_stopping_ = 0;
+  std::unique_ptr<Loop::Timer> shutdown_timer_;
+};
+
+}  // namespace vespid::core

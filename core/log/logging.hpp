@@ -1,0 +1,26 @@
+// Logging: one spdlog logger per component ("core", "storage", "plugins", "plugin.<instance>"),
+// all writing to stderr through one sink, as human lines or as JSON lines, with levels per
+// component.
+#pragma once
+
+#include <spdlog/spdlog.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+namespace vespid::log {
+
+struct Settings {
+  std::string level = "info";
+  std::string format = "text";  // "text" | "json"
+  std::map<std::string, std::string> components;
+};
+
+// Installs the sink and the settings. Safe to call again (e.g. after the config is loaded).
+void configure(const Settings& settings);
+
+// The logger for a component, created on first use with the configured level.
+std::shared_ptr<spdlog::logger> get(const std::string& component);
+
+}  // namespace vespid::log

@@ -1,0 +1,50 @@
+// Every operator method lives in one table, with the roles allowed to call it. The other
+// dialects (REST, bridge) map onto the same table, so one method means one implementation and
+// one permission check.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+
+#include "conn/principal.hpp"
+#include "runtime/task.hpp"
+
+namespace vespid::core {
+
+class Connection;
+
+struct CallContext {
+  std::shared_ptr<Connection> conn;  // may be null for calls that come from no connection
+  Principal principal;               // a copy: methods that change it say so in their result
+};
+
+struct CallResult {
+  nlohmann::json payload;
+  std::optional<Principal> new_principal;  // set by `auth`
+};
+
+using MethodHandler = std::function<Task<CallResult>(CallContext, nlohmann::json)>;
+
+struct MethodSpec {
+  std::string name;
+  std::set<Role> roles;
+  std::string summary;
+  MethodHandler handler;
+};
+
+class MethodTable {
+ public:
+  void add(MethodSpec spec);
+  // Throws api::ApiError: METHOD_NOT_FOUND, UNAUTHORIZED (anonymous), FORBIDDEN (role).
+  Task<CallResult> call(CallContext ctx, std::string method, nlohmann::json params) const;
+  const std::map<std::string, MethodSpec>& methods() const noexcept { return methods_; }
+
+ private:
+  std::map<std::string, MethodSpec> methods_;
+};
+
+}  // namespace vespid::core

@@ -1,0 +1,180 @@
+// The C host table. Each function is a thin trampoline from the C ABI into HostBackend, Loop
+// or the instance's logger; none lets an exception escape.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+
+#include "plugin/host_backend.hpp"
+#include "plugin/plugin_instance.hpp"
+#include "runtime/loop.hpp"
+
+// The opaque C handles for timers and watches: a callback plus the loop object that drives it.
+struct vsp_host_timer {
+  std::unique_ptr<vespid::core::Loop::Timer> timer;
+  vsp_timer_fn fn;
+  void* ctx;
+};
+
+struct vsp_host_watch {
+  vespid::core::Loop* loop;
+  vespid::core::Loop::Watch* watch;
+  vsp_watch_fn fn;
+  void* ctx;
+  int fd;
+};
+
+namespace vespid::core {
+
+namespace {
+
+PluginInstance& inst(vsp_host_instance* hi) { return *PluginInstance::from(hi); }
+
+template <class F>
+auto no_throw(F&& f, decltype(f()) fallback) noexcept -> decltype(f()) {
+  try {
+    return f();
+  } catch (...) {
+    return fallback;
+  }
+}
+
+void h_log(vsp_host_instance* hi, int level, const char* msg, size_t len) {
+  static constexpr spdlog::level::level_enum levels[] = {
+      spdlog::level::trace, spdlog::level::debug, spdlog::level::info, spdlog::level::warn,
+      spdlog::level::err};
+  auto lvl = levels[std::clamp(level, VSP_LOG_TRACE, VSP_LOG_ERROR)];
+  try {
+    inst(hi).logger().log(lvl, "{}", std::string_view(msg ? msg : "", msg ? len : 0));
+  } catch (...) {
+  }
+}
+
+void h_report_failure(vsp_host_instance* hi, int status, const char* message) {
+  try {
+    inst(hi).backend().instance_failed(inst(hi), status, message ? message : "");
+  } catch (...) {
+  }
+}
+
+const char* h_instance_name(vsp_host_instance* hi) { return inst(hi).name().c_str(); }
+
+const char* h_state_dir(vsp_host_instance* hi) { return inst(hi).backend().state_dir().c_str(); }
+
+int h_config_get(vsp_host_instance* hi, const char* path, vsp_text_sink_fn sink, void* ctx) {
+  if (path == nullptr || sink == nullptr) return VSP_E_INVALID;
+  return no_throw(
+      [&] {
+        std::string text = inst(hi).backend().config_text(path);
+        if (text.empty()) return VSP_E_NOT_FOUND;
+        sink(ctx, text.data(), text.size());
+        return VSP_OK;
+      },
+      VSP_E_INTERNAL);
+}
+
+int h_post(vsp_host_instance* hi, vsp_task_fn fn, void* ctx) {
+  if (fn == nullptr) return VSP_E_INVALID;
+  return no_throw(
+      [&] { return inst(hi).backend().loop().post([fn, ctx] { fn(ctx); }) ? VSP_OK : VSP_E_CLOSED; },
+      VSP_E_NOMEM);
+}
+
+vsp_host_timer* h_timer_new(vsp_host_instance* hi, vsp_timer_fn fn, void* ctx) {
+  if (fn == nullptr) return nullptr;
+  return no_throw(
+      [&]() -> vsp_host_timer* {
+        auto* t = new vsp_host_timer{nullptr, fn, ctx};
+        t->timer = inst(hi).backend().loop().make_timer([t] { t->fn(t, t->ctx); });
+        return t;
+      },
+      nullptr);
+}
+
+void h_timer_arm(vsp_host_timer* t, uint64_t delay_ms, uint64_t repeat_ms) {
+  t->timer->arm(std::chrono::milliseconds(delay_ms), std::chrono::milliseconds(repeat_ms));
+}
+
+void h_timer_disarm(vsp_host_timer* t) { t->timer->disarm(); }
+
+void h_timer_free(vsp_host_timer* t) { delete t; }
+
+vsp_host_watch* h_watch_new(vsp_host_instance* hi, int fd, uint32_t events, vsp_watch_fn fn,
+                            void* ctx) {
+  if (fn == nullptr || fd < 0) return nullptr;
+  return no_throw(
+      [&]() -> vsp_host_watch* {
+        Loop& loop = inst(hi).backend().loop();
+        auto* w = new vsp_host_watch{&loop, nullptr, fn, ctx, fd};
+        w->watch = loop.watch_new(fd, events, [w](uint32_t revents) { w->fn(w, w->fd, revents, w->ctx); });
+        if (w->watch == nullptr) {
+          delete w;
+          return nullptr;
+        }
+        return w;
+      },
+      nullptr);
+}
+
+void h_watch_update(vsp_host_watch* w, uint32_t events) { w->loop->watch_update(w->watch, events); }
+
+void h_watch_free(vsp_host_watch* w) {
+  w->loop->watch_free(w->watch);
+  delete w;
+}
+
+// Connection services: the handle's owner (the backend) is reachable through the transport
+// instance recorded at open, so these only need the connection handle.
+int h_conn_open(vsp_host_instance* hi, const vsp_conn_info* info, vsp_plugin_conn* pc,
+                vsp_host_conn** out, vsp_error* err) {
+  if (info == nullptr || out == nullptr || info->dialect == nullptr) return VSP_E_INVALID;
+  return no_throw([&] { return inst(hi).backend().conn_open(inst(hi), *info, pc, out, err); },
+                  VSP_E_NOMEM);
+}
+
+}  // namespace
+
+HostBackend& backend_of(vsp_host_conn* conn);  // conn/hub.cpp
+
+namespace {
+
+int h_conn_recv(vsp_host_conn* c, const char* data, size_t len) {
+  return no_throw([&] { return backend_of(c).conn_recv(c, data, len); }, VSP_E_NOMEM);
+}
+
+void h_conn_closed(vsp_host_conn* c, int status, const char* reason) {
+  try {
+    backend_of(c).conn_closed(c, status, reason);
+  } catch (...) {
+  }
+}
+
+void h_conn_writable(vsp_host_conn* c) {
+  try {
+    backend_of(c).conn_writable(c);
+  } catch (...) {
+  }
+}
+
+void h_conn_protocol_error(vsp_host_conn* c, int status, const char* message) {
+  try {
+    backend_of(c).conn_protocol_error(c, status, message);
+  } catch (...) {
+  }
+}
+
+const vsp_host_api kHostApi = {
+    sizeof(vsp_host_api), VSP_ABI_MAJOR,   VSP_ABI_MINOR,    &h_log,
+    &h_report_failure,    &h_instance_name, &h_state_dir,    &h_config_get,
+    &h_post,              &h_timer_new,     &h_timer_arm,    &h_timer_disarm,
+    &h_timer_free,        &h_watch_new,     &h_watch_update, &h_watch_free,
+    &h_conn_open,         &h_conn_recv,     &h_conn_closed,  &h_conn_writable,
+    &h_conn_protocol_error,
+};
+
+}  // namespace
+
+const vsp_host_api* host_api() { return &kHostApi; }
+
+}  // namespace vespid::core

@@ -1,0 +1,214 @@
+#include "storage/storage_service.hpp"
+
+#include <future>
+
+#include "log/logging.hpp"
+
+namespace vespid::core {
+
+namespace {
+
+const uint8_t* bytes(const std::string& s) { return reinterpret_cast<const uint8_t*>(s.data()); }
+
+int collect(void* ctx, const vsp_kv* kv) {
+  auto* rows = static_cast<std::vector<KV>*>(ctx);
+  rows->push_back(KV{std::string(reinterpret_cast<const char*>(kv->key), kv->key_len),
+                     std::string(reinterpret_cast<const char*>(kv->value), kv->value_len),
+                     kv->version});
+  return 0;
+}
+
+vsp_error fresh_error() {
+  vsp_error e{};
+  e.struct_size = sizeof e;
+  return e;
+}
+
+}  // namespace
+
+StorageService::StorageService(const vsp_storage_vtbl& vtbl, Deliver deliver, Options options)
+    : vtbl_(vtbl), deliver_(std::move(deliver)), options_(options) {}
+
+StorageService::~StorageService() { close(); }
+
+std::string StorageService::prefix_end(std::string prefix) {
+  while (!prefix.empty()) {
+    auto last = static_cast<unsigned char>(prefix.back());
+    if (last != 0xff) {
+      prefix.back() = static_cast<char>(last + 1);
+      return prefix;
+    }
+    prefix.pop_back();
+  }
+  return {};
+}
+
+void StorageService::open(const vsp_host_api* host, vsp_host_instance* hi,
+                          const std::string& config_json) {
+  thread_ = std::thread([this] { thread_main(); });
+  std::promise<void> started;
+  auto fut = started.get_future();
+  {
+    std::lock_guard lock(mutex_);
+    control_.push_back([&] {
+      vsp_error err = fresh_error();
+      vsp_plugin_instance* inst = nullptr;
+      int rc = vtbl_.life.create(host, hi, config_json.data(), config_json.size(), &inst, &err);
+      if (rc != VSP_OK) {
+        started.set_exception(std::make_exception_ptr(StorageError(rc, err.message)));
+        return;
+      }
+      err = fresh_error();
+      rc = vtbl_.life.start(inst, &err);
+      if (rc != VSP_OK) {
+        vtbl_.life.destroy(inst);
+        started.set_exception(std::make_exception_ptr(StorageError(rc, err.message)));
+        return;
+      }
+      {
+        std::lock_guard guard(mutex_);  // submit() reads instance_ on other threads
+        instance_ = inst;
+      }
+      started.set_value();
+    });
+  }
+  wake_.notify_one();
+  fut.get();
+}
+
+void StorageService::close() {
+  {
+    std::lock_guard lock(mutex_);
+    if (!thread_.joinable()) return;
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  thread_.join();
+}
+
+void StorageService::submit(StorageOp* op) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!stopping_ && instance_ != nullptr &&
+        queue_.size() < static_cast<size_t>(options_.queue_depth)) {
+      queue_.push_back(op);
+      if (queue_.size() == 1) wake_.notify_one();
+      return;
+    }
+  }
+  bool full = !stopping_ && instance_ != nullptr;
+  op->status = full ? VSP_E_OVERFLOW : VSP_E_CLOSED;
+  op->error = full ? "storage queue is full (storage.queue_depth = " +
+                         std::to_string(options_.queue_depth) + ")"
+                   : "storage is closed";
+  deliver_([op] { op->on_done(); });
+}
+
+void StorageService::fail(StorageOp* op, int status, std::string message) {
+  op->status = status;
+  op->error = std::move(message);
+}
+
+void StorageService::run_reads(StorageOp* op) {
+  vsp_error err = fresh_error();
+  int rc;
+  if (op->kind == StorageOp::Kind::Get) {
+    rc = vtbl_.get(instance_, bytes(op->key), op->key.size(), &collect, &op->rows, &err);
+    if (rc == VSP_E_NOT_FOUND) rc = VSP_OK;
+  } else {
+    rc = vtbl_.scan(instance_, bytes(op->key), op->key.size(), bytes(op->end), op->end.size(),
+                    op->limit, op->flags, &collect, &op->rows, &err);
+  }
+  if (rc != VSP_OK) fail(op, rc, err.message);
+}
+
+void StorageService::run_commits(std::vector<StorageOp*>& group) {
+  // Flatten every transaction's compares and writes into arrays the C ABI can point at.
+  std::vector<std::vector<vsp_compare>> compares(group.size());
+  std::vector<std::vector<vsp_write>> writes(group.size());
+  std::vector<vsp_txn> txns(group.size());
+  std::vector<vsp_txn_result> results(group.size());
+  for (size_t i = 0; i < group.size(); ++i) {
+    const Txn& t = group[i]->txn;
+    for (const auto& c : t.compares) compares[i].push_back({c.op, bytes(c.key), c.key.size(), c.version});
+    for (const auto& w : t.writes) {
+      writes[i].push_back({w.op, bytes(w.key), w.key.size(), bytes(w.value), w.value.size()});
+    }
+    txns[i] = {compares[i].data(), compares[i].size(), writes[i].data(), writes[i].size()};
+  }
+  vsp_error err = fresh_error();
+  int rc = vtbl_.commit(instance_, txns.data(), txns.size(), results.data(), &err);
+  batches_++;
+  if (rc != VSP_OK) {
+    log::get("storage")->error("commit of a batch of {} failed: {}", group.size(), err.message);
+    for (auto* op : group) fail(op, rc, err.message);
+    return;
+  }
+  for (size_t i = 0; i < group.size(); ++i) {
+    auto& out = group[i]->outcome;
+    out.applied = results[i].status == VSP_OK;
+    out.failed_compare = results[i].failed_compare;
+    out.revision = results[i].revision;
+    if (out.applied) {
+      commits_++;
+      uint64_t prev = last_revision_.load();
+      while (out.revision > prev && !last_revision_.compare_exchange_weak(prev, out.revision)) {
+      }
+    } else if (results[i].status != VSP_E_CONFLICT) {
+      fail(group[i], results[i].status, "storage rejected the transaction");
+    }
+  }
+}
+
+void StorageService::thread_main() {
+  for (;;) {
+    std::deque<StorageOp*> work;
+    std::deque<std::function<void()>> control;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [&] { return stopping_ || !queue_.empty() || !control_.empty(); });
+      work.swap(queue_);
+      control.swap(control_);
+      if (work.empty() && control.empty() && stopping_) break;
+    }
+    for (auto& fn : control) fn();
+
+    // Run in submission order, but hand consecutive commits to the backend as one batch.
+    std::vector<StorageOp*> done;
+    std::vector<StorageOp*> group;
+    auto flush_group = [&] {
+      if (group.empty()) return;
+      run_commits(group);
+      done.insert(done.end(), group.begin(), group.end());
+      group.clear();
+    };
+    for (StorageOp* op : work) {
+      if (op->kind == StorageOp::Kind::Commit) {
+        group.push_back(op);
+        if (group.size() >= static_cast<size_t>(options_.max_batch)) flush_group();
+      } else {
+        flush_group();
+        run_reads(op);
+        done.push_back(op);
+      }
+    }
+    flush_group();
+    if (!done.empty()) {
+      // One delivery per round: completions reach the core in one hop, in order.
+      deliver_([done = std::move(done)] {
+        for (StorageOp* op : done) op->on_done();
+      });
+    }
+  }
+  if (instance_ != nullptr) {
+    std::promise<void> stopped;
+    vtbl_.life.stop(instance_, [](void* p) { static_cast<std::promise<void>*>(p)->set_value(); },
+                    &stopped);
+    stopped.get_future().wait();
+    vtbl_.life.destroy(instance_);
+    std::lock_guard lock(mutex_);
+    instance_ = nullptr;
+  }
+}
+
+}  // namespace vespid::core

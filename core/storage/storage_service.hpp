@@ -1,0 +1,191 @@
+// The storage thread. The core never touches a storage plugin directly: it queues operations
+// here, a dedicated thread runs them against the backend (which may block on disk), and
+// completions come back into the core through `deliver`.
+//
+// Commits that queue up while the thread is busy go to the backend as one batch: one durable
+// transaction (one fsync) for many writers, each still atomic and independent. A commit is
+// acknowledged only after the backend said the batch is durable.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <coroutine>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "vespid/storage.h"
+
+namespace vespid::core {
+
+struct KV {
+  std::string key;
+  std::string value;
+  uint64_t version = 0;
+};
+
+struct Compare {
+  uint32_t op = VSP_CMP_ABSENT;
+  std::string key;
+  uint64_t version = 0;
+  static Compare absent(std::string k) { return {VSP_CMP_ABSENT, std::move(k), 0}; }
+  static Compare present(std::string k) { return {VSP_CMP_PRESENT, std::move(k), 0}; }
+  static Compare version_is(std::string k, uint64_t v) { return {VSP_CMP_VERSION, std::move(k), v}; }
+};
+
+struct Write {
+  uint32_t op = VSP_WRITE_PUT;
+  std::string key;
+  std::string value;
+  static Write put(std::string k, std::string v) { return {VSP_WRITE_PUT, std::move(k), std::move(v)}; }
+  static Write del(std::string k) { return {VSP_WRITE_DELETE, std::move(k), {}}; }
+};
+
+struct Txn {
+  std::vector<Compare> compares;
+  std::vector<Write> writes;
+};
+
+struct TxnOutcome {
+  bool applied = false;
+  uint32_t failed_compare = 0;  // when !applied
+  uint64_t revision = 0;        // when applied
+};
+
+// A storage operation failed as a whole (I/O error, disk full, queue full, backend gone).
+class StorageError : public std::runtime_error {
+ public:
+  StorageError(int status, const std::string& message) : std::runtime_error(message), status_(status) {}
+  int status() const noexcept { return status_; }
+
+ private:
+  int status_;
+};
+
+// One queued operation. Owned by whoever submitted it (an awaiter's coroutine frame) until
+// on_done runs.
+struct StorageOp {
+  enum class Kind { Get, Scan, Commit } kind = Kind::Get;
+  std::string key;  // Get: the key; Scan: range start
+  std::string end;  // Scan: range end (empty: unbounded)
+  uint32_t limit = 0;
+  uint32_t flags = 0;
+  Txn txn;
+  // Results, written on the storage thread before on_done is delivered.
+  int status = VSP_OK;
+  std::string error;
+  std::vector<KV> rows;
+  TxnOutcome outcome;
+  std::function<void()> on_done;
+};
+
+class StorageService {
+ public:
+  using Deliver = std::function<void(std::function<void()>)>;
+
+  struct Options {
+    int max_batch = 512;
+    int queue_depth = 65536;
+  };
+
+  StorageService(const vsp_storage_vtbl& vtbl, Deliver deliver, Options options);
+  ~StorageService();
+
+  // Starts the thread and runs the backend's create + start on it. Blocks until done; throws
+  // StorageError with the backend's message on failure.
+  void open(const vsp_host_api* host, vsp_host_instance* hi, const std::string& config_json);
+  // Lets queued operations finish, stops and destroys the backend, joins the thread.
+  void close();
+
+  // Any thread. Queues `op`; its on_done is delivered when it completed (or failed).
+  void submit(StorageOp* op);
+
+  uint64_t last_revision() const noexcept { return last_revision_.load(); }
+  uint64_t commits() const noexcept { return commits_.load(); }
+  uint64_t batches() const noexcept { return batches_.load(); }
+
+  // ---- Awaitables for core coroutines. Results throw StorageError on failure. ----
+  template <class Result, class Convert>
+  struct Awaiter {
+    StorageService* service;
+    StorageOp op;
+    Convert convert;
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> h) {
+      op.on_done = [h] { h.resume(); };
+      service->submit(&op);
+    }
+    Result await_resume() {
+      if (op.status != VSP_OK) throw StorageError(op.status, op.error);
+      return convert(op);
+    }
+  };
+
+  auto get(std::string key) {
+    auto conv = [](StorageOp& o) -> std::optional<KV> {
+      if (o.rows.empty()) return std::nullopt;
+      return std::move(o.rows.front());
+    };
+    Awaiter<std::optional<KV>, decltype(conv)> a{this, {}, conv};
+    a.op.kind = StorageOp::Kind::Get;
+    a.op.key = std::move(key);
+    return a;
+  }
+
+  auto scan(std::string start, std::string end, uint32_t limit = 0, bool reverse = false) {
+    auto conv = [](StorageOp& o) -> std::vector<KV> { return std::move(o.rows); };
+    Awaiter<std::vector<KV>, decltype(conv)> a{this, {}, conv};
+    a.op.kind = StorageOp::Kind::Scan;
+    a.op.key = std::move(start);
+    a.op.end = std::move(end);
+    a.op.limit = limit;
+    a.op.flags = reverse ? VSP_SCAN_REVERSE : 0;
+    return a;
+  }
+
+  // All keys starting with `prefix`.
+  auto scan_prefix(const std::string& prefix, uint32_t limit = 0, bool reverse = false) {
+    return scan(prefix, prefix_end(prefix), limit, reverse);
+  }
+
+  auto commit(Txn txn) {
+    auto conv = [](StorageOp& o) -> TxnOutcome { return o.outcome; };
+    Awaiter<TxnOutcome, decltype(conv)> a{this, {}, conv};
+    a.op.kind = StorageOp::Kind::Commit;
+    a.op.txn = std::move(txn);
+    return a;
+  }
+
+  // The smallest key greater than every key with this prefix ("" if none exists).
+  static std::string prefix_end(std::string prefix);
+
+ private:
+  void thread_main();
+  void run_reads(StorageOp* op);
+  void run_commits(std::vector<StorageOp*>& group);
+  void fail(StorageOp* op, int status, std::string message);
+
+  vsp_storage_vtbl vtbl_{};
+  Deliver deliver_;
+  Options options_;
+  vsp_plugin_instance* instance_ = nullptr;
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<StorageOp*> queue_;
+  std::deque<std::function<void()>> control_;  // lifecycle work to run on the thread
+  bool stopping_ = false;
+  std::thread thread_;
+
+  std::atomic<uint64_t> last_revision_{0};
+  std::atomic<uint64_t> commits_{0};
+  std::atomic<uint64_t> batches_{0};
+};
+
+}  // namespace vespid::core
