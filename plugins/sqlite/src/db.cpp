@@ -13,14 +13,9 @@ constexpr char kEmpty[1] = {0};
 }  // namespace
 
 int status_for(int sqlite_rc) noexcept {
-  switch (sqlite_rc & 0xff) {  // primary code of an extended result code
-    case SQLITE_FULL:
-      return VSP_E_FULL;
-    case SQLITE_NOMEM:
-      return VSP_E_NOMEM;
-    default:
-      return VSP_E_IO;
-  }
+  // `& 0xff`: the primary code of an extended result code (SQLITE_FULL has none today, but
+  // SQLITE_IOERR_* and friends do).
+  return (sqlite_rc & 0xff) == SQLITE_FULL ? VSP_E_FULL : VSP_E_IO;
 }
 
 Db Db::open(const std::string& path) {

@@ -83,6 +83,7 @@ Store::Store(Db db, uint64_t revision)
            "INSERT INTO kv (key, value, version) VALUES (?1, ?2, ?3) "
            "ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = excluded.version"),
       delete_(db_, "DELETE FROM kv WHERE key = ?1"),
+      get_revision_(db_, "SELECT value FROM meta WHERE name = 'revision'"),
       set_revision_(db_, "UPDATE meta SET value = ?1 WHERE name = 'revision'"),
       // IMMEDIATE takes the write lock now, so a busy database shows up (after busy_timeout)
       // at BEGIN instead of half-way through a batch.
@@ -142,9 +143,14 @@ int Store::commit(const vsp_txn* txns, size_t count, vsp_txn_result* results) {
   // The whole batch is one SQLite transaction: one WAL append and one fsync however many
   // transactions it carries. A transaction's compares are all checked before any of its writes
   // run, so a failing compare has nothing to undo: it is skipped and the others go on.
-  uint64_t rev = revision_;
+  uint64_t rev = 0;
   try {
     run(begin_, "starting a commit on");
+    // Read the counter under the write lock rather than trusting the copy in memory: if
+    // anything else ever writes this file (a second instance pointed at it by mistake, an
+    // operator's tool), revisions still never repeat.
+    rev = read_revision();
+    const uint64_t first = rev;
     for (size_t i = 0; i < count; ++i) {
       results[i] = vsp_txn_result{};
       int64_t failed = first_failed_compare(txns[i]);
@@ -158,7 +164,7 @@ int Store::commit(const vsp_txn* txns, size_t count, vsp_txn_result* results) {
       results[i].status = VSP_OK;
       results[i].revision = rev;
     }
-    if (rev != revision_) {
+    if (rev != first) {
       Statement::Use use(set_revision_);
       set_revision_.bind_int64(1, to_sql(rev));
       set_revision_.step("recording the revision in");
@@ -173,8 +179,22 @@ int Store::commit(const vsp_txn* txns, size_t count, vsp_txn_result* results) {
     rollback();
     throw;
   }
-  revision_ = rev;  // only now: a failed batch leaves the counter where it was
+  revision_ = rev;  // only after COMMIT succeeded; the stored counter is the one that counts
   return VSP_OK;
+}
+
+uint64_t Store::read_revision() {
+  Statement::Use use(get_revision_);
+  if (!get_revision_.step("reading the revision of")) {
+    throw vsp::Error(VSP_E_IO,
+                     "sqlite: \"" + db_.path() + "\" has no revision row; the file is damaged");
+  }
+  int64_t v = get_revision_.column_int64(0);
+  if (v < 0) {
+    throw vsp::Error(
+        VSP_E_IO, "sqlite: \"" + db_.path() + "\" holds a negative revision; the file is damaged");
+  }
+  return static_cast<uint64_t>(v);
 }
 
 int64_t Store::first_failed_compare(const vsp_txn& txn) {

@@ -28,7 +28,8 @@ class Store {
            vsp_kv_sink_fn sink, void* ctx);
   int commit(const vsp_txn* txns, size_t count, vsp_txn_result* results);
 
-  // The last committed revision (0 for a new store).
+  // The last revision this connection committed or saw at open (0 for a new store). Commits
+  // read the stored counter afresh; this copy is for logs.
   uint64_t revision() const noexcept { return revision_; }
   const std::string& path() const noexcept { return db_.path(); }
 
@@ -38,6 +39,8 @@ class Store {
   // Index of the first compare of `txn` that does not hold, or -1 when all hold.
   int64_t first_failed_compare(const vsp_txn& txn);
   void apply_writes(const vsp_txn& txn, uint64_t revision);
+  // The last committed revision as stored in the meta table.
+  uint64_t read_revision();
   void run(Statement& st, std::string_view doing);
   void rollback() noexcept;
 
@@ -49,6 +52,7 @@ class Store {
   Statement version_of_;
   Statement put_;
   Statement delete_;
+  Statement get_revision_;
   Statement set_revision_;
   Statement begin_;
   Statement commit_;

@@ -15,8 +15,10 @@ void expect_start_fails(StoreHarness& h, const std::filesystem::path& path, int 
   std::string msg;
   ASSERT_EQ(h.store().create(config_for(path), &msg), VSP_OK) << msg;
   EXPECT_EQ(h.store().start(&msg), status) << msg;
-  EXPECT_NE(msg.find("\"" + path.string() + "\""), std::string::npos)
-      << "the message must name the path: " << msg;
+  std::string quoted = "\"";
+  quoted += path.string();
+  quoted += '"';
+  EXPECT_NE(msg.find(quoted), std::string::npos) << "the message must name the path: " << msg;
   if (!also_expected.empty()) {
     EXPECT_NE(msg.find(also_expected), std::string::npos) << msg;
   }

@@ -82,5 +82,27 @@ TEST_F(SqliteTest, FillingUpToMaxSizeThenDeletingMakesRoomAgain) {
   EXPECT_EQ(o.status, VSP_OK) << o.message;
 }
 
+TEST_F(SqliteTest, AFileAlreadyPastMaxSizeIsCappedWhereItIsWithAWarning) {
+  open();
+  Outcome o = store().commit({Txn().put("big", noise(3u << 20, 3))});
+  ASSERT_EQ(o.status, VSP_OK) << o.message;
+  ASSERT_TRUE(h().close());
+
+  open(R"("max_size_mb": 1)");
+  bool warned = false;
+  for (const auto& line : h().host().log_lines()) {
+    warned |= line.rfind("WARN", 0) == 0 && line.find("max_size_mb=1") != std::string::npos;
+  }
+  EXPECT_TRUE(warned) << "opening a file past the cap should warn";
+  Kv kv;
+  EXPECT_EQ(store().get("big", &kv), VSP_OK) << "the data stays readable";
+  o = store().commit({Txn().put("more", noise(1u << 20, 4))});
+  EXPECT_EQ(o.status, VSP_E_FULL) << "it may not grow further";
+  o = store().commit({Txn().del("big")});
+  ASSERT_EQ(o.status, VSP_OK) << o.message;
+  o = store().commit({Txn().put("more", noise(1u << 20, 4))});
+  EXPECT_EQ(o.status, VSP_OK) << "deleting made room: " << o.message;
+}
+
 }  // namespace
 }  // namespace vespid::storage_test::sqlite

@@ -56,5 +56,28 @@ TEST_F(SqliteTest, AMalformedBatchIsRefusedWholeBeforeAnythingIsWritten) {
   EXPECT_EQ(o.results.at(0).revision, 1u) << "refused batches consume no revisions";
 }
 
+TEST_F(SqliteTest, TwoInstancesOnOneFileNeverRepeatARevision) {
+  // Not a supported setup, but a misconfiguration must not corrupt the revision order: each
+  // commit reads the counter under SQLite's write lock.
+  open();
+  TestHost other_host(h().dir(), "second");
+  StoreClient other(h().plugin().vtbl, other_host);
+  std::string msg;
+  ASSERT_EQ(other.create(config_for(db_path()), &msg), VSP_OK) << msg;
+  ASSERT_EQ(other.start(&msg), VSP_OK) << msg;
+  uint64_t last = 0;
+  for (int i = 0; i < 10; ++i) {
+    StoreClient& s = (i % 2 == 0) ? store() : other;
+    Outcome o = s.commit({Txn().put("k", std::to_string(i))});
+    ASSERT_EQ(o.status, VSP_OK) << o.message;
+    EXPECT_EQ(o.results.at(0).revision, last + 1) << "commit " << i;
+    last = o.results.at(0).revision;
+  }
+  Kv kv;
+  ASSERT_EQ(other.get("k", &kv), VSP_OK);
+  EXPECT_EQ(kv.version, last);
+  EXPECT_TRUE(other.close());
+}
+
 }  // namespace
 }  // namespace vespid::storage_test::sqlite
