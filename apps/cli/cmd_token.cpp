@@ -1,5 +1,6 @@
 // vespid token create|list|revoke
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <iostream>
 #include <memory>
 
@@ -10,10 +11,25 @@ namespace vespid::cli {
 
 namespace {
 
+long long now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 struct CreateOptions {
   std::string user, org, name;
   long long ttl = 0;
 };
+
+// active, revoked or expired. expiresAt is compared as text with the current time in the same
+// ISO 8601 UTC form, which orders like the instants themselves.
+std::string token_state(const nlohmann::json& tok) {
+  if (tok.value("revoked", false)) return "revoked";
+  const std::string expires = time_text(tok, "expiresAt");
+  if (expires != "-" && expires < time_text({{"now", now_ms()}}, "now")) return "expired";
+  return "active";
+}
 
 }  // namespace
 
@@ -22,7 +38,7 @@ void add_token_commands(Registry& reg) {
   group->require_subcommand(1);
   group->footer(
       "Examples:\n  vespid token create --user alice --org acme --name laptop --ttl 86400\n"
-      "  vespid token list --user alice\n  vespid token revoke tok_123");
+      "  vespid token list --user alice\n  vespid token revoke 660db41222e6d9ec");
 
   auto c = std::make_shared<CreateOptions>();
   auto* create = group->add_subcommand("create", "Create an access token (shown only once)");
@@ -56,10 +72,11 @@ void add_token_commands(Registry& reg) {
   on_run(list, reg, [&ctx = reg.ctx, list_user] {
     auto payload = ctx.call("tokens.list", {{"user", *list_user}});
     if (ctx.json()) return print_json(payload);
-    Table t({"TOKEN ID", "NAME", "CREATED", "EXPIRES", "LAST USED"});
+    Table t({"TOKEN ID", "NAME", "ORG", "STATE", "CREATED", "EXPIRES", "LAST USED"});
     for (const auto& tok : payload.value("tokens", nlohmann::json::array())) {
-      t.add_row({text(tok, "tokenId"), text(tok, "name"), time_text(tok, "createdAt"),
-                 time_text(tok, "expiresAt"), time_text(tok, "lastUsedAt")});
+      t.add_row({text(tok, "tokenId"), text(tok, "name"), text(tok, "orgId"), token_state(tok),
+                 time_text(tok, "createdAt"), time_text(tok, "expiresAt"),
+                 time_text(tok, "lastUsedAt")});
     }
     t.print(std::cout);
   });
@@ -67,11 +84,13 @@ void add_token_commands(Registry& reg) {
   auto token_id = std::make_shared<std::string>();
   auto* revoke = group->add_subcommand("revoke", "Revoke a token so it stops working at once");
   revoke->add_option("tokenId", *token_id, "The token's id, as shown by `token list`")->required();
-  revoke->footer("Example:\n  vespid token revoke tok_123");
+  revoke->footer("Example:\n  vespid token revoke 660db41222e6d9ec");
   on_run(revoke, reg, [&ctx = reg.ctx, token_id] {
     auto payload = ctx.call("tokens.revoke", {{"tokenId", *token_id}});
     if (ctx.json()) return print_json(payload);
-    std::cout << "revoked " << *token_id << '\n';
+    // Revoking is idempotent; say so rather than pretend something changed.
+    const bool changed = payload.value("changed", true);
+    std::cout << (changed ? "revoked " : "already revoked ") << *token_id << '\n';
   });
 }
 

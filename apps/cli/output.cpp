@@ -1,6 +1,7 @@
 #include "output.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <ctime>
 #include <iostream>
 
@@ -44,13 +45,16 @@ std::string time_text(const nlohmann::json& obj, const char* key) {
   if (!obj.is_object()) return "-";
   auto it = obj.find(key);
   if (it == obj.end() || !it->is_number()) return text(obj, key);
-  auto value = it->get<long long>();
+  const auto value = it->get<long long>();
   // Anything below 1e11 would be a millisecond time in early 1973: it must be seconds.
-  const std::time_t secs = value < 100000000000LL ? value : value / 1000;
+  const bool is_ms = value >= 100000000000LL;
+  const std::time_t secs = is_ms ? value / 1000 : value;
   std::tm tm{};
   if (gmtime_r(&secs, &tm) == nullptr) return it->dump();
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  char buf[40];
+  const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  // Same shape as the gateway's own timestamps (milliseconds, Z), so the two compare as text.
+  std::snprintf(buf + n, sizeof buf - n, ".%03dZ", is_ms ? static_cast<int>(value % 1000) : 0);
   return buf;
 }
 
