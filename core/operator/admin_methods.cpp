@@ -199,7 +199,8 @@ void register_admin_methods(MethodTable& t, AdminServices s) {
   };
   t.add({"health", kEveryone, "Liveness: answers {ok:true} while the gateway serves.", bind(&AdminMethods::health)});
   t.add({"status", kAdmin, "Version, uptime, plugin instances, connections and storage.", bind(&AdminMethods::status)});
-  t.add({"auth", {Role::Anonymous, Role::Operator}, "Authenticates this connection: {token}.", bind(&AdminMethods::auth)});
+  t.add({"auth", {Role::Anonymous, Role::Operator, Role::LocalAdmin},
+         "Authenticates this connection as the token's user (a local admin may use it to test a token): {token}.", bind(&AdminMethods::auth)});
   t.add({"whoami", kEveryone, "The role and identity of this connection.", bind(&AdminMethods::whoami)});
   t.add({"orgs.create", kAdmin, "Creates an org: {name}.", bind(&AdminMethods::orgs_create)});
   t.add({"orgs.list", kPeople, "Lists orgs (an operator sees the orgs they belong to).", bind(&AdminMethods::orgs_list)});
