@@ -251,7 +251,7 @@ void Connection::flush() {
   }
   update_watch();
   if (now_writable && !closing_) host_.api()->conn_writable(host_conn_);
-  if (closing_ && drained) schedule_finish(VSP_OK, "closed");
+  if (closing_ && drained) schedule_finish(close_code_, close_reason_);
 }
 
 void Connection::update_watch() {
@@ -293,6 +293,8 @@ void Connection::close_on_loop(int code, const char* reason) {
 void Connection::run_close(int code, const char* reason) {
   if (closing_ || finished_) return;
   closing_ = true;
+  close_code_ = code;
+  close_reason_ = reason ? reason : "closed";
   reading_ = false;
   bool overflowed = false;
   {
@@ -308,9 +310,11 @@ void Connection::run_close(int code, const char* reason) {
   if (finish_scheduled_) return;  // drained (or failed) already
   update_watch();
   std::weak_ptr<Connection> weak = weak_from_this();
-  std::string why = reason ? reason : "closed";
-  linger_ = std::make_unique<vsp::Timer>(host_, [weak, code, why] {
-    if (auto self = weak.lock()) self->schedule_finish(code, why + " (output not drained in time)");
+  linger_ = std::make_unique<vsp::Timer>(host_, [weak] {
+    if (auto self = weak.lock()) {
+      self->schedule_finish(self->close_code_,
+                            self->close_reason_ + " (output not drained in time)");
+    }
   });
   linger_->arm(kCloseLingerMs);
 }

@@ -75,6 +75,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::size_t scanned_ = 0;  // bytes of inbuf_ already known to hold no newline
   bool reading_ = true;
   bool closing_ = false;
+  int close_code_ = VSP_OK;  // what conn_closed reports once a requested close completes
+  std::string close_reason_;
   bool finish_scheduled_ = false;
   bool finished_ = false;
   std::deque<std::string> writing_;  // taken from pending_, being written

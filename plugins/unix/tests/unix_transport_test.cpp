@@ -219,11 +219,13 @@ TEST_F(UnixTransportTest, CloseFlushesThenReportsClosedOnce) {
   auto client = connect();
   FakeConn* c = wait_conn();
   host_->send(*c, "{\"last\":1}");
-  host_->close(*c);
+  host_->close(*c, VSP_E_PERMISSION);
   host_->close(*c);  // a second close is harmless
+  EXPECT_EQ(host_->send(*c, "{\"late\":1}"), VSP_E_CLOSED);
   EXPECT_EQ(read_line(client), "{\"last\":1}");
   EXPECT_THROW(read_line(client), ConnectionError);
   EXPECT_TRUE(host_->run_until([&] { return c->closed.load(); }));
+  EXPECT_EQ(c->closed_status, VSP_E_PERMISSION);
 }
 
 TEST_F(UnixTransportTest, HalfCloseStillGetsTheAnswer) {
