@@ -18,6 +18,12 @@ need() {
   done
 }
 
+# The gateway treats every VESPID_* environment variable as configuration (and refuses unknown
+# ones), so a developer's environment must not leak into the gateways these tests start. Read the
+# one variable meant for the tests, then drop them all.
+KEEP_WORK=${VESPID_KEEP_TEST_DIR:-0}
+while read -r v; do unset "$v"; done < <(compgen -e | grep '^VESPID_' || true)
+
 # The work directory and cleanup. Set GATEWAY_PID / GATEWAY_LOG while a gateway runs.
 WORK=""
 GATEWAY_PID=""
@@ -38,7 +44,7 @@ cleanup() {
     printf -- '---- end of gateway stderr ----\n' >&2
   fi
   if [[ -n "$WORK" ]]; then
-    if [[ "${VESPID_KEEP_TEST_DIR:-0}" == 1 ]]; then
+    if [[ "$KEEP_WORK" == 1 ]]; then
       printf 'work directory kept: %s\n' "$WORK" >&2
     else
       rm -rf "$WORK"
@@ -47,22 +53,21 @@ cleanup() {
   exit $rc
 }
 
-# free_port: a TCP port on 127.0.0.1 that nothing listens on right now.
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+# JSON_TOOL is the sdk_json_tool binary (json_tool.cpp), set from --json-tool.
+JSON_TOOL=""
 
-# json_check <json-text> <python expression over m>: exit status 0 if the expression is true for
-# the parsed value m; prints nothing. Invalid JSON counts as false.
-json_check() {
-  python3 - "$1" "$2" <<'PY'
-import json, sys
-try:
-    m = json.loads(sys.argv[1])
-except ValueError:
-    sys.exit(2)
-sys.exit(0 if eval(sys.argv[2], {"m": m}) else 1)
-PY
+# free_port: a TCP port on 127.0.0.1 that nothing listens on right now.
+free_port() { "$JSON_TOOL" free-port; }
+
+# jget <json-text> <dotted.path>: the value there (strings raw, anything else as JSON); fails if
+# the text is not JSON or the path is absent.
+jget() { "$JSON_TOOL" get "$1" "$2"; }
+
+# jis <json-text> <dotted.path> <value>: whether the value at path is exactly <value>.
+jis() {
+  local v
+  v=$("$JSON_TOOL" get "$1" "$2" 2>/dev/null) || return 1
+  [[ "$v" == "$3" ]]
 }
 
 # wait_for_exit <pid> <seconds>: sets EXIT_CODE to the process's exit status; returns 1 if it

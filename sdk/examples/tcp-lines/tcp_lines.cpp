@@ -688,6 +688,12 @@ void TcpLines::finish_close(Conn& c, int status, const std::string& reason) {
   c.in.clear();
   c.linger.reset();
   c.watch.reset();  // free the watch before closing its fd
+  // Closing a TCP socket that still holds unread input sends RST instead of FIN, and an RST can
+  // destroy our last reply (the error after an over-long line, say) before the peer reads it.
+  // So drop what has already arrived first (bounded; a peer that keeps sending gets its RST).
+  for (int i = 0; i < kReadsPerWakeup; ++i) {
+    if (::recv(c.fd, read_buf_.data(), read_buf_.size(), MSG_DONTWAIT) <= 0) break;
+  }
   ::close(c.fd);
   c.fd = -1;
   conns_.erase(&c);
