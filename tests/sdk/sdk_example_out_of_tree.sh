@@ -7,7 +7,9 @@
 #   3. check the module exports vsp_module_query and nothing else;
 #   4. `vespid-gateway plugins --json` lists it as loadable and the ABI fixtures as refused;
 #   5. run the gateway with an instance of it and speak operator.v1 over it with bash /dev/tcp:
-#      health -> ok, orgs.list -> UNAUTHORIZED, an over-long line -> an error, then EOF;
+#      health -> ok, orgs.list -> UNAUTHORIZED, an over-long line -> an error, then EOF,
+#      200 pipelined requests -> 200 responses in order; with socat: replies still arrive after
+#      the client's EOF;
 #   6. SIGTERM -> exit code 0.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -228,6 +230,20 @@ for i in $(seq 100 299); do
   response "$i"
   jis "$RESPONSE" ok true || fail "pipelined health $i failed: $RESPONSE"
 done
+
+step "requests, then EOF from the client (socat half-closes) -> the replies still arrive"
+# auth goes through storage, so its reply comes after the transport has seen the client's EOF.
+need socat
+replies=$(printf '%s\n' '{"type":"req","id":"a1","method":"auth","params":{"token":"nobody.nothing"}}' \
+  '{"type":"req","id":"a2","method":"health","params":{}}' | socat -t 5 - "TCP:127.0.0.1:$PORT") ||
+  fail "socat failed"
+printf '  <- %s\n' "$replies"
+[[ $(wc -l <<<"$replies") -eq 2 ]] || fail "expected 2 replies after a half-close, got: $replies"
+a1=$(head -n 1 <<<"$replies")
+a2=$(tail -n 1 <<<"$replies")
+jis "$a1" id a1 && jis "$a1" ok false && jis "$a1" error.code UNAUTHORIZED ||
+  fail "auth with an unknown token did not answer UNAUTHORIZED: $a1"
+jis "$a2" id a2 && jis "$a2" ok true || fail "health after auth failed: $a2"
 
 # ---- 6. stop --------------------------------------------------------------------------------------
 step "SIGTERM with that connection open -> the connection ends, exit code 0"

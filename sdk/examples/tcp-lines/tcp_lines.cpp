@@ -53,6 +53,7 @@ constexpr size_t kReadChunk = 64 * 1024;    // bytes per read()
 constexpr int kReadsPerWakeup = 16;         // then let the loop serve others (watches are level-
 constexpr int kAcceptsPerWakeup = 64;       //   triggered, so we are called again if more waits)
 constexpr uint64_t kCloseLingerMs = 3000;   // how long a close may wait for queued output
+constexpr uint64_t kHalfCloseMs = 2000;     // how long replies may still go out after peer EOF
 constexpr uint64_t kAcceptBackoffMs = 100;  // pause after accept() fails (e.g. out of fds)
 
 // strerror() is not thread-safe in general; this plugin only calls it on the loop thread.
@@ -120,16 +121,17 @@ struct Conn : std::enable_shared_from_this<Conn> {
   int fd;
   const std::string peer;
   const std::string local;
-  vsp_host_conn* host_conn = nullptr;  // set once conn_open succeeded
-  bool finished = false;               // conn_closed has been reported
-  std::unique_ptr<vsp::Watch> watch;   // READ while reading, WRITE while output waits
-  uint32_t watched = 0;                // the events `watch` currently requests
-  bool reading = true;                 // false after EOF, a framing error, or while closing
-  std::string in;                      // received bytes not yet framed into lines
-  size_t scanned = 0;                  // prefix of `in` already searched for '\n'
-  std::deque<std::string> out;         // lines taken from `pending`, being written
-  size_t out_offset = 0;               // bytes of out.front() already written
-  std::unique_ptr<vsp::Timer> linger;  // bounds how long a close waits for its flush
+  vsp_host_conn* host_conn = nullptr;      // set once conn_open succeeded
+  bool finished = false;                   // conn_closed has been reported
+  std::unique_ptr<vsp::Watch> watch;       // READ while reading, WRITE while output waits
+  uint32_t watched = 0;                    // the events `watch` currently requests
+  bool reading = true;                     // false after EOF, a framing error, or while closing
+  std::string in;                          // received bytes not yet framed into lines
+  size_t scanned = 0;                      // prefix of `in` already searched for '\n'
+  std::deque<std::string> out;             // lines taken from `pending`, being written
+  size_t out_offset = 0;                   // bytes of out.front() already written
+  std::unique_ptr<vsp::Timer> linger;      // bounds how long a close waits for its flush
+  std::unique_ptr<vsp::Timer> half_close;  // after the peer's EOF: when to stop waiting
 
   // ---- Shared with send()/close() on any thread: guarded by mu ----
   std::mutex mu;
@@ -189,6 +191,7 @@ class TcpLines {
   void on_conn_events(Conn& c, uint32_t revents);
   void read_input(Conn& c);
   void frame_lines(Conn& c);
+  void on_peer_eof(Conn& c);
   void stop_reading(Conn& c);
   void schedule_flush(Conn& c);
   void drain(Conn& c);
@@ -425,10 +428,7 @@ void TcpLines::read_input(Conn& c) {
       return;
     }
     if (n == 0) {
-      // The peer closed its side. An unterminated last line is not a message; drop it. Send what
-      // is already queued (best effort), then close.
-      stop_reading(c);
-      begin_close(c, VSP_OK, "peer closed the connection");
+      on_peer_eof(c);
       return;
     }
     c.in.append(read_buf_.data(), static_cast<size_t>(n));
@@ -471,6 +471,23 @@ void TcpLines::frame_lines(Conn& c) {
     std::string msg = "line exceeds max_line_bytes (" + std::to_string(cfg_.max_line_bytes) + ")";
     api_->conn_protocol_error(c.host_conn, VSP_E_OVERFLOW, msg.c_str());
   }
+}
+
+// The peer will send no more. It may still read, though: a client that writes its requests and
+// then shuts down its sending side (`printf ... | socat - TCP:...`) waits for the replies, and
+// some replies come later than others (those that need storage). TCP cannot tell that from a
+// full close until a write fails, so replies may still go out for kHalfCloseMs; then the
+// connection closes like any other (flushing what is queued). A peer that is really gone makes
+// the next write fail, which closes the connection at once.
+void TcpLines::on_peer_eof(Conn& c) {
+  stop_reading(c);
+  c.in.clear();  // an unterminated last line is not a message
+  c.scanned = 0;
+  if (c.half_close) return;
+  Conn* raw = &c;
+  c.half_close = std::make_unique<vsp::Timer>(
+      host_, [this, raw] { begin_close(*raw, VSP_OK, "peer closed the connection"); });
+  c.half_close->arm(kHalfCloseMs);
 }
 
 void TcpLines::stop_reading(Conn& c) {
@@ -687,6 +704,7 @@ void TcpLines::finish_close(Conn& c, int status, const std::string& reason) {
   c.out.clear();
   c.in.clear();
   c.linger.reset();
+  c.half_close.reset();
   c.watch.reset();  // free the watch before closing its fd
   // Closing a TCP socket that still holds unread input sends RST instead of FIN, and an RST can
   // destroy our last reply (the error after an over-long line, say) before the peer reads it.
