@@ -21,7 +21,11 @@ function(vespid_plugin name)
     CXX_VISIBILITY_PRESET hidden
     VISIBILITY_INLINES_HIDDEN ON
     LIBRARY_OUTPUT_DIRECTORY ${VESPID_PLUGIN_OUTPUT_DIR})
-  target_link_options(${name} PRIVATE -Wl,--no-undefined)
+  # Only vsp_module_query is exported; hidden visibility alone leaves the C++ standard
+  # library's template instantiations visible.
+  target_link_options(${name} PRIVATE -Wl,--no-undefined
+                      "-Wl,--version-script=${PROJECT_SOURCE_DIR}/sdk/cmake/vespid-plugin.map")
+  set_property(TARGET ${name} APPEND PROPERTY LINK_DEPENDS ${PROJECT_SOURCE_DIR}/sdk/cmake/vespid-plugin.map)
   vespid_warnings(${name})
   install(TARGETS ${name} LIBRARY DESTINATION ${VESPID_PLUGIN_INSTALL_DIR})
 endfunction()

@@ -263,8 +263,9 @@ GatewayConfig load(const LoadOptions& options) {
     cfg.source = options.file;
   }
 
-  // Environment variables name keys; anything VESPID_* that names no key is a mistake worth
-  // reporting, except the variables other programs of the suite read.
+  // Environment variables name keys. One that names no key is most likely a typo: worth a
+  // warning, but a stray variable in a service's environment must not keep the gateway down.
+  // Variables that other programs of the suite read are expected.
   static const std::set<std::string> foreign = {"VESPID_CONFIG", "VESPID_AGENT_TLS_CA_FILE",
                                                  "VESPID_KEEP_TEST_DIRS"};
   for (const auto& [var, text] : options.env) {
@@ -273,7 +274,9 @@ GatewayConfig load(const LoadOptions& options) {
       if (env_name(k.path) == var) spec = &k;
     }
     if (spec == nullptr) {
-      if (!foreign.count(var)) throw ConfigError("config error: " + var + ": no configuration key has this environment name");
+      if (!foreign.count(var)) {
+        cfg.warnings.push_back(var + " is set but names no configuration key; ignored (`vespid-gateway config show` lists the keys)");
+      }
       continue;
     }
     eff[pointer(spec->path)] = parse_env(*spec, var, text);

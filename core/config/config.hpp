@@ -37,6 +37,7 @@ struct GatewayConfig {
   int shutdown_timeout_ms = 0;
 
   nlohmann::json effective;  // every key, after all layers; secrets included (see masked())
+  std::vector<std::string> warnings;  // worth logging, not worth refusing to start
   std::string source;        // the file it came from, or "(defaults)"
 };
 

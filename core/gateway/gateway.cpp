@@ -1,6 +1,8 @@
 #include "gateway/gateway.hpp"
 
 #include <signal.h>
+
+#include <atomic>
 #include <unistd.h>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -173,6 +175,7 @@ int Gateway::run() {
   ::signal(SIGPIPE, SIG_IGN);  // a peer that vanished must not kill the gateway
   L()->info("vespid-gateway {} starting (state dir {}, config {})", kVersion, cfg_.state_dir,
             cfg_.source);
+  for (const auto& w : cfg_.warnings) L()->warn("config: {}", w);
   try {
     start();
   } catch (const StartupError& e) {
@@ -180,11 +183,7 @@ int Gateway::run() {
     // Undo what started, in reverse, so nothing is left half-open.
     for (auto it = instances_.rbegin(); it != instances_.rend(); ++it) {
       auto& inst = **it;
-      if (inst.kind() == VSP_KIND_TRANSPORT && inst.plugin() != nullptr) {
-        inst.life().stop(inst.plugin(), [](void*) {}, nullptr);
-        inst.life().destroy(inst.plugin());
-        inst.set_plugin(nullptr);
-      }
+      if (inst.kind() == VSP_KIND_TRANSPORT && inst.plugin() != nullptr) stop_and_destroy(inst);
     }
     if (storage_) storage_->close();
     return e.exit_code();
@@ -197,6 +196,25 @@ int Gateway::run() {
   L()->info("vespid-gateway ready: {} plugin instance(s) running", instances_.size());
   loop_.run();
   return exit_code_;
+}
+
+void Gateway::stop_and_destroy(PluginInstance& inst) {
+  // abi.h: destroy only after stop reported done. The loop is not running here, so drive it
+  // until the plugin says so, or until the shutdown timeout (then leak rather than destroy).
+  std::atomic<bool> stopped{false};
+  inst.life().stop(
+      inst.plugin(), [](void* p) { static_cast<std::atomic<bool>*>(p)->store(true); }, &stopped);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(cfg_.shutdown_timeout_ms);
+  loop_.io().restart();
+  while (!stopped.load() && std::chrono::steady_clock::now() < deadline) {
+    loop_.io().run_for(std::chrono::milliseconds(10));
+  }
+  if (!stopped.load()) {
+    L()->warn("plugin instance \"{}\" did not finish stopping; not destroying it", inst.name());
+    return;
+  }
+  inst.life().destroy(inst.plugin());
+  inst.set_plugin(nullptr);
 }
 
 void Gateway::begin_shutdown(int code, const std::string& why) {
@@ -241,9 +259,8 @@ void Gateway::begin_shutdown(int code, const std::string& why) {
 }
 
 void Gateway::finish_shutdown() {
-  static bool finished = false;
-  if (finished) return;
-  finished = true;
+  if (finished_) return;
+  finished_ = true;
   shutdown_timer_.reset();
   loop_.sequencer().execute([this] { hub_->close_all("the gateway is shutting down"); });
   for (auto& inst : instances_) {

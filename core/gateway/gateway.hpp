@@ -51,6 +51,7 @@ class Gateway final : public HostBackend {
   void start_transports();
   void begin_shutdown(int exit_code, const std::string& why);
   void finish_shutdown();
+  void stop_and_destroy(PluginInstance& inst);  // start-up failure path only
   nlohmann::json status_snapshot();
 
   template <class T>
@@ -70,6 +71,7 @@ class Gateway final : public HostBackend {
 
   std::chrono::steady_clock::time_point started_at_;
   bool shutting_down_ = false;
+  bool finished_ = false;
   int exit_code_ = 0;
   int transports_stopping_ = 0;
   std::unique_ptr<Loop::Timer> shutdown_timer_;

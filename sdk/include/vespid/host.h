@@ -106,7 +106,8 @@ struct vsp_host_api {
   void (*timer_arm)(vsp_host_timer* timer, uint64_t delay_ms, uint64_t repeat_ms);
   /* Loop thread. After it returns the callback will not run until armed again. */
   void (*timer_disarm)(vsp_host_timer* timer);
-  /* Loop thread. Disarms and frees. The handle is invalid afterwards. */
+  /* Loop thread. Disarms and frees. The handle is invalid afterwards. Allowed from inside the
+   * timer's own callback. */
   void (*timer_free)(vsp_host_timer* timer);
 
   /* Loop thread. Watches `fd` (which stays the plugin's: the host never closes it) for the
@@ -116,7 +117,8 @@ struct vsp_host_api {
                                void* ctx);
   /* Loop thread. Changes the requested events (0 pauses the watch). */
   void (*watch_update)(vsp_host_watch* watch, uint32_t events);
-  /* Loop thread. Stops watching and frees the handle. Close the fd only after this. */
+  /* Loop thread. Stops watching and frees the handle. Close the fd only after this. Allowed from
+   * inside any watch callback, including this watch's own; a freed watch is not called again. */
   void (*watch_free)(vsp_host_watch* watch);
 
   /* ---- Connections (transports) ---- */
