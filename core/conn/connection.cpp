@@ -1,5 +1,7 @@
 #include "conn/connection.hpp"
 
+#include <cstddef>
+
 #include "plugin/plugin_instance.hpp"
 
 namespace vespid::core {
@@ -29,7 +31,23 @@ Connection::Connection(uint64_t id, PluginInstance& transport, vsp_plugin_conn* 
       local_(text(info.local_address)),
       bearer_(text(info.bearer_token)),
       org_hint_(text(info.org_hint)),
-      flags_(info.flags) {}
+      flags_(info.flags) {
+  // Fields added after 1.0's first struct layout are read only if the transport's struct has them.
+  if (info.struct_size >= offsetof(vsp_conn_info, headers_json) + sizeof(const char*)) {
+    path_ = text(info.path);
+    query_ = text(info.query);
+    headers_json_ = text(info.headers_json);
+  }
+}
+
+void Connection::admit(int status, int http_status, const std::string& body) {
+  std::lock_guard lock(send_mutex_);
+  if (!open_) return;
+  const auto& t = transport_.transport();
+  if (t.admit == nullptr) return;
+  if (status != VSP_OK) closing_.store(true);
+  t.admit(transport_.plugin(), plugin_conn_, status, http_status, body.data(), body.size());
+}
 
 int Connection::send(std::string_view message) {
   std::lock_guard lock(send_mutex_);

@@ -13,6 +13,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -40,6 +41,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   uint32_t flags() const noexcept { return flags_; }
   const std::string& bearer_token() const noexcept { return bearer_; }
   const std::string& org_hint() const noexcept { return org_hint_; }
+  const std::string& path() const noexcept { return path_; }
+  const std::string& query() const noexcept { return query_; }
+  const std::string& headers_json() const noexcept { return headers_json_; }
+  bool wants_admission() const noexcept { return (flags_ & VSP_CONN_ADMISSION) != 0; }
   PluginInstance& transport() noexcept { return transport_; }
 
   // ---- Any thread ----
@@ -47,6 +52,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   int send(std::string_view message);
   // Asks the transport to close (flushing what is queued). Idempotent.
   void close(int code, const char* reason);
+  // Answers a held handshake (VSP_CONN_ADMISSION) once: VSP_OK completes it, anything else
+  // refuses it with the HTTP status and JSON body.
+  void admit(int status, int http_status, const std::string& body);
   // Called from the transport's conn_closed: no transport call may follow.
   void mark_transport_gone();
   bool closing() const noexcept { return closing_.load(); }
@@ -60,12 +68,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool gone = false;              // conn_closed was processed
   std::shared_ptr<void> dialect_state;  // per-dialect session data
   std::shared_ptr<Connection> self;     // keeps the record alive until conn_closed
+  // A dialect's on_open refuses a held handshake by filling this; left empty, it is admitted.
+  struct Refusal {
+    int http_status = 401;
+    std::string body;  // JSON
+  };
+  std::optional<Refusal> refusal;
 
  private:
   uint64_t id_;
   PluginInstance& transport_;
   vsp_plugin_conn* plugin_conn_;
-  std::string dialect_name_, peer_, local_, bearer_, org_hint_;
+  std::string dialect_name_, peer_, local_, bearer_, org_hint_, path_, query_, headers_json_;
   uint32_t flags_;
 
   std::mutex send_mutex_;

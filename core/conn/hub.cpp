@@ -43,6 +43,10 @@ int ConnectionHub::open(PluginInstance& transport, const vsp_conn_info& info,
                   known_dialects() + ")");
     return VSP_E_INVALID;
   }
+  if ((info.flags & VSP_CONN_ADMISSION) && transport.transport().admit == nullptr) {
+    set_error(err, VSP_E_INVALID, "transport asked for admission but has no admit function");
+    return VSP_E_INVALID;
+  }
   if (refusing_.load()) {
     set_error(err, VSP_E_CLOSED, "the gateway is shutting down");
     return VSP_E_CLOSED;
@@ -69,12 +73,24 @@ int ConnectionHub::open(PluginInstance& transport, const vsp_conn_info& info,
         conn->dialect->on_open(conn),
         [this, conn] {
           conn->busy = false;
+          if (conn->wants_admission()) {
+            if (conn->refusal) {
+              conn->admit(VSP_E_PERMISSION, conn->refusal->http_status, conn->refusal->body);
+              return;
+            }
+            conn->admit(VSP_OK, 101, {});
+          }
           pump(conn);
         },
-        [this, conn](std::exception_ptr) {
+        [conn](std::exception_ptr) {
           log::get("core")->error("connection {}: handshake failed", conn->id());
           conn->busy = false;
-          conn->close(VSP_E_INTERNAL, "handshake failed");
+          if (conn->wants_admission()) {
+            conn->admit(VSP_E_INTERNAL, 503,
+                        R"({"error":{"code":"UNAVAILABLE","message":"handshake failed"}})");
+          } else {
+            conn->close(VSP_E_INTERNAL, "handshake failed");
+          }
         });
   });
   return VSP_OK;

@@ -31,6 +31,12 @@ typedef struct vsp_plugin_conn vsp_plugin_conn; /* transport-owned; see conn_clo
  * socket file created 0600 in the state directory. The host then gives the connection the
  * `local-admin` role. Only set this when that is really true: it grants every operator method. */
 #define VSP_CONN_LOCAL_ADMIN 0x2u
+/* The transport holds the peer's handshake (e.g. an HTTP upgrade) until the host decides: the
+ * host authenticates the credentials in this info and then calls the transport's `admit`
+ * exactly once. Until then the host calls neither `send` nor `close` for this connection, and
+ * the transport calls conn_recv for nothing. A transport whose table has no `admit` must not
+ * set this flag. */
+#define VSP_CONN_ADMISSION 0x4u
 
 typedef struct vsp_conn_info {
   uint32_t struct_size;
@@ -40,6 +46,9 @@ typedef struct vsp_conn_info {
   uint32_t flags;            /* VSP_CONN_* */
   const char* bearer_token;  /* a credential carried by the handshake (HTTP Authorization) */
   const char* org_hint;      /* an organisation hint carried by the handshake (x-org-id) */
+  const char* path;          /* the request path of an HTTP-based handshake ("/ws/client") */
+  const char* query;         /* its query string without '?' ("orgId=...") */
+  const char* headers_json;  /* its headers as a JSON object, names lowercased */
 } vsp_conn_info;
 
 /* ---- Timers and fd watches (AvahiPoll-shaped, loop thread only) ----------------------------- */

@@ -14,6 +14,7 @@
 //   void stop(std::function<void()> done);                       // loop thread
 //   int send(vsp_plugin_conn* conn, std::string_view message);   // any thread, noexcept
 //   void close(vsp_plugin_conn* conn, int code, const char* reason);  // any thread, noexcept
+//   void admit(vsp_plugin_conn*, int status, int http_status, std::string_view body);  // optional
 // A storage class T provides create/start/stop as above (on the storage thread) and
 //   int get(std::string_view key, vsp_kv_sink_fn sink, void* ctx);
 //   int scan(std::string_view start, std::string_view end, uint32_t limit, uint32_t flags,
@@ -237,8 +238,28 @@ struct TransportAdapter {
   static void close(vsp_plugin_instance* p, vsp_plugin_conn* c, int code, const char* reason) {
     guard(nullptr, [&] { detail::self<T>(p)->close(c, code, reason); });
   }
-  static inline const vsp_transport_vtbl vtbl = {sizeof(vsp_transport_vtbl),
-                                                 detail::Lifecycle<T>::table(), &send, &close};
+  static void admit(vsp_plugin_instance* p, vsp_plugin_conn* c, int status, int http_status,
+                    const char* body, size_t len) {
+    if constexpr (has_admit<T>(0)) {
+      guard(nullptr, [&] {
+        detail::self<T>(p)->admit(c, status, http_status, std::string_view(body, len));
+      });
+    }
+  }
+  // A transport class that holds handshakes (VSP_CONN_ADMISSION) defines
+  //   void admit(vsp_plugin_conn*, int status, int http_status, std::string_view body);
+  template <class U = T>
+  static constexpr auto has_admit(int)
+      -> decltype(std::declval<U&>().admit(nullptr, 0, 0, std::string_view()), bool()) {
+    return true;
+  }
+  template <class U = T>
+  static constexpr bool has_admit(...) {
+    return false;
+  }
+  static inline const vsp_transport_vtbl vtbl = {
+      sizeof(vsp_transport_vtbl), detail::Lifecycle<T>::table(), &send, &close,
+      has_admit<T>(0) ? &admit : nullptr};
 };
 
 template <class T>

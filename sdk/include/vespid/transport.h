@@ -6,7 +6,14 @@
  * QUIC, a serial line) gets every dialect for free.
  *
  * A listener is configured for one dialect per route ("operator.v1", "bridge.v1",
- * "vespid.node.v1", "vespid.client.v1"); the transport reports it in vsp_conn_info.dialect.
+ * "vespid.node.v1", "vespid.client.v1", "rest.v1"); the transport reports it in
+ * vsp_conn_info.dialect.
+ *
+ * rest.v1 carries HTTP requests through the same message interface: one connection per HTTP
+ * connection, one message per request, one message back per request, in order:
+ *   request  {"method":"POST","path":"/v1/agents/pair","query":"a=b",
+ *             "headers":{"authorization":"Bearer ...", ...names lowercased},"body":"<text>"}
+ *   response {"status":201,"headers":{"content-type":"application/json"},"body":"<text>"}
  *
  * Connection lifetime:
  *   1. transport accepts a socket, calls host->conn_open(...) -> vsp_host_conn*
@@ -45,6 +52,16 @@ typedef struct vsp_transport_vtbl {
    * the peer where the framing has room for it (a WebSocket close frame). */
   void (*close)(vsp_plugin_instance* instance, vsp_plugin_conn* conn, int code,
                 const char* reason);
+
+  /* ANY thread, exactly once per connection opened with VSP_CONN_ADMISSION, must not block.
+   * The host's decision on a held handshake:
+   *   status == VSP_OK: complete the handshake (HTTP 101 for a WebSocket upgrade) and start
+   *                     delivering messages with conn_recv;
+   *   otherwise:        refuse it: answer with `http_status` (401, 403, ...) and the JSON
+   *                     `body` (borrowed, `body_len` bytes), then close and call conn_closed.
+   * May be NULL in a transport that never sets VSP_CONN_ADMISSION. */
+  void (*admit)(vsp_plugin_instance* instance, vsp_plugin_conn* conn, int status,
+                int http_status, const char* body, size_t body_len);
 } vsp_transport_vtbl;
 
 #ifdef __cplusplus
