@@ -3,6 +3,7 @@ configure_file(${CMAKE_CURRENT_SOURCE_DIR}/version.hpp.in ${CMAKE_CURRENT_BINARY
 
 add_library(vespid_core STATIC
   api/api_error.hpp
+  bridge/bridge_dialect.cpp
   config/config.cpp
   config/schema.cpp
   conn/connection.cpp
@@ -11,17 +12,23 @@ add_library(vespid_core STATIC
   gateway/gateway.cpp
   gateway/state_dir.cpp
   log/logging.cpp
+  nodes/node_record.cpp
+  nodes/node_router.cpp
+  nodes/node_store.cpp
   operator/admin_methods.cpp
   operator/method_table.cpp
+  operator/node_methods.cpp
   operator/operator_dialect.cpp
   plugin/host_api.cpp
   plugin/module_catalog.cpp
   plugin/plugin_instance.cpp
   repo/model.cpp
   repo/repository.cpp
+  runtime/deadlines.cpp
   runtime/loop.cpp
   runtime/sequencer.cpp
   storage/storage_service.cpp
+  tls/tls_material.cpp
   util/time.cpp
 )
 target_include_directories(vespid_core PUBLIC ${CMAKE_CURRENT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/generated)

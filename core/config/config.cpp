@@ -313,6 +313,10 @@ GatewayConfig load(const LoadOptions& options) {
   return cfg;
 }
 
+int64_t GatewayConfig::integer(const std::string& path) const { return effective.at(pointer(path)).get<int64_t>(); }
+std::string GatewayConfig::string(const std::string& path) const { return effective.at(pointer(path)).get<std::string>(); }
+bool GatewayConfig::boolean(const std::string& path) const { return effective.at(pointer(path)).get<bool>(); }
+
 json masked(const GatewayConfig& cfg) {
   json out = cfg.effective;
   for (const auto& k : schema()) {

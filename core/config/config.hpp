@@ -36,6 +36,11 @@ struct GatewayConfig {
   int connection_queue_depth = 0;
   int shutdown_timeout_ms = 0;
 
+  // Typed reads of any schema key by path, for settings that need no field of their own.
+  int64_t integer(const std::string& path) const;
+  std::string string(const std::string& path) const;
+  bool boolean(const std::string& path) const;
+
   nlohmann::json effective;  // every key, after all layers; secrets included (see masked())
   std::vector<std::string> warnings;  // worth logging, not worth refusing to start
   std::string source;        // the file it came from, or "(defaults)"

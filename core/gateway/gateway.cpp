@@ -11,7 +11,10 @@
 
 #include "gateway/exit_codes.hpp"
 #include "log/logging.hpp"
+#include "bridge/bridge_dialect.hpp"
 #include "operator/admin_methods.hpp"
+#include "operator/node_methods.hpp"
+#include "tls/tls_material.hpp"
 #include "operator/operator_dialect.hpp"
 #include "version.hpp"
 
@@ -158,6 +161,63 @@ void Gateway::start_transports() {
   }
 }
 
+void Gateway::prepare_tls() {
+  std::string cert = cfg_.string("tls.cert_file");
+  std::string key = cfg_.string("tls.key_file");
+  if (cert.empty()) cert = tls::default_cert_path(cfg_.state_dir);
+  if (key.empty()) key = tls::default_key_path(cfg_.state_dir);
+  try {
+    tls::Material m = tls::ensure(cert, key, cfg_.boolean("tls.generate"));
+    if (m.generated) {
+      L()->info("generated a self-signed TLS certificate {} (sha256 {})", cert,
+                tls::fingerprint_sha256(cert));
+    }
+  } catch (const std::exception& e) {
+    throw StartupError(exit_code::kConfig, e.what());
+  }
+  // Plugins read the effective paths with config_get("tls.cert_file").
+  cfg_.effective["tls"]["cert_file"] = cert;
+  cfg_.effective["tls"]["key_file"] = key;
+}
+
+void Gateway::build_semantics() {
+  deadlines_ = std::make_unique<Deadlines>(loop_);
+  node_store_ = std::make_unique<nodes::NodeStore>(
+      *storage_, nodes::NodeStore::Limits{cfg_.integer("pairing.ttl_ms"),
+                                          static_cast<int>(cfg_.integer("pairing.max_pending"))});
+  router_ = std::make_unique<nodes::LocalNodeRouter>(
+      *deadlines_, static_cast<int>(cfg_.integer("invoke.max_in_flight_per_node")));
+
+  auto op = std::make_unique<OperatorDialect>(methods_, *repo_);
+  operator_dialect_ = op.get();
+  hub_->add_dialect(std::move(op));
+
+  BridgeSettings bs;
+  bs.server_name = cfg_.string("bridge.server_name");
+  if (bs.server_name.empty()) {
+    char host[256] = {};
+    bs.server_name = ::gethostname(host, sizeof host - 1) == 0 && host[0] ? host : "vespid";
+  }
+  bs.canvas_host_url = cfg_.string("bridge.canvas_host_url");
+  bs.handshake_timeout = std::chrono::milliseconds(cfg_.integer("bridge.handshake_timeout_ms"));
+  bs.ping_interval = std::chrono::milliseconds(cfg_.integer("bridge.ping_interval_ms"));
+  bs.idle_timeout = std::chrono::milliseconds(cfg_.integer("bridge.idle_timeout_ms"));
+  OperatorDialect* ops = operator_dialect_;
+  auto bridge = std::make_unique<BridgeDialect>(
+      bs, *node_store_, *router_, *deadlines_, [ops](const nodes::PendingPairing& p) {
+        ops->publish("node.pair.requested", nodes::to_public_json(p),
+                     [](const Principal& who) { return who.role == Role::LocalAdmin; });
+      });
+  bridge_dialect_ = bridge.get();
+  hub_->add_dialect(std::move(bridge));
+
+  register_admin_methods(methods_, AdminServices{*repo_, [this] { return status_snapshot(); }});
+  register_node_methods(
+      methods_, NodeServices{*repo_, *node_store_, *router_, *bridge_dialect_,
+                             std::chrono::milliseconds(cfg_.integer("invoke.default_timeout_ms")),
+                             std::chrono::milliseconds(cfg_.integer("invoke.max_timeout_ms"))});
+}
+
 void Gateway::start() {
   prepare_state_dir(cfg_.state_dir);
   lock_ = std::make_unique<StateDirLock>(cfg_.state_dir);
@@ -165,8 +225,8 @@ void Gateway::start() {
       loop_, ConnectionHub::Limits{cfg_.max_connections, cfg_.connection_queue_depth});
   load_instances();
   open_storage();
-  register_admin_methods(methods_, AdminServices{*repo_, [this] { return status_snapshot(); }});
-  hub_->add_dialect(std::make_unique<OperatorDialect>(methods_, *repo_));
+  prepare_tls();
+  build_semantics();
   start_transports();
 }
 
@@ -263,6 +323,7 @@ void Gateway::finish_shutdown() {
   finished_ = true;
   shutdown_timer_.reset();
   loop_.sequencer().execute([this] { hub_->close_all("the gateway is shutting down"); });
+  if (deadlines_) deadlines_->shutdown();
   for (auto& inst : instances_) {
     // Only instances that finished stopping may be destroyed; a plugin that did not drain in
     // time keeps its memory until the process exits rather than risk a use-after-free.
@@ -309,6 +370,7 @@ json Gateway::status_snapshot() {
           {"uptimeMs", uptime},
           {"stateDir", cfg_.state_dir},
           {"connections", hub_->open_count()},
+          {"nodesOnline", router_ ? router_->connected_count() : 0},
           {"instances", instances},
           {"storage",
            {{"instance", storage_instance_->name()},

@@ -19,10 +19,16 @@
 #include "plugin/module_catalog.hpp"
 #include "plugin/plugin_instance.hpp"
 #include "repo/repository.hpp"
+#include "runtime/deadlines.hpp"
 #include "runtime/loop.hpp"
+#include "nodes/node_router.hpp"
+#include "nodes/node_store.hpp"
 #include "storage/storage_service.hpp"
 
 namespace vespid::core {
+
+class BridgeDialect;
+class OperatorDialect;
 
 class Gateway final : public HostBackend {
  public:
@@ -48,6 +54,8 @@ class Gateway final : public HostBackend {
   void start();  // throws StartupError
   void load_instances();
   void open_storage();
+  void prepare_tls();
+  void build_semantics();
   void start_transports();
   void begin_shutdown(int exit_code, const std::string& why);
   void finish_shutdown();
@@ -68,6 +76,11 @@ class Gateway final : public HostBackend {
   std::unique_ptr<repo::Repository> repo_;
   MethodTable methods_;
   std::unique_ptr<ConnectionHub> hub_;
+  std::unique_ptr<Deadlines> deadlines_;
+  std::unique_ptr<nodes::NodeStore> node_store_;
+  std::unique_ptr<nodes::LocalNodeRouter> router_;
+  OperatorDialect* operator_dialect_ = nullptr;  // owned by hub_
+  BridgeDialect* bridge_dialect_ = nullptr;      // owned by hub_
 
   std::chrono::steady_clock::time_point started_at_;
   bool shutting_down_ = false;

@@ -25,13 +25,42 @@ json error_frame(const json& id, const std::string& code, const std::string& mes
 
 }  // namespace
 
+namespace {
+struct OperatorSession {
+  uint64_t event_seq = 0;
+};
+}  // namespace
+
+void OperatorDialect::publish(const std::string& event, const json& payload,
+                              const std::function<bool(const Principal&)>& to) {
+  for (auto it = open_.begin(); it != open_.end();) {
+    auto conn = it->second.lock();
+    if (!conn || conn->gone) {
+      it = open_.erase(it);
+      continue;
+    }
+    ++it;
+    if (!to(conn->principal)) continue;
+    auto* s = static_cast<OperatorSession*>(conn->dialect_state.get());
+    send_json(*conn, {{"type", "event"}, {"event", event}, {"payload", payload}, {"seq", ++s->event_seq}});
+  }
+}
+
+void OperatorDialect::on_close(Connection& conn) { open_.erase(conn.id()); }
+
 Task<void> OperatorDialect::on_open(std::shared_ptr<Connection> conn) {
+  conn->dialect_state = std::make_shared<OperatorSession>();
+  open_[conn->id()] = conn;
   if (conn->flags() & VSP_CONN_LOCAL_ADMIN) {
     conn->principal.role = Role::LocalAdmin;
   } else if (!conn->bearer_token().empty()) {
     auto token = co_await repo_.verify_access_token(conn->bearer_token());
     if (token) {
       conn->principal = {Role::Operator, token->user_id, token->id, token->org_id};
+    } else if (conn->wants_admission()) {
+      // A handshake that carried a wrong token is refused before it completes (HTTP 401).
+      conn->refusal = Connection::Refusal{
+          401, R"J({"error":{"code":"UNAUTHORIZED","message":"the access token is not valid (unknown, revoked or expired)"}})J"};
     } else {
       log::get("core")->info("connection {}: bearer token refused; connection stays anonymous",
                              conn->id());

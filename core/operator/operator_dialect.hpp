@@ -4,6 +4,10 @@
 //   event {type:"event", event, payload, seq}
 #pragma once
 
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <unordered_map>
+
 #include "conn/dialect.hpp"
 #include "operator/method_table.hpp"
 
@@ -23,10 +27,17 @@ class OperatorDialect final : public Dialect {
   Task<void> on_message(std::shared_ptr<Connection> conn, std::string message) override;
   void on_protocol_error(Connection& conn, int status, const std::string& message) override;
   void on_overload(Connection& conn, const std::string& message) override;
+  void on_close(Connection& conn) override;
+
+  // Sequencer only. Sends {type:"event", event, payload, seq} to every open operator connection
+  // whose principal `to` accepts; seq counts per connection, from 1, without gaps.
+  void publish(const std::string& event, const nlohmann::json& payload,
+               const std::function<bool(const Principal&)>& to);
 
  private:
   const MethodTable& methods_;
   repo::Repository& repo_;
+  std::unordered_map<uint64_t, std::weak_ptr<Connection>> open_;
 };
 
 }  // namespace vespid::core

@@ -46,3 +46,22 @@ inline std::string user_token(std::string_view user, std::string_view id) {
 inline std::string tokens_of(std::string_view user) { return "idx/user-tokens/" + std::string(user) + "/"; }
 
 }  // namespace vespid::repo::keys
+
+namespace vespid::repo::keys {
+// Nodes (bridge devices and node hosts share one registry):
+//   node/<nodeId>                       -> NodeRecord JSON (token as SHA-256 only)
+//   idx/org-nodes/<orgId>/<nodeId>      -> ""
+//   pairing/<nodeId>                    -> PendingPairing JSON (one per node id)
+//   idx/pairing-id/<requestId>          -> nodeId
+//   voicewake/<nodeId>                  -> the node's voice wake settings
+inline std::string node(std::string_view id) { return "node/" + std::string(id); }
+inline const std::string kNodePrefix = "node/";
+inline std::string org_node(std::string_view org, std::string_view node) {
+  return "idx/org-nodes/" + std::string(org) + "/" + std::string(node);
+}
+inline std::string nodes_of(std::string_view org) { return "idx/org-nodes/" + std::string(org) + "/"; }
+inline std::string pairing(std::string_view node) { return "pairing/" + std::string(node); }
+inline const std::string kPairingPrefix = "pairing/";
+inline std::string pairing_id(std::string_view request) { return "idx/pairing-id/" + std::string(request); }
+inline std::string voicewake(std::string_view node) { return "voicewake/" + std::string(node); }
+}  // namespace vespid::repo::keys

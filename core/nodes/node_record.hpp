@@ -1,0 +1,52 @@
+// A paired node (a bridge device or a node host) and a pending pairing request, as stored.
+// Stored metadata is authoritative: what a node claims at hello is a hint for display only.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace vespid::nodes {
+
+struct NodeRecord {
+  std::string node_id;
+  std::string org_id;
+  std::string display_name;
+  std::string platform, version, core_version, ui_version, device_family, model_identifier;
+  std::vector<std::string> caps;
+  std::vector<std::string> commands;  // what the operator approved; the gateway invokes only these
+  nlohmann::json permissions = nlohmann::json::object();
+  std::vector<std::string> tags;  // set by operators; authoritative for routing
+  std::string token_sha256;       // hex; empty once revoked
+  std::string kind = "bridge";    // "bridge" (bridge.v1 device) or "agent" (vespid.node.v1 host)
+  std::string paired_at;
+  std::string last_seen_at;
+  bool revoked = false;
+  std::string revoked_at;
+};
+
+struct PendingPairing {
+  std::string request_id;
+  std::string node_id;
+  nlohmann::json claims = nlohmann::json::object();  // what pair-request said (displayName, ...)
+  std::string remote_address;
+  std::string requested_at;
+  int64_t expires_at_ms = 0;
+  bool silent = false;
+};
+
+nlohmann::json to_stored_json(const NodeRecord& n);
+NodeRecord node_from(const nlohmann::json& j);
+// The operator view: never includes the token hash. `status` is online/offline/revoked.
+nlohmann::json to_public_json(const NodeRecord& n, const std::string& status);
+
+nlohmann::json to_stored_json(const PendingPairing& p);
+PendingPairing pending_from(const nlohmann::json& j);
+nlohmann::json to_public_json(const PendingPairing& p);
+
+// Fills a record's descriptive fields from a hello/pair-request frame (strings and string
+// arrays only; anything malformed is ignored rather than stored).
+void apply_claims(NodeRecord& n, const nlohmann::json& claims);
+
+}  // namespace vespid::nodes

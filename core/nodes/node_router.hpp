@@ -1,0 +1,104 @@
+// Which nodes are connected, and invoking commands on them.
+//
+// The core reaches connected nodes only through NodeRouter, so that a later multi-instance
+// deployment can put a router that forwards over a message bus behind the same interface. The
+// local implementation keeps one link per node id: a new authenticated connection replaces the
+// old one, and the old one's late close does not remove the new one.
+#pragma once
+
+#include <chrono>
+#include <coroutine>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <unordered_map>
+
+#include "runtime/deadlines.hpp"
+#include "runtime/task.hpp"
+
+namespace vespid::nodes {
+
+struct InvokeResult {
+  bool ok = false;
+  nlohmann::json payload;      // when ok
+  std::string error_code;      // when !ok: the node's code, or UNAVAILABLE from the gateway
+  std::string error_message;
+};
+
+// How a dialect reaches one connected node. Called inside the Sequencer.
+class NodeLink {
+ public:
+  virtual ~NodeLink() = default;
+  virtual void send_invoke(const std::string& invoke_id, const std::string& command,
+                           const nlohmann::json& params) = 0;
+  virtual void close(const std::string& reason) = 0;
+  virtual std::string transport_name() const = 0;  // "bridge", "ws"
+  virtual std::string remote_address() const = 0;
+};
+
+struct ConnectedNode {
+  std::string node_id;
+  std::string org_id;
+  std::set<std::string> commands;  // approved commands: the only ones the gateway invokes
+  std::shared_ptr<NodeLink> link;
+  int in_flight = 0;
+  std::chrono::steady_clock::time_point connected_at;
+};
+
+class NodeRouter {
+ public:
+  virtual ~NodeRouter() = default;
+  virtual bool online(const std::string& node_id) const = 0;
+  virtual const ConnectedNode* find(const std::string& node_id) const = 0;
+  // Resolves with the node's answer, or UNAVAILABLE (not connected, command not declared, too
+  // many in flight, timed out, node disconnected).
+  virtual core::Task<InvokeResult> invoke(std::string node_id, std::string command,
+                                          nlohmann::json params,
+                                          std::chrono::milliseconds timeout) = 0;
+  // Closes the node's connection(s); returns how many were closed.
+  virtual int disconnect(const std::string& node_id, const std::string& reason) = 0;
+  virtual size_t connected_count() const = 0;
+};
+
+class LocalNodeRouter final : public NodeRouter {
+ public:
+  LocalNodeRouter(core::Deadlines& deadlines, int max_in_flight_per_node)
+      : deadlines_(deadlines), max_in_flight_(max_in_flight_per_node) {}
+
+  // A node authenticated on `link`. Replaces (and closes) any previous link of the node.
+  void attach(ConnectedNode node);
+  // `link` went away. Ignored unless it is the node's current link. Fails its pending invokes.
+  void detach(const std::string& node_id, const NodeLink* link);
+  // The node answered invoke `id` on `link`. Unknown or late answers are dropped (and counted).
+  void complete(const NodeLink* link, const std::string& invoke_id, InvokeResult result);
+
+  bool online(const std::string& node_id) const override { return nodes_.count(node_id) != 0; }
+  const ConnectedNode* find(const std::string& node_id) const override;
+  core::Task<InvokeResult> invoke(std::string node_id, std::string command, nlohmann::json params,
+                                  std::chrono::milliseconds timeout) override;
+  int disconnect(const std::string& node_id, const std::string& reason) override;
+  size_t connected_count() const override { return nodes_.size(); }
+  uint64_t late_results() const noexcept { return late_results_; }
+
+ private:
+  struct Pending {
+    std::string node_id;
+    const NodeLink* link;
+    std::coroutine_handle<> waiter;
+    InvokeResult* result;
+    core::Deadlines::Id deadline;
+  };
+  struct InvokeAwaiter;
+  void finish(const std::string& invoke_id, InvokeResult result);
+  void fail_pending_of(const NodeLink* link, const std::string& why);
+
+  core::Deadlines& deadlines_;
+  int max_in_flight_;
+  std::unordered_map<std::string, ConnectedNode> nodes_;
+  std::unordered_map<std::string, Pending> pending_;
+  uint64_t next_invoke_ = 1;
+  uint64_t late_results_ = 0;
+};
+
+}  // namespace vespid::nodes
