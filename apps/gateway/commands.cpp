@@ -3,7 +3,10 @@
 #include <cstdio>
 #include <iostream>
 
+#include "gateway/exit_codes.hpp"
+#include "gateway/state_dir.hpp"
 #include "plugin/module_catalog.hpp"
+#include "tls/tls_material.hpp"
 
 namespace vespid::app {
 
@@ -60,6 +63,31 @@ int config_check(const config::GatewayConfig& cfg) {
 int config_show(const config::GatewayConfig& cfg) {
   std::cout << config::masked(cfg).dump(2) << "\n";
   return 0;
+}
+
+int tls_fingerprint(const config::GatewayConfig& cfg, bool as_json) {
+  std::string cert = cfg.string("tls.cert_file");
+  std::string key = cfg.string("tls.key_file");
+  if (cert.empty()) cert = tls::default_cert_path(cfg.state_dir);
+  if (key.empty()) key = tls::default_key_path(cfg.state_dir);
+  try {
+    core::prepare_state_dir(cfg.state_dir);
+    tls::Material m = tls::ensure(cert, key, cfg.boolean("tls.generate"));
+    std::string fp = tls::fingerprint_sha256(cert);
+    if (as_json) {
+      std::cout << json{{"certFile", cert}, {"sha256", fp}, {"generated", m.generated}}.dump(2) << "\n";
+    } else {
+      if (m.generated) std::cerr << "generated a self-signed certificate at " << cert << "\n";
+      std::cout << fp << "\n";
+    }
+    return 0;
+  } catch (const core::StartupError& e) {
+    std::cerr << "vespid-gateway: " << e.what() << "\n";
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    std::cerr << "vespid-gateway: " << e.what() << "\n";
+    return exit_code::kConfig;
+  }
 }
 
 }  // namespace vespid::app

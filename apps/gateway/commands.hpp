@@ -14,5 +14,8 @@ int list_plugins(const std::vector<std::string>& dirs, bool as_json);
 int config_check(const config::GatewayConfig& cfg);
 // Prints the effective configuration, secrets masked.
 int config_show(const config::GatewayConfig& cfg);
+// Prints the SHA-256 fingerprint of the gateway's TLS certificate (generating it first if the
+// gateway would), for nodes to pin.
+int tls_fingerprint(const config::GatewayConfig& cfg, bool as_json);
 
 }  // namespace vespid::app

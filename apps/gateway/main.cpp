@@ -66,6 +66,7 @@ int main(int argc, char** argv) {
       "  vespid-gateway run -c /etc/vespid/vespid.json\n"
       "  vespid-gateway plugins               list plugin modules and whether they load\n"
       "  vespid-gateway config show           print the effective configuration\n"
+      "  vespid-gateway tls fingerprint       the certificate fingerprint nodes pin\n"
       "Exit codes: 0 ok, 1 runtime failure, 2 bad config or usage, 3 state dir unusable,\n"
       "  4 state dir in use by another gateway, 5 cannot listen, 6 plugin failure, 7 storage failure");
   add_common(app, o);
@@ -78,8 +79,13 @@ int main(int argc, char** argv) {
   auto* check = config->add_subcommand("check", "Validate the configuration and exit");
   auto* show = config->add_subcommand("show", "Print the effective configuration (secrets masked)");
   config->require_subcommand(1);
+  auto* tls = app.add_subcommand("tls", "TLS certificate tools");
+  auto* fingerprint = tls->add_subcommand(
+      "fingerprint", "Print the SHA-256 fingerprint (lowercase hex) of the gateway's certificate, for nodes to pin");
+  fingerprint->add_flag("--json", o.json, "Print JSON");
+  tls->require_subcommand(1);
   auto* version = app.add_subcommand("version", "Print the version and the plugin ABI");
-  for (auto* sub : {run, plugins, check, show}) sub->fallthrough();
+  for (auto* sub : {run, plugins, check, show, fingerprint}) sub->fallthrough();
 
   try {
     app.parse(argc, argv);
@@ -108,6 +114,7 @@ int main(int argc, char** argv) {
   if (plugins->parsed()) return vespid::app::list_plugins(plugin_dirs(cfg, o), o.json);
   if (check->parsed()) return vespid::app::config_check(cfg);
   if (show->parsed()) return vespid::app::config_show(cfg);
+  if (fingerprint->parsed()) return vespid::app::tls_fingerprint(cfg, o.json);
 
   vespid::log::configure({cfg.log_level, cfg.log_format, cfg.log_components});
   vespid::core::Gateway gateway(cfg, plugin_dirs(cfg, o));

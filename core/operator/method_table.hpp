@@ -34,6 +34,10 @@ struct MethodSpec {
   std::set<Role> roles;
   std::string summary;
   MethodHandler handler;
+  // A concurrent method (one that waits on something outside the gateway, like a node's answer)
+  // is started in frame order, but the connection's next frame does not wait for its answer;
+  // the answer goes out when it is ready, matched by id.
+  bool concurrent = false;
 };
 
 class MethodTable {
@@ -42,6 +46,10 @@ class MethodTable {
   // Throws api::ApiError: METHOD_NOT_FOUND, UNAUTHORIZED (anonymous), FORBIDDEN (role).
   Task<CallResult> call(CallContext ctx, std::string method, nlohmann::json params) const;
   const std::map<std::string, MethodSpec>& methods() const noexcept { return methods_; }
+  bool concurrent(const std::string& method) const {
+    auto it = methods_.find(method);
+    return it != methods_.end() && it->second.concurrent;
+  }
 
  private:
   std::map<std::string, MethodSpec> methods_;

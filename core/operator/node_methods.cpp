@@ -162,7 +162,8 @@ void register_node_methods(MethodTable& t, NodeServices s) {
   t.add({"nodes.rename", kAdmin, "Sets a node's display name: {node, name}.", bind(&NodeMethods::rename)});
   t.add({"nodes.tag", kAdmin, "Replaces a node's operator tags: {node, tags}.", bind(&NodeMethods::tag)});
   t.add({"nodes.revoke", kAdmin, "Revokes a node: its token stops working and its sockets close: {node}.", bind(&NodeMethods::revoke)});
-  t.add({"nodes.invoke", kAdmin, "Runs a command the node declared: {node, command, params?, timeoutMs?}.", bind(&NodeMethods::invoke)});
+  t.add({"nodes.invoke", kAdmin, "Runs a command the node declared: {node, command, params?, timeoutMs?}.",
+         bind(&NodeMethods::invoke), /*concurrent=*/true});
 }
 
 }  // namespace vespid::core

@@ -105,14 +105,28 @@ Task<void> OperatorDialect::on_message(std::shared_ptr<Connection> conn, std::st
   }
 
   std::string method = frame["method"];
+  if (methods_.concurrent(method)) {
+    // Started now, in frame order; answered whenever it finishes.
+    CallContext ctx{conn, conn->principal};
+    Task<void> detached = answer(conn, id, method, std::move(ctx), std::move(params));
+    spawn(std::move(detached), [] {}, [](std::exception_ptr) {});
+    co_return;
+  }
+  CallContext ctx{conn, conn->principal};
+  Task<void> inline_call = answer(conn, id, method, std::move(ctx), std::move(params));
+  co_await std::move(inline_call);
+}
+
+Task<void> OperatorDialect::answer(std::shared_ptr<Connection> conn, json id, std::string method,
+                                   CallContext ctx, json params) {
   std::optional<json> error;
   try {
-    // A named context, not a braced temporary: GCC 12 destroys a braced-init argument of a
-    // coroutine call inside a co_await expression twice (docs/coding-notes.md).
-    CallContext ctx{conn, conn->principal};
+    // Named arguments and task: GCC 12 destroys a braced-init argument of a coroutine call
+    // inside a co_await expression twice (docs/coding-notes.md).
     Task<CallResult> call = methods_.call(std::move(ctx), method, std::move(params));
     CallResult result = co_await std::move(call);
     if (result.new_principal) conn->principal = *result.new_principal;
+    if (conn->gone) co_return;
     send_json(*conn, {{"type", "res"}, {"id", id}, {"ok", true}, {"payload", result.payload}});
     co_return;
   } catch (const api::ApiError& e) {

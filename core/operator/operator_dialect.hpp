@@ -35,6 +35,9 @@ class OperatorDialect final : public Dialect {
                const std::function<bool(const Principal&)>& to);
 
  private:
+  Task<void> answer(std::shared_ptr<Connection> conn, nlohmann::json id, std::string method,
+                    CallContext ctx, nlohmann::json params);
+
   const MethodTable& methods_;
   repo::Repository& repo_;
   std::unordered_map<uint64_t, std::weak_ptr<Connection>> open_;
