@@ -1,0 +1,35 @@
+// The bridge transport's configuration, read once at create().
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace vespid::bridge {
+
+struct Config {
+  std::string host = "127.0.0.1";  // resolved: "loopback" and "lan" are already addresses here
+  std::uint16_t port = 18790;      // 0: an ephemeral port, logged once bound
+  std::string dialect = "bridge.v1";
+  bool tls = false;
+  std::optional<std::string> cert_file;  // unset: the gateway's tls.cert_file, read at start()
+  std::optional<std::string> key_file;   // unset: the gateway's tls.key_file, read at start()
+  std::size_t max_line_bytes = 1048576;
+  std::size_t max_connections = 10000;
+  std::size_t send_queue_bytes = 4194304;
+  unsigned threads = 1;
+  bool keepalive = true;
+  bool loopback_companion = true;
+};
+
+// Parses the instance's JSON config (an object; "" counts as {}). Throws vsp::Error(VSP_E_INVALID)
+// whose message names the offending key and the type it expects.
+Config parse_config(std::string_view json);
+
+// Reads the JSON text the host's config_get returned for a file path: a non-empty JSON string.
+// Returns nullopt for "" (not found) or null.
+std::optional<std::string> parse_path_value(const std::string& json_text, const char* key);
+
+}  // namespace vespid::bridge

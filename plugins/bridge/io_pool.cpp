@@ -1,0 +1,72 @@
+#include "io_pool.hpp"
+
+#include <pthread.h>
+
+#include <string>
+
+namespace vespid::bridge {
+
+namespace {
+constexpr std::size_t kScratchBytes = 64 * 1024;
+}
+
+IoThread::IoThread(std::size_t i) : scratch(kScratchBytes), index(i) {
+  guard.emplace(ctx.get_executor());
+}
+
+IoPool::IoPool(unsigned threads) {
+  threads_.reserve(threads);
+  for (unsigned i = 0; i < threads; ++i) threads_.push_back(std::make_unique<IoThread>(i));
+}
+
+IoPool::~IoPool() {
+  stop_and_join();
+}
+
+void IoPool::start(vsp::Host host) {
+  started_ = true;
+  for (auto& t : threads_) {
+    IoThread* io = t.get();
+    io->thread = std::thread([io, host] {
+      const std::string name = "vsp-bridge-" + std::to_string(io->index);
+      ::pthread_setname_np(::pthread_self(), name.c_str());
+      for (;;) {
+        try {
+          io->ctx.run();
+          return;
+        } catch (const std::exception& e) {
+          // Handlers are written not to throw; allocation failure is the one way out. Keep the
+          // thread serving its other connections.
+          host.error(std::string("I/O thread: unexpected exception: ") + e.what());
+        } catch (...) {
+          host.error("I/O thread: unexpected exception");
+        }
+      }
+    });
+  }
+}
+
+void IoPool::stop_and_join() {
+  if (joined_) return;
+  joined_ = true;
+  for (auto& t : threads_) {
+    t->guard.reset();
+    t->ctx.stop();
+  }
+  for (auto& t : threads_) {
+    if (t->thread.joinable()) t->thread.join();
+  }
+}
+
+bool IoPool::on_pool_thread() noexcept {
+  for (auto& t : threads_) {
+    if (t->on_this_thread()) return true;
+  }
+  return false;
+}
+
+IoThread& IoPool::next() noexcept {
+  return *threads_[rr_.fetch_add(1, std::memory_order_relaxed) % threads_.size()];
+}
+
+}  // namespace vespid::bridge

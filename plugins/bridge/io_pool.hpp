@@ -1,0 +1,60 @@
+// The transport's I/O threads: one io_context per thread, each run by exactly that one thread, so
+// a connection's handlers never run concurrently and "am I on this connection's thread?" is one
+// question to its io_context.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <vector>
+#include <vespid/plugin.hpp>
+
+namespace vespid::bridge {
+
+struct IoThread {
+  explicit IoThread(std::size_t index);
+
+  // Concurrency hint 1: one thread runs it, so a post() from that thread skips the shared queue's
+  // lock and the wake-up (it lands in the thread-private queue and runs later in this turn).
+  boost::asio::io_context ctx{1};
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> guard;
+  // Plain connections read into this and keep only a partial line for themselves; it is shared
+  // by every connection of the thread because a read is synchronous (readiness, then recv).
+  std::vector<char> scratch;
+  std::size_t index;
+  std::thread thread;
+
+  bool on_this_thread() noexcept { return ctx.get_executor().running_in_this_thread(); }
+};
+
+class IoPool {
+ public:
+  explicit IoPool(unsigned threads);
+  ~IoPool();
+  IoPool(const IoPool&) = delete;
+  IoPool& operator=(const IoPool&) = delete;
+
+  // Starts the threads. `host` is used to report exceptions that escape a handler.
+  void start(vsp::Host host);
+  // Stops every io_context and joins the threads. Must not be called from one of them. Handlers
+  // still queued are dropped (destroyed with the io_contexts). Idempotent.
+  void stop_and_join();
+  bool running() const noexcept { return started_ && !joined_; }
+  // True on any of the pool's threads.
+  bool on_pool_thread() noexcept;
+
+  IoThread& at(std::size_t i) { return *threads_[i]; }
+  // Round robin over the threads, for new connections.
+  IoThread& next() noexcept;
+
+ private:
+  std::vector<std::unique_ptr<IoThread>> threads_;
+  std::atomic<std::size_t> rr_{0};
+  bool started_ = false;
+  bool joined_ = false;
+};
+
+}  // namespace vespid::bridge
