@@ -1,6 +1,5 @@
 // vespid token create|list|revoke
 #include <CLI/CLI.hpp>
-#include <chrono>
 #include <iostream>
 #include <memory>
 
@@ -10,12 +9,6 @@
 namespace vespid::cli {
 
 namespace {
-
-long long now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 struct CreateOptions {
   std::string user, org, name;

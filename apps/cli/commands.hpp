@@ -1,5 +1,5 @@
 // One function per command group; each adds its subcommands to the registry's app. A new group
-// (nodes, session, dispatch) is a new cmd_<group>.cpp plus one line here and one in main.cpp.
+// (session, dispatch) is a new cmd_<group>.cpp plus one line here and one in main.cpp.
 #pragma once
 
 #include "context.hpp"
@@ -11,6 +11,7 @@ void add_org_commands(Registry& reg);
 void add_user_commands(Registry& reg);
 void add_member_commands(Registry& reg);
 void add_token_commands(Registry& reg);
+void add_nodes_commands(Registry& reg);
 
 // The roles a membership can have, for option validation and help text.
 inline const std::vector<std::string> kRoles = {"owner", "admin", "member"};

@@ -14,9 +14,18 @@ std::string Context::socket_path() const {
   return opts_.socket.empty() ? paths::admin_socket_path(state_dir()) : opts_.socket;
 }
 
-nlohmann::json Context::call(const std::string& method, const nlohmann::json& params) {
+OperatorClient& Context::client() {
   if (!client_) client_ = OperatorClient::connect(socket_path(), state_dir());
-  return client_->call(method, params);
+  return *client_;
+}
+
+nlohmann::json Context::call(const std::string& method, const nlohmann::json& params) {
+  return client().call(method, params);
+}
+
+nlohmann::json Context::call(const std::string& method, const nlohmann::json& params,
+                             OperatorClient::Duration timeout) {
+  return client().call(method, params, timeout);
 }
 
 void on_run(CLI::App* sub, Registry& reg, std::function<void()> fn) {

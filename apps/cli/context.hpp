@@ -33,6 +33,13 @@ class Context {
   // OperatorError (the gateway said no) or ConnectionError (it could not be asked).
   nlohmann::json call(const std::string& method,
                       const nlohmann::json& params = nlohmann::json::object());
+  // The same with an answer timeout other than the client's default (30 s), for methods that
+  // legitimately take long (`nodes.invoke` waits for a node).
+  nlohmann::json call(const std::string& method, const nlohmann::json& params,
+                      OperatorClient::Duration timeout);
+
+  // The connection itself, connecting first if needed, for commands that wait for events.
+  OperatorClient& client();
 
  private:
   const GlobalOptions& opts_;

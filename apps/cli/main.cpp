@@ -43,9 +43,11 @@ int main(int argc, char** argv) {
   add_user_commands(reg);
   add_member_commands(reg);
   add_token_commands(reg);
+  add_nodes_commands(reg);
   // Set last: a footer set earlier would be inherited by every subcommand.
   app.footer(
       "Examples:\n  vespid status\n  vespid org create acme\n  vespid --json user list --org acme\n"
+      "  vespid nodes pending\n"
       "\nExit codes: 0 ok, 1 the gateway answered an error, 2 usage error, 3 cannot reach the "
       "gateway.");
 

@@ -1,6 +1,7 @@
 #include "output.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
@@ -37,7 +38,8 @@ std::string text(const nlohmann::json& obj, const char* key) {
   if (!obj.is_object()) return "-";
   auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return "-";
-  if (it->is_string()) return it->get<std::string>();
+  if (it->is_string())
+    return it->get_ref<const std::string&>().empty() ? "-" : it->get<std::string>();
   return it->dump();
 }
 
@@ -56,6 +58,68 @@ std::string time_text(const nlohmann::json& obj, const char* key) {
   // Same shape as the gateway's own timestamps (milliseconds, Z), so the two compare as text.
   std::snprintf(buf + n, sizeof buf - n, ".%03dZ", is_ms ? static_cast<int>(value % 1000) : 0);
   return buf;
+}
+
+std::optional<long long> time_ms(const nlohmann::json& obj, const char* key) {
+  if (!obj.is_object()) return std::nullopt;
+  auto it = obj.find(key);
+  if (it == obj.end()) return std::nullopt;
+  if (it->is_number()) {
+    const auto value = it->get<long long>();
+    return value >= 100000000000LL ? value : value * 1000;
+  }
+  if (!it->is_string()) return std::nullopt;
+  const std::string s = it->get<std::string>();
+  std::tm tm{};
+  int consumed = 0;
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6) {
+    return std::nullopt;
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  std::size_t pos = static_cast<std::size_t>(consumed);
+  long long millis = 0;
+  if (pos < s.size() && s[pos] == '.') {
+    // Fractional seconds of any precision; only the first three digits matter.
+    int digits = 0;
+    for (++pos; pos < s.size() && s[pos] >= '0' && s[pos] <= '9'; ++pos, ++digits) {
+      if (digits < 3) millis = millis * 10 + (s[pos] - '0');
+    }
+    for (; digits < 3; ++digits) millis *= 10;
+  }
+  long long offset_s = 0;
+  if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
+    int oh = 0, om = 0;
+    if (std::sscanf(s.c_str() + pos + 1, "%2d:%2d", &oh, &om) != 2) return std::nullopt;
+    offset_s = (s[pos] == '+' ? 1 : -1) * (oh * 3600LL + om * 60LL);
+    pos += 6;
+  } else if (pos < s.size() && s[pos] == 'Z') {
+    ++pos;
+  }
+  if (pos != s.size()) return std::nullopt;
+  const std::time_t secs = timegm(&tm);
+  if (secs == static_cast<std::time_t>(-1)) return std::nullopt;
+  return (static_cast<long long>(secs) - offset_s) * 1000 + millis;
+}
+
+long long now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string list_text(const nlohmann::json& obj, const char* key) {
+  if (!obj.is_object()) return "-";
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null() || (it->is_array() && it->empty())) return "-";
+  if (!it->is_array()) return text(obj, key);
+  std::string out;
+  for (const auto& item : *it) {
+    if (!out.empty()) out += ", ";
+    out += item.is_string() ? item.get<std::string>() : item.dump();
+  }
+  return out;
 }
 
 std::string duration_text(long long ms) {
