@@ -104,7 +104,8 @@ void Connection::arm_read() {
 }
 
 void Connection::on_input(const char* data, std::size_t n) {
-  if (phase_ != Phase::open || input_stopped_) return;  // closing: discard
+  // Closing (or the host asked to close from inside an earlier conn_recv): discard.
+  if (phase_ != Phase::open || input_stopped_ || close_requested_.load()) return;
   const LineFramer::Result r = framer_.feed(data, n, [this](std::string_view line) {
     const int rc = shared_.host.api()->conn_recv(host_conn_, line.data(), line.size());
     if (rc == VSP_E_CLOSED) {

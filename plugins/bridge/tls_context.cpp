@@ -50,8 +50,13 @@ std::unique_ptr<boost::asio::ssl::context> make_server_tls_context(const std::st
   }
   // Idle connections give their record buffers back to the allocator (thousands of idle nodes).
   ::SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
-  // No session cache: nodes reconnect rarely and a cache is per-process state to bound.
+  // Partial writes: SSL_write returns after each record, so the write loop tracks progress.
+  ::SSL_CTX_set_mode(native, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // No session cache and no tickets: nodes reconnect rarely, and both are state to bound.
   ::SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_OFF);
+  ::SSL_CTX_set_num_tickets(native, 0);
+  // Renegotiation is a DoS lever and a second handshake state machine; nothing needs it.
+  ::SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION);
 
   ::ERR_clear_error();
   if (::SSL_CTX_use_certificate_chain_file(native, cert_file.c_str()) != 1) {
