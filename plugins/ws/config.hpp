@@ -1,0 +1,37 @@
+// The ws instance's configuration: one listener, its routes and its limits.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "routes.hpp"
+
+namespace vespid::ws {
+
+struct Config {
+  std::string host = "127.0.0.1";  // an IP address ("loopback" and "lan" are resolved at parse)
+  uint16_t port = 3001;            // 0 = ephemeral
+  bool tls = false;
+  std::string cert_file;  // empty: the gateway's tls.cert_file, looked up at start
+  std::string key_file;   // empty: the gateway's tls.key_file, looked up at start
+  std::vector<Route> routes;
+  std::size_t max_message_bytes = 1048576;
+  std::size_t max_body_bytes = 1048576;
+  std::size_t max_header_bytes = 16384;
+  std::size_t max_connections = 10000;
+  uint64_t handshake_timeout_ms = 10000;
+  uint64_t idle_timeout_ms = 60000;
+  uint64_t ping_interval_ms = 30000;  // 0 = no pings and no idle close
+  std::size_t send_queue_bytes = 4194304;
+  unsigned threads = 1;
+  bool permessage_deflate = false;
+  std::string static_dir;
+};
+
+// Throws vsp::Error(VSP_E_INVALID) naming the offending key and what it expects.
+Config parse_config(std::string_view json);
+
+}  // namespace vespid::ws

@@ -1,0 +1,24 @@
+// rest.v1 over the message interface (see vespid/transport.h): an HTTP request becomes one JSON
+// envelope for the host, and the host's JSON answer becomes the HTTP response.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "http_io.hpp"
+#include "request_facts.hpp"
+
+namespace vespid::ws {
+
+// {"method","path","query","headers"{lowercased},"body"(text)}. nullopt when the body is not
+// UTF-8 text (a JSON string cannot carry it faithfully).
+std::optional<std::string> make_envelope(const Request& req, const Target& target);
+
+// {"status","headers","body"} -> a response with content-length and the request's keep-alive.
+// For HEAD the body is left out and content-length still says its size. A malformed answer
+// becomes a 500 and `problem` says what was wrong (for the log).
+Response decode_response(std::string_view json, unsigned version, bool keep_alive, bool head,
+                         std::string* problem);
+
+}  // namespace vespid::ws

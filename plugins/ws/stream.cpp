@@ -1,0 +1,33 @@
+#include "stream.hpp"
+
+namespace vespid::ws {
+
+Stream::Stream(tcp::socket socket, net::ssl::context* tls) {
+  if (tls != nullptr) {
+    tls_ = std::make_unique<tls_stream>(beast::tcp_stream(std::move(socket)), *tls);
+  } else {
+    tcp_.emplace(std::move(socket));
+  }
+}
+
+void Stream::close() noexcept {
+  beast::error_code ec;
+  socket().close(ec);
+}
+
+std::string endpoint_text(const tcp::endpoint& ep) {
+  const auto addr = ep.address();
+  const std::string port = std::to_string(ep.port());
+  if (addr.is_v6()) return "[" + addr.to_string() + "]:" + port;
+  return addr.to_string() + ":" + port;
+}
+
+void teardown(beast::role_type role, Stream& stream, beast::error_code& ec) {
+  if (stream.is_tls()) {
+    boost::beast::teardown(role, stream.tls(), ec);
+  } else {
+    boost::beast::teardown(role, stream.next_layer(), ec);
+  }
+}
+
+}  // namespace vespid::ws

@@ -1,0 +1,330 @@
+// HTTP side of the ws transport: config errors, rest.v1 envelopes and responses, keep-alive
+// and ordering, the answers it gives itself (404, 413, 400, 426, 503) and static files.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "test_env.hpp"
+
+namespace vespid::ws::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+class HttpTest : public WsTest {};
+
+std::string create_error(const std::string& config) {
+  FakeHost host;
+  std::string err;
+  EXPECT_NE(host.create(config, &err), VSP_OK) << config;
+  return err;
+}
+
+TEST_F(HttpTest, ConfigErrorsNameTheKeyAndWhatItExpects) {
+  EXPECT_EQ(create_error(R"({"bogus":1})").rfind("ws: unknown config key \"bogus\"", 0), 0u);
+  EXPECT_NE(create_error(R"({"port":"80"})").find("\"port\" must be an integer from 0 to 65535"),
+            std::string::npos);
+  EXPECT_NE(create_error(R"({"port":70000})").find("\"port\""), std::string::npos);
+  EXPECT_NE(create_error(R"({"tls":"yes"})").find("\"tls\" must be true or false"),
+            std::string::npos);
+  EXPECT_NE(create_error(R"({"max_message_bytes":-1})")
+                .find("\"max_message_bytes\" must be a positive integer"),
+            std::string::npos);
+  EXPECT_NE(create_error(R"({"idle_timeout_ms":1.5})").find("\"idle_timeout_ms\""),
+            std::string::npos);
+  EXPECT_NE(create_error(R"({"host":"example.com"})")
+                .find("\"host\" must be \"loopback\", \"lan\" or an IP address"),
+            std::string::npos);
+  EXPECT_NE(create_error(R"({"routes":{}})").find("\"routes\" must be an array"),
+            std::string::npos);
+  EXPECT_NE(create_error(R"({"routes":[{"path":"/x","dialect":5}]})")
+                .find("\"routes[0].dialect\" must be a string"),
+            std::string::npos);
+  EXPECT_NE(create_error(R"({"routes":[{"path":"/x","dialect":"rest.v1","extra":1}]})")
+                .find("unknown config key \"routes[0].extra\""),
+            std::string::npos);
+  EXPECT_NE(create_error(R"({"routes":[{"path":"/x","dialect":"operator.v1"}]})")
+                .find("an HTTP route speaks \"rest.v1\""),
+            std::string::npos);
+  EXPECT_NE(create_error(R"({"routes":[{"prefix":"/","static":true}]})").find("static_dir"),
+            std::string::npos);
+  EXPECT_NE(create_error("[1]").find("config must be a JSON object"), std::string::npos);
+}
+
+TEST_F(HttpTest, RestRequestBecomesAnEnvelopeAndTheAnswerAResponse) {
+  host_->rest_responder = [](FakeConn&, const std::string& env) -> std::optional<std::string> {
+    json res = {{"status", 201},
+                {"headers", {{"Content-Type", "text/plain"}, {"X-Answer", "42"}}},
+                {"body", "created " + json::parse(env)["path"].get<std::string>()}};
+    return res.dump();
+  };
+  start();
+  auto p = peer();
+  auto res = p->request("POST", "/v1/orgs/o1/agents?limit=5&x=%20",
+                        {{"X-Custom", "Abc"}, {"Authorization", "Bearer tok"}}, R"({"a":1})");
+  ASSERT_TRUE(res) << p->last_error().message();
+  EXPECT_EQ(res->status, 201);
+  EXPECT_EQ(res->headers["content-type"], "text/plain");
+  EXPECT_EQ(res->headers["x-answer"], "42");
+  EXPECT_EQ(res->headers["content-length"], std::to_string(res->body.size()));
+  EXPECT_EQ(res->body, "created /v1/orgs/o1/agents");
+  EXPECT_TRUE(res->keep_alive);
+
+  FakeConn* c = host_->wait_conn(1);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->dialect, "rest.v1");
+  EXPECT_EQ(c->flags, 0u);  // no admission for rest.v1: credentials ride in each request
+  EXPECT_FALSE(c->bearer);
+  EXPECT_EQ(c->peer.rfind("127.0.0.1:", 0), 0u);
+  EXPECT_EQ(c->local, "127.0.0.1:" + std::to_string(port_));
+  auto got = host_->received(c);
+  ASSERT_EQ(got.size(), 1u);
+  const json env = json::parse(got[0]);
+  EXPECT_EQ(env["method"], "POST");
+  EXPECT_EQ(env["path"], "/v1/orgs/o1/agents");
+  EXPECT_EQ(env["query"], "limit=5&x=%20");
+  EXPECT_EQ(env["body"], R"({"a":1})");
+  EXPECT_EQ(env["headers"]["x-custom"], "Abc");
+  EXPECT_EQ(env["headers"]["authorization"], "Bearer tok");
+  EXPECT_EQ(env["headers"]["host"], "localhost");
+  EXPECT_EQ(env["headers"]["content-length"], "7");
+  for (const auto& [name, value] : env["headers"].items()) {
+    EXPECT_EQ(name, json(name).get<std::string>());
+    for (char ch : name) EXPECT_FALSE(ch >= 'A' && ch <= 'Z') << name;
+  }
+}
+
+TEST_F(HttpTest, KeepAliveRequestsAnsweredInOrderOnOneHostConnection) {
+  start();
+  auto p = peer();
+  for (const char* path : {"/v1/a", "/v1/b", "/healthz"}) {
+    auto res = p->request("GET", path);
+    ASSERT_TRUE(res) << p->last_error().message();
+    EXPECT_EQ(res->status, 200);
+    EXPECT_EQ(res->headers["x-echo"], "yes");
+    EXPECT_EQ(json::parse(res->body)["path"], path);
+  }
+  ASSERT_EQ(host_->conns().size(), 1u);
+  auto got = host_->received(host_->conns()[0]);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(json::parse(got[2])["path"], "/healthz");
+
+  // Pipelined, answered later from another thread: still one answer per request, in order.
+  host_->rest_responder = [this](FakeConn& c, const std::string& env) {
+    std::thread([this, &c, env] {
+      std::this_thread::sleep_for(10ms);
+      json res = {{"status", 200}, {"body", json::parse(env)["path"].get<std::string>()}};
+      EXPECT_EQ(host_->send(c, res.dump()), VSP_OK);
+    }).detach();
+    return std::optional<std::string>();
+  };
+  std::string three;
+  for (const char* path : {"/v1/1", "/v1/2", "/v1/3"}) {
+    three += std::string("GET ") + path + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  }
+  ASSERT_FALSE(p->write_raw(three));
+  for (const char* path : {"/v1/1", "/v1/2", "/v1/3"}) {
+    auto res = p->read_response();
+    ASSERT_TRUE(res) << p->last_error().message();
+    EXPECT_EQ(res->body, path);
+  }
+  EXPECT_EQ(host_->conns().size(), 1u);
+}
+
+TEST_F(HttpTest, UnknownPathIs404JsonAndTheConnectionStaysUsable) {
+  start();
+  auto p = peer();
+  auto res = p->request("GET", "/nope?x=1");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 404);
+  EXPECT_EQ(res->headers["content-type"], "application/json");
+  EXPECT_EQ(json::parse(res->body),
+            json::parse(R"({"error":{"code":"NOT_FOUND","message":"no route for /nope"}})"));
+  EXPECT_TRUE(host_->conns().empty());
+  res = p->request("GET", "/healthz");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+}
+
+TEST_F(HttpTest, BodyOverLimitIs413WithoutTheHost) {
+  start({{"max_body_bytes", 1024}});
+  auto p = peer();
+  auto res = p->request("POST", "/v1/upload", {}, std::string(5000, 'x'));
+  ASSERT_TRUE(res) << p->last_error().message();
+  EXPECT_EQ(res->status, 413);
+  EXPECT_EQ(json::parse(res->body)["error"]["code"], "PAYLOAD_TOO_LARGE");
+  EXPECT_EQ(json::parse(res->body)["error"]["message"],
+            "request body exceeds max_body_bytes (1024)");
+  EXPECT_FALSE(res->keep_alive);
+  EXPECT_TRUE(p->wait_closed());
+  EXPECT_TRUE(host_->conns().empty());
+
+  // Chunked: the limit applies as the body arrives.
+  auto q = peer();
+  std::string chunked =
+      "POST /v1/upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "800\r\n" +
+      std::string(0x800, 'y') + "\r\n0\r\n\r\n";
+  ASSERT_FALSE(q->write_raw(chunked));
+  res = q->read_response();
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 413);
+  EXPECT_TRUE(host_->conns().empty());
+}
+
+TEST_F(HttpTest, MalformedRequestIs400AndClose) {
+  start();
+  auto p = peer();
+  ASSERT_FALSE(p->write_raw("GET /v1/x HTTP/1.1\r\nBad Header\r\n\r\n"));
+  auto res = p->read_response();
+  ASSERT_TRUE(res) << p->last_error().message();
+  EXPECT_EQ(res->status, 400);
+  EXPECT_EQ(json::parse(res->body)["error"]["code"], "BAD_REQUEST");
+  EXPECT_TRUE(p->wait_closed());
+  EXPECT_TRUE(host_->conns().empty());
+}
+
+TEST_F(HttpTest, HeaderOverLimitIs431) {
+  start({{"max_header_bytes", 1024}});
+  auto p = peer();
+  auto res = p->request("GET", "/v1/x", {{"X-Big", std::string(2000, 'h')}});
+  ASSERT_TRUE(res) << p->last_error().message();
+  EXPECT_EQ(res->status, 431);
+  EXPECT_TRUE(host_->conns().empty());
+}
+
+TEST_F(HttpTest, WebSocketRouteWithoutUpgradeIs426) {
+  start();
+  auto p = peer();
+  auto res = p->request("GET", "/ws");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 426);
+  EXPECT_EQ(res->headers["upgrade"], "websocket");
+  EXPECT_EQ(json::parse(res->body)["error"]["code"], "UPGRADE_REQUIRED");
+  EXPECT_TRUE(host_->conns().empty());
+}
+
+TEST_F(HttpTest, RefusedConnOpenIs503WithTheHostsMessage) {
+  start();
+  host_->refuse_opens = true;
+  auto p = peer();
+  auto res = p->request("GET", "/v1/x");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 503);
+  EXPECT_EQ(json::parse(res->body)["error"]["message"],
+            "too many connections (refused by the test)");
+  EXPECT_TRUE(p->wait_closed());
+}
+
+TEST_F(HttpTest, HostCloseAnswersTheWaitingRequestThenCloses) {
+  host_->rest_responder = [](FakeConn&, const std::string&) {
+    return std::optional<std::string>();
+  };
+  start();
+  auto p = peer();
+  ASSERT_FALSE(p->write_request("GET", "/v1/slow"));
+  FakeConn* c = host_->wait_conn(1);
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(host_->wait([&] { return host_->received(c).size() == 1; }));
+  host_->close(*c, VSP_E_CLOSED, "shutting down");
+  auto res = p->read_response();
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 503);
+  EXPECT_FALSE(res->keep_alive);
+  EXPECT_TRUE(p->wait_closed());
+  ASSERT_TRUE(host_->wait([&] { return host_->closed_count(c) == 1; }));
+  EXPECT_EQ(host_->closed_status(c), VSP_E_CLOSED);
+  // One answer per request: a second send is refused.
+  EXPECT_EQ(host_->send(*c, "{}"), VSP_E_CLOSED);
+}
+
+TEST_F(HttpTest, ExtraResponseIsRefused) {
+  FakeConn* conn = nullptr;
+  host_->rest_responder = [&](FakeConn& c, const std::string&) {
+    conn = &c;
+    return std::optional<std::string>(R"({"status":204})");
+  };
+  start();
+  auto p = peer();
+  auto res = p->request("DELETE", "/v1/thing");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 204);
+  ASSERT_NE(conn, nullptr);
+  EXPECT_EQ(host_->send(*conn, R"({"status":200})"), VSP_E_INVALID);
+}
+
+TEST_F(HttpTest, PeerCloseEndsTheHostConnectionOnce) {
+  start();
+  {
+    auto p = peer();
+    ASSERT_TRUE(p->request("GET", "/v1/x"));
+  }
+  FakeConn* c = host_->wait_conn(1);
+  ASSERT_TRUE(host_->wait([&] { return host_->closed_count(c) == 1; }));
+  EXPECT_EQ(host_->closed_status(c), VSP_OK);
+}
+
+class StaticTest : public HttpTest {
+ protected:
+  void SetUp() override {
+    HttpTest::SetUp();
+    char tmpl[] = "/tmp/vespid-ws-static-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    base_ = tmpl;
+    root_ = base_ + "/www";
+    std::filesystem::create_directories(root_ + "/sub");
+    std::ofstream(root_ + "/index.html") << "<h1>hi</h1>";
+    std::ofstream(root_ + "/app.js") << "console.log(1)";
+    std::ofstream(root_ + "/sub/data.json") << "{}";
+    std::ofstream(base_ + "/secret.txt") << "secret";
+    std::filesystem::create_symlink(base_ + "/secret.txt", root_ + "/link.txt");
+  }
+  void TearDown() override {
+    HttpTest::TearDown();
+    std::filesystem::remove_all(base_);
+  }
+  std::string base_, root_;
+};
+
+TEST_F(StaticTest, FilesWithContentTypesAndNoWayOut) {
+  start({{"static_dir", root_}});
+  auto p = peer();
+  auto res = p->request("GET", "/");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(res->headers["content-type"], "text/html; charset=utf-8");
+  EXPECT_EQ(res->body, "<h1>hi</h1>");
+  res = p->request("GET", "/app.js");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->headers["content-type"], "text/javascript; charset=utf-8");
+  EXPECT_EQ(res->body, "console.log(1)");
+  res = p->request("GET", "/sub/data.json?v=2");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->headers["content-type"], "application/json");
+  res = p->request("GET", "/missing.css");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 404);
+  for (const char* evil : {"/../secret.txt", "/%2e%2e/secret.txt", "/sub/../../secret.txt",
+                           "/%2E%2E%2Fsecret.txt", "/link.txt"}) {
+    res = p->request("GET", evil);
+    ASSERT_TRUE(res) << evil;
+    EXPECT_TRUE(res->status == 403 || res->status == 404) << evil << " " << res->status;
+    EXPECT_EQ(res->body.find("secret\""), std::string::npos);
+    EXPECT_NE(res->body, "secret");
+  }
+  res = p->request("POST", "/app.js", {}, "x");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 405);
+  EXPECT_EQ(res->headers["allow"], "GET, HEAD");
+  // The REST prefixes are longer than "/", so they still reach the host.
+  res = p->request("GET", "/v1/x");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->headers["x-echo"], "yes");
+}
+
+}  // namespace
+}  // namespace vespid::ws::testing

@@ -1,0 +1,85 @@
+#include "test_env.hpp"
+
+#include <stdlib.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+namespace vespid::ws::testing {
+
+namespace {
+
+void sh(const std::string& cmd) {
+  const std::string full = cmd + " >/dev/null 2>&1";
+  if (std::system(full.c_str()) != 0) throw std::runtime_error("failed: " + cmd);
+}
+
+struct TlsDir {
+  TlsFiles files;
+  TlsDir() {
+    char tmpl[] = "/tmp/vespid-ws-tls-XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp");
+    files.dir = tmpl;
+    const std::string d = files.dir;
+    files.ca_pem = d + "/ca.pem";
+    files.cert_pem = d + "/server.pem";
+    files.key_pem = d + "/server.key";
+    const std::string ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    sh("openssl req -x509 " + ec + " -keyout " + d + "/ca.key -out " + files.ca_pem +
+       " -days 2 -subj /CN=vespid-test-ca -addext basicConstraints=critical,CA:TRUE"
+       " -addext keyUsage=critical,keyCertSign,cRLSign");
+    sh("openssl req " + ec + " -keyout " + files.key_pem + " -out " + d +
+       "/server.csr -subj /CN=localhost");
+    std::ofstream(d + "/ext.cnf") << "subjectAltName=DNS:localhost,IP:127.0.0.1\n"
+                                     "basicConstraints=CA:FALSE\n"
+                                     "keyUsage=critical,digitalSignature,keyEncipherment\n"
+                                     "extendedKeyUsage=serverAuth\n";
+    sh("openssl x509 -req -in " + d + "/server.csr -CA " + files.ca_pem + " -CAkey " + d +
+       "/ca.key -CAcreateserial -out " + files.cert_pem + " -days 2 -extfile " + d + "/ext.cnf");
+  }
+  ~TlsDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(files.dir, ec);
+  }
+};
+
+}  // namespace
+
+const TlsFiles& tls_files() {
+  static TlsDir dir;
+  return dir.files;
+}
+
+void WsTest::TearDown() {
+  if (host_->started()) {
+    EXPECT_TRUE(host_->stop()) << "stop did not complete";
+  }
+  host_->destroy();
+  EXPECT_EQ(host_->violations(), std::vector<std::string>{});
+  host_.reset();
+}
+
+void WsTest::start(nlohmann::json config) {
+  if (!config.contains("port")) config["port"] = 0;
+  std::string err;
+  ASSERT_EQ(host_->create(config.dump(), &err), VSP_OK) << err;
+  ASSERT_EQ(host_->start(&err), VSP_OK) << err;
+  port_ = host_->port();
+  ASSERT_NE(port_, 0) << "no port in the log";
+}
+
+std::unique_ptr<Peer> WsTest::peer(std::shared_ptr<boost::asio::ssl::context> tls, int rcvbuf) {
+  auto p = std::make_unique<Peer>(port_, std::move(tls), rcvbuf);
+  EXPECT_FALSE(p->connect()) << p->last_error().message();
+  return p;
+}
+
+std::unique_ptr<Peer> WsTest::ws_peer(const std::string& target, const Headers& headers) {
+  auto p = peer();
+  const auto res = p->ws_handshake(target, headers);
+  EXPECT_EQ(res.status, 101) << res.body;
+  return p;
+}
+
+}  // namespace vespid::ws::testing

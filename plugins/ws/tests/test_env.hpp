@@ -1,0 +1,40 @@
+// The fixture every ws test uses: a fake host with the module loaded and started on an
+// ephemeral loopback port, and the TLS files (a CA and a server certificate made with the
+// openssl CLI) for the TLS tests.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "clients.hpp"
+#include "fake_host.hpp"
+
+namespace vespid::ws::testing {
+
+struct TlsFiles {
+  std::string dir, ca_pem, cert_pem, key_pem;
+};
+// Made once per test run in a temporary directory.
+const TlsFiles& tls_files();
+
+class WsTest : public ::testing::Test {
+ protected:
+  void SetUp() override { host_ = std::make_unique<FakeHost>(); }
+  void TearDown() override;
+
+  // Creates and starts an instance; "port": 0 unless the config says otherwise.
+  void start(nlohmann::json config = nlohmann::json::object());
+
+  std::unique_ptr<Peer> peer(std::shared_ptr<boost::asio::ssl::context> tls = nullptr,
+                             int rcvbuf = 0);
+  // A connected WebSocket peer on `target`, admitted (the default inline admission).
+  std::unique_ptr<Peer> ws_peer(const std::string& target = "/ws", const Headers& headers = {});
+
+  std::unique_ptr<FakeHost> host_;
+  uint16_t port_ = 0;
+};
+
+}  // namespace vespid::ws::testing

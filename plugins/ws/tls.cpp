@@ -1,0 +1,53 @@
+#include "tls.hpp"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <vespid/plugin.hpp>
+
+namespace vespid::ws {
+
+namespace ssl = boost::asio::ssl;
+
+namespace {
+
+[[noreturn]] void fail(int status, const std::string& what, const boost::system::error_code& ec) {
+  throw vsp::Error(status, "ws: " + what + ": " + ec.message());
+}
+
+}  // namespace
+
+std::unique_ptr<ssl::context> make_server_tls(const std::string& cert_file,
+                                              const std::string& key_file) {
+  if (cert_file.empty() || key_file.empty()) {
+    throw vsp::Error(VSP_E_INVALID,
+                     "ws: \"tls\" is on but no certificate is configured: set \"cert_file\" and "
+                     "\"key_file\" in the instance config or tls.cert_file and tls.key_file in "
+                     "the gateway config");
+  }
+  auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
+  boost::system::error_code ec;
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                       ssl::context::single_dh_use,
+                   ec);
+  if (ec) fail(VSP_E_INTERNAL, "TLS options", ec);
+  SSL_CTX* native = ctx->native_handle();
+  if (SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION) != 1) {
+    throw vsp::Error(VSP_E_INTERNAL, "ws: cannot require TLS 1.2");
+  }
+  // An idle connection then holds no TLS record buffers (memory per idle connection matters).
+  SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
+  ctx->use_certificate_chain_file(cert_file, ec);
+  if (ec) fail(VSP_E_INVALID, "cannot use certificate file \"" + cert_file + "\"", ec);
+  ctx->use_private_key_file(key_file, ssl::context::pem, ec);
+  if (ec) fail(VSP_E_INVALID, "cannot use key file \"" + key_file + "\"", ec);
+  if (SSL_CTX_check_private_key(native) != 1) {
+    ERR_clear_error();
+    throw vsp::Error(VSP_E_INVALID, "ws: key file \"" + key_file +
+                                        "\" does not match certificate file \"" + cert_file + "\"");
+  }
+  return ctx;
+}
+
+}  // namespace vespid::ws

@@ -1,0 +1,157 @@
+#include "transport.hpp"
+
+#include <pthread.h>
+
+#include <boost/asio/post.hpp>
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "session.hpp"
+#include "tls.hpp"
+
+namespace vespid::ws {
+
+namespace net = boost::asio;
+
+namespace {
+
+// After stop() asks every connection to close, this long is given to closing handshakes and
+// last responses before the sockets are cut.
+constexpr auto kStopGrace = std::chrono::seconds(3);
+
+// A gateway config value that is a JSON string, or "" when absent.
+std::string config_string(const vsp::Host& host, const char* path) {
+  const std::string text = host.config_get(path);
+  if (text.empty()) return {};
+  try {
+    const auto j = nlohmann::json::parse(text);
+    if (j.is_string()) return j.get<std::string>();
+  } catch (const nlohmann::json::exception&) {
+  }
+  throw vsp::Error(VSP_E_INVALID,
+                   std::string("ws: gateway config key \"") + path + "\" must be a string");
+}
+
+}  // namespace
+
+std::unique_ptr<WsTransport> WsTransport::create(vsp::Host host, std::string_view config_json) {
+  return std::make_unique<WsTransport>(host, parse_config(config_json));
+}
+
+WsTransport::WsTransport(vsp::Host host, Config cfg)
+    : host_(host), shared_(std::make_shared<Shared>(host, std::move(cfg))) {}
+
+WsTransport::~WsTransport() {
+  // Normally stop() finished everything. If the host gave up waiting (or start failed), stop
+  // the threads first so that nothing calls the host after destroy returns; then drop what is
+  // left without telling the host.
+  halt_threads();
+  auto left = shared_->registry.take_all();
+  left.clear();
+  listener_.reset();
+  stop_grace_.reset();
+  work_.clear();
+  iocs_.clear();  // destroys pending handlers and the sessions they hold
+}
+
+void WsTransport::load_tls() {
+  const Config& cfg = shared_->cfg;
+  std::string cert = cfg.cert_file;
+  std::string key = cfg.key_file;
+  if (cert.empty()) cert = config_string(host_, "tls.cert_file");
+  if (key.empty()) key = config_string(host_, "tls.key_file");
+  shared_->tls = make_server_tls(cert, key);
+}
+
+void WsTransport::start() {
+  const Config& cfg = shared_->cfg;
+  if (cfg.tls) load_tls();
+  if (!cfg.static_dir.empty()) shared_->files = StaticFiles(cfg.static_dir);
+
+  std::vector<net::io_context*> raw;
+  for (unsigned i = 0; i < cfg.threads; ++i) {
+    iocs_.push_back(std::make_unique<net::io_context>(1));
+    work_.push_back(net::make_work_guard(*iocs_.back()));
+    raw.push_back(iocs_.back().get());
+  }
+  listener_ = std::make_shared<Listener>(shared_, raw);
+  const auto bound = listener_->bind(cfg.host, cfg.port);
+
+  std::string routes;
+  for (const auto& r : cfg.routes) routes += (routes.empty() ? "" : ", ") + r.describe();
+  host_.info(std::string("listening on ") + (cfg.tls ? "https+wss://" : "http+ws://") +
+             endpoint_text(bound) + " (port " + std::to_string(bound.port()) +
+             "); routes: " + routes);
+
+  for (std::size_t i = 0; i < iocs_.size(); ++i)
+    threads_.emplace_back([this, i] { run_thread(i); });
+  listener_->start();
+}
+
+void WsTransport::run_thread(std::size_t index) {
+  const std::string name = "vsp-ws-" + std::to_string(index);
+  ::pthread_setname_np(::pthread_self(), name.c_str());
+  net::io_context& ioc = *iocs_[index];
+  for (;;) {
+    try {
+      ioc.run();
+      return;
+    } catch (const std::exception& e) {
+      host_.error(std::string("I/O thread caught an exception: ") + e.what());
+    } catch (...) {
+      host_.error("I/O thread caught an unknown exception");
+    }
+  }
+}
+
+void WsTransport::stop(std::function<void()> done) {
+  stop_done_ = std::move(done);
+  std::weak_ptr<int> alive = alive_;
+  vsp::Host host = host_;
+  auto sessions = shared_->registry.begin_stop([this, alive, host] {
+    // Runs on whichever I/O thread closed the last connection (or the listener): the threads
+    // are joined from the loop thread, never from one of themselves.
+    host.post([this, alive] {
+      if (alive.lock()) finish_stop();
+    });
+  });
+  listener_->stop();
+  for (auto& s : sessions) {
+    net::post(s->executor(), [s] { s->begin_stop(); });
+  }
+  stop_grace_ = std::make_unique<net::steady_timer>(*iocs_.front(), kStopGrace);
+  stop_grace_->async_wait([shared = shared_](beast::error_code ec) {
+    if (ec) return;
+    for (auto& s : shared->registry.snapshot()) {
+      net::post(s->executor(), [s] { s->abort(); });
+    }
+  });
+}
+
+void WsTransport::finish_stop() {
+  halt_threads();
+  if (stop_done_) std::exchange(stop_done_, nullptr)();
+}
+
+void WsTransport::halt_threads() {
+  for (auto& w : work_) w.reset();
+  for (auto& ioc : iocs_) ioc->stop();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  threads_.clear();
+}
+
+int WsTransport::send(vsp_plugin_conn* conn, std::string_view message) noexcept {
+  return Session::from(conn)->send(message);
+}
+
+void WsTransport::close(vsp_plugin_conn* conn, int code, const char* reason) noexcept {
+  Session::from(conn)->close(code, reason);
+}
+
+void WsTransport::admit(vsp_plugin_conn* conn, int status, int http_status, std::string_view body) {
+  Session::from(conn)->admit(status, http_status, body);
+}
+
+}  // namespace vespid::ws

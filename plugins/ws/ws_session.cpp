@@ -1,0 +1,677 @@
+#include "ws_session.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/websocket/stream.hpp>
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "request_facts.hpp"
+
+namespace vespid::ws {
+
+namespace websocket = beast::websocket;
+
+uint16_t close_code_for(int status) noexcept {
+  if (status == VSP_OK) return websocket::close_code::normal;
+  if (status == VSP_E_OVERFLOW) return websocket::close_code::too_big;
+  return websocket::close_code::policy_error;
+}
+
+std::string close_reason_text(std::string_view reason) {
+  constexpr std::size_t kMax = 123;
+  if (reason.size() <= kMax) return std::string(reason);
+  std::size_t n = kMax;
+  // reason[n] is the first byte left out; if it continues a character, leave that one out too.
+  while (n > 0 && (static_cast<unsigned char>(reason[n]) & 0xC0) == 0x80) --n;
+  return std::string(reason.substr(0, n));
+}
+
+namespace {
+
+using std::chrono::milliseconds;
+
+// A quiet connection reads into this much; a message in progress reads in bigger steps.
+constexpr std::size_t kIdleReadChunk = 512;
+constexpr std::size_t kBusyReadChunk = 64 * 1024;
+// A message buffer bigger than this is given back once its message is delivered.
+constexpr std::size_t kKeepMessageBytes = 1024;
+// How long a requested close may wait for queued output before the socket is cut.
+constexpr uint64_t kCloseDrainMs = 5000;
+// How long a refused handshake's answer may take to reach the peer.
+constexpr uint64_t kLingerMs = 2000;
+
+class WsSession final : public Session {
+ public:
+  WsSession(std::shared_ptr<Shared> sh, Stream stream, Request req, std::string dialect,
+            Executor ex)
+      : Session(ex),
+        sh_(std::move(sh)),
+        ws_(std::move(stream)),
+        req_(std::make_unique<Request>(std::move(req))),
+        dialect_(std::move(dialect)),
+        timer_(ex) {}
+
+  void start();
+  int send(std::string_view message) noexcept override;
+  void close(int code, const char* reason) noexcept override;
+  void admit(int status, int http_status, std::string_view body) noexcept override;
+  void begin_stop() override;
+  void abort() override;
+
+ private:
+  enum class State { Admitting, Accepting, Open, Closing, Done };
+
+  std::shared_ptr<WsSession> self() {
+    return std::static_pointer_cast<WsSession>(shared_from_this());
+  }
+  const Config& cfg() const noexcept { return sh_->cfg; }
+  beast::tcp_stream& tcp() noexcept { return ws_.next_layer().next_layer(); }
+
+  // Admission.
+  void on_admit();
+  void on_admit_timeout(beast::error_code ec);
+  void accept();
+  void on_accept(beast::error_code ec);
+  void refuse(unsigned http_status, std::string body, int status, std::string reason);
+
+  // Input.
+  void read_next();
+  void on_read(beast::error_code ec, std::size_t have, std::size_t n);
+  void on_read_error(beast::error_code ec);
+  void frame_error(int status, const std::string& message);
+  void deliver();
+
+  // Output.
+  void flush();
+  void write_next();
+  void on_write(beast::error_code ec);
+  void on_overflow();
+
+  // Closing.
+  void on_host_close();
+  void begin_close(int status, uint16_t ws_code, std::string reason);
+  void start_close_handshake();
+  void on_closed(beast::error_code ec);
+  void finish(int status, const std::string& reason);
+  void release(int status, const std::string& reason);
+  void maybe_done();
+
+  std::shared_ptr<Shared> sh_;
+  websocket::stream<Stream> ws_;
+  std::unique_ptr<Request> req_;  // the upgrade request, until it is answered
+  std::string dialect_;
+  net::steady_timer timer_;  // admission deadline, then the close drain deadline
+  vsp_host_conn* host_conn_ = nullptr;
+
+  // I/O thread only.
+  State state_ = State::Admitting;
+  std::string msg_;  // the message being read
+  bool in_message_ = false;
+  bool read_stopped_ = false;
+  bool reading_ = false;
+  bool writing_ = false;
+  bool close_started_ = false;  // async_close issued
+  bool close_op_ = false;       // async_close in flight
+  bool lingering_ = false;
+  bool closing_local_ = false;  // we are closing (host close, stop)
+  int close_status_ = VSP_OK;
+  uint16_t close_code_ = websocket::close_code::normal;
+  std::string close_reason_;  // what the close frame says
+  std::string close_log_;     // what conn_closed says
+  bool released_ = false;     // conn_closed called (or never owed)
+  bool removed_ = false;
+  std::vector<std::string> batch_;  // taken from out_, being written in order
+  std::size_t batch_index_ = 0;
+
+  // Shared with the host's send()/close()/admit(), guarded by mu_.
+  std::mutex mu_;
+  std::vector<std::string> out_;
+  std::size_t queued_ = 0;  // out_ plus the unwritten part of batch_
+  bool flush_posted_ = false;
+  bool busy_ = false;  // told the host VSP_E_BUSY; owes it conn_writable
+  bool close_requested_ = false;
+  bool overflow_ = false;
+  bool dead_ = false;
+  int host_close_code_ = VSP_OK;
+  std::string host_close_reason_;
+  bool admit_seen_ = false;
+  int admit_status_ = VSP_OK;
+  int admit_http_status_ = 0;
+  std::string admit_body_;
+};
+
+// ---- Admission ------------------------------------------------------------------------------
+
+void WsSession::start() {
+  const auto target = split_target(req_->target());
+  const std::string path(target ? target->path : std::string_view("/"));
+  const std::string query(target ? target->query : std::string_view());
+  beast::error_code ec;
+  const auto peer_ep = ws_.next_layer().socket().remote_endpoint(ec);
+  const std::string peer = ec ? std::string("unknown") : endpoint_text(peer_ep);
+  const auto local_ep = ws_.next_layer().socket().local_endpoint(ec);
+  const std::string local = ec ? std::string("unknown") : endpoint_text(local_ep);
+  const auto bearer = bearer_token(*req_);
+  std::optional<std::string> org;
+  if (auto it = req_->find("x-org-id"); it != req_->end() && !it->value().empty()) {
+    org = std::string(it->value());
+  } else {
+    org = query_param(query, "orgId");
+  }
+  const std::string headers = headers_json(*req_);
+
+  vsp_conn_info info{};
+  info.struct_size = sizeof info;
+  info.dialect = dialect_.c_str();
+  info.peer_address = peer.c_str();
+  info.local_address = local.c_str();
+  info.flags = VSP_CONN_ADMISSION | (ws_.next_layer().is_tls() ? VSP_CONN_TLS : 0u);
+  info.bearer_token = bearer ? bearer->c_str() : nullptr;
+  info.org_hint = org ? org->c_str() : nullptr;
+  info.path = path.c_str();
+  info.query = query.c_str();
+  info.headers_json = headers.c_str();
+
+  vsp_error err{};
+  err.struct_size = sizeof err;
+  vsp_host_conn* conn = nullptr;
+  // The host may call admit() before this returns (even on this thread); admit only posts.
+  const int rc = sh_->host.api()->conn_open(sh_->host.instance(), &info, handle(), &conn, &err);
+  if (rc != VSP_OK) {
+    sh_->host.warn("the gateway refused a " + dialect_ + " connection from " + peer + ": " +
+                   err.message);
+    released_ = true;  // the host never knew it: no conn_closed
+    refuse(503, error_json("UNAVAILABLE", err.message), rc, err.message);
+    return;
+  }
+  host_conn_ = conn;
+  timer_.expires_after(milliseconds(cfg().handshake_timeout_ms));
+  timer_.async_wait([self = self()](beast::error_code tec) { self->on_admit_timeout(tec); });
+}
+
+void WsSession::admit(int status, int http_status, std::string_view body) noexcept {
+  try {
+    {
+      std::lock_guard lock(mu_);
+      if (admit_seen_ || dead_) return;
+      admit_seen_ = true;
+      admit_status_ = status;
+      admit_http_status_ = http_status;
+      admit_body_.assign(body);
+    }
+    net::post(ex_, [self = self()] { self->on_admit(); });
+  } catch (...) {
+    // Only allocation can fail; the admission deadline answers the peer.
+  }
+}
+
+void WsSession::on_admit() {
+  // Whichever comes first on this thread wins: the host's decision, the deadline, or a stop.
+  // A late decision finds the handshake already answered and conn_closed already called.
+  if (state_ != State::Admitting) return;
+  timer_.cancel();
+  int status = VSP_OK;
+  int http_status = 0;
+  std::string body;
+  {
+    std::lock_guard lock(mu_);
+    status = admit_status_;
+    http_status = admit_http_status_;
+    body.swap(admit_body_);
+  }
+  if (status == VSP_OK) {
+    accept();
+    return;
+  }
+  if (http_status < 400 || http_status > 599) http_status = 403;
+  if (body.empty()) body = error_json("FORBIDDEN", "connection refused");
+  refuse(static_cast<unsigned>(http_status), std::move(body), status,
+         "handshake refused by the gateway (HTTP " + std::to_string(http_status) + ")");
+}
+
+void WsSession::on_admit_timeout(beast::error_code ec) {
+  if (ec || state_ != State::Admitting) return;
+  const std::string why =
+      "the gateway did not answer the WebSocket handshake within "
+      "handshake_timeout_ms (" +
+      std::to_string(cfg().handshake_timeout_ms) + ")";
+  refuse(503, error_json("UNAVAILABLE", why), VSP_E_CLOSED, why);
+}
+
+void WsSession::refuse(unsigned http_status, std::string body, int status, std::string reason) {
+  state_ = State::Closing;
+  {
+    std::lock_guard lock(mu_);
+    dead_ = true;
+    close_requested_ = true;
+  }
+  timer_.cancel();
+  const unsigned version = req_ ? req_->version() : 11;
+  req_.reset();
+  Response res =
+      json_response(static_cast<http::status>(http_status), version, false, std::move(body));
+  tcp().expires_after(milliseconds(cfg().handshake_timeout_ms));
+  lingering_ = true;
+  write_message(ws_.next_layer(), http::message_generator(std::move(res)),
+                [self = self(), status, reason = std::move(reason)](beast::error_code ec) {
+                  self->release(status, reason);
+                  self->state_ = State::Done;
+                  if (ec) {
+                    self->ws_.next_layer().close();
+                    self->lingering_ = false;
+                    self->maybe_done();
+                    return;
+                  }
+                  linger_close(self->ws_.next_layer(), self, kLingerMs, [self] {
+                    self->lingering_ = false;
+                    self->maybe_done();
+                  });
+                });
+}
+
+void WsSession::accept() {
+  state_ = State::Accepting;
+  websocket::stream_base::timeout opt{};
+  opt.handshake_timeout = milliseconds(cfg().handshake_timeout_ms);  // the 101 and the close
+  if (cfg().ping_interval_ms > 0) {
+    // Beast pings after half the idle timeout without input and gives up after the whole:
+    // a ping after one quiet interval, the end after two.
+    opt.idle_timeout = milliseconds(2 * cfg().ping_interval_ms);
+    opt.keep_alive_pings = true;
+  } else {
+    opt.idle_timeout = websocket::stream_base::none();
+    opt.keep_alive_pings = false;
+  }
+  ws_.set_option(opt);
+  // Message size is enforced here, not by Beast: Beast would fail the connection at once, but
+  // the host must get to answer in its dialect first.
+  ws_.read_message_max(0);
+  ws_.auto_fragment(false);
+  if (cfg().permessage_deflate) {
+    websocket::permessage_deflate pmd;
+    pmd.server_enable = true;
+    ws_.set_option(pmd);
+  }
+  ws_.text(true);
+  ws_.async_accept(*req_, [self = self()](beast::error_code ec) { self->on_accept(ec); });
+}
+
+void WsSession::on_accept(beast::error_code ec) {
+  req_.reset();
+  if (state_ != State::Accepting) return;
+  if (ec) {
+    finish(VSP_E_IO, "WebSocket handshake failed: " + ec.message());
+    return;
+  }
+  state_ = State::Open;
+  read_next();
+  if (closing_local_) {
+    // Closed (or stopped) while the 101 was on its way.
+    state_ = State::Closing;
+    read_stopped_ = true;
+  }
+  write_next();
+}
+
+// ---- Input ----------------------------------------------------------------------------------
+
+void WsSession::read_next() {
+  if (read_stopped_ || released_) return;
+  const std::size_t max = cfg().max_message_bytes;
+  const std::size_t have = msg_.size();
+  // One byte past the limit is enough to know a message is too big.
+  const std::size_t room = max - have + 1;
+  const std::size_t chunk = std::min(room, in_message_ ? kBusyReadChunk : kIdleReadChunk);
+  msg_.resize(have + chunk);
+  reading_ = true;
+  ws_.async_read_some(
+      net::buffer(msg_.data() + have, chunk),
+      [self = self(), have](beast::error_code ec, std::size_t n) { self->on_read(ec, have, n); });
+}
+
+void WsSession::on_read(beast::error_code ec, std::size_t have, std::size_t n) {
+  reading_ = false;
+  msg_.resize(have + n);
+  if (ec) {
+    msg_ = std::string();
+    on_read_error(ec);
+    maybe_done();
+    return;
+  }
+  if (read_stopped_ || released_) {
+    msg_ = std::string();  // closing: input has nobody to go to
+    maybe_done();
+    return;
+  }
+  if (!in_message_) {
+    in_message_ = true;
+    if (ws_.got_binary()) {
+      frame_error(VSP_E_INVALID, "binary frames are not supported; send JSON text");
+      return;
+    }
+  }
+  if (msg_.size() > cfg().max_message_bytes) {
+    frame_error(VSP_E_OVERFLOW, "message exceeds max_message_bytes (" +
+                                    std::to_string(cfg().max_message_bytes) + ")");
+    return;
+  }
+  if (!ws_.is_message_done()) {
+    read_next();
+    return;
+  }
+  in_message_ = false;
+  deliver();
+  read_next();
+}
+
+void WsSession::deliver() {
+  bool closing = false;
+  {
+    std::lock_guard lock(mu_);
+    closing = close_requested_;
+  }
+  if (!closing && host_conn_ != nullptr) {
+    // The host may answer (send) or close inline, on this thread; both only post.
+    sh_->host.api()->conn_recv(host_conn_, msg_.data(), msg_.size());
+  }
+  if (msg_.capacity() > kKeepMessageBytes) {
+    msg_ = std::string();
+  } else {
+    msg_.clear();
+  }
+}
+
+void WsSession::frame_error(int status, const std::string& message) {
+  // Stop reading: the rest of this message is never buffered. The host answers in its dialect
+  // and calls close(); the closing handshake drains what the peer still sends.
+  read_stopped_ = true;
+  in_message_ = false;
+  msg_ = std::string();
+  if (host_conn_ != nullptr) {
+    sh_->host.api()->conn_protocol_error(host_conn_, status, message.c_str());
+  }
+}
+
+void WsSession::on_read_error(beast::error_code ec) {
+  if (released_) return;
+  if (ec == websocket::error::closed) {
+    if (closing_local_) {
+      finish(close_status_, close_log_);
+      return;
+    }
+    const auto& r = ws_.reason();
+    std::string why = "peer closed the WebSocket (code " + std::to_string(r.code);
+    if (!r.reason.empty()) why += ": " + std::string(r.reason.data(), r.reason.size());
+    finish(VSP_OK, why + ")");
+  } else if (ec == beast::error::timeout) {
+    if (closing_local_) {
+      finish(close_status_, close_log_ + " (the closing handshake timed out)");
+      return;
+    }
+    finish(VSP_E_IO,
+           "no frame or pong from the peer within two ping intervals "
+           "(ping_interval_ms = " +
+               std::to_string(cfg().ping_interval_ms) + ")");
+  } else if (ec == websocket::condition::protocol_violation) {
+    // Beast has already failed the connection (close frame 1002 or 1007): the peer is gone, so
+    // the host's answer to the protocol error has nowhere to go.
+    const std::string why = ec == websocket::error::bad_frame_payload
+                                ? "text message is not valid UTF-8"
+                                : "WebSocket protocol violation: " + ec.message();
+    {
+      std::lock_guard lock(mu_);
+      dead_ = true;
+    }
+    if (!read_stopped_ && !closing_local_ && host_conn_ != nullptr) {
+      sh_->host.api()->conn_protocol_error(host_conn_, VSP_E_INVALID, why.c_str());
+    }
+    finish(VSP_E_INVALID, why);
+  } else if (closing_local_) {
+    finish(close_status_, close_log_);
+  } else {
+    finish(VSP_E_IO, "connection lost: " + ec.message());
+  }
+}
+
+// ---- Output ---------------------------------------------------------------------------------
+
+int WsSession::send(std::string_view message) noexcept {
+  try {
+    bool post_flush = false;
+    bool overflow = false;
+    int rc = VSP_OK;
+    {
+      std::lock_guard lock(mu_);
+      if (dead_ || close_requested_) return VSP_E_CLOSED;
+      const std::size_t limit = cfg().send_queue_bytes;
+      if (queued_ + message.size() > limit) {
+        // A reader this slow is dropped, never buffered without bound.
+        close_requested_ = true;
+        overflow_ = true;
+        overflow = true;
+      } else {
+        out_.emplace_back(message);
+        queued_ += message.size();
+        if (queued_ > limit / 2) {
+          busy_ = true;
+          rc = VSP_E_BUSY;
+        }
+        post_flush = !std::exchange(flush_posted_, true);
+      }
+    }
+    if (overflow) {
+      net::post(ex_, [self = self()] { self->on_overflow(); });
+      return VSP_E_OVERFLOW;
+    }
+    // Coalescing: whatever is sent before this task runs is written back to back.
+    if (post_flush) net::post(ex_, [self = self()] { self->flush(); });
+    return rc;
+  } catch (...) {
+    return VSP_E_NOMEM;
+  }
+}
+
+void WsSession::flush() {
+  {
+    std::lock_guard lock(mu_);
+    flush_posted_ = false;
+  }
+  if (state_ != State::Open && state_ != State::Closing) return;  // on_accept starts writing
+  if (writing_ || released_ || close_started_) return;
+  write_next();
+}
+
+void WsSession::write_next() {
+  if (writing_ || released_ || close_started_) return;
+  if (state_ != State::Open && state_ != State::Closing) return;
+  if (batch_index_ >= batch_.size()) {
+    batch_.clear();
+    batch_index_ = 0;
+    {
+      std::lock_guard lock(mu_);
+      batch_.swap(out_);
+    }
+    if (batch_.empty()) {
+      if (batch_.capacity() > 64) batch_ = std::vector<std::string>();
+      // Drained. A requested close goes out after everything queued before it.
+      if (closing_local_) start_close_handshake();
+      return;
+    }
+  }
+  writing_ = true;
+  // Beast allows one write at a time, so messages go out back to back, in order.
+  ws_.async_write(net::buffer(batch_[batch_index_]),
+                  [self = self()](beast::error_code ec, std::size_t) { self->on_write(ec); });
+}
+
+void WsSession::on_write(beast::error_code ec) {
+  writing_ = false;
+  const std::size_t size = batch_[batch_index_].size();
+  std::string().swap(batch_[batch_index_]);
+  ++batch_index_;
+  if (released_) {
+    maybe_done();
+    return;
+  }
+  if (ec) {
+    finish(closing_local_ ? close_status_ : VSP_E_IO,
+           closing_local_ ? close_log_ : "write failed: " + ec.message());
+    return;
+  }
+  bool writable = false;
+  {
+    std::lock_guard lock(mu_);
+    queued_ -= size;
+    if (busy_ && queued_ <= cfg().send_queue_bytes / 4) {
+      busy_ = false;
+      writable = !close_requested_;
+    }
+  }
+  if (writable && host_conn_ != nullptr) sh_->host.api()->conn_writable(host_conn_);
+  write_next();
+}
+
+void WsSession::on_overflow() {
+  if (released_) return;
+  // The peer does not read, so a close frame would only queue behind the rest: cut it off.
+  ws_.next_layer().close();
+  finish(VSP_E_OVERFLOW,
+         "send queue exceeded send_queue_bytes (" + std::to_string(cfg().send_queue_bytes) + ")");
+}
+
+// ---- Closing --------------------------------------------------------------------------------
+
+void WsSession::close(int code, const char* reason) noexcept {
+  try {
+    {
+      std::lock_guard lock(mu_);
+      if (dead_ || close_requested_) return;
+      close_requested_ = true;
+      host_close_code_ = code;
+      host_close_reason_ = reason != nullptr ? reason : "";
+    }
+    net::post(ex_, [self = self()] { self->on_host_close(); });
+  } catch (...) {
+    // Only allocation can fail; the stop grace is the backstop.
+  }
+}
+
+void WsSession::on_host_close() {
+  int code = VSP_OK;
+  std::string reason;
+  {
+    std::lock_guard lock(mu_);
+    code = host_close_code_;
+    reason = host_close_reason_;
+  }
+  begin_close(code, close_code_for(code), std::move(reason));
+}
+
+void WsSession::begin_close(int status, uint16_t ws_code, std::string reason) {
+  if (closing_local_ || released_) return;
+  closing_local_ = true;
+  close_status_ = status;
+  close_code_ = ws_code;
+  close_reason_ = close_reason_text(reason);
+  close_log_ = reason.empty() ? std::string("closed by the gateway") : reason;
+  {
+    std::lock_guard lock(mu_);
+    close_requested_ = true;
+  }
+  switch (state_) {
+    case State::Admitting:
+      // Only a stop gets here (the host closes nothing it has not admitted).
+      refuse(503, error_json("UNAVAILABLE", reason), status, close_log_);
+      return;
+    case State::Accepting:  // on_accept goes on from here
+      return;
+    case State::Open:
+      state_ = State::Closing;
+      read_stopped_ = true;
+      timer_.expires_after(milliseconds(kCloseDrainMs));
+      timer_.async_wait([self = self()](beast::error_code ec) {
+        if (ec || self->released_) return;
+        self->ws_.next_layer().close();
+        self->finish(self->close_status_, self->close_log_ + " (output not drained in time)");
+      });
+      write_next();  // starts the closing handshake at once when nothing is queued
+      return;
+    case State::Closing:
+    case State::Done:
+      return;
+  }
+}
+
+void WsSession::start_close_handshake() {
+  if (close_started_) return;
+  close_started_ = true;
+  close_op_ = true;
+  ws_.async_close(
+      websocket::close_reason(static_cast<websocket::close_code>(close_code_), close_reason_),
+      [self = self()](beast::error_code ec) { self->on_closed(ec); });
+}
+
+void WsSession::on_closed(beast::error_code ec) {
+  close_op_ = false;
+  if (ec && ec != websocket::error::closed && !released_) {
+    sh_->host.debug("closing handshake ended with: " + ec.message());
+  }
+  finish(close_status_, close_log_);
+}
+
+void WsSession::begin_stop() {
+  if (released_ || state_ == State::Done) return;
+  begin_close(VSP_E_CLOSED, websocket::close_code::going_away, "gateway stopping");
+}
+
+void WsSession::abort() {
+  ws_.next_layer().close();
+  if (released_) return;
+  finish(VSP_E_CLOSED, "gateway stopping");
+}
+
+void WsSession::finish(int status, const std::string& reason) {
+  release(status, reason);
+  if (!close_op_ && !lingering_) ws_.next_layer().close();
+  if (!lingering_) state_ = State::Done;
+  maybe_done();
+}
+
+void WsSession::release(int status, const std::string& reason) {
+  if (released_) return;
+  released_ = true;
+  {
+    std::lock_guard lock(mu_);
+    dead_ = true;
+    close_requested_ = true;
+    out_.clear();
+    queued_ = 0;
+    busy_ = false;
+  }
+  timer_.cancel();
+  if (vsp_host_conn* conn = std::exchange(host_conn_, nullptr)) {
+    sh_->host.api()->conn_closed(conn, status, reason.c_str());
+  }
+}
+
+void WsSession::maybe_done() {
+  if (!released_ || reading_ || writing_ || close_op_ || lingering_ || removed_) return;
+  removed_ = true;
+  sh_->registry.remove(this);
+}
+
+}  // namespace
+
+void start_ws_session(const std::shared_ptr<Shared>& shared, Stream stream, Request req,
+                      const Route& route, Executor ex, Session* replaces) {
+  auto session =
+      std::make_shared<WsSession>(shared, std::move(stream), std::move(req), route.dialect, ex);
+  const bool stopping = shared->registry.replace(replaces, session);
+  session->start();
+  if (stopping) session->begin_stop();
+}
+
+}  // namespace vespid::ws
