@@ -114,8 +114,9 @@ TEST(StorageService, PrefixScansStayInsideThePrefix) {
 }
 
 TEST(StorageService, AFullQueueFailsFastInsteadOfGrowing) {
+  // 20000 submissions in a tight loop outrun any storage thread: each get is a SQLite query.
   StorageHarness h(StorageService::Options{512, 16});
-  std::vector<StorageOp> ops(200);
+  std::vector<StorageOp> ops(20000);
   int overflowed = 0, done = 0;
   for (auto& op : ops) {
     op.kind = StorageOp::Kind::Get;
@@ -128,8 +129,8 @@ TEST(StorageService, AFullQueueFailsFastInsteadOfGrowing) {
   }
   h.loop().io().restart();
   auto guard = boost::asio::make_work_guard(h.loop().io());
-  while (done < 200) h.loop().io().run_one();
-  EXPECT_GT(overflowed, 0) << "queue_depth 16 cannot hold 200 operations at once";
+  while (done < 20000) h.loop().io().run_one();
+  EXPECT_GT(overflowed, 0) << "queue_depth 16 cannot hold 20000 operations at once";
   for (auto& op : ops) {
     if (op.status == VSP_E_OVERFLOW) {
       EXPECT_NE(op.error.find("storage.queue_depth"), std::string::npos);

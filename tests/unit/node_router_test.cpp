@@ -1,0 +1,161 @@
+// The router's rules: one link per node, late closes ignored, invokes answered, timed out, or
+// failed at once when the node goes away.
+#include "nodes/node_router.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+
+#include "runtime/deadlines.hpp"
+#include "runtime/loop.hpp"
+
+namespace vespid::nodes {
+namespace {
+
+using core::Task;
+using namespace std::chrono_literals;
+
+struct FakeLink final : NodeLink {
+  std::vector<std::pair<std::string, std::string>> invokes;  // id, command
+  std::string closed_with;
+  void send_invoke(const std::string& id, const std::string& command, const nlohmann::json&) override {
+    invokes.emplace_back(id, command);
+  }
+  void close(const std::string& reason) override { closed_with = reason; }
+  std::string transport_name() const override { return "fake"; }
+  std::string remote_address() const override { return "test"; }
+};
+
+class Router : public ::testing::Test {
+ protected:
+  Router() : deadlines_(loop_), router_(deadlines_, 2) {}
+
+  std::shared_ptr<FakeLink> attach(const std::string& id) {
+    auto link = std::make_shared<FakeLink>();
+    ConnectedNode n;
+    n.node_id = id;
+    n.org_id = "org";
+    n.commands = {"echo"};
+    n.link = link;
+    router_.attach(std::move(n));
+    return link;
+  }
+
+  // Starts an invoke inside the sequencer; the result lands in *out when it finishes.
+  void start_invoke(const std::string& node, const std::string& cmd, std::chrono::milliseconds t,
+                    std::optional<InvokeResult>* out) {
+    loop_.sequencer().execute([=, this] {
+      core::spawn<InvokeResult>(router_.invoke(node, cmd, nullptr, t),
+                                [out](InvokeResult r) { *out = std::move(r); },
+                                [](std::exception_ptr) {});
+    });
+  }
+
+  void run_until(const std::function<bool()>& done, std::chrono::milliseconds limit = 3000ms) {
+    loop_.io().restart();
+    auto guard = boost::asio::make_work_guard(loop_.io());
+    auto end = std::chrono::steady_clock::now() + limit;
+    while (!done() && std::chrono::steady_clock::now() < end) loop_.io().run_for(10ms);
+  }
+
+  core::Loop loop_;
+  core::Deadlines deadlines_;
+  LocalNodeRouter router_;
+};
+
+TEST_F(Router, AnAnswerReachesTheCaller) {
+  auto link = attach("a");
+  std::optional<InvokeResult> r;
+  start_invoke("a", "echo", 5000ms, &r);
+  ASSERT_EQ(link->invokes.size(), 1u);
+  loop_.sequencer().execute([&] {
+    router_.complete(link.get(), link->invokes[0].first, {true, {{"x", 1}}, "", ""});
+  });
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->ok);
+  EXPECT_EQ(r->payload["x"], 1);
+}
+
+TEST_F(Router, UndeclaredCommandsAndUnknownNodesFailWithoutSending) {
+  auto link = attach("a");
+  std::optional<InvokeResult> r1, r2;
+  start_invoke("a", "rm -rf", 5000ms, &r1);
+  start_invoke("ghost", "echo", 5000ms, &r2);
+  ASSERT_TRUE(r1 && r2);
+  EXPECT_EQ(r1->error_code, "UNAVAILABLE");
+  EXPECT_NE(r1->error_message.find("did not declare"), std::string::npos);
+  EXPECT_NE(r2->error_message.find("not connected"), std::string::npos);
+  EXPECT_TRUE(link->invokes.empty());
+}
+
+TEST_F(Router, InvokesTimeOut) {
+  attach("slow");
+  std::optional<InvokeResult> r;
+  start_invoke("slow", "echo", 50ms, &r);
+  run_until([&] { return r.has_value(); });
+  ASSERT_TRUE(r);
+  EXPECT_NE(r->error_message.find("did not answer within 50 ms"), std::string::npos);
+  EXPECT_EQ(deadlines_.pending(), 0u);
+}
+
+TEST_F(Router, InFlightIsBounded) {
+  attach("busy");
+  std::optional<InvokeResult> a, b, c;
+  start_invoke("busy", "echo", 5000ms, &a);
+  start_invoke("busy", "echo", 5000ms, &b);
+  start_invoke("busy", "echo", 5000ms, &c);
+  ASSERT_TRUE(c) << "the third fails at once (max 2 in flight)";
+  EXPECT_NE(c->error_message.find("in flight"), std::string::npos);
+  EXPECT_FALSE(a.has_value());
+}
+
+TEST_F(Router, DetachFailsPendingAtOnceAndIgnoresLateCloses) {
+  auto old_link = attach("n");
+  std::optional<InvokeResult> r;
+  start_invoke("n", "echo", 5000ms, &r);
+  auto new_link = attach("n");  // reconnect: the old link is closed, its invoke failed
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->ok);
+  EXPECT_FALSE(old_link->closed_with.empty());
+  loop_.sequencer().execute([&] { router_.detach("n", old_link.get()); });
+  EXPECT_TRUE(router_.online("n")) << "the old link's late close must not remove the new one";
+  std::optional<InvokeResult> r2;
+  start_invoke("n", "echo", 5000ms, &r2);
+  ASSERT_EQ(new_link->invokes.size(), 1u);
+  loop_.sequencer().execute([&] { router_.detach("n", new_link.get()); });
+  ASSERT_TRUE(r2);
+  EXPECT_NE(r2->error_message.find("disconnected"), std::string::npos);
+  EXPECT_FALSE(router_.online("n"));
+}
+
+TEST_F(Router, ALateAnswerIsDroppedAndCounted) {
+  auto link = attach("late");
+  std::optional<InvokeResult> r;
+  start_invoke("late", "echo", 20ms, &r);
+  run_until([&] { return r.has_value(); });
+  loop_.sequencer().execute([&] { router_.complete(link.get(), link->invokes[0].first, {true, 1, "", ""}); });
+  EXPECT_EQ(router_.late_results(), 1u);
+}
+
+TEST(Deadlines, FireInOrderAndCancelledOnesNever) {
+  core::Loop loop;
+  core::Deadlines d(loop);
+  std::vector<int> fired;
+  core::Deadlines::Id cancelled = 0;
+  loop.sequencer().execute([&] {
+    d.after(30ms, [&] { fired.push_back(3); });
+    d.after(10ms, [&] { fired.push_back(1); });
+    cancelled = d.after(20ms, [&] { fired.push_back(2); });
+    d.cancel(cancelled);
+  });
+  loop.io().restart();
+  auto guard = boost::asio::make_work_guard(loop.io());
+  auto end = std::chrono::steady_clock::now() + 2s;
+  while (fired.size() < 2 && std::chrono::steady_clock::now() < end) loop.io().run_for(5ms);
+  loop.io().run_for(50ms);
+  EXPECT_EQ(fired, (std::vector<int>{1, 3}));
+  EXPECT_EQ(d.pending(), 0u);
+}
+
+}  // namespace
+}  // namespace vespid::nodes
