@@ -177,6 +177,11 @@ HttpResponse Peer::ws_handshake(const std::string& target, const Headers& header
   d.ws->set_option(websocket::stream_base::decorator([headers](websocket::request_type& req) {
     for (const auto& [k, v] : headers) req.set(k, v);
   }));
+  if (deflate_) {
+    websocket::permessage_deflate pmd;
+    pmd.client_enable = true;
+    d.ws->set_option(pmd);
+  }
   auto res = std::make_shared<websocket::response_type>();
   last_error_ = d.run([&d, res, target](auto done) {
     d.ws->async_handshake(*res, "localhost", target, [done](beast::error_code e) { done(e); });

@@ -52,6 +52,8 @@ class Peer {
   bool wait_closed(std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
   // ---- WebSocket ----
+  // Offer permessage-deflate in the next ws_handshake.
+  void enable_deflate() { deflate_ = true; }
   // The upgrade. Returns the server's answer: 101, or its refusal with the body.
   HttpResponse ws_handshake(const std::string& target, const Headers& headers = {});
   boost::system::error_code ws_send(const std::string& message, bool binary = false);
@@ -67,6 +69,7 @@ class Peer {
   struct Impl;
   std::unique_ptr<Impl> impl_;
   boost::system::error_code last_error_;
+  bool deflate_ = false;
 };
 
 }  // namespace vespid::ws::testing

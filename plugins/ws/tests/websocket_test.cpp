@@ -316,6 +316,24 @@ TEST_F(WebSocketTest, RefusedConnOpenIs503) {
             "too many connections (refused by the test)");
 }
 
+TEST_F(WebSocketTest, PermessageDeflateWhenConfigured) {
+  echo();
+  start({{"permessage_deflate", true}, {"max_message_bytes", 4096}});
+  auto p = peer();
+  p->enable_deflate();
+  const auto res = p->ws_handshake("/ws");
+  ASSERT_EQ(res.status, 101);
+  EXPECT_NE(res.headers.at("sec-websocket-extensions").find("permessage-deflate"),
+            std::string::npos);
+  const std::string text(4000, 'z');  // compresses to a few bytes; the limit counts it inflated
+  ASSERT_FALSE(p->ws_send(text));
+  EXPECT_EQ(p->ws_read(), "echo:" + text);
+  ASSERT_FALSE(p->ws_send(std::string(5000, 'z')));
+  auto msg = p->ws_read();
+  ASSERT_TRUE(msg);
+  EXPECT_EQ(json::parse(*msg)["message"], "message exceeds max_message_bytes (4096)");
+}
+
 TEST_F(WebSocketTest, SeveralThreadsServeConnections) {
   echo();
   start({{"threads", 3}});
