@@ -115,9 +115,10 @@ std::optional<std::string> parse_path_value(const std::string& json_text, const 
     invalid(std::string("the gateway's ") + key + " is not valid JSON: " + json_text);
   }
   if (v.is_null()) return std::nullopt;
-  if (!v.is_string() || v.get_ref<const std::string&>().empty()) {
-    invalid(std::string("the gateway's ") + key + " must be a non-empty string, got " + v.dump());
+  if (!v.is_string()) {
+    invalid(std::string("the gateway's ") + key + " must be a string, got " + v.dump());
   }
+  if (v.get_ref<const std::string&>().empty()) return std::nullopt;  // "": the default
   return v.get<std::string>();
 }
 

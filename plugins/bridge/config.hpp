@@ -14,8 +14,10 @@ struct Config {
   std::uint16_t port = 18790;      // 0: an ephemeral port, logged once bound
   std::string dialect = "bridge.v1";
   bool tls = false;
-  std::optional<std::string> cert_file;  // unset: the gateway's tls.cert_file, read at start()
-  std::optional<std::string> key_file;   // unset: the gateway's tls.key_file, read at start()
+  // Unset: the gateway's tls.cert_file / tls.key_file, read at start(); when those are unset or
+  // empty too, <state_dir>/tls/gateway.crt and gateway.key (the gateway's own defaults).
+  std::optional<std::string> cert_file;
+  std::optional<std::string> key_file;
   std::size_t max_line_bytes = 1048576;
   std::size_t max_connections = 10000;
   std::size_t send_queue_bytes = 4194304;
@@ -28,8 +30,8 @@ struct Config {
 // whose message names the offending key and the type it expects.
 Config parse_config(std::string_view json);
 
-// Reads the JSON text the host's config_get returned for a file path: a non-empty JSON string.
-// Returns nullopt for "" (not found) or null.
+// Reads the JSON text the host's config_get returned for a file path (a JSON string). Returns
+// nullopt when the key was not found, is null, or is "" (the gateway's "use the default").
 std::optional<std::string> parse_path_value(const std::string& json_text, const char* key);
 
 }  // namespace vespid::bridge

@@ -327,9 +327,12 @@ void Connection::on_linger_end() {
 
 void Connection::arm_timer(std::chrono::milliseconds after) {
   if (!timer_) timer_ = std::make_unique<boost::asio::steady_timer>(io_.ctx);
-  timer_->expires_after(after);
-  timer_->async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-    if (!ec) self->on_timer();
+  timer_->expires_after(after);  // cancels a pending wait
+  // A wait that had already expired is not cancelled (its handler is queued); the generation
+  // tells such a stale handler apart from the current one.
+  const std::uint32_t gen = ++timer_gen_;
+  timer_->async_wait([self = shared_from_this(), gen](const boost::system::error_code& ec) {
+    if (!ec && gen == self->timer_gen_) self->on_timer();
   });
 }
 

@@ -4,9 +4,10 @@
 //
 // Output: send() appends to one contiguous pending buffer (under mu_, uncontended when the caller
 // is the I/O thread itself) and posts at most one flush per loop turn; the flush swaps the buffer
-// out and writes it with one write, so everything queued in one turn leaves in one syscall (one
-// TLS write for TLS). A caller on the connection's own thread never wakes another thread: with a
-// concurrency hint of 1 asio puts a same-thread post on the thread's private queue.
+// out and writes it with one write, so everything queued in one turn leaves in one syscall (for
+// TLS one SSL_write: a record per 16 KiB). A caller on the connection's own thread never wakes
+// another thread: with a concurrency hint of 1 asio puts a same-thread post on the thread's private
+// queue.
 //
 // Close: drain what is queued (bounded), half-close our side (TLS: close_notify), read and
 // discard until the peer closes (bounded), close the socket, then conn_closed exactly once,
@@ -97,7 +98,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Arms the one timer (handshake, drain or linger deadline).
   void arm_timer(std::chrono::milliseconds after);
   // Cancels and frees the timer (an open, idle connection keeps none).
-  void drop_timer() noexcept { timer_.reset(); }
+  void drop_timer() noexcept {
+    ++timer_gen_;
+    timer_.reset();
+  }
 
   const ConnShared& shared_;
   std::string writing_;  // I/O thread: the buffer being written
@@ -118,6 +122,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   vsp_host_conn* host_conn_ = nullptr;
   LineFramer framer_;
   std::unique_ptr<boost::asio::steady_timer> timer_;  // created on first use: idle ones have none
+  std::uint32_t timer_gen_ = 0;
   std::string close_reason_;
   int close_status_ = VSP_OK;
 

@@ -72,7 +72,12 @@ void Listener::on_accept(const boost::system::error_code& ec, boost::asio::ip::t
                          IoThread& target) {
   if (ec == boost::asio::error::operation_aborted || !acceptor_.is_open()) return;
   if (!ec) {
-    on_accept_(std::move(socket), target, *this);
+    try {
+      on_accept_(std::move(socket), target, *this);
+    } catch (const std::exception& e) {
+      // Out of memory, most likely: that peer is dropped; the listener carries on.
+      host_.warn("could not take a connection on " + address_ + ": " + e.what());
+    }
     accept_next();
     return;
   }

@@ -55,20 +55,17 @@ BridgeTransport::~BridgeTransport() {
 // ---- Starting ------------------------------------------------------------------------------
 
 void BridgeTransport::load_tls() {
-  auto from_gateway = [this](const char* key) {
-    return parse_path_value(host_.config_get(key), key);
+  // This instance's own files win; then the gateway's (config_get returns the effective paths,
+  // including its generated self-signed pair); then the gateway's documented defaults.
+  auto pick = [this](const std::optional<std::string>& own, const char* key, const char* file) {
+    if (own) return *own;
+    if (auto gw = parse_path_value(host_.config_get(key), key)) return *gw;
+    return host_.state_dir() + "/tls/" + file;
   };
-  const std::optional<std::string> cert =
-      cfg_.cert_file ? cfg_.cert_file : from_gateway("tls.cert_file");
-  const std::optional<std::string> key =
-      cfg_.key_file ? cfg_.key_file : from_gateway("tls.key_file");
-  if (!cert || !key) {
-    throw vsp::Error(VSP_E_INVALID,
-                     std::string("bridge: tls is on but no ") + (!cert ? "certificate" : "key") +
-                         " is configured: set cert_file and key_file, or the gateway's "
-                         "tls.cert_file and tls.key_file");
-  }
-  tls_ = make_server_tls_context(*cert, *key);
+  const std::string cert = pick(cfg_.cert_file, "tls.cert_file", "gateway.crt");
+  const std::string key = pick(cfg_.key_file, "tls.key_file", "gateway.key");
+  tls_ = make_server_tls_context(cert, key);
+  host_.info("TLS certificate " + cert);
 }
 
 void BridgeTransport::open_listener(const ip::tcp::endpoint& ep) {

@@ -55,8 +55,9 @@ class BridgeTest : public ::testing::Test {
     }
   }
 
-  void start(const std::string& config, std::map<std::string, std::string> gateway = {}) {
-    host_ = std::make_unique<FakeHost>(std::move(gateway));
+  void start(const std::string& config, std::map<std::string, std::string> gateway = {},
+             std::string state_dir = "/nonexistent-vespid-state") {
+    host_ = std::make_unique<FakeHost>(std::move(gateway), std::move(state_dir));
     std::string err;
     ASSERT_EQ(host_->create(config, &err), VSP_OK) << err;
     ASSERT_EQ(host_->start(&err), VSP_OK) << err;
@@ -130,12 +131,19 @@ TEST_F(BridgeTest, ConfigErrorsNameTheKeyAndTheExpectedType) {
   }
 }
 
-TEST_F(BridgeTest, TlsWithoutACertificateFailsAtStart) {
-  FakeHost host;
+TEST_F(BridgeTest, TlsWithoutACertificateFailsAtStartNamingTheFile) {
+  // Nothing configured anywhere: the gateway's default path in its state directory.
+  FakeHost host({{"tls.cert_file", "\"\""}}, "/nonexistent-vespid-state");
   std::string err;
   ASSERT_EQ(host.create(R"({"port":0,"tls":true})", &err), VSP_OK) << err;
-  EXPECT_EQ(host.start(&err), VSP_E_INVALID);
-  EXPECT_NE(err.find("tls is on but no certificate"), std::string::npos) << err;
+  EXPECT_EQ(host.start(&err), VSP_E_IO);
+  EXPECT_NE(err.find("cannot read the TLS certificate /nonexistent-vespid-state/tls/gateway.crt"),
+            std::string::npos)
+      << err;
+  FakeHost own;
+  ASSERT_EQ(own.create(R"({"port":0,"tls":true,"cert_file":"/nonexistent/c.pem"})", &err), VSP_OK);
+  EXPECT_EQ(own.start(&err), VSP_E_IO);
+  EXPECT_NE(err.find("/nonexistent/c.pem"), std::string::npos) << err;
 }
 
 TEST_F(BridgeTest, BindConflictIsAddrInUseNamingTheAddress) {
@@ -589,6 +597,22 @@ TEST_F(BridgeTlsTest, CertificateDefaultsToTheGatewaysOwn) {
   ASSERT_TRUE(wait_received(c, 1));
   EXPECT_EQ(host_->received(*c)[0], "{\"type\":\"ping\"}");
   // Peers that close promptly (as nodes do) keep the lingering close short.
+  client.reset();
+  EXPECT_TRUE(host_->stop());
+}
+
+TEST_F(BridgeTlsTest, EmptyGatewayPathsMeanTheStateDirectoryDefaults) {
+  std::filesystem::create_directories(dir_ + "/state/tls");
+  std::filesystem::copy_file(dir_ + "/cert.pem", dir_ + "/state/tls/gateway.crt",
+                             std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(dir_ + "/key.pem", dir_ + "/state/tls/gateway.key",
+                             std::filesystem::copy_options::overwrite_existing);
+  start(R"({"port":0,"tls":true})", {{"tls.cert_file", "\"\""}, {"tls.key_file", "\"\""}},
+        dir_ + "/state");
+  EXPECT_TRUE(host_->logged("TLS certificate " + dir_ + "/state/tls/gateway.crt"));
+  std::string err;
+  auto client = connect_tls(&err);
+  ASSERT_NE(client, nullptr) << err;
   client.reset();
   EXPECT_TRUE(host_->stop());
 }

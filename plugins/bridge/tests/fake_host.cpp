@@ -34,7 +34,7 @@ const vsp_host_api kApi = {
       H(hi)->log(VSP_LOG_ERROR, message, std::strlen(message));
     },
     [](vsp_host_instance*) -> const char* { return "bridge"; },
-    [](vsp_host_instance*) -> const char* { return "/tmp"; },
+    [](vsp_host_instance* hi) -> const char* { return H(hi)->state_dir.c_str(); },
     [](vsp_host_instance* hi, const char* path, vsp_text_sink_fn sink, void* ctx) -> int {
       return H(hi)->config_get(path, sink, ctx);
     },
@@ -83,8 +83,8 @@ const vsp_transport_vtbl* load_module() {
 
 }  // namespace
 
-FakeHost::FakeHost(std::map<std::string, std::string> gateway_config)
-    : gateway_config_(std::move(gateway_config)) {}
+FakeHost::FakeHost(std::map<std::string, std::string> gateway_config, std::string dir)
+    : state_dir(std::move(dir)), gateway_config_(std::move(gateway_config)) {}
 
 FakeHost::~FakeHost() {
   destroy();

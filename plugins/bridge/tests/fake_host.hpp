@@ -49,7 +49,8 @@ struct FakeConn {
 
 class FakeHost {
  public:
-  explicit FakeHost(std::map<std::string, std::string> gateway_config = {});
+  explicit FakeHost(std::map<std::string, std::string> gateway_config = {},
+                    std::string state_dir = "/nonexistent-vespid-state");
   ~FakeHost();
   FakeHost(const FakeHost&) = delete;
   FakeHost& operator=(const FakeHost&) = delete;
@@ -89,6 +90,7 @@ class FakeHost {
   std::vector<std::string> violations();
 
   std::atomic<int> refuse_opens{0};
+  const std::string state_dir;
   // How many connections had reported conn_closed when the transport called stop's done.
   int closed_when_done = -1;
 
