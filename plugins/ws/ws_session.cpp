@@ -110,6 +110,7 @@ class WsSession final : public Session {
   State state_ = State::Admitting;
   std::string msg_;  // the message being read
   bool in_message_ = false;
+  bool discarding_ = false;  // after a framing error: input is read (for pongs, close) and dropped
   bool read_stopped_ = false;
   bool reading_ = false;
   bool writing_ = false;
@@ -324,7 +325,8 @@ void WsSession::read_next() {
   const std::size_t have = msg_.size();
   // One byte past the limit is enough to know a message is too big.
   const std::size_t room = max - have + 1;
-  const std::size_t chunk = std::min(room, in_message_ ? kBusyReadChunk : kIdleReadChunk);
+  const std::size_t chunk =
+      std::min(room, in_message_ || discarding_ ? kBusyReadChunk : kIdleReadChunk);
   msg_.resize(have + chunk);
   reading_ = true;
   ws_.async_read_some(
@@ -344,6 +346,11 @@ void WsSession::on_read(beast::error_code ec, std::size_t have, std::size_t n) {
   if (read_stopped_ || released_) {
     msg_ = std::string();  // closing: input has nobody to go to
     maybe_done();
+    return;
+  }
+  if (discarding_) {
+    msg_ = std::string();
+    read_next();
     return;
   }
   if (!in_message_) {
@@ -385,14 +392,16 @@ void WsSession::deliver() {
 }
 
 void WsSession::frame_error(int status, const std::string& message) {
-  // Stop reading: the rest of this message is never buffered. The host answers in its dialect
-  // and calls close(); the closing handshake drains what the peer still sends.
-  read_stopped_ = true;
+  // From here on input is dropped: the rest of this message is never buffered and nothing more
+  // reaches the host. Reading goes on, so pings, a peer's close and a dead peer are still
+  // noticed. The host answers in its dialect and calls close().
+  discarding_ = true;
   in_message_ = false;
   msg_ = std::string();
   if (host_conn_ != nullptr) {
     sh_->host.api()->conn_protocol_error(host_conn_, status, message.c_str());
   }
+  read_next();
 }
 
 void WsSession::on_read_error(beast::error_code ec) {
@@ -425,7 +434,7 @@ void WsSession::on_read_error(beast::error_code ec) {
       std::lock_guard lock(mu_);
       dead_ = true;
     }
-    if (!read_stopped_ && !closing_local_ && host_conn_ != nullptr) {
+    if (!discarding_ && !closing_local_ && host_conn_ != nullptr) {
       sh_->host.api()->conn_protocol_error(host_conn_, VSP_E_INVALID, why.c_str());
     }
     finish(VSP_E_INVALID, why);
