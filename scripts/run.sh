@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/vespid-ccache}"
 cmake --preset release >/dev/null
-cmake --build --preset release --target vespid-gateway vespid sqlite unix
+cmake --build --preset release --target vespid-gateway vespid sqlite unix bridge
 
 bin=build/release/bin
 state="${VESPID_DEMO_STATE_DIR:-$PWD/build/demo-state}"

@@ -20,7 +20,8 @@ int list_plugins(const std::vector<std::string>& dirs, bool as_json) {
     for (const auto& m : catalog.modules()) {
       json plugins = json::array();
       for (const auto& p : m.plugins) {
-        plugins.push_back({{"id", p.id}, {"kind", core::kind_name(p.kind)}, {"description", p.description}});
+        plugins.push_back(
+            {{"id", p.id}, {"kind", core::kind_name(p.kind)}, {"description", p.description}});
       }
       mods.push_back({{"file", m.file},
                       {"name", m.name},
@@ -48,7 +49,8 @@ int list_plugins(const std::vector<std::string>& dirs, bool as_json) {
     std::cout << "  module " << m.name << " " << m.version << ", ABI " << m.abi_major << "."
               << m.abi_minor << ", loadable\n";
     for (const auto& p : m.plugins) {
-      std::printf("  %-12s %-10s %s\n", p.id.c_str(), core::kind_name(p.kind), p.description.c_str());
+      std::printf("  %-12s %-10s %s\n", p.id.c_str(), core::kind_name(p.kind),
+                  p.description.c_str());
     }
   }
   return 0;
@@ -75,7 +77,8 @@ int tls_fingerprint(const config::GatewayConfig& cfg, bool as_json) {
     tls::Material m = tls::ensure(cert, key, cfg.boolean("tls.generate"));
     std::string fp = tls::fingerprint_sha256(cert);
     if (as_json) {
-      std::cout << json{{"certFile", cert}, {"sha256", fp}, {"generated", m.generated}}.dump(2) << "\n";
+      std::cout << json{{"certFile", cert}, {"sha256", fp}, {"generated", m.generated}}.dump(2)
+                << "\n";
     } else {
       if (m.generated) std::cerr << "generated a self-signed certificate at " << cert << "\n";
       std::cout << fp << "\n";

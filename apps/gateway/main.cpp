@@ -45,11 +45,13 @@ std::vector<std::string> plugin_dirs(const vespid::config::GatewayConfig& cfg, c
 }
 
 void add_common(CLI::App& app, Options& o) {
-  app.add_option("-c,--config", o.config_file,
-                 "JSON config file (comments allowed); default: $VESPID_CONFIG, else built-in defaults");
+  app.add_option(
+      "-c,--config", o.config_file,
+      "JSON config file (comments allowed); default: $VESPID_CONFIG, else built-in defaults");
   app.add_option("--state-dir", o.state_dir,
                  "State directory (database, admin socket); default $XDG_STATE_HOME/vespid");
-  app.add_option("--plugin-dir", o.plugin_dirs, "Extra directory to search for plugin modules (repeatable)");
+  app.add_option("--plugin-dir", o.plugin_dirs,
+                 "Extra directory to search for plugin modules (repeatable)");
   app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error or off");
   app.add_option("--log-format", o.log_format, "text or json");
 }
@@ -62,26 +64,30 @@ int main(int argc, char** argv) {
                "vespid-gateway"};
   app.footer(
       "Examples:\n"
-      "  vespid-gateway                       run on defaults (SQLite and the admin socket in the state dir)\n"
+      "  vespid-gateway                       run on defaults (SQLite and the admin socket in the "
+      "state dir)\n"
       "  vespid-gateway run -c /etc/vespid/vespid.json\n"
       "  vespid-gateway plugins               list plugin modules and whether they load\n"
       "  vespid-gateway config show           print the effective configuration\n"
       "  vespid-gateway tls fingerprint       the certificate fingerprint nodes pin\n"
       "Exit codes: 0 ok, 1 runtime failure, 2 bad config or usage, 3 state dir unusable,\n"
-      "  4 state dir in use by another gateway, 5 cannot listen, 6 plugin failure, 7 storage failure");
+      "  4 state dir in use by another gateway, 5 cannot listen, 6 plugin failure, 7 storage "
+      "failure");
   add_common(app, o);
   app.fallthrough();
 
   auto* run = app.add_subcommand("run", "Run the gateway (the default)");
-  auto* plugins = app.add_subcommand("plugins", "List plugin modules, their plugins and whether they would load");
+  auto* plugins = app.add_subcommand(
+      "plugins", "List plugin modules, their plugins and whether they would load");
   plugins->add_flag("--json", o.json, "Print JSON");
   auto* config = app.add_subcommand("config", "Check or show the configuration");
   auto* check = config->add_subcommand("check", "Validate the configuration and exit");
   auto* show = config->add_subcommand("show", "Print the effective configuration (secrets masked)");
   config->require_subcommand(1);
   auto* tls = app.add_subcommand("tls", "TLS certificate tools");
-  auto* fingerprint = tls->add_subcommand(
-      "fingerprint", "Print the SHA-256 fingerprint (lowercase hex) of the gateway's certificate, for nodes to pin");
+  auto* fingerprint = tls->add_subcommand("fingerprint",
+                                          "Print the SHA-256 fingerprint (lowercase hex) of the "
+                                          "gateway's certificate, for nodes to pin");
   fingerprint->add_flag("--json", o.json, "Print JSON");
   tls->require_subcommand(1);
   auto* version = app.add_subcommand("version", "Print the version and the plugin ABI");

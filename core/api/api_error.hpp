@@ -23,12 +23,20 @@ class ApiError : public std::runtime_error {
 inline ApiError invalid(const std::string& m, nlohmann::json d = nullptr) {
   return {"INVALID_REQUEST", m, std::move(d)};
 }
-inline ApiError not_found(const std::string& m) { return {"NOT_FOUND", m}; }
-inline ApiError conflict(const std::string& m) { return {"CONFLICT", m}; }
+inline ApiError not_found(const std::string& m) {
+  return {"NOT_FOUND", m};
+}
+inline ApiError conflict(const std::string& m) {
+  return {"CONFLICT", m};
+}
 inline ApiError forbidden(const std::string& m, nlohmann::json d = nullptr) {
   return {"FORBIDDEN", m, std::move(d)};
 }
-inline ApiError unauthorized(const std::string& m) { return {"UNAUTHORIZED", m}; }
-inline ApiError unavailable(const std::string& m) { return {"UNAVAILABLE", m}; }
+inline ApiError unauthorized(const std::string& m) {
+  return {"UNAUTHORIZED", m};
+}
+inline ApiError unavailable(const std::string& m) {
+  return {"UNAVAILABLE", m};
+}
 
 }  // namespace vespid::api

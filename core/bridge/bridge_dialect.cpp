@@ -34,8 +34,8 @@ void send_res_error(Connection& c, const json& id, const std::string& code,
 // The node method allowlist (the seed's families: chat, sessions, config, health, voicewake).
 bool allowed_for_nodes(const std::string& m) {
   static const std::set<std::string> allowed = {
-      "health",        "config.get",   "sessions.list", "sessions.resolve", "chat.history",
-      "chat.send",     "chat.abort",   "voicewake.get", "voicewake.set"};
+      "health",    "config.get", "sessions.list", "sessions.resolve", "chat.history",
+      "chat.send", "chat.abort", "voicewake.get", "voicewake.set"};
   return allowed.count(m) != 0;
 }
 
@@ -142,7 +142,8 @@ void BridgeDialect::schedule_liveness(const std::shared_ptr<Connection>& conn) {
     auto c = weak.lock();
     if (!c || c->gone) return;
     auto* st = static_cast<Session*>(c->dialect_state.get());
-    auto silent = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - st->last_frame);
+    auto silent =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - st->last_frame);
     if (silent >= settings_.idle_timeout) {
       log::get("core")->info("bridge connection {} ({}) silent for {} ms; closing", c->id(),
                              st->node_id.empty() ? c->peer() : st->node_id, silent.count());
@@ -214,7 +215,8 @@ Task<void> BridgeDialect::on_message(std::shared_ptr<Connection> conn, std::stri
     co_return;
   }
   if (type == "res" || type == "invoke" || type == "hello-ok" || type == "pair-ok") {
-    send_error(*conn, "INVALID_REQUEST", "\"" + type + "\" frames are sent by the gateway, not by nodes");
+    send_error(*conn, "INVALID_REQUEST",
+               "\"" + type + "\" frames are sent by the gateway, not by nodes");
     co_return;
   }
   send_error(*conn, authed ? "INVALID_REQUEST" : "UNAUTHORIZED",
@@ -228,13 +230,15 @@ Task<void> BridgeDialect::handle_hello(std::shared_ptr<Connection> conn, json fr
     co_return;
   }
   if (!valid_node_id(frame.value("nodeId", json()))) {
-    send_error(*conn, "INVALID_REQUEST", "hello needs a nodeId (1 to 128 printable characters, no '/')");
+    send_error(*conn, "INVALID_REQUEST",
+               "hello needs a nodeId (1 to 128 printable characters, no '/')");
     co_return;
   }
   int protocol = kProtocolVersion;
   if (auto p = frame.find("protocol"); p != frame.end()) {
     if (!p->is_number_integer() || p->get<int>() < 1) {
-      send_error(*conn, "INVALID_REQUEST", "protocol must be a positive integer (this gateway speaks 1)");
+      send_error(*conn, "INVALID_REQUEST",
+                 "protocol must be a positive integer (this gateway speaks 1)");
       co_return;
     }
     protocol = std::min(p->get<int>(), kProtocolVersion);  // we answer with the version we speak
@@ -249,7 +253,8 @@ Task<void> BridgeDialect::handle_hello(std::shared_ptr<Connection> conn, json fr
       send_error(*conn, "NOT_PAIRED", "node \"" + node_id + "\" is not paired; send pair-request");
       co_return;
     case nodes::NodeStore::Verdict::Revoked:
-      send_error(*conn, "UNAUTHORIZED", "node \"" + node_id + "\" was revoked; send pair-request to pair again");
+      send_error(*conn, "UNAUTHORIZED",
+                 "node \"" + node_id + "\" was revoked; send pair-request to pair again");
       co_return;
     case nodes::NodeStore::Verdict::Unauthorized:
       send_error(*conn, "UNAUTHORIZED",
@@ -283,7 +288,8 @@ void BridgeDialect::authenticate(const std::shared_ptr<Connection>& conn,
   router_.attach(std::move(cn));
   log::get("core")->info("node {} ({}) connected over bridge from {}", node.node_id,
                          node.display_name, conn->peer());
-  spawn(store_.touch(node.node_id, util::now_iso8601()), [] {}, [](std::exception_ptr) {});
+  spawn(
+      store_.touch(node.node_id, util::now_iso8601()), [] {}, [](std::exception_ptr) {});
 }
 
 Task<void> BridgeDialect::handle_pair_request(std::shared_ptr<Connection> conn, json frame) {
@@ -293,7 +299,8 @@ Task<void> BridgeDialect::handle_pair_request(std::shared_ptr<Connection> conn, 
     co_return;
   }
   if (!valid_node_id(frame.value("nodeId", json()))) {
-    send_error(*conn, "INVALID_REQUEST", "pair-request needs a nodeId (1 to 128 printable characters, no '/')");
+    send_error(*conn, "INVALID_REQUEST",
+               "pair-request needs a nodeId (1 to 128 printable characters, no '/')");
     co_return;
   }
   std::string node_id = frame["nodeId"];
@@ -304,7 +311,8 @@ Task<void> BridgeDialect::handle_pair_request(std::shared_ptr<Connection> conn, 
   std::string peer = conn->peer();
   nodes::PendingPairing pending;
   try {
-    Task<nodes::PendingPairing> t = store_.request_pairing(node_id, std::move(claims), peer, silent);
+    Task<nodes::PendingPairing> t =
+        store_.request_pairing(node_id, std::move(claims), peer, silent);
     pending = co_await std::move(t);
   } catch (const api::ApiError& e) {
     send_error(*conn, e.code(), e.what());
@@ -321,18 +329,22 @@ Task<void> BridgeDialect::handle_pair_request(std::shared_ptr<Connection> conn, 
   deadlines_.cancel(s->handshake_deadline);
   deadlines_.cancel(s->pairing_deadline);
   std::weak_ptr<Connection> weak = conn;
-  auto ttl = std::chrono::milliseconds(std::max<int64_t>(0, pending.expires_at_ms - util::now_ms()));
+  auto ttl =
+      std::chrono::milliseconds(std::max<int64_t>(0, pending.expires_at_ms - util::now_ms()));
   s->pairing_deadline = deadlines_.after(ttl, [weak, node_id, this] {
     auto c = weak.lock();
     if (!c || c->gone) return;
     auto* st = static_cast<Session*>(c->dialect_state.get());
     if (st->pairing_node_id != node_id) return;
     st->pairing_node_id.clear();
-    if (auto w = waiting_.find(node_id); w != waiting_.end() && w->second.lock() == c) waiting_.erase(w);
-    send_error(*c, "UNAUTHORIZED", "pairing request expired without an operator's decision; send pair-request again");
+    if (auto w = waiting_.find(node_id); w != waiting_.end() && w->second.lock() == c)
+      waiting_.erase(w);
+    send_error(*c, "UNAUTHORIZED",
+               "pairing request expired without an operator's decision; send pair-request again");
   });
-  log::get("core")->info("node {} asks to pair from {} (request {}); approve with `vespid nodes approve {} --org ORG`",
-                         node_id, peer, pending.request_id, pending.request_id);
+  log::get("core")->info(
+      "node {} asks to pair from {} (request {}); approve with `vespid nodes approve {} --org ORG`",
+      node_id, peer, pending.request_id, pending.request_id);
   announce_(pending);
 }
 
@@ -389,7 +401,9 @@ Task<void> BridgeDialect::handle_req(std::shared_ptr<Connection> conn, json fram
   } catch (const api::ApiError& e) {
     error = json{{"code", e.code()}, {"message", e.what()}, {"details", e.details()}};
   } catch (const StorageError& e) {
-    error = json{{"code", "UNAVAILABLE"}, {"message", std::string("storage: ") + e.what()}, {"details", nullptr}};
+    error = json{{"code", "UNAVAILABLE"},
+                 {"message", std::string("storage: ") + e.what()},
+                 {"details", nullptr}};
   }
   send_res_error(*conn, id, (*error)["code"], (*error)["message"], (*error)["details"]);
 }
@@ -414,7 +428,8 @@ Task<json> BridgeDialect::call_node_method(Session& s, std::string method, json 
     json v = co_await std::move(t);
     co_return v;
   }
-  throw api::unavailable("\"" + method + "\" needs the sessions feature, which this build does not have yet");
+  throw api::unavailable("\"" + method +
+                         "\" needs the sessions feature, which this build does not have yet");
 }
 
 void BridgeDialect::handle_invoke_res(Connection& conn, const json& frame) {
@@ -436,7 +451,8 @@ void BridgeDialect::handle_invoke_res(Connection& conn, const json& frame) {
   } else {
     const json err = frame.value("error", json::object());
     r.error_code = err.is_object() ? err.value("code", "NODE_ERROR") : "NODE_ERROR";
-    r.error_message = err.is_object() ? err.value("message", "the node reported an error") : "the node reported an error";
+    r.error_message = err.is_object() ? err.value("message", "the node reported an error")
+                                      : "the node reported an error";
   }
   router_.complete(s->link.get(), frame["id"], std::move(r));
 }

@@ -20,30 +20,42 @@ namespace {
 
 std::string type_name(const json& v) {
   switch (v.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::boolean: return "a boolean";
-    case json::value_t::string: return "a string";
-    case json::value_t::array: return "an array";
-    case json::value_t::object: return "an object";
-    default: return "a number";
+    case json::value_t::null:
+      return "null";
+    case json::value_t::boolean:
+      return "a boolean";
+    case json::value_t::string:
+      return "a string";
+    case json::value_t::array:
+      return "an array";
+    case json::value_t::object:
+      return "an object";
+    default:
+      return "a number";
   }
 }
 
 std::string expected(const KeySpec& k) {
   switch (k.type) {
-    case Type::String: return "a string";
+    case Type::String:
+      return "a string";
     case Type::Int:
-      return "an integer" + (k.max ? " from " + std::to_string(k.min) + " to " + std::to_string(k.max)
-                                   : " >= " + std::to_string(k.min));
-    case Type::Bool: return "true or false";
+      return "an integer" + (k.max
+                                 ? " from " + std::to_string(k.min) + " to " + std::to_string(k.max)
+                                 : " >= " + std::to_string(k.min));
+    case Type::Bool:
+      return "true or false";
     case Type::Enum: {
       std::string s = "one of";
       for (size_t i = 0; i < k.choices.size(); ++i) s += (i ? ", \"" : " \"") + k.choices[i] + "\"";
       return s;
     }
-    case Type::StringList: return "an array of strings";
-    case Type::LevelMap: return "an object mapping component names to log levels";
-    case Type::Instances: return "an array of plugin instances";
+    case Type::StringList:
+      return "an array of strings";
+    case Type::LevelMap:
+      return "an object mapping component names to log levels";
+    case Type::Instances:
+      return "an array of plugin instances";
   }
   return "?";
 }
@@ -102,18 +114,22 @@ void validate_instances(const std::string& where, const json& v) {
   for (size_t i = 0; i < v.size(); ++i) {
     const json& inst = v[i];
     std::string at = where + "[" + std::to_string(i) + "]";
-    if (!inst.is_object()) fail(at, "expected an object {name, plugin, config?, required?}, got " + type_name(inst));
+    if (!inst.is_object())
+      fail(at, "expected an object {name, plugin, config?, required?}, got " + type_name(inst));
     for (auto it = inst.begin(); it != inst.end(); ++it) {
       static const std::set<std::string> allowed = {"name", "plugin", "config", "required"};
       if (!allowed.count(it.key())) {
         fail(at + "." + it.key(), "unknown key (an instance has name, plugin, config, required)");
       }
     }
-    if (!inst.contains("name") || !inst["name"].is_string()) fail(at + ".name", "expected a string");
-    if (!inst.contains("plugin") || !inst["plugin"].is_string()) fail(at + ".plugin", "expected a string");
+    if (!inst.contains("name") || !inst["name"].is_string())
+      fail(at + ".name", "expected a string");
+    if (!inst.contains("plugin") || !inst["plugin"].is_string())
+      fail(at + ".plugin", "expected a string");
     std::string name = inst["name"];
     if (!std::regex_match(name, name_re)) {
-      fail(at + ".name", "expected lowercase letters, digits, '-' or '_' (at most 64), got \"" + name + "\"");
+      fail(at + ".name",
+           "expected lowercase letters, digits, '-' or '_' (at most 64), got \"" + name + "\"");
     }
     if (!names.insert(name).second) fail(at + ".name", "duplicate instance name \"" + name + "\"");
     if (inst.contains("config") && !inst["config"].is_object()) {
@@ -133,7 +149,8 @@ void validate_value(const KeySpec& k, const std::string& where, const json& v) {
     case Type::Int: {
       if (!v.is_number_integer()) fail(where, "expected " + expected(k) + ", got " + type_name(v));
       int64_t n = v.get<int64_t>();
-      if (n < k.min || (k.max && n > k.max)) fail(where, "expected " + expected(k) + ", got " + v.dump());
+      if (n < k.min || (k.max && n > k.max))
+        fail(where, "expected " + expected(k) + ", got " + v.dump());
       break;
     }
     case Type::Bool:
@@ -148,12 +165,14 @@ void validate_value(const KeySpec& k, const std::string& where, const json& v) {
     case Type::StringList:
       if (!v.is_array()) fail(where, "expected " + expected(k) + ", got " + type_name(v));
       for (size_t i = 0; i < v.size(); ++i) {
-        if (!v[i].is_string()) fail(where + "[" + std::to_string(i) + "]", "expected a string, got " + type_name(v[i]));
+        if (!v[i].is_string())
+          fail(where + "[" + std::to_string(i) + "]", "expected a string, got " + type_name(v[i]));
       }
       break;
     case Type::LevelMap:
       if (!v.is_object()) fail(where, "expected " + expected(k) + ", got " + type_name(v));
-      for (auto it = v.begin(); it != v.end(); ++it) check_level(where + "." + it.key(), it.value());
+      for (auto it = v.begin(); it != v.end(); ++it)
+        check_level(where + "." + it.key(), it.value());
       break;
     case Type::Instances:
       validate_instances(where, v);
@@ -184,7 +203,8 @@ json::json_pointer pointer(const std::string& path) {
 json parse_env(const KeySpec& k, const std::string& var, const std::string& text) {
   std::string where = var + " (environment, for " + k.path + ")";
   switch (k.type) {
-    case Type::String: return text;
+    case Type::String:
+      return text;
     case Type::Enum: {
       json v = text;
       validate_value(k, where, v);
@@ -222,7 +242,9 @@ json parse_env(const KeySpec& k, const std::string& var, const std::string& text
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError("config error: cannot read config file " + path + ": " + std::strerror(errno));
+  if (!in)
+    throw ConfigError("config error: cannot read config file " + path + ": " +
+                      std::strerror(errno));
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
@@ -256,8 +278,8 @@ GatewayConfig load(const LoadOptions& options) {
       throw ConfigError("config error: " + options.file + " is not valid JSON: " + e.what());
     }
     if (!file.is_object()) {
-      throw ConfigError("config error: " + options.file + ": the top level must be an object, got " +
-                        type_name(file));
+      throw ConfigError("config error: " + options.file +
+                        ": the top level must be an object, got " + type_name(file));
     }
     merge_file(file, "", eff);
     cfg.source = options.file;
@@ -267,7 +289,7 @@ GatewayConfig load(const LoadOptions& options) {
   // warning, but a stray variable in a service's environment must not keep the gateway down.
   // Variables that other programs of the suite read are expected.
   static const std::set<std::string> foreign = {"VESPID_CONFIG", "VESPID_AGENT_TLS_CA_FILE",
-                                                 "VESPID_KEEP_TEST_DIRS"};
+                                                "VESPID_KEEP_TEST_DIRS"};
   for (const auto& [var, text] : options.env) {
     const KeySpec* spec = nullptr;
     for (const auto& k : schema()) {
@@ -275,7 +297,9 @@ GatewayConfig load(const LoadOptions& options) {
     }
     if (spec == nullptr) {
       if (!foreign.count(var)) {
-        cfg.warnings.push_back(var + " is set but names no configuration key; ignored (`vespid-gateway config show` lists the keys)");
+        cfg.warnings.push_back(var +
+                               " is set but names no configuration key; ignored (`vespid-gateway "
+                               "config show` lists the keys)");
       }
       continue;
     }
@@ -313,16 +337,23 @@ GatewayConfig load(const LoadOptions& options) {
   return cfg;
 }
 
-int64_t GatewayConfig::integer(const std::string& path) const { return effective.at(pointer(path)).get<int64_t>(); }
-std::string GatewayConfig::string(const std::string& path) const { return effective.at(pointer(path)).get<std::string>(); }
-bool GatewayConfig::boolean(const std::string& path) const { return effective.at(pointer(path)).get<bool>(); }
+int64_t GatewayConfig::integer(const std::string& path) const {
+  return effective.at(pointer(path)).get<int64_t>();
+}
+std::string GatewayConfig::string(const std::string& path) const {
+  return effective.at(pointer(path)).get<std::string>();
+}
+bool GatewayConfig::boolean(const std::string& path) const {
+  return effective.at(pointer(path)).get<bool>();
+}
 
 json masked(const GatewayConfig& cfg) {
   json out = cfg.effective;
   for (const auto& k : schema()) {
     if (!k.secret) continue;
     auto p = pointer(k.path);
-    if (out.contains(p) && !(out[p].is_string() && out[p].get<std::string>().empty())) out[p] = "********";
+    if (out.contains(p) && !(out[p].is_string() && out[p].get<std::string>().empty()))
+      out[p] = "********";
   }
   return out;
 }

@@ -43,13 +43,13 @@ struct GatewayConfig {
 
   nlohmann::json effective;  // every key, after all layers; secrets included (see masked())
   std::vector<std::string> warnings;  // worth logging, not worth refusing to start
-  std::string source;        // the file it came from, or "(defaults)"
+  std::string source;                 // the file it came from, or "(defaults)"
 };
 
 struct LoadOptions {
-  std::string file;                              // empty: no file
-  std::map<std::string, std::string> env;        // VESPID_* variables to apply
-  std::map<std::string, nlohmann::json> flags;   // command-line overrides by key path
+  std::string file;                             // empty: no file
+  std::map<std::string, std::string> env;       // VESPID_* variables to apply
+  std::map<std::string, nlohmann::json> flags;  // command-line overrides by key path
 };
 
 // Reads the process environment's VESPID_* variables.

@@ -8,17 +8,24 @@ namespace vespid::core {
 
 const char* role_name(Role r) noexcept {
   switch (r) {
-    case Role::Anonymous: return "anonymous";
-    case Role::Operator: return "operator";
-    case Role::LocalAdmin: return "local-admin";
-    case Role::Internal: return "internal";
-    case Role::Node: return "node";
+    case Role::Anonymous:
+      return "anonymous";
+    case Role::Operator:
+      return "operator";
+    case Role::LocalAdmin:
+      return "local-admin";
+    case Role::Internal:
+      return "internal";
+    case Role::Node:
+      return "node";
   }
   return "?";
 }
 
 namespace {
-std::string text(const char* s) { return s ? s : ""; }
+std::string text(const char* s) {
+  return s ? s : "";
+}
 }  // namespace
 
 Connection::Connection(uint64_t id, PluginInstance& transport, vsp_plugin_conn* plugin_conn,

@@ -62,10 +62,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // ---- Core state: touched only inside the Sequencer ----
   Principal principal;
   Dialect* dialect = nullptr;
-  std::deque<std::string> inbox;  // frames waiting for the previous one to finish
-  bool busy = false;              // a frame's handler is running
-  bool pumping = false;           // the inbox loop is on the stack
-  bool gone = false;              // conn_closed was processed
+  std::deque<std::string> inbox;        // frames waiting for the previous one to finish
+  bool busy = false;                    // a frame's handler is running
+  bool pumping = false;                 // the inbox loop is on the stack
+  bool gone = false;                    // conn_closed was processed
   std::shared_ptr<void> dialect_state;  // per-dialect session data
   std::shared_ptr<Connection> self;     // keeps the record alive until conn_closed
   // A dialect's on_open refuses a held handshake by filling this; left empty, it is admitted.

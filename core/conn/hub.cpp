@@ -34,8 +34,8 @@ std::string ConnectionHub::known_dialects() const {
   return out;
 }
 
-int ConnectionHub::open(PluginInstance& transport, const vsp_conn_info& info,
-                        vsp_plugin_conn* pc, vsp_host_conn** out, vsp_error* err) {
+int ConnectionHub::open(PluginInstance& transport, const vsp_conn_info& info, vsp_plugin_conn* pc,
+                        vsp_host_conn** out, vsp_error* err) {
   auto it = dialects_.find(std::string_view(info.dialect));
   if (it == dialects_.end()) {
     set_error(err, VSP_E_INVALID,
@@ -103,9 +103,10 @@ int ConnectionHub::recv(vsp_host_conn* c, const char* data, size_t len) {
   loop_.sequencer().execute([this, conn, msg = std::string(data, len)]() mutable {
     if (conn->gone || conn->closing()) return;
     if (conn->inbox.size() >= static_cast<size_t>(limits_.queue_depth)) {
-      conn->dialect->on_overload(*conn, "too many frames waiting on this connection "
-                                        "(limits.connection_queue_depth = " +
-                                            std::to_string(limits_.queue_depth) + ")");
+      conn->dialect->on_overload(*conn,
+                                 "too many frames waiting on this connection "
+                                 "(limits.connection_queue_depth = " +
+                                     std::to_string(limits_.queue_depth) + ")");
       conn->close(VSP_E_OVERFLOW, "too many queued frames");
       return;
     }

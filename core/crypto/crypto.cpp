@@ -63,7 +63,9 @@ std::string sha256(std::string_view data) {
   return std::string(reinterpret_cast<const char*>(md), len);
 }
 
-std::string sha256_hex(std::string_view data) { return hex(sha256(data)); }
+std::string sha256_hex(std::string_view data) {
+  return hex(sha256(data));
+}
 
 bool equal_ct(std::string_view a, std::string_view b) noexcept {
   if (a.size() != b.size()) return false;

@@ -1,21 +1,20 @@
 #include "gateway/gateway.hpp"
 
 #include <signal.h>
-
-#include <atomic>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include "bridge/bridge_dialect.hpp"
 #include "gateway/exit_codes.hpp"
 #include "log/logging.hpp"
-#include "bridge/bridge_dialect.hpp"
 #include "operator/admin_methods.hpp"
 #include "operator/node_methods.hpp"
-#include "tls/tls_material.hpp"
 #include "operator/operator_dialect.hpp"
+#include "tls/tls_material.hpp"
 #include "version.hpp"
 
 namespace vespid::core {
@@ -23,7 +22,9 @@ namespace vespid::core {
 using nlohmann::json;
 
 namespace {
-std::shared_ptr<spdlog::logger> L() { return log::get("core"); }
+std::shared_ptr<spdlog::logger> L() {
+  return log::get("core");
+}
 
 vsp_error fresh_error() {
   vsp_error e{};
@@ -74,8 +75,7 @@ void Gateway::load_instances() {
       instances_.push_back(std::make_unique<PluginInstance>(*this, ic, found));
     } catch (const std::exception& e) {
       if (ic.required) {
-        throw StartupError(exit_code::kPlugin,
-                           "plugin instance \"" + ic.name + "\": " + e.what());
+        throw StartupError(exit_code::kPlugin, "plugin instance \"" + ic.name + "\": " + e.what());
       }
       L()->warn("optional plugin instance \"{}\" skipped: {}", ic.name, e.what());
     }
@@ -86,10 +86,10 @@ void Gateway::open_storage() {
   for (auto& inst : instances_) {
     if (inst->kind() != VSP_KIND_STORAGE) continue;
     if (storage_instance_ != nullptr) {
-      throw StartupError(exit_code::kConfig,
-                         "more than one storage instance is configured (\"" +
-                             storage_instance_->name() + "\" and \"" + inst->name() +
-                             "\"); the gateway uses exactly one");
+      throw StartupError(exit_code::kConfig, "more than one storage instance is configured (\"" +
+                                                 storage_instance_->name() + "\" and \"" +
+                                                 inst->name() +
+                                                 "\"); the gateway uses exactly one");
     }
     storage_instance_ = inst.get();
   }
@@ -264,7 +264,8 @@ void Gateway::stop_and_destroy(PluginInstance& inst) {
   std::atomic<bool> stopped{false};
   inst.life().stop(
       inst.plugin(), [](void* p) { static_cast<std::atomic<bool>*>(p)->store(true); }, &stopped);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(cfg_.shutdown_timeout_ms);
+  auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(cfg_.shutdown_timeout_ms);
   loop_.io().restart();
   while (!stopped.load() && std::chrono::steady_clock::now() < deadline) {
     loop_.io().run_for(std::chrono::milliseconds(10));
@@ -284,7 +285,8 @@ void Gateway::begin_shutdown(int code, const std::string& why) {
   L()->info("shutting down ({}): no new connections, draining", why);
   hub_->refuse_new();
   for (auto& inst : instances_) {
-    if (inst->kind() != VSP_KIND_TRANSPORT || inst->state() != PluginInstance::State::Started) continue;
+    if (inst->kind() != VSP_KIND_TRANSPORT || inst->state() != PluginInstance::State::Started)
+      continue;
     inst->set_state(PluginInstance::State::Stopping);
     transports_stopping_++;
     PluginInstance* raw = inst.get();
@@ -341,8 +343,8 @@ void Gateway::finish_shutdown() {
 }
 
 void Gateway::instance_failed(PluginInstance& inst, int status, const std::string& message) {
-  L()->error("plugin instance \"{}\" ({}) failed: {} ({})", inst.name(), inst.plugin_id(),
-             message, status);
+  L()->error("plugin instance \"{}\" ({}) failed: {} ({})", inst.name(), inst.plugin_id(), message,
+             status);
   inst.set_state(PluginInstance::State::Failed);
   if (inst.required()) begin_shutdown(exit_code::kFailure, "required instance failed");
 }
@@ -386,8 +388,12 @@ int Gateway::conn_open(PluginInstance& t, const vsp_conn_info& info, vsp_plugin_
                        vsp_host_conn** out, vsp_error* err) {
   return hub_->open(t, info, pc, out, err);
 }
-int Gateway::conn_recv(vsp_host_conn* c, const char* d, size_t n) { return hub_->recv(c, d, n); }
-void Gateway::conn_closed(vsp_host_conn* c, int s, const char* r) { hub_->closed(c, s, r); }
+int Gateway::conn_recv(vsp_host_conn* c, const char* d, size_t n) {
+  return hub_->recv(c, d, n);
+}
+void Gateway::conn_closed(vsp_host_conn* c, int s, const char* r) {
+  hub_->closed(c, s, r);
+}
 void Gateway::conn_writable(vsp_host_conn*) {
   // Nothing is held back yet: every send so far is a reply the peer asked for. Event fan-out
   // (sessions, chat) will park on backpressure and resume here.

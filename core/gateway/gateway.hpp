@@ -14,6 +14,8 @@
 #include "config/config.hpp"
 #include "conn/hub.hpp"
 #include "gateway/state_dir.hpp"
+#include "nodes/node_router.hpp"
+#include "nodes/node_store.hpp"
 #include "operator/method_table.hpp"
 #include "plugin/host_backend.hpp"
 #include "plugin/module_catalog.hpp"
@@ -21,8 +23,6 @@
 #include "repo/repository.hpp"
 #include "runtime/deadlines.hpp"
 #include "runtime/loop.hpp"
-#include "nodes/node_router.hpp"
-#include "nodes/node_store.hpp"
 #include "storage/storage_service.hpp"
 
 namespace vespid::core {

@@ -1,13 +1,13 @@
 #include "log/logging.hpp"
 
-#include "util/time.hpp"
-
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
 #include <chrono>
 #include <mutex>
 #include <nlohmann/json.hpp>
+
+#include "util/time.hpp"
 
 namespace vespid::log {
 

@@ -74,9 +74,9 @@ NodeRecord node_from(const json& j) {
 }
 
 json to_public_json(const NodeRecord& n, const std::string& status) {
-  json j = {{"nodeId", n.node_id},       {"orgId", n.org_id},       {"displayName", n.display_name},
-            {"caps", n.caps},            {"commands", n.commands},  {"permissions", n.permissions},
-            {"tags", n.tags},            {"status", status},        {"kind", n.kind},
+  json j = {{"nodeId", n.node_id},    {"orgId", n.org_id},      {"displayName", n.display_name},
+            {"caps", n.caps},         {"commands", n.commands}, {"permissions", n.permissions},
+            {"tags", n.tags},         {"status", status},       {"kind", n.kind},
             {"pairedAt", n.paired_at}};
   auto opt = [&](const char* k, const std::string& v) {
     if (!v.empty()) j[k] = v;
@@ -93,9 +93,12 @@ json to_public_json(const NodeRecord& n, const std::string& status) {
 }
 
 json to_stored_json(const PendingPairing& p) {
-  return {{"requestId", p.request_id},        {"nodeId", p.node_id},
-          {"claims", p.claims},               {"remoteAddress", p.remote_address},
-          {"requestedAt", p.requested_at},    {"expiresAtMs", p.expires_at_ms},
+  return {{"requestId", p.request_id},
+          {"nodeId", p.node_id},
+          {"claims", p.claims},
+          {"remoteAddress", p.remote_address},
+          {"requestedAt", p.requested_at},
+          {"expiresAtMs", p.expires_at_ms},
           {"silent", p.silent}};
 }
 
@@ -137,7 +140,8 @@ void apply_claims(NodeRecord& n, const json& c) {
   n.model_identifier = text(c, "modelIdentifier");
   n.caps = strings(c, "caps");
   n.commands = strings(c, "commands");
-  if (auto it = c.find("permissions"); it != c.end() && it->is_object() && it->dump().size() < 16384) {
+  if (auto it = c.find("permissions");
+      it != c.end() && it->is_object() && it->dump().size() < 16384) {
     n.permissions = *it;
   }
 }

@@ -21,8 +21,8 @@ namespace vespid::nodes {
 
 struct InvokeResult {
   bool ok = false;
-  nlohmann::json payload;      // when ok
-  std::string error_code;      // when !ok: the node's code, or UNAVAILABLE from the gateway
+  nlohmann::json payload;  // when ok
+  std::string error_code;  // when !ok: the node's code, or UNAVAILABLE from the gateway
   std::string error_message;
 };
 

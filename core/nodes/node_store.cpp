@@ -120,7 +120,8 @@ Task<NodeStore::Approved> NodeStore::approve(std::string request_id, std::string
   if (!pending_kv) throw api::not_found("no pending pairing request \"" + request_id + "\"");
   PendingPairing p = pending_from(json::parse(pending_kv->value));
   if (p.request_id != request_id || p.expires_at_ms <= util::now_ms()) {
-    throw api::not_found("pairing request \"" + request_id + "\" has expired; the node must ask again");
+    throw api::not_found("pairing request \"" + request_id +
+                         "\" has expired; the node must ask again");
   }
   auto existing_kv = co_await storage_.get(keys::node(node_id));
 
@@ -147,10 +148,12 @@ Task<NodeStore::Approved> NodeStore::approve(std::string request_id, std::string
   Txn txn;
   txn.compares.push_back(Compare::version_is(keys::pairing(node_id), pending_kv->version));
   txn.compares.push_back(Compare::present(keys::org(org_id)));
-  txn.compares.push_back(existing_kv ? Compare::version_is(keys::node(node_id), existing_kv->version)
-                                     : Compare::absent(keys::node(node_id)));
+  txn.compares.push_back(existing_kv
+                             ? Compare::version_is(keys::node(node_id), existing_kv->version)
+                             : Compare::absent(keys::node(node_id)));
   txn.writes.push_back(Write::put(keys::node(node_id), to_stored_json(n).dump()));
-  if (!old_org.empty() && old_org != org_id) txn.writes.push_back(Write::del(keys::org_node(old_org, node_id)));
+  if (!old_org.empty() && old_org != org_id)
+    txn.writes.push_back(Write::del(keys::org_node(old_org, node_id)));
   txn.writes.push_back(Write::put(keys::org_node(org_id, node_id), ""));
   txn.writes.push_back(Write::del(keys::pairing(node_id)));
   txn.writes.push_back(Write::del(keys::pairing_id(request_id)));
@@ -173,7 +176,8 @@ Task<PendingPairing> NodeStore::reject(std::string request_id) {
   txn.writes.push_back(Write::del(keys::pairing(idx->value)));
   txn.writes.push_back(Write::del(keys::pairing_id(request_id)));
   auto out = co_await storage_.commit(std::move(txn));
-  if (!out.applied) throw api::conflict("the pairing request changed while rejecting it; look again");
+  if (!out.applied)
+    throw api::conflict("the pairing request changed while rejecting it; look again");
   co_return p;
 }
 
@@ -193,7 +197,8 @@ Task<NodeRecord> NodeStore::update(std::string node_id, std::function<void(NodeR
 }
 
 Task<NodeRecord> NodeStore::rename(std::string node_id, std::string name) {
-  if (name.empty() || name.size() > 128) throw api::invalid("a node name must be 1 to 128 characters");
+  if (name.empty() || name.size() > 128)
+    throw api::invalid("a node name must be 1 to 128 characters");
   // Named callable and task: see docs/coding-notes.md on temporaries inside co_await.
   std::function<void(NodeRecord&)> change = [name](NodeRecord& r) { r.display_name = name; };
   Task<NodeRecord> task = update(node_id, std::move(change));

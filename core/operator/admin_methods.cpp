@@ -11,12 +11,14 @@ using repo::OrgRole;
 
 namespace {
 
-const std::set<Role> kEveryone = {Role::Anonymous, Role::Operator, Role::LocalAdmin,
-                                  Role::Internal, Role::Node};
+const std::set<Role> kEveryone = {Role::Anonymous, Role::Operator, Role::LocalAdmin, Role::Internal,
+                                  Role::Node};
 const std::set<Role> kAdmin = {Role::LocalAdmin};
 const std::set<Role> kPeople = {Role::Operator, Role::LocalAdmin};
 
-CallResult ok(json payload) { return {std::move(payload), std::nullopt}; }
+CallResult ok(json payload) {
+  return {std::move(payload), std::nullopt};
+}
 
 json membership_json(const repo::Membership& m) {
   return {{"orgId", m.org_id}, {"userId", m.user_id}, {"role", repo::role_text(m.role)}};
@@ -173,7 +175,8 @@ Task<CallResult> AdminMethods::tokens_list(CallContext c, json p) {
     user_id = (co_await repo_.require_user(params::required_string(p, "user"))).id;
   }
   json list = json::array();
-  for (const auto& tok : co_await repo_.tokens_of(user_id)) list.push_back(repo::to_public_json(tok));
+  for (const auto& tok : co_await repo_.tokens_of(user_id))
+    list.push_back(repo::to_public_json(tok));
   co_return ok({{"tokens", list}});
 }
 
@@ -197,19 +200,33 @@ void register_admin_methods(MethodTable& t, AdminServices s) {
   auto bind = [m](Fn fn) -> MethodHandler {
     return [m, fn](CallContext c, json p) { return ((*m).*fn)(std::move(c), std::move(p)); };
   };
-  t.add({"health", kEveryone, "Liveness: answers {ok:true} while the gateway serves.", bind(&AdminMethods::health)});
-  t.add({"status", kAdmin, "Version, uptime, plugin instances, connections and storage.", bind(&AdminMethods::status)});
-  t.add({"auth", {Role::Anonymous, Role::Operator, Role::LocalAdmin},
-         "Authenticates this connection as the token's user (a local admin may use it to test a token): {token}.", bind(&AdminMethods::auth)});
-  t.add({"whoami", kEveryone, "The role and identity of this connection.", bind(&AdminMethods::whoami)});
+  t.add({"health", kEveryone, "Liveness: answers {ok:true} while the gateway serves.",
+         bind(&AdminMethods::health)});
+  t.add({"status", kAdmin, "Version, uptime, plugin instances, connections and storage.",
+         bind(&AdminMethods::status)});
+  t.add({"auth",
+         {Role::Anonymous, Role::Operator, Role::LocalAdmin},
+         "Authenticates this connection as the token's user (a local admin may use it to test a "
+         "token): {token}.",
+         bind(&AdminMethods::auth)});
+  t.add({"whoami", kEveryone, "The role and identity of this connection.",
+         bind(&AdminMethods::whoami)});
   t.add({"orgs.create", kAdmin, "Creates an org: {name}.", bind(&AdminMethods::orgs_create)});
-  t.add({"orgs.list", kPeople, "Lists orgs (an operator sees the orgs they belong to).", bind(&AdminMethods::orgs_list)});
-  t.add({"users.create", kAdmin, "Creates a user: {name, email?, org?, role?}.", bind(&AdminMethods::users_create)});
-  t.add({"users.list", kAdmin, "Lists users, or the members of {org} with their roles.", bind(&AdminMethods::users_list)});
-  t.add({"members.add", kAdmin, "Adds a user to an org or changes their role: {org, user, role}.", bind(&AdminMethods::members_add)});
-  t.add({"tokens.create", kAdmin, "Issues an access token: {user, org?, name?, ttlSeconds?}. Shown once.", bind(&AdminMethods::tokens_create)});
-  t.add({"tokens.list", kPeople, "Lists a user's access tokens, never their secrets: {user}.", bind(&AdminMethods::tokens_list)});
-  t.add({"tokens.revoke", kPeople, "Revokes an access token: {tokenId}.", bind(&AdminMethods::tokens_revoke)});
+  t.add({"orgs.list", kPeople, "Lists orgs (an operator sees the orgs they belong to).",
+         bind(&AdminMethods::orgs_list)});
+  t.add({"users.create", kAdmin, "Creates a user: {name, email?, org?, role?}.",
+         bind(&AdminMethods::users_create)});
+  t.add({"users.list", kAdmin, "Lists users, or the members of {org} with their roles.",
+         bind(&AdminMethods::users_list)});
+  t.add({"members.add", kAdmin, "Adds a user to an org or changes their role: {org, user, role}.",
+         bind(&AdminMethods::members_add)});
+  t.add({"tokens.create", kAdmin,
+         "Issues an access token: {user, org?, name?, ttlSeconds?}. Shown once.",
+         bind(&AdminMethods::tokens_create)});
+  t.add({"tokens.list", kPeople, "Lists a user's access tokens, never their secrets: {user}.",
+         bind(&AdminMethods::tokens_list)});
+  t.add({"tokens.revoke", kPeople, "Revokes an access token: {tokenId}.",
+         bind(&AdminMethods::tokens_revoke)});
 }
 
 }  // namespace vespid::core

@@ -9,16 +9,17 @@ void MethodTable::add(MethodSpec spec) {
   methods_[name] = std::move(spec);
 }
 
-Task<CallResult> MethodTable::call(CallContext ctx, std::string method, nlohmann::json params) const {
+Task<CallResult> MethodTable::call(CallContext ctx, std::string method,
+                                   nlohmann::json params) const {
   auto it = methods_.find(method);
   if (it == methods_.end()) {
-    throw api::ApiError("METHOD_NOT_FOUND", "unknown method \"" + method + "\"", {{"method", method}});
+    throw api::ApiError("METHOD_NOT_FOUND", "unknown method \"" + method + "\"",
+                        {{"method", method}});
   }
   const MethodSpec& spec = it->second;
   if (!spec.roles.count(ctx.principal.role)) {
     if (ctx.principal.role == Role::Anonymous) {
-      throw api::ApiError("UNAUTHORIZED",
-                          "authenticate first: call \"auth\" with an access token",
+      throw api::ApiError("UNAUTHORIZED", "authenticate first: call \"auth\" with an access token",
                           {{"method", method}});
     }
     throw api::forbidden("Method not allowed",

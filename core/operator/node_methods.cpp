@@ -15,7 +15,9 @@ namespace {
 
 const std::set<Role> kAdmin = {Role::LocalAdmin};
 
-CallResult ok(json payload) { return {std::move(payload), std::nullopt}; }
+CallResult ok(json payload) {
+  return {std::move(payload), std::nullopt};
+}
 
 class NodeMethods {
  public:
@@ -108,10 +110,12 @@ Task<CallResult> NodeMethods::tag(CallContext c, json p) {
   (void)c;
   std::string id = params::required_string(p, "node");
   auto it = p.find("tags");
-  if (it == p.end() || !it->is_array()) throw api::invalid("params.tags must be an array of strings", {{"param", "tags"}});
+  if (it == p.end() || !it->is_array())
+    throw api::invalid("params.tags must be an array of strings", {{"param", "tags"}});
   std::vector<std::string> tags;
   for (const auto& t : *it) {
-    if (!t.is_string()) throw api::invalid("params.tags must be an array of strings", {{"param", "tags"}});
+    if (!t.is_string())
+      throw api::invalid("params.tags must be an array of strings", {{"param", "tags"}});
     tags.push_back(t);
   }
   nodes::NodeRecord n = co_await s_.store.set_tags(id, tags);
@@ -134,10 +138,12 @@ Task<CallResult> NodeMethods::invoke(CallContext c, json p) {
   json args = p.contains("params") ? p["params"] : json(nullptr);
   int64_t ms = params::optional_int(p, "timeoutMs", s_.default_invoke_timeout.count());
   if (ms <= 0 || ms > s_.max_invoke_timeout.count()) {
-    throw api::invalid("timeoutMs must be from 1 to " + std::to_string(s_.max_invoke_timeout.count()),
-                       {{"param", "timeoutMs"}});
+    throw api::invalid(
+        "timeoutMs must be from 1 to " + std::to_string(s_.max_invoke_timeout.count()),
+        {{"param", "timeoutMs"}});
   }
-  Task<nodes::InvokeResult> t = s_.router.invoke(id, command, std::move(args), std::chrono::milliseconds(ms));
+  Task<nodes::InvokeResult> t =
+      s_.router.invoke(id, command, std::move(args), std::chrono::milliseconds(ms));
   nodes::InvokeResult r = co_await std::move(t);
   if (!r.ok) {
     throw api::ApiError(r.error_code.empty() ? "UNAVAILABLE" : r.error_code, r.error_message,
@@ -154,15 +160,23 @@ void register_node_methods(MethodTable& t, NodeServices s) {
   auto bind = [m](Fn fn) -> MethodHandler {
     return [m, fn](CallContext c, json p) { return ((*m).*fn)(std::move(c), std::move(p)); };
   };
-  t.add({"nodes.pending", kAdmin, "Pairing requests waiting for a decision.", bind(&NodeMethods::pending)});
-  t.add({"nodes.approve", kAdmin, "Approves a pairing request into an org: {requestId, org}.", bind(&NodeMethods::approve)});
-  t.add({"nodes.reject", kAdmin, "Rejects a pairing request: {requestId}.", bind(&NodeMethods::reject)});
+  t.add({"nodes.pending", kAdmin, "Pairing requests waiting for a decision.",
+         bind(&NodeMethods::pending)});
+  t.add({"nodes.approve", kAdmin, "Approves a pairing request into an org: {requestId, org}.",
+         bind(&NodeMethods::approve)});
+  t.add({"nodes.reject", kAdmin, "Rejects a pairing request: {requestId}.",
+         bind(&NodeMethods::reject)});
   t.add({"nodes.list", kAdmin, "Paired nodes, online or not: {org?}.", bind(&NodeMethods::list)});
   t.add({"nodes.describe", kAdmin, "One node: {node}.", bind(&NodeMethods::describe)});
-  t.add({"nodes.rename", kAdmin, "Sets a node's display name: {node, name}.", bind(&NodeMethods::rename)});
-  t.add({"nodes.tag", kAdmin, "Replaces a node's operator tags: {node, tags}.", bind(&NodeMethods::tag)});
-  t.add({"nodes.revoke", kAdmin, "Revokes a node: its token stops working and its sockets close: {node}.", bind(&NodeMethods::revoke)});
-  t.add({"nodes.invoke", kAdmin, "Runs a command the node declared: {node, command, params?, timeoutMs?}.",
+  t.add({"nodes.rename", kAdmin, "Sets a node's display name: {node, name}.",
+         bind(&NodeMethods::rename)});
+  t.add({"nodes.tag", kAdmin, "Replaces a node's operator tags: {node, tags}.",
+         bind(&NodeMethods::tag)});
+  t.add({"nodes.revoke", kAdmin,
+         "Revokes a node: its token stops working and its sockets close: {node}.",
+         bind(&NodeMethods::revoke)});
+  t.add({"nodes.invoke", kAdmin,
+         "Runs a command the node declared: {node, command, params?, timeoutMs?}.",
          bind(&NodeMethods::invoke), /*concurrent=*/true});
 }
 

@@ -42,11 +42,14 @@ void OperatorDialect::publish(const std::string& event, const json& payload,
     ++it;
     if (!to(conn->principal)) continue;
     auto* s = static_cast<OperatorSession*>(conn->dialect_state.get());
-    send_json(*conn, {{"type", "event"}, {"event", event}, {"payload", payload}, {"seq", ++s->event_seq}});
+    send_json(*conn,
+              {{"type", "event"}, {"event", event}, {"payload", payload}, {"seq", ++s->event_seq}});
   }
 }
 
-void OperatorDialect::on_close(Connection& conn) { open_.erase(conn.id()); }
+void OperatorDialect::on_close(Connection& conn) {
+  open_.erase(conn.id());
+}
 
 Task<void> OperatorDialect::on_open(std::shared_ptr<Connection> conn) {
   conn->dialect_state = std::make_shared<OperatorSession>();
@@ -60,7 +63,8 @@ Task<void> OperatorDialect::on_open(std::shared_ptr<Connection> conn) {
     } else if (conn->wants_admission()) {
       // A handshake that carried a wrong token is refused before it completes (HTTP 401).
       conn->refusal = Connection::Refusal{
-          401, R"J({"error":{"code":"UNAUTHORIZED","message":"the access token is not valid (unknown, revoked or expired)"}})J"};
+          401,
+          R"J({"error":{"code":"UNAUTHORIZED","message":"the access token is not valid (unknown, revoked or expired)"}})J"};
     } else {
       log::get("core")->info("connection {}: bearer token refused; connection stays anonymous",
                              conn->id());
@@ -74,12 +78,14 @@ Task<void> OperatorDialect::on_message(std::shared_ptr<Connection> conn, std::st
   try {
     frame = json::parse(message);
   } catch (const json::parse_error& e) {
-    send_json(*conn, error_frame(nullptr, "INVALID_REQUEST", std::string("invalid JSON: ") + e.what()));
+    send_json(*conn,
+              error_frame(nullptr, "INVALID_REQUEST", std::string("invalid JSON: ") + e.what()));
     co_return;
   }
   if (!frame.is_object() || !frame.contains("type") || !frame["type"].is_string()) {
-    send_json(*conn, error_frame(nullptr, "INVALID_REQUEST",
-                                 "expected an object {\"type\":\"req\", \"id\", \"method\", \"params\"}"));
+    send_json(*conn,
+              error_frame(nullptr, "INVALID_REQUEST",
+                          "expected an object {\"type\":\"req\", \"id\", \"method\", \"params\"}"));
     co_return;
   }
   json id = frame.value("id", json());
@@ -90,7 +96,8 @@ Task<void> OperatorDialect::on_message(std::shared_ptr<Connection> conn, std::st
     co_return;
   }
   if (!(id.is_string() || id.is_number_integer())) {
-    send_json(*conn, error_frame(nullptr, "INVALID_REQUEST", "\"id\" must be a string or an integer"));
+    send_json(*conn,
+              error_frame(nullptr, "INVALID_REQUEST", "\"id\" must be a string or an integer"));
     co_return;
   }
   if (!frame.contains("method") || !frame["method"].is_string()) {
@@ -109,7 +116,8 @@ Task<void> OperatorDialect::on_message(std::shared_ptr<Connection> conn, std::st
     // Started now, in frame order; answered whenever it finishes.
     CallContext ctx{conn, conn->principal};
     Task<void> detached = answer(conn, id, method, std::move(ctx), std::move(params));
-    spawn(std::move(detached), [] {}, [](std::exception_ptr) {});
+    spawn(
+        std::move(detached), [] {}, [](std::exception_ptr) {});
     co_return;
   }
   CallContext ctx{conn, conn->principal};
@@ -142,7 +150,8 @@ Task<void> OperatorDialect::answer(std::shared_ptr<Connection> conn, json id, st
   send_json(*conn, *error);
 }
 
-void OperatorDialect::on_protocol_error(Connection& conn, int /*status*/, const std::string& message) {
+void OperatorDialect::on_protocol_error(Connection& conn, int /*status*/,
+                                        const std::string& message) {
   send_json(conn, error_frame(nullptr, "INVALID_REQUEST", message));
 }
 

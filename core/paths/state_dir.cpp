@@ -11,7 +11,8 @@ namespace {
 std::string home_dir() {
   if (const char* h = std::getenv("HOME"); h != nullptr && *h != '\0') return h;
   // No $HOME (systemd units, cron): fall back to the password database.
-  if (const passwd* pw = getpwuid(getuid()); pw != nullptr && pw->pw_dir != nullptr) return pw->pw_dir;
+  if (const passwd* pw = getpwuid(getuid()); pw != nullptr && pw->pw_dir != nullptr)
+    return pw->pw_dir;
   return "/";
 }
 }  // namespace

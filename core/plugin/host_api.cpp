@@ -29,7 +29,9 @@ namespace vespid::core {
 
 namespace {
 
-PluginInstance& inst(vsp_host_instance* hi) { return *PluginInstance::from(hi); }
+PluginInstance& inst(vsp_host_instance* hi) {
+  return *PluginInstance::from(hi);
+}
 
 template <class F>
 auto no_throw(F&& f, decltype(f()) fallback) noexcept -> decltype(f()) {
@@ -41,9 +43,9 @@ auto no_throw(F&& f, decltype(f()) fallback) noexcept -> decltype(f()) {
 }
 
 void h_log(vsp_host_instance* hi, int level, const char* msg, size_t len) {
-  static constexpr spdlog::level::level_enum levels[] = {
-      spdlog::level::trace, spdlog::level::debug, spdlog::level::info, spdlog::level::warn,
-      spdlog::level::err};
+  static constexpr spdlog::level::level_enum levels[] = {spdlog::level::trace, spdlog::level::debug,
+                                                         spdlog::level::info, spdlog::level::warn,
+                                                         spdlog::level::err};
   auto lvl = levels[std::clamp(level, VSP_LOG_TRACE, VSP_LOG_ERROR)];
   try {
     inst(hi).logger().log(lvl, "{}", std::string_view(msg ? msg : "", msg ? len : 0));
@@ -58,9 +60,13 @@ void h_report_failure(vsp_host_instance* hi, int status, const char* message) {
   }
 }
 
-const char* h_instance_name(vsp_host_instance* hi) { return inst(hi).name().c_str(); }
+const char* h_instance_name(vsp_host_instance* hi) {
+  return inst(hi).name().c_str();
+}
 
-const char* h_state_dir(vsp_host_instance* hi) { return inst(hi).backend().state_dir().c_str(); }
+const char* h_state_dir(vsp_host_instance* hi) {
+  return inst(hi).backend().state_dir().c_str();
+}
 
 int h_config_get(vsp_host_instance* hi, const char* path, vsp_text_sink_fn sink, void* ctx) {
   if (path == nullptr || sink == nullptr) return VSP_E_INVALID;
@@ -77,7 +83,9 @@ int h_config_get(vsp_host_instance* hi, const char* path, vsp_text_sink_fn sink,
 int h_post(vsp_host_instance* hi, vsp_task_fn fn, void* ctx) {
   if (fn == nullptr) return VSP_E_INVALID;
   return no_throw(
-      [&] { return inst(hi).backend().loop().post([fn, ctx] { fn(ctx); }) ? VSP_OK : VSP_E_CLOSED; },
+      [&] {
+        return inst(hi).backend().loop().post([fn, ctx] { fn(ctx); }) ? VSP_OK : VSP_E_CLOSED;
+      },
       VSP_E_NOMEM);
 }
 
@@ -96,9 +104,13 @@ void h_timer_arm(vsp_host_timer* t, uint64_t delay_ms, uint64_t repeat_ms) {
   t->timer->arm(std::chrono::milliseconds(delay_ms), std::chrono::milliseconds(repeat_ms));
 }
 
-void h_timer_disarm(vsp_host_timer* t) { t->timer->disarm(); }
+void h_timer_disarm(vsp_host_timer* t) {
+  t->timer->disarm();
+}
 
-void h_timer_free(vsp_host_timer* t) { delete t; }
+void h_timer_free(vsp_host_timer* t) {
+  delete t;
+}
 
 vsp_host_watch* h_watch_new(vsp_host_instance* hi, int fd, uint32_t events, vsp_watch_fn fn,
                             void* ctx) {
@@ -107,7 +119,8 @@ vsp_host_watch* h_watch_new(vsp_host_instance* hi, int fd, uint32_t events, vsp_
       [&]() -> vsp_host_watch* {
         Loop& loop = inst(hi).backend().loop();
         auto* w = new vsp_host_watch{&loop, nullptr, fn, ctx, fd};
-        w->watch = loop.watch_new(fd, events, [w](uint32_t revents) { w->fn(w, w->fd, revents, w->ctx); });
+        w->watch =
+            loop.watch_new(fd, events, [w](uint32_t revents) { w->fn(w, w->fd, revents, w->ctx); });
         if (w->watch == nullptr) {
           delete w;
           return nullptr;
@@ -117,7 +130,9 @@ vsp_host_watch* h_watch_new(vsp_host_instance* hi, int fd, uint32_t events, vsp_
       nullptr);
 }
 
-void h_watch_update(vsp_host_watch* w, uint32_t events) { w->loop->watch_update(w->watch, events); }
+void h_watch_update(vsp_host_watch* w, uint32_t events) {
+  w->loop->watch_update(w->watch, events);
+}
 
 void h_watch_free(vsp_host_watch* w) {
   w->loop->watch_free(w->watch);
@@ -165,16 +180,17 @@ void h_conn_protocol_error(vsp_host_conn* c, int status, const char* message) {
 }
 
 const vsp_host_api kHostApi = {
-    sizeof(vsp_host_api), VSP_ABI_MAJOR,   VSP_ABI_MINOR,    &h_log,
-    &h_report_failure,    &h_instance_name, &h_state_dir,    &h_config_get,
-    &h_post,              &h_timer_new,     &h_timer_arm,    &h_timer_disarm,
-    &h_timer_free,        &h_watch_new,     &h_watch_update, &h_watch_free,
-    &h_conn_open,         &h_conn_recv,     &h_conn_closed,  &h_conn_writable,
+    sizeof(vsp_host_api),   VSP_ABI_MAJOR,   VSP_ABI_MINOR, &h_log,         &h_report_failure,
+    &h_instance_name,       &h_state_dir,    &h_config_get, &h_post,        &h_timer_new,
+    &h_timer_arm,           &h_timer_disarm, &h_timer_free, &h_watch_new,   &h_watch_update,
+    &h_watch_free,          &h_conn_open,    &h_conn_recv,  &h_conn_closed, &h_conn_writable,
     &h_conn_protocol_error,
 };
 
 }  // namespace
 
-const vsp_host_api* host_api() { return &kHostApi; }
+const vsp_host_api* host_api() {
+  return &kHostApi;
+}
 
 }  // namespace vespid::core

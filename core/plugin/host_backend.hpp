@@ -18,7 +18,8 @@ class HostBackend {
   virtual const std::string& state_dir() const = 0;
   // JSON text of a public config key, or empty when absent/secret.
   virtual std::string config_text(const std::string& path) const = 0;
-  virtual void instance_failed(PluginInstance& instance, int status, const std::string& message) = 0;
+  virtual void instance_failed(PluginInstance& instance, int status,
+                               const std::string& message) = 0;
 
   virtual int conn_open(PluginInstance& transport, const vsp_conn_info& info,
                         vsp_plugin_conn* plugin_conn, vsp_host_conn** out, vsp_error* err) = 0;

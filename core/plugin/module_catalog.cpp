@@ -1,7 +1,7 @@
 #include "plugin/module_catalog.hpp"
 
-#include <boost/dll/runtime_symbol_info.hpp>
 #include <algorithm>
+#include <boost/dll/runtime_symbol_info.hpp>
 #include <filesystem>
 #include <set>
 #include <stdexcept>
@@ -14,11 +14,16 @@ namespace fs = std::filesystem;
 
 const char* kind_name(uint32_t kind) {
   switch (kind) {
-    case VSP_KIND_TRANSPORT: return "transport";
-    case VSP_KIND_NETBIND: return "netbind";
-    case VSP_KIND_DISCOVERY: return "discovery";
-    case VSP_KIND_STORAGE: return "storage";
-    default: return "unknown";
+    case VSP_KIND_TRANSPORT:
+      return "transport";
+    case VSP_KIND_NETBIND:
+      return "netbind";
+    case VSP_KIND_DISCOVERY:
+      return "discovery";
+    case VSP_KIND_STORAGE:
+      return "storage";
+    default:
+      return "unknown";
   }
 }
 
@@ -27,11 +32,16 @@ namespace {
 // The size of each kind's table as ABI 1.0 defined it: a module must provide at least that.
 uint32_t min_vtbl_size(uint32_t kind) {
   switch (kind) {
-    case VSP_KIND_TRANSPORT: return sizeof(vsp_transport_vtbl);
-    case VSP_KIND_NETBIND: return sizeof(vsp_netbind_vtbl);
-    case VSP_KIND_DISCOVERY: return sizeof(vsp_discovery_vtbl);
-    case VSP_KIND_STORAGE: return sizeof(vsp_storage_vtbl);
-    default: return 0;
+    case VSP_KIND_TRANSPORT:
+      return sizeof(vsp_transport_vtbl);
+    case VSP_KIND_NETBIND:
+      return sizeof(vsp_netbind_vtbl);
+    case VSP_KIND_DISCOVERY:
+      return sizeof(vsp_discovery_vtbl);
+    case VSP_KIND_STORAGE:
+      return sizeof(vsp_storage_vtbl);
+    default:
+      return 0;
   }
 }
 
@@ -104,14 +114,14 @@ void ModuleCatalog::inspect(const std::string& file) {
   if (info->abi_major != VSP_ABI_MAJOR) {
     m.error = file + ": built for plugin ABI " + abi_text(info->abi_major, info->abi_minor) +
               ", this gateway speaks ABI " + host_abi +
-              "; rebuild the plugin against the Vespid SDK " + std::to_string(VSP_ABI_MAJOR) +
-              ".x";
+              "; rebuild the plugin against the Vespid SDK " + std::to_string(VSP_ABI_MAJOR) + ".x";
   } else if (info->abi_minor > VSP_ABI_MINOR) {
     m.error = file + ": needs plugin ABI " + abi_text(info->abi_major, info->abi_minor) +
               ", this gateway speaks ABI " + host_abi +
               "; upgrade vespid-gateway or use a build of the plugin made for ABI " + host_abi;
   } else if (info->struct_size < sizeof(vsp_module_info)) {
-    m.error = file + ": malformed module info (struct_size " + std::to_string(info->struct_size) + ")";
+    m.error =
+        file + ": malformed module info (struct_size " + std::to_string(info->struct_size) + ")";
   }
   if (!m.error.empty()) {
     modules_.push_back(std::move(m));

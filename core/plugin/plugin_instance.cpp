@@ -47,11 +47,16 @@ PluginInstance::PluginInstance(HostBackend& backend, const config::PluginInstanc
 
 const char* PluginInstance::state_name() const noexcept {
   switch (state_) {
-    case State::Created: return "created";
-    case State::Started: return "running";
-    case State::Stopping: return "stopping";
-    case State::Stopped: return "stopped";
-    case State::Failed: return "failed";
+    case State::Created:
+      return "created";
+    case State::Started:
+      return "running";
+    case State::Stopping:
+      return "stopping";
+    case State::Stopped:
+      return "stopped";
+    case State::Failed:
+      return "failed";
   }
   return "?";
 }

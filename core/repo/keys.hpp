@@ -22,28 +22,44 @@ inline const std::string kSchema = "meta/schema";
 
 std::string lower(std::string_view s);
 
-inline std::string org(std::string_view id) { return "org/" + std::string(id); }
+inline std::string org(std::string_view id) {
+  return "org/" + std::string(id);
+}
 inline const std::string kOrgPrefix = "org/";
-inline std::string org_name(std::string_view name) { return "idx/org-name/" + lower(name); }
+inline std::string org_name(std::string_view name) {
+  return "idx/org-name/" + lower(name);
+}
 
-inline std::string user(std::string_view id) { return "user/" + std::string(id); }
+inline std::string user(std::string_view id) {
+  return "user/" + std::string(id);
+}
 inline const std::string kUserPrefix = "user/";
-inline std::string user_name(std::string_view name) { return "idx/user-name/" + lower(name); }
+inline std::string user_name(std::string_view name) {
+  return "idx/user-name/" + lower(name);
+}
 
 inline std::string member(std::string_view org, std::string_view user) {
   return "member/" + std::string(org) + "/" + std::string(user);
 }
-inline std::string members_of(std::string_view org) { return "member/" + std::string(org) + "/"; }
+inline std::string members_of(std::string_view org) {
+  return "member/" + std::string(org) + "/";
+}
 inline std::string user_org(std::string_view user, std::string_view org) {
   return "idx/user-orgs/" + std::string(user) + "/" + std::string(org);
 }
-inline std::string orgs_of(std::string_view user) { return "idx/user-orgs/" + std::string(user) + "/"; }
+inline std::string orgs_of(std::string_view user) {
+  return "idx/user-orgs/" + std::string(user) + "/";
+}
 
-inline std::string access_token(std::string_view id) { return "atok/" + std::string(id); }
+inline std::string access_token(std::string_view id) {
+  return "atok/" + std::string(id);
+}
 inline std::string user_token(std::string_view user, std::string_view id) {
   return "idx/user-tokens/" + std::string(user) + "/" + std::string(id);
 }
-inline std::string tokens_of(std::string_view user) { return "idx/user-tokens/" + std::string(user) + "/"; }
+inline std::string tokens_of(std::string_view user) {
+  return "idx/user-tokens/" + std::string(user) + "/";
+}
 
 }  // namespace vespid::repo::keys
 
@@ -54,14 +70,24 @@ namespace vespid::repo::keys {
 //   pairing/<nodeId>                    -> PendingPairing JSON (one per node id)
 //   idx/pairing-id/<requestId>          -> nodeId
 //   voicewake/<nodeId>                  -> the node's voice wake settings
-inline std::string node(std::string_view id) { return "node/" + std::string(id); }
+inline std::string node(std::string_view id) {
+  return "node/" + std::string(id);
+}
 inline const std::string kNodePrefix = "node/";
 inline std::string org_node(std::string_view org, std::string_view node) {
   return "idx/org-nodes/" + std::string(org) + "/" + std::string(node);
 }
-inline std::string nodes_of(std::string_view org) { return "idx/org-nodes/" + std::string(org) + "/"; }
-inline std::string pairing(std::string_view node) { return "pairing/" + std::string(node); }
+inline std::string nodes_of(std::string_view org) {
+  return "idx/org-nodes/" + std::string(org) + "/";
+}
+inline std::string pairing(std::string_view node) {
+  return "pairing/" + std::string(node);
+}
 inline const std::string kPairingPrefix = "pairing/";
-inline std::string pairing_id(std::string_view request) { return "idx/pairing-id/" + std::string(request); }
-inline std::string voicewake(std::string_view node) { return "voicewake/" + std::string(node); }
+inline std::string pairing_id(std::string_view request) {
+  return "idx/pairing-id/" + std::string(request);
+}
+inline std::string voicewake(std::string_view node) {
+  return "voicewake/" + std::string(node);
+}
 }  // namespace vespid::repo::keys

@@ -8,9 +8,12 @@ using nlohmann::json;
 
 const char* role_text(OrgRole r) noexcept {
   switch (r) {
-    case OrgRole::Owner: return "owner";
-    case OrgRole::Admin: return "admin";
-    case OrgRole::Member: return "member";
+    case OrgRole::Owner:
+      return "owner";
+    case OrgRole::Admin:
+      return "admin";
+    case OrgRole::Member:
+      return "member";
   }
   return "member";
 }
@@ -22,7 +25,9 @@ std::optional<OrgRole> parse_role(const std::string& s) noexcept {
   return std::nullopt;
 }
 
-json to_json(const Org& o) { return {{"id", o.id}, {"name", o.name}, {"createdAt", o.created_at}}; }
+json to_json(const Org& o) {
+  return {{"id", o.id}, {"name", o.name}, {"createdAt", o.created_at}};
+}
 
 json to_json(const User& u) {
   json j = {{"id", u.id}, {"name", u.name}, {"createdAt", u.created_at}};
@@ -40,12 +45,19 @@ json to_public_json(const AccessToken& t) {
 }
 
 json to_stored_json(const AccessToken& t) {
-  return {{"id", t.id},           {"userId", t.user_id},   {"orgId", t.org_id},
-          {"name", t.name},       {"sha256", t.hash_hex},  {"createdAt", t.created_at},
-          {"expiresAtMs", t.expires_at_ms}, {"revoked", t.revoked}};
+  return {{"id", t.id},
+          {"userId", t.user_id},
+          {"orgId", t.org_id},
+          {"name", t.name},
+          {"sha256", t.hash_hex},
+          {"createdAt", t.created_at},
+          {"expiresAtMs", t.expires_at_ms},
+          {"revoked", t.revoked}};
 }
 
-Org org_from(const json& j) { return {j.at("id"), j.at("name"), j.value("createdAt", "")}; }
+Org org_from(const json& j) {
+  return {j.at("id"), j.at("name"), j.value("createdAt", "")};
+}
 
 User user_from(const json& j) {
   return {j.at("id"), j.at("name"), j.value("email", ""), j.value("createdAt", "")};

@@ -36,7 +36,8 @@ void check_name(const std::string& what, const std::string& name) {
     throw api::invalid(what + " name must be 1 to 128 characters");
   }
   for (unsigned char c : name) {
-    if (c < 0x20 || c == '/') throw api::invalid(what + " name must not contain '/' or control characters");
+    if (c < 0x20 || c == '/')
+      throw api::invalid(what + " name must not contain '/' or control characters");
   }
   if (std::regex_match(name, kUuid)) throw api::invalid(what + " name must not look like an id");
 }
@@ -201,7 +202,8 @@ Task<std::vector<Membership>> Repository::orgs_of(std::string user_id) {
   auto rows = co_await storage_.scan_prefix(prefix);
   std::vector<Membership> out;
   for (const auto& r : rows) {
-    out.push_back({r.key.substr(prefix.size()), user_id, parse_role(r.value).value_or(OrgRole::Member)});
+    out.push_back(
+        {r.key.substr(prefix.size()), user_id, parse_role(r.value).value_or(OrgRole::Member)});
   }
   co_return out;
 }
@@ -209,8 +211,7 @@ Task<std::vector<Membership>> Repository::orgs_of(std::string user_id) {
 // ---- Access tokens ----
 
 Task<Repository::IssuedToken> Repository::create_access_token(std::string user_id,
-                                                              std::string org_id,
-                                                              std::string name,
+                                                              std::string org_id, std::string name,
                                                               int64_t ttl_seconds) {
   if (ttl_seconds < 0) throw api::invalid("ttlSeconds must be positive");
   IssuedToken issued;
@@ -221,8 +222,8 @@ Task<Repository::IssuedToken> Repository::create_access_token(std::string user_i
   t.name = name;
   t.created_at = util::now_iso8601();
   t.expires_at_ms = ttl_seconds ? util::now_ms() + ttl_seconds * 1000 : 0;
-  issued.secret_token = std::string(kTokenPrefix) + t.id + "_" +
-                        crypto::base64url(crypto::random_bytes(32));
+  issued.secret_token =
+      std::string(kTokenPrefix) + t.id + "_" + crypto::base64url(crypto::random_bytes(32));
   t.hash_hex = crypto::sha256_hex(issued.secret_token);
   Txn txn;
   txn.compares.push_back(Compare::present(keys::user(user_id)));

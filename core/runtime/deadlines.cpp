@@ -14,7 +14,9 @@ struct Deadlines::Shared {
 
 Deadlines::Deadlines(Loop& loop) : loop_(loop), shared_(std::make_shared<Shared>(loop.io())) {}
 
-Deadlines::~Deadlines() { shared_->stopped = true; }
+Deadlines::~Deadlines() {
+  shared_->stopped = true;
+}
 
 Deadlines::Id Deadlines::at(Clock::time_point when, std::function<void()> fn) {
   Id id = next_id_++;

@@ -37,12 +37,14 @@ class Deadlines {
   void shutdown();
 
  private:
-  void rearm();      // Sequencer: tell the loop about a new earliest deadline
-  void fire_due();   // Sequencer
+  void rearm();     // Sequencer: tell the loop about a new earliest deadline
+  void fire_due();  // Sequencer
 
   Loop& loop_;
   std::multimap<Clock::time_point, std::pair<Id, std::function<void()>>> queue_;
-  std::unordered_map<Id, std::multimap<Clock::time_point, std::pair<Id, std::function<void()>>>::iterator> by_id_;
+  std::unordered_map<
+      Id, std::multimap<Clock::time_point, std::pair<Id, std::function<void()>>>::iterator>
+      by_id_;
   Id next_id_ = 1;
   Clock::time_point armed_for_ = Clock::time_point::max();
 

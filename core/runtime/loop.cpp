@@ -107,7 +107,9 @@ namespace {
 void start_wait(const std::shared_ptr<Loop::Timer::State>& s, std::chrono::milliseconds delay);
 }  // namespace
 
-void Loop::Timer::schedule(std::chrono::milliseconds delay) { start_wait(state_, delay); }
+void Loop::Timer::schedule(std::chrono::milliseconds delay) {
+  start_wait(state_, delay);
+}
 
 namespace {
 void start_wait(const std::shared_ptr<Loop::Timer::State>& s, std::chrono::milliseconds delay) {

@@ -6,10 +6,10 @@
 // promises, independent of how asio registers descriptors internally.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -74,7 +74,7 @@ class Loop::Timer {
   void arm(std::chrono::milliseconds delay, std::chrono::milliseconds repeat);
   void disarm();
 
- struct State;  // shared with pending waits; public so the wait helper can name it
+  struct State;  // shared with pending waits; public so the wait helper can name it
 
  private:
   void schedule(std::chrono::milliseconds delay);

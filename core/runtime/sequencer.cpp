@@ -10,7 +10,9 @@ namespace {
 thread_local const Sequencer* t_running = nullptr;
 }
 
-bool Sequencer::running_in_this_thread() const noexcept { return t_running == this; }
+bool Sequencer::running_in_this_thread() const noexcept {
+  return t_running == this;
+}
 
 void Sequencer::set_handoff(std::function<void()> handoff, std::size_t drain_budget) {
   handoff_ = std::move(handoff);

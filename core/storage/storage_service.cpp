@@ -8,7 +8,9 @@ namespace vespid::core {
 
 namespace {
 
-const uint8_t* bytes(const std::string& s) { return reinterpret_cast<const uint8_t*>(s.data()); }
+const uint8_t* bytes(const std::string& s) {
+  return reinterpret_cast<const uint8_t*>(s.data());
+}
 
 int collect(void* ctx, const vsp_kv* kv) {
   auto* rows = static_cast<std::vector<KV>*>(ctx);
@@ -29,7 +31,9 @@ vsp_error fresh_error() {
 StorageService::StorageService(const vsp_storage_vtbl& vtbl, Deliver deliver, Options options)
     : vtbl_(vtbl), deliver_(std::move(deliver)), options_(options) {}
 
-StorageService::~StorageService() { close(); }
+StorageService::~StorageService() {
+  close();
+}
 
 std::string StorageService::prefix_end(std::string prefix) {
   while (!prefix.empty()) {
@@ -130,7 +134,8 @@ void StorageService::run_commits(std::vector<StorageOp*>& group) {
   std::vector<vsp_txn_result> results(group.size());
   for (size_t i = 0; i < group.size(); ++i) {
     const Txn& t = group[i]->txn;
-    for (const auto& c : t.compares) compares[i].push_back({c.op, bytes(c.key), c.key.size(), c.version});
+    for (const auto& c : t.compares)
+      compares[i].push_back({c.op, bytes(c.key), c.key.size(), c.version});
     for (const auto& w : t.writes) {
       writes[i].push_back({w.op, bytes(w.key), w.key.size(), bytes(w.value), w.value.size()});
     }
@@ -202,8 +207,8 @@ void StorageService::thread_main() {
   }
   if (instance_ != nullptr) {
     std::promise<void> stopped;
-    vtbl_.life.stop(instance_, [](void* p) { static_cast<std::promise<void>*>(p)->set_value(); },
-                    &stopped);
+    vtbl_.life.stop(
+        instance_, [](void* p) { static_cast<std::promise<void>*>(p)->set_value(); }, &stopped);
     stopped.get_future().wait();
     vtbl_.life.destroy(instance_);
     std::lock_guard lock(mutex_);

@@ -36,14 +36,18 @@ struct Compare {
   uint64_t version = 0;
   static Compare absent(std::string k) { return {VSP_CMP_ABSENT, std::move(k), 0}; }
   static Compare present(std::string k) { return {VSP_CMP_PRESENT, std::move(k), 0}; }
-  static Compare version_is(std::string k, uint64_t v) { return {VSP_CMP_VERSION, std::move(k), v}; }
+  static Compare version_is(std::string k, uint64_t v) {
+    return {VSP_CMP_VERSION, std::move(k), v};
+  }
 };
 
 struct Write {
   uint32_t op = VSP_WRITE_PUT;
   std::string key;
   std::string value;
-  static Write put(std::string k, std::string v) { return {VSP_WRITE_PUT, std::move(k), std::move(v)}; }
+  static Write put(std::string k, std::string v) {
+    return {VSP_WRITE_PUT, std::move(k), std::move(v)};
+  }
   static Write del(std::string k) { return {VSP_WRITE_DELETE, std::move(k), {}}; }
 };
 
@@ -61,7 +65,8 @@ struct TxnOutcome {
 // A storage operation failed as a whole (I/O error, disk full, queue full, backend gone).
 class StorageError : public std::runtime_error {
  public:
-  StorageError(int status, const std::string& message) : std::runtime_error(message), status_(status) {}
+  StorageError(int status, const std::string& message)
+      : std::runtime_error(message), status_(status) {}
   int status() const noexcept { return status_; }
 
  private:

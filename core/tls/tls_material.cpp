@@ -68,8 +68,10 @@ void generate(const std::string& cert_file, const std::string& key_file) {
   X509_set_pubkey(cert.get(), key.get());
   std::string host = host_name();
   X509_NAME* name = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("Vespid Gateway"), -1, -1, 0);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(host.c_str()), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("Vespid Gateway"), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>(host.c_str()), -1, -1, 0);
   X509_set_issuer_name(cert.get(), name);
   std::string san = "DNS:" + host + ",DNS:localhost,IP:127.0.0.1,IP:::1";
   add_ext(cert.get(), NID_subject_alt_name, san);
@@ -87,7 +89,8 @@ void generate(const std::string& cert_file, const std::string& key_file) {
   File kf(std::fopen(key_tmp.c_str(), "w"));
   ::umask(old);
   if (!kf) throw std::runtime_error("tls: cannot write " + key_tmp);
-  if (!PEM_write_PrivateKey(kf.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr)) fail("writing " + key_tmp);
+  if (!PEM_write_PrivateKey(kf.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr))
+    fail("writing " + key_tmp);
   kf.reset();
   std::string cert_tmp = cert_file + ".tmp";
   File cf(std::fopen(cert_tmp.c_str(), "w"));
@@ -100,8 +103,12 @@ void generate(const std::string& cert_file, const std::string& key_file) {
 
 }  // namespace
 
-std::string default_cert_path(const std::string& state_dir) { return state_dir + "/tls/gateway.crt"; }
-std::string default_key_path(const std::string& state_dir) { return state_dir + "/tls/gateway.key"; }
+std::string default_cert_path(const std::string& state_dir) {
+  return state_dir + "/tls/gateway.crt";
+}
+std::string default_key_path(const std::string& state_dir) {
+  return state_dir + "/tls/gateway.key";
+}
 
 Material ensure(const std::string& cert_file, const std::string& key_file, bool may_generate) {
   Material m{cert_file, key_file, false};
@@ -125,7 +132,8 @@ Material ensure(const std::string& cert_file, const std::string& key_file, bool 
 std::string fingerprint_sha256(const std::string& cert_file) {
   File f(std::fopen(cert_file.c_str(), "r"));
   if (!f) throw std::runtime_error("tls: cannot read " + cert_file);
-  std::unique_ptr<X509, decltype(&X509_free)> cert(PEM_read_X509(f.get(), nullptr, nullptr, nullptr), &X509_free);
+  std::unique_ptr<X509, decltype(&X509_free)> cert(
+      PEM_read_X509(f.get(), nullptr, nullptr, nullptr), &X509_free);
   if (!cert) fail("reading a certificate from " + cert_file);
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;

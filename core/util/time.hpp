@@ -8,6 +8,8 @@ namespace vespid::util {
 
 int64_t now_ms();                       // milliseconds since the Unix epoch
 std::string iso8601(int64_t epoch_ms);  // "2026-11-22T10:00:00.000Z"
-inline std::string now_iso8601() { return iso8601(now_ms()); }
+inline std::string now_iso8601() {
+  return iso8601(now_ms());
+}
 
 }  // namespace vespid::util

@@ -46,8 +46,9 @@ class Bridge : public ::testing::Test {
   // Pairs `node_id` declaring `commands` and returns its token; `c` ends up authenticated.
   std::string pair(BridgeClient& c, const std::string& node_id,
                    const json& commands = json::array({"echo"})) {
-    c.pair_request(node_id, {{"displayName", node_id + " device"}, {"platform", "ios"},
-                             {"commands", commands}});
+    c.pair_request(
+        node_id,
+        {{"displayName", node_id + " device"}, {"platform", "ios"}, {"commands", commands}});
     std::string request_id;
     for (int i = 0; i < 100 && request_id.empty(); ++i) {
       json pending = admin_.call("nodes.pending");
@@ -207,8 +208,8 @@ TEST_F(Bridge, InvokeRoundTripThroughTheCli) {
             {"ok", true},
             {"payloadJSON", json{{"format", params["format"]}, {"bytes", 1234}}.dump()}});
   });
-  auto r = cli({"nodes", "invoke", "kiosk", "canvas.snapshot", "--params", R"({"format":"png"})",
-                "--json"});
+  auto r = cli(
+      {"nodes", "invoke", "kiosk", "canvas.snapshot", "--params", R"({"format":"png"})", "--json"});
   answer.join();
   ASSERT_EQ(r.exit_code, 0) << r.err;
   json out = json::parse(r.out);
@@ -271,7 +272,8 @@ TEST_F(Bridge, ANewConnectionReplacesTheOldOne) {
   std::thread answer([&] {
     auto inv = second.read_type("invoke", 10s);
     ASSERT_TRUE(inv);
-    second.send({{"type", "invoke-res"}, {"id", (*inv)["id"]}, {"ok", true}, {"payloadJSON", "\"new\""}});
+    second.send(
+        {{"type", "invoke-res"}, {"id", (*inv)["id"]}, {"ok", true}, {"payloadJSON", "\"new\""}});
   });
   json out = admin_.call("nodes.invoke", {{"node", "dual"}, {"command", "echo"}});
   answer.join();
@@ -285,7 +287,8 @@ TEST_F(Bridge, OperatorTagsAndNamesWinOverWhatTheNodeClaims) {
   ASSERT_EQ(cli({"nodes", "tag", "claimer", "lobby", "ios"}).exit_code, 0);
   c.close();
   auto again = node();
-  ASSERT_EQ(again.hello("claimer", token, {{"displayName", "I am root"}, {"commands", {"system.run"}}})["type"],
+  ASSERT_EQ(again.hello("claimer", token,
+                        {{"displayName", "I am root"}, {"commands", {"system.run"}}})["type"],
             "hello-ok");
   json n = admin_.call("nodes.describe", {{"node", "claimer"}})["node"];
   EXPECT_EQ(n["displayName"], "Front desk");
@@ -302,7 +305,8 @@ TEST_F(Bridge, OperatorTagsAndNamesWinOverWhatTheNodeClaims) {
 TEST_F(Bridge, PendingPairingsSurviveARestartAndExpire) {
   auto c = node();
   c.pair_request("later", {{"displayName", "Later"}});
-  for (int i = 0; i < 50 && admin_.call("nodes.pending")["pending"].empty(); ++i) std::this_thread::sleep_for(20ms);
+  for (int i = 0; i < 50 && admin_.call("nodes.pending")["pending"].empty(); ++i)
+    std::this_thread::sleep_for(20ms);
   std::string request_id = admin_.call("nodes.pending")["pending"][0]["requestId"];
   c.pair_request("later", {{"displayName", "Later, retried"}});
   std::this_thread::sleep_for(200ms);
@@ -371,18 +375,23 @@ TEST_F(Bridge, FiveHundredNodesConnectedAtOnceAllAnswerInvokes) {
   // One invoke per node, pipelined on one operator connection (invokes are concurrent).
   std::string batch;
   for (int i = 0; i < kNodes; ++i) {
-    batch += json{{"type", "req"},
-                  {"id", i},
-                  {"method", "nodes.invoke"},
-                  {"params", {{"node", "n" + std::to_string(i)}, {"command", "echo"}, {"params", {{"i", i}}}}}}
-                 .dump() +
-             "\n";
+    batch +=
+        json{{"type", "req"},
+             {"id", i},
+             {"method", "nodes.invoke"},
+             {"params",
+              {{"node", "n" + std::to_string(i)}, {"command", "echo"}, {"params", {{"i", i}}}}}}
+            .dump() +
+        "\n";
   }
   admin_.send_raw(batch);
   for (auto& n : nodes) {
     auto inv = n.read_type("invoke", 10s);
     ASSERT_TRUE(inv);
-    n.send({{"type", "invoke-res"}, {"id", (*inv)["id"]}, {"ok", true}, {"payloadJSON", (*inv)["paramsJSON"]}});
+    n.send({{"type", "invoke-res"},
+            {"id", (*inv)["id"]},
+            {"ok", true},
+            {"payloadJSON", (*inv)["paramsJSON"]}});
   }
   std::vector<bool> answered(kNodes, false);
   for (int k = 0; k < kNodes; ++k) {

@@ -42,9 +42,11 @@ TEST(GatewayLifecycle, StartsOnDefaultsAndStopsCleanlyOnSigterm) {
   json status = client.call("status");
   EXPECT_EQ(status["stateDir"], dir.file("state"));
   EXPECT_EQ(status["storage"]["plugin"], "sqlite");
-  ASSERT_EQ(status["instances"].size(), 2u);
+  ASSERT_EQ(status["instances"].size(), 3u);
   EXPECT_EQ(status["instances"][1]["plugin"], "unix");
   EXPECT_EQ(status["instances"][1]["state"], "running");
+  EXPECT_EQ(status["instances"][2]["plugin"], "bridge");
+  EXPECT_EQ(status["instances"][2]["state"], "running");
   client.close();
 
   EXPECT_EQ(gw.terminate(), 0) << gw.log_text();
@@ -90,7 +92,8 @@ TEST(GatewayLifecycle, MalformedConfigNamesTheKeyAndType) {
              R"({"plugins": {"instances": [{"name": "storage", "plugin": 7}]}})");
   r = gateway({"config", "check", "--config", dir.file("instances.json")});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("plugins.instances[0].plugin: expected a string"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("plugins.instances[0].plugin: expected a string"), std::string::npos)
+      << r.err;
 
   write_file(dir.file("not-json.json"), "{ log: }");
   r = gateway({"config", "check", "--config", dir.file("not-json.json")});

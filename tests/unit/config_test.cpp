@@ -30,9 +30,10 @@ TEST(Config, EveryKeyHasADefaultSoNoFileIsNeeded) {
   GatewayConfig c = load({});
   EXPECT_EQ(c.log_level, "info");
   EXPECT_EQ(c.log_format, "text");
-  ASSERT_EQ(c.instances.size(), 2u);
+  ASSERT_EQ(c.instances.size(), 3u);
   EXPECT_EQ(c.instances[0].plugin, "sqlite");
   EXPECT_EQ(c.instances[1].plugin, "unix");
+  EXPECT_EQ(c.instances[2].plugin, "bridge");
   EXPECT_FALSE(c.state_dir.empty());
   EXPECT_EQ(c.source, "(defaults)");
   for (const auto& k : schema()) {
@@ -41,7 +42,8 @@ TEST(Config, EveryKeyHasADefaultSoNoFileIsNeeded) {
 }
 
 TEST(Config, LayersApplyInOrderDefaultsFileEnvFlags) {
-  std::string f = write_temp(R"({"log": {"level": "warn", "format": "json"}, "storage": {"max_batch": 7}})");
+  std::string f =
+      write_temp(R"({"log": {"level": "warn", "format": "json"}, "storage": {"max_batch": 7}})");
   LoadOptions o;
   o.file = f;
   o.env = {{"VESPID_LOG_LEVEL", "debug"}, {"VESPID_PLUGINS_DIRS", "/a:/b"}};
@@ -56,16 +58,19 @@ TEST(Config, LayersApplyInOrderDefaultsFileEnvFlags) {
 TEST(Config, ErrorsNameThePathAndTheExpectedType) {
   LoadOptions o;
   o.file = write_temp(R"({"storage": {"max_batch": "many"}})");
-  EXPECT_NE(error_of(o).find("storage.max_batch: expected an integer from 1 to 100000, got a string"),
-            std::string::npos)
+  EXPECT_NE(
+      error_of(o).find("storage.max_batch: expected an integer from 1 to 100000, got a string"),
+      std::string::npos)
       << error_of(o);
   o.file = write_temp(R"({"storage": {"max_batch": 0}})");
   EXPECT_NE(error_of(o).find("storage.max_batch"), std::string::npos);
   o.file = write_temp(R"({"log": {"components": {"storage": "chatty"}}})");
   EXPECT_NE(error_of(o).find("log.components.storage: expected a log level"), std::string::npos)
       << error_of(o);
-  o.file = write_temp(R"({"plugins": {"instances": [{"name": "a", "plugin": "x"}, {"name": "a", "plugin": "y"}]}})");
-  EXPECT_NE(error_of(o).find("plugins.instances[1].name: duplicate instance name"), std::string::npos)
+  o.file = write_temp(
+      R"({"plugins": {"instances": [{"name": "a", "plugin": "x"}, {"name": "a", "plugin": "y"}]}})");
+  EXPECT_NE(error_of(o).find("plugins.instances[1].name: duplicate instance name"),
+            std::string::npos)
       << error_of(o);
   o.file = write_temp(R"({"plugins": {"instances": [{"name": "Bad Name", "plugin": "x"}]}})");
   EXPECT_NE(error_of(o).find("plugins.instances[0].name"), std::string::npos);

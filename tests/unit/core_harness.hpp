@@ -25,7 +25,9 @@ class TestBackend final : public HostBackend {
   Loop& loop() override { return loop_; }
   const std::string& state_dir() const override { return dir_; }
   std::string config_text(const std::string&) const override { return {}; }
-  void instance_failed(PluginInstance&, int, const std::string& m) override { failures.push_back(m); }
+  void instance_failed(PluginInstance&, int, const std::string& m) override {
+    failures.push_back(m);
+  }
   int conn_open(PluginInstance&, const vsp_conn_info&, vsp_plugin_conn*, vsp_host_conn**,
                 vsp_error*) override {
     return VSP_E_UNSUPPORTED;

@@ -18,7 +18,8 @@ using namespace std::chrono_literals;
 struct FakeLink final : NodeLink {
   std::vector<std::pair<std::string, std::string>> invokes;  // id, command
   std::string closed_with;
-  void send_invoke(const std::string& id, const std::string& command, const nlohmann::json&) override {
+  void send_invoke(const std::string& id, const std::string& command,
+                   const nlohmann::json&) override {
     invokes.emplace_back(id, command);
   }
   void close(const std::string& reason) override { closed_with = reason; }
@@ -45,9 +46,9 @@ class Router : public ::testing::Test {
   void start_invoke(const std::string& node, const std::string& cmd, std::chrono::milliseconds t,
                     std::optional<InvokeResult>* out) {
     loop_.sequencer().execute([=, this] {
-      core::spawn<InvokeResult>(router_.invoke(node, cmd, nullptr, t),
-                                [out](InvokeResult r) { *out = std::move(r); },
-                                [](std::exception_ptr) {});
+      core::spawn<InvokeResult>(
+          router_.invoke(node, cmd, nullptr, t), [out](InvokeResult r) { *out = std::move(r); },
+          [](std::exception_ptr) {});
     });
   }
 
@@ -133,7 +134,9 @@ TEST_F(Router, ALateAnswerIsDroppedAndCounted) {
   std::optional<InvokeResult> r;
   start_invoke("late", "echo", 20ms, &r);
   run_until([&] { return r.has_value(); });
-  loop_.sequencer().execute([&] { router_.complete(link.get(), link->invokes[0].first, {true, 1, "", ""}); });
+  loop_.sequencer().execute([&] {
+    router_.complete(link.get(), link->invokes[0].first, {true, 1, "", ""});
+  });
   EXPECT_EQ(router_.late_results(), 1u);
 }
 

@@ -57,7 +57,8 @@ TEST_F(RepositoryTest, OrgNamesAreUniqueCaseInsensitively) {
   EXPECT_EQ(error_code(repo_.create_org("acme")), "CONFLICT");
   EXPECT_EQ(error_code(repo_.create_org("")), "INVALID_REQUEST");
   EXPECT_EQ(error_code(repo_.create_org("a/b")), "INVALID_REQUEST");
-  EXPECT_EQ(error_code(repo_.create_org(acme.id)), "INVALID_REQUEST") << "names never look like ids";
+  EXPECT_EQ(error_code(repo_.create_org(acme.id)), "INVALID_REQUEST")
+      << "names never look like ids";
   EXPECT_EQ(run(repo_.find_org("ACME"))->id, acme.id);
   EXPECT_EQ(run(repo_.find_org(acme.id))->name, "Acme");
   EXPECT_FALSE(run(repo_.find_org("globex")));

@@ -49,7 +49,8 @@ Task<void> nothing(bool& ran) {
 TEST(Task, ValuesFlowThroughNestedAwaitsAcrossSuspension) {
   Gate gate;
   std::string result;
-  spawn<std::string>(outer(gate), [&](std::string v) { result = v; }, [](std::exception_ptr) {});
+  spawn<std::string>(
+      outer(gate), [&](std::string v) { result = v; }, [](std::exception_ptr) {});
   EXPECT_TRUE(result.empty()) << "suspended until the gate opens";
   gate.open(2);
   EXPECT_EQ(result, "n=42");
@@ -57,19 +58,22 @@ TEST(Task, ValuesFlowThroughNestedAwaitsAcrossSuspension) {
 
 TEST(Task, ExceptionsReachTheErrorCallback) {
   std::string error;
-  spawn<int>(fails(), [](int) {}, [&](std::exception_ptr e) {
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      error = ex.what();
-    }
-  });
+  spawn<int>(
+      fails(), [](int) {},
+      [&](std::exception_ptr e) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          error = ex.what();
+        }
+      });
   EXPECT_EQ(error, "nope");
 }
 
 TEST(Task, VoidTasksComplete) {
   bool ran = false, done = false;
-  spawn(nothing(ran), [&] { done = true; }, [](std::exception_ptr) {});
+  spawn(
+      nothing(ran), [&] { done = true; }, [](std::exception_ptr) {});
   EXPECT_TRUE(ran);
   EXPECT_TRUE(done);
 }

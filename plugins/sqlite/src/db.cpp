@@ -1,7 +1,10 @@
 #include "db.hpp"
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <vespid/plugin.hpp>
 
 namespace vespid::sqlite {
@@ -28,6 +31,13 @@ Db Db::open(const std::string& path) {
   Db db(raw, path);  // owns the handle even on failure: SQLite requires closing it either way
   if (rc != SQLITE_OK) {
     int sys = raw ? sqlite3_system_errno(raw) : 0;
+    // When the file does not exist, SQLite's last errno comes from its read-only retry (ENOENT)
+    // and hides the real refusal: ask the directory itself whether we may create a file there.
+    if (sys == ENOENT && ::access(path.c_str(), F_OK) != 0) {
+      std::string dir = std::filesystem::path(path).parent_path().string();
+      if (dir.empty()) dir = ".";
+      if (::access(dir.c_str(), F_OK) == 0 && ::access(dir.c_str(), W_OK | X_OK) != 0) sys = errno;
+    }
     std::string msg = "sqlite: cannot open database \"" + path +
                       "\": " + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc));
     if (sys != 0) msg += std::string(" (") + std::strerror(sys) + ")";

@@ -257,9 +257,9 @@ struct TransportAdapter {
   static constexpr bool has_admit(...) {
     return false;
   }
-  static inline const vsp_transport_vtbl vtbl = {
-      sizeof(vsp_transport_vtbl), detail::Lifecycle<T>::table(), &send, &close,
-      has_admit<T>(0) ? &admit : nullptr};
+  static inline const vsp_transport_vtbl vtbl = {sizeof(vsp_transport_vtbl),
+                                                 detail::Lifecycle<T>::table(), &send, &close,
+                                                 has_admit<T>(0) ? &admit : nullptr};
 };
 
 template <class T>
@@ -275,28 +275,28 @@ struct StorageAdapter {
                   uint32_t limit, uint32_t flags, vsp_kv_sink_fn sink, void* ctx, vsp_error* err) {
     return guard(err, [&] {
       return detail::self<T>(p)->scan(std::string_view(reinterpret_cast<const char*>(s), sl),
-                                      std::string_view(reinterpret_cast<const char*>(e), el),
-                                      limit, flags, sink, ctx);
+                                      std::string_view(reinterpret_cast<const char*>(e), el), limit,
+                                      flags, sink, ctx);
     });
   }
   static int commit(vsp_plugin_instance* p, const vsp_txn* txns, size_t count,
                     vsp_txn_result* results, vsp_error* err) {
     return guard(err, [&] { return detail::self<T>(p)->commit(txns, count, results); });
   }
-  static inline const vsp_storage_vtbl vtbl = {
-      sizeof(vsp_storage_vtbl), detail::Lifecycle<T>::table(), &get, &scan, &commit};
+  static inline const vsp_storage_vtbl vtbl = {sizeof(vsp_storage_vtbl),
+                                               detail::Lifecycle<T>::table(), &get, &scan, &commit};
 };
 
 // Descriptor helpers for VSP_DECLARE_MODULE.
 template <class T>
 vsp_plugin_desc transport_plugin(const char* id, const char* description) {
-  return {sizeof(vsp_plugin_desc), VSP_KIND_TRANSPORT, id, description,
+  return {sizeof(vsp_plugin_desc),    VSP_KIND_TRANSPORT,        id, description,
           &TransportAdapter<T>::vtbl, sizeof(vsp_transport_vtbl)};
 }
 template <class T>
 vsp_plugin_desc storage_plugin(const char* id, const char* description) {
-  return {sizeof(vsp_plugin_desc), VSP_KIND_STORAGE, id, description, &StorageAdapter<T>::vtbl,
-          sizeof(vsp_storage_vtbl)};
+  return {sizeof(vsp_plugin_desc),  VSP_KIND_STORAGE,        id, description,
+          &StorageAdapter<T>::vtbl, sizeof(vsp_storage_vtbl)};
 }
 
 }  // namespace vsp
@@ -304,13 +304,18 @@ vsp_plugin_desc storage_plugin(const char* id, const char* description) {
 // Defines `vsp_module_query`, the module's one exported symbol. The descriptor list is built once,
 // on first query, and lives for the life of the process (modules are never unloaded).
 //   VSP_DECLARE_MODULE("my-module", "1.0.0", vsp::transport_plugin<MyTransport>("mine", "..."))
-#define VSP_DECLARE_MODULE(NAME, VERSION, ...)                                                   \
-  extern "C" VSP_EXPORT const vsp_module_info* vsp_module_query(uint32_t, uint32_t) {            \
-    static const vsp_plugin_desc vsp_descs_[] = {__VA_ARGS__};                                   \
-    static const vsp_module_info vsp_info_ = {                                                   \
-        sizeof(vsp_module_info), VSP_ABI_MAJOR, VSP_ABI_MINOR, NAME, VERSION,                   \
-        static_cast<uint32_t>(sizeof(vsp_descs_) / sizeof(vsp_descs_[0])), vsp_descs_};         \
-    return &vsp_info_;                                                                           \
+#define VSP_DECLARE_MODULE(NAME, VERSION, ...)                                        \
+  extern "C" VSP_EXPORT const vsp_module_info* vsp_module_query(uint32_t, uint32_t) { \
+    static const vsp_plugin_desc vsp_descs_[] = {__VA_ARGS__};                        \
+    static const vsp_module_info vsp_info_ = {                                        \
+        sizeof(vsp_module_info),                                                      \
+        VSP_ABI_MAJOR,                                                                \
+        VSP_ABI_MINOR,                                                                \
+        NAME,                                                                         \
+        VERSION,                                                                      \
+        static_cast<uint32_t>(sizeof(vsp_descs_) / sizeof(vsp_descs_[0])),            \
+        vsp_descs_};                                                                  \
+    return &vsp_info_;                                                                \
   }
 
 #endif  // VESPID_PLUGIN_HPP

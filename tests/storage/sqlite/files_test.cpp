@@ -1,5 +1,6 @@
 // vespid-sqlite's file: where it goes, what mode it is in, what it refuses to open.
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -37,11 +38,31 @@ TEST_F(SqliteTest, StartFailsWhenAParentIsAFile) {
 }
 
 TEST_F(SqliteTest, StartFailsInAReadOnlyDirectory) {
-  if (geteuid() == 0) GTEST_SKIP() << "root ignores directory permissions";
   auto ro = h().dir() / "ro";
   std::filesystem::create_directory(ro);
-  ::chmod(ro.c_str(), 0500);
-  expect_start_fails(h(), ro / "store.db", VSP_E_PERMISSION);
+  ::chmod(ro.c_str(), 0555);
+  if (geteuid() == 0) {
+    // Root ignores mode bits, so run the attempt as an unprivileged user in a child process.
+    ::chmod(h().dir().c_str(), 0755);  // the child must be able to reach ro/
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(3);
+      std::string msg;
+      if (h().store().create(config_for(ro / "store.db"), &msg) != VSP_OK) ::_exit(4);
+      int rc = h().store().start(&msg);
+      bool named = msg.find(ro.string()) != std::string::npos;
+      ::_exit(rc == VSP_E_PERMISSION && named ? 0 : 1);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0)
+        << "as user 65534, start must fail with VSP_E_PERMISSION naming the path (1: wrong status "
+           "or message, 3: could not drop privileges, 4: create failed)";
+  } else {
+    expect_start_fails(h(), ro / "store.db", VSP_E_PERMISSION);
+  }
   ::chmod(ro.c_str(), 0700);
 }
 
