@@ -24,6 +24,7 @@ add_library(vespid_core STATIC
   plugin/plugin_instance.cpp
   repo/model.cpp
   repo/repository.cpp
+  rest/rest_dialect.cpp
   runtime/deadlines.cpp
   runtime/loop.cpp
   runtime/sequencer.cpp

@@ -14,6 +14,7 @@
 #include "operator/admin_methods.hpp"
 #include "operator/node_methods.hpp"
 #include "operator/operator_dialect.hpp"
+#include "rest/rest_dialect.hpp"
 #include "tls/tls_material.hpp"
 #include "version.hpp"
 
@@ -210,6 +211,15 @@ void Gateway::build_semantics() {
       });
   bridge_dialect_ = bridge.get();
   hub_->add_dialect(std::move(bridge));
+
+  auto rest = std::make_unique<RestDialect>();
+  rest->route("GET", "/healthz", [this](RestRequest req) -> Task<RestResponse> {
+    (void)req;
+    // Liveness plus the one fact an orchestrator wants: storage answers.
+    co_return RestResponse{
+        200, {{"ok", true}, {"version", kVersion}, {"revision", storage_->last_revision()}}};
+  });
+  hub_->add_dialect(std::move(rest));
 
   register_admin_methods(methods_, AdminServices{*repo_, [this] { return status_snapshot(); }});
   register_node_methods(
