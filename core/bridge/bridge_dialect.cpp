@@ -147,6 +147,9 @@ void BridgeDialect::schedule_liveness(const std::shared_ptr<Connection>& conn) {
     if (silent >= settings_.idle_timeout) {
       log::get("core")->info("bridge connection {} ({}) silent for {} ms; closing", c->id(),
                              st->node_id.empty() ? c->peer() : st->node_id, silent.count());
+      // The node is gone as of this decision, not when the transport finishes closing: it is
+      // offline and its pending invokes fail now.
+      if (st->link) router_.detach(st->node_id, st->link.get());
       c->close(VSP_E_CLOSED, "no traffic within bridge.idle_timeout_ms");
       return;
     }

@@ -408,3 +408,74 @@ TEST_F(Bridge, FiveHundredNodesConnectedAtOnceAllAnswerInvokes) {
 
 }  // namespace
 }  // namespace vespid::test
+
+namespace vespid::test {
+namespace {
+
+// Short timers, so the gateway's own liveness checks can be watched in a test.
+class BridgeLiveness : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    port_ = pick_free_port();
+    json cfg = {
+        {"plugins",
+         {{"instances",
+           json::array(
+               {{{"name", "storage"}, {"plugin", "sqlite"}},
+                {{"name", "local"}, {"plugin", "unix"}},
+                {{"name", "bridge"}, {"plugin", "bridge"}, {"config", {{"port", port_}}}}})}}},
+        {"bridge",
+         {{"handshake_timeout_ms", 400}, {"ping_interval_ms", 200}, {"idle_timeout_ms", 700}}}};
+    std::ofstream(dir_.file("cfg.json")) << cfg.dump();
+    gw_.start(dir_.file("state"), {"--config", dir_.file("cfg.json")});
+    ASSERT_TRUE(gw_.wait_ready());
+  }
+  TempDir dir_;
+  GatewayProcess gw_;
+  int port_ = 0;
+};
+
+TEST_F(BridgeLiveness, ASilentConnectionIsToldAndClosedAfterTheHandshakeTimeout) {
+  auto c = BridgeClient::connect("127.0.0.1", port_);
+  auto e = c.read_type("error", 3s);
+  ASSERT_TRUE(e) << "no error after bridge.handshake_timeout_ms";
+  EXPECT_EQ((*e)["code"], "UNAUTHORIZED");
+  EXPECT_TRUE(c.wait_closed(3s));
+}
+
+TEST_F(BridgeLiveness, AQuietNodeIsPingedAndASilentOneIsDropped) {
+  auto admin = cli::OperatorClient::connect(gw_.socket_path());
+  admin.call("orgs.create", {{"name", "acme"}});
+  auto c = BridgeClient::connect("127.0.0.1", port_);
+  c.pair_request("sleepy", {{"commands", {"echo"}}});
+  json pending;
+  for (int i = 0; i < 50 && (pending = admin.call("nodes.pending"))["pending"].empty(); ++i) {
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_FALSE(pending["pending"].empty());
+  admin.call("nodes.approve", {{"requestId", pending["pending"][0]["requestId"]}, {"org", "acme"}});
+  ASSERT_TRUE(c.read_type("hello-ok", 3s));
+  // A node that answers pings stays connected well past the idle timeout.
+  auto until = std::chrono::steady_clock::now() + 1500ms;
+  int pings = 0;
+  while (std::chrono::steady_clock::now() < until) {
+    auto p = c.read_type("ping", 500ms);
+    if (!p) continue;
+    pings++;
+    c.send({{"type", "pong"}, {"id", (*p)["id"]}});
+  }
+  EXPECT_GE(pings, 2);
+  EXPECT_EQ(admin.call("nodes.describe", {{"node", "sleepy"}})["node"]["status"], "online");
+  // One that goes silent (a half-open socket, as far as the gateway can tell) is dropped.
+  EXPECT_TRUE(c.wait_closed(3s)) << "a node silent past bridge.idle_timeout_ms must be dropped";
+  json n;
+  for (int i = 0; i < 50; ++i) {
+    n = admin.call("nodes.describe", {{"node", "sleepy"}})["node"];
+    if (n["status"] == "offline") break;
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(n["status"], "offline");
+}
+
+}  // namespace
+}  // namespace vespid::test

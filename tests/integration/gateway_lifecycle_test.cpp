@@ -185,3 +185,23 @@ TEST(GatewayLifecycle, HelpAndVersionHelp) {
 
 }  // namespace
 }  // namespace vespid::test
+
+namespace vespid::test {
+namespace {
+
+TEST(GatewayLifecycle, ListenerPortInUseExitsWithItsOwnCode) {
+  TempDir dir;
+  GatewayProcess first;
+  first.start(dir.file("a"));  // default config: the bridge on 127.0.0.1:18790
+  ASSERT_TRUE(first.wait_ready());
+  auto second = gateway({"run", "--state-dir", dir.file("b"), "--plugin-dir", plugin_dir()});
+  EXPECT_EQ(second.exit_code, 5) << second.err;
+  EXPECT_NE(second.err.find("127.0.0.1:18790"), std::string::npos) << second.err;
+  EXPECT_NE(second.err.find("in use"), std::string::npos) << second.err;
+  struct stat st {};
+  EXPECT_NE(::stat(dir.file("b/gateway.sock").c_str(), &st), 0)
+      << "a failed start leaves no admin socket behind";
+}
+
+}  // namespace
+}  // namespace vespid::test
