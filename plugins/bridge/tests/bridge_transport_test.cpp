@@ -20,6 +20,23 @@ namespace {
 
 using namespace std::chrono_literals;
 using End = LineClient::End;
+using ::vespid::testing::FakeConn;
+
+// The shared fake host with this module loaded; `gateway_config` answers config_get. The bridge
+// keeps every connection on one I/O thread, which the host checks.
+class FakeHost : public ::vespid::testing::FakeHost {
+ public:
+  explicit FakeHost(std::map<std::string, std::string> gateway_config = {},
+                    std::string state_dir = "/nonexistent-vespid-state")
+      : ::vespid::testing::FakeHost({.module_path = VESPID_BRIDGE_PLUGIN_PATH,
+                                     .plugin_id = "bridge",
+                                     .module_name = "vespid-bridge",
+                                     .instance_name = "bridge",
+                                     .state_dir = std::move(state_dir),
+                                     .one_thread_per_conn = true}) {
+    config = std::move(gateway_config);
+  }
+};
 
 // One malloc arena for every thread, set before any thread exists, so that mallinfo2() (which
 // reports the main arena only) sees the transport's I/O threads' allocations too.
@@ -73,16 +90,16 @@ class BridgeTest : public ::testing::Test {
   }
 
   FakeConn* wait_conn(std::size_t n = 1) {
-    EXPECT_TRUE(host_->wait_for([&] { return host_->conn_count() >= n; })) << "no conn_open";
+    EXPECT_TRUE(host_->run_until([&] { return host_->conns().size() >= n; })) << "no conn_open";
     return host_->conn(n - 1);
   }
 
   bool wait_received(FakeConn* c, std::size_t n) {
-    return host_->wait_for([&] { return host_->received(*c).size() >= n; });
+    return host_->run_until([&] { return host_->received(*c).size() >= n; });
   }
 
   bool wait_closed(FakeConn* c) {
-    return host_->wait_for([&] { return host_->closed_count(*c) > 0; });
+    return host_->run_until([&] { return host_->closed_count(*c) > 0; });
   }
 
   std::unique_ptr<FakeHost> host_;
@@ -226,7 +243,7 @@ TEST_F(BridgeTest, LinesArriveWholeAndInOrder) {
   }
   ASSERT_TRUE(client->write_all(batch));
   ASSERT_TRUE(wait_received(c, expected.size()));
-  host_->wait_for([] { return false; }, 50ms);  // nothing more (no blank messages) arrives
+  host_->run_for(50ms);  // nothing more (no blank messages) arrives
   EXPECT_EQ(host_->received(*c), expected);
   // Peers that close promptly (as nodes do) keep the lingering close short.
   client.reset();
@@ -249,11 +266,11 @@ TEST_F(BridgeTest, PeerCloseIsReportedOnceAndAnUnterminatedTailIsDropped) {
 
 TEST_F(BridgeTest, RefusedConnOpenClosesTheSocketWithoutConnClosed) {
   start(R"({"port":0})");
-  host_->refuse_opens = 1;
+  host_->refuse_opens = true;
   auto client = connect();
   EXPECT_EQ(client->read_to_end(), End::eof);
   EXPECT_TRUE(host_->logged("the gateway refused a connection from 127.0.0.1:"));
-  EXPECT_EQ(host_->conn_count(), 0u);
+  EXPECT_EQ(host_->conns().size(), 0u);
   EXPECT_TRUE(host_->stop());
 }
 
@@ -266,7 +283,7 @@ TEST_F(BridgeTest, OversizedLineIsAProtocolErrorAndTheAnswerSurvivesTheClose) {
   // Far more than the limit, and more than one read, so unread input is still queued in the
   // kernel when the gateway closes: without a lingering close that would become a reset.
   std::thread writer([&] { client->write_all(std::string(512 * 1024, 'x')); });
-  ASSERT_TRUE(host_->wait_for([&] { return host_->protocol_errors(*c) > 0; }));
+  ASSERT_TRUE(host_->run_until([&] { return !host_->protocol_errors(*c).empty(); }));
   EXPECT_EQ(host_->protocol_status(*c), VSP_E_OVERFLOW);
   EXPECT_EQ(host_->protocol_message(*c), "line exceeds max_line_bytes (1024)");
   const std::string answer =
@@ -340,7 +357,7 @@ TEST_F(BridgeTest, BusyAboveHalfThenWritableBelowAQuarter) {
   EXPECT_EQ(host_->writable_calls(*c), 0);
   // The reader catches up: everything queued (the BUSY message too) arrives, in order.
   for (int i = 0; i < sent; ++i) ASSERT_EQ(client->read_line(), seq_line(i)) << i;
-  ASSERT_TRUE(host_->wait_for([&] { return host_->writable_calls(*c) > 0; }));
+  ASSERT_TRUE(host_->run_until([&] { return host_->writable_calls(*c) > 0; }));
   EXPECT_EQ(host_->writable_calls(*c), 1);
   EXPECT_EQ(host_->send(*c, "after"), VSP_OK);
   EXPECT_EQ(client->read_line(), "after");
@@ -398,7 +415,7 @@ TEST_F(BridgeTest, OverMaxConnectionsIsClosedAtOnceWithAWarning) {
   const End end = refused->read_to_end(nullptr, 2s);
   EXPECT_TRUE(end == End::eof || end == End::reset);
   EXPECT_TRUE(host_->logged("max_connections (2) reached"));
-  EXPECT_EQ(host_->conn_count(), 2u);
+  EXPECT_EQ(host_->conns().size(), 2u);
   // A slot frees up once a connection is gone.
   FakeConn* first = host_->conn(0);
   a.reset();
@@ -498,7 +515,7 @@ TEST_F(BridgeTest, StopClosesConnectionsThenCallsDone) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 1500ms);
   ta.join();
   tb.join();
-  EXPECT_EQ(host_->closed_when_done, 2);
+  EXPECT_EQ(host_->closed_when_done(), 2);
   for (std::size_t i = 0; i < 2; ++i) {
     EXPECT_EQ(host_->closed_status(*host_->conn(i)), VSP_E_CLOSED);
     EXPECT_EQ(host_->closed_reason(*host_->conn(i)), "gateway stopping");
@@ -583,7 +600,7 @@ TEST_F(BridgeTlsTest, AWrongPinIsRefusedByTheClient) {
   std::string err;
   EXPECT_EQ(connect_tls(&err, 0, std::string(64, '0')), nullptr);
   EXPECT_TRUE(host_->stop());
-  EXPECT_EQ(host_->conn_count(), 0u);
+  EXPECT_EQ(host_->conns().size(), 0u);
 }
 
 TEST_F(BridgeTlsTest, CertificateDefaultsToTheGatewaysOwn) {
@@ -626,7 +643,7 @@ TEST_F(BridgeTlsTest, Tls11ClientIsRefused) {
   auto ok = connect_tls(&err, TLS1_2_VERSION);
   ASSERT_NE(ok, nullptr) << err;
   FakeConn* c = wait_conn();
-  EXPECT_EQ(host_->conn_count(), 1u);  // the refused one never reached the host
+  EXPECT_EQ(host_->conns().size(), 1u);  // the refused one never reached the host
   EXPECT_EQ(c->flags, static_cast<uint32_t>(VSP_CONN_TLS));
   EXPECT_TRUE(host_->logged("TLS handshake failed"));
   // Peers that close promptly (as nodes do) keep the lingering close short.
@@ -682,8 +699,8 @@ std::size_t idle_bytes_per_connection(FakeHost& host, int n,
     if (!clients.back()) return SIZE_MAX;
     exchange(*clients.back());  // every buffer has been used once
   }
-  EXPECT_TRUE(host.wait_for([&] { return host.conn_count() >= clients.size(); }));
-  host.wait_for([] { return false; }, 100ms);  // let writes complete and buffers be trimmed
+  EXPECT_TRUE(host.run_until([&] { return host.conns().size() >= clients.size(); }));
+  host.run_for(100ms);  // let writes complete and buffers be trimmed
   const std::size_t after = heap_in_use();
   return after > before ? (after - before) / static_cast<std::size_t>(n) : 0;
 }
@@ -735,8 +752,8 @@ TEST_F(BridgeTlsTest, IdleTlsConnectionCost) {
   ::close(go[0]);
   char b = 0;
   EXPECT_EQ(::read(ready[0], &b, 1), 1);
-  EXPECT_TRUE(host_->wait_for([&] { return host_->conn_count() >= kConns + 1; }));
-  host_->wait_for([] { return false; }, 100ms);
+  EXPECT_TRUE(host_->run_until([&] { return host_->conns().size() >= kConns + 1; }));
+  host_->run_for(100ms);
   const std::size_t per = (heap_in_use() - before) / kConns;
   std::printf("[ measured ] TLS: %zu bytes of heap per idle connection (server side)\n", per);
   ::close(go[1]);

@@ -20,6 +20,28 @@ namespace {
 using namespace std::chrono_literals;
 using cli::ConnectionError;
 using cli::OperatorClient;
+using ::vespid::testing::FakeConn;
+
+// The shared fake host with this module loaded. Its core echoes every message and, as the
+// gateway does, answers a framing error in operator.v1's form before closing.
+class FakeHost : public ::vespid::testing::FakeHost {
+ public:
+  explicit FakeHost(std::string state_dir)
+      : ::vespid::testing::FakeHost({.module_path = VESPID_UNIX_PLUGIN_PATH,
+                                     .plugin_id = "unix",
+                                     .instance_name = "unix",
+                                     .state_dir = std::move(state_dir)}) {
+    on_message = [this](FakeConn& c, const std::string& m) { send(c, m); };
+    on_protocol_error = [this](FakeConn& c, int status, const std::string& message) {
+      send(
+          c,
+          std::string(
+              R"({"type":"res","id":null,"ok":false,"error":{"code":"INVALID_REQUEST","message":")") +
+              message + "\"}}");
+      close(c, status);
+    };
+  }
+};
 
 class UnixTransportTest : public ::testing::Test {
  protected:
@@ -108,17 +130,17 @@ TEST_F(UnixTransportTest, ConnectionFactsAndEcho) {
   client.send_raw("{\"a\":1}\n\n{\"b\":2}\n");
   EXPECT_EQ(read_line(client), "{\"a\":1}");
   EXPECT_EQ(read_line(client), "{\"b\":2}");
-  EXPECT_EQ(c->received, (std::vector<std::string>{"{\"a\":1}", "{\"b\":2}"}));
+  EXPECT_EQ(host_->received(*c), (std::vector<std::string>{"{\"a\":1}", "{\"b\":2}"}));
 
   // A message split across writes is delivered whole.
   client.send_raw("{\"split\":");
   host_->run_for(20ms);
-  EXPECT_EQ(c->received.size(), 2u);
+  EXPECT_EQ(host_->received(*c).size(), 2u);
   client.send_raw("true}\n");
   EXPECT_EQ(read_line(client), "{\"split\":true}");
 
   client.close();
-  EXPECT_TRUE(host_->run_until([&] { return c->closed.load(); }));
+  EXPECT_TRUE(host_->run_until([&] { return host_->closed(*c); }));
   EXPECT_TRUE(host_->stop());
 }
 
@@ -130,11 +152,11 @@ TEST_F(UnixTransportTest, OversizedLineIsAProtocolErrorAndTheConnectionCloses) {
   auto line = read_line(client);
   ASSERT_TRUE(line.has_value());
   EXPECT_NE(line->find("message exceeds max_message_bytes (16)"), std::string::npos) << *line;
-  EXPECT_EQ(c->protocol_status, VSP_E_OVERFLOW);
-  EXPECT_EQ(c->protocol_error, "message exceeds max_message_bytes (16)");
+  EXPECT_EQ(host_->protocol_status(*c), VSP_E_OVERFLOW);
+  EXPECT_EQ(host_->protocol_message(*c), "message exceeds max_message_bytes (16)");
   EXPECT_THROW(read_line(client), ConnectionError);  // closed after the answer
-  EXPECT_TRUE(host_->run_until([&] { return c->closed.load(); }));
-  EXPECT_TRUE(c->received.empty());
+  EXPECT_TRUE(host_->run_until([&] { return host_->closed(*c); }));
+  EXPECT_TRUE(host_->received(*c).empty());
 }
 
 TEST_F(UnixTransportTest, OversizedPartialLineIsCaughtBeforeItsNewline) {
@@ -142,7 +164,7 @@ TEST_F(UnixTransportTest, OversizedPartialLineIsCaughtBeforeItsNewline) {
   auto client = connect();
   FakeConn* c = wait_conn();
   client.send_raw(std::string(17, 'x'));
-  EXPECT_TRUE(host_->run_until([&] { return !c->protocol_error.empty(); }));
+  EXPECT_TRUE(host_->run_until([&] { return !host_->protocol_message(*c).empty(); }));
 }
 
 TEST_F(UnixTransportTest, SendFromAnotherThreadKeepsOrder) {
@@ -190,8 +212,8 @@ TEST_F(UnixTransportTest, SlowReaderOverflowsAndIsDropped) {
   EXPECT_TRUE(saw_busy);
   EXPECT_EQ(rc, VSP_E_OVERFLOW);
   EXPECT_EQ(host_->send(*c, big), VSP_E_CLOSED);
-  EXPECT_TRUE(host_->run_until([&] { return c->closed.load(); }));
-  EXPECT_EQ(c->closed_status, VSP_E_OVERFLOW);
+  EXPECT_TRUE(host_->run_until([&] { return host_->closed(*c); }));
+  EXPECT_EQ(host_->closed_status(*c), VSP_E_OVERFLOW);
 }
 
 TEST_F(UnixTransportTest, BusyThenWritableOnceDrained) {
@@ -204,14 +226,14 @@ TEST_F(UnixTransportTest, BusyThenWritableOnceDrained) {
   ASSERT_EQ(rc, VSP_E_BUSY);
   std::size_t bytes = 0;
   std::thread reader([&] {
-    while (host_->writable_calls == 0) {
+    while (host_->writable_calls(*c) == 0) {
       auto line = client.read_line(200ms);
       if (line) bytes += line->size();
     }
   });
-  EXPECT_TRUE(host_->run_until([&] { return host_->writable_calls > 0; }));
+  EXPECT_TRUE(host_->run_until([&] { return host_->writable_calls(*c) > 0; }));
   reader.join();
-  EXPECT_FALSE(c->closed);
+  EXPECT_FALSE(host_->closed(*c));
 }
 
 TEST_F(UnixTransportTest, CloseFlushesThenReportsClosedOnce) {
@@ -224,8 +246,8 @@ TEST_F(UnixTransportTest, CloseFlushesThenReportsClosedOnce) {
   EXPECT_EQ(host_->send(*c, "{\"late\":1}"), VSP_E_CLOSED);
   EXPECT_EQ(read_line(client), "{\"last\":1}");
   EXPECT_THROW(read_line(client), ConnectionError);
-  EXPECT_TRUE(host_->run_until([&] { return c->closed.load(); }));
-  EXPECT_EQ(c->closed_status, VSP_E_PERMISSION);
+  EXPECT_TRUE(host_->run_until([&] { return host_->closed(*c); }));
+  EXPECT_EQ(host_->closed_status(*c), VSP_E_PERMISSION);
 }
 
 TEST_F(UnixTransportTest, HalfCloseStillGetsTheAnswer) {
@@ -236,10 +258,10 @@ TEST_F(UnixTransportTest, HalfCloseStillGetsTheAnswer) {
   // The last request without a newline, then no more input (as `printf ... | socat` does).
   ASSERT_EQ(::write(fd, "{\"q\":1}", 7), 7);
   ASSERT_EQ(::shutdown(fd, SHUT_WR), 0);
-  EXPECT_TRUE(host_->run_until([&] { return c->received.size() == 1; }));
-  EXPECT_EQ(c->received.at(0), "{\"q\":1}");
+  EXPECT_TRUE(host_->run_until([&] { return host_->received(*c).size() == 1; }));
+  EXPECT_EQ(host_->received(*c).at(0), "{\"q\":1}");
   host_->run_for(100ms);  // the answer takes a while; the connection must still be there
-  ASSERT_FALSE(c->closed);
+  ASSERT_FALSE(host_->closed(*c));
   EXPECT_EQ(host_->send(*c, "{\"a\":1}"), VSP_OK);
   std::string got;
   host_->run_until([&] {
@@ -250,7 +272,7 @@ TEST_F(UnixTransportTest, HalfCloseStillGetsTheAnswer) {
   });
   EXPECT_EQ(got, "{\"a\":1}\n");
   ::close(fd);  // now fully gone: the transport notices without waiting out its linger
-  EXPECT_TRUE(host_->run_until([&] { return c->closed.load(); }, 2s));
+  EXPECT_TRUE(host_->run_until([&] { return host_->closed(*c); }, 2s));
 }
 
 TEST_F(UnixTransportTest, MaxConnectionsRefusesTheExtraOne) {
@@ -268,7 +290,7 @@ TEST_F(UnixTransportTest, MaxConnectionsRefusesTheExtraOne) {
 
 TEST_F(UnixTransportTest, RefusedOpenClosesTheSocket) {
   start();
-  host_->refuse_opens = 1;
+  host_->refuse_opens = true;
   auto client = connect();
   EXPECT_THROW(read_line(client), ConnectionError);
   EXPECT_TRUE(host_->conns().empty());
@@ -280,7 +302,7 @@ TEST_F(UnixTransportTest, StopClosesConnectionsBeforeDone) {
   auto b = connect();
   wait_conn(2);
   EXPECT_TRUE(host_->stop());
-  for (auto* c : host_->conns()) EXPECT_TRUE(c->closed);
+  for (auto* c : host_->conns()) EXPECT_TRUE(host_->closed(*c));
 }
 
 TEST_F(UnixTransportTest, StaleSocketFileIsReplaced) {

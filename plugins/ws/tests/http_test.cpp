@@ -81,7 +81,7 @@ TEST_F(HttpTest, RestRequestBecomesAnEnvelopeAndTheAnswerAResponse) {
   EXPECT_FALSE(c->bearer);
   EXPECT_EQ(c->peer.rfind("127.0.0.1:", 0), 0u);
   EXPECT_EQ(c->local, "127.0.0.1:" + std::to_string(port_));
-  auto got = host_->received(c);
+  auto got = host_->received(*c);
   ASSERT_EQ(got.size(), 1u);
   const json env = json::parse(got[0]);
   EXPECT_EQ(env["method"], "POST");
@@ -109,7 +109,7 @@ TEST_F(HttpTest, KeepAliveRequestsAnsweredInOrderOnOneHostConnection) {
     EXPECT_EQ(json::parse(res->body)["path"], path);
   }
   ASSERT_EQ(host_->conns().size(), 1u);
-  auto got = host_->received(host_->conns()[0]);
+  auto got = host_->received(*host_->conns()[0]);
   ASSERT_EQ(got.size(), 3u);
   EXPECT_EQ(json::parse(got[2])["path"], "/healthz");
 
@@ -229,15 +229,15 @@ TEST_F(HttpTest, HostCloseAnswersTheWaitingRequestThenCloses) {
   ASSERT_FALSE(p->write_request("GET", "/v1/slow"));
   FakeConn* c = host_->wait_conn(1);
   ASSERT_NE(c, nullptr);
-  ASSERT_TRUE(host_->wait([&] { return host_->received(c).size() == 1; }));
+  ASSERT_TRUE(host_->run_until([&] { return host_->received(*c).size() == 1; }));
   host_->close(*c, VSP_E_CLOSED, "shutting down");
   auto res = p->read_response();
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 503);
   EXPECT_FALSE(res->keep_alive);
   EXPECT_TRUE(p->wait_closed());
-  ASSERT_TRUE(host_->wait([&] { return host_->closed_count(c) == 1; }));
-  EXPECT_EQ(host_->closed_status(c), VSP_E_CLOSED);
+  ASSERT_TRUE(host_->run_until([&] { return host_->closed_count(*c) == 1; }));
+  EXPECT_EQ(host_->closed_status(*c), VSP_E_CLOSED);
   // One answer per request: a second send is refused.
   EXPECT_EQ(host_->send(*c, "{}"), VSP_E_CLOSED);
 }
@@ -264,8 +264,8 @@ TEST_F(HttpTest, PeerCloseEndsTheHostConnectionOnce) {
     ASSERT_TRUE(p->request("GET", "/v1/x"));
   }
   FakeConn* c = host_->wait_conn(1);
-  ASSERT_TRUE(host_->wait([&] { return host_->closed_count(c) == 1; }));
-  EXPECT_EQ(host_->closed_status(c), VSP_OK);
+  ASSERT_TRUE(host_->run_until([&] { return host_->closed_count(*c) == 1; }));
+  EXPECT_EQ(host_->closed_status(*c), VSP_OK);
 }
 
 class StaticTest : public HttpTest {

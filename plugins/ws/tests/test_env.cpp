@@ -46,6 +46,37 @@ struct TlsDir {
 
 }  // namespace
 
+FakeHost::FakeHost()
+    : ::vespid::testing::FakeHost({.module_path = VESPID_WS_PLUGIN_PATH,
+                                   .plugin_id = "ws",
+                                   .require_admit = true,
+                                   .instance_name = "ws-test",
+                                   .state_dir = "/tmp",
+                                   .host_timers_and_watches = false}) {
+  rest_responder = [](FakeConn&, const std::string& envelope) -> std::optional<std::string> {
+    nlohmann::json res = {{"status", 200},
+                          {"headers", {{"content-type", "application/json"}, {"x-echo", "yes"}}},
+                          {"body", envelope}};
+    return res.dump();
+  };
+  on_protocol_error = [this](FakeConn& c, int status, const std::string& message) {
+    // As the gateway does: answer in the dialect's form, then close.
+    nlohmann::json err = {{"type", "error"}, {"code", "INVALID_REQUEST"}, {"message", message}};
+    send(c, err.dump());
+    close(c, status, message.c_str());
+  };
+}
+
+uint16_t FakeHost::port() {
+  for (const auto& line : logs()) {
+    const auto at = line.find("(port ");
+    if (line.rfind("listening on ", 0) == 0 && at != std::string::npos) {
+      return static_cast<uint16_t>(std::stoi(line.substr(at + 6)));
+    }
+  }
+  return 0;
+}
+
 const TlsFiles& tls_files() {
   static TlsDir dir;
   return dir.files;

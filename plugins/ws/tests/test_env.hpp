@@ -14,6 +14,18 @@
 
 namespace vespid::ws::testing {
 
+using ::vespid::testing::FakeConn;
+
+// The shared fake host with this module loaded. Its core answers rest.v1 requests with a 200
+// that echoes the envelope as the body, and a framing error with an `error` message before it
+// closes. The ws transport runs its own threads and timers: host timers and watches are
+// violations here.
+class FakeHost : public ::vespid::testing::FakeHost {
+ public:
+  FakeHost();
+  uint16_t port();  // from the "listening on" log line
+};
+
 struct TlsFiles {
   std::string dir, ca_pem, cert_pem, key_pem;
 };

@@ -57,7 +57,7 @@ TEST_F(WebSocketTest, UpgradeWithBearerIsHeldUntilAdmittedThenMessagesFlow) {
   EXPECT_EQ(p->ws_read(), "echo:hello");
   EXPECT_EQ(host_->send(*c, R"({"type":"push"})"), VSP_OK);
   EXPECT_EQ(p->ws_read(), R"({"type":"push"})");
-  EXPECT_EQ(host_->received(c), std::vector<std::string>{"hello"});
+  EXPECT_EQ(host_->received(*c), std::vector<std::string>{"hello"});
 
   // A normal close from the host: 1000 with its reason.
   host_->close(*c, VSP_OK, "bye");
@@ -65,8 +65,8 @@ TEST_F(WebSocketTest, UpgradeWithBearerIsHeldUntilAdmittedThenMessagesFlow) {
   EXPECT_EQ(p->last_error(), boost::beast::websocket::error::closed);
   EXPECT_EQ(p->close_code(), 1000);
   EXPECT_EQ(p->close_reason(), "bye");
-  ASSERT_TRUE(host_->wait([&] { return host_->closed_count(c) == 1; }));
-  EXPECT_EQ(host_->closed_status(c), VSP_OK);
+  ASSERT_TRUE(host_->run_until([&] { return host_->closed_count(*c) == 1; }));
+  EXPECT_EQ(host_->closed_status(*c), VSP_OK);
 }
 
 TEST_F(WebSocketTest, OrgHintFromQueryAndDialectsPerRoute) {
@@ -92,9 +92,9 @@ TEST_F(WebSocketTest, RefusedAdmissionAnswersWithTheHostsStatusAndBody) {
   EXPECT_EQ(res.headers["content-type"], "application/json");
   EXPECT_EQ(json::parse(res.body), json::parse(host_->refuse_body));
   FakeConn* c = host_->wait_conn(1);
-  ASSERT_TRUE(host_->wait([&] { return host_->closed_count(c) == 1; }));
-  EXPECT_EQ(host_->closed_status(c), VSP_E_PERMISSION);
-  EXPECT_TRUE(host_->received(c).empty());
+  ASSERT_TRUE(host_->run_until([&] { return host_->closed_count(*c) == 1; }));
+  EXPECT_EQ(host_->closed_status(*c), VSP_E_PERMISSION);
+  EXPECT_TRUE(host_->received(*c).empty());
 }
 
 TEST_F(WebSocketTest, AdmissionTimeoutIs503AndALateAdmitIsIgnored) {
@@ -107,8 +107,8 @@ TEST_F(WebSocketTest, AdmissionTimeoutIs503AndALateAdmitIsIgnored) {
                 "handshake_timeout_ms (200)"),
             std::string::npos);
   FakeConn* c = host_->wait_conn(1);
-  ASSERT_TRUE(host_->wait([&] { return host_->closed_count(c) == 1; }));
-  EXPECT_EQ(host_->closed_status(c), VSP_E_CLOSED);
+  ASSERT_TRUE(host_->run_until([&] { return host_->closed_count(*c) == 1; }));
+  EXPECT_EQ(host_->closed_status(*c), VSP_E_CLOSED);
   host_->admit(*c, VSP_OK, 101);  // the fake core, like the real one, drops it once closed
 }
 
@@ -131,10 +131,10 @@ TEST_F(WebSocketTest, AdmitRacingTheDeadlineEndsExactlyOnce) {
       EXPECT_EQ(p->ws_read(), "echo:x");
       ASSERT_FALSE(p->ws_close());
     }
-    ASSERT_TRUE(host_->wait([&] { return host_->closed_count(c) == 1; }));
+    ASSERT_TRUE(host_->run_until([&] { return host_->closed_count(*c) == 1; }));
   }
   host_->run_for(50ms);
-  for (auto* c : host_->conns()) EXPECT_EQ(host_->closed_count(c), 1);
+  for (auto* c : host_->conns()) EXPECT_EQ(host_->closed_count(*c), 1);
 }
 
 TEST_F(WebSocketTest, BinaryFrameIsAProtocolError) {
@@ -148,10 +148,10 @@ TEST_F(WebSocketTest, BinaryFrameIsAProtocolError) {
   EXPECT_EQ(p->close_code(), 1008);
   EXPECT_EQ(p->close_reason(), "binary frames are not supported; send JSON text");
   FakeConn* c = host_->conns()[0];
-  auto errors = host_->protocol_errors(c);
+  auto errors = host_->protocol_errors(*c);
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0].first, VSP_E_INVALID);
-  EXPECT_TRUE(host_->received(c).empty());
+  EXPECT_TRUE(host_->received(*c).empty());
 }
 
 TEST_F(WebSocketTest, OversizedMessageIsAProtocolErrorAndClosesWith1009) {
@@ -167,12 +167,12 @@ TEST_F(WebSocketTest, OversizedMessageIsAProtocolErrorAndClosesWith1009) {
   EXPECT_FALSE(p->ws_read());
   EXPECT_EQ(p->close_code(), 1009);
   FakeConn* c = host_->conns()[0];
-  auto errors = host_->protocol_errors(c);
+  auto errors = host_->protocol_errors(*c);
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0].first, VSP_E_OVERFLOW);
-  EXPECT_EQ(host_->received(c).size(), 1u);
-  ASSERT_TRUE(host_->wait([&] { return host_->closed_count(c) == 1; }));
-  EXPECT_EQ(host_->closed_status(c), VSP_E_OVERFLOW);
+  EXPECT_EQ(host_->received(*c).size(), 1u);
+  ASSERT_TRUE(host_->run_until([&] { return host_->closed_count(*c) == 1; }));
+  EXPECT_EQ(host_->closed_status(*c), VSP_E_OVERFLOW);
 }
 
 TEST_F(WebSocketTest, InvalidUtf8IsAProtocolError) {
@@ -182,8 +182,8 @@ TEST_F(WebSocketTest, InvalidUtf8IsAProtocolError) {
   EXPECT_FALSE(p->ws_read());
   EXPECT_EQ(p->close_code(), 1007);
   FakeConn* c = host_->conns()[0];
-  ASSERT_TRUE(host_->wait([&] { return host_->closed_count(c) == 1; }));
-  auto errors = host_->protocol_errors(c);
+  ASSERT_TRUE(host_->run_until([&] { return host_->closed_count(*c) == 1; }));
+  auto errors = host_->protocol_errors(*c);
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0],
             std::make_pair(VSP_E_INVALID, std::string("text message is not valid UTF-8")));
@@ -232,18 +232,18 @@ TEST_F(WebSocketTest, BusyThenWritableThenOverflowCloses) {
 
   want = 3;
   ASSERT_FALSE(p->ws_send("go"));
-  ASSERT_TRUE(host_->wait([&] { return host_->received(c).size() == 1; }));
+  ASSERT_TRUE(host_->run_until([&] { return host_->received(*c).size() == 1; }));
   for (int i = 0; i < 3; ++i) ASSERT_EQ(p->ws_read()->size(), 20000u);
   EXPECT_EQ(codes, (std::vector<int>{VSP_OK, VSP_E_BUSY, VSP_E_BUSY}));
-  ASSERT_TRUE(host_->wait([&] { return host_->writable_count(c) == 1; }));
+  ASSERT_TRUE(host_->run_until([&] { return host_->writable_calls(*c) == 1; }));
 
   codes.clear();
   want = 4;
   ASSERT_FALSE(p->ws_send("go"));
-  ASSERT_TRUE(host_->wait([&] { return host_->closed_count(c) == 1; }));
+  ASSERT_TRUE(host_->run_until([&] { return host_->closed_count(*c) == 1; }));
   EXPECT_EQ(codes, (std::vector<int>{VSP_OK, VSP_E_BUSY, VSP_E_BUSY, VSP_E_OVERFLOW}));
-  EXPECT_EQ(host_->closed_status(c), VSP_E_OVERFLOW);
-  EXPECT_EQ(host_->closed_reason(c), "send queue exceeded send_queue_bytes (65536)");
+  EXPECT_EQ(host_->closed_status(*c), VSP_E_OVERFLOW);
+  EXPECT_EQ(host_->closed_reason(*c), "send queue exceeded send_queue_bytes (65536)");
   EXPECT_TRUE(p->wait_closed());
 }
 
@@ -259,9 +259,9 @@ TEST_F(WebSocketTest, SilentPeerIsPingedThenClosedAndALivelyOneIsNot) {
   });
   EXPECT_EQ(lively->ws_read(2s), "still here");
   later.join();
-  ASSERT_TRUE(host_->wait([&] { return host_->closed_count(conns[0]) == 1; }, 2s));
-  EXPECT_NE(host_->closed_reason(conns[0]).find("ping_interval_ms = 100"), std::string::npos);
-  EXPECT_EQ(host_->closed_count(conns[1]), 0);
+  ASSERT_TRUE(host_->run_until([&] { return host_->closed_count(*conns[0]) == 1; }, 2s));
+  EXPECT_NE(host_->closed_reason(*conns[0]).find("ping_interval_ms = 100"), std::string::npos);
+  EXPECT_EQ(host_->closed_count(*conns[1]), 0);
 }
 
 TEST_F(WebSocketTest, CloseFlushesQueuedMessagesFirstAndTruncatesTheReason) {
@@ -277,8 +277,8 @@ TEST_F(WebSocketTest, CloseFlushesQueuedMessagesFirstAndTruncatesTheReason) {
   EXPECT_FALSE(p->ws_read());
   EXPECT_EQ(p->close_code(), 1008);
   EXPECT_EQ(p->close_reason(), reason.substr(0, 122));
-  ASSERT_TRUE(host_->wait([&] { return host_->closed_count(c) == 1; }));
-  EXPECT_EQ(host_->closed_status(c), VSP_E_INVALID);
+  ASSERT_TRUE(host_->run_until([&] { return host_->closed_count(*c) == 1; }));
+  EXPECT_EQ(host_->closed_status(*c), VSP_E_INVALID);
 }
 
 TEST_F(WebSocketTest, PeerCloseIsReportedOnce) {
@@ -286,9 +286,9 @@ TEST_F(WebSocketTest, PeerCloseIsReportedOnce) {
   auto p = ws_peer();
   FakeConn* c = host_->conns()[0];
   ASSERT_FALSE(p->ws_close(1000));
-  ASSERT_TRUE(host_->wait([&] { return host_->closed_count(c) == 1; }));
-  EXPECT_EQ(host_->closed_status(c), VSP_OK);
-  EXPECT_NE(host_->closed_reason(c).find("code 1000"), std::string::npos);
+  ASSERT_TRUE(host_->run_until([&] { return host_->closed_count(*c) == 1; }));
+  EXPECT_EQ(host_->closed_status(*c), VSP_OK);
+  EXPECT_NE(host_->closed_reason(*c).find("code 1000"), std::string::npos);
 }
 
 TEST_F(WebSocketTest, StopClosesWithGoingAwayAndWaitsForEveryConnection) {
@@ -301,8 +301,8 @@ TEST_F(WebSocketTest, StopClosesWithGoingAwayAndWaitsForEveryConnection) {
   EXPECT_TRUE(host_->stop());
   EXPECT_FALSE(reader.get());
   EXPECT_EQ(p->close_code(), 1001);
-  for (auto* conn : host_->conns()) EXPECT_EQ(host_->closed_count(conn), 1);
-  EXPECT_EQ(host_->closed_status(c), VSP_E_CLOSED);
+  for (auto* conn : host_->conns()) EXPECT_EQ(host_->closed_count(*conn), 1);
+  EXPECT_EQ(host_->closed_status(*c), VSP_E_CLOSED);
   EXPECT_TRUE(idle_http->wait_closed());
 }
 
