@@ -9,7 +9,7 @@ packages=(
   nlohmann-json3-dev libspdlog-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libavahi-client-dev
-  socat procps
+  socat procps openssl
 )
 
 missing=()

@@ -174,7 +174,27 @@ TEST_F(BridgeTest, BindConflictIsAddrInUseNamingTheAddress) {
 }
 
 TEST_F(BridgeTest, PrivilegedPortIsPermissionDenied) {
-  if (::geteuid() == 0) GTEST_SKIP() << "root may bind any port";
+  if (::geteuid() == 0) {
+    // Root may bind any port, so try it as an unprivileged user in a child process.
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(3);
+      FakeHost host;
+      std::string err;
+      if (host.create(R"({"port":1})", &err) != VSP_OK) ::_exit(4);
+      int rc = host.start(&err);
+      ::_exit(rc == VSP_E_PERMISSION && err.find("127.0.0.1:1:") != std::string::npos ? 0 : 1);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0)
+        << "as user 65534, binding port 1 must fail with "
+           "VSP_E_PERMISSION naming the address (3: could not drop "
+           "privileges, 4: create failed, 1: wrong status or message)";
+    return;
+  }
   FakeHost host;
   std::string err;
   ASSERT_EQ(host.create(R"({"port":1})", &err), VSP_OK) << err;
