@@ -2,18 +2,30 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <fstream>
+#include <vector>
 
 #include "config/schema.hpp"
 
 namespace vespid::config {
 namespace {
 
+// Config files written by a test, removed when the test binary exits.
+struct TempFiles {
+  std::vector<std::string> paths;
+  ~TempFiles() {
+    for (const auto& p : paths) std::remove(p.c_str());
+  }
+};
+TempFiles g_files;
+
 std::string write_temp(const std::string& text) {
   char path[] = "/tmp/vespid-config-XXXXXX";
   int fd = mkstemp(path);
   ::close(fd);
   std::ofstream(path) << text;
+  g_files.paths.push_back(path);
   return path;
 }
 
