@@ -12,6 +12,11 @@ InvokeResult unavailable(std::string message) {
 }
 }  // namespace
 
+LocalNodeRouter::~LocalNodeRouter() {
+  while (!pending_.empty())
+    finish(pending_.begin()->first, unavailable("the gateway is shutting down"));
+}
+
 void LocalNodeRouter::attach(ConnectedNode node) {
   std::string id = node.node_id;
   if (auto it = nodes_.find(id); it != nodes_.end()) {

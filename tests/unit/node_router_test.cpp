@@ -108,6 +108,9 @@ TEST_F(Router, InFlightIsBounded) {
   ASSERT_TRUE(c) << "the third fails at once (max 2 in flight)";
   EXPECT_NE(c->error_message.find("in flight"), std::string::npos);
   EXPECT_FALSE(a.has_value());
+  // End the two in flight while their results still exist.
+  loop_.sequencer().execute([&] { router_.disconnect("busy", "test over"); });
+  EXPECT_TRUE(a && b);
 }
 
 TEST_F(Router, DetachFailsPendingAtOnceAndIgnoresLateCloses) {
