@@ -226,17 +226,24 @@ Task<void> BridgeDialect::on_message(std::shared_ptr<Connection> conn, std::stri
              authed ? "unknown frame type \"" + type + "\"" : "send hello first");
 }
 
-Task<void> BridgeDialect::handle_hello(std::shared_ptr<Connection> conn, json frame) {
-  auto* s = static_cast<Session*>(conn->dialect_state.get());
+// hello and pair-request share their preconditions: not yet authenticated, a valid nodeId.
+// Answers the node and returns false when they do not hold.
+bool BridgeDialect::handshake_allowed(Connection& conn, const json& frame, const char* what) {
+  auto* s = static_cast<Session*>(conn.dialect_state.get());
   if (s->phase == Session::Phase::Authenticated) {
-    send_error(*conn, "INVALID_REQUEST", "this connection is already authenticated");
-    co_return;
+    send_error(conn, "INVALID_REQUEST", "this connection is already authenticated");
+    return false;
   }
   if (!valid_node_id(frame.value("nodeId", json()))) {
-    send_error(*conn, "INVALID_REQUEST",
-               "hello needs a nodeId (1 to 128 printable characters, no '/')");
-    co_return;
+    send_error(conn, "INVALID_REQUEST",
+               std::string(what) + " needs a nodeId (1 to 128 printable characters, no '/')");
+    return false;
   }
+  return true;
+}
+
+Task<void> BridgeDialect::handle_hello(std::shared_ptr<Connection> conn, json frame) {
+  if (!handshake_allowed(*conn, frame, "hello")) co_return;
   int protocol = kProtocolVersion;
   if (auto p = frame.find("protocol"); p != frame.end()) {
     if (!p->is_number_integer() || p->get<int>() < 1) {
@@ -296,16 +303,8 @@ void BridgeDialect::authenticate(const std::shared_ptr<Connection>& conn,
 }
 
 Task<void> BridgeDialect::handle_pair_request(std::shared_ptr<Connection> conn, json frame) {
+  if (!handshake_allowed(*conn, frame, "pair-request")) co_return;
   auto* s = static_cast<Session*>(conn->dialect_state.get());
-  if (s->phase == Session::Phase::Authenticated) {
-    send_error(*conn, "INVALID_REQUEST", "this connection is already authenticated");
-    co_return;
-  }
-  if (!valid_node_id(frame.value("nodeId", json()))) {
-    send_error(*conn, "INVALID_REQUEST",
-               "pair-request needs a nodeId (1 to 128 printable characters, no '/')");
-    co_return;
-  }
   std::string node_id = frame["nodeId"];
   bool silent = frame.value("silent", false);
   json claims = frame;

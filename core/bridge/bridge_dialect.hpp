@@ -58,6 +58,7 @@ class BridgeDialect final : public Dialect {
   struct Session;
   class Link;
 
+  bool handshake_allowed(Connection& conn, const nlohmann::json& frame, const char* what);
   Task<void> handle_hello(std::shared_ptr<Connection> conn, nlohmann::json frame);
   Task<void> handle_pair_request(std::shared_ptr<Connection> conn, nlohmann::json frame);
   Task<void> handle_req(std::shared_ptr<Connection> conn, nlohmann::json frame);

@@ -84,16 +84,38 @@ Task<void> Repository::commit_or_conflict(Txn txn, std::string conflict_message)
   if (!out.applied) throw api::conflict(conflict_message);
 }
 
+// ---- Records with a unique name (orgs, users) ----
+
+Task<void> Repository::insert_named(std::string record_key, std::string name_key, std::string id,
+                                    std::string value, std::string conflict_message) {
+  Txn txn;
+  txn.compares.push_back(Compare::absent(name_key));  // the name is taken in the same transaction
+  txn.writes.push_back(Write::put(record_key, value));
+  txn.writes.push_back(Write::put(name_key, id));
+  co_await commit_or_conflict(std::move(txn), conflict_message);
+}
+
+Task<std::optional<std::string>> Repository::find_named(std::string id_or_name, KeyFn record_key,
+                                                        KeyFn name_key) {
+  std::string id = id_or_name;
+  if (!std::regex_match(id_or_name, kUuid)) {  // names never look like ids (check_name)
+    auto idx = co_await storage_.get(name_key(id_or_name));
+    if (!idx) co_return std::nullopt;
+    id = idx->value;
+  }
+  auto row = co_await storage_.get(record_key(id));
+  if (!row) co_return std::nullopt;
+  co_return row->value;
+}
+
 // ---- Orgs ----
 
 Task<Org> Repository::create_org(std::string name) {
   check_name("org", name);
   Org org{crypto::uuid_v4(), name, util::now_iso8601()};
-  Txn txn;
-  txn.compares.push_back(Compare::absent(keys::org_name(name)));
-  txn.writes.push_back(Write::put(keys::org(org.id), to_json(org).dump()));
-  txn.writes.push_back(Write::put(keys::org_name(name), org.id));
-  co_await commit_or_conflict(std::move(txn), "an org named \"" + name + "\" already exists");
+  Task<void> t = insert_named(keys::org(org.id), keys::org_name(name), org.id, to_json(org).dump(),
+                              "an org named \"" + name + "\" already exists");
+  co_await std::move(t);
   co_return org;
 }
 
@@ -106,15 +128,10 @@ Task<std::vector<Org>> Repository::list_orgs() {
 }
 
 Task<std::optional<Org>> Repository::find_org(std::string id_or_name) {
-  std::string id = id_or_name;
-  if (!std::regex_match(id_or_name, kUuid)) {
-    auto idx = co_await storage_.get(keys::org_name(id_or_name));
-    if (!idx) co_return std::nullopt;
-    id = idx->value;
-  }
-  auto row = co_await storage_.get(keys::org(id));
+  Task<std::optional<std::string>> t = find_named(id_or_name, &keys::org, &keys::org_name);
+  std::optional<std::string> row = co_await std::move(t);
   if (!row) co_return std::nullopt;
-  co_return org_from(json::parse(row->value));
+  co_return org_from(json::parse(*row));
 }
 
 Task<Org> Repository::require_org(std::string id_or_name) {
@@ -131,11 +148,9 @@ Task<User> Repository::create_user(std::string name, std::string email) {
     throw api::invalid("email \"" + email + "\" is not an email address");
   }
   User user{crypto::uuid_v4(), name, email, util::now_iso8601()};
-  Txn txn;
-  txn.compares.push_back(Compare::absent(keys::user_name(name)));
-  txn.writes.push_back(Write::put(keys::user(user.id), to_json(user).dump()));
-  txn.writes.push_back(Write::put(keys::user_name(name), user.id));
-  co_await commit_or_conflict(std::move(txn), "a user named \"" + name + "\" already exists");
+  Task<void> t = insert_named(keys::user(user.id), keys::user_name(name), user.id,
+                              to_json(user).dump(), "a user named \"" + name + "\" already exists");
+  co_await std::move(t);
   co_return user;
 }
 
@@ -148,15 +163,10 @@ Task<std::vector<User>> Repository::list_users() {
 }
 
 Task<std::optional<User>> Repository::find_user(std::string id_or_name) {
-  std::string id = id_or_name;
-  if (!std::regex_match(id_or_name, kUuid)) {
-    auto idx = co_await storage_.get(keys::user_name(id_or_name));
-    if (!idx) co_return std::nullopt;
-    id = idx->value;
-  }
-  auto row = co_await storage_.get(keys::user(id));
+  Task<std::optional<std::string>> t = find_named(id_or_name, &keys::user, &keys::user_name);
+  std::optional<std::string> row = co_await std::move(t);
   if (!row) co_return std::nullopt;
-  co_return user_from(json::parse(row->value));
+  co_return user_from(json::parse(*row));
 }
 
 Task<User> Repository::require_user(std::string id_or_name) {

@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "repo/model.hpp"
@@ -47,7 +48,14 @@ class Repository {
   core::Task<std::optional<AccessToken>> verify_access_token(std::string presented);
 
  private:
+  using KeyFn = std::string (*)(std::string_view);
   core::Task<void> commit_or_conflict(core::Txn txn, std::string conflict_message);
+  // Writes a record and claims its unique name in one transaction (CONFLICT if taken).
+  core::Task<void> insert_named(std::string record_key, std::string name_key, std::string id,
+                                std::string value, std::string conflict_message);
+  // The stored JSON of the record named by an id or a name.
+  core::Task<std::optional<std::string>> find_named(std::string id_or_name, KeyFn record_key,
+                                                    KeyFn name_key);
 
   core::StorageService& storage_;
 };
