@@ -15,6 +15,7 @@
 #include "operator/node_methods.hpp"
 #include "operator/operator_dialect.hpp"
 #include "rest/rest_dialect.hpp"
+#include "runtime/run_to_completion.hpp"
 #include "tls/tls_material.hpp"
 #include "version.hpp"
 
@@ -39,30 +40,6 @@ Gateway::Gateway(config::GatewayConfig cfg, std::vector<std::string> plugin_dirs
 
 Gateway::~Gateway() {
   if (storage_) storage_->close();
-}
-
-template <class T>
-T Gateway::run_sync(Task<T> task) {
-  // Start-up only: the loop is not running yet, so drive it here until the task is done.
-  std::optional<T> value;
-  std::exception_ptr error;
-  bool done = false;
-  spawn<T>(
-      std::move(task),
-      [&](T v) {
-        value.emplace(std::move(v));
-        done = true;
-      },
-      [&](std::exception_ptr e) {
-        error = e;
-        done = true;
-      });
-  // Storage completions arrive as posts; keep the context alive while none is queued yet.
-  auto guard = boost::asio::make_work_guard(loop_.io());
-  while (!done) loop_.io().run_one();
-  guard.reset();
-  if (error) std::rethrow_exception(error);
-  return std::move(*value);
 }
 
 void Gateway::load_instances() {
@@ -120,7 +97,7 @@ void Gateway::open_storage() {
   storage_instance_->set_state(PluginInstance::State::Started);
   repo_ = std::make_unique<repo::Repository>(*storage_);
   try {
-    int schema = run_sync(repo_->migrate());
+    int schema = run_to_completion(loop_, repo_->migrate());
     log::get("storage")->info("storage \"{}\" ready (schema {}, revision {})",
                               storage_instance_->name(), schema, storage_->last_revision());
   } catch (const std::exception& e) {

@@ -62,9 +62,6 @@ class Gateway final : public HostBackend {
   void stop_and_destroy(PluginInstance& inst);  // start-up failure path only
   nlohmann::json status_snapshot();
 
-  template <class T>
-  T run_sync(Task<T> task);
-
   config::GatewayConfig cfg_;
   std::vector<std::string> plugin_dirs_;
   Loop loop_;

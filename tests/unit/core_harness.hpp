@@ -14,6 +14,7 @@
 #include "plugin/module_catalog.hpp"
 #include "plugin/plugin_instance.hpp"
 #include "runtime/loop.hpp"
+#include "runtime/run_to_completion.hpp"
 #include "runtime/task.hpp"
 #include "storage/storage_service.hpp"
 
@@ -76,25 +77,7 @@ class StorageHarness {
   // Runs a task to completion, driving the loop on this thread.
   template <class T>
   T run(Task<T> task) {
-    std::optional<T> value;
-    std::exception_ptr error;
-    bool done = false;
-    spawn<T>(
-        std::move(task),
-        [&](T v) {
-          value.emplace(std::move(v));
-          done = true;
-        },
-        [&](std::exception_ptr e) {
-          error = e;
-          done = true;
-        });
-    // Dropping the previous run's guard stopped the context; start it again.
-    loop().io().restart();
-    auto guard = boost::asio::make_work_guard(loop().io());
-    while (!done) loop().io().run_one();
-    if (error) std::rethrow_exception(error);
-    return std::move(*value);
+    return run_to_completion(loop(), std::move(task));
   }
 
  private:
