@@ -2,15 +2,25 @@
 configure_file(${CMAKE_CURRENT_SOURCE_DIR}/version.hpp.in ${CMAKE_CURRENT_BINARY_DIR}/generated/version.hpp @ONLY)
 
 add_library(vespid_core STATIC
+  agents/agent_dialect.cpp
+  agents/agent_routes.cpp
+  agents/agent_store.cpp
   api/api_error.hpp
+  auth/org_access.cpp
   bridge/bridge_dialect.cpp
   config/config.cpp
   config/schema.cpp
   conn/connection.cpp
   conn/hub.cpp
   crypto/crypto.cpp
+  dispatch/dispatch_request.cpp
+  dispatch/dispatch_routes.cpp
+  dispatch/dispatcher.cpp
+  dispatch/result_store.cpp
   gateway/gateway.cpp
+  gateway/http_api.cpp
   gateway/state_dir.cpp
+  gateway/ws_url.cpp
   log/logging.cpp
   nodes/node_record.cpp
   nodes/node_router.cpp
@@ -24,6 +34,7 @@ add_library(vespid_core STATIC
   plugin/plugin_instance.cpp
   repo/model.cpp
   repo/repository.cpp
+  rest/rest_auth.cpp
   rest/rest_dialect.cpp
   runtime/deadlines.cpp
   runtime/loop.cpp

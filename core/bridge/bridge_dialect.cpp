@@ -294,6 +294,8 @@ void BridgeDialect::authenticate(const std::shared_ptr<Connection>& conn,
   cn.node_id = node.node_id;
   cn.org_id = node.org_id;
   cn.commands = std::set<std::string>(node.commands.begin(), node.commands.end());
+  cn.kind = "bridge";
+  cn.tags = node.tags;
   cn.link = s->link;
   router_.attach(std::move(cn));
   log::get("core")->info("node {} ({}) connected over bridge from {}", node.node_id,

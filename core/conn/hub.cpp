@@ -87,7 +87,7 @@ int ConnectionHub::open(PluginInstance& transport, const vsp_conn_info& info, vs
           conn->busy = false;
           if (conn->wants_admission()) {
             conn->admit(VSP_E_INTERNAL, 503,
-                        R"({"error":{"code":"UNAVAILABLE","message":"handshake failed"}})");
+                        R"({"code":"UNAVAILABLE","message":"handshake failed"})");
           } else {
             conn->close(VSP_E_INTERNAL, "handshake failed");
           }

@@ -196,6 +196,7 @@ void Gateway::build_semantics() {
     co_return RestResponse{
         200, {{"ok", true}, {"version", kVersion}, {"revision", storage_->last_revision()}}};
   });
+  build_node_hosts(*rest);
   hub_->add_dialect(std::move(rest));
 
   register_admin_methods(methods_, AdminServices{*repo_, [this] { return status_snapshot(); }});
@@ -311,6 +312,7 @@ void Gateway::finish_shutdown() {
   if (finished_) return;
   finished_ = true;
   shutdown_timer_.reset();
+  if (dispatcher_) loop_.sequencer().execute([this] { dispatcher_->stop(); });
   loop_.sequencer().execute([this] { hub_->close_all("the gateway is shutting down"); });
   if (deadlines_) deadlines_->shutdown();
   for (auto& inst : instances_) {

@@ -11,7 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "agents/agent_store.hpp"
 #include "config/config.hpp"
+#include "dispatch/dispatcher.hpp"
+#include "dispatch/result_store.hpp"
 #include "conn/hub.hpp"
 #include "gateway/state_dir.hpp"
 #include "nodes/node_router.hpp"
@@ -29,6 +32,7 @@ namespace vespid::core {
 
 class BridgeDialect;
 class OperatorDialect;
+class RestDialect;
 
 class Gateway final : public HostBackend {
  public:
@@ -56,6 +60,8 @@ class Gateway final : public HostBackend {
   void open_storage();
   void prepare_tls();
   void build_semantics();
+  // Node hosts: the vespid.node.v1 dialect, their REST routes, internal dispatch (http_api.cpp).
+  void build_node_hosts(RestDialect& rest);
   void start_transports();
   void begin_shutdown(int exit_code, const std::string& why);
   void finish_shutdown();
@@ -78,6 +84,9 @@ class Gateway final : public HostBackend {
   std::unique_ptr<nodes::LocalNodeRouter> router_;
   OperatorDialect* operator_dialect_ = nullptr;  // owned by hub_
   BridgeDialect* bridge_dialect_ = nullptr;      // owned by hub_
+  std::unique_ptr<agents::AgentStore> agent_store_;
+  std::unique_ptr<dispatch::ResultStore> result_store_;
+  std::unique_ptr<dispatch::Dispatcher> dispatcher_;
 
   std::chrono::steady_clock::time_point started_at_;
   bool shutting_down_ = false;

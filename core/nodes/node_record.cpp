@@ -40,6 +40,7 @@ json to_stored_json(const NodeRecord& n) {
           {"caps", n.caps},
           {"commands", n.commands},
           {"permissions", n.permissions},
+          {"capabilities", n.capabilities},
           {"tags", n.tags},
           {"tokenSha256", n.token_sha256},
           {"kind", n.kind},
@@ -63,6 +64,7 @@ NodeRecord node_from(const json& j) {
   n.caps = j.value("caps", std::vector<std::string>{});
   n.commands = j.value("commands", std::vector<std::string>{});
   n.permissions = j.value("permissions", json::object());
+  n.capabilities = j.value("capabilities", json::object());
   n.tags = j.value("tags", std::vector<std::string>{});
   n.token_sha256 = j.value("tokenSha256", "");
   n.kind = j.value("kind", "bridge");
@@ -89,6 +91,7 @@ json to_public_json(const NodeRecord& n, const std::string& status) {
   opt("modelIdentifier", n.model_identifier);
   opt("lastSeenAt", n.last_seen_at);
   opt("revokedAt", n.revoked_at);
+  if (!n.capabilities.empty()) j["capabilities"] = n.capabilities;
   return j;
 }
 

@@ -17,6 +17,9 @@ struct NodeRecord {
   std::vector<std::string> caps;
   std::vector<std::string> commands;  // what the operator approved; the gateway invokes only these
   nlohmann::json permissions = nlohmann::json::object();
+  // A node host's self-description at hello ({kinds, engines, connectors, maxInFlight, ...}):
+  // a hint for routing, never a grant.
+  nlohmann::json capabilities = nlohmann::json::object();
   std::vector<std::string> tags;  // set by operators; authoritative for routing
   std::string token_sha256;       // hex; empty once revoked
   std::string kind = "bridge";    // "bridge" (bridge.v1 device) or "agent" (vespid.node.v1 host)

@@ -21,18 +21,21 @@ void LocalNodeRouter::attach(ConnectedNode node) {
   std::string id = node.node_id;
   if (auto it = nodes_.find(id); it != nodes_.end()) {
     std::shared_ptr<NodeLink> old = it->second.link;
+    index_remove(it->second);
     nodes_.erase(it);
     fail_pending_of(old.get(), "node reconnected; the invoke was sent on its previous connection");
     old->close("replaced by a newer connection of the same node");
     log::get("core")->info("node {} reconnected; previous connection closed", id);
   }
   node.connected_at = std::chrono::steady_clock::now();
+  index_add(node);
   nodes_.emplace(id, std::move(node));
 }
 
 void LocalNodeRouter::detach(const std::string& node_id, const NodeLink* link) {
   auto it = nodes_.find(node_id);
   if (it == nodes_.end() || it->second.link.get() != link) return;  // a late close of an old link
+  index_remove(it->second);
   nodes_.erase(it);
   fail_pending_of(link, "node disconnected");
 }
@@ -120,10 +123,43 @@ int LocalNodeRouter::disconnect(const std::string& node_id, const std::string& r
   auto it = nodes_.find(node_id);
   if (it == nodes_.end()) return 0;
   std::shared_ptr<NodeLink> link = it->second.link;
+  index_remove(it->second);
   nodes_.erase(it);
   fail_pending_of(link.get(), reason);
   link->close(reason);
   return 1;
+}
+
+void LocalNodeRouter::index_add(const ConnectedNode& n) {
+  by_org_[n.org_id].insert(n.node_id);
+}
+
+void LocalNodeRouter::index_remove(const ConnectedNode& n) {
+  auto it = by_org_.find(n.org_id);
+  if (it == by_org_.end()) return;
+  it->second.erase(n.node_id);
+  if (it->second.empty()) by_org_.erase(it);
+}
+
+std::vector<const ConnectedNode*> LocalNodeRouter::connected_in_org(
+    const std::string& org_id) const {
+  std::vector<const ConnectedNode*> out;
+  auto it = by_org_.find(org_id);
+  if (it == by_org_.end()) return out;
+  out.reserve(it->second.size());
+  for (const auto& id : it->second) {
+    if (auto n = nodes_.find(id); n != nodes_.end()) out.push_back(&n->second);
+  }
+  return out;
+}
+
+void LocalNodeRouter::update_tags(const std::string& node_id, std::vector<std::string> tags) {
+  if (auto it = nodes_.find(node_id); it != nodes_.end()) it->second.tags = std::move(tags);
+}
+
+void LocalNodeRouter::update_capabilities(const std::string& node_id, json capabilities) {
+  if (auto it = nodes_.find(node_id); it != nodes_.end())
+    it->second.capabilities = std::move(capabilities);
 }
 
 }  // namespace vespid::nodes

@@ -13,6 +13,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "runtime/deadlines.hpp"
 #include "runtime/task.hpp"
@@ -35,6 +36,9 @@ class NodeLink {
   virtual void close(const std::string& reason) = 0;
   virtual std::string transport_name() const = 0;  // "bridge", "ws"
   virtual std::string remote_address() const = 0;
+  // Node hosts (vespid.node.v1) take work as whole frames (`execute`). Returns false when the
+  // frame could not be queued (the connection is gone or over its send limit).
+  virtual bool send_frame(const std::string& /*frame*/) { return false; }
 };
 
 struct ConnectedNode {
@@ -44,6 +48,9 @@ struct ConnectedNode {
   std::shared_ptr<NodeLink> link;
   int in_flight = 0;
   std::chrono::steady_clock::time_point connected_at;
+  std::string kind = "bridge";    // or "agent" (a node host on vespid.node.v1)
+  std::vector<std::string> tags;  // stored tags (authoritative); kept fresh by set_tags
+  nlohmann::json capabilities = nlohmann::json::object();  // the host's hello: a hint
 };
 
 class NodeRouter {
@@ -59,6 +66,11 @@ class NodeRouter {
   // Closes the node's connection(s); returns how many were closed.
   virtual int disconnect(const std::string& node_id, const std::string& reason) = 0;
   virtual size_t connected_count() const = 0;
+  // The org's connected nodes (any kind), for routing work by selector.
+  virtual std::vector<const ConnectedNode*> connected_in_org(const std::string& org_id) const = 0;
+  // Stored facts changed while the node is connected.
+  virtual void update_tags(const std::string& node_id, std::vector<std::string> tags) = 0;
+  virtual void update_capabilities(const std::string& node_id, nlohmann::json capabilities) = 0;
 };
 
 class LocalNodeRouter final : public NodeRouter {
@@ -81,6 +93,9 @@ class LocalNodeRouter final : public NodeRouter {
                                   std::chrono::milliseconds timeout) override;
   int disconnect(const std::string& node_id, const std::string& reason) override;
   size_t connected_count() const override { return nodes_.size(); }
+  std::vector<const ConnectedNode*> connected_in_org(const std::string& org_id) const override;
+  void update_tags(const std::string& node_id, std::vector<std::string> tags) override;
+  void update_capabilities(const std::string& node_id, nlohmann::json capabilities) override;
   uint64_t late_results() const noexcept { return late_results_; }
 
  private:
@@ -97,7 +112,12 @@ class LocalNodeRouter final : public NodeRouter {
 
   core::Deadlines& deadlines_;
   int max_in_flight_;
+  void index_add(const ConnectedNode& n);
+  void index_remove(const ConnectedNode& n);
+
   std::unordered_map<std::string, ConnectedNode> nodes_;
+  // org -> its connected node ids: routing by selector looks at one org, not every node.
+  std::unordered_map<std::string, std::set<std::string>> by_org_;
   std::unordered_map<std::string, Pending> pending_;
   uint64_t next_invoke_ = 1;
   uint64_t late_results_ = 0;

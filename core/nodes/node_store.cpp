@@ -221,15 +221,24 @@ Task<NodeRecord> NodeStore::set_tags(std::string node_id, std::vector<std::strin
 }
 
 Task<NodeRecord> NodeStore::revoke(std::string node_id) {
-  std::string when = util::now_iso8601();
-  std::function<void(NodeRecord&)> change = [when](NodeRecord& r) {
-    r.revoked = true;
-    r.revoked_at = when;
-    r.token_sha256.clear();  // nothing left that could match a presented token
-  };
-  Task<NodeRecord> task = update(node_id, std::move(change));
-  NodeRecord n = co_await std::move(task);
-  co_return n;
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    auto kv = co_await storage_.get(keys::node(node_id));
+    if (!kv) throw api::not_found("no node \"" + node_id + "\"");
+    NodeRecord n = node_from(json::parse(kv->value));
+    Txn txn;
+    txn.compares.push_back(Compare::version_is(keys::node(node_id), kv->version));
+    // A node host's token index (idx/agent-token) stays: it proves which host a presented token
+    // belonged to, so a revoked host hears AGENT_REVOKED rather than a bare UNAUTHORIZED.
+    if (!n.revoked) {
+      n.revoked = true;
+      n.revoked_at = util::now_iso8601();
+    }
+    n.token_sha256.clear();  // nothing left that could match a presented token
+    txn.writes.push_back(Write::put(keys::node(node_id), to_stored_json(n).dump()));
+    auto out = co_await storage_.commit(std::move(txn));
+    if (out.applied) co_return n;
+  }
+  throw api::unavailable("node \"" + node_id + "\" is changing too fast; try again");
 }
 
 Task<void> NodeStore::touch(std::string node_id, std::string when) {

@@ -119,6 +119,7 @@ Task<CallResult> NodeMethods::tag(CallContext c, json p) {
     tags.push_back(t);
   }
   nodes::NodeRecord n = co_await s_.store.set_tags(id, tags);
+  s_.router.update_tags(n.node_id, n.tags);  // routing sees the new tags at once
   co_return ok({{"node", view(n)}});
 }
 

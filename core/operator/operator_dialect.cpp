@@ -64,7 +64,7 @@ Task<void> OperatorDialect::on_open(std::shared_ptr<Connection> conn) {
       // A handshake that carried a wrong token is refused before it completes (HTTP 401).
       conn->refusal = Connection::Refusal{
           401,
-          R"J({"error":{"code":"UNAUTHORIZED","message":"the access token is not valid (unknown, revoked or expired)"}})J"};
+          R"J({"code":"UNAUTHORIZED","message":"the access token is not valid (unknown, revoked or expired)"})J"};
     } else {
       log::get("core")->info("connection {}: bearer token refused; connection stays anonymous",
                              conn->id());

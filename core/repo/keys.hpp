@@ -12,6 +12,7 @@
 //   idx/user-tokens/<userId>/<tokenId>  -> ""
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -90,4 +91,38 @@ inline std::string pairing_id(std::string_view request) {
 inline std::string voicewake(std::string_view node) {
   return "voicewake/" + std::string(node);
 }
+}  // namespace vespid::repo::keys
+
+namespace vespid::repo::keys {
+// Node hosts (vespid.node.v1 agents) live in the node registry above, kind "agent"; these add
+// their credentials:
+//   agent-pt/<sha256 hex of pairing token>        -> {orgId, createdBy, expiresAtMs, ...}
+//   idx/org-agent-pt/<orgId>/<sha256 hex>         -> ""   (per-org count and cleanup)
+//   idx/agent-token/<sha256 hex of agent token>   -> nodeId
+inline std::string agent_pairing_token(std::string_view hash) {
+  return "agent-pt/" + std::string(hash);
+}
+inline std::string org_agent_pairing_token(std::string_view org, std::string_view hash) {
+  return "idx/org-agent-pt/" + std::string(org) + "/" + std::string(hash);
+}
+inline std::string org_agent_pairing_tokens(std::string_view org) {
+  return "idx/org-agent-pt/" + std::string(org) + "/";
+}
+inline std::string agent_token(std::string_view hash) {
+  return "idx/agent-token/" + std::string(hash);
+}
+
+// Internal dispatch:
+//   dispatch/<requestId>                          -> an outstanding dispatch {orgId, agentId, ...}
+//   result/<requestId>                            -> {status, output?, error?, orgId, ...}
+//   idx/result-exp/<expiresAtMs, 16 digits>/<requestId> -> ""   (the TTL sweep walks this)
+inline std::string dispatch(std::string_view request_id) {
+  return "dispatch/" + std::string(request_id);
+}
+inline const std::string kDispatchPrefix = "dispatch/";
+inline std::string result(std::string_view request_id) {
+  return "result/" + std::string(request_id);
+}
+inline const std::string kResultExpiryPrefix = "idx/result-exp/";
+std::string result_expiry(int64_t expires_at_ms, std::string_view request_id);
 }  // namespace vespid::repo::keys

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <regex>
 
 #include "api/api_error.hpp"
@@ -24,6 +25,12 @@ std::string lower(std::string_view s) {
   std::transform(out.begin(), out.end(), out.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
+}
+std::string result_expiry(int64_t expires_at_ms, std::string_view request_id) {
+  // Zero-padded so that byte order is time order.
+  char stamp[24];
+  std::snprintf(stamp, sizeof stamp, "%016lld", static_cast<long long>(expires_at_ms));
+  return kResultExpiryPrefix + stamp + "/" + std::string(request_id);
 }
 }  // namespace keys
 

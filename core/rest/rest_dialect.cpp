@@ -24,8 +24,11 @@ std::vector<std::string> split_path(const std::string& path) {
 }
 
 int status_for(const std::string& code) {
-  if (code == "INVALID_REQUEST") return 400;
-  if (code == "UNAUTHORIZED") return 401;
+  if (code == "INVALID_REQUEST" || code == "BAD_REQUEST") return 400;
+  if (code == "UNAUTHORIZED" || code == "PAIRING_TOKEN_INVALID" || code == "AGENT_REVOKED")
+    return 401;
+  if (code == "RESULT_NOT_READY") return 404;
+  if (code == "NO_AGENT_AVAILABLE" || code == "INTERNAL_ROUTES_DISABLED") return 503;
   if (code == "FORBIDDEN") return 403;
   if (code == "NOT_FOUND" || code == "METHOD_NOT_FOUND") return 404;
   if (code == "CONFLICT") return 409;
@@ -36,7 +39,7 @@ int status_for(const std::string& code) {
 }  // namespace
 
 RestResponse RestDialect::error(int status, const std::string& code, const std::string& message) {
-  return {status, {{"error", {{"code", code}, {"message", message}}}}};
+  return {status, {{"code", code}, {"message", message}}};
 }
 
 void RestDialect::route(std::string method, std::string pattern, RestHandler handler) {
@@ -90,7 +93,7 @@ Task<void> RestDialect::on_message(std::shared_ptr<Connection> conn, std::string
     req.body = env.value("body", "");
   } catch (const json::exception& e) {
     respond(*conn,
-            error(400, "INVALID_REQUEST", std::string("malformed rest.v1 envelope: ") + e.what()));
+            error(400, "BAD_REQUEST", std::string("malformed rest.v1 envelope: ") + e.what()));
     co_return;
   }
   bool path_known = false;
@@ -107,10 +110,15 @@ Task<void> RestDialect::on_message(std::shared_ptr<Connection> conn, std::string
     Task<RestResponse> t = route->handler(std::move(req));
     response = co_await std::move(t);
   } catch (const api::ApiError& e) {
-    response = error(status_for(e.code()), e.code(), e.what());
-    if (!e.details().is_null()) response.body["error"]["details"] = e.details();
+    // The REST API says BAD_REQUEST where the other dialects say INVALID_REQUEST (the
+    // reference's HTTP code for a malformed body).
+    const std::string code = e.code() == "INVALID_REQUEST" ? "BAD_REQUEST" : e.code();
+    response = error(status_for(code), code, e.what());
+    if (!e.details().is_null()) response.body["details"] = e.details();
   } catch (const StorageError& e) {
-    response = error(503, "UNAVAILABLE", std::string("storage: ") + e.what());
+    response = error(503, "UNAVAILABLE",
+                     e.status() == VSP_E_FULL ? std::string("storage is full: ") + e.what()
+                                              : std::string("storage: ") + e.what());
   } catch (const std::exception& e) {
     log::get("core")->error("REST handler failed: {}", e.what());
     response = error(500, "INTERNAL", std::string("internal error: ") + e.what());
@@ -119,7 +127,7 @@ Task<void> RestDialect::on_message(std::shared_ptr<Connection> conn, std::string
 }
 
 void RestDialect::on_protocol_error(Connection& conn, int, const std::string& message) {
-  respond(conn, error(400, "INVALID_REQUEST", message));
+  respond(conn, error(400, "BAD_REQUEST", message));
 }
 
 void RestDialect::on_overload(Connection& conn, const std::string& message) {

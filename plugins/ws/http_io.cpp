@@ -48,7 +48,7 @@ struct Drain : std::enable_shared_from_this<Drain> {
 }  // namespace
 
 std::string error_json(std::string_view code, std::string_view message) {
-  nlohmann::json j = {{"error", {{"code", code}, {"message", message}}}};
+  nlohmann::json j = {{"code", code}, {"message", message}};
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

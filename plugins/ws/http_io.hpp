@@ -18,7 +18,7 @@ namespace http = beast::http;
 using Request = http::request<http::string_body>;
 using Response = http::response<http::string_body>;
 
-// {"error":{"code":...,"message":...}}
+// {"code":...,"message":...}: the flat error shape of the REST API (docs/rest-api.md)
 std::string error_json(std::string_view code, std::string_view message);
 
 // A complete response with a JSON body (content-type, content-length and keep-alive set).

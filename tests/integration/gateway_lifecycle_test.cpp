@@ -42,11 +42,16 @@ TEST(GatewayLifecycle, StartsOnDefaultsAndStopsCleanlyOnSigterm) {
   json status = client.call("status");
   EXPECT_EQ(status["stateDir"], dir.file("state"));
   EXPECT_EQ(status["storage"]["plugin"], "sqlite");
-  ASSERT_EQ(status["instances"].size(), 3u);
+  // The defaults: storage, the admin socket, the bridge, the HTTP API and the WebSockets.
+  ASSERT_EQ(status["instances"].size(), 5u);
   EXPECT_EQ(status["instances"][1]["plugin"], "unix");
-  EXPECT_EQ(status["instances"][1]["state"], "running");
   EXPECT_EQ(status["instances"][2]["plugin"], "bridge");
-  EXPECT_EQ(status["instances"][2]["state"], "running");
+  EXPECT_EQ(status["instances"][3]["name"], "api");
+  EXPECT_EQ(status["instances"][3]["plugin"], "ws");
+  EXPECT_EQ(status["instances"][4]["name"], "ws");
+  for (const auto& inst : status["instances"]) {
+    EXPECT_EQ(inst["state"], "running") << inst.dump();
+  }
   client.close();
 
   EXPECT_EQ(gw.terminate(), 0) << gw.log_text();

@@ -183,7 +183,7 @@ TEST_F(WsOperator, HealthzAndUnknownRoutesAreAnsweredByTheCore) {
   EXPECT_TRUE(body.contains("revision"));
   auto [s404, b404] = c.request("GET", "/v1/nothing-here");
   EXPECT_EQ(s404, 404);
-  EXPECT_EQ(b404["error"]["code"], "NOT_FOUND");
+  EXPECT_EQ(b404["code"], "NOT_FOUND");
   auto [s405, b405] = c.request("POST", "/healthz");
   EXPECT_EQ(s405, 405) << b405.dump();
   auto [outside, ob] = c.request("GET", "/no/route/at/all");
@@ -216,7 +216,7 @@ TEST_F(WsOperator, BearerTokensAreCheckedBeforeTheUpgrade) {
   json refusal;
   EXPECT_EQ(bad.upgrade("/ws/operator", token + "x", &refusal), 401)
       << "a wrong token is refused with 401 before the socket is upgraded";
-  EXPECT_EQ(refusal["error"]["code"], "UNAUTHORIZED");
+  EXPECT_EQ(refusal["code"], "UNAUTHORIZED");
 }
 
 }  // namespace

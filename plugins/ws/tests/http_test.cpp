@@ -143,7 +143,7 @@ TEST_F(HttpTest, UnknownPathIs404JsonAndTheConnectionStaysUsable) {
   EXPECT_EQ(res->status, 404);
   EXPECT_EQ(res->headers["content-type"], "application/json");
   EXPECT_EQ(json::parse(res->body),
-            json::parse(R"({"error":{"code":"NOT_FOUND","message":"no route for /nope"}})"));
+            json::parse(R"({"code":"NOT_FOUND","message":"no route for /nope"})"));
   EXPECT_TRUE(host_->conns().empty());
   res = p->request("GET", "/healthz");
   ASSERT_TRUE(res);
@@ -156,8 +156,8 @@ TEST_F(HttpTest, BodyOverLimitIs413WithoutTheHost) {
   auto res = p->request("POST", "/v1/upload", {}, std::string(5000, 'x'));
   ASSERT_TRUE(res) << p->last_error().message();
   EXPECT_EQ(res->status, 413);
-  EXPECT_EQ(json::parse(res->body)["error"]["code"], "PAYLOAD_TOO_LARGE");
-  EXPECT_EQ(json::parse(res->body)["error"]["message"],
+  EXPECT_EQ(json::parse(res->body)["code"], "PAYLOAD_TOO_LARGE");
+  EXPECT_EQ(json::parse(res->body)["message"],
             "request body exceeds max_body_bytes (1024)");
   EXPECT_FALSE(res->keep_alive);
   EXPECT_TRUE(p->wait_closed());
@@ -183,7 +183,7 @@ TEST_F(HttpTest, MalformedRequestIs400AndClose) {
   auto res = p->read_response();
   ASSERT_TRUE(res) << p->last_error().message();
   EXPECT_EQ(res->status, 400);
-  EXPECT_EQ(json::parse(res->body)["error"]["code"], "BAD_REQUEST");
+  EXPECT_EQ(json::parse(res->body)["code"], "BAD_REQUEST");
   EXPECT_TRUE(p->wait_closed());
   EXPECT_TRUE(host_->conns().empty());
 }
@@ -204,7 +204,7 @@ TEST_F(HttpTest, WebSocketRouteWithoutUpgradeIs426) {
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 426);
   EXPECT_EQ(res->headers["upgrade"], "websocket");
-  EXPECT_EQ(json::parse(res->body)["error"]["code"], "UPGRADE_REQUIRED");
+  EXPECT_EQ(json::parse(res->body)["code"], "UPGRADE_REQUIRED");
   EXPECT_TRUE(host_->conns().empty());
 }
 
@@ -215,7 +215,7 @@ TEST_F(HttpTest, RefusedConnOpenIs503WithTheHostsMessage) {
   auto res = p->request("GET", "/v1/x");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 503);
-  EXPECT_EQ(json::parse(res->body)["error"]["message"],
+  EXPECT_EQ(json::parse(res->body)["message"],
             "too many connections (refused by the test)");
   EXPECT_TRUE(p->wait_closed());
 }

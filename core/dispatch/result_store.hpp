@@ -1,0 +1,52 @@
+// Dispatch results over storage, kept for dispatch.results_ttl_ms and so surviving a restart.
+// A result written by a node host is final: the host's resends (results are at-least-once) find
+// it and change nothing. A result the gateway wrote itself (NODE_EXECUTION_TIMEOUT) gives way to
+// the host's real answer if that arrives later.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "runtime/task.hpp"
+#include "storage/storage_service.hpp"
+
+namespace vespid::dispatch {
+
+struct StoredResult {
+  std::string request_id;
+  std::string org_id;
+  std::string agent_id;          // the host that ran it (empty if none did)
+  std::string source = "agent";  // "agent" or "gateway"
+  nlohmann::json result;         // {status, output?, error?}: what GET results answers
+  int64_t stored_at_ms = 0;
+  int64_t expires_at_ms = 0;
+};
+
+class ResultStore {
+ public:
+  ResultStore(core::StorageService& storage, int64_t ttl_ms) : storage_(storage), ttl_ms_(ttl_ms) {}
+
+  // The unexpired result, if any.
+  core::Task<std::optional<StoredResult>> get(std::string request_id);
+
+  enum class Stored { Written, Duplicate };
+  // Writes `r` (stamping its times) and removes the request's outstanding-dispatch record in the
+  // same transaction. Duplicate when a host's result is already there.
+  core::Task<Stored> put(StoredResult r);
+
+  // Deletes up to `limit` expired results; returns how many.
+  core::Task<size_t> sweep(int64_t now_ms, uint32_t limit);
+
+  int64_t ttl_ms() const noexcept { return ttl_ms_; }
+
+ private:
+  core::StorageService& storage_;
+  int64_t ttl_ms_;
+};
+
+nlohmann::json to_stored_json(const StoredResult& r);
+StoredResult stored_result_from(const nlohmann::json& j);
+
+}  // namespace vespid::dispatch

@@ -1,0 +1,80 @@
+// The gateway's node-host side: agent credentials, the vespid.node.v1 dialect, the REST routes
+// for pairing and managing hosts, and internal dispatch with its durable results.
+#include "agents/agent_dialect.hpp"
+#include "agents/agent_routes.hpp"
+#include "crypto/crypto.hpp"
+#include "dispatch/dispatch_routes.hpp"
+#include "gateway/exit_codes.hpp"
+#include "gateway/gateway.hpp"
+#include "gateway/ws_url.hpp"
+#include "log/logging.hpp"
+#include "rest/rest_auth.hpp"
+#include "rest/rest_dialect.hpp"
+#include "runtime/run_to_completion.hpp"
+
+namespace vespid::core {
+
+namespace {
+constexpr size_t kMinServiceTokenLength = 16;
+}
+
+void Gateway::build_node_hosts(RestDialect& rest) {
+  agent_store_ = std::make_unique<agents::AgentStore>(
+      *storage_,
+      agents::AgentLimits{cfg_.integer("agents.pairing_token_ttl_ms"),
+                          static_cast<int>(cfg_.integer("agents.max_pairing_tokens_per_org"))});
+  result_store_ =
+      std::make_unique<dispatch::ResultStore>(*storage_, cfg_.integer("dispatch.results_ttl_ms"));
+  dispatch::DispatchSettings ds;
+  ds.default_timeout_ms = cfg_.integer("dispatch.default_timeout_ms");
+  ds.default_max_in_flight = static_cast<int>(cfg_.integer("dispatch.default_max_in_flight"));
+  ds.max_outstanding = static_cast<int>(cfg_.integer("dispatch.max_outstanding"));
+  dispatcher_ =
+      std::make_unique<dispatch::Dispatcher>(*storage_, *router_, *deadlines_, *result_store_, ds);
+  try {
+    run_to_completion(loop_, dispatcher_->recover());
+  } catch (const std::exception& e) {
+    throw StartupError(exit_code::kStorage, std::string("dispatch recovery: ") + e.what());
+  }
+
+  hub_->add_dialect(std::make_unique<agents::AgentDialect>(*agent_store_, *router_, *dispatcher_));
+
+  // gatewayWsUrl: configured, else the first listener serving /ws at the Host the host used.
+  std::string configured_url = cfg_.string("agents.gateway_ws_url");
+  NodeListener listener{3002, false};
+  for (const auto& inst : instances_) {
+    if (inst->plugin_id() != "ws") continue;
+    auto found = node_listener_of(nlohmann::json::parse(inst->config_json(), nullptr, false));
+    if (found) {
+      listener = *found;
+      break;
+    }
+  }
+  agents::register_agent_routes(
+      rest, agents::AgentRouteServices{*repo_, *node_store_, *agent_store_, *router_,
+                                       [configured_url, listener](const RestRequest& req) {
+                                         return configured_url.empty()
+                                                    ? gateway_ws_url(listener, header(req, "host"))
+                                                    : configured_url;
+                                       }});
+
+  std::string token = cfg_.string("internal.token");
+  if (!token.empty() && token.size() < kMinServiceTokenLength) {
+    throw StartupError(exit_code::kConfig,
+                       "internal.token is too short (" + std::to_string(token.size()) +
+                           " characters; at least " + std::to_string(kMinServiceTokenLength) +
+                           "): use a long random secret, e.g. `openssl rand -hex 32`");
+  }
+  if (token.empty()) {
+    log::get("core")->warn(
+        "internal.token is not set: /internal/v1 routes answer 503 INTERNAL_ROUTES_DISABLED "
+        "(set VESPID_INTERNAL_TOKEN to enable dispatch for workers)");
+  }
+  dispatch::RequestLimits limits;
+  limits.max_timeout_ms = cfg_.integer("dispatch.max_timeout_ms");
+  dispatch::register_dispatch_routes(
+      rest, dispatch::DispatchRouteServices{
+                *dispatcher_, token.empty() ? std::string() : crypto::sha256_hex(token), limits});
+}
+
+}  // namespace vespid::core

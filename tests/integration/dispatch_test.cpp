@@ -1,0 +1,330 @@
+// Internal dispatch through the real gateway, with test-driven node hosts on a real WebSocket
+// client: the reference's shapes and codes, selectors, timeouts, at-least-once results that are
+// stored once, results that survive a restart, and TLS with a custom CA.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <thread>
+
+#include "node_host_support.hpp"
+#include "process.hpp"
+
+namespace vespid::test {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+class Dispatch : public NodeHostGateway {
+ protected:
+  void SetUp() override {
+    NodeHostGateway::SetUp();
+    start_gateway();
+    bootstrap_identity();
+  }
+
+  // Reads the next execute on `c` and returns it.
+  json next_execute(WsClient& c) {
+    auto m = c.read_type("execute", 5s);
+    EXPECT_TRUE(m.has_value()) << "no execute arrived";
+    return m ? *m : json();
+  }
+
+  json finish(WsClient& c, const std::string& request_id, const json& output) {
+    c.send({{"type", "execute_result"},
+            {"requestId", request_id},
+            {"status", "succeeded"},
+            {"output", output}});
+    auto ack = c.read_type("execute_ack", 5s);
+    EXPECT_TRUE(ack.has_value()) << "no execute_ack for " << request_id;
+    return ack ? *ack : json();
+  }
+};
+
+TEST_F(Dispatch, DispatchExecuteEventsResultAndCache) {
+  PairedAgent a = pair("host-a");
+  auto c = connect_agent(a);
+  json body = dispatch_body("run-1", 1, {{"secret", "s3cr3t"}});
+  HttpReply d = internal("POST", "/internal/v1/dispatch-async", body);
+  ASSERT_EQ(d.status, 201) << d.raw_body;
+  EXPECT_EQ(d.body, json({{"requestId", "run-1:node-a:1"}, {"dispatched", true}}));
+
+  json ex = next_execute(*c);
+  EXPECT_EQ(ex["requestId"], "run-1:node-a:1");
+  EXPECT_EQ(ex["organizationId"], org_id_);
+  EXPECT_EQ(ex["userId"], "user-1");
+  EXPECT_EQ(ex["kind"], "agent.execute");
+  EXPECT_EQ(ex["payload"]["message"], "hello");
+  EXPECT_EQ(ex["secret"], "s3cr3t");
+
+  HttpReply pending = internal("GET", "/internal/v1/results/run-1:node-a:1");
+  EXPECT_EQ(pending.status, 404);
+  EXPECT_EQ(pending.body["code"], "RESULT_NOT_READY");
+
+  c->send({{"type", "execute_received"}, {"requestId", "run-1:node-a:1"}});
+  for (int seq = 1; seq <= 3; ++seq) {
+    c->send({{"type", "execute_event"},
+             {"requestId", "run-1:node-a:1"},
+             {"event",
+              {{"seq", seq}, {"ts", 1}, {"kind", "agent.assistant_delta"}, {"level", "info"}}}});
+  }
+  json ack = finish(*c, "run-1:node-a:1", {{"text", "hi there"}});
+  EXPECT_EQ(ack["requestId"], "run-1:node-a:1");
+
+  HttpReply r = internal("GET", "/internal/v1/results/run-1:node-a:1");
+  ASSERT_EQ(r.status, 200) << r.raw_body;
+  EXPECT_EQ(r.body, json({{"status", "succeeded"}, {"output", {{"text", "hi there"}}}}));
+
+  HttpReply cached = internal("POST", "/internal/v1/dispatch-async", body);
+  EXPECT_EQ(cached.status, 200) << cached.raw_body;
+  EXPECT_EQ(cached.body["cached"], true);
+  EXPECT_FALSE(c->read_type("execute", 300ms).has_value()) << "a cached result is not re-run";
+
+  // The secret was forwarded, never stored or logged: it is nowhere in the state directory
+  // (database, WAL, the gateway's log).
+  ASSERT_EQ(gw_.terminate(), 0);
+  CommandResult grep = run_command({"grep", "-r", "-l", "s3cr3t", dir_.file("state")});
+  EXPECT_EQ(grep.exit_code, 1) << "the dispatch secret was found at rest in: " << grep.out;
+}
+
+TEST_F(Dispatch, ServiceTokenIsRequiredAndChecked) {
+  HttpReply none = internal("GET", "/internal/v1/results/abcdef", nullptr, "");
+  EXPECT_EQ(none.status, 401);
+  EXPECT_EQ(none.body["code"], "UNAUTHORIZED");
+  HttpReply wrong = internal("POST", "/internal/v1/dispatch-async", dispatch_body("r"), "nope");
+  EXPECT_EQ(wrong.status, 401);
+  HttpReply access_token_is_not_enough =
+      rest("POST", "/internal/v1/dispatch-async", admin_token_, dispatch_body("r"));
+  EXPECT_EQ(access_token_is_not_enough.status, 401);
+}
+
+TEST_F(Dispatch, BadBodiesAre400WithTheField) {
+  HttpReply r = internal("POST", "/internal/v1/dispatch-async", dispatch_body("r", 0));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body["code"], "BAD_REQUEST");
+  EXPECT_EQ(r.body["details"]["field"], "attemptCount");
+  json no_kind = dispatch_body("r");
+  no_kind.erase("kind");
+  EXPECT_EQ(internal("POST", "/internal/v1/dispatch-async", no_kind).body["details"]["field"],
+            "kind");
+  json connector = dispatch_body("r", 1, {{"kind", "connector.action"}, {"payload", {{"x", 1}}}});
+  EXPECT_EQ(internal("POST", "/internal/v1/dispatch-async", connector).body["details"]["field"],
+            "payload");
+  json slow = dispatch_body("r", 1, {{"timeoutMs", 10}});
+  EXPECT_EQ(internal("POST", "/internal/v1/dispatch-async", slow).status, 400);
+}
+
+TEST_F(Dispatch, NoAgentIs503AndSelectorsUseStoredTags) {
+  HttpReply none = internal("POST", "/internal/v1/dispatch-async", dispatch_body("run-n"));
+  EXPECT_EQ(none.status, 503) << none.raw_body;
+  EXPECT_EQ(none.body["code"], "NO_AGENT_AVAILABLE");
+
+  PairedAgent gpu = pair("gpu-host", {"gpu"});
+  PairedAgent cpu = pair("cpu-host", {"cpu", "group:builders"});
+  // What a host says about itself is a hint: claiming "gpu" in hello does not make it one.
+  auto cg = connect_agent(gpu);
+  auto cc = connect_agent(cpu, {{"tags", {"gpu"}}});
+
+  HttpReply nomatch = internal("POST", "/internal/v1/dispatch-async",
+                               dispatch_body("run-t", 1, {{"selectorTag", "arm"}}));
+  EXPECT_EQ(nomatch.status, 503);
+  EXPECT_NE(nomatch.body["message"].get<std::string>().find("selector"), std::string::npos);
+
+  for (int i = 1; i <= 3; ++i) {
+    HttpReply d = internal("POST", "/internal/v1/dispatch-async",
+                           dispatch_body("run-g", i, {{"executorSelector", {{"tag", "gpu"}}}}));
+    ASSERT_EQ(d.status, 201) << d.raw_body;
+    EXPECT_EQ(next_execute(*cg)["requestId"], "run-g:node-a:" + std::to_string(i));
+  }
+  EXPECT_FALSE(cc->read_type("execute", 300ms).has_value()) << "the cpu host got gpu work";
+
+  HttpReply group = internal("POST", "/internal/v1/dispatch-async",
+                             dispatch_body("run-b", 1, {{"selectorGroup", "builders"}}));
+  ASSERT_EQ(group.status, 201);
+  EXPECT_EQ(next_execute(*cc)["requestId"], "run-b:node-a:1");
+  HttpReply by_id = internal("POST", "/internal/v1/dispatch-async",
+                             dispatch_body("run-i", 1, {{"selectorAgentId", cpu.id}}));
+  ASSERT_EQ(by_id.status, 201);
+  EXPECT_EQ(next_execute(*cc)["requestId"], "run-i:node-a:1");
+
+  // Re-tagging takes effect at once for connected hosts.
+  ASSERT_EQ(rest("PUT", "/v1/orgs/" + org_id_ + "/agents/" + cpu.id + "/tags", admin_token_,
+                 {{"tags", {"arm"}}})
+                .status,
+            200);
+  HttpReply arm = internal("POST", "/internal/v1/dispatch-async",
+                           dispatch_body("run-a", 1, {{"selectorTag", "arm"}}));
+  ASSERT_EQ(arm.status, 201);
+  EXPECT_EQ(next_execute(*cc)["requestId"], "run-a:node-a:1");
+
+  // Another org's work never reaches these hosts.
+  json foreign = dispatch_body("run-f");
+  foreign["organizationId"] = other_org_id_;
+  EXPECT_EQ(internal("POST", "/internal/v1/dispatch-async", foreign).status, 503);
+}
+
+TEST_F(Dispatch, LeastInFlightFirstAndMaxInFlightRespected) {
+  PairedAgent a = pair("a"), b = pair("b");
+  auto ca = connect_agent(a, {{"maxInFlight", 1}});
+  auto cb = connect_agent(b, {{"maxInFlight", 1}});
+  ASSERT_EQ(internal("POST", "/internal/v1/dispatch-async", dispatch_body("x", 1)).status, 201);
+  ASSERT_EQ(internal("POST", "/internal/v1/dispatch-async", dispatch_body("x", 2)).status, 201);
+  // One each: the second went to the host with nothing in flight.
+  json ea = next_execute(*ca), eb = next_execute(*cb);
+  EXPECT_NE(ea["requestId"], eb["requestId"]);
+  HttpReply full = internal("POST", "/internal/v1/dispatch-async", dispatch_body("x", 3));
+  EXPECT_EQ(full.status, 503);
+  EXPECT_EQ(full.body["details"]["reason"], "every matching node host is at its maxInFlight");
+  finish(*ca, ea["requestId"], {{"n", 1}});
+  HttpReply freed = internal("POST", "/internal/v1/dispatch-async", dispatch_body("x", 3));
+  EXPECT_EQ(freed.status, 201) << "a finished result frees the slot";
+  EXPECT_EQ(next_execute(*ca)["requestId"], "x:node-a:3");
+}
+
+TEST_F(Dispatch, SilenceBecomesNodeExecutionTimeoutAndALateResultStillCounts) {
+  PairedAgent a = pair("slow");
+  auto c = connect_agent(a);
+  ASSERT_EQ(internal("POST", "/internal/v1/dispatch-async",
+                     dispatch_body("run-s", 1, {{"timeoutMs", 1000}}))
+                .status,
+            201);
+  json ex = next_execute(*c);
+  HttpReply r;
+  for (int i = 0; i < 60; ++i) {
+    r = internal("GET", "/internal/v1/results/run-s:node-a:1");
+    if (r.status == 200) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(r.status, 200) << r.raw_body;
+  EXPECT_EQ(r.body, json({{"status", "failed"}, {"error", "NODE_EXECUTION_TIMEOUT"}}));
+  // The host's real answer arrives later: it is acknowledged and replaces the timeout.
+  finish(*c, ex["requestId"], {{"late", true}});
+  HttpReply late = internal("GET", "/internal/v1/results/run-s:node-a:1");
+  EXPECT_EQ(late.body["status"], "succeeded");
+  EXPECT_EQ(late.body["output"]["late"], true);
+}
+
+TEST_F(Dispatch, AReconnectingHostsResentResultIsStoredOnce) {
+  PairedAgent a = pair("flaky");
+  auto c = connect_agent(a);
+  ASSERT_EQ(internal("POST", "/internal/v1/dispatch-async", dispatch_body("run-r")).status, 201);
+  json ex = next_execute(*c);
+  c->close();  // gone before answering
+  ASSERT_TRUE(wait_agent_status(a.id, "offline"));
+
+  auto again = connect_agent(a);
+  json first = finish(*again, ex["requestId"], {{"answer", 1}});
+  EXPECT_EQ(first["requestId"], ex["requestId"]);
+  // The ack was "lost": the host sends the same result again (and a different one, to prove
+  // nothing is overwritten). Each is acknowledged; the stored result stays the first.
+  finish(*again, ex["requestId"], {{"answer", 1}});
+  finish(*again, ex["requestId"], {{"answer", 2}});
+  HttpReply r = internal("GET", "/internal/v1/results/" + ex["requestId"].get<std::string>());
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.body["output"]["answer"], 1);
+
+  // A result for a request this gateway never dispatched is acknowledged and not stored.
+  finish(*again, "made-up:node:1", {{"forged", true}});
+  EXPECT_EQ(internal("GET", "/internal/v1/results/made-up:node:1").status, 404);
+}
+
+TEST_F(Dispatch, OutstandingDispatchesAndResultsSurviveARestart) {
+  PairedAgent a = pair("steady");
+  auto c = connect_agent(a);
+  ASSERT_EQ(internal("POST", "/internal/v1/dispatch-async", dispatch_body("done")).status, 201);
+  finish(*c, next_execute(*c)["requestId"], {{"v", 1}});
+  ASSERT_EQ(internal("POST", "/internal/v1/dispatch-async", dispatch_body("open")).status, 201);
+  json open = next_execute(*c);
+  c.reset();
+
+  restart_gateway();
+  HttpReply done = internal("GET", "/internal/v1/results/done:node-a:1");
+  ASSERT_EQ(done.status, 200) << "results are durable";
+  EXPECT_EQ(done.body["output"]["v"], 1);
+
+  // The host reconnects and resends the result of the dispatch made before the restart.
+  auto back = connect_agent(a);
+  finish(*back, open["requestId"], {{"v", 2}});
+  HttpReply r = internal("GET", "/internal/v1/results/open:node-a:1");
+  ASSERT_EQ(r.status, 200) << r.raw_body;
+  EXPECT_EQ(r.body["output"]["v"], 2);
+  // And its slot was freed: the same host takes new work.
+  ASSERT_EQ(internal("POST", "/internal/v1/dispatch-async", dispatch_body("after")).status, 201);
+}
+
+class InternalRoutesOff : public NodeHostGateway {};
+
+TEST_F(InternalRoutesOff, NoServiceTokenMeansNoInternalRoutes) {
+  start_gateway({});
+  HttpReply r = internal("POST", "/internal/v1/dispatch-async", dispatch_body("r"), "anything");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.body["code"], "INTERNAL_ROUTES_DISABLED");
+  EXPECT_NE(gw_.log_text().find("internal.token is not set"), std::string::npos);
+}
+
+TEST_F(InternalRoutesOff, AShortServiceTokenIsAConfigError) {
+  std::ofstream(dir_.file("cfg.json")) << config().dump();
+  gw_.start(dir_.file("state"), {"--config", dir_.file("cfg.json")},
+            {{"VESPID_INTERNAL_TOKEN", "short"}});
+  EXPECT_EQ(gw_.wait_exit(20s), 2) << gw_.log_text();
+  EXPECT_NE(gw_.log_text().find("internal.token is too short"), std::string::npos);
+}
+
+// TLS with a CA of the test's own: the client verifies the gateway's certificate against it.
+class TlsDispatch : public NodeHostGateway {
+ protected:
+  void SetUp() override {
+    NodeHostGateway::SetUp();
+    std::string d = dir_.path();
+    auto ok = [](const CommandResult& r) { return r.exit_code == 0; };
+    ASSERT_TRUE(
+        ok(run_command({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", d + "/ca.key", "-out",
+                        d + "/ca.pem", "-days", "2", "-subj", "/CN=Vespid Test CA"})));
+    ASSERT_TRUE(ok(run_command({"openssl", "req", "-newkey", "ec", "-pkeyopt",
+                                "ec_paramgen_curve:P-256", "-nodes", "-keyout", d + "/gw.key",
+                                "-out", d + "/gw.csr", "-subj", "/CN=localhost"})));
+    std::ofstream(d + "/ext.cnf") << "subjectAltName=DNS:localhost,IP:127.0.0.1\n";
+    ASSERT_TRUE(ok(run_command({"openssl", "x509", "-req", "-in", d + "/gw.csr", "-CA",
+                                d + "/ca.pem", "-CAkey", d + "/ca.key", "-CAcreateserial", "-out",
+                                d + "/gw.pem", "-days", "2", "-extfile", d + "/ext.cnf"})));
+    ws_config_extra_ = {{"tls", true}, {"cert_file", d + "/gw.pem"}, {"key_file", d + "/gw.key"}};
+    start_gateway();
+    bootstrap_identity();
+  }
+  WebTarget wss(bool with_ca) const {
+    WebTarget t = ws();
+    t.tls = true;
+    t.server_name = "localhost";
+    if (with_ca) t.ca_file = dir_.path() + "/ca.pem";
+    return t;
+  }
+};
+
+TEST_F(TlsDispatch, WssWithACustomCaCarriesTheWholeExchange) {
+  PairedAgent a = pair("tls-host");
+  EXPECT_EQ(a.ws_url, "wss://127.0.0.1:" + std::to_string(ws_port_) + "/ws");
+
+  WsClient unverified(wss(false));
+  EXPECT_EQ(unverified.connect("/ws", {{"Authorization", "Bearer " + a.token}}), 0)
+      << "a client that does not trust the CA must fail verification";
+
+  WsClient c(wss(true));
+  json refusal;
+  ASSERT_EQ(c.connect("/ws", {{"Authorization", "Bearer " + a.token}}, &refusal), 101)
+      << refusal.dump() << c.close_reason();
+  c.send({{"type", "hello"}, {"agentVersion", "1"}, {"name", "tls-host"}});
+  ASSERT_EQ(internal("POST", "/internal/v1/dispatch-async", dispatch_body("tls")).status, 201);
+  auto ex = c.read_type("execute");
+  ASSERT_TRUE(ex.has_value());
+  c.send({{"type", "execute_result"},
+          {"requestId", (*ex)["requestId"]},
+          {"status", "failed"},
+          {"error", "boom"}});
+  ASSERT_TRUE(c.read_type("execute_ack").has_value());
+  HttpReply r = internal("GET", "/internal/v1/results/tls:node-a:1");
+  EXPECT_EQ(r.body, json({{"status", "failed"}, {"error", "boom"}}));
+}
+
+}  // namespace
+}  // namespace vespid::test

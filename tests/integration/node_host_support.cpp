@@ -1,0 +1,153 @@
+#include "node_host_support.hpp"
+
+#include <fstream>
+#include <thread>
+
+#include "operator_client.hpp"
+
+namespace vespid::test {
+
+using nlohmann::json;
+
+void NodeHostGateway::SetUp() {
+  api_port_ = pick_free_port();
+  ws_port_ = pick_free_port();
+}
+
+void NodeHostGateway::TearDown() {
+  if (gw_.running()) {
+    EXPECT_EQ(gw_.terminate(), 0) << gw_.log_text();
+  }
+}
+
+json NodeHostGateway::config() {
+  json ws_cfg = {
+      {"port", ws_port_},
+      {"routes",
+       json::array({{{"path", "/ws"}, {"dialect", "vespid.node.v1"}, {"websocket", true}}})}};
+  ws_cfg.update(ws_config_extra_);
+  return {
+      {"plugins",
+       {{"instances",
+         json::array({{{"name", "storage"}, {"plugin", "sqlite"}},
+                      {{"name", "local"}, {"plugin", "unix"}},
+                      {{"name", "api"},
+                       {"plugin", "ws"},
+                       {"config",
+                        {{"port", api_port_},
+                         {"routes",
+                          json::array({{{"prefix", "/v1/"}, {"dialect", "rest.v1"}},
+                                       {{"prefix", "/internal/v1/"}, {"dialect", "rest.v1"}}})}}}},
+                      {{"name", "ws"}, {"plugin", "ws"}, {"config", ws_cfg}}})}}},
+      {"dispatch", {{"results_ttl_ms", 600000}}}};
+}
+
+void NodeHostGateway::start_gateway(const EnvOverrides& env) {
+  env_ = env;
+  std::ofstream(dir_.file("cfg.json")) << config().dump(2);
+  gw_.start(dir_.file("state"), {"--config", dir_.file("cfg.json")}, env_);
+  ASSERT_TRUE(gw_.wait_ready());
+}
+
+void NodeHostGateway::restart_gateway() {
+  ASSERT_EQ(gw_.terminate(), 0) << gw_.log_text();
+  gw_.start(dir_.file("state"), {"--config", dir_.file("cfg.json")}, env_);
+  ASSERT_TRUE(gw_.wait_ready());
+}
+
+void NodeHostGateway::bootstrap_identity() {
+  auto admin = cli::OperatorClient::connect(gw_.socket_path());
+  org_id_ = admin.call("orgs.create", {{"name", "acme"}})["org"]["id"];
+  other_org_id_ = admin.call("orgs.create", {{"name", "globex"}})["org"]["id"];
+  admin.call("users.create", {{"name", "alice"}, {"org", "acme"}, {"role", "admin"}});
+  admin.call("users.create", {{"name", "bob"}, {"org", "acme"}, {"role", "member"}});
+  admin.call("users.create", {{"name", "carol"}, {"org", "globex"}, {"role", "owner"}});
+  admin_token_ = admin.call("tokens.create", {{"user", "alice"}})["token"];
+  member_token_ = admin.call("tokens.create", {{"user", "bob"}})["token"];
+  outsider_token_ = admin.call("tokens.create", {{"user", "carol"}})["token"];
+}
+
+WebTarget NodeHostGateway::api() const {
+  WebTarget t;
+  t.port = api_port_;
+  return t;
+}
+
+WebTarget NodeHostGateway::ws() const {
+  WebTarget t;
+  t.port = ws_port_;
+  return t;
+}
+
+HttpReply NodeHostGateway::rest(const std::string& method, const std::string& path,
+                                const std::string& bearer, const json& body) {
+  Headers h;
+  if (!bearer.empty()) h["Authorization"] = "Bearer " + bearer;
+  return http_request(api(), method, path, h, body.is_null() ? "" : body.dump());
+}
+
+HttpReply NodeHostGateway::internal(const std::string& method, const std::string& path,
+                                    const json& body, const std::string& token) {
+  Headers h;
+  if (!token.empty()) h["x-gateway-token"] = token;
+  return http_request(api(), method, path, h, body.is_null() ? "" : body.dump());
+}
+
+std::string NodeHostGateway::pairing_token(const std::string& bearer) {
+  HttpReply r = rest("POST", "/v1/orgs/" + org_id_ + "/agents/pairing-tokens", bearer);
+  EXPECT_EQ(r.status, 201) << r.raw_body << r.error;
+  return r.body.value("token", "");
+}
+
+PairedAgent NodeHostGateway::pair(const std::string& name, const json& tags) {
+  std::string pt = pairing_token(admin_token_);
+  HttpReply r =
+      rest("POST", "/v1/agents/pair", "",
+           {{"pairingToken", pt}, {"name", name}, {"agentVersion", "0.9.0"}, {"tags", tags}});
+  EXPECT_EQ(r.status, 201) << r.raw_body;
+  return {r.body.value("agentId", ""), r.body.value("agentToken", ""),
+          r.body.value("organizationId", ""), r.body.value("gatewayWsUrl", "")};
+}
+
+std::unique_ptr<WsClient> NodeHostGateway::connect_agent(const PairedAgent& a,
+                                                         const json& capabilities) {
+  auto c = std::make_unique<WsClient>(ws());
+  json refusal;
+  int status = c->connect("/ws", {{"Authorization", "Bearer " + a.token}}, &refusal);
+  EXPECT_EQ(status, 101) << refusal.dump();
+  json hello = {{"type", "hello"}, {"agentVersion", "0.9.0"}, {"name", "test-host"}};
+  if (!capabilities.empty()) hello["capabilities"] = capabilities;
+  c->send(hello);
+  // A ping round trip proves the hello was handled (frames of a connection are in order).
+  c->send({{"type", "ping"}, {"ts", 42}});
+  auto pong = c->read_type("pong");
+  EXPECT_TRUE(pong.has_value());
+  return c;
+}
+
+json NodeHostGateway::dispatch_body(const std::string& run_id, int attempt, const json& extra) {
+  json b = {{"organizationId", org_id_},
+            {"requestedByUserId", "user-1"},
+            {"runId", run_id},
+            {"workflowId", "wf-1"},
+            {"nodeId", "node-a"},
+            {"nodeType", "agent.execute"},
+            {"attemptCount", attempt},
+            {"kind", "agent.execute"},
+            {"payload", {{"message", "hello"}}}};
+  b.update(extra);
+  return b;
+}
+
+bool NodeHostGateway::wait_agent_status(const std::string& agent_id, const std::string& status) {
+  for (int i = 0; i < 100; ++i) {
+    HttpReply r = rest("GET", "/v1/orgs/" + org_id_ + "/agents", admin_token_);
+    for (const auto& a : r.body.value("agents", json::array())) {
+      if (a.value("id", "") == agent_id && a.value("status", "") == status) return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+}  // namespace vespid::test

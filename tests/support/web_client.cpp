@@ -1,0 +1,256 @@
+#include "web_client.hpp"
+
+#include <sys/socket.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <variant>
+
+namespace vespid::test {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+using nlohmann::json;
+
+namespace {
+
+void set_receive_timeout(tcp::socket& s, std::chrono::milliseconds t) {
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(t.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((t.count() % 1000) * 1000);
+  ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+std::unique_ptr<asio::ssl::context> make_tls_context(const WebTarget& t) {
+  auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+  ctx->set_verify_mode(asio::ssl::verify_peer);
+  if (!t.ca_file.empty()) {
+    ctx->load_verify_file(t.ca_file);
+  } else {
+    ctx->set_default_verify_paths();
+  }
+  return ctx;
+}
+
+json parse_or_null(const std::string& body) {
+  if (body.empty()) return json();
+  try {
+    return json::parse(body);
+  } catch (const json::parse_error&) {
+    return json();
+  }
+}
+
+template <class Stream>
+void prepare_tls(Stream& s, const WebTarget& t) {
+  std::string name = t.server_name.empty() ? t.host : t.server_name;
+  s.set_verify_callback(asio::ssl::host_name_verification(name));
+  SSL_set_tlsext_host_name(s.native_handle(), name.c_str());
+}
+
+}  // namespace
+
+HttpReply http_request(const WebTarget& t, const std::string& method, const std::string& path,
+                       const Headers& headers, const std::string& body) {
+  HttpReply reply;
+  try {
+    asio::io_context io;
+    tcp::socket sock(io);
+    sock.connect(tcp::endpoint(asio::ip::make_address(t.host), static_cast<uint16_t>(t.port)));
+    set_receive_timeout(sock, std::chrono::seconds(10));
+    http::request<http::string_body> req{http::string_to_verb(method), path, 11};
+    req.set(http::field::host, t.host + ":" + std::to_string(t.port));
+    for (const auto& [k, v] : headers) req.set(k, v);
+    if (!body.empty() && req.find(http::field::content_type) == req.end())
+      req.set(http::field::content_type, "application/json");
+    req.body() = body;
+    req.prepare_payload();
+    beast::flat_buffer buf;
+    http::response<http::string_body> res;
+    if (t.tls) {
+      auto ctx = make_tls_context(t);
+      beast::ssl_stream<tcp::socket&> s(sock, *ctx);
+      prepare_tls(s, t);
+      s.handshake(asio::ssl::stream_base::client);
+      http::write(s, req);
+      http::read(s, buf, res);
+    } else {
+      http::write(sock, req);
+      http::read(sock, buf, res);
+    }
+    reply.status = static_cast<int>(res.result_int());
+    reply.raw_body = res.body();
+    reply.body = parse_or_null(res.body());
+  } catch (const std::exception& e) {
+    reply.status = 0;
+    reply.error = e.what();
+  }
+  return reply;
+}
+
+struct WsClient::Impl {
+  WebTarget target;
+  asio::io_context io;
+  std::unique_ptr<asio::ssl::context> tls;
+  std::variant<std::monostate, websocket::stream<tcp::socket>,
+               websocket::stream<beast::ssl_stream<tcp::socket>>>
+      ws;
+  beast::flat_buffer buf;
+  // A read left pending by a timeout stays pending: the next read() waits on it, so a timeout
+  // never tears the WebSocket down (cancelling a Beast read would).
+  bool reading = false;
+  bool read_done = false;
+  beast::error_code read_ec;
+
+  tcp::socket& socket() {
+    if (auto* p = std::get_if<1>(&ws)) return p->next_layer();
+    return std::get<2>(ws).next_layer().next_layer();
+  }
+  template <class F>
+  auto with(F&& f) {
+    if (auto* p = std::get_if<1>(&ws)) return f(*p);
+    return f(std::get<2>(ws));
+  }
+};
+
+WsClient::WsClient(WebTarget target) : impl_(std::make_unique<Impl>()) {
+  impl_->target = std::move(target);
+}
+
+WsClient::~WsClient() = default;
+
+int WsClient::connect(const std::string& path, const Headers& headers, json* refusal) {
+  const WebTarget& t = impl_->target;
+  auto decorate = [&](websocket::request_type& req) {
+    for (const auto& [k, v] : headers) req.set(k, v);
+  };
+  auto upgrade = [&](auto& ws) -> int {
+    ws.set_option(websocket::stream_base::decorator(decorate));
+    websocket::response_type res;
+    beast::error_code ec;
+    ws.handshake(res, t.host + ":" + std::to_string(t.port), path, ec);
+    if (!ec) return 101;
+    if (refusal) *refusal = parse_or_null(res.body());
+    closed_ = true;
+    return res.result_int() == 0 ? 0 : static_cast<int>(res.result_int());
+  };
+  try {
+    tcp::endpoint ep(asio::ip::make_address(t.host), static_cast<uint16_t>(t.port));
+    if (t.tls) {
+      impl_->tls = make_tls_context(t);
+      auto& ws = impl_->ws.emplace<2>(impl_->io, *impl_->tls);
+      ws.next_layer().next_layer().connect(ep);
+      set_receive_timeout(impl_->socket(), std::chrono::seconds(10));
+      prepare_tls(ws.next_layer(), t);
+      ws.next_layer().handshake(asio::ssl::stream_base::client);
+      return upgrade(ws);
+    }
+    auto& ws = impl_->ws.emplace<1>(impl_->io);
+    ws.next_layer().connect(ep);
+    set_receive_timeout(impl_->socket(), std::chrono::seconds(10));
+    return upgrade(ws);
+  } catch (const std::exception& e) {
+    closed_ = true;
+    close_reason_ = e.what();
+    return 0;
+  }
+}
+
+void WsClient::send(const json& message) {
+  send_text(message.dump());
+}
+
+void WsClient::send_text(const std::string& text) {
+  if (closed_) return;
+  // Asynchronous (a read may be pending on the same stream), driven to completion here.
+  beast::error_code ec;
+  bool done = false;
+  impl_->with([&](auto& ws) {
+    ws.text(true);
+    ws.async_write(asio::buffer(text), [&](beast::error_code e, std::size_t) {
+      ec = e;
+      done = true;
+    });
+  });
+  impl_->io.restart();
+  while (!done) {
+    if (impl_->io.run_one_for(std::chrono::seconds(10)) == 0) {
+      ec = beast::errc::make_error_code(beast::errc::timed_out);
+      break;
+    }
+  }
+  if (ec) {
+    closed_ = true;
+    close_reason_ = ec.message();
+  }
+}
+
+std::optional<json> WsClient::read(std::chrono::milliseconds timeout) {
+  if (closed_) return std::nullopt;
+  Impl& im = *impl_;
+  if (!im.reading) {
+    im.reading = true;
+    im.read_done = false;
+    im.buf.clear();
+    im.with([&](auto& ws) {
+      ws.async_read(im.buf, [&im](beast::error_code ec, std::size_t) {
+        im.read_done = true;
+        im.read_ec = ec;
+      });
+    });
+  }
+  im.io.restart();
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!im.read_done && std::chrono::steady_clock::now() < deadline) {
+    im.io.run_one_until(deadline);
+  }
+  if (!im.read_done) return std::nullopt;  // timed out; the read stays pending
+  im.reading = false;
+  if (im.read_ec) {
+    closed_ = true;
+    close_reason_ = im.read_ec.message();
+    im.with([&](auto& ws) {
+      if (ws.reason().reason.size()) close_reason_ = std::string(ws.reason().reason.c_str());
+    });
+    return std::nullopt;
+  }
+  return parse_or_null(beast::buffers_to_string(im.buf.data()));
+}
+
+std::optional<json> WsClient::read_type(const std::string& type,
+                                        std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    auto m = read(std::max(left, std::chrono::milliseconds(1)));
+    if (!m) {
+      if (closed_) return std::nullopt;
+      continue;
+    }
+    if (m->is_object() && m->value("type", "") == type) return m;
+  }
+  return std::nullopt;
+}
+
+void WsClient::close() {
+  if (closed_) return;
+  closed_ = true;
+  // Closing the socket ends any pending read too; a clean close handshake is not needed here.
+  beast::error_code ec;
+  impl_->socket().shutdown(tcp::socket::shutdown_both, ec);
+  impl_->socket().close(ec);
+  impl_->io.restart();
+  impl_->io.run_for(std::chrono::milliseconds(100));
+}
+
+}  // namespace vespid::test

@@ -1,0 +1,65 @@
+// HTTP/1.1 and WebSocket client for integration tests, on Boost.Beast: plain or TLS (verifying
+// the server against a CA file and a host name, never skipping verification). Synchronous, with a
+// receive timeout on the socket so a silent gateway fails a test instead of hanging it.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+namespace vespid::test {
+
+struct WebTarget {
+  std::string host = "127.0.0.1";
+  int port = 0;
+  bool tls = false;
+  std::string ca_file;      // TLS: the CA that signed the gateway's certificate
+  std::string server_name;  // TLS: the name to verify (and SNI); default: host
+};
+
+struct HttpReply {
+  int status = 0;  // 0: no answer (connection failed or closed)
+  nlohmann::json body;
+  std::string raw_body;
+  std::string error;  // transport or TLS failure, when status is 0
+};
+
+using Headers = std::map<std::string, std::string>;
+
+// One request on a fresh connection.
+HttpReply http_request(const WebTarget& target, const std::string& method, const std::string& path,
+                       const Headers& headers = {}, const std::string& body = "");
+
+class WsClient {
+ public:
+  explicit WsClient(WebTarget target);
+  ~WsClient();
+  WsClient(const WsClient&) = delete;
+  WsClient& operator=(const WsClient&) = delete;
+
+  // Opens the connection and does the upgrade. Returns 101 on success, else the HTTP status of
+  // the refusal (with its JSON body in *refusal), or 0 when the connection failed.
+  int connect(const std::string& path, const Headers& headers = {},
+              nlohmann::json* refusal = nullptr);
+  void send(const nlohmann::json& message);
+  void send_text(const std::string& text);
+  // The next text message as JSON, or nullopt on timeout or close (see closed()).
+  std::optional<nlohmann::json> read(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  // Reads until a message with this "type" arrives (others are dropped), or nullopt.
+  std::optional<nlohmann::json> read_type(
+      const std::string& type, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  bool closed() const { return closed_; }
+  std::string close_reason() const { return close_reason_; }
+  void close();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  bool closed_ = false;
+  std::string close_reason_;
+};
+
+}  // namespace vespid::test
