@@ -155,7 +155,16 @@ HttpResponse http_fetch(const HttpRequest& request, const BodySink& sink) {
   asio::io_context ioc;
   std::exception_ptr failure;
   asio::co_spawn(ioc, run(&x, tls), [&failure](std::exception_ptr e) { failure = e; });
-  ioc.run();
+  if (!request.cancelled) {
+    ioc.run();
+  } else {
+    while (!ioc.stopped()) {
+      ioc.run_for(std::chrono::milliseconds(200));
+      if (!ioc.stopped() && request.cancelled()) {
+        throw HttpError("request to " + request.url + " cancelled");
+      }
+    }
+  }
   if (failure) std::rethrow_exception(failure);
   return std::move(x.out);
 }

@@ -22,6 +22,8 @@ struct HttpRequest {
   std::chrono::milliseconds idle_timeout{30'000};
   // The whole exchange; zero means no limit beyond the idle timeout.
   std::chrono::milliseconds total_timeout{0};
+  // Polled a few times a second; returning true abandons the request (HttpError "cancelled").
+  std::function<bool()> cancelled;
 };
 
 struct HttpResponse {

@@ -220,3 +220,15 @@ TEST(AgentExec, LoopReportsHttpErrorsWithStatusAndBody) {
   EXPECT_NE(error.find("Incorrect API key provided"), std::string::npos) << error;
   EXPECT_EQ(error.find("sk-wrong"), std::string::npos) << "the key must not leak: " << error;
 }
+
+TEST(AgentExec, AnUnreadableCaFileIsAClearErrorNotAnUnverifiedConnection) {
+  TempDir tmp("agent-exec");
+  const auto r =
+      exec_payload(tmp, {{"engine", "vespid.loop.v1"}, {"model", "m"}, {"message", "hi"}},
+                   {{"OPENAI_API_KEY", "sk"},
+                    {"OPENAI_BASE_URL", "https://127.0.0.1:1/v1"},
+                    {"VESPID_AGENT_TLS_CA_FILE", tmp.file("missing-ca.pem")}});
+  EXPECT_EQ(r.exit_code, 1);
+  const std::string error = json_lines(r.out).back()["error"];
+  EXPECT_NE(error.find("VESPID_AGENT_TLS_CA_FILE"), std::string::npos) << error;
+}

@@ -85,6 +85,7 @@ EngineResult run_loop_engine(const AgentTask& task, EngineIo& io) {
       task.deadline - std::chrono::steady_clock::now());
   if (left.count() <= 0) return {false, {}, "TIMEOUT: the engine did not finish in time"};
   req.total_timeout = left;
+  req.cancelled = io.cancelled;
 
   EngineResult r;
   bool done = false, stop = false;
@@ -125,6 +126,7 @@ EngineResult run_loop_engine(const AgentTask& task, EngineIo& io) {
       return !(done || stop || !stream_error.empty());
     });
   } catch (const HttpError& e) {
+    if (io.cancelled()) return {false, {}, "CANCELLED: the node host is shutting down"};
     return {false, {}, std::string("LLM_REQUEST_FAILED: ") + e.what()};
   }
   if (res.status < 200 || res.status >= 300) {
