@@ -233,6 +233,7 @@ struct GatewayLink::Impl {
         } else if (!stopping) {
           spdlog::warn("connection lost: {}", ec.message());
         }
+        if (abort_connection) abort_connection();  // a writer stuck on a dead peer ends too
         co_return;
       }
       on_frame(beast::buffers_to_string(buf.data()));
