@@ -1,0 +1,169 @@
+#include "commands.hpp"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "credentials.hpp"
+#include "executor.hpp"
+#include "gateway_link.hpp"
+#include "http_client.hpp"
+#include "pairing_client.hpp"
+#include "url.hpp"
+
+namespace vespid::agent {
+
+namespace {
+
+std::string host_name() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) == 0 && buf[0] != '\0') return buf;
+  return "node-host";
+}
+
+std::chrono::milliseconds echo_delay(int flag) {
+  if (flag >= 0) return std::chrono::milliseconds(flag);
+  if (const char* env = std::getenv("VESPID_AGENT_ECHO_DELAY_MS"); env != nullptr && *env) {
+    char* end = nullptr;
+    const long v = std::strtol(env, &end, 10);
+    if (end != env && *end == '\0' && v >= 0) return std::chrono::milliseconds(v);
+    spdlog::warn("ignoring VESPID_AGENT_ECHO_DELAY_MS={} (not a non-negative integer)", env);
+  }
+  return std::chrono::milliseconds(20);
+}
+
+}  // namespace
+
+const char* agent_version() {
+  return VESPID_AGENT_VERSION;
+}
+
+int cmd_connect(const CommonOptions& common, const ConnectOptions& opts) {
+  const std::string path = resolve_credentials_path(common.config);
+  if (!opts.gateway.empty()) {
+    const Url u = parse_url(opts.gateway);  // usage errors surface before pairing
+    if (u.scheme != "ws" && u.scheme != "wss") {
+      throw std::invalid_argument("--gateway must be a ws:// or wss:// URL");
+    }
+  }
+  PairingRequest req;
+  req.api_url = opts.api;
+  req.pairing_token = opts.pairing_token;
+  req.name = opts.name.empty() ? host_name() : opts.name;
+  req.agent_version = agent_version();
+  req.capabilities = agent_capabilities(opts.max_in_flight, opts.tags);
+  req.tags = opts.tags;
+  spdlog::info("pairing with {} as \"{}\"", opts.api, req.name);
+  Credentials creds;
+  try {
+    creds = pair_agent(req);
+  } catch (const PairingRefused& e) {
+    std::cerr << "error: the gateway refused the pairing: HTTP " << e.status << " " << e.code
+              << ": " << e.message << "\n";
+    if (e.status == 401) {
+      std::cerr << "hint: pairing tokens are single use and expire after 15 minutes; ask for a "
+                   "new one.\n";
+    }
+    return kExitFailed;
+  } catch (const HttpError& e) {
+    std::cerr << "error: cannot reach the API: " << e.what() << "\n";
+    return kExitConfig;
+  } catch (const std::runtime_error& e) {
+    std::cerr << "error: unexpected pairing answer: " << e.what() << "\n";
+    return kExitFailed;
+  }
+  if (!opts.gateway.empty()) creds.gateway_ws_url = opts.gateway;
+  save_credentials(path, creds);
+  std::cout << "paired: agent " << creds.agent_id << " in organization " << creds.organization_id
+            << "\ngateway: " << creds.gateway_ws_url << "\ncredentials saved to " << path
+            << " (mode 0600)\nnext: vespid-agent start"
+            << (common.config.empty() ? "" : " --config " + path) << "\n";
+  return kExitOk;
+}
+
+int cmd_start(const CommonOptions& common, const StartOptions& opts) {
+  const std::string path = resolve_credentials_path(common.config);
+  const Credentials creds = load_credentials(path);
+  LinkOptions lo;
+  lo.creds = creds;
+  lo.gateway_url = opts.gateway.empty() ? creds.gateway_ws_url : opts.gateway;
+  lo.name = !opts.name.empty() ? opts.name : (!creds.name.empty() ? creds.name : host_name());
+  lo.agent_version = agent_version();
+  lo.tags = opts.tags_given ? opts.tags : creds.tags;
+  lo.max_in_flight = opts.max_in_flight;
+  lo.ping_interval = std::chrono::milliseconds(opts.ping_interval_ms);
+  lo.idle_timeout = std::chrono::milliseconds(opts.idle_timeout_ms);
+  lo.reconnect_min = std::chrono::milliseconds(opts.reconnect_min_ms);
+  lo.reconnect_max = std::chrono::milliseconds(opts.reconnect_max_ms);
+  lo.exec.echo_delay = echo_delay(opts.echo_delay_ms);
+  lo.exec.skill_caps = SkillCaps::from_env();
+  spdlog::info("vespid-agent {} starting: agent {} ({}), org {}, credentials {}", agent_version(),
+               creds.agent_id, lo.name, creds.organization_id, path);
+  GatewayLink link(std::move(lo));
+  const int code = link.run();
+  if (code == kLinkRefused) return kExitRefused;
+  if (code == 3) return kExitConfig;
+  return code;
+}
+
+int cmd_status(const CommonOptions& common) {
+  const std::string path = resolve_credentials_path(common.config);
+  const Credentials c = load_credentials(path);
+  const nlohmann::json j = {{"credentialsFile", path},
+                            {"agentId", c.agent_id},
+                            {"agentToken", redact_token(c.agent_token)},
+                            {"organizationId", c.organization_id},
+                            {"gatewayWsUrl", c.gateway_ws_url},
+                            {"apiUrl", c.api_url},
+                            {"name", c.name},
+                            {"tags", c.tags},
+                            {"agentVersion", agent_version()}};
+  std::cout << j.dump(2) << "\n";
+  return kExitOk;
+}
+
+int cmd_exec(const ExecOptions& opts) {
+  std::string text;
+  if (opts.payload == "-") {
+    std::stringstream ss;
+    ss << std::cin.rdbuf();
+    text = ss.str();
+  } else {
+    std::ifstream in(opts.payload, std::ios::binary);
+    if (!in) {
+      std::cerr << "error: cannot read payload file " << opts.payload << "\n";
+      return kExitConfig;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    text = ss.str();
+  }
+  const auto payload = nlohmann::json::parse(text, nullptr, false);
+  if (payload.is_discarded()) {
+    std::cerr << "error: the payload is not valid JSON\n";
+    return kExitUsage;
+  }
+  ExecutorConfig cfg;
+  cfg.echo_delay = echo_delay(opts.echo_delay_ms);
+  cfg.skill_caps = SkillCaps::from_env();
+  auto print = [](const nlohmann::json& frame) {
+    std::cout << frame.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
+  };
+  const std::string id = opts.request_id;
+  print({{"type", "execute_received"}, {"requestId", id}});
+  const ExecResult r = run_execute(
+      opts.kind, payload,
+      [&](const nlohmann::json& ev) {
+        print({{"type", "execute_event"}, {"requestId", id}, {"event", ev}});
+      },
+      cfg);
+  print(r.frame(id));
+  return r.ok ? kExitOk : kExitFailed;
+}
+
+}  // namespace vespid::agent

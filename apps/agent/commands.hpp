@@ -1,0 +1,55 @@
+// The four commands of vespid-agent. Each returns the process exit code.
+//
+// Exit codes: 0 ok; 1 failed (pairing refused, an exec that failed); 2 usage; 3 configuration
+// or credentials problem, or the API unreachable; 4 the gateway refused the agent token.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace vespid::agent {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitConfig = 3;
+inline constexpr int kExitRefused = 4;
+
+struct CommonOptions {
+  std::string config;  // --config; empty: $VESPID_AGENT_CONFIG, else ~/.vespid/agent.json
+};
+
+struct ConnectOptions {
+  std::string pairing_token, api, name, gateway;
+  std::vector<std::string> tags;
+  int max_in_flight = 10;
+};
+
+struct StartOptions {
+  std::string gateway, name;
+  std::vector<std::string> tags;
+  bool tags_given = false;
+  int max_in_flight = 10;
+  int ping_interval_ms = 15'000;
+  int idle_timeout_ms = 45'000;
+  int reconnect_min_ms = 500;
+  int reconnect_max_ms = 30'000;
+  int echo_delay_ms = -1;  // -1: $VESPID_AGENT_ECHO_DELAY_MS, else 20
+};
+
+struct ExecOptions {
+  std::string payload;  // a file, or "-" for stdin
+  std::string kind = "agent.run";
+  std::string request_id = "local-1";
+  int echo_delay_ms = -1;
+};
+
+int cmd_connect(const CommonOptions& common, const ConnectOptions& opts);
+int cmd_start(const CommonOptions& common, const StartOptions& opts);
+int cmd_status(const CommonOptions& common);
+int cmd_exec(const ExecOptions& opts);
+
+// The version this node host reports (agentVersion).
+const char* agent_version();
+
+}  // namespace vespid::agent

@@ -1,0 +1,139 @@
+// vespid-agent: the Vespid node host. Pairs with a gateway once (`connect`), then keeps a
+// WebSocket to it (`start`) and runs the agent executes the gateway routes here.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <functional>
+#include <iostream>
+
+#include "commands.hpp"
+#include "credentials.hpp"
+
+using namespace vespid::agent;
+
+namespace {
+
+void setup_logging(const std::string& level_flag) {
+  auto logger = spdlog::stderr_color_mt("vespid-agent");
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  spdlog::set_default_logger(logger);
+  std::string level = level_flag;
+  if (level.empty()) {
+    const char* env = std::getenv("VESPID_AGENT_LOG_LEVEL");
+    level = env != nullptr ? env : "info";
+  }
+  spdlog::set_level(spdlog::level::from_str(level));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "The Vespid node host: pairs with a gateway, keeps a WebSocket to it and runs the agent "
+      "work it routes here (engines vespid.echo.v1 and vespid.loop.v1)."};
+  app.name("vespid-agent");
+  app.fallthrough();
+  app.require_subcommand(1);
+  app.set_version_flag("--version", agent_version());
+
+  CommonOptions common;
+  std::string log_level;
+  app.add_option("--config", common.config,
+                 "Credentials file (default $VESPID_AGENT_CONFIG, else ~/.vespid/agent.json)");
+  app.add_option("--log-level", log_level,
+                 "trace, debug, info, warn, error (default $VESPID_AGENT_LOG_LEVEL, else info)");
+
+  std::function<int()> action;
+
+  ConnectOptions con;
+  auto* connect = app.add_subcommand(
+      "connect", "Pair with a gateway using a pairing token and save the credentials (0600)");
+  connect->add_option("--pairing-token", con.pairing_token, "Single-use pairing token")->required();
+  connect->add_option("--api", con.api, "The gateway's HTTP API, e.g. http://127.0.0.1:3001")
+      ->required();
+  connect->add_option("--name", con.name, "Name of this node host (default: the host name)");
+  connect->add_option("--tags", con.tags, "Initial tags, comma separated (a,b)")->delimiter(',');
+  connect->add_option("--gateway", con.gateway,
+                      "WebSocket URL to save instead of the one the gateway announces");
+  connect->add_option("--max-in-flight", con.max_in_flight, "Concurrent executes (default 10)")
+      ->check(CLI::Range(1, 1000));
+  connect->callback([&] { action = [&] { return cmd_connect(common, con); }; });
+
+  StartOptions st;
+  auto* start = app.add_subcommand("start", "Connect to the gateway with the saved credentials");
+  start->add_option("--gateway", st.gateway, "Override the saved gateway WebSocket URL");
+  start->add_option("--name", st.name, "Override the saved name");
+  auto* tags_opt = start
+                       ->add_option("--tags", st.tags,
+                                    "Tags reported in hello (a hint; the gateway's "
+                                    "stored tags decide routing)")
+                       ->delimiter(',');
+  start->add_option("--max-in-flight", st.max_in_flight, "Concurrent executes (default 10)")
+      ->check(CLI::Range(1, 1000));
+  start->add_option("--ping-interval-ms", st.ping_interval_ms, "Ping period (default 15000)")
+      ->check(CLI::Range(50, 3'600'000));
+  start
+      ->add_option("--idle-timeout-ms", st.idle_timeout_ms,
+                   "Reconnect when nothing arrived for this long (default 45000)")
+      ->check(CLI::Range(100, 3'600'000));
+  start->add_option("--reconnect-min-ms", st.reconnect_min_ms, "First backoff step (default 500)")
+      ->check(CLI::Range(1, 3'600'000));
+  start->add_option("--reconnect-max-ms", st.reconnect_max_ms, "Backoff ceiling (default 30000)")
+      ->check(CLI::Range(1, 3'600'000));
+  start
+      ->add_option("--echo-delay-ms", st.echo_delay_ms,
+                   "Pause between words of vespid.echo.v1 (default $VESPID_AGENT_ECHO_DELAY_MS, "
+                   "else 20)")
+      ->check(CLI::Range(0, 60'000));
+  start->callback([&] {
+    st.tags_given = tags_opt->count() > 0;
+    action = [&] { return cmd_start(common, st); };
+  });
+
+  auto* status = app.add_subcommand("status", "Print the saved credentials (secret hidden)");
+  status->callback([&] { action = [&] { return cmd_status(common); }; });
+
+  ExecOptions ex;
+  auto* exec = app.add_subcommand(
+      "exec", "Run one execute locally, no gateway; print its events and result as JSON lines");
+  exec->add_option("--payload", ex.payload, "The execute payload: a JSON file, or - for stdin")
+      ->required();
+  exec->add_option("--kind", ex.kind, "agent.run (default), agent.execute or connector.action");
+  exec->add_option("--request-id", ex.request_id, "requestId to print (default local-1)");
+  exec->add_option("--echo-delay-ms", ex.echo_delay_ms, "Pause between echo words")
+      ->check(CLI::Range(0, 60'000));
+  exec->callback([&] { action = [&] { return cmd_exec(ex); }; });
+
+  app.footer(
+      "Examples:\n"
+      "  vespid-agent connect --pairing-token <token> --api http://127.0.0.1:3001 --tags gpu\n"
+      "  vespid-agent start\n"
+      "  echo '{\"engine\":\"vespid.echo.v1\",\"message\":\"hi there\"}' | vespid-agent exec "
+      "--payload -\n"
+      "\nEnvironment: OPENAI_API_KEY, OPENAI_BASE_URL (vespid.loop.v1), VESPID_AGENT_TLS_CA_FILE,\n"
+      "VESPID_AGENT_CONFIG, TOOLSET_SKILLS_MAX_BUNDLES / _MAX_CHARS_PER_BUNDLE / "
+      "_MAX_TOTAL_CHARS.\n"
+      "Exit codes: 0 ok, 1 failed, 2 usage, 3 configuration/credentials/unreachable, 4 refused "
+      "by the gateway.");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  }
+  setup_logging(log_level);
+  try {
+    return action ? action() : kExitUsage;
+  } catch (const CredentialsError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitConfig;
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitFailed;
+  }
+}
