@@ -9,9 +9,13 @@ add_library(vespid_core STATIC
   conn/connection.cpp
   conn/hub.cpp
   crypto/crypto.cpp
+  discovery/publisher.cpp
+  discovery/records.cpp
   gateway/gateway.cpp
+  gateway/net_instances.cpp
   gateway/state_dir.cpp
   log/logging.cpp
+  netbind/bind_service.cpp
   nodes/node_record.cpp
   nodes/node_router.cpp
   nodes/node_store.cpp
