@@ -83,13 +83,15 @@ class Bonjour : public ::testing::Test {
     json cfg = {
         {"plugins",
          {{"instances",
-           json::array(
-               {{{"name", "storage"}, {"plugin", "sqlite"}},
-                {{"name", "local"}, {"plugin", "unix"}},
-                {{"name", "bonjour"}, {"plugin", "bonjour"}},
-                {{"name", "bridge"}, {"plugin", "bridge"}, {"config", bridge}},
-                {{"name", "bridge-tls"}, {"plugin", "bridge"}, {"config", tls_bridge}},
-                {{"name", "bridge-local"}, {"plugin", "bridge"}, {"config", local_only}}})}}},
+           json::array({{{"name", "storage"}, {"plugin", "sqlite"}},
+                        {{"name", "local"}, {"plugin", "unix"}},
+                        {{"name", "bonjour"}, {"plugin", "bonjour"}},
+                        {{"name", "bridge"}, {"plugin", "bridge"}, {"config", bridge}},
+                        {{"name", "bridge-tls"}, {"plugin", "bridge"}, {"config", tls_bridge}},
+                        {{"name", "bridge-local"}, {"plugin", "bridge"}, {"config", local_only}},
+                        {{"name", "ws"},
+                         {"plugin", "ws"},
+                         {"config", {{"host", "lan"}, {"port", 18793}}}}})}}},
         {"discovery",
          {{"display_name", display_name},
           {"bridge_service_types", json::array({"_vespid-bridge._tcp", "_clawdbot-bridge._tcp"})},
@@ -143,6 +145,7 @@ TEST_F(Bonjour, PeerResolvesTheBridgesWithTheirTxt) {
   EXPECT_NE(plain->txt.find("\"lanHost="), std::string::npos) << plain->txt;
   EXPECT_TRUE(plain->has("tailnetDns=gw.example.ts.net")) << plain->txt;
   EXPECT_TRUE(plain->has("protocol=1")) << plain->txt;
+  EXPECT_TRUE(plain->has("gatewayPort=18793")) << plain->txt;
   EXPECT_EQ(plain->txt.find("bridgeTls"), std::string::npos) << plain->txt;
 
   const Resolved* tls = find_port(seen, 18791);
@@ -152,6 +155,14 @@ TEST_F(Bonjour, PeerResolvesTheBridgesWithTheirTxt) {
   EXPECT_TRUE(tls->has("bridgeTls=1")) << tls->txt;
   EXPECT_TRUE(tls->has("bridgeTlsSha256=" + fp)) << tls->txt;
   EXPECT_TRUE(tls->has("bridgePort=18791")) << tls->txt;
+
+  // The WebSocket gateway is published under its own type, pointing at the bridge too.
+  auto gws = peer_sees("_vespid-gw._tcp", 1);
+  const Resolved* gw = find_port(gws, 18793);
+  ASSERT_NE(gw, nullptr) << gw_.log_text();
+  EXPECT_TRUE(gw->has("gatewayPort=18793")) << gw->txt;
+  EXPECT_TRUE(gw->has("bridgePort=18790")) << gw->txt;
+  EXPECT_EQ(gw->txt.find("gatewayTls"), std::string::npos) << gw->txt;
 
   // The loopback-only bridge is not published; the reference clients' type is answered too.
   EXPECT_EQ(find_port(seen, 18792), nullptr);

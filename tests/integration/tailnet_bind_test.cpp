@@ -76,8 +76,9 @@ class TailnetBind : public ::testing::Test {
   CommandResult hello_from_peer(const std::string& address) {
     return lab_->run(peer_ns_,
                      {"sh", "-c",
-                      "printf '{\"type\":\"hello\",\"nodeId\":\"peer-node\"}\\n' | "
-                      "socat -t5 -T5 - TCP:" +
+                      // stdin stays open a while: the bridge takes a half-close for a close
+                      "(printf '{\"type\":\"hello\",\"nodeId\":\"peer-node\"}\\n'; "
+                      "sleep 2) | socat -T5 - TCP:" +
                           at(address) + ",connect-timeout=3"},
                      {}, 15s);
   }
@@ -101,7 +102,7 @@ TEST_F(TailnetBind, ListensOnTheTailnetAddressOnly) {
 
   auto ok = hello_from_peer("100.100.7.1");
   EXPECT_NE(ok.out.find("NOT_PAIRED"), std::string::npos)
-      << "peer over the tailnet got: " << ok.out << ok.err;
+      << "peer over the tailnet got (exit " << ok.exit_code << "): " << ok.out << ok.err;
 
   // The LAN address of the same machine must refuse: nothing listens there, nor on 0.0.0.0.
   auto refused = hello_from_peer("10.231.7.1");
