@@ -99,7 +99,24 @@ std::vector<std::string> tailnet_addresses(const config::GatewayConfig& cfg) {
 
 }  // namespace
 
+namespace {
+int zone(const config::GatewayConfig& cfg, const ZoneOptions& o);
+}
+
 int dns_sd_zone(const config::GatewayConfig& cfg, const ZoneOptions& o) {
+  try {
+    return zone(cfg, o);
+  } catch (const std::exception& e) {
+    // A plugin config the gateway itself would refuse (a port that is not a number, a range
+    // that is not CIDR) is reported, not thrown through main.
+    std::cerr << "vespid-gateway dns-sd zone: " << e.what() << "\n";
+    return 2;
+  }
+}
+
+namespace {
+
+int zone(const config::GatewayConfig& cfg, const ZoneOptions& o) {
   std::string domain = o.domain;
   while (!domain.empty() && domain.back() == '.') domain.pop_back();
   if (domain.empty()) {
@@ -163,5 +180,7 @@ int dns_sd_zone(const config::GatewayConfig& cfg, const ZoneOptions& o) {
   std::cout << z.str();
   return 0;
 }
+
+}  // namespace
 
 }  // namespace vespid::app

@@ -202,7 +202,8 @@ struct vsp_host_api {
    * understands it; `err` then names what to configure. */
   int (*bind_watch)(vsp_host_instance* hi, const char* spec, vsp_bind_fn fn, void* ctx,
                     vsp_host_bind** out, vsp_error* err);
-  /* Loop thread. Stops a watch; `fn` is not called afterwards. Allowed inside `fn`. */
+  /* Loop thread. Stops a watch; `fn` is not called afterwards. Allowed inside `fn`. Every
+   * watch must be stopped before the instance's `destroy` returns. */
   void (*bind_unwatch)(vsp_host_bind* watch);
 
   /* Loop thread. Tells the host what this instance listens on, so discovery plugins can
