@@ -13,15 +13,19 @@ add_library(vespid_core STATIC
   conn/connection.cpp
   conn/hub.cpp
   crypto/crypto.cpp
+  discovery/publisher.cpp
+  discovery/records.cpp
   dispatch/dispatch_request.cpp
   dispatch/dispatch_routes.cpp
   dispatch/dispatcher.cpp
   dispatch/result_store.cpp
   gateway/gateway.cpp
   gateway/http_api.cpp
+  gateway/net_instances.cpp
   gateway/state_dir.cpp
   gateway/ws_url.cpp
   log/logging.cpp
+  netbind/bind_service.cpp
   nodes/node_record.cpp
   nodes/node_router.cpp
   nodes/node_store.cpp

@@ -10,6 +10,9 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libavahi-client-dev
   socat procps openssl
+  # the netns discovery/tailnet tests: a real avahi-daemon on a private bus, avahi-browse,
+  # ip netns and ss, unshare
+  avahi-daemon avahi-utils dbus iproute2 util-linux
 )
 
 missing=()

@@ -5,6 +5,7 @@
 
 #include "commands.hpp"
 #include "config/config.hpp"
+#include "dns_sd_zone.hpp"
 #include "gateway/exit_codes.hpp"
 #include "gateway/gateway.hpp"
 #include "log/logging.hpp"
@@ -90,8 +91,20 @@ int main(int argc, char** argv) {
                                           "gateway's certificate, for nodes to pin");
   fingerprint->add_flag("--json", o.json, "Print JSON");
   tls->require_subcommand(1);
+  auto* dns_sd = app.add_subcommand("dns-sd", "DNS-SD tools for wide-area (unicast DNS) discovery");
+  vespid::app::ZoneOptions zone_opts;
+  auto* zone = dns_sd->add_subcommand(
+      "zone", "Print PTR/SRV/TXT (and A/AAAA) records of the published listeners for a DNS zone");
+  zone->add_option("--domain", zone_opts.domain, "The zone's domain, e.g. vespid.example.net")
+      ->required();
+  zone->add_option("--host", zone_opts.host, "SRV target label (default: this host's name)");
+  zone->add_option("--address", zone_opts.addresses,
+                   "A/AAAA address of the target (repeatable; default: tailnet addresses)");
+  zone->add_option("--ttl", zone_opts.ttl, "TTL of every record (default 120)")
+      ->check(CLI::Range(1, 604800));
+  dns_sd->require_subcommand(1);
   auto* version = app.add_subcommand("version", "Print the version and the plugin ABI");
-  for (auto* sub : {run, plugins, check, show, fingerprint}) sub->fallthrough();
+  for (auto* sub : {run, plugins, check, show, fingerprint, dns_sd, zone}) sub->fallthrough();
 
   try {
     app.parse(argc, argv);
@@ -121,6 +134,7 @@ int main(int argc, char** argv) {
   if (check->parsed()) return vespid::app::config_check(cfg);
   if (show->parsed()) return vespid::app::config_show(cfg);
   if (fingerprint->parsed()) return vespid::app::tls_fingerprint(cfg, o.json);
+  if (zone->parsed()) return vespid::app::dns_sd_zone(cfg, zone_opts);
 
   vespid::log::configure({cfg.log_level, cfg.log_format, cfg.log_components});
   vespid::core::Gateway gateway(cfg, plugin_dirs(cfg, o));

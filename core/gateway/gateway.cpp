@@ -215,7 +215,20 @@ void Gateway::start() {
   open_storage();
   prepare_tls();
   build_semantics();
+  net_ = std::make_unique<NetInstances>(
+      loop_, cfg_, [this](PluginInstance& t) { return transport_fingerprint(t); });
+  net_->start(instances_);  // transports bind through netbind, so it starts first
   start_transports();
+}
+
+std::string Gateway::transport_fingerprint(PluginInstance& transport) const {
+  // The instance's own cert_file wins, as it does in the transports.
+  json own = json::parse(transport.config_json(), nullptr, false);
+  std::string cert = cfg_.string("tls.cert_file");
+  if (own.is_object() && own.contains("cert_file") && own["cert_file"].is_string()) {
+    cert = own["cert_file"].get<std::string>();
+  }
+  return tls::fingerprint_sha256(cert);
 }
 
 int Gateway::run() {
@@ -233,6 +246,7 @@ int Gateway::run() {
       auto& inst = **it;
       if (inst.kind() == VSP_KIND_TRANSPORT && inst.plugin() != nullptr) stop_and_destroy(inst);
     }
+    if (net_) net_->stop();
     if (storage_) storage_->close();
     return e.exit_code();
   }
@@ -324,7 +338,8 @@ void Gateway::finish_shutdown() {
       inst->set_plugin(nullptr);
     }
   }
-  storage_->close();  // lets queued writes finish and makes them durable
+  if (net_) net_->stop();  // after the transports: they hold bind watches
+  storage_->close();       // lets queued writes finish and makes them durable
   if (storage_instance_) storage_instance_->set_state(PluginInstance::State::Stopped);
   L()->info("storage flushed; exiting with status {}", exit_code_);
   loop_.close_posts();

@@ -16,6 +16,7 @@
 #include "dispatch/dispatcher.hpp"
 #include "dispatch/result_store.hpp"
 #include "conn/hub.hpp"
+#include "gateway/net_instances.hpp"
 #include "gateway/state_dir.hpp"
 #include "nodes/node_router.hpp"
 #include "nodes/node_store.hpp"
@@ -53,6 +54,8 @@ class Gateway final : public HostBackend {
   void conn_closed(vsp_host_conn* c, int status, const char* reason) override;
   void conn_writable(vsp_host_conn* c) override;
   void conn_protocol_error(vsp_host_conn* c, int status, const char* message) override;
+  BindService* bind_service() override { return net_ ? &net_->binds() : nullptr; }
+  DiscoveryPublisher* discovery_publisher() override { return net_ ? &net_->publisher() : nullptr; }
 
  private:
   void start();  // throws StartupError
@@ -67,6 +70,7 @@ class Gateway final : public HostBackend {
   void finish_shutdown();
   void stop_and_destroy(PluginInstance& inst);  // start-up failure path only
   nlohmann::json status_snapshot();
+  std::string transport_fingerprint(PluginInstance& transport) const;
 
   config::GatewayConfig cfg_;
   std::vector<std::string> plugin_dirs_;
@@ -87,6 +91,7 @@ class Gateway final : public HostBackend {
   std::unique_ptr<agents::AgentStore> agent_store_;
   std::unique_ptr<dispatch::ResultStore> result_store_;
   std::unique_ptr<dispatch::Dispatcher> dispatcher_;
+  std::unique_ptr<NetInstances> net_;            // netbind + discovery (issue 6)
 
   std::chrono::steady_clock::time_point started_at_;
   bool shutting_down_ = false;

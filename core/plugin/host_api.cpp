@@ -6,6 +6,8 @@
 #include <chrono>
 #include <memory>
 
+#include "discovery/publisher.hpp"
+#include "netbind/bind_service.hpp"
 #include "plugin/host_backend.hpp"
 #include "plugin/plugin_instance.hpp"
 #include "runtime/loop.hpp"
@@ -179,12 +181,60 @@ void h_conn_protocol_error(vsp_host_conn* c, int status, const char* message) {
   }
 }
 
+int h_bind_watch(vsp_host_instance* hi, const char* spec, vsp_bind_fn fn, void* ctx,
+                 vsp_host_bind** out, vsp_error* err) {
+  if (spec == nullptr || fn == nullptr || out == nullptr) return VSP_E_INVALID;
+  return no_throw(
+      [&] {
+        BindService* binds = inst(hi).backend().bind_service();
+        if (binds == nullptr) return VSP_E_UNSUPPORTED;
+        return binds->watch(inst(hi), spec, fn, ctx, out, err);
+      },
+      VSP_E_NOMEM);
+}
+
+void h_bind_unwatch(vsp_host_bind* w) {
+  try {
+    BindService::unwatch(w);
+  } catch (...) {
+  }
+}
+
+void h_listener_update(vsp_host_instance* hi, const vsp_listener_info* info) {
+  if (info == nullptr) return;
+  try {
+    if (DiscoveryPublisher* pub = inst(hi).backend().discovery_publisher()) {
+      pub->listener_update(inst(hi), *info);
+    }
+  } catch (...) {
+  }
+}
+
 const vsp_host_api kHostApi = {
-    sizeof(vsp_host_api),   VSP_ABI_MAJOR,   VSP_ABI_MINOR, &h_log,         &h_report_failure,
-    &h_instance_name,       &h_state_dir,    &h_config_get, &h_post,        &h_timer_new,
-    &h_timer_arm,           &h_timer_disarm, &h_timer_free, &h_watch_new,   &h_watch_update,
-    &h_watch_free,          &h_conn_open,    &h_conn_recv,  &h_conn_closed, &h_conn_writable,
+    sizeof(vsp_host_api),
+    VSP_ABI_MAJOR,
+    VSP_ABI_MINOR,
+    &h_log,
+    &h_report_failure,
+    &h_instance_name,
+    &h_state_dir,
+    &h_config_get,
+    &h_post,
+    &h_timer_new,
+    &h_timer_arm,
+    &h_timer_disarm,
+    &h_timer_free,
+    &h_watch_new,
+    &h_watch_update,
+    &h_watch_free,
+    &h_conn_open,
+    &h_conn_recv,
+    &h_conn_closed,
+    &h_conn_writable,
     &h_conn_protocol_error,
+    &h_bind_watch,
+    &h_bind_unwatch,
+    &h_listener_update,
 };
 
 }  // namespace

@@ -9,6 +9,8 @@ namespace vespid::core {
 
 class Loop;
 class PluginInstance;
+class BindService;
+class DiscoveryPublisher;
 
 class HostBackend {
  public:
@@ -27,6 +29,11 @@ class HostBackend {
   virtual void conn_closed(vsp_host_conn* conn, int status, const char* reason) = 0;
   virtual void conn_writable(vsp_host_conn* conn) = 0;
   virtual void conn_protocol_error(vsp_host_conn* conn, int status, const char* message) = 0;
+
+  // ABI 1.1 services (bind_watch, listener_update). A backend without them answers
+  // VSP_E_UNSUPPORTED / ignores announcements.
+  virtual BindService* bind_service() { return nullptr; }
+  virtual DiscoveryPublisher* discovery_publisher() { return nullptr; }
 };
 
 // The host service table handed to every plugin. Static; valid for the life of the process.

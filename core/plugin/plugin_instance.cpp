@@ -37,10 +37,12 @@ PluginInstance::PluginInstance(HostBackend& backend, const config::PluginInstanc
       life_ = storage_.life;
       break;
     case VSP_KIND_NETBIND:
-      life_ = copy_table<vsp_netbind_vtbl>(*found.plugin).life;
+      netbind_ = copy_table<vsp_netbind_vtbl>(*found.plugin);
+      life_ = netbind_.life;
       break;
     case VSP_KIND_DISCOVERY:
-      life_ = copy_table<vsp_discovery_vtbl>(*found.plugin).life;
+      discovery_ = copy_table<vsp_discovery_vtbl>(*found.plugin);
+      life_ = discovery_.life;
       break;
   }
 }

@@ -48,6 +48,8 @@ class PluginInstance {
   const vsp_lifecycle& life() const noexcept { return life_; }
   const vsp_transport_vtbl& transport() const noexcept { return transport_; }
   const vsp_storage_vtbl& storage() const noexcept { return storage_; }
+  const vsp_netbind_vtbl& netbind() const noexcept { return netbind_; }
+  const vsp_discovery_vtbl& discovery() const noexcept { return discovery_; }
 
   vsp_plugin_instance* plugin() const noexcept { return plugin_; }
   void set_plugin(vsp_plugin_instance* p) noexcept { plugin_ = p; }
@@ -62,6 +64,8 @@ class PluginInstance {
   vsp_lifecycle life_{};
   vsp_transport_vtbl transport_{};
   vsp_storage_vtbl storage_{};
+  vsp_netbind_vtbl netbind_{};
+  vsp_discovery_vtbl discovery_{};
   vsp_plugin_instance* plugin_ = nullptr;
 };
 

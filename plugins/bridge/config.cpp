@@ -9,7 +9,7 @@ namespace vespid::bridge {
 namespace {
 
 constexpr const char* kKnownKeys =
-    "host, port, dialect, tls, cert_file, key_file, max_line_bytes, max_connections, "
+    "host, bind, port, dialect, tls, cert_file, key_file, max_line_bytes, max_connections, "
     "send_queue_bytes, threads, keepalive, loopback_companion";
 
 // Upper bounds that only catch typos (a limit of 10^15 bytes is a mistake, not a wish).
@@ -75,6 +75,8 @@ Config parse_config(std::string_view json) {
   for (const auto& [key, v] : doc.items()) {
     if (key == "host") {
       cfg.host = resolve_host(v);
+    } else if (key == "bind") {
+      cfg.bind = nonempty_string(key, v);
     } else if (key == "port") {
       cfg.port = static_cast<std::uint16_t>(
           integer_in(key, v, 0, 65535, "an integer from 0 to 65535 (0: ephemeral)"));
@@ -102,6 +104,11 @@ Config parse_config(std::string_view json) {
     } else {
       invalid("unknown config key \"" + key + "\" (known keys: " + kKnownKeys + ")");
     }
+  }
+  if (cfg.bind && doc.contains("host")) {
+    invalid(
+        "config keys \"host\" and \"bind\" exclude each other; use \"bind\" (it also "
+        "takes \"loopback\", \"lan\" and addresses)");
   }
   return cfg;
 }

@@ -11,7 +11,11 @@ namespace vespid::bridge {
 
 struct Config {
   std::string host = "127.0.0.1";  // resolved: "loopback" and "lan" are already addresses here
-  std::uint16_t port = 18790;      // 0: an ephemeral port, logged once bound
+  // A bind spec the gateway resolves and keeps watching (ABI 1.1 bind_watch): "loopback",
+  // "lan", "tailnet", "auto" or an address. When set, `host` is not used and listeners follow
+  // the spec's address set as it changes.
+  std::optional<std::string> bind;
+  std::uint16_t port = 18790;  // 0: an ephemeral port, logged once bound
   std::string dialect = "bridge.v1";
   bool tls = false;
   // Unset: the gateway's tls.cert_file / tls.key_file, read at start(); when those are unset or

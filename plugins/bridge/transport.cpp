@@ -46,8 +46,11 @@ BridgeTransport::~BridgeTransport() {
   // Normally stop() completed and the threads are joined. If the host gave up waiting (or start
   // failed), stop the threads now and drop what is left without calling the host back.
   *alive_ = nullptr;
+  release_bind_watch();
+  retry_.reset();
   pool_.stop_and_join();
   for (auto& l : listeners_) l->close();
+  for (auto& [a, l] : bound_) l->close();
   std::lock_guard lock(mu_);
   conns_.clear();
 }
@@ -76,8 +79,16 @@ void BridgeTransport::open_listener(const ip::tcp::endpoint& ep) {
   listeners_.push_back(std::move(l));
 }
 
+std::string BridgeTransport::mode_text() const {
+  return std::string(cfg_.dialect) + (cfg_.tls ? ", TLS" : ", plain TCP");
+}
+
 void BridgeTransport::start() {
   if (cfg_.tls) load_tls();
+  if (cfg_.bind) {
+    start_bind_mode();
+    return;
+  }
 
   const ip::address addr = ip::make_address(cfg_.host);  // validated by parse_config
   open_listener(ip::tcp::endpoint(addr, cfg_.port));
@@ -95,6 +106,14 @@ void BridgeTransport::start() {
   // Nothing runs yet, so the accepts can be started from here.
   for (auto& l : listeners_) l->start_accepting();
   pool_.start(host_);
+  pool_started_ = true;
+  if (host_has_bind_api()) {
+    const std::string a = addr.to_string();
+    const char* addrs[] = {a.c_str()};
+    vsp_listener_info info{
+        sizeof info, VSP_SERVICE_BRIDGE, primary.port(), cfg_.tls ? VSP_CONN_TLS : 0u, addrs, 1};
+    host_.api()->listener_update(host_.instance(), &info);
+  }
 }
 
 // ---- Accepting -----------------------------------------------------------------------------
@@ -168,8 +187,13 @@ void BridgeTransport::stop(std::function<void()> done) {
     open.reserve(conns_.size());
     for (auto& [ptr, conn] : conns_) open.push_back(conn);
   }
+  release_bind_watch();
   if (pool_.running()) {
     for (auto& l : listeners_) {
+      Listener* lp = l.get();
+      boost::asio::post(lp->home().ctx, [lp] { lp->close(); });
+    }
+    for (auto& [a, l] : bound_) {
       Listener* lp = l.get();
       boost::asio::post(lp->home().ctx, [lp] { lp->close(); });
     }
@@ -189,6 +213,7 @@ void BridgeTransport::stop(std::function<void()> done) {
 void BridgeTransport::complete_stop() {
   pool_.stop_and_join();
   for (auto& l : listeners_) l->close();  // single-threaded now
+  for (auto& [a, l] : bound_) l->close();
   if (auto done = std::exchange(stop_done_, nullptr)) done();
 }
 

@@ -4,8 +4,11 @@
 
 #include <boost/asio/ssl/context.hpp>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <set>
+#include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -42,6 +45,18 @@ class BridgeTransport {
   // Loop thread: every connection is gone; join the threads, then tell the host.
   void complete_stop();
 
+  // ---- Bind mode (config "bind", bind_listeners.cpp), loop thread only ----
+  bool host_has_bind_api() const noexcept;
+  void start_bind_mode();
+  // The gateway's current address set for the spec: open what is new, close what went away.
+  void apply_addresses(std::vector<std::string> wanted);
+  void open_bound(const std::string& address);
+  void close_bound(const std::string& address, const char* why);
+  // Tells the host what is bound now (listener_update), for discovery.
+  void announce();
+  void release_bind_watch();
+
+  std::string mode_text() const;
   vsp::Host host_;
   const Config cfg_;
   ConnShared shared_;
@@ -49,7 +64,17 @@ class BridgeTransport {
   // Declared after what connections use and before what uses the io_contexts, so that members
   // are destroyed in a safe order once the threads are joined.
   IoPool pool_;
-  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::vector<std::unique_ptr<Listener>> listeners_;  // fixed ones: host, loopback companion
+  // Bind mode: listeners by address, and the closed ones (kept until the threads are joined).
+  std::map<std::string, std::unique_ptr<Listener>> bound_;
+  std::vector<std::unique_ptr<Listener>> retired_;
+  std::vector<std::string> wanted_;
+  std::set<std::string> failed_;  // wanted but could not bind; retried by retry_
+  std::unique_ptr<vsp::Timer> retry_;
+  vsp_host_bind* bind_watch_ = nullptr;
+  std::string companion_address_;  // "127.0.0.1" when the companion listens
+  std::uint16_t port_ = 0;         // the port every listener of this instance uses
+  bool pool_started_ = false;
 
   std::mutex mu_;  // guards conns_, stopping_, stop_scheduled_
   std::unordered_map<Connection*, std::shared_ptr<Connection>> conns_;

@@ -4,6 +4,7 @@
 
 #include <boost/asio/post.hpp>
 #include <chrono>
+#include <cstddef>
 #include <nlohmann/json.hpp>
 
 #include "session.hpp"
@@ -86,6 +87,18 @@ void WsTransport::start() {
   for (std::size_t i = 0; i < iocs_.size(); ++i)
     threads_.emplace_back([this, i] { run_thread(i); });
   listener_->start();
+  announce(bound.address().to_string(), bound.port());
+}
+
+void WsTransport::announce(const std::string& address, std::uint16_t port) {
+  // Discovery publishes this listener as the WebSocket gateway when it is bound beyond
+  // loopback. listener_update exists on ABI 1.1 hosts only.
+  const vsp_host_api* api = host_.api();
+  if (api->struct_size <= offsetof(vsp_host_api, listener_update) || !api->listener_update) return;
+  const char* addrs[] = {address.c_str()};
+  vsp_listener_info info{
+      sizeof info, VSP_SERVICE_GATEWAY, port, shared_->cfg.tls ? VSP_CONN_TLS : 0u, addrs, 1};
+  api->listener_update(host_.instance(), &info);
 }
 
 void WsTransport::run_thread(std::size_t index) {

@@ -5,8 +5,10 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
@@ -34,6 +36,8 @@ class WsTransport {
   void admit(vsp_plugin_conn* conn, int status, int http_status, std::string_view body);
 
  private:
+  // Tells the host what this listener serves (listener_update), for discovery.
+  void announce(const std::string& address, std::uint16_t port);
   using WorkGuard = boost::asio::executor_work_guard<boost::asio::io_context::executor_type>;
 
   void load_tls();

@@ -56,6 +56,7 @@ void GatewayProcess::start(const std::string& state_dir, const std::vector<std::
   std::vector<std::string> argv = {gateway_bin(), "run",          "--state-dir",
                                    state_dir,     "--plugin-dir", plugin_dir()};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  argv.insert(argv.begin(), launcher_.begin(), launcher_.end());
   try {
     pid_ = spawn(argv, env, devnull, log_fd, log_fd, {"VESPID_"});
   } catch (...) {

@@ -30,6 +30,11 @@ class GatewayProcess {
   void start(const std::string& state_dir, const std::vector<std::string>& extra_args = {},
              const EnvOverrides& env = {});
 
+  // Runs the gateway through this command prefix from the next start() on, e.g.
+  // {"ip", "netns", "exec", "<ns>"} to run it inside a network namespace (that command must
+  // exec the gateway, so pid() stays the gateway's).
+  void set_launcher(std::vector<std::string> prefix) { launcher_ = std::move(prefix); }
+
   // Ready means <state_dir>/gateway.sock accepts a connection and `health` answers ok. Fails
   // early if the process exits; the failure message carries the gateway's log.
   ::testing::AssertionResult wait_ready(std::chrono::milliseconds timeout = 20s);
@@ -60,6 +65,7 @@ class GatewayProcess {
   int exit_code_ = -1;
   std::string state_dir_;
   std::string log_path_;
+  std::vector<std::string> launcher_;
 };
 
 // A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released). Another

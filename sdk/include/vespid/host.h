@@ -4,7 +4,8 @@
  * links with -Wl,--no-undefined.
  *
  * The table is host-owned and valid until the instance's `destroy` returns. It only grows at the
- * end: check `struct_size` (or `abi_minor`) before using a service added after 1.0.
+ * end: check `struct_size` (or `abi_minor`) before using a service added after 1.0 (1.1 added
+ * bind_watch, bind_unwatch and listener_update).
  *
  * Threading: `log`, `post`, `conn_open`, `conn_recv`, `conn_closed`, `conn_writable` and
  * `conn_protocol_error` may be called from any thread. Every other service only on the host's loop thread, which is the thread
@@ -69,6 +70,28 @@ typedef void (*vsp_watch_fn)(vsp_host_watch* watch, int fd, uint32_t revents, vo
 typedef void (*vsp_task_fn)(void* ctx);
 /* Receives a value the host lends for the duration of the call (JSON text, UTF-8). */
 typedef void (*vsp_text_sink_fn)(void* ctx, const char* text, size_t len);
+
+/* ---- Listener binding (ABI 1.1, loop thread only) ------------------------------------------- */
+
+typedef struct vsp_host_bind vsp_host_bind; /* host-owned until bind_unwatch */
+
+/* Loop thread. The complete current address set of a bind watch: `count` NUL-terminated
+ * address literals ("100.101.102.103", "0.0.0.0", "fd7a:115c:a1e0::1"), borrowed for the call.
+ * A listener binds every address in the set and closes those no longer in it. */
+typedef void (*vsp_bind_fn)(void* ctx, const char* const* addresses, size_t count);
+
+/* What a listener serves, for discovery (listener_update). Strings are borrowed for the call. */
+#define VSP_SERVICE_BRIDGE "bridge"   /* bridge.v1 over TCP: published as _vespid-bridge._tcp */
+#define VSP_SERVICE_GATEWAY "gateway" /* the HTTP/WebSocket gateway: _vespid-gw._tcp */
+
+typedef struct vsp_listener_info {
+  uint32_t struct_size;
+  const char* service;          /* VSP_SERVICE_* */
+  uint16_t port;                /* the bound port */
+  uint32_t flags;               /* VSP_CONN_TLS when the listener terminates TLS */
+  const char* const* addresses; /* bound addresses, without loopback companion listeners */
+  size_t address_count;
+} vsp_listener_info;
 
 struct vsp_host_api {
   uint32_t struct_size;
@@ -165,6 +188,28 @@ struct vsp_host_api {
    * and then calls `close`. `status` is a VSP_E_* code (VSP_E_OVERFLOW for size limits);
    * `message` (borrowed) says what was wrong and names the limit's config key. */
   void (*conn_protocol_error)(vsp_host_conn* conn, int status, const char* message);
+
+  /* ---- Listener binding and announcement (ABI 1.1) ----
+   * A plugin built for 1.0 does not see these; one that wants them on a 1.0 gateway too checks
+   * `struct_size > offsetof(vsp_host_api, bind_watch)` first. */
+
+  /* Loop thread. Resolves the bind spec `spec` ("loopback", "lan", "tailnet", "auto" or an
+   * address literal; see netbind.h) and keeps watching it: `fn` receives the complete current
+   * address set once before bind_watch returns (possibly empty: a tailnet that is not up yet)
+   * and again, on the loop thread, every time that set changes. "tailnet" never yields a
+   * wildcard address. On VSP_OK *out is the watch's handle, valid until bind_unwatch. Returns
+   * VSP_E_INVALID for a malformed spec and VSP_E_UNSUPPORTED when no loaded netbind instance
+   * understands it; `err` then names what to configure. */
+  int (*bind_watch)(vsp_host_instance* hi, const char* spec, vsp_bind_fn fn, void* ctx,
+                    vsp_host_bind** out, vsp_error* err);
+  /* Loop thread. Stops a watch; `fn` is not called afterwards. Allowed inside `fn`. Every
+   * watch must be stopped before the instance's `destroy` returns. */
+  void (*bind_unwatch)(vsp_host_bind* watch);
+
+  /* Loop thread. Tells the host what this instance listens on, so discovery plugins can
+   * publish it. Each call replaces the instance's previous announcement; address_count 0 (not
+   * listening anywhere right now) withdraws it. */
+  void (*listener_update)(vsp_host_instance* hi, const vsp_listener_info* info);
 };
 
 #ifdef __cplusplus

@@ -6,7 +6,13 @@
  * Bind specs: "loopback", "lan", "tailnet", "auto" (tailnet, else loopback), or an explicit
  * address ("192.0.2.10", "::1"). A netbind plugin answers the specs it understands and returns
  * VSP_E_UNSUPPORTED for others. "tailnet" must never resolve to a wildcard address: when no
- * tailnet address exists it resolves to nothing, and the listener waits.
+ * tailnet address exists it resolves to nothing, and the listener waits. The host itself answers
+ * "loopback" (127.0.0.1), "lan" (0.0.0.0: every interface) and address literals; it asks netbind
+ * instances, in configuration order, for every other spec.
+ *
+ * One informational spec: "tailnet-dns" resolves to this machine's DNS name on the tailnet
+ * (MagicDNS, "host.tailnet-name.ts.net"), or to nothing when unknown. Discovery TXT records and
+ * wide-area zones carry it.
  *
  * THREADING: every function here, and the change callback, runs on the host's loop thread.
  */
