@@ -276,18 +276,7 @@ class TlsDispatch : public NodeHostGateway {
   void SetUp() override {
     NodeHostGateway::SetUp();
     std::string d = dir_.path();
-    auto ok = [](const CommandResult& r) { return r.exit_code == 0; };
-    ASSERT_TRUE(
-        ok(run_command({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", d + "/ca.key", "-out",
-                        d + "/ca.pem", "-days", "2", "-subj", "/CN=Vespid Test CA"})));
-    ASSERT_TRUE(ok(run_command({"openssl", "req", "-newkey", "ec", "-pkeyopt",
-                                "ec_paramgen_curve:P-256", "-nodes", "-keyout", d + "/gw.key",
-                                "-out", d + "/gw.csr", "-subj", "/CN=localhost"})));
-    std::ofstream(d + "/ext.cnf") << "subjectAltName=DNS:localhost,IP:127.0.0.1\n";
-    ASSERT_TRUE(ok(run_command({"openssl", "x509", "-req", "-in", d + "/gw.csr", "-CA",
-                                d + "/ca.pem", "-CAkey", d + "/ca.key", "-CAcreateserial", "-out",
-                                d + "/gw.pem", "-days", "2", "-extfile", d + "/ext.cnf"})));
+    ASSERT_TRUE(make_test_ca(d));
     ws_config_extra_ = {{"tls", true}, {"cert_file", d + "/gw.pem"}, {"key_file", d + "/gw.key"}};
     start_gateway();
     bootstrap_identity();

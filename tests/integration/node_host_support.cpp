@@ -4,10 +4,29 @@
 #include <thread>
 
 #include "operator_client.hpp"
+#include "process.hpp"
 
 namespace vespid::test {
 
 using nlohmann::json;
+
+::testing::AssertionResult make_test_ca(const std::string& d) {
+  std::vector<std::vector<std::string>> steps = {
+      {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+       "-keyout", d + "/ca.key", "-out", d + "/ca.pem", "-days", "2", "-subj",
+       "/CN=Vespid Test CA"},
+      {"openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+       "-keyout", d + "/gw.key", "-out", d + "/gw.csr", "-subj", "/CN=localhost"},
+      {"openssl", "x509", "-req", "-in", d + "/gw.csr", "-CA", d + "/ca.pem", "-CAkey",
+       d + "/ca.key", "-CAcreateserial", "-out", d + "/gw.pem", "-days", "2", "-extfile",
+       d + "/ext.cnf"}};
+  std::ofstream(d + "/ext.cnf") << "subjectAltName=DNS:localhost,IP:127.0.0.1\n";
+  for (const auto& argv : steps) {
+    CommandResult r = run_command(argv);
+    if (r.exit_code != 0) return ::testing::AssertionFailure() << argv[1] << ": " << r.err;
+  }
+  return ::testing::AssertionSuccess();
+}
 
 void NodeHostGateway::SetUp() {
   api_port_ = pick_free_port();

@@ -21,6 +21,10 @@ struct PairedAgent {
   std::string id, token, org_id, ws_url;
 };
 
+// Writes <dir>/ca.pem (a CA of the test's own) and <dir>/gw.pem + gw.key (a server certificate it
+// signed for localhost and 127.0.0.1), with the openssl CLI.
+::testing::AssertionResult make_test_ca(const std::string& dir);
+
 class NodeHostGateway : public ::testing::Test {
  protected:
   void SetUp() override;

@@ -1,0 +1,153 @@
+// The real node host against the real gateway: `vespid-agent connect` pairs over REST, `start`
+// holds the /ws connection, and internal dispatches run on it end to end (echo engine, echo
+// connector), over plain WebSocket and over wss with a custom CA; revoking ends the host.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <thread>
+
+#include "node_host_support.hpp"
+#include "process.hpp"
+
+namespace vespid::test {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+// A `vespid-agent start` running in the background, its output in a log file.
+class AgentProcess {
+ public:
+  AgentProcess(const std::vector<std::string>& argv, const EnvOverrides& env,
+               const std::string& log_path)
+      : log_path_(log_path) {
+    int out = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    pid_ = spawn(argv, env, in, out, out, {"VESPID_"});
+    ::close(out);
+    ::close(in);
+  }
+  ~AgentProcess() {
+    if (pid_ > 0 && exit_code_ < 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  // The exit code, or -1 if still running after `timeout`.
+  int wait_exit(std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) return exit_code_ = decode_wait_status(status);
+      std::this_thread::sleep_for(20ms);
+    }
+    return -1;
+  }
+  std::string log() const { return read_file(log_path_); }
+
+ private:
+  pid_t pid_ = -1;
+  int exit_code_ = -1;
+  std::string log_path_;
+};
+
+class RealAgent : public NodeHostGateway {
+ protected:
+  void SetUp() override { NodeHostGateway::SetUp(); }
+
+  void start(bool tls) {
+    if (tls) {
+      ASSERT_TRUE(make_test_ca(dir_.path()));
+      ws_config_extra_ = {
+          {"tls", true}, {"cert_file", dir_.file("gw.pem")}, {"key_file", dir_.file("gw.key")}};
+      agent_env_["VESPID_AGENT_TLS_CA_FILE"] = dir_.file("ca.pem");
+    }
+    start_gateway();
+    bootstrap_identity();
+    agent_env_["VESPID_AGENT_CONFIG"] = dir_.file("agent.json");
+    agent_env_["VESPID_AGENT_ECHO_DELAY_MS"] = "0";
+  }
+
+  CommandResult agent(std::vector<std::string> args) {
+    args.insert(args.begin(), VESPID_AGENT_BIN);
+    return run_command(args, agent_env_);
+  }
+
+  std::unique_ptr<AgentProcess> start_agent() {
+    return std::make_unique<AgentProcess>(
+        std::vector<std::string>{VESPID_AGENT_BIN, "start", "--reconnect-max-ms", "1000"},
+        agent_env_, dir_.file("agent.log"));
+  }
+
+  std::string agent_id() {
+    json creds = json::parse(read_file(dir_.file("agent.json")));
+    return creds.value("agentId", "");
+  }
+
+  // Polls GET results until 200 (or gives up).
+  HttpReply wait_result(const std::string& request_id) {
+    HttpReply r;
+    for (int i = 0; i < 200; ++i) {
+      r = internal("GET", "/internal/v1/results/" + request_id);
+      if (r.status == 200) break;
+      std::this_thread::sleep_for(50ms);
+    }
+    return r;
+  }
+
+  void pair_and_run(bool tls) {
+    start(tls);
+    std::string pt = pairing_token(admin_token_);
+    CommandResult c = agent({"connect", "--pairing-token", pt, "--api",
+                             "http://127.0.0.1:" + std::to_string(api_port_), "--name", "e2e-host",
+                             "--tags", "e2e"});
+    ASSERT_EQ(c.exit_code, 0) << c.out << c.err;
+    auto host = start_agent();
+    ASSERT_TRUE(wait_agent_status(agent_id(), "online")) << host->log();
+
+    json body = dispatch_body(
+        "e2e", 1,
+        {{"selectorTag", "e2e"},
+         {"payload", {{"engine", "vespid.echo.v1"}, {"message", "hello node host"}}}});
+    HttpReply d = internal("POST", "/internal/v1/dispatch-async", body);
+    ASSERT_EQ(d.status, 201) << d.raw_body;
+    HttpReply r = wait_result("e2e:node-a:1");
+    ASSERT_EQ(r.status, 200) << r.raw_body << host->log();
+    EXPECT_EQ(r.body["status"], "succeeded") << r.raw_body;
+    EXPECT_EQ(r.body["output"]["text"], "hello node host") << r.raw_body;
+
+    json connector = dispatch_body(
+        "e2e-c", 1,
+        {{"kind", "connector.action"},
+         {"payload", {{"connectorId", "echo"}, {"actionId", "say"}, {"input", {{"x", 1}}}}}});
+    ASSERT_EQ(internal("POST", "/internal/v1/dispatch-async", connector).status, 201);
+    HttpReply rc = wait_result("e2e-c:node-a:1");
+    ASSERT_EQ(rc.status, 200);
+    EXPECT_EQ(rc.body["output"]["input"]["x"], 1) << rc.raw_body;
+
+    // Revoked: the gateway closes the socket, the host's reconnect is refused with
+    // AGENT_REVOKED, and it exits (4) instead of retrying forever.
+    HttpReply rv =
+        rest("POST", "/v1/orgs/" + org_id_ + "/agents/" + agent_id() + "/revoke", admin_token_);
+    ASSERT_EQ(rv.status, 200);
+    EXPECT_EQ(host->wait_exit(20s), 4) << host->log();
+    EXPECT_NE(host->log().find("AGENT_REVOKED"), std::string::npos) << host->log();
+  }
+
+  EnvOverrides agent_env_;
+};
+
+TEST_F(RealAgent, PairsRunsDispatchesAndStopsWhenRevoked) {
+  pair_and_run(false);
+}
+
+TEST_F(RealAgent, SameOverWssWithACustomCa) {
+  pair_and_run(true);
+}
+
+}  // namespace
+}  // namespace vespid::test
