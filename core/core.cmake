@@ -30,6 +30,7 @@ add_library(vespid_core STATIC
   nodes/node_router.cpp
   nodes/node_store.cpp
   operator/admin_methods.cpp
+  operator/dispatch_methods.cpp
   operator/method_table.cpp
   operator/node_methods.cpp
   operator/operator_dialect.cpp

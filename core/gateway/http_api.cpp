@@ -8,6 +8,7 @@
 #include "gateway/gateway.hpp"
 #include "gateway/ws_url.hpp"
 #include "log/logging.hpp"
+#include "operator/dispatch_methods.hpp"
 #include "rest/rest_auth.hpp"
 #include "rest/rest_dialect.hpp"
 #include "runtime/run_to_completion.hpp"
@@ -72,6 +73,8 @@ void Gateway::build_node_hosts(RestDialect& rest) {
   }
   dispatch::RequestLimits limits;
   limits.max_timeout_ms = cfg_.integer("dispatch.max_timeout_ms");
+  register_dispatch_methods(
+      methods_, DispatchMethodServices{*repo_, *agent_store_, *dispatcher_, limits.max_timeout_ms});
   dispatch::register_dispatch_routes(
       rest, dispatch::DispatchRouteServices{
                 *dispatcher_, token.empty() ? std::string() : crypto::sha256_hex(token), limits});

@@ -77,6 +77,11 @@ class RealAgent : public NodeHostGateway {
     return run_command(args, agent_env_);
   }
 
+  CommandResult vespid(std::vector<std::string> args) {
+    args.insert(args.begin(), {VESPID_CLI_BIN, "--state-dir", dir_.file("state")});
+    return run_command(args);
+  }
+
   std::unique_ptr<AgentProcess> start_agent() {
     return std::make_unique<AgentProcess>(
         std::vector<std::string>{VESPID_AGENT_BIN, "start", "--reconnect-max-ms", "1000"},
@@ -128,6 +133,21 @@ class RealAgent : public NodeHostGateway {
     HttpReply rc = wait_result("e2e-c:node-a:1");
     ASSERT_EQ(rc.status, 200);
     EXPECT_EQ(rc.body["output"]["input"]["x"], 1) << rc.raw_body;
+
+    // The same by hand with the CLI over the admin socket.
+    CommandResult by_hand =
+        vespid({"dispatch", "send", "--org", "acme", "--tag", "e2e", "--payload",
+                R"({"engine":"vespid.echo.v1","message":"hi from the cli"})", "--wait"});
+    EXPECT_EQ(by_hand.exit_code, 0) << by_hand.out << by_hand.err;
+    EXPECT_NE(by_hand.out.find("hi from the cli"), std::string::npos) << by_hand.out;
+    EXPECT_NE(by_hand.out.find("status: succeeded"), std::string::npos) << by_hand.out;
+    CommandResult failing = vespid({"dispatch", "send", "--org", "acme", "--payload",
+                                    R"({"engine":"codex.sdk.v1","message":"x"})", "--wait"});
+    EXPECT_EQ(failing.exit_code, 1) << "a failed result is exit 1: " << failing.out << failing.err;
+    EXPECT_NE(failing.out.find("ENGINE_NOT_AVAILABLE"), std::string::npos) << failing.out;
+    CommandResult token = vespid({"agents", "pairing-token", "--org", "acme"});
+    EXPECT_EQ(token.exit_code, 0) << token.err;
+    EXPECT_EQ(token.out.rfind(org_id_ + ".", 0), 0u) << token.out;
 
     // Revoked: the gateway closes the socket, the host's reconnect is refused with
     // AGENT_REVOKED, and it exits (4) instead of retrying forever.
