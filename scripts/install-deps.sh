@@ -9,7 +9,7 @@ packages=(
   nlohmann-json3-dev libspdlog-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libavahi-client-dev
-  socat procps openssl
+  socat procps openssl curl
   # the netns discovery/tailnet tests: a real avahi-daemon on a private bus, avahi-browse,
   # ip netns and ss, unshare
   avahi-daemon avahi-utils dbus iproute2 util-linux
@@ -27,5 +27,16 @@ fi
 sudo=""
 if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
 echo "install-deps: installing ${missing[*]}"
+# Packages with daemons (avahi-daemon) must not start them: a daemon on this machine's real
+# interfaces would multicast out of it. The tests run their own, inside network namespaces.
+# policy-rc.d answering 101 ("action forbidden") is Debian's switch for that.
+policy=/usr/sbin/policy-rc.d
+added_policy=""
+if [[ ! -e $policy ]]; then
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+  $sudo chmod 755 "$policy"
+  added_policy=1
+fi
+trap '[[ -n $added_policy ]] && $sudo rm -f "$policy"' EXIT
 $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

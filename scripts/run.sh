@@ -1,33 +1,76 @@
 #!/usr/bin/env bash
 # The main job: install dependencies, build, start the gateway on its defaults (SQLite in the
-# state directory, the admin socket), bootstrap an org, a user and an access token with the CLI,
-# and show the gateway's status. The gateway keeps running in the foreground until Ctrl-C.
+# state directory, the admin socket, the bridge, the HTTP API on 3001 and the WebSockets on
+# 3002), bootstrap an org, a user and an access token with the CLI, pair a demo node host
+# (`vespid-agent`, echo engine, no API key needed) and run work on it through the gateway.
+# The gateway and the node host keep running in the foreground until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/vespid-ccache}"
 cmake --preset release >/dev/null
-cmake --build --preset release --target vespid-gateway vespid sqlite unix bridge
+cmake --build --preset release --target vespid-gateway vespid vespid-agent sqlite unix bridge ws
 
 bin=build/release/bin
 state="${VESPID_DEMO_STATE_DIR:-$PWD/build/demo-state}"
 mkdir -p "$state"
+# The service token workers use on /internal/v1 (kept across runs, private to this user).
+if [ ! -s "$state/demo-internal-token" ]; then
+  (umask 077 && openssl rand -hex 32 >"$state/demo-internal-token")
+fi
+export VESPID_INTERNAL_TOKEN="$(cat "$state/demo-internal-token")"
+
 echo "== starting vespid-gateway (state dir $state)"
 "$bin/vespid-gateway" run --state-dir "$state" &
 gw=$!
-trap 'kill -TERM $gw 2>/dev/null; wait $gw 2>/dev/null' EXIT INT TERM
+agent=""
+cleanup() {
+  [ -n "$agent" ] && kill -TERM "$agent" 2>/dev/null && wait "$agent" 2>/dev/null
+  kill -TERM $gw 2>/dev/null
+  wait $gw 2>/dev/null
+}
+trap cleanup EXIT INT TERM
 
 for _ in $(seq 1 100); do
   "$bin/vespid" --state-dir "$state" status >/dev/null 2>&1 && break
   sleep 0.1
 done
 
-cli() { echo "\$ vespid $*"; "$bin/vespid" --state-dir "$state" "$@"; }
+cli() { echo "\$ vespid $*" >&2; "$bin/vespid" --state-dir "$state" "$@"; }
 cli org create demo || true   # already there on a second run
 cli user create demo-admin --org demo --role owner || true
-cli token create --user demo-admin --org demo --name demo
-cli org list
-cli status
-echo "== the gateway is running; press Ctrl-C to stop it"
+cli token create --user demo-admin --org demo --name demo >/dev/null
+
+echo "== pairing a demo node host (vespid-agent, echo engine)"
+export VESPID_AGENT_CONFIG="$state/demo-agent.json"
+if [ ! -s "$VESPID_AGENT_CONFIG" ]; then
+  token="$(cli agents pairing-token --org demo)"
+  "$bin/vespid-agent" connect --pairing-token "$token" --api http://127.0.0.1:3001 \
+    --name demo-host --tags demo
+fi
+"$bin/vespid-agent" start --log-level warn &
+agent=$!
+for _ in $(seq 1 100); do
+  cli --json nodes list 2>/dev/null | grep -q '"status": *"online"' && break
+  sleep 0.1
+done
+
+echo "== dispatching work to it through the gateway"
+cli dispatch send --org demo --tag demo --wait \
+  --payload '{"engine":"vespid.echo.v1","message":"hello from the gateway, through a node host"}'
+echo "== and over HTTP, as a worker would (POST /internal/v1/dispatch-async)"
+run="demo-$(date +%s)"
+curl -s -X POST http://127.0.0.1:3001/internal/v1/dispatch-async \
+  -H "x-gateway-token: $VESPID_INTERNAL_TOKEN" -H 'content-type: application/json' \
+  -d "{\"organizationId\":\"$(cli --json org list | grep -o '"id": *"[^"]*"' | head -1 | cut -d'"' -f4)\",
+       \"requestedByUserId\":\"demo\",\"runId\":\"$run\",\"workflowId\":\"demo\",\"nodeId\":\"n1\",
+       \"nodeType\":\"agent.execute\",\"attemptCount\":1,\"kind\":\"connector.action\",
+       \"payload\":{\"connectorId\":\"echo\",\"actionId\":\"say\",\"input\":{\"hello\":\"world\"}}}"
+echo
+sleep 0.5
+curl -s "http://127.0.0.1:3001/internal/v1/results/$run:n1:1" -H "x-gateway-token: $VESPID_INTERNAL_TOKEN"
+echo
+cli nodes list
+echo "== the gateway and the node host are running; press Ctrl-C to stop them"
 wait $gw
