@@ -12,26 +12,13 @@
 
 #include "commands.hpp"
 #include "output.hpp"
+#include "validators.hpp"
 
 namespace vespid::cli {
 
 namespace {
 
 using nlohmann::json;
-
-CLI::Validator json_text() {
-  return CLI::Validator(
-      [](std::string& value) -> std::string {
-        try {
-          const json parsed = json::parse(value);
-          static_cast<void>(parsed);
-        } catch (const json::parse_error& e) {
-          return std::string("not valid JSON: ") + e.what();
-        }
-        return {};
-      },
-      "JSON");
-}
 
 // A run id for a request typed by hand: unique enough, and free of ':' (it separates the
 // parts of a requestId).
@@ -94,7 +81,7 @@ void add_dispatch_commands(Registry& reg) {
       ->check(CLI::IsMember({"agent.execute", "agent.run", "connector.action"}));
   send->add_option("--payload", o->payload, "The payload the node host gets, as JSON")
       ->capture_default_str()
-      ->check(json_text());
+      ->check(json_value_validator());
   send->add_option("--tag", o->tag, "Only node hosts with this stored tag");
   send->add_option("--group", o->group, "Only node hosts tagged group:<name>");
   send->add_option("--agent", o->agent, "Exactly this node host (its id)");

@@ -10,6 +10,7 @@
 
 #include "commands.hpp"
 #include "output.hpp"
+#include "validators.hpp"
 
 namespace vespid::cli {
 
@@ -122,22 +123,6 @@ void print_pair_requested(const json& p) {
   if (list_text(p, "commands") != "-") line += "\n  commands: " + list_text(p, "commands");
   std::cout << line << "\n  vespid nodes approve " << text(p, "requestId")
             << " --org ORG    or    vespid nodes reject " << text(p, "requestId") << std::endl;
-}
-
-// --params: any JSON value. Checked while parsing, so bad JSON is a usage error (exit 2) that
-// never reaches the gateway; the message is the parser's.
-CLI::Validator json_value_validator() {
-  return CLI::Validator(
-      [](std::string& value) -> std::string {
-        try {
-          const json parsed = json::parse(value);
-          static_cast<void>(parsed);
-        } catch (const json::parse_error& e) {
-          return std::string("not valid JSON: ") + e.what();
-        }
-        return {};
-      },
-      "JSON");
 }
 
 struct ApproveOptions {

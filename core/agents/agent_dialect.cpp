@@ -40,7 +40,7 @@ std::string request_id_of(const json& frame) {
   auto it = frame.find("requestId");
   if (it == frame.end() || !it->is_string()) return {};
   std::string id = *it;
-  return id.size() <= 512 ? id : std::string();
+  return id.size() <= 1024 ? id : std::string();  // runId and nodeId may be 256 each
 }
 
 }  // namespace
@@ -49,7 +49,6 @@ struct AgentDialect::Session {
   std::string agent_id;
   std::string org_id;
   std::shared_ptr<Link> link;
-  bool said_hello = false;
 };
 
 class AgentDialect::Link final : public nodes::NodeLink {
@@ -129,15 +128,16 @@ Task<void> AgentDialect::on_open(std::shared_ptr<Connection> conn) {
 
 void AgentDialect::on_hello(Connection& conn, const json& frame) {
   auto* s = static_cast<Session*>(conn.dialect_state.get());
-  s->said_hello = true;
   std::string version = frame.value("agentVersion", "");
-  json caps = frame.value("capabilities", json::object());
-  if (!caps.is_object() || caps.dump().size() > limits_.max_capabilities_bytes) {
+  // A hello without capabilities keeps what is stored (from pairing or an earlier hello).
+  json caps = frame.value("capabilities", json());
+  if (!caps.is_null() &&
+      (!caps.is_object() || caps.dump().size() > limits_.max_capabilities_bytes)) {
     L()->warn("node host {}: hello.capabilities ignored (not an object, or over {} bytes)",
               s->agent_id, limits_.max_capabilities_bytes);
-    caps = json::object();
+    caps = json();
   }
-  router_.update_capabilities(s->agent_id, caps);
+  if (!caps.is_null()) router_.update_capabilities(s->agent_id, caps);
   core::spawn(
       store_.record_hello(s->agent_id, version, caps), [] {},
       [](std::exception_ptr) { /* a hint and a timestamp; storage errors are logged there */ });
@@ -210,9 +210,10 @@ Task<void> AgentDialect::on_result(std::shared_ptr<Connection> conn, json frame)
     co_return;
   }
   if (done == dispatch::Dispatcher::Completion::Foreign) {
-    L()->warn("node host {} sent a result for {}, a request of another org; refused", s->agent_id,
+    L()->warn("node host {} sent a result for {}, a request it was not sent; refused", s->agent_id,
               id);
-    send_error(*conn, "FORBIDDEN", "this request does not belong to your org", {{"requestId", id}});
+    send_error(*conn, "FORBIDDEN", "this request was not dispatched to this node host",
+               {{"requestId", id}});
     co_return;
   }
   if (done == dispatch::Dispatcher::Completion::Unknown) {

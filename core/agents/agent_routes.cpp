@@ -60,11 +60,10 @@ class AgentRoutes {
   explicit AgentRoutes(AgentRouteServices s) : s_(std::move(s)) {}
 
   Task<RestResponse> create_pairing_token(RestRequest req) {
-    Task<core::Principal> who_t = core::rest_principal(s_.repo, req);
-    core::Principal who = co_await std::move(who_t);
-    Task<auth::OrgAccess> access_t =
-        auth::require_org_access(s_.repo, who, req.params.at(0), repo::OrgRole::Admin);
-    auth::OrgAccess access = co_await std::move(access_t);
+    Task<Caller> caller_t = authorize(req, repo::OrgRole::Admin);
+    Caller caller = co_await std::move(caller_t);
+    const core::Principal& who = caller.who;
+    const auth::OrgAccess& access = caller.access;
     Task<PairingToken> t = s_.agents.create_pairing_token(access.org_id, who.user_id);
     PairingToken pt = co_await std::move(t);
     L()->info("pairing token created for org {} by user {} (expires {})", access.org_id,
@@ -106,11 +105,9 @@ class AgentRoutes {
   }
 
   Task<RestResponse> list(RestRequest req) {
-    Task<core::Principal> who_t = core::rest_principal(s_.repo, req);
-    core::Principal who = co_await std::move(who_t);
-    Task<auth::OrgAccess> access_t =
-        auth::require_org_access(s_.repo, who, req.params.at(0), repo::OrgRole::Member);
-    auth::OrgAccess access = co_await std::move(access_t);
+    Task<Caller> caller_t = authorize(req, repo::OrgRole::Member);
+    Caller caller = co_await std::move(caller_t);
+    const auth::OrgAccess& access = caller.access;
     Task<std::vector<nodes::NodeRecord>> t = s_.nodes.list(access.org_id);
     std::vector<nodes::NodeRecord> all = co_await std::move(t);
     json out = json::array();
@@ -131,11 +128,11 @@ class AgentRoutes {
   }
 
   Task<RestResponse> set_tags(RestRequest req) {
-    json body = core::json_body(req);
-    std::vector<std::string> tags = string_list(body, "tags");
-    if (!body.contains("tags")) throw api::invalid("\"tags\" is required (an array of strings)");
     Task<nodes::NodeRecord> owned_t = require_owned(req, repo::OrgRole::Admin);
-    nodes::NodeRecord owned = co_await std::move(owned_t);
+    nodes::NodeRecord owned = co_await std::move(owned_t);  // credentials before the body
+    json body = core::json_body(req);
+    if (!body.contains("tags")) throw api::invalid("\"tags\" is required (an array of strings)");
+    std::vector<std::string> tags = string_list(body, "tags");
     Task<nodes::NodeRecord> t = s_.nodes.set_tags(owned.node_id, std::move(tags));
     nodes::NodeRecord n = co_await std::move(t);
     s_.router.update_tags(n.node_id, n.tags);
@@ -143,14 +140,26 @@ class AgentRoutes {
   }
 
  private:
-  // The node named in the path, if the caller may act on the org in the path and the node is in
-  // it (another org's node is "not found", never "forbidden": ids are not to be probed).
-  Task<nodes::NodeRecord> require_owned(RestRequest req, repo::OrgRole minimum) {
+  struct Caller {
+    core::Principal who;
+    auth::OrgAccess access;
+  };
+  // The request's access token, and its rights in the org named by the path's first parameter.
+  Task<Caller> authorize(RestRequest req, repo::OrgRole minimum) {
     Task<core::Principal> who_t = core::rest_principal(s_.repo, req);
     core::Principal who = co_await std::move(who_t);
     Task<auth::OrgAccess> access_t =
         auth::require_org_access(s_.repo, who, req.params.at(0), minimum);
     auth::OrgAccess access = co_await std::move(access_t);
+    co_return Caller{std::move(who), std::move(access)};
+  }
+
+  // The node named in the path, if the caller may act on the org in the path and the node is in
+  // it (another org's node is "not found", never "forbidden": ids are not to be probed).
+  Task<nodes::NodeRecord> require_owned(RestRequest req, repo::OrgRole minimum) {
+    Task<Caller> caller_t = authorize(req, minimum);
+    Caller caller = co_await std::move(caller_t);
+    const auth::OrgAccess& access = caller.access;
     Task<std::optional<nodes::NodeRecord>> t = s_.nodes.get(req.params.at(1));
     std::optional<nodes::NodeRecord> n = co_await std::move(t);
     if (!n || n->org_id != access.org_id) {

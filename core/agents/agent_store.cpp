@@ -1,5 +1,7 @@
 #include "agents/agent_store.hpp"
 
+#include <algorithm>
+
 #include "api/api_error.hpp"
 #include "crypto/crypto.hpp"
 #include "nodes/node_store.hpp"
@@ -95,6 +97,8 @@ Task<Paired> AgentStore::pair(PairRequest req) {
                        {{"field", "agentVersion"}});
   }
   check_tags(req.tags);
+  std::sort(req.tags.begin(), req.tags.end());  // as PUT .../tags stores them
+  req.tags.erase(std::unique(req.tags.begin(), req.tags.end()), req.tags.end());
   std::string org_id = org_of_token(req.pairing_token);
   if (org_id.empty()) throw invalid_pairing_token();
   std::string pt_hash = crypto::sha256_hex(req.pairing_token);
@@ -158,7 +162,7 @@ Task<void> AgentStore::record_hello(std::string agent_id, std::string agent_vers
     if (!kv) co_return;
     nodes::NodeRecord n = nodes::node_from(json::parse(kv->value));
     if (!agent_version.empty()) n.version = agent_version.substr(0, 64);
-    if (capabilities.is_object()) n.capabilities = capabilities;
+    if (capabilities.is_object()) n.capabilities = capabilities;  // null: keep the stored ones
     n.last_seen_at = util::now_iso8601();
     Txn txn;
     txn.compares.push_back(Compare::version_is(keys::node(agent_id), kv->version));

@@ -48,6 +48,13 @@ api::ApiError no_agent(const std::string& reason) {
           {{"reason", reason}}};
 }
 
+// requestIds carry no org: two orgs reusing one runId/nodeId/attempt must not see each other's
+// dispatch or result.
+api::ApiError collision(const std::string& request_id) {
+  return {"CONFLICT", "requestId " + request_id +
+                          " is already used by another organization; use fresh run ids"};
+}
+
 void log_error(std::exception_ptr e, const char* what) {
   try {
     std::rethrow_exception(e);
@@ -158,11 +165,13 @@ void Dispatcher::release(const std::string& request_id) {
 Task<Dispatcher::Submitted> Dispatcher::submit(DispatchRequest r,
                                                std::shared_ptr<ExecutionListener> listener) {
   const std::string request_id = r.request_id();
-  if (outstanding_.count(request_id)) {
-    co_return Submitted{Outcome::AlreadyInFlight, request_id, outstanding_[request_id].agent_id};
+  if (auto it = outstanding_.find(request_id); it != outstanding_.end()) {
+    if (it->second.org_id != r.organization_id) throw collision(request_id);
+    co_return Submitted{Outcome::AlreadyInFlight, request_id, it->second.agent_id};
   }
   auto cached = co_await results_.get(request_id);
-  if (cached && cached->org_id == r.organization_id) {
+  if (cached) {
+    if (cached->org_id != r.organization_id) throw collision(request_id);
     co_return Submitted{Outcome::Cached, request_id, cached->agent_id};
   }
   if (static_cast<int>(outstanding_.size()) >= settings_.max_outstanding) {
@@ -267,7 +276,9 @@ Task<Dispatcher::Completion> Dispatcher::complete(std::string agent_id, std::str
   r.result = std::move(result);
   std::shared_ptr<ExecutionListener> listener;
   if (auto it = outstanding_.find(request_id); it != outstanding_.end()) {
-    if (it->second.org_id != org_id) co_return Completion::Foreign;
+    // Only the host the work was sent to answers it.
+    if (it->second.org_id != org_id || it->second.agent_id != agent_id)
+      co_return Completion::Foreign;
     r.org_id = it->second.org_id;
     listener = it->second.listener;
   } else {
@@ -277,8 +288,10 @@ Task<Dispatcher::Completion> Dispatcher::complete(std::string agent_id, std::str
     if (!known) {
       auto record = co_await storage_.get(keys::dispatch(request_id));
       if (!record) co_return Completion::Unknown;
-      if (json::parse(record->value).value("orgId", "") != org_id) co_return Completion::Foreign;
-    } else if (known->org_id != org_id) {
+      json rec = json::parse(record->value);
+      if (rec.value("orgId", "") != org_id || rec.value("agentId", "") != agent_id)
+        co_return Completion::Foreign;
+    } else if (known->org_id != org_id || known->agent_id != agent_id) {
       co_return Completion::Foreign;
     }
     r.org_id = org_id;

@@ -69,8 +69,8 @@ class Dispatcher {
              const nlohmann::json& event);
   enum class Completion { Stored, Duplicate, Unknown, Foreign };
   // Stored and Duplicate are acknowledged to the host; Unknown (no such dispatch) is acknowledged
-  // too, so the host stops resending, but nothing is stored; Foreign (another org's request) is
-  // refused.
+  // too, so the host stops resending, but nothing is stored; Foreign (a request sent to another
+  // host, or another org's) is refused.
   core::Task<Completion> complete(std::string agent_id, std::string org_id, std::string request_id,
                                   nlohmann::json result);
 

@@ -207,6 +207,7 @@ Task<NodeRecord> NodeStore::rename(std::string node_id, std::string name) {
 }
 
 Task<NodeRecord> NodeStore::set_tags(std::string node_id, std::vector<std::string> tags) {
+  if (tags.size() > 64) throw api::invalid("at most 64 tags");
   for (const auto& t : tags) {
     if (t.empty() || t.size() > 64 || t.find_first_of(" ,\t\n") != std::string::npos) {
       throw api::invalid("tags are 1 to 64 characters without spaces or commas: \"" + t + "\"");

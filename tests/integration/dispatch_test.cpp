@@ -228,6 +228,32 @@ TEST_F(Dispatch, AReconnectingHostsResentResultIsStoredOnce) {
   EXPECT_EQ(internal("GET", "/internal/v1/results/made-up:node:1").status, 404);
 }
 
+TEST_F(Dispatch, OnlyTheChosenHostMayAnswerAndRequestIdsDoNotCrossOrgs) {
+  PairedAgent a = pair("chosen"), b = pair("bystander");
+  auto ca = connect_agent(a);
+  ASSERT_EQ(internal("POST", "/internal/v1/dispatch-async",
+                     dispatch_body("own", 1, {{"selectorAgentId", a.id}}))
+                .status,
+            201);
+  json ex = next_execute(*ca);
+  auto cb = connect_agent(b);
+  cb->send({{"type", "execute_result"}, {"requestId", ex["requestId"]}, {"status", "succeeded"},
+            {"output", {{"planted", true}}}});
+  auto refused = cb->read_type("error");
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ((*refused)["code"], "FORBIDDEN");
+  EXPECT_EQ(internal("GET", "/internal/v1/results/own:node-a:1").status, 404);
+  finish(*ca, ex["requestId"], {{"real", true}});
+  EXPECT_EQ(internal("GET", "/internal/v1/results/own:node-a:1").body["output"]["real"], true);
+
+  // The same requestId from another org is a conflict, not that org's cached result.
+  json foreign = dispatch_body("own");
+  foreign["organizationId"] = other_org_id_;
+  HttpReply clash = internal("POST", "/internal/v1/dispatch-async", foreign);
+  EXPECT_EQ(clash.status, 409) << clash.raw_body;
+  EXPECT_EQ(clash.body["code"], "CONFLICT");
+}
+
 TEST_F(Dispatch, OutstandingDispatchesAndResultsSurviveARestart) {
   PairedAgent a = pair("steady");
   auto c = connect_agent(a);
