@@ -14,6 +14,7 @@
 #include "operator/admin_methods.hpp"
 #include "operator/node_methods.hpp"
 #include "operator/operator_dialect.hpp"
+#include "sessions/session_service.hpp"
 #include "rest/rest_dialect.hpp"
 #include "runtime/run_to_completion.hpp"
 #include "tls/tls_material.hpp"
