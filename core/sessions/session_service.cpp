@@ -78,6 +78,13 @@ json object_field(const json& body, const char* name) {
   return *it;
 }
 
+// A string member of host-supplied JSON, or `fallback` (hosts are not trusted to send strings).
+std::string str(const json& j, const char* key, const std::string& fallback = "") {
+  if (!j.is_object()) return fallback;
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+
 uint64_t parse_seq(const std::string& text) {
   try {
     return std::stoull(text);
@@ -145,18 +152,18 @@ class SessionService::RunListener final : public dispatch::ExecutionListener,
       : s_(s), session_id_(std::move(session_id)) {}
 
   void on_event(const std::string& /*request_id*/, const json& ev) override {
-    std::string kind = ev.value("kind", "");
+    if (!ev.is_object()) return;
+    std::string kind = str(ev, "kind");
     json payload =
         ev.contains("payload") && ev["payload"].is_object() ? ev["payload"] : json::object();
-    std::string level = ev.value("level", "info");
     EventDraft d;
-    d.level = level;
+    d.level = str(ev, "level", "info");
     if (kind == "agent.assistant_delta") {
       d.type = "agent_delta";
-      d.payload = {{"text", payload.value("text", "")}};
+      d.payload = {{"text", str(payload, "text")}};
     } else if (kind == "agent.assistant_message") {
       d.type = "agent_message";
-      d.payload = {{"text", payload.value("text", "")}};
+      d.payload = {{"text", str(payload, "text")}};
     } else if (kind == "agent.tool_call") {
       d.type = "tool_call";
       d.payload = payload;
@@ -165,12 +172,12 @@ class SessionService::RunListener final : public dispatch::ExecutionListener,
       d.payload = payload;
     } else if (kind == "agent.final") {
       d.type = "agent_final";
-      d.payload = {{"text", payload.value("text", "")}};
+      d.payload = {{"text", str(payload, "text")}};
       final_seen_ = true;
     } else if (kind == "agent.error") {
       d.type = "error";
       d.level = "error";
-      d.payload = split_error(ev.value("message", payload.value("message", "agent error")));
+      d.payload = split_error(str(ev, "message", str(payload, "message", "agent error")));
       error_seen_ = true;
     } else {
       // agent.start, agent.turn_started, toolset_skills_applied, agent.output_truncated, ...:
@@ -181,13 +188,13 @@ class SessionService::RunListener final : public dispatch::ExecutionListener,
   }
 
   void on_result(const std::string& request_id, const json& result) override {
-    std::string status = result.value("status", "");
+    std::string status = str(result, "status");
     if (status == "succeeded") {
       if (!final_seen_) {
         EventDraft d;
         d.type = "agent_final";
         const json& out = result.contains("output") ? result["output"] : json();
-        d.payload = {{"text", out.is_object() ? out.value("text", "") : std::string()}};
+        d.payload = {{"text", str(out, "text")}};
         queue(std::move(d));
       }
     } else {
@@ -230,6 +237,17 @@ class SessionService::RunListener final : public dispatch::ExecutionListener,
   }
 
   static Task<void> flush(std::shared_ptr<RunListener> self) {
+    try {
+      Task<void> t = flush_all(self);
+      co_await std::move(t);
+    } catch (...) {
+      // Logged by kick's handler; the next event tries again rather than stalling the turn.
+      self->flushing_ = false;
+      throw;
+    }
+  }
+
+  static Task<void> flush_all(std::shared_ptr<RunListener> self) {
     while (!self->pending_.empty()) {
       std::vector<EventDraft> batch(std::make_move_iterator(self->pending_.begin()),
                                     std::make_move_iterator(self->pending_.end()));
