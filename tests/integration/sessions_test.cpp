@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "node_host_support.hpp"
+#include "operator_client.hpp"
 #include "process.hpp"
 
 namespace vespid::test {
@@ -67,9 +68,10 @@ class Sessions : public NodeHostGateway {
          json::array(
              {{{"path", "/ws"}, {"dialect", "vespid.node.v1"}, {"websocket", true}},
               {{"path", "/ws/client"}, {"dialect", "vespid.client.v1"}, {"websocket", true}}})}};
-    start_gateway();
+    start_gateway(gateway_env());
     bootstrap_identity();
   }
+  virtual EnvOverrides gateway_env() { return {{"VESPID_INTERNAL_TOKEN", kServiceToken}}; }
 
   std::unique_ptr<AgentHost> start_agent(const std::string& name) {
     auto a = std::make_unique<AgentHost>(dir_, name, pairing_token(admin_token_), api_port_);
@@ -346,6 +348,107 @@ TEST_F(Sessions, ListIsNewestActivityFirstWithCursorsAndBadInputIsRefused) {
   auto e3 = c->read_type("session_error");
   ASSERT_TRUE(e3);
   EXPECT_EQ((*e3)["code"], "SESSION_NOT_FOUND");
+}
+
+// A scripted node host (the test plays it): the execute payload, tool events, agent.error with a
+// failed result (one error event, not two), and a turn the host never answers timing out.
+class ScriptedSessions : public Sessions {
+ protected:
+  EnvOverrides gateway_env() override {
+    return {{"VESPID_INTERNAL_TOKEN", kServiceToken}, {"VESPID_SESSIONS_TURN_TIMEOUT_MS", "1000"}};
+  }
+};
+
+TEST_F(ScriptedSessions, HostEventsMapToSessionEventsAndSilenceTimesOut) {
+  PairedAgent host = pair("scripted");
+  auto h = connect_agent(host, {{"kinds", {"agent.run"}}});
+  HttpReply created = rest("POST", "/v1/orgs/" + org_id_ + "/sessions", member_token_,
+                           {{"engine", "vespid.loop.v1"},
+                            {"model", "m1"},
+                            {"instructions", "be brief"},
+                            {"toolset", {{"name", "ts"}, {"skills", json::array()}}},
+                            {"limits", {{"timeoutMs", 5000}}}});
+  ASSERT_EQ(created.status, 201) << created.raw_body;
+  const std::string sid = created.body["session"]["id"];
+  auto c = client(member_token_, org_id_);
+  c->send({{"type", "session_join"}, {"sessionId", sid}});
+  ASSERT_TRUE(c->read_type("session_joined"));
+
+  c->send({{"type", "session_send"}, {"sessionId", sid}, {"message", "run tools"}, {"id", 7}});
+  auto ex = h->read_type("execute");
+  ASSERT_TRUE(ex);
+  EXPECT_EQ((*ex)["kind"], "agent.run");
+  EXPECT_EQ((*ex)["requestId"], sid + ":msg-2:1");
+  const json& p = (*ex)["payload"];
+  EXPECT_EQ(p["sessionId"], sid);
+  EXPECT_EQ(p["engine"], "vespid.loop.v1");
+  EXPECT_EQ(p["model"], "m1");
+  EXPECT_EQ(p["instructions"], "be brief");
+  EXPECT_EQ(p["message"], "run tools");
+  EXPECT_EQ(p["history"], json::array());
+  EXPECT_EQ(p["toolset"]["name"], "ts");
+  EXPECT_EQ(p["limits"]["timeoutMs"], 5000);
+  const std::string rid = (*ex)["requestId"];
+  auto event = [&](int seq, const std::string& kind, const json& payload,
+                   const std::string& message = "") {
+    json ev = {{"seq", seq}, {"ts", 1}, {"kind", kind}, {"level", "info"}, {"payload", payload}};
+    if (!message.empty()) {
+      ev["message"] = message;
+      ev["level"] = "error";
+    }
+    h->send({{"type", "execute_event"}, {"requestId", rid}, {"event", ev}});
+  };
+  h->send({{"type", "execute_received"}, {"requestId", rid}});
+  event(1, "agent.start", {{"engine", "vespid.loop.v1"}});
+  event(2, "agent.tool_call", {{"name", "ls"}, {"args", {{"path", "/"}}}});
+  event(3, "agent.tool_result", {{"name", "ls"}, {"output", "bin etc"}});
+  event(4, "agent.error", json::object(), "LLM_HTTP_ERROR: HTTP 500 from http://x: boom");
+  h->send({{"type", "execute_result"},
+           {"requestId", rid},
+           {"status", "failed"},
+           {"error", "LLM_HTTP_ERROR: HTTP 500 from http://x: boom"}});
+  ASSERT_TRUE(h->read_type("execute_ack"));
+
+  std::vector<json> events;
+  ASSERT_TRUE(read_until(*c, "error", events));
+  ASSERT_EQ(events.size(), 5u);
+  expect_gap_free(events, 2);
+  EXPECT_EQ(events[0]["eventType"], "user_message");
+  EXPECT_EQ(events[1]["eventType"], "agent_selected");
+  EXPECT_EQ(events[2]["eventType"], "tool_call");
+  EXPECT_EQ(events[2]["payload"]["name"], "ls");
+  EXPECT_EQ(events[3]["eventType"], "tool_result");
+  EXPECT_EQ(events[3]["payload"]["output"], "bin etc");
+  EXPECT_EQ(events[4]["level"], "error");
+  EXPECT_EQ(events[4]["payload"]["code"], "LLM_HTTP_ERROR");
+  EXPECT_EQ(events[4]["payload"]["message"], "HTTP 500 from http://x: boom");
+
+  // The next turn carries the history; the host stays silent and the turn times out. The
+  // failed result of the first turn added no second error: user_message follows directly.
+  c->send({{"type", "session_send"}, {"sessionId", sid}, {"message", "again"}});
+  auto ex2 = h->read_type("execute");
+  ASSERT_TRUE(ex2);
+  EXPECT_EQ((*ex2)["payload"]["history"],
+            json::array({{{"role", "user"}, {"content", "run tools"}}}));
+  std::vector<json> second;
+  ASSERT_TRUE(read_until(*c, "error", second));
+  ASSERT_EQ(second.size(), 2u);
+  expect_gap_free(second, 7);
+  EXPECT_EQ(second[0]["eventType"], "user_message");
+  EXPECT_EQ(second[1]["payload"]["code"], "NODE_EXECUTION_TIMEOUT");
+
+  // operator.v1 sees the same session through the same service.
+  auto admin = cli::OperatorClient::connect(gw_.socket_path());
+  json got = admin.call("sessions.get", {{"orgId", org_id_}, {"sessionId", sid}});
+  EXPECT_EQ(got["session"]["pinnedAgentId"], host.id);
+  json evs =
+      admin.call("sessions.events", {{"orgId", org_id_}, {"sessionId", sid}, {"afterSeq", 6}});
+  EXPECT_EQ(evs["events"].size(), 2u);
+  json listed = admin.call("sessions.list", {{"orgId", org_id_}});
+  ASSERT_EQ(listed["sessions"].size(), 1u);
+  EXPECT_EQ(listed["sessions"][0]["id"], sid);
+  json reset = admin.call("sessions.reset", {{"orgId", org_id_}, {"sessionId", sid}});
+  EXPECT_TRUE(reset["session"]["pinnedAgentId"].is_null());
 }
 
 }  // namespace
