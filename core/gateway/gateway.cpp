@@ -14,9 +14,9 @@
 #include "operator/admin_methods.hpp"
 #include "operator/node_methods.hpp"
 #include "operator/operator_dialect.hpp"
-#include "sessions/session_service.hpp"
 #include "rest/rest_dialect.hpp"
 #include "runtime/run_to_completion.hpp"
+#include "sessions/session_service.hpp"
 #include "tls/tls_material.hpp"
 #include "version.hpp"
 

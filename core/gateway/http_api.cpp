@@ -49,14 +49,14 @@ void Gateway::build_node_hosts(RestDialect& rest) {
   ss.turn_timeout_ms = cfg_.integer("sessions.turn_timeout_ms");
   ss.history_messages = static_cast<int>(cfg_.integer("sessions.history_messages"));
   ss.replay_default = static_cast<int>(cfg_.integer("sessions.replay_default"));
-  sessions_ = std::make_unique<sessions::SessionService>(*storage_, *repo_, *router_,
-                                                         *dispatcher_, ss);
+  sessions_ =
+      std::make_unique<sessions::SessionService>(*storage_, *repo_, *router_, *dispatcher_, ss);
   auto client = std::make_unique<sessions::ClientDialect>(*repo_, *sessions_);
   sessions::ClientDialect* client_dialect = client.get();
-  sessions_->set_fan_out([client_dialect](const std::string& id,
-                                          const std::vector<nlohmann::json>& events) {
-    client_dialect->publish(id, events);
-  });
+  sessions_->set_fan_out(
+      [client_dialect](const std::string& id, const std::vector<nlohmann::json>& events) {
+        client_dialect->publish(id, events);
+      });
   hub_->add_dialect(std::move(client));
   sessions::register_session_routes(rest, *repo_, *sessions_);
   sessions::register_session_methods(methods_, *sessions_);

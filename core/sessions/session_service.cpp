@@ -426,6 +426,14 @@ Task<std::vector<json>> SessionService::tail(Caller caller, std::string session_
 
 Task<std::vector<json>> SessionService::append(std::string session_id,
                                                std::vector<EventDraft> drafts) {
+  Task<std::vector<json>> t = append_with(std::move(session_id), std::move(drafts), nullptr);
+  std::vector<json> events = co_await std::move(t);
+  co_return events;
+}
+
+Task<std::vector<json>> SessionService::append_with(std::string session_id,
+                                                    std::vector<EventDraft> drafts,
+                                                    TxnExtra extra) {
   co_await lock(append_lanes_, session_id);
   LaneLock held(&append_lanes_, session_id);
   for (int attempt = 0; attempt < kCommitRetries; ++attempt) {
@@ -445,7 +453,11 @@ Task<std::vector<json>> SessionService::append(std::string session_id,
       events.push_back(std::move(ev));
     }
     txn.writes.push_back(Write::put(keys::session_seq(session_id), std::to_string(last)));
+    if (extra) extra(txn, events);
     core::TxnOutcome out = co_await storage_.commit(std::move(txn));
+    if (!out.applied && out.failed_compare > 0) {
+      throw api::conflict("session " + session_id + ": a concurrent change won; retry");
+    }
     if (!out.applied) continue;  // another writer moved the counter: read it again
     if (fan_out_) fan_out_(session_id, events);
     co_return events;
@@ -558,7 +570,22 @@ Task<json> SessionService::send_locked(Caller caller, json session, std::string 
   std::vector<EventDraft> um;
   um.push_back(
       EventDraft{"user_message", "info", {{"message", message}, {"userId", caller.who.user_id}}});
-  Task<std::vector<json>> at = append(session_id, std::move(um));
+  // The idempotency key is reserved in the same transaction as user_message: even after a crash
+  // between here and the dispatch, a retry with the same key answers this turn, never a new one.
+  TxnExtra reserve;
+  if (!idem_hash.empty()) {
+    reserve = [session_id, idem_hash](Txn& txn, const std::vector<json>& events) {
+      const uint64_t s = events.front()["seq"];
+      json pending = {
+          {"accepted", true},   {"sessionId", session_id},
+          {"seq", s},           {"requestId", session_id + ":msg-" + std::to_string(s) + ":1"},
+          {"agentId", nullptr}, {"duplicate", false}};
+      txn.compares.push_back(Compare::absent(keys::session_idempotency(session_id, idem_hash)));
+      txn.writes.push_back(
+          Write::put(keys::session_idempotency(session_id, idem_hash), pending.dump()));
+    };
+  }
+  Task<std::vector<json>> at = append_with(session_id, std::move(um), std::move(reserve));
   std::vector<json> stored = co_await std::move(at);
   const uint64_t seq = stored.front()["seq"];
   Task<json> ht = history(session_id, seq);

@@ -105,6 +105,13 @@ class SessionService {
   struct LaneAwaiter;
   LaneAwaiter lock(std::unordered_map<std::string, Lane>& lanes, const std::string& id);
 
+  // Adds compares/writes to an append's transaction once its events are numbered.
+  using TxnExtra = std::function<void(core::Txn&, const std::vector<nlohmann::json>& events)>;
+  // append() with extra compares and writes in the same transaction. A failed extra compare
+  // throws api::ApiError CONFLICT (nothing stored).
+  core::Task<std::vector<nlohmann::json>> append_with(std::string session_id,
+                                                      std::vector<EventDraft> drafts,
+                                                      TxnExtra extra);
   core::Task<std::optional<core::KV>> load(std::string session_id);
   // Read-modify-write of the session record (compare on its version), keeping the activity
   // index in step. Answers the new record.
