@@ -42,6 +42,10 @@ add_library(vespid_core STATIC
   rest/rest_auth.cpp
   rest/rest_dialect.cpp
   runtime/deadlines.cpp
+  sessions/client_dialect.cpp
+  sessions/session_methods.cpp
+  sessions/session_routes.cpp
+  sessions/session_service.cpp
   runtime/loop.cpp
   runtime/sequencer.cpp
   storage/storage_service.cpp

@@ -16,6 +16,7 @@
 #include "operator/operator_dialect.hpp"
 #include "rest/rest_dialect.hpp"
 #include "runtime/run_to_completion.hpp"
+#include "sessions/session_service.hpp"
 #include "tls/tls_material.hpp"
 #include "version.hpp"
 

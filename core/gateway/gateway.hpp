@@ -29,6 +29,10 @@
 #include "runtime/loop.hpp"
 #include "storage/storage_service.hpp"
 
+namespace vespid::sessions {
+class SessionService;
+}
+
 namespace vespid::core {
 
 class BridgeDialect;
@@ -91,6 +95,8 @@ class Gateway final : public HostBackend {
   std::unique_ptr<agents::AgentStore> agent_store_;
   std::unique_ptr<dispatch::ResultStore> result_store_;
   std::unique_ptr<dispatch::Dispatcher> dispatcher_;
+  // Sessions (issue 5), built in http_api.cpp.
+  std::unique_ptr<sessions::SessionService> sessions_;
   std::unique_ptr<NetInstances> net_;            // netbind + discovery (issue 6)
 
   std::chrono::steady_clock::time_point started_at_;

@@ -12,6 +12,10 @@
 #include "rest/rest_auth.hpp"
 #include "rest/rest_dialect.hpp"
 #include "runtime/run_to_completion.hpp"
+#include "sessions/client_dialect.hpp"
+#include "sessions/session_methods.hpp"
+#include "sessions/session_routes.hpp"
+#include "sessions/session_service.hpp"
 
 namespace vespid::core {
 
@@ -39,6 +43,24 @@ void Gateway::build_node_hosts(RestDialect& rest) {
   }
 
   hub_->add_dialect(std::make_unique<agents::AgentDialect>(*agent_store_, *router_, *dispatcher_));
+
+  // Sessions: rest.v1 routes, vespid.client.v1 (/ws/client) and operator.v1 methods, all on one
+  // service over the dispatcher.
+  sessions::SessionSettings ss;
+  ss.turn_timeout_ms = cfg_.integer("sessions.turn_timeout_ms");
+  ss.history_messages = static_cast<int>(cfg_.integer("sessions.history_messages"));
+  ss.replay_default = static_cast<int>(cfg_.integer("sessions.replay_default"));
+  sessions_ =
+      std::make_unique<sessions::SessionService>(*storage_, *repo_, *router_, *dispatcher_, ss);
+  auto client = std::make_unique<sessions::ClientDialect>(*repo_, *sessions_);
+  sessions::ClientDialect* client_dialect = client.get();
+  sessions_->set_fan_out(
+      [client_dialect](const std::string& id, const std::vector<nlohmann::json>& events) {
+        client_dialect->publish(id, events);
+      });
+  hub_->add_dialect(std::move(client));
+  sessions::register_session_routes(rest, *repo_, *sessions_);
+  sessions::register_session_methods(methods_, *sessions_);
 
   // gatewayWsUrl: configured, else the first listener serving /ws at the Host the host used.
   std::string configured_url = cfg_.string("agents.gateway_ws_url");

@@ -126,3 +126,37 @@ inline std::string result(std::string_view request_id) {
 inline const std::string kResultExpiryPrefix = "idx/result-exp/";
 std::string result_expiry(int64_t expires_at_ms, std::string_view request_id);
 }  // namespace vespid::repo::keys
+
+namespace vespid::repo::keys {
+
+// Sessions (core/sessions):
+//   session/<sessionId>                                   -> session record JSON
+//   idx/org-sessions/<orgId>/<activityMs, 16 digits>/<sessionId> -> ""  (newest activity first)
+//   sess-seq/<sessionId>                                  -> the last event seq (decimal)
+//   sess-ev/<sessionId>/<seq, 16 digits>                  -> event JSON
+//   sess-idem/<sessionId>/<sha256 hex of idempotencyKey>  -> the first send's outcome
+inline std::string session(std::string_view id) {
+  return "session/" + std::string(id);
+}
+std::string padded(uint64_t n);  // 16 decimal digits, so keys sort by number
+inline std::string org_sessions(std::string_view org) {
+  return "idx/org-sessions/" + std::string(org) + "/";
+}
+inline std::string org_session(std::string_view org, int64_t activity_ms, std::string_view id) {
+  return org_sessions(org) + padded(static_cast<uint64_t>(activity_ms < 0 ? 0 : activity_ms)) +
+         "/" + std::string(id);
+}
+inline std::string session_seq(std::string_view id) {
+  return "sess-seq/" + std::string(id);
+}
+inline std::string session_events(std::string_view id) {
+  return "sess-ev/" + std::string(id) + "/";
+}
+inline std::string session_event(std::string_view id, uint64_t seq) {
+  return session_events(id) + padded(seq);
+}
+inline std::string session_idempotency(std::string_view id, std::string_view key_hash) {
+  return "sess-idem/" + std::string(id) + "/" + std::string(key_hash);
+}
+
+}  // namespace vespid::repo::keys

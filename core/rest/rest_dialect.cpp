@@ -27,7 +27,10 @@ int status_for(const std::string& code) {
   if (code == "INVALID_REQUEST" || code == "BAD_REQUEST") return 400;
   if (code == "UNAUTHORIZED" || code == "PAIRING_TOKEN_INVALID" || code == "AGENT_REVOKED")
     return 401;
-  if (code == "RESULT_NOT_READY") return 404;
+  if (code == "RESULT_NOT_READY" || code == "SESSION_NOT_FOUND") return 404;
+  // The session is pinned to a host that is not connected: a state conflict the caller
+  // resolves (wait for the host, or reset the session), not a gateway outage.
+  if (code == "PINNED_AGENT_OFFLINE") return 409;
   if (code == "NO_AGENT_AVAILABLE" || code == "INTERNAL_ROUTES_DISABLED") return 503;
   if (code == "FORBIDDEN") return 403;
   if (code == "NOT_FOUND" || code == "METHOD_NOT_FOUND") return 404;

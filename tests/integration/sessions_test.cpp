@@ -1,0 +1,455 @@
+// Sessions through the real gateway and real node hosts (`vespid-agent start`, echo engine):
+// REST create/list/get/events, vespid.client.v1 on /ws/client (join with replay, send with
+// streamed events, gap-free seq), pinning (PINNED_AGENT_OFFLINE when the host is gone, reset
+// re-pins), org boundaries, idempotency keys.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <thread>
+
+#include "node_host_support.hpp"
+#include "operator_client.hpp"
+#include "process.hpp"
+
+namespace vespid::test {
+namespace {
+
+using nlohmann::json;
+using ms = std::chrono::milliseconds;
+
+class AgentHost {
+ public:
+  AgentHost(const TempDir& dir, const std::string& name, const std::string& pairing_token,
+            int api_port) {
+    config_ = dir.file(name + ".json");
+    log_ = dir.file(name + ".log");
+    CommandResult c = run_command({VESPID_AGENT_BIN, "connect", "--config", config_,
+                                   "--pairing-token", pairing_token, "--api",
+                                   "http://127.0.0.1:" + std::to_string(api_port), "--name", name});
+    EXPECT_EQ(c.exit_code, 0) << c.out << c.err;
+    id_ = json::parse(read_file(config_), nullptr, false).value("agentId", "");
+  }
+  ~AgentHost() { kill(); }
+  void start() {
+    std::vector<std::string> argv = {VESPID_AGENT_BIN,     "start", "--config",           config_,
+                                     "--echo-delay-ms",    "0",     "--reconnect-min-ms", "20",
+                                     "--reconnect-max-ms", "200"};
+    const int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    const int log_fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    pid_ = spawn(argv, {}, null_fd, null_fd, log_fd);
+    ::close(null_fd);
+    ::close(log_fd);
+  }
+  void kill() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+      pid_ = -1;
+    }
+  }
+  const std::string& id() const { return id_; }
+  std::string log() const { return read_file(log_); }
+
+ private:
+  std::string config_, log_, id_;
+  pid_t pid_ = -1;
+};
+
+class Sessions : public NodeHostGateway {
+ protected:
+  void SetUp() override {
+    NodeHostGateway::SetUp();
+    ws_config_extra_ = {
+        {"routes",
+         json::array(
+             {{{"path", "/ws"}, {"dialect", "vespid.node.v1"}, {"websocket", true}},
+              {{"path", "/ws/client"}, {"dialect", "vespid.client.v1"}, {"websocket", true}}})}};
+    start_gateway(gateway_env());
+    bootstrap_identity();
+  }
+  virtual EnvOverrides gateway_env() { return {{"VESPID_INTERNAL_TOKEN", kServiceToken}}; }
+
+  std::unique_ptr<AgentHost> start_agent(const std::string& name) {
+    auto a = std::make_unique<AgentHost>(dir_, name, pairing_token(admin_token_), api_port_);
+    a->start();
+    EXPECT_TRUE(wait_agent_status(a->id(), "online")) << a->log();
+    return a;
+  }
+
+  std::string create_session(const std::string& token, const std::string& title) {
+    HttpReply r = rest("POST", "/v1/orgs/" + org_id_ + "/sessions", token,
+                       {{"title", title}, {"engine", "vespid.echo.v1"}, {"model", "none"}});
+    EXPECT_EQ(r.status, 201) << r.raw_body;
+    return r.body["session"].value("id", "");
+  }
+
+  std::unique_ptr<WsClient> client(const std::string& token, const std::string& org,
+                                   int* status = nullptr, json* refusal = nullptr) {
+    auto c = std::make_unique<WsClient>(ws());
+    Headers h;
+    if (!token.empty()) h["Authorization"] = "Bearer " + token;
+    if (!org.empty()) h["x-org-id"] = org;
+    int s = c->connect("/ws/client", h, refusal);
+    if (status) *status = s;
+    return c;
+  }
+
+  // Reads session_event frames until one of `type` arrives (also collecting other frames'
+  // types); the events are appended to `events`.
+  bool read_until(WsClient& c, const std::string& type, std::vector<json>& events,
+                  std::vector<json>* others = nullptr) {
+    for (int i = 0; i < 1000; ++i) {
+      auto f = c.read(ms(10000));
+      if (!f) return false;
+      if ((*f)["type"] == "session_event") {
+        events.push_back(*f);
+        if ((*f)["eventType"] == type) return true;
+      } else if (others) {
+        others->push_back(*f);
+      }
+    }
+    return false;
+  }
+};
+
+void expect_gap_free(const std::vector<json>& events, uint64_t first) {
+  uint64_t want = first;
+  for (const auto& e : events) {
+    EXPECT_EQ(e.value("seq", uint64_t{0}), want) << e.dump();
+    ++want;
+  }
+}
+
+TEST_F(Sessions, StreamReplayPinIdempotencyAndOrgBoundaries) {
+  auto agent_a = start_agent("host-a");
+  const std::string sid = create_session(member_token_, "first");
+  ASSERT_FALSE(sid.empty());
+
+  // Join: the stored session_created is replayed, then the join is confirmed.
+  auto c = client(member_token_, org_id_);
+  c->send({{"type", "client_hello"}});
+  auto hello = c->read_type("client_hello_ok");
+  ASSERT_TRUE(hello);
+  EXPECT_EQ((*hello)["organizationId"], org_id_);
+  c->send({{"type", "session_join"}, {"sessionId", sid}});
+  std::vector<json> events;
+  ASSERT_TRUE(read_until(*c, "session_created", events));
+  auto joined = c->read_type("session_joined");
+  ASSERT_TRUE(joined);
+  EXPECT_EQ((*joined)["lastSeq"], 1);
+
+  // Send: user_message, agent_selected (pinned to host-a), streamed deltas, message, final.
+  const std::string message = "hello brave new world";
+  c->send({{"type", "session_send"},
+           {"sessionId", sid},
+           {"message", message},
+           {"idempotencyKey", "k1"}});
+  std::vector<json> others;
+  ASSERT_TRUE(read_until(*c, "agent_final", events, &others)) << agent_a->log();
+  expect_gap_free(events, 1);
+  std::vector<std::string> types;
+  std::string deltas;
+  for (const auto& e : events) {
+    types.push_back(e["eventType"]);
+    EXPECT_EQ(e["sessionId"], sid);
+    EXPECT_TRUE(e["createdAt"].is_string());
+    EXPECT_TRUE(e["level"].is_string());
+    if (e["eventType"] == "agent_delta") deltas += e["payload"].value("text", "");
+  }
+  ASSERT_GE(types.size(), 6u);
+  EXPECT_EQ(types[1], "user_message");
+  EXPECT_EQ(events[1]["payload"]["message"], message);
+  EXPECT_EQ(types[2], "agent_selected");
+  EXPECT_EQ(events[2]["payload"]["agentId"], agent_a->id());
+  EXPECT_EQ(types[3], "agent_delta");
+  EXPECT_EQ(deltas, message);
+  EXPECT_EQ(types[types.size() - 2], "agent_message");
+  EXPECT_EQ(events.back()["payload"]["text"], message);
+  const uint64_t last = events.back()["seq"];
+  std::optional<json> accepted;
+  for (const auto& f : others)
+    if (f["type"] == "session_accepted") accepted = f;
+  if (!accepted) accepted = c->read_type("session_accepted");
+  ASSERT_TRUE(accepted);
+  EXPECT_EQ((*accepted)["seq"], 2);
+  EXPECT_EQ((*accepted)["agentId"], agent_a->id());
+
+  // The session is pinned; REST shows it.
+  HttpReply got = rest("GET", "/v1/orgs/" + org_id_ + "/sessions/" + sid, member_token_);
+  ASSERT_EQ(got.status, 200) << got.raw_body;
+  EXPECT_EQ(got.body["session"]["pinnedAgentId"], agent_a->id());
+  EXPECT_EQ(got.body["session"]["engine"], "vespid.echo.v1");
+
+  // A second client joining after seq 3 gets exactly 4..last replayed.
+  {
+    auto c2 = client(admin_token_, org_id_);
+    c2->send({{"type", "session_join"}, {"sessionId", sid}, {"afterSeq", 3}});
+    std::vector<json> replay;
+    for (;;) {
+      auto f = c2->read();
+      ASSERT_TRUE(f);
+      if ((*f)["type"] == "session_joined") {
+        EXPECT_EQ((*f)["lastSeq"], last);
+        break;
+      }
+      ASSERT_EQ((*f)["type"], "session_event") << f->dump();
+      replay.push_back(*f);
+    }
+    ASSERT_EQ(replay.size(), last - 3);
+    expect_gap_free(replay, 4);
+  }
+
+  // REST events with cursor pagination.
+  HttpReply page =
+      rest("GET", "/v1/orgs/" + org_id_ + "/sessions/" + sid + "/events?afterSeq=0&limit=2",
+           member_token_);
+  ASSERT_EQ(page.status, 200) << page.raw_body;
+  ASSERT_EQ(page.body["events"].size(), 2u);
+  EXPECT_EQ(page.body["nextCursor"], 2);
+  HttpReply rest_page =
+      rest("GET", "/v1/orgs/" + org_id_ + "/sessions/" + sid + "/events?afterSeq=2&limit=1000",
+           member_token_);
+  ASSERT_EQ(rest_page.status, 200);
+  EXPECT_EQ(rest_page.body["events"].size(), last - 2);
+  EXPECT_TRUE(rest_page.body["nextCursor"].is_null());
+
+  // The same idempotency key again (over REST): the first send's answer, nothing runs.
+  HttpReply dup = rest("POST", "/v1/orgs/" + org_id_ + "/sessions/" + sid + "/messages",
+                       member_token_, {{"message", message}, {"idempotencyKey", "k1"}});
+  ASSERT_EQ(dup.status, 202) << dup.raw_body;
+  EXPECT_EQ(dup.body["duplicate"], true);
+  EXPECT_EQ(dup.body["seq"], 2);
+  EXPECT_EQ(dup.body["requestId"], (*accepted)["requestId"]);
+  // A new key runs: its events follow directly (no events from the duplicate in between).
+  c->send({{"type", "session_send"},
+           {"sessionId", sid},
+           {"message", "again"},
+           {"idempotencyKey", "k2"}});
+  std::vector<json> second;
+  ASSERT_TRUE(read_until(*c, "agent_final", second));
+  expect_gap_free(second, last + 1);
+  EXPECT_EQ(second.front()["eventType"], "user_message");
+  EXPECT_EQ(second.front()["payload"]["message"], "again");
+  for (const auto& e : second) EXPECT_NE(e["eventType"], "agent_selected") << "already pinned";
+  const uint64_t last2 = second.back()["seq"];
+
+  // Org boundaries: an outsider is refused on the org and gets 404 through its own org.
+  EXPECT_EQ(rest("GET", "/v1/orgs/" + org_id_ + "/sessions/" + sid, outsider_token_).status, 403);
+  HttpReply foreign =
+      rest("GET", "/v1/orgs/" + other_org_id_ + "/sessions/" + sid, outsider_token_);
+  EXPECT_EQ(foreign.status, 404);
+  EXPECT_EQ(foreign.body["code"], "SESSION_NOT_FOUND");
+  EXPECT_EQ(rest("GET", "/v1/orgs/" + org_id_ + "/sessions/" + sid, "").status, 401);
+  {
+    int status = 0;
+    json refusal;
+    auto x = client(outsider_token_, org_id_, &status, &refusal);
+    EXPECT_EQ(status, 403) << refusal.dump();
+    EXPECT_EQ(refusal["code"], "FORBIDDEN");
+    auto y = client("", org_id_, &status, &refusal);
+    EXPECT_EQ(status, 401);
+    EXPECT_EQ(refusal["code"], "UNAUTHORIZED");
+    auto z = client(outsider_token_, other_org_id_, &status);
+    ASSERT_EQ(status, 101);
+    z->send({{"type", "session_join"}, {"sessionId", sid}});
+    auto err = z->read_type("session_error");
+    ASSERT_TRUE(err);
+    EXPECT_EQ((*err)["code"], "SESSION_NOT_FOUND");
+    EXPECT_EQ((*err)["sessionId"], sid);
+  }
+
+  // The pinned host goes away: sends are refused, nothing moves silently.
+  agent_a->kill();
+  ASSERT_TRUE(wait_agent_status(agent_a->id(), "offline"));
+  c->send({{"type", "session_send"}, {"sessionId", sid}, {"message", "anyone?"}});
+  auto offline = c->read_type("session_error");
+  ASSERT_TRUE(offline);
+  EXPECT_EQ((*offline)["code"], "PINNED_AGENT_OFFLINE");
+  EXPECT_EQ((*offline)["sessionId"], sid);
+  HttpReply offline_rest = rest("POST", "/v1/orgs/" + org_id_ + "/sessions/" + sid + "/messages",
+                                member_token_, {{"message", "anyone?"}});
+  EXPECT_EQ(offline_rest.status, 409) << offline_rest.raw_body;
+  EXPECT_EQ(offline_rest.body["code"], "PINNED_AGENT_OFFLINE");
+
+  // Reset, a second host, send: re-pinned to the new host.
+  auto agent_b = start_agent("host-b");
+  c->send({{"type", "session_reset_agent"}, {"sessionId", sid}});
+  auto reset = c->read_type("session_agent_reset");
+  ASSERT_TRUE(reset);
+  EXPECT_TRUE((*reset)["session"]["pinnedAgentId"].is_null());
+  c->send({{"type", "session_send"}, {"sessionId", sid}, {"message", "back again"}});
+  std::vector<json> third;
+  ASSERT_TRUE(read_until(*c, "agent_final", third)) << agent_b->log();
+  expect_gap_free(third, last2 + 1);
+  ASSERT_GE(third.size(), 3u);
+  EXPECT_EQ(third[0]["eventType"], "user_message");
+  EXPECT_EQ(third[1]["eventType"], "agent_selected");
+  EXPECT_EQ(third[1]["payload"]["agentId"], agent_b->id());
+  EXPECT_EQ(third.back()["payload"]["text"], "back again");
+}
+
+TEST_F(Sessions, ListIsNewestActivityFirstWithCursorsAndBadInputIsRefused) {
+  const std::string s1 = create_session(admin_token_, "one");
+  const std::string s2 = create_session(admin_token_, "two");
+  const std::string s3 = create_session(member_token_, "three");
+  std::vector<std::string> seen;
+  std::string cursor;
+  for (int i = 0; i < 5; ++i) {
+    std::string path = "/v1/orgs/" + org_id_ + "/sessions?limit=2";
+    if (!cursor.empty()) path += "&cursor=" + cursor;
+    HttpReply r = rest("GET", path, member_token_);
+    ASSERT_EQ(r.status, 200) << r.raw_body;
+    for (const auto& s : r.body["sessions"]) seen.push_back(s["id"]);
+    if (r.body["nextCursor"].is_null()) break;
+    cursor = r.body["nextCursor"];
+  }
+  // Created in this order within the same millisecond or not: s3 is never older than s1.
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_NE(std::find(seen.begin(), seen.end(), s1), seen.end());
+  EXPECT_NE(std::find(seen.begin(), seen.end(), s2), seen.end());
+  EXPECT_NE(std::find(seen.begin(), seen.end(), s3), seen.end());
+  EXPECT_EQ(rest("GET", "/v1/orgs/" + other_org_id_ + "/sessions", outsider_token_)
+                .body["sessions"]
+                .size(),
+            0u);
+
+  // No host at all: the message is stored, the error says why, 503 NO_AGENT_AVAILABLE.
+  HttpReply none = rest("POST", "/v1/orgs/" + org_id_ + "/sessions/" + s1 + "/messages",
+                        member_token_, {{"message", "hi"}});
+  EXPECT_EQ(none.status, 503) << none.raw_body;
+  EXPECT_EQ(none.body["code"], "NO_AGENT_AVAILABLE");
+  HttpReply evs = rest("GET", "/v1/orgs/" + org_id_ + "/sessions/" + s1 + "/events", member_token_);
+  ASSERT_EQ(evs.status, 200);
+  ASSERT_EQ(evs.body["events"].size(), 3u) << evs.raw_body;
+  EXPECT_EQ(evs.body["events"][2]["eventType"], "error");
+  EXPECT_EQ(evs.body["events"][2]["payload"]["code"], "NO_AGENT_AVAILABLE");
+
+  EXPECT_EQ(rest("POST", "/v1/orgs/" + org_id_ + "/sessions/" + s1 + "/messages", member_token_,
+                 {{"message", 42}})
+                .status,
+            400);
+  EXPECT_EQ(rest("GET", "/v1/orgs/" + org_id_ + "/sessions/nope", member_token_).status, 404);
+  EXPECT_EQ(rest("GET", "/v1/orgs/" + org_id_ + "/sessions?limit=x", member_token_).status, 400);
+
+  auto c = client(member_token_, org_id_);
+  c->send_text("not json");
+  auto e1 = c->read_type("session_error");
+  ASSERT_TRUE(e1);
+  EXPECT_EQ((*e1)["code"], "BAD_REQUEST");
+  c->send({{"type", "session_send"}, {"sessionId", s1}});
+  auto e2 = c->read_type("session_error");
+  ASSERT_TRUE(e2);
+  EXPECT_EQ((*e2)["code"], "BAD_REQUEST");
+  c->send({{"type", "session_join"}, {"sessionId", "ses_missing"}});
+  auto e3 = c->read_type("session_error");
+  ASSERT_TRUE(e3);
+  EXPECT_EQ((*e3)["code"], "SESSION_NOT_FOUND");
+}
+
+// A scripted node host (the test plays it): the execute payload, tool events, agent.error with a
+// failed result (one error event, not two), and a turn the host never answers timing out.
+class ScriptedSessions : public Sessions {
+ protected:
+  EnvOverrides gateway_env() override {
+    return {{"VESPID_INTERNAL_TOKEN", kServiceToken}, {"VESPID_SESSIONS_TURN_TIMEOUT_MS", "1000"}};
+  }
+};
+
+TEST_F(ScriptedSessions, HostEventsMapToSessionEventsAndSilenceTimesOut) {
+  PairedAgent host = pair("scripted");
+  auto h = connect_agent(host, {{"kinds", {"agent.run"}}});
+  HttpReply created = rest("POST", "/v1/orgs/" + org_id_ + "/sessions", member_token_,
+                           {{"engine", "vespid.loop.v1"},
+                            {"model", "m1"},
+                            {"instructions", "be brief"},
+                            {"toolset", {{"name", "ts"}, {"skills", json::array()}}},
+                            {"limits", {{"timeoutMs", 5000}}}});
+  ASSERT_EQ(created.status, 201) << created.raw_body;
+  const std::string sid = created.body["session"]["id"];
+  auto c = client(member_token_, org_id_);
+  c->send({{"type", "session_join"}, {"sessionId", sid}});
+  ASSERT_TRUE(c->read_type("session_joined"));
+
+  c->send({{"type", "session_send"}, {"sessionId", sid}, {"message", "run tools"}, {"id", 7}});
+  auto ex = h->read_type("execute");
+  ASSERT_TRUE(ex);
+  EXPECT_EQ((*ex)["kind"], "agent.run");
+  EXPECT_EQ((*ex)["requestId"], sid + ":msg-2:1");
+  const json& p = (*ex)["payload"];
+  EXPECT_EQ(p["sessionId"], sid);
+  EXPECT_EQ(p["engine"], "vespid.loop.v1");
+  EXPECT_EQ(p["model"], "m1");
+  EXPECT_EQ(p["instructions"], "be brief");
+  EXPECT_EQ(p["message"], "run tools");
+  EXPECT_EQ(p["history"], json::array());
+  EXPECT_EQ(p["toolset"]["name"], "ts");
+  EXPECT_EQ(p["limits"]["timeoutMs"], 5000);
+  const std::string rid = (*ex)["requestId"];
+  auto event = [&](int seq, const std::string& kind, const json& payload,
+                   const std::string& message = "") {
+    json ev = {{"seq", seq}, {"ts", 1}, {"kind", kind}, {"level", "info"}, {"payload", payload}};
+    if (!message.empty()) {
+      ev["message"] = message;
+      ev["level"] = "error";
+    }
+    h->send({{"type", "execute_event"}, {"requestId", rid}, {"event", ev}});
+  };
+  h->send({{"type", "execute_received"}, {"requestId", rid}});
+  event(1, "agent.start", {{"engine", "vespid.loop.v1"}});
+  event(2, "agent.tool_call", {{"name", "ls"}, {"args", {{"path", "/"}}}});
+  event(3, "agent.tool_result", {{"name", "ls"}, {"output", "bin etc"}});
+  event(4, "agent.error", json::object(), "LLM_HTTP_ERROR: HTTP 500 from http://x: boom");
+  h->send({{"type", "execute_result"},
+           {"requestId", rid},
+           {"status", "failed"},
+           {"error", "LLM_HTTP_ERROR: HTTP 500 from http://x: boom"}});
+  ASSERT_TRUE(h->read_type("execute_ack"));
+
+  std::vector<json> events;
+  ASSERT_TRUE(read_until(*c, "error", events));
+  ASSERT_EQ(events.size(), 5u);
+  expect_gap_free(events, 2);
+  EXPECT_EQ(events[0]["eventType"], "user_message");
+  EXPECT_EQ(events[1]["eventType"], "agent_selected");
+  EXPECT_EQ(events[2]["eventType"], "tool_call");
+  EXPECT_EQ(events[2]["payload"]["name"], "ls");
+  EXPECT_EQ(events[3]["eventType"], "tool_result");
+  EXPECT_EQ(events[3]["payload"]["output"], "bin etc");
+  EXPECT_EQ(events[4]["level"], "error");
+  EXPECT_EQ(events[4]["payload"]["code"], "LLM_HTTP_ERROR");
+  EXPECT_EQ(events[4]["payload"]["message"], "HTTP 500 from http://x: boom");
+
+  // The next turn carries the history; the host stays silent and the turn times out. The
+  // failed result of the first turn added no second error: user_message follows directly.
+  c->send({{"type", "session_send"}, {"sessionId", sid}, {"message", "again"}});
+  auto ex2 = h->read_type("execute");
+  ASSERT_TRUE(ex2);
+  EXPECT_EQ((*ex2)["payload"]["history"],
+            json::array({{{"role", "user"}, {"content", "run tools"}}}));
+  std::vector<json> second;
+  ASSERT_TRUE(read_until(*c, "error", second));
+  ASSERT_EQ(second.size(), 2u);
+  expect_gap_free(second, 7);
+  EXPECT_EQ(second[0]["eventType"], "user_message");
+  EXPECT_EQ(second[1]["payload"]["code"], "NODE_EXECUTION_TIMEOUT");
+
+  // operator.v1 sees the same session through the same service.
+  auto admin = cli::OperatorClient::connect(gw_.socket_path());
+  json got = admin.call("sessions.get", {{"orgId", org_id_}, {"sessionId", sid}});
+  EXPECT_EQ(got["session"]["pinnedAgentId"], host.id);
+  json evs =
+      admin.call("sessions.events", {{"orgId", org_id_}, {"sessionId", sid}, {"afterSeq", 6}});
+  EXPECT_EQ(evs["events"].size(), 2u);
+  json listed = admin.call("sessions.list", {{"orgId", org_id_}});
+  ASSERT_EQ(listed["sessions"].size(), 1u);
+  EXPECT_EQ(listed["sessions"][0]["id"], sid);
+  json reset = admin.call("sessions.reset", {{"orgId", org_id_}, {"sessionId", sid}});
+  EXPECT_TRUE(reset["session"]["pinnedAgentId"].is_null());
+}
+
+}  // namespace
+}  // namespace vespid::test
