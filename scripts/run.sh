@@ -2,7 +2,8 @@
 # The main job: install dependencies, build, start the gateway on its defaults (SQLite in the
 # state directory, the admin socket, the bridge, the HTTP API on 3001 and the WebSockets on
 # 3002), bootstrap an org, a user and an access token with the CLI, pair a demo node host
-# (`vespid-agent`, echo engine, no API key needed) and run work on it through the gateway.
+# (`vespid-agent`, echo engine, no API key needed), open a session pinned to it and stream an
+# answer back, and dispatch work to it as a worker would.
 # The gateway and the node host keep running in the foreground until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,8 +22,8 @@ if [ ! -s "$state/demo-internal-token" ]; then
 fi
 export VESPID_INTERNAL_TOKEN="$(cat "$state/demo-internal-token")"
 
-echo "== starting vespid-gateway (state dir $state)"
-"$bin/vespid-gateway" run --state-dir "$state" &
+echo "== starting vespid-gateway (state dir $state, log $state/gateway.log)"
+"$bin/vespid-gateway" run --state-dir "$state" >>"$state/gateway.log" 2>&1 &
 gw=$!
 agent=""
 cleanup() {
@@ -37,24 +38,36 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
-cli() { echo "\$ vespid $*" >&2; "$bin/vespid" --state-dir "$state" "$@"; }
+# Echoes each command (secrets shown as $TOKEN) before running it.
+cli() {
+  echo "\$ vespid $*" | sed 's/vat_[A-Za-z0-9_-]*/$TOKEN/g' >&2
+  "$bin/vespid" --state-dir "$state" "$@"
+}
 cli org create demo || true   # already there on a second run
 cli user create demo-admin --org demo --role owner || true
-cli token create --user demo-admin --org demo --name demo >/dev/null
+token="$(cli token create --user demo-admin --org demo --name demo 2>/dev/null)"
+org_id="$(cli --json org list | grep -o '"id": *"[^"]*"' | head -1 | cut -d'"' -f4)"
 
 echo "== pairing a demo node host (vespid-agent, echo engine)"
 export VESPID_AGENT_CONFIG="$state/demo-agent.json"
 if [ ! -s "$VESPID_AGENT_CONFIG" ]; then
-  token="$(cli agents pairing-token --org demo)"
-  "$bin/vespid-agent" connect --pairing-token "$token" --api http://127.0.0.1:3001 \
+  pairing="$(cli agents pairing-token --org demo)"
+  "$bin/vespid-agent" connect --pairing-token "$pairing" --api http://127.0.0.1:3001 \
     --name demo-host --tags demo
 fi
-"$bin/vespid-agent" start --log-level warn &
+"$bin/vespid-agent" start --log-level warn 2>>"$state/agent.log" &
 agent=$!
 for _ in $(seq 1 100); do
   cli --json nodes list 2>/dev/null | grep -q '"status": *"online"' && break
   sleep 0.1
 done
+
+echo "== a control client: a session pinned to the node host, the answer streamed back"
+sid="$(cli session create --api http://127.0.0.1:3001 --org "$org_id" --token "$token" \
+  --engine vespid.echo.v1 --title demo --tag demo)"
+cli session send --gateway ws://127.0.0.1:3002/ws/client --org "$org_id" --token "$token" \
+  --session "$sid" --message "hello node host, this answer streams back word by word"
+cli session events "$sid" --api http://127.0.0.1:3001 --org "$org_id" --token "$token"
 
 echo "== dispatching work to it through the gateway"
 cli dispatch send --org demo --tag demo --wait \
@@ -63,7 +76,7 @@ echo "== and over HTTP, as a worker would (POST /internal/v1/dispatch-async)"
 run="demo-$(date +%s)"
 curl -s -X POST http://127.0.0.1:3001/internal/v1/dispatch-async \
   -H "x-gateway-token: $VESPID_INTERNAL_TOKEN" -H 'content-type: application/json' \
-  -d "{\"organizationId\":\"$(cli --json org list | grep -o '"id": *"[^"]*"' | head -1 | cut -d'"' -f4)\",
+  -d "{\"organizationId\":\"$org_id\",
        \"requestedByUserId\":\"demo\",\"runId\":\"$run\",\"workflowId\":\"demo\",\"nodeId\":\"n1\",
        \"nodeType\":\"agent.execute\",\"attemptCount\":1,\"kind\":\"connector.action\",
        \"payload\":{\"connectorId\":\"echo\",\"actionId\":\"say\",\"input\":{\"hello\":\"world\"}}}"

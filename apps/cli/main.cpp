@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   add_nodes_commands(reg);
   add_agents_commands(reg);
   add_dispatch_commands(reg);
+  add_session_commands(reg);
   // Set last: a footer set earlier would be inherited by every subcommand.
   app.footer(
       "Examples:\n  vespid status\n  vespid org create acme\n  vespid --json user list --org acme\n"

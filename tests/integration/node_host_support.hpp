@@ -11,7 +11,7 @@
 
 #include "gateway_process.hpp"
 #include "temp_dir.hpp"
-#include "web_client.hpp"
+#include "web_test_client.hpp"
 
 namespace vespid::test {
 

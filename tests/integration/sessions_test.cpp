@@ -453,3 +453,58 @@ TEST_F(ScriptedSessions, HostEventsMapToSessionEventsAndSilenceTimesOut) {
 
 }  // namespace
 }  // namespace vespid::test
+
+namespace vespid::test {
+namespace {
+
+// The CLI as the seed writes it: list/create over REST, send over /ws/client with the answer
+// streamed to stdout, events as the audit trail.
+TEST_F(Sessions, TheCliCreatesSendsStreamsAndPrintsTheTrail) {
+  auto agent = start_agent("cli-host");
+  const std::string api = "http://127.0.0.1:" + std::to_string(api_port_);
+  const std::string gw = "ws://127.0.0.1:" + std::to_string(ws_port_) + "/ws/client";
+  auto vespid = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), VESPID_CLI_BIN);
+    return run_command(args);
+  };
+  CommandResult created = vespid({"session", "create", "--api", api, "--org", org_id_, "--token",
+                                  member_token_, "--engine", "vespid.echo.v1", "--title", "cli"});
+  ASSERT_EQ(created.exit_code, 0) << created.out << created.err;
+  std::string sid = created.out.substr(0, created.out.find('\n'));
+  ASSERT_FALSE(sid.empty());
+
+  CommandResult sent =
+      vespid({"session", "send", "--gateway", gw, "--org", org_id_, "--token", member_token_,
+              "--session", sid, "--message", "streamed back to me"});
+  ASSERT_EQ(sent.exit_code, 0) << sent.out << sent.err;
+  EXPECT_EQ(sent.out, "streamed back to me\n") << "the deltas, joined, then a newline";
+  EXPECT_NE(sent.err.find("pinned to node host"), std::string::npos) << sent.err;
+
+  CommandResult listed =
+      vespid({"session", "list", "--api", api, "--org", org_id_, "--token", member_token_});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_NE(listed.out.find(sid), std::string::npos) << listed.out;
+
+  CommandResult trail = vespid({"--json", "session", "events", sid, "--api", api, "--org", org_id_,
+                                "--token", member_token_, "--after", "1"});
+  ASSERT_EQ(trail.exit_code, 0) << trail.err;
+  json events = json::parse(trail.out)["events"];
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events[0]["seq"], 2) << "--after 1 starts at seq 2";
+  EXPECT_EQ(events.back()["eventType"], "agent_final");
+
+  CommandResult outsider = vespid({"session", "send", "--gateway", gw, "--org", org_id_, "--token",
+                                   outsider_token_, "--session", sid, "--message", "x"});
+  EXPECT_EQ(outsider.exit_code, 1) << outsider.out << outsider.err;
+  EXPECT_NE(outsider.err.find("FORBIDDEN"), std::string::npos) << outsider.err;
+
+  agent->kill();
+  ASSERT_TRUE(wait_agent_status(agent->id(), "offline"));
+  CommandResult offline = vespid({"session", "send", "--gateway", gw, "--org", org_id_, "--token",
+                                  member_token_, "--session", sid, "--message", "anyone?"});
+  EXPECT_EQ(offline.exit_code, 1);
+  EXPECT_NE(offline.err.find("PINNED_AGENT_OFFLINE"), std::string::npos) << offline.err;
+}
+
+}  // namespace
+}  // namespace vespid::test

@@ -1,6 +1,7 @@
-// HTTP/1.1 and WebSocket client for integration tests, on Boost.Beast: plain or TLS (verifying
-// the server against a CA file and a host name, never skipping verification). Synchronous, with a
-// receive timeout on the socket so a silent gateway fails a test instead of hanging it.
+// HTTP/1.1 and WebSocket client on Boost.Beast, for the CLI's session commands and the
+// integration tests: plain or TLS (verifying the server against a CA file, or the system store,
+// and a host name; verification is never skipped). Synchronous calls with timeouts, so a silent
+// gateway fails a command instead of hanging it.
 #pragma once
 
 #include <chrono>
@@ -10,7 +11,7 @@
 #include <optional>
 #include <string>
 
-namespace vespid::test {
+namespace vespid::web {
 
 struct WebTarget {
   std::string host = "127.0.0.1";
@@ -62,4 +63,4 @@ class WsClient {
   std::string close_reason_;
 };
 
-}  // namespace vespid::test
+}  // namespace vespid::web

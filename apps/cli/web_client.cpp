@@ -12,7 +12,7 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <variant>
 
-namespace vespid::test {
+namespace vespid::web {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -253,4 +253,4 @@ void WsClient::close() {
   impl_->io.run_for(std::chrono::milliseconds(100));
 }
 
-}  // namespace vespid::test
+}  // namespace vespid::web

@@ -1,0 +1,12 @@
+// The Beast HTTP/WebSocket client (apps/cli/web_client.hpp), under the tests' namespace.
+#pragma once
+
+#include "web_client.hpp"  // apps/cli
+
+namespace vespid::test {
+using web::Headers;
+using web::http_request;
+using web::HttpReply;
+using web::WebTarget;
+using web::WsClient;
+}  // namespace vespid::test
