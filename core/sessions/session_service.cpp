@@ -68,11 +68,18 @@ std::string string_field(const json& body, const char* name, size_t max_bytes) {
   return *it;
 }
 
-json object_field(const json& body, const char* name) {
+// A toolset carries whole SKILL.md bundles (the node host caps what it uses at 80000
+// characters, but the bundles themselves may be larger), so it may be bigger than the other
+// objects; it still fits the ws listener's default max_message_bytes (1 MiB) with the rest.
+constexpr size_t kMaxObjectBytes = 64 * 1024;
+constexpr size_t kMaxToolsetBytes = 512 * 1024;
+
+json object_field(const json& body, const char* name, size_t max_bytes = kMaxObjectBytes) {
   auto it = body.find(name);
   if (it == body.end() || it->is_null()) return nullptr;
-  if (!it->is_object() || it->dump().size() > 64 * 1024) {
-    throw api::invalid(std::string("\"") + name + "\" must be an object (at most 64 KiB)",
+  if (!it->is_object() || it->dump().size() > max_bytes) {
+    throw api::invalid(std::string("\"") + name + "\" must be an object (at most " +
+                           std::to_string(max_bytes / 1024) + " KiB)",
                        {{"field", name}});
   }
   return *it;
@@ -339,7 +346,7 @@ Task<json> SessionService::create(Caller caller, json body) {
             {"engine", engine},
             {"model", string_field(body, "model", 256)},
             {"instructions", string_field(body, "instructions", 64 * 1024)},
-            {"toolset", object_field(body, "toolset")},
+            {"toolset", object_field(body, "toolset", kMaxToolsetBytes)},
             {"selector", sel},
             {"limits", object_field(body, "limits")},
             {"pinnedAgentId", nullptr},

@@ -34,13 +34,13 @@ class AgentHost {
     id_ = json::parse(read_file(config_), nullptr, false).value("agentId", "");
   }
   ~AgentHost() { kill(); }
-  void start() {
+  void start(const EnvOverrides& env = {}) {
     std::vector<std::string> argv = {VESPID_AGENT_BIN,     "start", "--config",           config_,
                                      "--echo-delay-ms",    "0",     "--reconnect-min-ms", "20",
                                      "--reconnect-max-ms", "200"};
     const int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
     const int log_fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    pid_ = spawn(argv, {}, null_fd, null_fd, log_fd);
+    pid_ = spawn(argv, env, null_fd, null_fd, log_fd);
     ::close(null_fd);
     ::close(log_fd);
   }
@@ -504,6 +504,89 @@ TEST_F(Sessions, TheCliCreatesSendsStreamsAndPrintsTheTrail) {
                                   member_token_, "--session", sid, "--message", "anyone?"});
   EXPECT_EQ(offline.exit_code, 1);
   EXPECT_NE(offline.err.find("PINNED_AGENT_OFFLINE"), std::string::npos) << offline.err;
+}
+
+}  // namespace
+}  // namespace vespid::test
+
+namespace vespid::test {
+namespace {
+
+// vespid.loop.v1 on a real node host against a local OpenAI-compatible streaming server: the
+// key and base URL come from the host's environment, never from the gateway; the toolset's
+// SKILL.md bundles exceed the caps and are cut to them.
+TEST_F(Sessions, LoopEngineStreamsFromALocalModelServerWithCappedToolset) {
+  const std::string port_file = dir_.file("openai.port"), record = dir_.file("openai.json");
+  const int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  pid_t server =
+      spawn({"python3", VESPID_SOURCE_DIR "/tests/integration/fake_openai.py", port_file, record},
+            {}, null_fd, null_fd, null_fd);
+  ::close(null_fd);
+  struct Reap {
+    pid_t pid;
+    ~Reap() {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+  } reap{server};
+  std::string port;
+  for (int i = 0; i < 200 && port.empty(); ++i) {
+    std::this_thread::sleep_for(ms(20));
+    port = read_file(port_file);
+  }
+  ASSERT_FALSE(port.empty()) << "the fake model server did not start";
+
+  AgentHost host(dir_, "llm-host", pairing_token(admin_token_), api_port_);
+  host.start(
+      {{"OPENAI_API_KEY", "sk-test-key"}, {"OPENAI_BASE_URL", "http://127.0.0.1:" + port + "/v1"}});
+  ASSERT_TRUE(wait_agent_status(host.id(), "online")) << host.log();
+
+  // Ten bundles of 30000 characters: over the bundle count (8), the per-bundle cap (20000) and
+  // the total cap (80000). One disabled bundle is skipped.
+  json skills = json::array();
+  for (int i = 0; i < 10; ++i) {
+    skills.push_back({{"name", "skill-" + std::to_string(i)},
+                      {"enabled", i != 1},
+                      {"content", std::string(30000, static_cast<char>('a' + i))}});
+  }
+  HttpReply created = rest("POST", "/v1/orgs/" + org_id_ + "/sessions", member_token_,
+                           {{"title", "llm"},
+                            {"engine", "vespid.loop.v1"},
+                            {"model", "test-model"},
+                            {"instructions", "Be brief."},
+                            {"toolset", {{"name", "big"}, {"skills", skills}}}});
+  ASSERT_EQ(created.status, 201) << created.raw_body;
+  const std::string sid = created.body["session"]["id"];
+
+  auto c = client(member_token_, org_id_);
+  c->send({{"type", "session_join"}, {"sessionId", sid}});
+  c->send({{"type", "session_send"}, {"sessionId", sid}, {"message", "hi model"}});
+  std::vector<json> events;
+  ASSERT_TRUE(read_until(*c, "agent_final", events)) << host.log();
+  std::string streamed;
+  for (const auto& e : events) {
+    if (e["eventType"] == "agent_delta") streamed += e["payload"].value("text", "");
+  }
+  EXPECT_EQ(streamed, "Hello from the model");
+  EXPECT_EQ(events.back()["payload"]["text"], "Hello from the model");
+
+  json sent = json::parse(read_file(record));
+  EXPECT_EQ(sent["authorization"], "Bearer sk-test-key") << "the key is the host's own";
+  EXPECT_NE(sent["path"].get<std::string>().find("/chat/completions"), std::string::npos);
+  EXPECT_EQ(sent["body"]["model"], "test-model");
+  EXPECT_EQ(sent["body"]["stream"], true);
+  const json& messages = sent["body"]["messages"];
+  ASSERT_GE(messages.size(), 2u);
+  EXPECT_EQ(messages[0]["role"], "system");
+  const std::string system = messages[0]["content"];
+  EXPECT_NE(system.find("Be brief."), std::string::npos);
+  EXPECT_NE(system.find(std::string(100, 'a')), std::string::npos) << "first bundle applied";
+  EXPECT_EQ(system.find(std::string(100, 'b')), std::string::npos) << "disabled bundle skipped";
+  EXPECT_EQ(system.find(std::string(20001, 'a')), std::string::npos) << "per-bundle cap";
+  EXPECT_LE(system.size(), 80000u + 4000u) << "total cap (plus instructions and headings)";
+  EXPECT_EQ(system.find(std::string(100, 'j')), std::string::npos) << "stopped at the caps";
+  EXPECT_EQ(messages.back()["role"], "user");
+  EXPECT_EQ(messages.back()["content"], "hi model");
 }
 
 }  // namespace
