@@ -10,6 +10,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libavahi-client-dev
   socat procps openssl curl
+  # the local OpenAI-compatible model server of the session tests (stdlib only)
+  python3
   # the netns discovery/tailnet tests: a real avahi-daemon on a private bus, avahi-browse,
   # ip netns and ss, unshare
   avahi-daemon avahi-utils dbus iproute2 util-linux
