@@ -47,11 +47,15 @@ std::vector<Resolved> parse(const std::vector<std::string>& lines) {
   return out;
 }
 
+// The resolution of `port`, preferring an IPv4 address if the peer saw several.
 const Resolved* find_port(const std::vector<Resolved>& rs, int port) {
+  const Resolved* any = nullptr;
   for (const auto& r : rs) {
-    if (r.port == port) return &r;
+    if (r.port != port) continue;
+    if (r.address.find(':') == std::string::npos) return &r;
+    if (any == nullptr) any = &r;
   }
-  return nullptr;
+  return any;
 }
 
 class Bonjour : public ::testing::Test {

@@ -174,7 +174,11 @@ NetnsLab::Mdns NetnsLab::start_mdns(const std::string& ns, const std::string& if
   std::ofstream(m.conf) << "[server]\nhost-name=" << host_name
                         << "\nuse-ipv4=yes\nuse-ipv6=no\nallow-interfaces=" << ifname
                         << "\nenable-dbus=yes\n[wide-area]\nenable-wide-area=no\n"
-                           "[publish]\npublish-hinfo=no\npublish-workstation=no\n";
+                           // IPv4 only: by default avahi also publishes the host's IPv6
+                           // link-local address (AAAA) over IPv4 mDNS, and a resolve may
+                           // then answer that instead of the veth's IPv4 address.
+                           "[publish]\npublish-hinfo=no\npublish-workstation=no\n"
+                           "publish-aaaa-on-ipv4=no\n";
   m.log = base + "-avahi.log";
   start_avahi(m);
   return m;
