@@ -1,0 +1,49 @@
+// Parsing and validating a dispatch request (POST /internal/v1/dispatch-async), against the
+// baseline of only parsing the same bytes as JSON: the ratio is what validation adds.
+#include <benchmark/benchmark.h>
+
+#include <nlohmann/json.hpp>
+
+#include "dispatch/dispatch_request.hpp"
+
+namespace {
+
+using nlohmann::json;
+
+const std::string& body() {
+  static const std::string text =
+      json{{"organizationId", "6f1c2b7e-8d4a-4b1e-9a53-2f7f0c1d9e88"},
+           {"requestedByUserId", "0a9b8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d"},
+           {"runId", "b3c4d5e6-f708-4192-a3b4-c5d6e7f80912"},
+           {"workflowId", "wf-42"},
+           {"nodeId", "summarise"},
+           {"nodeType", "agent.execute"},
+           {"attemptCount", 1},
+           {"kind", "agent.execute"},
+           {"executorSelector", {{"tag", "gpu"}}},
+           {"timeoutMs", 30000},
+           {"payload", {{"engine", "vespid.loop.v1"}, {"message", std::string(512, 'x')}}}}
+          .dump();
+  return text;
+}
+
+void BM_Baseline_JsonParse(benchmark::State& state) {
+  for (auto _ : state) {
+    json j = json::parse(body());
+    benchmark::DoNotOptimize(j);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * body().size()));
+}
+BENCHMARK(BM_Baseline_JsonParse);
+
+void BM_ParseDispatchRequest(benchmark::State& state) {
+  vespid::dispatch::RequestLimits limits;
+  for (auto _ : state) {
+    auto r = vespid::dispatch::parse_dispatch_request(json::parse(body()), limits);
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * body().size()));
+}
+BENCHMARK(BM_ParseDispatchRequest);
+
+}  // namespace
