@@ -6,6 +6,7 @@
 #include "nodes/node_router.hpp"
 #include "nodes/node_store.hpp"
 #include "repo/keys.hpp"
+#include "sessions/session_service.hpp"
 #include "storage/storage_service.hpp"
 #include "util/time.hpp"
 
@@ -76,6 +77,7 @@ struct BridgeDialect::Session {
   Deadlines::Id pairing_deadline = 0;
   Clock::time_point last_frame = Clock::now();
   uint64_t pings_sent = 0;
+  std::set<std::string> chat_subs;  // session ids (chat.subscribe)
 };
 
 // The router's handle on an authenticated bridge connection.
@@ -211,9 +213,41 @@ Task<void> BridgeDialect::on_message(std::shared_ptr<Connection> conn, std::stri
     if (type == "invoke-res") {
       handle_invoke_res(*conn, frame);
     } else {
-      // voice.transcript, agent.request, chat.subscribe, chat.unsubscribe: handled by the
-      // sessions feature; unknown events are ignored as the reference does.
-      log::get("core")->debug("node {} event {}", s->node_id, frame.value("event", "?"));
+      const std::string ev = frame.value("event", "?");
+      if (ev == "chat.subscribe" || ev == "chat.unsubscribe") {
+        json p;
+        try {
+          p = parse_embedded(frame, "payloadJSON");
+        } catch (const api::ApiError& e) {
+          send_error(*conn, "INVALID_REQUEST", e.what());
+          co_return;
+        }
+        const std::string sid = p.is_object() ? p.value("sessionKey", "") : "";
+        if (sid.empty()) {
+          send_error(*conn, "INVALID_REQUEST", ev + " needs a payloadJSON {sessionKey}");
+          co_return;
+        }
+        if (ev == "chat.unsubscribe") {
+          unsubscribe_chat(*conn, sid);
+          co_return;
+        }
+        if (sessions_ == nullptr) co_return;
+        // Only a session of the node's own org; an unknown one is answered with an error frame.
+        try {
+          Task<json> t = sessions_->require_session(
+              sessions::SessionService::node_caller(conn->principal, s->node_id), sid);
+          co_await std::move(t);
+        } catch (const api::ApiError& e) {
+          if (!conn->gone) send_error(*conn, "NOT_FOUND", e.what());
+          co_return;
+        }
+        if (conn->gone) co_return;
+        s->chat_subs.insert(sid);
+        chat_subs_[sid][conn->id()] = conn;
+        co_return;
+      }
+      // voice.transcript, agent.request: unknown events are ignored as the reference does.
+      log::get("core")->debug("node {} event {}", s->node_id, ev);
     }
     co_return;
   }
@@ -432,8 +466,85 @@ Task<json> BridgeDialect::call_node_method(Session& s, std::string method, json 
     json v = co_await std::move(t);
     co_return v;
   }
-  throw api::unavailable("\"" + method +
-                         "\" needs the sessions feature, which this build does not have yet");
+  if (sessions_ == nullptr || method == "sessions.resolve" || method == "chat.abort") {
+    throw api::unavailable("\"" + method + "\" is not available on this gateway");
+  }
+  sessions::Caller caller =
+      sessions::SessionService::node_caller(Principal{Role::Node, "", "", s.org_id}, s.node_id);
+  if (method == "sessions.list") {
+    const int limit = params.is_object() ? params.value("limit", 50) : 50;
+    Task<json> t = sessions_->list(std::move(caller), limit, "");
+    json v = co_await std::move(t);
+    co_return v;
+  }
+  const std::string sid =
+      params.is_object() && params.contains("sessionKey") && params["sessionKey"].is_string()
+          ? params["sessionKey"].get<std::string>()
+          : "";
+  if (sid.empty()) throw api::invalid("\"sessionKey\" is required (a session id)");
+  try {
+    if (method == "chat.history") {
+      const int limit = params.value("limit", 200);
+      Task<std::vector<json>> t = sessions_->tail(std::move(caller), sid, limit);
+      std::vector<json> events = co_await std::move(t);
+      co_return json{{"sessionKey", sid}, {"events", events}};
+    }
+    // chat.send
+    json body = {{"message", params.value("message", json())}};
+    if (params.contains("idempotencyKey")) body["idempotencyKey"] = params["idempotencyKey"];
+    Task<json> t = sessions_->send(std::move(caller), sid, std::move(body));
+    json r = co_await std::move(t);
+    json run_id = r.contains("requestId") && r["requestId"].is_string() ? r["requestId"]
+                                                                        : r.value("seq", json());
+    co_return json{{"runId", run_id}, {"status", "started"}};
+  } catch (const api::ApiError& e) {
+    if (e.code() == "SESSION_NOT_FOUND") throw api::not_found(e.what());
+    throw;
+  }
+}
+
+void BridgeDialect::unsubscribe_chat(Connection& conn, const std::string& session_id) {
+  auto* s = static_cast<Session*>(conn.dialect_state.get());
+  if (s != nullptr) s->chat_subs.erase(session_id);
+  auto it = chat_subs_.find(session_id);
+  if (it == chat_subs_.end()) return;
+  it->second.erase(conn.id());
+  if (it->second.empty()) chat_subs_.erase(it);
+}
+
+void BridgeDialect::publish_chat(const std::string& session_id, const std::vector<json>& events) {
+  auto it = chat_subs_.find(session_id);
+  if (it == chat_subs_.end()) return;
+  std::vector<json> frames;
+  for (const auto& ev : events) {
+    const std::string type = ev.value("eventType", "");
+    const char* state = type == "agent_delta"   ? "delta"
+                        : type == "agent_final" ? "final"
+                        : type == "error"       ? "error"
+                                                : nullptr;
+    if (state == nullptr) continue;
+    const json payload = ev.value("payload", json::object());
+    json p = {{"runId", ev.value("requestId", json())},
+              {"sessionKey", session_id},
+              {"seq", ev.value("seq", json())},
+              {"state", state}};
+    if (payload.is_object() && payload.contains("text")) p["text"] = payload["text"];
+    if (payload.is_object() && payload.contains("message")) p["message"] = payload["message"];
+    if (payload.is_object() && payload.contains("code")) p["code"] = payload["code"];
+    frames.push_back({{"type", "event"}, {"event", "chat"}, {"payloadJSON", p.dump()}});
+  }
+  if (frames.empty()) return;
+  std::vector<uint64_t> drop;
+  for (auto& [cid, weak] : it->second) {
+    auto c = weak.lock();
+    if (!c || c->gone || c->closing()) {
+      drop.push_back(cid);
+      continue;
+    }
+    for (const auto& f : frames) send(*c, f);
+  }
+  for (auto cid : drop) it->second.erase(cid);
+  if (it->second.empty()) chat_subs_.erase(it);
 }
 
 void BridgeDialect::handle_invoke_res(Connection& conn, const json& frame) {
@@ -475,6 +586,8 @@ void BridgeDialect::on_close(Connection& conn) {
   deadlines_.cancel(s->handshake_deadline);
   deadlines_.cancel(s->liveness_deadline);
   deadlines_.cancel(s->pairing_deadline);
+  const std::set<std::string> subs = s->chat_subs;
+  for (const auto& sid : subs) unsubscribe_chat(conn, sid);
   if (s->link) {
     router_.detach(s->node_id, s->link.get());
     log::get("core")->info("node {} disconnected", s->node_id);

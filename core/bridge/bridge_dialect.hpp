@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "conn/dialect.hpp"
 #include "nodes/node_record.hpp"
@@ -22,6 +23,10 @@ namespace vespid::nodes {
 class NodeStore;
 class LocalNodeRouter;
 }  // namespace vespid::nodes
+
+namespace vespid::sessions {
+class SessionService;
+}
 
 namespace vespid::core {
 
@@ -54,6 +59,13 @@ class BridgeDialect final : public Dialect {
   void pairing_approved(const nodes::NodeRecord& node, const std::string& token);
   void pairing_rejected(const std::string& node_id);
 
+  // The sessions service behind chat.send, chat.history and sessions.list
+  // (docs/bridge-protocol.md).
+  void set_sessions(sessions::SessionService* s) { sessions_ = s; }
+  // Stored session events (the service's fan-out): agent_delta / agent_final / error become
+  // `event chat` frames to the nodes subscribed to that session.
+  void publish_chat(const std::string& session_id, const std::vector<nlohmann::json>& events);
+
  private:
   struct Session;
   class Link;
@@ -63,6 +75,7 @@ class BridgeDialect final : public Dialect {
   Task<void> handle_pair_request(std::shared_ptr<Connection> conn, nlohmann::json frame);
   Task<void> handle_req(std::shared_ptr<Connection> conn, nlohmann::json frame);
   Task<nlohmann::json> call_node_method(Session& s, std::string method, nlohmann::json params);
+  void unsubscribe_chat(Connection& conn, const std::string& session_id);
   void handle_invoke_res(Connection& conn, const nlohmann::json& frame);
   void authenticate(const std::shared_ptr<Connection>& conn, const nodes::NodeRecord& node,
                     int protocol);
@@ -76,6 +89,10 @@ class BridgeDialect final : public Dialect {
   PairingAnnouncer announce_;
   // node id -> the connection waiting for an operator's decision on its pairing
   std::unordered_map<std::string, std::weak_ptr<Connection>> waiting_;
+  sessions::SessionService* sessions_ = nullptr;
+  // session id -> connection id -> subscribed node connection (chat.subscribe)
+  std::unordered_map<std::string, std::unordered_map<uint64_t, std::weak_ptr<Connection>>>
+      chat_subs_;
 };
 
 }  // namespace vespid::core

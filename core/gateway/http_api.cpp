@@ -2,6 +2,7 @@
 // for pairing and managing hosts, and internal dispatch with its durable results.
 #include "agents/agent_dialect.hpp"
 #include "agents/agent_routes.hpp"
+#include "bridge/bridge_dialect.hpp"
 #include "crypto/crypto.hpp"
 #include "dispatch/dispatch_routes.hpp"
 #include "gateway/exit_codes.hpp"
@@ -54,10 +55,12 @@ void Gateway::build_node_hosts(RestDialect& rest) {
       std::make_unique<sessions::SessionService>(*storage_, *repo_, *router_, *dispatcher_, ss);
   auto client = std::make_unique<sessions::ClientDialect>(*repo_, *sessions_);
   sessions::ClientDialect* client_dialect = client.get();
-  sessions_->set_fan_out(
-      [client_dialect](const std::string& id, const std::vector<nlohmann::json>& events) {
-        client_dialect->publish(id, events);
-      });
+  sessions_->set_fan_out([client_dialect, bridge = bridge_dialect_](
+                             const std::string& id, const std::vector<nlohmann::json>& events) {
+    client_dialect->publish(id, events);
+    if (bridge != nullptr) bridge->publish_chat(id, events);
+  });
+  if (bridge_dialect_ != nullptr) bridge_dialect_->set_sessions(sessions_.get());
   hub_->add_dialect(std::move(client));
   sessions::register_session_routes(rest, *repo_, *sessions_);
   sessions::register_session_methods(methods_, *sessions_);

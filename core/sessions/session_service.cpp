@@ -305,9 +305,23 @@ Task<std::optional<core::KV>> SessionService::load(std::string session_id) {
   co_return kv;
 }
 
-Task<json> SessionService::require_session(Caller caller, std::string session_id) {
-  Task<auth::OrgAccess> access_t =
+Task<auth::OrgAccess> SessionService::check_access(Caller caller) {
+  if (caller.who.role == core::Role::Node) {
+    // The narrow node path: a paired node (authenticated by its transport) acts in its own org
+    // only, never another org's; auth::require_org_access refuses Node principals.
+    if (caller.who.org_id.empty() || caller.org_id != caller.who.org_id) {
+      throw api::forbidden("a node acts in its own org only", {{"orgId", caller.org_id}});
+    }
+    co_return auth::OrgAccess{caller.org_id, std::nullopt, false};
+  }
+  Task<auth::OrgAccess> t =
       auth::require_org_access(repo_, caller.who, caller.org_id, repo::OrgRole::Member);
+  auth::OrgAccess a = co_await std::move(t);
+  co_return a;
+}
+
+Task<json> SessionService::require_session(Caller caller, std::string session_id) {
+  Task<auth::OrgAccess> access_t = check_access(caller);
   auth::OrgAccess access = co_await std::move(access_t);
   Task<std::optional<core::KV>> t = load(session_id);
   std::optional<core::KV> kv = co_await std::move(t);
@@ -373,8 +387,7 @@ Task<json> SessionService::create(Caller caller, json body) {
 }
 
 Task<json> SessionService::list(Caller caller, int limit, std::string cursor) {
-  Task<auth::OrgAccess> access_t =
-      auth::require_org_access(repo_, caller.who, caller.org_id, repo::OrgRole::Member);
+  Task<auth::OrgAccess> access_t = check_access(caller);
   auth::OrgAccess access = co_await std::move(access_t);
   limit = std::clamp(limit <= 0 ? 50 : limit, 1, settings_.max_page);
   const std::string prefix = keys::org_sessions(access.org_id);
@@ -679,6 +692,7 @@ Task<json> SessionService::send_locked(Caller caller, json session, std::string 
 }
 
 Task<json> SessionService::reset(Caller caller, std::string session_id) {
+  if (caller.who.role == core::Role::Node) throw api::forbidden("nodes cannot reset sessions");
   Task<json> st = require_session(std::move(caller), session_id);
   co_await std::move(st);
   co_await lock(send_lanes_, session_id);

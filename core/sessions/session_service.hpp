@@ -28,6 +28,9 @@
 namespace vespid::repo {
 class Repository;
 }
+namespace vespid::auth {
+struct OrgAccess;
+}
 namespace vespid::nodes {
 class NodeRouter;
 }
@@ -91,6 +94,15 @@ class SessionService {
   // Checks access and that the session is in the caller's org; answers the stored record.
   core::Task<nlohmann::json> require_session(Caller caller, std::string session_id);
 
+  // A node's caller: the principal of an authenticated node (role Node, its org_id set) acting
+  // in its own org. require_session, list, events, tail and send accept it (for that org only);
+  // create and reset do not.
+  static Caller node_caller(const core::Principal& node, const std::string& node_id) {
+    core::Principal who = node;
+    who.user_id = "node:" + node_id;
+    return Caller{std::move(who), node.org_id};
+  }
+
   // Appends events to a session (stored, then fanned out). Answers the stored events.
   core::Task<std::vector<nlohmann::json>> append(std::string session_id,
                                                  std::vector<EventDraft> drafts);
@@ -112,6 +124,8 @@ class SessionService {
   core::Task<std::vector<nlohmann::json>> append_with(std::string session_id,
                                                       std::vector<EventDraft> drafts,
                                                       TxnExtra extra);
+  // auth::require_org_access, or the node path (a Node principal in its own org).
+  core::Task<auth::OrgAccess> check_access(Caller caller);
   core::Task<std::optional<core::KV>> load(std::string session_id);
   // Read-modify-write of the session record (compare on its version), keeping the activity
   // index in step. Answers the new record.

@@ -45,20 +45,18 @@ json NodeHostGateway::config() {
       {"routes",
        json::array({{{"path", "/ws"}, {"dialect", "vespid.node.v1"}, {"websocket", true}}})}};
   ws_cfg.update(ws_config_extra_);
-  return {
-      {"plugins",
-       {{"instances",
-         json::array({{{"name", "storage"}, {"plugin", "sqlite"}},
-                      {{"name", "local"}, {"plugin", "unix"}},
-                      {{"name", "api"},
-                       {"plugin", "ws"},
-                       {"config",
-                        {{"port", api_port_},
-                         {"routes",
-                          json::array({{{"prefix", "/v1/"}, {"dialect", "rest.v1"}},
-                                       {{"prefix", "/internal/v1/"}, {"dialect", "rest.v1"}}})}}}},
-                      {{"name", "ws"}, {"plugin", "ws"}, {"config", ws_cfg}}})}}},
-      {"dispatch", {{"results_ttl_ms", 600000}}}};
+  json instances = json::array(
+      {{{"name", "storage"}, {"plugin", "sqlite"}},
+       {{"name", "local"}, {"plugin", "unix"}},
+       {{"name", "api"},
+        {"plugin", "ws"},
+        {"config",
+         {{"port", api_port_},
+          {"routes", json::array({{{"prefix", "/v1/"}, {"dialect", "rest.v1"}},
+                                  {{"prefix", "/internal/v1/"}, {"dialect", "rest.v1"}}})}}}},
+       {{"name", "ws"}, {"plugin", "ws"}, {"config", ws_cfg}}});
+  for (const auto& i : extra_instances_) instances.push_back(i);
+  return {{"plugins", {{"instances", instances}}}, {"dispatch", {{"results_ttl_ms", 600000}}}};
 }
 
 void NodeHostGateway::start_gateway(const EnvOverrides& env) {

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <thread>
 
+#include "bridge_client.hpp"
 #include "node_host_support.hpp"
 #include "operator_client.hpp"
 #include "process.hpp"
@@ -83,6 +84,13 @@ class Sessions : public NodeHostGateway {
   std::string create_session(const std::string& token, const std::string& title) {
     HttpReply r = rest("POST", "/v1/orgs/" + org_id_ + "/sessions", token,
                        {{"title", title}, {"engine", "vespid.echo.v1"}, {"model", "none"}});
+    EXPECT_EQ(r.status, 201) << r.raw_body;
+    return r.body["session"].value("id", "");
+  }
+
+  std::string create_session_in(const std::string& org, const std::string& token) {
+    HttpReply r = rest("POST", "/v1/orgs/" + org + "/sessions", token,
+                       {{"title", "other"}, {"engine", "vespid.echo.v1"}, {"model", "none"}});
     EXPECT_EQ(r.status, 201) << r.raw_body;
     return r.body["session"].value("id", "");
   }
@@ -587,6 +595,93 @@ TEST_F(Sessions, LoopEngineStreamsFromALocalModelServerWithCappedToolset) {
   EXPECT_EQ(system.find(std::string(100, 'j')), std::string::npos) << "stopped at the caps";
   EXPECT_EQ(messages.back()["role"], "user");
   EXPECT_EQ(messages.back()["content"], "hi model");
+}
+
+// bridge.v1 chat mapping: a paired bridge node in its own org subscribes to a session, sends,
+// and gets `event chat` delta then final with the echo; chat.history and sessions.list answer;
+// another org's session is NOT_FOUND.
+class BridgeChat : public Sessions {
+ protected:
+  void SetUp() override {
+    bridge_port_ = pick_free_port();
+    extra_instances_ = json::array(
+        {{{"name", "bridge"}, {"plugin", "bridge"}, {"config", {{"port", bridge_port_}}}}});
+    Sessions::SetUp();
+  }
+  int bridge_port_ = 0;
+};
+
+TEST_F(BridgeChat, NodeSendsSubscribesAndReadsHistory) {
+  auto agent = start_agent("bridge-chat-host");
+  const std::string sid = create_session(member_token_, "bridge chat");
+  const std::string foreign_sid = create_session_in(other_org_id_, outsider_token_);
+
+  auto admin = cli::OperatorClient::connect(gw_.socket_path());
+  auto c = BridgeClient::connect("127.0.0.1", bridge_port_);
+  c.pair_request("phone-1", {{"displayName", "phone"}, {"platform", "ios"}});
+  std::string request_id;
+  for (int i = 0; i < 100 && request_id.empty(); ++i) {
+    json pending = admin.call("nodes.pending");
+    for (const auto& p : pending["pending"]) {
+      if (p["nodeId"] == "phone-1") request_id = p["requestId"];
+    }
+    if (request_id.empty()) std::this_thread::sleep_for(ms(20));
+  }
+  ASSERT_FALSE(request_id.empty());
+  admin.call("nodes.approve", {{"requestId", request_id}, {"org", "acme"}});
+  ASSERT_TRUE(c.read_type("pair-ok", std::chrono::seconds(5)));
+  ASSERT_TRUE(c.read_type("hello-ok", std::chrono::seconds(5)));
+
+  json sub_payload = {{"sessionKey", sid}};
+  c.send({{"type", "event"}, {"event", "chat.subscribe"}, {"payloadJSON", sub_payload.dump()}});
+  json listed = BridgeClient::parse_field(c.call("sessions.list"), "payloadJSON");
+  ASSERT_TRUE(listed["sessions"].is_array());
+  bool found = false;
+  for (const auto& x : listed["sessions"]) found = found || x["id"] == sid;
+  EXPECT_TRUE(found) << listed.dump();
+
+  json res = c.call(
+      "chat.send",
+      {{"sessionKey", sid}, {"message", "hello from the bridge"}, {"idempotencyKey", "k-1"}});
+  ASSERT_EQ(res["ok"], true) << res.dump();
+  json started = BridgeClient::parse_field(res, "payloadJSON");
+  EXPECT_EQ(started["status"], "started");
+  EXPECT_FALSE(started["runId"].is_null());
+
+  std::vector<std::string> states;
+  std::string final_text;
+  for (int i = 0; i < 50 && final_text.empty(); ++i) {
+    auto ev = c.read_until(
+        [](const json& f) {
+          return f.value("type", "") == "event" && f.value("event", "") == "chat";
+        },
+        std::chrono::seconds(10));
+    ASSERT_TRUE(ev) << "no chat event; " << agent->log();
+    json p = BridgeClient::parse_field(*ev, "payloadJSON");
+    EXPECT_EQ(p["sessionKey"], sid);
+    states.push_back(p["state"]);
+    if (p["state"] == "final") final_text = p.value("text", "");
+    ASSERT_NE(p["state"], "error") << p.dump();
+  }
+  ASSERT_GE(states.size(), 2u);
+  EXPECT_EQ(states.front(), "delta");
+  EXPECT_EQ(states.back(), "final");
+  EXPECT_NE(final_text.find("hello from the bridge"), std::string::npos) << final_text;
+
+  json hist =
+      BridgeClient::parse_field(c.call("chat.history", {{"sessionKey", sid}}), "payloadJSON");
+  bool saw_final = false, saw_user = false;
+  for (const auto& e : hist["events"]) {
+    saw_final = saw_final || e["eventType"] == "agent_final";
+    saw_user =
+        saw_user || (e["eventType"] == "user_message" && e["payload"]["userId"] == "node:phone-1");
+  }
+  EXPECT_TRUE(saw_final) << hist.dump();
+  EXPECT_TRUE(saw_user) << hist.dump();
+
+  json foreign = c.call("chat.send", {{"sessionKey", foreign_sid}, {"message", "x"}});
+  EXPECT_EQ(foreign["ok"], false);
+  EXPECT_EQ(foreign["error"]["code"], "NOT_FOUND") << foreign.dump();
 }
 
 }  // namespace
