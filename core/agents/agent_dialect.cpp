@@ -2,6 +2,7 @@
 
 #include "agents/agent_store.hpp"
 #include "conn/connection.hpp"
+#include "conn/typed_frame.hpp"
 #include "dispatch/dispatcher.hpp"
 #include "log/logging.hpp"
 #include "nodes/node_router.hpp"
@@ -146,17 +147,13 @@ void AgentDialect::on_hello(Connection& conn, const json& frame) {
 Task<void> AgentDialect::on_message(std::shared_ptr<Connection> conn, std::string message) {
   auto* s = static_cast<Session*>(conn->dialect_state.get());
   if (s->agent_id.empty()) co_return;  // refused at open; nothing it sends counts
-  json frame;
-  try {
-    frame = json::parse(message);
-  } catch (const json::parse_error& e) {
-    send_error(*conn, "INVALID_REQUEST", std::string("invalid JSON: ") + e.what());
+  std::string bad;
+  std::optional<json> parsed = core::parse_typed_frame(message, bad);
+  if (!parsed) {
+    send_error(*conn, "INVALID_REQUEST", bad);
     co_return;
   }
-  if (!frame.is_object() || !frame.contains("type") || !frame["type"].is_string()) {
-    send_error(*conn, "INVALID_REQUEST", "expected a JSON object with a string \"type\"");
-    co_return;
-  }
+  json frame = std::move(*parsed);
   const std::string type = frame["type"];
   if (type == "ping") {
     json ts = frame.value("ts", json());

@@ -2,6 +2,7 @@
 
 #include "api/api_error.hpp"
 #include "conn/connection.hpp"
+#include "conn/typed_frame.hpp"
 #include "log/logging.hpp"
 #include "nodes/node_router.hpp"
 #include "nodes/node_store.hpp"
@@ -165,17 +166,13 @@ void BridgeDialect::schedule_liveness(const std::shared_ptr<Connection>& conn) {
 Task<void> BridgeDialect::on_message(std::shared_ptr<Connection> conn, std::string message) {
   auto* s = static_cast<Session*>(conn->dialect_state.get());
   s->last_frame = Clock::now();
-  json frame;
-  try {
-    frame = json::parse(message);
-  } catch (const json::parse_error& e) {
-    send_error(*conn, "INVALID_REQUEST", std::string("invalid JSON: ") + e.what());
+  std::string bad;
+  std::optional<json> parsed = parse_typed_frame(message, bad);
+  if (!parsed) {
+    send_error(*conn, "INVALID_REQUEST", bad);
     co_return;
   }
-  if (!frame.is_object() || !frame.contains("type") || !frame["type"].is_string()) {
-    send_error(*conn, "INVALID_REQUEST", "a frame is a JSON object with a string \"type\"");
-    co_return;
-  }
+  json frame = std::move(*parsed);
   const std::string type = frame["type"];
   bool authed = s->phase == Session::Phase::Authenticated;
 

@@ -5,6 +5,7 @@
 #include "api/api_error.hpp"
 #include "auth/org_access.hpp"
 #include "conn/connection.hpp"
+#include "conn/typed_frame.hpp"
 #include "log/logging.hpp"
 #include "repo/repository.hpp"
 #include "sessions/session_service.hpp"
@@ -108,18 +109,13 @@ Task<void> ClientDialect::on_open(std::shared_ptr<Connection> conn) {
 Task<void> ClientDialect::on_message(std::shared_ptr<Connection> conn, std::string message) {
   auto st = std::static_pointer_cast<State>(conn->dialect_state);
   if (!st || st->org_id.empty()) co_return;  // refused at open
-  json frame;
-  try {
-    frame = json::parse(message);
-  } catch (const json::parse_error& e) {
-    send_json(*conn, error_frame("", "BAD_REQUEST", std::string("invalid JSON: ") + e.what()));
+  std::string bad;
+  std::optional<json> parsed = core::parse_typed_frame(message, bad);
+  if (!parsed) {
+    send_json(*conn, error_frame("", "BAD_REQUEST", bad));
     co_return;
   }
-  if (!frame.is_object() || !frame.contains("type") || !frame["type"].is_string()) {
-    send_json(*conn,
-              error_frame("", "BAD_REQUEST", "expected a JSON object with a string \"type\""));
-    co_return;
-  }
+  json frame = std::move(*parsed);
   const std::string type = frame["type"];
   const json id = frame.value("id", json());
   std::string sid;

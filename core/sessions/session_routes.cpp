@@ -54,16 +54,15 @@ class SessionRoutes {
   SessionRoutes(repo::Repository& repo, SessionService& s) : repo_(repo), s_(s) {}
 
   Task<Caller> caller(RestRequest req) {
-    Task<core::Principal> t = core::rest_principal(repo_, std::move(req));
+    Task<core::Principal> t = core::rest_principal(repo_, req);
     core::Principal who = co_await std::move(t);
-    co_return Caller{who, ""};
+    co_return Caller{who, req.params.at(0)};  // every session route names the org first
   }
 
   Task<RestResponse> create(RestRequest req) {
     Task<Caller> ct = caller(req);
     Caller c = co_await std::move(ct);
     json body = req.body.empty() ? json::object() : core::json_body(req);
-    c.org_id = req.params.at(0);
     Task<json> t = s_.create(std::move(c), std::move(body));
     json session = co_await std::move(t);
     co_return RestResponse{201, {{"session", session}}};
@@ -73,7 +72,6 @@ class SessionRoutes {
     auto q = parse_query(req.query);
     Task<Caller> ct = caller(req);
     Caller c = co_await std::move(ct);
-    c.org_id = req.params.at(0);
     auto cursor = q.count("cursor") ? q["cursor"] : std::string();
     Task<json> t =
         s_.list(std::move(c), static_cast<int>(std::min<int64_t>(int_param(q, "limit", 50), 1000)),
@@ -85,7 +83,6 @@ class SessionRoutes {
   Task<RestResponse> get(RestRequest req) {
     Task<Caller> ct = caller(req);
     Caller c = co_await std::move(ct);
-    c.org_id = req.params.at(0);
     Task<json> t = s_.get(std::move(c), req.params.at(1));
     json out = co_await std::move(t);
     co_return RestResponse{200, out};
@@ -97,7 +94,6 @@ class SessionRoutes {
     int64_t limit = std::min<int64_t>(int_param(q, "limit", 100), 1000);
     Task<Caller> ct = caller(req);
     Caller c = co_await std::move(ct);
-    c.org_id = req.params.at(0);
     Task<json> t = s_.events(std::move(c), req.params.at(1), static_cast<uint64_t>(after),
                              static_cast<int>(limit));
     json out = co_await std::move(t);
@@ -108,7 +104,6 @@ class SessionRoutes {
     Task<Caller> ct = caller(req);
     Caller c = co_await std::move(ct);
     json body = core::json_body(req);
-    c.org_id = req.params.at(0);
     Task<json> t = s_.send(std::move(c), req.params.at(1), std::move(body));
     json out = co_await std::move(t);
     co_return RestResponse{202, out};
@@ -117,7 +112,6 @@ class SessionRoutes {
   Task<RestResponse> reset(RestRequest req) {
     Task<Caller> ct = caller(req);
     Caller c = co_await std::move(ct);
-    c.org_id = req.params.at(0);
     Task<json> t = s_.reset(std::move(c), req.params.at(1));
     json out = co_await std::move(t);
     co_return RestResponse{200, out};
