@@ -199,6 +199,10 @@ Task<Dispatcher::Submitted> Dispatcher::submit(DispatchRequest r,
     json record = {{"requestId", request_id},   {"orgId", r.organization_id},
                    {"agentId", agent_id},       {"kind", r.kind},
                    {"deadlineMs", deadline_ms}, {"dispatchedAt", util::now_iso8601()}};
+    if (listener) {
+      json resume = listener->resume_state();
+      if (!resume.is_null()) record["resume"] = std::move(resume);
+    }
     Txn txn;
     txn.compares.push_back(Compare::absent(keys::dispatch(request_id)));
     txn.writes.push_back(Write::put(keys::dispatch(request_id), record.dump()));
@@ -320,6 +324,7 @@ Task<size_t> Dispatcher::recover() {
     json rec = json::parse(row.value);
     std::string request_id = rec.value("requestId", row.key.substr(keys::kDispatchPrefix.size()));
     Outstanding o{rec.value("orgId", ""), rec.value("agentId", ""), 0, nullptr};
+    if (resumer_ && rec.contains("resume")) o.listener = resumer_(request_id, rec["resume"]);
     // Overdue ones time out at once (the deadline is in the past).
     arm(request_id, std::move(o), rec.value("deadlineMs", int64_t{0}));
     ++rearmed;

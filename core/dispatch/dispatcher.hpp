@@ -40,6 +40,9 @@ class ExecutionListener {
   virtual void on_received(const std::string& /*request_id*/) {}
   virtual void on_event(const std::string& request_id, const nlohmann::json& event) = 0;
   virtual void on_result(const std::string& request_id, const nlohmann::json& result) = 0;
+  // What a restarted gateway needs to build this listener again (stored with the dispatch
+  // record as "resume"); null when the listener does not survive a restart.
+  virtual nlohmann::json resume_state() const { return nullptr; }
 };
 
 class Dispatcher {
@@ -48,8 +51,14 @@ class Dispatcher {
              ResultStore& results, DispatchSettings settings);
   ~Dispatcher();
 
-  // Startup: re-arms outstanding dispatches found in storage (timing out those already late)
-  // and starts the result sweep.
+  // Builds the listener of a dispatch recovered from storage from its stored resume_state()
+  // (sessions register one so a turn in flight across a restart still reaches its session).
+  using Resumer = std::function<std::shared_ptr<ExecutionListener>(
+      const std::string& request_id, const nlohmann::json& resume_state)>;
+  void set_resumer(Resumer r) { resumer_ = std::move(r); }
+
+  // Startup: re-arms outstanding dispatches found in storage (timing out those already late,
+  // with their listeners rebuilt by the resumer) and starts the result sweep.
   core::Task<size_t> recover();
   void stop();
 
@@ -110,6 +119,7 @@ class Dispatcher {
   uint64_t dispatch_counter_ = 0;
   core::Deadlines::Id sweep_deadline_ = 0;
   bool stopped_ = false;
+  Resumer resumer_;
 };
 
 }  // namespace vespid::dispatch

@@ -37,12 +37,6 @@ void Gateway::build_node_hosts(RestDialect& rest) {
   ds.max_outstanding = static_cast<int>(cfg_.integer("dispatch.max_outstanding"));
   dispatcher_ =
       std::make_unique<dispatch::Dispatcher>(*storage_, *router_, *deadlines_, *result_store_, ds);
-  try {
-    run_to_completion(loop_, dispatcher_->recover());
-  } catch (const std::exception& e) {
-    throw StartupError(exit_code::kStorage, std::string("dispatch recovery: ") + e.what());
-  }
-
   hub_->add_dialect(std::make_unique<agents::AgentDialect>(*agent_store_, *router_, *dispatcher_));
 
   // Sessions: rest.v1 routes, vespid.client.v1 (/ws/client) and operator.v1 methods, all on one
@@ -64,6 +58,12 @@ void Gateway::build_node_hosts(RestDialect& rest) {
   hub_->add_dialect(std::move(client));
   sessions::register_session_routes(rest, *repo_, *sessions_);
   sessions::register_session_methods(methods_, *sessions_);
+  // After the session service exists: it rebuilds the listeners of turns still in flight.
+  try {
+    run_to_completion(loop_, dispatcher_->recover());
+  } catch (const std::exception& e) {
+    throw StartupError(exit_code::kStorage, std::string("dispatch recovery: ") + e.what());
+  }
 
   // gatewayWsUrl: configured, else the first listener serving /ws at the Host the host used.
   std::string configured_url = cfg_.string("agents.gateway_ws_url");

@@ -155,8 +155,14 @@ SessionService::LaneAwaiter SessionService::lock(std::unordered_map<std::string,
 class SessionService::RunListener final : public dispatch::ExecutionListener,
                                           public std::enable_shared_from_this<RunListener> {
  public:
-  RunListener(SessionService& s, std::string session_id)
-      : s_(s), session_id_(std::move(session_id)) {}
+  // turn_seq: the seq of the user_message that started the turn. resumed: rebuilt after a
+  // gateway restart, so what the host streamed before it is known only from storage.
+  RunListener(SessionService& s, std::string session_id, uint64_t turn_seq, bool resumed = false)
+      : s_(s), session_id_(std::move(session_id)), turn_seq_(turn_seq), resumed_(resumed) {}
+
+  json resume_state() const override {
+    return {{"sessionId", session_id_}, {"turnSeq", turn_seq_}};
+  }
 
   void on_event(const std::string& /*request_id*/, const json& ev) override {
     if (!ev.is_object()) return;
@@ -195,6 +201,19 @@ class SessionService::RunListener final : public dispatch::ExecutionListener,
   }
 
   void on_result(const std::string& request_id, const json& result) override {
+    done_ = true;
+    if (resumed_) {
+      // Whether agent_final or error was stored before the restart is read in flush_all.
+      deferred_result_ = {{"requestId", request_id}, {"result", result}};
+      kick();
+      return;
+    }
+    queue_result(request_id, result);
+    kick();
+  }
+
+ private:
+  void queue_result(const std::string& request_id, const json& result) {
     std::string status = str(result, "status");
     if (status == "succeeded") {
       if (!final_seen_) {
@@ -202,7 +221,7 @@ class SessionService::RunListener final : public dispatch::ExecutionListener,
         d.type = "agent_final";
         const json& out = result.contains("output") ? result["output"] : json();
         d.payload = {{"text", str(out, "text")}};
-        queue(std::move(d));
+        pending_.push_back(std::move(d));
       }
     } else {
       std::string err = result.contains("error") && result["error"].is_string()
@@ -215,14 +234,11 @@ class SessionService::RunListener final : public dispatch::ExecutionListener,
       // The host already streamed agent.error for this failure; a timeout it never saw.
       if (!error_seen_ || e["code"] == "NODE_EXECUTION_TIMEOUT") {
         e["requestId"] = request_id;
-        queue(EventDraft{"error", "error", e});
+        pending_.push_back(EventDraft{"error", "error", e});
       }
     }
-    done_ = true;
-    kick();
   }
 
- private:
   void queue(EventDraft d) {
     pending_.push_back(std::move(d));
     kick();
@@ -254,7 +270,30 @@ class SessionService::RunListener final : public dispatch::ExecutionListener,
     }
   }
 
+  // A resumed turn's final event may already be stored (the gateway stopped between storing
+  // the host's agent.final and its result): look before adding another.
+  static Task<void> settle_deferred(std::shared_ptr<RunListener> self) {
+    const std::string prefix = keys::session_events(self->session_id_);
+    auto rows =
+        co_await self->s_.storage_.scan(keys::session_event(self->session_id_, self->turn_seq_ + 1),
+                                        core::StorageService::prefix_end(prefix), 100000);
+    for (const auto& row : rows) {
+      json ev = json::parse(row.value, nullptr, false);
+      if (!ev.is_object()) continue;
+      if (ev.value("eventType", "") == "user_message") break;  // the next turn
+      if (ev.value("eventType", "") == "agent_final") self->final_seen_ = true;
+      if (ev.value("eventType", "") == "error") self->error_seen_ = true;
+    }
+    json d = std::move(*self->deferred_result_);
+    self->deferred_result_.reset();
+    self->queue_result(d["requestId"].get<std::string>(), d["result"]);
+  }
+
   static Task<void> flush_all(std::shared_ptr<RunListener> self) {
+    if (self->deferred_result_) {
+      Task<void> t = settle_deferred(self);
+      co_await std::move(t);
+    }
     while (!self->pending_.empty()) {
       std::vector<EventDraft> batch(std::make_move_iterator(self->pending_.begin()),
                                     std::make_move_iterator(self->pending_.end()));
@@ -278,6 +317,9 @@ class SessionService::RunListener final : public dispatch::ExecutionListener,
 
   SessionService& s_;
   std::string session_id_;
+  uint64_t turn_seq_;
+  bool resumed_;
+  std::optional<json> deferred_result_;
   std::deque<EventDraft> pending_;
   bool flushing_ = false;
   bool final_seen_ = false;
@@ -295,9 +337,22 @@ SessionService::SessionService(core::StorageService& storage, repo::Repository& 
       repo_(repo),
       router_(router),
       dispatcher_(dispatcher),
-      settings_(settings) {}
+      settings_(settings) {
+  // Turns in flight when the gateway stopped: their results (resent by the hosts) and timeouts
+  // still become session events.
+  dispatcher_.set_resumer(
+      [this](const std::string& request_id,
+             const json& state) -> std::shared_ptr<dispatch::ExecutionListener> {
+        std::string sid = state.is_object() ? state.value("sessionId", "") : "";
+        if (sid.empty()) return nullptr;
+        L()->info("turn {} of session {} resumed after a restart", request_id, sid);
+        return std::make_shared<RunListener>(*this, sid, state.value("turnSeq", uint64_t{0}), true);
+      });
+}
 
-SessionService::~SessionService() = default;
+SessionService::~SessionService() {
+  dispatcher_.set_resumer(nullptr);
+}
 
 Task<std::optional<core::KV>> SessionService::load(std::string session_id) {
   if (session_id.empty() || session_id.size() > 128) co_return std::nullopt;
@@ -644,7 +699,7 @@ Task<json> SessionService::send_locked(Caller caller, json session, std::string 
   req.timeout_ms = settings_.turn_timeout_ms;
   const std::string request_id = req.request_id();
 
-  auto listener = std::make_shared<RunListener>(*this, session_id);
+  auto listener = std::make_shared<RunListener>(*this, session_id, seq);
   dispatch::Dispatcher::Submitted sub;
   std::optional<api::ApiError> failure;
   try {

@@ -459,6 +459,90 @@ TEST_F(ScriptedSessions, HostEventsMapToSessionEventsAndSilenceTimesOut) {
   EXPECT_TRUE(reset["session"]["pinnedAgentId"].is_null());
 }
 
+class RestartedSessions : public Sessions {
+ protected:
+  EnvOverrides gateway_env() override {
+    return {{"VESPID_INTERNAL_TOKEN", kServiceToken}, {"VESPID_SESSIONS_TURN_TIMEOUT_MS", "30000"}};
+  }
+  json stored_events(const std::string& sid) {
+    HttpReply r = rest("GET", "/v1/orgs/" + org_id_ + "/sessions/" + sid + "/events?limit=200",
+                       member_token_);
+    EXPECT_EQ(r.status, 200) << r.raw_body;
+    return r.body.value("events", json::array());
+  }
+  // Polls the stored trail until an event of `type` is in it.
+  json wait_for(const std::string& sid, const std::string& type) {
+    for (int i = 0; i < 200; ++i) {
+      json evs = stored_events(sid);
+      for (const auto& e : evs) {
+        if (e.value("eventType", "") == type) return evs;
+      }
+      std::this_thread::sleep_for(ms(25));
+    }
+    return stored_events(sid);
+  }
+  static int count(const json& evs, const std::string& type) {
+    int n = 0;
+    for (const auto& e : evs) n += e.value("eventType", "") == type ? 1 : 0;
+    return n;
+  }
+};
+
+// The session's listener lives in memory; a restart rebuilds it from the dispatch record, so the
+// result a host resends after the restart still ends the turn in the session's trail, once.
+TEST_F(RestartedSessions, ATurnInFlightAcrossARestartStillEndsInItsSession) {
+  PairedAgent host = pair("survivor");
+  auto h = connect_agent(host, {{"kinds", {"agent.run"}}});
+  const std::string streaming = create_session(member_token_, "streaming");
+  const std::string finished = create_session(member_token_, "final stored");
+  auto send = [&](const std::string& sid) {
+    HttpReply r = rest("POST", "/v1/orgs/" + org_id_ + "/sessions/" + sid + "/messages",
+                       member_token_, {{"message", "hello there"}});
+    EXPECT_EQ(r.status, 202) << r.raw_body;
+    auto ex = h->read_type("execute");
+    EXPECT_TRUE(ex);
+    return ex ? (*ex)["requestId"].get<std::string>() : std::string();
+  };
+  auto event = [&](const std::string& rid, const std::string& kind, const std::string& text) {
+    h->send({{"type", "execute_event"},
+             {"requestId", rid},
+             {"event", {{"seq", 1}, {"ts", 1}, {"kind", kind}, {"payload", {{"text", text}}}}}});
+  };
+  const std::string rid1 = send(streaming);
+  const std::string rid2 = send(finished);
+  ASSERT_FALSE(rid1.empty());
+  ASSERT_FALSE(rid2.empty());
+  event(rid1, "agent.assistant_delta", "hello");
+  event(rid2, "agent.final", "done before the restart");
+  ASSERT_EQ(count(wait_for(streaming, "agent_delta"), "agent_delta"), 1);
+  ASSERT_EQ(count(wait_for(finished, "agent_final"), "agent_final"), 1);
+  h.reset();
+
+  restart_gateway();
+  auto back = connect_agent(host, {{"kinds", {"agent.run"}}});
+  for (const auto& [rid, text] : {std::pair{rid1, std::string("hello there")},
+                                  std::pair{rid2, std::string("done before the restart")}}) {
+    back->send({{"type", "execute_result"},
+                {"requestId", rid},
+                {"status", "succeeded"},
+                {"output", {{"text", text}}}});
+    ASSERT_TRUE(back->read_type("execute_ack"));
+  }
+
+  json a = wait_for(streaming, "agent_final");
+  ASSERT_EQ(count(a, "agent_final"), 1) << a.dump();
+  EXPECT_EQ(a.back()["eventType"], "agent_final");
+  EXPECT_EQ(a.back()["payload"]["text"], "hello there");
+  uint64_t want = 1;
+  for (const auto& e : a) EXPECT_EQ(e.value("seq", uint64_t{0}), want++) << e.dump();
+
+  // The host's agent.final was stored before the restart: its resent result adds no second one.
+  std::this_thread::sleep_for(ms(300));
+  json b = stored_events(finished);
+  EXPECT_EQ(count(b, "agent_final"), 1) << b.dump();
+  EXPECT_EQ(count(b, "error"), 0) << b.dump();
+}
+
 }  // namespace
 }  // namespace vespid::test
 
