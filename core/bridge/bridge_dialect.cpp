@@ -538,7 +538,17 @@ void BridgeDialect::publish_chat(const std::string& session_id, const std::vecto
       drop.push_back(cid);
       continue;
     }
-    for (const auto& f : frames) send(*c, f);
+    // The transport bounds each connection's queue (send_queue_bytes) and closes a reader that
+    // falls behind it; such a subscriber is dropped here too, never buffered for.
+    for (const auto& f : frames) {
+      if (c->send(f.dump(-1, ' ', false, json::error_handler_t::replace)) != VSP_OK) {
+        log::get("core")->warn(
+            "bridge node connection {} cannot keep up with session {}; unsubscribed", cid,
+            session_id);
+        drop.push_back(cid);
+        break;
+      }
+    }
   }
   for (auto cid : drop) it->second.erase(cid);
   if (it->second.empty()) chat_subs_.erase(it);
