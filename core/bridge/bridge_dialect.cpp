@@ -463,7 +463,9 @@ Task<json> BridgeDialect::call_node_method(Session& s, std::string method, json 
     json v = co_await std::move(t);
     co_return v;
   }
-  if (sessions_ == nullptr || method == "sessions.resolve" || method == "chat.abort") {
+  // chat.abort needs a cancel frame the node host understands (vespid.node.v1 has none yet);
+  // refusing it plainly beats pretending a turn stopped while the host keeps running it.
+  if (sessions_ == nullptr || method == "chat.abort") {
     throw api::unavailable("\"" + method + "\" is not available on this gateway");
   }
   sessions::Caller caller =
@@ -480,6 +482,11 @@ Task<json> BridgeDialect::call_node_method(Session& s, std::string method, json 
           : "";
   if (sid.empty()) throw api::invalid("\"sessionKey\" is required (a session id)");
   try {
+    if (method == "sessions.resolve") {
+      Task<json> t = sessions_->require_session(std::move(caller), sid);
+      json r = co_await std::move(t);
+      co_return json{{"sessionKey", sid}, {"session", sessions::session_view(r)}};
+    }
     if (method == "chat.history") {
       const int limit = params.value("limit", 200);
       Task<std::vector<json>> t = sessions_->tail(std::move(caller), sid, limit);

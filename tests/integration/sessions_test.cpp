@@ -766,6 +766,17 @@ TEST_F(BridgeChat, NodeSendsSubscribesAndReadsHistory) {
   json foreign = c.call("chat.send", {{"sessionKey", foreign_sid}, {"message", "x"}});
   EXPECT_EQ(foreign["ok"], false);
   EXPECT_EQ(foreign["error"]["code"], "NOT_FOUND") << foreign.dump();
+
+  // sessions.resolve names the session for its key, in the node's org only.
+  json resolved =
+      BridgeClient::parse_field(c.call("sessions.resolve", {{"sessionKey", sid}}), "payloadJSON");
+  EXPECT_EQ(resolved["session"]["id"], sid) << resolved.dump();
+  EXPECT_EQ(resolved["session"]["pinnedAgentId"], agent->id()) << resolved.dump();
+  json hidden = c.call("sessions.resolve", {{"sessionKey", foreign_sid}});
+  EXPECT_EQ(hidden["error"]["code"], "NOT_FOUND") << hidden.dump();
+  // chat.abort is refused plainly: node hosts cannot be told to stop a turn yet.
+  json abort = c.call("chat.abort", {{"sessionKey", sid}});
+  EXPECT_EQ(abort["error"]["code"], "UNAVAILABLE") << abort.dump();
 }
 
 }  // namespace
