@@ -6,6 +6,7 @@
 #include <avahi-common/strlst.h>
 
 #include <nlohmann/json.hpp>
+#include <vespid/config_json.hpp>
 
 namespace vespid::bonjour {
 
@@ -15,7 +16,7 @@ constexpr int kMaxCollisionRetries = 20;
 constexpr std::size_t kMaxLabel = 63;  // a DNS label, which the instance name is
 
 [[noreturn]] void invalid(const std::string& message) {
-  throw vsp::Error(VSP_E_INVALID, "bonjour: " + message);
+  vsp::config::invalid("bonjour", message);
 }
 
 // Cut to one DNS label without splitting a UTF-8 sequence.
@@ -37,13 +38,7 @@ std::string alternative(const std::string& name) {
 }  // namespace
 
 Config parse_config(std::string_view json) {
-  nlohmann::json doc;
-  try {
-    doc = json.empty() ? nlohmann::json::object() : nlohmann::json::parse(json);
-  } catch (const nlohmann::json::parse_error& e) {
-    invalid(std::string("config is not valid JSON: ") + e.what());
-  }
-  if (!doc.is_object()) invalid("config must be a JSON object, got " + doc.dump());
+  const nlohmann::json doc = vsp::config::parse_object(json, "bonjour");
   Config cfg;
   for (const auto& [key, v] : doc.items()) {
     if (key == "reconnect_ms") {

@@ -2,6 +2,7 @@
 
 #include <boost/asio/ip/address.hpp>
 #include <nlohmann/json.hpp>
+#include <vespid/config_json.hpp>
 #include <vespid/plugin.hpp>
 
 namespace vespid::bridge {
@@ -17,7 +18,7 @@ constexpr std::uint64_t kMaxBytes = std::uint64_t{1} << 40;
 constexpr std::uint64_t kMaxThreads = 256;
 
 [[noreturn]] void invalid(const std::string& message) {
-  throw vsp::Error(VSP_E_INVALID, "bridge: " + message);
+  vsp::config::invalid("bridge", message);
 }
 
 [[noreturn]] void wrong_type(const std::string& key, const char* expected,
@@ -63,13 +64,7 @@ std::string resolve_host(const nlohmann::json& v) {
 }  // namespace
 
 Config parse_config(std::string_view json) {
-  nlohmann::json doc;
-  try {
-    doc = json.empty() ? nlohmann::json::object() : nlohmann::json::parse(json);
-  } catch (const nlohmann::json::parse_error& e) {
-    invalid(std::string("config is not valid JSON: ") + e.what());
-  }
-  if (!doc.is_object()) invalid("config must be a JSON object, got " + doc.dump());
+  const nlohmann::json doc = vsp::config::parse_object(json, "bridge");
 
   Config cfg;
   for (const auto& [key, v] : doc.items()) {

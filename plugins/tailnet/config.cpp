@@ -1,6 +1,7 @@
 #include "config.hpp"
 
 #include <nlohmann/json.hpp>
+#include <vespid/config_json.hpp>
 #include <vespid/plugin.hpp>
 
 namespace vespid::tailnet {
@@ -10,7 +11,7 @@ namespace {
 constexpr const char* kKnownKeys = "ranges, interfaces, magicdns, tailscale_command, settle_ms";
 
 [[noreturn]] void invalid(const std::string& message) {
-  throw vsp::Error(VSP_E_INVALID, "tailnet: " + message);
+  vsp::config::invalid("tailnet", message);
 }
 
 std::vector<std::string> strings(const std::string& key, const nlohmann::json& v) {
@@ -28,13 +29,7 @@ std::vector<std::string> strings(const std::string& key, const nlohmann::json& v
 }  // namespace
 
 Config parse_config(std::string_view json) {
-  nlohmann::json doc;
-  try {
-    doc = json.empty() ? nlohmann::json::object() : nlohmann::json::parse(json);
-  } catch (const nlohmann::json::parse_error& e) {
-    invalid(std::string("config is not valid JSON: ") + e.what());
-  }
-  if (!doc.is_object()) invalid("config must be a JSON object, got " + doc.dump());
+  const nlohmann::json doc = vsp::config::parse_object(json, "tailnet");
   Config cfg;
   for (const auto& [key, v] : doc.items()) {
     if (key == "ranges") {

@@ -1,6 +1,7 @@
 #include "config.hpp"
 
 #include <nlohmann/json.hpp>
+#include <vespid/config_json.hpp>
 #include <vespid/plugin.hpp>
 
 namespace vespid::unix_transport {
@@ -8,7 +9,7 @@ namespace vespid::unix_transport {
 namespace {
 
 [[noreturn]] void invalid(const std::string& message) {
-  throw vsp::Error(VSP_E_INVALID, "unix: " + message);
+  vsp::config::invalid("unix", message);
 }
 
 std::size_t positive_integer(const nlohmann::json& value, const char* key) {
@@ -23,13 +24,7 @@ std::size_t positive_integer(const nlohmann::json& value, const char* key) {
 }  // namespace
 
 Config parse_config(std::string_view json, const std::string& state_dir) {
-  nlohmann::json doc;
-  try {
-    doc = json.empty() ? nlohmann::json::object() : nlohmann::json::parse(json);
-  } catch (const nlohmann::json::parse_error& e) {
-    invalid(std::string("config is not valid JSON: ") + e.what());
-  }
-  if (!doc.is_object()) invalid("config must be a JSON object, got " + doc.dump());
+  const nlohmann::json doc = vsp::config::parse_object(json, "unix");
 
   Config cfg;
   cfg.path = state_dir + "/gateway.sock";

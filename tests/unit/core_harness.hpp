@@ -2,7 +2,6 @@
 // SQLite storage plugin of this build on a file in a temporary directory.
 #pragma once
 
-#include <gtest/gtest.h>
 #include <stdlib.h>
 
 #include <boost/asio/executor_work_guard.hpp>

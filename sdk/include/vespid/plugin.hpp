@@ -287,6 +287,74 @@ struct StorageAdapter {
                                                detail::Lifecycle<T>::table(), &get, &scan, &commit};
 };
 
+// A discovery class defines
+//   int publish(const vsp_service_record&, uint64_t* handle);  void withdraw(uint64_t handle);
+// and, if it browses,
+//   int browse(const char* type, vsp_browse_fn, void* ctx, uint64_t* handle);
+//   void browse_stop(uint64_t handle);
+// (without them browse answers VSP_E_UNSUPPORTED).
+template <class T>
+struct DiscoveryAdapter {
+  static int publish(vsp_plugin_instance* p, const vsp_service_record* r, uint64_t* handle,
+                     vsp_error* err) {
+    if (r == nullptr || handle == nullptr) return VSP_E_INVALID;
+    return guard(err, [&] { return detail::self<T>(p)->publish(*r, handle); });
+  }
+  static void withdraw(vsp_plugin_instance* p, uint64_t handle) {
+    guard(nullptr, [&] { detail::self<T>(p)->withdraw(handle); });
+  }
+  static int browse(vsp_plugin_instance* p, const char* type, vsp_browse_fn fn, void* ctx,
+                    uint64_t* handle, vsp_error* err) {
+    if constexpr (has_browse<T>(0)) {
+      if (type == nullptr || fn == nullptr || handle == nullptr) return VSP_E_INVALID;
+      return guard(err, [&] { return detail::self<T>(p)->browse(type, fn, ctx, handle); });
+    } else {
+      (void)p, (void)type, (void)fn, (void)ctx, (void)handle;
+      fill_error(err, VSP_E_UNSUPPORTED, "this discovery plugin does not browse");
+      return VSP_E_UNSUPPORTED;
+    }
+  }
+  static void browse_stop(vsp_plugin_instance* p, uint64_t handle) {
+    if constexpr (has_browse<T>(0)) {
+      guard(nullptr, [&] { detail::self<T>(p)->browse_stop(handle); });
+    } else {
+      (void)p, (void)handle;
+    }
+  }
+  template <class U = T>
+  static constexpr auto has_browse(int)
+      -> decltype(std::declval<U&>().browse(nullptr, nullptr, nullptr, nullptr), bool()) {
+    return true;
+  }
+  template <class U = T>
+  static constexpr bool has_browse(...) {
+    return false;
+  }
+  static inline const vsp_discovery_vtbl vtbl = {sizeof(vsp_discovery_vtbl),
+                                                 detail::Lifecycle<T>::table(),
+                                                 &publish,
+                                                 &withdraw,
+                                                 &browse,
+                                                 &browse_stop};
+};
+
+// A netbind class defines
+//   int resolve(const char* spec, vsp_addr_sink_fn sink, void* ctx);
+//   void set_change_callback(vsp_netbind_changed_fn fn, void* ctx);
+template <class T>
+struct NetbindAdapter {
+  static int resolve(vsp_plugin_instance* p, const char* spec, vsp_addr_sink_fn sink, void* ctx,
+                     vsp_error* err) {
+    if (spec == nullptr || sink == nullptr) return VSP_E_INVALID;
+    return guard(err, [&] { return detail::self<T>(p)->resolve(spec, sink, ctx); });
+  }
+  static void set_change_callback(vsp_plugin_instance* p, vsp_netbind_changed_fn fn, void* ctx) {
+    guard(nullptr, [&] { detail::self<T>(p)->set_change_callback(fn, ctx); });
+  }
+  static inline const vsp_netbind_vtbl vtbl = {
+      sizeof(vsp_netbind_vtbl), detail::Lifecycle<T>::table(), &resolve, &set_change_callback};
+};
+
 // Descriptor helpers for VSP_DECLARE_MODULE.
 template <class T>
 vsp_plugin_desc transport_plugin(const char* id, const char* description) {
@@ -297,6 +365,16 @@ template <class T>
 vsp_plugin_desc storage_plugin(const char* id, const char* description) {
   return {sizeof(vsp_plugin_desc),  VSP_KIND_STORAGE,        id, description,
           &StorageAdapter<T>::vtbl, sizeof(vsp_storage_vtbl)};
+}
+template <class T>
+vsp_plugin_desc discovery_plugin(const char* id, const char* description) {
+  return {sizeof(vsp_plugin_desc),    VSP_KIND_DISCOVERY,        id, description,
+          &DiscoveryAdapter<T>::vtbl, sizeof(vsp_discovery_vtbl)};
+}
+template <class T>
+vsp_plugin_desc netbind_plugin(const char* id, const char* description) {
+  return {sizeof(vsp_plugin_desc),  VSP_KIND_NETBIND,        id, description,
+          &NetbindAdapter<T>::vtbl, sizeof(vsp_netbind_vtbl)};
 }
 
 }  // namespace vsp
