@@ -39,6 +39,9 @@ std::shared_ptr<spdlog::logger> L() {
 constexpr size_t kMaxMessageBytes = 256 * 1024;
 constexpr size_t kMaxIdempotencyKey = 256;
 constexpr int kCommitRetries = 5;
+// Sessions whose seq counter is remembered; past this the memory is simply dropped (a read
+// per batch until it fills again), so it never grows without bound.
+constexpr size_t kSeqCacheMax = 10000;
 
 api::ApiError session_not_found(const std::string& id) {
   return {"SESSION_NOT_FOUND", "no session \"" + id + "\" in this org", {{"sessionId", id}}};
@@ -512,12 +515,21 @@ Task<std::vector<json>> SessionService::append_with(std::string session_id,
   co_await lock(append_lanes_, session_id);
   LaneLock held(&append_lanes_, session_id);
   for (int attempt = 0; attempt < kCommitRetries; ++attempt) {
-    auto counter = co_await storage_.get(keys::session_seq(session_id));
-    uint64_t last = counter ? parse_seq(counter->value) : 0;
+    // The counter as this gateway last wrote it saves a read per batch; the compare on its
+    // version still catches any other writer (another gateway), and a failed one re-reads.
+    SeqState known;
+    auto cached = attempt == 0 ? seq_cache_.find(session_id) : seq_cache_.end();
+    if (cached != seq_cache_.end()) {
+      known = cached->second;
+    } else {
+      auto counter = co_await storage_.get(keys::session_seq(session_id));
+      if (counter) known = SeqState{parse_seq(counter->value), counter->version};
+    }
+    uint64_t last = known.last;
     Txn txn;
-    txn.compares.push_back(
-        counter ? Compare::version_is(keys::session_seq(session_id), counter->version)
-                : Compare::absent(keys::session_seq(session_id)));
+    txn.compares.push_back(known.version != 0
+                               ? Compare::version_is(keys::session_seq(session_id), known.version)
+                               : Compare::absent(keys::session_seq(session_id)));
     std::vector<json> events;
     const std::string now = util::now_iso8601();
     for (auto& d : drafts) {
@@ -530,10 +542,13 @@ Task<std::vector<json>> SessionService::append_with(std::string session_id,
     txn.writes.push_back(Write::put(keys::session_seq(session_id), std::to_string(last)));
     if (extra) extra(txn, events);
     core::TxnOutcome out = co_await storage_.commit(std::move(txn));
+    if (!out.applied) seq_cache_.erase(session_id);
     if (!out.applied && out.failed_compare > 0) {
       throw api::conflict("session " + session_id + ": a concurrent change won; retry");
     }
     if (!out.applied) continue;  // another writer moved the counter: read it again
+    if (seq_cache_.size() >= kSeqCacheMax && !seq_cache_.count(session_id)) seq_cache_.clear();
+    seq_cache_[session_id] = SeqState{last, out.revision};
     if (fan_out_) fan_out_(session_id, events);
     co_return events;
   }

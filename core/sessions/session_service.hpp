@@ -143,6 +143,11 @@ class SessionService {
   dispatch::Dispatcher& dispatcher_;
   SessionSettings settings_;
   FanOut fan_out_;
+  struct SeqState {  // a session's seq counter as last written here
+    uint64_t last = 0;
+    uint64_t version = 0;  // 0: no counter yet
+  };
+  std::unordered_map<std::string, SeqState> seq_cache_;
   std::unordered_map<std::string, Lane> append_lanes_;
   std::unordered_map<std::string, Lane> send_lanes_;
 };
