@@ -91,13 +91,20 @@ void WsTransport::start() {
 }
 
 void WsTransport::announce(const std::string& address, std::uint16_t port) {
-  // Discovery publishes this listener as the WebSocket gateway when it is bound beyond
-  // loopback. listener_update exists on ABI 1.1 hosts only.
+  // Discovery publishes the /ws listener as the WebSocket gateway when it is bound beyond
+  // loopback, and tells node hosts in its TXT where the REST API is (they pair there). A
+  // listener with neither (control clients only, static files) is not announced: a record
+  // pointing node hosts at it would lead them nowhere. listener_update exists on ABI 1.1 hosts
+  // only.
   const vsp_host_api* api = host_.api();
   if (api->struct_size <= offsetof(vsp_host_api, listener_update) || !api->listener_update) return;
+  const Served served = served_by(shared_->cfg.routes);
+  if (!served.node_ws && !served.rest_api) return;
+  uint32_t flags = shared_->cfg.tls ? VSP_CONN_TLS : 0u;
+  if (served.node_ws && served.rest_api) flags |= VSP_LISTENER_API;
   const char* addrs[] = {address.c_str()};
   vsp_listener_info info{
-      sizeof info, VSP_SERVICE_GATEWAY, port, shared_->cfg.tls ? VSP_CONN_TLS : 0u, addrs, 1};
+      sizeof info, served.node_ws ? VSP_SERVICE_GATEWAY : VSP_SERVICE_API, port, flags, addrs, 1};
   api->listener_update(host_.instance(), &info);
 }
 
