@@ -62,9 +62,13 @@ namespace {
 // points elsewhere.
 std::string gateway_pin_for(const std::string& ws_url, const PairingTarget& t) {
   if (t.gateway_pin.empty() || t.discovered_ws_url.empty()) return {};
-  const Url dial = parse_url(ws_url);
-  const Url found = parse_url(t.discovered_ws_url);
-  if (dial.tls && dial.host == found.host && dial.port == found.port) return t.gateway_pin;
+  try {
+    const Url dial = parse_url(ws_url);
+    const Url found = parse_url(t.discovered_ws_url);
+    if (dial.tls && dial.host == found.host && dial.port == found.port) return t.gateway_pin;
+  } catch (const std::invalid_argument&) {
+    // Not a URL we can dial: `start` says so; there is nothing to pin.
+  }
   spdlog::warn(
       "the gateway URL {} is not the discovered listener {}; it is verified against CAs, "
       "not pinned",

@@ -16,13 +16,25 @@ bool iequals(const std::string& a, const std::string& b) {
          });
 }
 
+enum class Match { Name, DisplayName, IgnoringCase };
+
 std::vector<std::size_t> matching(const std::vector<DiscoveredGateway>& found,
-                                  const std::string& wanted, bool ignore_case) {
+                                  const std::string& wanted, Match how) {
   std::vector<std::size_t> out;
   for (std::size_t i = 0; i < found.size(); ++i) {
     const auto& g = found[i];
-    const bool hit = ignore_case ? iequals(g.name, wanted) || iequals(g.display_name, wanted)
-                                 : g.name == wanted || g.display_name == wanted;
+    bool hit = false;
+    switch (how) {
+      case Match::Name:
+        hit = g.name == wanted;
+        break;
+      case Match::DisplayName:
+        hit = g.display_name == wanted;
+        break;
+      case Match::IgnoringCase:
+        hit = iequals(g.name, wanted) || iequals(g.display_name, wanted);
+        break;
+    }
     if (hit) out.push_back(i);
   }
   return out;
@@ -56,8 +68,13 @@ GatewayChoice choose_gateway(const std::vector<DiscoveredGateway>& found, const 
     return c;
   }
   if (!wanted.empty()) {
-    auto hits = matching(found, wanted, false);
-    if (hits.empty()) hits = matching(found, wanted, true);
+    // The instance name is unique on the network (Avahi renames on collision); displayName
+    // and case-blind matches are conveniences tried only when it names nothing.
+    std::vector<std::size_t> hits;
+    for (Match how : {Match::Name, Match::DisplayName, Match::IgnoringCase}) {
+      hits = matching(found, wanted, how);
+      if (!hits.empty()) break;
+    }
     if (hits.size() == 1) {
       c.index = hits.front();
     } else {

@@ -19,8 +19,8 @@ struct GatewayChoice {
   std::string error;                 // neither: why, with the candidates listed
 };
 
-// `wanted` (--gateway-name) matches a service instance name or displayName, exactly or else
-// ignoring case when that is unambiguous.
+// `wanted` (--gateway-name) matches a service instance name exactly, else a displayName
+// exactly, else either ignoring case; more than one match is an error, not a pick.
 GatewayChoice choose_gateway(const std::vector<DiscoveredGateway>& found, const std::string& wanted,
                              bool interactive);
 

@@ -137,13 +137,17 @@ TEST(GatewayChoice, SeveralOnATerminalAsks) {
 }
 
 TEST(GatewayChoice, ByNameExactThenIgnoringCase) {
-  auto gws = two();
+  auto gws = two();  // both say displayName=Office: the instance name wins
+  ASSERT_EQ(gws[0].display_name, "Office");
   auto c = choose_gateway(gws, "Office", false);
   ASSERT_TRUE(c.index.has_value());
   EXPECT_EQ(gws[*c.index].name, "Office");
   c = choose_gateway(gws, "lab", false);
   ASSERT_TRUE(c.index.has_value());
   EXPECT_EQ(gws[*c.index].name, "Lab");
+  c = choose_gateway(gws, "office", false);
+  EXPECT_FALSE(c.index.has_value()) << "two match ignoring case (Office, and Lab's displayName)";
+  EXPECT_NE(c.error.find("several gateways named"), std::string::npos) << c.error;
   c = choose_gateway(gws, "Garage", true);
   EXPECT_FALSE(c.index.has_value());
   EXPECT_FALSE(c.ask) << "a name that matches nothing is not a question";

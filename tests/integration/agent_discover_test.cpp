@@ -80,7 +80,9 @@ class AgentDiscovery : public ::testing::Test {
   }
 
   void TearDown() override {
-    if (gw_.running()) EXPECT_EQ(gw_.terminate(), 0) << gw_.log_text();
+    if (gw_.running()) {
+      EXPECT_EQ(gw_.terminate(), 0) << gw_.log_text();
+    }
   }
 
   // The REST API and the node hosts' /ws on listeners of their own, both TLS with the
@@ -111,7 +113,9 @@ class AgentDiscovery : public ::testing::Test {
   }
 
   void restart_gateway() {
-    if (gw_.running()) ASSERT_EQ(gw_.terminate(), 0) << gw_.log_text();
+    if (gw_.running()) {
+      ASSERT_EQ(gw_.terminate(), 0) << gw_.log_text();
+    }
     gw_.start(dir_.file("state"), {"--config", dir_.file("cfg.json")},
               {{"DBUS_SYSTEM_BUS_ADDRESS", gw_mdns_.bus_address}});
     ASSERT_TRUE(gw_.wait_ready()) << gw_.log_text();
