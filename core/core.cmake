@@ -15,6 +15,7 @@ add_library(vespid_core STATIC
   crypto/crypto.cpp
   discovery/publisher.cpp
   discovery/records.cpp
+  discovery/ws_services.cpp
   dispatch/dispatch_request.cpp
   dispatch/dispatch_routes.cpp
   dispatch/dispatcher.cpp

@@ -44,6 +44,42 @@ const char* agent_version() {
 }
 
 int cmd_connect(const CommonOptions& common, const ConnectOptions& opts) {
+  if (opts.discover) {
+    if (!opts.api.empty()) throw std::invalid_argument("--api and --discover exclude each other");
+    return cmd_connect_discovered(common, opts);
+  }
+  if (opts.api.empty()) throw std::invalid_argument("connect needs --api URL or --discover");
+  PairingTarget target;
+  target.api_url = opts.api;
+  return pair_and_save(common, opts, target);
+}
+
+namespace {
+
+// The pin of the discovered /ws listener belongs to that listener: it is kept when the URL the
+// node host will dial is that listener, and dropped (CA verification then) when the gateway
+// announced another URL (agents.gateway_ws_url behind a TLS terminator, say) or --gateway
+// points elsewhere.
+std::string gateway_pin_for(const std::string& ws_url, const PairingTarget& t) {
+  if (t.gateway_pin.empty() || t.discovered_ws_url.empty()) return {};
+  try {
+    const Url dial = parse_url(ws_url);
+    const Url found = parse_url(t.discovered_ws_url);
+    if (dial.tls && dial.host == found.host && dial.port == found.port) return t.gateway_pin;
+  } catch (const std::invalid_argument&) {
+    // Not a URL we can dial: `start` says so; there is nothing to pin.
+  }
+  spdlog::warn(
+      "the gateway URL {} is not the discovered listener {}; it is verified against CAs, "
+      "not pinned",
+      ws_url, t.discovered_ws_url);
+  return {};
+}
+
+}  // namespace
+
+int pair_and_save(const CommonOptions& common, const ConnectOptions& opts,
+                  const PairingTarget& target) {
   const std::string path = resolve_credentials_path(common.config);
   if (!opts.gateway.empty()) {
     const Url u = parse_url(opts.gateway);  // usage errors surface before pairing
@@ -52,16 +88,21 @@ int cmd_connect(const CommonOptions& common, const ConnectOptions& opts) {
     }
   }
   PairingRequest req;
-  req.api_url = opts.api;
+  req.api_url = target.api_url;
+  req.tls_pin_sha256 = target.api_pin;
   req.pairing_token = opts.pairing_token;
   req.name = opts.name.empty() ? host_name() : opts.name;
   req.agent_version = agent_version();
   req.capabilities = agent_capabilities(opts.max_in_flight, opts.tags);
   req.tags = opts.tags;
-  spdlog::info("pairing with {} as \"{}\"", opts.api, req.name);
+  spdlog::info("pairing with {} as \"{}\"{}", req.api_url, req.name,
+               target.api_pin.empty() ? "" : " (TLS pinned to sha256 " + target.api_pin + ")");
   Credentials creds;
   try {
     creds = pair_agent(req);
+  } catch (const TlsPinMismatch& e) {
+    std::cerr << "error: refusing the gateway: " << e.what() << "\n";
+    return kExitFailed;
   } catch (const PairingRefused& e) {
     std::cerr << "error: the gateway refused the pairing: HTTP " << e.status << " " << e.code
               << ": " << e.message << "\n";
@@ -78,10 +119,15 @@ int cmd_connect(const CommonOptions& common, const ConnectOptions& opts) {
     return kExitFailed;
   }
   if (!opts.gateway.empty()) creds.gateway_ws_url = opts.gateway;
+  creds.api_tls_sha256 = target.api_pin;
+  creds.gateway_tls_sha256 = gateway_pin_for(creds.gateway_ws_url, target);
   save_credentials(path, creds);
   std::cout << "paired: agent " << creds.agent_id << " in organization " << creds.organization_id
-            << "\ngateway: " << creds.gateway_ws_url << "\ncredentials saved to " << path
-            << " (mode 0600)\nnext: vespid-agent start"
+            << "\ngateway: " << creds.gateway_ws_url;
+  if (!creds.gateway_tls_sha256.empty()) {
+    std::cout << "\nTLS pinned: sha256 " << creds.gateway_tls_sha256;
+  }
+  std::cout << "\ncredentials saved to " << path << " (mode 0600)\nnext: vespid-agent start"
             << (common.config.empty() ? "" : " --config " + path) << "\n";
   return kExitOk;
 }
@@ -92,6 +138,7 @@ int cmd_start(const CommonOptions& common, const StartOptions& opts) {
   LinkOptions lo;
   lo.creds = creds;
   lo.gateway_url = opts.gateway.empty() ? creds.gateway_ws_url : opts.gateway;
+  lo.tls_pin_sha256 = creds.gateway_tls_sha256;
   lo.name = !opts.name.empty() ? opts.name : (!creds.name.empty() ? creds.name : host_name());
   lo.agent_version = agent_version();
   lo.tags = opts.tags_given ? opts.tags : creds.tags;
@@ -122,6 +169,8 @@ int cmd_status(const CommonOptions& common) {
                             {"apiUrl", c.api_url},
                             {"name", c.name},
                             {"tags", c.tags},
+                            {"gatewayTlsSha256", c.gateway_tls_sha256},
+                            {"apiTlsSha256", c.api_tls_sha256},
                             {"agentVersion", agent_version()}};
   std::cout << j.dump(2) << "\n";
   return kExitOk;

@@ -19,10 +19,32 @@ struct CommonOptions {
   std::string config;  // --config; empty: $VESPID_AGENT_CONFIG, else ~/.vespid/agent.json
 };
 
+// How to browse for gateways (`discover`, `connect --discover`).
+struct BrowseOptions {
+  std::string type = "_vespid-gw._tcp";
+  int timeout_ms = 3000;
+};
+
+struct DiscoverOptions {
+  BrowseOptions browse;
+  bool json = false;
+};
+
 struct ConnectOptions {
   std::string pairing_token, api, name, gateway;
   std::vector<std::string> tags;
   int max_in_flight = 10;
+  bool discover = false;     // find the API by Bonjour instead of --api
+  std::string gateway_name;  // --gateway-name: which discovered gateway
+  BrowseOptions browse;
+};
+
+// Where `connect` pairs, and which TLS pins come with it (tls_pin.hpp).
+struct PairingTarget {
+  std::string api_url;
+  std::string api_pin;            // SHA-256 for api_url (https); empty: CA verification
+  std::string gateway_pin;        // SHA-256 of the discovered /ws listener; empty: none
+  std::string discovered_ws_url;  // that listener's URL: the pin is kept only for it
 };
 
 struct StartOptions {
@@ -45,6 +67,12 @@ struct ExecOptions {
 };
 
 int cmd_connect(const CommonOptions& common, const ConnectOptions& opts);
+int cmd_discover(const DiscoverOptions& opts);
+// connect --discover (discover_commands.cpp): finds the target, then pair_and_save.
+int cmd_connect_discovered(const CommonOptions& common, const ConnectOptions& opts);
+// The pairing half of `connect`, with or without discovery.
+int pair_and_save(const CommonOptions& common, const ConnectOptions& opts,
+                  const PairingTarget& target);
 int cmd_start(const CommonOptions& common, const StartOptions& opts);
 int cmd_status(const CommonOptions& common);
 int cmd_exec(const ExecOptions& opts);

@@ -13,6 +13,8 @@
 #include <random>
 #include <sstream>
 
+#include "tls_pin.hpp"
+
 namespace vespid::agent {
 
 namespace {
@@ -70,6 +72,18 @@ std::string required_string(const nlohmann::json& j, const char* key, const std:
   return it->get<std::string>();
 }
 
+// A pin that is present must be a fingerprint: a damaged one must not turn into "no pin" (and
+// so into plain CA verification) without anyone noticing.
+std::string optional_pin(const nlohmann::json& j, const char* key, const std::string& path) {
+  const auto it = j.find(key);
+  if (it == j.end() || (it->is_string() && it->get<std::string>().empty())) return {};
+  if (it->is_string()) {
+    if (auto pin = normalize_sha256(it->get<std::string>())) return *pin;
+  }
+  throw CredentialsError("credentials file " + path + " is malformed: \"" + key +
+                         "\" must be a SHA-256 fingerprint (64 hex digits)");
+}
+
 }  // namespace
 
 std::string resolve_credentials_path(const std::string& flag_value) {
@@ -104,6 +118,8 @@ Credentials load_credentials(const std::string& path) {
   c.gateway_ws_url = required_string(j, "gatewayWsUrl", path);
   c.api_url = j.value("apiUrl", std::string());
   c.name = j.value("name", std::string());
+  c.gateway_tls_sha256 = optional_pin(j, "gatewayTlsSha256", path);
+  c.api_tls_sha256 = optional_pin(j, "apiTlsSha256", path);
   if (const auto it = j.find("tags"); it != j.end()) {
     if (!it->is_array()) {
       throw CredentialsError("credentials file " + path +
@@ -124,13 +140,15 @@ void save_credentials(const std::string& path, const Credentials& creds) {
   const std::string dir = dirname_of(path);
   make_dirs(dir);
 
-  const nlohmann::json j = {{"agentId", creds.agent_id},
-                            {"agentToken", creds.agent_token},
-                            {"organizationId", creds.organization_id},
-                            {"gatewayWsUrl", creds.gateway_ws_url},
-                            {"apiUrl", creds.api_url},
-                            {"name", creds.name},
-                            {"tags", creds.tags}};
+  nlohmann::json j = {{"agentId", creds.agent_id},
+                      {"agentToken", creds.agent_token},
+                      {"organizationId", creds.organization_id},
+                      {"gatewayWsUrl", creds.gateway_ws_url},
+                      {"apiUrl", creds.api_url},
+                      {"name", creds.name},
+                      {"tags", creds.tags}};
+  if (!creds.gateway_tls_sha256.empty()) j["gatewayTlsSha256"] = creds.gateway_tls_sha256;
+  if (!creds.api_tls_sha256.empty()) j["apiTlsSha256"] = creds.api_tls_sha256;
   const std::string text = j.dump(2) + "\n";
 
   std::random_device rd;

@@ -1,7 +1,9 @@
 // The node host's credentials file: what pairing returned, kept for `start`.
 //
-// JSON `{agentId, agentToken, organizationId, gatewayWsUrl, apiUrl, name, tags?}`, mode 0600 in a
-// 0700 directory, replaced atomically (temporary file, fsync, rename, fsync of the directory).
+// JSON `{agentId, agentToken, organizationId, gatewayWsUrl, apiUrl, name, tags?,
+// gatewayTlsSha256?, apiTlsSha256?}`, mode 0600 in a 0700 directory, replaced atomically
+// (temporary file, fsync, rename, fsync of the directory). The two fingerprints are the TLS
+// pins learned from discovery (tls_pin.hpp); a pin is what verifies that listener from then on.
 #pragma once
 
 #include <stdexcept>
@@ -17,7 +19,9 @@ struct Credentials {
   std::string gateway_ws_url;
   std::string api_url;
   std::string name;
-  std::vector<std::string> tags;  // as given to `connect --tags`; reported in hello
+  std::vector<std::string> tags;   // as given to `connect --tags`; reported in hello
+  std::string gateway_tls_sha256;  // pin for gateway_ws_url (wss); empty: CA verification
+  std::string api_tls_sha256;      // pin for api_url (https); empty: CA verification
 };
 
 // A file that is missing, unreadable or malformed; what() says which and why.

@@ -26,6 +26,7 @@
 
 #include "backoff.hpp"
 #include "tls.hpp"
+#include "tls_pin.hpp"
 #include "url.hpp"
 
 namespace vespid::agent {
@@ -82,6 +83,7 @@ struct GatewayLink::Impl {
   }
 
   LinkOptions opts;
+  TlsPin pin;  // from opts.tls_pin_sha256, checked in main_loop
   asio::io_context ioc;
   asio::thread_pool pool;
   std::atomic<bool> stopping{false};
@@ -397,11 +399,19 @@ struct GatewayLink::Impl {
     low.expires_after(opts.connect_timeout);
     co_await low.async_connect(results, asio::redirect_error(use_awaitable, ec));
     if (!ec) {
-      prepare_client_tls(ws.next_layer().native_handle(), url.host);
+      prepare_client_tls(ws.next_layer().native_handle(), url.host, !pin.empty());
+      pin.apply(ws.next_layer());
       co_await ws.next_layer().async_handshake(asio::ssl::stream_base::client,
                                                asio::redirect_error(use_awaitable, ec));
       if (ec && !stopping) {
-        spdlog::warn("TLS handshake with {} failed: {}", opts.gateway_url, ec.message());
+        // A pin mismatch is an error, not a hiccup: someone else answers at that address (or
+        // the gateway's certificate changed). The link keeps trying, so the real gateway is
+        // found again when it comes back, but it never talks to this one.
+        if (auto why = pin.mismatch(opts.gateway_url); !why.empty()) {
+          spdlog::error("refusing the gateway: {}", why);
+        } else {
+          spdlog::warn("TLS handshake with {} failed: {}", opts.gateway_url, ec.message());
+        }
       }
     } else if (!stopping) {
       spdlog::warn("cannot connect to {}: {}", opts.gateway_url, ec.message());
@@ -423,6 +433,12 @@ struct GatewayLink::Impl {
         throw std::invalid_argument("the gateway URL must be ws:// or wss://: " + opts.gateway_url);
       }
       if (url.tls) (void)make_client_tls_context();  // a bad CA file fails now, not per attempt
+      pin = TlsPin(opts.tls_pin_sha256);
+      if (!pin.empty() && !url.tls) {
+        throw std::invalid_argument(
+            "a TLS pin is saved for this gateway but its URL is not wss://: " + opts.gateway_url +
+            " (pair again, or pass a wss:// --gateway)");
+      }
     } catch (const std::exception& e) {
       spdlog::error("{}", e.what());
       exit_code = 3;

@@ -17,6 +17,9 @@ namespace vespid::agent {
 struct LinkOptions {
   Credentials creds;
   std::string gateway_url;  // creds.gateway_ws_url unless overridden with --gateway
+  // wss only: the SHA-256 the gateway's certificate must have (creds.gateway_tls_sha256, pinned
+  // on first use after discovery; tls_pin.hpp). Empty: CA verification.
+  std::string tls_pin_sha256;
   std::string name;
   std::string agent_version;
   std::vector<std::string> tags;

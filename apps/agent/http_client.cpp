@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "tls.hpp"
+#include "tls_pin.hpp"
 #include "url.hpp"
 
 namespace vespid::agent {
@@ -30,6 +31,7 @@ constexpr std::size_t kBodyCap = 16u << 20;
 struct Exchange {
   HttpRequest req;
   Url url;
+  TlsPin pin;
   BodySink sink;
   HttpResponse out;
   Clock::time_point deadline = Clock::time_point::max();
@@ -123,14 +125,18 @@ awaitable<void> run(Exchange* x, std::shared_ptr<asio::ssl::context> tls) {
   co_await lowest.async_connect(results, asio::redirect_error(use_awaitable, ec));
   if (ec) throw HttpError(describe(ec, "connecting to", *x));
   try {
-    prepare_client_tls(stream.native_handle(), x->url.host);
+    prepare_client_tls(stream.native_handle(), x->url.host, !x->pin.empty());
   } catch (const std::exception& e) {
     throw HttpError(e.what());
   }
+  x->pin.apply(stream);
   arm(lowest, *x);
   co_await stream.async_handshake(asio::ssl::stream_base::client,
                                   asio::redirect_error(use_awaitable, ec));
-  if (ec) throw HttpError(describe(ec, "TLS handshake with", *x));
+  if (ec) {
+    if (auto why = x->pin.mismatch(x->url.host_header()); !why.empty()) throw TlsPinMismatch(why);
+    throw HttpError(describe(ec, "TLS handshake with", *x));
+  }
   co_await talk(stream, lowest, x);
   lowest.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
 }
@@ -142,6 +148,7 @@ HttpResponse http_fetch(const HttpRequest& request, const BodySink& sink) {
   x.req = request;
   x.url = parse_url(request.url);
   x.sink = sink;
+  x.pin = TlsPin(request.tls_pin_sha256);
   if (request.total_timeout.count() > 0) x.deadline = Clock::now() + request.total_timeout;
   std::shared_ptr<asio::ssl::context> tls;
   if (x.url.tls) {

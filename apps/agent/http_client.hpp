@@ -24,6 +24,9 @@ struct HttpRequest {
   std::chrono::milliseconds total_timeout{0};
   // Polled a few times a second; returning true abandons the request (HttpError "cancelled").
   std::function<bool()> cancelled;
+  // https only: the server's certificate must have this SHA-256 (tls_pin.hpp) instead of
+  // passing CA verification. Empty: CA verification.
+  std::string tls_pin_sha256;
 };
 
 struct HttpResponse {
@@ -44,7 +47,13 @@ class HttpError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Throws HttpError, or std::invalid_argument for a bad URL.
+// The server presented another certificate than the pinned one; what() names both.
+class TlsPinMismatch : public HttpError {
+ public:
+  using HttpError::HttpError;
+};
+
+// Throws HttpError (TlsPinMismatch), or std::invalid_argument for a bad URL or pin.
 HttpResponse http_fetch(const HttpRequest& request, const BodySink& sink = {});
 
 }  // namespace vespid::agent

@@ -51,15 +51,42 @@ int main(int argc, char** argv) {
   auto* connect = app.add_subcommand(
       "connect", "Pair with a gateway using a pairing token and save the credentials (0600)");
   connect->add_option("--pairing-token", con.pairing_token, "Single-use pairing token")->required();
-  connect->add_option("--api", con.api, "The gateway's HTTP API, e.g. http://127.0.0.1:3001")
-      ->required();
+  auto* api_opt =
+      connect->add_option("--api", con.api, "The gateway's HTTP API, e.g. http://127.0.0.1:3001");
+  auto* discover_flag = connect->add_flag(
+      "--discover", con.discover,
+      "Find the gateway on the LAN (Bonjour) instead of --api; pins its TLS certificate");
+  api_opt->excludes(discover_flag);
+  connect
+      ->add_option("--gateway-name", con.gateway_name,
+                   "With --discover: the gateway to pair with when several answer")
+      ->needs(discover_flag);
+  connect->add_option("--type", con.browse.type, "With --discover: the service type to browse")
+      ->needs(discover_flag);
+  connect
+      ->add_option("--timeout-ms", con.browse.timeout_ms,
+                   "With --discover: how long to browse (default 3000)")
+      ->check(CLI::Range(100, 600'000))
+      ->needs(discover_flag);
   connect->add_option("--name", con.name, "Name of this node host (default: the host name)");
   connect->add_option("--tags", con.tags, "Initial tags, comma separated (a,b)")->delimiter(',');
   connect->add_option("--gateway", con.gateway,
                       "WebSocket URL to save instead of the one the gateway announces");
   connect->add_option("--max-in-flight", con.max_in_flight, "Concurrent executes (default 10)")
       ->check(CLI::Range(1, 1000));
-  connect->callback([&] { action = [&] { return cmd_connect(common, con); }; });
+  connect->callback([&] {
+    if (con.api.empty() && !con.discover) throw CLI::RequiredError("--api (or --discover)");
+    action = [&] { return cmd_connect(common, con); };
+  });
+
+  DiscoverOptions disc;
+  auto* discover = app.add_subcommand(
+      "discover", "List the gateways that answer on the LAN (Bonjour, through avahi-daemon)");
+  discover->add_option("--type", disc.browse.type, "Service type (default _vespid-gw._tcp)");
+  discover->add_option("--timeout-ms", disc.browse.timeout_ms, "How long to browse (default 3000)")
+      ->check(CLI::Range(100, 600'000));
+  discover->add_flag("--json", disc.json, "Print a JSON array instead of text");
+  discover->callback([&] { action = [&] { return cmd_discover(disc); }; });
 
   StartOptions st;
   auto* start = app.add_subcommand("start", "Connect to the gateway with the saved credentials");
@@ -109,6 +136,8 @@ int main(int argc, char** argv) {
   app.footer(
       "Examples:\n"
       "  vespid-agent connect --pairing-token <token> --api http://127.0.0.1:3001 --tags gpu\n"
+      "  vespid-agent discover\n"
+      "  vespid-agent connect --pairing-token <token> --discover --gateway-name 'Office gateway'\n"
       "  vespid-agent start\n"
       "  echo '{\"engine\":\"vespid.echo.v1\",\"message\":\"hi there\"}' | vespid-agent exec "
       "--payload -\n"

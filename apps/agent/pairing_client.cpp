@@ -41,6 +41,7 @@ Credentials pair_agent(const PairingRequest& req) {
   http.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
   http.body = body.dump();
   http.total_timeout = std::chrono::seconds(30);
+  http.tls_pin_sha256 = req.tls_pin_sha256;
   const HttpResponse res = http_fetch(http);
 
   nlohmann::json answer = nlohmann::json::parse(res.body, nullptr, false);

@@ -11,7 +11,8 @@
 namespace vespid::agent {
 
 struct PairingRequest {
-  std::string api_url;  // e.g. http://127.0.0.1:3001
+  std::string api_url;         // e.g. http://127.0.0.1:3001
+  std::string tls_pin_sha256;  // https: the certificate's SHA-256 (tls_pin.hpp); empty: CAs
   std::string pairing_token;
   std::string name;
   std::string agent_version;
@@ -27,8 +28,8 @@ class PairingRefused : public std::runtime_error {
   std::string code, message;
 };
 
-// Throws PairingRefused, HttpError (cannot reach the API) or std::runtime_error (an answer
-// without the expected fields). The returned credentials carry api_url, name and tags too.
+// Throws PairingRefused, HttpError (cannot reach the API; TlsPinMismatch) or std::runtime_error (an
+// answer without the expected fields). The returned credentials carry api_url, name and tags too.
 Credentials pair_agent(const PairingRequest& req);
 
 }  // namespace vespid::agent

@@ -28,10 +28,18 @@ std::shared_ptr<ssl::context> make_client_tls_context() {
   return ctx;
 }
 
-void prepare_client_tls(SSL* ssl, const std::string& host) {
+void prepare_client_tls(SSL* ssl, const std::string& host, bool pinned) {
   boost::system::error_code ec;
   const auto ip = boost::asio::ip::make_address(host, ec);
   X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+  if (pinned) {
+    // The pinned certificate is the identity; names in it are not checked. SNI still helps a
+    // gateway that serves several names.
+    if (ec && SSL_set_tlsext_host_name(ssl, host.c_str()) != 1) {
+      throw std::runtime_error("cannot set TLS SNI for " + host);
+    }
+    return;
+  }
   if (!ec) {
     if (X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) != 1) {
       throw std::runtime_error("cannot set the expected IP address for TLS verification");

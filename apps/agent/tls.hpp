@@ -13,7 +13,8 @@ namespace vespid::agent {
 std::shared_ptr<boost::asio::ssl::context> make_client_tls_context();
 
 // Before the handshake: SNI and host name verification for `host` (an IP literal is checked
-// against the certificate's IP addresses). Throws std::runtime_error.
-void prepare_client_tls(SSL* ssl, const std::string& host);
+// against the certificate's IP addresses). `pinned` (tls_pin.hpp): SNI only, the pin decides.
+// Throws std::runtime_error.
+void prepare_client_tls(SSL* ssl, const std::string& host, bool pinned = false);
 
 }  // namespace vespid::agent

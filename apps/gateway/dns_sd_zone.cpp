@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "discovery/records.hpp"
+#include "discovery/ws_services.hpp"
 #include "ranges.hpp"  // plugins/tailnet: the same range matching the tailnet plugin uses
 #include "tls/tls_material.hpp"
 #include "version.hpp"
@@ -62,7 +63,14 @@ std::vector<core::discovery::ListenerFacts> configured_listeners(const config::G
     const json& c = inst.config;
     core::discovery::ListenerFacts f;
     f.instance = inst.name;
-    f.service = bridge ? "bridge" : "gateway";
+    if (bridge) {
+      f.service = "bridge";
+    } else {
+      const auto served = core::discovery::ws_services_of(c);
+      if (served.service.empty()) continue;  // neither /ws nor /v1/: nothing for node hosts
+      f.service = served.service;
+      f.api = served.api;
+    }
     f.port = static_cast<std::uint16_t>(c.value("port", bridge ? 18790 : 3001));
     f.tls = c.value("tls", false);
     std::string bind = c.value("bind", c.value("host", std::string("loopback")));

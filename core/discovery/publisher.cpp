@@ -52,6 +52,7 @@ void DiscoveryPublisher::listener_update(PluginInstance& from, const vsp_listene
   f.service = info.service ? info.service : "";
   f.port = info.port;
   f.tls = (info.flags & VSP_CONN_TLS) != 0;
+  f.api = (info.flags & VSP_LISTENER_API) != 0;
   for (size_t i = 0; i < info.address_count; ++i) {
     if (info.addresses[i] != nullptr) f.addresses.emplace_back(info.addresses[i]);
   }

@@ -37,6 +37,15 @@ const ListenerFacts* first_published(const std::vector<ListenerFacts>& ls,
   return nullptr;
 }
 
+// Node hosts pair over the REST API, so every record says where it is: the first published
+// listener that serves /v1/, whether it is the /ws listener itself or one of its own.
+const ListenerFacts* first_published_api(const std::vector<ListenerFacts>& ls) {
+  for (const auto& l : ls) {
+    if (l.serves_api() && beyond_loopback(l)) return &l;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 Settings settings_from(const config::GatewayConfig& cfg) {
@@ -64,11 +73,12 @@ bool beyond_loopback(const ListenerFacts& l) {
 std::vector<Record> compose(const Settings& s, const std::vector<ListenerFacts>& listeners) {
   const ListenerFacts* bridge = first_published(listeners, "bridge");
   const ListenerFacts* gateway = first_published(listeners, "gateway");
+  const ListenerFacts* api = first_published_api(listeners);
   std::vector<Record> out;
   for (const auto& l : listeners) {
     if (!beyond_loopback(l)) continue;
     const bool is_bridge = l.service == "bridge";
-    if (!is_bridge && l.service != "gateway") continue;
+    if (!is_bridge && l.service != "gateway") continue;  // "api" has no record of its own
     // The ports of the other service come from its first published listener; this listener's
     // own facts always describe itself.
     const ListenerFacts* b = is_bridge ? &l : bridge;
@@ -80,6 +90,7 @@ std::vector<Record> compose(const Settings& s, const std::vector<ListenerFacts>&
     }
     if (b) txt.push_back("bridgePort=" + std::to_string(b->port));
     if (g) txt.push_back("gatewayPort=" + std::to_string(g->port));
+    if (api) txt.push_back("apiPort=" + std::to_string(api->port));
     if (!s.minimal) {
       if (b && b->tls) {
         txt.push_back("bridgeTls=1");
@@ -88,6 +99,10 @@ std::vector<Record> compose(const Settings& s, const std::vector<ListenerFacts>&
       if (g && g->tls) {
         txt.push_back("gatewayTls=1");
         if (!g->tls_sha256.empty()) txt.push_back("gatewayTlsSha256=" + g->tls_sha256);
+      }
+      if (api && api->tls) {
+        txt.push_back("apiTls=1");
+        if (!api->tls_sha256.empty()) txt.push_back("apiTlsSha256=" + api->tls_sha256);
       }
       if (!s.tailnet_dns.empty()) txt.push_back("tailnetDns=" + s.tailnet_dns);
       txt.push_back("protocol=" + std::to_string(BridgeDialect::kProtocolVersion));

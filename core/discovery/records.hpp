@@ -15,11 +15,14 @@ namespace vespid::core::discovery {
 // One transport instance's listener, as it announced itself (listener_update).
 struct ListenerFacts {
   std::string instance;  // the transport instance's name
-  std::string service;   // "bridge" or "gateway"
+  std::string service;   // "bridge", "gateway" (serves /ws) or "api" (serves /v1/ only)
   std::uint16_t port = 0;
   bool tls = false;
   std::string tls_sha256;              // lowercase hex of the certificate's DER; empty if unknown
   std::vector<std::string> addresses;  // bound addresses, without loopback companions
+  bool api = false;  // serves the REST API (/v1/): always for "api", optional for "gateway"
+
+  bool serves_api() const { return api || service == "api"; }
 };
 
 struct Settings {

@@ -121,6 +121,11 @@ Config parse_config(std::string_view text) {
   for (const auto& [key, v] : doc.items()) {
     if (key == "host") {
       cfg.host = parse_host(v);
+    } else if (key == "bind") {
+      cfg.bind = string(v, key);
+      if (cfg.bind->empty()) wrong(key, "a non-empty bind spec (tailnet, auto, lan, ...)", v);
+    } else if (key == "loopback_companion") {
+      cfg.loopback_companion = boolean(v, key);
     } else if (key == "port") {
       cfg.port = static_cast<uint16_t>(integer(v, key, 0, 65535, "an integer from 0 to 65535"));
     } else if (key == "tls") {
@@ -157,13 +162,19 @@ Config parse_config(std::string_view text) {
       cfg.static_dir = string(v, key);
     } else {
       invalid("unknown config key \"" + key +
-              "\" (known keys: host, port, tls, cert_file, key_file, routes, max_message_bytes, "
+              "\" (known keys: host, bind, loopback_companion, port, tls, cert_file, key_file, "
+              "routes, max_message_bytes, "
               "max_body_bytes, max_header_bytes, max_connections, handshake_timeout_ms, "
               "idle_timeout_ms, ping_interval_ms, send_queue_bytes, threads, "
               "permessage_deflate, static_dir)");
     }
   }
 
+  if (cfg.bind && doc.contains("host")) {
+    invalid(
+        "config keys \"host\" and \"bind\" exclude each other; use \"bind\" (it also takes "
+        "\"loopback\", \"lan\" and addresses)");
+  }
   if (routes != nullptr) {
     std::set<std::string> seen;
     for (std::size_t i = 0; i < routes->size(); ++i) {

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,6 +14,10 @@ namespace vespid::ws {
 
 struct Config {
   std::string host = "127.0.0.1";  // an IP address ("loopback" and "lan" are resolved at parse)
+  // A bind spec ("tailnet", "auto", "lan", an address) resolved and followed through the host's
+  // bind_watch (netbind), as the bridge does; excludes `host`. See bind_listeners.cpp.
+  std::optional<std::string> bind;
+  bool loopback_companion = true;  // with `bind`: also listen on 127.0.0.1 (local CLI, web UI)
   uint16_t port = 3001;            // 0 = ephemeral
   bool tls = false;
   std::string cert_file;  // empty: the gateway's tls.cert_file, looked up at start

@@ -50,13 +50,13 @@ void Listener::start() {
   net::post(acceptor_.get_executor(), [self = shared_from_this()] { self->accept(); });
 }
 
-void Listener::stop() {
-  net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+void Listener::stop(std::function<void()> closed) {
+  net::post(acceptor_.get_executor(), [self = shared_from_this(), closed = std::move(closed)] {
     if (std::exchange(self->closed_, true)) return;
     beast::error_code ec;
     self->backoff_.cancel();
     self->acceptor_.close(ec);
-    self->sh_->registry.listener_closed();
+    if (closed) closed();
   });
 }
 

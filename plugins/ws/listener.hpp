@@ -6,6 +6,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,8 +26,10 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
   // Starts accepting (on the first I/O thread).
   void start();
-  // Any thread: stops accepting; the registry hears listener_closed() once the loop has ended.
-  void stop();
+  // Any thread: stops accepting; `closed` runs on its I/O thread once the socket is closed
+  // (the transport counts its listeners down to the registry's listener_closed()). Connections
+  // accepted on it stay.
+  void stop(std::function<void()> closed = {});
 
  private:
   void accept();

@@ -47,4 +47,15 @@ const Route* RouteTable::match(std::string_view path) const noexcept {
   return nullptr;
 }
 
+Served served_by(const std::vector<Route>& routes) {
+  const RouteTable table(routes);
+  Served out;
+  const Route* ws = table.match("/ws");
+  out.node_ws =
+      ws != nullptr && ws->kind == Route::Kind::WebSocket && ws->dialect == "vespid.node.v1";
+  const Route* pair = table.match("/v1/agents/pair");
+  out.rest_api = pair != nullptr && pair->kind == Route::Kind::Http && pair->dialect == "rest.v1";
+  return out;
+}
+
 }  // namespace vespid::ws

@@ -26,6 +26,14 @@ struct Route {
 // (rest.v1), and static files at "/" when a static_dir is configured.
 std::vector<Route> default_routes(bool with_static);
 
+// What a listener with these routes offers that discovery cares about: the node hosts'
+// WebSocket (/ws, vespid.node.v1) and the REST API where they pair (/v1/agents/pair, rest.v1).
+struct Served {
+  bool node_ws = false;
+  bool rest_api = false;
+};
+Served served_by(const std::vector<Route>& routes);
+
 class RouteTable {
  public:
   RouteTable() = default;

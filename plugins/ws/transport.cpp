@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <atomic>
 #include <boost/asio/post.hpp>
 #include <chrono>
 #include <cstddef>
@@ -49,7 +50,9 @@ WsTransport::~WsTransport() {
   halt_threads();
   auto left = shared_->registry.take_all();
   left.clear();
+  release_bind_watch();
   listener_.reset();
+  bound_.clear();
   stop_grace_.reset();
   work_.clear();
   iocs_.clear();  // destroys pending handlers and the sessions they hold
@@ -69,35 +72,67 @@ void WsTransport::start() {
   if (cfg.tls) load_tls();
   if (!cfg.static_dir.empty()) shared_->files = StaticFiles(cfg.static_dir);
 
-  std::vector<net::io_context*> raw;
   for (unsigned i = 0; i < cfg.threads; ++i) {
     iocs_.push_back(std::make_unique<net::io_context>(1));
     work_.push_back(net::make_work_guard(*iocs_.back()));
-    raw.push_back(iocs_.back().get());
+    raw_iocs_.push_back(iocs_.back().get());
   }
-  listener_ = std::make_shared<Listener>(shared_, raw);
+  if (cfg.bind) {
+    start_bind_mode();
+    return;
+  }
+  listener_ = std::make_shared<Listener>(shared_, raw_iocs_);
   const auto bound = listener_->bind(cfg.host, cfg.port);
-
-  std::string routes;
-  for (const auto& r : cfg.routes) routes += (routes.empty() ? "" : ", ") + r.describe();
-  host_.info(std::string("listening on ") + (cfg.tls ? "https+wss://" : "http+ws://") +
-             endpoint_text(bound) + " (port " + std::to_string(bound.port()) +
-             "); routes: " + routes);
+  log_listening(bound, "");
 
   for (std::size_t i = 0; i < iocs_.size(); ++i)
     threads_.emplace_back([this, i] { run_thread(i); });
   listener_->start();
-  announce(bound.address().to_string(), bound.port());
+  announce({bound.address().to_string()}, bound.port());
 }
 
-void WsTransport::announce(const std::string& address, std::uint16_t port) {
-  // Discovery publishes this listener as the WebSocket gateway when it is bound beyond
-  // loopback. listener_update exists on ABI 1.1 hosts only.
+void WsTransport::log_listening(const net::ip::tcp::endpoint& bound, const std::string& why) {
+  const Config& cfg = shared_->cfg;
+  std::string routes;
+  for (const auto& r : cfg.routes) routes += (routes.empty() ? "" : ", ") + r.describe();
+  host_.info(std::string("listening on ") + (cfg.tls ? "https+wss://" : "http+ws://") +
+             endpoint_text(bound) + " (port " + std::to_string(bound.port()) +
+             (why.empty() ? "" : "; " + why) + "); routes: " + routes);
+}
+
+void WsTransport::close_listeners() {
+  std::vector<std::shared_ptr<Listener>> all;
+  if (listener_) all.push_back(listener_);
+  for (auto& [address, l] : bound_) all.push_back(l);
+  if (all.empty()) {
+    shared_->registry.listener_closed();
+    return;
+  }
+  auto left = std::make_shared<std::atomic<std::size_t>>(all.size());
+  for (auto& l : all) {
+    l->stop([left, shared = shared_] {
+      if (left->fetch_sub(1) == 1) shared->registry.listener_closed();
+    });
+  }
+}
+
+void WsTransport::announce(const std::vector<std::string>& addresses, std::uint16_t port) {
+  // Discovery publishes the /ws listener as the WebSocket gateway when it is bound beyond
+  // loopback, and tells node hosts in its TXT where the REST API is (they pair there). A
+  // listener with neither (control clients only, static files) is not announced: a record
+  // pointing node hosts at it would lead them nowhere. listener_update exists on ABI 1.1 hosts
+  // only.
   const vsp_host_api* api = host_.api();
   if (api->struct_size <= offsetof(vsp_host_api, listener_update) || !api->listener_update) return;
-  const char* addrs[] = {address.c_str()};
-  vsp_listener_info info{
-      sizeof info, VSP_SERVICE_GATEWAY, port, shared_->cfg.tls ? VSP_CONN_TLS : 0u, addrs, 1};
+  const Served served = served_by(shared_->cfg.routes);
+  if (!served.node_ws && !served.rest_api) return;
+  uint32_t flags = shared_->cfg.tls ? VSP_CONN_TLS : 0u;
+  if (served.node_ws && served.rest_api) flags |= VSP_LISTENER_API;
+  std::vector<const char*> addrs;
+  for (const auto& a : addresses) addrs.push_back(a.c_str());
+  vsp_listener_info info{sizeof info,  served.node_ws ? VSP_SERVICE_GATEWAY : VSP_SERVICE_API,
+                         port,         flags,
+                         addrs.data(), addrs.size()};
   api->listener_update(host_.instance(), &info);
 }
 
@@ -128,7 +163,8 @@ void WsTransport::stop(std::function<void()> done) {
       if (alive.lock()) finish_stop();
     });
   });
-  listener_->stop();
+  release_bind_watch();
+  close_listeners();
   for (auto& s : sessions) {
     net::post(s->executor(), [s] { s->begin_stop(); });
   }

@@ -7,7 +7,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -20,6 +22,9 @@
 
 namespace vespid::ws {
 
+// With `host` the instance has one listener, bound at start. With `bind` it listens wherever
+// the host's bind_watch says the spec points and follows it (bind_listeners.cpp), plus a
+// loopback companion.
 class WsTransport {
  public:
   static std::unique_ptr<WsTransport> create(vsp::Host host, std::string_view config_json);
@@ -36,8 +41,20 @@ class WsTransport {
   void admit(vsp_plugin_conn* conn, int status, int http_status, std::string_view body);
 
  private:
-  // Tells the host what this listener serves (listener_update), for discovery.
-  void announce(const std::string& address, std::uint16_t port);
+  // Tells the host what this listener serves (listener_update), for discovery; the addresses
+  // it is bound to beyond its loopback companion (none: nothing to publish).
+  void announce(const std::vector<std::string>& addresses, std::uint16_t port);
+  void log_listening(const boost::asio::ip::tcp::endpoint& bound, const std::string& why);
+
+  // bind_listeners.cpp
+  bool host_has_bind_api() const noexcept;
+  void start_bind_mode();
+  void apply_addresses(std::vector<std::string> wanted);
+  void open_bound(const std::string& address);
+  void close_bound(const std::string& address);
+  void release_bind_watch();
+  // Every listener stops; the registry hears listener_closed() when the last one has.
+  void close_listeners();
   using WorkGuard = boost::asio::executor_work_guard<boost::asio::io_context::executor_type>;
 
   void load_tls();
@@ -51,7 +68,17 @@ class WsTransport {
   std::vector<std::unique_ptr<boost::asio::io_context>> iocs_;
   std::vector<WorkGuard> work_;
   std::vector<std::thread> threads_;
-  std::shared_ptr<Listener> listener_;
+  std::vector<boost::asio::io_context*> raw_iocs_;
+  std::shared_ptr<Listener> listener_;  // the `host` listener, or the loopback companion of bind
+  // bind mode, all on the loop thread:
+  std::map<std::string, std::shared_ptr<Listener>> bound_;  // by address
+  std::string companion_address_;                           // "127.0.0.1" when there is one
+  std::uint16_t port_ = 0;                                  // fixed by the first bound listener
+  std::vector<std::string> wanted_;                         // the last address set
+  std::set<std::string> failed_;                            // wanted but not bound yet: retried
+  vsp_host_bind* bind_watch_ = nullptr;
+  std::unique_ptr<vsp::Timer> retry_;
+  bool stopping_ = false;
   std::unique_ptr<boost::asio::steady_timer> stop_grace_;
   std::function<void()> stop_done_;
 };

@@ -108,6 +108,33 @@ TEST(Credentials, MalformedFilesAreRefusedWithAClearError) {
   EXPECT_THROW(load_credentials(tmp.file("missing.json")), CredentialsError);
 }
 
+// TLS pins learned from discovery survive a save and load; a damaged pin is refused rather than
+// read as "no pin" (which would quietly fall back to CA verification).
+TEST(Credentials, TlsPinsAreKeptAndValidated) {
+  TempDir tmp;
+  const std::string path = tmp.file("agent.json");
+  Credentials c = sample();
+  c.gateway_tls_sha256 = std::string(64, 'a');
+  c.api_tls_sha256 = std::string(64, 'b');
+  save_credentials(path, c);
+  const Credentials back = load_credentials(path);
+  EXPECT_EQ(back.gateway_tls_sha256, std::string(64, 'a'));
+  EXPECT_EQ(back.api_tls_sha256, std::string(64, 'b'));
+  EXPECT_EQ(mode_of(path), 0600u);
+
+  save_credentials(path, sample());  // no pins: no keys at all
+  EXPECT_EQ(load_credentials(path).gateway_tls_sha256, "");
+
+  write(path, R"({"agentId":"a","agentToken":"o.s","organizationId":"o",)"
+              R"("gatewayWsUrl":"wss://x/ws","gatewayTlsSha256":"12ab"})");
+  try {
+    load_credentials(path);
+    FAIL() << "accepted a truncated pin";
+  } catch (const CredentialsError& e) {
+    EXPECT_NE(std::string(e.what()).find("gatewayTlsSha256"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Credentials, PathResolution) {
   EXPECT_EQ(resolve_credentials_path("/x/y.json"), "/x/y.json");
   ::setenv("VESPID_AGENT_CONFIG", "/from/env.json", 1);

@@ -151,6 +151,75 @@ TEST_F(TailnetBind, WaitsForTheAddressThenFollowsIt) {
   EXPECT_EQ(gw_.terminate(), 0);
 }
 
+// The ws transport takes the same `bind` key: the REST API (here) or the node hosts' /ws can
+// live on the tailnet only, follow its address, and never fall back to a wildcard.
+TEST_F(TailnetBind, TheWsTransportFollowsTheTailnetToo) {
+  constexpr int kApi = 3001;
+  json cfg = {
+      {"plugins",
+       {{"instances",
+         json::array(
+             {{{"name", "storage"}, {"plugin", "sqlite"}},
+              {{"name", "local"}, {"plugin", "unix"}},
+              {{"name", "tailnet"},
+               {"plugin", "tailnet"},
+               {"config", {{"magicdns", false}, {"settle_ms", 50}}}},
+              {{"name", "api"},
+               {"plugin", "ws"},
+               {"config",
+                {{"bind", "tailnet"},
+                 {"port", kApi},
+                 {"routes", json::array({{{"path", "/healthz"}, {"dialect", "rest.v1"}},
+                                         {{"prefix", "/v1/"}, {"dialect", "rest.v1"}}})}}}}})}}}};
+  std::ofstream(dir_.file("cfg.json")) << cfg.dump(2);
+  gw_.set_launcher(NetnsLab::in_ns(gw_ns_));
+  gw_.start(dir_.file("state"), {"--config", dir_.file("cfg.json")});
+  ASSERT_TRUE(gw_.wait_ready()) << gw_.log_text();
+
+  auto api_sockets = [&] {
+    std::vector<std::string> out;
+    for (const auto& l : lab_->listening(gw_ns_)) {
+      if (l.size() > 5 && l.substr(l.size() - 5) == ":" + std::to_string(kApi)) out.push_back(l);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  auto on = [&](const std::string& address) { return address + ":" + std::to_string(kApi); };
+  auto healthz_from_peer = [&](const std::string& address) {
+    return lab_
+        ->run(peer_ns_,
+              {"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "3",
+               "http://" + on(address) + "/healthz"},
+              {}, 15s)
+        .out;
+  };
+
+  // No tailnet address yet: the loopback companion only, and the wait is logged.
+  ASSERT_TRUE(eventually([&] { return api_sockets() == std::vector{on("127.0.0.1")}; }, 10s))
+      << ::testing::PrintToString(api_sockets()) << gw_.log_text();
+  EXPECT_TRUE(eventually(
+      [&] { return gw_.log_text().find("no address yet; waiting") != std::string::npos; }, 5s))
+      << gw_.log_text();
+
+  lab_->addr_add(gw_ns_, "tailscale0", "100.100.9.1/16");
+  ASSERT_TRUE(eventually(
+      [&] {
+        return api_sockets() == std::vector{on("100.100.9.1"), on("127.0.0.1")};
+      },
+      10s))
+      << ::testing::PrintToString(api_sockets()) << gw_.log_text();
+  EXPECT_EQ(healthz_from_peer("100.100.9.1"), "200");
+  EXPECT_NE(healthz_from_peer("10.231.7.1"), "200") << "the LAN address must not answer";
+
+  // It goes: back to the companion alone, never a wildcard.
+  lab_->addr_del(gw_ns_, "tailscale0", "100.100.9.1/16");
+  ASSERT_TRUE(eventually([&] { return api_sockets() == std::vector{on("127.0.0.1")}; }, 10s))
+      << ::testing::PrintToString(api_sockets());
+  EXPECT_NE(healthz_from_peer("100.100.9.1"), "200");
+  EXPECT_EQ(gw_.log_text().find("0.0.0.0"), std::string::npos) << gw_.log_text();
+  EXPECT_EQ(gw_.terminate(), 0) << gw_.log_text();
+}
+
 TEST_F(TailnetBind, WithoutANetbindInstanceTheBridgeRefusesToStart) {
   json cfg = {
       {"plugins",

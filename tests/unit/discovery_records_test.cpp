@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "discovery/records.hpp"
+#include "discovery/ws_services.hpp"
 #include "netbind/bind_service.hpp"
 
 namespace vespid::core {
@@ -78,6 +79,68 @@ TEST(DiscoveryRecords, SecondListenerOfAServiceGetsItsOwnName) {
   EXPECT_TRUE(has(rs[1], "bridgePort=18791"));
   EXPECT_TRUE(has(rs[1], "bridgeTls=1"));
   EXPECT_FALSE(has(rs[0], "bridgeTls=1"));
+}
+
+// Node hosts pair over the REST API, so the records say where it is (apiPort, apiTls and its
+// pin), whether a listener of its own serves /v1/ or the /ws listener does.
+TEST(DiscoveryRecords, TxtSaysWhereTheRestApiIs) {
+  ListenerFacts api{"api", "api", 3001, true, "aa11", {"0.0.0.0"}};
+  ListenerFacts ws{"ws", "gateway", 3002, true, "bb22", {"0.0.0.0"}};
+  auto rs = discovery::compose(settings(), {api, ws});
+  ASSERT_EQ(rs.size(), 1u) << "the api listener has no record of its own";
+  EXPECT_EQ(rs[0].type, "_vespid-gw._tcp");
+  EXPECT_EQ(rs[0].port, 3002);
+  for (const char* kv : {"gatewayPort=3002", "apiPort=3001", "gatewayTls=1",
+                         "gatewayTlsSha256=bb22", "apiTls=1", "apiTlsSha256=aa11"}) {
+    EXPECT_TRUE(has(rs[0], kv)) << kv;
+  }
+
+  // One listener serving both: its own port twice. A loopback-only api is not announced.
+  ListenerFacts both{"all", "gateway", 3005, false, "", {"0.0.0.0"}, true};
+  ListenerFacts local_api{"api", "api", 3001, false, "", {"127.0.0.1"}};
+  rs = discovery::compose(settings(), {local_api, both});
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_TRUE(has(rs[0], "gatewayPort=3005"));
+  EXPECT_TRUE(has(rs[0], "apiPort=3005"));
+  EXPECT_FALSE(has(rs[0], "apiTls=1"));
+
+  rs = discovery::compose(settings(), {local_api, ws});
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_EQ(std::count_if(rs[0].txt.begin(), rs[0].txt.end(),
+                          [](const std::string& kv) { return kv.rfind("apiPort=", 0) == 0; }),
+            0);
+}
+
+TEST(DiscoveryRecords, MinimalModeKeepsTheApiPortButNoPins) {
+  Settings s = settings();
+  s.minimal = true;
+  auto rs = discovery::compose(s, {{"api", "api", 3001, true, "aa11", {"0.0.0.0"}},
+                                   {"ws", "gateway", 3002, true, "bb22", {"0.0.0.0"}}});
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_EQ(rs[0].txt,
+            (std::vector<std::string>{"role=gateway", "gatewayPort=3002", "apiPort=3001"}));
+}
+
+// `dns-sd zone` reads the same facts from a ws instance's config that the plugin announces.
+TEST(DiscoveryWsServices, RoutesDecideGatewayApiOrNothing) {
+  using discovery::ws_services_of;
+  using nlohmann::json;
+  auto all = ws_services_of(json::object());
+  EXPECT_EQ(all.service, "gateway");
+  EXPECT_TRUE(all.api);
+  auto api =
+      ws_services_of({{"routes", json::array({{{"prefix", "/v1/"}, {"dialect", "rest.v1"}}})}});
+  EXPECT_EQ(api.service, "api");
+  EXPECT_TRUE(api.api);
+  auto node = ws_services_of(
+      {{"routes",
+        json::array({{{"path", "/ws"}, {"dialect", "vespid.node.v1"}, {"websocket", true}}})}});
+  EXPECT_EQ(node.service, "gateway");
+  EXPECT_FALSE(node.api);
+  auto clients = ws_services_of({{"routes", json::array({{{"path", "/ws/client"},
+                                                          {"dialect", "vespid.client.v1"},
+                                                          {"websocket", true}}})}});
+  EXPECT_EQ(clients.service, "");
 }
 
 TEST(BindSpecs, TheCoreAnswersLoopbackLanAndLiterals) {

@@ -82,13 +82,20 @@ typedef void (*vsp_bind_fn)(void* ctx, const char* const* addresses, size_t coun
 
 /* What a listener serves, for discovery (listener_update). Strings are borrowed for the call. */
 #define VSP_SERVICE_BRIDGE "bridge"   /* bridge.v1 over TCP: published as _vespid-bridge._tcp */
-#define VSP_SERVICE_GATEWAY "gateway" /* the HTTP/WebSocket gateway: _vespid-gw._tcp */
+#define VSP_SERVICE_GATEWAY "gateway" /* the node hosts' WebSocket (/ws): _vespid-gw._tcp */
+/* The REST API (/v1/) on a listener without /ws: no record of its own; its port and TLS go into
+ * the TXT of the gateway's records (apiPort, apiTls) so node hosts can pair. Hosts before it
+ * ignore services they do not know. */
+#define VSP_SERVICE_API "api"
+/* listener_update flags, beside VSP_CONN_TLS: a "gateway" listener that also serves the REST
+ * API (/v1/), as one ws instance with every route does. */
+#define VSP_LISTENER_API 0x100u
 
 typedef struct vsp_listener_info {
   uint32_t struct_size;
   const char* service;          /* VSP_SERVICE_* */
   uint16_t port;                /* the bound port */
-  uint32_t flags;               /* VSP_CONN_TLS when the listener terminates TLS */
+  uint32_t flags;               /* VSP_CONN_TLS when it terminates TLS; VSP_LISTENER_API */
   const char* const* addresses; /* bound addresses, without loopback companion listeners */
   size_t address_count;
 } vsp_listener_info;
