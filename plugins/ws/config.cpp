@@ -3,6 +3,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <vespid/config_json.hpp>
 #include <vespid/plugin.hpp>
 
 namespace vespid::ws {
@@ -14,7 +15,7 @@ using nlohmann::json;
 constexpr uint64_t kMaxLimit = uint64_t{1} << 40;  // keeps size arithmetic far from overflow
 
 [[noreturn]] void invalid(const std::string& message) {
-  throw vsp::Error(VSP_E_INVALID, "ws: " + message);
+  vsp::config::invalid("ws", message);
 }
 
 [[noreturn]] void wrong(const std::string& key, const char* expected, const json& got) {
@@ -108,13 +109,7 @@ Route parse_route(const json& v, std::size_t index, std::set<std::string>& seen)
 }  // namespace
 
 Config parse_config(std::string_view text) {
-  json doc;
-  try {
-    doc = text.empty() ? json::object() : json::parse(text);
-  } catch (const json::parse_error& e) {
-    invalid(std::string("config is not valid JSON: ") + e.what());
-  }
-  if (!doc.is_object()) invalid("config must be a JSON object, got " + doc.dump());
+  const json doc = vsp::config::parse_object(text, "ws");
 
   Config cfg;
   const json* routes = nullptr;
