@@ -1,5 +1,8 @@
 #include "connection.hpp"
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 #include <boost/asio/post.hpp>
 #include <utility>
 
@@ -66,6 +69,10 @@ void Connection::opened(std::uint32_t flags) {
   }
   host_conn_ = out;
   phase_ = Phase::open;
+  {
+    std::lock_guard lock(mu_);
+    open_for_direct_ = !dead_ && !close_requested_.load();
+  }
   arm_read();
 }
 
@@ -75,6 +82,7 @@ void Connection::abandon(const std::string& why) {
   {
     std::lock_guard lock(mu_);
     dead_ = true;
+    open_for_direct_ = false;
   }
   if (timer_) timer_->cancel();
   stream_close();
@@ -168,20 +176,31 @@ int Connection::send(std::string_view message) noexcept {
   {
     std::lock_guard lock(mu_);
     if (dead_ || close_requested_.load(std::memory_order_relaxed)) return VSP_E_CLOSED;
-    if (queued_ + need > limit) {
+    // From another thread (the core answering on the thread that received the request), a
+    // message for an idle connection goes out now: posting it would wake this connection's I/O
+    // thread, about 30 us on these machines, for every request and answer. Its own thread keeps
+    // queueing, so everything sent in one turn leaves in one write.
+    std::size_t sent = 0;
+    if (open_for_direct_ && pending_.empty() && !wire_busy_ &&
+        !io_.ctx.get_executor().running_in_this_thread()) {
+      sent = write_direct(message);
+      if (sent == need) return VSP_OK;
+    }
+    const std::size_t rest = need - sent;  // a partial line on the wire stays first
+    if (queued_ + rest > limit) {
       // A reader this slow is dropped, never buffered without bound.
       overflowed_ = true;
       close_requested_ = true;
       overflow = true;
     } else {
       try {
-        pending_.reserve(pending_.size() + need);
+        pending_.reserve(pending_.size() + rest);
       } catch (const std::bad_alloc&) {
         return VSP_E_NOMEM;
       }
-      pending_.append(message);
+      if (sent < message.size()) pending_.append(message.substr(sent));
       pending_.push_back('\n');
-      queued_ += need;
+      queued_ += rest;
       if (queued_ > limit / 2) {
         busy_ = true;
         rc = VSP_E_BUSY;
@@ -211,12 +230,27 @@ int Connection::send(std::string_view message) noexcept {
   return rc;
 }
 
+std::size_t Connection::write_direct(std::string_view message) noexcept {
+  const int fd = direct_fd();
+  if (fd < 0) return 0;
+  char newline = '\n';
+  iovec iov[2] = {{const_cast<char*>(message.data()), message.size()}, {&newline, 1}};
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = 2;
+  // Never blocks: a full socket buffer leaves the message to the queue and the I/O thread.
+  const ssize_t n = ::sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+  // An error other than a full buffer is left for the I/O thread's own write to find and report.
+  return n > 0 ? static_cast<std::size_t>(n) : 0;
+}
+
 void Connection::flush() {
   {
     std::lock_guard lock(mu_);
     flush_posted_ = false;
     if (phase_ == Phase::init || phase_ == Phase::finished || write_in_flight_) return;
     writing_.swap(pending_);  // pending_ takes the old write buffer: empty, at most 1 KiB
+    wire_busy_ = !writing_.empty();
   }
   if (writing_.empty()) {
     maybe_drained();
@@ -244,6 +278,7 @@ void Connection::on_written(const boost::system::error_code& ec, std::size_t n) 
   bool more = false;
   {
     std::lock_guard lock(mu_);
+    wire_busy_ = false;
     queued_ -= n;
     if (busy_ && queued_ <= shared_.send_queue_bytes / 4) {
       busy_ = false;
@@ -289,6 +324,7 @@ void Connection::begin_close(int code, std::string reason) {
   {
     std::lock_guard lock(mu_);
     close_requested_ = true;
+    open_for_direct_ = false;
     overflowed = overflowed_;
   }
   if (overflowed) {
@@ -358,6 +394,7 @@ void Connection::finish(int status, const std::string& reason) {
   {
     std::lock_guard lock(mu_);
     dead_ = true;
+    open_for_direct_ = false;
     std::string().swap(pending_);
     queued_ = 0;
   }

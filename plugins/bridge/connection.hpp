@@ -81,6 +81,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   virtual void stream_close() noexcept = 0;  // close the socket now; pending handlers abort
   // Whether the subclass keeps its own reads going while lingering (TLS reads in its shutdown).
   virtual bool reads_while_lingering() const noexcept { return true; }
+  // The socket a send() from another thread may write to directly (plain TCP), or -1 (TLS: the
+  // SSL object belongs to the I/O thread). Closed only after dead_ is set under mu_.
+  virtual int direct_fd() const noexcept { return -1; }
 
   // ---- Called by the subclasses. ----
   void opened(std::uint32_t flags);
@@ -135,8 +138,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::uint32_t writes_ = 0;  // gathered writes issued (for the close log line)
   std::uint64_t bytes_out_ = 0;
 
+  // Writes `message` and its '\n' straight to the socket from a thread other than the I/O
+  // thread, when nothing is queued or being written (so order holds). Called under mu_. Returns
+  // how many bytes went out (0 when none could).
+  std::size_t write_direct(std::string_view message) noexcept;
+
   // Shared with send()/request_close() callers, guarded by mu_.
   std::mutex mu_;
+  bool open_for_direct_ = false;  // open, and not yet closing: direct writes allowed
+  bool wire_busy_ = false;        // the I/O thread has a write in flight
   std::string pending_;
   std::size_t queued_ = 0;  // pending_ plus writing_ not yet written
   bool flush_posted_ = false;

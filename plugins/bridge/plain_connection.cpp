@@ -12,7 +12,9 @@ constexpr int kReadsPerWakeup = 16;
 PlainConnection::PlainConnection(const ConnShared& shared, IoThread& io,
                                  boost::asio::ip::tcp::socket socket, std::string peer,
                                  std::string local)
-    : Connection(shared, io, std::move(peer), std::move(local)), socket_(std::move(socket)) {}
+    : Connection(shared, io, std::move(peer), std::move(local)),
+      socket_(std::move(socket)),
+      fd_(socket_.native_handle()) {}
 
 void PlainConnection::stream_start() {
   boost::system::error_code ec;

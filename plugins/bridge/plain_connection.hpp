@@ -18,6 +18,7 @@ class PlainConnection final : public Connection {
   void stream_write() override;
   void stream_shutdown() override;
   void stream_close() noexcept override;
+  int direct_fd() const noexcept override { return fd_; }
 
   void on_readable(const boost::system::error_code& ec);
   std::shared_ptr<PlainConnection> self() {
@@ -25,6 +26,7 @@ class PlainConnection final : public Connection {
   }
 
   boost::asio::ip::tcp::socket socket_;
+  int fd_ = -1;  // socket_'s descriptor while open (read by direct writes under the base's mutex)
 };
 
 }  // namespace vespid::bridge

@@ -151,7 +151,29 @@ int Connection::send(std::string_view message) noexcept {
     std::lock_guard lock(mu_);
     if (close_requested_ || dead_) return VSP_E_CLOSED;
     const std::size_t need = message.size() + 1;
-    if (queued_bytes_ + need > limits_.send_queue_bytes) {
+    // From another thread (the core answering on the thread that received a node's reply), an
+    // idle connection's answer goes out now instead of waking the loop thread to write it.
+    // Anything queued or being written keeps the order: then it queues like the rest.
+    std::size_t sent = 0;
+    if (pending_.empty() && !wire_busy_ && std::this_thread::get_id() != loop_thread_) {
+      char newline = '\n';
+      iovec iov[2] = {{const_cast<char*>(message.data()), message.size()}, {&newline, 1}};
+      msghdr msg{};
+      msg.msg_iov = iov;
+      msg.msg_iovlen = 2;
+      const ssize_t n = ::sendmsg(fd_, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n == static_cast<ssize_t>(need)) return VSP_OK;
+      // A full buffer queues the rest; an error is left for the loop thread's write to report.
+      if (n > 0) sent = static_cast<std::size_t>(n);
+    }
+    if (sent > 0) {
+      std::string rest;
+      if (sent < message.size()) rest.append(message.substr(sent));
+      rest.push_back('\n');
+      queued_bytes_ += rest.size();
+      pending_.push_back(std::move(rest));
+      post_flush = !std::exchange(flush_posted_, true);
+    } else if (queued_bytes_ + need > limits_.send_queue_bytes) {
       // A reader this slow is dropped, never buffered without bound.
       close_requested_ = true;
       overflowed_ = true;
@@ -200,6 +222,7 @@ void Connection::flush() {
     flush_posted_ = false;
     for (auto& m : pending_) writing_.push_back(std::move(m));
     pending_.clear();
+    wire_busy_ = !writing_.empty();
   }
 
   std::size_t written_total = 0;
@@ -242,6 +265,7 @@ void Connection::flush() {
   bool drained = false;
   {
     std::lock_guard lock(mu_);
+    wire_busy_ = !writing_.empty();
     queued_bytes_ -= written_total;
     if (busy_ && queued_bytes_ <= limits_.send_queue_bytes / 4) {
       busy_ = false;

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vespid/plugin.hpp>
 
 namespace vespid::unix_transport {
@@ -83,8 +84,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::size_t write_offset_ = 0;     // bytes of writing_.front() already written
   uint32_t watched_ = 0;
 
+  // The host's loop thread (where this connection was accepted and does all its I/O).
+  const std::thread::id loop_thread_ = std::this_thread::get_id();
+
   // Shared with send()/request_close() callers, guarded by mu_.
   std::mutex mu_;
+  bool wire_busy_ = false;  // writing_ holds output the loop thread still has to write
   std::deque<std::string> pending_;
   std::size_t queued_bytes_ = 0;  // pending_ plus the unwritten part of writing_
   bool flush_posted_ = false;
