@@ -117,7 +117,9 @@ void GatewayRunner::wait_ready() {
 }
 
 void GatewayRunner::start() {
-  if (opts_.state_dir.empty()) {
+  if (!state_dir_.empty()) {
+    // A restart: same directory, same ports and tokens.
+  } else if (opts_.state_dir.empty()) {
     char tmpl[] = "/tmp/vespid-bench-XXXXXX";
     if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
     state_dir_ = tmpl;

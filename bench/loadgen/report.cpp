@@ -133,6 +133,14 @@ void Report::print_text() const {
                   p["cpuS"].get<double>(), p["threads"].get<int>());
     }
   }
+  // Whatever else a scenario set (rounds, refusal reasons, the result check), as JSON.
+  for (const auto& [key, value] : doc_.items()) {
+    if (key == "scenario" || key == "setup" || key == "loads" || key == "ratios" ||
+        key == "figures" || key == "processes") {
+      continue;
+    }
+    std::printf("\n%s: %s\n", key.c_str(), value.dump().c_str());
+  }
   std::fflush(stdout);
 }
 

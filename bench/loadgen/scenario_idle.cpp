@@ -48,6 +48,9 @@ int run_idle(const CommonOptions& c, const IdleOptions& o) {
   report.add_figure("nodes online", static_cast<double>(st.online), "");
   report.add_figure("nodes refused", static_cast<double>(st.refused), "");
   report.add_figure("connect all (512 connects in flight)", st.all_s, "s");
+  nlohmann::json reasons = nlohmann::json::object();
+  for (const auto& [k, v] : st.reasons) reasons[k] = v;
+  report.set("refusedReasons", reasons);
   report.add_process("gateway", "connected", read_proc_stats(gw.pid()));
   settle(c.duration_s);  // held: pings and pongs flow if the hold is long enough
   const ProcStats held = read_proc_stats(gw.pid());
