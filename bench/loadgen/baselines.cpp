@@ -95,14 +95,16 @@ LoadResult run_target(Report& report, const std::string& run, Target& t, const L
                       int callers) {
   auto channels = t.open(callers);
   const ProcStats before = read_proc_stats(t.server_pid);
+  const double self_before = self_cpu_seconds();
   LoadResult r = run_load(channels, spec);
+  const double self_used = self_cpu_seconds() - self_before;
   const ProcStats after = read_proc_stats(t.server_pid);
   // CPU over the whole call (warmup and drain too) scaled to the measured window.
   const double total_s = spec.warmup_s + spec.duration_s;
   const double cpu = before.valid && after.valid
                          ? (after.cpu_s - before.cpu_s) * spec.duration_s / total_s
                          : std::nan("");
-  report.add_load(run, t.name, spec, callers, r, cpu);
+  report.add_load(run, t.name, spec, callers, r, cpu, self_used * spec.duration_s / total_s);
   for (auto& ch : channels) ch->close();
   std::fprintf(stderr, "  %-8s %-9s %8.0f req/s  p50 %.1f µs  p99 %.1f µs  errors %llu lost %llu\n",
                run.c_str(), t.name.c_str(), r.throughput(), r.latency.percentile(50) / 1000.0,

@@ -76,7 +76,10 @@ class DispatchChannel : public Channel, public std::enable_shared_from_this<Disp
       // Not dispatched: the round trip ends here as an error (the body's code names why).
       std::string code = std::to_string(r.status);
       scan_object(r.body, [&](std::string_view key, std::string_view raw) {
-        if (key == "code") code += " " + std::string(plain_string(raw).value_or("?"));
+        if (key == "code") {
+          code += ' ';
+          code += plain_string(raw).value_or("?");
+        }
         return key != "code";
       });
       if (r.status == 200) code += " cached";

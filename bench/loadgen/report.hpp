@@ -17,9 +17,10 @@ class Report {
   explicit Report(std::string scenario);
 
   // A load run: `target` (gateway, raw-1hop, raw-2hop, nats) under `run` (serial, load, ...).
-  // server_cpu_s is the CPU the server process used during the run (NaN if unknown).
+  // server_cpu_s is the CPU the server process used during the run (NaN if unknown);
+  // client_cpu_s the bench's own, so a reader can tell whether the bench was the bottleneck.
   void add_load(const std::string& run, const std::string& target, const LoadSpec& spec,
-                int callers, const LoadResult& r, double server_cpu_s);
+                int callers, const LoadResult& r, double server_cpu_s, double client_cpu_s);
   // A figure compared with a baseline figure measured in the same run.
   void add_ratio(const std::string& figure, double value, const std::string& unit,
                  const std::string& baseline, double base_value);

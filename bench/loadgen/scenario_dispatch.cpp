@@ -37,8 +37,11 @@ int run_dispatch(const CommonOptions& c, const DispatchOptions& o) {
   std::vector<Target> targets;
   targets.push_back(Target{
       "gateway", gw.pid(), [&](int callers) {
-        routers.push_back(std::make_unique<DispatchRouter>("b" + std::to_string(stamp) + "r" +
-                                                           std::to_string(routers.size())));
+        std::string nonce = "b";  // appended, not "b" + ...: GCC 12 -Wrestrict false positive
+        nonce += std::to_string(stamp);
+        nonce += 'r';
+        nonce += std::to_string(routers.size());
+        routers.push_back(std::make_unique<DispatchRouter>(nonce));
         auto* r = routers.back().get();
         std::vector<std::shared_ptr<Channel>> chs;
         for (int i = 0; i < callers; ++i) {
