@@ -15,14 +15,20 @@ void note(const std::string& what) {
 std::vector<NodeCred> ensure_bridge_creds(GatewayRunner& gw, IoPool& pool, int n) {
   auto have = gw.bridge_nodes();
   if (static_cast<int>(have.size()) < n) {
-    std::vector<std::string> ids;
-    for (int i = static_cast<int>(have.size()); i < n; ++i)
-      ids.push_back("bench-" + std::to_string(i));
-    note("pairing " + std::to_string(ids.size()) + " bridge nodes");
+    note("pairing " + std::to_string(n - have.size()) + " bridge nodes");
     BridgeFleet pairing(pool, gw.bridge_port());
-    auto more = pairing.pair(ids, gw.socket_path(), gw.org_id());
+    // In batches: each new pair-request makes the gateway scan and parse every pending request
+    // (to enforce pairing.max_pending), so pairing N at once costs O(N^2); 500 at a time keeps
+    // it linear. Each batch is saved, so an interrupted run keeps what it paired.
+    constexpr int kBatch = 500;
+    for (int first = static_cast<int>(have.size()); first < n; first += kBatch) {
+      std::vector<std::string> ids;
+      for (int i = first; i < std::min(n, first + kBatch); ++i) {
+        ids.push_back("bench-" + std::to_string(i));
+      }
+      gw.add_bridge_nodes(pairing.pair(ids, gw.socket_path(), gw.org_id()));
+    }
     pairing.close_all();
-    gw.add_bridge_nodes(more);
     have = gw.bridge_nodes();
   }
   have.resize(static_cast<std::size_t>(n));
