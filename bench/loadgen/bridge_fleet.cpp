@@ -168,38 +168,79 @@ std::vector<NodeCred> BridgeFleet::pair(const std::vector<std::string>& ids,
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 
-  // Every request pending, with its requestId, before approving (nodes.pending is the only
-  // listing; events would also do, but only on connections open before the requests).
+  // Approve what is pending for these nodes, check who got pair-ok and hello-ok, and go again
+  // until all did: a node whose stored request belonged to an earlier socket (an interrupted
+  // run) files a new request after the first approval, which the next round approves.
   auto admin = cli::OperatorClient::connect(socket_path);
-  std::set<std::string> want(ids.begin(), ids.end());
-  std::vector<std::string> request_ids;
+  std::set<std::string> approved;  // requestIds
+  std::string last_error;
   while (true) {
-    json pending = admin.call("nodes.pending");
-    request_ids.clear();
-    for (const auto& p : pending["pending"]) {
-      if (want.count(p["nodeId"].get<std::string>())) request_ids.push_back(p["requestId"]);
+    std::atomic<std::size_t> checked{0};
+    std::vector<NodeCred> got(fresh.size());
+    std::vector<char> done(fresh.size(), 0);
+    for (std::size_t i = 0; i < fresh.size(); ++i) {
+      asio::post(fresh[i]->io, [&, i] {
+        got[i] = {fresh[i]->id, fresh[i]->token};
+        done[i] = !fresh[i]->token.empty() && fresh[i]->state == Node::State::Online;
+        ++checked;
+      });
     }
-    if (request_ids.size() >= want.size()) break;
+    while (checked.load() < fresh.size()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::set<std::string> waiting;
+    for (std::size_t i = 0; i < fresh.size(); ++i) {
+      if (!done[i]) waiting.insert(fresh[i]->id);
+    }
+    if (waiting.empty()) return got;
     if (now_ns() > deadline || shared->refused.load() > 0) {
-      throw std::runtime_error("pairing: only " + std::to_string(request_ids.size()) + " of " +
-                               std::to_string(want.size()) + " requests pending (" +
-                               std::to_string(shared->refused.load()) + " refused)");
+      throw std::runtime_error(
+          "pairing: " + std::to_string(fresh.size() - waiting.size()) + " of " +
+          std::to_string(fresh.size()) + " nodes got pair-ok and hello-ok (" +
+          std::to_string(shared->refused.load()) + " refused; last error: " + last_error + ")");
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    json pending = admin.call("nodes.pending", json::object(), std::chrono::seconds(120));
+    std::vector<std::string> request_ids;
+    for (const auto& p : pending["pending"]) {
+      const std::string rid = p["requestId"];
+      if (waiting.count(p["nodeId"].get<std::string>()) && !approved.count(rid)) {
+        request_ids.push_back(rid);
+      }
+    }
+    if (request_ids.size() < waiting.size() / 2 && approved.empty()) {
+      // Most requests are still on their way: wait, so the approvals go out in one batch.
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      continue;
+    }
+    approved.insert(request_ids.begin(), request_ids.end());
+    approve_all(socket_path, org, request_ids, last_error);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+}
 
-  // Approvals in parallel over several admin connections, each pipelining its share, so the
-  // storage thread can commit many in one batch.
+void BridgeFleet::approve_all(const std::string& socket_path, const std::string& org,
+                              const std::vector<std::string>& request_ids,
+                              std::string& last_error) {
+  // In parallel over several admin connections, each pipelining its share, so the storage
+  // thread can commit many approvals in one batch. A failed approval (the request was replaced
+  // or expired) is remembered, not fatal: the caller's next round sees what is still pending.
   const std::size_t lanes = std::min<std::size_t>(8, request_ids.size());
   std::vector<std::thread> workers;
-  std::atomic<std::size_t> failed{0};
-  std::string first_error;
   std::mutex err_mu;
   for (std::size_t lane = 0; lane < lanes; ++lane) {
     workers.emplace_back([&, lane] {
       try {
         auto c = cli::OperatorClient::connect(socket_path);
         std::size_t sent = 0, answered = 0;
+        auto read_one = [&] {
+          auto line = c.read_line(std::chrono::seconds(60));
+          if (!line) throw std::runtime_error("no answer to nodes.approve in 60 s");
+          json r = json::parse(*line);
+          if (r.value("type", "") != "res") return;
+          ++answered;
+          if (!r.value("ok", false)) {
+            std::lock_guard lock(err_mu);
+            last_error = r.dump();
+          }
+        };
         for (std::size_t i = lane; i < request_ids.size(); i += lanes) {
           c.send_raw(json{{"type", "req"},
                           {"id", i},
@@ -209,69 +250,16 @@ std::vector<NodeCred> BridgeFleet::pair(const std::vector<std::string>& ids,
                      "\n");
           ++sent;
           // At most 64 outstanding per lane: well inside the connection's queue depth.
-          while (sent - answered >= 64) {
-            auto line = c.read_line(std::chrono::seconds(60));
-            if (!line) throw std::runtime_error("no answer to nodes.approve in 60 s");
-            json r = json::parse(*line);
-            if (r.value("type", "") != "res") continue;
-            ++answered;
-            if (!r.value("ok", false)) {
-              failed.fetch_add(1);
-              std::lock_guard lock(err_mu);
-              if (first_error.empty()) first_error = r.dump();
-            }
-          }
+          while (sent - answered >= 64) read_one();
         }
-        while (answered < sent) {
-          auto line = c.read_line(std::chrono::seconds(60));
-          if (!line) throw std::runtime_error("no answer to nodes.approve in 60 s");
-          json r = json::parse(*line);
-          if (r.value("type", "") != "res") continue;
-          ++answered;
-          if (!r.value("ok", false)) {
-            failed.fetch_add(1);
-            std::lock_guard lock(err_mu);
-            if (first_error.empty()) first_error = r.dump();
-          }
-        }
+        while (answered < sent) read_one();
       } catch (const std::exception& e) {
-        failed.fetch_add(1);
         std::lock_guard lock(err_mu);
-        if (first_error.empty()) first_error = e.what();
+        last_error = e.what();
       }
     });
   }
   for (auto& w : workers) w.join();
-  if (failed.load() > 0) {
-    throw std::runtime_error("pairing: " + std::to_string(failed.load()) +
-                             " approvals failed; first: " + first_error);
-  }
-
-  // Each node gets pair-ok (its token) and hello-ok on its socket.
-  std::vector<NodeCred> creds;
-  while (true) {
-    std::atomic<std::size_t> with_token{0};
-    std::atomic<std::size_t> checked{0};
-    std::vector<NodeCred> got(fresh.size());
-    for (std::size_t i = 0; i < fresh.size(); ++i) {
-      asio::post(fresh[i]->io, [&, i] {
-        got[i] = {fresh[i]->id, fresh[i]->token};
-        if (!fresh[i]->token.empty() && fresh[i]->state == Node::State::Online) ++with_token;
-        ++checked;
-      });
-    }
-    while (checked.load() < fresh.size()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    if (with_token.load() == fresh.size()) {
-      creds = std::move(got);
-      break;
-    }
-    if (now_ns() > deadline) {
-      throw std::runtime_error("pairing: " + std::to_string(with_token.load()) + " of " +
-                               std::to_string(fresh.size()) + " nodes got pair-ok and hello-ok");
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return creds;
 }
 
 ConnectStats BridgeFleet::connect_all(const std::vector<NodeCred>& creds, double timeout_s,

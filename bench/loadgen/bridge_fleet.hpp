@@ -57,6 +57,9 @@ class BridgeFleet {
   struct Shared;
 
  private:
+  static void approve_all(const std::string& socket_path, const std::string& org,
+                          const std::vector<std::string>& request_ids, std::string& last_error);
+
   IoPool& pool_;
   int port_;
   std::vector<std::shared_ptr<Node>> nodes_;
