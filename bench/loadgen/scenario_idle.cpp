@@ -58,6 +58,9 @@ int run_idle(const CommonOptions& c, const IdleOptions& o) {
   const double per_node =
       st.online ? (static_cast<double>(held.rss_kib) - before.rss_kib) * 1024.0 / st.online : 0;
 
+  // The nodes go before the baseline's clients come, so the bench holds one crowd at a time.
+  bridge.close_all();
+  hosts.close_all();
   double nats_per_conn = 0;
   if (c.baselines) {
     NatsServer nats;

@@ -55,6 +55,7 @@ int run_reconnect(const CommonOptions& c, const ReconnectOptions& o) {
   report.add_figure("refused (all rounds)", static_cast<double>(refused), "");
   report.add_figure("not back within 60 s (all rounds)", static_cast<double>(missing), "");
 
+  fleet.close_all();  // one crowd at a time in the bench
   if (c.baselines) {
     NatsServer nats;
     nats.start(c.nats_bin, gw.state_dir() + "/baselines/nats-reconnect");

@@ -16,7 +16,9 @@ namespace vespid::bench {
 namespace asio = boost::asio;
 
 namespace {
-constexpr std::size_t kReadChunk = 64 * 1024;
+// Small to start with (10,000 idle nodes must not cost the bench a GiB), doubled whenever a
+// read leaves less than a quarter free, so busy sockets soon read in large chunks.
+constexpr std::size_t kFirstRead = 4 * 1024;
 
 void set_nodelay(asio::generic::stream_protocol::socket& s) {
   if (s.local_endpoint().protocol().family() == AF_UNIX) return;
@@ -59,13 +61,13 @@ void StreamConn::adopt(asio::generic::stream_protocol::socket socket) {
 void StreamConn::start(OnData on_data, OnClose on_close) {
   on_data_ = std::move(on_data);
   on_close_ = std::move(on_close);
-  in_.resize(kReadChunk);
+  in_.resize(kFirstRead);
   read_more();
   if (!pending_.empty()) flush_soon();
 }
 
 void StreamConn::read_more() {
-  if (in_.size() - in_used_ < kReadChunk / 4) in_.resize(std::max(in_.size() * 2, kReadChunk));
+  if (in_.size() - in_used_ < in_.size() / 4) in_.resize(in_.size() * 2);
   socket_.async_read_some(
       asio::buffer(in_.data() + in_used_, in_.size() - in_used_),
       [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
