@@ -1,0 +1,149 @@
+#include "baselines.hpp"
+
+#include <boost/asio/post.hpp>
+#include <cmath>
+#include <filesystem>
+#include <stdexcept>
+#include <thread>
+
+#include "channels.hpp"
+#include "raw_servers.hpp"
+
+namespace vespid::bench {
+
+namespace asio = boost::asio;
+
+std::string make_payload(int size) {
+  std::string p;
+  for (int i = 0; i < size; ++i) p += static_cast<char>('a' + i % 26);
+  return p;
+}
+
+Baselines::Baselines(IoPool& pool, const CommonOptions& opts, std::string work_dir)
+    : pool_(pool), opts_(opts), dir_(std::move(work_dir)), payload_(make_payload(opts.size)) {}
+
+Baselines::~Baselines() {
+  stop();
+}
+
+void Baselines::start() {
+  std::filesystem::create_directories(dir_);
+  // The two-hop relay's far end is an echo in this process, where the gateway's nodes live.
+  const int local_echo = start_echo_listener(pool_.at(0), 0);
+  raw_echo_port_ = pick_free_port();
+  raw_relay_port_ = pick_free_port();
+  raw_.start(
+      {"/proc/self/exe", "serve-raw", "--echo-port", std::to_string(raw_echo_port_), "--relay-port",
+       std::to_string(raw_relay_port_), "--upstream-port", std::to_string(local_echo)},
+      dir_ + "/raw-servers.log");
+  // Wait until both listen.
+  for (int port : {raw_echo_port_, raw_relay_port_}) {
+    bool up = false;
+    for (int i = 0; i < 500 && !up; ++i) {
+      try {
+        connect_blocking(pool_.at(0), tcp_endpoint("127.0.0.1", port), "raw server")->close();
+        up = true;
+      } catch (const std::exception&) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    }
+    if (!up) throw std::runtime_error("the raw baseline servers did not start; see " + dir_);
+  }
+  nats_.start(opts_.nats_bin, dir_ + "/nats");
+  // One responder per client thread, in one queue group: NATS spreads requests over them.
+  for (std::size_t i = 0; i < pool_.size(); ++i) {
+    responders_.push_back(nats_responder(pool_.at(i), nats_.port()));
+  }
+}
+
+void Baselines::stop() {
+  for (auto& r : responders_) {
+    asio::post(r->stream().io(), [r] { r->stream().close(); });
+  }
+  responders_.clear();
+  raw_.stop();
+  nats_.stop();
+}
+
+std::vector<Target> Baselines::targets() {
+  std::vector<Target> t;
+  auto line_target = [this](std::string name, int port) {
+    return Target{
+        std::move(name), raw_.pid(), [this, port](int callers) {
+          std::vector<std::shared_ptr<Channel>> chs;
+          for (int i = 0; i < callers; ++i) {
+            chs.push_back(echo_channel(
+                connect_blocking(pool_.next(), tcp_endpoint("127.0.0.1", port), "raw"), payload_));
+          }
+          return chs;
+        }};
+  };
+  t.push_back(line_target("raw-1hop", raw_echo_port_));
+  t.push_back(line_target("raw-2hop", raw_relay_port_));
+  t.push_back(Target{"nats", nats_.pid(), [this](int callers) {
+                       std::vector<std::shared_ptr<Channel>> chs;
+                       for (int i = 0; i < callers; ++i) {
+                         chs.push_back(
+                             nats_channel(pool_.next(), nats_.port(), next_tag_++, payload_));
+                       }
+                       return chs;
+                     }});
+  return t;
+}
+
+LoadResult run_target(Report& report, const std::string& run, Target& t, const LoadSpec& spec,
+                      int callers) {
+  auto channels = t.open(callers);
+  const ProcStats before = read_proc_stats(t.server_pid);
+  const double self_before = self_cpu_seconds();
+  LoadResult r = run_load(channels, spec);
+  const double self_used = self_cpu_seconds() - self_before;
+  const ProcStats after = read_proc_stats(t.server_pid);
+  // CPU over the whole call (warmup and drain too) scaled to the measured window.
+  const double total_s = spec.warmup_s + spec.duration_s;
+  const double cpu = before.valid && after.valid
+                         ? (after.cpu_s - before.cpu_s) * spec.duration_s / total_s
+                         : std::nan("");
+  report.add_load(run, t.name, spec, callers, r, cpu, self_used * spec.duration_s / total_s);
+  for (auto& ch : channels) ch->close();
+  std::fprintf(stderr, "  %-8s %-9s %8.0f req/s  p50 %.1f µs  p99 %.1f µs  errors %llu lost %llu\n",
+               run.c_str(), t.name.c_str(), r.throughput(), r.latency.percentile(50) / 1000.0,
+               r.latency.percentile(99) / 1000.0, static_cast<unsigned long long>(r.errors),
+               static_cast<unsigned long long>(r.lost));
+  return r;
+}
+
+std::vector<RunPlan> standard_plan(const CommonOptions& c, int callers, int in_flight,
+                                   double rate) {
+  std::vector<RunPlan> plan;
+  LoadSpec serial{1, 0, c.warmup_s, c.duration_s};
+  plan.push_back({"serial", serial, 1});
+  LoadSpec load{in_flight, 0, c.warmup_s, c.duration_s};
+  plan.push_back({"load", load, callers});
+  if (rate > 0) {
+    LoadSpec paced{in_flight, rate, c.warmup_s, c.duration_s};
+    plan.push_back({"paced", paced, callers});
+  }
+  return plan;
+}
+
+void add_standard_ratios(Report& report, const std::string& target,
+                         const std::vector<RunPlan>& plan) {
+  for (const auto& p : plan) {
+    const auto* g = report.load_row(p.name, target);
+    if (!g) continue;
+    for (const char* base : {"nats", "raw-2hop", "raw-1hop"}) {
+      const auto* b = report.load_row(p.name, base);
+      if (!b) continue;
+      const std::string what = target + " " + p.name;
+      if (p.name == "load") {
+        report.add_ratio(what + " throughput", (*g)["throughput"], "/s", std::string(base),
+                         (*b)["throughput"]);
+      }
+      report.add_ratio(what + " p50", (*g)["p50Us"], "µs", std::string(base), (*b)["p50Us"]);
+      report.add_ratio(what + " p99", (*g)["p99Us"], "µs", std::string(base), (*b)["p99Us"]);
+    }
+  }
+}
+
+}  // namespace vespid::bench

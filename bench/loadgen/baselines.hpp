@@ -1,0 +1,74 @@
+// The baselines every gateway figure is compared with, run in the same process on the same
+// machine with the same payload: raw one-hop (client -> echo), raw two-hop (client -> relay ->
+// echo -> relay -> client) and NATS request/reply (requester -> nats-server -> responder and
+// back). The servers in the middle are other processes, as the gateway is.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "child_process.hpp"
+#include "io_pool.hpp"
+#include "load.hpp"
+#include "nats.hpp"
+#include "options.hpp"
+#include "report.hpp"
+
+namespace vespid::bench {
+
+// Something to run load against: a way to open `callers` channels, and the process that does
+// the work in the middle (for its CPU time).
+struct Target {
+  std::string name;
+  pid_t server_pid = -1;
+  std::function<std::vector<std::shared_ptr<Channel>>(int callers)> open;
+};
+
+class Baselines {
+ public:
+  Baselines(IoPool& pool, const CommonOptions& opts, std::string work_dir);
+  ~Baselines();
+  void start();
+  void stop();
+
+  std::vector<Target> targets();
+  pid_t nats_pid() const { return nats_.pid(); }
+  int nats_port() const { return nats_.port(); }
+
+ private:
+  IoPool& pool_;
+  CommonOptions opts_;
+  std::string dir_;
+  std::string payload_;
+  ChildProcess raw_;
+  int raw_echo_port_ = 0, raw_relay_port_ = 0;
+  NatsServer nats_;
+  std::vector<std::shared_ptr<NatsConn>> responders_;
+  int next_tag_ = 0;
+};
+
+// Runs `spec` on a fresh set of `callers` channels of `t`, adds the row to the report, closes
+// the channels. Returns the result.
+LoadResult run_target(Report& report, const std::string& run, Target& t, const LoadSpec& spec,
+                      int callers);
+
+// The runs every latency scenario makes on each target: serial (1 caller, 1 in flight) and
+// load (callers × in_flight), plus paced at `rate` when rate > 0.
+struct RunPlan {
+  std::string name;
+  LoadSpec spec;
+  int callers;
+};
+std::vector<RunPlan> standard_plan(const CommonOptions& c, int callers, int in_flight, double rate);
+
+// Adds "<target> <run> p50/p99/throughput vs <baseline>" ratios for every baseline row that
+// the report holds for the same run.
+void add_standard_ratios(Report& report, const std::string& target,
+                         const std::vector<RunPlan>& plan);
+
+// The payload every request carries: `size` printable bytes (no escaping needed).
+std::string make_payload(int size);
+
+}  // namespace vespid::bench

@@ -1,0 +1,72 @@
+// Many simulated bridge.v1 nodes on a few client threads. A node answers every invoke at once
+// with invoke-res echoing the params, answers pings, and counts what happened to it, so the
+// scenarios can pair, connect, hold, drop and reconnect thousands of them.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io_pool.hpp"
+
+namespace vespid::bench {
+
+struct NodeCred {
+  std::string id;
+  std::string token;
+};
+
+// What one connect_all() saw.
+struct ConnectStats {
+  std::size_t wanted = 0;
+  std::size_t online = 0;   // hello-ok received
+  std::size_t refused = 0;  // connect failed, error frame, or closed before hello-ok
+  double first_s = 0;       // from the start to the first hello-ok
+  double all_s = 0;         // from the start to the last hello-ok (or the timeout)
+  std::vector<std::pair<std::string, std::size_t>> reasons;  // why refused, counted
+};
+
+class BridgeFleet {
+ public:
+  BridgeFleet(IoPool& pool, int port);
+  ~BridgeFleet();
+
+  // Pairs the nodes `ids` the fastest legitimate way: every pair-request is sent at once, then
+  // the pending requests are approved into `org` over several admin connections in parallel,
+  // each pipelined. Blocks; returns each node's token. Nodes stay connected and online.
+  std::vector<NodeCred> pair(const std::vector<std::string>& ids, const std::string& socket_path,
+                             const std::string& org, double timeout_s = 300);
+
+  // Opens one connection per node and says hello with its token; at most `max_connecting`
+  // connects in flight (0: all at once). Blocks until every node is online or refused, or the
+  // timeout.
+  ConnectStats connect_all(const std::vector<NodeCred>& nodes, double timeout_s,
+                           std::size_t max_connecting = 0);
+
+  // Closes every node's socket from the client side (as a network drop would) and waits until
+  // they are all closed here.
+  void close_all();
+
+  std::size_t online() const noexcept { return online_.load(); }
+  uint64_t invokes() const noexcept { return invokes_.load(); }
+  uint64_t pings() const noexcept { return pings_.load(); }
+
+  struct Node;
+  struct Shared;
+
+ private:
+  static void approve_all(const std::string& socket_path, const std::string& org,
+                          const std::vector<std::string>& request_ids, std::string& last_error);
+
+  IoPool& pool_;
+  int port_;
+  std::vector<std::shared_ptr<Node>> nodes_;
+  std::atomic<std::size_t> online_{0};
+  std::atomic<uint64_t> invokes_{0};
+  std::atomic<uint64_t> pings_{0};
+  std::shared_ptr<Shared> shared_;
+};
+
+}  // namespace vespid::bench

@@ -1,0 +1,69 @@
+// The gateway under test: started by the bench with a bench config in a state directory (kept,
+// so paired nodes and their tokens are reused by later runs), or attached to when one is
+// already running on that directory. What the bench learned (ports, org, internal token, node
+// tokens) is kept in <state_dir>/bench.json.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "bridge_fleet.hpp"
+#include "child_process.hpp"
+
+namespace vespid::bench {
+
+struct GatewayOptions {
+  std::string gateway_bin;  // empty: vespid-gateway next to this binary
+  std::string plugin_dir;   // empty: <bin>/../lib/vespid/plugins
+  std::string state_dir;    // empty: a fresh temporary directory, removed at the end
+  std::string log_level = "warn";
+  bool attach = false;  // use the gateway already running on state_dir
+};
+
+struct WsCred {
+  std::string agent_id;
+  std::string token;
+};
+
+class GatewayRunner {
+ public:
+  explicit GatewayRunner(GatewayOptions opts);
+  ~GatewayRunner();
+
+  // Starts (or attaches to) the gateway and makes sure org "bench" exists.
+  void start();
+  void stop();
+
+  pid_t pid() const noexcept { return pid_; }
+  const std::string& state_dir() const noexcept { return state_dir_; }
+  std::string socket_path() const { return state_dir_ + "/gateway.sock"; }
+  int bridge_port() const { return state_["bridgePort"]; }
+  int api_port() const { return state_["apiPort"]; }
+  int ws_port() const { return state_["wsPort"]; }
+  std::string org_id() const { return state_["orgId"]; }
+  std::string internal_token() const { return state_["internalToken"]; }
+
+  // Node credentials kept from earlier runs; pairing more adds to them.
+  std::vector<NodeCred> bridge_nodes() const;
+  void add_bridge_nodes(const std::vector<NodeCred>& more);
+  std::vector<WsCred> ws_hosts() const;
+  void add_ws_hosts(const std::vector<WsCred>& more);
+
+ private:
+  void write_config(const std::string& path);
+  void save();
+  void wait_ready();
+
+  GatewayOptions opts_;
+  std::string state_dir_;
+  bool temp_ = false;
+  ChildProcess proc_;
+  pid_t pid_ = -1;
+  nlohmann::json state_;
+};
+
+// The directory this executable lives in.
+std::string self_dir();
+
+}  // namespace vespid::bench

@@ -1,0 +1,106 @@
+// vespid-bench: the load generator. Plays many nodes and operators over the real transports on
+// loopback against a real vespid-gateway, with raw-loopback and NATS baselines measured in the
+// same run. docs/performance.md has the figures and the commands that made them.
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdio>
+#include <exception>
+
+#include "options.hpp"
+#include "raw_servers.hpp"
+
+using namespace vespid::bench;
+
+namespace {
+
+void add_common(CLI::App* app, CommonOptions& c) {
+  app->add_option("--threads", c.threads, "client threads, one io_context each")
+      ->check(CLI::Range(1, 64));
+  app->add_option("--warmup", c.warmup_s, "seconds of load before measuring")
+      ->check(CLI::Range(0.0, 600.0));
+  app->add_option("--duration", c.duration_s, "seconds measured (idle: seconds held)")
+      ->check(CLI::Range(0.1, 3600.0));
+  app->add_option("--size", c.size, "payload bytes per request, gateway and baselines alike")
+      ->check(CLI::Range(1, 1 << 20));
+  app->add_flag("--json", c.json, "print the report as JSON");
+  app->add_flag("!--no-baselines", c.baselines, "skip the raw and NATS baselines");
+  app->add_option("--nats-server", c.nats_bin, "nats-server binary");
+  app->add_option("--gateway-bin", c.gateway.gateway_bin,
+                  "vespid-gateway to start (default: next to vespid-bench)");
+  app->add_option("--plugin-dir", c.gateway.plugin_dir, "the gateway's plugin directory");
+  app->add_option("--state-dir", c.gateway.state_dir,
+                  "gateway state directory, kept with its paired nodes for later runs "
+                  "(default: a temporary one)");
+  app->add_flag("--attach", c.gateway.attach,
+                "use the gateway already running on --state-dir (started by an earlier run)");
+  app->add_option("--gateway-log-level", c.gateway.log_level, "the gateway's log.level");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);
+  CLI::App app{"vespid-bench: load generator for vespid-gateway, with same-run baselines"};
+  app.require_subcommand(1);
+  CommonOptions common;
+  InvokeOptions inv;
+  DispatchOptions dis;
+  IdleOptions idle;
+  ReconnectOptions rec;
+
+  auto* invoke = app.add_subcommand("invoke", "operators call nodes.invoke on bridge nodes");
+  add_common(invoke, common);
+  invoke->add_option("--nodes", inv.nodes, "bridge nodes")->check(CLI::Range(1, 100000));
+  invoke->add_option("--callers", inv.callers, "operator connections in the load run")
+      ->check(CLI::Range(1, 512));
+  invoke->add_option("--in-flight", inv.in_flight, "invokes in flight per caller in the load run")
+      ->check(CLI::Range(1, 65535));
+  invoke->add_option("--rate", inv.rate, "also a paced run at this many invokes/s (open loop)");
+
+  auto* base = app.add_subcommand("baseline", "the raw and NATS baselines alone");
+  add_common(base, common);
+  base->add_option("--callers", inv.callers)->check(CLI::Range(1, 512));
+  base->add_option("--in-flight", inv.in_flight)->check(CLI::Range(1, 65535));
+  base->add_option("--rate", inv.rate);
+
+  auto* dispatch = app.add_subcommand("dispatch", "internal dispatch to /ws node hosts");
+  add_common(dispatch, common);
+  dispatch->add_option("--hosts", dis.hosts, "node hosts")->check(CLI::Range(1, 100000));
+  dispatch->add_option("--callers", dis.callers, "HTTP connections in the load run")
+      ->check(CLI::Range(1, 512));
+  dispatch->add_option("--in-flight", dis.in_flight, "dispatches in flight per connection")
+      ->check(CLI::Range(1, 65535));
+
+  auto* idle_cmd = app.add_subcommand("idle", "hold N idle nodes: gateway RSS per node");
+  add_common(idle_cmd, common);
+  idle_cmd->add_option("--nodes", idle.nodes)->check(CLI::Range(1, 100000));
+  idle_cmd->add_option("--transport", idle.transport, "bridge or ws")
+      ->check(CLI::IsMember({"bridge", "ws"}));
+
+  auto* reconnect = app.add_subcommand("reconnect", "N nodes drop and reconnect at once");
+  add_common(reconnect, common);
+  reconnect->add_option("--nodes", rec.nodes)->check(CLI::Range(1, 100000));
+  reconnect->add_option("--rounds", rec.rounds)->check(CLI::Range(1, 100));
+
+  // Internal: the raw baselines' servers, run as a child process by the other subcommands.
+  int echo_port = 0, relay_port = 0, upstream_port = 0;
+  auto* serve = app.add_subcommand("serve-raw", "(internal) raw echo and relay servers");
+  serve->group("");
+  serve->add_option("--echo-port", echo_port)->required();
+  serve->add_option("--relay-port", relay_port)->required();
+  serve->add_option("--upstream-port", upstream_port)->required();
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (*invoke) return run_invoke(common, inv);
+    if (*base) return run_baselines_only(common, inv);
+    if (*dispatch) return run_dispatch(common, dis);
+    if (*idle_cmd) return run_idle(common, idle);
+    if (*reconnect) return run_reconnect(common, rec);
+    if (*serve) return serve_raw(echo_port, relay_port, upstream_port);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "vespid-bench: %s\n", e.what());
+    return 2;
+  }
+  return 0;
+}

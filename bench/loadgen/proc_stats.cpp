@@ -1,0 +1,52 @@
+#include "proc_stats.hpp"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace vespid::bench {
+
+ProcStats read_proc_stats(pid_t pid) {
+  ProcStats s;
+  const std::string base = "/proc/" + std::to_string(pid);
+  std::ifstream status(base + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    std::istringstream in(line);
+    std::string key;
+    uint64_t value = 0;
+    in >> key >> value;
+    if (key == "VmRSS:") s.rss_kib = value;
+    if (key == "VmHWM:") s.hwm_kib = value;
+    if (key == "Threads:") s.threads = static_cast<int>(value);
+  }
+  std::ifstream stat(base + "/stat");
+  std::string all((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  // The command name in parentheses may hold spaces; the fields after the last ')' are fixed:
+  // state is field 3, utime 14 and stime 15 (man 5 proc).
+  const auto close = all.rfind(')');
+  if (close == std::string::npos) return s;
+  std::istringstream in(all.substr(close + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && in >> field; ++i) {
+    if (i == 14) utime = std::stoull(field);
+    if (i == 15) stime = std::stoull(field);
+  }
+  const double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
+  s.cpu_s = static_cast<double>(utime + stime) / hz;
+  s.valid = true;
+  return s;
+}
+
+double self_cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return secs(u.ru_utime) + secs(u.ru_stime);
+}
+
+}  // namespace vespid::bench

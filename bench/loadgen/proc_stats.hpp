@@ -1,0 +1,24 @@
+// What /proc says about a process: resident memory now and at its peak, and CPU time used.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+
+namespace vespid::bench {
+
+struct ProcStats {
+  bool valid = false;
+  uint64_t rss_kib = 0;  // VmRSS
+  uint64_t hwm_kib = 0;  // VmHWM: the peak resident set
+  double cpu_s = 0;      // utime + stime
+  int threads = 0;
+};
+
+// Reads /proc/<pid>/status and /proc/<pid>/stat; valid=false if the process is gone.
+ProcStats read_proc_stats(pid_t pid);
+
+// CPU seconds this process (the bench itself) has used, every thread included.
+double self_cpu_seconds();
+
+}  // namespace vespid::bench

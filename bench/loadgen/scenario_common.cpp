@@ -1,0 +1,89 @@
+#include "scenario_common.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <stdexcept>
+
+namespace vespid::bench {
+
+void note(const std::string& what) {
+  std::fprintf(stderr, "vespid-bench: %s\n", what.c_str());
+}
+
+std::vector<NodeCred> ensure_bridge_creds(GatewayRunner& gw, IoPool& pool, int n) {
+  auto have = gw.bridge_nodes();
+  if (static_cast<int>(have.size()) < n) {
+    note("pairing " + std::to_string(n - have.size()) + " bridge nodes");
+    BridgeFleet pairing(pool, gw.bridge_port());
+    // In batches: each new pair-request makes the gateway scan and parse every pending request
+    // (to enforce pairing.max_pending), so pairing N at once costs O(N^2); 500 at a time keeps
+    // it linear. Each batch is saved, so an interrupted run keeps what it paired.
+    constexpr int kBatch = 500;
+    for (int first = static_cast<int>(have.size()); first < n; first += kBatch) {
+      std::vector<std::string> ids;
+      for (int i = first; i < std::min(n, first + kBatch); ++i) {
+        ids.push_back("bench-" + std::to_string(i));
+      }
+      gw.add_bridge_nodes(pairing.pair(ids, gw.socket_path(), gw.org_id()));
+    }
+    pairing.close_all();
+    have = gw.bridge_nodes();
+  }
+  have.resize(static_cast<std::size_t>(n));
+  return have;
+}
+
+std::vector<WsCred> ensure_ws_creds(GatewayRunner& gw, int n) {
+  auto have = gw.ws_hosts();
+  if (static_cast<int>(have.size()) < n) {
+    note("pairing " + std::to_string(n - have.size()) + " node hosts");
+    auto more = WsFleet::pair(n - static_cast<int>(have.size()), gw.socket_path(), gw.org_id(),
+                              gw.api_port());
+    gw.add_ws_hosts(more);
+    have = gw.ws_hosts();
+  }
+  have.resize(static_cast<std::size_t>(n));
+  return have;
+}
+
+namespace {
+void check(const ConnectStats& st, const std::string& what) {
+  if (st.online == st.wanted) return;
+  std::string why;
+  for (const auto& [r, k] : st.reasons) why += " " + r + " ×" + std::to_string(k) + ";";
+  throw std::runtime_error(what + ": only " + std::to_string(st.online) + " of " +
+                           std::to_string(st.wanted) + " came online;" + why);
+}
+}  // namespace
+
+void connect_or_throw(BridgeFleet& fleet, const std::vector<NodeCred>& creds) {
+  check(fleet.connect_all(creds, 120, 512), "connecting bridge nodes");
+}
+
+void connect_or_throw(WsFleet& fleet, const std::vector<WsCred>& creds) {
+  check(fleet.connect_all(creds, 120, 512), "connecting node hosts");
+}
+
+nlohmann::json setup_facts(const CommonOptions& c) {
+  double load[3] = {0, 0, 0};
+  if (std::ifstream in("/proc/loadavg"); in) in >> load[0] >> load[1] >> load[2];
+  return {{"clientThreads", c.threads},
+          {"payloadBytes", c.size},
+          {"warmupS", c.warmup_s},
+          {"durationS", c.duration_s},
+          {"cpus", sysconf(_SC_NPROCESSORS_ONLN)},
+          {"loadAvg1m", load[0]}};
+}
+
+int finish(const Report& r, const CommonOptions& c, bool failed) {
+  if (c.json) {
+    std::printf("%s\n", r.json_text().c_str());
+  } else {
+    r.print_text();
+  }
+  return failed ? 1 : 0;
+}
+
+}  // namespace vespid::bench
