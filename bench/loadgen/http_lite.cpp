@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -67,6 +68,10 @@ HttpResponse http_call(int port, std::string_view method, std::string_view path,
     if (fd >= 0) ::close(fd);
     throw std::runtime_error("cannot connect to 127.0.0.1:" + std::to_string(port));
   }
+  // Setup traffic only, but never wait forever on a gateway that stopped answering.
+  timeval limit{30, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
   std::vector<std::string> h = headers;
   h.push_back("Connection: close");
   const std::string req = http_request(method, path, h, body);

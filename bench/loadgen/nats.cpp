@@ -1,5 +1,7 @@
 #include "nats.hpp"
 
+#include <unistd.h>
+
 #include <boost/asio/post.hpp>
 #include <charconv>
 #include <chrono>

@@ -80,6 +80,13 @@ const json* Report::load_row(const std::string& run, const std::string& target) 
   return nullptr;
 }
 
+bool Report::load_failed() const {
+  for (const auto& r : doc_["loads"]) {
+    if (r["errors"].get<uint64_t>() > 0 || r["lost"].get<uint64_t>() > 0) return true;
+  }
+  return false;
+}
+
 namespace {
 std::string cpu_cell(const json& r) {
   auto part = [&](const char* key) {

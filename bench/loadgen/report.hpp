@@ -32,6 +32,9 @@ class Report {
   // The load row of (run, target) as JSON (null when absent), for building ratios.
   const nlohmann::json* load_row(const std::string& run, const std::string& target) const;
 
+  // True when a load run had errors or lost requests (the bench then exits 1).
+  bool load_failed() const;
+
   void print_text() const;
   std::string json_text() const { return doc_.dump(2); }
 

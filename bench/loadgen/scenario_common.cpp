@@ -39,10 +39,15 @@ std::vector<WsCred> ensure_ws_creds(GatewayRunner& gw, int n) {
   auto have = gw.ws_hosts();
   if (static_cast<int>(have.size()) < n) {
     note("pairing " + std::to_string(n - have.size()) + " node hosts");
-    auto more = WsFleet::pair(n - static_cast<int>(have.size()), gw.socket_path(), gw.org_id(),
-                              gw.api_port());
-    gw.add_ws_hosts(more);
-    have = gw.ws_hosts();
+    // In batches of 100 (tokens made, then used): creating a pairing token scans every unused
+    // token of the org (agents.max_pairing_tokens_per_org), so making thousands first is
+    // quadratic. Each batch is saved.
+    constexpr int kBatch = 100;
+    while (static_cast<int>(have.size()) < n) {
+      const int batch = std::min(kBatch, n - static_cast<int>(have.size()));
+      gw.add_ws_hosts(WsFleet::pair(batch, gw.socket_path(), gw.org_id(), gw.api_port()));
+      have = gw.ws_hosts();
+    }
   }
   have.resize(static_cast<std::size_t>(n));
   return have;

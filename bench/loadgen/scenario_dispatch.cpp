@@ -91,10 +91,7 @@ int run_dispatch(const CommonOptions& c, const DispatchOptions& o) {
   if (base) base->stop();
   pool.stop();
   gw.stop();
-  bool failed = got.status != 200;
-  for (const auto& r : nlohmann::json::parse(report.json_text())["loads"]) {
-    if (r["errors"].get<uint64_t>() > 0 || r["lost"].get<uint64_t>() > 0) failed = true;
-  }
+  const bool failed = report.load_failed() || got.status != 200;
   return finish(report, c, failed);
 }
 

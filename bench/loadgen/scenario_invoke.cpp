@@ -71,10 +71,7 @@ int run_invoke(const CommonOptions& c, const InvokeOptions& o) {
   if (base) base->stop();
   pool.stop();
   gw.stop();
-  bool failed = false;
-  for (const auto& r : nlohmann::json::parse(report.json_text())["loads"]) {
-    if (r["errors"].get<uint64_t>() > 0 || r["lost"].get<uint64_t>() > 0) failed = true;
-  }
+  const bool failed = report.load_failed();
   return finish(report, c, failed);
 }
 
@@ -92,7 +89,7 @@ int run_baselines_only(const CommonOptions& c, const InvokeOptions& o) {
   pool.stop();
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
-  return finish(report, c, false);
+  return finish(report, c, report.load_failed());
 }
 
 }  // namespace vespid::bench
