@@ -110,6 +110,14 @@ int ConnectionHub::recv(vsp_host_conn* c, const char* data, size_t len) {
       conn->close(VSP_E_OVERFLOW, "too many queued frames");
       return;
     }
+    if (!conn->busy && !conn->pumping && conn->inbox.empty()) {
+      // The usual case: nothing ahead of this frame, so it is handled now, never queued.
+      conn->pumping = true;
+      run_frame(conn, std::move(msg));
+      conn->pumping = false;
+      pump(conn);
+      return;
+    }
     conn->inbox.push_back(std::move(msg));
     pump(conn);
   });
@@ -119,27 +127,27 @@ int ConnectionHub::recv(vsp_host_conn* c, const char* data, size_t len) {
 void ConnectionHub::pump(const std::shared_ptr<Connection>& c) {
   if (c->pumping) return;  // the loop below is already on the stack and will continue
   c->pumping = true;
-  while (!c->busy && !c->inbox.empty() && !c->gone) {
-    std::string msg = std::move(c->inbox.front());
-    c->inbox.pop_front();
-    c->busy = true;
-    // If the handler finishes synchronously, the callback only clears `busy` and this loop goes
-    // on; if it finishes later, the callback restarts the loop. No recursion either way.
-    auto done = [this, c] {
-      c->busy = false;
-      if (!c->pumping) pump(c);
-    };
-    spawn(c->dialect->on_message(c, std::move(msg)), done, [this, c, done](std::exception_ptr e) {
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        log::get("core")->error("connection {}: frame handler failed: {}", c->id(), ex.what());
-      } catch (...) {
-      }
-      done();
-    });
-  }
+  while (!c->busy && !c->inbox.empty() && !c->gone) run_frame(c, c->inbox.pop_front());
   c->pumping = false;
+}
+
+void ConnectionHub::run_frame(const std::shared_ptr<Connection>& c, std::string msg) {
+  c->busy = true;
+  // If the handler finishes synchronously, the callback only clears `busy` and the caller's loop
+  // goes on; if it finishes later, the callback restarts the loop. No recursion either way.
+  auto done = [this, c] {
+    c->busy = false;
+    if (!c->pumping) pump(c);
+  };
+  spawn(c->dialect->on_message(c, std::move(msg)), done, [c, done](std::exception_ptr e) {
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      log::get("core")->error("connection {}: frame handler failed: {}", c->id(), ex.what());
+    } catch (...) {
+    }
+    done();
+  });
 }
 
 void ConnectionHub::closed(vsp_host_conn* c, int status, const char* reason) {

@@ -51,6 +51,8 @@ class ConnectionHub {
 
  private:
   void pump(const std::shared_ptr<Connection>& c);
+  // Hands one frame to the connection's dialect (busy until its handler ends).
+  void run_frame(const std::shared_ptr<Connection>& c, std::string msg);
   std::string known_dialects() const;
 
   Loop& loop_;
