@@ -17,32 +17,17 @@ namespace ip = boost::asio::ip;
 
 constexpr std::uint64_t kRetryMs = 1000;  // an address we could not bind yet (IPv6 DAD, races)
 
-// The specs that already cover loopback, or are loopback, need no companion listener.
-bool spec_wants_companion(const std::string& spec) {
-  if (spec == "loopback" || spec == "lan") return false;
-  boost::system::error_code ec;
-  const auto a = ip::make_address(spec, ec);
-  if (ec) return true;  // tailnet, auto, ...: a specific, changing address
-  return !a.is_unspecified() && !a.is_loopback();
-}
-
 }  // namespace
 
-bool BridgeTransport::host_has_bind_api() const noexcept {
-  const vsp_host_api* api = host_.api();
-  return api->struct_size > offsetof(vsp_host_api, listener_update) && api->bind_watch != nullptr &&
-         api->listener_update != nullptr;
-}
-
 void BridgeTransport::start_bind_mode() {
-  if (!host_has_bind_api()) {
+  if (!host_.has_bind_api()) {
     throw vsp::Error(VSP_E_UNSUPPORTED,
                      "bridge: config key \"bind\" needs a gateway with plugin ABI 1.1 or newer "
                      "(bind_watch); use \"host\" on this gateway");
   }
   const std::string& spec = *cfg_.bind;
   port_ = cfg_.port;
-  if (cfg_.loopback_companion && spec_wants_companion(spec)) {
+  if (cfg_.loopback_companion && vsp::bind_spec_wants_loopback_companion(spec)) {
     open_listener(ip::tcp::endpoint(ip::address_v4::loopback(), port_));
     port_ = listeners_.back()->port();  // fixes an ephemeral port for every later listener
     companion_address_ = "127.0.0.1";

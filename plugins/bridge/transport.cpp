@@ -107,7 +107,7 @@ void BridgeTransport::start() {
   for (auto& l : listeners_) l->start_accepting();
   pool_.start(host_);
   pool_started_ = true;
-  if (host_has_bind_api()) {
+  if (host_.has_bind_api()) {
     const std::string a = addr.to_string();
     const char* addrs[] = {a.c_str()};
     vsp_listener_info info{

@@ -46,7 +46,6 @@ class BridgeTransport {
   void complete_stop();
 
   // ---- Bind mode (config "bind", bind_listeners.cpp), loop thread only ----
-  bool host_has_bind_api() const noexcept;
   void start_bind_mode();
   // The gateway's current address set for the spec: open what is new, close what went away.
   void apply_addresses(std::vector<std::string> wanted);

@@ -19,25 +19,10 @@ namespace ip = boost::asio::ip;
 
 constexpr std::uint64_t kRetryMs = 1000;  // an address we could not bind yet (IPv6 DAD, races)
 
-// The specs that already cover loopback, or are loopback, need no companion listener.
-bool spec_wants_companion(const std::string& spec) {
-  if (spec == "loopback" || spec == "lan") return false;
-  boost::system::error_code ec;
-  const auto a = ip::make_address(spec, ec);
-  if (ec) return true;  // tailnet, auto, ...: a specific, changing address
-  return !a.is_unspecified() && !a.is_loopback();
-}
-
 }  // namespace
 
-bool WsTransport::host_has_bind_api() const noexcept {
-  const vsp_host_api* api = host_.api();
-  return api->struct_size > offsetof(vsp_host_api, listener_update) && api->bind_watch != nullptr &&
-         api->bind_unwatch != nullptr;
-}
-
 void WsTransport::start_bind_mode() {
-  if (!host_has_bind_api()) {
+  if (!host_.has_bind_api()) {
     throw vsp::Error(VSP_E_UNSUPPORTED,
                      "ws: config key \"bind\" needs a gateway with plugin ABI 1.1 or newer "
                      "(bind_watch); use \"host\" on this gateway");
@@ -45,7 +30,7 @@ void WsTransport::start_bind_mode() {
   const Config& cfg = shared_->cfg;
   const std::string& spec = *cfg.bind;
   port_ = cfg.port;
-  if (cfg.loopback_companion && spec_wants_companion(spec)) {
+  if (cfg.loopback_companion && vsp::bind_spec_wants_loopback_companion(spec)) {
     listener_ = std::make_shared<Listener>(shared_, raw_iocs_);
     const auto bound = listener_->bind("127.0.0.1", port_);
     port_ = bound.port();  // fixes an ephemeral port for every later listener

@@ -47,7 +47,6 @@ class WsTransport {
   void log_listening(const boost::asio::ip::tcp::endpoint& bound, const std::string& why);
 
   // bind_listeners.cpp
-  bool host_has_bind_api() const noexcept;
   void start_bind_mode();
   void apply_addresses(std::vector<std::string> wanted);
   void open_bound(const std::string& address);

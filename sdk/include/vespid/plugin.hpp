@@ -24,6 +24,11 @@
 #ifndef VESPID_PLUGIN_HPP
 #define VESPID_PLUGIN_HPP
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -101,6 +106,15 @@ class Host {
 
   std::string instance_name() const { return api_->instance_name(hi_); }
   std::string state_dir() const { return api_->state_dir(hi_); }
+
+  // Whether the host offers ABI 1.1's bind services (bind_watch, bind_unwatch,
+  // listener_update): an older gateway's table ends before them.
+  bool has_bind_api() const noexcept {
+    return api_->struct_size >=
+               offsetof(vsp_host_api, listener_update) + sizeof(api_->listener_update) &&
+           api_->bind_watch != nullptr && api_->bind_unwatch != nullptr &&
+           api_->listener_update != nullptr;
+  }
 
   // Loop thread. Returns the JSON text of a gateway config key, or an empty string.
   std::string config_get(const char* path) const {
@@ -200,6 +214,24 @@ class Watch {
   std::unique_ptr<std::function<void(uint32_t)>> fn_;
   vsp_host_watch* w_ = nullptr;
 };
+
+// Whether a listener bound by `spec` also wants a loopback companion (so local tools still
+// reach it): every spec but "loopback", "lan" and literal loopback or wildcard addresses, which
+// already cover 127.0.0.1 or are it. "tailnet", "auto" and specific addresses want one.
+inline bool bind_spec_wants_loopback_companion(std::string_view spec) {
+  if (spec == "loopback" || spec == "lan") return false;
+  const std::string text(spec);
+  in_addr v4{};
+  if (::inet_pton(AF_INET, text.c_str(), &v4) == 1) {
+    const uint32_t host_order = ntohl(v4.s_addr);
+    return host_order != 0 && (host_order >> 24) != 127;
+  }
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, text.c_str(), &v6) == 1) {
+    return !IN6_IS_ADDR_UNSPECIFIED(&v6) && !IN6_IS_ADDR_LOOPBACK(&v6);
+  }
+  return true;  // a mode that names a specific, changing address
+}
 
 namespace detail {
 
