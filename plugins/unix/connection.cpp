@@ -166,25 +166,19 @@ int Connection::send(std::string_view message) noexcept {
       // A full buffer queues the rest; an error is left for the loop thread's write to report.
       if (n > 0) sent = static_cast<std::size_t>(n);
     }
-    if (sent > 0) {
-      std::string rest;
-      if (sent < message.size()) rest.append(message.substr(sent));
-      rest.push_back('\n');
-      queued_bytes_ += rest.size();
-      pending_.push_back(std::move(rest));
-      post_flush = !std::exchange(flush_posted_, true);
-    } else if (queued_bytes_ + need > limits_.send_queue_bytes) {
+    const std::size_t rest = need - sent;  // a partial line already on the wire stays first
+    if (queued_bytes_ + rest > limits_.send_queue_bytes) {
       // A reader this slow is dropped, never buffered without bound.
       close_requested_ = true;
       overflowed_ = true;
       overflow = true;
     } else {
       std::string framed;
-      framed.reserve(need);
-      framed.append(message);
+      framed.reserve(rest);
+      if (sent < message.size()) framed.append(message.substr(sent));
       framed.push_back('\n');
       pending_.push_back(std::move(framed));
-      queued_bytes_ += need;
+      queued_bytes_ += rest;
       if (queued_bytes_ > limits_.send_queue_bytes / 2) {
         busy_ = true;
         rc = VSP_E_BUSY;
