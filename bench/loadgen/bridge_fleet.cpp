@@ -19,20 +19,7 @@ namespace asio = boost::asio;
 using nlohmann::json;
 
 // Fleet-wide tallies of one connect round, touched from every client thread.
-struct BridgeFleet::Shared {
-  std::atomic<std::size_t> refused{0};
-  std::atomic<std::size_t> connecting{0};
-  std::atomic<uint64_t> first_ok_ns{0};
-  std::atomic<uint64_t> last_ok_ns{0};
-  std::mutex reasons_mu;
-  std::map<std::string, std::size_t> reasons;
-
-  void refuse(const std::string& why) {
-    refused.fetch_add(1);
-    std::lock_guard lock(reasons_mu);
-    ++reasons[why];
-  }
-};
+struct BridgeFleet::Shared : ConnectRound {};
 
 struct BridgeFleet::Node : std::enable_shared_from_this<BridgeFleet::Node> {
   enum class State { Idle, Connecting, Handshake, Online, Done };
@@ -113,12 +100,7 @@ struct BridgeFleet::Node : std::enable_shared_from_this<BridgeFleet::Node> {
       if (state != State::Handshake) return;
       state = State::Online;
       fleet.online_.fetch_add(1);
-      const uint64_t now = now_ns();
-      uint64_t zero = 0;
-      shared.first_ok_ns.compare_exchange_strong(zero, now);
-      uint64_t last = shared.last_ok_ns.load();
-      while (last < now && !shared.last_ok_ns.compare_exchange_weak(last, now)) {
-      }
+      shared.online_now();
     } else if (type == "\"error\"") {
       // NOT_PAIRED / UNAUTHORIZED before hello-ok refuse this node; other errors are noted.
       if (state == State::Handshake) {
@@ -266,8 +248,6 @@ ConnectStats BridgeFleet::connect_all(const std::vector<NodeCred>& creds, double
                                       std::size_t max_connecting) {
   shared_ = std::make_shared<Shared>();
   auto shared = shared_;
-  ConnectStats st;
-  st.wanted = creds.size();
   const std::size_t before = online_.load();
   std::vector<std::shared_ptr<Node>> fresh;
   std::vector<std::string> lines;
@@ -282,34 +262,14 @@ ConnectStats BridgeFleet::connect_all(const std::vector<NodeCred>& creds, double
     shared->connecting.fetch_add(1);
     asio::post(fresh[i]->io,
                [n = fresh[i], line = std::move(lines[i]), shared] { n->open(line, shared); });
-    while (max_connecting > 0 && shared->connecting.load() >= max_connecting) {
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
-    }
+    shared->throttle(max_connecting);
   }
   for (auto& n : fresh) nodes_.push_back(n);
-  while (online_.load() - before + shared->refused.load() < creds.size() && now_ns() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  st.online = online_.load() - before;
-  st.refused = shared->refused.load();
-  const uint64_t first = shared->first_ok_ns.load(), last = shared->last_ok_ns.load();
-  st.first_s = first ? (first - start) / 1e9 : 0;
-  st.all_s = st.online == st.wanted && last ? (last - start) / 1e9 : (now_ns() - start) / 1e9;
-  std::lock_guard lock(shared->reasons_mu);
-  for (auto& [k, v] : shared->reasons) st.reasons.emplace_back(k, v);
-  return st;
+  return shared->finish(online_, before, creds.size(), start, deadline);
 }
 
 void BridgeFleet::close_all() {
-  std::atomic<std::size_t> done{0};
-  for (auto& n : nodes_) {
-    asio::post(n->io, [n, &done] {
-      if (n->conn) n->conn->close();
-      ++done;
-    });
-  }
-  while (done.load() < nodes_.size()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  nodes_.clear();
+  close_members(nodes_);
 }
 
 }  // namespace vespid::bench

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "connect_round.hpp"
 #include "io_pool.hpp"
 
 namespace vespid::bench {
@@ -19,14 +20,6 @@ struct NodeCred {
 };
 
 // What one connect_all() saw.
-struct ConnectStats {
-  std::size_t wanted = 0;
-  std::size_t online = 0;   // hello-ok received
-  std::size_t refused = 0;  // connect failed, error frame, or closed before hello-ok
-  double first_s = 0;       // from the start to the first hello-ok
-  double all_s = 0;         // from the start to the last hello-ok (or the timeout)
-  std::vector<std::pair<std::string, std::size_t>> reasons;  // why refused, counted
-};
 
 class BridgeFleet {
  public:

@@ -21,19 +21,7 @@ using nlohmann::json;
 
 namespace {
 
-struct RoundShared {
-  std::atomic<std::size_t> refused{0};
-  std::atomic<std::size_t> connecting{0};
-  std::atomic<uint64_t> first_ok_ns{0};
-  std::atomic<uint64_t> last_ok_ns{0};
-  std::mutex mu;
-  std::map<std::string, std::size_t> reasons;
-  void refuse(const std::string& why) {
-    refused.fetch_add(1);
-    std::lock_guard lock(mu);
-    ++reasons[why];
-  }
-};
+using RoundShared = ConnectRound;
 
 // A client frame: FIN, the opcode, the mask bit with a zero key (XOR with zeros leaves the
 // payload as it is, so it needs no copy; the server only requires that the bit is set).
@@ -122,12 +110,7 @@ struct WsFleet::Host : std::enable_shared_from_this<WsFleet::Host> {
       }
       state = State::Online;
       fleet.online_.fetch_add(1);
-      const uint64_t now = now_ns();
-      uint64_t zero = 0;
-      shared.first_ok_ns.compare_exchange_strong(zero, now);
-      uint64_t last = shared.last_ok_ns.load();
-      while (last < now && !shared.last_ok_ns.compare_exchange_weak(last, now)) {
-      }
+      shared.online_now();
       append_frame(
           conn->out(), 0x1,
           R"({"type":"hello","agentVersion":"bench","name":"bench","capabilities":{"maxInFlight":1000}})");
@@ -267,8 +250,6 @@ std::vector<WsCred> WsFleet::pair(int n, const std::string& socket_path, const s
 ConnectStats WsFleet::connect_all(const std::vector<WsCred>& hosts, double timeout_s,
                                   std::size_t max_connecting) {
   auto shared = std::make_shared<RoundShared>();
-  ConnectStats st;
-  st.wanted = hosts.size();
   const std::size_t before = online_.load();
   const uint64_t start = now_ns();
   const uint64_t deadline = start + static_cast<uint64_t>(timeout_s * 1e9);
@@ -277,33 +258,13 @@ ConnectStats WsFleet::connect_all(const std::vector<WsCred>& hosts, double timeo
     hosts_.push_back(h);
     shared->connecting.fetch_add(1);
     asio::post(h->io, [h, shared] { h->open(shared); });
-    while (max_connecting > 0 && shared->connecting.load() >= max_connecting) {
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
-    }
+    shared->throttle(max_connecting);
   }
-  while (online_.load() - before + shared->refused.load() < hosts.size() && now_ns() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  st.online = online_.load() - before;
-  st.refused = shared->refused.load();
-  const uint64_t first = shared->first_ok_ns.load(), last = shared->last_ok_ns.load();
-  st.first_s = first ? (first - start) / 1e9 : 0;
-  st.all_s = st.online == st.wanted && last ? (last - start) / 1e9 : (now_ns() - start) / 1e9;
-  std::lock_guard lock(shared->mu);
-  for (auto& [k, v] : shared->reasons) st.reasons.emplace_back(k, v);
-  return st;
+  return shared->finish(online_, before, hosts.size(), start, deadline);
 }
 
 void WsFleet::close_all() {
-  std::atomic<std::size_t> done{0};
-  for (auto& h : hosts_) {
-    asio::post(h->io, [h, &done] {
-      if (h->conn) h->conn->close();
-      ++done;
-    });
-  }
-  while (done.load() < hosts_.size()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  hosts_.clear();
+  close_members(hosts_);
 }
 
 }  // namespace vespid::bench
