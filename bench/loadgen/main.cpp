@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
   DispatchOptions dis;
   IdleOptions idle;
   ReconnectOptions rec;
+  SoakOptions soak;
 
   auto* invoke = app.add_subcommand("invoke", "operators call nodes.invoke on bridge nodes");
   add_common(invoke, common);
@@ -82,6 +83,20 @@ int main(int argc, char** argv) {
   reconnect->add_option("--nodes", rec.nodes)->check(CLI::Range(1, 100000));
   reconnect->add_option("--rounds", rec.rounds)->check(CLI::Range(1, 100));
 
+  auto* soak_cmd = app.add_subcommand(
+      "soak", "paced invokes for --duration s with connection churn: gateway RSS before/after");
+  add_common(soak_cmd, common);
+  soak_cmd->add_option("--nodes", soak.nodes)->check(CLI::Range(1, 100000));
+  soak_cmd->add_option("--callers", soak.callers)->check(CLI::Range(1, 512));
+  soak_cmd->add_option("--in-flight", soak.in_flight)->check(CLI::Range(1, 65535));
+  soak_cmd->add_option("--rate", soak.rate, "invokes/s across all callers")
+      ->check(CLI::Range(1.0, 1e7));
+  soak_cmd->add_option("--round", soak.round_s,
+                       "seconds per round (fresh operator connections; nodes reconnect after it)")
+      ->check(CLI::Range(1.0, 3600.0));
+  soak_cmd->add_option("--settle", soak.settle_s, "idle seconds before each memory reading")
+      ->check(CLI::Range(0.0, 600.0));
+
   // Internal: the raw baselines' servers, run as a child process by the other subcommands.
   int echo_port = 0, relay_port = 0, upstream_port = 0;
   auto* serve = app.add_subcommand("serve-raw", "(internal) raw echo and relay servers");
@@ -97,6 +112,7 @@ int main(int argc, char** argv) {
     if (*dispatch) return run_dispatch(common, dis);
     if (*idle_cmd) return run_idle(common, idle);
     if (*reconnect) return run_reconnect(common, rec);
+    if (*soak_cmd) return run_soak(common, soak);
     if (*serve) return serve_raw(echo_port, relay_port, upstream_port);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "vespid-bench: %s\n", e.what());

@@ -41,10 +41,20 @@ struct ReconnectOptions {
   int rounds = 3;
 };
 
+struct SoakOptions {
+  int nodes = 100;
+  int callers = 4;
+  int in_flight = 16;
+  double rate = 5000;    // invokes/s, paced; leaves the machine room for the gateway's own work
+  double round_s = 30;   // each round: fresh operator connections, then every node reconnects
+  double settle_s = 3;   // idle pause before each memory reading
+};
+
 int run_invoke(const CommonOptions& c, const InvokeOptions& o);
 int run_dispatch(const CommonOptions& c, const DispatchOptions& o);
 int run_idle(const CommonOptions& c, const IdleOptions& o);
 int run_reconnect(const CommonOptions& c, const ReconnectOptions& o);
+int run_soak(const CommonOptions& c, const SoakOptions& o);
 int run_baselines_only(const CommonOptions& c, const InvokeOptions& o);
 
 }  // namespace vespid::bench
