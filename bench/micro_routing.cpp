@@ -75,7 +75,7 @@ void BM_RouteOneInvoke(benchmark::State& state) {
           [](std::exception_ptr) {});
       vespid::nodes::InvokeResult r;
       r.ok = true;
-      r.payload = {{"text", "pong"}};
+      r.payload_json = R"({"text":"pong"})";
       router.complete(link.get(), link->last_id, std::move(r));
     }
     if (answered != static_cast<int>(state.iterations())) state.SkipWithError("invoke lost");

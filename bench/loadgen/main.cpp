@@ -91,8 +91,9 @@ int main(int argc, char** argv) {
   soak_cmd->add_option("--in-flight", soak.in_flight)->check(CLI::Range(1, 65535));
   soak_cmd->add_option("--rate", soak.rate, "invokes/s across all callers")
       ->check(CLI::Range(1.0, 1e7));
-  soak_cmd->add_option("--round", soak.round_s,
-                       "seconds per round (fresh operator connections; nodes reconnect after it)")
+  soak_cmd
+      ->add_option("--round", soak.round_s,
+                   "seconds per round (fresh operator connections; nodes reconnect after it)")
       ->check(CLI::Range(1.0, 3600.0));
   soak_cmd->add_option("--settle", soak.settle_s, "idle seconds before each memory reading")
       ->check(CLI::Range(0.0, 600.0));

@@ -45,9 +45,9 @@ struct SoakOptions {
   int nodes = 100;
   int callers = 4;
   int in_flight = 16;
-  double rate = 5000;    // invokes/s, paced; leaves the machine room for the gateway's own work
-  double round_s = 30;   // each round: fresh operator connections, then every node reconnects
-  double settle_s = 3;   // idle pause before each memory reading
+  double rate = 5000;   // invokes/s, paced; leaves the machine room for the gateway's own work
+  double round_s = 30;  // each round: fresh operator connections, then every node reconnects
+  double settle_s = 3;  // idle pause before each memory reading
 };
 
 int run_invoke(const CommonOptions& c, const InvokeOptions& o);

@@ -3,6 +3,7 @@
 #include "api/api_error.hpp"
 #include "conn/connection.hpp"
 #include "conn/typed_frame.hpp"
+#include "json/json_text.hpp"
 #include "log/logging.hpp"
 #include "nodes/node_router.hpp"
 #include "nodes/node_store.hpp"
@@ -63,6 +64,21 @@ json parse_embedded(const json& frame, const char* key) {
   }
 }
 
+// The same, kept as text for passing on: moved out of the frame, checked without a DOM. A text
+// that is valid but spans lines (pretty-printed by the node) is re-written on one line.
+std::string take_embedded_text(json& frame, const char* key) {
+  auto it = frame.find(key);
+  if (it == frame.end() || it->is_null()) return "{}";
+  if (!it->is_string()) throw api::invalid(std::string(key) + " must be a JSON string");
+  std::string text = std::move(it->get_ref<std::string&>());
+  if (json_text::is_spliceable_value(text)) return text;
+  try {
+    return json::parse(text).dump(-1, ' ', false, json::error_handler_t::replace);
+  } catch (const json::parse_error& e) {
+    throw api::invalid(std::string(key) + " is not valid JSON: " + e.what());
+  }
+}
+
 }  // namespace
 
 struct BridgeDialect::Session {
@@ -86,11 +102,19 @@ class BridgeDialect::Link final : public nodes::NodeLink {
  public:
   explicit Link(std::weak_ptr<Connection> conn) : conn_(std::move(conn)) {}
   void send_invoke(const std::string& id, const std::string& command, const json& params) override {
-    if (auto c = conn_.lock()) {
-      json frame = {{"type", "invoke"}, {"id", id}, {"command", command}};
-      if (!params.is_null()) frame["paramsJSON"] = params.dump();
-      send(*c, frame);
+    auto c = conn_.lock();
+    if (!c) return;
+    // Written as text: the frame's shape is fixed, and paramsJSON is a JSON text in a string.
+    std::string frame = R"({"type":"invoke","id":)";
+    json_text::append_string(frame, id);
+    frame += R"(,"command":)";
+    json_text::append_string(frame, command);
+    if (!params.is_null()) {
+      frame += R"(,"paramsJSON":)";
+      json_text::append_string(frame, params.dump(-1, ' ', false, json::error_handler_t::replace));
     }
+    frame += '}';
+    c->send(frame);
   }
   void close(const std::string& reason) override {
     if (auto c = conn_.lock()) c->close(VSP_E_CLOSED, reason.c_str());
@@ -561,7 +585,7 @@ void BridgeDialect::publish_chat(const std::string& session_id, const std::vecto
   if (it->second.empty()) chat_subs_.erase(it);
 }
 
-void BridgeDialect::handle_invoke_res(Connection& conn, const json& frame) {
+void BridgeDialect::handle_invoke_res(Connection& conn, json& frame) {
   auto* s = static_cast<Session*>(conn.dialect_state.get());
   if (!frame.contains("id") || !frame["id"].is_string()) {
     send_error(conn, "INVALID_REQUEST", "invoke-res needs the string \"id\" of the invoke");
@@ -571,7 +595,7 @@ void BridgeDialect::handle_invoke_res(Connection& conn, const json& frame) {
   r.ok = frame.value("ok", false);
   if (r.ok) {
     try {
-      r.payload = parse_embedded(frame, "payloadJSON");
+      r.payload_json = take_embedded_text(frame, "payloadJSON");
     } catch (const api::ApiError& e) {
       r.ok = false;
       r.error_code = "INVALID_REQUEST";

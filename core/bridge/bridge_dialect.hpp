@@ -76,7 +76,7 @@ class BridgeDialect final : public Dialect {
   Task<void> handle_req(std::shared_ptr<Connection> conn, nlohmann::json frame);
   Task<nlohmann::json> call_node_method(Session& s, std::string method, nlohmann::json params);
   void unsubscribe_chat(Connection& conn, const std::string& session_id);
-  void handle_invoke_res(Connection& conn, const nlohmann::json& frame);
+  void handle_invoke_res(Connection& conn, nlohmann::json& frame);
   void authenticate(const std::shared_ptr<Connection>& conn, const nodes::NodeRecord& node,
                     int protocol);
   void schedule_liveness(const std::shared_ptr<Connection>& conn);

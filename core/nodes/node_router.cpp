@@ -8,7 +8,7 @@ using nlohmann::json;
 
 namespace {
 InvokeResult unavailable(std::string message) {
-  return {false, nullptr, "UNAVAILABLE", std::move(message)};
+  return {false, {}, "UNAVAILABLE", std::move(message)};
 }
 }  // namespace
 

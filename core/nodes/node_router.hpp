@@ -22,7 +22,9 @@ namespace vespid::nodes {
 
 struct InvokeResult {
   bool ok = false;
-  nlohmann::json payload;  // when ok
+  // When ok: the node's answer as one JSON value in text form, checked by the dialect that
+  // received it (json_text::is_spliceable_value), so it is passed on without being re-built.
+  std::string payload_json;
   std::string error_code;  // when !ok: the node's code, or UNAVAILABLE from the gateway
   std::string error_message;
 };

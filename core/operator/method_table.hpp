@@ -25,6 +25,9 @@ struct CallContext {
 struct CallResult {
   nlohmann::json payload;
   std::optional<Principal> new_principal;  // set by `auth`
+  // When not empty, sent instead of `payload`: one JSON value as text, already checked to be
+  // one (json_text::is_spliceable_value). Lets a node's answer pass through without a DOM.
+  std::string payload_json;
 };
 
 using MethodHandler = std::function<Task<CallResult>(CallContext, nlohmann::json)>;

@@ -136,7 +136,8 @@ Task<CallResult> NodeMethods::invoke(CallContext c, json p) {
   (void)c;
   std::string id = params::required_string(p, "node");
   std::string command = params::required_string(p, "command");
-  json args = p.contains("params") ? p["params"] : json(nullptr);
+  auto given = p.find("params");
+  json args = given == p.end() ? json(nullptr) : std::move(*given);
   int64_t ms = params::optional_int(p, "timeoutMs", s_.default_invoke_timeout.count());
   if (ms <= 0 || ms > s_.max_invoke_timeout.count()) {
     throw api::invalid(
@@ -150,7 +151,10 @@ Task<CallResult> NodeMethods::invoke(CallContext c, json p) {
     throw api::ApiError(r.error_code.empty() ? "UNAVAILABLE" : r.error_code, r.error_message,
                         {{"node", id}, {"command", command}});
   }
-  co_return ok({{"ok", true}, {"payload", r.payload}});
+  CallResult answer;
+  answer.payload_json.reserve(r.payload_json.size() + 24);
+  answer.payload_json.append(R"({"ok":true,"payload":)").append(r.payload_json).push_back('}');
+  co_return answer;
 }
 
 }  // namespace

@@ -104,7 +104,8 @@ Task<void> OperatorDialect::on_message(std::shared_ptr<Connection> conn, std::st
     send_json(*conn, error_frame(id, "INVALID_REQUEST", "\"method\" must be a string"));
     co_return;
   }
-  json params = frame.value("params", json::object());
+  auto given = frame.find("params");
+  json params = given == frame.end() ? json::object() : std::move(*given);
   if (params.is_null()) params = json::object();
   if (!params.is_object()) {
     send_json(*conn, error_frame(id, "INVALID_REQUEST", "\"params\" must be an object"));
@@ -135,6 +136,16 @@ Task<void> OperatorDialect::answer(std::shared_ptr<Connection> conn, json id, st
     CallResult result = co_await std::move(call);
     if (result.new_principal) conn->principal = *result.new_principal;
     if (conn->gone) co_return;
+    if (!result.payload_json.empty()) {
+      // Spliced, not re-built: the text was checked where it came in.
+      std::string frame = R"({"type":"res","id":)";
+      frame += id.dump();
+      frame += R"(,"ok":true,"payload":)";
+      frame += result.payload_json;
+      frame += '}';
+      conn->send(frame);
+      co_return;
+    }
     send_json(*conn, {{"type", "res"}, {"id", id}, {"ok", true}, {"payload", result.payload}});
     co_return;
   } catch (const api::ApiError& e) {

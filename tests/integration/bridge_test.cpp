@@ -231,6 +231,43 @@ TEST_F(Bridge, InvokeRoundTripThroughTheCli) {
   EXPECT_NE(r.err.find("not connected"), std::string::npos) << r.err;
 }
 
+// A node's answer is passed on as text (not re-built), so what the operator receives must still
+// be one valid JSON line whatever the node sent: escapes intact, a pretty-printed payload put on
+// one line, an invalid one refused with the reason.
+TEST_F(Bridge, WhateverTheNodeAnswersTheOperatorGetsOneValidLine) {
+  auto c = node();
+  pair(c, "scribe", json::array({"echo"}));
+  const std::string tricky = "quote \" \\ backslash, tab \t, newline \n, caf\xc3\xa9";
+  const std::vector<std::string> answers = {
+      json{{"text", tricky}}.dump(),                     // escapes inside the embedded text
+      json{{"lines", {1, 2, {{"x", tricky}}}}}.dump(2),  // pretty-printed: spans lines
+      "{\"broken\": ",                                   // not JSON at all
+      "[1] [2]"};                                        // two values
+  std::thread answer([&] {
+    for (const auto& a : answers) {
+      auto inv = c.read_type("invoke", 10s);
+      ASSERT_TRUE(inv);
+      c.send({{"type", "invoke-res"}, {"id", (*inv)["id"]}, {"ok", true}, {"payloadJSON", a}});
+    }
+  });
+  json first = admin_.call("nodes.invoke", {{"node", "scribe"}, {"command", "echo"}});
+  EXPECT_EQ(first["payload"]["text"], tricky);
+  json second = admin_.call("nodes.invoke", {{"node", "scribe"}, {"command", "echo"}});
+  EXPECT_EQ(second["payload"], json::parse(answers[1]));
+  for (int bad = 0; bad < 2; ++bad) {
+    try {
+      admin_.call("nodes.invoke", {{"node", "scribe"}, {"command", "echo"}});
+      ADD_FAILURE() << "an invalid payloadJSON must fail the invoke";
+    } catch (const cli::OperatorError& e) {
+      EXPECT_EQ(e.code, "INVALID_REQUEST");
+      EXPECT_NE(e.message.find("payloadJSON was not valid"), std::string::npos) << e.message;
+    }
+  }
+  answer.join();
+  // The admin connection is still in step: the next call answers normally.
+  EXPECT_TRUE(admin_.call("health", json::object()).is_object());
+}
+
 TEST_F(Bridge, PendingInvokesFailAtOnceWhenTheNodeDisconnects) {
   auto c = node();
   pair(c, "flaky");
