@@ -44,6 +44,7 @@ add_library(vespid_core STATIC
   rest/rest_auth.cpp
   rest/rest_dialect.cpp
   runtime/deadlines.cpp
+  runtime/end_of_turn.cpp
   sessions/client_dialect.cpp
   sessions/session_methods.cpp
   sessions/session_routes.cpp

@@ -19,8 +19,18 @@ std::string make_payload(int size) {
   return p;
 }
 
-Baselines::Baselines(IoPool& pool, const CommonOptions& opts, std::string work_dir)
-    : pool_(pool), opts_(opts), dir_(std::move(work_dir)), payload_(make_payload(opts.size)) {}
+Baselines::Baselines(IoPool& pool, const CommonOptions& opts, std::string work_dir,
+                     int node_subjects)
+    : pool_(pool),
+      opts_(opts),
+      dir_(std::move(work_dir)),
+      payload_(make_payload(opts.size)),
+      node_subjects_(node_subjects) {
+  shared_subject_ = std::make_shared<const std::vector<std::string>>(1, "bench.echo");
+  auto names = std::make_shared<std::vector<std::string>>();
+  for (int i = 0; i < node_subjects_; ++i) names->push_back("node." + std::to_string(i));
+  node_subject_names_ = names;
+}
 
 Baselines::~Baselines() {
   stop();
@@ -54,6 +64,12 @@ void Baselines::start() {
   for (std::size_t i = 0; i < pool_.size(); ++i) {
     responders_.push_back(nats_responder(pool_.at(i), nats_.port()));
   }
+  if (node_subjects_ > 1) {
+    for (int i = 0; i < node_subjects_; ++i) {
+      responders_.push_back(
+          nats_responder(pool_.at(i % pool_.size()), nats_.port(), (*node_subject_names_)[i]));
+    }
+  }
 }
 
 void Baselines::stop() {
@@ -83,11 +99,22 @@ std::vector<Target> Baselines::targets() {
   t.push_back(Target{"nats", nats_.pid(), [this](int callers) {
                        std::vector<std::shared_ptr<Channel>> chs;
                        for (int i = 0; i < callers; ++i) {
-                         chs.push_back(
-                             nats_channel(pool_.next(), nats_.port(), next_tag_++, payload_));
+                         chs.push_back(nats_channel(pool_.next(), nats_.port(), next_tag_++,
+                                                    payload_, shared_subject_));
                        }
                        return chs;
                      }});
+  if (node_subjects_ > 1) {
+    t.push_back(Target{"nats-nodes", nats_.pid(), [this](int callers) {
+                         std::vector<std::shared_ptr<Channel>> chs;
+                         for (int i = 0; i < callers; ++i) {
+                           chs.push_back(nats_channel(pool_.next(), nats_.port(), next_tag_++,
+                                                      payload_, node_subject_names_, spread_));
+                           spread_ += node_subject_names_->size() / std::max(callers, 1) + 1;
+                         }
+                         return chs;
+                       }});
+  }
   return t;
 }
 
@@ -132,7 +159,7 @@ void add_standard_ratios(Report& report, const std::string& target,
   for (const auto& p : plan) {
     const auto* g = report.load_row(p.name, target);
     if (!g) continue;
-    for (const char* base : {"nats", "raw-2hop", "raw-1hop"}) {
+    for (const char* base : {"nats-nodes", "nats", "raw-2hop", "raw-1hop"}) {
       const auto* b = report.load_row(p.name, base);
       if (!b) continue;
       const std::string what = target + " " + p.name;

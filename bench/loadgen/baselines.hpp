@@ -28,7 +28,9 @@ struct Target {
 
 class Baselines {
  public:
-  Baselines(IoPool& pool, const CommonOptions& opts, std::string work_dir);
+  // With node_subjects > 1 there is also "nats-nodes": that many responders, each on its own
+  // subject, requests addressed round robin, as the gateway's callers address its nodes.
+  Baselines(IoPool& pool, const CommonOptions& opts, std::string work_dir, int node_subjects = 0);
   ~Baselines();
   void start();
   void stop();
@@ -46,6 +48,9 @@ class Baselines {
   int raw_echo_port_ = 0, raw_relay_port_ = 0;
   NatsServer nats_;
   std::vector<std::shared_ptr<NatsConn>> responders_;
+  int node_subjects_ = 0;
+  std::shared_ptr<const std::vector<std::string>> shared_subject_, node_subject_names_;
+  std::size_t spread_ = 0;
   int next_tag_ = 0;
 };
 

@@ -112,10 +112,11 @@ std::shared_ptr<NatsConn> nats_connect_blocking(asio::io_context& io, int port,
   return nc;
 }
 
-std::shared_ptr<NatsConn> nats_responder(asio::io_context& io, int port) {
+std::shared_ptr<NatsConn> nats_responder(asio::io_context& io, int port,
+                                         const std::string& subscription) {
   auto holder = std::make_shared<std::weak_ptr<NatsConn>>();
   auto nc = nats_connect_blocking(
-      io, port, "SUB bench.echo echo 1\r\n",
+      io, port, "SUB " + subscription + " 1\r\n",
       [holder](std::string_view, std::string_view reply, std::string_view payload) {
         auto self = holder->lock();
         if (!self || reply.empty()) return;
@@ -137,10 +138,13 @@ namespace {
 
 class NatsChannel : public Channel, public std::enable_shared_from_this<NatsChannel> {
  public:
-  NatsChannel(asio::io_context& io, int tag, std::string payload)
+  NatsChannel(asio::io_context& io, int tag, std::string payload,
+              std::shared_ptr<const std::vector<std::string>> subjects, std::size_t first)
       : io_(io),
         inbox_("_INBOX." + std::to_string(tag) + "."),
-        tail_(",\"p\":\"" + payload + "\"}") {}
+        tail_(",\"p\":\"" + payload + "\"}"),
+        subjects_(std::move(subjects)),
+        next_(first) {}
   asio::io_context& io() override { return io_; }
   void close() override {
     asio::post(io_, [nc = nc_] { nc->stream().close(); });
@@ -150,7 +154,9 @@ class NatsChannel : public Channel, public std::enable_shared_from_this<NatsChan
     const std::string ids = std::to_string(id);
     const std::size_t bytes = 6 + ids.size() + tail_.size();  // {"id": + id + tail
     std::string& out = nc_->stream().out();
-    out += "PUB bench.echo ";
+    out += "PUB ";
+    out += (*subjects_)[next_++ % subjects_->size()];
+    out += ' ';
     out += inbox_;
     out += ids;
     out += ' ';
@@ -178,13 +184,16 @@ class NatsChannel : public Channel, public std::enable_shared_from_this<NatsChan
   asio::io_context& io_;
   std::string inbox_;
   std::string tail_;
+  std::shared_ptr<const std::vector<std::string>> subjects_;
+  std::size_t next_;
 };
 
 }  // namespace
 
-std::shared_ptr<Channel> nats_channel(asio::io_context& io, int port, int tag,
-                                      std::string payload) {
-  auto ch = std::make_shared<NatsChannel>(io, tag, std::move(payload));
+std::shared_ptr<Channel> nats_channel(asio::io_context& io, int port, int tag, std::string payload,
+                                      std::shared_ptr<const std::vector<std::string>> subjects,
+                                      std::size_t first) {
+  auto ch = std::make_shared<NatsChannel>(io, tag, std::move(payload), std::move(subjects), first);
   std::weak_ptr<NatsChannel> weak = ch;
   ch->nc_ =
       nats_connect_blocking(io, port, "SUB _INBOX." + std::to_string(tag) + ".* 1\r\n",

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "child_process.hpp"
 #include "io_pool.hpp"
@@ -56,14 +57,19 @@ class NatsConn : public std::enable_shared_from_this<NatsConn> {
 std::shared_ptr<NatsConn> nats_connect_blocking(boost::asio::io_context& io, int port,
                                                 std::string subscriptions, NatsConn::OnMsg on_msg);
 
-// A responder on "bench.echo" (queue group "echo"): publishes each request's payload back to
-// its reply subject.
-std::shared_ptr<NatsConn> nats_responder(boost::asio::io_context& io, int port);
+// A responder: publishes each request's payload back to its reply subject. `subscription` is
+// what follows SUB: "bench.echo echo" (the shared subject, queue group "echo") or "node.7" (one
+// node's own subject).
+std::shared_ptr<NatsConn> nats_responder(boost::asio::io_context& io, int port,
+                                         const std::string& subscription = "bench.echo echo");
 
-// A requester: PUB bench.echo with reply subject _INBOX.<tag>.<id>, payload {"id":N,"p":"..."}
-// (the raw echo's line, so every baseline carries the same bytes).
+// A requester: PUB <subject> with reply subject _INBOX.<tag>.<id>, payload {"id":N,"p":"..."}
+// (the raw echo's line, so every baseline carries the same bytes). Requests go round robin over
+// `subjects` starting at `first`, as the gateway's callers go over its nodes.
 std::shared_ptr<Channel> nats_channel(boost::asio::io_context& io, int port, int tag,
-                                      std::string payload);
+                                      std::string payload,
+                                      std::shared_ptr<const std::vector<std::string>> subjects,
+                                      std::size_t first = 0);
 
 }  // namespace vespid::bench
 

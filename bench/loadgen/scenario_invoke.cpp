@@ -51,7 +51,9 @@ int run_invoke(const CommonOptions& c, const InvokeOptions& o) {
                            }});
   std::unique_ptr<Baselines> base;
   if (c.baselines) {
-    base = std::make_unique<Baselines>(pool, c, gw.state_dir() + "/baselines");
+    // NATS with one responder per node as well, up to 1,000 (each is a connection of the bench).
+    base = std::make_unique<Baselines>(pool, c, gw.state_dir() + "/baselines",
+                                       std::min(o.nodes, 1000));
     base->start();
     for (auto& t : base->targets()) targets.push_back(t);
   }

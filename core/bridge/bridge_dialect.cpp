@@ -114,7 +114,8 @@ class BridgeDialect::Link final : public nodes::NodeLink {
       json_text::append_string(frame, params.dump(-1, ' ', false, json::error_handler_t::replace));
     }
     frame += '}';
-    c->send(frame);
+    // Invokes routed to this node in one turn (the lines of one operator read) leave together.
+    c->send_batched(std::move(frame));
   }
   void close(const std::string& reason) override {
     if (auto c = conn_.lock()) c->close(VSP_E_CLOSED, reason.c_str());

@@ -16,9 +16,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "conn/principal.hpp"
-#include "vespid/host.h"
+#include "runtime/end_of_turn.hpp"
+#include "vespid/transport.h"
 
 namespace vespid::core {
 
@@ -47,7 +49,7 @@ class FrameInbox {
   std::unique_ptr<std::deque<std::string>> q_;
 };
 
-class Connection : public std::enable_shared_from_this<Connection> {
+class Connection : public std::enable_shared_from_this<Connection>, public HeldOutput {
  public:
   Connection(uint64_t id, PluginInstance& transport, vsp_plugin_conn* plugin_conn,
              const vsp_conn_info& info);
@@ -72,6 +74,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // ---- Any thread ----
   // Sends one whole message. Returns the transport's status (VSP_E_CLOSED once closed).
   int send(std::string_view message);
+  // A reply that may wait for the end of this thread's turn (runtime/end_of_turn.hpp), to leave
+  // with the connection's other replies of the turn in one write. Outside a turn it is send().
+  // Returns VSP_OK once held (VSP_E_CLOSED if closing); if the later write overflows the
+  // transport's queue, the transport drops the connection as it would for send().
+  int send_batched(std::string message);
+  void release_held() noexcept override;
   // Asks the transport to close (flushing what is queued). Idempotent.
   void close(int code, const char* reason);
   // Answers a held handshake (VSP_CONN_ADMISSION) once: VSP_OK completes it, anything else
@@ -104,8 +112,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string dialect_name_, peer_, local_, bearer_, org_hint_, path_, query_, headers_json_;
   uint32_t flags_;
 
+  // Under send_mutex_: hands `extra` (if any) to the transport after what is held, in one
+  // batch when the transport has send_batch.
+  int write_held_locked(std::string_view extra, bool with_extra);
+
   std::mutex send_mutex_;
-  bool open_ = true;  // guarded by send_mutex_
+  bool open_ = true;               // guarded by send_mutex_
+  std::vector<std::string> held_;  // guarded by send_mutex_: replies waiting for the turn's end
   std::atomic<bool> closing_{false};
 };
 

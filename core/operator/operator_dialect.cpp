@@ -143,7 +143,8 @@ Task<void> OperatorDialect::answer(std::shared_ptr<Connection> conn, json id, st
       frame += R"(,"ok":true,"payload":)";
       frame += result.payload_json;
       frame += '}';
-      conn->send(frame);
+      // Answers completed in one turn (a node's lines of one read) leave in one write.
+      conn->send_batched(std::move(frame));
       co_return;
     }
     send_json(*conn, {{"type", "res"}, {"id", id}, {"ok", true}, {"payload", result.payload}});

@@ -10,6 +10,7 @@
 #include "netbind/bind_service.hpp"
 #include "plugin/host_backend.hpp"
 #include "plugin/plugin_instance.hpp"
+#include "runtime/end_of_turn.hpp"
 #include "runtime/loop.hpp"
 
 // The opaque C handles for timers and watches: a callback plus the loop object that drives it.
@@ -210,6 +211,15 @@ void h_listener_update(vsp_host_instance* hi, const vsp_listener_info* info) {
   }
 }
 
+// A transport's batch of deliveries is a turn of its thread (runtime/end_of_turn.hpp).
+void h_batch_begin(vsp_host_instance*) {
+  end_of_turn::begin();
+}
+
+void h_batch_end(vsp_host_instance*) {
+  end_of_turn::end();
+}
+
 const vsp_host_api kHostApi = {
     sizeof(vsp_host_api),
     VSP_ABI_MAJOR,
@@ -235,6 +245,8 @@ const vsp_host_api kHostApi = {
     &h_bind_watch,
     &h_bind_unwatch,
     &h_listener_update,
+    &h_batch_begin,
+    &h_batch_end,
 };
 
 }  // namespace

@@ -4,6 +4,8 @@
 
 #include <exception>
 
+#include "runtime/end_of_turn.hpp"
+
 namespace vespid::core {
 
 namespace {
@@ -39,6 +41,8 @@ void Sequencer::drain() {
 }
 
 void Sequencer::run_queue() {
+  // Replies held while this thread runs the core are written when it lets go.
+  end_of_turn::Scope turn;
   const Sequencer* outer = t_running;
   t_running = this;
   std::size_t done = 0;

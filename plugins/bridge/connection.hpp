@@ -61,6 +61,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // Any thread (the host's `send`): queues one message and its '\n'.
   int send(std::string_view message) noexcept;
+  // Any thread (the host's `send_batch`): the same for `count` messages, written together.
+  int send_batch(const vsp_msg* msgs, std::size_t count) noexcept;
   // Any thread (the host's `close`, or the transport stopping): flush, linger, close, report.
   void request_close(int code, const char* reason) noexcept;
 
@@ -141,7 +143,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Writes `message` and its '\n' straight to the socket from a thread other than the I/O
   // thread, when nothing is queued or being written (so order holds). Called under mu_. Returns
   // how many bytes went out (0 when none could).
-  std::size_t write_direct(std::string_view message) noexcept;
+  std::size_t write_direct(const vsp_msg* msgs, std::size_t count) noexcept;
 
   // Shared with send()/request_close() callers, guarded by mu_.
   std::mutex mu_;

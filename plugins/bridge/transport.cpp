@@ -223,6 +223,11 @@ int BridgeTransport::send(vsp_plugin_conn* conn, std::string_view message) noexc
   return Connection::from(conn)->send(message);
 }
 
+int BridgeTransport::send_batch(vsp_plugin_conn* conn, const vsp_msg* msgs,
+                                std::size_t count) noexcept {
+  return Connection::from(conn)->send_batch(msgs, count);
+}
+
 void BridgeTransport::close(vsp_plugin_conn* conn, int code, const char*) noexcept {
   Connection::from(conn)->request_close(code, "closed by the gateway");
 }

@@ -33,6 +33,7 @@ class BridgeTransport {
   void start();
   void stop(std::function<void()> done);
   int send(vsp_plugin_conn* conn, std::string_view message) noexcept;
+  int send_batch(vsp_plugin_conn* conn, const vsp_msg* msgs, std::size_t count) noexcept;
   void close(vsp_plugin_conn* conn, int code, const char* reason) noexcept;
 
  private:

@@ -79,6 +79,8 @@ void Connection::read_input() {
 }
 
 void Connection::deliver_lines() {
+  // The host may hold the replies to these lines and write them together at the end.
+  vsp::ReplyBatch batch(host_);
   std::size_t start = 0;
   while (reading_) {
     const auto nl = inbuf_.find('\n', std::max(start, scanned_));
@@ -144,23 +146,35 @@ void Connection::on_peer_eof() {
 // ---- Output --------------------------------------------------------------------------------
 
 int Connection::send(std::string_view message) noexcept {
+  const vsp_msg one{message.data(), message.size()};
+  return send_batch(&one, 1);
+}
+
+int Connection::send_batch(const vsp_msg* msgs, std::size_t count) noexcept {
   bool post_flush = false;
   bool overflow = false;
   int rc = VSP_OK;
+  if (count == 0) return VSP_OK;
   try {
     std::lock_guard lock(mu_);
     if (close_requested_ || dead_) return VSP_E_CLOSED;
-    const std::size_t need = message.size() + 1;
+    std::size_t need = 0;
+    for (std::size_t i = 0; i < count; ++i) need += msgs[i].len + 1;
     // From another thread (the core answering on the thread that received a node's reply), an
-    // idle connection's answer goes out now instead of waking the loop thread to write it.
-    // Anything queued or being written keeps the order: then it queues like the rest.
+    // idle connection's answers go out now, in one write, instead of waking the loop thread to
+    // write them. Anything queued or being written keeps the order: then they queue.
     std::size_t sent = 0;
-    if (pending_.empty() && !wire_busy_ && std::this_thread::get_id() != loop_thread_) {
+    if (pending_.empty() && !wire_busy_ && 2 * count <= kMaxIov &&
+        std::this_thread::get_id() != loop_thread_) {
       char newline = '\n';
-      iovec iov[2] = {{const_cast<char*>(message.data()), message.size()}, {&newline, 1}};
+      iovec iov[kMaxIov];
+      for (std::size_t i = 0; i < count; ++i) {
+        iov[2 * i] = {const_cast<char*>(msgs[i].data), msgs[i].len};
+        iov[2 * i + 1] = {&newline, 1};
+      }
       msghdr msg{};
       msg.msg_iov = iov;
-      msg.msg_iovlen = 2;
+      msg.msg_iovlen = 2 * count;
       const ssize_t n = ::sendmsg(fd_, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
       if (n == static_cast<ssize_t>(need)) return VSP_OK;
       // A full buffer queues the rest; an error is left for the loop thread's write to report.
@@ -175,8 +189,17 @@ int Connection::send(std::string_view message) noexcept {
     } else {
       std::string framed;
       framed.reserve(rest);
-      if (sent < message.size()) framed.append(message.substr(sent));
-      framed.push_back('\n');
+      std::size_t skip = sent;  // bytes of the lines below already written
+      for (std::size_t i = 0; i < count; ++i) {
+        const std::size_t line = msgs[i].len + 1;
+        if (skip >= line) {
+          skip -= line;
+          continue;
+        }
+        if (skip < msgs[i].len) framed.append(msgs[i].data + skip, msgs[i].len - skip);
+        framed.push_back('\n');
+        skip = 0;
+      }
       pending_.push_back(std::move(framed));
       queued_bytes_ += rest;
       if (queued_bytes_ > limits_.send_queue_bytes / 2) {

@@ -40,6 +40,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // Any thread (the host's `send`): queues one message plus its newline terminator.
   int send(std::string_view message) noexcept;
+  // Any thread (the host's `send_batch`): the same for `count` messages, written together.
+  int send_batch(const vsp_msg* msgs, std::size_t count) noexcept;
   // Any thread (the host's `close`): flush best effort, then close and report conn_closed.
   void request_close(int code) noexcept;
 

@@ -171,6 +171,11 @@ int UnixTransport::send(vsp_plugin_conn* conn, std::string_view message) noexcep
   return Connection::from(conn)->send(message);
 }
 
+int UnixTransport::send_batch(vsp_plugin_conn* conn, const vsp_msg* msgs,
+                              std::size_t count) noexcept {
+  return Connection::from(conn)->send_batch(msgs, count);
+}
+
 void UnixTransport::close(vsp_plugin_conn* conn, int code, const char*) noexcept {
   Connection::from(conn)->request_close(code);
 }

@@ -47,7 +47,7 @@ extern "C" {
  * vsp_module_info. The host refuses a module whose major differs from its own, or whose minor is
  * newer than its own (the module may rely on host services the host does not have). */
 #define VSP_ABI_MAJOR 1
-#define VSP_ABI_MINOR 1
+#define VSP_ABI_MINOR 2
 
 #if defined(_WIN32)
 #define VSP_EXPORT __declspec(dllexport)

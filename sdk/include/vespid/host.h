@@ -217,6 +217,16 @@ struct vsp_host_api {
    * publish it. Each call replaces the instance's previous announcement; address_count 0 (not
    * listening anywhere right now) withdraws it. */
   void (*listener_update)(vsp_host_instance* hi, const vsp_listener_info* info);
+
+  /* ---- Reply batching (ABI 1.2; check struct_size) ----
+   * Any thread. A transport that hands the host several messages in a row (the lines of one
+   * read) brackets those conn_recv calls with batch_begin and batch_end on the same thread.
+   * The host may then hold the replies they cause (on any connection) until batch_end and pass
+   * each connection's held replies to its transport together (send_batch): one gathered write
+   * instead of one per reply. Nothing between the two calls blocks, and nothing is held past
+   * batch_end. Pairs may nest; every batch_begin needs its batch_end. */
+  void (*batch_begin)(vsp_host_instance* hi);
+  void (*batch_end)(vsp_host_instance* hi);
 };
 
 #ifdef __cplusplus

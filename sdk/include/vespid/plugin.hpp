@@ -116,6 +116,12 @@ class Host {
            api_->listener_update != nullptr;
   }
 
+  // Whether the host offers ABI 1.2's reply batching (batch_begin, batch_end).
+  bool has_batch_api() const noexcept {
+    return api_->struct_size >= offsetof(vsp_host_api, batch_end) + sizeof(api_->batch_end) &&
+           api_->batch_begin != nullptr && api_->batch_end != nullptr;
+  }
+
   // Loop thread. Returns the JSON text of a gateway config key, or an empty string.
   std::string config_get(const char* path) const {
     std::string out;
@@ -159,7 +165,25 @@ class Host {
   vsp_host_instance* hi_ = nullptr;
 };
 
-// A host timer owned by this object. Loop thread only (construct, arm, destroy).
+// Brackets the delivery of several messages (see host->batch_begin). Any thread; does nothing on
+// a host without ABI 1.2's batching.
+class ReplyBatch {
+ public:
+  explicit ReplyBatch(const Host& host) noexcept
+      : api_(host.has_batch_api() ? host.api() : nullptr), hi_(host.instance()) {
+    if (api_) api_->batch_begin(hi_);
+  }
+  ~ReplyBatch() {
+    if (api_) api_->batch_end(hi_);
+  }
+  ReplyBatch(const ReplyBatch&) = delete;
+  ReplyBatch& operator=(const ReplyBatch&) = delete;
+
+ private:
+  const vsp_host_api* api_;  // copied: the owner of the Host may go away inside the batch
+  vsp_host_instance* hi_;
+};
+
 class Timer {
  public:
   Timer(const Host& host, std::function<void()> fn)
@@ -289,9 +313,30 @@ struct TransportAdapter {
   static constexpr bool has_admit(...) {
     return false;
   }
+  // A transport class that writes several messages in one go defines
+  //   int send_batch(vsp_plugin_conn*, const vsp_msg* msgs, size_t count);  // any thread
+  template <class U = T>
+  static constexpr auto has_send_batch(int)
+      -> decltype(std::declval<U&>().send_batch(nullptr, nullptr, 0), bool()) {
+    return true;
+  }
+  template <class U = T>
+  static constexpr bool has_send_batch(...) {
+    return false;
+  }
+  static int send_batch(vsp_plugin_instance* p, vsp_plugin_conn* c, const vsp_msg* m, size_t n) {
+    if constexpr (has_send_batch<T>(0)) {
+      return guard(nullptr, [&] { return detail::self<T>(p)->send_batch(c, m, n); });
+    } else {
+      return VSP_E_UNSUPPORTED;
+    }
+  }
   static inline const vsp_transport_vtbl vtbl = {sizeof(vsp_transport_vtbl),
-                                                 detail::Lifecycle<T>::table(), &send, &close,
-                                                 has_admit<T>(0) ? &admit : nullptr};
+                                                 detail::Lifecycle<T>::table(),
+                                                 &send,
+                                                 &close,
+                                                 has_admit<T>(0) ? &admit : nullptr,
+                                                 has_send_batch<T>(0) ? &send_batch : nullptr};
 };
 
 template <class T>

@@ -31,6 +31,12 @@
 extern "C" {
 #endif
 
+/* One whole message of a batch (send_batch). Borrowed for the duration of the call. */
+typedef struct vsp_msg {
+  const char* data;
+  size_t len;
+} vsp_msg;
+
 typedef struct vsp_transport_vtbl {
   uint32_t struct_size; /* sizeof(vsp_transport_vtbl) as the plugin was built */
   vsp_lifecycle life;   /* see abi.h; all four on the loop thread */
@@ -62,6 +68,14 @@ typedef struct vsp_transport_vtbl {
    * May be NULL in a transport that never sets VSP_CONN_ADMISSION. */
   void (*admit)(vsp_plugin_instance* instance, vsp_plugin_conn* conn, int status,
                 int http_status, const char* body, size_t body_len);
+
+  /* ---- ABI 1.2 (check struct_size; may be NULL: the host then calls `send` per message) ----
+   * ANY thread, same rules and return values as `send`, for `count` whole messages in order.
+   * The host passes the replies it held during a batch (host->batch_begin/batch_end) here
+   * together, so that they leave in one gathered write even when the transport writes a
+   * foreign thread's message to an idle socket at once. */
+  int (*send_batch)(vsp_plugin_instance* instance, vsp_plugin_conn* conn, const vsp_msg* msgs,
+                    size_t count);
 } vsp_transport_vtbl;
 
 #ifdef __cplusplus
