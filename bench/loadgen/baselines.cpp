@@ -118,6 +118,24 @@ std::vector<Target> Baselines::targets() {
   return t;
 }
 
+Target gateway_invoke_target(IoPool& pool, pid_t gateway_pid, std::string socket_path,
+                             std::shared_ptr<const std::vector<std::string>> nodes,
+                             std::string payload) {
+  auto spread = std::make_shared<std::size_t>(0);
+  return Target{"gateway", gateway_pid,
+                [&pool, socket_path = std::move(socket_path), nodes = std::move(nodes),
+                 payload = std::move(payload), spread](int callers) {
+                  std::vector<std::shared_ptr<Channel>> chs;
+                  for (int i = 0; i < callers; ++i) {
+                    auto conn =
+                        connect_blocking(pool.next(), unix_endpoint(socket_path), "admin socket");
+                    chs.push_back(invoke_channel(conn, nodes, *spread, payload));
+                    *spread += nodes->size() / std::max(callers, 1) + 1;
+                  }
+                  return chs;
+                }};
+}
+
 LoadResult run_target(Report& report, const std::string& run, Target& t, const LoadSpec& spec,
                       int callers) {
   auto channels = t.open(callers);

@@ -54,6 +54,12 @@ class Baselines {
   int next_tag_ = 0;
 };
 
+// The gateway as a target: `callers` admin-socket connections calling nodes.invoke on `nodes`,
+// each caller starting at a different node so the load spreads evenly.
+Target gateway_invoke_target(IoPool& pool, pid_t gateway_pid, std::string socket_path,
+                             std::shared_ptr<const std::vector<std::string>> nodes,
+                             std::string payload);
+
 // Runs `spec` on a fresh set of `callers` channels of `t`, adds the row to the report, closes
 // the channels. Returns the result.
 LoadResult run_target(Report& report, const std::string& run, Target& t, const LoadSpec& spec,

@@ -37,18 +37,7 @@ int run_invoke(const CommonOptions& c, const InvokeOptions& o) {
   const std::string payload = make_payload(c.size);
 
   std::vector<Target> targets;
-  std::size_t spread = 0;
-  targets.push_back(Target{"gateway", gw.pid(), [&](int callers) {
-                             std::vector<std::shared_ptr<Channel>> chs;
-                             for (int i = 0; i < callers; ++i) {
-                               auto conn = connect_blocking(
-                                   pool.next(), unix_endpoint(gw.socket_path()), "admin socket");
-                               // Callers start at different nodes, so load spreads evenly.
-                               chs.push_back(invoke_channel(conn, names, spread, payload));
-                               spread += names->size() / std::max(callers, 1) + 1;
-                             }
-                             return chs;
-                           }});
+  targets.push_back(gateway_invoke_target(pool, gw.pid(), gw.socket_path(), names, payload));
   std::unique_ptr<Baselines> base;
   if (c.baselines) {
     // NATS with one responder per node as well, up to 1,000 (each is a connection of the bench).

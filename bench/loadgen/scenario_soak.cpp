@@ -45,17 +45,7 @@ int run_soak(const CommonOptions& c, const SoakOptions& o) {
   for (const auto& n : creds) names->push_back(n.id);
   const std::string payload = make_payload(c.size);
 
-  std::size_t spread = 0;
-  Target target{"gateway", gw.pid(), [&](int callers) {
-                  std::vector<std::shared_ptr<Channel>> chs;
-                  for (int i = 0; i < callers; ++i) {
-                    auto conn = connect_blocking(pool.next(), unix_endpoint(gw.socket_path()),
-                                                 "admin socket");
-                    chs.push_back(invoke_channel(conn, names, spread, payload));
-                    spread += names->size() / std::max(o.callers, 1) + 1;
-                  }
-                  return chs;
-                }};
+  Target target = gateway_invoke_target(pool, gw.pid(), gw.socket_path(), names, payload);
 
   const LoadSpec round{o.in_flight, o.rate, 0, o.round_s};
   report.add_process("gateway", "started", read_proc_stats(gw.pid()));

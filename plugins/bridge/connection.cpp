@@ -6,6 +6,8 @@
 #include <boost/asio/post.hpp>
 #include <utility>
 
+#include "vespid/lines.hpp"
+
 namespace vespid::bridge {
 
 namespace {
@@ -178,8 +180,7 @@ int Connection::send(std::string_view message) noexcept {
 
 int Connection::send_batch(const vsp_msg* msgs, std::size_t count) noexcept {
   if (count == 0) return VSP_OK;
-  std::size_t need = 0;
-  for (std::size_t i = 0; i < count; ++i) need += msgs[i].len + 1;
+  const std::size_t need = vsp::lines::wire_size(msgs, count);
   const std::size_t limit = shared_.send_queue_bytes;
   bool post_flush = false;
   bool overflow = false;
@@ -209,17 +210,7 @@ int Connection::send_batch(const vsp_msg* msgs, std::size_t count) noexcept {
       } catch (const std::bad_alloc&) {
         return VSP_E_NOMEM;
       }
-      std::size_t skip = sent;  // bytes of the lines below already written
-      for (std::size_t i = 0; i < count; ++i) {
-        const std::size_t line = msgs[i].len + 1;
-        if (skip >= line) {
-          skip -= line;
-          continue;
-        }
-        if (skip < msgs[i].len) pending_.append(msgs[i].data + skip, msgs[i].len - skip);
-        pending_.push_back('\n');
-        skip = 0;
-      }
+      vsp::lines::append_unsent(pending_, msgs, count, sent);
       queued_ += rest;
       if (queued_ > limit / 2) {
         busy_ = true;
@@ -253,12 +244,9 @@ int Connection::send_batch(const vsp_msg* msgs, std::size_t count) noexcept {
 std::size_t Connection::write_direct(const vsp_msg* msgs, std::size_t count) noexcept {
   const int fd = direct_fd();
   if (fd < 0 || count > kMaxDirectLines) return 0;  // a long batch goes through the queue
-  char newline = '\n';
+  static const char newline = '\n';
   iovec iov[2 * kMaxDirectLines];
-  for (std::size_t i = 0; i < count; ++i) {
-    iov[2 * i] = {const_cast<char*>(msgs[i].data), msgs[i].len};
-    iov[2 * i + 1] = {&newline, 1};
-  }
+  vsp::lines::gather(msgs, count, &newline, iov);
   msghdr msg{};
   msg.msg_iov = iov;
   msg.msg_iovlen = 2 * count;

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <utility>
 
+#include "vespid/lines.hpp"
+
 namespace vespid::unix_transport {
 
 namespace {
@@ -158,20 +160,16 @@ int Connection::send_batch(const vsp_msg* msgs, std::size_t count) noexcept {
   try {
     std::lock_guard lock(mu_);
     if (close_requested_ || dead_) return VSP_E_CLOSED;
-    std::size_t need = 0;
-    for (std::size_t i = 0; i < count; ++i) need += msgs[i].len + 1;
+    const std::size_t need = vsp::lines::wire_size(msgs, count);
     // From another thread (the core answering on the thread that received a node's reply), an
     // idle connection's answers go out now, in one write, instead of waking the loop thread to
     // write them. Anything queued or being written keeps the order: then they queue.
     std::size_t sent = 0;
     if (pending_.empty() && !wire_busy_ && 2 * count <= kMaxIov &&
         std::this_thread::get_id() != loop_thread_) {
-      char newline = '\n';
+      static const char newline = '\n';
       iovec iov[kMaxIov];
-      for (std::size_t i = 0; i < count; ++i) {
-        iov[2 * i] = {const_cast<char*>(msgs[i].data), msgs[i].len};
-        iov[2 * i + 1] = {&newline, 1};
-      }
+      vsp::lines::gather(msgs, count, &newline, iov);
       msghdr msg{};
       msg.msg_iov = iov;
       msg.msg_iovlen = 2 * count;
@@ -189,17 +187,7 @@ int Connection::send_batch(const vsp_msg* msgs, std::size_t count) noexcept {
     } else {
       std::string framed;
       framed.reserve(rest);
-      std::size_t skip = sent;  // bytes of the lines below already written
-      for (std::size_t i = 0; i < count; ++i) {
-        const std::size_t line = msgs[i].len + 1;
-        if (skip >= line) {
-          skip -= line;
-          continue;
-        }
-        if (skip < msgs[i].len) framed.append(msgs[i].data + skip, msgs[i].len - skip);
-        framed.push_back('\n');
-        skip = 0;
-      }
+      vsp::lines::append_unsent(framed, msgs, count, sent);
       pending_.push_back(std::move(framed));
       queued_bytes_ += rest;
       if (queued_bytes_ > limits_.send_queue_bytes / 2) {
