@@ -25,6 +25,7 @@ add_library(vespid_core STATIC
   gateway/net_instances.cpp
   gateway/state_dir.cpp
   gateway/ws_url.cpp
+  json/bounded_parse.cpp
   json/json_text.cpp
   log/logging.cpp
   netbind/bind_service.cpp

@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/vespid-ccache}"
+# Paths relative to the checkout (and the build directory left out of the hash), so a fresh
+# clone in another folder, CI's, hits the cache that an earlier build on this machine filled.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}" CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-true}"
 cmake --preset ci
 cmake --build --preset ci
 ctest --preset ci

@@ -3,6 +3,8 @@
 #include "api/api_error.hpp"
 #include "conn/connection.hpp"
 #include "conn/typed_frame.hpp"
+#include "crypto/crypto.hpp"
+#include "json/bounded_parse.hpp"
 #include "json/json_text.hpp"
 #include "log/logging.hpp"
 #include "nodes/node_router.hpp"
@@ -58,7 +60,7 @@ json parse_embedded(const json& frame, const char* key) {
   if (it == frame.end() || it->is_null()) return json::object();
   if (!it->is_string()) throw api::invalid(std::string(key) + " must be a JSON string");
   try {
-    return json::parse(it->get<std::string>());
+    return json_input::parse(it->get<std::string>());
   } catch (const json::parse_error& e) {
     throw api::invalid(std::string(key) + " is not valid JSON: " + e.what());
   }
@@ -73,7 +75,7 @@ std::string take_embedded_text(json& frame, const char* key) {
   std::string text = std::move(it->get_ref<std::string&>());
   if (json_text::is_spliceable_value(text)) return text;
   try {
-    return json::parse(text).dump(-1, ' ', false, json::error_handler_t::replace);
+    return json_input::parse(text).dump(-1, ' ', false, json::error_handler_t::replace);
   } catch (const json::parse_error& e) {
     throw api::invalid(std::string(key) + " is not valid JSON: " + e.what());
   }
@@ -137,7 +139,8 @@ BridgeDialect::BridgeDialect(BridgeSettings settings, nodes::NodeStore& store,
       store_(store),
       router_(router),
       deadlines_(deadlines),
-      announce_(std::move(announce)) {}
+      announce_(std::move(announce)),
+      instance_nonce_(crypto::uuid_v4()) {}
 
 json BridgeDialect::hello_ok(int protocol) const {
   json ok = {{"type", "hello-ok"}, {"serverName", settings_.server_name}, {"protocol", protocol}};
@@ -203,7 +206,9 @@ Task<void> BridgeDialect::on_message(std::shared_ptr<Connection> conn, std::stri
 
   if (type == "ping") {
     json pong = {{"type", "pong"}};
-    if (frame.contains("id")) pong["id"] = frame["id"];
+    // Only a scalar id is echoed: a peer's structure is never copied back to it.
+    if (auto id = frame.find("id"); id != frame.end() && (id->is_string() || id->is_number()))
+      pong["id"] = *id;
     send(*conn, pong);
     co_return;
   }
@@ -220,7 +225,9 @@ Task<void> BridgeDialect::on_message(std::shared_ptr<Connection> conn, std::stri
   }
   if (type == "req") {
     if (!authed) {
-      send_res_error(*conn, frame.value("id", json()), "UNAUTHORIZED", "send hello first");
+      json id = frame.value("id", json());
+      send_res_error(*conn, id.is_string() || id.is_number_integer() ? id : json(), "UNAUTHORIZED",
+                     "send hello first");
       co_return;
     }
     Task<void> t = handle_req(conn, std::move(frame));
@@ -318,6 +325,12 @@ Task<void> BridgeDialect::handle_hello(std::shared_ptr<Connection> conn, json fr
     case nodes::NodeStore::Verdict::NotPaired:
       send_error(*conn, "NOT_PAIRED", "node \"" + node_id + "\" is not paired; send pair-request");
       co_return;
+    case nodes::NodeStore::Verdict::NodeHost:
+      send_error(*conn, "UNAUTHORIZED",
+                 "\"" + node_id +
+                     "\" is a node host, not a bridge node: node hosts connect to /ws with their "
+                     "agent token");
+      co_return;
     case nodes::NodeStore::Verdict::Revoked:
       send_error(*conn, "UNAUTHORIZED",
                  "node \"" + node_id + "\" was revoked; send pair-request to pair again");
@@ -369,23 +382,33 @@ Task<void> BridgeDialect::handle_pair_request(std::shared_ptr<Connection> conn, 
   claims.erase("type");
   claims.erase("token");
   std::string peer = conn->peer();
+  // A pending request belongs to the connection that made it. While that connection is open,
+  // another one asking for the same node id is refused: letting it in would re-target the
+  // operator's approval (and the token) to whoever asked last. The slot is taken before the
+  // storage round trip so that two requests racing for it cannot both pass.
+  if (auto held = waiting_[node_id].lock(); held && held != conn && !held->gone) {
+    send_error(*conn, "UNAVAILABLE",
+               "a pairing request for node \"" + node_id +
+                   "\" is already waiting on another connection; try again once it is decided "
+                   "or expires");
+    co_return;
+  }
+  if (!s->pairing_node_id.empty() && s->pairing_node_id != node_id) release_pairing_slot(*conn);
+  waiting_[node_id] = conn;
+  s->pairing_node_id = node_id;
   nodes::PendingPairing pending;
   try {
     Task<nodes::PendingPairing> t =
-        store_.request_pairing(node_id, std::move(claims), peer, silent);
+        store_.request_pairing(node_id, std::move(claims), peer, silent, pairing_owner(*conn));
     pending = co_await std::move(t);
   } catch (const api::ApiError& e) {
-    send_error(*conn, e.code(), e.what());
+    if (!conn->gone) {
+      release_pairing_slot(*conn);
+      send_error(*conn, e.code(), e.what());
+    }
     co_return;
   }
   if (conn->gone) co_return;
-  // The newest connection asking for this node is the one told about the decision.
-  if (auto old = waiting_[node_id].lock(); old && old != conn && !old->gone) {
-    auto* os = static_cast<Session*>(old->dialect_state.get());
-    os->pairing_node_id.clear();
-  }
-  waiting_[node_id] = conn;
-  s->pairing_node_id = node_id;
   deadlines_.cancel(s->handshake_deadline);
   deadlines_.cancel(s->pairing_deadline);
   std::weak_ptr<Connection> weak = conn;
@@ -631,12 +654,21 @@ void BridgeDialect::on_close(Connection& conn) {
     router_.detach(s->node_id, s->link.get());
     log::get("core")->info("node {} disconnected", s->node_id);
   }
-  if (!s->pairing_node_id.empty()) {
-    if (auto w = waiting_.find(s->pairing_node_id); w != waiting_.end()) {
-      auto c = w->second.lock();
-      if (!c || c.get() == &conn) waiting_.erase(w);
-    }
+  release_pairing_slot(conn);
+}
+
+void BridgeDialect::release_pairing_slot(Connection& conn) {
+  auto* s = static_cast<Session*>(conn.dialect_state.get());
+  if (s->pairing_node_id.empty()) return;
+  if (auto w = waiting_.find(s->pairing_node_id); w != waiting_.end()) {
+    auto c = w->second.lock();
+    if (!c || c.get() == &conn) waiting_.erase(w);
   }
+  s->pairing_node_id.clear();
+}
+
+std::string BridgeDialect::pairing_owner(const Connection& conn) const {
+  return instance_nonce_ + ":" + std::to_string(conn.id());
 }
 
 }  // namespace vespid::core

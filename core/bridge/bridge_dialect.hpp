@@ -80,6 +80,10 @@ class BridgeDialect final : public Dialect {
   void authenticate(const std::shared_ptr<Connection>& conn, const nodes::NodeRecord& node,
                     int protocol);
   void schedule_liveness(const std::shared_ptr<Connection>& conn);
+  // Gives up the connection's claim on the node id it asked to pair (waiting_).
+  void release_pairing_slot(Connection& conn);
+  // Who made a pending request: unique across connections and gateway restarts.
+  std::string pairing_owner(const Connection& conn) const;
   nlohmann::json hello_ok(int protocol) const;
 
   BridgeSettings settings_;
@@ -89,6 +93,7 @@ class BridgeDialect final : public Dialect {
   PairingAnnouncer announce_;
   // node id -> the connection waiting for an operator's decision on its pairing
   std::unordered_map<std::string, std::weak_ptr<Connection>> waiting_;
+  const std::string instance_nonce_;  // random per process: connection ids restart at 1
   sessions::SessionService* sessions_ = nullptr;
   // session id -> connection id -> subscribed node connection (chat.subscribe)
   std::unordered_map<std::string, std::unordered_map<uint64_t, std::weak_ptr<Connection>>>

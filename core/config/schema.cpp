@@ -85,6 +85,15 @@ const std::vector<KeySpec>& schema() {
        {},
        1,
        1000000},
+      {"limits.json_max_depth",
+       Type::Int,
+       64,
+       "Deepest nesting of arrays and objects accepted in any JSON a peer sends (frames, "
+       "request bodies, embedded paramsJSON/payloadJSON); deeper input is answered "
+       "INVALID_REQUEST (BAD_REQUEST over HTTP) and never held.",
+       {},
+       8,
+       1000},
       {"tls.cert_file", Type::String, "",
        "PEM certificate for TLS listeners. Empty: <state_dir>/tls/gateway.crt, generated "
        "self-signed on first start."},

@@ -3,6 +3,8 @@
 // error form with the message returned here.
 #pragma once
 
+#include "json/bounded_parse.hpp"
+
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -14,7 +16,7 @@ inline std::optional<nlohmann::json> parse_typed_frame(const std::string& messag
                                                        std::string& error) {
   nlohmann::json frame;
   try {
-    frame = nlohmann::json::parse(message);
+    frame = json_input::parse(message);
   } catch (const nlohmann::json::parse_error& e) {
     error = std::string("invalid JSON: ") + e.what();
     return std::nullopt;

@@ -10,6 +10,7 @@
 
 #include "bridge/bridge_dialect.hpp"
 #include "gateway/exit_codes.hpp"
+#include "json/bounded_parse.hpp"
 #include "log/logging.hpp"
 #include "operator/admin_methods.hpp"
 #include "operator/node_methods.hpp"
@@ -209,6 +210,7 @@ void Gateway::build_semantics() {
 
 void Gateway::start() {
   prepare_state_dir(cfg_.state_dir);
+  json_input::set_max_depth(static_cast<int>(cfg_.integer("limits.json_max_depth")));
   lock_ = std::make_unique<StateDirLock>(cfg_.state_dir);
   hub_ = std::make_unique<ConnectionHub>(
       loop_, ConnectionHub::Limits{cfg_.max_connections, cfg_.connection_queue_depth});

@@ -3,6 +3,8 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "json/bounded_parse.hpp"
+
 namespace vespid::core::json_text {
 
 namespace {
@@ -67,8 +69,8 @@ bool is_spliceable_value(std::string_view text) {
       std::memchr(text.data(), '\r', text.size()) != nullptr) {
     return false;
   }
-  // nlohmann's SAX-driven accept() lexes and checks UTF-8 without allocating a DOM.
-  return nlohmann::json::accept(text.begin(), text.end());
+  // A SAX pass lexes, checks UTF-8 and counts depth without allocating a DOM.
+  return json_input::accept(text);
 }
 
 }  // namespace vespid::core::json_text

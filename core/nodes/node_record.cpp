@@ -102,7 +102,8 @@ json to_stored_json(const PendingPairing& p) {
           {"remoteAddress", p.remote_address},
           {"requestedAt", p.requested_at},
           {"expiresAtMs", p.expires_at_ms},
-          {"silent", p.silent}};
+          {"silent", p.silent},
+          {"owner", p.owner}};
 }
 
 PendingPairing pending_from(const json& j) {
@@ -114,6 +115,7 @@ PendingPairing pending_from(const json& j) {
   p.requested_at = j.value("requestedAt", "");
   p.expires_at_ms = j.value("expiresAtMs", int64_t{0});
   p.silent = j.value("silent", false);
+  p.owner = j.value("owner", "");
   return p;
 }
 

@@ -37,6 +37,9 @@ struct PendingPairing {
   std::string requested_at;
   int64_t expires_at_ms = 0;
   bool silent = false;
+  // The connection that made the request (a per-process nonce and its connection id): only it
+  // is told the decision, and a request from another connection never takes this one over.
+  std::string owner;
 };
 
 nlohmann::json to_stored_json(const NodeRecord& n);

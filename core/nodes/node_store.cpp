@@ -16,6 +16,16 @@ using core::Write;
 using nlohmann::json;
 namespace keys = repo::keys;
 
+namespace {
+
+api::ApiError node_host_id(const std::string& node_id) {
+  return api::forbidden("\"" + node_id +
+                        "\" is a node host's id; node hosts pair with a pairing token and "
+                        "connect to /ws, not to the bridge");
+}
+
+}  // namespace
+
 Task<std::optional<NodeRecord>> NodeStore::get(std::string node_id) {
   auto kv = co_await storage_.get(keys::node(node_id));
   if (!kv) co_return std::nullopt;
@@ -39,7 +49,12 @@ Task<std::vector<NodeRecord>> NodeStore::list(std::string org_id) {
 }
 
 Task<PendingPairing> NodeStore::request_pairing(std::string node_id, json claims,
-                                                std::string remote_address, bool silent) {
+                                                std::string remote_address, bool silent,
+                                                std::string owner) {
+  // A node host's id cannot be taken over by pairing a bridge device under it.
+  if (auto paired = co_await storage_.get(keys::node(node_id)); paired) {
+    if (node_from(json::parse(paired->value)).kind != "bridge") throw node_host_id(node_id);
+  }
   for (;;) {
     auto existing = co_await storage_.get(keys::pairing(node_id));
     int64_t now = util::now_ms();
@@ -48,8 +63,9 @@ Task<PendingPairing> NodeStore::request_pairing(std::string node_id, json claims
     if (existing) {
       p = pending_from(json::parse(existing->value));
       txn.compares.push_back(Compare::version_is(keys::pairing(node_id), existing->version));
-      if (p.expires_at_ms <= now) {
-        // An expired request is replaced by a new one with a new id.
+      if (p.expires_at_ms <= now || p.owner != owner) {
+        // An expired request, or one made on another connection, is replaced by a new one with
+        // a new id: an approval of the old id must not reach this requester.
         txn.writes.push_back(Write::del(keys::pairing_id(p.request_id)));
         p.request_id = crypto::uuid_v4();
         p.requested_at = util::iso8601(now);
@@ -73,6 +89,7 @@ Task<PendingPairing> NodeStore::request_pairing(std::string node_id, json claims
     p.claims = std::move(claims);
     p.remote_address = remote_address;
     p.silent = silent;
+    p.owner = owner;
     p.expires_at_ms = now + limits_.pairing_ttl_ms;
     txn.writes.push_back(Write::put(keys::pairing(node_id), to_stored_json(p).dump()));
     auto out = co_await storage_.commit(std::move(txn));
@@ -128,6 +145,9 @@ Task<NodeStore::Approved> NodeStore::approve(std::string request_id, std::string
   Approved a;
   a.token = crypto::base64url(crypto::random_bytes(32));
   NodeRecord& n = a.node;
+  if (existing_kv && node_from(json::parse(existing_kv->value)).kind != "bridge") {
+    throw node_host_id(node_id);  // a node host took the id while the request waited
+  }
   if (existing_kv) {
     // Re-pairing replaces the token (and the org) but keeps operator-set tags and name.
     n = node_from(json::parse(existing_kv->value));
@@ -258,6 +278,9 @@ Task<NodeStore::Check> NodeStore::check_token(std::string node_id, std::string t
   auto kv = co_await storage_.get(keys::node(node_id));
   if (!kv) co_return Check{Verdict::NotPaired, std::nullopt};
   NodeRecord n = node_from(json::parse(kv->value));
+  // A node host's token must not open a bridge session: the bridge allowlist reaches every
+  // session of the org, which a node host is never given.
+  if (n.kind != "bridge") co_return Check{Verdict::NodeHost, std::nullopt};
   if (n.revoked) co_return Check{Verdict::Revoked, std::nullopt};
   if (token.empty() || !crypto::equal_ct(presented, n.token_sha256)) {
     co_return Check{Verdict::Unauthorized, std::nullopt};

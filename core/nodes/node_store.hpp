@@ -24,10 +24,14 @@ class NodeStore {
   core::Task<std::optional<NodeRecord>> get(std::string node_id);
   core::Task<std::vector<NodeRecord>> list(std::string org_id);  // empty org: all
 
-  // One pending request per node id: a retry refreshes the claims and the expiry but keeps the
-  // request id. Throws api::ApiError UNAVAILABLE when too many requests are pending.
+  // One pending request per node id. A retry by the same `owner` (connection) refreshes the
+  // claims and the expiry but keeps the request id; a request by another owner (the first one's
+  // connection is gone: the caller checks that) replaces it under a new request id, so an
+  // operator's approval always goes to the requester whose claims they saw. Throws
+  // api::ApiError UNAVAILABLE when too many requests are pending.
   core::Task<PendingPairing> request_pairing(std::string node_id, nlohmann::json claims,
-                                             std::string remote_address, bool silent);
+                                             std::string remote_address, bool silent,
+                                             std::string owner);
   // Unexpired requests, oldest first. Expired ones are deleted on the way.
   core::Task<std::vector<PendingPairing>> list_pending();
   core::Task<std::optional<PendingPairing>> pending_for_node(std::string node_id);
@@ -47,7 +51,8 @@ class NodeStore {
   core::Task<void> touch(std::string node_id, std::string when);
 
   // The node if `token` is its current token (constant-time compare of the hashes).
-  enum class Verdict { Ok, NotPaired, Unauthorized, Revoked };
+  // NodeHost: the id is a node host's (vespid.node.v1); its agent token is no bridge credential.
+  enum class Verdict { Ok, NotPaired, Unauthorized, Revoked, NodeHost };
   struct Check {
     Verdict verdict;
     std::optional<NodeRecord> node;

@@ -2,6 +2,7 @@
 
 #include "api/api_error.hpp"
 #include "conn/connection.hpp"
+#include "json/bounded_parse.hpp"
 #include "log/logging.hpp"
 #include "repo/repository.hpp"
 #include "storage/storage_service.hpp"
@@ -76,7 +77,7 @@ Task<void> OperatorDialect::on_open(std::shared_ptr<Connection> conn) {
 Task<void> OperatorDialect::on_message(std::shared_ptr<Connection> conn, std::string message) {
   json frame;
   try {
-    frame = json::parse(message);
+    frame = json_input::parse(message);
   } catch (const json::parse_error& e) {
     send_json(*conn,
               error_frame(nullptr, "INVALID_REQUEST", std::string("invalid JSON: ") + e.what()));

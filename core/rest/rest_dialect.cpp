@@ -4,6 +4,7 @@
 
 #include "api/api_error.hpp"
 #include "conn/connection.hpp"
+#include "json/bounded_parse.hpp"
 #include "log/logging.hpp"
 #include "storage/storage_service.hpp"
 
@@ -88,7 +89,7 @@ Task<void> RestDialect::on_open(std::shared_ptr<Connection> conn) {
 Task<void> RestDialect::on_message(std::shared_ptr<Connection> conn, std::string message) {
   RestRequest req;
   try {
-    json env = json::parse(message);
+    json env = json_input::parse(message);
     req.method = env.at("method").get<std::string>();
     req.path = env.at("path").get<std::string>();
     req.query = env.value("query", "");

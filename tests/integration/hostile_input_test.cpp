@@ -1,0 +1,255 @@
+// What a stranger on the network can send, through the real gateway and its real listeners:
+// deeply nested JSON on every dialect, a second requester trying to take over a pending bridge
+// pairing, and a node host's agent token presented as a bridge credential. Each case asserts
+// the dialect's own error form and that the gateway is still alive and serving afterwards.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "bridge_client.hpp"
+#include "node_host_support.hpp"
+#include "operator_client.hpp"
+#include "process.hpp"
+
+namespace vespid::test {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+// `depth` nested arrays around 1: "[[[...1...]]]". 100,000 of them is about 200 KB, under every
+// frame limit, and deep enough to overflow the stack of any recursive copy or dump.
+std::string nested_arrays(int depth) {
+  return std::string(static_cast<size_t>(depth), '[') + "1" +
+         std::string(static_cast<size_t>(depth), ']');
+}
+
+class HostileInput : public NodeHostGateway {
+ protected:
+  void SetUp() override {
+    NodeHostGateway::SetUp();
+    bridge_port_ = pick_free_port();
+    ws_config_extra_ = {
+        {"routes",
+         json::array(
+             {{{"path", "/ws"}, {"dialect", "vespid.node.v1"}, {"websocket", true}},
+              {{"path", "/ws/client"}, {"dialect", "vespid.client.v1"}, {"websocket", true}},
+              {{"path", "/ws/operator"}, {"dialect", "operator.v1"}, {"websocket", true}}})}};
+    extra_instances_.push_back(
+        {{"name", "bridge"}, {"plugin", "bridge"}, {"config", {{"port", bridge_port_}}}});
+    start_gateway();
+    bootstrap_identity();
+    admin_ = cli::OperatorClient::connect(gw_.socket_path());
+  }
+
+  BridgeClient bridge() { return BridgeClient::connect("127.0.0.1", bridge_port_); }
+
+  // The gateway process is alive and answers on its admin socket and its HTTP API.
+  void expect_alive() {
+    ASSERT_TRUE(gw_.running()) << "the gateway died\n" << gw_.log_text();
+    EXPECT_NO_THROW(admin_.call("whoami"));
+    EXPECT_EQ(rest("GET", "/v1/orgs/" + org_id_ + "/agents", admin_token_).status, 200);
+  }
+
+  // The request id the operator sees for `node_id`, waiting up to 2 s for it to appear.
+  std::string pending_request(const std::string& node_id, json* seen = nullptr) {
+    for (int i = 0; i < 100; ++i) {
+      for (const auto& p : admin_.call("nodes.pending")["pending"]) {
+        if (p["nodeId"] == node_id) {
+          if (seen) *seen = p;
+          return p["requestId"];
+        }
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    return "";
+  }
+
+  int bridge_port_ = 0;
+  cli::OperatorClient admin_;
+};
+
+TEST_F(HostileInput, DeepJsonOnTheBridgeBeforeLoginIsRefusedAndTheGatewayLives) {
+  const std::string deep = nested_arrays(100000);
+  auto c = bridge();
+  c.send_raw(R"({"type":"ping","id":)" + deep + "}\n");
+  auto e = c.read(10s);
+  ASSERT_TRUE(e) << gw_.log_text();
+  EXPECT_EQ((*e)["type"], "error");
+  EXPECT_EQ((*e)["code"], "INVALID_REQUEST");
+  EXPECT_NE((*e)["message"].get<std::string>().find("json_max_depth"), std::string::npos)
+      << (*e).dump();
+  EXPECT_LT((*e).dump().size(), 1024u) << "the deep value is never echoed back";
+
+  c.send_raw(R"({"type":"req","method":"health","id":)" + deep + "}\n");
+  e = c.read(10s);
+  ASSERT_TRUE(e);
+  EXPECT_EQ((*e)["code"], "INVALID_REQUEST");
+
+  // The socket stays in step: a plain ping after the refusals is answered.
+  c.send({{"type", "ping"}, {"id", "after"}});
+  auto pong = c.read_type("pong", 5s);
+  ASSERT_TRUE(pong);
+  EXPECT_EQ((*pong)["id"], "after");
+  expect_alive();
+}
+
+TEST_F(HostileInput, DeepJsonInsideBridgeParamsIsRefusedAfterLogin) {
+  auto c = bridge();
+  c.pair_request("kiosk", {{"displayName", "kiosk"}});
+  std::string rid = pending_request("kiosk");
+  ASSERT_FALSE(rid.empty());
+  admin_.call("nodes.approve", {{"requestId", rid}, {"org", "acme"}});
+  ASSERT_TRUE(c.read_type("hello-ok", 5s));
+
+  c.send({{"type", "req"},
+          {"id", "deep"},
+          {"method", "voicewake.set"},
+          {"paramsJSON", nested_arrays(100000)}});
+  auto r = c.read_type("res", 10s);
+  ASSERT_TRUE(r) << gw_.log_text();
+  EXPECT_EQ((*r)["id"], "deep");
+  EXPECT_EQ((*r)["ok"], false);
+  EXPECT_EQ((*r)["error"]["code"], "INVALID_REQUEST");
+
+  // Just under the limit still works: 60 levels of nesting inside a 64-level cap.
+  json sixty = 1;
+  for (int i = 0; i < 60; ++i) sixty = json::array({sixty});
+  c.send({{"type", "req"}, {"id", "ok"}, {"method", "health"}, {"paramsJSON", sixty.dump()}});
+  r = c.read_type("res", 5s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ((*r)["ok"], true) << (*r).dump();
+  expect_alive();
+}
+
+TEST_F(HostileInput, DeepJsonOverHttpIsABadRequestBeforeTheTokenIsChecked) {
+  const std::string body =
+      R"({"pairingToken":"x.y","name":"n","agentVersion":"1","capabilities":)" +
+      nested_arrays(100000) + "}";
+  HttpReply r = http_request(api(), "POST", "/v1/agents/pair", {}, body);
+  EXPECT_EQ(r.status, 400) << r.raw_body << r.error;
+  EXPECT_EQ(r.body.value("code", ""), "BAD_REQUEST") << r.raw_body;
+  expect_alive();
+}
+
+TEST_F(HostileInput, DeepJsonOnWebSocketDialectsIsRefusedInTheirOwnForm) {
+  const std::string deep = nested_arrays(100000);
+
+  WsClient op(ws());
+  ASSERT_EQ(op.connect("/ws/operator"), 101);
+  op.send_text(R"({"type":"req","method":"whoami","id":)" + deep + "}");
+  auto res = op.read(10s);
+  ASSERT_TRUE(res) << gw_.log_text();
+  EXPECT_EQ((*res)["type"], "res");
+  EXPECT_EQ((*res)["ok"], false);
+  EXPECT_EQ((*res)["error"]["code"], "INVALID_REQUEST");
+
+  WsClient client(ws());
+  ASSERT_EQ(
+      client.connect("/ws/client?orgId=" + org_id_, {{"Authorization", "Bearer " + member_token_}}),
+      101);
+  client.send_text(R"({"type":"session_join","sessionId":)" + deep + "}");
+  auto err = client.read_type("session_error", 10s);
+  ASSERT_TRUE(err) << gw_.log_text();
+  EXPECT_EQ((*err)["code"], "BAD_REQUEST");
+
+  PairedAgent a = pair("deep-host");
+  WsClient agent(ws());
+  ASSERT_EQ(agent.connect("/ws", {{"Authorization", "Bearer " + a.token}}), 101);
+  agent.send_text(R"({"type":"hello","agentVersion":"1","name":"h","capabilities":)" + deep + "}");
+  agent.send({{"type", "ping"}, {"ts", 7}});
+  auto pong = agent.read_type("pong", 10s);
+  ASSERT_TRUE(pong) << "the node host's connection stays in step\n" << gw_.log_text();
+  EXPECT_EQ((*pong)["ts"], 7);
+  expect_alive();
+}
+
+TEST_F(HostileInput, ASecondRequesterCannotTakeOverAPendingBridgePairing) {
+  auto real = bridge();
+  real.pair_request("phone-7", {{"displayName", "Ann's phone"}, {"platform", "ios"}});
+  json seen;
+  std::string rid = pending_request("phone-7", &seen);
+  ASSERT_FALSE(rid.empty());
+  EXPECT_EQ(seen["displayName"], "Ann's phone");
+
+  // A stranger asks for the same node id while the real device waits.
+  auto stranger = bridge();
+  stranger.pair_request("phone-7", {{"displayName", "Ann's phone (really)"}, {"platform", "x"}});
+  auto refused = stranger.read_type("error", 5s);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ((*refused)["code"], "UNAVAILABLE") << (*refused).dump();
+
+  json now;
+  EXPECT_EQ(pending_request("phone-7", &now), rid) << "the request id is unchanged";
+  EXPECT_EQ(now["displayName"], "Ann's phone") << "the claims the operator sees are unchanged";
+
+  // The operator approves what they saw: the real device gets the token, the stranger nothing.
+  admin_.call("nodes.approve", {{"requestId", rid}, {"org", "acme"}});
+  auto ok = real.read_type("pair-ok", 5s);
+  ASSERT_TRUE(ok);
+  EXPECT_TRUE(real.read_type("hello-ok", 5s));
+  EXPECT_FALSE(stranger.read_type("pair-ok", 500ms)) << "the token went to the stranger";
+  json health = real.call("health");
+  EXPECT_EQ(health["ok"], true);
+}
+
+TEST_F(HostileInput, ARequestWhoseConnectionIsGoneIsReplacedUnderANewId) {
+  std::string first_id;
+  {
+    auto gone = bridge();
+    gone.pair_request("tablet-2", {{"displayName", "first"}});
+    first_id = pending_request("tablet-2");
+    ASSERT_FALSE(first_id.empty());
+    gone.close();
+  }
+  // The connection that made it is gone: a new requester may ask, but not under the old id.
+  auto next = bridge();
+  json now;
+  for (int i = 0; i < 50; ++i) {
+    next.pair_request("tablet-2", {{"displayName", "second"}});
+    if (auto e = next.read(300ms); e && (*e)["type"] == "error") {
+      std::this_thread::sleep_for(50ms);  // the close may not have been handled yet
+      continue;
+    }
+    break;
+  }
+  std::string second_id;
+  for (int i = 0; i < 100 && (second_id.empty() || second_id == first_id); ++i) {
+    second_id = pending_request("tablet-2", &now);
+    if (second_id == first_id) std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_NE(second_id, first_id);
+  EXPECT_EQ(now["displayName"], "second");
+  EXPECT_THROW(admin_.call("nodes.approve", {{"requestId", first_id}, {"org", "acme"}}),
+               std::exception)
+      << "approving the old request must not reach the new requester";
+  admin_.call("nodes.approve", {{"requestId", second_id}, {"org", "acme"}});
+  EXPECT_TRUE(next.read_type("pair-ok", 5s));
+}
+
+TEST_F(HostileInput, ANodeHostTokenIsNoBridgeCredential) {
+  PairedAgent a = pair("build-box");
+  ASSERT_FALSE(a.id.empty());
+  const std::string secret = a.token.substr(a.token.find('.') + 1);
+  for (const std::string& presented : {secret, a.token}) {
+    auto c = bridge();
+    json r = c.hello(a.id, presented);
+    EXPECT_EQ(r["type"], "error") << r.dump();
+    EXPECT_EQ(r["code"], "UNAUTHORIZED") << r.dump();
+    json sessions = c.call("sessions.list");
+    EXPECT_EQ(sessions["ok"], false) << "a node host's token opened the bridge allowlist";
+    EXPECT_EQ(sessions["error"]["code"], "UNAUTHORIZED");
+  }
+  // Nor can the node host's id be claimed by pairing a bridge device under it.
+  auto c = bridge();
+  c.pair_request(a.id, {{"displayName", "impostor"}});
+  auto e = c.read_type("error", 5s);
+  ASSERT_TRUE(e);
+  EXPECT_EQ((*e)["code"], "FORBIDDEN") << (*e).dump();
+  EXPECT_EQ(pending_request(a.id), "");
+  expect_alive();
+}
+
+}  // namespace
+}  // namespace vespid::test
