@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "conn/typed_frame.hpp"
+#include "protocols/typed_frame.hpp"
 
 namespace {
 

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "dispatch/dispatch_request.hpp"
+#include "services/dispatch/dispatch_request.hpp"
 
 namespace {
 

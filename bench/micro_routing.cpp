@@ -9,9 +9,9 @@
 #include <string>
 #include <unordered_map>
 
-#include "nodes/node_router.hpp"
 #include "runtime/deadlines.hpp"
 #include "runtime/loop.hpp"
+#include "services/nodes/node_router.hpp"
 
 namespace {
 

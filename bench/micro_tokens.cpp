@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "crypto/crypto.hpp"
+#include "runtime/crypto.hpp"
 
 namespace {
 

@@ -1,60 +1,69 @@
 # libvespid-core: the semantics. Linked statically into vespid-gateway (and the tests).
 configure_file(${CMAKE_CURRENT_SOURCE_DIR}/version.hpp.in ${CMAKE_CURRENT_BINARY_DIR}/generated/version.hpp @ONLY)
 
+# Grouped by layer, lowest first; docs/design.md has the dependency rule between them and
+# scripts/check_layers.py enforces it.
 add_library(vespid_core STATIC
-  agents/agent_dialect.cpp
-  agents/agent_routes.cpp
-  agents/agent_store.cpp
-  api/api_error.hpp
-  auth/org_access.cpp
-  bridge/bridge_dialect.cpp
+  # runtime: loop, sequencer, tasks, deadlines, logging, JSON, crypto, time, API errors
+  runtime/crypto.cpp
+  runtime/deadlines.cpp
+  runtime/end_of_turn.cpp
+  runtime/json_input.cpp
+  runtime/json_text.cpp
+  runtime/logging.cpp
+  runtime/loop.cpp
+  runtime/sequencer.cpp
+  runtime/time.cpp
+  # config: the schema and the effective configuration
   config/config.cpp
   config/schema.cpp
-  conn/connection.cpp
-  conn/hub.cpp
-  crypto/crypto.cpp
-  discovery/publisher.cpp
-  discovery/records.cpp
-  discovery/ws_services.cpp
-  dispatch/dispatch_request.cpp
-  dispatch/dispatch_routes.cpp
-  dispatch/dispatcher.cpp
-  dispatch/result_store.cpp
+  # storage: the storage thread over the storage ABI, and the repository built on it
+  storage/model.cpp
+  storage/repository.cpp
+  storage/storage_service.cpp
+  # services: what the gateway does, whatever dialect asks
+  services/identity/org_access.cpp
+  services/identity/principal.cpp
+  services/nodes/node_record.cpp
+  services/nodes/node_router.cpp
+  services/nodes/node_store.cpp
+  services/node_hosts/node_host_store.cpp
+  services/dispatch/dispatch_request.cpp
+  services/dispatch/dispatcher.cpp
+  services/dispatch/result_store.cpp
+  services/sessions/session_service.cpp
+  # host: plugin loading, the host table, the connection hub, binding, discovery, TLS files
+  host/host_table.cpp
+  host/plugins/module_catalog.cpp
+  host/plugins/plugin_instance.cpp
+  host/connections/connection.cpp
+  host/connections/connection_hub.cpp
+  host/netbind/bind_service.cpp
+  host/discovery/publisher.cpp
+  host/discovery/records.cpp
+  host/discovery/ws_services.cpp
+  host/discovery/ws_url.cpp
+  host/tls/tls_material.cpp
+  # protocols: one folder per dialect, the method table they share at the root
+  protocols/method_table.cpp
+  protocols/bridge/bridge_dialect.cpp
+  protocols/node/node_host_dialect.cpp
+  protocols/client/client_dialect.cpp
+  protocols/operator/operator_dialect.cpp
+  protocols/operator/admin_methods.cpp
+  protocols/operator/dispatch_methods.cpp
+  protocols/operator/node_methods.cpp
+  protocols/operator/session_methods.cpp
+  protocols/rest/rest_dialect.cpp
+  protocols/rest/rest_auth.cpp
+  protocols/rest/dispatch_routes.cpp
+  protocols/rest/node_host_routes.cpp
+  protocols/rest/session_routes.cpp
+  # gateway: the composition root, the only folder that knows every other
   gateway/gateway.cpp
   gateway/http_api.cpp
   gateway/net_instances.cpp
-  gateway/state_dir.cpp
-  gateway/ws_url.cpp
-  json/bounded_parse.cpp
-  json/json_text.cpp
-  log/logging.cpp
-  netbind/bind_service.cpp
-  nodes/node_record.cpp
-  nodes/node_router.cpp
-  nodes/node_store.cpp
-  operator/admin_methods.cpp
-  operator/dispatch_methods.cpp
-  operator/method_table.cpp
-  operator/node_methods.cpp
-  operator/operator_dialect.cpp
-  plugin/host_api.cpp
-  plugin/module_catalog.cpp
-  plugin/plugin_instance.cpp
-  repo/model.cpp
-  repo/repository.cpp
-  rest/rest_auth.cpp
-  rest/rest_dialect.cpp
-  runtime/deadlines.cpp
-  runtime/end_of_turn.cpp
-  sessions/client_dialect.cpp
-  sessions/session_methods.cpp
-  sessions/session_routes.cpp
-  sessions/session_service.cpp
-  runtime/loop.cpp
-  runtime/sequencer.cpp
-  storage/storage_service.cpp
-  tls/tls_material.cpp
-  util/time.cpp
+  gateway/state_dir_lock.cpp
 )
 target_include_directories(vespid_core PUBLIC ${CMAKE_CURRENT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/generated)
 target_compile_definitions(vespid_core PUBLIC BOOST_DLL_USE_STD_FS BOOST_ASIO_NO_DEPRECATED)

@@ -4,9 +4,9 @@
 #include <iostream>
 
 #include "gateway/exit_codes.hpp"
-#include "gateway/state_dir.hpp"
-#include "plugin/module_catalog.hpp"
-#include "tls/tls_material.hpp"
+#include "gateway/state_dir_lock.hpp"
+#include "host/plugins/module_catalog.hpp"
+#include "host/tls/tls_material.hpp"
 
 namespace vespid::app {
 

@@ -9,10 +9,11 @@
 #include <iostream>
 #include <sstream>
 
-#include "discovery/records.hpp"
-#include "discovery/ws_services.hpp"
+#include "host/discovery/records.hpp"
+#include "host/discovery/ws_services.hpp"
+#include "host/tls/tls_material.hpp"
+#include "protocols/bridge/bridge_dialect.hpp"
 #include "ranges.hpp"  // plugins/tailnet: the same range matching the tailnet plugin uses
-#include "tls/tls_material.hpp"
 #include "version.hpp"
 
 namespace vespid::app {
@@ -133,7 +134,8 @@ int zone(const config::GatewayConfig& cfg, const ZoneOptions& o) {
   }
   std::vector<std::string> notes;
   auto listeners = configured_listeners(cfg, notes);
-  core::discovery::Settings settings = core::discovery::settings_from(cfg);
+  core::discovery::Settings settings =
+      core::discovery::settings_from(cfg, core::BridgeDialect::kProtocolVersion);
   auto records = core::discovery::compose(settings, listeners);
   if (records.empty()) {
     std::cerr << "vespid-gateway dns-sd zone: no bridge or ws listener is bound beyond loopback; "

@@ -8,8 +8,8 @@
 #include "dns_sd_zone.hpp"
 #include "gateway/exit_codes.hpp"
 #include "gateway/gateway.hpp"
-#include "log/logging.hpp"
-#include "plugin/module_catalog.hpp"
+#include "host/plugins/module_catalog.hpp"
+#include "runtime/logging.hpp"
 #include "version.hpp"
 #include "vespid/abi.h"
 

@@ -8,17 +8,17 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 
-#include "bridge/bridge_dialect.hpp"
 #include "gateway/exit_codes.hpp"
-#include "json/bounded_parse.hpp"
-#include "log/logging.hpp"
-#include "operator/admin_methods.hpp"
-#include "operator/node_methods.hpp"
-#include "operator/operator_dialect.hpp"
-#include "rest/rest_dialect.hpp"
+#include "host/tls/tls_material.hpp"
+#include "protocols/bridge/bridge_dialect.hpp"
+#include "protocols/operator/admin_methods.hpp"
+#include "protocols/operator/node_methods.hpp"
+#include "protocols/operator/operator_dialect.hpp"
+#include "protocols/rest/rest_dialect.hpp"
+#include "runtime/json_input.hpp"
+#include "runtime/logging.hpp"
 #include "runtime/run_to_completion.hpp"
-#include "sessions/session_service.hpp"
-#include "tls/tls_material.hpp"
+#include "services/sessions/session_service.hpp"
 #include "version.hpp"
 
 namespace vespid::core {
@@ -387,26 +387,6 @@ json Gateway::status_snapshot() {
             {"revision", storage_->last_revision()},
             {"commits", storage_->commits()},
             {"batches", storage_->batches()}}}};
-}
-
-// ---- Connection services, forwarded to the hub ----
-
-int Gateway::conn_open(PluginInstance& t, const vsp_conn_info& info, vsp_plugin_conn* pc,
-                       vsp_host_conn** out, vsp_error* err) {
-  return hub_->open(t, info, pc, out, err);
-}
-int Gateway::conn_recv(vsp_host_conn* c, const char* d, size_t n) {
-  return hub_->recv(c, d, n);
-}
-void Gateway::conn_closed(vsp_host_conn* c, int s, const char* r) {
-  hub_->closed(c, s, r);
-}
-void Gateway::conn_writable(vsp_host_conn*) {
-  // Nothing is held back yet: every send so far is a reply the peer asked for. Event fan-out
-  // (sessions, chat) will park on backpressure and resume here.
-}
-void Gateway::conn_protocol_error(vsp_host_conn* c, int s, const char* m) {
-  hub_->protocol_error(c, s, m);
 }
 
 }  // namespace vespid::core

@@ -11,22 +11,22 @@
 #include <string>
 #include <vector>
 
-#include "agents/agent_store.hpp"
 #include "config/config.hpp"
-#include "dispatch/dispatcher.hpp"
-#include "dispatch/result_store.hpp"
-#include "conn/hub.hpp"
 #include "gateway/net_instances.hpp"
-#include "gateway/state_dir.hpp"
-#include "nodes/node_router.hpp"
-#include "nodes/node_store.hpp"
-#include "operator/method_table.hpp"
-#include "plugin/host_backend.hpp"
-#include "plugin/module_catalog.hpp"
-#include "plugin/plugin_instance.hpp"
-#include "repo/repository.hpp"
+#include "gateway/state_dir_lock.hpp"
+#include "host/connections/connection_hub.hpp"
+#include "host/plugins/instance_services.hpp"
+#include "host/plugins/module_catalog.hpp"
+#include "host/plugins/plugin_instance.hpp"
+#include "protocols/method_table.hpp"
 #include "runtime/deadlines.hpp"
 #include "runtime/loop.hpp"
+#include "services/dispatch/dispatcher.hpp"
+#include "services/dispatch/result_store.hpp"
+#include "services/node_hosts/node_host_store.hpp"
+#include "services/nodes/node_router.hpp"
+#include "services/nodes/node_store.hpp"
+#include "storage/repository.hpp"
 #include "storage/storage_service.hpp"
 
 namespace vespid::sessions {
@@ -39,7 +39,7 @@ class BridgeDialect;
 class OperatorDialect;
 class RestDialect;
 
-class Gateway final : public HostBackend {
+class Gateway final : public InstanceServices {
  public:
   Gateway(config::GatewayConfig cfg, std::vector<std::string> plugin_dirs);
   ~Gateway() override;
@@ -47,17 +47,12 @@ class Gateway final : public HostBackend {
   // Runs until shutdown; returns the process exit code.
   int run();
 
-  // HostBackend
+  // InstanceServices
   Loop& loop() override { return loop_; }
   const std::string& state_dir() const override { return cfg_.state_dir; }
   std::string config_text(const std::string& path) const override;
   void instance_failed(PluginInstance& instance, int status, const std::string& message) override;
-  int conn_open(PluginInstance& transport, const vsp_conn_info& info, vsp_plugin_conn* pc,
-                vsp_host_conn** out, vsp_error* err) override;
-  int conn_recv(vsp_host_conn* c, const char* data, size_t len) override;
-  void conn_closed(vsp_host_conn* c, int status, const char* reason) override;
-  void conn_writable(vsp_host_conn* c) override;
-  void conn_protocol_error(vsp_host_conn* c, int status, const char* message) override;
+  ConnectionServices* connections() override { return hub_.get(); }
   BindService* bind_service() override { return net_ ? &net_->binds() : nullptr; }
   DiscoveryPublisher* discovery_publisher() override { return net_ ? &net_->publisher() : nullptr; }
 
@@ -92,12 +87,12 @@ class Gateway final : public HostBackend {
   std::unique_ptr<nodes::LocalNodeRouter> router_;
   OperatorDialect* operator_dialect_ = nullptr;  // owned by hub_
   BridgeDialect* bridge_dialect_ = nullptr;      // owned by hub_
-  std::unique_ptr<agents::AgentStore> agent_store_;
+  std::unique_ptr<node_hosts::NodeHostStore> node_host_store_;
   std::unique_ptr<dispatch::ResultStore> result_store_;
   std::unique_ptr<dispatch::Dispatcher> dispatcher_;
   // Sessions (issue 5), built in http_api.cpp.
   std::unique_ptr<sessions::SessionService> sessions_;
-  std::unique_ptr<NetInstances> net_;            // netbind + discovery (issue 6)
+  std::unique_ptr<NetInstances> net_;  // netbind + discovery (issue 6)
 
   std::chrono::steady_clock::time_point started_at_;
   bool shutting_down_ = false;

@@ -1,22 +1,22 @@
 // The gateway's node-host side: agent credentials, the vespid.node.v1 dialect, the REST routes
 // for pairing and managing hosts, and internal dispatch with its durable results.
-#include "agents/agent_dialect.hpp"
-#include "agents/agent_routes.hpp"
-#include "bridge/bridge_dialect.hpp"
-#include "crypto/crypto.hpp"
-#include "dispatch/dispatch_routes.hpp"
 #include "gateway/exit_codes.hpp"
 #include "gateway/gateway.hpp"
-#include "gateway/ws_url.hpp"
-#include "log/logging.hpp"
-#include "operator/dispatch_methods.hpp"
-#include "rest/rest_auth.hpp"
-#include "rest/rest_dialect.hpp"
+#include "host/discovery/ws_url.hpp"
+#include "protocols/bridge/bridge_dialect.hpp"
+#include "protocols/client/client_dialect.hpp"
+#include "protocols/node/node_host_dialect.hpp"
+#include "protocols/operator/dispatch_methods.hpp"
+#include "protocols/operator/session_methods.hpp"
+#include "protocols/rest/dispatch_routes.hpp"
+#include "protocols/rest/node_host_routes.hpp"
+#include "protocols/rest/rest_auth.hpp"
+#include "protocols/rest/rest_dialect.hpp"
+#include "protocols/rest/session_routes.hpp"
+#include "runtime/crypto.hpp"
+#include "runtime/logging.hpp"
 #include "runtime/run_to_completion.hpp"
-#include "sessions/client_dialect.hpp"
-#include "sessions/session_methods.hpp"
-#include "sessions/session_routes.hpp"
-#include "sessions/session_service.hpp"
+#include "services/sessions/session_service.hpp"
 
 namespace vespid::core {
 
@@ -25,10 +25,10 @@ constexpr size_t kMinServiceTokenLength = 16;
 }
 
 void Gateway::build_node_hosts(RestDialect& rest) {
-  agent_store_ = std::make_unique<agents::AgentStore>(
-      *storage_,
-      agents::AgentLimits{cfg_.integer("agents.pairing_token_ttl_ms"),
-                          static_cast<int>(cfg_.integer("agents.max_pairing_tokens_per_org"))});
+  node_host_store_ = std::make_unique<node_hosts::NodeHostStore>(
+      *storage_, node_hosts::NodeHostLimits{
+                     cfg_.integer("agents.pairing_token_ttl_ms"),
+                     static_cast<int>(cfg_.integer("agents.max_pairing_tokens_per_org"))});
   result_store_ =
       std::make_unique<dispatch::ResultStore>(*storage_, cfg_.integer("dispatch.results_ttl_ms"));
   dispatch::DispatchSettings ds;
@@ -37,7 +37,8 @@ void Gateway::build_node_hosts(RestDialect& rest) {
   ds.max_outstanding = static_cast<int>(cfg_.integer("dispatch.max_outstanding"));
   dispatcher_ =
       std::make_unique<dispatch::Dispatcher>(*storage_, *router_, *deadlines_, *result_store_, ds);
-  hub_->add_dialect(std::make_unique<agents::AgentDialect>(*agent_store_, *router_, *dispatcher_));
+  hub_->add_dialect(
+      std::make_unique<node_hosts::NodeHostDialect>(*node_host_store_, *router_, *dispatcher_));
 
   // Sessions: rest.v1 routes, vespid.client.v1 (/ws/client) and operator.v1 methods, all on one
   // service over the dispatcher.
@@ -76,13 +77,13 @@ void Gateway::build_node_hosts(RestDialect& rest) {
       break;
     }
   }
-  agents::register_agent_routes(
-      rest, agents::AgentRouteServices{*repo_, *node_store_, *agent_store_, *router_,
-                                       [configured_url, listener](const RestRequest& req) {
-                                         return configured_url.empty()
-                                                    ? gateway_ws_url(listener, header(req, "host"))
-                                                    : configured_url;
-                                       }});
+  node_hosts::register_node_host_routes(
+      rest, node_hosts::NodeHostRouteServices{
+                *repo_, *node_store_, *node_host_store_, *router_,
+                [configured_url, listener](const RestRequest& req) {
+                  return configured_url.empty() ? gateway_ws_url(listener, header(req, "host"))
+                                                : configured_url;
+                }});
 
   std::string token = cfg_.string("internal.token");
   if (!token.empty() && token.size() < kMinServiceTokenLength) {
@@ -98,8 +99,8 @@ void Gateway::build_node_hosts(RestDialect& rest) {
   }
   dispatch::RequestLimits limits;
   limits.max_timeout_ms = cfg_.integer("dispatch.max_timeout_ms");
-  register_dispatch_methods(
-      methods_, DispatchMethodServices{*repo_, *agent_store_, *dispatcher_, limits.max_timeout_ms});
+  register_dispatch_methods(methods_, DispatchMethodServices{*repo_, *node_host_store_,
+                                                             *dispatcher_, limits.max_timeout_ms});
   dispatch::register_dispatch_routes(
       rest, dispatch::DispatchRouteServices{
                 *dispatcher_, token.empty() ? std::string() : crypto::sha256_hex(token), limits});

@@ -1,11 +1,12 @@
 #include "gateway/net_instances.hpp"
 
 #include "gateway/exit_codes.hpp"
-#include "gateway/state_dir.hpp"
-#include "log/logging.hpp"
-#include "plugin/host_backend.hpp"
-#include "plugin/module_catalog.hpp"
-#include "plugin/plugin_instance.hpp"
+#include "gateway/state_dir_lock.hpp"
+#include "host/plugins/instance_services.hpp"
+#include "host/plugins/module_catalog.hpp"
+#include "host/plugins/plugin_instance.hpp"
+#include "protocols/bridge/bridge_dialect.hpp"
+#include "runtime/logging.hpp"
 #include "runtime/loop.hpp"
 
 namespace vespid::core {
@@ -29,7 +30,8 @@ NetInstances::NetInstances(Loop& loop, const config::GatewayConfig& cfg,
     : loop_(loop),
       explicit_tailnet_dns_(!cfg.string("discovery.tailnet_dns").empty()),
       binds_(loop),
-      publisher_(loop, discovery::settings_from(cfg), std::move(fingerprint)) {
+      publisher_(loop, discovery::settings_from(cfg, BridgeDialect::kProtocolVersion),
+                 std::move(fingerprint)) {
   binds_.set_on_refresh([this] { refresh_tailnet_dns(); });
 }
 

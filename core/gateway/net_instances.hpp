@@ -1,7 +1,7 @@
 // The netbind and discovery plugin instances and the two core services built on them: bind
-// watches for listeners (netbind/bind_service.hpp) and publication of listeners
-// (discovery/publisher.hpp). Kept out of gateway.cpp so that file only says when they start and
-// stop: after storage and before the transports (which bind through them), stopped after the
+// watches for listeners (host/netbind/bind_service.hpp) and publication of listeners
+// (host/discovery/publisher.hpp). Kept out of gateway.cpp so that file only says when they start
+// and stop: after storage and before the transports (which bind through them), stopped after the
 // transports are gone.
 #pragma once
 
@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "discovery/publisher.hpp"
-#include "netbind/bind_service.hpp"
+#include "host/discovery/publisher.hpp"
+#include "host/netbind/bind_service.hpp"
 
 namespace vespid::core {
 

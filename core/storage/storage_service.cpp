@@ -2,7 +2,7 @@
 
 #include <future>
 
-#include "log/logging.hpp"
+#include "runtime/logging.hpp"
 
 namespace vespid::core {
 

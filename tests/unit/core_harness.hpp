@@ -9,9 +9,9 @@
 #include <filesystem>
 #include <optional>
 
-#include "plugin/host_backend.hpp"
-#include "plugin/module_catalog.hpp"
-#include "plugin/plugin_instance.hpp"
+#include "host/plugins/instance_services.hpp"
+#include "host/plugins/module_catalog.hpp"
+#include "host/plugins/plugin_instance.hpp"
 #include "runtime/loop.hpp"
 #include "runtime/run_to_completion.hpp"
 #include "runtime/task.hpp"
@@ -19,7 +19,7 @@
 
 namespace vespid::core::testing {
 
-class TestBackend final : public HostBackend {
+class TestBackend final : public InstanceServices {
  public:
   explicit TestBackend(std::string dir) : dir_(std::move(dir)) {}
   Loop& loop() override { return loop_; }
@@ -28,14 +28,6 @@ class TestBackend final : public HostBackend {
   void instance_failed(PluginInstance&, int, const std::string& m) override {
     failures.push_back(m);
   }
-  int conn_open(PluginInstance&, const vsp_conn_info&, vsp_plugin_conn*, vsp_host_conn**,
-                vsp_error*) override {
-    return VSP_E_UNSUPPORTED;
-  }
-  int conn_recv(vsp_host_conn*, const char*, size_t) override { return VSP_E_UNSUPPORTED; }
-  void conn_closed(vsp_host_conn*, int, const char*) override {}
-  void conn_writable(vsp_host_conn*) override {}
-  void conn_protocol_error(vsp_host_conn*, int, const char*) override {}
 
   std::vector<std::string> failures;
 

@@ -1,4 +1,4 @@
-#include "crypto/crypto.hpp"
+#include "runtime/crypto.hpp"
 
 #include <gtest/gtest.h>
 

@@ -4,9 +4,9 @@
 
 #include <algorithm>
 
-#include "discovery/records.hpp"
-#include "discovery/ws_services.hpp"
-#include "netbind/bind_service.hpp"
+#include "host/discovery/records.hpp"
+#include "host/discovery/ws_services.hpp"
+#include "host/netbind/bind_service.hpp"
 
 namespace vespid::core {
 namespace {
@@ -17,6 +17,7 @@ using discovery::Settings;
 
 Settings settings() {
   Settings s;
+  s.bridge_protocol = 1;
   s.display_name = "GW";
   s.lan_host = "gw.local";
   return s;

@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "conn/connection.hpp"
 #include "core_harness.hpp"
-#include "plugin/module_catalog.hpp"
-#include "plugin/plugin_instance.hpp"
+#include "host/connections/connection.hpp"
+#include "host/plugins/module_catalog.hpp"
+#include "host/plugins/plugin_instance.hpp"
 #include "runtime/end_of_turn.hpp"
 
 namespace vespid::core {

@@ -1,7 +1,7 @@
 // The text-level JSON helpers of the invoke path must agree with a real JSON parser: what they
 // write parses back to the same string, and what they accept for splicing is one value on one
 // line.
-#include "json/json_text.hpp"
+#include "runtime/json_text.hpp"
 
 #include <gtest/gtest.h>
 

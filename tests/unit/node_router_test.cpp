@@ -1,6 +1,6 @@
 // The router's rules: one link per node, late closes ignored, invokes answered, timed out, or
 // failed at once when the node goes away.
-#include "nodes/node_router.hpp"
+#include "services/nodes/node_router.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,12 +1,12 @@
 // The repository over real storage: uniqueness, memberships, and the access token life cycle.
-#include "repo/repository.hpp"
+#include "storage/repository.hpp"
 
 #include <gtest/gtest.h>
 
-#include "api/api_error.hpp"
 #include "core_harness.hpp"
-#include "crypto/crypto.hpp"
-#include "repo/keys.hpp"
+#include "runtime/api_error.hpp"
+#include "runtime/crypto.hpp"
+#include "storage/keys.hpp"
 
 namespace vespid::repo {
 namespace {

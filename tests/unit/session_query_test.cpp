@@ -1,8 +1,8 @@
 // The tiny query-string parser of the sessions REST routes.
 #include <gtest/gtest.h>
 
-#include "repo/keys.hpp"
-#include "sessions/session_routes.hpp"
+#include "protocols/rest/session_routes.hpp"
+#include "storage/keys.hpp"
 
 namespace vespid::sessions {
 namespace {

@@ -4,13 +4,13 @@
 #include <gtest/gtest.h>
 
 #include "core_harness.hpp"
-#include "dispatch/dispatcher.hpp"
-#include "dispatch/result_store.hpp"
-#include "nodes/node_router.hpp"
-#include "repo/keys.hpp"
-#include "repo/repository.hpp"
 #include "runtime/deadlines.hpp"
-#include "sessions/session_service.hpp"
+#include "services/dispatch/dispatcher.hpp"
+#include "services/dispatch/result_store.hpp"
+#include "services/nodes/node_router.hpp"
+#include "services/sessions/session_service.hpp"
+#include "storage/keys.hpp"
+#include "storage/repository.hpp"
 
 namespace vespid::sessions {
 namespace {

@@ -1,0 +1,181 @@
+#include "host/connections/connection_hub.hpp"
+
+#include <cstdio>
+
+#include "host/plugins/plugin_instance.hpp"
+#include "runtime/logging.hpp"
+#include "runtime/loop.hpp"
+
+namespace vespid::core {
+
+namespace {
+void set_error(vsp_error* err, int status, const std::string& msg) {
+  if (err == nullptr) return;
+  err->status = status;
+  std::snprintf(err->message, sizeof err->message, "%s", msg.c_str());
+}
+}  // namespace
+
+ConnectionHub::ConnectionHub(Loop& loop, Limits limits) : loop_(loop), limits_(limits) {}
+
+void ConnectionHub::add_dialect(std::unique_ptr<Dialect> dialect) {
+  std::string name(dialect->name());
+  dialects_[name] = std::move(dialect);
+}
+
+std::string ConnectionHub::known_dialects() const {
+  std::string out;
+  for (const auto& [name, d] : dialects_) out += (out.empty() ? "" : ", ") + name;
+  return out;
+}
+
+int ConnectionHub::open(PluginInstance& transport, const vsp_conn_info& info, vsp_plugin_conn* pc,
+                        vsp_host_conn** out, vsp_error* err) {
+  auto it = dialects_.find(std::string_view(info.dialect));
+  if (it == dialects_.end()) {
+    set_error(err, VSP_E_INVALID,
+              std::string("unknown dialect \"") + info.dialect + "\" (this gateway speaks " +
+                  known_dialects() + ")");
+    return VSP_E_INVALID;
+  }
+  if ((info.flags & VSP_CONN_ADMISSION) && transport.transport().admit == nullptr) {
+    set_error(err, VSP_E_INVALID, "transport asked for admission but has no admit function");
+    return VSP_E_INVALID;
+  }
+  if (refusing_.load()) {
+    set_error(err, VSP_E_CLOSED, "the gateway is shutting down");
+    return VSP_E_CLOSED;
+  }
+  if (count_.fetch_add(1) >= limits_.max_connections) {
+    count_.fetch_sub(1);
+    set_error(err, VSP_E_OVERFLOW,
+              "too many connections (limits.max_connections = " +
+                  std::to_string(limits_.max_connections) + ")");
+    return VSP_E_OVERFLOW;
+  }
+  auto conn = std::make_shared<Connection>(next_id_.fetch_add(1), transport, pc, info);
+  conn->dialect = it->second.get();
+  conn->self = conn;
+  *out = conn->handle();
+  loop_.sequencer().execute([this, conn] {
+    conns_.emplace(conn->id(), conn);
+    log::get("core")->debug("connection {} opened: {} from {} via {}", conn->id(),
+                            conn->dialect_name(), conn->peer(), conn->transport().name());
+    // The open task is the connection's first "frame": later frames wait for it, so a
+    // handshake's authentication completes before anything else is handled.
+    conn->busy = true;
+    spawn(
+        conn->dialect->on_open(conn),
+        [this, conn] {
+          conn->busy = false;
+          if (conn->wants_admission()) {
+            if (conn->refusal) {
+              conn->admit(VSP_E_PERMISSION, conn->refusal->http_status, conn->refusal->body);
+              return;
+            }
+            conn->admit(VSP_OK, 101, {});
+          }
+          pump(conn);
+        },
+        [conn](std::exception_ptr) {
+          log::get("core")->error("connection {}: handshake failed", conn->id());
+          conn->busy = false;
+          if (conn->wants_admission()) {
+            conn->admit(VSP_E_INTERNAL, 503,
+                        R"({"code":"UNAVAILABLE","message":"handshake failed"})");
+          } else {
+            conn->close(VSP_E_INTERNAL, "handshake failed");
+          }
+        });
+  });
+  return VSP_OK;
+}
+
+int ConnectionHub::recv(vsp_host_conn* c, const char* data, size_t len) {
+  Connection* raw = Connection::from(c);
+  if (raw->closing()) return VSP_E_CLOSED;
+  auto conn = raw->shared_from_this();
+  loop_.sequencer().execute([this, conn, msg = std::string(data, len)]() mutable {
+    if (conn->gone || conn->closing()) return;
+    if (conn->inbox.size() >= static_cast<size_t>(limits_.queue_depth)) {
+      conn->dialect->on_overload(*conn,
+                                 "too many frames waiting on this connection "
+                                 "(limits.connection_queue_depth = " +
+                                     std::to_string(limits_.queue_depth) + ")");
+      conn->close(VSP_E_OVERFLOW, "too many queued frames");
+      return;
+    }
+    if (!conn->busy && !conn->pumping && conn->inbox.empty()) {
+      // The usual case: nothing ahead of this frame, so it is handled now, never queued.
+      conn->pumping = true;
+      run_frame(conn, std::move(msg));
+      conn->pumping = false;
+      pump(conn);
+      return;
+    }
+    conn->inbox.push_back(std::move(msg));
+    pump(conn);
+  });
+  return VSP_OK;
+}
+
+void ConnectionHub::pump(const std::shared_ptr<Connection>& c) {
+  if (c->pumping) return;  // the loop below is already on the stack and will continue
+  c->pumping = true;
+  while (!c->busy && !c->inbox.empty() && !c->gone) run_frame(c, c->inbox.pop_front());
+  c->pumping = false;
+}
+
+void ConnectionHub::run_frame(const std::shared_ptr<Connection>& c, std::string msg) {
+  c->busy = true;
+  // If the handler finishes synchronously, the callback only clears `busy` and the caller's loop
+  // goes on; if it finishes later, the callback restarts the loop. No recursion either way.
+  auto done = [this, c] {
+    c->busy = false;
+    if (!c->pumping) pump(c);
+  };
+  spawn(c->dialect->on_message(c, std::move(msg)), done, [c, done](std::exception_ptr e) {
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      log::get("core")->error("connection {}: frame handler failed: {}", c->id(), ex.what());
+    } catch (...) {
+    }
+    done();
+  });
+}
+
+void ConnectionHub::closed(vsp_host_conn* c, int status, const char* reason) {
+  Connection* raw = Connection::from(c);
+  raw->mark_transport_gone();
+  auto conn = raw->shared_from_this();
+  std::string why = reason ? reason : "";
+  loop_.sequencer().execute([this, conn, status, why] {
+    conn->gone = true;
+    conn->inbox.clear();
+    conn->dialect->on_close(*conn);
+    conns_.erase(conn->id());
+    count_.fetch_sub(1);
+    log::get("core")->debug("connection {} closed ({}{}{})", conn->id(), status,
+                            why.empty() ? "" : ": ", why);
+    conn->self.reset();
+  });
+}
+
+void ConnectionHub::protocol_error(vsp_host_conn* c, int status, const char* message) {
+  Connection* raw = Connection::from(c);
+  if (raw->closing()) return;
+  auto conn = raw->shared_from_this();
+  std::string msg = message ? message : "protocol error";
+  loop_.sequencer().execute([conn, status, msg] {
+    if (conn->gone) return;
+    conn->dialect->on_protocol_error(*conn, status, msg);
+    conn->close(status, msg.c_str());
+  });
+}
+
+void ConnectionHub::close_all(const char* reason) {
+  for (auto& [id, c] : conns_) c->close(VSP_E_CLOSED, reason);
+}
+
+}  // namespace vespid::core

@@ -1,0 +1,72 @@
+// The registry of open connections and the path every frame takes into the core:
+// transport thread -> conn_recv -> Sequencer -> the connection's inbox -> its dialect, one frame
+// at a time per connection.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "host/connections/connection.hpp"
+#include "host/connections/dialect.hpp"
+#include "host/plugins/connection_services.hpp"
+#include "vespid/host.h"
+
+namespace vespid::core {
+
+class Loop;
+class PluginInstance;
+
+class ConnectionHub final : public ConnectionServices {
+ public:
+  struct Limits {
+    int max_connections = 20000;
+    int queue_depth = 1024;
+  };
+
+  ConnectionHub(Loop& loop, Limits limits);
+
+  void add_dialect(std::unique_ptr<Dialect> dialect);
+
+  // ConnectionServices: the host table's connection calls land here directly (any thread).
+  int open(PluginInstance& transport, const vsp_conn_info& info, vsp_plugin_conn* pc,
+           vsp_host_conn** out, vsp_error* err) override;
+  int recv(vsp_host_conn* c, const char* data, size_t len) override;
+  void closed(vsp_host_conn* c, int status, const char* reason) override;
+  void protocol_error(vsp_host_conn* c, int status, const char* message) override;
+  // Nothing is held back waiting for room yet: every send so far is a reply the peer asked
+  // for, and event fan-out drops a subscriber that overflows. Fan-out that parks on
+  // backpressure will resume here.
+  void writable(vsp_host_conn*) override {}
+
+  // Refuse new connections (shutdown).
+  void refuse_new() noexcept { refusing_.store(true); }
+  // Sequencer only: asks every connection to close.
+  void close_all(const char* reason);
+
+  int open_count() const noexcept { return count_.load(); }
+  // Sequencer only.
+  template <class F>
+  void for_each(F&& f) {
+    for (auto& [id, c] : conns_) f(*c);
+  }
+
+ private:
+  void pump(const std::shared_ptr<Connection>& c);
+  // Hands one frame to the connection's dialect (busy until its handler ends).
+  void run_frame(const std::shared_ptr<Connection>& c, std::string msg);
+  std::string known_dialects() const;
+
+  Loop& loop_;
+  Limits limits_;
+  std::map<std::string, std::unique_ptr<Dialect>, std::less<>> dialects_;
+  std::unordered_map<uint64_t, std::shared_ptr<Connection>> conns_;  // Sequencer only
+  std::atomic<uint64_t> next_id_{1};
+  std::atomic<int> count_{0};
+  std::atomic<bool> refusing_{false};
+};
+
+}  // namespace vespid::core

@@ -1,0 +1,674 @@
+#include "protocols/bridge/bridge_dialect.hpp"
+
+#include "host/connections/connection.hpp"
+#include "protocols/typed_frame.hpp"
+#include "runtime/api_error.hpp"
+#include "runtime/crypto.hpp"
+#include "runtime/json_input.hpp"
+#include "runtime/json_text.hpp"
+#include "runtime/logging.hpp"
+#include "runtime/time.hpp"
+#include "services/nodes/node_router.hpp"
+#include "services/nodes/node_store.hpp"
+#include "services/sessions/session_service.hpp"
+#include "storage/keys.hpp"
+#include "storage/storage_service.hpp"
+
+namespace vespid::core {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+void send(Connection& c, const json& frame) {
+  c.send(frame.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+void send_error(Connection& c, const std::string& code, const std::string& message) {
+  send(c, {{"type", "error"}, {"code", code}, {"message", message}});
+}
+
+void send_res_error(Connection& c, const json& id, const std::string& code,
+                    const std::string& message, const json& details = nullptr) {
+  json err = {{"code", code}, {"message", message}};
+  if (!details.is_null()) err["details"] = details;
+  send(c, {{"type", "res"}, {"id", id}, {"ok", false}, {"error", err}});
+}
+
+// The node method allowlist (the seed's families: chat, sessions, config, health, voicewake).
+bool allowed_for_nodes(const std::string& m) {
+  static const std::set<std::string> allowed = {
+      "health",    "config.get", "sessions.list", "sessions.resolve", "chat.history",
+      "chat.send", "chat.abort", "voicewake.get", "voicewake.set"};
+  return allowed.count(m) != 0;
+}
+
+bool valid_node_id(const json& v) {
+  if (!v.is_string()) return false;
+  const std::string& s = v.get_ref<const std::string&>();
+  if (s.empty() || s.size() > 128) return false;
+  for (unsigned char c : s) {
+    if (c < 0x21 || c == '/' || c == 0x7f) return false;
+  }
+  return true;
+}
+
+// paramsJSON is a JSON text inside a string; absent means {}.
+json parse_embedded(const json& frame, const char* key) {
+  auto it = frame.find(key);
+  if (it == frame.end() || it->is_null()) return json::object();
+  if (!it->is_string()) throw api::invalid(std::string(key) + " must be a JSON string");
+  try {
+    return json_input::parse(it->get<std::string>());
+  } catch (const json::parse_error& e) {
+    throw api::invalid(std::string(key) + " is not valid JSON: " + e.what());
+  }
+}
+
+// The same, kept as text for passing on: moved out of the frame, checked without a DOM. A text
+// that is valid but spans lines (pretty-printed by the node) is re-written on one line.
+std::string take_embedded_text(json& frame, const char* key) {
+  auto it = frame.find(key);
+  if (it == frame.end() || it->is_null()) return "{}";
+  if (!it->is_string()) throw api::invalid(std::string(key) + " must be a JSON string");
+  std::string text = std::move(it->get_ref<std::string&>());
+  if (json_text::is_spliceable_value(text)) return text;
+  try {
+    return json_input::parse(text).dump(-1, ' ', false, json::error_handler_t::replace);
+  } catch (const json::parse_error& e) {
+    throw api::invalid(std::string(key) + " is not valid JSON: " + e.what());
+  }
+}
+
+}  // namespace
+
+struct BridgeDialect::Session {
+  enum class Phase { Hello, Authenticated };
+  Phase phase = Phase::Hello;
+  std::string node_id;
+  std::string org_id;
+  std::string pairing_node_id;  // waiting for an operator's decision
+  int protocol = kProtocolVersion;
+  std::shared_ptr<Link> link;
+  Deadlines::Id handshake_deadline = 0;
+  Deadlines::Id liveness_deadline = 0;
+  Deadlines::Id pairing_deadline = 0;
+  Clock::time_point last_frame = Clock::now();
+  uint64_t pings_sent = 0;
+  std::set<std::string> chat_subs;  // session ids (chat.subscribe)
+};
+
+// The router's handle on an authenticated bridge connection.
+class BridgeDialect::Link final : public nodes::NodeLink {
+ public:
+  explicit Link(std::weak_ptr<Connection> conn) : conn_(std::move(conn)) {}
+  void send_invoke(const std::string& id, const std::string& command, const json& params) override {
+    auto c = conn_.lock();
+    if (!c) return;
+    // Written as text: the frame's shape is fixed, and paramsJSON is a JSON text in a string.
+    std::string frame = R"({"type":"invoke","id":)";
+    json_text::append_string(frame, id);
+    frame += R"(,"command":)";
+    json_text::append_string(frame, command);
+    if (!params.is_null()) {
+      frame += R"(,"paramsJSON":)";
+      json_text::append_string(frame, params.dump(-1, ' ', false, json::error_handler_t::replace));
+    }
+    frame += '}';
+    // Invokes routed to this node in one turn (the lines of one operator read) leave together.
+    c->send_batched(std::move(frame));
+  }
+  void close(const std::string& reason) override {
+    if (auto c = conn_.lock()) c->close(VSP_E_CLOSED, reason.c_str());
+  }
+  std::string transport_name() const override { return "bridge"; }
+  std::string remote_address() const override {
+    auto c = conn_.lock();
+    return c ? c->peer() : "";
+  }
+
+ private:
+  std::weak_ptr<Connection> conn_;
+};
+
+BridgeDialect::BridgeDialect(BridgeSettings settings, nodes::NodeStore& store,
+                             nodes::LocalNodeRouter& router, Deadlines& deadlines,
+                             PairingAnnouncer announce)
+    : settings_(std::move(settings)),
+      store_(store),
+      router_(router),
+      deadlines_(deadlines),
+      announce_(std::move(announce)),
+      instance_nonce_(crypto::uuid_v4()) {}
+
+json BridgeDialect::hello_ok(int protocol) const {
+  json ok = {{"type", "hello-ok"}, {"serverName", settings_.server_name}, {"protocol", protocol}};
+  if (!settings_.canvas_host_url.empty()) ok["canvasHostUrl"] = settings_.canvas_host_url;
+  return ok;
+}
+
+Task<void> BridgeDialect::on_open(std::shared_ptr<Connection> conn) {
+  auto s = std::make_shared<Session>();
+  conn->dialect_state = s;
+  conn->principal.role = Role::Anonymous;
+  std::weak_ptr<Connection> weak = conn;
+  s->handshake_deadline = deadlines_.after(settings_.handshake_timeout, [weak, this] {
+    auto c = weak.lock();
+    if (!c || c->gone) return;
+    auto* st = static_cast<Session*>(c->dialect_state.get());
+    if (st->phase != Session::Phase::Hello || !st->pairing_node_id.empty()) return;
+    send_error(*c, "UNAUTHORIZED",
+               "no hello within " + std::to_string(settings_.handshake_timeout.count()) + " ms");
+    c->close(VSP_E_CLOSED, "handshake timeout");
+  });
+  schedule_liveness(conn);
+  co_return;
+}
+
+void BridgeDialect::schedule_liveness(const std::shared_ptr<Connection>& conn) {
+  auto* s = static_cast<Session*>(conn->dialect_state.get());
+  std::weak_ptr<Connection> weak = conn;
+  s->liveness_deadline = deadlines_.after(settings_.ping_interval, [weak, this] {
+    auto c = weak.lock();
+    if (!c || c->gone) return;
+    auto* st = static_cast<Session*>(c->dialect_state.get());
+    auto silent =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - st->last_frame);
+    if (silent >= settings_.idle_timeout) {
+      log::get("core")->info("bridge connection {} ({}) silent for {} ms; closing", c->id(),
+                             st->node_id.empty() ? c->peer() : st->node_id, silent.count());
+      // The node is gone as of this decision, not when the transport finishes closing: it is
+      // offline and its pending invokes fail now.
+      if (st->link) router_.detach(st->node_id, st->link.get());
+      c->close(VSP_E_CLOSED, "no traffic within bridge.idle_timeout_ms");
+      return;
+    }
+    if (silent >= settings_.ping_interval) {
+      send(*c, {{"type", "ping"}, {"id", "gw-" + std::to_string(++st->pings_sent)}});
+    }
+    schedule_liveness(c);
+  });
+}
+
+Task<void> BridgeDialect::on_message(std::shared_ptr<Connection> conn, std::string message) {
+  auto* s = static_cast<Session*>(conn->dialect_state.get());
+  s->last_frame = Clock::now();
+  std::string bad;
+  std::optional<json> parsed = parse_typed_frame(message, bad);
+  if (!parsed) {
+    send_error(*conn, "INVALID_REQUEST", bad);
+    co_return;
+  }
+  json frame = std::move(*parsed);
+  const std::string type = frame["type"];
+  bool authed = s->phase == Session::Phase::Authenticated;
+
+  if (type == "ping") {
+    json pong = {{"type", "pong"}};
+    // Only a scalar id is echoed: a peer's structure is never copied back to it.
+    if (auto id = frame.find("id"); id != frame.end() && (id->is_string() || id->is_number()))
+      pong["id"] = *id;
+    send(*conn, pong);
+    co_return;
+  }
+  if (type == "pong") co_return;  // liveness already noted
+  if (type == "hello") {
+    Task<void> t = handle_hello(conn, std::move(frame));
+    co_await std::move(t);
+    co_return;
+  }
+  if (type == "pair-request") {
+    Task<void> t = handle_pair_request(conn, std::move(frame));
+    co_await std::move(t);
+    co_return;
+  }
+  if (type == "req") {
+    if (!authed) {
+      json id = frame.value("id", json());
+      send_res_error(*conn, id.is_string() || id.is_number_integer() ? id : json(), "UNAUTHORIZED",
+                     "send hello first");
+      co_return;
+    }
+    Task<void> t = handle_req(conn, std::move(frame));
+    co_await std::move(t);
+    co_return;
+  }
+  if (type == "event" || type == "invoke-res") {
+    if (!authed) {
+      send_error(*conn, "UNAUTHORIZED", "send hello first");
+      co_return;
+    }
+    if (type == "invoke-res") {
+      handle_invoke_res(*conn, frame);
+    } else {
+      const std::string ev = frame.value("event", "?");
+      if (ev == "chat.subscribe" || ev == "chat.unsubscribe") {
+        json p;
+        try {
+          p = parse_embedded(frame, "payloadJSON");
+        } catch (const api::ApiError& e) {
+          send_error(*conn, "INVALID_REQUEST", e.what());
+          co_return;
+        }
+        const std::string sid = p.is_object() ? p.value("sessionKey", "") : "";
+        if (sid.empty()) {
+          send_error(*conn, "INVALID_REQUEST", ev + " needs a payloadJSON {sessionKey}");
+          co_return;
+        }
+        if (ev == "chat.unsubscribe") {
+          unsubscribe_chat(*conn, sid);
+          co_return;
+        }
+        if (sessions_ == nullptr) co_return;
+        // Only a session of the node's own org; an unknown one is answered with an error frame.
+        try {
+          Task<json> t = sessions_->require_session(
+              sessions::SessionService::node_caller(conn->principal, s->node_id), sid);
+          co_await std::move(t);
+        } catch (const api::ApiError& e) {
+          if (!conn->gone) send_error(*conn, "NOT_FOUND", e.what());
+          co_return;
+        }
+        if (conn->gone) co_return;
+        s->chat_subs.insert(sid);
+        chat_subs_[sid][conn->id()] = conn;
+        co_return;
+      }
+      // voice.transcript, agent.request: unknown events are ignored as the reference does.
+      log::get("core")->debug("node {} event {}", s->node_id, ev);
+    }
+    co_return;
+  }
+  if (type == "res" || type == "invoke" || type == "hello-ok" || type == "pair-ok") {
+    send_error(*conn, "INVALID_REQUEST",
+               "\"" + type + "\" frames are sent by the gateway, not by nodes");
+    co_return;
+  }
+  send_error(*conn, authed ? "INVALID_REQUEST" : "UNAUTHORIZED",
+             authed ? "unknown frame type \"" + type + "\"" : "send hello first");
+}
+
+// hello and pair-request share their preconditions: not yet authenticated, a valid nodeId.
+// Answers the node and returns false when they do not hold.
+bool BridgeDialect::handshake_allowed(Connection& conn, const json& frame, const char* what) {
+  auto* s = static_cast<Session*>(conn.dialect_state.get());
+  if (s->phase == Session::Phase::Authenticated) {
+    send_error(conn, "INVALID_REQUEST", "this connection is already authenticated");
+    return false;
+  }
+  if (!valid_node_id(frame.value("nodeId", json()))) {
+    send_error(conn, "INVALID_REQUEST",
+               std::string(what) + " needs a nodeId (1 to 128 printable characters, no '/')");
+    return false;
+  }
+  return true;
+}
+
+Task<void> BridgeDialect::handle_hello(std::shared_ptr<Connection> conn, json frame) {
+  if (!handshake_allowed(*conn, frame, "hello")) co_return;
+  int protocol = kProtocolVersion;
+  if (auto p = frame.find("protocol"); p != frame.end()) {
+    if (!p->is_number_integer() || p->get<int>() < 1) {
+      send_error(*conn, "INVALID_REQUEST",
+                 "protocol must be a positive integer (this gateway speaks 1)");
+      co_return;
+    }
+    protocol = std::min(p->get<int>(), kProtocolVersion);  // we answer with the version we speak
+  }
+  std::string node_id = frame["nodeId"];
+  std::string token = frame.value("token", "");
+  Task<nodes::NodeStore::Check> t = store_.check_token(node_id, token);
+  nodes::NodeStore::Check check = co_await std::move(t);
+  if (conn->gone) co_return;
+  switch (check.verdict) {
+    case nodes::NodeStore::Verdict::NotPaired:
+      send_error(*conn, "NOT_PAIRED", "node \"" + node_id + "\" is not paired; send pair-request");
+      co_return;
+    case nodes::NodeStore::Verdict::NodeHost:
+      send_error(*conn, "UNAUTHORIZED",
+                 "\"" + node_id +
+                     "\" is a node host, not a bridge node: node hosts connect to /ws with their "
+                     "agent token");
+      co_return;
+    case nodes::NodeStore::Verdict::Revoked:
+      send_error(*conn, "UNAUTHORIZED",
+                 "node \"" + node_id + "\" was revoked; send pair-request to pair again");
+      co_return;
+    case nodes::NodeStore::Verdict::Unauthorized:
+      send_error(*conn, "UNAUTHORIZED",
+                 token.empty() ? "node \"" + node_id + "\" is paired: hello needs its token"
+                               : "wrong token for node \"" + node_id + "\"");
+      co_return;
+    case nodes::NodeStore::Verdict::Ok:
+      break;
+  }
+  authenticate(conn, *check.node, protocol);
+  send(*conn, hello_ok(protocol));
+}
+
+void BridgeDialect::authenticate(const std::shared_ptr<Connection>& conn,
+                                 const nodes::NodeRecord& node, int protocol) {
+  auto* s = static_cast<Session*>(conn->dialect_state.get());
+  s->phase = Session::Phase::Authenticated;
+  s->node_id = node.node_id;
+  s->org_id = node.org_id;
+  s->protocol = protocol;
+  s->pairing_node_id.clear();
+  deadlines_.cancel(s->handshake_deadline);
+  deadlines_.cancel(s->pairing_deadline);
+  conn->principal = {Role::Node, "", "", node.org_id};
+  s->link = std::make_shared<Link>(conn);
+  nodes::ConnectedNode cn;
+  cn.node_id = node.node_id;
+  cn.org_id = node.org_id;
+  cn.commands = std::set<std::string>(node.commands.begin(), node.commands.end());
+  cn.kind = "bridge";
+  cn.tags = node.tags;
+  cn.link = s->link;
+  router_.attach(std::move(cn));
+  log::get("core")->info("node {} ({}) connected over bridge from {}", node.node_id,
+                         node.display_name, conn->peer());
+  spawn(
+      store_.touch(node.node_id, util::now_iso8601()), [] {}, [](std::exception_ptr) {});
+}
+
+Task<void> BridgeDialect::handle_pair_request(std::shared_ptr<Connection> conn, json frame) {
+  if (!handshake_allowed(*conn, frame, "pair-request")) co_return;
+  auto* s = static_cast<Session*>(conn->dialect_state.get());
+  std::string node_id = frame["nodeId"];
+  bool silent = frame.value("silent", false);
+  json claims = frame;
+  claims.erase("type");
+  claims.erase("token");
+  std::string peer = conn->peer();
+  // A pending request belongs to the connection that made it. While that connection is open,
+  // another one asking for the same node id is refused: letting it in would re-target the
+  // operator's approval (and the token) to whoever asked last. The slot is taken before the
+  // storage round trip so that two requests racing for it cannot both pass.
+  if (auto held = waiting_[node_id].lock(); held && held != conn && !held->gone) {
+    send_error(*conn, "UNAVAILABLE",
+               "a pairing request for node \"" + node_id +
+                   "\" is already waiting on another connection; try again once it is decided "
+                   "or expires");
+    co_return;
+  }
+  if (!s->pairing_node_id.empty() && s->pairing_node_id != node_id) release_pairing_slot(*conn);
+  waiting_[node_id] = conn;
+  s->pairing_node_id = node_id;
+  nodes::PendingPairing pending;
+  try {
+    Task<nodes::PendingPairing> t =
+        store_.request_pairing(node_id, std::move(claims), peer, silent, pairing_owner(*conn));
+    pending = co_await std::move(t);
+  } catch (const api::ApiError& e) {
+    if (!conn->gone) {
+      release_pairing_slot(*conn);
+      send_error(*conn, e.code(), e.what());
+    }
+    co_return;
+  }
+  if (conn->gone) co_return;
+  deadlines_.cancel(s->handshake_deadline);
+  deadlines_.cancel(s->pairing_deadline);
+  std::weak_ptr<Connection> weak = conn;
+  auto ttl =
+      std::chrono::milliseconds(std::max<int64_t>(0, pending.expires_at_ms - util::now_ms()));
+  s->pairing_deadline = deadlines_.after(ttl, [weak, node_id, this] {
+    auto c = weak.lock();
+    if (!c || c->gone) return;
+    auto* st = static_cast<Session*>(c->dialect_state.get());
+    if (st->pairing_node_id != node_id) return;
+    st->pairing_node_id.clear();
+    if (auto w = waiting_.find(node_id); w != waiting_.end() && w->second.lock() == c)
+      waiting_.erase(w);
+    send_error(*c, "UNAUTHORIZED",
+               "pairing request expired without an operator's decision; send pair-request again");
+  });
+  log::get("core")->info(
+      "node {} asks to pair from {} (request {}); approve with `vespid nodes approve {} --org ORG`",
+      node_id, peer, pending.request_id, pending.request_id);
+  announce_(pending);
+}
+
+void BridgeDialect::pairing_approved(const nodes::NodeRecord& node, const std::string& token) {
+  auto it = waiting_.find(node.node_id);
+  if (it == waiting_.end()) return;
+  auto conn = it->second.lock();
+  waiting_.erase(it);
+  if (!conn || conn->gone) return;
+  auto* s = static_cast<Session*>(conn->dialect_state.get());
+  if (s->pairing_node_id != node.node_id) return;
+  send(*conn, {{"type", "pair-ok"}, {"token", token}});
+  authenticate(conn, node, s->protocol);
+  send(*conn, hello_ok(s->protocol));
+}
+
+void BridgeDialect::pairing_rejected(const std::string& node_id) {
+  auto it = waiting_.find(node_id);
+  if (it == waiting_.end()) return;
+  auto conn = it->second.lock();
+  waiting_.erase(it);
+  if (!conn || conn->gone) return;
+  auto* s = static_cast<Session*>(conn->dialect_state.get());
+  if (s->pairing_node_id != node_id) return;
+  s->pairing_node_id.clear();
+  deadlines_.cancel(s->pairing_deadline);
+  send_error(*conn, "UNAUTHORIZED", "pairing was rejected by an operator");
+}
+
+Task<void> BridgeDialect::handle_req(std::shared_ptr<Connection> conn, json frame) {
+  auto* s = static_cast<Session*>(conn->dialect_state.get());
+  json id = frame.value("id", json());
+  if (!(id.is_string() || id.is_number_integer())) {
+    send_res_error(*conn, nullptr, "INVALID_REQUEST", "req needs an \"id\" (string or integer)");
+    co_return;
+  }
+  if (!frame.contains("method") || !frame["method"].is_string()) {
+    send_res_error(*conn, id, "INVALID_REQUEST", "req needs a string \"method\"");
+    co_return;
+  }
+  std::string method = frame["method"];
+  if (!allowed_for_nodes(method)) {
+    send_res_error(*conn, id, "FORBIDDEN", "Method not allowed", {{"method", method}});
+    co_return;
+  }
+  std::optional<json> error;
+  try {
+    json params = parse_embedded(frame, "paramsJSON");
+    Task<json> t = call_node_method(*s, method, std::move(params));
+    json payload = co_await std::move(t);
+    if (conn->gone) co_return;
+    send(*conn, {{"type", "res"}, {"id", id}, {"ok", true}, {"payloadJSON", payload.dump()}});
+    co_return;
+  } catch (const api::ApiError& e) {
+    error = json{{"code", e.code()}, {"message", e.what()}, {"details", e.details()}};
+  } catch (const StorageError& e) {
+    error = json{{"code", "UNAVAILABLE"},
+                 {"message", std::string("storage: ") + e.what()},
+                 {"details", nullptr}};
+  }
+  send_res_error(*conn, id, (*error)["code"], (*error)["message"], (*error)["details"]);
+}
+
+Task<json> BridgeDialect::call_node_method(Session& s, std::string method, json params) {
+  if (method == "health") {
+    co_return json{{"ok", true}, {"ts", util::now_ms()}, {"serverName", settings_.server_name}};
+  }
+  if (method == "config.get") {
+    // Only the gateway's public settings: a node never sees secrets or operator config.
+    json cfg = {{"serverName", settings_.server_name}, {"protocol", s.protocol}};
+    if (!settings_.canvas_host_url.empty()) cfg["canvasHostUrl"] = settings_.canvas_host_url;
+    co_return cfg;
+  }
+  if (method == "voicewake.get") {
+    Task<json> t = store_.voicewake(s.node_id);
+    json v = co_await std::move(t);
+    co_return v;
+  }
+  if (method == "voicewake.set") {
+    Task<json> t = store_.set_voicewake(s.node_id, std::move(params));
+    json v = co_await std::move(t);
+    co_return v;
+  }
+  // chat.abort needs a cancel frame the node host understands (vespid.node.v1 has none yet);
+  // refusing it plainly beats pretending a turn stopped while the host keeps running it.
+  if (sessions_ == nullptr || method == "chat.abort") {
+    throw api::unavailable("\"" + method + "\" is not available on this gateway");
+  }
+  sessions::Caller caller =
+      sessions::SessionService::node_caller(Principal{Role::Node, "", "", s.org_id}, s.node_id);
+  if (method == "sessions.list") {
+    const int limit = params.is_object() ? params.value("limit", 50) : 50;
+    Task<json> t = sessions_->list(std::move(caller), limit, "");
+    json v = co_await std::move(t);
+    co_return v;
+  }
+  const std::string sid =
+      params.is_object() && params.contains("sessionKey") && params["sessionKey"].is_string()
+          ? params["sessionKey"].get<std::string>()
+          : "";
+  if (sid.empty()) throw api::invalid("\"sessionKey\" is required (a session id)");
+  try {
+    if (method == "sessions.resolve") {
+      Task<json> t = sessions_->require_session(std::move(caller), sid);
+      json r = co_await std::move(t);
+      co_return json{{"sessionKey", sid}, {"session", sessions::session_view(r)}};
+    }
+    if (method == "chat.history") {
+      const int limit = params.value("limit", 200);
+      Task<std::vector<json>> t = sessions_->tail(std::move(caller), sid, limit);
+      std::vector<json> events = co_await std::move(t);
+      co_return json{{"sessionKey", sid}, {"events", events}};
+    }
+    // chat.send
+    json body = {{"message", params.value("message", json())}};
+    if (params.contains("idempotencyKey")) body["idempotencyKey"] = params["idempotencyKey"];
+    Task<json> t = sessions_->send(std::move(caller), sid, std::move(body));
+    json r = co_await std::move(t);
+    json run_id = r.contains("requestId") && r["requestId"].is_string() ? r["requestId"]
+                                                                        : r.value("seq", json());
+    co_return json{{"runId", run_id}, {"status", "started"}};
+  } catch (const api::ApiError& e) {
+    if (e.code() == "SESSION_NOT_FOUND") throw api::not_found(e.what());
+    throw;
+  }
+}
+
+void BridgeDialect::unsubscribe_chat(Connection& conn, const std::string& session_id) {
+  auto* s = static_cast<Session*>(conn.dialect_state.get());
+  if (s != nullptr) s->chat_subs.erase(session_id);
+  auto it = chat_subs_.find(session_id);
+  if (it == chat_subs_.end()) return;
+  it->second.erase(conn.id());
+  if (it->second.empty()) chat_subs_.erase(it);
+}
+
+void BridgeDialect::publish_chat(const std::string& session_id, const std::vector<json>& events) {
+  auto it = chat_subs_.find(session_id);
+  if (it == chat_subs_.end()) return;
+  std::vector<json> frames;
+  for (const auto& ev : events) {
+    const std::string type = ev.value("eventType", "");
+    const char* state = type == "agent_delta"   ? "delta"
+                        : type == "agent_final" ? "final"
+                        : type == "error"       ? "error"
+                                                : nullptr;
+    if (state == nullptr) continue;
+    const json payload = ev.value("payload", json::object());
+    json p = {{"runId", ev.value("requestId", json())},
+              {"sessionKey", session_id},
+              {"seq", ev.value("seq", json())},
+              {"state", state}};
+    if (payload.is_object() && payload.contains("text")) p["text"] = payload["text"];
+    if (payload.is_object() && payload.contains("message")) p["message"] = payload["message"];
+    if (payload.is_object() && payload.contains("code")) p["code"] = payload["code"];
+    frames.push_back({{"type", "event"}, {"event", "chat"}, {"payloadJSON", p.dump()}});
+  }
+  if (frames.empty()) return;
+  std::vector<uint64_t> drop;
+  for (auto& [cid, weak] : it->second) {
+    auto c = weak.lock();
+    if (!c || c->gone || c->closing()) {
+      drop.push_back(cid);
+      continue;
+    }
+    // The transport bounds each connection's queue (send_queue_bytes) and closes a reader that
+    // falls behind it; such a subscriber is dropped here too, never buffered for.
+    for (const auto& f : frames) {
+      if (c->send(f.dump(-1, ' ', false, json::error_handler_t::replace)) != VSP_OK) {
+        log::get("core")->warn(
+            "bridge node connection {} cannot keep up with session {}; unsubscribed", cid,
+            session_id);
+        drop.push_back(cid);
+        break;
+      }
+    }
+  }
+  for (auto cid : drop) it->second.erase(cid);
+  if (it->second.empty()) chat_subs_.erase(it);
+}
+
+void BridgeDialect::handle_invoke_res(Connection& conn, json& frame) {
+  auto* s = static_cast<Session*>(conn.dialect_state.get());
+  if (!frame.contains("id") || !frame["id"].is_string()) {
+    send_error(conn, "INVALID_REQUEST", "invoke-res needs the string \"id\" of the invoke");
+    return;
+  }
+  nodes::InvokeResult r;
+  r.ok = frame.value("ok", false);
+  if (r.ok) {
+    try {
+      r.payload_json = take_embedded_text(frame, "payloadJSON");
+    } catch (const api::ApiError& e) {
+      r.ok = false;
+      r.error_code = "INVALID_REQUEST";
+      r.error_message = std::string("the node's payloadJSON was not valid: ") + e.what();
+    }
+  } else {
+    const json err = frame.value("error", json::object());
+    r.error_code = err.is_object() ? err.value("code", "NODE_ERROR") : "NODE_ERROR";
+    r.error_message = err.is_object() ? err.value("message", "the node reported an error")
+                                      : "the node reported an error";
+  }
+  router_.complete(s->link.get(), frame["id"], std::move(r));
+}
+
+void BridgeDialect::on_protocol_error(Connection& conn, int, const std::string& message) {
+  send_error(conn, "INVALID_REQUEST", message);
+}
+
+void BridgeDialect::on_overload(Connection& conn, const std::string& message) {
+  send_error(conn, "UNAVAILABLE", message);
+}
+
+void BridgeDialect::on_close(Connection& conn) {
+  auto* s = static_cast<Session*>(conn.dialect_state.get());
+  if (s == nullptr) return;
+  deadlines_.cancel(s->handshake_deadline);
+  deadlines_.cancel(s->liveness_deadline);
+  deadlines_.cancel(s->pairing_deadline);
+  const std::set<std::string> subs = s->chat_subs;
+  for (const auto& sid : subs) unsubscribe_chat(conn, sid);
+  if (s->link) {
+    router_.detach(s->node_id, s->link.get());
+    log::get("core")->info("node {} disconnected", s->node_id);
+  }
+  release_pairing_slot(conn);
+}
+
+void BridgeDialect::release_pairing_slot(Connection& conn) {
+  auto* s = static_cast<Session*>(conn.dialect_state.get());
+  if (s->pairing_node_id.empty()) return;
+  if (auto w = waiting_.find(s->pairing_node_id); w != waiting_.end()) {
+    auto c = w->second.lock();
+    if (!c || c.get() == &conn) waiting_.erase(w);
+  }
+  s->pairing_node_id.clear();
+}
+
+std::string BridgeDialect::pairing_owner(const Connection& conn) const {
+  return instance_nonce_ + ":" + std::to_string(conn.id());
+}
+
+}  // namespace vespid::core

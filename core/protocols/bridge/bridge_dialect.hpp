@@ -1,0 +1,104 @@
+// bridge.v1: the Clawdbot bridge protocol for node devices (iOS, Android, macOS node mode),
+// field for field, and better behaved: frames of a connection are handled in order, liveness is
+// checked from the gateway's side, a revoked node's socket is closed at once.
+//
+//   node -> gateway: hello, pair-request, req, event, invoke-res, ping, pong
+//   gateway -> node: hello-ok, pair-ok, error, res, invoke, event, ping, pong
+// Params and payloads travel as JSON *strings* (paramsJSON, payloadJSON).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "host/connections/dialect.hpp"
+#include "runtime/deadlines.hpp"
+#include "services/nodes/node_record.hpp"
+#include "services/nodes/pairing_decisions.hpp"
+
+namespace vespid::nodes {
+class NodeStore;
+class LocalNodeRouter;
+}  // namespace vespid::nodes
+
+namespace vespid::sessions {
+class SessionService;
+}
+
+namespace vespid::core {
+
+struct BridgeSettings {
+  std::string server_name;
+  std::string canvas_host_url;
+  std::chrono::milliseconds handshake_timeout{10000};
+  std::chrono::milliseconds ping_interval{30000};
+  std::chrono::milliseconds idle_timeout{90000};
+};
+
+// What the bridge tells the operator side (a node asked to pair).
+using PairingAnnouncer = std::function<void(const nodes::PendingPairing&)>;
+
+class BridgeDialect final : public Dialect, public nodes::PairingDecisions {
+ public:
+  static constexpr int kProtocolVersion = 1;
+
+  BridgeDialect(BridgeSettings settings, nodes::NodeStore& store, nodes::LocalNodeRouter& router,
+                Deadlines& deadlines, PairingAnnouncer announce);
+
+  std::string_view name() const noexcept override { return "bridge.v1"; }
+  Task<void> on_open(std::shared_ptr<Connection> conn) override;
+  Task<void> on_message(std::shared_ptr<Connection> conn, std::string message) override;
+  void on_protocol_error(Connection& conn, int status, const std::string& message) override;
+  void on_overload(Connection& conn, const std::string& message) override;
+  void on_close(Connection& conn) override;
+
+  // Operator decisions, delivered to the connection waiting on that node's pairing (if any).
+  void pairing_approved(const nodes::NodeRecord& node, const std::string& token) override;
+  void pairing_rejected(const std::string& node_id) override;
+
+  // The sessions service behind chat.send, chat.history and sessions.list
+  // (docs/bridge-protocol.md).
+  void set_sessions(sessions::SessionService* s) { sessions_ = s; }
+  // Stored session events (the service's fan-out): agent_delta / agent_final / error become
+  // `event chat` frames to the nodes subscribed to that session.
+  void publish_chat(const std::string& session_id, const std::vector<nlohmann::json>& events);
+
+ private:
+  struct Session;
+  class Link;
+
+  bool handshake_allowed(Connection& conn, const nlohmann::json& frame, const char* what);
+  Task<void> handle_hello(std::shared_ptr<Connection> conn, nlohmann::json frame);
+  Task<void> handle_pair_request(std::shared_ptr<Connection> conn, nlohmann::json frame);
+  Task<void> handle_req(std::shared_ptr<Connection> conn, nlohmann::json frame);
+  Task<nlohmann::json> call_node_method(Session& s, std::string method, nlohmann::json params);
+  void unsubscribe_chat(Connection& conn, const std::string& session_id);
+  void handle_invoke_res(Connection& conn, nlohmann::json& frame);
+  void authenticate(const std::shared_ptr<Connection>& conn, const nodes::NodeRecord& node,
+                    int protocol);
+  void schedule_liveness(const std::shared_ptr<Connection>& conn);
+  // Gives up the connection's claim on the node id it asked to pair (waiting_).
+  void release_pairing_slot(Connection& conn);
+  // Who made a pending request: unique across connections and gateway restarts.
+  std::string pairing_owner(const Connection& conn) const;
+  nlohmann::json hello_ok(int protocol) const;
+
+  BridgeSettings settings_;
+  nodes::NodeStore& store_;
+  nodes::LocalNodeRouter& router_;
+  Deadlines& deadlines_;
+  PairingAnnouncer announce_;
+  // node id -> the connection waiting for an operator's decision on its pairing
+  std::unordered_map<std::string, std::weak_ptr<Connection>> waiting_;
+  const std::string instance_nonce_;  // random per process: connection ids restart at 1
+  sessions::SessionService* sessions_ = nullptr;
+  // session id -> connection id -> subscribed node connection (chat.subscribe)
+  std::unordered_map<std::string, std::unordered_map<uint64_t, std::weak_ptr<Connection>>>
+      chat_subs_;
+};
+
+}  // namespace vespid::core

@@ -1,0 +1,310 @@
+#include "protocols/client/client_dialect.hpp"
+
+#include <set>
+
+#include "host/connections/connection.hpp"
+#include "protocols/typed_frame.hpp"
+#include "runtime/api_error.hpp"
+#include "runtime/logging.hpp"
+#include "services/identity/org_access.hpp"
+#include "services/sessions/session_service.hpp"
+#include "storage/repository.hpp"
+#include "storage/storage_service.hpp"
+
+namespace vespid::sessions {
+
+using core::Connection;
+using core::Task;
+using nlohmann::json;
+
+namespace {
+
+std::shared_ptr<spdlog::logger> L() {
+  return log::get("sessions");
+}
+
+int send_json(Connection& c, const json& frame) {
+  return c.send(frame.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+json error_frame(const std::string& session_id, const std::string& code, const std::string& message,
+                 const json& id = nullptr) {
+  json f = {{"type", "session_error"}, {"code", code}, {"message", message}};
+  if (!session_id.empty()) f["sessionId"] = session_id;
+  if (!id.is_null()) f["id"] = id;
+  return f;
+}
+
+// The wire's code for an ApiError (the other dialects say INVALID_REQUEST).
+std::string client_code(const std::string& code) {
+  return code == "INVALID_REQUEST" ? "BAD_REQUEST" : code;
+}
+
+std::string session_id_of(const json& frame) {
+  auto it = frame.find("sessionId");
+  if (it == frame.end() || !it->is_string() || it->get_ref<const std::string&>().empty() ||
+      it->get_ref<const std::string&>().size() > 128) {
+    throw api::invalid("\"sessionId\" is required (a string)", {{"field", "sessionId"}});
+  }
+  return *it;
+}
+
+}  // namespace
+
+struct ClientDialect::State {
+  std::string org_id;
+  std::set<std::string> joined;
+};
+
+ClientDialect::ClientDialect(repo::Repository& repo, SessionService& sessions)
+    : repo_(repo), sessions_(sessions) {}
+
+Task<void> ClientDialect::on_open(std::shared_ptr<Connection> conn) {
+  auto st = std::make_shared<State>();
+  conn->dialect_state = st;
+  conn->principal.role = core::Role::Anonymous;
+  std::string code = "UNAUTHORIZED", message;
+  int http_status = 401;
+  if (conn->bearer_token().empty()) {
+    message = "control clients connect with Authorization: Bearer <access token>";
+  } else {
+    auto token = co_await repo_.verify_access_token(conn->bearer_token());
+    if (!token) {
+      message = "the access token is not valid (unknown, revoked or expired)";
+    } else {
+      core::Principal who{core::Role::Operator, token->user_id, token->id, token->org_id};
+      std::string org = !conn->org_hint().empty() ? conn->org_hint() : token->org_id;
+      if (org.empty()) {
+        code = "BAD_REQUEST";
+        http_status = 400;
+        message = "name the org: x-org-id header or ?orgId= query parameter";
+      } else {
+        try {
+          Task<auth::OrgAccess> t =
+              auth::require_org_access(repo_, who, org, repo::OrgRole::Member);
+          auth::OrgAccess access = co_await std::move(t);
+          conn->principal = who;
+          st->org_id = access.org_id;
+          L()->info("client connection {} from {}: user {} in org {}", conn->id(), conn->peer(),
+                    who.user_id, access.org_id);
+          co_return;
+        } catch (const api::ApiError& e) {
+          code = e.code();
+          message = e.what();
+          http_status = code == "UNAUTHORIZED" ? 401 : code == "NOT_FOUND" ? 404 : 403;
+        }
+      }
+    }
+  }
+  L()->info("client connection {} from {} refused: {}", conn->id(), conn->peer(), code);
+  if (conn->wants_admission()) {
+    conn->refusal =
+        Connection::Refusal{http_status, json{{"code", code}, {"message", message}}.dump()};
+  } else {
+    send_json(*conn, error_frame("", code, message));
+    conn->close(VSP_E_PERMISSION, code.c_str());
+  }
+}
+
+Task<void> ClientDialect::on_message(std::shared_ptr<Connection> conn, std::string message) {
+  auto st = std::static_pointer_cast<State>(conn->dialect_state);
+  if (!st || st->org_id.empty()) co_return;  // refused at open
+  std::string bad;
+  std::optional<json> parsed = core::parse_typed_frame(message, bad);
+  if (!parsed) {
+    send_json(*conn, error_frame("", "BAD_REQUEST", bad));
+    co_return;
+  }
+  json frame = std::move(*parsed);
+  const std::string type = frame["type"];
+  const json id = frame.value("id", json());
+  std::string sid;
+  if (frame.contains("sessionId") && frame["sessionId"].is_string()) sid = frame["sessionId"];
+  std::optional<json> error;
+  try {
+    Caller caller{conn->principal, st->org_id};
+    if (type == "client_hello") {
+      Task<auth::OrgAccess> t =
+          auth::require_org_access(repo_, conn->principal, st->org_id, repo::OrgRole::Member);
+      co_await std::move(t);
+      json ok = {{"type", "client_hello_ok"},
+                 {"protocol", "vespid.client.v1"},
+                 {"organizationId", st->org_id},
+                 {"userId", conn->principal.user_id}};
+      if (!id.is_null()) ok["id"] = id;
+      send_json(*conn, ok);
+    } else if (type == "session_join") {
+      Task<void> t = join(conn, frame);
+      co_await std::move(t);
+    } else if (type == "session_send") {
+      sid = session_id_of(frame);
+      Task<json> t = sessions_.send(std::move(caller), sid, frame);
+      json r = co_await std::move(t);
+      r["type"] = "session_accepted";
+      if (!id.is_null()) r["id"] = id;
+      if (!conn->gone) send_json(*conn, r);
+    } else if (type == "session_reset_agent") {
+      sid = session_id_of(frame);
+      Task<json> t = sessions_.reset(std::move(caller), sid);
+      json r = co_await std::move(t);
+      json ok = {{"type", "session_agent_reset"}, {"sessionId", sid}, {"session", r["session"]}};
+      if (!id.is_null()) ok["id"] = id;
+      if (!conn->gone) send_json(*conn, ok);
+    } else {
+      throw api::invalid("unknown message type \"" + type + "\"");
+    }
+  } catch (const api::ApiError& e) {
+    error = error_frame(sid, client_code(e.code()), e.what(), id);
+  } catch (const core::StorageError& e) {
+    error = error_frame(sid, "UNAVAILABLE", std::string("storage: ") + e.what(), id);
+  } catch (const std::exception& e) {
+    L()->error("client frame {} failed: {}", type, e.what());
+    error = error_frame(sid, "INTERNAL", std::string("internal error: ") + e.what(), id);
+  }
+  if (error && !conn->gone) send_json(*conn, *error);
+}
+
+Task<void> ClientDialect::join(std::shared_ptr<Connection> conn, json frame) {
+  auto st = std::static_pointer_cast<State>(conn->dialect_state);
+  const std::string sid = session_id_of(frame);
+  std::optional<uint64_t> after;
+  if (auto it = frame.find("afterSeq"); it != frame.end() && !it->is_null()) {
+    if (!it->is_number_unsigned() && !(it->is_number_integer() && it->get<int64_t>() >= 0)) {
+      throw api::invalid("\"afterSeq\" must be a non-negative integer", {{"field", "afterSeq"}});
+    }
+    after = it->get<uint64_t>();
+  }
+  Caller caller{conn->principal, st->org_id};
+  {
+    Task<json> t = sessions_.require_session(caller, sid);  // access, before anything is seen
+    co_await std::move(t);
+  }
+  // Subscribe first and hold live events while the replay is read, so none falls between.
+  const uint64_t cid = conn->id();
+  {
+    Subscriber s;
+    s.conn = conn;
+    subscribers_[sid][cid] = std::move(s);
+    st->joined.insert(sid);
+  }
+  std::vector<json> replay;
+  try {
+    if (after) {
+      uint64_t from = *after;
+      for (;;) {
+        Task<json> t = sessions_.events(caller, sid, from, sessions_.settings().max_page);
+        json page = co_await std::move(t);
+        for (auto& ev : page["events"]) replay.push_back(ev);
+        if (page["nextCursor"].is_null()) break;
+        from = page["nextCursor"].get<uint64_t>();
+      }
+    } else {
+      Task<std::vector<json>> t = sessions_.tail(caller, sid, sessions_.settings().replay_default);
+      replay = co_await std::move(t);
+    }
+  } catch (...) {
+    unsubscribe(sid, cid);
+    st->joined.erase(sid);
+    throw;
+  }
+  auto sit = subscribers_.find(sid);
+  if (sit == subscribers_.end() || !sit->second.count(cid) || conn->gone) co_return;
+  Subscriber& sub = sit->second[cid];
+  sub.sent_upto = after.value_or(0);
+  for (const auto& ev : replay) {
+    uint64_t seq = ev.value("seq", uint64_t{0});
+    if (seq <= sub.sent_upto) continue;
+    if (!deliver(*conn, ev)) {
+      unsubscribe(sid, cid);
+      co_return;
+    }
+    sub.sent_upto = seq;
+  }
+  std::vector<json> held = std::move(sub.held);
+  sub.held.clear();
+  sub.replaying = false;
+  for (const auto& ev : held) {
+    uint64_t seq = ev.value("seq", uint64_t{0});
+    if (seq <= sub.sent_upto) continue;
+    if (!deliver(*conn, ev)) {
+      unsubscribe(sid, cid);
+      co_return;
+    }
+    sub.sent_upto = seq;
+  }
+  json ok = {{"type", "session_joined"},
+             {"sessionId", sid},
+             {"replayed", replay.size()},
+             {"lastSeq", sub.sent_upto}};
+  if (frame.contains("id")) ok["id"] = frame["id"];
+  send_json(*conn, ok);
+}
+
+bool ClientDialect::deliver(Connection& c, const json& event) {
+  json f = event;
+  f["type"] = "session_event";
+  int rc = send_json(c, f);
+  // BUSY: queued above the transport's high-water mark; its hard limit closes a reader that
+  // stays slow (OVERFLOW), so nothing grows without bound and no one else waits for it.
+  return rc == VSP_OK || rc == VSP_E_BUSY;
+}
+
+void ClientDialect::publish(const std::string& session_id, const std::vector<json>& events) {
+  auto it = subscribers_.find(session_id);
+  if (it == subscribers_.end()) return;
+  std::vector<uint64_t> drop;
+  for (auto& [cid, sub] : it->second) {
+    auto c = sub.conn.lock();
+    if (!c || c->gone || c->closing()) {
+      drop.push_back(cid);
+      continue;
+    }
+    if (sub.replaying) {
+      if (sub.held.size() + events.size() > kMaxHeld) {
+        L()->warn("client connection {}: too many live events during replay; closing", cid);
+        c->close(VSP_E_OVERFLOW, "too many events during replay");
+        drop.push_back(cid);
+        continue;
+      }
+      sub.held.insert(sub.held.end(), events.begin(), events.end());
+      continue;
+    }
+    for (const auto& ev : events) {
+      uint64_t seq = ev.value("seq", uint64_t{0});
+      if (seq <= sub.sent_upto) continue;
+      if (!deliver(*c, ev)) {
+        L()->warn("client connection {} cannot keep up with session {}; dropped", cid, session_id);
+        c->close(VSP_E_OVERFLOW, "slow consumer");
+        drop.push_back(cid);
+        break;
+      }
+      sub.sent_upto = seq;
+    }
+  }
+  for (auto cid : drop) it->second.erase(cid);
+  if (it->second.empty()) subscribers_.erase(it);
+}
+
+void ClientDialect::unsubscribe(const std::string& session_id, uint64_t conn_id) {
+  auto it = subscribers_.find(session_id);
+  if (it == subscribers_.end()) return;
+  it->second.erase(conn_id);
+  if (it->second.empty()) subscribers_.erase(it);
+}
+
+void ClientDialect::on_close(Connection& conn) {
+  auto st = std::static_pointer_cast<State>(conn.dialect_state);
+  if (!st) return;
+  for (const auto& sid : st->joined) unsubscribe(sid, conn.id());
+  st->joined.clear();
+}
+
+void ClientDialect::on_protocol_error(Connection& conn, int, const std::string& message) {
+  send_json(conn, error_frame("", "BAD_REQUEST", message));
+}
+
+void ClientDialect::on_overload(Connection& conn, const std::string& message) {
+  send_json(conn, error_frame("", "UNAVAILABLE", message));
+}
+
+}  // namespace vespid::sessions

@@ -1,0 +1,61 @@
+// Every operator method lives in one table, with the roles allowed to call it. The other
+// dialects (REST, bridge) map onto the same table, so one method means one implementation and
+// one permission check.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+
+#include "runtime/task.hpp"
+#include "services/identity/principal.hpp"
+
+namespace vespid::core {
+
+class Connection;
+
+struct CallContext {
+  std::shared_ptr<Connection> conn;  // may be null for calls that come from no connection
+  Principal principal;               // a copy: methods that change it say so in their result
+};
+
+struct CallResult {
+  nlohmann::json payload;
+  std::optional<Principal> new_principal;  // set by `auth`
+  // When not empty, sent instead of `payload`: one JSON value as text, already checked to be
+  // one (json_text::is_spliceable_value). Lets a node's answer pass through without a DOM.
+  std::string payload_json;
+};
+
+using MethodHandler = std::function<Task<CallResult>(CallContext, nlohmann::json)>;
+
+struct MethodSpec {
+  std::string name;
+  std::set<Role> roles;
+  std::string summary;
+  MethodHandler handler;
+  // A concurrent method (one that waits on something outside the gateway, like a node's answer)
+  // is started in frame order, but the connection's next frame does not wait for its answer;
+  // the answer goes out when it is ready, matched by id.
+  bool concurrent = false;
+};
+
+class MethodTable {
+ public:
+  void add(MethodSpec spec);
+  // Throws api::ApiError: METHOD_NOT_FOUND, UNAUTHORIZED (anonymous), FORBIDDEN (role).
+  Task<CallResult> call(CallContext ctx, std::string method, nlohmann::json params) const;
+  const std::map<std::string, MethodSpec>& methods() const noexcept { return methods_; }
+  bool concurrent(const std::string& method) const {
+    auto it = methods_.find(method);
+    return it != methods_.end() && it->second.concurrent;
+  }
+
+ private:
+  std::map<std::string, MethodSpec> methods_;
+};
+
+}  // namespace vespid::core

@@ -1,0 +1,33 @@
+// Operator methods for node hosts and dispatch, so the local CLI (`vespid dispatch`,
+// `vespid agents pairing-token`) reaches the same services as the REST API and the workers:
+//   agents.pairingToken  {org}                      -> {token, expiresAt}   (org admins, local
+//   admin) dispatch.submit      {<dispatch-async body>}    -> {requestId, dispatched, cached?}
+//   (local admin) dispatch.result      {requestId}                -> {requestId, ready, result?}
+//   (local admin)
+#pragma once
+
+#include "protocols/method_table.hpp"
+
+namespace vespid::repo {
+class Repository;
+}
+namespace vespid::node_hosts {
+class NodeHostStore;
+}
+namespace vespid::dispatch {
+class Dispatcher;
+struct RequestLimits;
+}  // namespace vespid::dispatch
+
+namespace vespid::core {
+
+struct DispatchMethodServices {
+  repo::Repository& repo;
+  node_hosts::NodeHostStore& agents;
+  dispatch::Dispatcher& dispatcher;
+  int64_t max_timeout_ms;
+};
+
+void register_dispatch_methods(MethodTable& table, DispatchMethodServices services);
+
+}  // namespace vespid::core

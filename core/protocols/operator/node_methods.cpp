@@ -1,0 +1,188 @@
+#include "protocols/operator/node_methods.hpp"
+
+#include "protocols/params.hpp"
+#include "runtime/api_error.hpp"
+#include "services/nodes/node_router.hpp"
+#include "services/nodes/node_store.hpp"
+#include "services/nodes/pairing_decisions.hpp"
+#include "storage/repository.hpp"
+
+namespace vespid::core {
+
+using nlohmann::json;
+
+namespace {
+
+const std::set<Role> kAdmin = {Role::LocalAdmin};
+
+CallResult ok(json payload) {
+  return {std::move(payload), std::nullopt};
+}
+
+class NodeMethods {
+ public:
+  explicit NodeMethods(NodeServices s) : s_(s) {}
+
+  Task<CallResult> pending(CallContext c, json p);
+  Task<CallResult> approve(CallContext c, json p);
+  Task<CallResult> reject(CallContext c, json p);
+  Task<CallResult> list(CallContext c, json p);
+  Task<CallResult> describe(CallContext c, json p);
+  Task<CallResult> rename(CallContext c, json p);
+  Task<CallResult> tag(CallContext c, json p);
+  Task<CallResult> revoke(CallContext c, json p);
+  Task<CallResult> invoke(CallContext c, json p);
+
+ private:
+  json view(const nodes::NodeRecord& n) const {
+    std::string status = n.revoked ? "revoked" : s_.router.online(n.node_id) ? "online" : "offline";
+    json j = nodes::to_public_json(n, status);
+    if (const auto* live = s_.router.find(n.node_id)) {
+      j["transport"] = live->link->transport_name();
+      j["remoteAddress"] = live->link->remote_address();
+    }
+    return j;
+  }
+  Task<nodes::NodeRecord> require(std::string node_id) {
+    auto n = co_await s_.store.get(node_id);
+    if (!n) throw api::not_found("no node \"" + node_id + "\"");
+    co_return *n;
+  }
+
+  NodeServices s_;
+};
+
+Task<CallResult> NodeMethods::pending(CallContext c, json p) {
+  (void)c, (void)p;
+  json list = json::array();
+  for (const auto& r : co_await s_.store.list_pending()) list.push_back(nodes::to_public_json(r));
+  co_return ok({{"pending", list}});
+}
+
+Task<CallResult> NodeMethods::approve(CallContext c, json p) {
+  (void)c;
+  std::string request_id = params::required_string(p, "requestId");
+  std::string org_ref = params::required_string(p, "org");
+  repo::Org org = co_await s_.repo.require_org(org_ref);
+  Task<nodes::NodeStore::Approved> t = s_.store.approve(request_id, org.id);
+  nodes::NodeStore::Approved a = co_await std::move(t);
+  // A re-paired node that is connected right now keeps no session on its old token.
+  s_.router.disconnect(a.node.node_id, "re-paired: the previous token was replaced");
+  s_.decisions.pairing_approved(a.node, a.token);
+  co_return ok({{"node", view(a.node)}});
+}
+
+Task<CallResult> NodeMethods::reject(CallContext c, json p) {
+  (void)c;
+  std::string request_id = params::required_string(p, "requestId");
+  Task<nodes::PendingPairing> t = s_.store.reject(request_id);
+  nodes::PendingPairing r = co_await std::move(t);
+  s_.decisions.pairing_rejected(r.node_id);
+  co_return ok({{"rejected", true}, {"nodeId", r.node_id}});
+}
+
+Task<CallResult> NodeMethods::list(CallContext c, json p) {
+  (void)c;
+  std::string org_id;
+  if (auto ref = params::optional_string(p, "org"); !ref.empty()) {
+    org_id = (co_await s_.repo.require_org(ref)).id;
+  }
+  json out = json::array();
+  for (const auto& n : co_await s_.store.list(org_id)) out.push_back(view(n));
+  co_return ok({{"nodes", out}});
+}
+
+Task<CallResult> NodeMethods::describe(CallContext c, json p) {
+  (void)c;
+  nodes::NodeRecord n = co_await require(params::required_string(p, "node"));
+  co_return ok({{"node", view(n)}});
+}
+
+Task<CallResult> NodeMethods::rename(CallContext c, json p) {
+  (void)c;
+  std::string id = params::required_string(p, "node");
+  std::string name = params::required_string(p, "name");
+  nodes::NodeRecord n = co_await s_.store.rename(id, name);
+  co_return ok({{"node", view(n)}});
+}
+
+Task<CallResult> NodeMethods::tag(CallContext c, json p) {
+  (void)c;
+  std::string id = params::required_string(p, "node");
+  auto it = p.find("tags");
+  if (it == p.end() || !it->is_array())
+    throw api::invalid("params.tags must be an array of strings", {{"param", "tags"}});
+  std::vector<std::string> tags;
+  for (const auto& t : *it) {
+    if (!t.is_string())
+      throw api::invalid("params.tags must be an array of strings", {{"param", "tags"}});
+    tags.push_back(t);
+  }
+  nodes::NodeRecord n = co_await s_.store.set_tags(id, tags);
+  s_.router.update_tags(n.node_id, n.tags);  // routing sees the new tags at once
+  co_return ok({{"node", view(n)}});
+}
+
+Task<CallResult> NodeMethods::revoke(CallContext c, json p) {
+  (void)c;
+  std::string id = params::required_string(p, "node");
+  nodes::NodeRecord n = co_await s_.store.revoke(id);
+  // The token is gone from storage first, then the socket: a reconnect in between fails.
+  int closed = s_.router.disconnect(n.node_id, "the node was revoked by an operator");
+  co_return ok({{"revoked", true}, {"closedConnections", closed}, {"node", view(n)}});
+}
+
+Task<CallResult> NodeMethods::invoke(CallContext c, json p) {
+  (void)c;
+  std::string id = params::required_string(p, "node");
+  std::string command = params::required_string(p, "command");
+  auto given = p.find("params");
+  json args = given == p.end() ? json(nullptr) : std::move(*given);
+  int64_t ms = params::optional_int(p, "timeoutMs", s_.default_invoke_timeout.count());
+  if (ms <= 0 || ms > s_.max_invoke_timeout.count()) {
+    throw api::invalid(
+        "timeoutMs must be from 1 to " + std::to_string(s_.max_invoke_timeout.count()),
+        {{"param", "timeoutMs"}});
+  }
+  Task<nodes::InvokeResult> t =
+      s_.router.invoke(id, command, std::move(args), std::chrono::milliseconds(ms));
+  nodes::InvokeResult r = co_await std::move(t);
+  if (!r.ok) {
+    throw api::ApiError(r.error_code.empty() ? "UNAVAILABLE" : r.error_code, r.error_message,
+                        {{"node", id}, {"command", command}});
+  }
+  CallResult answer;
+  answer.payload_json.reserve(r.payload_json.size() + 24);
+  answer.payload_json.append(R"({"ok":true,"payload":)").append(r.payload_json).push_back('}');
+  co_return answer;
+}
+
+}  // namespace
+
+void register_node_methods(MethodTable& t, NodeServices s) {
+  auto m = std::make_shared<NodeMethods>(s);
+  using Fn = Task<CallResult> (NodeMethods::*)(CallContext, json);
+  auto bind = [m](Fn fn) -> MethodHandler {
+    return [m, fn](CallContext c, json p) { return ((*m).*fn)(std::move(c), std::move(p)); };
+  };
+  t.add({"nodes.pending", kAdmin, "Pairing requests waiting for a decision.",
+         bind(&NodeMethods::pending)});
+  t.add({"nodes.approve", kAdmin, "Approves a pairing request into an org: {requestId, org}.",
+         bind(&NodeMethods::approve)});
+  t.add({"nodes.reject", kAdmin, "Rejects a pairing request: {requestId}.",
+         bind(&NodeMethods::reject)});
+  t.add({"nodes.list", kAdmin, "Paired nodes, online or not: {org?}.", bind(&NodeMethods::list)});
+  t.add({"nodes.describe", kAdmin, "One node: {node}.", bind(&NodeMethods::describe)});
+  t.add({"nodes.rename", kAdmin, "Sets a node's display name: {node, name}.",
+         bind(&NodeMethods::rename)});
+  t.add({"nodes.tag", kAdmin, "Replaces a node's operator tags: {node, tags}.",
+         bind(&NodeMethods::tag)});
+  t.add({"nodes.revoke", kAdmin,
+         "Revokes a node: its token stops working and its sockets close: {node}.",
+         bind(&NodeMethods::revoke)});
+  t.add({"nodes.invoke", kAdmin,
+         "Runs a command the node declared: {node, command, params?, timeoutMs?}.",
+         bind(&NodeMethods::invoke), /*concurrent=*/true});
+}
+
+}  // namespace vespid::core

@@ -1,0 +1,175 @@
+#include "protocols/operator/operator_dialect.hpp"
+
+#include "host/connections/connection.hpp"
+#include "runtime/api_error.hpp"
+#include "runtime/json_input.hpp"
+#include "runtime/logging.hpp"
+#include "storage/repository.hpp"
+#include "storage/storage_service.hpp"
+
+namespace vespid::core {
+
+using nlohmann::json;
+
+namespace {
+
+void send_json(Connection& c, const json& frame) {
+  c.send(frame.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+json error_frame(const json& id, const std::string& code, const std::string& message,
+                 const json& details = nullptr) {
+  json err = {{"code", code}, {"message", message}};
+  if (!details.is_null()) err["details"] = details;
+  return {{"type", "res"}, {"id", id}, {"ok", false}, {"error", err}};
+}
+
+}  // namespace
+
+namespace {
+struct OperatorSession {
+  uint64_t event_seq = 0;
+};
+}  // namespace
+
+void OperatorDialect::publish(const std::string& event, const json& payload,
+                              const std::function<bool(const Principal&)>& to) {
+  for (auto it = open_.begin(); it != open_.end();) {
+    auto conn = it->second.lock();
+    if (!conn || conn->gone) {
+      it = open_.erase(it);
+      continue;
+    }
+    ++it;
+    if (!to(conn->principal)) continue;
+    auto* s = static_cast<OperatorSession*>(conn->dialect_state.get());
+    send_json(*conn,
+              {{"type", "event"}, {"event", event}, {"payload", payload}, {"seq", ++s->event_seq}});
+  }
+}
+
+void OperatorDialect::on_close(Connection& conn) {
+  open_.erase(conn.id());
+}
+
+Task<void> OperatorDialect::on_open(std::shared_ptr<Connection> conn) {
+  conn->dialect_state = std::make_shared<OperatorSession>();
+  open_[conn->id()] = conn;
+  if (conn->flags() & VSP_CONN_LOCAL_ADMIN) {
+    conn->principal.role = Role::LocalAdmin;
+  } else if (!conn->bearer_token().empty()) {
+    auto token = co_await repo_.verify_access_token(conn->bearer_token());
+    if (token) {
+      conn->principal = {Role::Operator, token->user_id, token->id, token->org_id};
+    } else if (conn->wants_admission()) {
+      // A handshake that carried a wrong token is refused before it completes (HTTP 401).
+      conn->refusal = Connection::Refusal{
+          401,
+          R"J({"code":"UNAUTHORIZED","message":"the access token is not valid (unknown, revoked or expired)"})J"};
+    } else {
+      log::get("core")->info("connection {}: bearer token refused; connection stays anonymous",
+                             conn->id());
+    }
+  }
+  co_return;
+}
+
+Task<void> OperatorDialect::on_message(std::shared_ptr<Connection> conn, std::string message) {
+  json frame;
+  try {
+    frame = json_input::parse(message);
+  } catch (const json::parse_error& e) {
+    send_json(*conn,
+              error_frame(nullptr, "INVALID_REQUEST", std::string("invalid JSON: ") + e.what()));
+    co_return;
+  }
+  if (!frame.is_object() || !frame.contains("type") || !frame["type"].is_string()) {
+    send_json(*conn,
+              error_frame(nullptr, "INVALID_REQUEST",
+                          "expected an object {\"type\":\"req\", \"id\", \"method\", \"params\"}"));
+    co_return;
+  }
+  json id = frame.value("id", json());
+  if (frame["type"] != "req") {
+    send_json(*conn, error_frame(id, "INVALID_REQUEST",
+                                 "unknown frame type \"" + frame["type"].get<std::string>() +
+                                     "\" (clients send \"req\")"));
+    co_return;
+  }
+  if (!(id.is_string() || id.is_number_integer())) {
+    send_json(*conn,
+              error_frame(nullptr, "INVALID_REQUEST", "\"id\" must be a string or an integer"));
+    co_return;
+  }
+  if (!frame.contains("method") || !frame["method"].is_string()) {
+    send_json(*conn, error_frame(id, "INVALID_REQUEST", "\"method\" must be a string"));
+    co_return;
+  }
+  auto given = frame.find("params");
+  json params = given == frame.end() ? json::object() : std::move(*given);
+  if (params.is_null()) params = json::object();
+  if (!params.is_object()) {
+    send_json(*conn, error_frame(id, "INVALID_REQUEST", "\"params\" must be an object"));
+    co_return;
+  }
+
+  std::string method = frame["method"];
+  if (methods_.concurrent(method)) {
+    // Started now, in frame order; answered whenever it finishes.
+    CallContext ctx{conn, conn->principal};
+    Task<void> detached = answer(conn, id, method, std::move(ctx), std::move(params));
+    spawn(
+        std::move(detached), [] {}, [](std::exception_ptr) {});
+    co_return;
+  }
+  CallContext ctx{conn, conn->principal};
+  Task<void> inline_call = answer(conn, id, method, std::move(ctx), std::move(params));
+  co_await std::move(inline_call);
+}
+
+Task<void> OperatorDialect::answer(std::shared_ptr<Connection> conn, json id, std::string method,
+                                   CallContext ctx, json params) {
+  std::optional<json> error;
+  try {
+    // Named arguments and task: GCC 12 destroys a braced-init argument of a coroutine call
+    // inside a co_await expression twice (docs/coding-notes.md).
+    Task<CallResult> call = methods_.call(std::move(ctx), method, std::move(params));
+    CallResult result = co_await std::move(call);
+    if (result.new_principal) conn->principal = *result.new_principal;
+    if (conn->gone) co_return;
+    if (!result.payload_json.empty()) {
+      // Spliced, not re-built: the text was checked where it came in.
+      std::string frame = R"({"type":"res","id":)";
+      frame += id.dump();
+      frame += R"(,"ok":true,"payload":)";
+      frame += result.payload_json;
+      frame += '}';
+      // Answers completed in one turn (a node's lines of one read) leave in one write.
+      conn->send_batched(std::move(frame));
+      co_return;
+    }
+    send_json(*conn, {{"type", "res"}, {"id", id}, {"ok", true}, {"payload", result.payload}});
+    co_return;
+  } catch (const api::ApiError& e) {
+    error = error_frame(id, e.code(), e.what(), e.details());
+  } catch (const StorageError& e) {
+    error = error_frame(id, "UNAVAILABLE",
+                        e.status() == VSP_E_FULL ? std::string("storage is full: ") + e.what()
+                                                 : std::string("storage: ") + e.what());
+  } catch (const std::exception& e) {
+    log::get("core")->error("method {} failed: {}", method, e.what());
+    error = error_frame(id, "INTERNAL", std::string("internal error: ") + e.what());
+  }
+  send_json(*conn, *error);
+}
+
+void OperatorDialect::on_protocol_error(Connection& conn, int /*status*/,
+                                        const std::string& message) {
+  send_json(conn, error_frame(nullptr, "INVALID_REQUEST", message));
+}
+
+void OperatorDialect::on_overload(Connection& conn, const std::string& message) {
+  send_json(conn, error_frame(nullptr, "UNAVAILABLE", message));
+}
+
+}  // namespace vespid::core

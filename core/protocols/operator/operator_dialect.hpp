@@ -1,0 +1,46 @@
+// operator.v1: the gateway's own control dialect, on any transport.
+//   req   {type:"req", id, method, params?}
+//   res   {type:"res", id, ok, payload? | error{code, message, details?}}
+//   event {type:"event", event, payload, seq}
+#pragma once
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <unordered_map>
+
+#include "host/connections/dialect.hpp"
+#include "protocols/method_table.hpp"
+
+namespace vespid::repo {
+class Repository;
+}
+
+namespace vespid::core {
+
+class OperatorDialect final : public Dialect {
+ public:
+  OperatorDialect(const MethodTable& methods, repo::Repository& repo)
+      : methods_(methods), repo_(repo) {}
+
+  std::string_view name() const noexcept override { return "operator.v1"; }
+  Task<void> on_open(std::shared_ptr<Connection> conn) override;
+  Task<void> on_message(std::shared_ptr<Connection> conn, std::string message) override;
+  void on_protocol_error(Connection& conn, int status, const std::string& message) override;
+  void on_overload(Connection& conn, const std::string& message) override;
+  void on_close(Connection& conn) override;
+
+  // Sequencer only. Sends {type:"event", event, payload, seq} to every open operator connection
+  // whose principal `to` accepts; seq counts per connection, from 1, without gaps.
+  void publish(const std::string& event, const nlohmann::json& payload,
+               const std::function<bool(const Principal&)>& to);
+
+ private:
+  Task<void> answer(std::shared_ptr<Connection> conn, nlohmann::json id, std::string method,
+                    CallContext ctx, nlohmann::json params);
+
+  const MethodTable& methods_;
+  repo::Repository& repo_;
+  std::unordered_map<uint64_t, std::weak_ptr<Connection>> open_;
+};
+
+}  // namespace vespid::core

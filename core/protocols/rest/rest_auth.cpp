@@ -1,0 +1,51 @@
+#include "protocols/rest/rest_auth.hpp"
+
+#include "runtime/api_error.hpp"
+#include "runtime/crypto.hpp"
+#include "runtime/json_input.hpp"
+#include "storage/repository.hpp"
+
+namespace vespid::core {
+
+using nlohmann::json;
+
+std::string header(const RestRequest& req, const char* name) {
+  auto it = req.headers.find(name);
+  if (it == req.headers.end() || !it->is_string()) return {};
+  return *it;
+}
+
+Task<Principal> rest_principal(repo::Repository& repo, RestRequest req) {
+  std::string auth = header(req, "authorization");
+  constexpr std::string_view kScheme = "bearer ";
+  std::string scheme = auth.substr(0, kScheme.size());
+  for (auto& ch : scheme) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (scheme != kScheme || auth.size() <= kScheme.size()) {
+    throw api::unauthorized("send Authorization: Bearer <access token> (vespid token create)");
+  }
+  std::string presented = auth.substr(kScheme.size());
+  auto token = co_await repo.verify_access_token(presented);
+  if (!token)
+    throw api::unauthorized("the access token is not valid (unknown, revoked or expired)");
+  co_return Principal{Role::Operator, token->user_id, token->id, token->org_id};
+}
+
+void require_service_token(const std::string& configured_sha256, const RestRequest& req) {
+  std::string presented = header(req, "x-gateway-token");
+  if (presented.empty() || !crypto::equal_ct(crypto::sha256_hex(presented), configured_sha256)) {
+    throw api::unauthorized("Invalid gateway service token");
+  }
+}
+
+json json_body(const RestRequest& req) {
+  if (req.body.empty()) throw api::invalid("the request needs a JSON body");
+  try {
+    json j = json_input::parse(req.body);
+    if (!j.is_object()) throw api::invalid("the request body must be a JSON object");
+    return j;
+  } catch (const json::parse_error& e) {
+    throw api::invalid(std::string("the request body is not valid JSON: ") + e.what());
+  }
+}
+
+}  // namespace vespid::core

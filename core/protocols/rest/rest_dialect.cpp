@@ -1,0 +1,141 @@
+#include "protocols/rest/rest_dialect.hpp"
+
+#include <sstream>
+
+#include "host/connections/connection.hpp"
+#include "runtime/api_error.hpp"
+#include "runtime/json_input.hpp"
+#include "runtime/logging.hpp"
+#include "storage/storage_service.hpp"
+
+namespace vespid::core {
+
+using nlohmann::json;
+
+namespace {
+
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> out;
+  std::stringstream ss(path);
+  std::string seg;
+  while (std::getline(ss, seg, '/')) {
+    if (!seg.empty()) out.push_back(seg);
+  }
+  return out;
+}
+
+int status_for(const std::string& code) {
+  if (code == "INVALID_REQUEST" || code == "BAD_REQUEST") return 400;
+  if (code == "UNAUTHORIZED" || code == "PAIRING_TOKEN_INVALID" || code == "AGENT_REVOKED")
+    return 401;
+  if (code == "RESULT_NOT_READY" || code == "SESSION_NOT_FOUND") return 404;
+  // The session is pinned to a host that is not connected: a state conflict the caller
+  // resolves (wait for the host, or reset the session), not a gateway outage.
+  if (code == "PINNED_AGENT_OFFLINE") return 409;
+  if (code == "NO_AGENT_AVAILABLE" || code == "INTERNAL_ROUTES_DISABLED") return 503;
+  if (code == "FORBIDDEN") return 403;
+  if (code == "NOT_FOUND" || code == "METHOD_NOT_FOUND") return 404;
+  if (code == "CONFLICT") return 409;
+  if (code == "UNAVAILABLE") return 503;
+  return 500;
+}
+
+}  // namespace
+
+RestResponse RestDialect::error(int status, const std::string& code, const std::string& message) {
+  return {status, {{"code", code}, {"message", message}}};
+}
+
+void RestDialect::route(std::string method, std::string pattern, RestHandler handler) {
+  routes_.push_back({std::move(method), split_path(pattern), std::move(handler)});
+}
+
+const RestDialect::Route* RestDialect::match(const std::string& method, const std::string& path,
+                                             std::vector<std::string>& params,
+                                             bool& path_known) const {
+  std::vector<std::string> segs = split_path(path);
+  for (const auto& r : routes_) {
+    if (r.segments.size() != segs.size()) continue;
+    std::vector<std::string> captured;
+    bool same = true;
+    for (size_t i = 0; i < segs.size() && same; ++i) {
+      if (!r.segments[i].empty() && r.segments[i][0] == ':') {
+        captured.push_back(segs[i]);
+      } else {
+        same = r.segments[i] == segs[i];
+      }
+    }
+    if (!same) continue;
+    path_known = true;
+    if (r.method != method && !(method == "HEAD" && r.method == "GET")) continue;
+    params = std::move(captured);
+    return &r;
+  }
+  return nullptr;
+}
+
+void RestDialect::respond(Connection& conn, const RestResponse& r) {
+  json out = {{"status", r.status},
+              {"headers", {{"content-type", "application/json"}, {"cache-control", "no-store"}}},
+              {"body", r.body.dump(-1, ' ', false, json::error_handler_t::replace)}};
+  conn.send(out.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+Task<void> RestDialect::on_open(std::shared_ptr<Connection> conn) {
+  conn->principal.role = Role::Anonymous;  // every request carries its own credentials
+  co_return;
+}
+
+Task<void> RestDialect::on_message(std::shared_ptr<Connection> conn, std::string message) {
+  RestRequest req;
+  try {
+    json env = json_input::parse(message);
+    req.method = env.at("method").get<std::string>();
+    req.path = env.at("path").get<std::string>();
+    req.query = env.value("query", "");
+    req.headers = env.value("headers", json::object());
+    req.body = env.value("body", "");
+  } catch (const json::exception& e) {
+    respond(*conn,
+            error(400, "BAD_REQUEST", std::string("malformed rest.v1 envelope: ") + e.what()));
+    co_return;
+  }
+  bool path_known = false;
+  const Route* route = match(req.method, req.path, req.params, path_known);
+  if (route == nullptr) {
+    respond(*conn,
+            path_known
+                ? error(405, "METHOD_NOT_ALLOWED", req.method + " is not allowed on " + req.path)
+                : error(404, "NOT_FOUND", "no route for " + req.method + " " + req.path));
+    co_return;
+  }
+  RestResponse response;
+  try {
+    Task<RestResponse> t = route->handler(std::move(req));
+    response = co_await std::move(t);
+  } catch (const api::ApiError& e) {
+    // The REST API says BAD_REQUEST where the other dialects say INVALID_REQUEST (the
+    // reference's HTTP code for a malformed body).
+    const std::string code = e.code() == "INVALID_REQUEST" ? "BAD_REQUEST" : e.code();
+    response = error(status_for(code), code, e.what());
+    if (!e.details().is_null()) response.body["details"] = e.details();
+  } catch (const StorageError& e) {
+    response = error(503, "UNAVAILABLE",
+                     e.status() == VSP_E_FULL ? std::string("storage is full: ") + e.what()
+                                              : std::string("storage: ") + e.what());
+  } catch (const std::exception& e) {
+    log::get("core")->error("REST handler failed: {}", e.what());
+    response = error(500, "INTERNAL", std::string("internal error: ") + e.what());
+  }
+  if (!conn->gone) respond(*conn, response);
+}
+
+void RestDialect::on_protocol_error(Connection& conn, int, const std::string& message) {
+  respond(conn, error(400, "BAD_REQUEST", message));
+}
+
+void RestDialect::on_overload(Connection& conn, const std::string& message) {
+  respond(conn, error(503, "UNAVAILABLE", message));
+}
+
+}  // namespace vespid::core

@@ -1,0 +1,353 @@
+#include "services/dispatch/dispatcher.hpp"
+
+#include <algorithm>
+
+#include "runtime/api_error.hpp"
+#include "runtime/logging.hpp"
+#include "runtime/time.hpp"
+#include "services/nodes/node_router.hpp"
+#include "storage/keys.hpp"
+
+namespace vespid::dispatch {
+
+using core::Compare;
+using core::Task;
+using core::Txn;
+using core::Write;
+using nlohmann::json;
+namespace keys = repo::keys;
+
+namespace {
+
+std::shared_ptr<spdlog::logger> L() {
+  return log::get("dispatch");
+}
+
+bool has(const json& list, const std::string& value) {
+  if (!list.is_array()) return false;
+  for (const auto& v : list) {
+    if (v.is_string() && v.get<std::string>() == value) return true;
+  }
+  return false;
+}
+
+bool has(const std::vector<std::string>& list, const std::string& value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+// What a host may do when its hello did not list kinds: everything this gateway dispatches.
+bool host_takes_kind(const json& caps, const std::string& kind) {
+  auto kinds = caps.find("kinds");
+  if (kinds == caps.end() || !kinds->is_array() || kinds->empty()) return true;
+  return has(*kinds, kind);
+}
+
+api::ApiError no_agent(const std::string& reason) {
+  return {"NO_AGENT_AVAILABLE",
+          "no node host is available for this dispatch: " + reason,
+          {{"reason", reason}}};
+}
+
+// requestIds carry no org: two orgs reusing one runId/nodeId/attempt must not see each other's
+// dispatch or result.
+api::ApiError collision(const std::string& request_id) {
+  return {"CONFLICT", "requestId " + request_id +
+                          " is already used by another organization; use fresh run ids"};
+}
+
+void log_error(std::exception_ptr e, const char* what) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    L()->error("{}: {}", what, ex.what());
+  }
+}
+
+}  // namespace
+
+Dispatcher::Dispatcher(core::StorageService& storage, nodes::NodeRouter& router,
+                       core::Deadlines& deadlines, ResultStore& results, DispatchSettings settings)
+    : storage_(storage),
+      router_(router),
+      deadlines_(deadlines),
+      results_(results),
+      settings_(settings) {}
+
+Dispatcher::~Dispatcher() {
+  stop();
+}
+
+void Dispatcher::stop() {
+  stopped_ = true;
+  deadlines_.cancel(sweep_deadline_);
+  for (auto& [id, o] : outstanding_) deadlines_.cancel(o.deadline);
+}
+
+int Dispatcher::in_flight_of(const std::string& agent_id) const {
+  auto it = in_flight_.find(agent_id);
+  return it == in_flight_.end() ? 0 : it->second;
+}
+
+int Dispatcher::max_in_flight(const nodes::ConnectedNode& n) const {
+  auto it = n.capabilities.find("maxInFlight");
+  if (it != n.capabilities.end() && it->is_number_integer()) {
+    return static_cast<int>(std::clamp<int64_t>(it->get<int64_t>(), 1, 100000));
+  }
+  return settings_.default_max_in_flight;
+}
+
+bool Dispatcher::accepts(const nodes::ConnectedNode& n, const DispatchRequest& r) const {
+  if (n.kind != "agent") return false;
+  if (!r.selector.agent_id.empty() && n.node_id != r.selector.agent_id) return false;
+  if (!r.selector.tag.empty() && !has(n.tags, r.selector.tag)) return false;
+  if (!r.selector.group.empty() && !has(n.tags, "group:" + r.selector.group)) return false;
+  if (!host_takes_kind(n.capabilities, r.kind)) return false;
+  if (r.kind == "connector.action") {
+    auto connectors = n.capabilities.find("connectors");
+    if (connectors != n.capabilities.end() && connectors->is_array() && !connectors->empty() &&
+        !has(*connectors, r.payload.value("connectorId", ""))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+Dispatcher::Pick Dispatcher::pick(const DispatchRequest& r) const {
+  auto nodes = router_.connected_in_org(r.organization_id);
+  Pick best;
+  size_t hosts = 0, matching = 0;
+  int best_load = 0;
+  uint64_t best_used = 0;
+  for (const auto* n : nodes) {
+    if (n->kind != "agent") continue;
+    ++hosts;
+    if (!accepts(*n, r)) continue;
+    ++matching;
+    int load = in_flight_of(n->node_id);
+    if (load >= max_in_flight(*n)) continue;
+    auto used_it = last_used_.find(n->node_id);
+    uint64_t used = used_it == last_used_.end() ? 0 : used_it->second;
+    if (best.node == nullptr || load < best_load || (load == best_load && used < best_used)) {
+      best.node = n;
+      best_load = load;
+      best_used = used;
+    }
+  }
+  if (best.node == nullptr) {
+    best.reason = hosts == 0      ? "no node host of this org is connected"
+                  : matching == 0 ? "no connected node host matches the selector and kind"
+                                  : "every matching node host is at its maxInFlight";
+  }
+  return best;
+}
+
+void Dispatcher::arm(const std::string& request_id, Outstanding o, int64_t deadline_ms) {
+  int64_t wait = std::max<int64_t>(0, deadline_ms - util::now_ms());
+  std::string id = request_id;
+  o.deadline = deadlines_.after(std::chrono::milliseconds(wait), [this, id] {
+    core::spawn(
+        time_out(id), [] {}, [](std::exception_ptr e) { log_error(e, "dispatch timeout"); });
+  });
+  in_flight_[o.agent_id]++;
+  outstanding_[request_id] = std::move(o);
+}
+
+void Dispatcher::release(const std::string& request_id) {
+  auto it = outstanding_.find(request_id);
+  if (it == outstanding_.end()) return;
+  deadlines_.cancel(it->second.deadline);
+  if (auto f = in_flight_.find(it->second.agent_id); f != in_flight_.end()) {
+    if (--f->second <= 0) in_flight_.erase(f);
+  }
+  outstanding_.erase(it);
+}
+
+Task<Dispatcher::Submitted> Dispatcher::submit(DispatchRequest r,
+                                               std::shared_ptr<ExecutionListener> listener) {
+  const std::string request_id = r.request_id();
+  if (auto it = outstanding_.find(request_id); it != outstanding_.end()) {
+    if (it->second.org_id != r.organization_id) throw collision(request_id);
+    co_return Submitted{Outcome::AlreadyInFlight, request_id, it->second.agent_id};
+  }
+  auto cached = co_await results_.get(request_id);
+  if (cached) {
+    if (cached->org_id != r.organization_id) throw collision(request_id);
+    co_return Submitted{Outcome::Cached, request_id, cached->agent_id};
+  }
+  if (static_cast<int>(outstanding_.size()) >= settings_.max_outstanding) {
+    throw api::unavailable("too many dispatches in flight (dispatch.max_outstanding = " +
+                           std::to_string(settings_.max_outstanding) + "); retry later");
+  }
+  const int64_t timeout_ms = r.timeout_ms > 0 ? r.timeout_ms : settings_.default_timeout_ms;
+
+  // Two tries: a host picked here can vanish while its dispatch record is being written.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (outstanding_.count(request_id)) {  // a concurrent submit of the same attempt won
+      co_return Submitted{Outcome::AlreadyInFlight, request_id, outstanding_[request_id].agent_id};
+    }
+    Pick p = pick(r);
+    if (p.node == nullptr) {
+      L()->warn("dispatch {} (org {}): {}", request_id, r.organization_id, p.reason);
+      throw no_agent(p.reason);
+    }
+    const std::string agent_id = p.node->node_id;
+    const int64_t deadline_ms = util::now_ms() + timeout_ms;
+    // Reserve in memory first (inside the Sequencer, so no other submit sees a free slot), then
+    // make the dispatch durable, then tell the host.
+    arm(request_id, Outstanding{r.organization_id, agent_id, 0, listener}, deadline_ms);
+    last_used_[agent_id] = ++dispatch_counter_;
+    json record = {{"requestId", request_id},   {"orgId", r.organization_id},
+                   {"agentId", agent_id},       {"kind", r.kind},
+                   {"deadlineMs", deadline_ms}, {"dispatchedAt", util::now_iso8601()}};
+    if (listener) {
+      json resume = listener->resume_state();
+      if (!resume.is_null()) record["resume"] = std::move(resume);
+    }
+    Txn txn;
+    txn.compares.push_back(Compare::absent(keys::dispatch(request_id)));
+    txn.writes.push_back(Write::put(keys::dispatch(request_id), record.dump()));
+    core::TxnOutcome out;
+    try {
+      out = co_await storage_.commit(std::move(txn));
+    } catch (...) {
+      release(request_id);
+      throw;
+    }
+    if (!out.applied) {
+      // Another gateway (or a lost race) already dispatched this attempt.
+      release(request_id);
+      co_return Submitted{Outcome::AlreadyInFlight, request_id, ""};
+    }
+
+    json execute = {{"type", "execute"},
+                    {"requestId", request_id},
+                    {"organizationId", r.organization_id},
+                    {"userId", r.requested_by_user_id},
+                    {"kind", r.kind},
+                    {"payload", r.payload}};
+    if (r.secret) execute["secret"] = *r.secret;
+    const nodes::ConnectedNode* node = router_.find(agent_id);
+    if (node != nullptr &&
+        node->link->send_frame(execute.dump(-1, ' ', false, json::error_handler_t::replace))) {
+      L()->info("dispatched {} ({}) to node host {} (org {}, timeout {} ms)", request_id, r.kind,
+                agent_id, r.organization_id, timeout_ms);
+      co_return Submitted{Outcome::Dispatched, request_id, agent_id};
+    }
+    L()->warn("dispatch {}: node host {} went away before the execute was sent; choosing again",
+              request_id, agent_id);
+    release(request_id);
+    Txn undo;
+    undo.writes.push_back(Write::del(keys::dispatch(request_id)));
+    co_await storage_.commit(std::move(undo));
+  }
+  throw no_agent("the chosen node hosts disconnected while the dispatch was sent");
+}
+
+Task<void> Dispatcher::time_out(std::string request_id) {
+  auto it = outstanding_.find(request_id);
+  if (it == outstanding_.end()) co_return;
+  Outstanding o = it->second;
+  release(request_id);
+  L()->warn("dispatch {} timed out on node host {}", request_id, o.agent_id);
+  StoredResult r;
+  r.request_id = request_id;
+  r.org_id = o.org_id;
+  r.agent_id = o.agent_id;
+  r.source = "gateway";
+  r.result = {{"status", "failed"}, {"error", "NODE_EXECUTION_TIMEOUT"}};
+  co_await results_.put(r);
+  if (o.listener) o.listener->on_result(request_id, r.result);
+}
+
+void Dispatcher::received(const std::string& agent_id, const std::string& request_id) {
+  auto it = outstanding_.find(request_id);
+  if (it == outstanding_.end() || it->second.agent_id != agent_id) return;
+  if (it->second.listener) it->second.listener->on_received(request_id);
+}
+
+void Dispatcher::event(const std::string& agent_id, const std::string& request_id, const json& ev) {
+  auto it = outstanding_.find(request_id);
+  if (it == outstanding_.end() || it->second.agent_id != agent_id) return;
+  if (it->second.listener) it->second.listener->on_event(request_id, ev);
+}
+
+Task<Dispatcher::Completion> Dispatcher::complete(std::string agent_id, std::string org_id,
+                                                  std::string request_id, json result) {
+  StoredResult r;
+  r.request_id = request_id;
+  r.agent_id = agent_id;
+  r.source = "agent";
+  r.result = std::move(result);
+  std::shared_ptr<ExecutionListener> listener;
+  if (auto it = outstanding_.find(request_id); it != outstanding_.end()) {
+    // Only the host the work was sent to answers it.
+    if (it->second.org_id != org_id || it->second.agent_id != agent_id)
+      co_return Completion::Foreign;
+    r.org_id = it->second.org_id;
+    listener = it->second.listener;
+  } else {
+    // Nobody waits any more (timed out, or another host's attempt): store it only where this
+    // org's request is known, so a host cannot plant results for requests it was never sent.
+    auto known = co_await results_.get(request_id);
+    if (!known) {
+      auto record = co_await storage_.get(keys::dispatch(request_id));
+      if (!record) co_return Completion::Unknown;
+      json rec = json::parse(record->value);
+      if (rec.value("orgId", "") != org_id || rec.value("agentId", "") != agent_id)
+        co_return Completion::Foreign;
+    } else if (known->org_id != org_id || known->agent_id != agent_id) {
+      co_return Completion::Foreign;
+    }
+    r.org_id = org_id;
+  }
+  ResultStore::Stored stored = co_await results_.put(r);
+  // Released only after the result is durable: until then the slot is still taken.
+  bool was_outstanding = outstanding_.count(request_id) != 0;
+  release(request_id);
+  if (stored == ResultStore::Stored::Duplicate) co_return Completion::Duplicate;
+  L()->info("result for {} from node host {}: {}{}", request_id, agent_id,
+            r.result.value("status", "?"), was_outstanding ? "" : " (late; stored)");
+  if (listener) listener->on_result(request_id, r.result);
+  co_return Completion::Stored;
+}
+
+Task<std::optional<json>> Dispatcher::result(std::string request_id) {
+  auto r = co_await results_.get(request_id);
+  if (!r) co_return std::nullopt;
+  co_return r->result;
+}
+
+Task<size_t> Dispatcher::recover() {
+  auto rows = co_await storage_.scan_prefix(keys::kDispatchPrefix);
+  size_t rearmed = 0;
+  for (const auto& row : rows) {
+    json rec = json::parse(row.value);
+    std::string request_id = rec.value("requestId", row.key.substr(keys::kDispatchPrefix.size()));
+    Outstanding o{rec.value("orgId", ""), rec.value("agentId", ""), 0, nullptr};
+    if (resumer_ && rec.contains("resume")) o.listener = resumer_(request_id, rec["resume"]);
+    // Overdue ones time out at once (the deadline is in the past).
+    arm(request_id, std::move(o), rec.value("deadlineMs", int64_t{0}));
+    ++rearmed;
+  }
+  if (rearmed > 0) L()->info("re-armed {} outstanding dispatch(es) from storage", rearmed);
+  schedule_sweep();
+  co_return rearmed;
+}
+
+void Dispatcher::schedule_sweep() {
+  if (stopped_) return;
+  sweep_deadline_ = deadlines_.after(settings_.sweep_interval, [this] {
+    core::spawn<size_t>(
+        results_.sweep(util::now_ms(), 1000),
+        [this](size_t n) {
+          if (n > 0) L()->debug("deleted {} expired result(s)", n);
+          schedule_sweep();
+        },
+        [this](std::exception_ptr e) {
+          log_error(e, "result sweep");
+          schedule_sweep();
+        });
+  });
+}
+
+}  // namespace vespid::dispatch

@@ -1,0 +1,125 @@
+// Work sent to node hosts: picks a host by selector (stored tags authoritative; least in flight
+// first, then least recently used; each host's maxInFlight respected), records the dispatch
+// durably before the host sees it, and turns the host's answer (or its silence) into a stored
+// result. Every outstanding dispatch is in storage, so a restarted gateway re-arms the timeouts
+// and still accepts the results hosts resend after they reconnect.
+//
+// Runs inside the Sequencer. Reaches hosts only through NodeRouter (see node_router.hpp).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <unordered_map>
+
+#include "runtime/deadlines.hpp"
+#include "runtime/task.hpp"
+#include "services/dispatch/dispatch_request.hpp"
+#include "services/dispatch/result_store.hpp"
+
+namespace vespid::nodes {
+class NodeRouter;
+struct ConnectedNode;
+}  // namespace vespid::nodes
+
+namespace vespid::dispatch {
+
+struct DispatchSettings {
+  int64_t default_timeout_ms = 60000;
+  int default_max_in_flight = 10;  // per host, when its hello does not say
+  int max_outstanding = 100000;    // across the gateway
+  std::chrono::milliseconds sweep_interval{60000};
+};
+
+// Whoever started a dispatch and wants its progress (sessions do). Called inside the Sequencer.
+class ExecutionListener {
+ public:
+  virtual ~ExecutionListener() = default;
+  virtual void on_received(const std::string& /*request_id*/) {}
+  virtual void on_event(const std::string& request_id, const nlohmann::json& event) = 0;
+  virtual void on_result(const std::string& request_id, const nlohmann::json& result) = 0;
+  // What a restarted gateway needs to build this listener again (stored with the dispatch
+  // record as "resume"); null when the listener does not survive a restart.
+  virtual nlohmann::json resume_state() const { return nullptr; }
+};
+
+class Dispatcher {
+ public:
+  Dispatcher(core::StorageService& storage, nodes::NodeRouter& router, core::Deadlines& deadlines,
+             ResultStore& results, DispatchSettings settings);
+  ~Dispatcher();
+
+  // Builds the listener of a dispatch recovered from storage from its stored resume_state()
+  // (sessions register one so a turn in flight across a restart still reaches its session).
+  using Resumer = std::function<std::shared_ptr<ExecutionListener>(
+      const std::string& request_id, const nlohmann::json& resume_state)>;
+  void set_resumer(Resumer r) { resumer_ = std::move(r); }
+
+  // Startup: re-arms outstanding dispatches found in storage (timing out those already late,
+  // with their listeners rebuilt by the resumer) and starts the result sweep.
+  core::Task<size_t> recover();
+  void stop();
+
+  enum class Outcome { Dispatched, AlreadyInFlight, Cached };
+  struct Submitted {
+    Outcome outcome;
+    std::string request_id;
+    std::string agent_id;
+  };
+  // Throws api::ApiError NO_AGENT_AVAILABLE (with details.reason) or UNAVAILABLE.
+  core::Task<Submitted> submit(DispatchRequest request,
+                               std::shared_ptr<ExecutionListener> listener = nullptr);
+
+  // From a host's connection (its id and org as authenticated).
+  void received(const std::string& agent_id, const std::string& request_id);
+  void event(const std::string& agent_id, const std::string& request_id,
+             const nlohmann::json& event);
+  enum class Completion { Stored, Duplicate, Unknown, Foreign };
+  // Stored and Duplicate are acknowledged to the host; Unknown (no such dispatch) is acknowledged
+  // too, so the host stops resending, but nothing is stored; Foreign (a request sent to another
+  // host, or another org's) is refused.
+  core::Task<Completion> complete(std::string agent_id, std::string org_id, std::string request_id,
+                                  nlohmann::json result);
+
+  // The public result view {status, output?, error?}, if stored and unexpired.
+  core::Task<std::optional<nlohmann::json>> result(std::string request_id);
+
+  size_t outstanding() const noexcept { return outstanding_.size(); }
+  int in_flight_of(const std::string& agent_id) const;
+
+ private:
+  struct Outstanding {
+    std::string org_id;
+    std::string agent_id;
+    core::Deadlines::Id deadline = 0;
+    std::shared_ptr<ExecutionListener> listener;
+  };
+  struct Pick {
+    const nodes::ConnectedNode* node = nullptr;
+    std::string reason;  // why nothing was picked
+  };
+  Pick pick(const DispatchRequest& r) const;
+  bool accepts(const nodes::ConnectedNode& n, const DispatchRequest& r) const;
+  int max_in_flight(const nodes::ConnectedNode& n) const;
+  void arm(const std::string& request_id, Outstanding o, int64_t deadline_ms);
+  void release(const std::string& request_id);
+  core::Task<void> time_out(std::string request_id);
+  void schedule_sweep();
+
+  core::StorageService& storage_;
+  nodes::NodeRouter& router_;
+  core::Deadlines& deadlines_;
+  ResultStore& results_;
+  DispatchSettings settings_;
+  std::unordered_map<std::string, Outstanding> outstanding_;
+  std::unordered_map<std::string, int> in_flight_;       // agent id -> outstanding dispatches
+  std::unordered_map<std::string, uint64_t> last_used_;  // agent id -> dispatch counter
+  uint64_t dispatch_counter_ = 0;
+  core::Deadlines::Id sweep_deadline_ = 0;
+  bool stopped_ = false;
+  Resumer resumer_;
+};
+
+}  // namespace vespid::dispatch

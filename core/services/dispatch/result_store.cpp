@@ -1,0 +1,88 @@
+#include "services/dispatch/result_store.hpp"
+
+#include "runtime/time.hpp"
+#include "storage/keys.hpp"
+
+namespace vespid::dispatch {
+
+using core::Compare;
+using core::Task;
+using core::Txn;
+using core::Write;
+using nlohmann::json;
+namespace keys = repo::keys;
+
+json to_stored_json(const StoredResult& r) {
+  return {{"requestId", r.request_id},
+          {"orgId", r.org_id},
+          {"agentId", r.agent_id},
+          {"source", r.source},
+          {"result", r.result},
+          {"storedAtMs", r.stored_at_ms},
+          {"expiresAtMs", r.expires_at_ms}};
+}
+
+StoredResult stored_result_from(const json& j) {
+  StoredResult r;
+  r.request_id = j.value("requestId", "");
+  r.org_id = j.value("orgId", "");
+  r.agent_id = j.value("agentId", "");
+  r.source = j.value("source", "agent");
+  r.result = j.value("result", json::object());
+  r.stored_at_ms = j.value("storedAtMs", int64_t{0});
+  r.expires_at_ms = j.value("expiresAtMs", int64_t{0});
+  return r;
+}
+
+Task<std::optional<StoredResult>> ResultStore::get(std::string request_id) {
+  auto kv = co_await storage_.get(keys::result(request_id));
+  if (!kv) co_return std::nullopt;
+  StoredResult r = stored_result_from(json::parse(kv->value));
+  if (r.expires_at_ms <= util::now_ms()) co_return std::nullopt;  // the sweep will delete it
+  co_return r;
+}
+
+Task<ResultStore::Stored> ResultStore::put(StoredResult r) {
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    auto existing = co_await storage_.get(keys::result(r.request_id));
+    Txn txn;
+    if (existing) {
+      StoredResult old = stored_result_from(json::parse(existing->value));
+      if (old.source == "agent" && old.expires_at_ms > util::now_ms()) co_return Stored::Duplicate;
+      txn.compares.push_back(Compare::version_is(keys::result(r.request_id), existing->version));
+      txn.writes.push_back(Write::del(keys::result_expiry(old.expires_at_ms, r.request_id)));
+    } else {
+      txn.compares.push_back(Compare::absent(keys::result(r.request_id)));
+    }
+    r.stored_at_ms = util::now_ms();
+    r.expires_at_ms = r.stored_at_ms + ttl_ms_;
+    txn.writes.push_back(Write::put(keys::result(r.request_id), to_stored_json(r).dump()));
+    txn.writes.push_back(Write::put(keys::result_expiry(r.expires_at_ms, r.request_id), ""));
+    txn.writes.push_back(Write::del(keys::dispatch(r.request_id)));
+    auto out = co_await storage_.commit(std::move(txn));
+    if (out.applied) co_return Stored::Written;
+  }
+  throw core::StorageError(VSP_E_CONFLICT,
+                           "result for " + r.request_id + " kept changing while being stored");
+}
+
+Task<size_t> ResultStore::sweep(int64_t now_ms, uint32_t limit) {
+  auto rows = co_await storage_.scan_prefix(keys::kResultExpiryPrefix, limit);
+  const std::string cutoff = keys::result_expiry(now_ms, "");
+  Txn txn;
+  size_t n = 0;
+  for (const auto& row : rows) {
+    if (row.key >= cutoff) break;  // ordered by expiry: the rest are still live
+    std::string request_id = row.key.substr(cutoff.size());
+    // If a put replaced this result meanwhile, its index entry is gone and the sweep retries
+    // later rather than delete the fresh result.
+    txn.compares.push_back(Compare::version_is(row.key, row.version));
+    txn.writes.push_back(Write::del(row.key));
+    txn.writes.push_back(Write::del(keys::result(request_id)));
+    ++n;
+  }
+  if (n > 0) co_await storage_.commit(std::move(txn));
+  co_return n;
+}
+
+}  // namespace vespid::dispatch

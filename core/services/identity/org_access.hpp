@@ -1,0 +1,33 @@
+// The one permission check behind every org-scoped call, whichever dialect carried it (REST,
+// operator.v1, vespid.client.v1): the org comes from the request, the principal from the
+// connection or the request's credentials, and membership is read from storage every time.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "runtime/task.hpp"
+#include "services/identity/principal.hpp"
+#include "storage/model.hpp"
+
+namespace vespid::repo {
+class Repository;
+}
+
+namespace vespid::auth {
+
+struct OrgAccess {
+  std::string org_id;
+  std::optional<repo::OrgRole> role;  // empty for the local admin, who is not a member
+  bool local_admin = false;
+};
+
+// Throws api::ApiError: UNAUTHORIZED (no user), FORBIDDEN (token bound to another org, not a
+// member, or a role below `minimum`), NOT_FOUND (the local admin named an unknown org).
+core::Task<OrgAccess> require_org_access(repo::Repository& repo, core::Principal who,
+                                         std::string org_id, repo::OrgRole minimum);
+
+// True if `have` is at least `need` (owner > admin > member).
+bool role_at_least(repo::OrgRole have, repo::OrgRole need) noexcept;
+
+}  // namespace vespid::auth

@@ -1,0 +1,154 @@
+#include "services/nodes/node_record.hpp"
+
+#include "runtime/time.hpp"
+
+namespace vespid::nodes {
+
+using nlohmann::json;
+
+namespace {
+std::vector<std::string> strings(const json& j, const char* key) {
+  std::vector<std::string> out;
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_array()) return out;
+  for (const auto& v : *it) {
+    if (v.is_string() && !v.get<std::string>().empty() && v.get<std::string>().size() <= 128) {
+      out.push_back(v.get<std::string>());
+    }
+    if (out.size() >= 256) break;  // a node cannot declare without bound
+  }
+  return out;
+}
+std::string text(const json& j, const char* key, size_t max = 256) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_string()) return {};
+  std::string s = *it;
+  return s.size() <= max ? s : s.substr(0, max);
+}
+}  // namespace
+
+json to_stored_json(const NodeRecord& n) {
+  return {{"nodeId", n.node_id},
+          {"orgId", n.org_id},
+          {"displayName", n.display_name},
+          {"platform", n.platform},
+          {"version", n.version},
+          {"coreVersion", n.core_version},
+          {"uiVersion", n.ui_version},
+          {"deviceFamily", n.device_family},
+          {"modelIdentifier", n.model_identifier},
+          {"caps", n.caps},
+          {"commands", n.commands},
+          {"permissions", n.permissions},
+          {"capabilities", n.capabilities},
+          {"tags", n.tags},
+          {"tokenSha256", n.token_sha256},
+          {"kind", n.kind},
+          {"pairedAt", n.paired_at},
+          {"lastSeenAt", n.last_seen_at},
+          {"revoked", n.revoked},
+          {"revokedAt", n.revoked_at}};
+}
+
+NodeRecord node_from(const json& j) {
+  NodeRecord n;
+  n.node_id = j.at("nodeId");
+  n.org_id = j.value("orgId", "");
+  n.display_name = j.value("displayName", "");
+  n.platform = j.value("platform", "");
+  n.version = j.value("version", "");
+  n.core_version = j.value("coreVersion", "");
+  n.ui_version = j.value("uiVersion", "");
+  n.device_family = j.value("deviceFamily", "");
+  n.model_identifier = j.value("modelIdentifier", "");
+  n.caps = j.value("caps", std::vector<std::string>{});
+  n.commands = j.value("commands", std::vector<std::string>{});
+  n.permissions = j.value("permissions", json::object());
+  n.capabilities = j.value("capabilities", json::object());
+  n.tags = j.value("tags", std::vector<std::string>{});
+  n.token_sha256 = j.value("tokenSha256", "");
+  n.kind = j.value("kind", "bridge");
+  n.paired_at = j.value("pairedAt", "");
+  n.last_seen_at = j.value("lastSeenAt", "");
+  n.revoked = j.value("revoked", false);
+  n.revoked_at = j.value("revokedAt", "");
+  return n;
+}
+
+json to_public_json(const NodeRecord& n, const std::string& status) {
+  json j = {{"nodeId", n.node_id},    {"orgId", n.org_id},      {"displayName", n.display_name},
+            {"caps", n.caps},         {"commands", n.commands}, {"permissions", n.permissions},
+            {"tags", n.tags},         {"status", status},       {"kind", n.kind},
+            {"pairedAt", n.paired_at}};
+  auto opt = [&](const char* k, const std::string& v) {
+    if (!v.empty()) j[k] = v;
+  };
+  opt("platform", n.platform);
+  opt("version", n.version);
+  opt("coreVersion", n.core_version);
+  opt("uiVersion", n.ui_version);
+  opt("deviceFamily", n.device_family);
+  opt("modelIdentifier", n.model_identifier);
+  opt("lastSeenAt", n.last_seen_at);
+  opt("revokedAt", n.revoked_at);
+  if (!n.capabilities.empty()) j["capabilities"] = n.capabilities;
+  return j;
+}
+
+json to_stored_json(const PendingPairing& p) {
+  return {{"requestId", p.request_id},
+          {"nodeId", p.node_id},
+          {"claims", p.claims},
+          {"remoteAddress", p.remote_address},
+          {"requestedAt", p.requested_at},
+          {"expiresAtMs", p.expires_at_ms},
+          {"silent", p.silent},
+          {"owner", p.owner}};
+}
+
+PendingPairing pending_from(const json& j) {
+  PendingPairing p;
+  p.request_id = j.at("requestId");
+  p.node_id = j.at("nodeId");
+  p.claims = j.value("claims", json::object());
+  p.remote_address = j.value("remoteAddress", "");
+  p.requested_at = j.value("requestedAt", "");
+  p.expires_at_ms = j.value("expiresAtMs", int64_t{0});
+  p.silent = j.value("silent", false);
+  p.owner = j.value("owner", "");
+  return p;
+}
+
+json to_public_json(const PendingPairing& p) {
+  json j = {{"requestId", p.request_id},
+            {"nodeId", p.node_id},
+            {"requestedAt", p.requested_at},
+            {"expiresAt", util::iso8601(p.expires_at_ms)},
+            {"silent", p.silent}};
+  for (const char* k : {"displayName", "platform", "version", "deviceFamily", "modelIdentifier"}) {
+    if (p.claims.contains(k) && p.claims[k].is_string()) j[k] = p.claims[k];
+  }
+  if (p.claims.contains("commands")) j["commands"] = p.claims["commands"];
+  if (p.claims.contains("caps")) j["caps"] = p.claims["caps"];
+  if (!p.remote_address.empty()) j["remoteAddress"] = p.remote_address;
+  return j;
+}
+
+void apply_claims(NodeRecord& n, const json& c) {
+  if (!c.is_object()) return;
+  n.display_name = text(c, "displayName");
+  n.platform = text(c, "platform");
+  n.version = text(c, "version");
+  n.core_version = text(c, "coreVersion");
+  n.ui_version = text(c, "uiVersion");
+  n.device_family = text(c, "deviceFamily");
+  n.model_identifier = text(c, "modelIdentifier");
+  n.caps = strings(c, "caps");
+  n.commands = strings(c, "commands");
+  if (auto it = c.find("permissions");
+      it != c.end() && it->is_object() && it->dump().size() < 16384) {
+    n.permissions = *it;
+  }
+}
+
+}  // namespace vespid::nodes

@@ -1,0 +1,165 @@
+#include "services/nodes/node_router.hpp"
+
+#include "runtime/logging.hpp"
+
+namespace vespid::nodes {
+
+using nlohmann::json;
+
+namespace {
+InvokeResult unavailable(std::string message) {
+  return {false, {}, "UNAVAILABLE", std::move(message)};
+}
+}  // namespace
+
+LocalNodeRouter::~LocalNodeRouter() {
+  while (!pending_.empty())
+    finish(pending_.begin()->first, unavailable("the gateway is shutting down"));
+}
+
+void LocalNodeRouter::attach(ConnectedNode node) {
+  std::string id = node.node_id;
+  if (auto it = nodes_.find(id); it != nodes_.end()) {
+    std::shared_ptr<NodeLink> old = it->second.link;
+    index_remove(it->second);
+    nodes_.erase(it);
+    fail_pending_of(old.get(), "node reconnected; the invoke was sent on its previous connection");
+    old->close("replaced by a newer connection of the same node");
+    log::get("core")->info("node {} reconnected; previous connection closed", id);
+  }
+  node.connected_at = std::chrono::steady_clock::now();
+  index_add(node);
+  nodes_.emplace(id, std::move(node));
+}
+
+void LocalNodeRouter::detach(const std::string& node_id, const NodeLink* link) {
+  auto it = nodes_.find(node_id);
+  if (it == nodes_.end() || it->second.link.get() != link) return;  // a late close of an old link
+  index_remove(it->second);
+  nodes_.erase(it);
+  fail_pending_of(link, "node disconnected");
+}
+
+const ConnectedNode* LocalNodeRouter::find(const std::string& node_id) const {
+  auto it = nodes_.find(node_id);
+  return it == nodes_.end() ? nullptr : &it->second;
+}
+
+void LocalNodeRouter::fail_pending_of(const NodeLink* link, const std::string& why) {
+  std::vector<std::string> ids;
+  for (const auto& [id, p] : pending_) {
+    if (p.link == link) ids.push_back(id);
+  }
+  for (const auto& id : ids) finish(id, unavailable(why));
+}
+
+struct LocalNodeRouter::InvokeAwaiter {
+  LocalNodeRouter& router;
+  std::string invoke_id;
+  std::string node_id;
+  const NodeLink* link;
+  std::chrono::milliseconds timeout;
+  InvokeResult result;
+
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> h) {
+    auto* r = &router;
+    std::string id = invoke_id;
+    auto deadline = router.deadlines_.after(timeout, [r, id, ms = timeout.count()] {
+      r->finish(id, unavailable("the node did not answer within " + std::to_string(ms) + " ms"));
+    });
+    router.pending_.emplace(invoke_id, Pending{node_id, link, h, &result, deadline});
+  }
+  InvokeResult await_resume() { return std::move(result); }
+};
+
+core::Task<InvokeResult> LocalNodeRouter::invoke(std::string node_id, std::string command,
+                                                 json params, std::chrono::milliseconds timeout) {
+  auto it = nodes_.find(node_id);
+  if (it == nodes_.end()) co_return unavailable("node \"" + node_id + "\" is not connected");
+  ConnectedNode& node = it->second;
+  if (!node.commands.count(command)) {
+    co_return unavailable("node \"" + node_id + "\" did not declare the command \"" + command +
+                          "\" when it was paired");
+  }
+  if (node.in_flight >= max_in_flight_) {
+    co_return unavailable("node \"" + node_id + "\" has " + std::to_string(node.in_flight) +
+                          " invokes in flight (invoke.max_in_flight_per_node)");
+  }
+  std::string invoke_id = "inv-" + std::to_string(next_invoke_++);
+  std::shared_ptr<NodeLink> link = node.link;  // keeps the link alive while we send
+  node.in_flight++;
+  link->send_invoke(invoke_id, command, params);
+  InvokeAwaiter awaiter{*this, invoke_id, node_id, link.get(), timeout, {}};
+  InvokeResult result = co_await awaiter;
+  if (auto again = nodes_.find(node_id); again != nodes_.end() && again->second.link == link) {
+    again->second.in_flight--;
+  }
+  co_return result;
+}
+
+void LocalNodeRouter::complete(const NodeLink* link, const std::string& invoke_id,
+                               InvokeResult result) {
+  auto it = pending_.find(invoke_id);
+  if (it == pending_.end() || it->second.link != link) {
+    late_results_++;
+    log::get("core")->debug("dropping an invoke result nobody waits for ({})", invoke_id);
+    return;
+  }
+  finish(invoke_id, std::move(result));
+}
+
+void LocalNodeRouter::finish(const std::string& invoke_id, InvokeResult result) {
+  auto it = pending_.find(invoke_id);
+  if (it == pending_.end()) return;
+  Pending p = it->second;
+  pending_.erase(it);
+  deadlines_.cancel(p.deadline);
+  *p.result = std::move(result);
+  p.waiter.resume();  // we are inside the Sequencer: the waiting coroutine continues here
+}
+
+int LocalNodeRouter::disconnect(const std::string& node_id, const std::string& reason) {
+  auto it = nodes_.find(node_id);
+  if (it == nodes_.end()) return 0;
+  std::shared_ptr<NodeLink> link = it->second.link;
+  index_remove(it->second);
+  nodes_.erase(it);
+  fail_pending_of(link.get(), reason);
+  link->close(reason);
+  return 1;
+}
+
+void LocalNodeRouter::index_add(const ConnectedNode& n) {
+  by_org_[n.org_id].insert(n.node_id);
+}
+
+void LocalNodeRouter::index_remove(const ConnectedNode& n) {
+  auto it = by_org_.find(n.org_id);
+  if (it == by_org_.end()) return;
+  it->second.erase(n.node_id);
+  if (it->second.empty()) by_org_.erase(it);
+}
+
+std::vector<const ConnectedNode*> LocalNodeRouter::connected_in_org(
+    const std::string& org_id) const {
+  std::vector<const ConnectedNode*> out;
+  auto it = by_org_.find(org_id);
+  if (it == by_org_.end()) return out;
+  out.reserve(it->second.size());
+  for (const auto& id : it->second) {
+    if (auto n = nodes_.find(id); n != nodes_.end()) out.push_back(&n->second);
+  }
+  return out;
+}
+
+void LocalNodeRouter::update_tags(const std::string& node_id, std::vector<std::string> tags) {
+  if (auto it = nodes_.find(node_id); it != nodes_.end()) it->second.tags = std::move(tags);
+}
+
+void LocalNodeRouter::update_capabilities(const std::string& node_id, json capabilities) {
+  if (auto it = nodes_.find(node_id); it != nodes_.end())
+    it->second.capabilities = std::move(capabilities);
+}
+
+}  // namespace vespid::nodes

@@ -1,0 +1,74 @@
+// The node registry and pairing requests over storage. Every change is one storage transaction
+// guarded by compares, so two operators approving the same request, or a revoke racing a
+// rename, cannot interleave into a half-applied state.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runtime/task.hpp"
+#include "services/nodes/node_record.hpp"
+#include "storage/storage_service.hpp"
+
+namespace vespid::nodes {
+
+class NodeStore {
+ public:
+  struct Limits {
+    int64_t pairing_ttl_ms = 300000;
+    int max_pending = 1000;
+  };
+  NodeStore(core::StorageService& storage, Limits limits) : storage_(storage), limits_(limits) {}
+
+  core::Task<std::optional<NodeRecord>> get(std::string node_id);
+  core::Task<std::vector<NodeRecord>> list(std::string org_id);  // empty org: all
+
+  // One pending request per node id. A retry by the same `owner` (connection) refreshes the
+  // claims and the expiry but keeps the request id; a request by another owner (the first one's
+  // connection is gone: the caller checks that) replaces it under a new request id, so an
+  // operator's approval always goes to the requester whose claims they saw. Throws
+  // api::ApiError UNAVAILABLE when too many requests are pending.
+  core::Task<PendingPairing> request_pairing(std::string node_id, nlohmann::json claims,
+                                             std::string remote_address, bool silent,
+                                             std::string owner);
+  // Unexpired requests, oldest first. Expired ones are deleted on the way.
+  core::Task<std::vector<PendingPairing>> list_pending();
+  core::Task<std::optional<PendingPairing>> pending_for_node(std::string node_id);
+
+  struct Approved {
+    NodeRecord node;
+    std::string token;  // shown once to the node in pair-ok, never stored
+  };
+  // NOT_FOUND for an unknown or expired request; NOT_FOUND for an unknown org.
+  core::Task<Approved> approve(std::string request_id, std::string org_id);
+  core::Task<PendingPairing> reject(std::string request_id);
+
+  // Read-modify-write with a version compare, retried on conflict.
+  core::Task<NodeRecord> rename(std::string node_id, std::string name);
+  core::Task<NodeRecord> set_tags(std::string node_id, std::vector<std::string> tags);
+  core::Task<NodeRecord> revoke(std::string node_id);
+  core::Task<void> touch(std::string node_id, std::string when);
+
+  // The node if `token` is its current token (constant-time compare of the hashes).
+  // NodeHost: the id is a node host's (vespid.node.v1); its agent token is no bridge credential.
+  enum class Verdict { Ok, NotPaired, Unauthorized, Revoked, NodeHost };
+  struct Check {
+    Verdict verdict;
+    std::optional<NodeRecord> node;
+  };
+  core::Task<Check> check_token(std::string node_id, std::string token);
+
+  // A node's voice wake settings: {"triggers": ["hey vespid", ...]} (empty list by default).
+  core::Task<nlohmann::json> voicewake(std::string node_id);
+  // Validates and stores {"triggers": [...]} (at most 32 words of at most 64 characters).
+  core::Task<nlohmann::json> set_voicewake(std::string node_id, nlohmann::json settings);
+
+ private:
+  core::Task<NodeRecord> update(std::string node_id, std::function<void(NodeRecord&)> change);
+
+  core::StorageService& storage_;
+  Limits limits_;
+};
+
+}  // namespace vespid::nodes

@@ -1,0 +1,776 @@
+#include "services/sessions/session_service.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "runtime/api_error.hpp"
+#include "runtime/crypto.hpp"
+#include "runtime/logging.hpp"
+#include "runtime/time.hpp"
+#include "services/dispatch/dispatcher.hpp"
+#include "services/identity/org_access.hpp"
+#include "services/nodes/node_router.hpp"
+#include "storage/keys.hpp"
+#include "storage/repository.hpp"
+
+namespace vespid::repo::keys {
+std::string padded(uint64_t n) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%016llu", static_cast<unsigned long long>(n));
+  return buf;
+}
+}  // namespace vespid::repo::keys
+
+namespace vespid::sessions {
+
+using core::Compare;
+using core::Task;
+using core::Txn;
+using core::Write;
+using nlohmann::json;
+namespace keys = repo::keys;
+
+namespace {
+
+std::shared_ptr<spdlog::logger> L() {
+  return log::get("sessions");
+}
+
+constexpr size_t kMaxMessageBytes = 256 * 1024;
+constexpr size_t kMaxIdempotencyKey = 256;
+constexpr int kCommitRetries = 5;
+// Sessions whose seq counter is remembered; past this the memory is simply dropped (a read
+// per batch until it fills again), so it never grows without bound.
+constexpr size_t kSeqCacheMax = 10000;
+
+api::ApiError session_not_found(const std::string& id) {
+  return {"SESSION_NOT_FOUND", "no session \"" + id + "\" in this org", {{"sessionId", id}}};
+}
+
+// "CODE: message" (the node host's error strings) -> {code, message}.
+json split_error(const std::string& text) {
+  auto colon = text.find(':');
+  std::string code = colon == std::string::npos ? text : text.substr(0, colon);
+  bool is_code = !code.empty() && std::all_of(code.begin(), code.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  });
+  if (!is_code) return {{"code", "AGENT_ERROR"}, {"message", text}};
+  std::string message = colon == std::string::npos ? code : text.substr(colon + 1);
+  while (!message.empty() && message.front() == ' ') message.erase(message.begin());
+  return {{"code", code}, {"message", message}};
+}
+
+std::string string_field(const json& body, const char* name, size_t max_bytes) {
+  auto it = body.find(name);
+  if (it == body.end() || it->is_null()) return {};
+  if (!it->is_string() || it->get_ref<const std::string&>().size() > max_bytes) {
+    throw api::invalid(std::string("\"") + name + "\" must be a string of at most " +
+                           std::to_string(max_bytes) + " bytes",
+                       {{"field", name}});
+  }
+  return *it;
+}
+
+// A toolset carries whole SKILL.md bundles (the node host caps what it uses at 80000
+// characters, but the bundles themselves may be larger), so it may be bigger than the other
+// objects; it still fits the ws listener's default max_message_bytes (1 MiB) with the rest.
+constexpr size_t kMaxObjectBytes = 64 * 1024;
+constexpr size_t kMaxToolsetBytes = 512 * 1024;
+
+json object_field(const json& body, const char* name, size_t max_bytes = kMaxObjectBytes) {
+  auto it = body.find(name);
+  if (it == body.end() || it->is_null()) return nullptr;
+  if (!it->is_object() || it->dump().size() > max_bytes) {
+    throw api::invalid(std::string("\"") + name + "\" must be an object (at most " +
+                           std::to_string(max_bytes / 1024) + " KiB)",
+                       {{"field", name}});
+  }
+  return *it;
+}
+
+// A string member of host-supplied JSON, or `fallback` (hosts are not trusted to send strings).
+std::string str(const json& j, const char* key, const std::string& fallback = "") {
+  if (!j.is_object()) return fallback;
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+
+uint64_t parse_seq(const std::string& text) {
+  try {
+    return std::stoull(text);
+  } catch (...) {
+    return 0;
+  }
+}
+
+}  // namespace
+
+json session_view(const json& r) {
+  json v = r;
+  v.erase("lastActivityMs");
+  return v;
+}
+
+// ---- Per-session lanes: an async mutex, FIFO, resumed inside the Sequencer ----
+
+struct SessionService::LaneAwaiter {
+  std::unordered_map<std::string, Lane>* lanes;
+  std::string id;
+  bool await_ready() {
+    Lane& l = (*lanes)[id];
+    if (!l.busy) {
+      l.busy = true;
+      return true;
+    }
+    return false;
+  }
+  void await_suspend(std::coroutine_handle<> h) { (*lanes)[id].waiters.push_back(h); }
+  void await_resume() const noexcept {}
+};
+
+// Releases the lane when it goes out of scope: hands it to the next waiter or forgets it.
+struct SessionService::LaneLock {
+  std::unordered_map<std::string, Lane>* lanes;
+  std::string id;
+  LaneLock(std::unordered_map<std::string, Lane>* l, std::string i) : lanes(l), id(std::move(i)) {}
+  LaneLock(const LaneLock&) = delete;
+  LaneLock& operator=(const LaneLock&) = delete;
+  ~LaneLock() {
+    auto it = lanes->find(id);
+    if (it == lanes->end()) return;
+    if (it->second.waiters.empty()) {
+      lanes->erase(it);
+      return;
+    }
+    auto next = it->second.waiters.front();
+    it->second.waiters.pop_front();
+    next.resume();  // it owns the lane now (busy stays true)
+  }
+};
+
+SessionService::LaneAwaiter SessionService::lock(std::unordered_map<std::string, Lane>& lanes,
+                                                 const std::string& id) {
+  return LaneAwaiter{&lanes, id};
+}
+
+// ---- The listener of one turn: host events -> session events ----
+
+class SessionService::RunListener final : public dispatch::ExecutionListener,
+                                          public std::enable_shared_from_this<RunListener> {
+ public:
+  // turn_seq: the seq of the user_message that started the turn. resumed: rebuilt after a
+  // gateway restart, so what the host streamed before it is known only from storage.
+  RunListener(SessionService& s, std::string session_id, uint64_t turn_seq, bool resumed = false)
+      : s_(s), session_id_(std::move(session_id)), turn_seq_(turn_seq), resumed_(resumed) {}
+
+  json resume_state() const override {
+    return {{"sessionId", session_id_}, {"turnSeq", turn_seq_}};
+  }
+
+  void on_event(const std::string& /*request_id*/, const json& ev) override {
+    if (!ev.is_object()) return;
+    std::string kind = str(ev, "kind");
+    json payload =
+        ev.contains("payload") && ev["payload"].is_object() ? ev["payload"] : json::object();
+    EventDraft d;
+    d.level = str(ev, "level", "info");
+    if (kind == "agent.assistant_delta") {
+      d.type = "agent_delta";
+      d.payload = {{"text", str(payload, "text")}};
+    } else if (kind == "agent.assistant_message") {
+      d.type = "agent_message";
+      d.payload = {{"text", str(payload, "text")}};
+    } else if (kind == "agent.tool_call") {
+      d.type = "tool_call";
+      d.payload = payload;
+    } else if (kind == "agent.tool_result") {
+      d.type = "tool_result";
+      d.payload = payload;
+    } else if (kind == "agent.final") {
+      d.type = "agent_final";
+      d.payload = {{"text", str(payload, "text")}};
+      final_seen_ = true;
+    } else if (kind == "agent.error") {
+      d.type = "error";
+      d.level = "error";
+      d.payload = split_error(str(ev, "message", str(payload, "message", "agent error")));
+      error_seen_ = true;
+    } else {
+      // agent.start, agent.turn_started, toolset_skills_applied, agent.output_truncated, ...:
+      // not session events; the host's own log has them.
+      return;
+    }
+    queue(std::move(d));
+  }
+
+  void on_result(const std::string& request_id, const json& result) override {
+    done_ = true;
+    if (resumed_) {
+      // Whether agent_final or error was stored before the restart is read in flush_all.
+      deferred_result_ = {{"requestId", request_id}, {"result", result}};
+      kick();
+      return;
+    }
+    queue_result(request_id, result);
+    kick();
+  }
+
+ private:
+  void queue_result(const std::string& request_id, const json& result) {
+    std::string status = str(result, "status");
+    if (status == "succeeded") {
+      if (!final_seen_) {
+        EventDraft d;
+        d.type = "agent_final";
+        const json& out = result.contains("output") ? result["output"] : json();
+        d.payload = {{"text", str(out, "text")}};
+        pending_.push_back(std::move(d));
+      }
+    } else {
+      std::string err = result.contains("error") && result["error"].is_string()
+                            ? result["error"].get<std::string>()
+                            : std::string("UNKNOWN: the node host reported a failure");
+      json e = err == "NODE_EXECUTION_TIMEOUT"
+                   ? json{{"code", "NODE_EXECUTION_TIMEOUT"},
+                          {"message", "the node host did not answer in time"}}
+                   : split_error(err);
+      // The host already streamed agent.error for this failure; a timeout it never saw.
+      if (!error_seen_ || e["code"] == "NODE_EXECUTION_TIMEOUT") {
+        e["requestId"] = request_id;
+        pending_.push_back(EventDraft{"error", "error", e});
+      }
+    }
+  }
+
+  void queue(EventDraft d) {
+    pending_.push_back(std::move(d));
+    kick();
+  }
+  // One writer per turn: events that arrive while a batch is being stored go in the next one.
+  void kick() {
+    if (flushing_ || (pending_.empty() && !(done_ && !touched_))) return;
+    flushing_ = true;
+    Task<void> t = flush(shared_from_this());
+    core::spawn(
+        std::move(t), [] {},
+        [](std::exception_ptr e) {
+          try {
+            std::rethrow_exception(e);
+          } catch (const std::exception& ex) {
+            L()->error("session events could not be stored: {}", ex.what());
+          }
+        });
+  }
+
+  static Task<void> flush(std::shared_ptr<RunListener> self) {
+    try {
+      Task<void> t = flush_all(self);
+      co_await std::move(t);
+    } catch (...) {
+      // Logged by kick's handler; the next event tries again rather than stalling the turn.
+      self->flushing_ = false;
+      throw;
+    }
+  }
+
+  // A resumed turn's final event may already be stored (the gateway stopped between storing
+  // the host's agent.final and its result): look before adding another.
+  static Task<void> settle_deferred(std::shared_ptr<RunListener> self) {
+    const std::string prefix = keys::session_events(self->session_id_);
+    auto rows =
+        co_await self->s_.storage_.scan(keys::session_event(self->session_id_, self->turn_seq_ + 1),
+                                        core::StorageService::prefix_end(prefix), 100000);
+    for (const auto& row : rows) {
+      json ev = json::parse(row.value, nullptr, false);
+      if (!ev.is_object()) continue;
+      if (ev.value("eventType", "") == "user_message") break;  // the next turn
+      if (ev.value("eventType", "") == "agent_final") self->final_seen_ = true;
+      if (ev.value("eventType", "") == "error") self->error_seen_ = true;
+    }
+    json d = std::move(*self->deferred_result_);
+    self->deferred_result_.reset();
+    self->queue_result(d["requestId"].get<std::string>(), d["result"]);
+  }
+
+  static Task<void> flush_all(std::shared_ptr<RunListener> self) {
+    if (self->deferred_result_) {
+      Task<void> t = settle_deferred(self);
+      co_await std::move(t);
+    }
+    while (!self->pending_.empty()) {
+      std::vector<EventDraft> batch(std::make_move_iterator(self->pending_.begin()),
+                                    std::make_move_iterator(self->pending_.end()));
+      self->pending_.clear();
+      std::string sid = self->session_id_;
+      Task<std::vector<json>> t = self->s_.append(std::move(sid), std::move(batch));
+      co_await std::move(t);
+    }
+    if (self->done_ && !self->touched_) {
+      self->touched_ = true;
+      std::string sid = self->session_id_;
+      Task<json> t = self->s_.update(std::move(sid), [](json& r) {
+        r["lastActivityMs"] = util::now_ms();
+        r["lastActivityAt"] = util::now_iso8601();
+      });
+      co_await std::move(t);
+    }
+    self->flushing_ = false;
+    if (!self->pending_.empty()) self->kick();
+  }
+
+  SessionService& s_;
+  std::string session_id_;
+  uint64_t turn_seq_;
+  bool resumed_;
+  std::optional<json> deferred_result_;
+  std::deque<EventDraft> pending_;
+  bool flushing_ = false;
+  bool final_seen_ = false;
+  bool error_seen_ = false;
+  bool done_ = false;
+  bool touched_ = false;
+};
+
+// ---- Service ----
+
+SessionService::SessionService(core::StorageService& storage, repo::Repository& repo,
+                               nodes::NodeRouter& router, dispatch::Dispatcher& dispatcher,
+                               SessionSettings settings)
+    : storage_(storage),
+      repo_(repo),
+      router_(router),
+      dispatcher_(dispatcher),
+      settings_(settings) {
+  // Turns in flight when the gateway stopped: their results (resent by the hosts) and timeouts
+  // still become session events.
+  dispatcher_.set_resumer(
+      [this](const std::string& request_id,
+             const json& state) -> std::shared_ptr<dispatch::ExecutionListener> {
+        std::string sid = state.is_object() ? state.value("sessionId", "") : "";
+        if (sid.empty()) return nullptr;
+        L()->info("turn {} of session {} resumed after a restart", request_id, sid);
+        return std::make_shared<RunListener>(*this, sid, state.value("turnSeq", uint64_t{0}), true);
+      });
+}
+
+SessionService::~SessionService() {
+  dispatcher_.set_resumer(nullptr);
+}
+
+Task<std::optional<core::KV>> SessionService::load(std::string session_id) {
+  if (session_id.empty() || session_id.size() > 128) co_return std::nullopt;
+  auto kv = co_await storage_.get(keys::session(session_id));
+  co_return kv;
+}
+
+Task<auth::OrgAccess> SessionService::check_access(Caller caller) {
+  if (caller.who.role == core::Role::Node) {
+    // The narrow node path: a paired node (authenticated by its transport) acts in its own org
+    // only, never another org's; auth::require_org_access refuses Node principals.
+    if (caller.who.org_id.empty() || caller.org_id != caller.who.org_id) {
+      throw api::forbidden("a node acts in its own org only", {{"orgId", caller.org_id}});
+    }
+    co_return auth::OrgAccess{caller.org_id, std::nullopt, false};
+  }
+  Task<auth::OrgAccess> t =
+      auth::require_org_access(repo_, caller.who, caller.org_id, repo::OrgRole::Member);
+  auth::OrgAccess a = co_await std::move(t);
+  co_return a;
+}
+
+Task<json> SessionService::require_session(Caller caller, std::string session_id) {
+  Task<auth::OrgAccess> access_t = check_access(caller);
+  auth::OrgAccess access = co_await std::move(access_t);
+  Task<std::optional<core::KV>> t = load(session_id);
+  std::optional<core::KV> kv = co_await std::move(t);
+  if (!kv) throw session_not_found(session_id);
+  json r = json::parse(kv->value);
+  // Another org's session is "not found": ids are not to be probed.
+  if (r.value("orgId", "") != access.org_id) throw session_not_found(session_id);
+  co_return r;
+}
+
+Task<json> SessionService::create(Caller caller, json body) {
+  Task<auth::OrgAccess> access_t =
+      auth::require_org_access(repo_, caller.who, caller.org_id, repo::OrgRole::Member);
+  auth::OrgAccess access = co_await std::move(access_t);
+  std::string engine = string_field(body, "engine", 128);
+  if (engine.empty()) engine = "vespid.loop.v1";
+  json selector = object_field(body, "selector");
+  json sel = json::object();
+  if (selector.is_object()) {
+    for (const char* f : {"tag", "group"}) {
+      std::string v = string_field(selector, f, 256);
+      if (!v.empty()) sel[f] = v;
+    }
+    if (selector.contains("agentId")) {
+      throw api::invalid(
+          "\"selector.agentId\" is not accepted: a session pins itself on its "
+          "first message",
+          {{"field", "selector.agentId"}});
+    }
+  }
+  const int64_t now = util::now_ms();
+  const std::string id = "ses_" + crypto::hex(crypto::random_bytes(12));
+  json r = {{"id", id},
+            {"orgId", access.org_id},
+            {"title", string_field(body, "title", 512)},
+            {"engine", engine},
+            {"model", string_field(body, "model", 256)},
+            {"instructions", string_field(body, "instructions", 64 * 1024)},
+            {"toolset", object_field(body, "toolset", kMaxToolsetBytes)},
+            {"selector", sel},
+            {"limits", object_field(body, "limits")},
+            {"pinnedAgentId", nullptr},
+            {"createdBy", caller.who.user_id},
+            {"createdAt", util::iso8601(now)},
+            {"lastActivityAt", util::iso8601(now)},
+            {"lastActivityMs", now}};
+  Txn txn;
+  txn.compares.push_back(Compare::absent(keys::session(id)));
+  txn.writes.push_back(Write::put(keys::session(id), r.dump()));
+  txn.writes.push_back(Write::put(keys::org_session(access.org_id, now, id), ""));
+  core::TxnOutcome out = co_await storage_.commit(std::move(txn));
+  if (!out.applied) throw api::conflict("session id collision; retry");
+  EventDraft created{"session_created",
+                     "info",
+                     {{"title", r["title"]}, {"engine", engine}, {"createdBy", r["createdBy"]}}};
+  std::vector<EventDraft> drafts;
+  drafts.push_back(std::move(created));
+  Task<std::vector<json>> at = append(id, std::move(drafts));
+  co_await std::move(at);
+  L()->info("session {} created in org {} by {} (engine {})", id, access.org_id, caller.who.user_id,
+            engine);
+  co_return session_view(r);
+}
+
+Task<json> SessionService::list(Caller caller, int limit, std::string cursor) {
+  Task<auth::OrgAccess> access_t = check_access(caller);
+  auth::OrgAccess access = co_await std::move(access_t);
+  limit = std::clamp(limit <= 0 ? 50 : limit, 1, settings_.max_page);
+  const std::string prefix = keys::org_sessions(access.org_id);
+  if (cursor.find('/') == std::string::npos && !cursor.empty()) {
+    throw api::invalid("\"cursor\" is not a cursor this API gave out", {{"field", "cursor"}});
+  }
+  std::string end = cursor.empty() ? core::StorageService::prefix_end(prefix) : prefix + cursor;
+  auto rows = co_await storage_.scan(prefix, end, static_cast<uint32_t>(limit + 1), true);
+  json out = json::array();
+  json next = nullptr;
+  for (size_t i = 0; i < rows.size() && i < static_cast<size_t>(limit); ++i) {
+    std::string tail = rows[i].key.substr(prefix.size());
+    std::string id = tail.substr(tail.find('/') + 1);
+    auto kv = co_await storage_.get(keys::session(id));
+    if (kv) out.push_back(session_view(json::parse(kv->value)));
+    if (rows.size() > static_cast<size_t>(limit)) next = tail;  // "<activityMs>/<id>"
+  }
+  co_return json{{"sessions", out}, {"nextCursor", next}};
+}
+
+Task<json> SessionService::get(Caller caller, std::string session_id) {
+  Task<json> t = require_session(std::move(caller), session_id);
+  json r = co_await std::move(t);
+  co_return json{{"session", session_view(r)}};
+}
+
+Task<json> SessionService::events(Caller caller, std::string session_id, uint64_t after_seq,
+                                  int limit) {
+  Task<json> t = require_session(std::move(caller), session_id);
+  co_await std::move(t);
+  limit = std::clamp(limit <= 0 ? 100 : limit, 1, settings_.max_page);
+  const std::string prefix = keys::session_events(session_id);
+  auto rows = co_await storage_.scan(keys::session_event(session_id, after_seq + 1),
+                                     core::StorageService::prefix_end(prefix),
+                                     static_cast<uint32_t>(limit + 1));
+  json out = json::array();
+  for (size_t i = 0; i < rows.size() && i < static_cast<size_t>(limit); ++i) {
+    out.push_back(json::parse(rows[i].value));
+  }
+  json next = nullptr;
+  if (rows.size() > static_cast<size_t>(limit) && !out.empty()) next = out.back()["seq"];
+  co_return json{{"events", out}, {"nextCursor", next}};
+}
+
+Task<std::vector<json>> SessionService::tail(Caller caller, std::string session_id, int count) {
+  Task<json> t = require_session(std::move(caller), session_id);
+  co_await std::move(t);
+  count = std::clamp(count, 1, 10000);
+  auto rows = co_await storage_.scan_prefix(keys::session_events(session_id),
+                                            static_cast<uint32_t>(count), true);
+  std::vector<json> out;
+  out.reserve(rows.size());
+  for (auto it = rows.rbegin(); it != rows.rend(); ++it) out.push_back(json::parse(it->value));
+  co_return out;
+}
+
+Task<std::vector<json>> SessionService::append(std::string session_id,
+                                               std::vector<EventDraft> drafts) {
+  Task<std::vector<json>> t = append_with(std::move(session_id), std::move(drafts), nullptr);
+  std::vector<json> events = co_await std::move(t);
+  co_return events;
+}
+
+Task<std::vector<json>> SessionService::append_with(std::string session_id,
+                                                    std::vector<EventDraft> drafts,
+                                                    TxnExtra extra) {
+  co_await lock(append_lanes_, session_id);
+  LaneLock held(&append_lanes_, session_id);
+  for (int attempt = 0; attempt < kCommitRetries; ++attempt) {
+    // The counter as this gateway last wrote it saves a read per batch; the compare on its
+    // version still catches any other writer (another gateway), and a failed one re-reads.
+    SeqState known;
+    auto cached = attempt == 0 ? seq_cache_.find(session_id) : seq_cache_.end();
+    if (cached != seq_cache_.end()) {
+      known = cached->second;
+    } else {
+      auto counter = co_await storage_.get(keys::session_seq(session_id));
+      if (counter) known = SeqState{parse_seq(counter->value), counter->version};
+    }
+    uint64_t last = known.last;
+    Txn txn;
+    txn.compares.push_back(known.version != 0
+                               ? Compare::version_is(keys::session_seq(session_id), known.version)
+                               : Compare::absent(keys::session_seq(session_id)));
+    std::vector<json> events;
+    const std::string now = util::now_iso8601();
+    for (auto& d : drafts) {
+      json ev = {{"sessionId", session_id}, {"seq", ++last},        {"eventType", d.type},
+                 {"level", d.level},        {"payload", d.payload}, {"createdAt", now}};
+      txn.writes.push_back(Write::put(keys::session_event(session_id, last),
+                                      ev.dump(-1, ' ', false, json::error_handler_t::replace)));
+      events.push_back(std::move(ev));
+    }
+    txn.writes.push_back(Write::put(keys::session_seq(session_id), std::to_string(last)));
+    if (extra) extra(txn, events);
+    core::TxnOutcome out = co_await storage_.commit(std::move(txn));
+    if (!out.applied) seq_cache_.erase(session_id);
+    if (!out.applied && out.failed_compare > 0) {
+      throw api::conflict("session " + session_id + ": a concurrent change won; retry");
+    }
+    if (!out.applied) continue;  // another writer moved the counter: read it again
+    if (seq_cache_.size() >= kSeqCacheMax && !seq_cache_.count(session_id)) seq_cache_.clear();
+    seq_cache_[session_id] = SeqState{last, out.revision};
+    if (fan_out_) fan_out_(session_id, events);
+    co_return events;
+  }
+  throw api::unavailable("session " + session_id + ": the event log is contended; retry");
+}
+
+Task<json> SessionService::update(std::string session_id, std::function<void(json&)> change) {
+  for (int attempt = 0; attempt < kCommitRetries; ++attempt) {
+    auto kv = co_await storage_.get(keys::session(session_id));
+    if (!kv) throw session_not_found(session_id);
+    json r = json::parse(kv->value);
+    const int64_t old_ms = r.value("lastActivityMs", int64_t{0});
+    change(r);
+    const int64_t new_ms = r.value("lastActivityMs", int64_t{0});
+    const std::string org = r.value("orgId", "");
+    Txn txn;
+    txn.compares.push_back(Compare::version_is(keys::session(session_id), kv->version));
+    txn.writes.push_back(Write::put(keys::session(session_id), r.dump()));
+    if (new_ms != old_ms) {
+      txn.writes.push_back(Write::del(keys::org_session(org, old_ms, session_id)));
+      txn.writes.push_back(Write::put(keys::org_session(org, new_ms, session_id), ""));
+    }
+    core::TxnOutcome out = co_await storage_.commit(std::move(txn));
+    if (out.applied) co_return r;
+  }
+  throw api::unavailable("session " + session_id + " is being changed concurrently; retry");
+}
+
+Task<json> SessionService::history(std::string session_id, uint64_t before_seq) {
+  // Bounded: the newest 2000 events before this turn, of which the last N messages.
+  auto rows = co_await storage_.scan(keys::session_events(session_id),
+                                     keys::session_event(session_id, before_seq), 2000, true);
+  std::vector<json> picked;
+  for (const auto& row : rows) {
+    if (static_cast<int>(picked.size()) >= settings_.history_messages) break;
+    json ev = json::parse(row.value);
+    std::string type = ev.value("eventType", "");
+    if (type == "user_message") {
+      picked.push_back({{"role", "user"}, {"content", ev["payload"].value("message", "")}});
+    } else if (type == "agent_message") {
+      picked.push_back({{"role", "assistant"}, {"content", ev["payload"].value("text", "")}});
+    }
+  }
+  json out = json::array();
+  for (auto it = picked.rbegin(); it != picked.rend(); ++it) out.push_back(*it);
+  co_return out;
+}
+
+Task<void> SessionService::record_idempotent(std::string session_id, std::string idem_hash,
+                                             json outcome) {
+  if (idem_hash.empty()) co_return;
+  Txn txn;
+  txn.writes.push_back(
+      Write::put(keys::session_idempotency(session_id, idem_hash), outcome.dump()));
+  co_await storage_.commit(std::move(txn));
+}
+
+Task<json> SessionService::send(Caller caller, std::string session_id, json body) {
+  std::string message;
+  {
+    auto it = body.find("message");
+    if (it == body.end() || !it->is_string() || it->get_ref<const std::string&>().empty() ||
+        it->get_ref<const std::string&>().size() > kMaxMessageBytes) {
+      throw api::invalid("\"message\" is required: a non-empty string of at most 256 KiB",
+                         {{"field", "message"}});
+    }
+    message = *it;
+  }
+  std::string idem = string_field(body, "idempotencyKey", kMaxIdempotencyKey);
+  Task<json> st = require_session(caller, session_id);
+  json session = co_await std::move(st);
+  // One send at a time per session: pinning and the idempotency record see each other.
+  co_await lock(send_lanes_, session_id);
+  LaneLock held(&send_lanes_, session_id);
+  std::string idem_hash = idem.empty() ? std::string() : crypto::sha256_hex(idem);
+  if (!idem_hash.empty()) {
+    auto seen = co_await storage_.get(keys::session_idempotency(session_id, idem_hash));
+    if (seen) {
+      json first = json::parse(seen->value);
+      if (first.contains("error")) {
+        const json& e = first["error"];
+        throw api::ApiError(e.value("code", "INTERNAL"), e.value("message", ""),
+                            {{"sessionId", session_id}, {"duplicate", true}});
+      }
+      first["duplicate"] = true;
+      co_return first;
+    }
+  }
+  // Re-read under the lane: a send that held it may have pinned the session.
+  Task<json> rt = require_session(caller, session_id);
+  session = co_await std::move(rt);
+  Task<json> t = send_locked(std::move(caller), std::move(session), std::move(message), idem_hash);
+  json r = co_await std::move(t);
+  co_return r;
+}
+
+Task<json> SessionService::send_locked(Caller caller, json session, std::string message,
+                                       std::string idem_hash) {
+  const std::string session_id = session["id"];
+  const std::string pinned =
+      session["pinnedAgentId"].is_string() ? session["pinnedAgentId"].get<std::string>() : "";
+  if (!pinned.empty() && !router_.online(pinned)) {
+    throw api::ApiError("PINNED_AGENT_OFFLINE",
+                        "the node host this session is pinned to (" + pinned +
+                            ") is not connected; wait for it, or reset the session to pick "
+                            "another",
+                        {{"sessionId", session_id}, {"agentId", pinned}});
+  }
+  std::vector<EventDraft> um;
+  um.push_back(
+      EventDraft{"user_message", "info", {{"message", message}, {"userId", caller.who.user_id}}});
+  // The idempotency key is reserved in the same transaction as user_message: even after a crash
+  // between here and the dispatch, a retry with the same key answers this turn, never a new one.
+  TxnExtra reserve;
+  if (!idem_hash.empty()) {
+    reserve = [session_id, idem_hash](Txn& txn, const std::vector<json>& events) {
+      const uint64_t s = events.front()["seq"];
+      json pending = {
+          {"accepted", true},   {"sessionId", session_id},
+          {"seq", s},           {"requestId", session_id + ":msg-" + std::to_string(s) + ":1"},
+          {"agentId", nullptr}, {"duplicate", false}};
+      txn.compares.push_back(Compare::absent(keys::session_idempotency(session_id, idem_hash)));
+      txn.writes.push_back(
+          Write::put(keys::session_idempotency(session_id, idem_hash), pending.dump()));
+    };
+  }
+  Task<std::vector<json>> at = append_with(session_id, std::move(um), std::move(reserve));
+  std::vector<json> stored = co_await std::move(at);
+  const uint64_t seq = stored.front()["seq"];
+  Task<json> ht = history(session_id, seq);
+  json hist = co_await std::move(ht);
+  {
+    Task<json> tt = update(session_id, [](json& r) {
+      r["lastActivityMs"] = util::now_ms();
+      r["lastActivityAt"] = util::now_iso8601();
+    });
+    co_await std::move(tt);
+  }
+
+  dispatch::DispatchRequest req;
+  req.organization_id = session["orgId"];
+  req.requested_by_user_id = caller.who.user_id;
+  req.run_id = session_id;
+  req.node_id = "msg-" + std::to_string(seq);
+  req.node_type = "agent.run";
+  req.workflow_id = "";
+  req.attempt_count = 1;
+  req.kind = "agent.run";
+  req.payload = {{"sessionId", session_id},   {"engine", session["engine"]},
+                 {"model", session["model"]}, {"instructions", session["instructions"]},
+                 {"message", message},        {"history", hist}};
+  if (session["toolset"].is_object()) req.payload["toolset"] = session["toolset"];
+  if (session["limits"].is_object()) req.payload["limits"] = session["limits"];
+  if (pinned.empty()) {
+    const json& sel = session["selector"];
+    if (sel.is_object()) {
+      req.selector.tag = sel.value("tag", "");
+      req.selector.group = sel.value("group", "");
+    }
+  } else {
+    req.selector.agent_id = pinned;
+  }
+  req.timeout_ms = settings_.turn_timeout_ms;
+  const std::string request_id = req.request_id();
+
+  auto listener = std::make_shared<RunListener>(*this, session_id, seq);
+  dispatch::Dispatcher::Submitted sub;
+  std::optional<api::ApiError> failure;
+  try {
+    Task<dispatch::Dispatcher::Submitted> dt = dispatcher_.submit(std::move(req), listener);
+    sub = co_await std::move(dt);
+  } catch (const api::ApiError& e) {
+    failure = e;
+    if (!pinned.empty() && e.code() == "NO_AGENT_AVAILABLE") {
+      failure = api::ApiError("PINNED_AGENT_OFFLINE",
+                              "the node host this session is pinned to (" + pinned +
+                                  ") cannot take the message: " + e.what(),
+                              {{"sessionId", session_id}, {"agentId", pinned}});
+    }
+  }
+  if (failure) {
+    std::vector<EventDraft> err;
+    err.push_back(EventDraft{
+        "error",
+        "error",
+        {{"code", failure->code()}, {"message", failure->what()}, {"requestId", request_id}}});
+    Task<std::vector<json>> et = append(session_id, std::move(err));
+    co_await std::move(et);
+    json first = {{"error", {{"code", failure->code()}, {"message", failure->what()}}}};
+    Task<void> it = record_idempotent(session_id, idem_hash, std::move(first));
+    co_await std::move(it);
+    throw *failure;
+  }
+  if (pinned.empty()) {
+    const std::string agent = sub.agent_id;
+    // Queued on the session's lane before any event of the host can be: agent_selected comes
+    // before the turn's deltas.
+    std::vector<EventDraft> sel;
+    sel.push_back(EventDraft{"agent_selected", "info", {{"agentId", agent}}});
+    Task<std::vector<json>> et = append(session_id, std::move(sel));
+    co_await std::move(et);
+    Task<json> pt = update(session_id, [agent](json& r) { r["pinnedAgentId"] = agent; });
+    co_await std::move(pt);
+    L()->info("session {} pinned to node host {}", session_id, agent);
+  }
+  json result = {{"accepted", true},        {"sessionId", session_id}, {"seq", seq},
+                 {"requestId", request_id}, {"agentId", sub.agent_id}, {"duplicate", false}};
+  Task<void> it = record_idempotent(session_id, idem_hash, result);
+  co_await std::move(it);
+  co_return result;
+}
+
+Task<json> SessionService::reset(Caller caller, std::string session_id) {
+  if (caller.who.role == core::Role::Node) throw api::forbidden("nodes cannot reset sessions");
+  Task<json> st = require_session(std::move(caller), session_id);
+  co_await std::move(st);
+  co_await lock(send_lanes_, session_id);
+  LaneLock held(&send_lanes_, session_id);
+  Task<json> t = update(session_id, [](json& r) { r["pinnedAgentId"] = nullptr; });
+  json r = co_await std::move(t);
+  L()->info("session {} reset: unpinned", session_id);
+  co_return json{{"session", session_view(r)}};
+}
+
+}  // namespace vespid::sessions

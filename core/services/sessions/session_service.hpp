@@ -1,0 +1,158 @@
+// Interactive sessions (docs/sessions.md): a conversation pinned to one node host, with an
+// append-only event log per session. Every dialect (rest.v1, vespid.client.v1, operator.v1)
+// calls this one service, and every call checks org membership with auth::require_org_access.
+//
+// Events get a gap-free `seq` per session: a batch of events is one storage transaction that
+// also moves the session's seq counter, guarded by a compare on the counter's version, and only
+// after it is durable are the events handed to the fan-out callback (in seq order). Work runs on
+// node hosts through the Dispatcher (kind agent.run); the host's events become session events.
+//
+// Runs inside the Sequencer.
+#pragma once
+
+#include <coroutine>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "runtime/task.hpp"
+#include "services/identity/principal.hpp"
+#include "storage/storage_service.hpp"
+
+namespace vespid::repo {
+class Repository;
+}
+namespace vespid::auth {
+struct OrgAccess;
+}
+namespace vespid::nodes {
+class NodeRouter;
+}
+namespace vespid::dispatch {
+class Dispatcher;
+}
+
+namespace vespid::sessions {
+
+struct SessionSettings {
+  int64_t turn_timeout_ms = 300000;  // the dispatch timeout of one agent.run turn
+  int history_messages = 50;         // previous user/agent messages sent with a turn
+  int replay_default = 200;          // events replayed on join without afterSeq
+  int max_page = 200;                // largest limit for list and events
+};
+
+// An event before it has a seq.
+struct EventDraft {
+  std::string type;
+  std::string level = "info";
+  nlohmann::json payload = nlohmann::json::object();
+};
+
+// The session's identity for a call: who asks, about which org.
+struct Caller {
+  core::Principal who;
+  std::string org_id;
+};
+
+class SessionService {
+ public:
+  using FanOut =
+      std::function<void(const std::string& session_id, const std::vector<nlohmann::json>& events)>;
+
+  SessionService(core::StorageService& storage, repo::Repository& repo, nodes::NodeRouter& router,
+                 dispatch::Dispatcher& dispatcher, SessionSettings settings);
+  ~SessionService();
+
+  // Called with every batch of stored events, in seq order (the client dialect's fan-out).
+  void set_fan_out(FanOut f) { fan_out_ = std::move(f); }
+  const SessionSettings& settings() const noexcept { return settings_; }
+
+  // Each throws api::ApiError: UNAUTHORIZED / FORBIDDEN (require_org_access), INVALID_REQUEST,
+  // SESSION_NOT_FOUND (also for another org's session).
+  core::Task<nlohmann::json> create(Caller caller, nlohmann::json body);
+  // {sessions, nextCursor}: newest activity first.
+  core::Task<nlohmann::json> list(Caller caller, int limit, std::string cursor);
+  core::Task<nlohmann::json> get(Caller caller, std::string session_id);
+  // {events, nextCursor}: events with seq > after_seq, oldest first. nextCursor (the last seq
+  // returned) is null when there are no more.
+  core::Task<nlohmann::json> events(Caller caller, std::string session_id, uint64_t after_seq,
+                                    int limit);
+  // The last `count` events (join without afterSeq).
+  core::Task<std::vector<nlohmann::json>> tail(Caller caller, std::string session_id, int count);
+  // Stores user_message, pins if needed, dispatches agent.run. Also PINNED_AGENT_OFFLINE and
+  // NO_AGENT_AVAILABLE. Answers {accepted, sessionId, seq, requestId, agentId, duplicate}.
+  core::Task<nlohmann::json> send(Caller caller, std::string session_id, nlohmann::json body);
+  // Unpins: the next send picks a host again. Answers {session}.
+  core::Task<nlohmann::json> reset(Caller caller, std::string session_id);
+
+  // Checks access and that the session is in the caller's org; answers the stored record.
+  core::Task<nlohmann::json> require_session(Caller caller, std::string session_id);
+
+  // A node's caller: the principal of an authenticated node (role Node, its org_id set) acting
+  // in its own org. require_session, list, events, tail and send accept it (for that org only);
+  // create and reset do not.
+  static Caller node_caller(const core::Principal& node, const std::string& node_id) {
+    core::Principal who = node;
+    who.user_id = "node:" + node_id;
+    return Caller{std::move(who), node.org_id};
+  }
+
+  // Appends events to a session (stored, then fanned out). Answers the stored events.
+  core::Task<std::vector<nlohmann::json>> append(std::string session_id,
+                                                 std::vector<EventDraft> drafts);
+
+ private:
+  class RunListener;
+  struct Lane {  // serialises writers of one session (in memory; storage compares do the rest)
+    bool busy = false;
+    std::deque<std::coroutine_handle<>> waiters;
+  };
+  struct LaneLock;
+  struct LaneAwaiter;
+  LaneAwaiter lock(std::unordered_map<std::string, Lane>& lanes, const std::string& id);
+
+  // Adds compares/writes to an append's transaction once its events are numbered.
+  using TxnExtra = std::function<void(core::Txn&, const std::vector<nlohmann::json>& events)>;
+  // append() with extra compares and writes in the same transaction. A failed extra compare
+  // throws api::ApiError CONFLICT (nothing stored).
+  core::Task<std::vector<nlohmann::json>> append_with(std::string session_id,
+                                                      std::vector<EventDraft> drafts,
+                                                      TxnExtra extra);
+  // auth::require_org_access, or the node path (a Node principal in its own org).
+  core::Task<auth::OrgAccess> check_access(Caller caller);
+  core::Task<std::optional<core::KV>> load(std::string session_id);
+  // Read-modify-write of the session record (compare on its version), keeping the activity
+  // index in step. Answers the new record.
+  core::Task<nlohmann::json> update(std::string session_id,
+                                    std::function<void(nlohmann::json&)> change);
+  core::Task<nlohmann::json> history(std::string session_id, uint64_t before_seq);
+  core::Task<nlohmann::json> send_locked(Caller caller, nlohmann::json session, std::string message,
+                                         std::string idem_hash);
+  core::Task<void> record_idempotent(std::string session_id, std::string idem_hash,
+                                     nlohmann::json outcome);
+
+  core::StorageService& storage_;
+  repo::Repository& repo_;
+  nodes::NodeRouter& router_;
+  dispatch::Dispatcher& dispatcher_;
+  SessionSettings settings_;
+  FanOut fan_out_;
+  struct SeqState {  // a session's seq counter as last written here
+    uint64_t last = 0;
+    uint64_t version = 0;  // 0: no counter yet
+  };
+  std::unordered_map<std::string, SeqState> seq_cache_;
+  std::unordered_map<std::string, Lane> append_lanes_;
+  std::unordered_map<std::string, Lane> send_lanes_;
+};
+
+// The public view of a stored session record.
+nlohmann::json session_view(const nlohmann::json& record);
+
+}  // namespace vespid::sessions
