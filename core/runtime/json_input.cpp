@@ -37,8 +37,10 @@ class DepthCappedSax {
     --depth_;
     return dom_.end_array();
   }
-  bool parse_error(std::size_t pos, const std::string& token,
-                   const nlohmann::detail::exception& e) {
+  // A template, as the DOM parser's: it rethrows the exact exception type (parse_error), which
+  // a parameter of the base type would slice.
+  template <class Exception>
+  bool parse_error(std::size_t pos, const std::string& token, const Exception& e) {
     return dom_.parse_error(pos, token, e);  // throws
   }
 

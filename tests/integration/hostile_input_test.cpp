@@ -55,7 +55,8 @@ class HostileInput : public NodeHostGateway {
   // The request id the operator sees for `node_id`, waiting up to 2 s for it to appear.
   std::string pending_request(const std::string& node_id, json* seen = nullptr) {
     for (int i = 0; i < 100; ++i) {
-      for (const auto& p : admin_.call("nodes.pending")["pending"]) {
+      const json pending = admin_.call("nodes.pending");  // kept: the loop reads into it
+      for (const auto& p : pending["pending"]) {
         if (p["nodeId"] == node_id) {
           if (seen) *seen = p;
           return p["requestId"];
