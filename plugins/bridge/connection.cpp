@@ -1,8 +1,5 @@
 #include "connection.hpp"
 
-#include <sys/socket.h>
-#include <sys/uio.h>
-
 #include <boost/asio/post.hpp>
 #include <utility>
 
@@ -19,20 +16,6 @@ constexpr auto kDrainTimeout = 2000ms;
 // After our side is shut, how long we read and discard so the peer can read our last lines
 // instead of a reset.
 constexpr auto kLingerTimeout = 2000ms;
-// An output buffer this size or smaller is kept for reuse once written; bigger ones are freed, so
-// an idle connection holds at most this much per buffer.
-constexpr std::size_t kKeepCapacity = 1024;
-// The most lines a foreign thread writes straight to the socket in one call (two iovecs each).
-constexpr std::size_t kMaxDirectLines = 32;
-
-void release(std::string& s) noexcept {
-  if (s.capacity() > kKeepCapacity) {
-    std::string().swap(s);
-  } else {
-    s.clear();
-  }
-}
-
 }  // namespace
 
 Connection::Connection(const ConnShared& shared, IoThread& io, std::string peer, std::string local)
@@ -40,7 +23,8 @@ Connection::Connection(const ConnShared& shared, IoThread& io, std::string peer,
       io_(io),
       peer_(std::move(peer)),
       local_(std::move(local)),
-      framer_(shared.max_line_bytes) {}
+      framer_(shared.max_line_bytes),
+      out_(shared.send_queue_bytes) {}
 
 // ---- Opening -------------------------------------------------------------------------------
 
@@ -51,7 +35,7 @@ void Connection::start() {
 
 void Connection::opened(std::uint32_t flags) {
   if (phase_ != Phase::init) return;
-  if (close_requested_.load()) {  // the transport began stopping while we were handshaking
+  if (out_.closing()) {  // the transport began stopping while we were handshaking
     abandon("closed before it was opened: gateway stopping");
     return;
   }
@@ -73,21 +57,15 @@ void Connection::opened(std::uint32_t flags) {
   }
   host_conn_ = out;
   phase_ = Phase::open;
-  {
-    std::lock_guard lock(mu_);
-    open_for_direct_ = !dead_ && !close_requested_.load();
-  }
+  out_.attach(shared_.host.api(), host_conn_);
+  out_.allow_direct_writes();
   arm_read();
 }
 
 void Connection::abandon(const std::string& why) {
   if (phase_ == Phase::finished) return;
   phase_ = Phase::finished;
-  {
-    std::lock_guard lock(mu_);
-    dead_ = true;
-    open_for_direct_ = false;
-  }
+  out_.finish();
   if (timer_) timer_->cancel();
   stream_close();
   shared_.host.debug("dropped a connection from " + peer_ + ": " + why);
@@ -117,19 +95,19 @@ void Connection::arm_read() {
 
 void Connection::on_input(const char* data, std::size_t n) {
   // Closing (or the host asked to close from inside an earlier conn_recv): discard.
-  if (phase_ != Phase::open || input_stopped_ || close_requested_.load()) return;
+  if (phase_ != Phase::open || input_stopped_ || out_.closing()) return;
   // The host may hold the replies to these lines and write them together at the end.
   vsp::ReplyBatch batch(shared_.host);
-  const LineFramer::Result r = framer_.feed(data, n, [this](std::string_view line) {
+  const vsp::LineFramer::Result r = framer_.feed(data, n, [this](std::string_view line) {
     const int rc = shared_.host.api()->conn_recv(host_conn_, line.data(), line.size());
     if (rc == VSP_E_CLOSED) {
       input_stopped_ = true;  // the host is closing us; it wants nothing more
       return false;
     }
     // The host may have asked to close from inside conn_recv; stop handing it lines.
-    return !close_requested_.load(std::memory_order_relaxed);
+    return !out_.closing();
   });
-  if (r == LineFramer::Result::overflow) protocol_overflow();
+  if (r == vsp::LineFramer::Result::overflow) protocol_overflow();
 }
 
 void Connection::protocol_overflow() {
@@ -179,98 +157,44 @@ int Connection::send(std::string_view message) noexcept {
 }
 
 int Connection::send_batch(const vsp_msg* msgs, std::size_t count) noexcept {
-  if (count == 0) return VSP_OK;
-  const std::size_t need = vsp::lines::wire_size(msgs, count);
-  const std::size_t limit = shared_.send_queue_bytes;
-  bool post_flush = false;
-  bool overflow = false;
-  int rc = VSP_OK;
-  {
-    std::lock_guard lock(mu_);
-    if (dead_ || close_requested_.load(std::memory_order_relaxed)) return VSP_E_CLOSED;
-    // From another thread (the core answering on the thread that received the request),
-    // messages for an idle connection go out now, in one write: posting them would wake this
-    // connection's I/O thread, about 30 us on these machines, for every request and answer. Its
-    // own thread keeps queueing, so everything sent in one turn leaves in one write.
-    std::size_t sent = 0;
-    if (open_for_direct_ && pending_.empty() && !wire_busy_ &&
-        !io_.ctx.get_executor().running_in_this_thread()) {
-      sent = write_direct(msgs, count);
-      if (sent == need) return VSP_OK;
-    }
-    const std::size_t rest = need - sent;  // a partial line on the wire stays first
-    if (queued_ + rest > limit) {
-      // A reader this slow is dropped, never buffered without bound.
-      overflowed_ = true;
-      close_requested_ = true;
-      overflow = true;
-    } else {
-      try {
-        pending_.reserve(pending_.size() + rest);
-      } catch (const std::bad_alloc&) {
-        return VSP_E_NOMEM;
-      }
-      vsp::lines::append_unsent(pending_, msgs, count, sent);
-      queued_ += rest;
-      if (queued_ > limit / 2) {
-        busy_ = true;
-        rc = VSP_E_BUSY;
-      }
-      post_flush = !std::exchange(flush_posted_, true);
-    }
-  }
+  // From another thread (the core answering on the thread that received the request), messages
+  // for an idle connection go out now, in one write: posting them would wake this connection's
+  // I/O thread, about 30 us on these machines, for every request and answer. Its own thread
+  // keeps queueing, so everything sent in one turn leaves in one write. TLS has no direct fd.
+  const vsp::Queued q = out_.send_lines(msgs, count, [this](const vsp_msg* m, std::size_t n) {
+    if (io_.on_this_thread()) return std::size_t{0};
+    return vsp::lines::write_now(direct_fd(), m, n);
+  });
   try {
-    if (overflow) {
+    if (q.status == VSP_E_OVERFLOW) {
       // Closing touches the socket and reports conn_closed: neither may happen inside send().
       boost::asio::post(io_.ctx, [self = shared_from_this()] {
         self->begin_close(VSP_E_OVERFLOW, "send queue overflow");
       });
-      return VSP_E_OVERFLOW;
-    }
-    if (post_flush) {
+    } else if (q.post_flush) {
       // Coalescing: everything sent before this runs leaves in the same write. From the
       // connection's own thread this is a push onto the thread's private queue (no lock, no
       // wake-up); from another thread it wakes the I/O thread once per turn, not per message.
       boost::asio::post(io_.ctx, [self = shared_from_this()] { self->flush(); });
     }
   } catch (const std::bad_alloc&) {
-    if (overflow) return VSP_E_OVERFLOW;
-    std::lock_guard lock(mu_);
-    flush_posted_ = false;  // queued; the next send posts the flush
+    if (q.status != VSP_E_OVERFLOW) out_.retry_post();  // queued; the next send posts the flush
   }
-  return rc;
-}
-
-std::size_t Connection::write_direct(const vsp_msg* msgs, std::size_t count) noexcept {
-  const int fd = direct_fd();
-  if (fd < 0 || count > kMaxDirectLines) return 0;  // a long batch goes through the queue
-  static const char newline = '\n';
-  iovec iov[2 * kMaxDirectLines];
-  vsp::lines::gather(msgs, count, &newline, iov);
-  msghdr msg{};
-  msg.msg_iov = iov;
-  msg.msg_iovlen = 2 * count;
-  // Never blocks: a full socket buffer leaves the message to the queue and the I/O thread.
-  const ssize_t n = ::sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-  // An error other than a full buffer is left for the I/O thread's own write to find and report.
-  return n > 0 ? static_cast<std::size_t>(n) : 0;
+  return q.status;
 }
 
 void Connection::flush() {
-  {
-    std::lock_guard lock(mu_);
-    flush_posted_ = false;
-    if (phase_ == Phase::init || phase_ == Phase::finished || write_in_flight_) return;
-    writing_.swap(pending_);  // pending_ takes the old write buffer: empty, at most 1 KiB
-    wire_busy_ = !writing_.empty();
-  }
-  if (writing_.empty()) {
+  // Also lets the next send post a flush. A write in flight keeps its buffer; what was queued
+  // meanwhile is taken when it completes.
+  const std::string_view out = out_.take();
+  if (phase_ == Phase::init || phase_ == Phase::finished || write_in_flight_) return;
+  if (out.empty()) {
     maybe_drained();
     return;
   }
   write_in_flight_ = true;
   ++writes_;
-  bytes_out_ += writing_.size();
+  bytes_out_ += out.size();
   stream_write();
 }
 
@@ -285,23 +209,8 @@ void Connection::on_written(const boost::system::error_code& ec, std::size_t n) 
     }
     return;
   }
-  release(writing_);
-  bool now_writable = false;
-  bool more = false;
-  {
-    std::lock_guard lock(mu_);
-    wire_busy_ = false;
-    queued_ -= n;
-    if (busy_ && queued_ <= shared_.send_queue_bytes / 4) {
-      busy_ = false;
-      now_writable = true;
-    }
-    more = !pending_.empty();
-  }
-  if (now_writable && phase_ == Phase::open && !close_requested_.load()) {
-    shared_.host.api()->conn_writable(host_conn_);
-  }
-  if (more) {
+  // Tells the host conn_writable when this brings a busy queue down to a quarter.
+  if (out_.written(n)) {
     flush();  // what was queued while this write ran goes out now, in one write
   } else {
     maybe_drained();
@@ -311,11 +220,7 @@ void Connection::on_written(const boost::system::error_code& ec, std::size_t n) 
 // ---- Closing -------------------------------------------------------------------------------
 
 void Connection::request_close(int code, const char* reason) noexcept {
-  {
-    std::lock_guard lock(mu_);
-    if (dead_ || close_requested_.load(std::memory_order_relaxed)) return;
-    close_requested_ = true;
-  }
+  if (!out_.request_close(code, reason)) return;
   try {
     boost::asio::post(io_.ctx, [self = shared_from_this(), code,
                                 why = std::string(reason ? reason : "closed")]() mutable {
@@ -332,16 +237,9 @@ void Connection::begin_close(int code, std::string reason) {
     return;
   }
   if (phase_ != Phase::open) return;
-  bool overflowed = false;
-  {
-    std::lock_guard lock(mu_);
-    close_requested_ = true;
-    open_for_direct_ = false;
-    overflowed = overflowed_;
-  }
-  if (overflowed) {
-    finish(VSP_E_OVERFLOW, "send queue exceeded send_queue_bytes (" +
-                               std::to_string(shared_.send_queue_bytes) + ")");
+  out_.request_close(code, reason.c_str());  // from here on every send is VSP_E_CLOSED
+  if (out_.overflowed()) {
+    finish(VSP_E_OVERFLOW, out_.overflow_reason());
     return;
   }
   phase_ = Phase::draining;
@@ -355,10 +253,7 @@ void Connection::begin_close(int code, std::string reason) {
 
 void Connection::maybe_drained() {
   if (phase_ != Phase::draining || write_in_flight_) return;
-  {
-    std::lock_guard lock(mu_);
-    if (!pending_.empty()) return;  // a flush is posted for it
-  }
+  if (!out_.empty()) return;  // a flush is posted for it
   start_linger();
 }
 
@@ -403,14 +298,7 @@ void Connection::on_timer() {
 void Connection::finish(int status, const std::string& reason) {
   if (phase_ == Phase::finished) return;
   phase_ = Phase::finished;
-  {
-    std::lock_guard lock(mu_);
-    dead_ = true;
-    open_for_direct_ = false;
-    std::string().swap(pending_);
-    queued_ = 0;
-  }
-  std::string().swap(writing_);
+  out_.finish();
   framer_.reset();
   if (timer_) timer_->cancel();
   stream_close();

@@ -2,32 +2,32 @@
 // The socket side (plain TCP or TLS) is a subclass; everything here except send() and
 // request_close() runs on the connection's own I/O thread, so its handlers never race each other.
 //
-// Output: send() appends to one contiguous pending buffer (under mu_, uncontended when the caller
-// is the I/O thread itself) and posts at most one flush per loop turn; the flush swaps the buffer
-// out and writes it with one write, so everything queued in one turn leaves in one syscall (for
-// TLS one SSL_write: a record per 16 KiB). A caller on the connection's own thread never wakes
-// another thread: with a concurrency hint of 1 asio puts a same-thread post on the thread's private
-// queue.
+// Output: a vsp::SendQueue (the SDK's, <vespid/send_queue.hpp>) holds the bytes, the limits and
+// the busy/writable accounting. send() appends to its one contiguous pending buffer (uncontended
+// when the caller is the I/O thread itself) and posts at most one flush per loop turn; the flush
+// takes the buffer and writes it with one write, so everything queued in one turn leaves in one
+// syscall (for TLS one SSL_write: a record per 16 KiB). A caller on the connection's own thread
+// never wakes another thread: with a concurrency hint of 1 asio puts a same-thread post on the
+// thread's private queue.
 //
 // Close: drain what is queued (bounded), half-close our side (TLS: close_notify), read and
 // discard until the peer closes (bounded), close the socket, then conn_closed exactly once,
 // always from a handler of the I/O thread, never from inside send() or close().
 #pragma once
 
-#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
+#include <vespid/line_framer.hpp>
 #include <vespid/plugin.hpp>
+#include <vespid/send_queue.hpp>
 
 #include "io_pool.hpp"
-#include "line_framer.hpp"
 
 namespace vespid::bridge {
 
@@ -78,13 +78,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // ---- The socket side, implemented by the subclasses; all on the I/O thread. ----
   virtual void stream_start() = 0;     // then opened(flags), or abandon()
   virtual void stream_read() = 0;      // one read; then read_settled() and on_input*/arm_read()
-  virtual void stream_write() = 0;     // write all of writing_; then on_written()
+  virtual void stream_write() = 0;     // write all of writing(); then on_written()
   virtual void stream_shutdown() = 0;  // half-close; then on_linger_end() once the peer closed
   virtual void stream_close() noexcept = 0;  // close the socket now; pending handlers abort
   // Whether the subclass keeps its own reads going while lingering (TLS reads in its shutdown).
   virtual bool reads_while_lingering() const noexcept { return true; }
   // The socket a send() from another thread may write to directly (plain TCP), or -1 (TLS: the
-  // SSL object belongs to the I/O thread). Closed only after dead_ is set under mu_.
+  // SSL object belongs to the I/O thread). Closed only after out_.finish(): a send writes to it
+  // under the queue's mutex, and only while the queue is open.
   virtual int direct_fd() const noexcept { return -1; }
 
   // ---- Called by the subclasses. ----
@@ -108,8 +109,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     timer_.reset();
   }
 
+  // I/O thread, while a write is in flight: the bytes being written.
+  std::string_view writing() const noexcept { return out_.unwritten(); }
+
   const ConnShared& shared_;
-  std::string writing_;  // I/O thread: the buffer being written
 
  private:
   void begin_close(int code, std::string reason);
@@ -125,7 +128,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const std::string peer_;
   const std::string local_;
   vsp_host_conn* host_conn_ = nullptr;
-  LineFramer framer_;
+  vsp::LineFramer framer_;
   std::unique_ptr<boost::asio::steady_timer> timer_;  // created on first use: idle ones have none
   std::uint32_t timer_gen_ = 0;
   std::string close_reason_;
@@ -140,23 +143,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::uint32_t writes_ = 0;  // gathered writes issued (for the close log line)
   std::uint64_t bytes_out_ = 0;
 
-  // Writes `message` and its '\n' straight to the socket from a thread other than the I/O
-  // thread, when nothing is queued or being written (so order holds). Called under mu_. Returns
-  // how many bytes went out (0 when none could).
-  std::size_t write_direct(const vsp_msg* msgs, std::size_t count) noexcept;
-
-  // Shared with send()/request_close() callers, guarded by mu_.
-  std::mutex mu_;
-  bool open_for_direct_ = false;  // open, and not yet closing: direct writes allowed
-  bool wire_busy_ = false;        // the I/O thread has a write in flight
-  std::string pending_;
-  std::size_t queued_ = 0;  // pending_ plus writing_ not yet written
-  bool flush_posted_ = false;
-  bool busy_ = false;        // told the host VSP_E_BUSY: owes it conn_writable
-  bool overflowed_ = false;  // a send hit send_queue_bytes: drop the connection, do not flush
-  bool dead_ = false;        // finished: every send is VSP_E_CLOSED
-  // Set under mu_, read without it on the I/O thread between delivered lines.
-  std::atomic<bool> close_requested_{false};
+  // Any thread, under the queue's own mutex (see send_queue.hpp): the output, the limits, the
+  // busy/writable accounting and the close request. Closed for direct writes until opened().
+  vsp::SendQueue out_;
 };
 
 }  // namespace vespid::bridge

@@ -57,7 +57,8 @@ void PlainConnection::on_readable(const boost::system::error_code& wait_ec) {
 }
 
 void PlainConnection::stream_write() {
-  boost::asio::async_write(socket_, boost::asio::buffer(writing_),
+  const std::string_view out = writing();
+  boost::asio::async_write(socket_, boost::asio::buffer(out.data(), out.size()),
                            [self = self()](const boost::system::error_code& ec, std::size_t n) {
                              self->on_written(ec, n);
                            });

@@ -157,10 +157,11 @@ void TlsConnection::step_handshake() {
 }
 
 void TlsConnection::step_write() {
-  while (write_offset_ < writing_.size()) {
-    const std::size_t left = writing_.size() - write_offset_;
+  const std::string_view out = writing();
+  while (write_offset_ < out.size()) {
+    const std::size_t left = out.size() - write_offset_;
     ::ERR_clear_error();
-    const int n = ::SSL_write(ssl_, writing_.data() + write_offset_,
+    const int n = ::SSL_write(ssl_, out.data() + write_offset_,
                               static_cast<int>(left < INT_MAX ? left : INT_MAX));
     if (n > 0) {
       write_offset_ += static_cast<std::size_t>(n);
@@ -173,7 +174,7 @@ void TlsConnection::step_write() {
     return;
   }
   write_pending_ = false;
-  on_written({}, writing_.size());  // may queue the next write: stream_write() repumps
+  on_written({}, out.size());  // may queue the next write: stream_write() repumps
 }
 
 void TlsConnection::step_close_notify() {

@@ -51,7 +51,7 @@ class TlsConnection final : public Connection {
   std::size_t write_offset_ = 0;
   bool handshake_done_ = false;
   bool read_wanted_ = false;     // the base asked for input
-  bool write_pending_ = false;   // writing_[write_offset_..] still to go
+  bool write_pending_ = false;   // writing()[write_offset_..] still to go
   bool notify_pending_ = false;  // close_notify still to send
   bool failed_ = false;          // a fatal TLS error: no close_notify
   bool needs_readable_ = false;  // what the blocked activities wait for

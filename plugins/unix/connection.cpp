@@ -5,7 +5,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -23,12 +22,16 @@ constexpr uint64_t kHalfCloseLingerMs = 10000;
 // Bounds the work done per readiness callback so one busy client cannot starve the loop.
 constexpr int kReadsPerWakeup = 8;
 constexpr std::size_t kReadChunk = 64 * 1024;
-constexpr std::size_t kMaxIov = 64;
 
 }  // namespace
 
 Connection::Connection(vsp::Host host, int fd, ConnLimits limits, FinishedFn on_finished)
-    : host_(host), limits_(limits), on_finished_(std::move(on_finished)), fd_(fd) {}
+    : host_(host),
+      limits_(limits),
+      on_finished_(std::move(on_finished)),
+      fd_(fd),
+      framer_(limits.max_message_bytes, vsp::LineFramer::Cr::keep),
+      out_(limits.send_queue_bytes) {}
 
 Connection::~Connection() {
   // Normally finish() or abandon() already ran on the loop thread; this only guards the fd.
@@ -37,6 +40,8 @@ Connection::~Connection() {
 
 void Connection::attach(vsp_host_conn* host_conn) {
   host_conn_ = host_conn;
+  out_.attach(host_.api(), host_conn);
+  out_.allow_direct_writes();
   watched_ = VSP_WATCH_READ;
   watch_ = std::make_unique<vsp::Watch>(host_, fd_, watched_,
                                         [this](uint32_t revents) { on_ready(revents); });
@@ -64,8 +69,7 @@ void Connection::read_input() {
   for (int i = 0; i < kReadsPerWakeup && reading_; ++i) {
     const ssize_t n = ::read(fd_, buf, sizeof buf);
     if (n > 0) {
-      inbuf_.append(buf, static_cast<std::size_t>(n));
-      deliver_lines();
+      deliver_lines(buf, static_cast<std::size_t>(n));
       if (static_cast<std::size_t>(n) < sizeof buf) return;  // drained for now
       continue;
     }
@@ -80,38 +84,23 @@ void Connection::read_input() {
   }
 }
 
-void Connection::deliver_lines() {
+void Connection::deliver_lines(const char* data, std::size_t n) {
   // The host may hold the replies to these lines and write them together at the end.
   vsp::ReplyBatch batch(host_);
-  std::size_t start = 0;
-  while (reading_) {
-    const auto nl = inbuf_.find('\n', std::max(start, scanned_));
-    if (nl == std::string::npos) break;
-    const std::size_t len = nl - start;
-    if (len > limits_.max_message_bytes) {
-      protocol_overflow();
-      return;
-    }
-    if (len > 0) {  // empty lines are keep-alives from hand-typed sessions; skip them
-      const int rc = host_.api()->conn_recv(host_conn_, inbuf_.data() + start, len);
-      if (rc == VSP_E_CLOSED) {
-        // The host is closing this connection; further input has nobody to go to.
-        reading_ = false;
-        update_watch();
-      }
-    }
-    start = nl + 1;
-  }
-  inbuf_.erase(0, start);
-  scanned_ = inbuf_.size();
+  const vsp::LineFramer::Result r = framer_.feed(data, n, [this](std::string_view line) {
+    if (host_.api()->conn_recv(host_conn_, line.data(), line.size()) != VSP_E_CLOSED) return true;
+    // The host is closing this connection; further input has nobody to go to.
+    reading_ = false;
+    update_watch();
+    return false;
+  });
   // A partial line already over the limit will not become acceptable by waiting for its end.
-  if (reading_ && inbuf_.size() > limits_.max_message_bytes) protocol_overflow();
+  if (r == vsp::LineFramer::Result::overflow) protocol_overflow();
 }
 
 void Connection::protocol_overflow() {
   reading_ = false;
-  inbuf_.clear();
-  scanned_ = 0;
+  framer_.reset();
   update_watch();
   // The host answers in operator.v1's own error form through send(), then calls close().
   const std::string msg =
@@ -121,11 +110,11 @@ void Connection::protocol_overflow() {
 
 void Connection::on_peer_eof() {
   // A last request without its newline is still a whole request: the peer can send no more.
-  if (!inbuf_.empty() && inbuf_.size() <= limits_.max_message_bytes) {
-    host_.api()->conn_recv(host_conn_, inbuf_.data(), inbuf_.size());
+  // (The framer never holds one over the limit.)
+  if (const std::string_view tail = framer_.partial(); !tail.empty()) {
+    host_.api()->conn_recv(host_conn_, tail.data(), tail.size());
   }
-  inbuf_.clear();
-  scanned_ = 0;
+  framer_.reset();
   reading_ = false;
   update_watch();
 
@@ -153,140 +142,48 @@ int Connection::send(std::string_view message) noexcept {
 }
 
 int Connection::send_batch(const vsp_msg* msgs, std::size_t count) noexcept {
-  bool post_flush = false;
-  bool overflow = false;
-  int rc = VSP_OK;
-  if (count == 0) return VSP_OK;
-  try {
-    std::lock_guard lock(mu_);
-    if (close_requested_ || dead_) return VSP_E_CLOSED;
-    const std::size_t need = vsp::lines::wire_size(msgs, count);
-    // From another thread (the core answering on the thread that received a node's reply), an
-    // idle connection's answers go out now, in one write, instead of waking the loop thread to
-    // write them. Anything queued or being written keeps the order: then they queue.
-    std::size_t sent = 0;
-    if (pending_.empty() && !wire_busy_ && 2 * count <= kMaxIov &&
-        std::this_thread::get_id() != loop_thread_) {
-      static const char newline = '\n';
-      iovec iov[kMaxIov];
-      vsp::lines::gather(msgs, count, &newline, iov);
-      msghdr msg{};
-      msg.msg_iov = iov;
-      msg.msg_iovlen = 2 * count;
-      const ssize_t n = ::sendmsg(fd_, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-      if (n == static_cast<ssize_t>(need)) return VSP_OK;
-      // A full buffer queues the rest; an error is left for the loop thread's write to report.
-      if (n > 0) sent = static_cast<std::size_t>(n);
-    }
-    const std::size_t rest = need - sent;  // a partial line already on the wire stays first
-    if (queued_bytes_ + rest > limits_.send_queue_bytes) {
-      // A reader this slow is dropped, never buffered without bound.
-      close_requested_ = true;
-      overflowed_ = true;
-      overflow = true;
-    } else {
-      std::string framed;
-      framed.reserve(rest);
-      vsp::lines::append_unsent(framed, msgs, count, sent);
-      pending_.push_back(std::move(framed));
-      queued_bytes_ += rest;
-      if (queued_bytes_ > limits_.send_queue_bytes / 2) {
-        busy_ = true;
-        rc = VSP_E_BUSY;
-      }
-      post_flush = !std::exchange(flush_posted_, true);
-    }
-  } catch (const std::bad_alloc&) {
-    return VSP_E_NOMEM;
-  }
-
+  // From another thread (the core answering on the thread that received a node's reply), an
+  // idle connection's answers go out now, in one write, instead of waking the loop thread to
+  // write them. Anything queued or being written keeps the order: then they queue.
+  const vsp::Queued q = out_.send_lines(msgs, count, [this](const vsp_msg* m, std::size_t n) {
+    if (std::this_thread::get_id() == loop_thread_) return std::size_t{0};
+    return vsp::lines::write_now(fd_, m, n);
+  });
   try {
     std::shared_ptr<Connection> self = shared_from_this();
-    if (overflow) {
+    if (q.status == VSP_E_OVERFLOW) {
       // Closing touches the socket and calls conn_closed, neither of which may happen here.
       host_.post([self] {
         if (!self->finished_) self->run_close(VSP_E_OVERFLOW, "send queue overflow");
       });
-      return VSP_E_OVERFLOW;
-    }
-    if (post_flush) {
+    } else if (q.post_flush) {
       // Coalescing: everything sent before the loop gets to this task goes out in one write.
       host_.post([self] {
         if (!self->finished_ && !self->finish_scheduled_) self->flush();
       });
     }
   } catch (const std::bad_alloc&) {
+    if (q.status != VSP_E_OVERFLOW) out_.retry_post();
     return VSP_E_NOMEM;
   }
-  return rc;
+  return q.status;
 }
 
 void Connection::flush() {
-  {
-    std::lock_guard lock(mu_);
-    flush_posted_ = false;
-    for (auto& m : pending_) writing_.push_back(std::move(m));
-    pending_.clear();
-    wire_busy_ = !writing_.empty();
-  }
-
-  std::size_t written_total = 0;
-  while (!writing_.empty()) {
-    iovec iov[kMaxIov];
-    std::size_t count = 0;
-    for (auto it = writing_.begin(); it != writing_.end() && count < kMaxIov; ++it, ++count) {
-      const std::size_t skip = count == 0 ? write_offset_ : 0;
-      iov[count].iov_base = it->data() + skip;
-      iov[count].iov_len = it->size() - skip;
-    }
-    msghdr msg{};
-    msg.msg_iov = iov;
-    msg.msg_iovlen = count;
-    // sendmsg rather than writev: MSG_NOSIGNAL turns a vanished peer into EPIPE instead of a
-    // SIGPIPE that would kill a gateway which has not ignored it.
-    const ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      schedule_finish(VSP_E_IO, std::string("write failed: ") + std::strerror(errno));
-      return;
-    }
-    auto left = static_cast<std::size_t>(n);
-    written_total += left;
-    while (left > 0) {
-      const std::size_t rest = writing_.front().size() - write_offset_;
-      if (left < rest) {
-        write_offset_ += left;
-        left = 0;
-      } else {
-        left -= rest;
-        write_offset_ = 0;
-        writing_.pop_front();
-      }
-    }
-  }
-
-  bool now_writable = false;
-  bool drained = false;
-  {
-    std::lock_guard lock(mu_);
-    wire_busy_ = !writing_.empty();
-    queued_bytes_ -= written_total;
-    if (busy_ && queued_bytes_ <= limits_.send_queue_bytes / 4) {
-      busy_ = false;
-      now_writable = true;
-    }
-    drained = queued_bytes_ == 0;
+  // Writes until the socket is full; conn_writable goes out from in here once a busy queue is
+  // down to a quarter.
+  if (const int err = out_.write_to(fd_); err != 0) {
+    schedule_finish(VSP_E_IO, std::string("write failed: ") + std::strerror(err));
+    return;
   }
   update_watch();
-  if (now_writable && !closing_) host_.api()->conn_writable(host_conn_);
-  if (closing_ && drained) schedule_finish(close_code_, close_reason_);
+  if (closing_ && out_.empty()) schedule_finish(close_code_, close_reason_);
 }
 
 void Connection::update_watch() {
   if (!watch_) return;
   const uint32_t want =
-      (reading_ ? VSP_WATCH_READ : 0u) | (writing_.empty() ? 0u : VSP_WATCH_WRITE);
+      (reading_ ? VSP_WATCH_READ : 0u) | (out_.unwritten().empty() ? 0u : VSP_WATCH_WRITE);
   if (want != watched_) {
     watched_ = want;
     watch_->update(want);
@@ -296,11 +193,7 @@ void Connection::update_watch() {
 // ---- Closing -------------------------------------------------------------------------------
 
 void Connection::request_close(int code) noexcept {
-  {
-    std::lock_guard lock(mu_);
-    if (dead_) return;
-    close_requested_ = true;
-  }
+  if (!out_.request_close(code)) return;  // closing already
   try {
     std::shared_ptr<Connection> self = shared_from_this();
     host_.post([self, code] {
@@ -312,10 +205,7 @@ void Connection::request_close(int code) noexcept {
 }
 
 void Connection::close_on_loop(int code, const char* reason) {
-  {
-    std::lock_guard lock(mu_);
-    close_requested_ = true;
-  }
+  out_.request_close(code, reason);
   run_close(code, reason);
 }
 
@@ -325,14 +215,8 @@ void Connection::run_close(int code, const char* reason) {
   close_code_ = code;
   close_reason_ = reason ? reason : "closed";
   reading_ = false;
-  bool overflowed = false;
-  {
-    std::lock_guard lock(mu_);
-    overflowed = overflowed_;
-  }
-  if (overflowed) {
-    finish(VSP_E_OVERFLOW, "send queue exceeded send_queue_bytes (" +
-                               std::to_string(limits_.send_queue_bytes) + ")");
+  if (out_.overflowed()) {
+    finish(VSP_E_OVERFLOW, out_.overflow_reason());
     return;
   }
   flush();
@@ -360,13 +244,7 @@ void Connection::schedule_finish(int status, std::string reason) {
 void Connection::finish(int status, const std::string& reason) {
   if (finished_) return;
   finished_ = true;
-  {
-    std::lock_guard lock(mu_);
-    dead_ = true;
-    pending_.clear();
-    queued_bytes_ = 0;
-  }
-  writing_.clear();
+  out_.finish();  // from here on every send is VSP_E_CLOSED, so none writes to fd_
   linger_.reset();
   watch_.reset();  // before close(): the host must stop watching an fd number that may be reused
   ::close(fd_);
@@ -377,10 +255,7 @@ void Connection::finish(int status, const std::string& reason) {
 
 void Connection::abandon() noexcept {
   finished_ = true;
-  {
-    std::lock_guard lock(mu_);
-    dead_ = true;
-  }
+  out_.finish();
   linger_.reset();
   watch_.reset();
   if (fd_ >= 0) ::close(fd_);

@@ -1,19 +1,18 @@
-// One accepted client of the unix transport: newline framing in, a bounded gathered-write queue
-// out. Reading, writing and closing happen on the host's loop thread; send() and request_close()
-// may be called from any thread and only hand work to the loop through host.post().
+// One accepted client of the unix transport: newline framing in (vsp::LineFramer), a bounded
+// write queue out (vsp::SendQueue; both from the SDK). Reading, writing and closing happen on the
+// host's loop thread; send() and request_close() may be called from any thread and only hand work
+// to the loop through host.post(), or write to an idle socket at once.
 #pragma once
 
-#include <sys/uio.h>
-
 #include <cstddef>
-#include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vespid/line_framer.hpp>
 #include <vespid/plugin.hpp>
+#include <vespid/send_queue.hpp>
 
 namespace vespid::unix_transport {
 
@@ -56,7 +55,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   void on_ready(uint32_t revents);
   void read_input();
-  void deliver_lines();
+  void deliver_lines(const char* data, std::size_t n);
   void on_peer_eof();
   void protocol_overflow();
   void flush();
@@ -74,31 +73,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
   vsp_host_conn* host_conn_ = nullptr;
   std::unique_ptr<vsp::Watch> watch_;
   std::unique_ptr<vsp::Timer> linger_;
-  std::string inbuf_;
-  std::size_t scanned_ = 0;  // bytes of inbuf_ already known to hold no newline
+  // Keeps a '\r' before the '\n' in the message, as this transport always has.
+  vsp::LineFramer framer_;
   bool reading_ = true;
   bool closing_ = false;
   int close_code_ = VSP_OK;  // what conn_closed reports once a requested close completes
   std::string close_reason_;
   bool finish_scheduled_ = false;
   bool finished_ = false;
-  std::deque<std::string> writing_;  // taken from pending_, being written
-  std::size_t write_offset_ = 0;     // bytes of writing_.front() already written
   uint32_t watched_ = 0;
 
   // The host's loop thread (where this connection was accepted and does all its I/O).
   const std::thread::id loop_thread_ = std::this_thread::get_id();
 
-  // Shared with send()/request_close() callers, guarded by mu_.
-  std::mutex mu_;
-  bool wire_busy_ = false;  // writing_ holds output the loop thread still has to write
-  std::deque<std::string> pending_;
-  std::size_t queued_bytes_ = 0;  // pending_ plus the unwritten part of writing_
-  bool flush_posted_ = false;
-  bool close_requested_ = false;
-  bool overflowed_ = false;
-  bool busy_ = false;  // told the host VSP_E_BUSY; owes it conn_writable
-  bool dead_ = false;
+  // Any thread, under the queue's own mutex (see send_queue.hpp): the output, the limits, the
+  // busy/writable accounting and the close request.
+  vsp::SendQueue out_;
 };
 
 }  // namespace vespid::unix_transport

@@ -6,7 +6,7 @@
 #include <chrono>
 #include <mutex>
 #include <optional>
-#include <vector>
+#include <vespid/send_queue.hpp>
 
 #include "request_facts.hpp"
 
@@ -52,7 +52,8 @@ class WsSession final : public Session {
         ws_(std::move(stream)),
         req_(std::make_unique<Request>(std::move(req))),
         dialect_(std::move(dialect)),
-        timer_(ex) {}
+        timer_(ex),
+        out_(sh_->cfg.send_queue_bytes) {}
 
   void start();
   int send(std::string_view message) noexcept override;
@@ -124,20 +125,13 @@ class WsSession final : public Session {
   std::string close_log_;     // what conn_closed says
   bool released_ = false;     // conn_closed called (or never owed)
   bool removed_ = false;
-  std::vector<std::string> batch_;  // taken from out_, being written in order
-  std::size_t batch_index_ = 0;
 
-  // Shared with the host's send()/close()/admit(), guarded by mu_.
+  // Any thread, under the queue's own mutex (see send_queue.hpp): the host's send() and close(),
+  // the limits, the busy/writable accounting; whole messages, each one WebSocket text message.
+  vsp::MessageQueue out_;
+
+  // Shared with the host's admit(), guarded by mu_.
   std::mutex mu_;
-  std::vector<std::string> out_;
-  std::size_t queued_ = 0;  // out_ plus the unwritten part of batch_
-  bool flush_posted_ = false;
-  bool busy_ = false;  // told the host VSP_E_BUSY; owes it conn_writable
-  bool close_requested_ = false;
-  bool overflow_ = false;
-  bool dead_ = false;
-  int host_close_code_ = VSP_OK;
-  std::string host_close_reason_;
   bool admit_seen_ = false;
   int admit_status_ = VSP_OK;
   int admit_http_status_ = 0;
@@ -189,15 +183,17 @@ void WsSession::start() {
     return;
   }
   host_conn_ = conn;
+  out_.attach(sh_->host.api(), conn);
   timer_.expires_after(milliseconds(cfg().handshake_timeout_ms));
   timer_.async_wait([self = self()](beast::error_code tec) { self->on_admit_timeout(tec); });
 }
 
 void WsSession::admit(int status, int http_status, std::string_view body) noexcept {
   try {
+    if (out_.finished()) return;
     {
       std::lock_guard lock(mu_);
-      if (admit_seen_ || dead_) return;
+      if (admit_seen_) return;
       admit_seen_ = true;
       admit_status_ = status;
       admit_http_status_ = http_status;
@@ -244,11 +240,7 @@ void WsSession::on_admit_timeout(beast::error_code ec) {
 
 void WsSession::refuse(unsigned http_status, std::string body, int status, std::string reason) {
   state_ = State::Closing;
-  {
-    std::lock_guard lock(mu_);
-    dead_ = true;
-    close_requested_ = true;
-  }
+  out_.finish();  // the host's sends are VSP_E_CLOSED from here on
   timer_.cancel();
   const unsigned version = req_ ? req_->version() : 11;
   req_.reset();
@@ -375,12 +367,7 @@ void WsSession::on_read(beast::error_code ec, std::size_t have, std::size_t n) {
 }
 
 void WsSession::deliver() {
-  bool closing = false;
-  {
-    std::lock_guard lock(mu_);
-    closing = close_requested_;
-  }
-  if (!closing && host_conn_ != nullptr) {
+  if (!out_.closing() && host_conn_ != nullptr) {
     // The host may answer (send) or close inline, on this thread; both only post.
     sh_->host.api()->conn_recv(host_conn_, msg_.data(), msg_.size());
   }
@@ -430,10 +417,7 @@ void WsSession::on_read_error(beast::error_code ec) {
     const std::string why = ec == websocket::error::bad_frame_payload
                                 ? "text message is not valid UTF-8"
                                 : "WebSocket protocol violation: " + ec.message();
-    {
-      std::lock_guard lock(mu_);
-      dead_ = true;
-    }
+    out_.finish();
     if (!discarding_ && !closing_local_ && host_conn_ != nullptr) {
       sh_->host.api()->conn_protocol_error(host_conn_, VSP_E_INVALID, why.c_str());
     }
@@ -448,46 +432,23 @@ void WsSession::on_read_error(beast::error_code ec) {
 // ---- Output ---------------------------------------------------------------------------------
 
 int WsSession::send(std::string_view message) noexcept {
+  const vsp::Queued q = out_.send(message);
   try {
-    bool post_flush = false;
-    bool overflow = false;
-    int rc = VSP_OK;
-    {
-      std::lock_guard lock(mu_);
-      if (dead_ || close_requested_) return VSP_E_CLOSED;
-      const std::size_t limit = cfg().send_queue_bytes;
-      if (queued_ + message.size() > limit) {
-        // A reader this slow is dropped, never buffered without bound.
-        close_requested_ = true;
-        overflow_ = true;
-        overflow = true;
-      } else {
-        out_.emplace_back(message);
-        queued_ += message.size();
-        if (queued_ > limit / 2) {
-          busy_ = true;
-          rc = VSP_E_BUSY;
-        }
-        post_flush = !std::exchange(flush_posted_, true);
-      }
-    }
-    if (overflow) {
+    if (q.status == VSP_E_OVERFLOW) {
       net::post(ex_, [self = self()] { self->on_overflow(); });
-      return VSP_E_OVERFLOW;
+    } else if (q.post_flush) {
+      // Coalescing: whatever is sent before this task runs is written back to back.
+      net::post(ex_, [self = self()] { self->flush(); });
     }
-    // Coalescing: whatever is sent before this task runs is written back to back.
-    if (post_flush) net::post(ex_, [self = self()] { self->flush(); });
-    return rc;
   } catch (...) {
+    if (q.status != VSP_E_OVERFLOW) out_.retry_post();
     return VSP_E_NOMEM;
   }
+  return q.status;
 }
 
 void WsSession::flush() {
-  {
-    std::lock_guard lock(mu_);
-    flush_posted_ = false;
-  }
+  out_.flush_running();
   if (state_ != State::Open && state_ != State::Closing) return;  // on_accept starts writing
   if (writing_ || released_ || close_started_) return;
   write_next();
@@ -496,31 +457,20 @@ void WsSession::flush() {
 void WsSession::write_next() {
   if (writing_ || released_ || close_started_) return;
   if (state_ != State::Open && state_ != State::Closing) return;
-  if (batch_index_ >= batch_.size()) {
-    batch_.clear();
-    batch_index_ = 0;
-    {
-      std::lock_guard lock(mu_);
-      batch_.swap(out_);
-    }
-    if (batch_.empty()) {
-      if (batch_.capacity() > 64) batch_ = std::vector<std::string>();
-      // Drained. A requested close goes out after everything queued before it.
-      if (closing_local_) start_close_handshake();
-      return;
-    }
+  const std::string* message = out_.next();
+  if (message == nullptr) {
+    // Drained. A requested close goes out after everything queued before it.
+    if (closing_local_) start_close_handshake();
+    return;
   }
   writing_ = true;
   // Beast allows one write at a time, so messages go out back to back, in order.
-  ws_.async_write(net::buffer(batch_[batch_index_]),
+  ws_.async_write(net::buffer(*message),
                   [self = self()](beast::error_code ec, std::size_t) { self->on_write(ec); });
 }
 
 void WsSession::on_write(beast::error_code ec) {
   writing_ = false;
-  const std::size_t size = batch_[batch_index_].size();
-  std::string().swap(batch_[batch_index_]);
-  ++batch_index_;
   if (released_) {
     maybe_done();
     return;
@@ -530,16 +480,7 @@ void WsSession::on_write(beast::error_code ec) {
            closing_local_ ? close_log_ : "write failed: " + ec.message());
     return;
   }
-  bool writable = false;
-  {
-    std::lock_guard lock(mu_);
-    queued_ -= size;
-    if (busy_ && queued_ <= cfg().send_queue_bytes / 4) {
-      busy_ = false;
-      writable = !close_requested_;
-    }
-  }
-  if (writable && host_conn_ != nullptr) sh_->host.api()->conn_writable(host_conn_);
+  out_.written();  // frees it; conn_writable once a busy queue is down to a quarter
   write_next();
 }
 
@@ -547,21 +488,14 @@ void WsSession::on_overflow() {
   if (released_) return;
   // The peer does not read, so a close frame would only queue behind the rest: cut it off.
   ws_.next_layer().close();
-  finish(VSP_E_OVERFLOW,
-         "send queue exceeded send_queue_bytes (" + std::to_string(cfg().send_queue_bytes) + ")");
+  finish(VSP_E_OVERFLOW, out_.overflow_reason());
 }
 
 // ---- Closing --------------------------------------------------------------------------------
 
 void WsSession::close(int code, const char* reason) noexcept {
   try {
-    {
-      std::lock_guard lock(mu_);
-      if (dead_ || close_requested_) return;
-      close_requested_ = true;
-      host_close_code_ = code;
-      host_close_reason_ = reason != nullptr ? reason : "";
-    }
+    if (!out_.request_close(code, reason)) return;  // closing already
     net::post(ex_, [self = self()] { self->on_host_close(); });
   } catch (...) {
     // Only allocation can fail; the stop grace is the backstop.
@@ -569,14 +503,8 @@ void WsSession::close(int code, const char* reason) noexcept {
 }
 
 void WsSession::on_host_close() {
-  int code = VSP_OK;
-  std::string reason;
-  {
-    std::lock_guard lock(mu_);
-    code = host_close_code_;
-    reason = host_close_reason_;
-  }
-  begin_close(code, close_code_for(code), std::move(reason));
+  vsp::CloseRequest req = out_.close_request();
+  begin_close(req.code, close_code_for(req.code), std::move(req.reason));
 }
 
 void WsSession::begin_close(int status, uint16_t ws_code, std::string reason) {
@@ -586,10 +514,7 @@ void WsSession::begin_close(int status, uint16_t ws_code, std::string reason) {
   close_code_ = ws_code;
   close_reason_ = close_reason_text(reason);
   close_log_ = reason.empty() ? std::string("closed by the gateway") : reason;
-  {
-    std::lock_guard lock(mu_);
-    close_requested_ = true;
-  }
+  out_.request_close(status, reason.c_str());  // from here on every send is VSP_E_CLOSED
   switch (state_) {
     case State::Admitting:
       // Only a stop gets here (the host closes nothing it has not admitted).
@@ -652,14 +577,7 @@ void WsSession::finish(int status, const std::string& reason) {
 void WsSession::release(int status, const std::string& reason) {
   if (released_) return;
   released_ = true;
-  {
-    std::lock_guard lock(mu_);
-    dead_ = true;
-    close_requested_ = true;
-    out_.clear();
-    queued_ = 0;
-    busy_ = false;
-  }
+  out_.finish();
   timer_.cancel();
   if (vsp_host_conn* conn = std::exchange(host_conn_, nullptr)) {
     sh_->host.api()->conn_closed(conn, status, reason.c_str());

@@ -1,13 +1,15 @@
-// LineFramer on its own: the framing rules without sockets.
-#include "line_framer.hpp"
-
+// vsp::LineFramer (the SDK's <vespid/line_framer.hpp>) on its own: the framing rules without
+// sockets.
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
+#include <vespid/line_framer.hpp>
 
 namespace vespid::bridge {
 namespace {
+
+using vsp::LineFramer;
 
 struct Collect {
   std::vector<std::string> lines;
@@ -77,6 +79,18 @@ TEST(LineFramer, BigLineMemoryIsReleased) {
   ASSERT_EQ(c.lines.size(), 1u);
   EXPECT_EQ(c.lines[0].size(), big.size());
   EXPECT_LE(f.capacity(), 1024u);
+}
+
+TEST(LineFramer, KeptCrIsPartOfTheLineAndCounts) {
+  // The unix transport and the tcp-lines example hand a '\r' on to the host.
+  LineFramer f(4, LineFramer::Cr::keep);
+  Collect c;
+  EXPECT_EQ(feed(f, "abc\r\nab", c), LineFramer::Result::ok);
+  EXPECT_EQ(f.partial(), "ab");
+  EXPECT_EQ(c.lines, (std::vector<std::string>{"abc\r"}));
+  EXPECT_EQ(feed(f, "cd\r", c), LineFramer::Result::overflow);
+  LineFramer g(4, LineFramer::Cr::keep);
+  EXPECT_EQ(feed(g, "abcd\r\n", c), LineFramer::Result::overflow);
 }
 
 }  // namespace

@@ -12,10 +12,12 @@
 //     of its own, non-blocking sockets, a write watch that is enabled only while output waits;
 //   - the connection lifecycle: conn_open -> conn_recv... -> conn_closed exactly once;
 //   - the threading rules of `send` and `close`, which the host may call on ANY thread: each
-//     connection's output queue sits behind a mutex, and the socket itself is touched only on the
-//     loop thread, by a flush task posted there;
-//   - backpressure (VSP_E_BUSY, conn_writable) and the hard limit (VSP_E_OVERFLOW);
-//   - framing errors reported with conn_protocol_error, so the peer gets the dialect's answer;
+//     connection's output is a vsp::SendQueue (<vespid/send_queue.hpp>), which has its own mutex,
+//     and the socket itself is touched only on the loop thread, by a flush task posted there;
+//   - backpressure (VSP_E_BUSY, conn_writable) and the hard limit (VSP_E_OVERFLOW), which the
+//     SendQueue keeps: a transport that uses it gets them right;
+//   - line framing with vsp::LineFramer (<vespid/line_framer.hpp>), and framing errors reported
+//     with conn_protocol_error, so the peer gets the dialect's answer;
 //   - an asynchronous stop that drains connections and then calls `done`.
 //
 // Only the C++ standard library and POSIX are used.
@@ -23,21 +25,20 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
+#include <vespid/line_framer.hpp>
 #include <vespid/plugin.hpp>
+#include <vespid/send_queue.hpp>
 
 #include "config.hpp"
 
@@ -48,7 +49,6 @@
 namespace tcp_lines {
 namespace {
 
-constexpr int kMaxIovecs = 64;              // messages gathered into one sendmsg
 constexpr size_t kReadChunk = 64 * 1024;    // bytes per read()
 constexpr int kReadsPerWakeup = 16;         // then let the loop serve others (watches are level-
 constexpr int kAcceptsPerWakeup = 64;       //   triggered, so we are called again if more waits)
@@ -103,19 +103,23 @@ std::string local_address_of(int fd) {
 // address) and passes it back to send() and close().
 //
 // The fields fall into two groups. Loop-thread fields are touched only on the host's loop thread
-// (every watch, timer and posted callback runs there), so they need no lock. Shared fields are
-// also touched by send() and close(), which the host may call on any thread; they sit behind `mu`.
-// The host never calls send/close for one connection concurrently, but those calls can run at
-// the same time as our own loop-thread work on it.
+// (every watch, timer and posted callback runs there), so they need no lock. The output queue is
+// also touched by send() and close(), which the host may call on any thread; vsp::SendQueue has
+// its own mutex for that, and never calls the host while holding it. The host never calls
+// send/close for one connection concurrently, but those calls can run at the same time as our
+// own loop-thread work on it.
 //
 // Lifetime: shared_ptr. The instance holds one reference while the connection is open; a posted
 // flush task holds another, so a task that runs after the connection closed finds a live object
-// whose state says Closed and does nothing.
+// that says `finished` and does nothing.
 struct Conn : std::enable_shared_from_this<Conn> {
-  enum class State { Open, Closing, Closed };
-
-  Conn(int fd_in, std::string peer_in, std::string local_in)
-      : fd(fd_in), peer(std::move(peer_in)), local(std::move(local_in)) {}
+  Conn(int fd_in, std::string peer_in, std::string local_in, const Config& cfg)
+      : fd(fd_in),
+        peer(std::move(peer_in)),
+        local(std::move(local_in)),
+        // A '\r' before the '\n' stays part of the message (JSON reads it as white space).
+        framer(cfg.max_line_bytes, vsp::LineFramer::Cr::keep),
+        out(cfg.send_queue_bytes) {}
 
   // ---- Loop thread only ----
   int fd;
@@ -126,23 +130,14 @@ struct Conn : std::enable_shared_from_this<Conn> {
   std::unique_ptr<vsp::Watch> watch;       // READ while reading, WRITE while output waits
   uint32_t watched = 0;                    // the events `watch` currently requests
   bool reading = true;                     // false after EOF, a framing error, or while closing
-  std::string in;                          // received bytes not yet framed into lines
-  size_t scanned = 0;                      // prefix of `in` already searched for '\n'
-  std::deque<std::string> out;             // lines taken from `pending`, being written
-  size_t out_offset = 0;                   // bytes of out.front() already written
+  vsp::LineFramer framer;                  // received bytes into lines; holds a partial line
   std::unique_ptr<vsp::Timer> linger;      // bounds how long a close waits for its flush
   std::unique_ptr<vsp::Timer> half_close;  // after the peer's EOF: when to stop waiting
 
-  // ---- Shared with send()/close() on any thread: guarded by mu ----
-  std::mutex mu;
-  State state = State::Open;
-  std::vector<std::string> pending;  // lines queued by send(), '\n' included
-  size_t queued = 0;                 // bytes in pending + out not yet written
-  bool flush_posted = false;         // a flush task is on its way to the loop thread
-  bool busy = false;                 // send() said VSP_E_BUSY, so conn_writable is owed
-  bool abort = false;                // close without flushing (the send queue overflowed)
-  int close_status = VSP_OK;         // what the close is reported with, once Closing
-  std::string close_reason;
+  // ---- Any thread (its own mutex) ----
+  // Lines queued by send(), '\n' included; the byte accounting behind VSP_E_BUSY, conn_writable
+  // and VSP_E_OVERFLOW; whether (and with what code and reason) a close was requested.
+  vsp::SendQueue out;
 };
 
 Conn* as_conn(vsp_plugin_conn* pc) {
@@ -183,14 +178,11 @@ class TcpLines {
  private:
   TcpLines(vsp::Host host, Config cfg) : host_(host), api_(host.api()), cfg_(std::move(cfg)) {}
 
-  size_t high_water() const { return cfg_.send_queue_bytes / 2; }
-  size_t low_water() const { return cfg_.send_queue_bytes / 4; }
-
   void on_accept_ready();
   void open_connection(int fd, const sockaddr_storage& peer);
   void on_conn_events(Conn& c, uint32_t revents);
   void read_input(Conn& c);
-  void frame_lines(Conn& c);
+  void frame_lines(Conn& c, const char* data, size_t n);
   void on_peer_eof(Conn& c);
   void stop_reading(Conn& c);
   void schedule_flush(Conn& c);
@@ -347,7 +339,7 @@ void TcpLines::open_connection(int fd, const sockaddr_storage& peer_addr) {
 
   std::shared_ptr<Conn> c;
   try {
-    c = std::make_shared<Conn>(fd, peer, local_address_of(fd));
+    c = std::make_shared<Conn>(fd, peer, local_address_of(fd), cfg_);
     // Watch before conn_open: this is the loop thread, so no event can be delivered before we
     // return, and once conn_open has succeeded nothing may fail without a conn_closed.
     Conn* raw = c.get();
@@ -375,10 +367,7 @@ void TcpLines::open_connection(int fd, const sockaddr_storage& peer_addr) {
   int rc = api_->conn_open(host_.instance(), &info, as_plugin_conn(c.get()), &host_conn, &err);
   if (rc != VSP_OK) {
     // Refused (unknown dialect, shutting down, ...): close the socket, and no conn_closed.
-    {
-      std::lock_guard<std::mutex> lock(c->mu);
-      c->state = Conn::State::Closed;
-    }
+    c->out.finish();
     c->finished = true;
     c->watch.reset();
     ::close(fd);
@@ -387,6 +376,7 @@ void TcpLines::open_connection(int fd, const sockaddr_storage& peer_addr) {
     return;
   }
   c->host_conn = host_conn;
+  c->out.attach(api_, host_conn);  // the queue tells the host conn_writable itself
   conns_.emplace(c.get(), c);
   host_.debug("tcp-lines: " + peer + " connected");
 }
@@ -431,46 +421,26 @@ void TcpLines::read_input(Conn& c) {
       on_peer_eof(c);
       return;
     }
-    c.in.append(read_buf_.data(), static_cast<size_t>(n));
-    frame_lines(c);
+    frame_lines(c, read_buf_.data(), static_cast<size_t>(n));
   }
 }
 
-// Hands every complete line in c.in to the host, in order, one conn_recv per line.
-void TcpLines::frame_lines(Conn& c) {
-  size_t start = 0;  // first byte of the line being framed
-  bool too_long = false;
-  while (c.reading) {
-    size_t nl = c.in.find('\n', c.scanned);
-    if (nl == std::string::npos) {
-      c.scanned = c.in.size();
-      too_long = c.in.size() - start > cfg_.max_line_bytes;
-      break;
-    }
-    size_t len = nl - start;
-    if (len > cfg_.max_line_bytes) {
-      too_long = true;
-      break;
-    }
-    if (len > 0) {  // blank lines are keep-alives, not messages
-      int rc = api_->conn_recv(c.host_conn, c.in.data() + start, len);
-      if (rc == VSP_E_CLOSED) stop_reading(c);  // the host is closing this connection
-    }
-    start = nl + 1;
-    c.scanned = start;
-  }
-  c.in.erase(0, start);
-  c.scanned -= start;
-
-  if (too_long) {
-    // Framing is ours; the answer is the dialect's. The host replies in the dialect's error form
-    // through send() and then calls close().
-    stop_reading(c);
-    c.in.clear();
-    c.scanned = 0;
-    std::string msg = "line exceeds max_line_bytes (" + std::to_string(cfg_.max_line_bytes) + ")";
-    api_->conn_protocol_error(c.host_conn, VSP_E_OVERFLOW, msg.c_str());
-  }
+// Hands every complete line to the host, in order, one conn_recv per line. LineFramer keeps only
+// an unterminated tail, skips blank lines (keep-alives, not messages) and refuses a line over
+// max_line_bytes as soon as it is certain, before its '\n' arrives.
+void TcpLines::frame_lines(Conn& c, const char* data, size_t n) {
+  const vsp::LineFramer::Result r = c.framer.feed(data, n, [&](std::string_view line) {
+    if (api_->conn_recv(c.host_conn, line.data(), line.size()) != VSP_E_CLOSED) return true;
+    stop_reading(c);  // the host is closing this connection
+    return false;
+  });
+  if (r != vsp::LineFramer::Result::overflow) return;
+  // Framing is ours; the answer is the dialect's. The host replies in the dialect's error form
+  // through send() and then calls close().
+  stop_reading(c);
+  c.framer.reset();
+  std::string msg = "line exceeds max_line_bytes (" + std::to_string(cfg_.max_line_bytes) + ")";
+  api_->conn_protocol_error(c.host_conn, VSP_E_OVERFLOW, msg.c_str());
 }
 
 // The peer will send no more. It may still read, though: a client that writes its requests and
@@ -481,8 +451,7 @@ void TcpLines::frame_lines(Conn& c) {
 // the next write fail, which closes the connection at once.
 void TcpLines::on_peer_eof(Conn& c) {
   stop_reading(c);
-  c.in.clear();  // an unterminated last line is not a message
-  c.scanned = 0;
+  c.framer.reset();  // an unterminated last line is not a message
   if (c.half_close) return;
   Conn* raw = &c;
   c.half_close = std::make_unique<vsp::Timer>(
@@ -504,54 +473,22 @@ int TcpLines::send(vsp_plugin_conn* conn, std::string_view message) {
   if (!message.empty() && std::memchr(message.data(), '\n', message.size()) != nullptr) {
     return VSP_E_INVALID;
   }
-  std::string line;
-  line.reserve(message.size() + 1);  // copy: `message` is borrowed for this call only
-  line.append(message);
-  line.push_back('\n');
-
-  int rc = VSP_OK;
-  bool post = false;
-  {
-    std::lock_guard<std::mutex> lock(c.mu);
-    if (c.state != Conn::State::Open) return VSP_E_CLOSED;
-    if (c.queued + line.size() > cfg_.send_queue_bytes) {
-      // A slow reader is dropped, never buffered without bound.
-      c.state = Conn::State::Closing;
-      c.abort = true;
-      c.close_status = VSP_E_OVERFLOW;
-      c.close_reason =
-          "send queue exceeds send_queue_bytes (" + std::to_string(cfg_.send_queue_bytes) + ")";
-      rc = VSP_E_OVERFLOW;
-    } else {
-      c.queued += line.size();
-      c.pending.push_back(std::move(line));
-      if (c.queued > high_water()) {
-        c.busy = true;
-        rc = VSP_E_BUSY;
-      }
-    }
-    post = !c.flush_posted;
-    c.flush_posted = true;
-  }
-  // Never call the host while holding our lock.
-  if (post) schedule_flush(c);
-  return rc;
+  // The queue copies the line (`message` is borrowed for this call only) and keeps the rules of
+  // transport.h: VSP_E_BUSY above half of send_queue_bytes, VSP_E_OVERFLOW (not queued) at the
+  // limit, VSP_E_CLOSED once closing. A slow reader is dropped, never buffered without bound:
+  // the flush closes an overflowed connection without writing.
+  const vsp_msg line{message.data(), message.size()};
+  const vsp::Queued q = c.out.send_lines(&line, 1);
+  // Never call the host from inside a lock: the queue holds its own only inside its calls.
+  if (q.post_flush || q.status == VSP_E_OVERFLOW) schedule_flush(c);
+  return q.status;
 }
 
 void TcpLines::close(vsp_plugin_conn* conn, int code, const char* reason) {
   Conn& c = *as_conn(conn);
-  bool post = false;
-  {
-    std::lock_guard<std::mutex> lock(c.mu);
-    if (c.state != Conn::State::Open) return;  // already closing
-    c.state = Conn::State::Closing;
-    c.close_status = code;
-    c.close_reason = reason ? reason : "closed by the gateway";
-    post = !c.flush_posted;
-    c.flush_posted = true;
-  }
+  if (!c.out.request_close(code, reason ? reason : "closed by the gateway")) return;  // closing
   // conn_closed must not be called from inside close(): the loop thread does it, in the flush.
-  if (post) schedule_flush(c);
+  if (c.out.claim_flush()) schedule_flush(c);
 }
 
 // Any thread. Runs drain() on the loop thread soon. Every send() of one loop turn lands in the
@@ -559,46 +496,29 @@ void TcpLines::close(vsp_plugin_conn* conn, int code, const char* reason) {
 void TcpLines::schedule_flush(Conn& c) {
   std::shared_ptr<Conn> keep = c.shared_from_this();
   bool posted = host_.post([this, keep] {
-    {
-      std::lock_guard<std::mutex> lock(keep->mu);
-      keep->flush_posted = false;
-      // Closed: the connection (and maybe the instance) is gone; touch nothing else.
-      if (keep->state == Conn::State::Closed) return;
-    }
-    drain(*keep);
+    // Finished: the connection (and maybe the instance) is gone; touch nothing else.
+    if (keep->finished) return;
+    drain(*keep);  // its take() lets the next send post a flush again
   });
-  if (!posted) {
-    // The host is shutting down past running tasks; stop() or destroy closes the connection.
-    std::lock_guard<std::mutex> lock(c.mu);
-    c.flush_posted = false;
-  }
+  // The host is shutting down past running tasks; stop() or destroy closes the connection.
+  if (!posted) c.out.retry_post();
 }
 
 // Loop thread. Takes what send() queued, writes what the socket accepts, and carries out a
 // requested close once everything is out (or at once, after an overflow).
 void TcpLines::drain(Conn& c) {
   if (c.finished) return;
-  bool closing = false;
-  bool abort = false;
-  int status = VSP_OK;
-  std::string reason;
-  {
-    std::lock_guard<std::mutex> lock(c.mu);
-    for (auto& line : c.pending) c.out.push_back(std::move(line));
-    c.pending.clear();
-    closing = c.state == Conn::State::Closing;
-    abort = c.abort;
-    status = c.close_status;
-    reason = c.close_reason;
-  }
-  if (abort) {
-    finish_close(c, status, reason);
+  if (c.out.overflowed()) {
+    finish_close(
+        c, VSP_E_OVERFLOW,
+        "send queue exceeds send_queue_bytes (" + std::to_string(cfg_.send_queue_bytes) + ")");
     return;
   }
   if (!write_output(c)) return;  // the socket failed and the connection is closed
-  if (closing) {
+  if (c.out.closing()) {
     if (c.out.empty()) {
-      finish_close(c, status, reason);
+      const vsp::CloseRequest req = c.out.close_request();
+      finish_close(c, req.code, req.reason);
       return;
     }
     c.reading = false;
@@ -613,61 +533,22 @@ void TcpLines::drain(Conn& c) {
   update_watch(c);
 }
 
-// Loop thread. Writes c.out in gathered sendmsg calls until it is empty or the socket is full.
-// Returns false if the connection failed and was closed.
+// Loop thread. Writes what is queued until it is all out or the socket is full (the write watch
+// tells us when to go on); everything queued in one loop turn leaves in one write. The queue
+// calls conn_writable once a busy queue is down to a quarter of send_queue_bytes. Returns false
+// if the connection failed and was closed.
 bool TcpLines::write_output(Conn& c) {
-  size_t written = 0;
-  while (!c.out.empty()) {
-    iovec iov[kMaxIovecs];
-    int count = 0;
-    for (auto it = c.out.begin(); it != c.out.end() && count < kMaxIovecs; ++it, ++count) {
-      size_t skip = count == 0 ? c.out_offset : 0;
-      iov[count].iov_base = const_cast<char*>(it->data()) + skip;
-      iov[count].iov_len = it->size() - skip;
-    }
-    msghdr msg{};
-    msg.msg_iov = iov;
-    msg.msg_iovlen = static_cast<size_t>(count);
-    ssize_t n = ::sendmsg(c.fd, &msg, MSG_NOSIGNAL);  // MSG_NOSIGNAL: EPIPE, not SIGPIPE
-    if (n < 0) {
-      int e = errno;
-      if (e == EINTR) continue;
-      if (e == EAGAIN || e == EWOULDBLOCK) break;  // the write watch tells us when to go on
-      finish_close(c, VSP_E_IO, "write failed: " + os_error(e));
-      return false;
-    }
-    size_t left = static_cast<size_t>(n);
-    written += left;
-    while (left > 0) {
-      size_t rest = c.out.front().size() - c.out_offset;
-      if (left < rest) {
-        c.out_offset += left;
-        break;
-      }
-      left -= rest;
-      c.out.pop_front();
-      c.out_offset = 0;
-    }
-  }
-  if (written > 0) {
-    bool writable = false;
-    {
-      std::lock_guard<std::mutex> lock(c.mu);
-      c.queued -= written;
-      if (c.busy && c.queued <= low_water()) {
-        c.busy = false;
-        writable = true;
-      }
-    }
-    if (writable) api_->conn_writable(c.host_conn);
-  }
-  return true;
+  const int e = c.out.write_to(c.fd);
+  if (e == 0) return true;
+  finish_close(c, VSP_E_IO, "write failed: " + os_error(e));
+  return false;
 }
 
 // Loop thread. READ while we still read, WRITE only while output waits for the socket.
 void TcpLines::update_watch(Conn& c) {
   if (!c.watch) return;
-  uint32_t want = (c.reading ? VSP_WATCH_READ : 0u) | (c.out.empty() ? 0u : VSP_WATCH_WRITE);
+  uint32_t want =
+      (c.reading ? VSP_WATCH_READ : 0u) | (c.out.unwritten().empty() ? 0u : VSP_WATCH_WRITE);
   if (want != c.watched) {
     c.watch->update(want);
     c.watched = want;
@@ -678,14 +559,7 @@ void TcpLines::update_watch(Conn& c) {
 
 // Loop thread. Our own decision to close (EOF, stop): flush, then close, like close() does.
 void TcpLines::begin_close(Conn& c, int status, const std::string& reason) {
-  {
-    std::lock_guard<std::mutex> lock(c.mu);
-    if (c.state == Conn::State::Open) {
-      c.state = Conn::State::Closing;
-      c.close_status = status;
-      c.close_reason = reason;
-    }
-  }
+  c.out.request_close(status, reason.c_str());  // unless a close is under way already
   c.reading = false;
   drain(c);
 }
@@ -696,13 +570,8 @@ void TcpLines::finish_close(Conn& c, int status, const std::string& reason) {
   if (c.finished) return;
   c.finished = true;
   std::shared_ptr<Conn> keep = c.shared_from_this();
-  {
-    std::lock_guard<std::mutex> lock(c.mu);
-    c.state = Conn::State::Closed;  // from now on send() answers VSP_E_CLOSED
-    c.pending.clear();
-  }
-  c.out.clear();
-  c.in.clear();
+  c.out.finish();  // from now on send() answers VSP_E_CLOSED
+  c.framer.reset();
   c.linger.reset();
   c.half_close.reset();
   c.watch.reset();  // free the watch before closing its fd

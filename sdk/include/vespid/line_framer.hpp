@@ -1,14 +1,28 @@
-// JSONL framing: bytes in, whole lines out. One line per '\n'; a trailing '\r' is stripped and
-// empty lines are skipped. Only an unterminated tail is buffered, so an idle connection holds no
-// input memory, and a buffer that grew for one big line is released once that line is out.
-#pragma once
+// vsp::LineFramer: the input side of a transport that frames messages as lines (one message,
+// then '\n'), as the bridge and unix transports and the tcp-lines example do. Bytes in, whole
+// lines out: one line per '\n', empty lines skipped (keep-alives from hand-typed sessions), a
+// trailing '\r' stripped unless the transport keeps it. Only an unterminated tail is buffered, so
+// an idle connection holds no input memory, and a buffer that grew for one big line is released
+// once that line is out. A line longer than the limit is refused as soon as that is certain,
+// before its '\n' arrives, so a peer cannot make the framer buffer without bound.
+//
+// Threading: none of its own. One framer belongs to one connection and is fed by the thread that
+// reads that connection's socket.
+//
+//   vsp::LineFramer framer(max_line_bytes);
+//   auto r = framer.feed(buf, n, [&](std::string_view line) {
+//     return host.api()->conn_recv(conn, line.data(), line.size()) != VSP_E_CLOSED;
+//   });
+//   if (r == vsp::LineFramer::Result::overflow) { /* conn_protocol_error, stop reading */ }
+#ifndef VESPID_LINE_FRAMER_HPP
+#define VESPID_LINE_FRAMER_HPP
 
 #include <cstddef>
 #include <cstring>
 #include <string>
 #include <string_view>
 
-namespace vespid::bridge {
+namespace vsp {
 
 class LineFramer {
  public:
@@ -18,7 +32,12 @@ class LineFramer {
     overflow,  // a line is longer than max_line_bytes: the framer is unusable from here on
   };
 
-  explicit LineFramer(std::size_t max_line_bytes) : max_(max_line_bytes) {}
+  // What happens to a '\r' before the '\n'. Stripping it lets CRLF peers (telnet, some
+  // terminals) through; it also does not count against the limit.
+  enum class Cr { strip, keep };
+
+  explicit LineFramer(std::size_t max_line_bytes, Cr cr = Cr::strip)
+      : max_(max_line_bytes), strip_cr_(cr == Cr::strip) {}
 
   // Calls on_line(std::string_view) -> bool for every whole non-empty line in order; returning
   // false stops. The view is valid only during the call.
@@ -48,6 +67,8 @@ class LineFramer {
     return Result::ok;
   }
 
+  // The unterminated line held back (never over the limit). Valid until the next feed or reset.
+  std::string_view partial() const noexcept { return partial_; }
   // Bytes of an unterminated line held back.
   std::size_t buffered() const noexcept { return partial_.size(); }
   std::size_t capacity() const noexcept { return partial_.capacity(); }
@@ -59,9 +80,13 @@ class LineFramer {
   // A buffer this size or smaller is kept for the next partial line; a bigger one is freed.
   static constexpr std::size_t kKeepCapacity = 1024;
 
+  bool ends_in_cr(const char* s, std::size_t len) const noexcept {
+    return strip_cr_ && len > 0 && s[len - 1] == '\r';
+  }
+
   template <class OnLine>
   Result emit(const char* s, std::size_t len, OnLine& on_line) {
-    if (len > 0 && s[len - 1] == '\r') --len;
+    if (ends_in_cr(s, len)) --len;
     if (len > max_) return Result::overflow;
     if (len == 0) return Result::ok;  // keep-alive blank line
     return on_line(std::string_view(s, len)) ? Result::ok : Result::stopped;
@@ -71,7 +96,7 @@ class LineFramer {
   // may still be stripped, so it does not count yet).
   Result keep_tail(const char* p, std::size_t n, bool append) {
     const std::size_t total = (append ? partial_.size() : 0) + n;
-    const std::size_t effective = total - (p[n - 1] == '\r' ? 1 : 0);
+    const std::size_t effective = total - (ends_in_cr(p, n) ? 1 : 0);
     if (effective > max_) return Result::overflow;
     if (append) {
       partial_.append(p, n);
@@ -91,6 +116,9 @@ class LineFramer {
 
   std::string partial_;
   std::size_t max_;
+  bool strip_cr_;
 };
 
-}  // namespace vespid::bridge
+}  // namespace vsp
+
+#endif  // VESPID_LINE_FRAMER_HPP
