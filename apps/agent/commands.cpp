@@ -10,11 +10,11 @@
 #include <sstream>
 
 #include "credentials.hpp"
+#include "dial_url.hpp"  // libs/url
 #include "executor.hpp"
 #include "gateway_link.hpp"
 #include "http_client.hpp"
 #include "pairing_client.hpp"
-#include "url.hpp"
 
 namespace vespid::agent {
 
@@ -63,8 +63,8 @@ namespace {
 std::string gateway_pin_for(const std::string& ws_url, const PairingTarget& t) {
   if (t.gateway_pin.empty() || t.discovered_ws_url.empty()) return {};
   try {
-    const Url dial = parse_url(ws_url);
-    const Url found = parse_url(t.discovered_ws_url);
+    const DialUrl dial = parse_dial_url(ws_url);
+    const DialUrl found = parse_dial_url(t.discovered_ws_url);
     if (dial.tls && dial.host == found.host && dial.port == found.port) return t.gateway_pin;
   } catch (const std::invalid_argument&) {
     // Not a URL we can dial: `start` says so; there is nothing to pin.
@@ -82,7 +82,7 @@ int pair_and_save(const CommonOptions& common, const ConnectOptions& opts,
                   const PairingTarget& target) {
   const std::string path = resolve_credentials_path(common.config);
   if (!opts.gateway.empty()) {
-    const Url u = parse_url(opts.gateway);  // usage errors surface before pairing
+    const DialUrl u = parse_dial_url(opts.gateway);  // usage errors surface before pairing
     if (u.scheme != "ws" && u.scheme != "wss") {
       throw std::invalid_argument("--gateway must be a ws:// or wss:// URL");
     }

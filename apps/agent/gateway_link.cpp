@@ -25,9 +25,9 @@
 #include <set>
 
 #include "backoff.hpp"
+#include "dial_url.hpp"  // libs/url
 #include "tls.hpp"
 #include "tls_pin.hpp"
-#include "url.hpp"
 
 namespace vespid::agent {
 
@@ -341,7 +341,7 @@ struct GatewayLink::Impl {
   }
 
   template <class WS>
-  awaitable<End> handshake_and_converse(WS& ws, const Url& url) {
+  awaitable<End> handshake_and_converse(WS& ws, const DialUrl& url) {
     beast::get_lowest_layer(ws).expires_never();
     websocket::stream_base::timeout to{};
     to.handshake_timeout = opts.connect_timeout;
@@ -367,7 +367,7 @@ struct GatewayLink::Impl {
     co_return co_await converse(ws);
   }
 
-  awaitable<End> connect_once(Url url) {
+  awaitable<End> connect_once(DialUrl url) {
     auto ex = co_await asio::this_coro::executor;
     asio::ip::tcp::resolver resolver(ex);
     beast::error_code ec;
@@ -426,9 +426,9 @@ struct GatewayLink::Impl {
   }
 
   awaitable<void> main_loop() {
-    Url url;
+    DialUrl url;
     try {
-      url = parse_url(opts.gateway_url);
+      url = parse_dial_url(opts.gateway_url);
       if (url.scheme != "ws" && url.scheme != "wss") {
         throw std::invalid_argument("the gateway URL must be ws:// or wss://: " + opts.gateway_url);
       }

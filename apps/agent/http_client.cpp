@@ -10,9 +10,9 @@
 #include <boost/beast/ssl.hpp>
 #include <memory>
 
+#include "dial_url.hpp"  // libs/url
 #include "tls.hpp"
 #include "tls_pin.hpp"
-#include "url.hpp"
 
 namespace vespid::agent {
 
@@ -30,7 +30,7 @@ constexpr std::size_t kBodyCap = 16u << 20;
 
 struct Exchange {
   HttpRequest req;
-  Url url;
+  DialUrl url;
   TlsPin pin;
   BodySink sink;
   HttpResponse out;
@@ -146,7 +146,7 @@ awaitable<void> run(Exchange* x, std::shared_ptr<asio::ssl::context> tls) {
 HttpResponse http_fetch(const HttpRequest& request, const BodySink& sink) {
   Exchange x;
   x.req = request;
-  x.url = parse_url(request.url);
+  x.url = parse_dial_url(request.url);
   x.sink = sink;
   x.pin = TlsPin(request.tls_pin_sha256);
   if (request.total_timeout.count() > 0) x.deadline = Clock::now() + request.total_timeout;

@@ -1,7 +1,7 @@
 #include "pairing_client.hpp"
 
+#include "dial_url.hpp"  // libs/url
 #include "http_client.hpp"
-#include "url.hpp"
 
 namespace vespid::agent {
 

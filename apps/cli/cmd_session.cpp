@@ -9,9 +9,11 @@
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <stdexcept>
 #include <vector>
 
 #include "commands.hpp"
+#include "dial_url.hpp"  // libs/url
 #include "output.hpp"
 #include "web_client.hpp"
 
@@ -32,44 +34,22 @@ struct Endpoint {
 };
 
 // "http://127.0.0.1:3001", "https://gw.example:443/base", "ws://h:3002/ws/client".
-Endpoint parse_url(const std::string& url, const std::string& ca_file) {
-  auto scheme_end = url.find("://");
-  if (scheme_end == std::string::npos) {
-    throw OperatorError("BAD_URL",
-                        "\"" + url + "\" needs a scheme (http://, https://, ws://, wss://)",
-                        json::object());
-  }
-  std::string scheme = url.substr(0, scheme_end);
-  if (scheme != "http" && scheme != "https" && scheme != "ws" && scheme != "wss") {
-    throw OperatorError("BAD_URL", "unsupported scheme \"" + scheme + "\" in " + url,
-                        json::object());
+Endpoint endpoint_for(const std::string& url, const std::string& ca_file) {
+  DialUrl u;
+  try {
+    u = parse_dial_url(url);
+  } catch (const std::invalid_argument& e) {
+    throw OperatorError("BAD_URL", e.what(), json::object());
   }
   Endpoint e;
-  e.target.tls = scheme == "https" || scheme == "wss";
+  e.target.tls = u.tls;
   e.target.ca_file = ca_file;
-  std::string rest = url.substr(scheme_end + 3);
-  auto slash = rest.find('/');
-  std::string authority = rest.substr(0, slash);
-  e.path = slash == std::string::npos ? "" : rest.substr(slash);
+  e.path = u.path;
   while (!e.path.empty() && e.path.back() == '/') e.path.pop_back();
-  std::string host = authority;
-  int port = e.target.tls ? 443 : 80;
-  if (!authority.empty() && authority.front() == '[') {
-    auto close = authority.find(']');
-    host = authority.substr(1, close - 1);
-    if (close + 1 < authority.size() && authority[close + 1] == ':')
-      port = std::atoi(authority.c_str() + close + 2);
-  } else if (auto colon = authority.rfind(':'); colon != std::string::npos) {
-    host = authority.substr(0, colon);
-    port = std::atoi(authority.c_str() + colon + 1);
-  }
-  if (host.empty() || port <= 0 || port > 65535) {
-    throw OperatorError("BAD_URL", "cannot read host and port from " + url, json::object());
-  }
   // The client connects to an address; a name is what TLS verifies.
-  e.target.server_name = host;
-  e.target.host = host == "localhost" ? "127.0.0.1" : host;
-  e.target.port = port;
+  e.target.server_name = u.host;
+  e.target.host = u.host == "localhost" ? "127.0.0.1" : u.host;
+  e.target.port = std::stoi(u.port);
   return e;
 }
 
@@ -106,7 +86,7 @@ void require(const Remote& r) {
 json rest_call(const Remote& r, const std::string& method, const std::string& path,
                const json& body = nullptr) {
   require(r);
-  Endpoint e = parse_url(r.api, r.ca_file);
+  Endpoint e = endpoint_for(r.api, r.ca_file);
   web::Headers h = {{"Authorization", "Bearer " + r.token}};
   web::HttpReply reply = web::http_request(e.target, method, e.path + "/v1/orgs/" + r.org + path, h,
                                            body.is_null() ? "" : body.dump());
@@ -148,7 +128,7 @@ struct SendOptions {
 // Streams one turn: join (to hear it), send, then print deltas until agent_final or error.
 void send_and_stream(Context& ctx, const Remote& r, const SendOptions& o) {
   require(r);
-  Endpoint e = parse_url(r.gateway, r.ca_file);
+  Endpoint e = endpoint_for(r.gateway, r.ca_file);
   web::WsClient ws(e.target);
   json refusal;
   int status = ws.connect(e.path.empty() ? "/ws/client" : e.path,

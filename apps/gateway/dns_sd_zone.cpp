@@ -12,8 +12,8 @@
 #include "host/discovery/records.hpp"
 #include "host/discovery/ws_services.hpp"
 #include "host/tls/tls_material.hpp"
+#include "interface_scan.hpp"  // libs/netaddr: the range matching the tailnet plugin uses
 #include "protocols/bridge/bridge_dialect.hpp"
-#include "ranges.hpp"  // plugins/tailnet: the same range matching the tailnet plugin uses
 #include "version.hpp"
 
 namespace vespid::app {
@@ -93,16 +93,14 @@ std::vector<core::discovery::ListenerFacts> configured_listeners(const config::G
 }
 
 std::vector<std::string> tailnet_addresses(const config::GatewayConfig& cfg) {
-  std::vector<tailnet::Cidr> ranges;
+  std::vector<netaddr::Cidr> ranges;
   for (const auto& inst : cfg.instances) {
     if (inst.plugin != "tailnet" || !inst.config.contains("ranges")) continue;
-    for (const auto& r : inst.config["ranges"]) ranges.push_back(tailnet::parse_cidr(r));
+    for (const auto& r : inst.config["ranges"]) ranges.push_back(netaddr::parse_cidr(r));
   }
-  if (ranges.empty()) {
-    ranges = {tailnet::parse_cidr("100.64.0.0/10"), tailnet::parse_cidr("fd7a:115c:a1e0::/48")};
-  }
+  if (ranges.empty()) ranges = netaddr::default_tailnet_ranges();
   std::vector<std::string> out;
-  for (const auto& f : tailnet::scan_interfaces(ranges, {})) out.push_back(f.address);
+  for (const auto& f : netaddr::scan_interfaces(ranges, {})) out.push_back(f.address);
   return out;
 }
 

@@ -36,7 +36,7 @@ Config parse_config(std::string_view json) {
       cfg.ranges.clear();
       for (const auto& text : strings(key, v)) {
         try {
-          cfg.ranges.push_back(parse_cidr(text));
+          cfg.ranges.push_back(netaddr::parse_cidr(text));
         } catch (const std::invalid_argument& e) {
           invalid("config key \"ranges\": \"" + text + "\" is not a CIDR range: " + e.what());
         }

@@ -6,13 +6,12 @@
 #include <string_view>
 #include <vector>
 
-#include "ranges.hpp"
+#include "cidr.hpp"  // libs/netaddr
 
 namespace vespid::tailnet {
 
 struct Config {
-  // Tailscale's CGNAT range and its IPv6 ULA prefix; Headscale deployments may use others.
-  std::vector<Cidr> ranges = {parse_cidr("100.64.0.0/10"), parse_cidr("fd7a:115c:a1e0::/48")};
+  std::vector<netaddr::Cidr> ranges = netaddr::default_tailnet_ranges();
   std::vector<std::string> interfaces;  // empty: every interface that is up
   bool magicdns = true;                 // ask `tailscale status --json` for the MagicDNS name
   std::string tailscale_command = "tailscale";

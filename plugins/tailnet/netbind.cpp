@@ -1,5 +1,7 @@
 #include "netbind.hpp"
 
+#include "interface_scan.hpp"  // libs/netaddr
+
 namespace vespid::tailnet {
 
 std::unique_ptr<TailnetNetbind> TailnetNetbind::create(vsp::Host host,
@@ -11,7 +13,7 @@ TailnetNetbind::TailnetNetbind(vsp::Host host, Config cfg) : host_(host), cfg_(s
 
 std::string TailnetNetbind::describe_current() const {
   std::string out;
-  for (const auto& f : scan_interfaces(cfg_.ranges, cfg_.interfaces)) {
+  for (const auto& f : netaddr::scan_interfaces(cfg_.ranges, cfg_.interfaces)) {
     out += (out.empty() ? "" : ", ") + f.address + " on " + f.interface;
   }
   return out.empty() ? "none yet" : out;
@@ -49,7 +51,7 @@ void TailnetNetbind::changed() {
 
 int TailnetNetbind::resolve(const std::string& spec, vsp_addr_sink_fn sink, void* ctx) {
   if (spec == "tailnet" || spec == "auto") {
-    auto found = scan_interfaces(cfg_.ranges, cfg_.interfaces);
+    auto found = netaddr::scan_interfaces(cfg_.ranges, cfg_.interfaces);
     if (found.empty() && spec == "auto") {
       sink(ctx, "127.0.0.1");  // auto: tailnet, else loopback
       return VSP_OK;

@@ -1,18 +1,21 @@
 #include "request_facts.hpp"
 
 #include <boost/beast/http/field.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/parse_query.hpp>
+#include <boost/url/pct_string_view.hpp>
+#include <boost/url/rfc/pchars.hpp>
 #include <nlohmann/json.hpp>
+
+// Boost.URL compiled into this module (its documented header-only use, once per program): the
+// plugin stays a self-contained module that links Boost's headers only.
+#include <boost/url/src.hpp>
 
 namespace vespid::ws {
 
-namespace {
+namespace urls = boost::urls;
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+namespace {
 
 std::string lowercase(std::string_view s) {
   std::string out(s);
@@ -26,6 +29,23 @@ bool iequals(std::string_view a, std::string_view b) {
   return lowercase(a) == lowercase(b);
 }
 
+// Browsers send some characters RFC 3986 keeps out of a query ("[", "]", "{", "|", ...)
+// unescaped. Escaping those (and nothing else: escapes already there stay as they are) lets
+// Boost.URL read the query the way the client meant it.
+std::string escape_stray_characters(std::string_view query) {
+  constexpr auto kQueryChars = urls::pchars + '/' + '?';
+  std::string out;
+  out.reserve(query.size());
+  for (const char c : query) {
+    if (c == '%' || kQueryChars(c)) {
+      out += c;
+    } else {
+      out += urls::encode(std::string_view(&c, 1), kQueryChars);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::optional<Target> split_target(std::string_view target) {
@@ -36,36 +56,21 @@ std::optional<Target> split_target(std::string_view target) {
 }
 
 std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c == '%') {
-      if (i + 2 >= text.size()) return std::nullopt;
-      const int hi = hex_value(text[i + 1]);
-      const int lo = hex_value(text[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
-      out.push_back(' ');
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
+  const auto valid = urls::make_pct_string_view(text);
+  if (!valid) return std::nullopt;
+  urls::encoding_opts opts;
+  opts.space_as_plus = plus_is_space;
+  return valid->decode(opts);
 }
 
 std::optional<std::string> query_param(std::string_view query, std::string_view name) {
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    const auto eq = pair.find('=');
-    const auto key = percent_decode(pair.substr(0, eq), true);
-    if (!key || *key != name) continue;
-    if (eq == std::string_view::npos) return std::string();
-    return percent_decode(pair.substr(eq + 1), true);
+  const std::string escaped = escape_stray_characters(query);  // the views below point into it
+  const auto params = urls::parse_query(escaped);
+  if (!params) return std::nullopt;  // a malformed escape
+  urls::encoding_opts form;
+  form.space_as_plus = true;
+  for (const urls::param_pct_view param : *params) {
+    if (param.key.decode(form) == name) return param.value.decode(form);
   }
   return std::nullopt;
 }

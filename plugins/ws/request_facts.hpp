@@ -14,14 +14,17 @@ struct Target {
   std::string_view query;  // without '?'; empty when absent
 };
 
-// Only origin-form targets ("/path?query") are served; nullopt for anything else.
+// Only origin-form targets ("/path?query") are served; nullopt for anything else. This only
+// splits at the first '?': each part is checked where it is decoded (below), so a character a
+// browser leaves unescaped does not make the request unroutable.
 std::optional<Target> split_target(std::string_view target);
 
-// Percent-decoding; '+' becomes a space when `plus_is_space` (query strings). nullopt for a
-// malformed escape.
+// Percent-decoding (Boost.URL); '+' becomes a space when `plus_is_space` (query strings).
+// nullopt for a malformed escape.
 std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space);
 
-// The decoded value of the first `name=value` pair in a query string.
+// The decoded value of the first `name=value` pair in a query string ("" for a bare `name`),
+// read with Boost.URL. nullopt when there is none, or when the query has a malformed escape.
 std::optional<std::string> query_param(std::string_view query, std::string_view name);
 
 // The token of "Authorization: Bearer <token>" (scheme case-insensitive), if present.

@@ -1,7 +1,7 @@
-// The Beast HTTP/WebSocket client (apps/cli/web_client.hpp), under the tests' namespace.
+// The Beast HTTP/WebSocket client (libs/clients/web_client.hpp), under the tests' namespace.
 #pragma once
 
-#include "web_client.hpp"  // apps/cli
+#include "web_client.hpp"  // libs/clients
 
 namespace vespid::test {
 using web::Headers;

@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "json/bounded_parse.hpp"
+#include "runtime/json_input.hpp"
 
 namespace json_input = vespid::core::json_input;
 using nlohmann::json;

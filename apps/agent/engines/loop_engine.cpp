@@ -6,7 +6,7 @@
 
 #include "../http_client.hpp"
 #include "../sse_parser.hpp"
-#include "../url.hpp"
+#include "dial_url.hpp"  // libs/url
 
 namespace vespid::agent {
 
