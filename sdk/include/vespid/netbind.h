@@ -14,7 +14,8 @@
  * (MagicDNS, "host.tailnet-name.ts.net"), or to nothing when unknown. Discovery TXT records and
  * wide-area zones carry it.
  *
- * THREADING: every function here, and the change callback, runs on the host's loop thread.
+ * Threads: every function here, and the change callback, runs on the loop thread (THREADING in
+ * vespid/abi.h).
  */
 #ifndef VESPID_NETBIND_H
 #define VESPID_NETBIND_H
@@ -25,23 +26,29 @@
 extern "C" {
 #endif
 
-/* Receives one address as NUL-terminated text (borrowed): "100.101.102.103", "fd7a:115c:a1e0::1". */
+/* Receives one address as NUL-terminated text: "100.101.102.103", "fd7a:115c:a1e0::1".
+ * Thread: loop, inside the resolve it was given to. */
 typedef void (*vsp_addr_sink_fn)(void* ctx, const char* address);
 
-/* The host's callback: something changed, resolve again. */
+/* The host's callback: something changed, resolve again.
+ * Thread: loop (the plugin calls it there). */
 typedef void (*vsp_netbind_changed_fn)(void* ctx);
 
 typedef struct vsp_netbind_vtbl {
   uint32_t struct_size;
   vsp_lifecycle life;
 
-  /* Calls sink once per address the spec currently means (possibly zero times). Returns VSP_OK,
-   * VSP_E_UNSUPPORTED for a spec this plugin does not handle, or another status with `err`. */
+  /* Calls sink once per address the spec currently means (possibly zero times).
+   * Thread: loop.
+   * Returns: VSP_OK, VSP_E_UNSUPPORTED for a spec this plugin does not handle, or another status
+   *   with `err`. */
   int (*resolve)(vsp_plugin_instance* instance, const char* spec, vsp_addr_sink_fn sink,
                  void* sink_ctx, vsp_error* err);
 
   /* Registers the host's change callback (one per instance; a second call replaces it, NULL
-   * clears it). The plugin calls it on the loop thread whenever interface addresses change. */
+   * clears it). The plugin calls it whenever interface addresses change.
+   * Thread: loop.
+   * OWNERSHIP: the plugin keeps `fn` and `ctx` until replaced, cleared or destroyed. */
   void (*set_change_callback)(vsp_plugin_instance* instance, vsp_netbind_changed_fn fn, void* ctx);
 } vsp_netbind_vtbl;
 

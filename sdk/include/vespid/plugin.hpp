@@ -8,19 +8,26 @@
 //   - vsp::TransportAdapter<T>, vsp::StorageAdapter<T>: generate a kind's C table from a class.
 //   - VSP_DECLARE_MODULE: defines the one exported symbol, vsp_module_query.
 //
-// A transport class T provides:
-//   static std::unique_ptr<T> create(vsp::Host host, std::string_view config_json);  // may throw
-//   void start();                                                // loop thread, may throw
-//   void stop(std::function<void()> done);                       // loop thread
-//   int send(vsp_plugin_conn* conn, std::string_view message);   // any thread, noexcept
-//   void close(vsp_plugin_conn* conn, int code, const char* reason);  // any thread, noexcept
-//   void admit(vsp_plugin_conn*, int status, int http_status, std::string_view body);  // optional
-// A storage class T provides create/start/stop as above (on the storage thread) and
+// Each method runs on the thread of the C function it implements; the comments below name it,
+// and THREADING in vespid/abi.h says what that means (it is stated there only, so it cannot
+// drift). A transport class T provides:
+//   static std::unique_ptr<T> create(vsp::Host host, std::string_view config_json);  // loop
+//   void start();                                                     // loop
+//   void stop(std::function<void()> done);                            // loop; done: any, once
+//   int send(vsp_plugin_conn* conn, std::string_view message);        // any
+//   void close(vsp_plugin_conn* conn, int code, const char* reason);  // any
+//   void admit(vsp_plugin_conn*, int status, int http_status, std::string_view body);
+//                                                         // any; optional (VSP_CONN_ADMISSION)
+//   int send_batch(vsp_plugin_conn*, const vsp_msg* msgs, size_t count);  // any; optional
+// A storage class T provides create/start/stop as above (on the storage thread) and, also on
+// the storage thread,
 //   int get(std::string_view key, vsp_kv_sink_fn sink, void* ctx);
 //   int scan(std::string_view start, std::string_view end, uint32_t limit, uint32_t flags,
 //            vsp_kv_sink_fn sink, void* ctx);
 //   int commit(const vsp_txn* txns, size_t count, vsp_txn_result* results);
-// Methods report failures by throwing vsp::Error(status, message).
+// Discovery and netbind classes: see DiscoveryAdapter and NetbindAdapter (loop thread).
+// Methods report failures by throwing vsp::Error(status, message); guard() keeps every
+// exception on the plugin's side of the C boundary.
 #ifndef VESPID_PLUGIN_HPP
 #define VESPID_PLUGIN_HPP
 
@@ -110,16 +117,14 @@ class Host {
   // Whether the host offers ABI 1.1's bind services (bind_watch, bind_unwatch,
   // listener_update): an older gateway's table ends before them.
   bool has_bind_api() const noexcept {
-    return api_->struct_size >=
-               offsetof(vsp_host_api, listener_update) + sizeof(api_->listener_update) &&
-           api_->bind_watch != nullptr && api_->bind_unwatch != nullptr &&
-           api_->listener_update != nullptr;
+    return VSP_HAS_MEMBER(vsp_host_api, api_, listener_update) && api_->bind_watch != nullptr &&
+           api_->bind_unwatch != nullptr && api_->listener_update != nullptr;
   }
 
   // Whether the host offers ABI 1.2's reply batching (batch_begin, batch_end).
   bool has_batch_api() const noexcept {
-    return api_->struct_size >= offsetof(vsp_host_api, batch_end) + sizeof(api_->batch_end) &&
-           api_->batch_begin != nullptr && api_->batch_end != nullptr;
+    return VSP_HAS_MEMBER(vsp_host_api, api_, batch_end) && api_->batch_begin != nullptr &&
+           api_->batch_end != nullptr;
   }
 
   // Loop thread. Returns the JSON text of a gateway config key, or an empty string.
@@ -156,6 +161,7 @@ class Host {
     return true;
   }
 
+  // Loop thread.
   void report_failure(int status, const std::string& message) const {
     api_->report_failure(hi_, status, message.c_str());
   }
@@ -165,8 +171,8 @@ class Host {
   vsp_host_instance* hi_ = nullptr;
 };
 
-// Brackets the delivery of several messages (see host->batch_begin). Any thread; does nothing on
-// a host without ABI 1.2's batching.
+// Brackets the delivery of several messages (see host->batch_begin). Any thread, and destroyed on
+// the thread that made it; does nothing on a host without ABI 1.2's batching.
 class ReplyBatch {
  public:
   explicit ReplyBatch(const Host& host) noexcept

@@ -8,8 +8,8 @@
  *     the store's lifetime, starting at 1.
  *   - Every key carries a *version*: the revision of the transaction that last wrote it.
  *
- * THREADING: every function in this table, including the lifecycle, is called on the host's
- * storage thread, one call at a time. Backends may block on disk I/O.
+ * Threads: every function in this table, the lifecycle included, runs on the host's storage
+ * thread, one call at a time, and may block on disk I/O (THREADING in vespid/abi.h).
  *
  * DURABILITY: when `commit` returns VSP_OK, every applied transaction in the batch is durable
  * (survives a crash of the process, and of the machine where the backend's settings promise it).
@@ -32,7 +32,9 @@ typedef struct vsp_kv {
   uint64_t version;
 } vsp_kv;
 
-/* Receives pairs; return 0 to continue, non-zero to stop early (the call then still succeeds). */
+/* Receives pairs.
+ * Thread: storage, inside the get or scan it was given to.
+ * Returns: 0 to continue, non-zero to stop early (the call then still succeeds). */
 typedef int (*vsp_kv_sink_fn)(void* ctx, const vsp_kv* kv);
 
 #define VSP_CMP_ABSENT 1u  /* the key does not exist */
@@ -77,25 +79,30 @@ typedef struct vsp_txn_result {
 
 typedef struct vsp_storage_vtbl {
   uint32_t struct_size; /* sizeof(vsp_storage_vtbl) as the plugin was built */
-  vsp_lifecycle life;   /* see abi.h; called on the storage thread */
+  vsp_lifecycle life;   /* see abi.h */
 
-  /* Looks up one key. On VSP_OK calls sink once (its return value is ignored); VSP_E_NOT_FOUND
-   * when absent; another status with `err` filled on failure. */
+  /* Looks up one key.
+   * Thread: storage.
+   * Returns: VSP_OK after calling sink once (its return value is ignored); VSP_E_NOT_FOUND when
+   *   absent; another status with `err` filled on failure. */
   int (*get)(vsp_plugin_instance* instance, const uint8_t* key, size_t key_len, vsp_kv_sink_fn sink,
              void* sink_ctx, vsp_error* err);
 
   /* Calls sink for each key in [start, end) in key order (descending with VSP_SCAN_REVERSE), at
    * most `limit` times (0 means no limit). An empty `end` (end_len == 0) means no upper bound.
-   * Returns VSP_OK, or a status with `err` filled. */
+   * Thread: storage.
+   * Returns: VSP_OK, or a status with `err` filled. */
   int (*scan)(vsp_plugin_instance* instance, const uint8_t* start, size_t start_len,
               const uint8_t* end, size_t end_len, uint32_t limit, uint32_t flags,
               vsp_kv_sink_fn sink, void* sink_ctx, vsp_error* err);
 
   /* Applies a batch of independent transactions, in order, each atomically on its own (a
    * conflict in one does not affect the others), and makes the applied ones durable before
-   * returning. `results` has `count` entries, caller-owned, filled by the backend.
-   * Returns VSP_OK when every result is meaningful; any other status means the batch as a whole
-   * failed and NOTHING of it was applied (VSP_E_FULL when out of space, VSP_E_IO otherwise). */
+   * returning.
+   * Thread: storage.
+   * OWNERSHIP: `results` (`count` entries) is the host's; the backend fills every entry.
+   * Returns: VSP_OK when every result is meaningful; any other status means the batch as a whole
+   *   failed and NOTHING of it was applied (VSP_E_FULL when out of space, VSP_E_IO otherwise). */
   int (*commit)(vsp_plugin_instance* instance, const vsp_txn* txns, size_t count,
                 vsp_txn_result* results, vsp_error* err);
 } vsp_storage_vtbl;

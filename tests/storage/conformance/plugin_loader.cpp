@@ -27,7 +27,7 @@ StoragePlugin load(const std::string& path, const std::string& id) {
 
   const vsp_module_info* info = query(VSP_ABI_MAJOR, VSP_ABI_MINOR);
   if (info == nullptr) fail(path, "vsp_module_query returned NULL for this host's ABI");
-  if (info->struct_size < offsetof(vsp_module_info, plugins) + sizeof(info->plugins)) {
+  if (!VSP_HAS_MEMBER(vsp_module_info, info, plugins)) {
     fail(path, "vsp_module_info is too small (" + std::to_string(info->struct_size) + " bytes)");
   }
   if (info->abi_major != VSP_ABI_MAJOR) {
@@ -49,8 +49,7 @@ StoragePlugin load(const std::string& path, const std::string& id) {
                      std::to_string(VSP_KIND_STORAGE) + ")");
     }
     // Every function of ABI 1.0's storage table is required, so the table must reach `commit`.
-    const size_t needed = offsetof(vsp_storage_vtbl, commit) + sizeof(vsp_storage_vtbl::commit);
-    if (d.vtbl == nullptr || d.vtbl_size < needed ||
+    if (d.vtbl == nullptr || d.vtbl_size < VSP_SIZE_THROUGH(vsp_storage_vtbl, commit) ||
         *static_cast<const uint32_t*>(d.vtbl) != d.vtbl_size) {
       fail(path, "plugin \"" + id + "\" has a malformed storage table");
     }

@@ -1,0 +1,174 @@
+/*
+ * The services the gateway (the host) offers to every plugin, passed as a table at `create`, in
+ * the manner of SQLite's extension API: a plugin imports nothing from the gateway executable and
+ * links with -Wl,--no-undefined.
+ *
+ * The table is host-owned and valid until the instance's `destroy` returns. It only grows at the
+ * end: check `struct_size` (or `abi_minor`) before using a service added after 1.0.
+ *
+ * Threading: `log`, `post`, `conn_open`, `conn_recv`, `conn_closed`, `conn_writable` and
+ * `conn_protocol_error` may be called from any thread. Every other service only on the host's loop thread, which is the thread
+ * that calls lifecycle functions and every timer, watch and post callback.
+ */
+#ifndef VESPID_HOST_H
+#define VESPID_HOST_H
+
+#include "vespid/abi.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Connections (used by transports; see transport.h) -------------------------------------- */
+
+typedef struct vsp_host_conn vsp_host_conn;     /* host-owned; valid until conn_closed returns */
+typedef struct vsp_plugin_conn vsp_plugin_conn; /* transport-owned; see conn_closed */
+
+/* Facts about a new connection. Every string is NUL-terminated, borrowed for the call, and may
+ * be NULL when unknown. */
+#define VSP_CONN_TLS 0x1u /* the transport terminated TLS for this peer */
+/* The transport vouches that the peer is the local administrator, e.g. because it could open a
+ * socket file created 0600 in the state directory. The host then gives the connection the
+ * `local-admin` role. Only set this when that is really true: it grants every operator method. */
+#define VSP_CONN_LOCAL_ADMIN 0x2u
+/* The transport holds the peer's handshake (e.g. an HTTP upgrade) until the host decides: the
+ * host authenticates the credentials in this info and then calls the transport's `admit`
+ * exactly once. Until then the host calls neither `send` nor `close` for this connection, and
+ * the transport calls conn_recv for nothing. A transport whose table has no `admit` must not
+ * set this flag. */
+#define VSP_CONN_ADMISSION 0x4u
+
+typedef struct vsp_conn_info {
+  uint32_t struct_size;
+  const char* dialect;       /* wire dialect: "operator.v1", "bridge.v1", "vespid.node.v1", ... */
+  const char* peer_address;  /* "127.0.0.1:51234", "[::1]:51234", "unix" */
+  const char* local_address; /* the listener address that accepted it */
+  uint32_t flags;            /* VSP_CONN_* */
+  const char* bearer_token;  /* a credential carried by the handshake (HTTP Authorization) */
+  const char* org_hint;      /* an organisation hint carried by the handshake (x-org-id) */
+  const char* path;          /* the request path of an HTTP-based handshake ("/ws/client") */
+  const char* query;         /* its query string without '?' ("orgId=...") */
+  const char* headers_json;  /* its headers as a JSON object, names lowercased */
+} vsp_conn_info;
+
+/* ---- Timers and fd watches (AvahiPoll-shaped, loop thread only) ----------------------------- */
+
+typedef struct vsp_host_timer vsp_host_timer; /* host-owned until timer_free */
+typedef struct vsp_host_watch vsp_host_watch; /* host-owned until watch_free */
+
+#define VSP_WATCH_READ 0x1u
+#define VSP_WATCH_WRITE 0x2u
+#define VSP_WATCH_ERROR 0x4u /* reported only; need not be requested */
+#define VSP_WATCH_HUP 0x8u   /* reported only; need not be requested */
+
+/* Loop thread. `timer` is the handle timer_new returned. */
+typedef void (*vsp_timer_fn)(vsp_host_timer* timer, void* ctx);
+/* Loop thread. `revents` is the subset of VSP_WATCH_* that is ready. */
+typedef void (*vsp_watch_fn)(vsp_host_watch* watch, int fd, uint32_t revents, void* ctx);
+/* Loop thread. */
+typedef void (*vsp_task_fn)(void* ctx);
+/* Receives a value the host lends for the duration of the call (JSON text, UTF-8). */
+typedef void (*vsp_text_sink_fn)(void* ctx, const char* text, size_t len);
+
+struct vsp_host_api {
+  uint32_t struct_size;
+  uint32_t abi_major; /* the host's ABI */
+  uint32_t abi_minor;
+
+  /* ---- Diagnostics ---- */
+
+  /* Any thread. Writes one log line attributed to this instance ("plugin.<instance>").
+   * `msg` is borrowed, UTF-8, need not be NUL-terminated. */
+  void (*log)(vsp_host_instance* hi, int level, const char* msg, size_t len);
+
+  /* Loop thread. An instance reports that it can no longer do its job after `start` succeeded
+   * (its listener died, its database went away). The host logs it and, if the instance is
+   * required, begins a graceful shutdown with a non-zero exit status. */
+  void (*report_failure)(vsp_host_instance* hi, int status, const char* message);
+
+  /* ---- Configuration and environment ---- */
+
+  /* Any thread. The instance's name from config ("plugins.instances[].name"). NUL-terminated,
+   * valid until destroy. */
+  const char* (*instance_name)(vsp_host_instance* hi);
+
+  /* Any thread. The gateway's state directory (absolute path, NUL-terminated, exists and is
+   * writable). Valid until destroy. Plugins keep their files here unless configured otherwise. */
+  const char* (*state_dir)(vsp_host_instance* hi);
+
+  /* Loop thread. Looks up a key of the gateway's effective configuration by dotted path
+   * ("log.level", "tls.cert_file") and passes its JSON text to `sink` before returning.
+   * Returns VSP_OK, or VSP_E_NOT_FOUND. Secrets (the internal service token) are never
+   * returned. */
+  int (*config_get)(vsp_host_instance* hi, const char* path, vsp_text_sink_fn sink, void* ctx);
+
+  /* ---- Running work on the loop thread ---- */
+
+  /* Any thread. Runs fn(ctx) on the loop thread soon. Returns VSP_E_CLOSED once the host is
+   * shutting down past the point of running tasks (fn is then not called). */
+  int (*post)(vsp_host_instance* hi, vsp_task_fn fn, void* ctx);
+
+  /* Loop thread. A timer, disarmed until timer_arm. */
+  vsp_host_timer* (*timer_new)(vsp_host_instance* hi, vsp_timer_fn fn, void* ctx);
+  /* Loop thread. Fires once after `delay_ms`, then every `repeat_ms` if that is non-zero.
+   * Re-arming replaces the previous schedule. */
+  void (*timer_arm)(vsp_host_timer* timer, uint64_t delay_ms, uint64_t repeat_ms);
+  /* Loop thread. After it returns the callback will not run until armed again. */
+  void (*timer_disarm)(vsp_host_timer* timer);
+  /* Loop thread. Disarms and frees. The handle is invalid afterwards. Allowed from inside the
+   * timer's own callback. */
+  void (*timer_free)(vsp_host_timer* timer);
+
+  /* Loop thread. Watches `fd` (which stays the plugin's: the host never closes it) for the
+   * VSP_WATCH_* events in `events`. Callbacks are level-triggered: they repeat while the
+   * condition holds and the event is requested. */
+  vsp_host_watch* (*watch_new)(vsp_host_instance* hi, int fd, uint32_t events, vsp_watch_fn fn,
+                               void* ctx);
+  /* Loop thread. Changes the requested events (0 pauses the watch). */
+  void (*watch_update)(vsp_host_watch* watch, uint32_t events);
+  /* Loop thread. Stops watching and frees the handle. Close the fd only after this. Allowed from
+   * inside any watch callback, including this watch's own; a freed watch is not called again. */
+  void (*watch_free)(vsp_host_watch* watch);
+
+  /* ---- Connections (transports) ---- */
+
+  /* Any thread. Tells the host about a new connection. `plugin_conn` is the transport's own
+   * handle, which the host passes back to `send` and `close`. On VSP_OK, *out is the host's
+   * handle, to be passed to conn_recv/conn_closed/conn_writable. On failure (unknown dialect,
+   * too many connections, shutting down) the transport must close the socket and not call
+   * conn_closed; `err` says why, suitable for showing to the peer. */
+  int (*conn_open)(vsp_host_instance* hi, const vsp_conn_info* info, vsp_plugin_conn* plugin_conn,
+                   vsp_host_conn** out, vsp_error* err);
+
+  /* Any thread, but never concurrently for one connection: messages of one connection must be
+   * delivered in the order they arrived. One call carries one whole message (a JSON text for
+   * every built-in dialect). `data` is borrowed. Returns VSP_OK, or VSP_E_CLOSED if the host has
+   * begun closing this connection (the transport may drop further input). */
+  int (*conn_recv)(vsp_host_conn* conn, const char* data, size_t len);
+
+  /* Any thread, exactly once per successful conn_open, when the connection is gone for whatever
+   * reason (peer closed, error, after the host asked for `close`). When it returns, the host will
+   * not call send/close for this connection again and no such call is still running, so the
+   * transport may free `plugin_conn`. `conn` is invalid afterwards. Must not be called from
+   * inside `send` or `close` for the same connection (defer it to your own thread or `post`).
+   * `reason` is a short text for the log (may be NULL). */
+  void (*conn_closed)(vsp_host_conn* conn, int status, const char* reason);
+
+  /* Any thread. After `send` returned VSP_E_BUSY, tells the host the connection's queue has
+   * drained below its low-water mark. */
+  void (*conn_writable)(vsp_host_conn* conn);
+
+  /* Any thread, under the same ordering rule as conn_recv. The transport could not frame the
+   * peer's input (a line or message over its size limit, invalid UTF-8 in a text frame, ...).
+   * Framing belongs to the transport but the answer belongs to the dialect, so the host answers
+   * the peer in the dialect's own error form (bridge.v1: `error INVALID_REQUEST`) through `send`
+   * and then calls `close`. `status` is a VSP_E_* code (VSP_E_OVERFLOW for size limits);
+   * `message` (borrowed) says what was wrong and names the limit's config key. */
+  void (*conn_protocol_error)(vsp_host_conn* conn, int status, const char* message);
+};
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VESPID_HOST_H */

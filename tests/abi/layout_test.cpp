@@ -1,0 +1,62 @@
+// Within ABI major 1, a newer header set may only add: every member, array-element size and
+// constant of the frozen 1.0 and 1.1 headers must be unchanged in every newer set, the current
+// SDK headers included. Compile-time facts, so this fails before any gateway runs.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <utility>
+
+#include "layout_probe.h"
+
+namespace {
+
+struct Fact {
+  size_t offset;
+  size_t size;
+  int kind;
+};
+
+std::map<std::string, Fact> facts(const layout_entry* table) {
+  std::map<std::string, Fact> out;
+  for (const layout_entry* e = table; e->kind != LAYOUT_END; ++e) {
+    out.emplace(e->name, Fact{e->offset, e->size, e->kind});
+  }
+  return out;
+}
+
+void expect_kept(const char* older_name, const layout_entry* older, const char* newer_name,
+                 const layout_entry* newer) {
+  SCOPED_TRACE(std::string(older_name) + " -> " + newer_name);
+  const auto now = facts(newer);
+  const auto then = facts(older);
+  ASSERT_FALSE(then.empty());
+  for (const auto& [name, fact] : then) {
+    auto it = now.find(name);
+    if (it == now.end()) {
+      ADD_FAILURE() << name << " is gone";
+      continue;
+    }
+    EXPECT_EQ(it->second.offset, fact.offset)
+        << name << (fact.kind == LAYOUT_CONSTANT ? ": value changed" : ": moved");
+    EXPECT_EQ(it->second.size, fact.size) << name << ": size changed";
+  }
+}
+
+TEST(AbiLayout, OlderMinorsArePrefixesOfNewerOnes) {
+  expect_kept("1.0", abi_layout_1_0, "1.1", abi_layout_1_1);
+  expect_kept("1.0", abi_layout_1_0, "current", abi_layout_current);
+  expect_kept("1.1", abi_layout_1_1, "current", abi_layout_current);
+}
+
+TEST(AbiLayout, TablesOfOlderMinorsEndWhereTheirLastMemberEnds) {
+  // The host accepts a kind's table if it is at least the 1.0 size; for the transport that is
+  // the end of `admit`, not today's sizeof (which includes 1.2's send_batch).
+  const auto v10 = facts(abi_layout_1_0);
+  const auto& admit = v10.at("vsp_transport_vtbl.admit");
+  const auto& send_batch = facts(abi_layout_current).at("vsp_transport_vtbl.send_batch");
+  EXPECT_EQ(admit.offset + admit.size, send_batch.offset)
+      << "send_batch must directly follow admit";
+}
+
+}  // namespace
