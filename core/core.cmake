@@ -70,6 +70,7 @@ target_compile_definitions(vespid_core PUBLIC BOOST_DLL_USE_STD_FS BOOST_ASIO_NO
 target_link_libraries(vespid_core PUBLIC
   vespid_sdk vespid_paths
   Boost::headers
+  Boost::url
   OpenSSL::Crypto
   nlohmann_json::nlohmann_json
   spdlog::spdlog

@@ -2,7 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "paths/state_dir.hpp"
+#include "state_dir.hpp"  // libs/paths
 
 namespace vespid::cli {
 

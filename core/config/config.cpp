@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "config/schema.hpp"
-#include "paths/state_dir.hpp"
+#include "state_dir.hpp"  // libs/paths
 
 extern char** environ;
 

@@ -7,10 +7,6 @@
 #include <boost/url/rfc/pchars.hpp>
 #include <nlohmann/json.hpp>
 
-// Boost.URL compiled into this module (its documented header-only use, once per program): the
-// plugin stays a self-contained module that links Boost's headers only.
-#include <boost/url/src.hpp>
-
 namespace vespid::ws {
 
 namespace urls = boost::urls;

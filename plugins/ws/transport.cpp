@@ -123,7 +123,7 @@ void WsTransport::announce(const std::vector<std::string>& addresses, std::uint1
   // pointing node hosts at it would lead them nowhere. listener_update exists on ABI 1.1 hosts
   // only.
   const vsp_host_api* api = host_.api();
-  if (api->struct_size <= offsetof(vsp_host_api, listener_update) || !api->listener_update) return;
+  if (!VSP_HAS_MEMBER(vsp_host_api, api, listener_update) || !api->listener_update) return;
   const Served served = served_by(shared_->cfg.routes);
   if (!served.node_ws && !served.rest_api) return;
   uint32_t flags = shared_->cfg.tls ? VSP_CONN_TLS : 0u;

@@ -24,7 +24,7 @@ Connection::Connection(uint64_t id, PluginInstance& transport, vsp_plugin_conn* 
       org_hint_(text(info.org_hint)),
       flags_(info.flags) {
   // Fields added after 1.0's first struct layout are read only if the transport's struct has them.
-  if (info.struct_size >= offsetof(vsp_conn_info, headers_json) + sizeof(const char*)) {
+  if (VSP_HAS_MEMBER(vsp_conn_info, &info, headers_json)) {
     path_ = text(info.path);
     query_ = text(info.query);
     headers_json_ = text(info.headers_json);
@@ -85,8 +85,7 @@ int Connection::write_held_locked(std::string_view extra, bool with_extra) {
   if (with_extra) msgs.push_back({extra.data(), extra.size()});
   int rc = VSP_OK;
   const bool has_batch =
-      t.struct_size >= offsetof(vsp_transport_vtbl, send_batch) + sizeof(t.send_batch) &&
-      t.send_batch != nullptr;
+      VSP_HAS_MEMBER(vsp_transport_vtbl, &t, send_batch) && t.send_batch != nullptr;
   if (has_batch) {
     rc = t.send_batch(transport_.plugin(), plugin_conn_, msgs.data(), msgs.size());
   } else {

@@ -29,17 +29,19 @@ const char* kind_name(uint32_t kind) {
 
 namespace {
 
-// The size of each kind's table as ABI 1.0 defined it: a module must provide at least that.
+// The size of each kind's table as ABI 1.0 defined it (through its last 1.0 member): a module
+// must provide at least that. Not sizeof(): the tables grow at the end with every minor
+// version, and a module built against an older one is still welcome (tests/abi checks it).
 uint32_t min_vtbl_size(uint32_t kind) {
   switch (kind) {
     case VSP_KIND_TRANSPORT:
-      return sizeof(vsp_transport_vtbl);
+      return VSP_SIZE_THROUGH(vsp_transport_vtbl, admit);
     case VSP_KIND_NETBIND:
-      return sizeof(vsp_netbind_vtbl);
+      return VSP_SIZE_THROUGH(vsp_netbind_vtbl, set_change_callback);
     case VSP_KIND_DISCOVERY:
-      return sizeof(vsp_discovery_vtbl);
+      return VSP_SIZE_THROUGH(vsp_discovery_vtbl, browse_stop);
     case VSP_KIND_STORAGE:
-      return sizeof(vsp_storage_vtbl);
+      return VSP_SIZE_THROUGH(vsp_storage_vtbl, commit);
     default:
       return 0;
   }

@@ -1,5 +1,8 @@
 #include "protocols/rest/session_routes.hpp"
 
+#include <boost/url/encoding_opts.hpp>
+#include <boost/url/pct_string_view.hpp>
+
 #include "protocols/rest/rest_auth.hpp"
 #include "runtime/api_error.hpp"
 #include "services/sessions/session_service.hpp"
@@ -13,28 +16,14 @@ using nlohmann::json;
 
 namespace {
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string decode(const std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out.push_back(' ');
-    } else if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
-               hex_value(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
+// One name or value of a query string, percent-decoded with '+' read as a space (Boost.URL).
+// A malformed escape ("%zz") keeps the text as it came rather than failing the request.
+std::string decode(std::string_view s) {
+  auto pct = boost::urls::make_pct_string_view(s);
+  if (!pct) return std::string(s);
+  boost::urls::encoding_opts opts;
+  opts.space_as_plus = true;
+  return pct->decode(opts);
 }
 
 // A non-negative integer query parameter, or `fallback` when absent. Throws INVALID_REQUEST.

@@ -1,4 +1,4 @@
-#include "paths/state_dir.hpp"
+#include "state_dir.hpp"
 
 #include <pwd.h>
 #include <unistd.h>
