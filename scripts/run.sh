@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/vespid-ccache}"
+# As in test.sh: paths relative to the checkout, so another clone on this machine hits the cache.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}" CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-true}"
 cmake --preset release >/dev/null
 cmake --build --preset release --target vespid-gateway vespid vespid-agent sqlite unix bridge ws
 
