@@ -209,7 +209,9 @@ void Gateway::build_semantics() {
 }
 
 void Gateway::start() {
-  prepare_state_dir(cfg_.state_dir);
+  for (const auto& note : prepare_state_dir(cfg_.state_dir)) {
+    log::get("core")->warn("state directory was readable by other users; made private: {}", note);
+  }
   json_input::set_max_depth(static_cast<int>(cfg_.integer("limits.json_max_depth")));
   lock_ = std::make_unique<StateDirLock>(cfg_.state_dir);
   hub_ = std::make_unique<ConnectionHub>(

@@ -6,8 +6,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 
 #include "gateway/exit_codes.hpp"
 
@@ -15,7 +17,37 @@ namespace vespid::core {
 
 namespace fs = std::filesystem;
 
-void prepare_state_dir(const std::string& dir) {
+namespace {
+std::string octal(unsigned mode) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", mode);
+  return buf;
+}
+}  // namespace
+
+namespace {
+
+// Takes group and other bits off `path` (not following links). Returns a note when it changed
+// something; throws StartupError when it cannot.
+std::optional<std::string> make_private(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0 || S_ISLNK(st.st_mode)) return std::nullopt;
+  if ((st.st_mode & 077) == 0) return std::nullopt;
+  const mode_t want = S_ISDIR(st.st_mode) ? 0700 : (st.st_mode & 0700);
+  if (::chmod(path.c_str(), want) != 0) {
+    throw StartupError(exit_code::kStateDir,
+                       path + " is readable by other users (mode " + octal(st.st_mode & 0777) +
+                           ") and cannot be made private: " + std::strerror(errno) +
+                           "; fix its owner or mode (chmod go-rwx)");
+  }
+  return path + ": mode " + octal(st.st_mode & 0777) + " -> " + octal(want);
+}
+
+}  // namespace
+
+std::vector<std::string> prepare_state_dir(const std::string& dir) {
+  ::umask(077);  // the database, its WAL/SHM files, keys and sockets: the owner's only
+  std::vector<std::string> tightened;
   std::error_code ec;
   if (!fs::exists(dir, ec)) {
     fs::create_directories(dir, ec);
@@ -26,6 +58,13 @@ void prepare_state_dir(const std::string& dir) {
     ::chmod(dir.c_str(), 0700);  // database, socket and keys live here
   } else if (!fs::is_directory(dir, ec)) {
     throw StartupError(exit_code::kStateDir, "state directory " + dir + " is not a directory");
+  }
+  if (auto note = make_private(dir)) tightened.push_back(*note);
+  // The state directory is small (a database, keys, a socket); walk all of it.
+  for (auto it =
+           fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (auto note = make_private(it->path().string())) tightened.push_back(*note);
   }
   // access() answers for the real uid; a probe file answers for what will actually happen
   // (read-only mounts, full disks, ACLs).
@@ -40,6 +79,7 @@ void prepare_state_dir(const std::string& dir) {
   }
   ::close(fd);
   ::unlink(probe.c_str());
+  return tightened;
 }
 
 StateDirLock::StateDirLock(const std::string& dir) {

@@ -131,6 +131,52 @@ TEST(GatewayLifecycle, UnusableStateDirExitsWithItsOwnCode) {
   EXPECT_NE(r.err.find(dir.file("a-file/state")), std::string::npos) << r.err;
 }
 
+unsigned mode_of(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? (st.st_mode & 0777) : 01000;  // 01000: missing
+}
+
+TEST(GatewayLifecycle, AStateDirectoryOthersCanReadIsMadePrivate) {
+  TempDir dir;
+  const std::string state = dir.file("state");
+  ASSERT_EQ(::mkdir(state.c_str(), 0755), 0);
+  ASSERT_EQ(::chmod(state.c_str(), 0755), 0);  // whatever the umask
+  write_file(state + "/vespid.db", "");        // SQLite takes an empty file as a new database
+  ASSERT_EQ(::chmod((state + "/vespid.db").c_str(), 0644), 0);
+  ASSERT_EQ(::mkdir((state + "/tls").c_str(), 0755), 0);
+  ASSERT_EQ(::chmod((state + "/tls").c_str(), 0755), 0);
+
+  GatewayProcess gw;
+  gw.start(state);
+  ASSERT_TRUE(gw.wait_ready()) << gw.log_text();
+  EXPECT_EQ(mode_of(state), 0700u);
+  EXPECT_EQ(mode_of(state + "/vespid.db"), 0600u);
+  EXPECT_EQ(mode_of(state + "/tls"), 0700u);
+  // Files SQLite creates later take the database's mode; the key is the gateway's own.
+  for (const char* f :
+       {"/vespid.db-wal", "/vespid.db-shm", "/tls/gateway.key", "/tls/gateway.crt"}) {
+    const unsigned m = mode_of(state + f);
+    if (m != 01000u) {
+      EXPECT_EQ(m & 077, 0u) << f << " is readable by others: " << std::oct << m;
+    }
+  }
+  EXPECT_NE(gw.log_text().find("made private"), std::string::npos) << gw.log_text();
+  EXPECT_NE(gw.log_text().find(state + "/vespid.db: mode 0644 -> 0600"), std::string::npos)
+      << gw.log_text();
+  EXPECT_EQ(gw.terminate(), 0) << gw.log_text();
+}
+
+TEST(GatewayLifecycle, AFreshStateDirectoryIsPrivateFromTheStart) {
+  TempDir dir;
+  GatewayProcess gw;
+  gw.start(dir.file("state"));
+  ASSERT_TRUE(gw.wait_ready()) << gw.log_text();
+  EXPECT_EQ(mode_of(dir.file("state")), 0700u);
+  EXPECT_EQ(mode_of(dir.file("state/vespid.db")), 0600u);
+  EXPECT_EQ(gw.log_text().find("made private"), std::string::npos) << "nothing to tighten";
+  EXPECT_EQ(gw.terminate(), 0) << gw.log_text();
+}
+
 TEST(GatewayLifecycle, ModuleBuiltForAbi2IsRefusedWhileTheRestStart) {
   TempDir dir;
   GatewayProcess gw;
