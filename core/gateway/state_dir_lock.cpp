@@ -43,6 +43,10 @@ std::optional<std::string> make_private(const std::string& path) {
   return path + ": mode " + octal(st.st_mode & 0777) + " -> " + octal(want);
 }
 
+bool gateway_owned(const std::string& name) {
+  return name == "tls" || name.rfind("vespid.db", 0) == 0 || name.rfind("gateway.", 0) == 0;
+}
+
 }  // namespace
 
 std::vector<std::string> prepare_state_dir(const std::string& dir) {
@@ -60,11 +64,18 @@ std::vector<std::string> prepare_state_dir(const std::string& dir) {
     throw StartupError(exit_code::kStateDir, "state directory " + dir + " is not a directory");
   }
   if (auto note = make_private(dir)) tightened.push_back(*note);
-  // The state directory is small (a database, keys, a socket); walk all of it.
-  for (auto it =
-           fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
-       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (auto note = make_private(it->path().string())) tightened.push_back(*note);
+  // Only what the gateway itself keeps there (the database and its WAL/SHM files, the lock, the
+  // socket, tls/ and its keys): a state directory pointed at a shared folder (a home directory)
+  // must not have the rest of that folder's modes changed.
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!gateway_owned(name)) continue;
+    if (auto note = make_private(entry.path().string())) tightened.push_back(*note);
+    if (name == "tls" && entry.is_directory(ec)) {
+      for (const auto& key : fs::directory_iterator(entry.path(), ec)) {
+        if (auto note = make_private(key.path().string())) tightened.push_back(*note);
+      }
+    }
   }
   // access() answers for the real uid; a probe file answers for what will actually happen
   // (read-only mounts, full disks, ACLs).

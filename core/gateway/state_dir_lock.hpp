@@ -20,8 +20,9 @@ class StartupError : public std::runtime_error {
 
 // Creates the directory (0700) if needed and checks that it is writable. The directory holds
 // session contents, token hashes and the TLS key, so it is made private to its owner: an
-// existing directory, and whatever below it, that group or others may read is tightened (0700
-// for folders, 0600 for files) and each change is returned for the log; the process umask is set
+// existing directory, and the files the gateway keeps in it (vespid.db*, gateway.*, tls/), that
+// group or others may read is tightened (0700 for folders, 0600 for files), each change returned
+// for the log; the process umask is set
 // to 077 so that everything created later (the database, its WAL and SHM files) is private too.
 // Throws StartupError when something cannot be made private (owned by another user, say).
 std::vector<std::string> prepare_state_dir(const std::string& dir);

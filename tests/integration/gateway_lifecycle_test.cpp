@@ -145,6 +145,8 @@ TEST(GatewayLifecycle, AStateDirectoryOthersCanReadIsMadePrivate) {
   ASSERT_EQ(::chmod((state + "/vespid.db").c_str(), 0644), 0);
   ASSERT_EQ(::mkdir((state + "/tls").c_str(), 0755), 0);
   ASSERT_EQ(::chmod((state + "/tls").c_str(), 0755), 0);
+  write_file(state + "/notes.txt", "not the gateway's: left alone");
+  ASSERT_EQ(::chmod((state + "/notes.txt").c_str(), 0644), 0);
 
   GatewayProcess gw;
   gw.start(state);
@@ -152,6 +154,7 @@ TEST(GatewayLifecycle, AStateDirectoryOthersCanReadIsMadePrivate) {
   EXPECT_EQ(mode_of(state), 0700u);
   EXPECT_EQ(mode_of(state + "/vespid.db"), 0600u);
   EXPECT_EQ(mode_of(state + "/tls"), 0700u);
+  EXPECT_EQ(mode_of(state + "/notes.txt"), 0644u) << "only the gateway's own files are changed";
   // Files SQLite creates later take the database's mode; the key is the gateway's own.
   for (const char* f :
        {"/vespid.db-wal", "/vespid.db-shm", "/tls/gateway.key", "/tls/gateway.crt"}) {
