@@ -201,7 +201,8 @@ void Gateway::build_semantics() {
   build_node_hosts(*rest);
   hub_->add_dialect(std::move(rest));
 
-  register_admin_methods(methods_, AdminServices{*repo_, [this] { return status_snapshot(); }});
+  register_admin_methods(methods_,
+                         AdminServices{*repo_, *this, [this] { return status_snapshot(); }});
   register_node_methods(
       methods_, NodeServices{*repo_, *node_store_, *router_, *bridge_dialect_,
                              std::chrono::milliseconds(cfg_.integer("invoke.default_timeout_ms")),
@@ -389,6 +390,20 @@ json Gateway::status_snapshot() {
             {"revision", storage_->last_revision()},
             {"commits", storage_->commits()},
             {"batches", storage_->batches()}}}};
+}
+
+int Gateway::access_token_revoked(const std::string& token_id) {
+  int closed = 0;
+  hub_->for_each([&](Connection& c) {
+    if (c.principal.role == Role::Operator && c.principal.token_id == token_id) {
+      c.close(VSP_E_PERMISSION, "the access token was revoked");
+      ++closed;
+    }
+  });
+  if (closed > 0) {
+    L()->info("access token {} revoked: {} open connection(s) closed", token_id, closed);
+  }
+  return closed;
 }
 
 }  // namespace vespid::core

@@ -23,6 +23,7 @@
 #include "runtime/loop.hpp"
 #include "services/dispatch/dispatcher.hpp"
 #include "services/dispatch/result_store.hpp"
+#include "services/identity/credential_events.hpp"
 #include "services/node_hosts/node_host_store.hpp"
 #include "services/nodes/node_router.hpp"
 #include "services/nodes/node_store.hpp"
@@ -39,7 +40,7 @@ class BridgeDialect;
 class OperatorDialect;
 class RestDialect;
 
-class Gateway final : public InstanceServices {
+class Gateway final : public InstanceServices, public CredentialEvents {
  public:
   Gateway(config::GatewayConfig cfg, std::vector<std::string> plugin_dirs);
   ~Gateway() override;
@@ -53,6 +54,8 @@ class Gateway final : public InstanceServices {
   std::string config_text(const std::string& path) const override;
   void instance_failed(PluginInstance& instance, int status, const std::string& message) override;
   ConnectionServices* connections() override { return hub_.get(); }
+  // CredentialEvents
+  int access_token_revoked(const std::string& token_id) override;
   BindService* bind_service() override { return net_ ? &net_->binds() : nullptr; }
   DiscoveryPublisher* discovery_publisher() override { return net_ ? &net_->publisher() : nullptr; }
 

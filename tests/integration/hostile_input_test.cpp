@@ -252,5 +252,31 @@ TEST_F(HostileInput, ANodeHostTokenIsNoBridgeCredential) {
   expect_alive();
 }
 
+TEST_F(HostileInput, ARevokedAccessTokenClosesTheSocketsThatHoldIt) {
+  const json issued = admin_.call("tokens.create", {{"user", "bob"}});
+  const std::string token = issued["token"], token_id = issued["tokenId"];
+
+  WsClient client(ws());
+  ASSERT_EQ(client.connect("/ws/client?orgId=" + org_id_, {{"Authorization", "Bearer " + token}}),
+            101);
+  WsClient op(ws());
+  ASSERT_EQ(op.connect("/ws/operator", {{"Authorization", "Bearer " + token}}), 101);
+  op.send({{"type", "req"}, {"id", 1}, {"method", "whoami"}});
+  auto who = op.read_type("res", 5s);
+  ASSERT_TRUE(who);
+  EXPECT_EQ((*who)["ok"], true) << who->dump();
+
+  const json revoked = admin_.call("tokens.revoke", {{"tokenId", token_id}});
+  EXPECT_EQ(revoked["closedConnections"], 2) << revoked.dump();
+  for (WsClient* c : {&client, &op}) {
+    for (int i = 0; i < 50 && !c->closed(); ++i) c->read(100ms);
+    EXPECT_TRUE(c->closed()) << "a socket kept a revoked token";
+  }
+  // And it opens nothing new.
+  WsClient again(ws());
+  EXPECT_EQ(again.connect("/ws/operator", {{"Authorization", "Bearer " + token}}), 401);
+  expect_alive();
+}
+
 }  // namespace
 }  // namespace vespid::test

@@ -2,6 +2,7 @@
 
 #include "protocols/params.hpp"
 #include "runtime/api_error.hpp"
+#include "services/identity/credential_events.hpp"
 #include "storage/repository.hpp"
 
 namespace vespid::core {
@@ -36,7 +37,8 @@ OrgRole role_param(const json& p, OrgRole fallback) {
 // an ordinary named function in a backtrace.
 class AdminMethods {
  public:
-  explicit AdminMethods(AdminServices s) : repo_(s.repo), status_(std::move(s.status)) {}
+  explicit AdminMethods(AdminServices s)
+      : repo_(s.repo), credentials_(s.credentials), status_(std::move(s.status)) {}
 
   Task<CallResult> health(CallContext c, json p);
   Task<CallResult> status(CallContext c, json p);
@@ -53,6 +55,7 @@ class AdminMethods {
 
  private:
   repo::Repository& repo_;
+  CredentialEvents& credentials_;
   std::function<json()> status_;
 };
 
@@ -188,7 +191,9 @@ Task<CallResult> AdminMethods::tokens_revoke(CallContext c, json p) {
     if (!mine) throw api::not_found("no access token \"" + id + "\"");
   }
   bool changed = co_await repo_.revoke_access_token(id);
-  co_return ok({{"revoked", true}, {"changed", changed}});
+  // Sockets that authenticated with it lose it now, not at their next handshake.
+  const int closed = credentials_.access_token_revoked(id);
+  co_return ok({{"revoked", true}, {"changed", changed}, {"closedConnections", closed}});
 }
 
 }  // namespace

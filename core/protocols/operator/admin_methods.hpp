@@ -13,8 +13,11 @@ class Repository;
 
 namespace vespid::core {
 
+class CredentialEvents;
+
 struct AdminServices {
   repo::Repository& repo;
+  CredentialEvents& credentials;           // closes the connections of a revoked token
   std::function<nlohmann::json()> status;  // the gateway's status snapshot (Sequencer)
 };
 

@@ -1,0 +1,19 @@
+// How a revoked credential leaves the connections that hold it. A connection authenticates once
+// (at its handshake or with `auth`) and keeps its principal; without this, a revoked access token
+// would keep working on every socket already open. The method that revokes (a dialect) tells
+// this interface; the gateway, which owns the connections, closes each one that holds the token.
+#pragma once
+
+#include <string>
+
+namespace vespid::core {
+
+class CredentialEvents {
+ public:
+  virtual ~CredentialEvents() = default;
+  // Thread: the Sequencer. The access token `token_id` was revoked. Returns how many open
+  // connections held it and were closed.
+  virtual int access_token_revoked(const std::string& token_id) = 0;
+};
+
+}  // namespace vespid::core
