@@ -331,6 +331,7 @@ GatewayConfig load(const LoadOptions& options) {
   cfg.storage_max_batch = eff["storage"]["max_batch"];
   cfg.storage_queue_depth = eff["storage"]["queue_depth"];
   cfg.max_connections = eff["limits"]["max_connections"];
+  cfg.max_anonymous_per_peer = eff["limits"]["max_anonymous_per_peer"];
   cfg.connection_queue_depth = eff["limits"]["connection_queue_depth"];
   cfg.shutdown_timeout_ms = eff["shutdown"]["timeout_ms"];
   cfg.effective = std::move(eff);

@@ -33,6 +33,7 @@ struct GatewayConfig {
   int storage_max_batch = 0;
   int storage_queue_depth = 0;
   int max_connections = 0;
+  int max_anonymous_per_peer = 0;
   int connection_queue_depth = 0;
   int shutdown_timeout_ms = 0;
 

@@ -163,12 +163,13 @@ void Gateway::prepare_tls() {
 void Gateway::build_semantics() {
   deadlines_ = std::make_unique<Deadlines>(loop_);
   node_store_ = std::make_unique<nodes::NodeStore>(
-      *storage_, nodes::NodeStore::Limits{cfg_.integer("pairing.ttl_ms"),
-                                          static_cast<int>(cfg_.integer("pairing.max_pending"))});
+      *storage_, nodes::NodeStore::Limits{cfg_.integer("pairing.ttl_ms")});
   router_ = std::make_unique<nodes::LocalNodeRouter>(
       *deadlines_, static_cast<int>(cfg_.integer("invoke.max_in_flight_per_node")));
 
-  auto op = std::make_unique<OperatorDialect>(methods_, *repo_);
+  auto op = std::make_unique<OperatorDialect>(
+      methods_, *repo_, *deadlines_,
+      std::chrono::milliseconds(cfg_.integer("limits.anonymous_timeout_ms")));
   operator_dialect_ = op.get();
   hub_->add_dialect(std::move(op));
 
@@ -182,6 +183,9 @@ void Gateway::build_semantics() {
   bs.handshake_timeout = std::chrono::milliseconds(cfg_.integer("bridge.handshake_timeout_ms"));
   bs.ping_interval = std::chrono::milliseconds(cfg_.integer("bridge.ping_interval_ms"));
   bs.idle_timeout = std::chrono::milliseconds(cfg_.integer("bridge.idle_timeout_ms"));
+  bs.max_pending = static_cast<size_t>(cfg_.integer("pairing.max_pending"));
+  bs.max_pending_per_peer = static_cast<size_t>(cfg_.integer("pairing.max_pending_per_peer"));
+  bs.max_claims_bytes = static_cast<size_t>(cfg_.integer("pairing.max_claims_bytes"));
   OperatorDialect* ops = operator_dialect_;
   auto bridge = std::make_unique<BridgeDialect>(
       bs, *node_store_, *router_, *deadlines_, [ops](const nodes::PendingPairing& p) {
@@ -216,7 +220,8 @@ void Gateway::start() {
   json_input::set_max_depth(static_cast<int>(cfg_.integer("limits.json_max_depth")));
   lock_ = std::make_unique<StateDirLock>(cfg_.state_dir);
   hub_ = std::make_unique<ConnectionHub>(
-      loop_, ConnectionHub::Limits{cfg_.max_connections, cfg_.connection_queue_depth});
+      loop_, ConnectionHub::Limits{cfg_.max_connections, cfg_.connection_queue_depth,
+                                   cfg_.max_anonymous_per_peer});
   load_instances();
   open_storage();
   prepare_tls();
@@ -292,6 +297,8 @@ void Gateway::begin_shutdown(int code, const std::string& why) {
   exit_code_ = code;
   L()->info("shutting down ({}): no new connections, draining", why);
   hub_->refuse_new();
+  if (bridge_dialect_)
+    loop_.sequencer().execute([this] { bridge_dialect_->keep_pairing_requests(); });
   for (auto& inst : instances_) {
     if (inst->kind() != VSP_KIND_TRANSPORT || inst->state() != PluginInstance::State::Started)
       continue;

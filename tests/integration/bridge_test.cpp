@@ -33,7 +33,10 @@ class Bridge : public ::testing::Test {
                         {{"name", "bridge-tls"},
                          {"plugin", "bridge"},
                          {"config", {{"port", tls_port_}, {"tls", true}}}}})}}},
-        {"bridge", {{"ping_interval_ms", 60000}, {"idle_timeout_ms", 120000}}}};
+        {"bridge", {{"ping_interval_ms", 60000}, {"idle_timeout_ms", 120000}}},
+        // Five hundred devices pairing at once from one address (a fleet behind one NAT).
+        {"pairing", {{"max_pending_per_peer", 1000}}},
+        {"limits", {{"max_anonymous_per_peer", 1000}}}};
     std::ofstream(dir_.file("cfg.json")) << cfg.dump(2);
     gw_.start(dir_.file("state"), {"--config", dir_.file("cfg.json")});
     ASSERT_TRUE(gw_.wait_ready());
@@ -351,9 +354,11 @@ TEST_F(Bridge, PendingPairingsSurviveARestartAndExpire) {
   ASSERT_EQ(pending.size(), 1u) << "one request per node id";
   EXPECT_EQ(pending[0]["requestId"], request_id) << "a retry reuses the request";
   EXPECT_EQ(pending[0]["displayName"], "Later, retried");
-  c.close();
+  // The gateway stops with the device still waiting: its request is kept (closing the
+  // connection itself would withdraw it: stranger_limits_test).
   admin_.close();
   ASSERT_EQ(gw_.terminate(), 0);
+  c.close();
   gw_.start(dir_.file("state"), {"--config", dir_.file("cfg.json")});
   ASSERT_TRUE(gw_.wait_ready());
   admin_ = cli::OperatorClient::connect(gw_.socket_path());

@@ -278,5 +278,94 @@ TEST_F(HostileInput, ARevokedAccessTokenClosesTheSocketsThatHoldIt) {
   expect_alive();
 }
 
+// Item 5: a field of the wrong JSON type is answered in the dialect's error form, naming the
+// field, and a node host's malformed result still settles its request instead of being resent.
+TEST_F(HostileInput, AFieldOfTheWrongTypeIsAnsweredInEveryDialect) {
+  // bridge.v1: hello.token is a number.
+  {
+    auto c = bridge();
+    c.send({{"type", "hello"}, {"nodeId", "kiosk-2"}, {"token", 5}});
+    auto e = c.read(5s);
+    ASSERT_TRUE(e) << "no answer to a hello with a numeric token\n" << gw_.log_text();
+    EXPECT_EQ((*e)["type"], "error") << e->dump();
+    EXPECT_EQ((*e)["code"], "INVALID_REQUEST") << e->dump();
+    EXPECT_NE((*e)["message"].get<std::string>().find("hello.token"), std::string::npos)
+        << e->dump();
+  }
+  // bridge.v1 after login: a string limit inside paramsJSON.
+  {
+    auto c = bridge();
+    c.pair_request("kiosk-3", {{"displayName", "kiosk"}});
+    std::string rid = pending_request("kiosk-3");
+    ASSERT_FALSE(rid.empty());
+    admin_.call("nodes.approve", {{"requestId", rid}, {"org", "acme"}});
+    ASSERT_TRUE(c.read_type("hello-ok", 5s));
+    c.send({{"type", "req"},
+            {"id", "l"},
+            {"method", "sessions.list"},
+            {"paramsJSON", R"({"limit":"x"})"}});
+    auto r = c.read_type("res", 5s);
+    ASSERT_TRUE(r) << gw_.log_text();
+    EXPECT_EQ((*r)["id"], "l");
+    EXPECT_EQ((*r)["ok"], false);
+    EXPECT_EQ((*r)["error"]["code"], "INVALID_REQUEST") << r->dump();
+  }
+  // vespid.node.v1: a hello with a numeric agentVersion, then a result whose status is 5.
+  PairedAgent a = pair("typed-host");
+  auto host = connect_agent(a);
+  host->send({{"type", "hello"}, {"agentVersion", 5}});
+  auto he = host->read_type("error", 5s);
+  ASSERT_TRUE(he) << gw_.log_text();
+  EXPECT_EQ((*he)["code"], "INVALID_REQUEST") << he->dump();
+
+  ASSERT_EQ(internal("POST", "/internal/v1/dispatch-async", dispatch_body("typed")).status, 201);
+  auto ex = host->read_type("execute", 5s);
+  ASSERT_TRUE(ex);
+  const std::string request_id = (*ex)["requestId"];
+  host->send({{"type", "execute_result"}, {"requestId", request_id}, {"status", 5}});
+  bool told = false, acked = false;
+  for (int i = 0; i < 4 && !(told && acked); ++i) {
+    auto m = host->read(5s);
+    ASSERT_TRUE(m) << gw_.log_text();
+    if ((*m)["type"] == "error" && (*m)["code"] == "INVALID_REQUEST") told = true;
+    if ((*m)["type"] == "execute_ack" && (*m)["requestId"] == request_id) acked = true;
+  }
+  EXPECT_TRUE(told) << "the host was not told its result was malformed";
+  EXPECT_TRUE(acked) << "a malformed result left unacknowledged is resent forever";
+  HttpReply result = internal("GET", "/internal/v1/results/" + request_id);
+  ASSERT_EQ(result.status, 200) << result.raw_body;
+  EXPECT_EQ(result.body["status"], "failed") << result.raw_body;
+
+  // vespid.client.v1: a numeric message; a structured id is not echoed back.
+  WsClient client(ws());
+  ASSERT_EQ(
+      client.connect("/ws/client?orgId=" + org_id_, {{"Authorization", "Bearer " + member_token_}}),
+      101);
+  client.send({{"type", "session_send"}, {"sessionId", "s"}, {"message", 5}, {"id", {1, 2}}});
+  auto ce = client.read_type("session_error", 5s);
+  ASSERT_TRUE(ce) << gw_.log_text();
+  EXPECT_EQ((*ce)["code"], "BAD_REQUEST") << ce->dump();
+  EXPECT_FALSE(ce->contains("id") && (*ce)["id"].is_array()) << ce->dump();
+
+  // operator.v1: a numeric parameter where a string belongs.
+  WsClient op(ws());
+  ASSERT_EQ(op.connect("/ws/operator", {{"Authorization", "Bearer " + admin_token_}}), 101);
+  op.send({{"type", "req"},
+           {"id", 9},
+           {"method", "sessions.list"},
+           {"params", {{"orgId", org_id_}, {"limit", "x"}}}});
+  auto oe = op.read_type("res", 5s);
+  ASSERT_TRUE(oe) << gw_.log_text();
+  EXPECT_EQ((*oe)["id"], 9);
+  EXPECT_EQ((*oe)["ok"], false);
+  EXPECT_EQ((*oe)["error"]["code"], "INVALID_REQUEST") << oe->dump();
+
+  // rest.v1: a numeric name in the pairing body.
+  HttpReply r =
+      http_request(api(), "POST", "/v1/agents/pair", {}, R"({"pairingToken":"x.y","name":5})");
+  EXPECT_EQ(r.status, 400) << r.raw_body;
+  expect_alive();
+}
+
 }  // namespace
 }  // namespace vespid::test

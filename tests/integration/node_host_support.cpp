@@ -56,7 +56,9 @@ json NodeHostGateway::config() {
                                   {{"prefix", "/internal/v1/"}, {"dialect", "rest.v1"}}})}}}},
        {{"name", "ws"}, {"plugin", "ws"}, {"config", ws_cfg}}});
   for (const auto& i : extra_instances_) instances.push_back(i);
-  return {{"plugins", {{"instances", instances}}}, {"dispatch", {{"results_ttl_ms", 600000}}}};
+  json cfg = {{"plugins", {{"instances", instances}}}, {"dispatch", {{"results_ttl_ms", 600000}}}};
+  cfg.merge_patch(config_patch_);
+  return cfg;
 }
 
 void NodeHostGateway::start_gateway(const EnvOverrides& env) {

@@ -61,6 +61,7 @@ class NodeHostGateway : public ::testing::Test {
   int api_port_ = 0, ws_port_ = 0;
   nlohmann::json ws_config_extra_ = nlohmann::json::object();
   nlohmann::json extra_instances_ = nlohmann::json::array();  // more plugin instances
+  nlohmann::json config_patch_ = nlohmann::json::object();    // merged into the whole config
   std::string org_id_, other_org_id_;
   std::string admin_token_, member_token_, outsider_token_;
 };

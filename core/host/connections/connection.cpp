@@ -115,4 +115,15 @@ void Connection::mark_transport_gone() {
   held_.clear();
 }
 
+std::string Connection::peer_host() const {
+  // Transports write "host:port", "[v6]:port", or a path for local sockets.
+  if (!peer_.empty() && peer_.front() == '[') {
+    auto close = peer_.find(']');
+    return close == std::string::npos ? peer_ : peer_.substr(1, close - 1);
+  }
+  auto colon = peer_.rfind(':');
+  if (colon == std::string::npos || peer_.find(':') != colon) return peer_;
+  return peer_.substr(0, colon);
+}
+
 }  // namespace vespid::core

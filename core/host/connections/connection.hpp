@@ -61,6 +61,8 @@ class Connection : public std::enable_shared_from_this<Connection>, public HeldO
   uint64_t id() const noexcept { return id_; }
   const std::string& dialect_name() const noexcept { return dialect_name_; }
   const std::string& peer() const noexcept { return peer_; }
+  // The peer's address without its port ("192.0.2.7", "::1"): what per-peer limits count by.
+  std::string peer_host() const;
   const std::string& local() const noexcept { return local_; }
   uint32_t flags() const noexcept { return flags_; }
   const std::string& bearer_token() const noexcept { return bearer_; }
@@ -96,6 +98,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public HeldO
   bool busy = false;                    // a frame's handler is running
   bool pumping = false;                 // the inbox loop is on the stack
   bool gone = false;                    // conn_closed was processed
+  bool counted_anonymous = false;       // in the hub's per-peer count of unauthenticated ones
   std::shared_ptr<void> dialect_state;  // per-dialect session data
   std::shared_ptr<Connection> self;     // keeps the record alive until conn_closed
   // A dialect's on_open refuses a held handshake by filling this; left empty, it is admitted.

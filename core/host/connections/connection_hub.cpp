@@ -3,8 +3,10 @@
 #include <cstdio>
 
 #include "host/plugins/plugin_instance.hpp"
+#include "runtime/api_error.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/loop.hpp"
+#include "storage/storage_service.hpp"
 
 namespace vespid::core {
 
@@ -13,6 +15,35 @@ void set_error(vsp_error* err, int status, const std::string& msg) {
   if (err == nullptr) return;
   err->status = status;
   std::snprintf(err->message, sizeof err->message, "%s", msg.c_str());
+}
+
+// The last line of "every frame gets an answer": a handler's error that no code above caught
+// goes back to the peer in its dialect's form. Only a defect (INTERNAL) is logged as an error;
+// the others are the peer's input or the storage's state and are the peer's to read.
+void answer_failed_frame(Connection& c, std::exception_ptr e) {
+  std::string code = "INTERNAL";
+  std::string message = "the gateway could not handle this frame";
+  try {
+    std::rethrow_exception(e);
+  } catch (const api::ApiError& ex) {
+    code = ex.code();
+    message = ex.what();
+  } catch (const nlohmann::json::exception& ex) {
+    // A field of an unexpected type or shape that a handler read without checking.
+    code = "INVALID_REQUEST";
+    message = std::string("a field has the wrong type or shape: ") + ex.what();
+  } catch (const StorageError& ex) {
+    code = "UNAVAILABLE";
+    message = std::string("storage: ") + ex.what();
+  } catch (const std::exception& ex) {
+    log::get("core")->error("connection {}: frame handler failed: {}", c.id(), ex.what());
+  } catch (...) {
+    log::get("core")->error("connection {}: frame handler failed", c.id());
+  }
+  if (code != "INTERNAL")
+    log::get("core")->debug("connection {}: frame refused ({}): {}", c.id(), code, message);
+  if (c.gone || c.closing()) return;
+  c.dialect->on_frame_failed(c, code, message);
 }
 }  // namespace
 
@@ -68,6 +99,19 @@ int ConnectionHub::open(PluginInstance& transport, const vsp_conn_info& info, vs
         conn->dialect->on_open(conn),
         [this, conn] {
           conn->busy = false;
+          if (!conn->refusal && !count_anonymous(*conn)) {
+            const std::string why = "too many unauthenticated connections from " +
+                                    conn->peer_host() + " (limits.max_anonymous_per_peer = " +
+                                    std::to_string(limits_.max_anonymous_per_peer) + ")";
+            if (conn->wants_admission()) {
+              conn->admit(VSP_E_OVERFLOW, 503,
+                          nlohmann::json{{"code", "UNAVAILABLE"}, {"message", why}}.dump());
+            } else {
+              conn->dialect->on_frame_failed(*conn, "UNAVAILABLE", why);
+              conn->close(VSP_E_OVERFLOW, "too many unauthenticated connections");
+            }
+            return;
+          }
           if (conn->wants_admission()) {
             if (conn->refusal) {
               conn->admit(VSP_E_PERMISSION, conn->refusal->http_status, conn->refusal->body);
@@ -119,6 +163,27 @@ int ConnectionHub::recv(vsp_host_conn* c, const char* data, size_t len) {
   return VSP_OK;
 }
 
+bool ConnectionHub::count_anonymous(Connection& c) {
+  if (c.principal.role != Role::Anonymous || c.dialect->authenticates_each_message()) return true;
+  int& n = anonymous_by_peer_[c.peer_host()];
+  if (n >= limits_.max_anonymous_per_peer) {
+    log::get("core")->warn("connection {} from {} refused: {} unauthenticated ones already open",
+                           c.id(), c.peer(), n);
+    return false;
+  }
+  ++n;
+  c.counted_anonymous = true;
+  return true;
+}
+
+void ConnectionHub::settle_anonymous(Connection& c) {
+  if (!c.counted_anonymous) return;
+  if (!c.gone && c.principal.role == Role::Anonymous) return;
+  c.counted_anonymous = false;
+  auto it = anonymous_by_peer_.find(c.peer_host());
+  if (it != anonymous_by_peer_.end() && --it->second <= 0) anonymous_by_peer_.erase(it);
+}
+
 void ConnectionHub::pump(const std::shared_ptr<Connection>& c) {
   if (c->pumping) return;  // the loop below is already on the stack and will continue
   c->pumping = true;
@@ -132,15 +197,11 @@ void ConnectionHub::run_frame(const std::shared_ptr<Connection>& c, std::string 
   // goes on; if it finishes later, the callback restarts the loop. No recursion either way.
   auto done = [this, c] {
     c->busy = false;
+    settle_anonymous(*c);
     if (!c->pumping) pump(c);
   };
   spawn(c->dialect->on_message(c, std::move(msg)), done, [c, done](std::exception_ptr e) {
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      log::get("core")->error("connection {}: frame handler failed: {}", c->id(), ex.what());
-    } catch (...) {
-    }
+    answer_failed_frame(*c, e);
     done();
   });
 }
@@ -154,6 +215,7 @@ void ConnectionHub::closed(vsp_host_conn* c, int status, const char* reason) {
     conn->gone = true;
     conn->inbox.clear();
     conn->dialect->on_close(*conn);
+    settle_anonymous(*conn);
     conns_.erase(conn->id());
     count_.fetch_sub(1);
     log::get("core")->debug("connection {} closed ({}{}{})", conn->id(), status,

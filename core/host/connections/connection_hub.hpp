@@ -25,6 +25,7 @@ class ConnectionHub final : public ConnectionServices {
   struct Limits {
     int max_connections = 20000;
     int queue_depth = 1024;
+    int max_anonymous_per_peer = 64;  // connections of one IP not yet authenticated
   };
 
   ConnectionHub(Loop& loop, Limits limits);
@@ -59,6 +60,11 @@ class ConnectionHub final : public ConnectionServices {
   // Hands one frame to the connection's dialect (busy until its handler ends).
   void run_frame(const std::shared_ptr<Connection>& c, std::string msg);
   std::string known_dialects() const;
+  // A connection its handshake left unauthenticated counts against its peer address until its
+  // dialect gives it a principal (REST, whose requests carry their own credentials, never
+  // counts). False when that address already holds limits.max_anonymous_per_peer of them.
+  bool count_anonymous(Connection& c);
+  void settle_anonymous(Connection& c);
 
   Loop& loop_;
   Limits limits_;
@@ -67,6 +73,7 @@ class ConnectionHub final : public ConnectionServices {
   std::atomic<uint64_t> next_id_{1};
   std::atomic<int> count_{0};
   std::atomic<bool> refusing_{false};
+  std::unordered_map<std::string, int> anonymous_by_peer_;  // Sequencer only
 };
 
 }  // namespace vespid::core

@@ -28,7 +28,15 @@ class Dialect {
   virtual void on_protocol_error(Connection& conn, int status, const std::string& message) = 0;
   // The peer flooded the connection's queue (limits.connection_queue_depth).
   virtual void on_overload(Connection& conn, const std::string& message) = 0;
+  // A frame's handler ended with an error it did not answer itself (a field of the wrong type,
+  // a storage failure, a defect): answer it in this dialect's error form, so that every frame
+  // gets an answer. `code` is an api::ApiError code (INVALID_REQUEST, UNAVAILABLE, INTERNAL...).
+  virtual void on_frame_failed(Connection& conn, const std::string& code,
+                               const std::string& message) = 0;
   virtual void on_close(Connection& /*conn*/) {}
+  // True for a dialect whose every message carries its own credentials (REST): its connections
+  // are never "unauthenticated" and do not count against limits.max_anonymous_per_peer.
+  virtual bool authenticates_each_message() const noexcept { return false; }
 };
 
 }  // namespace vespid::core

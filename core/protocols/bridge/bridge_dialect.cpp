@@ -4,6 +4,7 @@
 #include "protocols/typed_frame.hpp"
 #include "runtime/api_error.hpp"
 #include "runtime/crypto.hpp"
+#include "runtime/json_fields.hpp"
 #include "runtime/json_input.hpp"
 #include "runtime/json_text.hpp"
 #include "runtime/logging.hpp"
@@ -88,7 +89,8 @@ struct BridgeDialect::Session {
   Phase phase = Phase::Hello;
   std::string node_id;
   std::string org_id;
-  std::string pairing_node_id;  // waiting for an operator's decision
+  std::string pairing_node_id;  // waiting for an operator's decision (holds a pairing slot)
+  std::string peer_host;        // the address its pairing slot is counted under
   int protocol = kProtocolVersion;
   std::shared_ptr<Link> link;
   Deadlines::Id handshake_deadline = 0;
@@ -152,6 +154,15 @@ Task<void> BridgeDialect::on_open(std::shared_ptr<Connection> conn) {
   auto s = std::make_shared<Session>();
   conn->dialect_state = s;
   conn->principal.role = Role::Anonymous;
+  s->peer_host = conn->peer_host();
+  arm_handshake_deadline(conn);
+  schedule_liveness(conn);
+  co_return;
+}
+
+void BridgeDialect::arm_handshake_deadline(const std::shared_ptr<Connection>& conn) {
+  auto* s = static_cast<Session*>(conn->dialect_state.get());
+  deadlines_.cancel(s->handshake_deadline);
   std::weak_ptr<Connection> weak = conn;
   s->handshake_deadline = deadlines_.after(settings_.handshake_timeout, [weak, this] {
     auto c = weak.lock();
@@ -162,8 +173,6 @@ Task<void> BridgeDialect::on_open(std::shared_ptr<Connection> conn) {
                "no hello within " + std::to_string(settings_.handshake_timeout.count()) + " ms");
     c->close(VSP_E_CLOSED, "handshake timeout");
   });
-  schedule_liveness(conn);
-  co_return;
 }
 
 void BridgeDialect::schedule_liveness(const std::shared_ptr<Connection>& conn) {
@@ -225,7 +234,7 @@ Task<void> BridgeDialect::on_message(std::shared_ptr<Connection> conn, std::stri
   }
   if (type == "req") {
     if (!authed) {
-      json id = frame.value("id", json());
+      json id = fields::any_if(frame, "id");
       send_res_error(*conn, id.is_string() || id.is_number_integer() ? id : json(), "UNAUTHORIZED",
                      "send hello first");
       co_return;
@@ -242,7 +251,7 @@ Task<void> BridgeDialect::on_message(std::shared_ptr<Connection> conn, std::stri
     if (type == "invoke-res") {
       handle_invoke_res(*conn, frame);
     } else {
-      const std::string ev = frame.value("event", "?");
+      const std::string ev = fields::string_or(frame, "event", "?", "event.event");
       if (ev == "chat.subscribe" || ev == "chat.unsubscribe") {
         json p;
         try {
@@ -251,7 +260,7 @@ Task<void> BridgeDialect::on_message(std::shared_ptr<Connection> conn, std::stri
           send_error(*conn, "INVALID_REQUEST", e.what());
           co_return;
         }
-        const std::string sid = p.is_object() ? p.value("sessionKey", "") : "";
+        const std::string sid = fields::string_or(p, "sessionKey", "", ev + ".sessionKey");
         if (sid.empty()) {
           send_error(*conn, "INVALID_REQUEST", ev + " needs a payloadJSON {sessionKey}");
           co_return;
@@ -297,7 +306,7 @@ bool BridgeDialect::handshake_allowed(Connection& conn, const json& frame, const
     send_error(conn, "INVALID_REQUEST", "this connection is already authenticated");
     return false;
   }
-  if (!valid_node_id(frame.value("nodeId", json()))) {
+  if (!valid_node_id(fields::any_if(frame, "nodeId"))) {
     send_error(conn, "INVALID_REQUEST",
                std::string(what) + " needs a nodeId (1 to 128 printable characters, no '/')");
     return false;
@@ -317,7 +326,7 @@ Task<void> BridgeDialect::handle_hello(std::shared_ptr<Connection> conn, json fr
     protocol = std::min(p->get<int>(), kProtocolVersion);  // we answer with the version we speak
   }
   std::string node_id = frame["nodeId"];
-  std::string token = frame.value("token", "");
+  std::string token = fields::string_or(frame, "token", "", "hello.token");
   Task<nodes::NodeStore::Check> t = store_.check_token(node_id, token);
   nodes::NodeStore::Check check = co_await std::move(t);
   if (conn->gone) co_return;
@@ -354,7 +363,7 @@ void BridgeDialect::authenticate(const std::shared_ptr<Connection>& conn,
   s->node_id = node.node_id;
   s->org_id = node.org_id;
   s->protocol = protocol;
-  s->pairing_node_id.clear();
+  release_pairing_slot(*conn, /*withdraw=*/true);  // a pairing connection said hello instead
   deadlines_.cancel(s->handshake_deadline);
   deadlines_.cancel(s->pairing_deadline);
   conn->principal = {Role::Node, "", "", node.org_id};
@@ -377,38 +386,64 @@ Task<void> BridgeDialect::handle_pair_request(std::shared_ptr<Connection> conn, 
   if (!handshake_allowed(*conn, frame, "pair-request")) co_return;
   auto* s = static_cast<Session*>(conn->dialect_state.get());
   std::string node_id = frame["nodeId"];
-  bool silent = frame.value("silent", false);
+  bool silent = fields::bool_or(frame, "silent", false, "pair-request.silent");
   json claims = frame;
   claims.erase("type");
   claims.erase("token");
+  if (const size_t size = claims.dump().size(); size > settings_.max_claims_bytes) {
+    send_error(*conn, "INVALID_REQUEST",
+               "pair-request carries " + std::to_string(size) +
+                   " bytes of claims; this gateway takes at most " +
+                   std::to_string(settings_.max_claims_bytes) + " (pairing.max_claims_bytes)");
+    co_return;
+  }
   std::string peer = conn->peer();
   // A pending request belongs to the connection that made it. While that connection is open,
   // another one asking for the same node id is refused: letting it in would re-target the
   // operator's approval (and the token) to whoever asked last. The slot is taken before the
   // storage round trip so that two requests racing for it cannot both pass.
-  if (auto held = waiting_[node_id].lock(); held && held != conn && !held->gone) {
+  auto held_it = waiting_.find(node_id);
+  if (auto held = held_it == waiting_.end() ? nullptr : held_it->second.lock();
+      held && held != conn && !held->gone) {
     send_error(*conn, "UNAVAILABLE",
                "a pairing request for node \"" + node_id +
                    "\" is already waiting on another connection; try again once it is decided "
                    "or expires");
     co_return;
   }
-  if (!s->pairing_node_id.empty() && s->pairing_node_id != node_id) release_pairing_slot(*conn);
+  if (s->pairing_node_id != node_id) {
+    // One request per connection: asking for another node id gives up the first.
+    release_pairing_slot(*conn, /*withdraw=*/true);
+    if (!admit_pairing(*conn)) co_return;
+    ++pairing_slots_;
+    ++pairing_slots_by_peer_[s->peer_host];
+    s->pairing_node_id = node_id;
+  }
   waiting_[node_id] = conn;
-  s->pairing_node_id = node_id;
   nodes::PendingPairing pending;
+  std::optional<json> error;
   try {
     Task<nodes::PendingPairing> t =
         store_.request_pairing(node_id, std::move(claims), peer, silent, pairing_owner(*conn));
     pending = co_await std::move(t);
   } catch (const api::ApiError& e) {
+    error = json{{"code", e.code()}, {"message", e.what()}};
+  } catch (const StorageError& e) {
+    error = json{{"code", "UNAVAILABLE"}, {"message", std::string("storage: ") + e.what()}};
+  }
+  if (error) {
     if (!conn->gone) {
-      release_pairing_slot(*conn);
-      send_error(*conn, e.code(), e.what());
+      release_pairing_slot(*conn, /*withdraw=*/false);
+      send_error(*conn, (*error)["code"], (*error)["message"]);
     }
     co_return;
   }
-  if (conn->gone) co_return;
+  if (conn->gone) {
+    // Closed while the request was being stored: on_close's withdrawal may have run first.
+    spawn(
+        store_.withdraw_pairing(node_id, pairing_owner(*conn)), [] {}, [](std::exception_ptr) {});
+    co_return;
+  }
   deadlines_.cancel(s->handshake_deadline);
   deadlines_.cancel(s->pairing_deadline);
   std::weak_ptr<Connection> weak = conn;
@@ -419,11 +454,11 @@ Task<void> BridgeDialect::handle_pair_request(std::shared_ptr<Connection> conn, 
     if (!c || c->gone) return;
     auto* st = static_cast<Session*>(c->dialect_state.get());
     if (st->pairing_node_id != node_id) return;
-    st->pairing_node_id.clear();
-    if (auto w = waiting_.find(node_id); w != waiting_.end() && w->second.lock() == c)
-      waiting_.erase(w);
+    release_pairing_slot(*c, /*withdraw=*/true);
     send_error(*c, "UNAUTHORIZED",
                "pairing request expired without an operator's decision; send pair-request again");
+    // Back to an unauthenticated connection: it gets the same deadline as a new one.
+    arm_handshake_deadline(c);
   });
   log::get("core")->info(
       "node {} asks to pair from {} (request {}); approve with `vespid nodes approve {} --org ORG`",
@@ -435,10 +470,10 @@ void BridgeDialect::pairing_approved(const nodes::NodeRecord& node, const std::s
   auto it = waiting_.find(node.node_id);
   if (it == waiting_.end()) return;
   auto conn = it->second.lock();
-  waiting_.erase(it);
   if (!conn || conn->gone) return;
   auto* s = static_cast<Session*>(conn->dialect_state.get());
   if (s->pairing_node_id != node.node_id) return;
+  release_pairing_slot(*conn, /*withdraw=*/false);  // approval consumed the stored request
   send(*conn, {{"type", "pair-ok"}, {"token", token}});
   authenticate(conn, node, s->protocol);
   send(*conn, hello_ok(s->protocol));
@@ -448,18 +483,18 @@ void BridgeDialect::pairing_rejected(const std::string& node_id) {
   auto it = waiting_.find(node_id);
   if (it == waiting_.end()) return;
   auto conn = it->second.lock();
-  waiting_.erase(it);
   if (!conn || conn->gone) return;
   auto* s = static_cast<Session*>(conn->dialect_state.get());
   if (s->pairing_node_id != node_id) return;
-  s->pairing_node_id.clear();
+  release_pairing_slot(*conn, /*withdraw=*/false);  // the rejection deleted it
   deadlines_.cancel(s->pairing_deadline);
   send_error(*conn, "UNAUTHORIZED", "pairing was rejected by an operator");
+  arm_handshake_deadline(conn);
 }
 
 Task<void> BridgeDialect::handle_req(std::shared_ptr<Connection> conn, json frame) {
   auto* s = static_cast<Session*>(conn->dialect_state.get());
-  json id = frame.value("id", json());
+  json id = fields::any_if(frame, "id");
   if (!(id.is_string() || id.is_number_integer())) {
     send_res_error(*conn, nullptr, "INVALID_REQUEST", "req needs an \"id\" (string or integer)");
     co_return;
@@ -519,7 +554,8 @@ Task<json> BridgeDialect::call_node_method(Session& s, std::string method, json 
   sessions::Caller caller =
       sessions::SessionService::node_caller(Principal{Role::Node, "", "", s.org_id}, s.node_id);
   if (method == "sessions.list") {
-    const int limit = params.is_object() ? params.value("limit", 50) : 50;
+    const int limit =
+        static_cast<int>(fields::int_or(params, "limit", 50, 0, INT32_MAX, "params.limit"));
     Task<json> t = sessions_->list(std::move(caller), limit, "");
     json v = co_await std::move(t);
     co_return v;
@@ -536,18 +572,19 @@ Task<json> BridgeDialect::call_node_method(Session& s, std::string method, json 
       co_return json{{"sessionKey", sid}, {"session", sessions::session_view(r)}};
     }
     if (method == "chat.history") {
-      const int limit = params.value("limit", 200);
+      const int limit =
+          static_cast<int>(fields::int_or(params, "limit", 200, 0, INT32_MAX, "params.limit"));
       Task<std::vector<json>> t = sessions_->tail(std::move(caller), sid, limit);
       std::vector<json> events = co_await std::move(t);
       co_return json{{"sessionKey", sid}, {"events", events}};
     }
     // chat.send
-    json body = {{"message", params.value("message", json())}};
+    json body = {{"message", fields::any_if(params, "message")}};
     if (params.contains("idempotencyKey")) body["idempotencyKey"] = params["idempotencyKey"];
     Task<json> t = sessions_->send(std::move(caller), sid, std::move(body));
     json r = co_await std::move(t);
     json run_id = r.contains("requestId") && r["requestId"].is_string() ? r["requestId"]
-                                                                        : r.value("seq", json());
+                                                                        : fields::any_if(r, "seq");
     co_return json{{"runId", run_id}, {"status", "started"}};
   } catch (const api::ApiError& e) {
     if (e.code() == "SESSION_NOT_FOUND") throw api::not_found(e.what());
@@ -569,16 +606,16 @@ void BridgeDialect::publish_chat(const std::string& session_id, const std::vecto
   if (it == chat_subs_.end()) return;
   std::vector<json> frames;
   for (const auto& ev : events) {
-    const std::string type = ev.value("eventType", "");
+    const std::string type = fields::string_if(ev, "eventType");
     const char* state = type == "agent_delta"   ? "delta"
                         : type == "agent_final" ? "final"
                         : type == "error"       ? "error"
                                                 : nullptr;
     if (state == nullptr) continue;
-    const json payload = ev.value("payload", json::object());
-    json p = {{"runId", ev.value("requestId", json())},
+    const json payload = fields::any_if(ev, "payload");
+    json p = {{"runId", fields::any_if(ev, "requestId")},
               {"sessionKey", session_id},
-              {"seq", ev.value("seq", json())},
+              {"seq", fields::any_if(ev, "seq")},
               {"state", state}};
     if (payload.is_object() && payload.contains("text")) p["text"] = payload["text"];
     if (payload.is_object() && payload.contains("message")) p["message"] = payload["message"];
@@ -616,7 +653,17 @@ void BridgeDialect::handle_invoke_res(Connection& conn, json& frame) {
     return;
   }
   nodes::InvokeResult r;
-  r.ok = frame.value("ok", false);
+  // A malformed answer still completes the invoke, as an error naming what was wrong: the
+  // caller hears back now rather than at its deadline, and the node is told as well.
+  if (auto ok = frame.find("ok"); ok != frame.end() && !ok->is_boolean()) {
+    r.ok = false;
+    r.error_code = "INVALID_REQUEST";
+    r.error_message = "the node's invoke-res had a non-boolean \"ok\"";
+    send_error(conn, "INVALID_REQUEST", "invoke-res.ok must be true or false");
+    router_.complete(s->link.get(), frame["id"], std::move(r));
+    return;
+  }
+  r.ok = fields::bool_if(frame, "ok");
   if (r.ok) {
     try {
       r.payload_json = take_embedded_text(frame, "payloadJSON");
@@ -626,10 +673,9 @@ void BridgeDialect::handle_invoke_res(Connection& conn, json& frame) {
       r.error_message = std::string("the node's payloadJSON was not valid: ") + e.what();
     }
   } else {
-    const json err = frame.value("error", json::object());
-    r.error_code = err.is_object() ? err.value("code", "NODE_ERROR") : "NODE_ERROR";
-    r.error_message = err.is_object() ? err.value("message", "the node reported an error")
-                                      : "the node reported an error";
+    const json err = fields::any_if(frame, "error");
+    r.error_code = fields::string_if(err, "code", "NODE_ERROR");
+    r.error_message = fields::string_if(err, "message", "the node reported an error");
   }
   router_.complete(s->link.get(), frame["id"], std::move(r));
 }
@@ -640,6 +686,11 @@ void BridgeDialect::on_protocol_error(Connection& conn, int, const std::string& 
 
 void BridgeDialect::on_overload(Connection& conn, const std::string& message) {
   send_error(conn, "UNAVAILABLE", message);
+}
+
+void BridgeDialect::on_frame_failed(Connection& conn, const std::string& code,
+                                    const std::string& message) {
+  send_error(conn, code, message);
 }
 
 void BridgeDialect::on_close(Connection& conn) {
@@ -654,17 +705,48 @@ void BridgeDialect::on_close(Connection& conn) {
     router_.detach(s->node_id, s->link.get());
     log::get("core")->info("node {} disconnected", s->node_id);
   }
-  release_pairing_slot(conn);
+  release_pairing_slot(conn, /*withdraw=*/true);
 }
 
-void BridgeDialect::release_pairing_slot(Connection& conn) {
+bool BridgeDialect::admit_pairing(Connection& conn) {
   auto* s = static_cast<Session*>(conn.dialect_state.get());
-  if (s->pairing_node_id.empty()) return;
-  if (auto w = waiting_.find(s->pairing_node_id); w != waiting_.end()) {
+  if (pairing_slots_ >= settings_.max_pending) {
+    send_error(conn, "UNAVAILABLE",
+               "too many pairing requests are waiting on this gateway (pairing.max_pending = " +
+                   std::to_string(settings_.max_pending) + "); try again later");
+    return false;
+  }
+  auto it = pairing_slots_by_peer_.find(s->peer_host);
+  if (it != pairing_slots_by_peer_.end() && it->second >= settings_.max_pending_per_peer) {
+    log::get("core")->warn("bridge: pairing request from {} refused: {} already waiting from it",
+                           conn.peer(), it->second);
+    send_error(conn, "UNAVAILABLE",
+               "too many pairing requests are waiting from " + s->peer_host +
+                   " (pairing.max_pending_per_peer = " +
+                   std::to_string(settings_.max_pending_per_peer) + "); try again later");
+    return false;
+  }
+  return true;
+}
+
+void BridgeDialect::release_pairing_slot(Connection& conn, bool withdraw) {
+  auto* s = static_cast<Session*>(conn.dialect_state.get());
+  if (s == nullptr || s->pairing_node_id.empty()) return;
+  const std::string node_id = std::move(s->pairing_node_id);
+  s->pairing_node_id.clear();
+  if (auto w = waiting_.find(node_id); w != waiting_.end()) {
     auto c = w->second.lock();
     if (!c || c.get() == &conn) waiting_.erase(w);
   }
-  s->pairing_node_id.clear();
+  --pairing_slots_;
+  if (auto p = pairing_slots_by_peer_.find(s->peer_host);
+      p != pairing_slots_by_peer_.end() && --p->second == 0)
+    pairing_slots_by_peer_.erase(p);
+  if (withdraw && !keep_pairing_requests_) {
+    spawn(
+        store_.withdraw_pairing(node_id, pairing_owner(conn)), [] {},
+        [](std::exception_ptr) { /* the request expires on its own (pairing.ttl_ms) */ });
+  }
 }
 
 std::string BridgeDialect::pairing_owner(const Connection& conn) const {

@@ -37,6 +37,9 @@ struct BridgeSettings {
   std::chrono::milliseconds handshake_timeout{10000};
   std::chrono::milliseconds ping_interval{30000};
   std::chrono::milliseconds idle_timeout{90000};
+  size_t max_pending = 1000;        // pairing requests waiting on this gateway
+  size_t max_pending_per_peer = 4;  // ... from one IP address
+  size_t max_claims_bytes = 16384;  // one pair-request's claims, as JSON
 };
 
 // What the bridge tells the operator side (a node asked to pair).
@@ -54,7 +57,13 @@ class BridgeDialect final : public Dialect, public nodes::PairingDecisions {
   Task<void> on_message(std::shared_ptr<Connection> conn, std::string message) override;
   void on_protocol_error(Connection& conn, int status, const std::string& message) override;
   void on_overload(Connection& conn, const std::string& message) override;
+  void on_frame_failed(Connection& conn, const std::string& code,
+                       const std::string& message) override;
   void on_close(Connection& conn) override;
+
+  // Sequencer only. The gateway is stopping: connections that close from now on keep their
+  // stored pairing requests, so an operator still sees them after a restart.
+  void keep_pairing_requests() { keep_pairing_requests_ = true; }
 
   // Operator decisions, delivered to the connection waiting on that node's pairing (if any).
   void pairing_approved(const nodes::NodeRecord& node, const std::string& token) override;
@@ -81,8 +90,14 @@ class BridgeDialect final : public Dialect, public nodes::PairingDecisions {
   void authenticate(const std::shared_ptr<Connection>& conn, const nodes::NodeRecord& node,
                     int protocol);
   void schedule_liveness(const std::shared_ptr<Connection>& conn);
-  // Gives up the connection's claim on the node id it asked to pair (waiting_).
-  void release_pairing_slot(Connection& conn);
+  // A connection that has not authenticated must do so (or start pairing) in time.
+  void arm_handshake_deadline(const std::shared_ptr<Connection>& conn);
+  // Pairing admission, O(1): counted per gateway and per peer address. Refuses with an error
+  // frame and returns false when a limit is reached.
+  bool admit_pairing(Connection& conn);
+  // Gives up the connection's claim on the node id it asked to pair (waiting_, the counts).
+  // `withdraw` also deletes its stored request: no one would receive an approval of it.
+  void release_pairing_slot(Connection& conn, bool withdraw);
   // Who made a pending request: unique across connections and gateway restarts.
   std::string pairing_owner(const Connection& conn) const;
   nlohmann::json hello_ok(int protocol) const;
@@ -94,6 +109,10 @@ class BridgeDialect final : public Dialect, public nodes::PairingDecisions {
   PairingAnnouncer announce_;
   // node id -> the connection waiting for an operator's decision on its pairing
   std::unordered_map<std::string, std::weak_ptr<Connection>> waiting_;
+  // Connections holding a pairing slot, in all and per peer address (pairing.max_pending*).
+  size_t pairing_slots_ = 0;
+  bool keep_pairing_requests_ = false;  // shutting down
+  std::unordered_map<std::string, size_t> pairing_slots_by_peer_;
   const std::string instance_nonce_;  // random per process: connection ids restart at 1
   sessions::SessionService* sessions_ = nullptr;
   // session id -> connection id -> subscribed node connection (chat.subscribe)

@@ -5,6 +5,7 @@
 #include "host/connections/connection.hpp"
 #include "protocols/typed_frame.hpp"
 #include "runtime/api_error.hpp"
+#include "runtime/json_fields.hpp"
 #include "runtime/logging.hpp"
 #include "services/identity/org_access.hpp"
 #include "services/sessions/session_service.hpp"
@@ -15,6 +16,7 @@ namespace vespid::sessions {
 
 using core::Connection;
 using core::Task;
+namespace fields = core::fields;
 using nlohmann::json;
 
 namespace {
@@ -117,7 +119,7 @@ Task<void> ClientDialect::on_message(std::shared_ptr<Connection> conn, std::stri
   }
   json frame = std::move(*parsed);
   const std::string type = frame["type"];
-  const json id = frame.value("id", json());
+  const json id = fields::echoable_id(frame);
   std::string sid;
   if (frame.contains("sessionId") && frame["sessionId"].is_string()) sid = frame["sessionId"];
   std::optional<json> error;
@@ -157,6 +159,9 @@ Task<void> ClientDialect::on_message(std::shared_ptr<Connection> conn, std::stri
     error = error_frame(sid, client_code(e.code()), e.what(), id);
   } catch (const core::StorageError& e) {
     error = error_frame(sid, "UNAVAILABLE", std::string("storage: ") + e.what(), id);
+  } catch (const json::exception& e) {
+    error = error_frame(sid, "BAD_REQUEST",
+                        std::string("a field has the wrong type or shape: ") + e.what(), id);
   } catch (const std::exception& e) {
     L()->error("client frame {} failed: {}", type, e.what());
     error = error_frame(sid, "INTERNAL", std::string("internal error: ") + e.what(), id);
@@ -209,10 +214,11 @@ Task<void> ClientDialect::join(std::shared_ptr<Connection> conn, json frame) {
   }
   auto sit = subscribers_.find(sid);
   if (sit == subscribers_.end() || !sit->second.count(cid) || conn->gone) co_return;
+  const json id_of_join = fields::echoable_id(frame);
   Subscriber& sub = sit->second[cid];
   sub.sent_upto = after.value_or(0);
   for (const auto& ev : replay) {
-    uint64_t seq = ev.value("seq", uint64_t{0});
+    uint64_t seq = fields::uint_if(ev, "seq");
     if (seq <= sub.sent_upto) continue;
     if (!deliver(*conn, ev)) {
       unsubscribe(sid, cid);
@@ -224,7 +230,7 @@ Task<void> ClientDialect::join(std::shared_ptr<Connection> conn, json frame) {
   sub.held.clear();
   sub.replaying = false;
   for (const auto& ev : held) {
-    uint64_t seq = ev.value("seq", uint64_t{0});
+    uint64_t seq = fields::uint_if(ev, "seq");
     if (seq <= sub.sent_upto) continue;
     if (!deliver(*conn, ev)) {
       unsubscribe(sid, cid);
@@ -236,7 +242,7 @@ Task<void> ClientDialect::join(std::shared_ptr<Connection> conn, json frame) {
              {"sessionId", sid},
              {"replayed", replay.size()},
              {"lastSeq", sub.sent_upto}};
-  if (frame.contains("id")) ok["id"] = frame["id"];
+  if (!id_of_join.is_null()) ok["id"] = id_of_join;
   send_json(*conn, ok);
 }
 
@@ -270,7 +276,7 @@ void ClientDialect::publish(const std::string& session_id, const std::vector<jso
       continue;
     }
     for (const auto& ev : events) {
-      uint64_t seq = ev.value("seq", uint64_t{0});
+      uint64_t seq = fields::uint_if(ev, "seq");
       if (seq <= sub.sent_upto) continue;
       if (!deliver(*c, ev)) {
         L()->warn("client connection {} cannot keep up with session {}; dropped", cid, session_id);
@@ -305,6 +311,12 @@ void ClientDialect::on_protocol_error(Connection& conn, int, const std::string& 
 
 void ClientDialect::on_overload(Connection& conn, const std::string& message) {
   send_json(conn, error_frame("", "UNAVAILABLE", message));
+}
+
+void ClientDialect::on_frame_failed(Connection& conn, const std::string& code,
+                                    const std::string& message) {
+  // This dialect says BAD_REQUEST where the others say INVALID_REQUEST.
+  send_json(conn, error_frame("", code == "INVALID_REQUEST" ? "BAD_REQUEST" : code, message));
 }
 
 }  // namespace vespid::sessions

@@ -39,6 +39,8 @@ class ClientDialect final : public core::Dialect {
   core::Task<void> on_message(std::shared_ptr<core::Connection> conn, std::string message) override;
   void on_protocol_error(core::Connection& conn, int status, const std::string& message) override;
   void on_overload(core::Connection& conn, const std::string& message) override;
+  void on_frame_failed(core::Connection& conn, const std::string& code,
+                       const std::string& message) override;
   void on_close(core::Connection& conn) override;
 
   // Stored events of a session, in seq order, to every connection that joined it.

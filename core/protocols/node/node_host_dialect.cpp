@@ -2,6 +2,7 @@
 
 #include "host/connections/connection.hpp"
 #include "protocols/typed_frame.hpp"
+#include "runtime/json_fields.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/time.hpp"
 #include "services/dispatch/dispatcher.hpp"
@@ -13,6 +14,7 @@ namespace vespid::node_hosts {
 
 using core::Connection;
 using core::Task;
+namespace fields = core::fields;
 using nlohmann::json;
 
 namespace {
@@ -129,9 +131,9 @@ Task<void> NodeHostDialect::on_open(std::shared_ptr<Connection> conn) {
 
 void NodeHostDialect::on_hello(Connection& conn, const json& frame) {
   auto* s = static_cast<Session*>(conn.dialect_state.get());
-  std::string version = frame.value("agentVersion", "");
+  std::string version = fields::string_or(frame, "agentVersion", "", "hello.agentVersion");
   // A hello without capabilities keeps what is stored (from pairing or an earlier hello).
-  json caps = frame.value("capabilities", json());
+  json caps = fields::any_if(frame, "capabilities");
   if (!caps.is_null() &&
       (!caps.is_object() || caps.dump().size() > limits_.max_capabilities_bytes)) {
     L()->warn("node host {}: hello.capabilities ignored (not an object, or over {} bytes)",
@@ -156,7 +158,7 @@ Task<void> NodeHostDialect::on_message(std::shared_ptr<Connection> conn, std::st
   json frame = std::move(*parsed);
   const std::string type = frame["type"];
   if (type == "ping") {
-    json ts = frame.value("ts", json());
+    json ts = fields::any_if(frame, "ts");
     send(*conn, {{"type", "pong"}, {"ts", ts.is_number() ? ts : json(util::now_ms())}});
   } else if (type == "hello") {
     on_hello(*conn, frame);
@@ -165,7 +167,7 @@ Task<void> NodeHostDialect::on_message(std::shared_ptr<Connection> conn, std::st
     if (!id.empty()) dispatcher_.received(s->agent_id, id);
   } else if (type == "execute_event") {
     std::string id = request_id_of(frame);
-    json ev = frame.value("event", json());
+    json ev = fields::any_if(frame, "event");
     if (id.empty() || !ev.is_object()) {
       send_error(*conn, "INVALID_REQUEST", "execute_event needs {requestId, event:{...}}");
       co_return;
@@ -182,18 +184,31 @@ Task<void> NodeHostDialect::on_message(std::shared_ptr<Connection> conn, std::st
 Task<void> NodeHostDialect::on_result(std::shared_ptr<Connection> conn, json frame) {
   auto* s = static_cast<Session*>(conn->dialect_state.get());
   std::string id = request_id_of(frame);
-  std::string status = frame.value("status", "");
-  if (id.empty() || (status != "succeeded" && status != "failed")) {
+  if (id.empty()) {
     send_error(*conn, "INVALID_REQUEST",
                "execute_result needs {requestId, status: \"succeeded\"|\"failed\", output?, "
-               "error?}",
-               {{"requestId", id}});
+               "error?}");
     co_return;
   }
-  json result = {{"status", status}};
-  if (frame.contains("output") && !frame["output"].is_null()) result["output"] = frame["output"];
-  if (auto e = frame.find("error"); e != frame.end() && !e->is_null()) {
-    result["error"] = e->is_string() ? e->get<std::string>() : e->dump();
+  const std::string status = fields::string_if(frame, "status");
+  json result;
+  if (status != "succeeded" && status != "failed") {
+    // The host will not send this result any better. Recorded as the request's failure, so its
+    // caller hears now, and acknowledged below, so the host stops resending it.
+    send_error(*conn, "INVALID_REQUEST",
+               "execute_result.status must be \"succeeded\" or \"failed\"; the request is "
+               "recorded as failed",
+               {{"requestId", id}});
+    result = {{"status", "failed"},
+              {"error",
+               "the node host sent a malformed result (status was not \"succeeded\" "
+               "or \"failed\")"}};
+  } else {
+    result = {{"status", status}};
+    if (frame.contains("output") && !frame["output"].is_null()) result["output"] = frame["output"];
+    if (auto e = frame.find("error"); e != frame.end() && !e->is_null()) {
+      result["error"] = e->is_string() ? e->get<std::string>() : e->dump();
+    }
   }
   dispatch::Dispatcher::Completion done;
   try {
@@ -226,6 +241,11 @@ void NodeHostDialect::on_protocol_error(Connection& conn, int, const std::string
 
 void NodeHostDialect::on_overload(Connection& conn, const std::string& message) {
   send_error(conn, "UNAVAILABLE", message);
+}
+
+void NodeHostDialect::on_frame_failed(Connection& conn, const std::string& code,
+                                      const std::string& message) {
+  send_error(conn, code, message);
 }
 
 void NodeHostDialect::on_close(Connection& conn) {

@@ -2,6 +2,7 @@
 
 #include "host/connections/connection.hpp"
 #include "runtime/api_error.hpp"
+#include "runtime/json_fields.hpp"
 #include "runtime/json_input.hpp"
 #include "runtime/logging.hpp"
 #include "storage/repository.hpp"
@@ -29,6 +30,7 @@ json error_frame(const json& id, const std::string& code, const std::string& mes
 namespace {
 struct OperatorSession {
   uint64_t event_seq = 0;
+  Deadlines::Id auth_deadline = 0;  // armed while the socket is unauthenticated
 };
 }  // namespace
 
@@ -50,6 +52,8 @@ void OperatorDialect::publish(const std::string& event, const json& payload,
 
 void OperatorDialect::on_close(Connection& conn) {
   open_.erase(conn.id());
+  if (auto* s = static_cast<OperatorSession*>(conn.dialect_state.get()))
+    deadlines_.cancel(s->auth_deadline);
 }
 
 Task<void> OperatorDialect::on_open(std::shared_ptr<Connection> conn) {
@@ -71,6 +75,22 @@ Task<void> OperatorDialect::on_open(std::shared_ptr<Connection> conn) {
                              conn->id());
     }
   }
+  if (conn->principal.role == Role::Anonymous && !conn->refusal) {
+    // An unauthenticated socket holds a connection slot: it has this long to call `auth`.
+    auto* s = static_cast<OperatorSession*>(conn->dialect_state.get());
+    std::weak_ptr<Connection> weak = conn;
+    s->auth_deadline = deadlines_.after(auth_timeout_, [weak, this] {
+      auto c = weak.lock();
+      if (!c || c->gone || c->principal.role != Role::Anonymous) return;
+      log::get("core")->info("operator connection {} from {} closed: not authenticated in time",
+                             c->id(), c->peer());
+      send_json(*c,
+                error_frame(nullptr, "UNAUTHORIZED",
+                            "not authenticated within " + std::to_string(auth_timeout_.count()) +
+                                " ms (limits.anonymous_timeout_ms)"));
+      c->close(VSP_E_PERMISSION, "authentication timeout");
+    });
+  }
   co_return;
 }
 
@@ -89,7 +109,7 @@ Task<void> OperatorDialect::on_message(std::shared_ptr<Connection> conn, std::st
                           "expected an object {\"type\":\"req\", \"id\", \"method\", \"params\"}"));
     co_return;
   }
-  json id = frame.value("id", json());
+  json id = fields::echoable_id(frame);
   if (frame["type"] != "req") {
     send_json(*conn, error_frame(id, "INVALID_REQUEST",
                                  "unknown frame type \"" + frame["type"].get<std::string>() +
@@ -156,6 +176,9 @@ Task<void> OperatorDialect::answer(std::shared_ptr<Connection> conn, json id, st
     error = error_frame(id, "UNAVAILABLE",
                         e.status() == VSP_E_FULL ? std::string("storage is full: ") + e.what()
                                                  : std::string("storage: ") + e.what());
+  } catch (const json::exception& e) {
+    error = error_frame(id, "INVALID_REQUEST",
+                        std::string("a parameter has the wrong type or shape: ") + e.what());
   } catch (const std::exception& e) {
     log::get("core")->error("method {} failed: {}", method, e.what());
     error = error_frame(id, "INTERNAL", std::string("internal error: ") + e.what());
@@ -170,6 +193,11 @@ void OperatorDialect::on_protocol_error(Connection& conn, int /*status*/,
 
 void OperatorDialect::on_overload(Connection& conn, const std::string& message) {
   send_json(conn, error_frame(nullptr, "UNAVAILABLE", message));
+}
+
+void OperatorDialect::on_frame_failed(Connection& conn, const std::string& code,
+                                      const std::string& message) {
+  send_json(conn, error_frame(nullptr, code, message));
 }
 
 }  // namespace vespid::core

@@ -4,12 +4,14 @@
 //   event {type:"event", event, payload, seq}
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
 #include "host/connections/dialect.hpp"
 #include "protocols/method_table.hpp"
+#include "runtime/deadlines.hpp"
 
 namespace vespid::repo {
 class Repository;
@@ -19,14 +21,18 @@ namespace vespid::core {
 
 class OperatorDialect final : public Dialect {
  public:
-  OperatorDialect(const MethodTable& methods, repo::Repository& repo)
-      : methods_(methods), repo_(repo) {}
+  // `auth_timeout`: how long a socket may stay unauthenticated (limits.anonymous_timeout_ms).
+  OperatorDialect(const MethodTable& methods, repo::Repository& repo, Deadlines& deadlines,
+                  std::chrono::milliseconds auth_timeout)
+      : methods_(methods), repo_(repo), deadlines_(deadlines), auth_timeout_(auth_timeout) {}
 
   std::string_view name() const noexcept override { return "operator.v1"; }
   Task<void> on_open(std::shared_ptr<Connection> conn) override;
   Task<void> on_message(std::shared_ptr<Connection> conn, std::string message) override;
   void on_protocol_error(Connection& conn, int status, const std::string& message) override;
   void on_overload(Connection& conn, const std::string& message) override;
+  void on_frame_failed(Connection& conn, const std::string& code,
+                       const std::string& message) override;
   void on_close(Connection& conn) override;
 
   // Sequencer only. Sends {type:"event", event, payload, seq} to every open operator connection
@@ -40,6 +46,8 @@ class OperatorDialect final : public Dialect {
 
   const MethodTable& methods_;
   repo::Repository& repo_;
+  Deadlines& deadlines_;
+  const std::chrono::milliseconds auth_timeout_;
   std::unordered_map<uint64_t, std::weak_ptr<Connection>> open_;
 };
 

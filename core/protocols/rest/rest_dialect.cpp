@@ -123,6 +123,9 @@ Task<void> RestDialect::on_message(std::shared_ptr<Connection> conn, std::string
     response = error(503, "UNAVAILABLE",
                      e.status() == VSP_E_FULL ? std::string("storage is full: ") + e.what()
                                               : std::string("storage: ") + e.what());
+  } catch (const json::exception& e) {
+    // A body field of a type the route read without checking: the caller's input, not a defect.
+    response = error(400, "BAD_REQUEST", std::string("a field has the wrong type: ") + e.what());
   } catch (const std::exception& e) {
     log::get("core")->error("REST handler failed: {}", e.what());
     response = error(500, "INTERNAL", std::string("internal error: ") + e.what());
@@ -136,6 +139,12 @@ void RestDialect::on_protocol_error(Connection& conn, int, const std::string& me
 
 void RestDialect::on_overload(Connection& conn, const std::string& message) {
   respond(conn, error(503, "UNAVAILABLE", message));
+}
+
+void RestDialect::on_frame_failed(Connection& conn, const std::string& code,
+                                  const std::string& message) {
+  const std::string rest_code = code == "INVALID_REQUEST" ? "BAD_REQUEST" : code;
+  respond(conn, error(status_for(rest_code), rest_code, message));
 }
 
 }  // namespace vespid::core

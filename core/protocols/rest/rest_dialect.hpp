@@ -40,6 +40,9 @@ class RestDialect final : public Dialect {
   Task<void> on_message(std::shared_ptr<Connection> conn, std::string message) override;
   void on_protocol_error(Connection& conn, int status, const std::string& message) override;
   void on_overload(Connection& conn, const std::string& message) override;
+  bool authenticates_each_message() const noexcept override { return true; }
+  void on_frame_failed(Connection& conn, const std::string& code,
+                       const std::string& message) override;
 
   static RestResponse error(int status, const std::string& code, const std::string& message);
 

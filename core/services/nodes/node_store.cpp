@@ -72,14 +72,6 @@ Task<PendingPairing> NodeStore::request_pairing(std::string node_id, json claims
         txn.writes.push_back(Write::put(keys::pairing_id(p.request_id), node_id));
       }
     } else {
-      auto all = co_await storage_.scan_prefix(keys::kPairingPrefix,
-                                               static_cast<uint32_t>(limits_.max_pending) + 1);
-      size_t live = 0;
-      for (const auto& r : all) live += pending_from(json::parse(r.value)).expires_at_ms > now;
-      if (live >= static_cast<size_t>(limits_.max_pending)) {
-        throw api::unavailable("too many pending pairing requests (pairing.max_pending = " +
-                               std::to_string(limits_.max_pending) + "); try again later");
-      }
       p.request_id = crypto::uuid_v4();
       p.node_id = node_id;
       p.requested_at = util::iso8601(now);
@@ -97,6 +89,18 @@ Task<PendingPairing> NodeStore::request_pairing(std::string node_id, json claims
     // Raced with another request for the same node: read again and reuse it.
     claims = p.claims;
   }
+}
+
+Task<void> NodeStore::withdraw_pairing(std::string node_id, std::string owner) {
+  auto kv = co_await storage_.get(keys::pairing(node_id));
+  if (!kv) co_return;
+  PendingPairing p = pending_from(json::parse(kv->value));
+  if (p.owner != owner) co_return;  // replaced by another requester meanwhile
+  Txn txn;
+  txn.compares.push_back(Compare::version_is(keys::pairing(node_id), kv->version));
+  txn.writes.push_back(Write::del(keys::pairing(node_id)));
+  txn.writes.push_back(Write::del(keys::pairing_id(p.request_id)));
+  co_await storage_.commit(std::move(txn));  // lost a race: the record is someone else's now
 }
 
 Task<std::vector<PendingPairing>> NodeStore::list_pending() {

@@ -17,7 +17,6 @@ class NodeStore {
  public:
   struct Limits {
     int64_t pairing_ttl_ms = 300000;
-    int max_pending = 1000;
   };
   NodeStore(core::StorageService& storage, Limits limits) : storage_(storage), limits_(limits) {}
 
@@ -27,11 +26,15 @@ class NodeStore {
   // One pending request per node id. A retry by the same `owner` (connection) refreshes the
   // claims and the expiry but keeps the request id; a request by another owner (the first one's
   // connection is gone: the caller checks that) replaces it under a new request id, so an
-  // operator's approval always goes to the requester whose claims they saw. Throws
-  // api::ApiError UNAVAILABLE when too many requests are pending.
+  // operator's approval always goes to the requester whose claims they saw. How many may be
+  // pending is the caller's admission (pairing.max_pending*, counted where the connections are):
+  // this never scans other requests.
   core::Task<PendingPairing> request_pairing(std::string node_id, nlohmann::json claims,
                                              std::string remote_address, bool silent,
                                              std::string owner);
+  // The requester gave up (its connection closed or asked for another node id): its request is
+  // deleted if `owner` still holds it. An approval could no longer reach anyone.
+  core::Task<void> withdraw_pairing(std::string node_id, std::string owner);
   // Unexpired requests, oldest first. Expired ones are deleted on the way.
   core::Task<std::vector<PendingPairing>> list_pending();
   core::Task<std::optional<PendingPairing>> pending_for_node(std::string node_id);

@@ -5,6 +5,7 @@
 
 #include "runtime/api_error.hpp"
 #include "runtime/crypto.hpp"
+#include "runtime/json_fields.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/time.hpp"
 #include "services/dispatch/dispatcher.hpp"
@@ -283,9 +284,10 @@ class SessionService::RunListener final : public dispatch::ExecutionListener,
     for (const auto& row : rows) {
       json ev = json::parse(row.value, nullptr, false);
       if (!ev.is_object()) continue;
-      if (ev.value("eventType", "") == "user_message") break;  // the next turn
-      if (ev.value("eventType", "") == "agent_final") self->final_seen_ = true;
-      if (ev.value("eventType", "") == "error") self->error_seen_ = true;
+      const std::string type = core::fields::string_if(ev, "eventType");
+      if (type == "user_message") break;  // the next turn
+      if (type == "agent_final") self->final_seen_ = true;
+      if (type == "error") self->error_seen_ = true;
     }
     json d = std::move(*self->deferred_result_);
     self->deferred_result_.reset();
@@ -585,11 +587,16 @@ Task<json> SessionService::history(std::string session_id, uint64_t before_seq) 
   for (const auto& row : rows) {
     if (static_cast<int>(picked.size()) >= settings_.history_messages) break;
     json ev = json::parse(row.value);
-    std::string type = ev.value("eventType", "");
+    // Stored events hold what node hosts sent: a field of another type reads as empty rather
+    // than failing every later turn of the session.
+    const std::string type = core::fields::string_if(ev, "eventType");
+    const json payload = core::fields::any_if(ev, "payload");
     if (type == "user_message") {
-      picked.push_back({{"role", "user"}, {"content", ev["payload"].value("message", "")}});
+      picked.push_back(
+          {{"role", "user"}, {"content", core::fields::string_if(payload, "message")}});
     } else if (type == "agent_message") {
-      picked.push_back({{"role", "assistant"}, {"content", ev["payload"].value("text", "")}});
+      picked.push_back(
+          {{"role", "assistant"}, {"content", core::fields::string_if(payload, "text")}});
     }
   }
   json out = json::array();
@@ -705,8 +712,8 @@ Task<json> SessionService::send_locked(Caller caller, json session, std::string 
   if (pinned.empty()) {
     const json& sel = session["selector"];
     if (sel.is_object()) {
-      req.selector.tag = sel.value("tag", "");
-      req.selector.group = sel.value("group", "");
+      req.selector.tag = core::fields::string_if(sel, "tag");
+      req.selector.group = core::fields::string_if(sel, "group");
     }
   } else {
     req.selector.agent_id = pinned;
