@@ -170,13 +170,26 @@ void WsClient::send(const json& message) {
 }
 
 void WsClient::send_text(const std::string& text) {
+  write_frame(text, false, true);
+}
+
+void WsClient::send_binary(const std::string& data) {
+  write_frame(data, true, true);
+}
+
+void WsClient::send_fragmented(const std::vector<std::string>& parts, bool binary) {
+  for (std::size_t i = 0; i < parts.size(); ++i)
+    write_frame(parts[i], binary, i + 1 == parts.size());
+}
+
+void WsClient::write_frame(const std::string& data, bool binary, bool fin) {
   if (closed_) return;
   // Asynchronous (a read may be pending on the same stream), driven to completion here.
   beast::error_code ec;
   bool done = false;
   impl_->with([&](auto& ws) {
-    ws.text(true);
-    ws.async_write(asio::buffer(text), [&](beast::error_code e, std::size_t) {
+    ws.binary(binary);
+    ws.async_write_some(fin, asio::buffer(data), [&](beast::error_code e, std::size_t) {
       ec = e;
       done = true;
     });
@@ -195,6 +208,12 @@ void WsClient::send_text(const std::string& text) {
 }
 
 std::optional<json> WsClient::read(std::chrono::milliseconds timeout) {
+  auto m = read_message(timeout);
+  if (!m) return std::nullopt;
+  return parse_or_null(m->data);
+}
+
+std::optional<WsClient::Message> WsClient::read_message(std::chrono::milliseconds timeout) {
   if (closed_) return std::nullopt;
   Impl& im = *impl_;
   if (!im.reading) {
@@ -219,11 +238,15 @@ std::optional<json> WsClient::read(std::chrono::milliseconds timeout) {
     closed_ = true;
     close_reason_ = im.read_ec.message();
     im.with([&](auto& ws) {
+      close_code_ = ws.reason().code;
       if (ws.reason().reason.size()) close_reason_ = std::string(ws.reason().reason.c_str());
     });
     return std::nullopt;
   }
-  return parse_or_null(beast::buffers_to_string(im.buf.data()));
+  Message m;
+  im.with([&](auto& ws) { m.binary = ws.got_binary(); });
+  m.data = beast::buffers_to_string(im.buf.data());
+  return m;
 }
 
 std::optional<json> WsClient::read_type(const std::string& type,

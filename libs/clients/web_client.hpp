@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace vespid::web {
 
@@ -47,20 +48,36 @@ class WsClient {
               nlohmann::json* refusal = nullptr);
   void send(const nlohmann::json& message);
   void send_text(const std::string& text);
+  void send_binary(const std::string& data);
+  // One message in several frames: the first part opens it, each further part is a
+  // continuation frame, the last one ends it.
+  void send_fragmented(const std::vector<std::string>& parts, bool binary);
   // The next text message as JSON, or nullopt on timeout or close (see closed()).
   std::optional<nlohmann::json> read(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  struct Message {
+    bool binary = false;
+    std::string data;
+  };
+  // The next message as it came, text or binary; nullopt on timeout or close.
+  std::optional<Message> read_message(std::chrono::milliseconds timeout = std::chrono::seconds(5));
   // Reads until a message with this "type" arrives (others are dropped), or nullopt.
   std::optional<nlohmann::json> read_type(
       const std::string& type, std::chrono::milliseconds timeout = std::chrono::seconds(5));
   bool closed() const { return closed_; }
   std::string close_reason() const { return close_reason_; }
+  // The code of the close frame the server sent (1000, 1009, ...); 0 if none came.
+  int close_code() const { return close_code_; }
   void close();
 
  private:
   struct Impl;
+  // Writes one frame (the message's last when `fin`), driven to completion.
+  void write_frame(const std::string& data, bool binary, bool fin);
+
   std::unique_ptr<Impl> impl_;
   bool closed_ = false;
   std::string close_reason_;
+  int close_code_ = 0;
 };
 
 }  // namespace vespid::web

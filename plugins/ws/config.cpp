@@ -155,13 +155,18 @@ Config parse_config(std::string_view text) {
       cfg.permessage_deflate = boolean(v, key);
     } else if (key == "static_dir") {
       cfg.static_dir = string(v, key);
+    } else if (key == "echo_path") {
+      cfg.echo_path = string(v, key);
+      if (!cfg.echo_path.empty() && cfg.echo_path.front() != '/') {
+        wrong(key, "\"\" (off) or a path starting with '/'", v);
+      }
     } else {
       invalid("unknown config key \"" + key +
               "\" (known keys: host, bind, loopback_companion, port, tls, cert_file, key_file, "
               "routes, max_message_bytes, "
               "max_body_bytes, max_header_bytes, max_connections, handshake_timeout_ms, "
               "idle_timeout_ms, ping_interval_ms, send_queue_bytes, threads, "
-              "permessage_deflate, static_dir)");
+              "permessage_deflate, static_dir, echo_path)");
     }
   }
 
@@ -177,6 +182,15 @@ Config parse_config(std::string_view text) {
     }
   } else {
     cfg.routes = default_routes(!cfg.static_dir.empty());
+  }
+  if (!cfg.echo_path.empty()) {
+    for (const auto& r : cfg.routes) {
+      if (r.exact && r.match == cfg.echo_path) {
+        invalid("config key \"echo_path\" names a path that is already a route (" + r.describe() +
+                ")");
+      }
+    }
+    cfg.routes.push_back({true, cfg.echo_path, Route::Kind::Echo, ""});
   }
   for (const auto& r : cfg.routes) {
     if (r.kind == Route::Kind::Static && cfg.static_dir.empty()) {

@@ -34,6 +34,9 @@ struct Config {
   unsigned threads = 1;
   bool permessage_deflate = false;
   std::string static_dir;
+  // Empty: off. Otherwise a WebSocket path that echoes every message back unchanged, answered by
+  // the transport alone (no dialect, no credentials): for conformance suites such as Autobahn.
+  std::string echo_path;
 };
 
 // Throws vsp::Error(VSP_E_INVALID) naming the offending key and what it expects.

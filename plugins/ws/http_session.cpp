@@ -12,6 +12,7 @@
 #include <mutex>
 #include <optional>
 
+#include "echo_session.hpp"
 #include "http_io.hpp"
 #include "request_facts.hpp"
 #include "rest_codec.hpp"
@@ -228,6 +229,7 @@ void HttpSession::dispatch(Request req) {
   }
   switch (route->kind) {
     case Route::Kind::WebSocket:
+    case Route::Kind::Echo:
       route_websocket(std::move(req), *route, std::string(target->path));
       return;
     case Route::Kind::Static: {
@@ -316,7 +318,11 @@ void HttpSession::route_websocket(Request req, const Route& route, const std::st
   stream_->next_layer().expires_never();
   Stream stream = std::move(*stream_);
   stream_.reset();
-  start_ws_session(sh_, std::move(stream), std::move(req), route, ex_, this);
+  if (route.kind == Route::Kind::Echo) {
+    start_echo_session(sh_, std::move(stream), std::move(req), ex_, this);
+  } else {
+    start_ws_session(sh_, std::move(stream), std::move(req), route, ex_, this);
+  }
 }
 
 void HttpSession::respond(http::message_generator msg, bool keep_alive) {

@@ -13,6 +13,8 @@ std::string Route::describe() const {
       return out + " (websocket " + dialect + ")";
     case Kind::Static:
       return out + " (static)";
+    case Kind::Echo:
+      return out + " (websocket echo, for conformance suites)";
   }
   return out;
 }

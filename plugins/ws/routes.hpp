@@ -12,11 +12,12 @@ struct Route {
     Http,       // each request is a rest.v1 envelope for the host (dialect is "rest.v1")
     WebSocket,  // an upgrade held until the host admits it, then one message per text frame
     Static,     // files under static_dir
+    Echo,       // a WebSocket the transport answers itself, echoing every message (echo_path)
   };
   bool exact = true;  // "path" (exact) or "prefix"
   std::string match;
   Kind kind = Kind::Http;
-  std::string dialect;  // empty for Static
+  std::string dialect;  // empty for Static and Echo
 
   // For messages: "/ws (websocket vespid.node.v1)".
   std::string describe() const;

@@ -38,6 +38,9 @@ std::unique_ptr<ssl::context> make_server_tls(const std::string& cert_file,
   }
   // An idle connection then holds no TLS record buffers (memory per idle connection matters).
   SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
+  // Renegotiation is a DoS lever (a handshake's CPU cost on demand, inside one connection) and a
+  // second handshake state machine; nothing needs it. As in the bridge plugin's context.
+  SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION);
   ctx->use_certificate_chain_file(cert_file, ec);
   if (ec) fail(VSP_E_INVALID, "cannot use certificate file \"" + cert_file + "\"", ec);
   ctx->use_private_key_file(key_file, ssl::context::pem, ec);

@@ -1,4 +1,4 @@
-// The listener's TLS context: TLS 1.2 and newer, one certificate chain and key.
+// The listener's TLS context: TLS 1.2 and newer, no renegotiation, one certificate chain and key.
 #pragma once
 
 #include <boost/asio/ssl/context.hpp>

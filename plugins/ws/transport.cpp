@@ -71,6 +71,11 @@ void WsTransport::start() {
   const Config& cfg = shared_->cfg;
   if (cfg.tls) load_tls();
   if (!cfg.static_dir.empty()) shared_->files = StaticFiles(cfg.static_dir);
+  if (!cfg.echo_path.empty()) {
+    host_.warn("echo_path is set: " + cfg.echo_path +
+               " echoes every WebSocket message to anyone who connects, without credentials; "
+               "it is meant for conformance suites, not for production");
+  }
 
   for (unsigned i = 0; i < cfg.threads; ++i) {
     iocs_.push_back(std::make_unique<net::io_context>(1));

@@ -9,6 +9,7 @@
 #include <vespid/send_queue.hpp>
 
 #include "request_facts.hpp"
+#include "ws_options.hpp"
 
 namespace vespid::ws {
 
@@ -267,27 +268,10 @@ void WsSession::refuse(unsigned http_status, std::string body, int status, std::
 
 void WsSession::accept() {
   state_ = State::Accepting;
-  websocket::stream_base::timeout opt{};
-  opt.handshake_timeout = milliseconds(cfg().handshake_timeout_ms);  // the 101 and the close
-  if (cfg().ping_interval_ms > 0) {
-    // Beast pings after half the idle timeout without input and gives up after the whole:
-    // a ping after one quiet interval, the end after two.
-    opt.idle_timeout = milliseconds(2 * cfg().ping_interval_ms);
-    opt.keep_alive_pings = true;
-  } else {
-    opt.idle_timeout = websocket::stream_base::none();
-    opt.keep_alive_pings = false;
-  }
-  ws_.set_option(opt);
+  apply_server_options(ws_, cfg());
   // Message size is enforced here, not by Beast: Beast would fail the connection at once, but
   // the host must get to answer in its dialect first.
   ws_.read_message_max(0);
-  ws_.auto_fragment(false);
-  if (cfg().permessage_deflate) {
-    websocket::permessage_deflate pmd;
-    pmd.server_enable = true;
-    ws_.set_option(pmd);
-  }
   ws_.text(true);
   ws_.async_accept(*req_, [self = self()](beast::error_code ec) { self->on_accept(ec); });
 }

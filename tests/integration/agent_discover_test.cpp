@@ -20,6 +20,7 @@
 #include "gateway_process.hpp"
 #include "netns_lab.hpp"
 #include "operator_client.hpp"
+#include "skip_or_fail.hpp"
 #include "temp_dir.hpp"
 
 namespace vespid::test {
@@ -60,10 +61,10 @@ class Background {
 class AgentDiscovery : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (auto why = NetnsLab::unavailable_reason(); !why.empty()) GTEST_SKIP() << why;
+    if (auto why = NetnsLab::unavailable_reason(); !why.empty()) VESPID_SKIP_UNLESS_CI(why);
     for (const char* tool : {"avahi-daemon", "avahi-publish", "dbus-daemon", "unshare", "curl"}) {
       if (run_command({"sh", "-c", std::string("command -v ") + tool}).exit_code != 0) {
-        GTEST_SKIP() << tool << " is not installed (scripts/install-deps.sh installs it)";
+        VESPID_SKIP_UNLESS_CI(tool << " is not installed (scripts/install-deps.sh installs it)");
       }
     }
     lab_ = std::make_unique<NetnsLab>(dir_.path());

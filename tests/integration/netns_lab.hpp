@@ -18,7 +18,7 @@ namespace vespid::test {
 
 class NetnsLab {
  public:
-  // Empty when namespaces can be made here; otherwise why not (for GTEST_SKIP).
+  // Empty when namespaces can be made here; otherwise why not (for VESPID_SKIP_UNLESS_CI).
   static std::string unavailable_reason();
 
   explicit NetnsLab(std::string work_dir);

@@ -12,6 +12,7 @@
 
 #include "gateway_process.hpp"
 #include "netns_lab.hpp"
+#include "skip_or_fail.hpp"
 #include "temp_dir.hpp"
 
 namespace vespid::test {
@@ -29,7 +30,7 @@ std::string at(const std::string& address) {
 class TailnetBind : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (auto why = NetnsLab::unavailable_reason(); !why.empty()) GTEST_SKIP() << why;
+    if (auto why = NetnsLab::unavailable_reason(); !why.empty()) VESPID_SKIP_UNLESS_CI(why);
     lab_ = std::make_unique<NetnsLab>(dir_.path());
     gw_ns_ = lab_->add_ns("gw");
     peer_ns_ = lab_->add_ns("peer");

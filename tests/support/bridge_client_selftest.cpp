@@ -21,6 +21,7 @@
 #include "bridge_client.hpp"
 #include "gateway_process.hpp"  // pick_free_port
 #include "process.hpp"
+#include "skip_or_fail.hpp"
 #include "temp_dir.hpp"
 
 namespace vespid::test {
@@ -127,7 +128,7 @@ class Peer {
 class PlainEcho : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!in_path("socat")) GTEST_SKIP() << "socat is not installed";
+    if (!in_path("socat")) VESPID_SKIP_UNLESS_CI("socat is not installed");
     port_ = pick_free_port();
     // PIPE: every byte read from a connection is written back to it. fork: one child per
     // connection, so the readiness probe does not use the server up.
@@ -306,7 +307,7 @@ TEST(BridgeConnect, RefusedConnectionNamesTheAddress) {
 class TlsEcho : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!in_path("socat") || !in_path("openssl")) GTEST_SKIP() << "needs socat and openssl";
+    if (!in_path("socat") || !in_path("openssl")) VESPID_SKIP_UNLESS_CI("needs socat and openssl");
     ASSERT_TRUE(make_cert(dir_, "server"));
     ASSERT_TRUE(make_cert(dir_, "other"));
     port_ = pick_free_port();
@@ -436,7 +437,7 @@ TEST_F(TlsEcho, CaFileVerifiesChainAndName) {
 }
 
 TEST(BridgeTls, RefusesAServerOfferingLessThanTls12) {
-  if (!in_path("openssl")) GTEST_SKIP() << "openssl is not installed";
+  if (!in_path("openssl")) VESPID_SKIP_UNLESS_CI("openssl is not installed");
   TempDir dir("bridge-selftest");
   ASSERT_TRUE(make_cert(dir, "old"));
   const int port = pick_free_port();

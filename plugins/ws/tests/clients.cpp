@@ -216,6 +216,7 @@ std::optional<std::string> Peer::ws_read(milliseconds timeout) {
       },
       timeout);
   if (last_error_) return std::nullopt;
+  last_binary_ = d.ws->got_binary();
   return beast::buffers_to_string(buf->data());
 }
 

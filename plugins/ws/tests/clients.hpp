@@ -59,6 +59,8 @@ class Peer {
   boost::system::error_code ws_send(const std::string& message, bool binary = false);
   // The next message; nullopt on error or close (see last_error(), close_code()).
   std::optional<std::string> ws_read(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  // Whether the message ws_read returned last came in binary frames.
+  bool last_was_binary() const { return last_binary_; }
   boost::system::error_code ws_close(uint16_t code = 1000);
   uint16_t close_code() const;
   std::string close_reason() const;
@@ -70,6 +72,7 @@ class Peer {
   std::unique_ptr<Impl> impl_;
   boost::system::error_code last_error_;
   bool deflate_ = false;
+  bool last_binary_ = false;
 };
 
 }  // namespace vespid::ws::testing

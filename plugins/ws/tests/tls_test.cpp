@@ -1,12 +1,56 @@
 // TLS on the ws listener: https and wss on one port, verified against a CA made for the test;
 // a client without that CA fails verification; the certificate may come from the gateway's
-// tls.* config.
+// tls.* config; renegotiation is refused.
+#include "tls.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "test_env.hpp"
 
 namespace vespid::ws::testing {
 namespace {
 
 using nlohmann::json;
+
+// A TLS 1.2 client on a blocking socket (TLS 1.3 has no renegotiation) that completes the
+// handshake, verifying the server, and then asks for a renegotiation. Returns the OpenSSL
+// reason code the renegotiation ended with, 0 if it succeeded, or -1 if the first handshake
+// failed.
+int renegotiation_outcome(uint16_t port, const std::string& ca_file) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  timeval tv{5, 0};  // a server that answers nothing must not hang the test
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  SSL_CTX* ctx = ::SSL_CTX_new(TLS_client_method());
+  ::SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
+  ::SSL_CTX_load_verify_locations(ctx, ca_file.c_str(), nullptr);
+  ::SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  SSL* ssl = ::SSL_new(ctx);
+  int outcome = -1;
+  ::ERR_clear_error();
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::SSL_set_fd(ssl, fd) == 1 &&
+      ::SSL_connect(ssl) == 1) {
+    ::ERR_clear_error();
+    if (::SSL_renegotiate(ssl) == 1 && ::SSL_do_handshake(ssl) == 1) {
+      outcome = 0;
+    } else {
+      outcome = ERR_GET_REASON(::ERR_peek_last_error());
+    }
+  }
+  ::ERR_clear_error();
+  ::SSL_free(ssl);
+  ::SSL_CTX_free(ctx);
+  ::close(fd);
+  return outcome;
+}
 
 class TlsTest : public WsTest {
  protected:
@@ -60,6 +104,24 @@ TEST_F(TlsTest, CertificateFromTheGatewayConfig) {
   host_->config["tls.cert_file"] = json(tls_files().cert_pem).dump();
   host_->config["tls.key_file"] = json(tls_files().key_pem).dump();
   start({{"tls", true}});
+  auto p = peer(client_tls(tls_files().ca_pem));
+  auto res = p->request("GET", "/healthz");
+  ASSERT_TRUE(res) << p->last_error().message();
+  EXPECT_EQ(res->status, 200);
+}
+
+TEST_F(TlsTest, TheContextRefusesRenegotiation) {
+  // The option itself: OpenSSL 3 also refuses a client's renegotiation by default (unless
+  // SSL_OP_ALLOW_CLIENT_RENEGOTIATION), so only this test notices the option going missing there.
+  const auto ctx = make_server_tls(tls_files().cert_pem, tls_files().key_pem);
+  EXPECT_NE(::SSL_CTX_get_options(ctx->native_handle()) & SSL_OP_NO_RENEGOTIATION, 0u);
+}
+
+TEST_F(TlsTest, AClientAskingToRenegotiateIsRefused) {
+  start(tls_config());
+  // The server answers the second ClientHello with a no_renegotiation alert; the client gives up.
+  EXPECT_EQ(renegotiation_outcome(port_, tls_files().ca_pem), SSL_R_NO_RENEGOTIATION);
+  // The listener still serves.
   auto p = peer(client_tls(tls_files().ca_pem));
   auto res = p->request("GET", "/healthz");
   ASSERT_TRUE(res) << p->last_error().message();

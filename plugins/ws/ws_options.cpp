@@ -1,0 +1,30 @@
+#include "ws_options.hpp"
+
+#include <chrono>
+
+namespace vespid::ws {
+
+namespace websocket = beast::websocket;
+
+void apply_server_options(websocket::stream<Stream>& ws, const Config& cfg) {
+  websocket::stream_base::timeout opt{};
+  opt.handshake_timeout = std::chrono::milliseconds(cfg.handshake_timeout_ms);  // 101 and close
+  if (cfg.ping_interval_ms > 0) {
+    // Beast pings after half the idle timeout without input and gives up after the whole:
+    // a ping after one quiet interval, the end after two.
+    opt.idle_timeout = std::chrono::milliseconds(2 * cfg.ping_interval_ms);
+    opt.keep_alive_pings = true;
+  } else {
+    opt.idle_timeout = websocket::stream_base::none();
+    opt.keep_alive_pings = false;
+  }
+  ws.set_option(opt);
+  ws.auto_fragment(false);
+  if (cfg.permessage_deflate) {
+    websocket::permessage_deflate pmd;
+    pmd.server_enable = true;
+    ws.set_option(pmd);
+  }
+}
+
+}  // namespace vespid::ws
