@@ -126,4 +126,10 @@ std::string Connection::peer_host() const {
   return peer_.substr(0, colon);
 }
 
+void Connection::wake_writers() {
+  std::vector<std::coroutine_handle<>> waiting;
+  waiting.swap(writable_waiters_);
+  for (auto h : waiting) h.resume();
+}
+
 }  // namespace vespid::core

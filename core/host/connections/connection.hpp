@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <coroutine>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -108,6 +109,19 @@ class Connection : public std::enable_shared_from_this<Connection>, public HeldO
   };
   std::optional<Refusal> refusal;
 
+  // Output that can wait: after send() said VSP_E_BUSY, a sender parks here until the transport
+  // reports the queue drained (conn_writable) or the connection is gone; it checks `gone` when
+  // it resumes. One wake-up resumes every parked sender, in the order they parked.
+  struct WritableAwaiter {
+    Connection& conn;
+    bool await_ready() const noexcept { return conn.gone; }
+    void await_suspend(std::coroutine_handle<> h) { conn.writable_waiters_.push_back(h); }
+    void await_resume() const noexcept {}
+  };
+  WritableAwaiter writable() { return WritableAwaiter{*this}; }
+  // Sequencer only: resumes the parked senders (the hub calls it on conn_writable and close).
+  void wake_writers();
+
  private:
   uint64_t id_;
   PluginInstance& transport_;
@@ -123,6 +137,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public HeldO
   bool open_ = true;               // guarded by send_mutex_
   std::vector<std::string> held_;  // guarded by send_mutex_: replies waiting for the turn's end
   std::atomic<bool> closing_{false};
+  std::vector<std::coroutine_handle<>> writable_waiters_;  // Sequencer only
 };
 
 }  // namespace vespid::core

@@ -215,12 +215,21 @@ void ConnectionHub::closed(vsp_host_conn* c, int status, const char* reason) {
     conn->gone = true;
     conn->inbox.clear();
     conn->dialect->on_close(*conn);
+    conn->wake_writers();  // parked senders see `gone` and stop
     settle_anonymous(*conn);
     conns_.erase(conn->id());
     count_.fetch_sub(1);
     log::get("core")->debug("connection {} closed ({}{}{})", conn->id(), status,
                             why.empty() ? "" : ": ", why);
     conn->self.reset();
+  });
+}
+
+void ConnectionHub::writable(vsp_host_conn* c) {
+  Connection* raw = Connection::from(c);
+  auto conn = raw->shared_from_this();
+  loop_.sequencer().execute([conn] {
+    if (!conn->gone) conn->wake_writers();
   });
 }
 

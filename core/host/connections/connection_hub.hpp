@@ -38,10 +38,9 @@ class ConnectionHub final : public ConnectionServices {
   int recv(vsp_host_conn* c, const char* data, size_t len) override;
   void closed(vsp_host_conn* c, int status, const char* reason) override;
   void protocol_error(vsp_host_conn* c, int status, const char* message) override;
-  // Nothing is held back waiting for room yet: every send so far is a reply the peer asked
-  // for, and event fan-out drops a subscriber that overflows. Fan-out that parks on
-  // backpressure will resume here.
-  void writable(vsp_host_conn*) override {}
+  // A queue that was above its high-water mark drained: senders parked on the connection's
+  // writable() resume (replay pages, fan-out held for a slow reader).
+  void writable(vsp_host_conn* c) override;
 
   // Refuse new connections (shutdown).
   void refuse_new() noexcept { refusing_.store(true); }

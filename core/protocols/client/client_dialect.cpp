@@ -1,5 +1,6 @@
 #include "protocols/client/client_dialect.hpp"
 
+#include <algorithm>
 #include <set>
 
 #include "host/connections/connection.hpp"
@@ -179,80 +180,123 @@ Task<void> ClientDialect::join(std::shared_ptr<Connection> conn, json frame) {
     }
     after = it->get<uint64_t>();
   }
+  const json id_of_join = fields::echoable_id(frame);
   Caller caller{conn->principal, st->org_id};
   {
     Task<json> t = sessions_.require_session(caller, sid);  // access, before anything is seen
     co_await std::move(t);
   }
-  // Subscribe first and hold live events while the replay is read, so none falls between.
+  // Subscribe first and hold live events while the replay streams, so none falls between.
   const uint64_t cid = conn->id();
   {
     Subscriber s;
     s.conn = conn;
+    s.sent_upto = after.value_or(0);
     subscribers_[sid][cid] = std::move(s);
     st->joined.insert(sid);
   }
-  std::vector<json> replay;
+  uint64_t replayed = 0;
+  bool alive = true;
   try {
     if (after) {
       uint64_t from = *after;
+      int page_events = kReplayFirstPageEvents;
       for (;;) {
-        Task<json> t = sessions_.events(caller, sid, from, sessions_.settings().max_page);
+        Task<json> t = sessions_.events(caller, sid, from, page_events);
         json page = co_await std::move(t);
-        for (auto& ev : page["events"]) replay.push_back(ev);
-        if (page["nextCursor"].is_null()) break;
+        std::vector<json> events;
+        for (auto& ev : page["events"]) events.push_back(std::move(ev));
+        const size_t count = events.size();
+        size_t bytes = 0;
+        Task<bool> sent = stream(conn, sid, std::move(events), &replayed, &bytes);
+        alive = co_await std::move(sent);
+        if (!alive || !page["nextCursor"].is_number_unsigned()) break;
         from = page["nextCursor"].get<uint64_t>();
+        // The next page holds about kReplayPageBytes of events the size these were.
+        const size_t average = std::max<size_t>(1, bytes / std::max<size_t>(1, count));
+        page_events = static_cast<int>(
+            std::clamp<size_t>(kReplayPageBytes / average, 1, kReplayMaxPageEvents));
       }
     } else {
       Task<std::vector<json>> t = sessions_.tail(caller, sid, sessions_.settings().replay_default);
-      replay = co_await std::move(t);
+      std::vector<json> events = co_await std::move(t);
+      Task<bool> sent = stream(conn, sid, std::move(events), &replayed, nullptr);
+      alive = co_await std::move(sent);
+    }
+    // Live events that arrived meanwhile, including any that arrive while these are sent.
+    while (alive) {
+      Subscriber* sub = find_subscriber(sid, cid);
+      if (sub == nullptr || conn->gone) {
+        alive = false;
+        break;
+      }
+      if (sub->held.empty()) {
+        sub->replaying = false;
+        break;
+      }
+      std::vector<json> held(std::make_move_iterator(sub->held.begin()),
+                             std::make_move_iterator(sub->held.end()));
+      sub->held.clear();
+      Task<bool> sent =
+          stream(conn, sid, std::move(held), nullptr, nullptr);  // live: not "replayed"
+      alive = co_await std::move(sent);
     }
   } catch (...) {
     unsubscribe(sid, cid);
     st->joined.erase(sid);
     throw;
   }
-  auto sit = subscribers_.find(sid);
-  if (sit == subscribers_.end() || !sit->second.count(cid) || conn->gone) co_return;
-  const json id_of_join = fields::echoable_id(frame);
-  Subscriber& sub = sit->second[cid];
-  sub.sent_upto = after.value_or(0);
-  for (const auto& ev : replay) {
-    uint64_t seq = fields::uint_if(ev, "seq");
-    if (seq <= sub.sent_upto) continue;
-    if (!deliver(*conn, ev)) {
-      unsubscribe(sid, cid);
-      co_return;
-    }
-    sub.sent_upto = seq;
-  }
-  std::vector<json> held = std::move(sub.held);
-  sub.held.clear();
-  sub.replaying = false;
-  for (const auto& ev : held) {
-    uint64_t seq = fields::uint_if(ev, "seq");
-    if (seq <= sub.sent_upto) continue;
-    if (!deliver(*conn, ev)) {
-      unsubscribe(sid, cid);
-      co_return;
-    }
-    sub.sent_upto = seq;
+  Subscriber* sub = find_subscriber(sid, cid);
+  if (!alive || sub == nullptr || conn->gone) {
+    unsubscribe(sid, cid);
+    co_return;
   }
   json ok = {{"type", "session_joined"},
              {"sessionId", sid},
-             {"replayed", replay.size()},
-             {"lastSeq", sub.sent_upto}};
+             {"replayed", replayed},
+             {"lastSeq", sub->sent_upto}};
   if (!id_of_join.is_null()) ok["id"] = id_of_join;
   send_json(*conn, ok);
 }
 
-bool ClientDialect::deliver(Connection& c, const json& event) {
+// The replay streams: one page in memory at a time, the next read only once the transport has
+// taken this one below its high-water mark. A reader that falls behind slows its own replay and
+// nobody else's. False when the subscriber is gone.
+Task<bool> ClientDialect::stream(std::shared_ptr<Connection> conn, std::string session_id,
+                                 std::vector<json> events, uint64_t* counted, size_t* bytes) {
+  const uint64_t cid = conn->id();
+  for (const auto& ev : events) {
+    Subscriber* sub = find_subscriber(session_id, cid);
+    if (sub == nullptr || conn->gone) co_return false;
+    const uint64_t seq = fields::uint_if(ev, "seq");
+    if (seq <= sub->sent_upto) continue;
+    const Sent sent = deliver(*conn, ev, bytes);
+    if (sent == Sent::Dead) co_return false;
+    sub->sent_upto = seq;
+    if (counted != nullptr) ++*counted;
+    if (sent == Sent::AboveHighWater) co_await conn->writable();
+  }
+  co_return true;
+}
+
+ClientDialect::Subscriber* ClientDialect::find_subscriber(const std::string& session_id,
+                                                          uint64_t conn_id) {
+  auto it = subscribers_.find(session_id);
+  if (it == subscribers_.end()) return nullptr;
+  auto sub = it->second.find(conn_id);
+  return sub == it->second.end() ? nullptr : &sub->second;
+}
+
+ClientDialect::Sent ClientDialect::deliver(Connection& c, const json& event, size_t* bytes) {
   json f = event;
   f["type"] = "session_event";
-  int rc = send_json(c, f);
-  // BUSY: queued above the transport's high-water mark; its hard limit closes a reader that
-  // stays slow (OVERFLOW), so nothing grows without bound and no one else waits for it.
-  return rc == VSP_OK || rc == VSP_E_BUSY;
+  const std::string text = f.dump(-1, ' ', false, json::error_handler_t::replace);
+  if (bytes != nullptr) *bytes += text.size();
+  const int rc = c.send(text);
+  if (rc == VSP_OK) return Sent::Ok;
+  // BUSY: queued above the transport's high-water mark; the sender waits for conn_writable
+  // before the next. Anything else: the connection is closing (its hard limit, or gone).
+  return rc == VSP_E_BUSY ? Sent::AboveHighWater : Sent::Dead;
 }
 
 void ClientDialect::publish(const std::string& session_id, const std::vector<json>& events) {
@@ -265,30 +309,68 @@ void ClientDialect::publish(const std::string& session_id, const std::vector<jso
       drop.push_back(cid);
       continue;
     }
-    if (sub.replaying) {
+    if (sub.replaying || sub.parked) {
+      // Held for the replay or the drain to send; bounded, past it the reader is too slow.
       if (sub.held.size() + events.size() > kMaxHeld) {
-        L()->warn("client connection {}: too many live events during replay; closing", cid);
-        c->close(VSP_E_OVERFLOW, "too many events during replay");
+        L()->warn("client connection {} is {} events behind on session {}; closing", cid,
+                  sub.held.size() + events.size(), session_id);
+        c->close(VSP_E_OVERFLOW, "slow consumer");
         drop.push_back(cid);
         continue;
       }
       sub.held.insert(sub.held.end(), events.begin(), events.end());
       continue;
     }
-    for (const auto& ev : events) {
-      uint64_t seq = fields::uint_if(ev, "seq");
+    for (size_t i = 0; i < events.size(); ++i) {
+      const uint64_t seq = fields::uint_if(events[i], "seq");
       if (seq <= sub.sent_upto) continue;
-      if (!deliver(*c, ev)) {
-        L()->warn("client connection {} cannot keep up with session {}; dropped", cid, session_id);
-        c->close(VSP_E_OVERFLOW, "slow consumer");
+      const Sent sent = deliver(*c, events[i], nullptr);
+      if (sent == Sent::Dead) {
         drop.push_back(cid);
         break;
       }
       sub.sent_upto = seq;
+      if (sent == Sent::AboveHighWater) {
+        // Park: the rest waits in `held` until the transport drains, instead of piling into
+        // its queue until the hard limit drops the reader.
+        sub.parked = true;
+        sub.held.insert(sub.held.end(), events.begin() + static_cast<std::ptrdiff_t>(i) + 1,
+                        events.end());
+        spawn(
+            drain(c, session_id), [] {}, [](std::exception_ptr) {});
+        break;
+      }
     }
   }
   for (auto cid : drop) it->second.erase(cid);
   if (it->second.empty()) subscribers_.erase(it);
+}
+
+Task<void> ClientDialect::drain(std::shared_ptr<Connection> conn, std::string session_id) {
+  const uint64_t cid = conn->id();
+  for (;;) {
+    co_await conn->writable();
+    Subscriber* sub = find_subscriber(session_id, cid);
+    if (sub == nullptr || conn->gone) co_return;
+    bool busy = false;
+    while (!sub->held.empty() && !busy) {
+      json ev = std::move(sub->held.front());
+      sub->held.pop_front();
+      const uint64_t seq = fields::uint_if(ev, "seq");
+      if (seq <= sub->sent_upto) continue;
+      const Sent sent = deliver(*conn, ev, nullptr);
+      if (sent == Sent::Dead) {
+        unsubscribe(session_id, cid);
+        co_return;
+      }
+      sub->sent_upto = seq;
+      busy = sent == Sent::AboveHighWater;
+    }
+    if (!busy) {
+      sub->parked = false;
+      co_return;
+    }
+  }
 }
 
 void ClientDialect::unsubscribe(const std::string& session_id, uint64_t conn_id) {

@@ -10,6 +10,7 @@
 // token is bound to; membership is checked at the upgrade and again on every frame.
 #pragma once
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -29,8 +30,15 @@ class SessionService;
 
 class ClientDialect final : public core::Dialect {
  public:
-  // Live events held for one subscriber while its replay is being read; more closes it.
+  // Live events held for one subscriber while its replay streams or its transport drains; more
+  // closes it as a slow consumer.
   static constexpr size_t kMaxHeld = 4096;
+  // A replay reads stored events a page at a time, each page sized from the last one's events
+  // to hold about kReplayPageBytes: memory for a join is one page plus the transport's bounded
+  // send queue, however long the session and however large its events.
+  static constexpr size_t kReplayPageBytes = 1 << 20;
+  static constexpr int kReplayFirstPageEvents = 16;
+  static constexpr size_t kReplayMaxPageEvents = 200;  // sessions.max_page caps it too
 
   ClientDialect(repo::Repository& repo, SessionService& sessions);
 
@@ -50,13 +58,23 @@ class ClientDialect final : public core::Dialect {
   struct State;
   struct Subscriber {
     std::weak_ptr<core::Connection> conn;
-    bool replaying = true;
+    bool replaying = true;  // join() is streaming stored events; live ones wait in `held`
+    bool parked = false;    // the transport is above its high-water mark; drain() will resume
     uint64_t sent_upto = 0;
-    std::vector<nlohmann::json> held;
+    std::deque<nlohmann::json> held;  // at most kMaxHeld
   };
+  enum class Sent { Ok, AboveHighWater, Dead };
   core::Task<void> join(std::shared_ptr<core::Connection> conn, nlohmann::json frame);
-  // Sends one session_event; false if the subscriber must be dropped.
-  static bool deliver(core::Connection& c, const nlohmann::json& event);
+  // Sends `events` in order to one subscriber, waiting for the transport whenever it is above
+  // its high-water mark; counts what it sent in *counted and its bytes in *bytes (if given).
+  core::Task<bool> stream(std::shared_ptr<core::Connection> conn, std::string session_id,
+                          std::vector<nlohmann::json> events, uint64_t* counted, size_t* bytes);
+  // Sends the events held for a parked subscriber as the transport drains.
+  core::Task<void> drain(std::shared_ptr<core::Connection> conn, std::string session_id);
+  // Sequencer only; null once the subscriber is gone. Looked up again after every suspension.
+  Subscriber* find_subscriber(const std::string& session_id, uint64_t conn_id);
+  // Sends one session_event, adding its size to *bytes (if given).
+  static Sent deliver(core::Connection& c, const nlohmann::json& event, size_t* bytes);
   void unsubscribe(const std::string& session_id, uint64_t conn_id);
 
   repo::Repository& repo_;

@@ -38,6 +38,8 @@ std::shared_ptr<spdlog::logger> L() {
 }
 
 constexpr size_t kMaxMessageBytes = 256 * 1024;
+// One page of stored events (REST, operator.v1, a replay's page): past it the page ends early.
+constexpr size_t kMaxPageBytes = 1024 * 1024;
 constexpr size_t kMaxIdempotencyKey = 256;
 constexpr int kCommitRetries = 5;
 // Sessions whose seq counter is remembered; past this the memory is simply dropped (a read
@@ -483,12 +485,18 @@ Task<json> SessionService::events(Caller caller, std::string session_id, uint64_
   auto rows = co_await storage_.scan(keys::session_event(session_id, after_seq + 1),
                                      core::StorageService::prefix_end(prefix),
                                      static_cast<uint32_t>(limit + 1));
+  // A page ends at `limit` events or once it holds kMaxPageBytes of them (at least one event),
+  // so a page of large events is not a large page.
   json out = json::array();
-  for (size_t i = 0; i < rows.size() && i < static_cast<size_t>(limit); ++i) {
-    out.push_back(json::parse(rows[i].value));
+  size_t bytes = 0;
+  size_t taken = 0;
+  for (; taken < rows.size() && taken < static_cast<size_t>(limit); ++taken) {
+    if (taken > 0 && bytes + rows[taken].value.size() > kMaxPageBytes) break;
+    bytes += rows[taken].value.size();
+    out.push_back(json::parse(rows[taken].value));
   }
   json next = nullptr;
-  if (rows.size() > static_cast<size_t>(limit) && !out.empty()) next = out.back()["seq"];
+  if (rows.size() > taken && !out.empty()) next = out.back()["seq"];
   co_return json{{"events", out}, {"nextCursor", next}};
 }
 

@@ -79,8 +79,9 @@ class SessionService {
   // {sessions, nextCursor}: newest activity first.
   core::Task<nlohmann::json> list(Caller caller, int limit, std::string cursor);
   core::Task<nlohmann::json> get(Caller caller, std::string session_id);
-  // {events, nextCursor}: events with seq > after_seq, oldest first. nextCursor (the last seq
-  // returned) is null when there are no more.
+  // {events, nextCursor}: events with seq > after_seq, oldest first, at most `limit` of them and
+  // about 1 MiB (at least one). nextCursor (the last seq returned) is null when there are no
+  // more.
   core::Task<nlohmann::json> events(Caller caller, std::string session_id, uint64_t after_seq,
                                     int limit);
   // The last `count` events (join without afterSeq).
