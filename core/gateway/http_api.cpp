@@ -45,6 +45,7 @@ void Gateway::build_node_hosts(RestDialect& rest) {
   sessions::SessionSettings ss;
   ss.turn_timeout_ms = cfg_.integer("sessions.turn_timeout_ms");
   ss.history_messages = static_cast<int>(cfg_.integer("sessions.history_messages"));
+  ss.history_max_bytes = static_cast<size_t>(cfg_.integer("sessions.history_max_bytes"));
   ss.replay_default = static_cast<int>(cfg_.integer("sessions.replay_default"));
   sessions_ =
       std::make_unique<sessions::SessionService>(*storage_, *repo_, *router_, *dispatcher_, ss);

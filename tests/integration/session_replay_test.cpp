@@ -37,6 +37,7 @@ class SessionReplay : public NodeHostGateway {
          json::array(
              {{{"path", "/ws"}, {"dialect", "vespid.node.v1"}, {"websocket", true}},
               {{"path", "/ws/client"}, {"dialect", "vespid.client.v1"}, {"websocket", true}}})}};
+    config_patch_ = {{"sessions", {{"history_max_bytes", 300000}}}};
     start_gateway();
     bootstrap_identity();
   }
@@ -141,6 +142,42 @@ TEST_F(SessionReplay, JoinsThatAreNotReadHoldLittleMemoryAndEveryEventArrivesInO
     }
     EXPECT_EQ(expect, last_seq + 1);
   }
+}
+
+// The history sent with a turn is bounded in bytes (sessions.history_max_bytes), newest kept.
+TEST_F(SessionReplay, HistoryForATurnIsBoundedInBytesNewestKept) {
+  PairedAgent host = pair("historian");
+  auto h = connect_agent(host, {{"kinds", {"agent.run"}}});
+  HttpReply created = rest("POST", "/v1/orgs/" + org_id_ + "/sessions", member_token_,
+                           {{"engine", "vespid.loop.v1"}, {"model", "m"}});
+  ASSERT_EQ(created.status, 201) << created.raw_body;
+  const std::string sid = created.body["session"]["id"];
+  // Each turn: a 200 KB message, answered with a short assistant message.
+  auto turn = [&](const std::string& message, const std::string& reply) -> json {
+    HttpReply sent = rest("POST", "/v1/orgs/" + org_id_ + "/sessions/" + sid + "/messages",
+                          member_token_, {{"message", message}});
+    EXPECT_LT(sent.status, 300) << sent.raw_body;
+    auto ex = h->read_type("execute", 5s);
+    EXPECT_TRUE(ex);
+    if (!ex) return json();
+    const std::string rid = (*ex)["requestId"];
+    h->send({{"type", "execute_event"},
+             {"requestId", rid},
+             {"event",
+              {{"seq", 1}, {"kind", "agent.assistant_message"}, {"payload", {{"text", reply}}}}}});
+    h->send({{"type", "execute_result"}, {"requestId", rid}, {"status", "succeeded"}});
+    EXPECT_TRUE(h->read_type("execute_ack", 5s));
+    return (*ex)["payload"]["history"];
+  };
+  turn(std::string(200 * 1024, 'a'), "r1");
+  turn(std::string(200 * 1024, 'b'), "r2");
+  const json history = turn("c", "r3");
+  // Newest first within 300 KB: r2, the 'b' message, r1; the 'a' message does not fit.
+  ASSERT_EQ(history.size(), 3u) << history.dump().substr(0, 300);
+  EXPECT_EQ(history[0]["content"], "r1");
+  EXPECT_EQ(history[1]["content"].get<std::string>().size(), 200u * 1024);
+  EXPECT_EQ(history[1]["content"].get<std::string>()[0], 'b');
+  EXPECT_EQ(history[2]["content"], "r2");
 }
 
 }  // namespace

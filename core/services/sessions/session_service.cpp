@@ -279,17 +279,25 @@ class SessionService::RunListener final : public dispatch::ExecutionListener,
   // A resumed turn's final event may already be stored (the gateway stopped between storing
   // the host's agent.final and its result): look before adding another.
   static Task<void> settle_deferred(std::shared_ptr<RunListener> self) {
+    // The turn's events, read a chunk at a time up to the next turn's user_message.
+    constexpr uint32_t kChunk = 256;
     const std::string prefix = keys::session_events(self->session_id_);
-    auto rows =
-        co_await self->s_.storage_.scan(keys::session_event(self->session_id_, self->turn_seq_ + 1),
-                                        core::StorageService::prefix_end(prefix), 100000);
-    for (const auto& row : rows) {
-      json ev = json::parse(row.value, nullptr, false);
-      if (!ev.is_object()) continue;
-      const std::string type = core::fields::string_if(ev, "eventType");
-      if (type == "user_message") break;  // the next turn
-      if (type == "agent_final") self->final_seen_ = true;
-      if (type == "error") self->error_seen_ = true;
+    const std::string end = core::StorageService::prefix_end(prefix);
+    std::string start = keys::session_event(self->session_id_, self->turn_seq_ + 1);
+    for (bool next_turn = false; !next_turn;) {
+      auto rows = co_await self->s_.storage_.scan(start, end, kChunk);
+      for (const auto& row : rows) {
+        json ev = json::parse(row.value, nullptr, false);
+        const std::string type = core::fields::string_if(ev, "eventType");
+        if (type == "user_message") {
+          next_turn = true;
+          break;
+        }
+        if (type == "agent_final") self->final_seen_ = true;
+        if (type == "error") self->error_seen_ = true;
+      }
+      if (rows.size() < kChunk) break;
+      start = rows.back().key + '\0';  // just after the last key read
     }
     json d = std::move(*self->deferred_result_);
     self->deferred_result_.reset();
@@ -588,24 +596,42 @@ Task<json> SessionService::update(std::string session_id, std::function<void(jso
 }
 
 Task<json> SessionService::history(std::string session_id, uint64_t before_seq) {
-  // Bounded: the newest 2000 events before this turn, of which the last N messages.
-  auto rows = co_await storage_.scan(keys::session_events(session_id),
-                                     keys::session_event(session_id, before_seq), 2000, true);
+  // Bounded three ways: at most sessions.history_messages messages and
+  // sessions.history_max_bytes of their text (the newest kept), found among at most
+  // kHistoryScanEvents stored events read newest first kHistoryChunk at a time, so a turn of
+  // thousands of deltas is never in memory at once.
+  constexpr uint32_t kHistoryChunk = 64;
+  constexpr size_t kHistoryScanEvents = 2000;
+  const std::string start = keys::session_events(session_id);
+  std::string end = keys::session_event(session_id, before_seq);  // exclusive
   std::vector<json> picked;
-  for (const auto& row : rows) {
-    if (static_cast<int>(picked.size()) >= settings_.history_messages) break;
-    json ev = json::parse(row.value);
-    // Stored events hold what node hosts sent: a field of another type reads as empty rather
-    // than failing every later turn of the session.
-    const std::string type = core::fields::string_if(ev, "eventType");
-    const json payload = core::fields::any_if(ev, "payload");
-    if (type == "user_message") {
-      picked.push_back(
-          {{"role", "user"}, {"content", core::fields::string_if(payload, "message")}});
-    } else if (type == "agent_message") {
-      picked.push_back(
-          {{"role", "assistant"}, {"content", core::fields::string_if(payload, "text")}});
+  size_t bytes = 0, scanned = 0;
+  bool full = settings_.history_messages <= 0;
+  while (!full && scanned < kHistoryScanEvents) {
+    auto rows = co_await storage_.scan(start, end, kHistoryChunk, true);
+    for (const auto& row : rows) {
+      ++scanned;
+      json ev = json::parse(row.value, nullptr, false);
+      // Stored events hold what node hosts sent: a field of another type reads as empty rather
+      // than failing every later turn of the session.
+      const std::string type = core::fields::string_if(ev, "eventType");
+      if (type != "user_message" && type != "agent_message") continue;
+      const json payload = core::fields::any_if(ev, "payload");
+      const bool user = type == "user_message";
+      std::string content = core::fields::string_if(payload, user ? "message" : "text");
+      if (bytes + content.size() > settings_.history_max_bytes) {
+        full = true;
+        break;
+      }
+      bytes += content.size();
+      picked.push_back({{"role", user ? "user" : "assistant"}, {"content", std::move(content)}});
+      if (static_cast<int>(picked.size()) >= settings_.history_messages) {
+        full = true;
+        break;
+      }
     }
+    if (rows.size() < kHistoryChunk) break;
+    end = rows.back().key;  // the oldest of this chunk: the next chunk ends before it
   }
   json out = json::array();
   for (auto it = picked.rbegin(); it != picked.rend(); ++it) out.push_back(*it);

@@ -41,10 +41,11 @@ class Dispatcher;
 namespace vespid::sessions {
 
 struct SessionSettings {
-  int64_t turn_timeout_ms = 300000;  // the dispatch timeout of one agent.run turn
-  int history_messages = 50;         // previous user/agent messages sent with a turn
-  int replay_default = 200;          // events replayed on join without afterSeq
-  int max_page = 200;                // largest limit for list and events
+  int64_t turn_timeout_ms = 300000;   // the dispatch timeout of one agent.run turn
+  int history_messages = 50;          // previous user/agent messages sent with a turn
+  size_t history_max_bytes = 524288;  // ... and at most this much of their text
+  int replay_default = 200;           // events replayed on join without afterSeq
+  int max_page = 200;                 // largest limit for list and events
 };
 
 // An event before it has a seq.
