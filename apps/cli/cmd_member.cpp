@@ -1,4 +1,4 @@
-// vespid member add
+// vespid member add | remove
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <memory>
@@ -12,6 +12,10 @@ namespace {
 
 struct AddOptions {
   std::string org, user, role;
+};
+
+struct RemoveOptions {
+  std::string org, user;
 };
 
 }  // namespace
@@ -36,6 +40,19 @@ void add_member_commands(Registry& reg) {
     Table t({"ORG", "USER", "ROLE"});
     t.add_row({text(m, "orgId"), text(m, "userId"), text(m, "role")});
     t.print(std::cout);
+  });
+
+  auto r = std::make_shared<RemoveOptions>();
+  auto* remove = group->add_subcommand(
+      "remove", "Remove a user from an org; their open connections in it are closed");
+  remove->add_option("--org", r->org, "The org (id or name)")->required();
+  remove->add_option("--user", r->user, "The user (id or name)")->required();
+  remove->footer("Example:\n  vespid member remove --org acme --user bob");
+  on_run(remove, reg, [&ctx = reg.ctx, r] {
+    auto payload = ctx.call("members.remove", {{"org", r->org}, {"user", r->user}});
+    if (ctx.json()) return print_json(payload);
+    std::cout << "removed " << r->user << " from " << r->org << "; "
+              << payload.value("closedConnections", 0) << " open connection(s) closed\n";
   });
 }
 

@@ -162,6 +162,7 @@ void Gateway::prepare_tls() {
 
 void Gateway::build_semantics() {
   deadlines_ = std::make_unique<Deadlines>(loop_);
+  hub_->use_deadlines(*deadlines_);
   node_store_ = std::make_unique<nodes::NodeStore>(
       *storage_, nodes::NodeStore::Limits{cfg_.integer("pairing.ttl_ms")});
   router_ = std::make_unique<nodes::LocalNodeRouter>(
@@ -397,6 +398,20 @@ json Gateway::status_snapshot() {
             {"revision", storage_->last_revision()},
             {"commits", storage_->commits()},
             {"batches", storage_->batches()}}}};
+}
+
+int Gateway::membership_removed(const std::string& org_id, const std::string& user_id) {
+  int closed = 0;
+  hub_->for_each([&](Connection& c) {
+    if (c.principal.role == Role::Operator && c.principal.user_id == user_id &&
+        c.principal.org_id == org_id && !c.closing()) {
+      c.dialect->on_frame_failed(c, "FORBIDDEN", "your membership in this org was removed");
+      c.close(VSP_E_PERMISSION, "membership removed");
+      ++closed;
+    }
+  });
+  L()->info("user {} removed from org {}: {} open connection(s) closed", user_id, org_id, closed);
+  return closed;
 }
 
 int Gateway::access_token_revoked(const std::string& token_id) {

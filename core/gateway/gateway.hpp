@@ -56,6 +56,7 @@ class Gateway final : public InstanceServices, public CredentialEvents {
   ConnectionServices* connections() override { return hub_.get(); }
   // CredentialEvents
   int access_token_revoked(const std::string& token_id) override;
+  int membership_removed(const std::string& org_id, const std::string& user_id) override;
   BindService* bind_service() override { return net_ ? &net_->binds() : nullptr; }
   DiscoveryPublisher* discovery_publisher() override { return net_ ? &net_->publisher() : nullptr; }
 

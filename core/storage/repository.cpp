@@ -197,6 +197,15 @@ Task<Membership> Repository::add_member(std::string org_id, std::string user_id,
   co_return Membership{org_id, user_id, role};
 }
 
+Task<void> Repository::remove_member(std::string org_id, std::string user_id) {
+  Txn txn;
+  txn.compares.push_back(Compare::present(keys::member(org_id, user_id)));
+  txn.writes.push_back(Write::del(keys::member(org_id, user_id)));
+  txn.writes.push_back(Write::del(keys::user_org(user_id, org_id)));
+  auto out = co_await storage_.commit(std::move(txn));
+  if (!out.applied) throw api::not_found("that user is not a member of that org");
+}
+
 Task<std::optional<OrgRole>> Repository::role_in(std::string org_id, std::string user_id) {
   auto row = co_await storage_.get(keys::member(org_id, user_id));
   if (!row) co_return std::nullopt;

@@ -32,6 +32,8 @@ class Repository {
   core::Task<User> require_user(std::string id_or_name);
 
   core::Task<Membership> add_member(std::string org_id, std::string user_id, OrgRole role);
+  // Throws api::ApiError NOT_FOUND when the user is not a member.
+  core::Task<void> remove_member(std::string org_id, std::string user_id);
   core::Task<std::optional<OrgRole>> role_in(std::string org_id, std::string user_id);
   core::Task<std::vector<Membership>> members_of(std::string org_id);
   core::Task<std::vector<Membership>> orgs_of(std::string user_id);

@@ -367,5 +367,58 @@ TEST_F(HostileInput, AFieldOfTheWrongTypeIsAnsweredInEveryDialect) {
   expect_alive();
 }
 
+// Item 4: a token that expires closes the sockets that hold it, when it expires.
+TEST_F(HostileInput, AnExpiringAccessTokenClosesTheSocketsThatHoldItWhenItExpires) {
+  const json issued = admin_.call("tokens.create", {{"user", "bob"}, {"ttlSeconds", 2}});
+  const std::string token = issued["token"];
+  const auto issued_at = std::chrono::steady_clock::now();
+  WsClient client(ws());
+  ASSERT_EQ(client.connect("/ws/client?orgId=" + org_id_, {{"Authorization", "Bearer " + token}}),
+            101);
+  WsClient op(ws());
+  ASSERT_EQ(op.connect("/ws/operator", {{"Authorization", "Bearer " + token}}), 101);
+  op.send({{"type", "req"}, {"id", 1}, {"method", "whoami"}});
+  auto who = op.read_type("res", 5s);
+  ASSERT_TRUE(who);
+  EXPECT_EQ((*who)["ok"], true) << who->dump();
+
+  auto said_expired = [](const std::optional<json>& m) {
+    return m && m->dump().find("expired") != std::string::npos;
+  };
+  EXPECT_TRUE(said_expired(op.read_type("res", 6s))) << "operator.v1 was not told";
+  EXPECT_TRUE(said_expired(client.read_type("session_error", 6s))) << "the client was not told";
+  for (WsClient* c : {&client, &op}) {
+    for (int i = 0; i < 50 && !c->closed(); ++i) c->read(100ms);
+    EXPECT_TRUE(c->closed()) << "a socket outlived its token";
+  }
+  EXPECT_GE(std::chrono::steady_clock::now() - issued_at, 1500ms) << "closed before expiry";
+  expect_alive();
+}
+
+// Item 4: removing a member closes the connections that act in that org for them.
+TEST_F(HostileInput, RemovingAMemberClosesTheirConnectionsInThatOrg) {
+  WsClient client(ws());
+  ASSERT_EQ(
+      client.connect("/ws/client?orgId=" + org_id_, {{"Authorization", "Bearer " + member_token_}}),
+      101);
+  client.send({{"type", "client_hello"}, {"id", 1}});
+  ASSERT_TRUE(client.read_type("client_hello_ok", 5s));
+
+  const json removed = admin_.call("members.remove", {{"org", "acme"}, {"user", "bob"}});
+  EXPECT_EQ(removed["closedConnections"], 1) << removed.dump();
+  auto told = client.read_type("session_error", 5s);
+  ASSERT_TRUE(told);
+  EXPECT_EQ((*told)["code"], "FORBIDDEN") << told->dump();
+  for (int i = 0; i < 50 && !client.closed(); ++i) client.read(100ms);
+  EXPECT_TRUE(client.closed());
+  WsClient again(ws());
+  EXPECT_EQ(
+      again.connect("/ws/client?orgId=" + org_id_, {{"Authorization", "Bearer " + member_token_}}),
+      403);
+  // Not a member any more: removing again is NOT_FOUND.
+  EXPECT_THROW(admin_.call("members.remove", {{"org", "acme"}, {"user", "bob"}}), std::exception);
+  expect_alive();
+}
+
 }  // namespace
 }  // namespace vespid::test

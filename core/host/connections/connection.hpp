@@ -100,6 +100,8 @@ class Connection : public std::enable_shared_from_this<Connection>, public HeldO
   bool pumping = false;                 // the inbox loop is on the stack
   bool gone = false;                    // conn_closed was processed
   bool counted_anonymous = false;       // in the hub's per-peer count of unauthenticated ones
+  int64_t expiry_watched_ms = 0;        // the principal's expiry the hub's deadline is for
+  uint64_t expiry_deadline = 0;         // Deadlines::Id of that deadline
   std::shared_ptr<void> dialect_state;  // per-dialect session data
   std::shared_ptr<Connection> self;     // keeps the record alive until conn_closed
   // A dialect's on_open refuses a held handshake by filling this; left empty, it is admitted.

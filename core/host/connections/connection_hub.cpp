@@ -1,11 +1,15 @@
 #include "host/connections/connection_hub.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 
 #include "host/plugins/plugin_instance.hpp"
 #include "runtime/api_error.hpp"
+#include "runtime/deadlines.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/loop.hpp"
+#include "runtime/time.hpp"
 #include "storage/storage_service.hpp"
 
 namespace vespid::core {
@@ -112,6 +116,7 @@ int ConnectionHub::open(PluginInstance& transport, const vsp_conn_info& info, vs
             }
             return;
           }
+          watch_expiry(conn);
           if (conn->wants_admission()) {
             if (conn->refusal) {
               conn->admit(VSP_E_PERMISSION, conn->refusal->http_status, conn->refusal->body);
@@ -184,6 +189,26 @@ void ConnectionHub::settle_anonymous(Connection& c) {
   if (it != anonymous_by_peer_.end() && --it->second <= 0) anonymous_by_peer_.erase(it);
 }
 
+void ConnectionHub::watch_expiry(const std::shared_ptr<Connection>& c) {
+  const int64_t expires = c->principal.expires_at_ms;
+  if (deadlines_ == nullptr || c->gone || expires == c->expiry_watched_ms) return;
+  deadlines_->cancel(c->expiry_deadline);
+  c->expiry_watched_ms = expires;
+  c->expiry_deadline = 0;
+  if (expires == 0) return;
+  const auto delay = std::chrono::milliseconds(std::max<int64_t>(0, expires - util::now_ms()));
+  std::weak_ptr<Connection> weak = c;
+  c->expiry_deadline = deadlines_->after(delay, [weak, expires] {
+    auto conn = weak.lock();
+    if (!conn || conn->gone || conn->principal.expires_at_ms != expires) return;
+    log::get("core")->info("connection {} closed: its access token {} expired", conn->id(),
+                           conn->principal.token_id);
+    conn->dialect->on_frame_failed(*conn, "UNAUTHORIZED",
+                                   "the access token expired; connect again with a valid one");
+    conn->close(VSP_E_PERMISSION, "the access token expired");
+  });
+}
+
 void ConnectionHub::pump(const std::shared_ptr<Connection>& c) {
   if (c->pumping) return;  // the loop below is already on the stack and will continue
   c->pumping = true;
@@ -197,7 +222,7 @@ void ConnectionHub::run_frame(const std::shared_ptr<Connection>& c, std::string 
   // goes on; if it finishes later, the callback restarts the loop. No recursion either way.
   auto done = [this, c] {
     c->busy = false;
-    settle_anonymous(*c);
+    after_handler(c);
     if (!c->pumping) pump(c);
   };
   spawn(c->dialect->on_message(c, std::move(msg)), done, [c, done](std::exception_ptr e) {
@@ -217,6 +242,7 @@ void ConnectionHub::closed(vsp_host_conn* c, int status, const char* reason) {
     conn->dialect->on_close(*conn);
     conn->wake_writers();  // parked senders see `gone` and stop
     settle_anonymous(*conn);
+    if (deadlines_ != nullptr) deadlines_->cancel(conn->expiry_deadline);
     conns_.erase(conn->id());
     count_.fetch_sub(1);
     log::get("core")->debug("connection {} closed ({}{}{})", conn->id(), status,

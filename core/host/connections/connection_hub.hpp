@@ -17,6 +17,7 @@
 
 namespace vespid::core {
 
+class Deadlines;
 class Loop;
 class PluginInstance;
 
@@ -42,6 +43,9 @@ class ConnectionHub final : public ConnectionServices {
   // writable() resume (replay pages, fan-out held for a slow reader).
   void writable(vsp_host_conn* c) override;
 
+  // The timers that close connections whose credential expires; set before any connection.
+  void use_deadlines(Deadlines& d) { deadlines_ = &d; }
+
   // Refuse new connections (shutdown).
   void refuse_new() noexcept { refusing_.store(true); }
   // Sequencer only: asks every connection to close.
@@ -64,6 +68,13 @@ class ConnectionHub final : public ConnectionServices {
   // counts). False when that address already holds limits.max_anonymous_per_peer of them.
   bool count_anonymous(Connection& c);
   void settle_anonymous(Connection& c);
+  // After a handler ran: a principal whose credential expires gets a deadline that closes the
+  // connection then (revocation closes it at once: CredentialEvents).
+  void watch_expiry(const std::shared_ptr<Connection>& c);
+  void after_handler(const std::shared_ptr<Connection>& c) {
+    settle_anonymous(*c);
+    watch_expiry(c);
+  }
 
   Loop& loop_;
   Limits limits_;
@@ -73,6 +84,7 @@ class ConnectionHub final : public ConnectionServices {
   std::atomic<int> count_{0};
   std::atomic<bool> refusing_{false};
   std::unordered_map<std::string, int> anonymous_by_peer_;  // Sequencer only
+  Deadlines* deadlines_ = nullptr;
 };
 
 }  // namespace vespid::core

@@ -75,7 +75,8 @@ Task<void> ClientDialect::on_open(std::shared_ptr<Connection> conn) {
     if (!token) {
       message = "the access token is not valid (unknown, revoked or expired)";
     } else {
-      core::Principal who{core::Role::Operator, token->user_id, token->id, token->org_id};
+      core::Principal who{core::Role::Operator, token->user_id, token->id, token->org_id,
+                          token->expires_at_ms};
       std::string org = !conn->org_hint().empty() ? conn->org_hint() : token->org_id;
       if (org.empty()) {
         code = "BAD_REQUEST";
@@ -86,6 +87,9 @@ Task<void> ClientDialect::on_open(std::shared_ptr<Connection> conn) {
           Task<auth::OrgAccess> t =
               auth::require_org_access(repo_, who, org, repo::OrgRole::Member);
           auth::OrgAccess access = co_await std::move(t);
+          // The connection acts in this one org from now on: a principal bound to it is what
+          // a membership removal finds (CredentialEvents).
+          who.org_id = access.org_id;
           conn->principal = who;
           st->org_id = access.org_id;
           L()->info("client connection {} from {}: user {} in org {}", conn->id(), conn->peer(),

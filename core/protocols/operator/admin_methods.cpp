@@ -49,6 +49,7 @@ class AdminMethods {
   Task<CallResult> users_create(CallContext c, json p);
   Task<CallResult> users_list(CallContext c, json p);
   Task<CallResult> members_add(CallContext c, json p);
+  Task<CallResult> members_remove(CallContext c, json p);
   Task<CallResult> tokens_create(CallContext c, json p);
   Task<CallResult> tokens_list(CallContext c, json p);
   Task<CallResult> tokens_revoke(CallContext c, json p);
@@ -74,7 +75,7 @@ Task<CallResult> AdminMethods::auth(CallContext c, json p) {
   std::string token = params::required_string(p, "token");
   auto rec = co_await repo_.verify_access_token(token);
   if (!rec) throw api::unauthorized("the access token is not valid (unknown, revoked or expired)");
-  Principal who{Role::Operator, rec->user_id, rec->id, rec->org_id};
+  Principal who{Role::Operator, rec->user_id, rec->id, rec->org_id, rec->expires_at_ms};
   co_return CallResult{{{"userId", rec->user_id}, {"role", "operator"}}, who};
 }
 
@@ -155,6 +156,15 @@ Task<CallResult> AdminMethods::members_add(CallContext c, json p) {
   co_return ok({{"membership", membership_json(m)}});
 }
 
+Task<CallResult> AdminMethods::members_remove(CallContext c, json p) {
+  (void)c;
+  auto org = co_await repo_.require_org(params::required_string(p, "org"));
+  auto user = co_await repo_.require_user(params::required_string(p, "user"));
+  co_await repo_.remove_member(org.id, user.id);
+  const int closed = credentials_.membership_removed(org.id, user.id);
+  co_return ok({{"removed", true}, {"closedConnections", closed}});
+}
+
 Task<CallResult> AdminMethods::tokens_create(CallContext c, json p) {
   (void)c;
   std::string user_ref = params::required_string(p, "user");
@@ -225,6 +235,9 @@ void register_admin_methods(MethodTable& t, AdminServices s) {
          bind(&AdminMethods::users_list)});
   t.add({"members.add", kAdmin, "Adds a user to an org or changes their role: {org, user, role}.",
          bind(&AdminMethods::members_add)});
+  t.add({"members.remove", kAdmin,
+         "Removes a user from an org: {org, user}; their connections in that org close.",
+         bind(&AdminMethods::members_remove)});
   t.add({"tokens.create", kAdmin,
          "Issues an access token: {user, org?, name?, ttlSeconds?}. Shown once.",
          bind(&AdminMethods::tokens_create)});

@@ -64,7 +64,8 @@ Task<void> OperatorDialect::on_open(std::shared_ptr<Connection> conn) {
   } else if (!conn->bearer_token().empty()) {
     auto token = co_await repo_.verify_access_token(conn->bearer_token());
     if (token) {
-      conn->principal = {Role::Operator, token->user_id, token->id, token->org_id};
+      conn->principal = {Role::Operator, token->user_id, token->id, token->org_id,
+                         token->expires_at_ms};
     } else if (conn->wants_admission()) {
       // A handshake that carried a wrong token is refused before it completes (HTTP 401).
       conn->refusal = Connection::Refusal{

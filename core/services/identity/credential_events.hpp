@@ -14,6 +14,10 @@ class CredentialEvents {
   // Thread: the Sequencer. The access token `token_id` was revoked. Returns how many open
   // connections held it and were closed.
   virtual int access_token_revoked(const std::string& token_id) = 0;
+  // Thread: the Sequencer. `user_id` is no longer a member of `org_id`: connections that act
+  // in that org for that user are closed (those not bound to one org re-check membership on
+  // every org-scoped call). Returns how many were closed.
+  virtual int membership_removed(const std::string& org_id, const std::string& user_id) = 0;
 };
 
 }  // namespace vespid::core

@@ -1,6 +1,7 @@
 // Who is on the other end of a connection, fixed at its handshake (or its `auth` call).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace vespid::core {
@@ -17,9 +18,10 @@ const char* role_name(Role r) noexcept;
 
 struct Principal {
   Role role = Role::Anonymous;
-  std::string user_id;   // Operator
-  std::string token_id;  // Operator: the access token used
-  std::string org_id;    // Operator: the org the token is bound to, if any; Node: its org
+  std::string user_id;        // Operator
+  std::string token_id;       // Operator: the access token used
+  std::string org_id;         // Operator: the org the token is bound to, if any; Node: its org
+  int64_t expires_at_ms = 0;  // Operator: when the access token expires (wall clock; 0: never)
 };
 
 }  // namespace vespid::core
