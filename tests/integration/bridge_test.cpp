@@ -149,7 +149,11 @@ TEST_F(Bridge, ScopedRpcAllowsTheNodeFamiliesOnly) {
   EXPECT_EQ(got["triggers"], json::array({"hey vespid"}));
 }
 
-TEST_F(Bridge, MalformedInputGetsTheReferenceErrorsAndTheSocketStaysUsable) {
+// Before hello, a frame the gateway cannot take is answered and the handshake can go on. After
+// it, a refused frame is answered and the connection closed: the reference client takes any
+// error but NOT_PAIRED / UNAUTHORIZED as the end of its connection (issue 20, point 8), so the
+// node dials again and says hello with its token.
+TEST_F(Bridge, MalformedInputGetsTheReferenceErrorsAndAnAuthenticatedNodeIsClosedWithThem) {
   auto c = node();
   c.send_raw("{this is not json\n");
   auto e = c.read();
@@ -169,15 +173,22 @@ TEST_F(Bridge, MalformedInputGetsTheReferenceErrorsAndTheSocketStaysUsable) {
   EXPECT_EQ((*e)["id"], "early");
   EXPECT_EQ((*e)["error"]["code"], "UNAUTHORIZED");
 
-  pair(c, "laptop");
+  const std::string token = pair(c, "laptop");
   c.send({{"type", "res"}, {"id", "x"}, {"ok", true}});
   e = c.read();
   ASSERT_TRUE(e);
   EXPECT_EQ((*e)["code"], "INVALID_REQUEST") << "nodes do not send res";
+  EXPECT_TRUE(c.wait_closed(5s)) << "an error left an authenticated node's socket open";
+  c = node();
+  EXPECT_EQ(c.hello("laptop", token)["type"], "hello-ok");
   c.send({{"type", "invoke"}, {"id", "x"}, {"command", "y"}});
   e = c.read();
   ASSERT_TRUE(e);
   EXPECT_EQ((*e)["code"], "INVALID_REQUEST") << "nodes do not send invoke";
+  EXPECT_TRUE(c.wait_closed(5s));
+  c = node();
+  EXPECT_EQ(c.hello("laptop", token)["type"], "hello-ok");
+  // A bad req is answered with res ok:false, and the connection stays.
   c.send({{"type", "req"}, {"id", "p"}, {"method", "health"}, {"paramsJSON", "{broken"}});
   e = c.read();
   ASSERT_TRUE(e);

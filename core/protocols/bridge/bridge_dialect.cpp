@@ -206,7 +206,7 @@ Task<void> BridgeDialect::on_message(std::shared_ptr<Connection> conn, std::stri
   std::string bad;
   std::optional<json> parsed = parse_typed_frame(message, bad);
   if (!parsed) {
-    send_error(*conn, "INVALID_REQUEST", bad);
+    refuse(*conn, "INVALID_REQUEST", bad);
     co_return;
   }
   json frame = std::move(*parsed);
@@ -251,51 +251,72 @@ Task<void> BridgeDialect::on_message(std::shared_ptr<Connection> conn, std::stri
     if (type == "invoke-res") {
       handle_invoke_res(*conn, frame);
     } else {
-      const std::string ev = fields::string_or(frame, "event", "?", "event.event");
-      if (ev == "chat.subscribe" || ev == "chat.unsubscribe") {
-        json p;
-        try {
-          p = parse_embedded(frame, "payloadJSON");
-        } catch (const api::ApiError& e) {
-          send_error(*conn, "INVALID_REQUEST", e.what());
-          co_return;
-        }
-        const std::string sid = fields::string_or(p, "sessionKey", "", ev + ".sessionKey");
-        if (sid.empty()) {
-          send_error(*conn, "INVALID_REQUEST", ev + " needs a payloadJSON {sessionKey}");
-          co_return;
-        }
-        if (ev == "chat.unsubscribe") {
-          unsubscribe_chat(*conn, sid);
-          co_return;
-        }
-        if (sessions_ == nullptr) co_return;
-        // Only a session of the node's own org; an unknown one is answered with an error frame.
-        try {
-          Task<json> t = sessions_->require_session(
-              sessions::SessionService::node_caller(conn->principal, s->node_id), sid);
-          co_await std::move(t);
-        } catch (const api::ApiError& e) {
-          if (!conn->gone) send_error(*conn, "NOT_FOUND", e.what());
-          co_return;
-        }
-        if (conn->gone) co_return;
-        s->chat_subs.insert(sid);
-        chat_subs_[sid][conn->id()] = conn;
-        co_return;
-      }
-      // voice.transcript, agent.request: unknown events are ignored as the reference does.
-      log::get("core")->debug("node {} event {}", s->node_id, ev);
+      Task<void> t = handle_event(conn, std::move(frame));
+      co_await std::move(t);
     }
     co_return;
   }
   if (type == "res" || type == "invoke" || type == "hello-ok" || type == "pair-ok") {
-    send_error(*conn, "INVALID_REQUEST",
-               "\"" + type + "\" frames are sent by the gateway, not by nodes");
+    refuse(*conn, "INVALID_REQUEST",
+           "\"" + type + "\" frames are sent by the gateway, not by nodes");
     co_return;
   }
-  send_error(*conn, authed ? "INVALID_REQUEST" : "UNAUTHORIZED",
-             authed ? "unknown frame type \"" + type + "\"" : "send hello first");
+  refuse(*conn, authed ? "INVALID_REQUEST" : "UNAUTHORIZED",
+         authed ? "unknown frame type \"" + type + "\"" : "send hello first");
+}
+
+// Events have no answer in bridge.v1: one the gateway cannot use is logged and dropped, as the
+// reference server does. An `error` frame here would make the node drop its connection.
+Task<void> BridgeDialect::handle_event(std::shared_ptr<Connection> conn, json frame) {
+  auto* s = static_cast<Session*>(conn->dialect_state.get());
+  const std::string ev = fields::string_if(frame, "event", "?");
+  auto ignored = [&](const std::string& why) {
+    log::get("core")->info("node {}: event {} ignored: {}", s->node_id, ev, why);
+  };
+  if (ev != "chat.subscribe" && ev != "chat.unsubscribe") {
+    // voice.transcript, agent.request, exec.*: not served by this gateway yet.
+    log::get("core")->debug("node {} event {}", s->node_id, ev);
+    co_return;
+  }
+  json p;
+  try {
+    p = parse_embedded(frame, "payloadJSON");
+  } catch (const api::ApiError& e) {
+    ignored(e.what());
+    co_return;
+  }
+  const std::string sid = fields::string_if(p, "sessionKey");
+  if (sid.empty()) {
+    ignored("its payloadJSON has no sessionKey");
+    co_return;
+  }
+  if (ev == "chat.unsubscribe") {
+    unsubscribe_chat(*conn, sid);
+    co_return;
+  }
+  if (sessions_ == nullptr) co_return;
+  // Only a session of the node's own org.
+  try {
+    Task<json> t = sessions_->require_session(
+        sessions::SessionService::node_caller(conn->principal, s->node_id), sid);
+    co_await std::move(t);
+  } catch (const api::ApiError& e) {
+    ignored(e.what());
+    co_return;
+  }
+  if (conn->gone) co_return;
+  s->chat_subs.insert(sid);
+  chat_subs_[sid][conn->id()] = conn;
+}
+
+void BridgeDialect::refuse(Connection& conn, const std::string& code, const std::string& message) {
+  auto* s = static_cast<Session*>(conn.dialect_state.get());
+  send_error(conn, code, message);
+  // A bridge node takes any error other than NOT_PAIRED / UNAUTHORIZED as the end of its
+  // connection and dials again: an authenticated one is closed with the error, never left open
+  // while the node has moved to a new socket.
+  if (s != nullptr && s->phase == Session::Phase::Authenticated)
+    conn.close(VSP_E_INVALID, "protocol error");
 }
 
 // hello and pair-request share their preconditions: not yet authenticated, a valid nodeId.
@@ -303,7 +324,7 @@ Task<void> BridgeDialect::on_message(std::shared_ptr<Connection> conn, std::stri
 bool BridgeDialect::handshake_allowed(Connection& conn, const json& frame, const char* what) {
   auto* s = static_cast<Session*>(conn.dialect_state.get());
   if (s->phase == Session::Phase::Authenticated) {
-    send_error(conn, "INVALID_REQUEST", "this connection is already authenticated");
+    refuse(conn, "INVALID_REQUEST", "this connection is already authenticated");
     return false;
   }
   if (!valid_node_id(fields::any_if(frame, "nodeId"))) {
@@ -649,7 +670,8 @@ void BridgeDialect::publish_chat(const std::string& session_id, const std::vecto
 void BridgeDialect::handle_invoke_res(Connection& conn, json& frame) {
   auto* s = static_cast<Session*>(conn.dialect_state.get());
   if (!frame.contains("id") || !frame["id"].is_string()) {
-    send_error(conn, "INVALID_REQUEST", "invoke-res needs the string \"id\" of the invoke");
+    // No invoke to settle; an error frame would cost the node its connection (see refuse()).
+    log::get("core")->warn("node {}: invoke-res without a string id ignored", s->node_id);
     return;
   }
   nodes::InvokeResult r;
@@ -659,7 +681,8 @@ void BridgeDialect::handle_invoke_res(Connection& conn, json& frame) {
     r.ok = false;
     r.error_code = "INVALID_REQUEST";
     r.error_message = "the node's invoke-res had a non-boolean \"ok\"";
-    send_error(conn, "INVALID_REQUEST", "invoke-res.ok must be true or false");
+    log::get("core")->warn("node {}: invoke-res {} with a non-boolean ok", s->node_id,
+                           frame["id"].get<std::string>());
     router_.complete(s->link.get(), frame["id"], std::move(r));
     return;
   }
@@ -681,16 +704,16 @@ void BridgeDialect::handle_invoke_res(Connection& conn, json& frame) {
 }
 
 void BridgeDialect::on_protocol_error(Connection& conn, int, const std::string& message) {
-  send_error(conn, "INVALID_REQUEST", message);
+  refuse(conn, "INVALID_REQUEST", message);
 }
 
 void BridgeDialect::on_overload(Connection& conn, const std::string& message) {
-  send_error(conn, "UNAVAILABLE", message);
+  refuse(conn, "UNAVAILABLE", message);
 }
 
 void BridgeDialect::on_frame_failed(Connection& conn, const std::string& code,
                                     const std::string& message) {
-  send_error(conn, code, message);
+  refuse(conn, code, message);
 }
 
 void BridgeDialect::on_close(Connection& conn) {

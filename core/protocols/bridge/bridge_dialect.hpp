@@ -84,6 +84,10 @@ class BridgeDialect final : public Dialect, public nodes::PairingDecisions {
   Task<void> handle_hello(std::shared_ptr<Connection> conn, nlohmann::json frame);
   Task<void> handle_pair_request(std::shared_ptr<Connection> conn, nlohmann::json frame);
   Task<void> handle_req(std::shared_ptr<Connection> conn, nlohmann::json frame);
+  Task<void> handle_event(std::shared_ptr<Connection> conn, nlohmann::json frame);
+  // Answers a frame the gateway cannot take with `error`; an authenticated connection is then
+  // closed, since a node treats such an error as the end of its connection anyway.
+  void refuse(Connection& conn, const std::string& code, const std::string& message);
   Task<nlohmann::json> call_node_method(Session& s, std::string method, nlohmann::json params);
   void unsubscribe_chat(Connection& conn, const std::string& session_id);
   void handle_invoke_res(Connection& conn, nlohmann::json& frame);

@@ -1,5 +1,7 @@
 #include "protocols/rest/rest_dialect.hpp"
 
+#include <boost/url/pct_string_view.hpp>
+#include <optional>
 #include <sstream>
 
 #include "host/connections/connection.hpp"
@@ -22,6 +24,14 @@ std::vector<std::string> split_path(const std::string& path) {
     if (!seg.empty()) out.push_back(seg);
   }
   return out;
+}
+
+// One path segment, percent-decoded once ("run%3Anode%3A1" is "run:node:1"); '+' stays '+'.
+// nullopt for a malformed escape.
+std::optional<std::string> decode_segment(std::string_view s) {
+  auto pct = boost::urls::make_pct_string_view(s);
+  if (!pct) return std::nullopt;
+  return pct->decode();
 }
 
 int status_for(const std::string& code) {
@@ -102,6 +112,16 @@ Task<void> RestDialect::on_message(std::shared_ptr<Connection> conn, std::string
   }
   bool path_known = false;
   const Route* route = match(req.method, req.path, req.params, path_known);
+  // Path parameters reach the routes decoded, here and nowhere else.
+  for (auto& param : req.params) {
+    auto decoded = decode_segment(param);
+    if (!decoded) {
+      respond(*conn, error(400, "BAD_REQUEST",
+                           "malformed percent-escape in the path segment \"" + param + "\""));
+      co_return;
+    }
+    param = std::move(*decoded);
+  }
   if (route == nullptr) {
     respond(*conn,
             path_known
