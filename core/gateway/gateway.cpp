@@ -400,13 +400,19 @@ json Gateway::status_snapshot() {
             {"batches", storage_->batches()}}}};
 }
 
+void Gateway::close_after_this_turn(Connection& c, const char* reason) {
+  auto conn = c.shared_from_this();
+  loop_.sequencer().execute([conn, reason] { conn->close(VSP_E_PERMISSION, reason); });
+}
+
 int Gateway::membership_removed(const std::string& org_id, const std::string& user_id) {
   int closed = 0;
   hub_->for_each([&](Connection& c) {
     if (c.principal.role == Role::Operator && c.principal.user_id == user_id &&
         c.principal.org_id == org_id && !c.closing()) {
       c.dialect->on_frame_failed(c, "FORBIDDEN", "your membership in this org was removed");
-      c.close(VSP_E_PERMISSION, "membership removed");
+      c.principal = Principal{};
+      close_after_this_turn(c, "membership removed");
       ++closed;
     }
   });
@@ -418,7 +424,10 @@ int Gateway::access_token_revoked(const std::string& token_id) {
   int closed = 0;
   hub_->for_each([&](Connection& c) {
     if (c.principal.role == Role::Operator && c.principal.token_id == token_id) {
-      c.close(VSP_E_PERMISSION, "the access token was revoked");
+      // Demoted now, closed once the current turn has sent its replies: a connection that
+      // revoked its own token still hears that it worked.
+      c.principal = Principal{};
+      close_after_this_turn(c, "the access token was revoked");
       ++closed;
     }
   });

@@ -57,6 +57,8 @@ class Gateway final : public InstanceServices, public CredentialEvents {
   // CredentialEvents
   int access_token_revoked(const std::string& token_id) override;
   int membership_removed(const std::string& org_id, const std::string& user_id) override;
+  // Sequencer only: closes `c` after the handler running now has sent its replies.
+  void close_after_this_turn(Connection& c, const char* reason);
   BindService* bind_service() override { return net_ ? &net_->binds() : nullptr; }
   DiscoveryPublisher* discovery_publisher() override { return net_ ? &net_->publisher() : nullptr; }
 

@@ -420,5 +420,23 @@ TEST_F(HostileInput, RemovingAMemberClosesTheirConnectionsInThatOrg) {
   expect_alive();
 }
 
+// A connection that revokes its own token hears that it worked, then is closed.
+TEST_F(HostileInput, RevokingYourOwnTokenIsAnsweredBeforeTheClose) {
+  const json issued = admin_.call("tokens.create", {{"user", "bob"}});
+  const std::string token = issued["token"], token_id = issued["tokenId"];
+  WsClient op(ws());
+  ASSERT_EQ(op.connect("/ws/operator", {{"Authorization", "Bearer " + token}}), 101);
+  op.send({{"type", "req"},
+           {"id", 5},
+           {"method", "tokens.revoke"},
+           {"params", {{"tokenId", token_id}}}});
+  auto res = op.read_type("res", 5s);
+  ASSERT_TRUE(res) << "the reply was lost to the close\n" << gw_.log_text();
+  EXPECT_EQ((*res)["id"], 5);
+  EXPECT_EQ((*res)["ok"], true) << res->dump();
+  for (int i = 0; i < 50 && !op.closed(); ++i) op.read(100ms);
+  EXPECT_TRUE(op.closed());
+}
+
 }  // namespace
 }  // namespace vespid::test
