@@ -102,8 +102,10 @@ class StorageService {
   StorageService(const vsp_storage_vtbl& vtbl, Deliver deliver, Options options);
   ~StorageService();
 
-  // Starts the thread and runs the backend's create + start on it. Blocks until done; throws
-  // StorageError with the backend's message on failure.
+  // Starts the thread and runs the backend's create + start on it, then commits one empty
+  // transaction: proof that the store takes writes, and the revision it has reached (see
+  // last_revision). Blocks until done; throws StorageError with the backend's message on
+  // failure, the backend then stopped and destroyed.
   void open(const vsp_host_api* host, vsp_host_instance* hi, const std::string& config_json);
   // Lets queued operations finish, stops and destroys the backend, joins the thread.
   void close();
@@ -111,6 +113,8 @@ class StorageService {
   // Any thread. Queues `op`; its on_done is delivered when it completed (or failed).
   void submit(StorageOp* op);
 
+  // The highest revision the store has handed out, as far as this service knows: the start-up
+  // commit's, then every commit's. Never the 0 of an unknown store once open() returned.
   uint64_t last_revision() const noexcept { return last_revision_.load(); }
   uint64_t commits() const noexcept { return commits_.load(); }
   uint64_t batches() const noexcept { return batches_.load(); }
@@ -172,6 +176,9 @@ class StorageService {
 
  private:
   void thread_main();
+  // Storage thread, during open: commits an empty transaction and returns its revision.
+  uint64_t prove_writable(vsp_plugin_instance* inst);
+  void stop_and_destroy(vsp_plugin_instance* inst);
   void run_reads(StorageOp* op);
   void run_commits(std::vector<StorageOp*>& group);
   void fail(StorageOp* op, int status, std::string message);
