@@ -2,8 +2,6 @@
 
 #include <future>
 
-#include "runtime/logging.hpp"
-
 namespace vespid::core {
 
 namespace {
@@ -158,45 +156,6 @@ void StorageService::run_reads(StorageOp* op) {
                     op->limit, op->flags, &collect, &op->rows, &err);
   }
   if (rc != VSP_OK) fail(op, rc, err.message);
-}
-
-void StorageService::run_commits(std::vector<StorageOp*>& group) {
-  // Flatten every transaction's compares and writes into arrays the C ABI can point at.
-  std::vector<std::vector<vsp_compare>> compares(group.size());
-  std::vector<std::vector<vsp_write>> writes(group.size());
-  std::vector<vsp_txn> txns(group.size());
-  std::vector<vsp_txn_result> results(group.size());
-  for (size_t i = 0; i < group.size(); ++i) {
-    const Txn& t = group[i]->txn;
-    for (const auto& c : t.compares)
-      compares[i].push_back({c.op, bytes(c.key), c.key.size(), c.version});
-    for (const auto& w : t.writes) {
-      writes[i].push_back({w.op, bytes(w.key), w.key.size(), bytes(w.value), w.value.size()});
-    }
-    txns[i] = {compares[i].data(), compares[i].size(), writes[i].data(), writes[i].size()};
-  }
-  vsp_error err = fresh_error();
-  int rc = vtbl_.commit(instance_, txns.data(), txns.size(), results.data(), &err);
-  batches_++;
-  if (rc != VSP_OK) {
-    log::get("storage")->error("commit of a batch of {} failed: {}", group.size(), err.message);
-    for (auto* op : group) fail(op, rc, err.message);
-    return;
-  }
-  for (size_t i = 0; i < group.size(); ++i) {
-    auto& out = group[i]->outcome;
-    out.applied = results[i].status == VSP_OK;
-    out.failed_compare = results[i].failed_compare;
-    out.revision = results[i].revision;
-    if (out.applied) {
-      commits_++;
-      uint64_t prev = last_revision_.load();
-      while (out.revision > prev && !last_revision_.compare_exchange_weak(prev, out.revision)) {
-      }
-    } else if (results[i].status != VSP_E_CONFLICT) {
-      fail(group[i], results[i].status, "storage rejected the transaction");
-    }
-  }
 }
 
 void StorageService::thread_main() {

@@ -4,7 +4,9 @@
 //
 // Commits that queue up while the thread is busy go to the backend as one batch: one durable
 // transaction (one fsync) for many writers, each still atomic and independent. A commit is
-// acknowledged only after the backend said the batch is durable.
+// acknowledged only after the backend said the batch is durable. A batch the backend fails as a
+// whole is tried again one transaction at a time, so that only the one to blame fails
+// (storage_commits.cpp).
 #pragma once
 
 #include <atomic>
@@ -180,7 +182,16 @@ class StorageService {
   uint64_t prove_writable(vsp_plugin_instance* inst);
   void stop_and_destroy(vsp_plugin_instance* inst);
   void run_reads(StorageOp* op);
+  // storage_commits.cpp: a group of queued commits to the backend as one batch, and when the
+  // batch fails as a whole, each transaction again on its own.
   void run_commits(std::vector<StorageOp*>& group);
+  struct CallResult {
+    int status = VSP_OK;
+    std::string error;
+  };
+  // One commit call with the transactions of `ops`; on VSP_OK every op has its outcome.
+  CallResult commit_call(StorageOp* const* ops, size_t count);
+  void isolate_failure(std::vector<StorageOp*>& group, const CallResult& batch);
   void fail(StorageOp* op, int status, std::string message);
 
   vsp_storage_vtbl vtbl_{};
