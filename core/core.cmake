@@ -21,6 +21,7 @@ add_library(vespid_core STATIC
   storage/model.cpp
   storage/repository.cpp
   storage/storage_service.cpp
+  storage/storage_commits.cpp
   # services: what the gateway does, whatever dialect asks
   services/identity/org_access.cpp
   services/identity/principal.cpp

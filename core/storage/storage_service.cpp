@@ -2,8 +2,6 @@
 
 #include <future>
 
-#include "runtime/logging.hpp"
-
 namespace vespid::core {
 
 namespace {
@@ -69,6 +67,13 @@ void StorageService::open(const vsp_host_api* host, vsp_host_instance* hi,
         started.set_exception(std::make_exception_ptr(StorageError(rc, err.message)));
         return;
       }
+      try {
+        last_revision_ = prove_writable(inst);
+      } catch (const StorageError&) {
+        stop_and_destroy(inst);
+        started.set_exception(std::current_exception());
+        return;
+      }
       {
         std::lock_guard guard(mutex_);  // submit() reads instance_ on other threads
         instance_ = inst;
@@ -78,6 +83,33 @@ void StorageService::open(const vsp_host_api* host, vsp_host_instance* hi,
   }
   wake_.notify_one();
   fut.get();
+}
+
+uint64_t StorageService::prove_writable(vsp_plugin_instance* inst) {
+  // The storage ABI has no call that reads the last revision, and a backend can start on a
+  // store it cannot write. Committing one empty transaction settles both: it fails on a store
+  // that takes no writes, so the gateway does not start "ready" and fail every write later, and
+  // it gets the next revision like any other commit (storage.h), which is then the revision the
+  // store has reached. Without it a restarted gateway said "revision 0" (in its log, /healthz
+  // and status) until its first write. The cost is one revision and one durable write per start.
+  vsp_txn empty{nullptr, 0, nullptr, 0};
+  vsp_txn_result result{};
+  vsp_error err = fresh_error();
+  int rc = vtbl_.commit(inst, &empty, 1, &result, &err);
+  if (rc == VSP_OK && result.status != VSP_OK) rc = result.status;
+  if (rc != VSP_OK) {
+    throw StorageError(rc, std::string("the store opened but does not take writes: ") +
+                               (err.message[0] != '\0' ? err.message : "commit refused"));
+  }
+  return result.revision;
+}
+
+void StorageService::stop_and_destroy(vsp_plugin_instance* inst) {
+  std::promise<void> stopped;
+  vtbl_.life.stop(
+      inst, [](void* p) { static_cast<std::promise<void>*>(p)->set_value(); }, &stopped);
+  stopped.get_future().wait();
+  vtbl_.life.destroy(inst);
 }
 
 void StorageService::close() {
@@ -126,45 +158,6 @@ void StorageService::run_reads(StorageOp* op) {
   if (rc != VSP_OK) fail(op, rc, err.message);
 }
 
-void StorageService::run_commits(std::vector<StorageOp*>& group) {
-  // Flatten every transaction's compares and writes into arrays the C ABI can point at.
-  std::vector<std::vector<vsp_compare>> compares(group.size());
-  std::vector<std::vector<vsp_write>> writes(group.size());
-  std::vector<vsp_txn> txns(group.size());
-  std::vector<vsp_txn_result> results(group.size());
-  for (size_t i = 0; i < group.size(); ++i) {
-    const Txn& t = group[i]->txn;
-    for (const auto& c : t.compares)
-      compares[i].push_back({c.op, bytes(c.key), c.key.size(), c.version});
-    for (const auto& w : t.writes) {
-      writes[i].push_back({w.op, bytes(w.key), w.key.size(), bytes(w.value), w.value.size()});
-    }
-    txns[i] = {compares[i].data(), compares[i].size(), writes[i].data(), writes[i].size()};
-  }
-  vsp_error err = fresh_error();
-  int rc = vtbl_.commit(instance_, txns.data(), txns.size(), results.data(), &err);
-  batches_++;
-  if (rc != VSP_OK) {
-    log::get("storage")->error("commit of a batch of {} failed: {}", group.size(), err.message);
-    for (auto* op : group) fail(op, rc, err.message);
-    return;
-  }
-  for (size_t i = 0; i < group.size(); ++i) {
-    auto& out = group[i]->outcome;
-    out.applied = results[i].status == VSP_OK;
-    out.failed_compare = results[i].failed_compare;
-    out.revision = results[i].revision;
-    if (out.applied) {
-      commits_++;
-      uint64_t prev = last_revision_.load();
-      while (out.revision > prev && !last_revision_.compare_exchange_weak(prev, out.revision)) {
-      }
-    } else if (results[i].status != VSP_E_CONFLICT) {
-      fail(group[i], results[i].status, "storage rejected the transaction");
-    }
-  }
-}
-
 void StorageService::thread_main() {
   for (;;) {
     std::deque<StorageOp*> work;
@@ -206,11 +199,7 @@ void StorageService::thread_main() {
     }
   }
   if (instance_ != nullptr) {
-    std::promise<void> stopped;
-    vtbl_.life.stop(
-        instance_, [](void* p) { static_cast<std::promise<void>*>(p)->set_value(); }, &stopped);
-    stopped.get_future().wait();
-    vtbl_.life.destroy(instance_);
+    stop_and_destroy(instance_);
     std::lock_guard lock(mutex_);
     instance_ = nullptr;
   }

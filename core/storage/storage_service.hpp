@@ -4,7 +4,9 @@
 //
 // Commits that queue up while the thread is busy go to the backend as one batch: one durable
 // transaction (one fsync) for many writers, each still atomic and independent. A commit is
-// acknowledged only after the backend said the batch is durable.
+// acknowledged only after the backend said the batch is durable. A batch the backend fails as a
+// whole is tried again one transaction at a time, so that only the one to blame fails
+// (storage_commits.cpp).
 #pragma once
 
 #include <atomic>
@@ -102,8 +104,10 @@ class StorageService {
   StorageService(const vsp_storage_vtbl& vtbl, Deliver deliver, Options options);
   ~StorageService();
 
-  // Starts the thread and runs the backend's create + start on it. Blocks until done; throws
-  // StorageError with the backend's message on failure.
+  // Starts the thread and runs the backend's create + start on it, then commits one empty
+  // transaction: proof that the store takes writes, and the revision it has reached (see
+  // last_revision). Blocks until done; throws StorageError with the backend's message on
+  // failure, the backend then stopped and destroyed.
   void open(const vsp_host_api* host, vsp_host_instance* hi, const std::string& config_json);
   // Lets queued operations finish, stops and destroys the backend, joins the thread.
   void close();
@@ -111,6 +115,8 @@ class StorageService {
   // Any thread. Queues `op`; its on_done is delivered when it completed (or failed).
   void submit(StorageOp* op);
 
+  // The highest revision the store has handed out, as far as this service knows: the start-up
+  // commit's, then every commit's. Never the 0 of an unknown store once open() returned.
   uint64_t last_revision() const noexcept { return last_revision_.load(); }
   uint64_t commits() const noexcept { return commits_.load(); }
   uint64_t batches() const noexcept { return batches_.load(); }
@@ -172,8 +178,20 @@ class StorageService {
 
  private:
   void thread_main();
+  // Storage thread, during open: commits an empty transaction and returns its revision.
+  uint64_t prove_writable(vsp_plugin_instance* inst);
+  void stop_and_destroy(vsp_plugin_instance* inst);
   void run_reads(StorageOp* op);
+  // storage_commits.cpp: a group of queued commits to the backend as one batch, and when the
+  // batch fails as a whole, each transaction again on its own.
   void run_commits(std::vector<StorageOp*>& group);
+  struct CallResult {
+    int status = VSP_OK;
+    std::string error;
+  };
+  // One commit call with the transactions of `ops`; on VSP_OK every op has its outcome.
+  CallResult commit_call(StorageOp* const* ops, size_t count);
+  void isolate_failure(std::vector<StorageOp*>& group, const CallResult& batch);
   void fail(StorageOp* op, int status, std::string message);
 
   vsp_storage_vtbl vtbl_{};

@@ -7,7 +7,9 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <filesystem>
+#include <functional>
 #include <optional>
+#include <string>
 
 #include "host/plugins/instance_services.hpp"
 #include "host/plugins/module_catalog.hpp"
@@ -38,32 +40,32 @@ class TestBackend final : public InstanceServices {
 
 class StorageHarness {
  public:
-  explicit StorageHarness(StorageService::Options options = {}) {
-    char tmpl[] = "/tmp/vespid-unit-XXXXXX";
-    dir_ = ::mkdtemp(tmpl);
-    backend_ = std::make_unique<TestBackend>(dir_);
+  // Stands between the storage service and the plugin's table (a test's own commit, say).
+  using Interpose = std::function<vsp_storage_vtbl(const vsp_storage_vtbl&)>;
+
+  // Opens the sqlite plugin on a fresh directory with `plugin_config` (its instance config, e.g.
+  // {"max_size_mb": 1}). Throws what StorageService::open throws; the directory goes either way.
+  explicit StorageHarness(StorageService::Options options = {}, std::string plugin_config = "{}",
+                          Interpose interpose = {})
+      : options_(options),
+        plugin_config_(std::move(plugin_config)),
+        interpose_(std::move(interpose)) {
+    backend_ = std::make_unique<TestBackend>(dir_.path);
     catalog_.scan({VESPID_PLUGIN_DIR});
     config::PluginInstance cfg{"storage", "sqlite", nlohmann::json::object(), true};
     instance_ = std::make_unique<PluginInstance>(*backend_, cfg, catalog_.find("sqlite"));
-    Loop& loop = backend_->loop();
-    storage_ = std::make_unique<StorageService>(
-        instance_->storage(),
-        [&loop](std::function<void()> fn) {
-          boost::asio::post(loop.io(), [&loop, fn = std::move(fn)]() mutable {
-            loop.sequencer().execute(std::move(fn));
-          });
-        },
-        options);
-    storage_->open(host_api(), instance_->handle(), "{}");
+    open_service();
   }
-  ~StorageHarness() {
-    storage_->close();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
+  ~StorageHarness() { storage_->close(); }
 
   StorageService& storage() { return *storage_; }
   Loop& loop() { return backend_->loop(); }
+
+  // Closes the service and opens a new one on the same files, as a gateway restart does.
+  void reopen() {
+    storage_->close();
+    open_service();
+  }
 
   // Runs a task to completion, driving the loop on this thread.
   template <class T>
@@ -72,7 +74,37 @@ class StorageHarness {
   }
 
  private:
-  std::string dir_;
+  struct Dir {
+    Dir() {
+      char tmpl[] = "/tmp/vespid-unit-XXXXXX";
+      path = ::mkdtemp(tmpl);
+    }
+    ~Dir() {
+      std::error_code ec;
+      std::filesystem::remove_all(path, ec);
+    }
+    std::string path;
+  };
+
+  void open_service() {
+    Loop& loop = backend_->loop();
+    vsp_storage_vtbl vtbl = instance_->storage();
+    if (interpose_) vtbl = interpose_(vtbl);
+    storage_ = std::make_unique<StorageService>(
+        vtbl,
+        [&loop](std::function<void()> fn) {
+          boost::asio::post(loop.io(), [&loop, fn = std::move(fn)]() mutable {
+            loop.sequencer().execute(std::move(fn));
+          });
+        },
+        options_);
+    storage_->open(host_api(), instance_->handle(), plugin_config_);
+  }
+
+  Dir dir_;  // first: removed last, also when the constructor throws
+  StorageService::Options options_;
+  std::string plugin_config_;
+  Interpose interpose_;
   std::unique_ptr<TestBackend> backend_;
   ModuleCatalog catalog_;
   std::unique_ptr<PluginInstance> instance_;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "core_harness.hpp"
+#include "storage_interposer.hpp"
 
 namespace vespid::core {
 namespace {
@@ -135,6 +136,38 @@ TEST(StorageService, AFullQueueFailsFastInsteadOfGrowing) {
     if (op.status == VSP_E_OVERFLOW) {
       EXPECT_NE(op.error.find("storage.queue_depth"), std::string::npos);
     }
+  }
+}
+
+Task<uint64_t> put_one(StorageService& s, std::string key) {
+  Txn txn;
+  txn.writes.push_back(Write::put(std::move(key), "v"));
+  TxnOutcome out = co_await s.commit(std::move(txn));
+  co_return out.revision;
+}
+
+TEST(StorageService, AfterARestartItReportsTheRevisionTheStoreReached) {
+  // Not 0: /healthz, status and the start-up log show it, and a store that has handed out
+  // revision N must never look like one that could hand it out again.
+  StorageHarness h;
+  uint64_t last = 0;
+  for (int i = 0; i < 3; ++i) last = h.run(put_one(h.storage(), "k" + std::to_string(i)));
+  h.reopen();
+  EXPECT_GE(h.storage().last_revision(), last);
+  EXPECT_GT(h.run(put_one(h.storage(), "after")), last);
+}
+
+TEST(StorageService, OpenRefusesAStoreThatTakesNoWrites) {
+  // Whatever the backend: a store that opens but fails every commit must not start "ready".
+  testing::StorageInterposer ip;
+  ip.fail_every_commit(VSP_E_IO, "attempt to write a readonly database");
+  try {
+    StorageHarness h({}, "{}", ip.interpose());
+    FAIL() << "the storage service opened a store that takes no writes";
+  } catch (const StorageError& e) {
+    EXPECT_EQ(e.status(), VSP_E_IO);
+    EXPECT_NE(std::string(e.what()).find("attempt to write a readonly database"), std::string::npos)
+        << e.what();
   }
 }
 

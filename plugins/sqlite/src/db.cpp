@@ -4,8 +4,9 @@
 
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <vespid/plugin.hpp>
+
+#include "refusal.hpp"
 
 namespace vespid::sqlite {
 namespace {
@@ -34,22 +35,39 @@ Db Db::open(const std::string& path) {
     // When the file does not exist, SQLite's last errno comes from its read-only retry (ENOENT)
     // and hides the real refusal: ask the directory itself whether we may create a file there.
     if (sys == ENOENT && ::access(path.c_str(), F_OK) != 0) {
-      std::string dir = std::filesystem::path(path).parent_path().string();
-      if (dir.empty()) dir = ".";
+      std::string dir = directory_of(path);
       if (::access(dir.c_str(), F_OK) == 0 && ::access(dir.c_str(), W_OK | X_OK) != 0) sys = errno;
     }
     std::string msg = "sqlite: cannot open database \"" + path +
                       "\": " + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc));
     if (sys != 0) msg += std::string(" (") + std::strerror(sys) + ")";
-    int status =
-        (sys == EACCES || sys == EPERM || sys == EROFS) ? VSP_E_PERMISSION : status_for(rc);
-    throw vsp::Error(status, msg);
+    throw vsp::Error(is_refusal(sys) ? VSP_E_PERMISSION : status_for(rc), msg);
+  }
+  // SQLite falls back to a read-only open, silently, when it may not write the file (its mode, a
+  // read-only file system, chattr +i). Such a store would start, serve reads and fail every
+  // write. Refuse it here, before anything is read: reading a WAL database makes SQLite create
+  // -wal and -shm files, and a read-only -shm left behind keeps the store read-only even after
+  // the file is fixed.
+  if (sqlite3_db_readonly(raw, "main") == 1) {
+    std::string why = write_refused(path);
+    throw vsp::Error(
+        VSP_E_PERMISSION,
+        "sqlite: \"" + path + "\" can only be opened read-only (" +
+            (why.empty() ? "SQLite would not open it for writing" : why) +
+            "); the gateway writes to its database and will not start on one it "
+            "cannot write: make it writable (mode, owner, mount) for the user the gateway runs as");
   }
   return db;
 }
 
-Db::Db(Db&& other) noexcept : db_(other.db_), path_(std::move(other.path_)) {
+Db::Db(Db&& other) noexcept
+    : db_(other.db_), path_(std::move(other.path_)), busy_timeout_ms_(other.busy_timeout_ms_) {
   other.db_ = nullptr;
+}
+
+void Db::set_busy_timeout(int ms) {
+  sqlite3_busy_timeout(db_, ms);
+  busy_timeout_ms_ = ms;
 }
 
 Db::~Db() {
@@ -66,7 +84,25 @@ void Db::exec(const char* sql, std::string_view doing) {
 void Db::fail(int rc, std::string_view doing) const {
   std::string msg = "sqlite: " + std::string(doing) + " \"" + path_ + "\" failed: ";
   msg += db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
-  throw vsp::Error(status_for(rc), msg);
+  int status = status_for(rc);
+  const int primary = rc & 0xff;
+  if (primary == SQLITE_BUSY) {
+    msg += " (another connection held the write lock longer than busy_timeout_ms=" +
+           std::to_string(busy_timeout_ms_) + ")";
+  } else if (primary == SQLITE_READONLY || primary == SQLITE_CANTOPEN) {
+    // The file itself was checked at open; what is left is the directory, where WAL mode
+    // creates its -wal and -shm files, or the file having changed since.
+    const std::string dir = directory_of(path_);
+    if (std::string why = write_refused(dir); !why.empty()) {
+      msg += " (the directory \"" + dir + "\" is not writable: " + why + "; SQLite creates \"" +
+             path_ + "-wal\" and \"" + path_ + "-shm\" there)";
+      status = VSP_E_PERMISSION;
+    } else if (std::string why_file = write_refused(path_); !why_file.empty()) {
+      msg += " (" + why_file + ")";
+      status = VSP_E_PERMISSION;
+    }
+  }
+  throw vsp::Error(status, msg);
 }
 
 Statement::Statement(Db& db, const char* sql) : db_(db) {

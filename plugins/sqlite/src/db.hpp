@@ -17,8 +17,9 @@ int status_for(int sqlite_rc) noexcept;
 
 class Db {
  public:
-  // Opens (creating if needed) the file at `path`. Throws vsp::Error naming the path and the
-  // OS's reason (VSP_E_PERMISSION when the OS refused access, VSP_E_IO otherwise).
+  // Opens (creating if needed) the file at `path` for reading and writing. Throws vsp::Error
+  // naming the path and the OS's reason (VSP_E_PERMISSION when the OS refused access, VSP_E_IO
+  // otherwise), also when the file exists but could only be opened read-only.
   static Db open(const std::string& path);
 
   Db(Db&& other) noexcept;
@@ -30,16 +31,23 @@ class Db {
   sqlite3* handle() const noexcept { return db_; }
   const std::string& path() const noexcept { return path_; }
 
+  // How long a statement waits for another connection's lock; also named in the message of a
+  // call that gave up waiting.
+  void set_busy_timeout(int ms);
+
   // Runs SQL that returns no rows we need. Throws on failure; `doing` goes in the message.
   void exec(const char* sql, std::string_view doing);
 
-  // Throws vsp::Error(status_for(rc)) with "sqlite: <doing> "<path>" failed: <sqlite message>".
+  // Throws vsp::Error(status_for(rc)) with "sqlite: <doing> "<path>" failed: <sqlite message>",
+  // plus the cause where SQLite's message does not say it: the lock that was not released, the
+  // file or directory the OS will not let us write (then VSP_E_PERMISSION).
   [[noreturn]] void fail(int rc, std::string_view doing) const;
 
  private:
   Db(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   sqlite3* db_;
   std::string path_;
+  int busy_timeout_ms_ = 0;
 };
 
 // One prepared statement, prepared once and reused (SQLITE_PREPARE_PERSISTENT). Bind, step,

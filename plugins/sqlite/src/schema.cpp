@@ -46,7 +46,7 @@ static_assert(kSchemaVersion == 1, "kCreateSchema writes user_version 1");
 }  // namespace
 
 PragmaOutcome apply_pragmas(Db& db, const Config& cfg) {
-  sqlite3_busy_timeout(db.handle(), cfg.busy_timeout_ms);
+  db.set_busy_timeout(cfg.busy_timeout_ms);
 
   // WAL: readers never block the writer, and a commit is one append (plus one fsync with
   // synchronous=FULL) instead of a rollback journal's several.
