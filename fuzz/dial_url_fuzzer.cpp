@@ -54,7 +54,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(!u.target.empty() && u.target.front() == '/', "a target that is not a path");
   FUZZ_CHECK(wire_safe(u.target), "whitespace or a control character in the request target");
   if (vespid::fuzz::check_known_bugs()) {
-    // Known defect: the IPv6 zone ("%eth0") is set aside before Boost.URL reads the URL and is
+    // Known defect 5: the IPv6 zone ("%eth0") is set aside before Boost.URL reads the URL and is
     // put back unchecked, so anything between '%' and ']' reaches the host and Host header.
     FUZZ_CHECK(wire_safe(u.host), "whitespace or a control character in the host");
     FUZZ_CHECK(wire_safe(u.host_header()), "whitespace or a control character in Host");

@@ -133,7 +133,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         g.to_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
     FUZZ_CHECK(nlohmann::json::accept(text), "to_json() does not serialise to JSON");
     if (vespid::fuzz::check_known_bugs()) {
-      // Known defect: `vespid-agent discover --json` dumps strictly (apps/agent/
+      // Known defect 6: `vespid-agent discover --json` dumps strictly (apps/agent/
       // discover_commands.cpp), so one record with invalid UTF-8 in its name or TXT fails the
       // whole command.
       try {

@@ -6,6 +6,17 @@
 
 #include <cstdlib>
 
+//   1  json_input::parse throws json::out_of_range (406, "1e400"), not parse_error; the
+//      dialects catch parse_error only (json_input, operator_dialect, bridge_dialect, rest).
+//   2  BridgeDialect::handle_pair_request: frame.value("silent", false) throws type_error 302
+//      for a non-boolean "silent" (bridge_dialect).
+//   3  config::load: out_of_range 406 escapes instead of a ConfigError (config).
+//   4  a NUL byte ends nlohmann's input: "1<NUL>junk" is accepted, and spliced as is by
+//      json_text::is_spliceable_value (json_input, json_text).
+//   5  parse_dial_url puts an IPv6 zone back unchecked: control characters reach the host
+//      and the Host header (dial_url).
+//   6  vespid-agent discover --json dumps strictly: invalid UTF-8 in one TXT record fails
+//      the whole command (gateway_record).
 namespace vespid::fuzz {
 
 inline bool check_known_bugs() {

@@ -79,6 +79,7 @@ struct Expect {
   json id;  // null when the request's is missing or not a string or integer
   bool ok = false;
   std::optional<json> payload;  // checked when set
+  bool unchecked = false;       // known defect 4: a spliced text with a NUL byte
 };
 
 Expect expect(std::string_view text, bool admin) {
@@ -110,6 +111,11 @@ Expect expect(std::string_view text, bool admin) {
     const json t = params.value("text", json());
     if (t.is_string() &&
         vespid::core::json_text::is_spliceable_value(t.get_ref<const std::string&>())) {
+      if (t.get_ref<const std::string&>().find('\0') != std::string::npos) {
+        FUZZ_CHECK(!vespid::fuzz::check_known_bugs(), "a NUL byte is spliced into a res");
+        e.unchecked = true;
+        return e;
+      }
       e.ok = true;
       const json value = json::parse(t.get<std::string>());
       if (!vespid::fuzz::has_non_finite(value)) e.payload = value;
@@ -149,10 +155,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     while (world->rig.loop().io().poll_one() > 0) {
     }
     FUZZ_CHECK(wire().sent.size() == before + 1, "not exactly one answer to a frame");
+    const Expect want = expect(line, admin);
+    if (want.unchecked) continue;
     const auto res = vespid::fuzz::parse_strict(wire().sent.back());
     FUZZ_CHECK(res && res->is_object(), "an answer that is not a JSON object");
     FUZZ_CHECK(res->value("type", json()) == "res", "an answer that is not a res");
-    const Expect want = expect(line, admin);
     FUZZ_CHECK((*res)["id"] == want.id, "the answer's id is not the request's");
     FUZZ_CHECK((*res)["ok"] == want.ok, "ok is not what the request deserves");
     if (want.ok) {
