@@ -8,14 +8,14 @@
 # Any crash, sanitizer report, leak or broken invariant fails the script; the input that did it
 # is kept under build/fuzz/artifacts/.
 #
-#   scripts/fuzz.sh                  both steps, FUZZ_SECONDS (default 20) per harness
+#   scripts/fuzz.sh                  both steps, FUZZ_SECONDS (default 15) per harness
 #   scripts/fuzz.sh --no-fuzz        step 1 only
 #   scripts/fuzz.sh --only NAME ...  step 2 for these harnesses only (after step 1)
 #   scripts/fuzz.sh --known-bugs     also check the invariants of known, unfixed defects
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-seconds="${FUZZ_SECONDS:-20}"
+seconds="${FUZZ_SECONDS:-15}"
 fuzz=1
 only=()
 while (($#)); do
@@ -40,6 +40,11 @@ export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}" CCACHE_NOHASHDIR="${CCACHE_NOHAS
 # Sanitizer reports end the process with a message and a non-zero status; UBSan prints stacks.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+# Stacks with file:line when an llvm-symbolizer is installed (the runtime does not find
+# Debian's unversioned one by itself).
+if [[ -z ${ASAN_SYMBOLIZER_PATH:-} ]] && command -v llvm-symbolizer >/dev/null; then
+  export ASAN_SYMBOLIZER_PATH="$(readlink -f "$(command -v llvm-symbolizer)")"
+fi
 
 start=$SECONDS
 cmake --preset fuzz
