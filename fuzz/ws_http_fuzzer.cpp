@@ -18,6 +18,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -53,6 +54,12 @@ std::string make_static_tree() {
   std::ofstream(base + "/secret.txt") << kSecret;
   fs::create_symlink("../secret.txt", base + "/www/out");
   fs::create_symlink("app.js", base + "/www/in");
+  static std::string to_remove;
+  to_remove = base;
+  std::atexit([] {
+    std::error_code ec;
+    std::filesystem::remove_all(to_remove, ec);
+  });
   return base + "/www";
 }
 
@@ -98,7 +105,11 @@ void check_request(const ws::Request& req, const ws::RouteTable& routes,
   const ws::Route* route = routes.match(target->path);
   if (route != nullptr && route->kind == ws::Route::Kind::Static) {
     const std::string res = serialize(files.serve(req, target->path));
-    FUZZ_CHECK(res.find(kSecret) == std::string::npos, "a file outside static_dir was served");
+    // A 404 names the path it was asked for: only a target without the marker proves a leak.
+    if (std::string_view(req.target().data(), req.target().size()).find(kSecret) ==
+        std::string_view::npos) {
+      FUZZ_CHECK(res.find(kSecret) == std::string::npos, "a file outside static_dir was served");
+    }
   }
 
   const auto envelope = ws::make_envelope(req, *target);
@@ -141,18 +152,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     parser.body_limit(defaults.max_body_bytes);
     parser.eager(true);
     boost::beast::error_code ec;
-    while (rest.size() > 0 && !parser.is_done()) {
-      const std::size_t used = parser.put(rest, ec);
+    // As http::async_read does: put() sees unconsumed bytes again only once more have
+    // arrived, and the end of the stream is put_eof(). Here every byte is there from the start,
+    // so need_more means the peer closed. (Calling put() again on the same bytes is outside
+    // Beast's contract: it trips an assertion in parse_chunk_header.)
+    while (!parser.is_done()) {
+      const std::size_t used = rest.size() == 0 ? 0 : parser.put(rest, ec);
       rest += used;
-      if (ec == http::error::need_more) {
-        if (used == 0) break;  // everything left is a truncated request
-        ec = {};
-        continue;
+      if (rest.size() == 0 || ec == http::error::need_more) {
+        if (!parser.is_done()) {
+          ec = {};
+          parser.put_eof(ec);
+        }
+        break;
       }
       if (ec) break;
     }
-    if (!ec && !parser.is_done()) parser.put_eof(ec);  // the peer closed: a body to EOF ends
-    if (ec && ec != http::error::need_more) return 0;  // 400/413/431 in the plugin
+    if (ec) return 0;  // 400/413/431 in the plugin, or the peer closed mid-request
     if (!parser.is_done()) return 0;
     const ws::Request req = parser.release();
     check_request(req, *routes, *files);
