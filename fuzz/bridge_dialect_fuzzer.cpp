@@ -8,7 +8,8 @@
 //  - every frame the gateway writes is one JSON object (strict UTF-8) with a string "type";
 //    `error` frames carry string code and message; `res` frames are ok:false with an error; a
 //    `pong` echoes only a scalar id;
-//  - nothing authenticates the connection; nothing but a storage failure escapes a handler;
+//  - nothing authenticates the connection; what escapes a handler is only what the hub answers
+//    for the peer (an API error, a JSON field of the wrong type, a storage failure);
 //  - once the connection is closed, none of its deadlines is left behind.
 #include <cstddef>
 #include <cstdint>
@@ -83,8 +84,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string_view line = input.substr(start, end - start);
     start = end + 1;
     if (line.empty()) continue;  // the transport's framer skips blank lines
-    vespid::fuzz::Rig::only_storage_errors(
-        world->rig.run(world->dialect.on_message(conn, std::string(line))));
+    world->rig.frame(world->dialect, conn, std::string(line));
     FUZZ_CHECK(conn->principal.role == vespid::core::Role::Anonymous, "authenticated");
   }
   FUZZ_CHECK(!wire().closed, "the gateway closed a connection that only sent frames");

@@ -17,6 +17,7 @@
 #include "host/plugins/module_catalog.hpp"
 #include "host/plugins/plugin_instance.hpp"
 #include "known_bugs.hpp"
+#include "runtime/api_error.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/loop.hpp"
 #include "runtime/task.hpp"
@@ -115,23 +116,37 @@ class Rig final : public core::InstanceServices {
     return error;
   }
 
-  // Only a storage failure may escape a frame handler (storage is down here); anything else
-  // (a json::type_error from a field nobody checked, say) is a crash, except the known defects
-  // below while they are unfixed (known_bugs.hpp).
-  static void only_storage_errors(const std::exception_ptr& e) {
+  // Hands one frame to the dialect as the connection hub does (host/connections/
+  // connection_hub.cpp): an error the handler did not answer itself is answered through
+  // on_frame_failed with the code the hub picks. An API error, a JSON field of the wrong type
+  // or shape and a storage failure (storage is down here) are the peer's or the storage's; any
+  // other exception is a defect (the hub's INTERNAL) and a crash here. Known defect 1
+  // (known_bugs.hpp) is flagged when FUZZ_KNOWN_BUGS=1.
+  void frame(core::Dialect& dialect, const std::shared_ptr<core::Connection>& conn,
+             std::string message) {
+    const std::exception_ptr e = run(dialect.on_message(conn, std::move(message)));
     if (!e) return;
+    std::string code, text;
     try {
       std::rethrow_exception(e);
-    } catch (const core::StorageError&) {
+    } catch (const api::ApiError& x) {
+      code = x.code();
+      text = x.what();
     } catch (const nlohmann::json::out_of_range& x) {
       // Known defect 1: json_input::parse lets out_of_range 406 (a number too large for a
-      // double, "1e400") through; the dialects catch parse_error only.
-      if (check_known_bugs() || x.id != 406) throw;
-    } catch (const nlohmann::json::type_error& x) {
-      // Known defect 2: BridgeDialect::handle_pair_request reads "silent" with
-      // frame.value("silent", false), which throws type_error 302 for a non-boolean.
-      if (check_known_bugs() || x.id != 302) throw;
+      // double, "1e400") through where it documents parse_error.
+      FUZZ_CHECK(!check_known_bugs() || x.id != 406, "json_input::parse threw out_of_range 406");
+      code = "INVALID_REQUEST";
+      text = x.what();
+    } catch (const nlohmann::json::exception& x) {
+      code = "INVALID_REQUEST";
+      text = x.what();
+    } catch (const core::StorageError& x) {
+      code = "UNAVAILABLE";
+      text = x.what();
     }
+    if (conn->gone || conn->closing()) return;
+    loop_.sequencer().execute([&] { dialect.on_frame_failed(*conn, code, text); });
   }
 
   void close(core::Dialect& dialect, const std::shared_ptr<core::Connection>& conn) {

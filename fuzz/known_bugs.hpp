@@ -7,9 +7,9 @@
 #include <cstdlib>
 
 //   1  json_input::parse throws json::out_of_range (406, "1e400"), not parse_error; the
-//      dialects catch parse_error only (json_input, operator_dialect, bridge_dialect, rest).
-//   2  BridgeDialect::handle_pair_request: frame.value("silent", false) throws type_error 302
-//      for a non-boolean "silent" (bridge_dialect).
+//      dialects catch parse_error only, so the hub's backstop answers such a frame
+//      (json_input, operator_dialect, bridge_dialect).
+//   2  (fixed on main: BridgeDialect reads pair-request.silent with fields::bool_or)
 //   3  config::load: out_of_range 406 escapes instead of a ConfigError (config).
 //   4  a NUL byte ends nlohmann's input: "1<NUL>junk" is accepted, and spliced as is by
 //      json_text::is_spliceable_value (json_input, json_text).
