@@ -10,6 +10,9 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libavahi-client-dev
   socat procps openssl curl
+  # scripts/fuzz.sh: the `fuzz` preset's compiler; libFuzzer and the ASan/UBSan runtimes come
+  # with it (libclang-common-15-dev)
+  clang-15
   # the local OpenAI-compatible model server of the session tests (stdlib only)
   python3
   # the netns discovery/tailnet tests: a real avahi-daemon on a private bus, avahi-browse,
