@@ -91,7 +91,9 @@ int cmd_discover(const DiscoverOptions& opts) {
   if (opts.json) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& g : found) out.push_back(g.to_json());
-    std::cout << out.dump(2) << "\n";
+    // TXT records come from anything on the LAN: invalid UTF-8 in one is replaced, not allowed
+    // to fail the whole listing.
+    std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
     for (const auto& g : found) print_text(g);
   }

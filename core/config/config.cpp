@@ -274,7 +274,8 @@ GatewayConfig load(const LoadOptions& options) {
     json file;
     try {
       file = json::parse(text, nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
+      // parse_error, or out_of_range for a number too large for a double ("1e400").
       throw ConfigError("config error: " + options.file + " is not valid JSON: " + e.what());
     }
     if (!file.is_object()) {

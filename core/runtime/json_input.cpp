@@ -1,7 +1,9 @@
 #include "runtime/json_input.hpp"
 
 #include <atomic>
+#include <cstring>
 #include <string>
+#include <type_traits>
 
 namespace vespid::core::json_input {
 
@@ -41,6 +43,11 @@ class DepthCappedSax {
   // a parameter of the base type would slice.
   template <class Exception>
   bool parse_error(std::size_t pos, const std::string& token, const Exception& e) {
+    // A number too large for a double ("1e400") is reported as out_of_range (406): still
+    // malformed input, so it leaves as the parse_error every caller handles.
+    if constexpr (std::is_same_v<Exception, json::out_of_range>) {
+      throw json::parse_error::create(101, pos, e.what(), nullptr);
+    }
     return dom_.parse_error(pos, token, e);  // throws
   }
 
@@ -97,6 +104,13 @@ int max_depth() {
 }
 
 json parse(std::string_view text) {
+  // nlohmann's reader takes a NUL byte for the end of the input and would accept what follows
+  // it unread ("{}\0junk"); no JSON text contains one.
+  if (const void* nul = std::memchr(text.data(), '\0', text.size()); nul != nullptr) {
+    throw json::parse_error::create(
+        101, static_cast<std::size_t>(static_cast<const char*>(nul) - text.data()) + 1,
+        "a NUL byte is not allowed in JSON text", nullptr);
+  }
   json root;
   DepthCappedSax sax(root, max_depth());
   const bool ok = json::sax_parse(text.begin(), text.end(), &sax);
@@ -110,6 +124,7 @@ json parse(std::string_view text) {
 }
 
 bool accept(std::string_view text) {
+  if (std::memchr(text.data(), '\0', text.size()) != nullptr) return false;  // see parse()
   DepthCheckSax sax(max_depth());
   return json::sax_parse(text.begin(), text.end(), &sax);
 }

@@ -1,7 +1,9 @@
 #include "dial_url.hpp"
 
+#include <algorithm>
 #include <boost/url/parse.hpp>
 #include <boost/url/scheme.hpp>
+#include <cctype>
 #include <charconv>
 #include <stdexcept>
 
@@ -49,6 +51,16 @@ std::string DialUrl::host_header() const {
 
 DialUrl parse_dial_url(std::string_view text) {
   const ZoneSetAside split = set_zone_aside(text);
+  // An interface name: letters, digits and "-_.", as the kernel allows (IFNAMSIZ 16). Anything
+  // else would reach the Host header unchecked.
+  const bool zone_ok =
+      split.zone.size() <= 15 && std::all_of(split.zone.begin(), split.zone.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+      });
+  if (!zone_ok) {
+    throw std::invalid_argument("\"" + std::string(text) +
+                                "\" has an IPv6 zone that is not an interface name");
+  }
   const auto parsed = urls::parse_uri(split.url);
   // After an authority the path is empty or starts with '/' (RFC 3986 path-abempty); Boost.URL
   // 1.81 lets "http://h:80x/" through as port 80 and path "x/".

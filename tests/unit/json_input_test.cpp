@@ -1,11 +1,11 @@
 // JSON from peers: parsed like json::parse, but never deeper than the configured cap, and every
 // failure is a json::parse_error that the dialects already answer in their own error form.
+#include "runtime/json_input.hpp"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 #include <string>
-
-#include "runtime/json_input.hpp"
 
 namespace json_input = vespid::core::json_input;
 using nlohmann::json;
@@ -32,6 +32,11 @@ TEST(JsonInput, MalformedTextIsAParseError) {
   EXPECT_THROW(json_input::parse("{this is not json"), json::parse_error);
   EXPECT_THROW(json_input::parse(R"({"a":1} trailing)"), json::parse_error);
   EXPECT_THROW(json_input::parse(""), json::parse_error);
+  // Found by fuzzing: a number too large for a double was out_of_range, and a NUL byte ended
+  // the input with whatever followed it unread.
+  EXPECT_THROW(json_input::parse(R"({"n":1e400})"), json::parse_error);
+  EXPECT_THROW(json_input::parse(std::string("{\"type\":\"ping\"}\0junk", 21)), json::parse_error);
+  EXPECT_FALSE(json_input::accept(std::string("1\0junk", 6)));
 }
 
 TEST(JsonInput, NestingIsCappedAtTheConfiguredDepth) {

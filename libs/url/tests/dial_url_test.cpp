@@ -79,6 +79,10 @@ TEST(DialUrl, RefusesWhatCannotBeDialled) {
             "\"http://h:80x/\" is not a URL (expected scheme://host[:port]/...)");
   EXPECT_EQ(error_of("ws://[::1/ws"),
             "\"ws://[::1/ws\" is not a URL (expected scheme://host[:port]/...)");
+  // Found by fuzzing: the zone went back into the host unchecked, CR LF and all.
+  EXPECT_EQ(
+      error_of("wss://[fe80::1%eth0\r\nX-Evil: 1]/ws"),
+      "\"wss://[fe80::1%eth0\r\nX-Evil: 1]/ws\" has an IPv6 zone that is not an interface name");
 }
 
 TEST(DialUrl, JoinUrlDropsTrailingSlashes) {
