@@ -19,6 +19,13 @@ const uint8_t* u8(std::string_view s) {
   return s.data() != nullptr ? reinterpret_cast<const uint8_t*>(s.data()) : kEmpty;
 }
 
+// An inner error's message without its "postgres: ", for quoting inside another.
+std::string without_prefix(std::string_view message) {
+  constexpr std::string_view kPrefix = "postgres: ";
+  if (message.substr(0, kPrefix.size()) == kPrefix) message.remove_prefix(kPrefix.size());
+  return std::string(message);
+}
+
 void fail_all(vsp_txn_result* results, size_t count, int status) {
   for (size_t i = 0; i < count; ++i) results[i] = vsp_txn_result{status, 0, 0};
 }
@@ -257,41 +264,46 @@ int Store::commit(const vsp_txn* txns, size_t count, vsp_txn_result* results) {
   const int64_t token = ++last_token_;
   const auto deadline = Clock::now() + request_timeout_;
   bool maybe_committed = false;
-  std::string why;
+  std::string broke;  // why the last try's connection failed
+  std::string cut;    // why the connection failed after COMMIT was sent, while that is unsettled
   auto pause = 50ms;
   for (int tries = 1;; ++tries) {
     try {
       Pool::Lease lease = pool_.acquire(deadline);
-      if (attempt(lease, plan, token, maybe_committed, deadline, results, count, why) ==
+      if (attempt(lease, plan, token, maybe_committed, deadline, results, count, broke) ==
           Attempt::applied) {
         return VSP_OK;
       }
+      if (maybe_committed && cut.empty()) cut = broke;
     } catch (const vsp::Error& e) {
       if (!maybe_committed) {
         fail_all(results, count, e.status());
         throw vsp::Error(e.status(), std::string(e.what()) + "; nothing of the batch was applied");
       }
       // The server cannot be asked yet (down, restarting): keep asking until the deadline.
-      why = e.what();
+      broke = without_prefix(e.what());
     }
     const bool out_of_time = Clock::now() + pause >= deadline;
     if (out_of_time || (!maybe_committed && tries >= kMaxPlainTries)) {
       fail_all(results, count, VSP_E_IO);
       if (maybe_committed) {
-        throw vsp::Error(
-            VSP_E_IO, commit_error(count, why) +
-                          "; the connection broke after COMMIT was sent and the server could not "
-                          "be asked within request_timeout_ms whether it committed: the batch may "
-                          "or may not have been applied");
+        // The one outcome the ABI has no status for. Said first, so it survives truncation.
+        throw vsp::Error(VSP_E_IO, "postgres: a batch of " + std::to_string(count) +
+                                       " transaction(s) may or may not have been applied: the "
+                                       "connection to " +
+                                       target_.label + " broke after COMMIT was sent (" + cut +
+                                       ") and the server could not be asked within "
+                                       "request_timeout_ms whether it committed (" +
+                                       broke + ")");
       }
-      throw vsp::Error(VSP_E_IO, commit_error(count, why) + "; nothing of the batch was applied");
+      throw vsp::Error(VSP_E_IO, commit_error(count, broke) + "; nothing of the batch was applied");
     }
     if (maybe_committed || tries > 1) {
       std::this_thread::sleep_for(pause);
       pause = std::min<std::chrono::milliseconds>(pause * 2, 1000ms);
     }
     host_.info("postgres: a batch of " + std::to_string(count) +
-               " transaction(s): the connection to " + target_.label + " broke (" + why +
+               " transaction(s): the connection to " + target_.label + " broke (" + broke +
                "); trying again");
   }
 }
