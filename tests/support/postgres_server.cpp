@@ -164,6 +164,12 @@ std::string PostgresServer::find_bindir() {
 }
 
 std::optional<std::string> PostgresServer::unavailable() {
+  // Lets a machine that has the programs show what one without them does (docs/testing.md).
+  if (const char* force = std::getenv("VESPID_TEST_FORCE_NO_POSTGRES"); force && *force) {
+    return std::string(
+        "VESPID_TEST_FORCE_NO_POSTGRES is set: behaving as if the PostgreSQL server programs "
+        "were missing");
+  }
   if (!find_bindir().empty()) return std::nullopt;
   return std::string(
       "the PostgreSQL server programs (initdb, postgres) are not installed: looked in "
@@ -332,7 +338,8 @@ std::string PostgresServer::query(const std::string& sql, const std::string& db)
                              std::string(PQerrorMessage(conn.get())));
   }
   // Notices (DROP ... CASCADE lists what it dropped) would go to stderr: noise in test output.
-  PQsetNoticeProcessor(conn.get(), [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      conn.get(), [](void*, const char*) {}, nullptr);
   std::unique_ptr<PGresult, decltype(&PQclear)> res(PQexec(conn.get(), sql.c_str()), &PQclear);
   const ExecStatusType st = PQresultStatus(res.get());
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {

@@ -12,6 +12,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace vespid::test {
@@ -23,7 +24,8 @@ class PostgresServer {
   // Empty when none has both programs.
   static std::string find_bindir();
   // Why no server can be started here (e.g. "initdb and postgres not found ... install
-  // postgresql"), or nothing when one can. For VESPID_SKIP_UNLESS_CI.
+  // postgresql"), or nothing when one can. For VESPID_SKIP_UNLESS_CI. A non-empty
+  // VESPID_TEST_FORCE_NO_POSTGRES makes it answer as if the programs were missing.
   static std::optional<std::string> unavailable();
 
   // Extra `-c name=value` settings for postgres, e.g. {"ssl=on", "ssl_cert_file=/x.crt"}.
@@ -32,6 +34,9 @@ class PostgresServer {
   ~PostgresServer();
   PostgresServer(const PostgresServer&) = delete;
   PostgresServer& operator=(const PostgresServer&) = delete;
+
+  // One more `-c` setting from the next start() on (e.g. a certificate placed in dir()).
+  void add_setting(std::string setting) { settings_.push_back(std::move(setting)); }
 
   // Creates the cluster (once) and starts the server; throws std::runtime_error with the end
   // of the server's log if it does not come up. The superuser is `vespid` (trust auth), and a
