@@ -126,67 +126,76 @@ void Pool::loop() {
   std::vector<pollfd> fds;
   std::vector<size_t> fd_slot;
   while (true) {
-    fds.clear();
-    fd_slot.clear();
-    fds.push_back(pollfd{wake_fd_, POLLIN, 0});
-    std::optional<Clock::time_point> next;
-    auto earliest = [&next](Clock::time_point t) {
-      if (!next || t < *next) next = t;
-    };
-    for (size_t i = 0; i < slots_.size(); ++i) {
-      const Connection& c = *slots_[i].conn;
-      if (c.fd() >= 0) {
-        fds.push_back(pollfd{c.fd(), c.poll_events(), 0});
-        fd_slot.push_back(i);
-      }
-      if (auto d = c.deadline()) earliest(*d);
+    try {
+      if (!turn(fds, fd_slot)) break;
+    } catch (const std::exception& e) {
+      // Nothing may escape the thread (std::terminate); a failed turn is retried.
+      host_.error(std::string("postgres: internal error on the I/O thread: ") + e.what());
     }
-    for (const Acquire* a : acquirers_) earliest(a->deadline);
-    int timeout_ms = -1;
-    if (next) {
-      auto left = std::chrono::ceil<std::chrono::milliseconds>(*next - Clock::now()).count();
-      timeout_ms = static_cast<int>(std::clamp<long long>(left, 0, 60000));
-    }
-    if (::poll(fds.data(), fds.size(), timeout_ms) < 0 && errno != EINTR) {
-      host_.error(std::string("postgres: poll failed: ") + std::strerror(errno));
-      ::usleep(10000);  // never spin; a failing poll has no better remedy
-    }
-
-    // Sockets first, with the readiness just reported; then the queued work, whose changes
-    // (a request sent, a connection opened) the next poll will watch.
-    for (size_t k = 1; k < fds.size(); ++k) {
-      if (fds[k].revents == 0) continue;
-      const size_t i = fd_slot[k - 1];
-      // The socket may have been closed by an earlier slot's event handling (it never is
-      // today, but a stale fd must not be handed to another connection).
-      if (slots_[i].conn->fd() != fds[k].fd) continue;
-      handle(i, slots_[i].conn->on_poll(fds[k].revents));
-    }
-    const auto now = Clock::now();
-    for (size_t i = 0; i < slots_.size(); ++i) handle(i, slots_[i].conn->on_deadline(now));
-    expire_acquirers(now);
-
-    if ((fds[0].revents & POLLIN) != 0) {
-      uint64_t n;
-      (void)!::read(wake_fd_, &n, sizeof n);
-    }
-    std::deque<std::function<void()>> work;
-    bool stopping;
-    {
-      std::lock_guard lock(inbox_mu_);
-      work.swap(inbox_);
-      stopping = stopping_;
-    }
-    for (auto& fn : work) {
-      try {
-        fn();
-      } catch (const std::exception& e) {
-        host_.error(std::string("postgres: internal error on the I/O thread: ") + e.what());
-      }
-    }
-    if (stopping) break;
   }
   shutdown_loop();
+}
+
+bool Pool::turn(std::vector<pollfd>& fds, std::vector<size_t>& fd_slot) {
+  fds.clear();
+  fd_slot.clear();
+  fds.push_back(pollfd{wake_fd_, POLLIN, 0});
+  std::optional<Clock::time_point> next;
+  auto earliest = [&next](Clock::time_point t) {
+    if (!next || t < *next) next = t;
+  };
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    const Connection& c = *slots_[i].conn;
+    if (c.fd() >= 0) {
+      fds.push_back(pollfd{c.fd(), c.poll_events(), 0});
+      fd_slot.push_back(i);
+    }
+    if (auto d = c.deadline()) earliest(*d);
+  }
+  for (const Acquire* a : acquirers_) earliest(a->deadline);
+  int timeout_ms = -1;
+  if (next) {
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(*next - Clock::now()).count();
+    timeout_ms = static_cast<int>(std::clamp<long long>(left, 0, 60000));
+  }
+  if (::poll(fds.data(), fds.size(), timeout_ms) < 0 && errno != EINTR) {
+    host_.error(std::string("postgres: poll failed: ") + std::strerror(errno));
+    ::usleep(10000);  // never spin; a failing poll has no better remedy
+  }
+
+  // Sockets first, with the readiness just reported; then the queued work, whose changes
+  // (a request sent, a connection opened) the next poll will watch.
+  for (size_t k = 1; k < fds.size(); ++k) {
+    if (fds[k].revents == 0) continue;
+    const size_t i = fd_slot[k - 1];
+    // The socket may have been closed by an earlier slot's event handling (it never is
+    // today, but a stale fd must not be handed to another connection).
+    if (slots_[i].conn->fd() != fds[k].fd) continue;
+    handle(i, slots_[i].conn->on_poll(fds[k].revents));
+  }
+  const auto now = Clock::now();
+  for (size_t i = 0; i < slots_.size(); ++i) handle(i, slots_[i].conn->on_deadline(now));
+  expire_acquirers(now);
+
+  if ((fds[0].revents & POLLIN) != 0) {
+    uint64_t n;
+    (void)!::read(wake_fd_, &n, sizeof n);
+  }
+  std::deque<std::function<void()>> work;
+  bool stopping;
+  {
+    std::lock_guard lock(inbox_mu_);
+    work.swap(inbox_);
+    stopping = stopping_;
+  }
+  for (auto& fn : work) {
+    try {
+      fn();
+    } catch (const std::exception& e) {
+      host_.error(std::string("postgres: internal error on the I/O thread: ") + e.what());
+    }
+  }
+  return !stopping;
 }
 
 void Pool::handle(size_t i, Connection::Event ev) {
@@ -267,7 +276,9 @@ void Pool::expire_acquirers(Clock::time_point now) {
     }
     it = acquirers_.erase(it);
     a->status = VSP_E_IO;
-    a->error = "postgres: no connection to " + target_.label + " became free in time";
+    a->error = "postgres: no connection to " + target_.label +
+               " was ready within request_timeout_ms (all " + std::to_string(slots_.size()) +
+               " busy or still connecting)";
     a->waiter.finish();
   }
 }

@@ -9,6 +9,8 @@
 // one slot is in use at once; the others are warm spares (see README.md).
 #pragma once
 
+#include <poll.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -107,6 +109,8 @@ class Pool {
 
   // Loop thread.
   void loop();
+  // One poll and what it reported; false once stopping.
+  bool turn(std::vector<pollfd>& fds, std::vector<size_t>& fd_slot);
   void handle(size_t slot, Connection::Event ev);
   void dispatch();
   void fail_acquirers(int status, const std::string& error);
@@ -120,14 +124,16 @@ class Pool {
   std::vector<Slot> slots_;
   std::deque<Acquire*> acquirers_;
 
-  // Any thread, under inbox_mu_: work for the loop thread and the stop flag. Writing the
-  // eventfd wakes the loop's poll.
+  // Any thread, under inbox_mu_: work for the loop thread and the stop flag.
   std::mutex inbox_mu_;
   std::deque<std::function<void()>> inbox_;
   bool stopping_ = false;
-  int wake_fd_ = -1;  // set in start(), closed in stop(): storage thread
+  // The eventfd whose write wakes the loop's poll. Made by start() before the loop thread
+  // exists and closed by stop() after it is joined (storage thread); in between every thread
+  // only writes or reads it.
+  int wake_fd_ = -1;
 
-  std::thread thread_;  // storage thread starts and joins it
+  std::thread thread_;  // storage thread: started by start(), joined by stop()
 };
 
 }  // namespace vespid::postgres
