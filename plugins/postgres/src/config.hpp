@@ -25,8 +25,8 @@ struct Config {
   std::optional<std::string> sslrootcert;
   // How long one connection attempt may take, TLS and authentication included.
   std::chrono::milliseconds connect_timeout{5000};
-  // How long one storage call may wait for the server, reconnecting included; also the
-  // server-side lock_timeout of the plugin's sessions.
+  // How long one storage call may wait for the server, reconnecting included. Three quarters
+  // of it is the sessions' lock_timeout.
   std::chrono::milliseconds request_timeout{30000};
 };
 
