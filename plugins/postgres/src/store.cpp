@@ -208,9 +208,10 @@ Store::Attempt Store::attempt(Pool::Lease& lease, const CommitPlan& plan, int64_
         throw vsp::Error(VSP_E_INTERNAL,
                          commit_error(count, "the commit log's entry is malformed"));
       }
-      host_.warn("postgres: the answer to a COMMIT was lost with the connection to " +
-                 target_.label + " (" + lost_because +
-                 "); the commit log shows that the batch was committed, so it is reported applied");
+      // Why the connection broke was logged when it happened (the "trying again" line).
+      host_.warn("postgres: the answer to a COMMIT sent to " + target_.label +
+                 " was lost with its connection; the commit log shows that the batch was "
+                 "committed, so it is reported applied");
       return Attempt::applied;
     }
     // Looked up under the revision lock and not there: that COMMIT never happened.
