@@ -72,6 +72,8 @@ TEST_F(PostgresGateway, DataLandsInPostgresAndSurvivesAGatewayRestart) {
   EXPECT_NE(r.raw_body.find(agent.id), std::string::npos) << r.raw_body;
   json status = admin.call("status");
   EXPECT_EQ(status["storage"]["plugin"], "postgres") << status.dump();
+  // The gateway's start-up commit got the store's next revision: it went on from before.
+  EXPECT_GT(status["storage"]["revision"].get<uint64_t>(), 5u) << status.dump();
 }
 
 TEST_F(PostgresGateway, ADatabaseRestartUnderARunningGatewayIsRidden) {

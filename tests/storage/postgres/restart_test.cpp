@@ -3,6 +3,7 @@
 //     the next call reconnects and succeeds, and revisions go on from where they were;
 //   - a server that is down: every call fails at once with VSP_E_IO naming host:port (a commit
 //     adds "nothing of the batch was applied"); once it is back, calls succeed again;
+//   - a server crash (SIGKILL): every acknowledged commit is there after recovery;
 //   - a session ended while its commit waits for the revision lock: the commit is tried again
 //     on a new session and applied exactly once.
 // These tests stop and start a server of their own, not the one the other tests share.
@@ -102,6 +103,22 @@ TEST_F(RestartTest, WhileTheServerIsDownCallsFailClearlyAndWorkAgainWhenItIsBack
   ASSERT_EQ(store().get("kept", &kv, &msg), VSP_OK) << msg;
   EXPECT_EQ(kv.value, "yes");
   EXPECT_EQ(put("new", "x"), before + 1) << "the failed commit took no revision";
+}
+
+TEST_F(RestartTest, AcknowledgedCommitsSurviveAServerCrash) {
+  open_own();
+  std::vector<uint64_t> revisions;
+  for (int i = 0; i < 50; ++i) revisions.push_back(put("k" + std::to_string(i), std::to_string(i)));
+  own().kill();  // SIGKILL to every server process: no shutdown checkpoint, WAL replay at start
+  own().start();
+  for (int i = 0; i < 50; ++i) {
+    Kv kv;
+    std::string msg;
+    ASSERT_EQ(store().get("k" + std::to_string(i), &kv, &msg), VSP_OK) << msg;
+    EXPECT_EQ(kv.value, std::to_string(i));
+    EXPECT_EQ(kv.version, revisions[static_cast<size_t>(i)]);
+  }
+  EXPECT_EQ(put("after", "crash"), revisions.back() + 1);
 }
 
 TEST_F(RestartTest, ASessionEndedWhileItsCommitWaitsForTheLockIsRetriedAndAppliedOnce) {
