@@ -1,7 +1,8 @@
 // The real vespid-gateway with the postgres plugin as its storage instance, against a throwaway
 // PostgreSQL server: operator and REST operations land in the database and survive a gateway
-// restart; a database restart under a running gateway costs nothing visible; a gateway whose
-// database is down does not start (exit 7, naming host:port).
+// restart; a database restart under a running gateway costs nothing visible; while the database
+// is down requests are answered UNAVAILABLE (503) naming it, and work again when it is back; a
+// gateway whose database is down does not start (exit 7, naming host:port).
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -86,6 +87,28 @@ TEST_F(PostgresGateway, ADatabaseRestartUnderARunningGatewayIsRidden) {
   json orgs = admin.call("orgs.list")["orgs"];
   EXPECT_EQ(orgs.size(), 3u) << orgs.dump();
   HttpReply r = rest("GET", "/v1/orgs/" + org_id_ + "/agents", admin_token_);
+  EXPECT_EQ(r.status, 200) << r.raw_body;
+}
+
+TEST_F(PostgresGateway, WhileTheDatabaseIsDownRequestsAreAnsweredUnavailableNamingIt) {
+  start_gateway();
+  bootstrap_identity();
+  pg_->stop();
+  auto admin = cli::OperatorClient::connect(gw_.socket_path());
+  try {
+    admin.call("orgs.create", {{"name", "initech"}});
+    ADD_FAILURE() << "orgs.create succeeded with the database down";
+  } catch (const cli::OperatorError& e) {
+    EXPECT_EQ(e.code, "UNAVAILABLE") << e.what();
+    EXPECT_NE(e.message.find("cannot connect to " + label()), std::string::npos) << e.what();
+  }
+  HttpReply r = rest("GET", "/v1/orgs/" + org_id_ + "/agents", admin_token_);
+  EXPECT_EQ(r.status, 503) << r.raw_body;
+  EXPECT_TRUE(gw_.running()) << "a storage outage does not stop the gateway";
+
+  pg_->start();
+  admin.call("orgs.create", {{"name", "initech"}});
+  r = rest("GET", "/v1/orgs/" + org_id_ + "/agents", admin_token_);
   EXPECT_EQ(r.status, 200) << r.raw_body;
 }
 
