@@ -6,6 +6,9 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost1.81-dev libboost-url1.81-dev
   libssl-dev libsqlite3-dev sqlite3
+  # the postgres storage plugin (libpq) and the throwaway server its tests start (initdb,
+  # postgres; the package's own cluster is not started, see policy-rc.d below)
+  libpq-dev postgresql
   nlohmann-json3-dev libspdlog-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libavahi-client-dev
@@ -32,8 +35,9 @@ fi
 sudo=""
 if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
 echo "install-deps: installing ${missing[*]}"
-# Packages with daemons (avahi-daemon) must not start them: a daemon on this machine's real
-# interfaces would multicast out of it. The tests run their own, inside network namespaces.
+# Packages with daemons must not start them: avahi-daemon on this machine's real interfaces
+# would multicast out of it, and postgresql's own cluster would sit on port 5432 for nothing.
+# The tests run their own (avahi inside network namespaces, PostgreSQL on a free loopback port).
 # policy-rc.d answering 101 ("action forbidden") is Debian's switch for that.
 policy=/usr/sbin/policy-rc.d
 added_policy=""

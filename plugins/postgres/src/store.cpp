@@ -1,0 +1,315 @@
+#include "store.hpp"
+
+#include <algorithm>
+#include <iterator>
+#include <thread>
+
+namespace vespid::postgres {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Tries at a batch whose every failed try certainly committed nothing (a connection that broke
+// before COMMIT was sent): a server that kills every session should not keep the caller
+// looping until request_timeout_ms.
+constexpr int kMaxPlainTries = 3;
+
+const uint8_t* u8(std::string_view s) {
+  static constexpr uint8_t kEmpty[1] = {0};
+  return s.data() != nullptr ? reinterpret_cast<const uint8_t*>(s.data()) : kEmpty;
+}
+
+// An inner error's message without its "postgres: ", for quoting inside another.
+std::string without_prefix(std::string_view message) {
+  constexpr std::string_view kPrefix = "postgres: ";
+  if (message.substr(0, kPrefix.size()) == kPrefix) message.remove_prefix(kPrefix.size());
+  return std::string(message);
+}
+
+void fail_all(vsp_txn_result* results, size_t count, int status) {
+  for (size_t i = 0; i < count; ++i) results[i] = vsp_txn_result{status, 0, 0};
+}
+
+}  // namespace
+
+Store::Store(Pool& pool, const Sql& sql, const Target& target, vsp::Host host,
+             std::chrono::milliseconds request_timeout, std::string owner)
+    : pool_(pool),
+      sql_(sql),
+      target_(target),
+      host_(host),
+      request_timeout_(request_timeout),
+      owner_(std::move(owner)),
+      prepared_(pool.size(), 0) {}
+
+bool Store::execute(Pool::Lease& lease, Request& req, Clock::time_point deadline) {
+  const size_t slot = lease.slot();
+  const bool setup = prepared_[slot] != lease.session();
+  size_t n = 0;
+  if (setup) {
+    // Three quarters of the call's budget: a commit stuck behind another gateway's lock then
+    // fails with the server's own "lock timeout" error, on a session that stays usable, before
+    // the call's deadline would cut the connection.
+    auto pre = sql_.session_setup(request_timeout_ * 3 / 4);
+    n = pre.size();
+    req.statements.insert(req.statements.begin(), std::make_move_iterator(pre.begin()),
+                          std::make_move_iterator(pre.end()));
+  }
+  pool_.run(lease, req, deadline);
+  if (!setup) return req.failure == Failure::none;
+
+  // Take the setup back out, so the caller's indexes hold whatever happened.
+  const PGresult* bad = nullptr;
+  if (req.failure == Failure::none) {
+    for (size_t i = 0; i < n && bad == nullptr; ++i) {
+      if (!succeeded(req.results[i].get())) bad = req.results[i].get();
+    }
+  }
+  std::string why = bad != nullptr ? describe(bad) : "";
+  const int status = bad != nullptr ? status_for_sqlstate(sqlstate(bad)) : VSP_OK;
+  req.statements.erase(req.statements.begin(), req.statements.begin() + static_cast<long>(n));
+  req.results.erase(req.results.begin(),
+                    req.results.begin() + static_cast<long>(std::min(n, req.results.size())));
+  if (req.failure != Failure::none) return false;
+  if (bad != nullptr) {
+    // Some statements may be prepared and others not; only a new session is a known state.
+    pool_.discard(lease);
+    throw vsp::Error(status, "postgres: preparing the plugin's statements on " + target_.label +
+                                 " for schema \"" + sql_.schema() + "\" failed: " + why);
+  }
+  prepared_[slot] = lease.session();
+  return true;
+}
+
+template <class Consume>
+int Store::read(const char* doing, Statement stmt, Consume consume) {
+  const auto deadline = Clock::now() + request_timeout_;
+  for (int tries = 1;; ++tries) {
+    Pool::Lease lease = pool_.acquire(deadline);
+    Request req;
+    req.statements.push_back(std::move(stmt));
+    if (!execute(lease, req, deadline)) {
+      if (tries == 1 && req.failure == Failure::lost) {
+        // Most likely the server restarted since this connection was last used. Reads have
+        // no effects, so asking again on a new connection is always safe.
+        host_.info(std::string("postgres: ") + doing + ": the connection to " + target_.label +
+                   " broke (" + req.message + "); trying again on a new one");
+        stmt = std::move(req.statements.front());  // its parameters borrow: still valid
+        continue;
+      }
+      throw vsp::Error(
+          req.failure == Failure::closed ? VSP_E_CLOSED : VSP_E_IO,
+          std::string("postgres: ") + doing + " on " + target_.label + " failed: " + req.message);
+    }
+    const PGresult* r = req.results[0].get();
+    if (!succeeded(r)) {
+      throw vsp::Error(status_for_sqlstate(sqlstate(r)),
+                       std::string("postgres: ") + doing + " in schema \"" + sql_.schema() +
+                           "\" on " + target_.label + " failed: " + describe(r));
+    }
+    return consume(r);
+  }
+}
+
+int Store::get(std::string_view key, vsp_kv_sink_fn sink, void* ctx) {
+  if (key.data() == nullptr && !key.empty()) {
+    throw vsp::Error(VSP_E_INVALID, "postgres: get: key is NULL with a non-zero length");
+  }
+  Params p;
+  p.borrow(key);
+  return read("reading a key", Statement::prepared(kGet, std::move(p)), [&](const PGresult* r) {
+    if (PQntuples(r) == 0) return VSP_E_NOT_FOUND;
+    const std::string_view value = field(r, 0, 0);
+    vsp_kv kv{u8(key), key.size(), u8(value), value.size(),
+              static_cast<uint64_t>(int_field(r, 0, 1))};
+    sink(ctx, &kv);
+    return VSP_OK;
+  });
+}
+
+int Store::scan(std::string_view start, std::string_view end, uint32_t limit, uint32_t flags,
+                vsp_kv_sink_fn sink, void* ctx) {
+  if ((start.data() == nullptr && !start.empty()) || (end.data() == nullptr && !end.empty())) {
+    throw vsp::Error(VSP_E_INVALID, "postgres: scan: a bound is NULL with a non-zero length");
+  }
+  const bool reverse = (flags & VSP_SCAN_REVERSE) != 0;
+  const bool bounded = !end.empty();
+  const char* name =
+      reverse ? (bounded ? kScanRevRange : kScanRevAll) : (bounded ? kScanFwdRange : kScanFwdAll);
+  Params p;
+  p.borrow(start);
+  if (bounded) p.borrow(end);
+  if (limit == 0) {
+    p.null();  // LIMIT NULL: all of them
+  } else {
+    p.int8(limit);
+  }
+  return read("scanning", Statement::prepared(name, std::move(p)), [&](const PGresult* r) {
+    const int rows = PQntuples(r);
+    for (int row = 0; row < rows; ++row) {
+      const std::string_view k = field(r, row, 0);
+      const std::string_view v = field(r, row, 1);
+      vsp_kv kv{u8(k), k.size(), u8(v), v.size(), static_cast<uint64_t>(int_field(r, row, 2))};
+      if (sink(ctx, &kv) != 0) break;
+    }
+    return VSP_OK;
+  });
+}
+
+std::string Store::commit_error(size_t count, const std::string& why) const {
+  return "postgres: committing a batch of " + std::to_string(count) +
+         " transaction(s) to schema \"" + sql_.schema() + "\" on " + target_.label +
+         " failed: " + why;
+}
+
+void Store::rollback(Pool::Lease& lease, Clock::time_point deadline) noexcept {
+  try {
+    Request req;
+    req.statements.push_back(Statement::sql("ROLLBACK"));
+    pool_.run(lease, req, deadline);
+  } catch (...) {
+    // The server rolls back on its own when the session ends; the caller reports the cause.
+  }
+}
+
+// A batch is two round trips on one connection:
+//   1. BEGIN; lock the revision row; [look the batch up in the commit log]; one statement per
+//      transaction, which checks its compares and applies its writes only if they all hold.
+//   2. record the outcomes in the commit log; COMMIT.
+// Losing the connection during 1 commits nothing (COMMIT was never sent): try again. Losing it
+// during 2 leaves the outcome unknown (`maybe_committed`): the next try looks the batch up in
+// the log first, under the revision lock, so a COMMIT that was still on its way has landed or
+// is gone by then.
+Store::Attempt Store::attempt(Pool::Lease& lease, const CommitPlan& plan, int64_t token,
+                              bool& maybe_committed, Clock::time_point deadline,
+                              vsp_txn_result* results, size_t count, std::string& lost_because) {
+  Request rt1;
+  rt1.statements.push_back(Statement::sql("BEGIN"));
+  rt1.statements.push_back(Statement::prepared(kLock, Params()));
+  if (maybe_committed) {
+    Params p;
+    p.borrow(owner_);
+    p.int8(token);
+    rt1.statements.push_back(Statement::prepared(kCheck, std::move(p)));
+  }
+  const size_t first_txn = rt1.statements.size();
+  for (size_t i = 0; i < plan.size(); ++i) {
+    rt1.statements.push_back(Statement::prepared(kTxn, plan.params(i)));
+  }
+  if (!execute(lease, rt1, deadline)) {
+    lost_because = rt1.message;
+    return Attempt::retry;
+  }
+  if (maybe_committed && succeeded(rt1.results[2].get())) {
+    const PGresult* found = rt1.results[2].get();
+    if (PQntuples(found) > 0) {
+      rollback(lease, deadline);
+      if (!decode_outcomes(field(found, 0, 0), results, count)) {
+        throw vsp::Error(VSP_E_INTERNAL,
+                         commit_error(count, "the commit log's entry is malformed"));
+      }
+      // Why the connection broke was logged when it happened (the "trying again" line).
+      host_.warn("postgres: the answer to a COMMIT sent to " + target_.label +
+                 " was lost with its connection; the commit log shows that the batch was "
+                 "committed, so it is reported applied");
+      return Attempt::applied;
+    }
+    // Looked up under the revision lock and not there: that COMMIT never happened.
+    maybe_committed = false;
+  }
+  if (const int bad = rt1.first_error(); bad >= 0) {
+    const PGresult* r = rt1.results[static_cast<size_t>(bad)].get();
+    rollback(lease, deadline);
+    throw vsp::Error(status_for_sqlstate(sqlstate(r)), commit_error(count, describe(r)));
+  }
+  for (size_t i = 0; i < count; ++i) {
+    const PGresult* r = rt1.results[first_txn + i].get();
+    results[i] = vsp_txn_result{};
+    if (!is_null(r, 0, 0)) {
+      results[i].status = VSP_E_CONFLICT;
+      results[i].failed_compare = static_cast<uint32_t>(int_field(r, 0, 0));
+    } else {
+      results[i].status = VSP_OK;
+      results[i].revision = static_cast<uint64_t>(int_field(r, 0, 1));
+    }
+  }
+
+  const std::string outcomes = encode_outcomes(results, count);
+  Request rt2;
+  Params p;
+  p.borrow(owner_);
+  p.int8(token);
+  p.borrow(outcomes);
+  rt2.statements.push_back(Statement::prepared(kLog, std::move(p)));
+  rt2.statements.push_back(Statement::sql("COMMIT"));
+  if (!execute(lease, rt2, deadline)) {
+    maybe_committed = true;
+    lost_because = rt2.message;
+    return Attempt::retry;
+  }
+  if (const int bad = rt2.first_error(); bad >= 0) {
+    // The transaction was aborted: the server applied none of it.
+    const PGresult* r = rt2.results[static_cast<size_t>(bad)].get();
+    rollback(lease, deadline);
+    throw vsp::Error(status_for_sqlstate(sqlstate(r)), commit_error(count, describe(r)));
+  }
+  // A COMMIT of a transaction that had failed answers "ROLLBACK" rather than an error.
+  if (std::string_view(PQcmdStatus(rt2.results[1].get())) != "COMMIT") {
+    throw vsp::Error(VSP_E_IO, commit_error(count, std::string("the server answered COMMIT with ") +
+                                                       PQcmdStatus(rt2.results[1].get())));
+  }
+  return Attempt::applied;
+}
+
+int Store::commit(const vsp_txn* txns, size_t count, vsp_txn_result* results) {
+  validate_batch(txns, count, results);
+  if (count == 0) return VSP_OK;
+  const CommitPlan plan(txns, count);
+  const int64_t token = ++last_token_;
+  const auto deadline = Clock::now() + request_timeout_;
+  bool maybe_committed = false;
+  std::string broke;  // why the last try's connection failed
+  std::string cut;    // why the connection failed after COMMIT was sent, while that is unsettled
+  auto pause = 50ms;
+  for (int tries = 1;; ++tries) {
+    try {
+      Pool::Lease lease = pool_.acquire(deadline);
+      if (attempt(lease, plan, token, maybe_committed, deadline, results, count, broke) ==
+          Attempt::applied) {
+        return VSP_OK;
+      }
+      if (maybe_committed && cut.empty()) cut = broke;
+    } catch (const vsp::Error& e) {
+      if (!maybe_committed) {
+        fail_all(results, count, e.status());
+        throw vsp::Error(e.status(), std::string(e.what()) + "; nothing of the batch was applied");
+      }
+      // The server cannot be asked yet (down, restarting): keep asking until the deadline.
+      broke = without_prefix(e.what());
+    }
+    const bool out_of_time = Clock::now() + pause >= deadline;
+    if (out_of_time || (!maybe_committed && tries >= kMaxPlainTries)) {
+      fail_all(results, count, VSP_E_IO);
+      if (maybe_committed) {
+        // The one outcome the ABI has no status for. Said first, so it survives truncation.
+        throw vsp::Error(VSP_E_IO, "postgres: a batch of " + std::to_string(count) +
+                                       " transaction(s) may or may not have been applied: the "
+                                       "connection to " +
+                                       target_.label + " broke after COMMIT was sent (" + cut +
+                                       ") and the server could not be asked within "
+                                       "request_timeout_ms whether it committed (" +
+                                       broke + ")");
+      }
+      throw vsp::Error(VSP_E_IO, commit_error(count, broke) + "; nothing of the batch was applied");
+    }
+    if (maybe_committed || tries > 1) {
+      std::this_thread::sleep_for(pause);
+      pause = std::min<std::chrono::milliseconds>(pause * 2, 1000ms);
+    }
+    host_.info("postgres: a batch of " + std::to_string(count) +
+               " transaction(s): the connection to " + target_.label + " broke (" + broke +
+               "); trying again");
+  }
+}
+
+}  // namespace vespid::postgres
