@@ -29,6 +29,32 @@ extern char** environ;
 namespace vespid::test {
 namespace {
 
+// True while a process of group `pgid` is still running (zombies do not count: they have let go
+// of the server's shared memory). Read from /proc: field 3 is the state, field 5 the group.
+bool group_has_live_process(pid_t pgid) {
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) return false;
+  bool live = false;
+  while (dirent* e = ::readdir(proc)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    std::ifstream stat(std::string("/proc/") + e->d_name + "/stat");
+    std::string line;
+    if (!std::getline(stat, line)) continue;
+    const auto close = line.rfind(')');  // the command name may hold spaces and parentheses
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 1));
+    char state = 0;
+    long ppid = 0, pgrp = 0;
+    rest >> state >> ppid >> pgrp;
+    if (pgrp == pgid && state != 'Z') {
+      live = true;
+      break;
+    }
+  }
+  ::closedir(proc);
+  return live;
+}
+
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
@@ -328,6 +354,10 @@ void PostgresServer::kill() {
   if (!running()) return;
   ::kill(-pid_, SIGKILL);
   ::waitpid(pid_, nullptr, 0);
+  // The postmaster is gone, but its backends may still be exiting and holding the shared
+  // memory block: a server started now would refuse it ("still in use"). Wait them out.
+  for (int i = 0; i < 500 && group_has_live_process(pid_); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   pid_ = -1;
 }
 
