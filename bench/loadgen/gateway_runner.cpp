@@ -59,12 +59,14 @@ GatewayRunner::~GatewayRunner() {
 
 void GatewayRunner::write_config(const std::string& path) {
   // Defaults everywhere except the limits a load test meets first: connection counts (the
-  // gateway's, each listener's, the admin socket's), pending pairings and pairing tokens.
-  // Threads stay at their defaults: the figures are the gateway as shipped.
+  // gateway's, each listener's, the admin socket's), pending pairings and pairing tokens, and
+  // the per-address limits on strangers (every bench node connects from 127.0.0.1, hundreds
+  // at once before they say hello). Threads stay at their defaults: the figures are the
+  // gateway as shipped.
   json cfg = {
       {"log", {{"level", opts_.log_level}}},
-      {"limits", {{"max_connections", 60000}}},
-      {"pairing", {{"max_pending", 20000}}},
+      {"limits", {{"max_connections", 60000}, {"max_anonymous_per_peer", 60000}}},
+      {"pairing", {{"max_pending", 20000}, {"max_pending_per_peer", 20000}}},
       {"agents", {{"max_pairing_tokens_per_org", 20000}}},
       {"internal", {{"token", state_["internalToken"]}}},
       {"dispatch", {{"default_max_in_flight", 1000}}},
