@@ -40,9 +40,11 @@ json routes_api() {
 }
 
 json routes_ws() {
-  return json::array({{{"path", "/ws"}, {"dialect", "vespid.node.v1"}, {"websocket", true}},
-                      {{"path", "/ws/operator"}, {"dialect", "operator.v1"}, {"websocket", true}},
-                      {{"path", "/healthz"}, {"dialect", "rest.v1"}}});
+  return json::array(
+      {{{"path", "/ws"}, {"dialect", "vespid.node.v1"}, {"websocket", true}},
+       {{"path", "/ws/client"}, {"dialect", "vespid.client.v1"}, {"websocket", true}},
+       {{"path", "/ws/operator"}, {"dialect", "operator.v1"}, {"websocket", true}},
+       {{"path", "/healthz"}, {"dialect", "rest.v1"}}});
 }
 
 }  // namespace
@@ -90,6 +92,7 @@ void GatewayRunner::write_config(const std::string& path) {
                 {{"port", state_["wsPort"]},
                  {"routes", routes_ws()},
                  {"max_connections", 30000}}}}})}}}};
+  cfg.merge_patch(opts_.config_patch);
   std::ofstream(path) << cfg.dump(2) << "\n";
 }
 
