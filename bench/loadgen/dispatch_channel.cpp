@@ -57,6 +57,7 @@ class DispatchChannel : public Channel, public std::enable_shared_from_this<Disp
   }
 
   Histogram post_latency;
+  std::vector<std::string> accepted;  // requestIds answered 201
 
  private:
   std::size_t on_data(std::string_view data) {
@@ -71,6 +72,13 @@ class DispatchChannel : public Channel, public std::enable_shared_from_this<Disp
       waiting_.pop_front();
       if (r.status == 201) {
         post_latency.record(now_ns() - sent);
+        // The gateway's word that the dispatch is durable: kept, to be read back later.
+        std::string_view rid;
+        scan_object(r.body, [&](std::string_view key, std::string_view raw) {
+          if (key == "requestId") rid = plain_string(raw).value_or("");
+          return key != "requestId";
+        });
+        if (!rid.empty()) accepted.emplace_back(rid);
         continue;
       }
       // Not dispatched: the round trip ends here as an error (the body's code names why).
@@ -122,6 +130,19 @@ void DispatchRouter::ack(std::string_view request_id) {
   if (tag >= channels_.size()) return;
   auto ch = channels_[tag];
   asio::post(ch->io(), [ch, id] { ch->acked(id); });
+}
+
+std::vector<std::string> DispatchRouter::accepted_ids() const {
+  std::vector<std::string> all;
+  for (const auto& ch : channels_) {
+    std::promise<void> done;
+    asio::post(ch->io(), [&] {
+      all.insert(all.end(), ch->accepted.begin(), ch->accepted.end());
+      done.set_value();
+    });
+    done.get_future().wait();
+  }
+  return all;
 }
 
 Histogram DispatchRouter::post_latency() const {

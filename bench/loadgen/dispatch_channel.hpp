@@ -28,6 +28,9 @@ class DispatchRouter {
   const std::string& nonce() const noexcept { return nonce_; }
   // The POST answer latency (201), merged over every channel; call after the load stopped.
   Histogram post_latency() const;
+  // Every requestId the gateway answered 201 (dispatched, durable), over every channel; call
+  // after the load stopped.
+  std::vector<std::string> accepted_ids() const;
 
  private:
   std::string nonce_;

@@ -40,9 +40,11 @@ json routes_api() {
 }
 
 json routes_ws() {
-  return json::array({{{"path", "/ws"}, {"dialect", "vespid.node.v1"}, {"websocket", true}},
-                      {{"path", "/ws/operator"}, {"dialect", "operator.v1"}, {"websocket", true}},
-                      {{"path", "/healthz"}, {"dialect", "rest.v1"}}});
+  return json::array(
+      {{{"path", "/ws"}, {"dialect", "vespid.node.v1"}, {"websocket", true}},
+       {{"path", "/ws/client"}, {"dialect", "vespid.client.v1"}, {"websocket", true}},
+       {{"path", "/ws/operator"}, {"dialect", "operator.v1"}, {"websocket", true}},
+       {{"path", "/healthz"}, {"dialect", "rest.v1"}}});
 }
 
 }  // namespace
@@ -59,12 +61,14 @@ GatewayRunner::~GatewayRunner() {
 
 void GatewayRunner::write_config(const std::string& path) {
   // Defaults everywhere except the limits a load test meets first: connection counts (the
-  // gateway's, each listener's, the admin socket's), pending pairings and pairing tokens.
-  // Threads stay at their defaults: the figures are the gateway as shipped.
+  // gateway's, each listener's, the admin socket's), pending pairings and pairing tokens, and
+  // the per-address limits on strangers (every bench node connects from 127.0.0.1, hundreds
+  // at once before they say hello). Threads stay at their defaults: the figures are the
+  // gateway as shipped.
   json cfg = {
       {"log", {{"level", opts_.log_level}}},
-      {"limits", {{"max_connections", 60000}}},
-      {"pairing", {{"max_pending", 20000}}},
+      {"limits", {{"max_connections", 60000}, {"max_anonymous_per_peer", 60000}}},
+      {"pairing", {{"max_pending", 20000}, {"max_pending_per_peer", 20000}}},
       {"agents", {{"max_pairing_tokens_per_org", 20000}}},
       {"internal", {{"token", state_["internalToken"]}}},
       {"dispatch", {{"default_max_in_flight", 1000}}},
@@ -88,6 +92,7 @@ void GatewayRunner::write_config(const std::string& path) {
                 {{"port", state_["wsPort"]},
                  {"routes", routes_ws()},
                  {"max_connections", 30000}}}}})}}}};
+  cfg.merge_patch(opts_.config_patch);
   std::ofstream(path) << cfg.dump(2) << "\n";
 }
 

@@ -19,6 +19,9 @@ struct GatewayOptions {
   std::string state_dir;    // empty: a fresh temporary directory, removed at the end
   std::string log_level = "warn";
   bool attach = false;  // use the gateway already running on state_dir
+  // Merged into the bench config (RFC 7386) by the scenarios that need more than the defaults
+  // (the soak keeps dispatch results for as long as it runs).
+  nlohmann::json config_patch = nlohmann::json::object();
 };
 
 struct WsCred {

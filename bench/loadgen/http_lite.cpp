@@ -6,6 +6,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <stdexcept>
@@ -57,8 +58,8 @@ std::size_t http_parse_response(std::string_view data, HttpResponse& out) {
   return total;
 }
 
-HttpResponse http_call(int port, std::string_view method, std::string_view path,
-                       const std::vector<std::string>& headers, std::string_view body) {
+namespace {
+int connect_loopback(int port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -68,10 +69,17 @@ HttpResponse http_call(int port, std::string_view method, std::string_view path,
     if (fd >= 0) ::close(fd);
     throw std::runtime_error("cannot connect to 127.0.0.1:" + std::to_string(port));
   }
-  // Setup traffic only, but never wait forever on a gateway that stopped answering.
+  // Never wait forever on a gateway that stopped answering.
   timeval limit{30, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
+  return fd;
+}
+}  // namespace
+
+HttpResponse http_call(int port, std::string_view method, std::string_view path,
+                       const std::vector<std::string>& headers, std::string_view body) {
+  const int fd = connect_loopback(port);
   std::vector<std::string> h = headers;
   h.push_back("Connection: close");
   const std::string req = http_request(method, path, h, body);
@@ -95,6 +103,76 @@ HttpResponse http_call(int port, std::string_view method, std::string_view path,
   }
   ::close(fd);
   return r;
+}
+
+HttpPipe::HttpPipe(int port) : port_(port) {}
+
+HttpPipe::~HttpPipe() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void HttpPipe::close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  in_.clear();
+}
+
+void HttpPipe::reconnect() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  in_.clear();
+  fd_ = connect_loopback(port_);
+}
+
+std::vector<HttpResponse> HttpPipe::run(const std::vector<std::string>& requests,
+                                        std::size_t depth) {
+  std::vector<HttpResponse> out;
+  out.reserve(requests.size());
+  depth = std::max<std::size_t>(1, depth);
+  char buf[65536];
+  for (std::size_t first = 0; first < requests.size(); first += depth) {
+    const std::size_t last = std::min(requests.size(), first + depth);
+    std::string batch;
+    for (std::size_t i = first; i < last; ++i) batch += requests[i];
+    // The server may have closed the keep-alive connection (idle timeout) since the last batch:
+    // a batch none of whose answers came is sent once more on a fresh connection. Only for
+    // requests that may be repeated (the read-backs this is for).
+    for (int attempt = 0;; ++attempt) {
+      if (fd_ < 0) reconnect();
+      bool failed = false;
+      for (std::size_t off = 0; off < batch.size() && !failed;) {
+        const ssize_t n = ::write(fd_, batch.data() + off, batch.size() - off);
+        if (n <= 0) failed = true;
+        if (n > 0) off += static_cast<std::size_t>(n);
+      }
+      std::size_t got = 0;
+      while (!failed && first + got < last) {
+        HttpResponse r;
+        const std::size_t used = http_parse_response(in_, r);
+        if (used > 0) {
+          in_.erase(0, used);
+          out.push_back(std::move(r));
+          ++got;
+          continue;
+        }
+        const ssize_t n = ::read(fd_, buf, sizeof buf);
+        if (n <= 0) {
+          failed = true;
+        } else {
+          in_.append(buf, static_cast<std::size_t>(n));
+        }
+      }
+      if (!failed) break;
+      ::close(fd_);
+      fd_ = -1;
+      in_.clear();
+      if (got > 0 || attempt > 0) {
+        throw std::runtime_error("HTTP: the connection failed with " +
+                                 std::to_string(last - first - got) + " answers missing");
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace vespid::bench

@@ -4,8 +4,11 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <future>
 #include <memory>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace vespid::bench {
@@ -31,5 +34,23 @@ class IoPool {
   std::vector<std::thread> threads_;
   std::size_t next_ = 0;
 };
+
+// Runs f on io's thread and waits for what it returns: how another thread reads the state of a
+// socket that lives on that thread. Never call it from io's own thread.
+template <typename F>
+auto on_thread(boost::asio::io_context& io, F f) -> decltype(f()) {
+  using R = decltype(f());
+  std::promise<R> done;
+  auto result = done.get_future();
+  boost::asio::post(io, [&] {
+    if constexpr (std::is_void_v<R>) {
+      f();
+      done.set_value();
+    } else {
+      done.set_value(f());
+    }
+  });
+  return result.get();
+}
 
 }  // namespace vespid::bench

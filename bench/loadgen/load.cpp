@@ -83,7 +83,15 @@ class Caller : public std::enable_shared_from_this<Caller> {
   }
 
   void arm() {
-    if (next_due_ >= w_.end_ns) return maybe_done();
+    if (next_due_ >= w_.end_ns) {
+      // Nothing more to send. If every answer is back before the window ends, no reply is left
+      // to notice the end: look again at the end itself (else the caller sat out the drain).
+      timer_.expires_at(std::chrono::steady_clock::time_point(std::chrono::nanoseconds(w_.end_ns)));
+      timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+        if (!ec) self->maybe_done();
+      });
+      return maybe_done();
+    }
     timer_.expires_at(std::chrono::steady_clock::time_point(std::chrono::nanoseconds(next_due_)));
     timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
       if (ec) return;

@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
   IdleOptions idle;
   ReconnectOptions rec;
   SoakOptions soak;
+  SoakAllOptions all;
 
   auto* invoke = app.add_subcommand("invoke", "operators call nodes.invoke on bridge nodes");
   add_common(invoke, common);
@@ -98,6 +99,43 @@ int main(int argc, char** argv) {
   soak_cmd->add_option("--settle", soak.settle_s, "idle seconds before each memory reading")
       ->check(CLI::Range(0.0, 600.0));
 
+  auto* all_cmd = app.add_subcommand(
+      "soak-all",
+      "invokes, dispatches, session turns, node churn and slow consumers at once, in rounds, for "
+      "--duration s: gateway RSS and fds per round, every acknowledged write read back at the "
+      "end");
+  add_common(all_cmd, common);
+  all_cmd->add_option("--nodes", all.nodes, "bridge nodes (invoked)")->check(CLI::Range(1, 100000));
+  all_cmd->add_option("--callers", all.callers, "operator connections calling nodes.invoke")
+      ->check(CLI::Range(1, 512));
+  all_cmd->add_option("--in-flight", all.in_flight, "invokes in flight per caller")
+      ->check(CLI::Range(1, 65535));
+  all_cmd->add_option("--rate", all.rate, "invokes/s")->check(CLI::Range(1.0, 1e7));
+  all_cmd->add_option("--hosts", all.hosts, "/ws node hosts (dispatches and session turns)")
+      ->check(CLI::Range(1, 100000));
+  all_cmd->add_option("--dispatch-rate", all.dispatch_rate, "dispatches/s")
+      ->check(CLI::Range(1.0, 1e6));
+  all_cmd->add_option("--dispatch-conns", all.dispatch_conns, "HTTP connections for dispatches")
+      ->check(CLI::Range(1, 512));
+  all_cmd->add_option("--dispatch-in-flight", all.dispatch_in_flight, "per HTTP connection")
+      ->check(CLI::Range(1, 65535));
+  all_cmd->add_option("--sessions", all.sessions, "sessions (one control client each)")
+      ->check(CLI::Range(1, 1000));
+  all_cmd->add_option("--turn-rate", all.turn_rate, "session_send/s over all sessions")
+      ->check(CLI::Range(0.1, 1e5));
+  all_cmd->add_option("--turn-deltas", all.turn_deltas, "assistant deltas per turn")
+      ->check(CLI::Range(1, 1000));
+  all_cmd->add_option("--round", all.round_s, "seconds of load per round")
+      ->check(CLI::Range(1.0, 3600.0));
+  all_cmd->add_option("--stall", all.stall_s, "seconds the stalled slow consumer reads nothing")
+      ->check(CLI::Range(0.0, 3600.0));
+  all_cmd->add_option("--settle", all.settle_s, "idle seconds before each round's reading")
+      ->check(CLI::Range(0.0, 600.0));
+  all_cmd
+      ->add_option("--fd-tolerance", all.fd_tolerance,
+                   "open fds the gateway may end with above the first round's")
+      ->check(CLI::Range(0, 100000));
+
   // Internal: the raw baselines' servers, run as a child process by the other subcommands.
   int echo_port = 0, relay_port = 0, upstream_port = 0;
   auto* serve = app.add_subcommand("serve-raw", "(internal) raw echo and relay servers");
@@ -114,6 +152,7 @@ int main(int argc, char** argv) {
     if (*idle_cmd) return run_idle(common, idle);
     if (*reconnect) return run_reconnect(common, rec);
     if (*soak_cmd) return run_soak(common, soak);
+    if (*all_cmd) return run_soak_all(common, all);
     if (*serve) return serve_raw(echo_port, relay_port, upstream_port);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "vespid-bench: %s\n", e.what());

@@ -50,11 +50,37 @@ struct SoakOptions {
   double settle_s = 3;  // idle pause before each memory reading
 };
 
+// soak-all: every workload at once, in rounds, with churn, and everything acknowledged read
+// back at the end.
+struct SoakAllOptions {
+  // Bridge nodes, invoked by operators on the admin socket (as `soak`); every node reconnects
+  // after every round.
+  int nodes = 50;
+  int callers = 4;
+  int in_flight = 16;
+  double rate = 1000;  // invokes/s
+  // /ws node hosts: they run the dispatches and the session turns; every host reconnects after
+  // every round.
+  int hosts = 8;
+  double dispatch_rate = 100;  // POST /internal/v1/dispatch-async per second
+  int dispatch_conns = 2;      // keep-alive HTTP connections (fresh each round)
+  int dispatch_in_flight = 16;
+  // Sessions: one control client per session per round (fresh each round) sends messages.
+  int sessions = 8;
+  double turn_rate = 8;  // session_send per second over all sessions
+  int turn_deltas = 16;  // assistant deltas per turn
+  double round_s = 60;
+  double stall_s = 20;   // the stalled slow consumer reads nothing for this long
+  double settle_s = 2;   // idle pause before each round's reading of RSS and fds
+  int fd_tolerance = 8;  // fds the gateway may end with above its first reading
+};
+
 int run_invoke(const CommonOptions& c, const InvokeOptions& o);
 int run_dispatch(const CommonOptions& c, const DispatchOptions& o);
 int run_idle(const CommonOptions& c, const IdleOptions& o);
 int run_reconnect(const CommonOptions& c, const ReconnectOptions& o);
 int run_soak(const CommonOptions& c, const SoakOptions& o);
+int run_soak_all(const CommonOptions& c, const SoakAllOptions& o);
 int run_baselines_only(const CommonOptions& c, const InvokeOptions& o);
 
 }  // namespace vespid::bench

@@ -1,4 +1,5 @@
-// What /proc says about a process: resident memory now and at its peak, and CPU time used.
+// What /proc says about a process: resident memory now and at its peak, CPU time used, open
+// file descriptors.
 #pragma once
 
 #include <sys/types.h>
@@ -17,6 +18,9 @@ struct ProcStats {
 
 // Reads /proc/<pid>/status and /proc/<pid>/stat; valid=false if the process is gone.
 ProcStats read_proc_stats(pid_t pid);
+
+// Open file descriptors of the process (the entries of /proc/<pid>/fd); -1 if unreadable.
+int count_open_fds(pid_t pid);
 
 // CPU seconds this process (the bench itself) has used, every thread included.
 double self_cpu_seconds();

@@ -4,6 +4,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
@@ -42,6 +43,14 @@ StreamConn::~StreamConn() = default;
 
 void StreamConn::connect(const Endpoint& ep,
                          std::function<void(const boost::system::error_code&)> done) {
+  if (rcvbuf_ > 0) {
+    // Before the connect, so the window the peer is offered is the small one.
+    boost::system::error_code ec;
+    socket_.open(ep.protocol(), ec);
+    if (!ec) {
+      ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVBUF, &rcvbuf_, sizeof rcvbuf_);
+    }
+  }
   socket_.async_connect(
       ep, [self = shared_from_this(), done = std::move(done)](const boost::system::error_code& ec) {
         if (!ec) {
@@ -67,9 +76,15 @@ void StreamConn::start(OnData on_data, OnClose on_close) {
 }
 
 void StreamConn::read_more() {
+  if (paused_) {
+    read_parked_ = true;
+    return;
+  }
   if (in_.size() - in_used_ < in_.size() / 4) in_.resize(in_.size() * 2);
+  std::size_t room = in_.size() - in_used_;
+  if (max_read_ > 0) room = std::min(room, max_read_);
   socket_.async_read_some(
-      asio::buffer(in_.data() + in_used_, in_.size() - in_used_),
+      asio::buffer(in_.data() + in_used_, room),
       [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
         if (ec) return self->finish(ec);
         self->in_used_ += n;
@@ -83,6 +98,13 @@ void StreamConn::read_more() {
         }
         self->read_more();
       });
+}
+
+void StreamConn::resume_reading() {
+  paused_ = false;
+  if (!read_parked_ || !open_) return;
+  read_parked_ = false;
+  read_more();
 }
 
 void StreamConn::send(std::string_view bytes) {

@@ -38,6 +38,18 @@ class StreamConn : public std::enable_shared_from_this<StreamConn> {
   std::string& out() noexcept { return pending_; }
   void flush_soon();
 
+  // A reader that stops reading (the slow consumers of the soak): while paused, no read is
+  // started, so the peer's writes back up into the kernel's buffers and then its own queue.
+  // The read already in flight, if any, still completes and is delivered.
+  void pause_reading() { paused_ = true; }
+  void resume_reading();
+  bool reading_paused() const noexcept { return paused_; }
+  // Reads at most this many bytes at a time (0: no cap, the default).
+  void set_max_read(std::size_t bytes) { max_read_ = bytes; }
+  // SO_RCVBUF for the next connect() (0: the system's default); a small one makes a reader
+  // that pauses push back on the peer sooner.
+  void set_receive_buffer(int bytes) { rcvbuf_ = bytes; }
+
   // Closes at once (RST-free: a plain close) and calls on_close.
   void close();
   bool open() const noexcept { return open_; }
@@ -59,6 +71,10 @@ class StreamConn : public std::enable_shared_from_this<StreamConn> {
   bool flush_posted_ = false;
   bool open_ = false;
   bool finished_ = false;
+  bool paused_ = false;
+  bool read_parked_ = false;  // paused with no read in flight: resume_reading() starts one
+  std::size_t max_read_ = 0;
+  int rcvbuf_ = 0;
 };
 
 // Endpoints for the two kinds of socket the bench opens.

@@ -1,6 +1,7 @@
 #include "ws_fleet.hpp"
 
 #include <boost/asio/post.hpp>
+#include <chrono>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -13,6 +14,7 @@
 #include "json_scan.hpp"
 #include "operator_client.hpp"
 #include "stream_conn.hpp"
+#include "ws_frames.hpp"
 
 namespace vespid::bench {
 
@@ -22,25 +24,6 @@ using nlohmann::json;
 namespace {
 
 using RoundShared = ConnectRound;
-
-// A client frame: FIN, the opcode, the mask bit with a zero key (XOR with zeros leaves the
-// payload as it is, so it needs no copy; the server only requires that the bit is set).
-void append_frame(std::string& out, uint8_t opcode, std::string_view payload) {
-  out += static_cast<char>(0x80 | opcode);
-  const std::size_t n = payload.size();
-  if (n < 126) {
-    out += static_cast<char>(0x80 | n);
-  } else if (n < 65536) {
-    out += static_cast<char>(0x80 | 126);
-    out += static_cast<char>(n >> 8);
-    out += static_cast<char>(n & 0xff);
-  } else {
-    out += static_cast<char>(0x80 | 127);
-    for (int i = 7; i >= 0; --i) out += static_cast<char>((n >> (8 * i)) & 0xff);
-  }
-  out.append(4, '\0');
-  out.append(payload);
-}
 
 }  // namespace
 
@@ -54,112 +37,76 @@ struct WsFleet::Host : std::enable_shared_from_this<WsFleet::Host> {
   WsCred cred;
   std::shared_ptr<StreamConn> conn;
   State state = State::Connecting;
-  std::string message;  // a fragmented message being put together
+  WsReader reader;
 
   void open(std::shared_ptr<RoundShared> shared) {
     conn = std::make_shared<StreamConn>(io);
     auto self = shared_from_this();
-    conn->connect(tcp_endpoint("127.0.0.1", fleet.port_),
-                  [self, shared](const boost::system::error_code& ec) {
-                    shared->connecting.fetch_sub(1);
-                    if (ec) {
-                      self->state = State::Done;
-                      shared->refuse("connect: " + ec.message());
-                      return;
-                    }
-                    self->state = State::Upgrading;
-                    self->conn->send(http_request(
-                        "GET", "/ws",
-                        {"Upgrade: websocket", "Connection: Upgrade",
-                         "Sec-WebSocket-Key: dmVzcGlkLWJlbmNoLWtleQ==", "Sec-WebSocket-Version: 13",
-                         "Authorization: Bearer " + self->cred.token},
-                        {}));
-                    std::weak_ptr<Host> weak = self;
-                    self->conn->start(
-                        [weak, shared](std::string_view data) -> std::size_t {
-                          auto h = weak.lock();
-                          return h ? h->on_data(data, *shared) : data.size();
-                        },
-                        [weak, shared](const boost::system::error_code&) {
-                          auto h = weak.lock();
-                          if (!h) return;
-                          if (h->state == State::Online) h->fleet.online_.fetch_sub(1);
-                          if (h->state == State::Upgrading)
-                            shared->refuse("closed during the upgrade");
-                          h->state = State::Done;
-                        });
-                  });
+    conn->connect(tcp_endpoint("127.0.0.1", fleet.port_), [self, shared](
+                                                              const boost::system::error_code& ec) {
+      shared->connecting.fetch_sub(1);
+      if (ec) {
+        self->state = State::Done;
+        shared->refuse("connect: " + ec.message());
+        return;
+      }
+      self->state = State::Upgrading;
+      self->conn->send(ws_upgrade_request("/ws", {"Authorization: Bearer " + self->cred.token}));
+      std::weak_ptr<Host> weak = self;
+      self->conn->start(
+          [weak, shared](std::string_view data) -> std::size_t {
+            auto h = weak.lock();
+            return h ? h->on_data(data, *shared) : data.size();
+          },
+          [weak, shared](const boost::system::error_code& cec) {
+            auto h = weak.lock();
+            if (!h) return;
+            if (h->state == State::Online) {
+              h->fleet.online_.fetch_sub(1);
+              // Not our own close (close_all): the gateway dropped this host.
+              if (h->reader.closed()) {
+                std::string why = "close frame ";
+                why += std::to_string(h->reader.close_code());
+                why += ' ';
+                why += h->reader.close_reason();
+                h->fleet.dropped(why);
+              } else if (cec != boost::asio::error::operation_aborted) {
+                h->fleet.dropped(cec.message());
+              }
+            }
+            if (h->state == State::Upgrading) shared->refuse("closed during the upgrade");
+            h->state = State::Done;
+          });
+    });
   }
 
   std::size_t on_data(std::string_view data, RoundShared& shared) {
     std::size_t used = 0;
     if (state == State::Upgrading) {
-      HttpResponse r;
-      used = http_parse_response(data, r);
-      const std::size_t head = data.find("\r\n\r\n");
-      if (used == 0 && head != std::string_view::npos && data.starts_with("HTTP/1.1 101")) {
-        used = head + 4;  // a 101 has no body
-        r.status = 101;
-      }
+      int status = 0;
+      used = ws_parse_upgrade(data, status);
       if (used == 0) return 0;
-      if (r.status != 101) {
+      if (status != 101) {
         state = State::Done;
-        shared.refuse("upgrade answered " + std::to_string(r.status));
+        shared.refuse("upgrade answered " + std::to_string(status));
         conn->close();
         return data.size();
       }
       state = State::Online;
       fleet.online_.fetch_add(1);
       shared.online_now();
-      append_frame(
+      append_client_frame(
           conn->out(), 0x1,
           R"({"type":"hello","agentVersion":"bench","name":"bench","capabilities":{"maxInFlight":1000}})");
       conn->flush_soon();
     }
-    while (true) {
-      std::string_view rest = data.substr(used);
-      if (rest.size() < 2) return used;
-      const uint8_t b0 = static_cast<uint8_t>(rest[0]), b1 = static_cast<uint8_t>(rest[1]);
-      std::size_t len = b1 & 0x7f, off = 2;
-      if (len == 126) {
-        if (rest.size() < 4) return used;
-        len = (static_cast<uint8_t>(rest[2]) << 8) | static_cast<uint8_t>(rest[3]);
-        off = 4;
-      } else if (len == 127) {
-        if (rest.size() < 10) return used;
-        len = 0;
-        for (int i = 0; i < 8; ++i) len = (len << 8) | static_cast<uint8_t>(rest[2 + i]);
-        off = 10;
-      }
-      if (b1 & 0x80) off += 4;  // servers do not mask; skip a key if one is there
-      if (rest.size() < off + len) return used;
-      const std::string_view payload = rest.substr(off, len);
-      used += off + len;
-      const uint8_t opcode = b0 & 0x0f;
-      const bool fin = b0 & 0x80;
-      if (opcode == 0x9) {  // ping -> pong with the same payload
-        append_frame(conn->out(), 0xA, payload);
-        conn->flush_soon();
-      } else if (opcode == 0x8) {
-        conn->close();
-        return data.size();
-      } else if (opcode == 0x1 || opcode == 0x0) {
-        if (fin && message.empty()) {
-          on_message(payload);
-        } else {
-          message.append(payload);
-          if (fin) {
-            std::string whole;
-            whole.swap(message);
-            on_message(whole);
-          }
-        }
-      }
-    }
+    used += reader.read(data.substr(used), *conn, [this](std::string_view m) { on_message(m); });
+    if (reader.closed()) conn->close();
+    return used;
   }
 
   void on_message(std::string_view text) {
-    std::string_view type, request_id, payload;
+    std::string_view type, request_id, payload, kind;
     scan_object(text, [&](std::string_view key, std::string_view raw) {
       if (key == "type")
         type = raw;
@@ -167,20 +114,70 @@ struct WsFleet::Host : std::enable_shared_from_this<WsFleet::Host> {
         request_id = raw;
       else if (key == "payload")
         payload = raw;
+      else if (key == "kind")
+        kind = raw;
       return true;
     });
     if (type == "\"execute\"") {
-      std::string frame = R"({"type":"execute_result","requestId":)";
-      frame += request_id;
-      frame += R"(,"status":"succeeded","output":)";
-      frame += payload.empty() ? std::string_view("null") : payload;
-      frame += "}";
-      append_frame(conn->out(), 0x1, frame);
+      if (kind == "\"agent.run\"" && fleet.turn_deltas_ > 0) {
+        run_turn(request_id, payload);
+        fleet.turns_.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        std::string frame = R"({"type":"execute_result","requestId":)";
+        frame += request_id;
+        frame += R"(,"status":"succeeded","output":)";
+        frame += payload.empty() ? std::string_view("null") : payload;
+        frame += "}";
+        append_client_frame(conn->out(), 0x1, frame);
+      }
       conn->flush_soon();
       fleet.executes_.fetch_add(1, std::memory_order_relaxed);
     } else if (type == "\"execute_ack\"") {
       if (fleet.on_ack_) fleet.on_ack_(plain_string(request_id).value_or(""));
     }
+  }
+
+  // A session turn the way vespid-agent streams one: assistant deltas, the whole message, the
+  // final, then the result. The answer repeats the user's message, so a reader can match it.
+  void run_turn(std::string_view request_id, std::string_view payload) {
+    std::string_view message;
+    scan_object(payload, [&](std::string_view key, std::string_view raw) {
+      if (key != "message") return true;
+      message = plain_string(raw).value_or("?");
+      return false;
+    });
+    const auto ts = std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
+    int seq = 0;
+    auto event = [&](std::string_view kind, std::string_view text) {
+      std::string f = R"({"type":"execute_event","requestId":)";
+      f += request_id;
+      f += R"(,"event":{"seq":)";
+      f += std::to_string(++seq);
+      f += R"(,"ts":)";
+      f += ts;
+      f += R"(,"kind":")";
+      f += kind;
+      f += R"(","level":"info","payload":{"text":")";
+      f += text;
+      f += R"("}}})";
+      append_client_frame(conn->out(), 0x1, f);
+    };
+    std::string whole;
+    for (int i = 0; i < fleet.turn_deltas_; ++i) {
+      std::string piece = i == 0 ? std::string(message) : " part" + std::to_string(i);
+      event("agent.assistant_delta", piece);
+      whole += piece;
+    }
+    event("agent.assistant_message", whole);
+    event("agent.final", whole);
+    std::string r = R"({"type":"execute_result","requestId":)";
+    r += request_id;
+    r += R"(,"status":"succeeded","output":{"text":")";
+    r += whole;
+    r += R"("}})";
+    append_client_frame(conn->out(), 0x1, r);
   }
 };
 
@@ -261,6 +258,16 @@ ConnectStats WsFleet::connect_all(const std::vector<WsCred>& hosts, double timeo
     shared->throttle(max_connecting);
   }
   return shared->finish(online_, before, hosts.size(), start, deadline);
+}
+
+void WsFleet::dropped(const std::string& why) {
+  std::lock_guard lock(mu_);
+  ++dropped_[why];
+}
+
+std::map<std::string, uint64_t> WsFleet::dropped_by_gateway() const {
+  std::lock_guard lock(mu_);
+  return dropped_;
 }
 
 void WsFleet::close_all() {

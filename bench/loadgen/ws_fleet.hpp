@@ -1,13 +1,15 @@
 // Many simulated vespid.node.v1 node hosts on /ws. Each answers `execute` at once with an
-// `execute_result` echoing the payload, and reports `execute_ack` (the result is durable) to
-// whoever listens, which is how the dispatch scenario times a whole round trip. The WebSocket
-// client side is written here (handshake, masked frames, ping/pong) on StreamConn, so its
-// writes coalesce like every other bench socket.
+// `execute_result` echoing the payload (or, for a session turn, `agent.run`, with the events
+// vespid-agent streams: see set_turn_deltas), and reports `execute_ack` (the result is durable)
+// to whoever listens, which is how the dispatch scenario times a whole round trip. The
+// WebSocket client side is ws_frames.hpp on StreamConn.
 #pragma once
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -34,19 +36,33 @@ class WsFleet {
                            std::size_t max_connecting = 0);
   void close_all();
   void on_ack(OnAck f) { on_ack_ = std::move(f); }
+  // With n > 0, an `agent.run` execute is answered as a turn: n `agent.assistant_delta` events
+  // (the first repeats the payload's message), `agent.assistant_message` and `agent.final` with
+  // the whole text, then the result {text}. Set before connecting.
+  void set_turn_deltas(int n) { turn_deltas_ = n; }
 
   std::size_t online() const noexcept { return online_.load(); }
   uint64_t executes() const noexcept { return executes_.load(); }
+  uint64_t turns() const noexcept { return turns_.load(); }
+  // Connections the gateway closed while they were online, by reason (a close frame's code and
+  // reason, or the socket error); close_all() does not count.
+  std::map<std::string, uint64_t> dropped_by_gateway() const;
 
   struct Host;
 
  private:
+  void dropped(const std::string& why);
+
   IoPool& pool_;
   int port_;
   std::vector<std::shared_ptr<Host>> hosts_;
   std::atomic<std::size_t> online_{0};
   std::atomic<uint64_t> executes_{0};
+  std::atomic<uint64_t> turns_{0};
+  int turn_deltas_ = 0;
   OnAck on_ack_;
+  mutable std::mutex mu_;
+  std::map<std::string, uint64_t> dropped_;
 };
 
 }  // namespace vespid::bench
