@@ -9,6 +9,7 @@
 #include <boost/asio/signal_set.hpp>
 
 #include "gateway/exit_codes.hpp"
+#include "gateway/instance_id.hpp"
 #include "host/tls/tls_material.hpp"
 #include "protocols/bridge/bridge_dialect.hpp"
 #include "protocols/operator/admin_methods.hpp"
@@ -167,6 +168,23 @@ void Gateway::build_semantics() {
       *storage_, nodes::NodeStore::Limits{cfg_.integer("pairing.ttl_ms")});
   router_ = std::make_unique<nodes::LocalNodeRouter>(
       *deadlines_, static_cast<int>(cfg_.integer("invoke.max_in_flight_per_node")));
+  cluster_settings_.instance_id =
+      resolve_instance_id(cfg_.string("cluster.instance_id"), cfg_.state_dir);
+  cluster_settings_.subject_prefix = cfg_.string("cluster.subject_prefix");
+  cluster_settings_.heartbeat = std::chrono::milliseconds(cfg_.integer("cluster.heartbeat_ms"));
+  cluster_settings_.lease = std::chrono::milliseconds(cfg_.integer("cluster.lease_ms"));
+  if (cluster_settings_.lease < 2 * cluster_settings_.heartbeat) {
+    throw StartupError(exit_code::kConfig,
+                       "cluster.lease_ms must be at least twice cluster.heartbeat_ms, or one "
+                       "late heartbeat would declare a live instance dead");
+  }
+  if (!cluster::is_subject_token(cluster_settings_.subject_prefix)) {
+    throw StartupError(exit_code::kConfig,
+                       "cluster.subject_prefix must be one bus subject token (letters, digits, "
+                       "'-', '_')");
+  }
+  cluster_router_ = std::make_unique<cluster::ClusterNodeRouter>(
+      cluster_settings_, bus(), loop_.sequencer(), *deadlines_, *router_);
 
   auto op = std::make_unique<OperatorDialect>(
       methods_, *repo_, *deadlines_,
@@ -209,7 +227,7 @@ void Gateway::build_semantics() {
   register_admin_methods(methods_,
                          AdminServices{*repo_, *this, [this] { return status_snapshot(); }});
   register_node_methods(
-      methods_, NodeServices{*repo_, *node_store_, *router_, *bridge_dialect_,
+      methods_, NodeServices{*repo_, *node_store_, *cluster_router_, *fanout_,
                              std::chrono::milliseconds(cfg_.integer("invoke.default_timeout_ms")),
                              std::chrono::milliseconds(cfg_.integer("invoke.max_timeout_ms"))});
 }
@@ -227,6 +245,10 @@ void Gateway::start() {
   open_storage();
   prepare_tls();
   build_semantics();
+  loop_.sequencer().execute([this] {
+    cluster_router_->start();
+    fanout_->start();
+  });
   net_ = std::make_unique<NetInstances>(
       loop_, cfg_, [this](PluginInstance& t) { return transport_fingerprint(t); });
   net_->start(instances_);  // transports bind through netbind, so it starts first
@@ -298,6 +320,12 @@ void Gateway::begin_shutdown(int code, const std::string& why) {
   exit_code_ = code;
   L()->info("shutting down ({}): no new connections, draining", why);
   hub_->refuse_new();
+  // Tell the other instances first: they drop this instance's nodes now rather than at the end
+  // of its lease, and their nodes' reconnects are not sent here.
+  loop_.sequencer().execute([this] {
+    if (fanout_) fanout_->stop();
+    if (cluster_router_) cluster_router_->stop();
+  });
   if (bridge_dialect_)
     loop_.sequencer().execute([this] { bridge_dialect_->keep_pairing_requests(); });
   for (auto& inst : instances_) {
@@ -391,6 +419,12 @@ json Gateway::status_snapshot() {
           {"stateDir", cfg_.state_dir},
           {"connections", hub_->open_count()},
           {"nodesOnline", router_ ? router_->connected_count() : 0},
+          {"cluster",
+           {{"instance", cluster_settings_.instance_id},
+            {"bus", bus_ ? std::string(bus_->plugin_name()) : std::string()},
+            {"busUp", bus_ ? bus_->up() : false},
+            {"otherInstances", cluster_router_ ? cluster_router_->presence().instance_count() : 0},
+            {"nodesElsewhere", cluster_router_ ? cluster_router_->presence().remote_count() : 0}}},
           {"instances", instances},
           {"storage",
            {{"instance", storage_instance_->name()},
@@ -406,6 +440,15 @@ void Gateway::close_after_this_turn(Connection& c, const char* reason) {
 }
 
 int Gateway::membership_removed(const std::string& org_id, const std::string& user_id) {
+  return fanout_ ? fanout_->membership_removed(org_id, user_id)
+                 : close_member_here(org_id, user_id);
+}
+
+int Gateway::access_token_revoked(const std::string& token_id) {
+  return fanout_ ? fanout_->access_token_revoked(token_id) : close_token_holders_here(token_id);
+}
+
+int Gateway::close_member_here(const std::string& org_id, const std::string& user_id) {
   int closed = 0;
   hub_->for_each([&](Connection& c) {
     if (c.principal.role == Role::Operator && c.principal.user_id == user_id &&
@@ -416,11 +459,14 @@ int Gateway::membership_removed(const std::string& org_id, const std::string& us
       ++closed;
     }
   });
-  L()->info("user {} removed from org {}: {} open connection(s) closed", user_id, org_id, closed);
+  if (closed > 0) {
+    L()->info("user {} removed from org {}: {} open connection(s) closed here", user_id, org_id,
+              closed);
+  }
   return closed;
 }
 
-int Gateway::access_token_revoked(const std::string& token_id) {
+int Gateway::close_token_holders_here(const std::string& token_id) {
   int closed = 0;
   hub_->for_each([&](Connection& c) {
     if (c.principal.role == Role::Operator && c.principal.token_id == token_id) {
