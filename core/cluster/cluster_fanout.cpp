@@ -71,6 +71,10 @@ void ClusterFanout::stop() {
 
 void ClusterFanout::publish(const std::string& subject, json body) {
   body["i"] = settings_.instance_id;
+  if (!bus_.up()) {
+    L()->debug("bus down: {} not sent to the other instances", subject);
+    return;
+  }
   if (!bus_.publish(subject, body.dump(-1, ' ', false, json::error_handler_t::replace))) {
     L()->warn("could not tell the other instances on {} (the bus refused it)", subject);
   }
