@@ -120,12 +120,11 @@ void Gateway::start_bus() {
   for (auto& inst : instances_) {
     if (inst->kind() != VSP_KIND_BUS) continue;
     if (chosen != nullptr) {
-      throw StartupError(exit_code::kConfig,
-                         "config error: " + instance_key(inst->name()) + " (\"" + inst->name() +
-                             "\", plugin " + inst->plugin_id() +
-                             "): a second bus instance; a gateway has exactly one bus, and " +
-                             instance_key(chosen->name()) + " (\"" + chosen->name() +
-                             "\") is already one");
+      throw StartupError(
+          exit_code::kConfig,
+          "config error: " + instance_key(inst->name()) + " (\"" + inst->name() + "\", plugin " +
+              inst->plugin_id() + "): a second bus instance; a gateway has exactly one bus, and " +
+              instance_key(chosen->name()) + " (\"" + chosen->name() + "\") is already one");
     }
     chosen = inst.get();
   }
@@ -152,8 +151,8 @@ void Gateway::start_bus() {
   } catch (const std::exception& e) {
     // Always required: a gateway meant to be one of many must not quietly run alone.
     throw StartupError(exit_code::kPlugin, "bus instance \"" + chosen->name() + "\" (" +
-                                               chosen->plugin_id() + ") failed to start: " +
-                                               e.what());
+                                               chosen->plugin_id() +
+                                               ") failed to start: " + e.what());
   }
   if (bus_->up()) {
     L()->info("bus \"{}\" ({}) up", chosen->name(), chosen->plugin_id());
@@ -453,11 +452,10 @@ json Gateway::status_snapshot() {
           {"connections", hub_->open_count()},
           {"nodesOnline", router_ ? router_->connected_count() : 0},
           {"instances", instances},
-          {"bus",
-           bus_ ? json{{"instance", bus_->instance_name()},
-                       {"plugin", std::string(bus_->plugin_name())},
-                       {"up", bus_->up()}}
-                : json(nullptr)},
+          {"bus", bus_ ? json{{"instance", bus_->instance_name()},
+                              {"plugin", std::string(bus_->plugin_name())},
+                              {"up", bus_->up()}}
+                       : json(nullptr)},
           {"storage",
            {{"instance", storage_instance_->name()},
             {"plugin", storage_instance_->plugin_id()},

@@ -1,6 +1,7 @@
 // Modules built against the frozen ABI 1.0, 1.1 and 1.2 headers (tests/abi/headers-1.*) load and
-// work in the gateway of this build (1.3 added the bus kind; a 1.2 module knows nothing of it). A change to the host or to the current headers that breaks an
-// already-built module of an older minor fails here. See tests/abi/README.md.
+// work in the gateway of this build (1.3 added the bus kind; a 1.2 module knows nothing of it). A
+// change to the host or to the current headers that breaks an already-built module of an older
+// minor fails here. See tests/abi/README.md.
 #include <gtest/gtest.h>
 
 #include <chrono>

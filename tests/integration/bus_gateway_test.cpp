@@ -110,7 +110,8 @@ TEST(BusGateway, AnUnreachableNatsServerStopsTheStart) {
   gw.start(dir.file("state"), {"--config", dir.file("cfg.json")});
   EXPECT_EQ(gw.wait_exit(30s), 6) << gw.log_text();
   EXPECT_NE(gw.log_text().find("bus instance \"bus\" (nats) failed to start: nats: cannot "
-                               "connect to " + url + ": "),
+                               "connect to " +
+                               url + ": "),
             std::string::npos)
       << gw.log_text();
 }

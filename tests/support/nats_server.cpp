@@ -88,8 +88,7 @@ std::string NatsServer::find_binary() {
 std::optional<std::string> NatsServer::unavailable() {
   // Lets a machine that has the program show what one without it does (docs/testing.md).
   if (const char* force = std::getenv("VESPID_TEST_FORCE_NO_NATS"); force && *force) {
-    return std::string(
-        "VESPID_TEST_FORCE_NO_NATS is set: behaving as if nats-server were missing");
+    return std::string("VESPID_TEST_FORCE_NO_NATS is set: behaving as if nats-server were missing");
   }
   if (!find_binary().empty()) return std::nullopt;
   return std::string(

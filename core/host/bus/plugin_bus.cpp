@@ -122,8 +122,7 @@ class PluginBus::CallGuard {
   bool ok_;
 };
 
-PluginBus::PluginBus(core::PluginInstance& instance)
-    : inst_(instance), vtbl_(instance.bus()) {}
+PluginBus::PluginBus(core::PluginInstance& instance) : inst_(instance), vtbl_(instance.bus()) {}
 
 PluginBus::~PluginBus() {
   stop(std::chrono::seconds(5));
@@ -140,8 +139,7 @@ std::string_view PluginBus::plugin_name() const {
 void PluginBus::start() {
   if (started_) return;
   if (vtbl_.publish == nullptr || vtbl_.subscribe == nullptr || vtbl_.unsubscribe == nullptr ||
-      vtbl_.request == nullptr || vtbl_.set_state_callback == nullptr ||
-      vtbl_.is_up == nullptr) {
+      vtbl_.request == nullptr || vtbl_.set_state_callback == nullptr || vtbl_.is_up == nullptr) {
     inst_.set_state(core::PluginInstance::State::Failed);
     throw std::runtime_error("its bus table lacks a function the ABI requires");
   }
@@ -272,8 +270,7 @@ void PluginBus::log_refusal(int status, std::string_view subject, const std::str
   }
 }
 
-Bus::SubscriptionId PluginBus::subscribe(std::string pattern, std::string queue_group,
-                                         Handler h) {
+Bus::SubscriptionId PluginBus::subscribe(std::string pattern, std::string queue_group, Handler h) {
   auto sub = std::make_unique<Sub>();
   sub->handler = std::move(h);
   sub->pattern = pattern;
@@ -340,8 +337,8 @@ void PluginBus::deliver(void* ctx, const vsp_bus_msg* m) {
 void PluginBus::request(std::string_view subject, std::string_view data,
                         std::chrono::milliseconds timeout, std::function<void(BusReply)> done) {
   const auto ms = std::clamp<int64_t>(timeout.count(), 0, std::numeric_limits<uint32_t>::max());
-  auto req = std::make_unique<Req>(Req{std::move(done), std::string(subject),
-                                       static_cast<uint32_t>(ms)});
+  auto req =
+      std::make_unique<Req>(Req{std::move(done), std::string(subject), static_cast<uint32_t>(ms)});
   int rc;
   vsp_error err = fresh_error();
   {
@@ -385,8 +382,8 @@ void PluginBus::replied(void* ctx, int status, const uint8_t* data, size_t len) 
       reply.error = "the bus went down while waiting for a reply on \"" + req->subject + "\"";
       break;
     default:
-      reply.error = "request on \"" + req->subject + "\" failed (status " +
-                    std::to_string(status) + ")";
+      reply.error =
+          "request on \"" + req->subject + "\" failed (status " + std::to_string(status) + ")";
   }
   try {
     req->done(std::move(reply));

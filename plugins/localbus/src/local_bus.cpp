@@ -93,8 +93,7 @@ void LocalBus::enqueue_locked(Item item) {
   wake_.notify_one();
 }
 
-void LocalBus::publish(std::string_view subject, std::string_view reply_to,
-                       std::string_view data) {
+void LocalBus::publish(std::string_view subject, std::string_view reply_to, std::string_view data) {
   check_subject(subject);
   if (!reply_to.empty()) check_subject(reply_to);
   check_size(subject, data);
@@ -116,8 +115,8 @@ uint64_t LocalBus::subscribe(std::string_view pattern, std::string_view group, v
   std::lock_guard lock(mu_);
   if (!running_) refuse(VSP_E_CLOSED, "not running");
   const uint64_t id = ++next_sub_;
-  subs_.emplace(id, std::make_shared<Sub>(Sub{id, std::string(pattern), std::string(group), fn,
-                                              ctx}));
+  subs_.emplace(id,
+                std::make_shared<Sub>(Sub{id, std::string(pattern), std::string(group), fn, ctx}));
   if (vsp::bus::has_wildcard(pattern)) {
     wild_.push_back(id);
   } else {
@@ -180,8 +179,8 @@ void LocalBus::expire_locked(Clock::time_point now, std::vector<Completion>& don
   }
 }
 
-std::vector<std::shared_ptr<LocalBus::Sub>> LocalBus::route_locked(
-    const Item& item, std::vector<Completion>& done) {
+std::vector<std::shared_ptr<LocalBus::Sub>> LocalBus::route_locked(const Item& item,
+                                                                   std::vector<Completion>& done) {
   if (auto in = inboxes_.find(item.subject); in != inboxes_.end()) {
     done.push_back(take_request_locked(in->second, VSP_OK, item.data));
   }
@@ -217,12 +216,9 @@ void LocalBus::deliver(const std::shared_ptr<Sub>& sub, const Item& item) {
     if (!subs_.count(sub->id)) return;  // unsubscribed since it was routed
     delivering_ = sub->id;
   }
-  vsp_bus_msg msg{sizeof(vsp_bus_msg),
-                  item.subject.data(),
-                  item.subject.size(),
-                  item.reply_to.data(),
-                  item.reply_to.size(),
-                  reinterpret_cast<const uint8_t*>(item.data.data()),
+  vsp_bus_msg msg{sizeof(vsp_bus_msg),  item.subject.data(),
+                  item.subject.size(),  item.reply_to.data(),
+                  item.reply_to.size(), reinterpret_cast<const uint8_t*>(item.data.data()),
                   item.data.size()};
   sub->fn(sub->ctx, &msg);
   std::lock_guard lock(mu_);
@@ -255,8 +251,8 @@ void LocalBus::run() {
     }
     lock.unlock();
     for (auto& c : done) {
-      c.fn(c.ctx, c.status, c.status == VSP_OK ? reinterpret_cast<const uint8_t*>(c.data.data())
-                                               : nullptr,
+      c.fn(c.ctx, c.status,
+           c.status == VSP_OK ? reinterpret_cast<const uint8_t*>(c.data.data()) : nullptr,
            c.status == VSP_OK ? c.data.size() : 0);
     }
     for (const auto& sub : targets) deliver(sub, item);

@@ -8,6 +8,8 @@
 // The same thread fires request timeouts.
 #pragma once
 
+#include <vespid/bus.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -20,7 +22,6 @@
 #include <thread>
 #include <unordered_map>
 #include <vector>
-#include <vespid/bus.h>
 
 #include "config.hpp"
 
@@ -81,8 +82,7 @@ class LocalBus {
   void enqueue_locked(Item item);
   void check_size(std::string_view subject, std::string_view data) const;
   // Under mu_: who gets `item` (one per queue group), and the request it completes.
-  std::vector<std::shared_ptr<Sub>> route_locked(const Item& item,
-                                                 std::vector<Completion>& done);
+  std::vector<std::shared_ptr<Sub>> route_locked(const Item& item, std::vector<Completion>& done);
   void expire_locked(Clock::time_point now, std::vector<Completion>& done);
   Completion take_request_locked(uint64_t id, int status, std::string data);
   void deliver(const std::shared_ptr<Sub>& sub, const Item& item);
@@ -110,7 +110,7 @@ class LocalBus {
 
   uint64_t next_request_ = 0;
   std::map<uint64_t, Pending> requests_;
-  std::unordered_map<std::string, uint64_t> inboxes_;      // inbox subject -> request
+  std::unordered_map<std::string, uint64_t> inboxes_;     // inbox subject -> request
   std::multimap<Clock::time_point, uint64_t> deadlines_;  // may hold requests already done
 };
 

@@ -147,8 +147,9 @@ Config parse_config(std::string_view json_text, const std::string& state_dir) {
   if (!cfg.user.empty() && cfg.password.empty()) invalid("\"user\" needs \"password\"");
   const int ways = !cfg.user.empty() + !cfg.token.empty() + !cfg.creds_file.empty();
   if (ways > 1) {
-    invalid("set one way to authenticate: \"user\" and \"password\", \"token\", or "
-            "\"creds_file\"");
+    invalid(
+        "set one way to authenticate: \"user\" and \"password\", \"token\", or "
+        "\"creds_file\"");
   }
   for (const auto& url : cfg.servers) {
     if (scheme_of(url) == "tls") cfg.tls.enabled = true;
@@ -160,8 +161,9 @@ Config parse_config(std::string_view json_text, const std::string& state_dir) {
       const std::string first = url_host(cfg.servers.front());
       for (const auto& url : cfg.servers) {
         if (url_host(url) != first) {
-          invalid("the servers are on different hosts; set \"tls.server_name\" to the name "
-                  "their certificates carry");
+          invalid(
+              "the servers are on different hosts; set \"tls.server_name\" to the name "
+              "their certificates carry");
         }
       }
       // An address has no name to check: only the chain is (and start-up warns).

@@ -134,8 +134,7 @@ void NatsBus::subscribe_inbox() {
   if (s != NATS_OK) refuse(VSP_E_INTERNAL, "cannot make a reply inbox: " + nats_error(s));
   inbox_ = inbox;
   natsInbox_Destroy(inbox);
-  s = natsConnection_Subscribe(&inbox_sub_, nc_, (inbox_ + ".*").c_str(), &NatsBus::on_reply,
-                               this);
+  s = natsConnection_Subscribe(&inbox_sub_, nc_, (inbox_ + ".*").c_str(), &NatsBus::on_reply, this);
   if (s == NATS_OK) {
     s = natsSubscription_SetOnCompleteCB(inbox_sub_, &NatsBus::on_inbox_done, this);
   }
@@ -208,8 +207,7 @@ void NatsBus::send(const std::string& subject, const char* reply, std::string_vi
   if (s != NATS_OK) refuse(status_for(s), "publish to \"" + subject + "\": " + nats_error(s));
 }
 
-void NatsBus::publish(std::string_view subject, std::string_view reply_to,
-                      std::string_view data) {
+void NatsBus::publish(std::string_view subject, std::string_view reply_to, std::string_view data) {
   if (!started_ || stopping_) refuse(VSP_E_CLOSED, "not running");
   check_subject(subject);
   if (!reply_to.empty()) check_subject(reply_to);
@@ -231,11 +229,10 @@ uint64_t NatsBus::subscribe(std::string_view pattern, std::string_view group, vs
   auto sub = std::make_unique<Subscription>(fn, ctx);
   const std::string p(pattern), g(group);
   // A connection that is down still takes subscriptions: libnats sends them when it is back.
-  natsStatus s =
-      g.empty() ? natsConnection_Subscribe(&sub->handle, nc_, p.c_str(), &Subscription::on_message,
-                                           sub.get())
-                : natsConnection_QueueSubscribe(&sub->handle, nc_, p.c_str(), g.c_str(),
-                                                &Subscription::on_message, sub.get());
+  natsStatus s = g.empty() ? natsConnection_Subscribe(&sub->handle, nc_, p.c_str(),
+                                                      &Subscription::on_message, sub.get())
+                           : natsConnection_QueueSubscribe(&sub->handle, nc_, p.c_str(), g.c_str(),
+                                                           &Subscription::on_message, sub.get());
   if (s != NATS_OK) refuse(status_for(s), "subscribe to \"" + p + "\": " + nats_error(s));
   s = natsSubscription_SetOnCompleteCB(sub->handle, &Subscription::on_complete, sub.get());
   if (s == NATS_OK) {

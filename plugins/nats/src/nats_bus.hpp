@@ -9,6 +9,7 @@
 #pragma once
 
 #include <nats/nats.h>
+#include <vespid/bus.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -18,7 +19,6 @@
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <vespid/bus.h>
 #include <vespid/plugin.hpp>
 
 #include "config.hpp"

@@ -3,6 +3,8 @@
 // or VSP_E_CLOSED (the connection was lost, or the bus stops).
 #pragma once
 
+#include <vespid/bus.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -10,7 +12,6 @@
 #include <mutex>
 #include <string>
 #include <thread>
-#include <vespid/bus.h>
 
 namespace vespid::natsbus {
 

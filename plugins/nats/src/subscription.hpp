@@ -6,11 +6,11 @@
 #pragma once
 
 #include <nats/nats.h>
+#include <vespid/bus.h>
 
 #include <condition_variable>
 #include <mutex>
 #include <thread>
-#include <vespid/bus.h>
 
 namespace vespid::natsbus {
 

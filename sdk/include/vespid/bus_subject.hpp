@@ -88,8 +88,8 @@ inline bool has_wildcard(std::string_view pattern) {
   size_t start = 0;
   while (true) {
     const size_t dot = pattern.find('.', start);
-    const std::string_view token = pattern.substr(
-        start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    const std::string_view token =
+        pattern.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
     if (token == "*" || token == ">") return true;
     if (dot == std::string_view::npos) return false;
     start = dot + 1;

@@ -491,8 +491,8 @@ struct BusAdapter {
     }
     return guard(err, [&] {
       return detail::self<T>(p)->request(text(subject, subject_len),
-                                         text(reinterpret_cast<const char*>(data), len),
-                                         timeout_ms, fn, ctx);
+                                         text(reinterpret_cast<const char*>(data), len), timeout_ms,
+                                         fn, ctx);
     });
   }
   static void set_state_callback(vsp_plugin_instance* p, vsp_bus_state_fn fn, void* ctx) {
@@ -536,8 +536,8 @@ vsp_plugin_desc netbind_plugin(const char* id, const char* description) {
 }
 template <class T>
 vsp_plugin_desc bus_plugin(const char* id, const char* description) {
-  return {sizeof(vsp_plugin_desc), VSP_KIND_BUS, id, description, &BusAdapter<T>::vtbl,
-          sizeof(vsp_bus_vtbl)};
+  return {sizeof(vsp_plugin_desc), VSP_KIND_BUS,        id, description,
+          &BusAdapter<T>::vtbl,    sizeof(vsp_bus_vtbl)};
 }
 
 }  // namespace vsp

@@ -1,11 +1,11 @@
 // What the bus conformance suite needs to know about one bus plugin (tests/bus/README.md).
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <cstddef>
 #include <functional>
 #include <string>
-
-#include <gtest/gtest.h>
 
 namespace vespid::bus_test {
 

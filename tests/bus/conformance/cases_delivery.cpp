@@ -17,7 +17,7 @@ TEST_P(BusConformance, QueueGroupGivesEachMessageToOneMember) {
   subscribe(subject("jobs.*"), w1, "workers");
   subscribe(subject("jobs.*"), w2, "workers");
   subscribe(subject("jobs.*"), w3, "workers");
-  subscribe(subject("jobs.*"), audit);                 // no group: sees everything
+  subscribe(subject("jobs.*"), audit);                  // no group: sees everything
   subscribe(subject("jobs.*"), other_group, "others");  // a second group: one copy of its own
   for (int i = 0; i < kMessages; ++i) {
     ASSERT_TRUE(bus().publish(subject("jobs.run"), std::to_string(i)));

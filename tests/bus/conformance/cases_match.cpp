@@ -83,8 +83,8 @@ TEST_P(BusConformance, EveryMatchingSubscriptionGetsItsCopy) {
 
 TEST_P(BusConformance, MalformedSubjectsAreRefused) {
   std::string why;
-  for (const char* bad : {"", ".", "a..b", "a.", ".a", "a b", "a.*", "a.>", "*", ">", "a\tb",
-                          "caf\xc3\xa9"}) {
+  for (const char* bad :
+       {"", ".", "a..b", "a.", ".a", "a b", "a.*", "a.>", "*", ">", "a\tb", "caf\xc3\xa9"}) {
     EXPECT_EQ(bus().try_publish(bad, "x", {}, &why), VSP_E_INVALID) << "subject \"" << bad << "\"";
   }
   EXPECT_EQ(bus().try_publish(subject("ok"), "x", "reply.*", &why), VSP_E_INVALID)

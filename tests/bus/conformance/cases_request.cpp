@@ -83,9 +83,8 @@ TEST_P(BusConformance, ARequestIsAnOrdinaryMessageWithAReplySubject) {
   // message: reply subjects are plain subjects.
   Collector watcher;
   subscribe(subject("op.>"), watcher);
-  bus().subscribe(subject("op.get"), "", [&](const host::BusMessage& m) {
-    bus().publish(m.reply_to, "value");
-  });
+  bus().subscribe(subject("op.get"), "",
+                  [&](const host::BusMessage& m) { bus().publish(m.reply_to, "value"); });
   ReplyWaiter w;
   bus().request(subject("op.get"), "key", 5s, w.done());
   ASSERT_TRUE(w.wait());

@@ -43,7 +43,8 @@ TEST(NatsAuth, UserAndPassword) {
   VESPID_REQUIRE_NATS_SERVER();
   vespid::test::NatsServer server("authorization { user: vespid, password: \"s3cret pass\" }");
   server.start();
-  BusHarness good("nats", config_for(server.url(), R"("user": "vespid", "password": "s3cret pass")"));
+  BusHarness good("nats",
+                  config_for(server.url(), R"("user": "vespid", "password": "s3cret pass")"));
   round_trip(good);
   const std::string err =
       start_error(config_for(server.url(), R"("user": "vespid", "password": "wrong")"));
@@ -108,12 +109,11 @@ TEST(NatsAuth, TlsVerifiesTheServersCertificateAndName) {
   Certificates certs;
   ASSERT_EQ(certs.error(), "");
   vespid::test::NatsServer server("tls {\n  cert_file: " + json_string(certs.file("server.crt")) +
-                                  "\n  key_file: " + json_string(certs.file("server.key")) +
-                                  "\n}");
+                                  "\n  key_file: " + json_string(certs.file("server.key")) + "\n}");
   server.start();
   const std::string url = "tls://localhost:" + std::to_string(server.port());
-  BusHarness good("nats", config_for(url, R"("tls": {"ca_file": )" +
-                                              json_string(certs.file("ca.crt")) + "}"));
+  BusHarness good(
+      "nats", config_for(url, R"("tls": {"ca_file": )" + json_string(certs.file("ca.crt")) + "}"));
   round_trip(good);
 
   const std::string other_ca = start_error(

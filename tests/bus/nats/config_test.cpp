@@ -19,7 +19,8 @@ std::string start_error(const std::string& config) {
 TEST(NatsConfig, RefusalsNameTheKey) {
   EXPECT_EQ(start_error(R"({"servers": "nats://127.0.0.1:4222"})"),
             "nats: \"servers\" must be a non-empty list of URLs");
-  EXPECT_EQ(start_error(R"({"servers": []})"), "nats: \"servers\" must be a non-empty list of URLs");
+  EXPECT_EQ(start_error(R"({"servers": []})"),
+            "nats: \"servers\" must be a non-empty list of URLs");
   EXPECT_EQ(start_error(R"({"servers": ["http://127.0.0.1:4222"]})"),
             "nats: \"servers[0]\" must be a nats:// or tls:// URL, got \"http://127.0.0.1:4222\"");
   EXPECT_EQ(start_error(R"({"servers": ["nats://u:secret@:4222"]})"),
@@ -47,8 +48,8 @@ TEST(NatsConfig, RefusalsNameTheKey) {
 }
 
 TEST(NatsConfig, FilesThatDoNotLoadAreNamed) {
-  const std::string err =
-      start_error(R"({"servers": ["tls://localhost:4222"], "tls": {"ca_file": "/nonexistent/ca.pem"}})");
+  const std::string err = start_error(
+      R"({"servers": ["tls://localhost:4222"], "tls": {"ca_file": "/nonexistent/ca.pem"}})");
   EXPECT_NE(err.find("\"tls.ca_file\" /nonexistent/ca.pem"), std::string::npos) << err;
   const std::string creds = start_error(R"({"creds_file": "/nonexistent/user.creds"})");
   EXPECT_NE(creds.find("\"creds_file\""), std::string::npos) << creds;

@@ -11,10 +11,12 @@ namespace {
 
 BusBackend nats_backend() {
   // nats-server's default max_payload is 1 MiB.
-  return BusBackend{"nats", "nats",
-                    [] { return vespid::bus_test::nats::config_for(
-                             vespid::bus_test::nats::shared_server().url()); },
-                    1024 * 1024, false};
+  return BusBackend{
+      "nats", "nats",
+      [] {
+        return vespid::bus_test::nats::config_for(vespid::bus_test::nats::shared_server().url());
+      },
+      1024 * 1024, false};
 }
 
 }  // namespace

@@ -22,11 +22,11 @@ std::string config_for(const std::string& url, const std::string& extra_members 
 
 // Fails the current test (skips it outside CI) when no nats-server can run here: for tests that
 // start their own.
-#define VESPID_REQUIRE_NATS_SERVER()                                         \
-  do {                                                                       \
-    if (auto why = vespid::test::NatsServer::unavailable()) {                \
-      VESPID_SKIP_UNLESS_CI(*why);                                           \
-    }                                                                        \
+#define VESPID_REQUIRE_NATS_SERVER()                          \
+  do {                                                        \
+    if (auto why = vespid::test::NatsServer::unavailable()) { \
+      VESPID_SKIP_UNLESS_CI(*why);                            \
+    }                                                         \
   } while (0)
 
 }  // namespace vespid::bus_test::nats
