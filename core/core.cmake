@@ -33,10 +33,11 @@ add_library(vespid_core STATIC
   services/dispatch/dispatcher.cpp
   services/dispatch/result_store.cpp
   services/sessions/session_service.cpp
-  # host: plugin loading, the host table, the connection hub, binding, discovery, TLS files
+  # host: plugin loading, the host table, the connection hub, binding, discovery, TLS files, bus
   host/host_table.cpp
   host/plugins/module_catalog.cpp
   host/plugins/plugin_instance.cpp
+  host/bus/plugin_bus.cpp
   host/connections/connection.cpp
   host/connections/connection_hub.cpp
   host/netbind/bind_service.cpp

@@ -34,6 +34,7 @@ PARTS = {
         "connections": {"plugins"},
         "netbind": {"plugins"},
         "discovery": {"plugins"},
+        "bus": {"plugins"},
         "tls": set(),
     },
     "protocols": {

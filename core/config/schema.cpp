@@ -11,6 +11,9 @@ const std::vector<std::string> kLevels = {"trace", "debug", "info", "warn", "err
 nlohmann::json default_instances() {
   return nlohmann::json::array({
       {{"name", "storage"}, {"plugin", "sqlite"}, {"config", nlohmann::json::object()}},
+      // The bus between gateways: in-process for a single machine, no service needed. One per
+      // gateway; an explicit instance list without one gets this one.
+      {{"name", "bus"}, {"plugin", "local"}, {"config", nlohmann::json::object()}},
       {{"name", "local"}, {"plugin", "unix"}, {"config", nlohmann::json::object()}},
       // bridge.v1 on 127.0.0.1:18790; bind beyond loopback with {"host": ...} in its config.
       {{"name", "bridge"}, {"plugin", "bridge"}, {"config", nlohmann::json::object()}},

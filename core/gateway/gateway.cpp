@@ -42,6 +42,7 @@ Gateway::Gateway(config::GatewayConfig cfg, std::vector<std::string> plugin_dirs
     : cfg_(std::move(cfg)), plugin_dirs_(std::move(plugin_dirs)) {}
 
 Gateway::~Gateway() {
+  if (bus_) bus_->stop(std::chrono::milliseconds(cfg_.shutdown_timeout_ms));
   if (storage_) storage_->close();
 }
 
@@ -105,6 +106,60 @@ void Gateway::open_storage() {
                               storage_instance_->name(), schema, storage_->last_revision());
   } catch (const std::exception& e) {
     throw StartupError(exit_code::kStorage, std::string("storage: ") + e.what());
+  }
+}
+
+std::string Gateway::instance_key(const std::string& name) const {
+  for (size_t i = 0; i < cfg_.instances.size(); ++i) {
+    if (cfg_.instances[i].name == name) return "plugins.instances[" + std::to_string(i) + "]";
+  }
+  return "plugins.instances";
+}
+
+void Gateway::start_bus() {
+  PluginInstance* chosen = nullptr;
+  for (auto& inst : instances_) {
+    if (inst->kind() != VSP_KIND_BUS) continue;
+    if (chosen != nullptr) {
+      throw StartupError(
+          exit_code::kConfig,
+          "config error: " + instance_key(inst->name()) + " (\"" + inst->name() + "\", plugin " +
+              inst->plugin_id() + "): a second bus instance; a gateway has exactly one bus, and " +
+              instance_key(chosen->name()) + " (\"" + chosen->name() + "\") is already one");
+    }
+    chosen = inst.get();
+  }
+  if (chosen == nullptr) {
+    // An explicit instance list written before the bus existed: the single-machine default.
+    std::string name = "bus";
+    for (const auto& inst : instances_) {
+      if (inst->name() == name) name = "local-bus";
+    }
+    try {
+      config::PluginInstance ic{name, "local", json::object(), true};
+      instances_.push_back(std::make_unique<PluginInstance>(*this, ic, catalog_.find("local")));
+    } catch (const std::exception& e) {
+      throw StartupError(exit_code::kPlugin, std::string("no bus instance is configured and the "
+                                                         "default \"local\" bus is missing: ") +
+                                                 e.what());
+    }
+    chosen = instances_.back().get();
+    L()->info("no bus instance configured; using the in-process \"local\" bus as \"{}\"", name);
+  }
+  bus_ = std::make_unique<host::PluginBus>(*chosen);
+  try {
+    bus_->start();
+  } catch (const std::exception& e) {
+    // Always required: a gateway meant to be one of many must not quietly run alone.
+    throw StartupError(exit_code::kPlugin, "bus instance \"" + chosen->name() + "\" (" +
+                                               chosen->plugin_id() +
+                                               ") failed to start: " + e.what());
+  }
+  if (bus_->up()) {
+    L()->info("bus \"{}\" ({}) up", chosen->name(), chosen->plugin_id());
+  } else {
+    L()->warn("bus \"{}\" ({}) started but not connected yet; it keeps trying", chosen->name(),
+              chosen->plugin_id());
   }
 }
 
@@ -243,6 +298,7 @@ void Gateway::start() {
                                    cfg_.max_anonymous_per_peer});
   load_instances();
   open_storage();
+  start_bus();
   prepare_tls();
   build_semantics();
   loop_.sequencer().execute([this] {
@@ -281,6 +337,7 @@ int Gateway::run() {
       if (inst.kind() == VSP_KIND_TRANSPORT && inst.plugin() != nullptr) stop_and_destroy(inst);
     }
     if (net_) net_->stop();
+    if (bus_) bus_->stop(std::chrono::milliseconds(cfg_.shutdown_timeout_ms));
     if (storage_) storage_->close();
     return e.exit_code();
   }
@@ -381,7 +438,10 @@ void Gateway::finish_shutdown() {
     }
   }
   if (net_) net_->stop();  // after the transports: they hold bind watches
-  storage_->close();       // lets queued writes finish and makes them durable
+  // After the core's own work is closed: waiting requests fail with Down, nothing is delivered
+  // to a handler afterwards.
+  if (bus_) bus_->stop(std::chrono::milliseconds(cfg_.shutdown_timeout_ms));
+  storage_->close();  // lets queued writes finish and makes them durable
   if (storage_instance_) storage_instance_->set_state(PluginInstance::State::Stopped);
   L()->info("storage flushed; exiting with status {}", exit_code_);
   loop_.close_posts();
@@ -426,6 +486,10 @@ json Gateway::status_snapshot() {
             {"otherInstances", cluster_router_ ? cluster_router_->presence().instance_count() : 0},
             {"nodesElsewhere", cluster_router_ ? cluster_router_->presence().remote_count() : 0}}},
           {"instances", instances},
+          {"bus", bus_ ? json{{"instance", bus_->instance_name()},
+                              {"plugin", std::string(bus_->plugin_name())},
+                              {"up", bus_->up()}}
+                       : json(nullptr)},
           {"storage",
            {{"instance", storage_instance_->name()},
             {"plugin", storage_instance_->plugin_id()},

@@ -1,9 +1,9 @@
 // The gateway daemon: assembles the core from its configuration and runs it until a signal.
 //
 // Start-up order: state directory and its lock, plugin modules, the storage instance (on the
-// storage thread) and the schema migration, then transports in config order. Shutdown reverses
-// it: refuse new connections, stop transports (they drain), close what is left, flush storage,
-// exit 0.
+// storage thread) and the schema migration, the bus, then transports in config order. Shutdown
+// reverses it: refuse new connections, stop transports (they drain), close what is left, stop
+// the bus, flush storage, exit 0.
 #pragma once
 
 #include <chrono>
@@ -17,6 +17,7 @@
 #include "config/config.hpp"
 #include "gateway/net_instances.hpp"
 #include "gateway/state_dir_lock.hpp"
+#include "host/bus/plugin_bus.hpp"
 #include "host/connections/connection_hub.hpp"
 #include "host/plugins/instance_services.hpp"
 #include "host/plugins/module_catalog.hpp"
@@ -51,6 +52,10 @@ class Gateway final : public InstanceServices, public CredentialEvents {
   // Runs until shutdown; returns the process exit code.
   int run();
 
+  // The bus between gateways (the one bus instance, `local` unless configured otherwise). Valid
+  // from the end of start-up (plugins started) until the gateway is destroyed; any thread.
+  host::Bus& bus() { return *bus_; }
+
   // InstanceServices
   Loop& loop() override { return loop_; }
   const std::string& state_dir() const override { return cfg_.state_dir; }
@@ -69,6 +74,8 @@ class Gateway final : public InstanceServices, public CredentialEvents {
   void start();  // throws StartupError
   void load_instances();
   void open_storage();
+  void start_bus();
+  std::string instance_key(const std::string& name) const;  // "plugins.instances[3]"
   void prepare_tls();
   void build_semantics();
   // Node hosts: the vespid.node.v1 dialect, their REST routes, internal dispatch (http_api.cpp).
@@ -94,6 +101,7 @@ class Gateway final : public InstanceServices, public CredentialEvents {
   PluginInstance* storage_instance_ = nullptr;
   std::unique_ptr<StorageService> storage_;
   std::unique_ptr<repo::Repository> repo_;
+  std::unique_ptr<host::PluginBus> bus_;
   MethodTable methods_;
   std::unique_ptr<ConnectionHub> hub_;
   std::unique_ptr<Deadlines> deadlines_;
