@@ -481,8 +481,6 @@ json Gateway::status_snapshot() {
           {"nodesOnline", router_ ? router_->connected_count() : 0},
           {"cluster",
            {{"instance", cluster_settings_.instance_id},
-            {"bus", bus_ ? std::string(bus_->plugin_name()) : std::string()},
-            {"busUp", bus_ ? bus_->up() : false},
             {"otherInstances", cluster_router_ ? cluster_router_->presence().instance_count() : 0},
             {"nodesElsewhere", cluster_router_ ? cluster_router_->presence().remote_count() : 0}}},
           {"instances", instances},

@@ -85,7 +85,9 @@ class ClusterOfThree : public ::testing::Test {
 
   void TearDown() override {
     for (auto& inst : instances_) {
-      if (inst->gw.running()) EXPECT_EQ(inst->gw.terminate(), 0) << inst->gw.log_text();
+      if (inst->gw.running()) {
+        EXPECT_EQ(inst->gw.terminate(), 0) << inst->gw.log_text();
+      }
     }
   }
 
@@ -94,35 +96,37 @@ class ClusterOfThree : public ::testing::Test {
   Instance& C() { return *instances_[2]; }
 
   json config_of(const Instance& inst) {
-    return {
-        {"plugins",
-         {{"instances",
-           json::array(
-               {{{"name", "storage"},
-                 {"plugin", "postgres"},
-                 {"config", {{"conninfo", pg_->conninfo()}, {"schema", "cluster"}}}},
-                {{"name", "bus"},
-                 {"plugin", "nats"},
-                 {"config", {{"servers", json::array({nats_->url()})}}}},
-                {{"name", "local"}, {"plugin", "unix"}},
-                {{"name", "bridge"}, {"plugin", "bridge"}, {"config", {{"port", inst.bridge_port}}}},
-                {{"name", "api"},
-                 {"plugin", "ws"},
-                 {"config",
-                  {{"port", inst.api_port},
-                   {"routes", json::array({{{"prefix", "/v1/"}, {"dialect", "rest.v1"}},
-                                           {{"prefix", "/internal/v1/"}, {"dialect", "rest.v1"}}})}}}},
-                {{"name", "ws"},
-                 {"plugin", "ws"},
-                 {"config",
-                  {{"port", inst.ws_port},
-                   {"routes",
-                    json::array({{{"path", "/ws"}, {"dialect", "vespid.node.v1"}, {"websocket", true}},
-                                 {{"path", "/ws/client"},
-                                  {"dialect", "vespid.client.v1"},
-                                  {"websocket", true}}})}}}}})}}},
-        {"cluster", {{"instance_id", inst.id}, {"heartbeat_ms", 300}, {"lease_ms", kLeaseMs}}},
-        {"bridge", {{"ping_interval_ms", 60000}, {"idle_timeout_ms", 120000}}}};
+    return {{"plugins",
+             {{"instances",
+               json::array({{{"name", "storage"},
+                             {"plugin", "postgres"},
+                             {"config", {{"conninfo", pg_->conninfo()}, {"schema", "cluster"}}}},
+                            {{"name", "bus"},
+                             {"plugin", "nats"},
+                             {"config", {{"servers", json::array({nats_->url()})}}}},
+                            {{"name", "local"}, {"plugin", "unix"}},
+                            {{"name", "bridge"},
+                             {"plugin", "bridge"},
+                             {"config", {{"port", inst.bridge_port}}}},
+                            {{"name", "api"},
+                             {"plugin", "ws"},
+                             {"config",
+                              {{"port", inst.api_port},
+                               {"routes", json::array({{{"prefix", "/v1/"}, {"dialect", "rest.v1"}},
+                                                       {{"prefix", "/internal/v1/"},
+                                                        {"dialect", "rest.v1"}}})}}}},
+                            {{"name", "ws"},
+                             {"plugin", "ws"},
+                             {"config",
+                              {{"port", inst.ws_port},
+                               {"routes", json::array({{{"path", "/ws"},
+                                                        {"dialect", "vespid.node.v1"},
+                                                        {"websocket", true}},
+                                                       {{"path", "/ws/client"},
+                                                        {"dialect", "vespid.client.v1"},
+                                                        {"websocket", true}}})}}}}})}}},
+            {"cluster", {{"instance_id", inst.id}, {"heartbeat_ms", 300}, {"lease_ms", kLeaseMs}}},
+            {"bridge", {{"ping_interval_ms", 60000}, {"idle_timeout_ms", 120000}}}};
   }
 
   void start(Instance& inst) {
