@@ -1,12 +1,16 @@
 #include "nats_bus.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cstring>
 #include <random>
 #include <vespid/bus_subject.hpp>
 
+#include "probe.hpp"
 #include "subscription.hpp"
 
 namespace vespid::natsbus {
@@ -92,6 +96,10 @@ void NatsBus::start() {
   }
   if (s != NATS_OK) refuse(VSP_E_INTERNAL, "cannot set connection callbacks: " + nats_error(s));
 
+  if (!cfg_.creds_file.empty() && ::access(cfg_.creds_file.c_str(), R_OK) != 0) {
+    refuse(VSP_E_INVALID,
+           "\"creds_file\" " + cfg_.creds_file + " cannot be read: " + std::strerror(errno));
+  }
   if (cfg_.tls.enabled && cfg_.tls.server_name.empty()) {
     host_.warn("nats: TLS toward " + servers_text() +
                ": the server's certificate chain is checked, but an address has no name to "
@@ -100,13 +108,14 @@ void NatsBus::start() {
   requests_ = std::make_unique<Requests>();
   s = natsConnection_Connect(&nc_, o);
   if (s == NATS_NOT_YET_CONNECTED && !cfg_.connect_required) {
-    host_.warn("nats: cannot connect to " + servers_text() + " yet: " + nats_error(s) +
+    host_.warn("nats: cannot connect to " + servers_text() +
+               " yet: " + connect_failure(NATS_NO_SERVER) +
                "; connecting in the background (connect_required is false)");
   } else if (s != NATS_OK) {
     requests_.reset();
     if (nc_ != nullptr) natsConnection_Destroy(nc_);
     nc_ = nullptr;
-    refuse(VSP_E_IO, "cannot connect to " + servers_text() + ": " + nats_error(s));
+    refuse(VSP_E_IO, "cannot connect to " + servers_text() + ": " + connect_failure(s));
   } else {
     std::lock_guard lock(state_mu_);
     reported_up_ = true;
@@ -126,6 +135,19 @@ void NatsBus::start() {
     throw;
   }
   started_ = true;
+}
+
+std::string NatsBus::connect_failure(natsStatus s) {
+  if (s != NATS_NO_SERVER) return nats_error(s);
+  // Every server failed; say why each did when it failed below TLS and authentication.
+  std::string out;
+  for (const auto& url : cfg_.servers) {
+    const auto why = tcp_probe(url, cfg_.connect_timeout);
+    if (!why) return nats_error(s);  // reachable: the trouble is past TCP, libnats's words
+    out += (out.empty() ? "" : "; ") +
+           (cfg_.servers.size() > 1 ? redact_url(url) + ": " : std::string()) + *why;
+  }
+  return out;
 }
 
 void NatsBus::subscribe_inbox() {
@@ -165,11 +187,7 @@ void NatsBus::stop() {
     std::lock_guard lock(subs_mu_);
     subs.swap(subs_);
   }
-  for (auto& [id, sub] : subs) {
-    sub->deactivate();
-    natsSubscription_Unsubscribe(sub->handle);
-    natsSubscription_Destroy(sub->handle);  // the Subscription goes in its completion callback
-  }
+  for (auto& [id, sub] : subs) end_subscription(sub);
   natsSubscription_Unsubscribe(inbox_sub_);
   natsSubscription_Destroy(inbox_sub_);
   inbox_sub_ = nullptr;
@@ -202,8 +220,10 @@ void NatsBus::send(const std::string& subject, const char* reply, std::string_vi
                                std::to_string(cfg_.max_pending_bytes) + ") leaves no room for " +
                                std::to_string(adding) + " more (the server is slow)");
   }
-  const natsStatus s = natsConnection_PublishRequest(nc_, subject.c_str(), reply, data.data(),
-                                                     static_cast<int>(data.size()));
+  const int len = static_cast<int>(data.size());
+  const natsStatus s =
+      reply ? natsConnection_PublishRequest(nc_, subject.c_str(), reply, data.data(), len)
+            : natsConnection_Publish(nc_, subject.c_str(), data.data(), len);
   if (s != NATS_OK) refuse(status_for(s), "publish to \"" + subject + "\": " + nats_error(s));
 }
 
@@ -243,9 +263,10 @@ uint64_t NatsBus::subscribe(std::string_view pattern, std::string_view group, vs
     // Without its completion callback libnats might still call the handler later: keep the
     // object (a few bytes) rather than free it under a running handler.
     sub->deactivate();
-    natsSubscription_Unsubscribe(sub->handle);
-    natsSubscription_Destroy(sub->handle);
+    natsSubscription* handle = sub->handle;
     sub.release();
+    natsSubscription_Unsubscribe(handle);
+    natsSubscription_Destroy(handle);
     refuse(status_for(s), "subscribe to \"" + p + "\": " + nats_error(s));
   }
   std::lock_guard lock(subs_mu_);
@@ -263,9 +284,15 @@ void NatsBus::unsubscribe(uint64_t handle) {
     sub = it->second;
     subs_.erase(it);
   }
+  end_subscription(sub);
+}
+
+void NatsBus::end_subscription(Subscription* sub) {
   sub->deactivate();
-  natsSubscription_Unsubscribe(sub->handle);
-  natsSubscription_Destroy(sub->handle);  // `sub` goes in its completion callback
+  // Read before unsubscribing: libnats's completion callback may free `sub` at any moment after.
+  natsSubscription* handle = sub->handle;
+  natsSubscription_Unsubscribe(handle);
+  natsSubscription_Destroy(handle);
 }
 
 void NatsBus::request(std::string_view subject, std::string_view data, uint32_t timeout_ms,

@@ -67,6 +67,10 @@ class NatsBus {
   static int64_t reconnect_delay(natsConnection* nc, int attempts, void* closure);
 
   void subscribe_inbox();
+  // Why natsConnection_Connect failed, as precisely as can be found out.
+  std::string connect_failure(natsStatus s);
+  // Stops calls to the host's callback, then unsubscribes; libnats frees `sub` afterwards.
+  static void end_subscription(Subscription* sub);
   // Publishes with an optional reply subject, or throws (not connected, too large, buffer
   // full, refused by libnats).
   void send(const std::string& subject, const char* reply, std::string_view data);

@@ -18,10 +18,13 @@ void check(natsStatus s, const std::string& what) {
 std::string nats_error(natsStatus s) {
   std::string out = natsStatus_GetText(s);
   natsStatus last = NATS_OK;
-  const char* detail = nats_GetLastError(&last);
-  if (detail != nullptr && *detail != '\0' && out.find(detail) == std::string::npos) {
-    out += std::string(" (") + detail + ")";
+  const char* raw = nats_GetLastError(&last);
+  std::string detail = raw ? raw : "";
+  // libnats prefixes its detail with where it was raised: "(conn.c:2088): ...".
+  if (!detail.empty() && detail[0] == '(') {
+    if (auto end = detail.find("): "); end != std::string::npos) detail.erase(0, end + 3);
   }
+  if (!detail.empty() && detail != out) out += " (" + detail + ")";
   return out;
 }
 
