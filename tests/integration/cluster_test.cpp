@@ -168,7 +168,8 @@ class ClusterOfThree : public ::testing::Test {
     auto admin = admin_of(approver);
     std::string request_id;
     for (int i = 0; i < 100 && request_id.empty(); ++i) {
-      for (const auto& p : admin.call("nodes.pending")["pending"]) {
+      const json pending = admin.call("nodes.pending");  // kept: the loop reads into it
+      for (const auto& p : pending["pending"]) {
         if (p["nodeId"] == node_id) request_id = p["requestId"];
       }
       if (request_id.empty()) std::this_thread::sleep_for(20ms);
