@@ -33,10 +33,11 @@ add_library(vespid_core STATIC
   services/dispatch/dispatcher.cpp
   services/dispatch/result_store.cpp
   services/sessions/session_service.cpp
-  # host: plugin loading, the host table, the connection hub, binding, discovery, TLS files
+  # host: plugin loading, the host table, the connection hub, binding, discovery, TLS files, bus
   host/host_table.cpp
   host/plugins/module_catalog.cpp
   host/plugins/plugin_instance.cpp
+  host/bus/plugin_bus.cpp
   host/connections/connection.cpp
   host/connections/connection_hub.cpp
   host/netbind/bind_service.cpp
@@ -45,6 +46,11 @@ add_library(vespid_core STATIC
   host/discovery/ws_services.cpp
   host/discovery/ws_url.cpp
   host/tls/tls_material.cpp
+  # cluster: several gateway instances as one, over the bus (presence, routing, fan-out)
+  cluster/cluster_wire.cpp
+  cluster/presence.cpp
+  cluster/cluster_node_router.cpp
+  cluster/cluster_fanout.cpp
   # protocols: one folder per dialect, the method table they share at the root
   protocols/method_table.cpp
   protocols/bridge/bridge_dialect.cpp
@@ -63,6 +69,7 @@ add_library(vespid_core STATIC
   # gateway: the composition root, the only folder that knows every other
   gateway/gateway.cpp
   gateway/http_api.cpp
+  gateway/instance_id.cpp
   gateway/net_instances.cpp
   gateway/state_dir_lock.cpp
 )

@@ -16,7 +16,7 @@ import re
 import sys
 
 # The core's layers, lowest first. A layer may include any layer before it.
-LAYERS = ["runtime", "config", "storage", "services", "host", "protocols", "gateway"]
+LAYERS = ["runtime", "config", "storage", "services", "host", "cluster", "protocols", "gateway"]
 
 # Inside a layer with parts (its subfolders): which other parts each part may include. Files
 # at the layer's own root may include every part; a part never includes the root, except
@@ -34,6 +34,7 @@ PARTS = {
         "connections": {"plugins"},
         "netbind": {"plugins"},
         "discovery": {"plugins"},
+        "bus": {"plugins"},
         "tls": set(),
     },
     "protocols": {

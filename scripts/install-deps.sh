@@ -9,6 +9,9 @@ packages=(
   # the postgres storage plugin (libpq) and the throwaway server its tests start (initdb,
   # postgres; the package's own cluster is not started, see policy-rc.d below)
   libpq-dev postgresql
+  # the nats bus plugin (libnats, the NATS C client) and the nats-server its tests start on a
+  # free loopback port (the package's own service is not started, see policy-rc.d below)
+  libnats-dev nats-server
   nlohmann-json3-dev libspdlog-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libavahi-client-dev
@@ -36,8 +39,9 @@ sudo=""
 if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
 echo "install-deps: installing ${missing[*]}"
 # Packages with daemons must not start them: avahi-daemon on this machine's real interfaces
-# would multicast out of it, and postgresql's own cluster would sit on port 5432 for nothing.
-# The tests run their own (avahi inside network namespaces, PostgreSQL on a free loopback port).
+# would multicast out of it, and postgresql's own cluster and nats-server's service would sit on
+# ports 5432 and 4222 for nothing. The tests run their own (avahi inside network namespaces,
+# PostgreSQL and nats-server on free loopback ports).
 # policy-rc.d answering 101 ("action forbidden") is Debian's switch for that.
 policy=/usr/sbin/policy-rc.d
 added_policy=""

@@ -11,6 +11,9 @@ const std::vector<std::string> kLevels = {"trace", "debug", "info", "warn", "err
 nlohmann::json default_instances() {
   return nlohmann::json::array({
       {{"name", "storage"}, {"plugin", "sqlite"}, {"config", nlohmann::json::object()}},
+      // The bus between gateways: in-process for a single machine, no service needed. One per
+      // gateway; an explicit instance list without one gets this one.
+      {{"name", "bus"}, {"plugin", "local"}, {"config", nlohmann::json::object()}},
       {{"name", "local"}, {"plugin", "unix"}, {"config", nlohmann::json::object()}},
       // bridge.v1 on 127.0.0.1:18790; bind beyond loopback with {"host": ...} in its config.
       {{"name", "bridge"}, {"plugin", "bridge"}, {"config", nlohmann::json::object()}},
@@ -225,6 +228,28 @@ const std::vector<KeySpec>& schema() {
       {"agents.gateway_ws_url", Type::String, "",
        "gatewayWsUrl answered to a host that pairs. Empty: derived from the request's Host and "
        "the listener that serves /ws (e.g. ws://127.0.0.1:3002/ws). Set it behind a proxy."},
+      {"cluster.instance_id", Type::String, "",
+       "This instance's name among the gateway instances sharing one store and bus (letters, "
+       "digits, '-', '_'; at most 64). Empty: generated once and kept in <state_dir>/instance-id. "
+       "Must stay the same across restarts: dispatch records name the instance waiting for them."},
+      {"cluster.subject_prefix", Type::String, "vespid",
+       "First token of every bus subject the instances use, so that several deployments can "
+       "share one NATS server."},
+      {"cluster.heartbeat_ms",
+       Type::Int,
+       1000,
+       "How often an instance tells the others over the bus that it is alive.",
+       {},
+       100,
+       60000},
+      {"cluster.lease_ms",
+       Type::Int,
+       5000,
+       "How long after an instance's last heartbeat the others treat it as dead: its nodes are "
+       "offline there and invokes waiting on it fail. At least twice cluster.heartbeat_ms.",
+       {},
+       300,
+       600000},
       {"dispatch.default_timeout_ms",
        Type::Int,
        60000,

@@ -9,6 +9,7 @@
 #include <boost/asio/signal_set.hpp>
 
 #include "gateway/exit_codes.hpp"
+#include "gateway/instance_id.hpp"
 #include "host/tls/tls_material.hpp"
 #include "protocols/bridge/bridge_dialect.hpp"
 #include "protocols/operator/admin_methods.hpp"
@@ -41,6 +42,7 @@ Gateway::Gateway(config::GatewayConfig cfg, std::vector<std::string> plugin_dirs
     : cfg_(std::move(cfg)), plugin_dirs_(std::move(plugin_dirs)) {}
 
 Gateway::~Gateway() {
+  if (bus_) bus_->stop(std::chrono::milliseconds(cfg_.shutdown_timeout_ms));
   if (storage_) storage_->close();
 }
 
@@ -107,6 +109,60 @@ void Gateway::open_storage() {
   }
 }
 
+std::string Gateway::instance_key(const std::string& name) const {
+  for (size_t i = 0; i < cfg_.instances.size(); ++i) {
+    if (cfg_.instances[i].name == name) return "plugins.instances[" + std::to_string(i) + "]";
+  }
+  return "plugins.instances";
+}
+
+void Gateway::start_bus() {
+  PluginInstance* chosen = nullptr;
+  for (auto& inst : instances_) {
+    if (inst->kind() != VSP_KIND_BUS) continue;
+    if (chosen != nullptr) {
+      throw StartupError(
+          exit_code::kConfig,
+          "config error: " + instance_key(inst->name()) + " (\"" + inst->name() + "\", plugin " +
+              inst->plugin_id() + "): a second bus instance; a gateway has exactly one bus, and " +
+              instance_key(chosen->name()) + " (\"" + chosen->name() + "\") is already one");
+    }
+    chosen = inst.get();
+  }
+  if (chosen == nullptr) {
+    // An explicit instance list written before the bus existed: the single-machine default.
+    std::string name = "bus";
+    for (const auto& inst : instances_) {
+      if (inst->name() == name) name = "local-bus";
+    }
+    try {
+      config::PluginInstance ic{name, "local", json::object(), true};
+      instances_.push_back(std::make_unique<PluginInstance>(*this, ic, catalog_.find("local")));
+    } catch (const std::exception& e) {
+      throw StartupError(exit_code::kPlugin, std::string("no bus instance is configured and the "
+                                                         "default \"local\" bus is missing: ") +
+                                                 e.what());
+    }
+    chosen = instances_.back().get();
+    L()->info("no bus instance configured; using the in-process \"local\" bus as \"{}\"", name);
+  }
+  bus_ = std::make_unique<host::PluginBus>(*chosen);
+  try {
+    bus_->start();
+  } catch (const std::exception& e) {
+    // Always required: a gateway meant to be one of many must not quietly run alone.
+    throw StartupError(exit_code::kPlugin, "bus instance \"" + chosen->name() + "\" (" +
+                                               chosen->plugin_id() +
+                                               ") failed to start: " + e.what());
+  }
+  if (bus_->up()) {
+    L()->info("bus \"{}\" ({}) up", chosen->name(), chosen->plugin_id());
+  } else {
+    L()->warn("bus \"{}\" ({}) started but not connected yet; it keeps trying", chosen->name(),
+              chosen->plugin_id());
+  }
+}
+
 void Gateway::start_transports() {
   for (auto& inst : instances_) {
     if (inst->kind() != VSP_KIND_TRANSPORT) continue;
@@ -167,6 +223,23 @@ void Gateway::build_semantics() {
       *storage_, nodes::NodeStore::Limits{cfg_.integer("pairing.ttl_ms")});
   router_ = std::make_unique<nodes::LocalNodeRouter>(
       *deadlines_, static_cast<int>(cfg_.integer("invoke.max_in_flight_per_node")));
+  cluster_settings_.instance_id =
+      resolve_instance_id(cfg_.string("cluster.instance_id"), cfg_.state_dir);
+  cluster_settings_.subject_prefix = cfg_.string("cluster.subject_prefix");
+  cluster_settings_.heartbeat = std::chrono::milliseconds(cfg_.integer("cluster.heartbeat_ms"));
+  cluster_settings_.lease = std::chrono::milliseconds(cfg_.integer("cluster.lease_ms"));
+  if (cluster_settings_.lease < 2 * cluster_settings_.heartbeat) {
+    throw StartupError(exit_code::kConfig,
+                       "cluster.lease_ms must be at least twice cluster.heartbeat_ms, or one "
+                       "late heartbeat would declare a live instance dead");
+  }
+  if (!cluster::is_subject_token(cluster_settings_.subject_prefix)) {
+    throw StartupError(exit_code::kConfig,
+                       "cluster.subject_prefix must be one bus subject token (letters, digits, "
+                       "'-', '_')");
+  }
+  cluster_router_ = std::make_unique<cluster::ClusterNodeRouter>(
+      cluster_settings_, bus(), loop_.sequencer(), *deadlines_, *router_);
 
   auto op = std::make_unique<OperatorDialect>(
       methods_, *repo_, *deadlines_,
@@ -209,7 +282,7 @@ void Gateway::build_semantics() {
   register_admin_methods(methods_,
                          AdminServices{*repo_, *this, [this] { return status_snapshot(); }});
   register_node_methods(
-      methods_, NodeServices{*repo_, *node_store_, *router_, *bridge_dialect_,
+      methods_, NodeServices{*repo_, *node_store_, *cluster_router_, *fanout_,
                              std::chrono::milliseconds(cfg_.integer("invoke.default_timeout_ms")),
                              std::chrono::milliseconds(cfg_.integer("invoke.max_timeout_ms"))});
 }
@@ -225,8 +298,13 @@ void Gateway::start() {
                                    cfg_.max_anonymous_per_peer});
   load_instances();
   open_storage();
+  start_bus();
   prepare_tls();
   build_semantics();
+  loop_.sequencer().execute([this] {
+    cluster_router_->start();
+    fanout_->start();
+  });
   net_ = std::make_unique<NetInstances>(
       loop_, cfg_, [this](PluginInstance& t) { return transport_fingerprint(t); });
   net_->start(instances_);  // transports bind through netbind, so it starts first
@@ -259,6 +337,7 @@ int Gateway::run() {
       if (inst.kind() == VSP_KIND_TRANSPORT && inst.plugin() != nullptr) stop_and_destroy(inst);
     }
     if (net_) net_->stop();
+    if (bus_) bus_->stop(std::chrono::milliseconds(cfg_.shutdown_timeout_ms));
     if (storage_) storage_->close();
     return e.exit_code();
   }
@@ -298,6 +377,12 @@ void Gateway::begin_shutdown(int code, const std::string& why) {
   exit_code_ = code;
   L()->info("shutting down ({}): no new connections, draining", why);
   hub_->refuse_new();
+  // Tell the other instances first: they drop this instance's nodes now rather than at the end
+  // of its lease, and their nodes' reconnects are not sent here.
+  loop_.sequencer().execute([this] {
+    if (fanout_) fanout_->stop();
+    if (cluster_router_) cluster_router_->stop();
+  });
   if (bridge_dialect_)
     loop_.sequencer().execute([this] { bridge_dialect_->keep_pairing_requests(); });
   for (auto& inst : instances_) {
@@ -353,7 +438,10 @@ void Gateway::finish_shutdown() {
     }
   }
   if (net_) net_->stop();  // after the transports: they hold bind watches
-  storage_->close();       // lets queued writes finish and makes them durable
+  // After the core's own work is closed: waiting requests fail with Down, nothing is delivered
+  // to a handler afterwards.
+  if (bus_) bus_->stop(std::chrono::milliseconds(cfg_.shutdown_timeout_ms));
+  storage_->close();  // lets queued writes finish and makes them durable
   if (storage_instance_) storage_instance_->set_state(PluginInstance::State::Stopped);
   L()->info("storage flushed; exiting with status {}", exit_code_);
   loop_.close_posts();
@@ -391,7 +479,15 @@ json Gateway::status_snapshot() {
           {"stateDir", cfg_.state_dir},
           {"connections", hub_->open_count()},
           {"nodesOnline", router_ ? router_->connected_count() : 0},
+          {"cluster",
+           {{"instance", cluster_settings_.instance_id},
+            {"otherInstances", cluster_router_ ? cluster_router_->presence().instance_count() : 0},
+            {"nodesElsewhere", cluster_router_ ? cluster_router_->presence().remote_count() : 0}}},
           {"instances", instances},
+          {"bus", bus_ ? json{{"instance", bus_->instance_name()},
+                              {"plugin", std::string(bus_->plugin_name())},
+                              {"up", bus_->up()}}
+                       : json(nullptr)},
           {"storage",
            {{"instance", storage_instance_->name()},
             {"plugin", storage_instance_->plugin_id()},
@@ -406,6 +502,15 @@ void Gateway::close_after_this_turn(Connection& c, const char* reason) {
 }
 
 int Gateway::membership_removed(const std::string& org_id, const std::string& user_id) {
+  return fanout_ ? fanout_->membership_removed(org_id, user_id)
+                 : close_member_here(org_id, user_id);
+}
+
+int Gateway::access_token_revoked(const std::string& token_id) {
+  return fanout_ ? fanout_->access_token_revoked(token_id) : close_token_holders_here(token_id);
+}
+
+int Gateway::close_member_here(const std::string& org_id, const std::string& user_id) {
   int closed = 0;
   hub_->for_each([&](Connection& c) {
     if (c.principal.role == Role::Operator && c.principal.user_id == user_id &&
@@ -416,11 +521,14 @@ int Gateway::membership_removed(const std::string& org_id, const std::string& us
       ++closed;
     }
   });
-  L()->info("user {} removed from org {}: {} open connection(s) closed", user_id, org_id, closed);
+  if (closed > 0) {
+    L()->info("user {} removed from org {}: {} open connection(s) closed here", user_id, org_id,
+              closed);
+  }
   return closed;
 }
 
-int Gateway::access_token_revoked(const std::string& token_id) {
+int Gateway::close_token_holders_here(const std::string& token_id) {
   int closed = 0;
   hub_->for_each([&](Connection& c) {
     if (c.principal.role == Role::Operator && c.principal.token_id == token_id) {

@@ -1,19 +1,23 @@
 // The gateway daemon: assembles the core from its configuration and runs it until a signal.
 //
 // Start-up order: state directory and its lock, plugin modules, the storage instance (on the
-// storage thread) and the schema migration, then transports in config order. Shutdown reverses
-// it: refuse new connections, stop transports (they drain), close what is left, flush storage,
-// exit 0.
+// storage thread) and the schema migration, the bus, then transports in config order. Shutdown
+// reverses it: refuse new connections, stop transports (they drain), close what is left, stop
+// the bus, flush storage, exit 0.
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "cluster/cluster_fanout.hpp"
+#include "cluster/cluster_node_router.hpp"
 #include "config/config.hpp"
 #include "gateway/net_instances.hpp"
 #include "gateway/state_dir_lock.hpp"
+#include "host/bus/plugin_bus.hpp"
 #include "host/connections/connection_hub.hpp"
 #include "host/plugins/instance_services.hpp"
 #include "host/plugins/module_catalog.hpp"
@@ -48,13 +52,17 @@ class Gateway final : public InstanceServices, public CredentialEvents {
   // Runs until shutdown; returns the process exit code.
   int run();
 
+  // The bus between gateways (the one bus instance, `local` unless configured otherwise). Valid
+  // from the end of start-up (plugins started) until the gateway is destroyed; any thread.
+  host::Bus& bus() { return *bus_; }
+
   // InstanceServices
   Loop& loop() override { return loop_; }
   const std::string& state_dir() const override { return cfg_.state_dir; }
   std::string config_text(const std::string& path) const override;
   void instance_failed(PluginInstance& instance, int status, const std::string& message) override;
   ConnectionServices* connections() override { return hub_.get(); }
-  // CredentialEvents
+  // CredentialEvents: acts on this instance's connections and tells the other instances.
   int access_token_revoked(const std::string& token_id) override;
   int membership_removed(const std::string& org_id, const std::string& user_id) override;
   // Sequencer only: closes `c` after the handler running now has sent its replies.
@@ -66,10 +74,17 @@ class Gateway final : public InstanceServices, public CredentialEvents {
   void start();  // throws StartupError
   void load_instances();
   void open_storage();
+  void start_bus();
+  std::string instance_key(const std::string& name) const;  // "plugins.instances[3]"
   void prepare_tls();
   void build_semantics();
   // Node hosts: the vespid.node.v1 dialect, their REST routes, internal dispatch (http_api.cpp).
   void build_node_hosts(RestDialect& rest);
+  // The cluster layer over the bus: the node router the services use, and what other
+  // instances must hear about (core/cluster). Built at the end of build_node_hosts.
+  void build_cluster();
+  int close_token_holders_here(const std::string& token_id);
+  int close_member_here(const std::string& org_id, const std::string& user_id);
   void start_transports();
   void begin_shutdown(int exit_code, const std::string& why);
   void finish_shutdown();
@@ -86,11 +101,20 @@ class Gateway final : public InstanceServices, public CredentialEvents {
   PluginInstance* storage_instance_ = nullptr;
   std::unique_ptr<StorageService> storage_;
   std::unique_ptr<repo::Repository> repo_;
+  std::unique_ptr<host::PluginBus> bus_;
   MethodTable methods_;
   std::unique_ptr<ConnectionHub> hub_;
   std::unique_ptr<Deadlines> deadlines_;
   std::unique_ptr<nodes::NodeStore> node_store_;
-  std::unique_ptr<nodes::LocalNodeRouter> router_;
+  std::unique_ptr<nodes::LocalNodeRouter> router_;  // the nodes connected here (dialects)
+  // Every node of the deployment (services): router_ plus those held by other instances.
+  std::unique_ptr<cluster::ClusterNodeRouter> cluster_router_;
+  std::unique_ptr<cluster::ClusterFanout> fanout_;
+  cluster::ClusterSettings cluster_settings_;
+  // This instance's session subscribers (client and bridge dialects), for the fan-out.
+  std::function<void(const std::string&, const std::vector<nlohmann::json>&)>
+      deliver_session_events_;
+  std::function<bool(const std::string&)> watches_session_;
   OperatorDialect* operator_dialect_ = nullptr;  // owned by hub_
   BridgeDialect* bridge_dialect_ = nullptr;      // owned by hub_
   std::unique_ptr<node_hosts::NodeHostStore> node_host_store_;

@@ -32,11 +32,12 @@ void Gateway::build_node_hosts(RestDialect& rest) {
   result_store_ =
       std::make_unique<dispatch::ResultStore>(*storage_, cfg_.integer("dispatch.results_ttl_ms"));
   dispatch::DispatchSettings ds;
+  ds.instance_id = cluster_settings_.instance_id;
   ds.default_timeout_ms = cfg_.integer("dispatch.default_timeout_ms");
   ds.default_max_in_flight = static_cast<int>(cfg_.integer("dispatch.default_max_in_flight"));
   ds.max_outstanding = static_cast<int>(cfg_.integer("dispatch.max_outstanding"));
-  dispatcher_ =
-      std::make_unique<dispatch::Dispatcher>(*storage_, *router_, *deadlines_, *result_store_, ds);
+  dispatcher_ = std::make_unique<dispatch::Dispatcher>(*storage_, *cluster_router_, *deadlines_,
+                                                       *result_store_, ds);
   hub_->add_dialect(
       std::make_unique<node_hosts::NodeHostDialect>(*node_host_store_, *router_, *dispatcher_));
 
@@ -47,15 +48,23 @@ void Gateway::build_node_hosts(RestDialect& rest) {
   ss.history_messages = static_cast<int>(cfg_.integer("sessions.history_messages"));
   ss.history_max_bytes = static_cast<size_t>(cfg_.integer("sessions.history_max_bytes"));
   ss.replay_default = static_cast<int>(cfg_.integer("sessions.replay_default"));
-  sessions_ =
-      std::make_unique<sessions::SessionService>(*storage_, *repo_, *router_, *dispatcher_, ss);
+  sessions_ = std::make_unique<sessions::SessionService>(*storage_, *repo_, *cluster_router_,
+                                                         *dispatcher_, ss);
   auto client = std::make_unique<sessions::ClientDialect>(*repo_, *sessions_);
   sessions::ClientDialect* client_dialect = client.get();
-  sessions_->set_fan_out([client_dialect, bridge = bridge_dialect_](
-                             const std::string& id, const std::vector<nlohmann::json>& events) {
+  // Events stored here go to this instance's subscribers and, through the cluster fan-out, to
+  // every other instance's (build_cluster).
+  sessions_->set_fan_out([this](const std::string& id, const std::vector<nlohmann::json>& events) {
+    fanout_->session_events_stored(id, events);
+  });
+  deliver_session_events_ = [client_dialect, bridge = bridge_dialect_](
+                                const std::string& id, const std::vector<nlohmann::json>& events) {
     client_dialect->publish(id, events);
     if (bridge != nullptr) bridge->publish_chat(id, events);
-  });
+  };
+  watches_session_ = [client_dialect, bridge = bridge_dialect_](const std::string& id) {
+    return client_dialect->watches(id) || (bridge != nullptr && bridge->watches_chat(id));
+  };
   if (bridge_dialect_ != nullptr) bridge_dialect_->set_sessions(sessions_.get());
   hub_->add_dialect(std::move(client));
   sessions::register_session_routes(rest, *repo_, *sessions_);
@@ -80,7 +89,7 @@ void Gateway::build_node_hosts(RestDialect& rest) {
   }
   node_hosts::register_node_host_routes(
       rest, node_hosts::NodeHostRouteServices{
-                *repo_, *node_store_, *node_host_store_, *router_,
+                *repo_, *node_store_, *node_host_store_, *cluster_router_,
                 [configured_url, listener](const RestRequest& req) {
                   return configured_url.empty() ? gateway_ws_url(listener, header(req, "host"))
                                                 : configured_url;
@@ -105,6 +114,24 @@ void Gateway::build_node_hosts(RestDialect& rest) {
   dispatch::register_dispatch_routes(
       rest, dispatch::DispatchRouteServices{
                 *dispatcher_, token.empty() ? std::string() : crypto::sha256_hex(token), limits});
+  build_cluster();
+}
+
+void Gateway::build_cluster() {
+  cluster::ClusterFanout::Local local;
+  local.close_token_holders = [this](const std::string& id) {
+    return close_token_holders_here(id);
+  };
+  local.close_member = [this](const std::string& org, const std::string& user) {
+    return close_member_here(org, user);
+  };
+  local.pairing = bridge_dialect_;
+  local.deliver_events = deliver_session_events_;
+  local.watches_session = watches_session_;
+  local.dispatcher = dispatcher_.get();
+  fanout_ = std::make_unique<cluster::ClusterFanout>(cluster_settings_, bus(), loop_.sequencer(),
+                                                     *storage_, std::move(local));
+  dispatcher_->set_relay(fanout_.get());
 }
 
 }  // namespace vespid::core

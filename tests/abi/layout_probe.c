@@ -2,7 +2,7 @@
  * Records the binary layout one set of SDK headers defines: the offset and size of every member
  * of every struct and table that crosses the boundary, the size of structs passed in arrays
  * (they have no struct_size, so they can never grow), and the value of every constant. Compiled
- * once per header set (frozen 1.0, frozen 1.1, current) with LAYOUT_NAME naming the table;
+ * once per header set (frozen 1.0, 1.1, 1.2, current) with LAYOUT_NAME naming the table;
  * layout_test.cpp then requires every entry of an older set to be unchanged in every newer one.
  *
  * Members are listed by the minor that introduced them, so a set only names what it has.
@@ -203,6 +203,26 @@ const layout_entry LAYOUT_NAME[] = {
     MEMBER(vsp_host_api, batch_begin),
     MEMBER(vsp_host_api, batch_end),
     MEMBER(vsp_transport_vtbl, send_batch),
+#endif
+#if VSP_ABI_MINOR >= 3
+    /* ---- 1.3 ---- */
+    CONSTANT(VSP_E_TIMEOUT),
+    CONSTANT(VSP_KIND_BUS),
+    MEMBER(vsp_bus_msg, struct_size),
+    MEMBER(vsp_bus_msg, subject),
+    MEMBER(vsp_bus_msg, subject_len),
+    MEMBER(vsp_bus_msg, reply_to),
+    MEMBER(vsp_bus_msg, reply_len),
+    MEMBER(vsp_bus_msg, data),
+    MEMBER(vsp_bus_msg, len),
+    MEMBER(vsp_bus_vtbl, struct_size),
+    MEMBER(vsp_bus_vtbl, life),
+    MEMBER(vsp_bus_vtbl, publish),
+    MEMBER(vsp_bus_vtbl, subscribe),
+    MEMBER(vsp_bus_vtbl, unsubscribe),
+    MEMBER(vsp_bus_vtbl, request),
+    MEMBER(vsp_bus_vtbl, set_state_callback),
+    MEMBER(vsp_bus_vtbl, is_up),
 #endif
     {NULL, 0, 0, LAYOUT_END},
 };

@@ -1,6 +1,6 @@
 // Within ABI major 1, a newer header set may only add: every member, array-element size and
-// constant of the frozen 1.0 and 1.1 headers must be unchanged in every newer set, the current
-// SDK headers included. Compile-time facts, so this fails before any gateway runs.
+// constant of the frozen 1.0, 1.1 and 1.2 headers must be unchanged in every newer set, the
+// current SDK headers included. Compile-time facts, so this fails before any gateway runs.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -45,8 +45,25 @@ void expect_kept(const char* older_name, const layout_entry* older, const char* 
 
 TEST(AbiLayout, OlderMinorsArePrefixesOfNewerOnes) {
   expect_kept("1.0", abi_layout_1_0, "1.1", abi_layout_1_1);
+  expect_kept("1.0", abi_layout_1_0, "1.2", abi_layout_1_2);
+  expect_kept("1.1", abi_layout_1_1, "1.2", abi_layout_1_2);
   expect_kept("1.0", abi_layout_1_0, "current", abi_layout_current);
   expect_kept("1.1", abi_layout_1_1, "current", abi_layout_current);
+  expect_kept("1.2", abi_layout_1_2, "current", abi_layout_current);
+}
+
+TEST(AbiLayout, TheBusKindArrivedWholeIn13) {
+  // A kind added by a minor: the host's minimum table size for it is its whole 1.3 table, and
+  // the 1.2 headers know nothing of it.
+  const auto v12 = facts(abi_layout_1_2);
+  const auto now = facts(abi_layout_current);
+  EXPECT_EQ(v12.count("VSP_KIND_BUS"), 0u);
+  EXPECT_EQ(v12.count("VSP_E_TIMEOUT"), 0u);
+  ASSERT_EQ(now.count("vsp_bus_vtbl.is_up"), 1u);
+  EXPECT_EQ(now.at("VSP_KIND_BUS").offset, 5u);
+  EXPECT_EQ(now.at("VSP_E_TIMEOUT").offset, static_cast<size_t>(-15));
+  // The lifecycle comes first, as in every kind's table, so the host can drive any kind.
+  EXPECT_EQ(now.at("vsp_bus_vtbl.life").offset, now.at("vsp_storage_vtbl.life").offset);
 }
 
 TEST(AbiLayout, TablesOfOlderMinorsEndWhereTheirLastMemberEnds) {

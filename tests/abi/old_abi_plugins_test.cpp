@@ -1,6 +1,7 @@
-// Modules built against the frozen ABI 1.0 and 1.1 headers (tests/abi/headers-1.*) load and work
-// in the gateway of this build. A change to the host or to the current headers that breaks an
-// already-built module of an older minor fails here. See tests/abi/README.md.
+// Modules built against the frozen ABI 1.0, 1.1 and 1.2 headers (tests/abi/headers-1.*) load and
+// work in the gateway of this build (1.3 added the bus kind; a 1.2 module knows nothing of it). A
+// change to the host or to the current headers that breaks an already-built module of an older
+// minor fails here. See tests/abi/README.md.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -25,25 +26,30 @@ struct OldAbi {
   const char* tag;  // FX_TAG of the build, see tests/abi/CMakeLists.txt
   const char* abi;  // what its vsp_module_info declares
 };
-constexpr OldAbi kOldAbis[] = {{"abi10", "1.0"}, {"abi11", "1.1"}};
+constexpr OldAbi kOldAbis[] = {{"abi10", "1.0"}, {"abi11", "1.1"}, {"abi12", "1.2"}};
 
 void write_file(const std::string& path, const std::string& text) {
   std::ofstream out(path);
   out << text;
 }
 
-// Storage and the admin socket (wait_ready needs it), then every plugin of both fixture modules.
-// The 1.1 transport watches a spec only the 1.0 netbind answers, so one start exercises a 1.1
-// host service and a 1.0 netbind table together.
+// Storage and the admin socket (wait_ready needs it), then every plugin of the fixture modules.
+// The 1.1 transport watches a spec only the 1.0 netbind answers and the 1.2 transport one only
+// the 1.1 netbind answers, so one start exercises host services and netbind tables of different
+// minors together. No bus instance: the gateway adds the local one.
 std::string fixture_config() {
   json instances = json::array({{{"name", "storage"}, {"plugin", "sqlite"}},
                                 {{"name", "local"}, {"plugin", "unix"}},
                                 {{"name", "names10"}, {"plugin", "abi10-netbind"}},
                                 {{"name", "names11"}, {"plugin", "abi11-netbind"}},
+                                {{"name", "names12"}, {"plugin", "abi12-netbind"}},
                                 {{"name", "echo10"}, {"plugin", "abi10-transport"}},
                                 {{"name", "echo11"},
                                  {"plugin", "abi11-transport"},
-                                 {"config", {{"bind_spec", "abi10-fixture"}}}}});
+                                 {"config", {{"bind_spec", "abi10-fixture"}}}},
+                                {{"name", "echo12"},
+                                 {"plugin", "abi12-transport"},
+                                 {"config", {{"bind_spec", "abi11-fixture"}}}}});
   return json{{"plugins", {{"instances", instances}}}}.dump(2);
 }
 
@@ -114,7 +120,10 @@ TEST(OldAbiPlugins, TransportsCarryOperatorRequestsEndToEnd) {
   const std::string log = gw.log_text();
   EXPECT_NE(log.find("built for plugin ABI 1.0, host speaks 1."), std::string::npos) << log;
   EXPECT_NE(log.find("built for plugin ABI 1.1, host speaks 1."), std::string::npos) << log;
+  EXPECT_NE(log.find("built for plugin ABI 1.2, host speaks 1."), std::string::npos) << log;
   EXPECT_NE(log.find("bind_watch(abi10-fixture): [127.0.0.10]"), std::string::npos) << log;
+  EXPECT_NE(log.find("bind_watch(abi11-fixture): [127.0.0.11]"), std::string::npos) << log;
+  EXPECT_NE(log.find("bus \"bus\" (local) up"), std::string::npos) << log;
 
   // stop and destroy of the old tables, with the gateway's exit status telling they finished.
   EXPECT_EQ(gw.terminate(), 0) << gw.log_text();

@@ -42,13 +42,19 @@ TEST(GatewayLifecycle, StartsOnDefaultsAndStopsCleanlyOnSigterm) {
   json status = client.call("status");
   EXPECT_EQ(status["stateDir"], dir.file("state"));
   EXPECT_EQ(status["storage"]["plugin"], "sqlite");
-  // The defaults: storage, the admin socket, the bridge, the HTTP API and the WebSockets.
-  ASSERT_EQ(status["instances"].size(), 5u);
-  EXPECT_EQ(status["instances"][1]["plugin"], "unix");
-  EXPECT_EQ(status["instances"][2]["plugin"], "bridge");
-  EXPECT_EQ(status["instances"][3]["name"], "api");
-  EXPECT_EQ(status["instances"][3]["plugin"], "ws");
-  EXPECT_EQ(status["instances"][4]["name"], "ws");
+  // The defaults: storage, the local bus, the admin socket, the bridge, the HTTP API and the
+  // WebSockets.
+  ASSERT_EQ(status["instances"].size(), 6u);
+  EXPECT_EQ(status["instances"][1]["name"], "bus");
+  EXPECT_EQ(status["instances"][1]["plugin"], "local");
+  EXPECT_EQ(status["instances"][1]["kind"], "bus");
+  EXPECT_EQ(status["instances"][2]["plugin"], "unix");
+  EXPECT_EQ(status["instances"][3]["plugin"], "bridge");
+  EXPECT_EQ(status["instances"][4]["name"], "api");
+  EXPECT_EQ(status["instances"][4]["plugin"], "ws");
+  EXPECT_EQ(status["instances"][5]["name"], "ws");
+  EXPECT_EQ(status["bus"]["plugin"], "local");
+  EXPECT_EQ(status["bus"]["up"], true);
   for (const auto& inst : status["instances"]) {
     EXPECT_EQ(inst["state"], "running") << inst.dump();
   }
@@ -186,7 +192,7 @@ TEST(GatewayLifecycle, ModuleBuiltForAbi2IsRefusedWhileTheRestStart) {
   gw.start(dir.file("state"), {"--plugin-dir", VESPID_FIXTURE_PLUGIN_DIR});
   ASSERT_TRUE(gw.wait_ready());
   std::string log = gw.log_text();
-  EXPECT_NE(log.find("vespid-abi2.so: built for plugin ABI 2.0, this gateway speaks ABI 1.2; "
+  EXPECT_NE(log.find("vespid-abi2.so: built for plugin ABI 2.0, this gateway speaks ABI 1.3; "
                      "rebuild the plugin against the Vespid SDK 1.x"),
             std::string::npos)
       << log;
@@ -232,7 +238,7 @@ TEST(GatewayLifecycle, HelpAndVersionHelp) {
   EXPECT_NE(r.out.find("Exit codes"), std::string::npos);
   r = gateway({"version"});
   EXPECT_EQ(r.exit_code, 0);
-  EXPECT_NE(r.out.find("plugin ABI 1.2"), std::string::npos);
+  EXPECT_NE(r.out.find("plugin ABI 1.3"), std::string::npos);
   r = gateway({"--no-such-flag"});
   EXPECT_EQ(r.exit_code, 2);
 }

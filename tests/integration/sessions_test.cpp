@@ -11,6 +11,7 @@
 #include <fstream>
 #include <thread>
 
+#include "agent_host.hpp"
 #include "bridge_client.hpp"
 #include "node_host_support.hpp"
 #include "operator_client.hpp"
@@ -21,44 +22,6 @@ namespace {
 
 using nlohmann::json;
 using ms = std::chrono::milliseconds;
-
-class AgentHost {
- public:
-  AgentHost(const TempDir& dir, const std::string& name, const std::string& pairing_token,
-            int api_port) {
-    config_ = dir.file(name + ".json");
-    log_ = dir.file(name + ".log");
-    CommandResult c = run_command({VESPID_AGENT_BIN, "connect", "--config", config_,
-                                   "--pairing-token", pairing_token, "--api",
-                                   "http://127.0.0.1:" + std::to_string(api_port), "--name", name});
-    EXPECT_EQ(c.exit_code, 0) << c.out << c.err;
-    id_ = json::parse(read_file(config_), nullptr, false).value("agentId", "");
-  }
-  ~AgentHost() { kill(); }
-  void start(const EnvOverrides& env = {}) {
-    std::vector<std::string> argv = {VESPID_AGENT_BIN,     "start", "--config",           config_,
-                                     "--echo-delay-ms",    "0",     "--reconnect-min-ms", "20",
-                                     "--reconnect-max-ms", "200"};
-    const int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-    const int log_fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    pid_ = spawn(argv, env, null_fd, null_fd, log_fd);
-    ::close(null_fd);
-    ::close(log_fd);
-  }
-  void kill() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-      pid_ = -1;
-    }
-  }
-  const std::string& id() const { return id_; }
-  std::string log() const { return read_file(log_); }
-
- private:
-  std::string config_, log_, id_;
-  pid_t pid_ = -1;
-};
 
 class Sessions : public NodeHostGateway {
  protected:

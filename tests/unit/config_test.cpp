@@ -42,12 +42,14 @@ TEST(Config, EveryKeyHasADefaultSoNoFileIsNeeded) {
   GatewayConfig c = load({});
   EXPECT_EQ(c.log_level, "info");
   EXPECT_EQ(c.log_format, "text");
-  ASSERT_EQ(c.instances.size(), 5u);
+  ASSERT_EQ(c.instances.size(), 6u);
   EXPECT_EQ(c.instances[0].plugin, "sqlite");
-  EXPECT_EQ(c.instances[1].plugin, "unix");
-  EXPECT_EQ(c.instances[2].plugin, "bridge");
-  EXPECT_EQ(c.instances[3].plugin, "ws");  // the HTTP API on 3001
-  EXPECT_EQ(c.instances[4].plugin, "ws");  // the WebSockets on 3002
+  EXPECT_EQ(c.instances[1].plugin, "local");  // the in-process bus
+  EXPECT_EQ(c.instances[1].name, "bus");
+  EXPECT_EQ(c.instances[2].plugin, "unix");
+  EXPECT_EQ(c.instances[3].plugin, "bridge");
+  EXPECT_EQ(c.instances[4].plugin, "ws");  // the HTTP API on 3001
+  EXPECT_EQ(c.instances[5].plugin, "ws");  // the WebSockets on 3002
   EXPECT_FALSE(c.state_dir.empty());
   EXPECT_EQ(c.source, "(defaults)");
   for (const auto& k : schema()) {

@@ -22,6 +22,8 @@ const char* kind_name(uint32_t kind) {
       return "discovery";
     case VSP_KIND_STORAGE:
       return "storage";
+    case VSP_KIND_BUS:
+      return "bus";
     default:
       return "unknown";
   }
@@ -29,9 +31,10 @@ const char* kind_name(uint32_t kind) {
 
 namespace {
 
-// The size of each kind's table as ABI 1.0 defined it (through its last 1.0 member): a module
-// must provide at least that. Not sizeof(): the tables grow at the end with every minor
-// version, and a module built against an older one is still welcome (tests/abi checks it).
+// The size of each kind's table as the minor that introduced the kind defined it (through its
+// last member then; 1.0 for all but the bus, 1.3): a module must provide at least that. Not
+// sizeof(): the tables grow at the end with every minor version, and a module built against an
+// older one is still welcome (tests/abi checks it).
 uint32_t min_vtbl_size(uint32_t kind) {
   switch (kind) {
     case VSP_KIND_TRANSPORT:
@@ -42,6 +45,8 @@ uint32_t min_vtbl_size(uint32_t kind) {
       return VSP_SIZE_THROUGH(vsp_discovery_vtbl, browse_stop);
     case VSP_KIND_STORAGE:
       return VSP_SIZE_THROUGH(vsp_storage_vtbl, commit);
+    case VSP_KIND_BUS:
+      return VSP_SIZE_THROUGH(vsp_bus_vtbl, is_up);
     default:
       return 0;
   }
@@ -146,7 +151,7 @@ void ModuleCatalog::inspect(const std::string& file) {
       m.error = file + ": plugin \"" + p.id + "\" has unknown kind " + std::to_string(d.kind);
     } else if (d.vtbl_size < need || *static_cast<const uint32_t*>(d.vtbl) != d.vtbl_size) {
       m.error = file + ": plugin \"" + p.id + "\" has a " + kind_name(d.kind) + " table of " +
-                std::to_string(d.vtbl_size) + " bytes; ABI 1.0 needs at least " +
+                std::to_string(d.vtbl_size) + " bytes; the ABI needs at least " +
                 std::to_string(need);
     }
     m.plugins.push_back(std::move(p));

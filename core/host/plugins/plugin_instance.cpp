@@ -44,6 +44,10 @@ PluginInstance::PluginInstance(InstanceServices& services, const config::PluginI
       discovery_ = copy_table<vsp_discovery_vtbl>(*found.plugin);
       life_ = discovery_.life;
       break;
+    case VSP_KIND_BUS:
+      bus_ = copy_table<vsp_bus_vtbl>(*found.plugin);
+      life_ = bus_.life;
+      break;
   }
 }
 

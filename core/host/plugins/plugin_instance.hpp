@@ -50,6 +50,7 @@ class PluginInstance {
   const vsp_storage_vtbl& storage() const noexcept { return storage_; }
   const vsp_netbind_vtbl& netbind() const noexcept { return netbind_; }
   const vsp_discovery_vtbl& discovery() const noexcept { return discovery_; }
+  const vsp_bus_vtbl& bus() const noexcept { return bus_; }
 
   vsp_plugin_instance* plugin() const noexcept { return plugin_; }
   void set_plugin(vsp_plugin_instance* p) noexcept { plugin_ = p; }
@@ -66,6 +67,7 @@ class PluginInstance {
   vsp_storage_vtbl storage_{};
   vsp_netbind_vtbl netbind_{};
   vsp_discovery_vtbl discovery_{};
+  vsp_bus_vtbl bus_{};
   vsp_plugin_instance* plugin_ = nullptr;
 };
 

@@ -75,6 +75,10 @@ class BridgeDialect final : public Dialect, public nodes::PairingDecisions {
   // Stored session events (the service's fan-out): agent_delta / agent_final / error become
   // `event chat` frames to the nodes subscribed to that session.
   void publish_chat(const std::string& session_id, const std::vector<nlohmann::json>& events);
+  // Whether a node here subscribed to the session's chat.
+  bool watches_chat(const std::string& session_id) const {
+    return chat_subs_.count(session_id) != 0;
+  }
 
  private:
   struct Session;

@@ -53,6 +53,8 @@ class ClientDialect final : public core::Dialect {
 
   // Stored events of a session, in seq order, to every connection that joined it.
   void publish(const std::string& session_id, const std::vector<nlohmann::json>& events);
+  // Whether a connection here joined the session (events written elsewhere are read for it).
+  bool watches(const std::string& session_id) const { return subscribers_.count(session_id) != 0; }
 
  private:
   struct State;

@@ -199,6 +199,7 @@ Task<Dispatcher::Submitted> Dispatcher::submit(DispatchRequest r,
     json record = {{"requestId", request_id},   {"orgId", r.organization_id},
                    {"agentId", agent_id},       {"kind", r.kind},
                    {"deadlineMs", deadline_ms}, {"dispatchedAt", util::now_iso8601()}};
+    if (!settings_.instance_id.empty()) record["instance"] = settings_.instance_id;
     if (listener) {
       json resume = listener->resume_state();
       if (!resume.is_null()) record["resume"] = std::move(resume);
@@ -261,14 +262,40 @@ Task<void> Dispatcher::time_out(std::string request_id) {
 
 void Dispatcher::received(const std::string& agent_id, const std::string& request_id) {
   auto it = outstanding_.find(request_id);
-  if (it == outstanding_.end() || it->second.agent_id != agent_id) return;
+  if (it == outstanding_.end()) {
+    if (relay_ != nullptr) relay_->relay("received", request_id, agent_id, nullptr);
+    return;
+  }
+  if (it->second.agent_id != agent_id) return;
   if (it->second.listener) it->second.listener->on_received(request_id);
 }
 
 void Dispatcher::event(const std::string& agent_id, const std::string& request_id, const json& ev) {
   auto it = outstanding_.find(request_id);
-  if (it == outstanding_.end() || it->second.agent_id != agent_id) return;
+  if (it == outstanding_.end()) {
+    if (relay_ != nullptr) relay_->relay("event", request_id, agent_id, ev);
+    return;
+  }
+  if (it->second.agent_id != agent_id) return;
   if (it->second.listener) it->second.listener->on_event(request_id, ev);
+}
+
+void Dispatcher::relayed(const std::string& kind, const std::string& request_id,
+                         const std::string& agent_id, const json& payload) {
+  auto it = outstanding_.find(request_id);
+  if (it == outstanding_.end() || it->second.agent_id != agent_id) return;
+  std::shared_ptr<ExecutionListener> listener = it->second.listener;
+  if (kind == "received") {
+    if (listener) listener->on_received(request_id);
+  } else if (kind == "event") {
+    if (listener) listener->on_event(request_id, payload);
+  } else if (kind == "result") {
+    // Stored by the instance the host answered on; only the waiting ends here.
+    release(request_id);
+    L()->info("result for {} from node host {} (relayed): {}", request_id, agent_id,
+              payload.value("status", "?"));
+    if (listener) listener->on_result(request_id, payload);
+  }
 }
 
 Task<Dispatcher::Completion> Dispatcher::complete(std::string agent_id, std::string org_id,
@@ -306,8 +333,10 @@ Task<Dispatcher::Completion> Dispatcher::complete(std::string agent_id, std::str
   release(request_id);
   if (stored == ResultStore::Stored::Duplicate) co_return Completion::Duplicate;
   L()->info("result for {} from node host {}: {}{}", request_id, agent_id,
-            r.result.value("status", "?"), was_outstanding ? "" : " (late; stored)");
+            r.result.value("status", "?"), was_outstanding ? "" : " (not waited for here; stored)");
   if (listener) listener->on_result(request_id, r.result);
+  if (!was_outstanding && relay_ != nullptr)
+    relay_->relay("result", request_id, agent_id, r.result);
   co_return Completion::Stored;
 }
 
@@ -322,6 +351,8 @@ Task<size_t> Dispatcher::recover() {
   size_t rearmed = 0;
   for (const auto& row : rows) {
     json rec = json::parse(row.value);
+    // Another instance's dispatch: it waits for it (and re-arms it when it restarts).
+    if (rec.contains("instance") && rec["instance"] != settings_.instance_id) continue;
     std::string request_id = rec.value("requestId", row.key.substr(keys::kDispatchPrefix.size()));
     Outstanding o{rec.value("orgId", ""), rec.value("agentId", ""), 0, nullptr};
     if (resumer_ && rec.contains("resume")) o.listener = resumer_(request_id, rec["resume"]);

@@ -27,6 +27,9 @@ struct ConnectedNode;
 namespace vespid::dispatch {
 
 struct DispatchSettings {
+  // The gateway instance that waits for the dispatches it makes (cluster.instance_id): written
+  // into each dispatch record, so that a restarted instance re-arms its own and no other's.
+  std::string instance_id;
   int64_t default_timeout_ms = 60000;
   int default_max_in_flight = 10;  // per host, when its hello does not say
   int max_outstanding = 100000;    // across the gateway
@@ -43,6 +46,17 @@ class ExecutionListener {
   // What a restarted gateway needs to build this listener again (stored with the dispatch
   // record as "resume"); null when the listener does not survive a restart.
   virtual nlohmann::json resume_state() const { return nullptr; }
+};
+
+// Carries a host's answer to the instance that waits for it, when the host is connected to
+// another instance than the one that dispatched (core/cluster/cluster_fanout.hpp). Called inside
+// the Sequencer for every answer to a dispatch not waited for here; a result is already stored.
+class DispatchRelay {
+ public:
+  virtual ~DispatchRelay() = default;
+  // kind: "received", "event" (payload: the event) or "result" (payload: the stored result).
+  virtual void relay(const std::string& kind, const std::string& request_id,
+                     const std::string& agent_id, const nlohmann::json& payload) = 0;
 };
 
 class Dispatcher {
@@ -83,6 +97,13 @@ class Dispatcher {
   core::Task<Completion> complete(std::string agent_id, std::string org_id, std::string request_id,
                                   nlohmann::json result);
 
+  // Where answers to dispatches not waited for here go (at most one; set before start).
+  void set_relay(DispatchRelay* relay) { relay_ = relay; }
+  // An answer relayed from the instance the host is connected to. Ignored unless the dispatch is
+  // outstanding here for that host; a "result" is not stored again.
+  void relayed(const std::string& kind, const std::string& request_id, const std::string& agent_id,
+               const nlohmann::json& payload);
+
   // The public result view {status, output?, error?}, if stored and unexpired.
   core::Task<std::optional<nlohmann::json>> result(std::string request_id);
 
@@ -120,6 +141,7 @@ class Dispatcher {
   core::Deadlines::Id sweep_deadline_ = 0;
   bool stopped_ = false;
   Resumer resumer_;
+  DispatchRelay* relay_ = nullptr;
 };
 
 }  // namespace vespid::dispatch

@@ -29,7 +29,9 @@ void LocalNodeRouter::attach(ConnectedNode node) {
   }
   node.connected_at = std::chrono::steady_clock::now();
   index_add(node);
-  nodes_.emplace(id, std::move(node));
+  auto [it, inserted] = nodes_.emplace(id, std::move(node));
+  (void)inserted;
+  if (observer_ != nullptr) observer_->node_attached(it->second);
 }
 
 void LocalNodeRouter::detach(const std::string& node_id, const NodeLink* link) {
@@ -38,6 +40,7 @@ void LocalNodeRouter::detach(const std::string& node_id, const NodeLink* link) {
   index_remove(it->second);
   nodes_.erase(it);
   fail_pending_of(link, "node disconnected");
+  if (observer_ != nullptr) observer_->node_detached(node_id);
 }
 
 const ConnectedNode* LocalNodeRouter::find(const std::string& node_id) const {
@@ -127,6 +130,7 @@ int LocalNodeRouter::disconnect(const std::string& node_id, const std::string& r
   nodes_.erase(it);
   fail_pending_of(link.get(), reason);
   link->close(reason);
+  if (observer_ != nullptr) observer_->node_detached(node_id);
   return 1;
 }
 
@@ -154,12 +158,17 @@ std::vector<const ConnectedNode*> LocalNodeRouter::connected_in_org(
 }
 
 void LocalNodeRouter::update_tags(const std::string& node_id, std::vector<std::string> tags) {
-  if (auto it = nodes_.find(node_id); it != nodes_.end()) it->second.tags = std::move(tags);
+  auto it = nodes_.find(node_id);
+  if (it == nodes_.end()) return;
+  it->second.tags = std::move(tags);
+  if (observer_ != nullptr) observer_->node_updated(it->second);
 }
 
 void LocalNodeRouter::update_capabilities(const std::string& node_id, json capabilities) {
-  if (auto it = nodes_.find(node_id); it != nodes_.end())
-    it->second.capabilities = std::move(capabilities);
+  auto it = nodes_.find(node_id);
+  if (it == nodes_.end()) return;
+  it->second.capabilities = std::move(capabilities);
+  if (observer_ != nullptr) observer_->node_updated(it->second);
 }
 
 }  // namespace vespid::nodes

@@ -75,6 +75,18 @@ class NodeRouter {
   virtual void update_capabilities(const std::string& node_id, nlohmann::json capabilities) = 0;
 };
 
+// Told about every change to the nodes connected here, so that other gateway instances can
+// learn which instance holds which node (core/cluster/presence.hpp). Called inside the Sequencer,
+// after the router's own state has changed.
+class NodeRouterObserver {
+ public:
+  virtual ~NodeRouterObserver() = default;
+  virtual void node_attached(const ConnectedNode& node) = 0;
+  virtual void node_detached(const std::string& node_id) = 0;
+  // Tags or capabilities changed.
+  virtual void node_updated(const ConnectedNode& node) = 0;
+};
+
 class LocalNodeRouter final : public NodeRouter {
  public:
   LocalNodeRouter(core::Deadlines& deadlines, int max_in_flight_per_node)
@@ -99,6 +111,13 @@ class LocalNodeRouter final : public NodeRouter {
   void update_tags(const std::string& node_id, std::vector<std::string> tags) override;
   void update_capabilities(const std::string& node_id, nlohmann::json capabilities) override;
   uint64_t late_results() const noexcept { return late_results_; }
+  // At most one; set before any node attaches.
+  void set_observer(NodeRouterObserver* observer) { observer_ = observer; }
+  // Every connected node, for a full presence announcement.
+  template <class Fn>
+  void for_each(Fn&& fn) const {
+    for (const auto& [id, node] : nodes_) fn(node);
+  }
 
  private:
   struct Pending {
@@ -123,6 +142,7 @@ class LocalNodeRouter final : public NodeRouter {
   std::unordered_map<std::string, Pending> pending_;
   uint64_t next_invoke_ = 1;
   uint64_t late_results_ = 0;
+  NodeRouterObserver* observer_ = nullptr;
 };
 
 }  // namespace vespid::nodes

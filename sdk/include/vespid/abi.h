@@ -50,6 +50,9 @@
  *   - Storage get, scan, commit: storage, one call at a time for the whole table, so a backend
  *     may be written synchronously and may block on disk I/O (nothing else runs on that thread).
  *   - Netbind and discovery table functions: loop.
+ *   - Bus: set_state_callback: loop. publish, subscribe, unsubscribe, request, is_up: any, also
+ *     from inside the bus's own callbacks; they never block on the network (unsubscribe waits
+ *     only for a call of that subscription's callback already running on another thread).
  *   - Transport send, close, admit, send_batch: any. For one connection the host never runs two
  *     of these four at once (it holds a lock per connection across each call), but it may call
  *     them for different connections at the same time, and at the same time as the transport's
@@ -76,9 +79,11 @@
  *     may nest.
  *
  * Callbacks a plugin calls back into the host: the `done` of `stop` on any thread, exactly once;
- * a netbind change callback and discovery browse results on the loop thread.
+ * a netbind change callback and discovery browse results on the loop thread; a bus's message,
+ * reply and state callbacks on any thread (the bus plugin's own).
  *
- * No table function, on either side, may block waiting for the other side.
+ * No table function, on either side, may block waiting for the other side (the one exception is
+ * the bus's unsubscribe above, so a host's bus callbacks must not wait for the host's own work).
  *
  * ---- Tables grow at their end -----------------------------------------------------------------
  *
@@ -102,7 +107,7 @@ extern "C" {
  * vsp_module_info. The host refuses a module whose major differs from its own, or whose minor is
  * newer than its own (the module may rely on host services the host does not have). */
 #define VSP_ABI_MAJOR 1
-#define VSP_ABI_MINOR 2
+#define VSP_ABI_MINOR 3
 
 /* The size a struct must have for `member` to be part of it: the end of that member. A host
  * checks a module's table against the end of the last member of the minor it requires. */
@@ -142,6 +147,7 @@ extern "C" {
 #define VSP_E_ABI (-12)         /* version or struct-size mismatch */
 #define VSP_E_ADDR_IN_USE (-13) /* a listener could not bind: the address is in use */
 #define VSP_E_PERMISSION (-14)  /* the operating system refused access (files, sockets, ports) */
+#define VSP_E_TIMEOUT (-15)     /* 1.3: a deadline passed (a bus request got no reply in time) */
 
 /* ---- Errors --------------------------------------------------------------------------------- */
 
@@ -169,6 +175,7 @@ typedef struct vsp_error {
 #define VSP_KIND_NETBIND 2u   /* vespid/netbind.h */
 #define VSP_KIND_DISCOVERY 3u /* vespid/discovery.h */
 #define VSP_KIND_STORAGE 4u   /* vespid/storage.h */
+#define VSP_KIND_BUS 5u       /* vespid/bus.h (ABI 1.3) */
 
 /* Opaque handles. See "Ownership, by default" above. */
 typedef struct vsp_host_instance vsp_host_instance;     /* host-owned, one per plugin instance */

@@ -5,7 +5,8 @@
 //     guard() turns one into a status code and a message in the caller's vsp_error.
 //   - vsp::Host: the host's service table and this instance's handle, with typed helpers.
 //   - vsp::Timer, vsp::Watch: RAII owners of host timers and fd watches (loop thread only).
-//   - vsp::TransportAdapter<T>, vsp::StorageAdapter<T>: generate a kind's C table from a class.
+//   - vsp::TransportAdapter<T>, vsp::StorageAdapter<T>, vsp::BusAdapter<T>, ...: generate a
+//     kind's C table from a class.
 //   - VSP_DECLARE_MODULE: defines the one exported symbol, vsp_module_query.
 //
 // Each method runs on the thread of the C function it implements; the comments below name it,
@@ -25,7 +26,8 @@
 //   int scan(std::string_view start, std::string_view end, uint32_t limit, uint32_t flags,
 //            vsp_kv_sink_fn sink, void* ctx);
 //   int commit(const vsp_txn* txns, size_t count, vsp_txn_result* results);
-// Discovery and netbind classes: see DiscoveryAdapter and NetbindAdapter (loop thread).
+// Discovery and netbind classes: see DiscoveryAdapter and NetbindAdapter (loop thread); bus
+// classes: BusAdapter (any thread).
 // Methods report failures by throwing vsp::Error(status, message); guard() keeps every
 // exception on the plugin's side of the C boundary.
 #ifndef VESPID_PLUGIN_HPP
@@ -438,6 +440,79 @@ struct NetbindAdapter {
       sizeof(vsp_netbind_vtbl), detail::Lifecycle<T>::table(), &resolve, &set_change_callback};
 };
 
+// A bus class (vespid/bus.h, ABI 1.3) provides create/start/stop as above (loop thread) and
+//   int publish(std::string_view subject, std::string_view reply_to, std::string_view data);
+//   int subscribe(const char* pattern, const char* queue_group /* "" for none */,
+//                 vsp_bus_msg_fn fn, void* ctx, uint64_t* handle);
+//   void unsubscribe(uint64_t handle);
+//   int request(std::string_view subject, std::string_view data, uint32_t timeout_ms,
+//               vsp_bus_reply_fn fn, void* ctx);
+//   bool is_up();                                                      // all of these: any
+//   void set_state_callback(vsp_bus_state_fn fn, void* ctx);          // loop
+// Each may throw vsp::Error to refuse with a status and a message.
+template <class T>
+struct BusAdapter {
+  static std::string_view text(const char* p, size_t n) noexcept {
+    return n == 0 ? std::string_view() : std::string_view(p, n);
+  }
+  static int publish(vsp_plugin_instance* p, const char* subject, size_t subject_len,
+                     const char* reply_to, size_t reply_len, const uint8_t* data, size_t len,
+                     vsp_error* err) {
+    if (subject == nullptr || (reply_len > 0 && reply_to == nullptr) ||
+        (len > 0 && data == nullptr)) {
+      fill_error(err, VSP_E_INVALID, "publish: NULL subject, reply subject or data");
+      return VSP_E_INVALID;
+    }
+    return guard(err, [&] {
+      return detail::self<T>(p)->publish(text(subject, subject_len), text(reply_to, reply_len),
+                                         text(reinterpret_cast<const char*>(data), len));
+    });
+  }
+  static int subscribe(vsp_plugin_instance* p, const char* pattern, const char* queue_group,
+                       vsp_bus_msg_fn fn, void* ctx, uint64_t* handle, vsp_error* err) {
+    if (pattern == nullptr || fn == nullptr || handle == nullptr) {
+      fill_error(err, VSP_E_INVALID, "subscribe: NULL pattern, callback or handle");
+      return VSP_E_INVALID;
+    }
+    return guard(err, [&] {
+      return detail::self<T>(p)->subscribe(pattern, queue_group ? queue_group : "", fn, ctx,
+                                           handle);
+    });
+  }
+  static void unsubscribe(vsp_plugin_instance* p, uint64_t handle) {
+    guard(nullptr, [&] { detail::self<T>(p)->unsubscribe(handle); });
+  }
+  static int request(vsp_plugin_instance* p, const char* subject, size_t subject_len,
+                     const uint8_t* data, size_t len, uint32_t timeout_ms, vsp_bus_reply_fn fn,
+                     void* ctx, vsp_error* err) {
+    if (subject == nullptr || fn == nullptr || (len > 0 && data == nullptr)) {
+      fill_error(err, VSP_E_INVALID, "request: NULL subject, callback or data");
+      return VSP_E_INVALID;
+    }
+    return guard(err, [&] {
+      return detail::self<T>(p)->request(text(subject, subject_len),
+                                         text(reinterpret_cast<const char*>(data), len), timeout_ms,
+                                         fn, ctx);
+    });
+  }
+  static void set_state_callback(vsp_plugin_instance* p, vsp_bus_state_fn fn, void* ctx) {
+    guard(nullptr, [&] { detail::self<T>(p)->set_state_callback(fn, ctx); });
+  }
+  static int is_up(vsp_plugin_instance* p) {
+    int up = 0;
+    guard(nullptr, [&] { up = detail::self<T>(p)->is_up() ? 1 : 0; });
+    return up;
+  }
+  static inline const vsp_bus_vtbl vtbl = {sizeof(vsp_bus_vtbl),
+                                           detail::Lifecycle<T>::table(),
+                                           &publish,
+                                           &subscribe,
+                                           &unsubscribe,
+                                           &request,
+                                           &set_state_callback,
+                                           &is_up};
+};
+
 // Descriptor helpers for VSP_DECLARE_MODULE.
 template <class T>
 vsp_plugin_desc transport_plugin(const char* id, const char* description) {
@@ -458,6 +533,11 @@ template <class T>
 vsp_plugin_desc netbind_plugin(const char* id, const char* description) {
   return {sizeof(vsp_plugin_desc),  VSP_KIND_NETBIND,        id, description,
           &NetbindAdapter<T>::vtbl, sizeof(vsp_netbind_vtbl)};
+}
+template <class T>
+vsp_plugin_desc bus_plugin(const char* id, const char* description) {
+  return {sizeof(vsp_plugin_desc), VSP_KIND_BUS,        id, description,
+          &BusAdapter<T>::vtbl,    sizeof(vsp_bus_vtbl)};
 }
 
 }  // namespace vsp

@@ -2,6 +2,7 @@
 #ifndef VESPID_VESPID_H
 #define VESPID_VESPID_H
 #include "vespid/abi.h"
+#include "vespid/bus.h"
 #include "vespid/discovery.h"
 #include "vespid/host.h"
 #include "vespid/netbind.h"

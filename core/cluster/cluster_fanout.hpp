@@ -1,0 +1,92 @@
+// What one instance does that sockets on other instances must hear about, carried over the bus:
+//
+// - a revoked access token or a removed membership closes the connections holding it wherever
+//   they are;
+// - a pairing decided on one instance reaches the bridge node waiting on another (the token goes
+//   over the bus once, to the instance that holds the socket and to nobody else's client);
+// - new session events reach subscribers on other instances: the bus says "session S now goes
+//   up to seq N" and each instance with a subscriber reads what it has not delivered yet from
+//   storage, so a lost notice costs latency (the next one covers it), never an event, and every
+//   subscriber sees one gap-free seq line whoever wrote it;
+// - a node host's answer to a dispatch reaches the instance that waits for it (the result itself
+//   is already stored by the instance the host is connected to).
+//
+// Thread: the Sequencer; bus deliveries hop into it.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "cluster/cluster_wire.hpp"
+#include "host/bus/bus.hpp"
+#include "runtime/sequencer.hpp"
+#include "services/dispatch/dispatcher.hpp"
+#include "services/nodes/pairing_decisions.hpp"
+#include "storage/storage_service.hpp"
+
+namespace vespid::cluster {
+
+class ClusterFanout final : public nodes::PairingDecisions, public dispatch::DispatchRelay {
+ public:
+  using Events = std::vector<nlohmann::json>;
+  // What this instance does on its own sockets.
+  struct Local {
+    std::function<int(const std::string& token_id)> close_token_holders;
+    std::function<int(const std::string& org_id, const std::string& user_id)> close_member;
+    nodes::PairingDecisions* pairing = nullptr;  // the bridge dialect (may be null)
+    std::function<void(const std::string& session_id, const Events& events)> deliver_events;
+    std::function<bool(const std::string& session_id)> watches_session;
+    dispatch::Dispatcher* dispatcher = nullptr;
+  };
+
+  ClusterFanout(ClusterSettings settings, host::Bus& bus, core::Sequencer& sequencer,
+                core::StorageService& storage, Local local);
+  ~ClusterFanout() override;
+
+  // Sequencer.
+  void start();
+  void stop();
+
+  // Each acts here and tells the other instances.
+  int access_token_revoked(const std::string& token_id);
+  int membership_removed(const std::string& org_id, const std::string& user_id);
+  void pairing_approved(const nodes::NodeRecord& node, const std::string& token) override;
+  void pairing_rejected(const std::string& node_id) override;
+  // The session service stored `events` (in seq order) here.
+  void session_events_stored(const std::string& session_id, const Events& events);
+  // DispatchRelay: progress of a dispatch another instance may be waiting for.
+  void relay(const std::string& kind, const std::string& request_id, const std::string& agent_id,
+             const nlohmann::json& payload) override;
+
+ private:
+  struct SessionLine {
+    uint64_t delivered = 0;  // every event up to here went to this instance's subscribers
+    uint64_t wanted = 0;     // the highest seq known to be stored
+    bool reading = false;
+  };
+  void subscribe(const std::string& subject, void (ClusterFanout::*handler)(const nlohmann::json&));
+  void on_credentials(const nlohmann::json& m);
+  void on_pairing(const nlohmann::json& m);
+  void on_session(const nlohmann::json& m);
+  void on_dispatch(const nlohmann::json& m);
+  void publish(const std::string& subject, nlohmann::json body);
+  SessionLine& line(const std::string& session_id, uint64_t first_seq);
+  // Reads (delivered, wanted] from storage and delivers it, again while more is wanted.
+  void catch_up(const std::string& session_id);
+
+  ClusterSettings settings_;
+  Subjects subjects_;
+  host::Bus& bus_;
+  core::Sequencer& sequencer_;
+  core::StorageService& storage_;
+  Local local_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  std::vector<host::Bus::SubscriptionId> subscriptions_;
+  std::unordered_map<std::string, SessionLine> lines_;
+};
+
+}  // namespace vespid::cluster

@@ -1,0 +1,344 @@
+// Three real gateway instances on loopback sharing one PostgreSQL and one nats-server, used the
+// way a deployment behind a TCP load balancer would be: a bridge node and a node host
+// (`vespid-agent`) on instance A, operators, control clients and workers on B and C.
+//
+// - a pairing approved on C reaches the node waiting on A; B invokes it;
+// - a session pinned to the node host on A, driven from C, streams to clients on B and C with
+//   one gap-free seq line;
+// - an access token revoked on A closes the socket that holds it on B;
+// - kill -9 of A with an invoke in flight from B: the invoke fails within the lease, not at its
+//   timeout; the node reconnects to B and C invokes it there.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <thread>
+
+#include "agent_host.hpp"
+#include "bridge_client.hpp"
+#include "gateway_process.hpp"
+#include "nats_server.hpp"
+#include "node_host_support.hpp"
+#include "operator_client.hpp"
+#include "postgres_server.hpp"
+#include "skip_or_fail.hpp"
+#include "temp_dir.hpp"
+#include "web_test_client.hpp"
+
+namespace vespid::test {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+constexpr int kLeaseMs = 1500;
+
+struct Instance {
+  std::string id;
+  int api_port = 0, ws_port = 0, bridge_port = 0;
+  GatewayProcess gw;
+  WebTarget api() const {
+    WebTarget t;
+    t.port = api_port;
+    return t;
+  }
+  WebTarget ws() const {
+    WebTarget t;
+    t.port = ws_port;
+    return t;
+  }
+};
+
+class ClusterOfThree : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (auto why = PostgresServer::unavailable()) VESPID_SKIP_UNLESS_CI(*why);
+    if (auto why = NatsServer::unavailable()) VESPID_SKIP_UNLESS_CI(*why);
+    try {
+      pg_ = std::make_unique<PostgresServer>();
+      pg_->start();
+      nats_ = std::make_unique<NatsServer>();
+      nats_->start();
+    } catch (const std::exception& e) {
+      FAIL() << e.what();
+    }
+    for (const char* id : {"a", "b", "c"}) {
+      auto inst = std::make_unique<Instance>();
+      inst->id = id;
+      inst->api_port = pick_free_port();
+      inst->ws_port = pick_free_port();
+      inst->bridge_port = pick_free_port();
+      instances_.push_back(std::move(inst));
+    }
+    for (auto& inst : instances_) ASSERT_NO_FATAL_FAILURE(start(*inst));
+    auto admin = admin_of(A());
+    org_id_ = admin.call("orgs.create", {{"name", "acme"}})["org"]["id"];
+    admin.call("users.create", {{"name", "alice"}, {"org", "acme"}, {"role", "admin"}});
+    admin.call("users.create", {{"name", "bob"}, {"org", "acme"}, {"role", "member"}});
+    json alice = admin.call("tokens.create", {{"user", "alice"}});
+    admin_token_ = alice["token"];
+    json bob = admin.call("tokens.create", {{"user", "bob"}});
+    member_token_ = bob["token"];
+    member_token_id_ = bob.value("tokenId", "");
+    // Every instance knows the other two before the tests start.
+    for (auto& inst : instances_) ASSERT_TRUE(wait_others(*inst, 2)) << inst->gw.log_text();
+  }
+
+  void TearDown() override {
+    for (auto& inst : instances_) {
+      if (inst->gw.running()) {
+        EXPECT_EQ(inst->gw.terminate(), 0) << inst->gw.log_text();
+      }
+    }
+  }
+
+  Instance& A() { return *instances_[0]; }
+  Instance& B() { return *instances_[1]; }
+  Instance& C() { return *instances_[2]; }
+
+  json config_of(const Instance& inst) {
+    return {{"plugins",
+             {{"instances",
+               json::array({{{"name", "storage"},
+                             {"plugin", "postgres"},
+                             {"config", {{"conninfo", pg_->conninfo()}, {"schema", "cluster"}}}},
+                            {{"name", "bus"},
+                             {"plugin", "nats"},
+                             {"config", {{"servers", json::array({nats_->url()})}}}},
+                            {{"name", "local"}, {"plugin", "unix"}},
+                            {{"name", "bridge"},
+                             {"plugin", "bridge"},
+                             {"config", {{"port", inst.bridge_port}}}},
+                            {{"name", "api"},
+                             {"plugin", "ws"},
+                             {"config",
+                              {{"port", inst.api_port},
+                               {"routes", json::array({{{"prefix", "/v1/"}, {"dialect", "rest.v1"}},
+                                                       {{"prefix", "/internal/v1/"},
+                                                        {"dialect", "rest.v1"}}})}}}},
+                            {{"name", "ws"},
+                             {"plugin", "ws"},
+                             {"config",
+                              {{"port", inst.ws_port},
+                               {"routes", json::array({{{"path", "/ws"},
+                                                        {"dialect", "vespid.node.v1"},
+                                                        {"websocket", true}},
+                                                       {{"path", "/ws/client"},
+                                                        {"dialect", "vespid.client.v1"},
+                                                        {"websocket", true}}})}}}}})}}},
+            {"cluster", {{"instance_id", inst.id}, {"heartbeat_ms", 300}, {"lease_ms", kLeaseMs}}},
+            {"bridge", {{"ping_interval_ms", 60000}, {"idle_timeout_ms", 120000}}}};
+  }
+
+  void start(Instance& inst) {
+    const std::string cfg = dir_.file(inst.id + ".json");
+    std::ofstream(cfg) << config_of(inst).dump(2);
+    inst.gw.start(dir_.file("state-" + inst.id), {"--config", cfg},
+                  {{"VESPID_INTERNAL_TOKEN", kServiceToken}});
+    ASSERT_TRUE(inst.gw.wait_ready()) << inst.gw.log_text();
+  }
+
+  cli::OperatorClient admin_of(Instance& inst) {
+    return cli::OperatorClient::connect(inst.gw.socket_path());
+  }
+
+  bool wait_others(Instance& inst, int count) {
+    for (int i = 0; i < 200; ++i) {
+      json st = admin_of(inst).call("status");
+      if (st["cluster"].value("otherInstances", 0) == count) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
+  }
+
+  // Polls `inst` until it sees node `node_id` online (its own or another instance's).
+  bool wait_online(Instance& inst, const std::string& node_id, bool online = true) {
+    for (int i = 0; i < 200; ++i) {
+      json d = admin_of(inst).call("nodes.describe", {{"node", node_id}});
+      if ((d["node"].value("status", "") == "online") == online) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
+  }
+
+  // A bridge node pairs on `at`; an operator on `approver` approves it.
+  std::string pair_bridge_node(BridgeClient& c, Instance& approver, const std::string& node_id) {
+    c.pair_request(node_id, {{"displayName", node_id},
+                             {"platform", "ios"},
+                             {"commands", json::array({"echo", "slow"})}});
+    auto admin = admin_of(approver);
+    std::string request_id;
+    for (int i = 0; i < 100 && request_id.empty(); ++i) {
+      const json pending = admin.call("nodes.pending");  // kept: the loop reads into it
+      for (const auto& p : pending["pending"]) {
+        if (p["nodeId"] == node_id) request_id = p["requestId"];
+      }
+      if (request_id.empty()) std::this_thread::sleep_for(20ms);
+    }
+    EXPECT_FALSE(request_id.empty()) << node_id << " never showed up as pending on " << approver.id;
+    admin.call("nodes.approve", {{"requestId", request_id}, {"org", "acme"}});
+    auto ok = c.read_type("pair-ok", 5s);
+    EXPECT_TRUE(ok) << "no pair-ok on the node's instance for an approval on " << approver.id;
+    EXPECT_TRUE(c.read_type("hello-ok", 5s));
+    return ok ? (*ok)["token"].get<std::string>() : "";
+  }
+
+  // Answers invokes on `c` with {"echo": <params>, "by": <tag>} until `stop`.
+  static void answer_invoke(BridgeClient& c, const std::string& tag) {
+    auto inv = c.read_type("invoke", 10s);
+    ASSERT_TRUE(inv);
+    c.send({{"type", "invoke-res"},
+            {"id", (*inv)["id"]},
+            {"ok", true},
+            {"payloadJSON",
+             json{{"echo", BridgeClient::parse_field(*inv, "paramsJSON")}, {"by", tag}}.dump()}});
+  }
+
+  std::unique_ptr<WsClient> control_client(Instance& inst, const std::string& token) {
+    auto c = std::make_unique<WsClient>(inst.ws());
+    int status = c->connect("/ws/client",
+                            {{"Authorization", "Bearer " + token}, {"x-org-id", org_id_}}, nullptr);
+    EXPECT_EQ(status, 101);
+    c->send({{"type", "client_hello"}});
+    EXPECT_TRUE(c->read_type("client_hello_ok"));
+    return c;
+  }
+
+  HttpReply rest(Instance& inst, const std::string& method, const std::string& path,
+                 const std::string& bearer, const json& body = nullptr) {
+    Headers h;
+    if (!bearer.empty()) h["Authorization"] = "Bearer " + bearer;
+    return http_request(inst.api(), method, path, h, body.is_null() ? "" : body.dump());
+  }
+
+  TempDir dir_;
+  std::unique_ptr<PostgresServer> pg_;
+  std::unique_ptr<NatsServer> nats_;
+  std::vector<std::unique_ptr<Instance>> instances_;
+  std::string org_id_, admin_token_, member_token_, member_token_id_;
+};
+
+TEST_F(ClusterOfThree, APairingApprovedOnCReachesTheNodeOnAAndBInvokesIt) {
+  auto node = BridgeClient::connect("127.0.0.1", A().bridge_port);
+  const std::string token = pair_bridge_node(node, C(), "kiosk");
+  ASSERT_FALSE(token.empty());
+  ASSERT_TRUE(wait_online(B(), "kiosk")) << B().gw.log_text();
+
+  std::thread answer([&] { answer_invoke(node, "a"); });
+  json out = admin_of(B()).call("nodes.invoke",
+                                {{"node", "kiosk"}, {"command", "echo"}, {"params", {{"n", 7}}}});
+  answer.join();
+  json payload = out.contains("payload") ? out["payload"] : out;
+  EXPECT_EQ(payload["echo"]["n"], 7) << out.dump();
+  EXPECT_EQ(payload["by"], "a") << out.dump();
+
+  // A command the node did not declare is refused on B without a trip to A.
+  try {
+    admin_of(B()).call("nodes.invoke", {{"node", "kiosk"}, {"command", "sms.send"}});
+    ADD_FAILURE() << "an undeclared command was invoked";
+  } catch (const cli::OperatorError& e) {
+    EXPECT_EQ(e.code, "UNAVAILABLE") << e.what();
+  }
+}
+
+TEST_F(ClusterOfThree, ASessionOnANodeHostOnAStreamsToClientsOnBAndC) {
+  std::string pt;
+  {
+    HttpReply r = rest(A(), "POST", "/v1/orgs/" + org_id_ + "/agents/pairing-tokens", admin_token_);
+    ASSERT_EQ(r.status, 201) << r.raw_body;
+    pt = r.body.value("token", "");
+  }
+  AgentHost agent(dir_, "host-a", pt, A().api_port);
+  agent.start();
+  HttpReply created = rest(C(), "POST", "/v1/orgs/" + org_id_ + "/sessions", member_token_,
+                           {{"title", "across"}, {"engine", "vespid.echo.v1"}, {"model", "none"}});
+  ASSERT_EQ(created.status, 201) << created.raw_body;
+  const std::string sid = created.body["session"].value("id", "");
+  // The node host is online as far as C can tell before the message is sent.
+  bool online = false;
+  for (int i = 0; i < 200 && !online; ++i) {
+    HttpReply r = rest(C(), "GET", "/v1/orgs/" + org_id_ + "/agents", admin_token_);
+    for (const auto& a : r.body.value("agents", json::array())) {
+      if (a.value("id", "") == agent.id() && a.value("status", "") == "online") online = true;
+    }
+    if (!online) std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_TRUE(online) << agent.log() << C().gw.log_text();
+
+  auto on_b = control_client(B(), member_token_);
+  auto on_c = control_client(C(), member_token_);
+  for (auto* c : {on_b.get(), on_c.get()}) {
+    c->send({{"type", "session_join"}, {"sessionId", sid}});
+    ASSERT_TRUE(c->read_type("session_joined"));
+  }
+  on_c->send({{"type", "session_send"}, {"sessionId", sid}, {"message", "hello from c"}});
+
+  // Both clients see the same gap-free line, ending with the agent's final answer from A.
+  for (auto* c : {on_b.get(), on_c.get()}) {
+    std::vector<json> events;
+    bool final_seen = false;
+    for (int i = 0; i < 500 && !final_seen; ++i) {
+      auto f = c->read(10000ms);
+      ASSERT_TRUE(f) << "no agent_final; agent:\n"
+                     << agent.log() << "\nA:\n"
+                     << A().gw.log_text() << "\nC:\n"
+                     << C().gw.log_text();
+      if ((*f)["type"] != "session_event") continue;
+      events.push_back(*f);
+      final_seen = (*f)["eventType"] == "agent_final";
+    }
+    ASSERT_TRUE(final_seen);
+    uint64_t want = events.front()["seq"];
+    for (const auto& e : events) EXPECT_EQ(e["seq"], want++) << e.dump();
+    EXPECT_EQ(events.back()["payload"]["text"], "hello from c");
+  }
+}
+
+TEST_F(ClusterOfThree, ATokenRevokedOnAClosesItsSocketOnB) {
+  auto on_b = control_client(B(), member_token_);
+  ASSERT_FALSE(member_token_id_.empty());
+  admin_of(A()).call("tokens.revoke", {{"tokenId", member_token_id_}});
+  // Whatever the socket still says before it closes (an error frame) is read and dropped.
+  for (int i = 0; i < 50 && !on_b->closed(); ++i) on_b->read_message(100ms);
+  EXPECT_TRUE(on_b->closed()) << B().gw.log_text();
+}
+
+TEST_F(ClusterOfThree, KillingAFailsItsInFlightInvokeFastAndTheNodeMovesToB) {
+  auto node = BridgeClient::connect("127.0.0.1", A().bridge_port);
+  const std::string token = pair_bridge_node(node, A(), "mover");
+  ASSERT_TRUE(wait_online(B(), "mover"));
+
+  // B invokes; the node never answers; A dies with the invoke in flight.
+  std::atomic<bool> done{false};
+  std::string code;
+  auto t0 = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::duration took{};
+  std::thread caller([&] {
+    try {
+      admin_of(B()).call("nodes.invoke",
+                         {{"node", "mover"}, {"command", "slow"}, {"timeoutMs", 60000}});
+    } catch (const cli::OperatorError& e) {
+      code = e.code;
+    }
+    took = std::chrono::steady_clock::now() - t0;
+    done = true;
+  });
+  ASSERT_TRUE(node.read_type("invoke", 10s)) << "the invoke reached the node on A";
+  A().gw.kill9();
+  caller.join();
+  EXPECT_EQ(code, "UNAVAILABLE");
+  EXPECT_LT(took, std::chrono::milliseconds(kLeaseMs * 4))
+      << "failed at the lease (" << kLeaseMs << " ms), not at the invoke's 60 s timeout";
+
+  // The node reconnects, to B this time; C invokes it there.
+  auto again = BridgeClient::connect("127.0.0.1", B().bridge_port);
+  EXPECT_EQ(again.hello("mover", token)["type"], "hello-ok");
+  ASSERT_TRUE(wait_online(C(), "mover")) << C().gw.log_text();
+  std::thread answer([&] { answer_invoke(again, "b"); });
+  json out = admin_of(C()).call("nodes.invoke", {{"node", "mover"}, {"command", "echo"}});
+  answer.join();
+  json payload = out.contains("payload") ? out["payload"] : out;
+  EXPECT_EQ(payload["by"], "b") << out.dump();
+}
+
+}  // namespace
+}  // namespace vespid::test
