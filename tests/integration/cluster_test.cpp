@@ -32,6 +32,15 @@ using namespace std::chrono_literals;
 
 constexpr int kLeaseMs = 1500;
 
+// Joins a helper thread however the test body leaves (an ASSERT returns early, a call throws),
+// so that a failure is reported rather than ending the process in std::terminate.
+struct JoinOnExit {
+  std::thread& thread;
+  ~JoinOnExit() {
+    if (thread.joinable()) thread.join();
+  }
+};
+
 struct Instance {
   std::string id;
   int api_port = 0, ws_port = 0, bridge_port = 0;
@@ -224,6 +233,7 @@ TEST_F(ClusterOfThree, APairingApprovedOnCReachesTheNodeOnAAndBInvokesIt) {
   ASSERT_TRUE(wait_online(B(), "kiosk")) << B().gw.log_text();
 
   std::thread answer([&] { answer_invoke(node, "a"); });
+  JoinOnExit join_answer{answer};
   json out = admin_of(B()).call("nodes.invoke",
                                 {{"node", "kiosk"}, {"command", "echo"}, {"params", {{"n", 7}}}});
   answer.join();
@@ -322,6 +332,7 @@ TEST_F(ClusterOfThree, KillingAFailsItsInFlightInvokeFastAndTheNodeMovesToB) {
     took = std::chrono::steady_clock::now() - t0;
     done = true;
   });
+  JoinOnExit join_caller{caller};
   ASSERT_TRUE(node.read_type("invoke", 10s)) << "the invoke reached the node on A";
   A().gw.kill9();
   caller.join();
@@ -332,8 +343,11 @@ TEST_F(ClusterOfThree, KillingAFailsItsInFlightInvokeFastAndTheNodeMovesToB) {
   // The node reconnects, to B this time; C invokes it there.
   auto again = BridgeClient::connect("127.0.0.1", B().bridge_port);
   EXPECT_EQ(again.hello("mover", token)["type"], "hello-ok");
+  // C has let A go (its lease ran out there too), so the node it sees online is the one on B.
+  ASSERT_TRUE(wait_others(C(), 1)) << C().gw.log_text();
   ASSERT_TRUE(wait_online(C(), "mover")) << C().gw.log_text();
   std::thread answer([&] { answer_invoke(again, "b"); });
+  JoinOnExit join_answer{answer};
   json out = admin_of(C()).call("nodes.invoke", {{"node", "mover"}, {"command", "echo"}});
   answer.join();
   json payload = out.contains("payload") ? out["payload"] : out;
