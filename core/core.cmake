@@ -37,6 +37,7 @@ add_library(vespid_core STATIC
   host/host_table.cpp
   host/plugins/module_catalog.cpp
   host/plugins/plugin_instance.cpp
+  host/bus/bus.cpp
   host/bus/plugin_bus.cpp
   host/connections/connection.cpp
   host/connections/connection_hub.cpp

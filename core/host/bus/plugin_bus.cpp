@@ -71,22 +71,6 @@ bool running_here(const void* sub) {
 
 }  // namespace
 
-const char* to_string(BusStatus status) {
-  switch (status) {
-    case BusStatus::Ok:
-      return "ok";
-    case BusStatus::Timeout:
-      return "timeout";
-    case BusStatus::NoResponders:
-      return "no responders";
-    case BusStatus::Down:
-      return "down";
-    case BusStatus::Error:
-      return "error";
-  }
-  return "?";
-}
-
 struct PluginBus::Sub {
   Handler handler;
   std::string pattern;

@@ -149,6 +149,39 @@ TEST_P(BusConformance, UnsubscribeWaitsForTheRunningHandler) {
   EXPECT_TRUE(finished) << "unsubscribe returned while the handler was still running";
 }
 
+TEST_P(BusConformance, UnsubscribeWhileMessagesFlowNeverCallsAfterwards) {
+  // Teardown safety under load: a publisher keeps going while subscriptions come and go; once
+  // unsubscribe returned, that subscription's handler (and what it captured) is never touched.
+  std::atomic<bool> stop{false};
+  std::thread publisher([&] {
+    while (!stop) {
+      bus().publish(subject("race.x"), "m");
+      std::this_thread::sleep_for(50us);
+    }
+  });
+  std::atomic<int> late{0};
+  for (int i = 0; i < 40; ++i) {
+    auto gone = std::make_shared<std::atomic<bool>>(false);
+    auto got = std::make_shared<std::atomic<int>>(0);
+    auto id = bus().subscribe(subject("race.*"), "", [gone, got, &late](const host::BusMessage&) {
+      if (*gone) late++;
+      (*got)++;
+      std::this_thread::sleep_for(20us);
+    });
+    // Unsubscribe while messages are arriving for it (also on a busy machine).
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (*got == 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(200us);
+    }
+    EXPECT_GT(got->load(), 0) << "round " << i << ": nothing delivered";
+    bus().unsubscribe(id);
+    *gone = true;
+  }
+  stop = true;
+  publisher.join();
+  EXPECT_EQ(late.load(), 0) << "a handler ran after its unsubscribe returned";
+}
+
 TEST_P(BusConformance, AHandlerMayUnsubscribeItself) {
   std::atomic<uint64_t> id{0};
   std::atomic<int> calls{0};

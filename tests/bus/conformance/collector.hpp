@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -19,82 +20,89 @@ struct Received {
   std::string subject, reply_to, data;
 };
 
+// The recorded state lives on the heap, shared with the handlers it hands out: a handler may
+// still be returning (or a late message arriving) when the test's Collector goes out of scope,
+// before the fixture stops the bus.
 class Collector {
  public:
   // A handler that records each message (then runs `also`, if set). It also checks the ABI's
   // promise that one subscription's handler never runs twice at once.
   host::Bus::Handler handler(std::function<void(const host::BusMessage&)> also = {}) {
-    return [this, also = std::move(also)](const host::BusMessage& m) {
-      if (inside_.exchange(true)) overlapped_ = true;
+    return [state = state_, also = std::move(also)](const host::BusMessage& m) {
+      if (state->inside.exchange(true)) state->overlapped = true;
       if (also) also(m);
-      {
-        std::lock_guard lock(mu_);
-        got_.push_back({std::string(m.subject), std::string(m.reply_to), std::string(m.data)});
-      }
-      inside_ = false;
-      cv_.notify_all();
+      std::lock_guard lock(state->mu);
+      state->got.push_back({std::string(m.subject), std::string(m.reply_to), std::string(m.data)});
+      state->inside = false;
+      state->cv.notify_all();
     };
   }
 
   // Waits until at least `n` messages arrived. False on timeout.
   bool wait_for(size_t n, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, timeout, [&] { return got_.size() >= n; });
+    std::unique_lock lock(state_->mu);
+    return state_->cv.wait_for(lock, timeout, [&] { return state_->got.size() >= n; });
   }
   std::vector<Received> all() {
-    std::lock_guard lock(mu_);
-    return got_;
+    std::lock_guard lock(state_->mu);
+    return state_->got;
   }
   size_t size() {
-    std::lock_guard lock(mu_);
-    return got_.size();
+    std::lock_guard lock(state_->mu);
+    return state_->got.size();
   }
-  bool overlapped() const { return overlapped_; }
+  bool overlapped() const { return state_->overlapped; }
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<Received> got_;
-  std::atomic<bool> inside_{false};
-  std::atomic<bool> overlapped_{false};
+  struct State {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<Received> got;
+    std::atomic<bool> inside{false};
+    std::atomic<bool> overlapped{false};
+  };
+  std::shared_ptr<State> state_ = std::make_shared<State>();
 };
 
 // The reply of one request, waited for.
 class ReplyWaiter {
  public:
   std::function<void(host::BusReply)> done() {
-    return [this](host::BusReply r) {
-      std::lock_guard lock(mu_);
-      ++calls_;
-      reply_ = std::move(r);
-      at_ = std::chrono::steady_clock::now();
-      cv_.notify_all();
+    return [state = state_](host::BusReply r) {
+      std::lock_guard lock(state->mu);
+      ++state->calls;
+      state->reply = std::move(r);
+      state->at = std::chrono::steady_clock::now();
+      state->cv.notify_all();
     };
   }
   // False if `done` was not called within `timeout`.
   bool wait(std::chrono::milliseconds timeout = std::chrono::seconds(15)) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, timeout, [&] { return calls_ > 0; });
+    std::unique_lock lock(state_->mu);
+    return state_->cv.wait_for(lock, timeout, [&] { return state_->calls > 0; });
   }
   host::BusReply reply() {
-    std::lock_guard lock(mu_);
-    return reply_;
+    std::lock_guard lock(state_->mu);
+    return state_->reply;
   }
   int calls() {
-    std::lock_guard lock(mu_);
-    return calls_;
+    std::lock_guard lock(state_->mu);
+    return state_->calls;
   }
   std::chrono::steady_clock::time_point at() {
-    std::lock_guard lock(mu_);
-    return at_;
+    std::lock_guard lock(state_->mu);
+    return state_->at;
   }
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  int calls_ = 0;
-  host::BusReply reply_{host::BusStatus::Error, {}, "not called"};
-  std::chrono::steady_clock::time_point at_{};
+  struct State {
+    std::mutex mu;
+    std::condition_variable cv;
+    int calls = 0;
+    host::BusReply reply{host::BusStatus::Error, {}, "not called"};
+    std::chrono::steady_clock::time_point at{};
+  };
+  std::shared_ptr<State> state_ = std::make_shared<State>();
 };
 
 }  // namespace vespid::bus_test
