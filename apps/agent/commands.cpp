@@ -81,10 +81,10 @@ std::string gateway_pin_for(const std::string& ws_url, const PairingTarget& t) {
 int pair_and_save(const CommonOptions& common, const ConnectOptions& opts,
                   const PairingTarget& target) {
   const std::string path = resolve_credentials_path(common.config);
-  if (!opts.gateway.empty()) {
-    const DialUrl u = parse_dial_url(opts.gateway);  // usage errors surface before pairing
+  for (const auto& gateway : opts.gateways) {
+    const DialUrl u = parse_dial_url(gateway);  // usage errors surface before pairing
     if (u.scheme != "ws" && u.scheme != "wss") {
-      throw std::invalid_argument("--gateway must be a ws:// or wss:// URL");
+      throw std::invalid_argument("--gateway must be a ws:// or wss:// URL: " + gateway);
     }
   }
   PairingRequest req;
@@ -118,7 +118,10 @@ int pair_and_save(const CommonOptions& common, const ConnectOptions& opts,
     std::cerr << "error: unexpected pairing answer: " << e.what() << "\n";
     return kExitFailed;
   }
-  if (!opts.gateway.empty()) creds.gateway_ws_url = opts.gateway;
+  if (!opts.gateways.empty()) {
+    creds.gateway_ws_url = opts.gateways.front();
+    creds.more_gateway_ws_urls.assign(opts.gateways.begin() + 1, opts.gateways.end());
+  }
   creds.api_tls_sha256 = target.api_pin;
   creds.gateway_tls_sha256 = gateway_pin_for(creds.gateway_ws_url, target);
   save_credentials(path, creds);
@@ -137,7 +140,13 @@ int cmd_start(const CommonOptions& common, const StartOptions& opts) {
   const Credentials creds = load_credentials(path);
   LinkOptions lo;
   lo.creds = creds;
-  lo.gateway_url = opts.gateway.empty() ? creds.gateway_ws_url : opts.gateway;
+  if (opts.gateways.empty()) {
+    lo.gateway_urls.push_back(creds.gateway_ws_url);
+    lo.gateway_urls.insert(lo.gateway_urls.end(), creds.more_gateway_ws_urls.begin(),
+                           creds.more_gateway_ws_urls.end());
+  } else {
+    lo.gateway_urls = opts.gateways;
+  }
   lo.tls_pin_sha256 = creds.gateway_tls_sha256;
   lo.name = !opts.name.empty() ? opts.name : (!creds.name.empty() ? creds.name : host_name());
   lo.agent_version = agent_version();
@@ -166,6 +175,7 @@ int cmd_status(const CommonOptions& common) {
                             {"agentToken", redact_token(c.agent_token)},
                             {"organizationId", c.organization_id},
                             {"gatewayWsUrl", c.gateway_ws_url},
+                            {"moreGatewayWsUrls", c.more_gateway_ws_urls},
                             {"apiUrl", c.api_url},
                             {"name", c.name},
                             {"tags", c.tags},

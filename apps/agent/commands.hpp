@@ -31,7 +31,8 @@ struct DiscoverOptions {
 };
 
 struct ConnectOptions {
-  std::string pairing_token, api, name, gateway;
+  std::string pairing_token, api, name;
+  std::vector<std::string> gateways;  // --gateway: URLs to save instead of the announced one
   std::vector<std::string> tags;
   int max_in_flight = 10;
   bool discover = false;     // find the API by Bonjour instead of --api
@@ -48,7 +49,8 @@ struct PairingTarget {
 };
 
 struct StartOptions {
-  std::string gateway, name;
+  std::vector<std::string> gateways;  // --gateway: URLs instead of the saved ones
+  std::string name;
   std::vector<std::string> tags;
   bool tags_given = false;
   int max_in_flight = 10;

@@ -116,6 +116,17 @@ Credentials load_credentials(const std::string& path) {
   c.agent_token = required_string(j, "agentToken", path);
   c.organization_id = required_string(j, "organizationId", path);
   c.gateway_ws_url = required_string(j, "gatewayWsUrl", path);
+  if (const auto it = j.find("gatewayWsUrls"); it != j.end()) {
+    bool ok = it->is_array();
+    for (size_t i = 0; ok && i < it->size(); ++i) ok = (*it)[i].is_string();
+    if (!ok) {
+      throw CredentialsError("credentials file " + path +
+                             " is malformed: \"gatewayWsUrls\" must be an array of strings");
+    }
+    for (const auto& u : *it) {
+      if (u.get<std::string>() != c.gateway_ws_url) c.more_gateway_ws_urls.push_back(u);
+    }
+  }
   c.api_url = j.value("apiUrl", std::string());
   c.name = j.value("name", std::string());
   c.gateway_tls_sha256 = optional_pin(j, "gatewayTlsSha256", path);
@@ -147,6 +158,11 @@ void save_credentials(const std::string& path, const Credentials& creds) {
                       {"apiUrl", creds.api_url},
                       {"name", creds.name},
                       {"tags", creds.tags}};
+  if (!creds.more_gateway_ws_urls.empty()) {
+    nlohmann::json all = nlohmann::json::array({creds.gateway_ws_url});
+    for (const auto& u : creds.more_gateway_ws_urls) all.push_back(u);
+    j["gatewayWsUrls"] = std::move(all);
+  }
   if (!creds.gateway_tls_sha256.empty()) j["gatewayTlsSha256"] = creds.gateway_tls_sha256;
   if (!creds.api_tls_sha256.empty()) j["apiTlsSha256"] = creds.api_tls_sha256;
   const std::string text = j.dump(2) + "\n";

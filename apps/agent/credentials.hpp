@@ -17,6 +17,9 @@ struct Credentials {
   std::string agent_token;  // `<orgId>.<secret>`; never logged
   std::string organization_id;
   std::string gateway_ws_url;
+  // Further URLs of the same deployment (other gateway instances), tried in turn after
+  // gateway_ws_url: saved as gatewayWsUrls (all of them, gateway_ws_url first) when there are any.
+  std::vector<std::string> more_gateway_ws_urls;
   std::string api_url;
   std::string name;
   std::vector<std::string> tags;   // as given to `connect --tags`; reported in hello

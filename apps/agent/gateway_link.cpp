@@ -83,7 +83,13 @@ struct GatewayLink::Impl {
   }
 
   LinkOptions opts;
-  TlsPin pin;  // from opts.tls_pin_sha256, checked in main_loop
+  TlsPin pin;                 // from opts.tls_pin_sha256, for the first URL; checked in main_loop
+  std::vector<DialUrl> urls;  // opts.gateway_urls parsed, in order
+  size_t current = 0;         // the URL being tried (urls[current])
+  const std::string& current_url() const { return opts.gateway_urls[current]; }
+  // The pin applies to the URL it was taken for (the first); the others verify against the CA.
+  TlsPin no_pin;
+  const TlsPin& active_pin() const { return current == 0 ? pin : no_pin; }
   asio::io_context ioc;
   asio::thread_pool pool;
   std::atomic<bool> stopping{false};
@@ -361,7 +367,7 @@ struct GatewayLink::Impl {
     if (ec == websocket::error::upgrade_declined) co_return refused(res);
     if (ec) {
       if (!stopping)
-        spdlog::warn("WebSocket handshake with {} failed: {}", opts.gateway_url, ec.message());
+        spdlog::warn("WebSocket handshake with {} failed: {}", current_url(), ec.message());
       co_return End::failed_before_hello;
     }
     co_return co_await converse(ws);
@@ -384,7 +390,7 @@ struct GatewayLink::Impl {
       low.expires_after(opts.connect_timeout);
       co_await low.async_connect(results, asio::redirect_error(use_awaitable, ec));
       if (ec) {
-        if (!stopping) spdlog::warn("cannot connect to {}: {}", opts.gateway_url, ec.message());
+        if (!stopping) spdlog::warn("cannot connect to {}: {}", current_url(), ec.message());
         abort_connection = nullptr;
         co_return End::failed_before_hello;
       }
@@ -399,22 +405,23 @@ struct GatewayLink::Impl {
     low.expires_after(opts.connect_timeout);
     co_await low.async_connect(results, asio::redirect_error(use_awaitable, ec));
     if (!ec) {
-      prepare_client_tls(ws.next_layer().native_handle(), url.host, !pin.empty());
-      pin.apply(ws.next_layer());
+      const TlsPin& pinned = active_pin();
+      prepare_client_tls(ws.next_layer().native_handle(), url.host, !pinned.empty());
+      pinned.apply(ws.next_layer());
       co_await ws.next_layer().async_handshake(asio::ssl::stream_base::client,
                                                asio::redirect_error(use_awaitable, ec));
       if (ec && !stopping) {
         // A pin mismatch is an error, not a hiccup: someone else answers at that address (or
         // the gateway's certificate changed). The link keeps trying, so the real gateway is
         // found again when it comes back, but it never talks to this one.
-        if (auto why = pin.mismatch(opts.gateway_url); !why.empty()) {
+        if (auto why = active_pin().mismatch(current_url()); !why.empty()) {
           spdlog::error("refusing the gateway: {}", why);
         } else {
-          spdlog::warn("TLS handshake with {} failed: {}", opts.gateway_url, ec.message());
+          spdlog::warn("TLS handshake with {} failed: {}", current_url(), ec.message());
         }
       }
     } else if (!stopping) {
-      spdlog::warn("cannot connect to {}: {}", opts.gateway_url, ec.message());
+      spdlog::warn("cannot connect to {}: {}", current_url(), ec.message());
     }
     if (ec) {
       abort_connection = nullptr;
@@ -426,18 +433,21 @@ struct GatewayLink::Impl {
   }
 
   awaitable<void> main_loop() {
-    DialUrl url;
     try {
-      url = parse_dial_url(opts.gateway_url);
-      if (url.scheme != "ws" && url.scheme != "wss") {
-        throw std::invalid_argument("the gateway URL must be ws:// or wss://: " + opts.gateway_url);
-      }
-      if (url.tls) (void)make_client_tls_context();  // a bad CA file fails now, not per attempt
+      if (opts.gateway_urls.empty()) throw std::invalid_argument("no gateway URL to connect to");
       pin = TlsPin(opts.tls_pin_sha256);
-      if (!pin.empty() && !url.tls) {
+      for (const auto& text : opts.gateway_urls) {
+        DialUrl url = parse_dial_url(text);
+        if (url.scheme != "ws" && url.scheme != "wss") {
+          throw std::invalid_argument("the gateway URL must be ws:// or wss://: " + text);
+        }
+        if (url.tls) (void)make_client_tls_context();  // a bad CA file fails now, not per attempt
+        urls.push_back(std::move(url));
+      }
+      if (!pin.empty() && !urls.front().tls) {
         throw std::invalid_argument(
-            "a TLS pin is saved for this gateway but its URL is not wss://: " + opts.gateway_url +
-            " (pair again, or pass a wss:// --gateway)");
+            "a TLS pin is saved for this gateway but its URL is not wss://: " +
+            opts.gateway_urls.front() + " (pair again, or pass a wss:// --gateway)");
       }
     } catch (const std::exception& e) {
       spdlog::error("{}", e.what());
@@ -446,9 +456,9 @@ struct GatewayLink::Impl {
     }
     Backoff backoff(opts.reconnect_min, opts.reconnect_max);
     while (!stopping) {
-      spdlog::info("connecting to {}", opts.gateway_url);
+      spdlog::info("connecting to {}", current_url());
       const auto started = Clock::now();
-      const End end = co_await connect_once(url);
+      const End end = co_await connect_once(urls[current]);
       if (end == End::refused) {
         exit_code = kLinkRefused;
         co_return;
@@ -459,8 +469,18 @@ struct GatewayLink::Impl {
       if (end == End::closed_after_hello && Clock::now() - started > std::chrono::seconds(10)) {
         backoff.reset();
       }
-      const auto delay = backoff.next();
-      spdlog::info("reconnecting in {} ms (attempt {})", delay.count(), backoff.failures());
+      // The next URL gets a try at once (its instance may be fine); a full round of failures
+      // waits as one gateway would.
+      const size_t next = (current + 1) % urls.size();
+      std::chrono::milliseconds delay = opts.reconnect_min;
+      if (next == 0 || urls.size() == 1) delay = backoff.next();
+      if (next != current) {
+        spdlog::info("trying the next gateway URL, {}, in {} ms", opts.gateway_urls[next],
+                     delay.count());
+      } else {
+        spdlog::info("reconnecting in {} ms (attempt {})", delay.count(), backoff.failures());
+      }
+      current = next;
       retry_timer.expires_after(delay);
       beast::error_code ec;
       co_await retry_timer.async_wait(asio::redirect_error(use_awaitable, ec));

@@ -16,9 +16,13 @@ namespace vespid::agent {
 
 struct LinkOptions {
   Credentials creds;
-  std::string gateway_url;  // creds.gateway_ws_url unless overridden with --gateway
-  // wss only: the SHA-256 the gateway's certificate must have (creds.gateway_tls_sha256, pinned
-  // on first use after discovery; tls_pin.hpp). Empty: CA verification.
+  // The gateway's WebSocket URLs, tried in turn: several instances of one deployment (or a
+  // balancer and a fallback). A connection that fails, or drops, moves on to the next; a full
+  // round of failures backs off. creds.gateway_ws_urls unless overridden with --gateway.
+  std::vector<std::string> gateway_urls;
+  // wss only: the SHA-256 the first URL's certificate must have (creds.gateway_tls_sha256,
+  // pinned on first use after discovery; tls_pin.hpp). Empty: CA verification. The other URLs
+  // are verified against the CA.
   std::string tls_pin_sha256;
   std::string name;
   std::string agent_version;

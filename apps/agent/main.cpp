@@ -70,8 +70,11 @@ int main(int argc, char** argv) {
       ->needs(discover_flag);
   connect->add_option("--name", con.name, "Name of this node host (default: the host name)");
   connect->add_option("--tags", con.tags, "Initial tags, comma separated (a,b)")->delimiter(',');
-  connect->add_option("--gateway", con.gateway,
-                      "WebSocket URL to save instead of the one the gateway announces");
+  connect
+      ->add_option("--gateway", con.gateways,
+                   "WebSocket URL(s) to save instead of the one the gateway announces; several "
+                   "(comma separated or repeated) are tried in turn")
+      ->delimiter(',');
   connect->add_option("--max-in-flight", con.max_in_flight, "Concurrent executes (default 10)")
       ->check(CLI::Range(1, 1000));
   connect->callback([&] {
@@ -90,7 +93,11 @@ int main(int argc, char** argv) {
 
   StartOptions st;
   auto* start = app.add_subcommand("start", "Connect to the gateway with the saved credentials");
-  start->add_option("--gateway", st.gateway, "Override the saved gateway WebSocket URL");
+  start
+      ->add_option("--gateway", st.gateways,
+                   "Override the saved gateway WebSocket URL(s); several (comma separated or "
+                   "repeated) are tried in turn, moving on when one fails")
+      ->delimiter(',');
   start->add_option("--name", st.name, "Override the saved name");
   auto* tags_opt = start
                        ->add_option("--tags", st.tags,

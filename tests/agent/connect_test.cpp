@@ -80,6 +80,38 @@ TEST(AgentConnect, GatewayOverrideIsSaved) {
   EXPECT_EQ(json::parse(read_file(config))["gatewayWsUrl"], "wss://gw.example:443/ws");
 }
 
+TEST(AgentConnect, SeveralGatewayUrlsAreSavedInOrder) {
+  LoopbackHttpServer server([](const HttpRecord&) {
+    return HttpReply{201,
+                     "application/json",
+                     {json{{"agentId", "a"},
+                           {"agentToken", "o.s"},
+                           {"organizationId", "o"},
+                           {"gatewayWsUrl", "ws://internal:3002/ws"}}
+                          .dump()}};
+  });
+  TempDir tmp("agent-connect");
+  const std::string config = tmp.file("agent.json");
+  const auto r =
+      run_command({agent_bin(), "--config", config, "connect", "--pairing-token", "t", "--api",
+                   server.url(), "--gateway", "wss://gw-a.example/ws,wss://gw-b.example/ws",
+                   "--gateway", "wss://gw-c.example/ws"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json saved = json::parse(read_file(config));
+  EXPECT_EQ(saved["gatewayWsUrl"], "wss://gw-a.example/ws");
+  EXPECT_EQ(saved["gatewayWsUrls"], json::array({"wss://gw-a.example/ws", "wss://gw-b.example/ws",
+                                                 "wss://gw-c.example/ws"}));
+  const auto status = run_command({agent_bin(), "--config", config, "status"});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_NE(status.out.find("gw-c.example"), std::string::npos) << status.out;
+  // A URL that is not ws:// or wss:// is a usage error before anything is paired.
+  const auto bad = run_command({agent_bin(), "--config", tmp.file("other.json"), "connect",
+                                "--pairing-token", "t", "--api", server.url(), "--gateway",
+                                "wss://gw-a.example/ws,http://gw-b.example/ws"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("http://gw-b.example/ws"), std::string::npos) << bad.err;
+}
+
 TEST(AgentConnect, RefusedPairingIsClearAndSavesNothing) {
   LoopbackHttpServer server([](const HttpRecord&) {
     return HttpReply{

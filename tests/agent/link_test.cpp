@@ -13,6 +13,7 @@
 
 #include "agent_test_util.hpp"
 #include "fake_gateway.hpp"
+#include "gateway_process.hpp"  // pick_free_port
 #include "process.hpp"
 #include "temp_dir.hpp"
 
@@ -219,5 +220,30 @@ TEST(AgentLink, ServerErrorsAreRetried) {
   auto c = gw.accept(kWait);
   ASSERT_TRUE(c) << agent.log();
   ASSERT_TRUE(c->read(kWait));
+  EXPECT_EQ(agent.terminate(), 0);
+}
+
+TEST(AgentLink, SeveralGatewayUrlsAreTriedInTurn) {
+  // The first URL has nobody listening (its instance is down): the agent moves on to the second
+  // at once, without the backoff a single URL would wait. When that connection drops, it goes
+  // round to the first again, then back to the second.
+  FakeGateway live;
+  const int dead_port = pick_free_port();
+  const std::string dead = "ws://127.0.0.1:" + std::to_string(dead_port) + "/ws";
+  TempDir tmp("agent-link");
+  AgentProcess agent(tmp, dead, {"--gateway", dead + "," + live.ws_url()});
+  auto c1 = live.accept(kWait);
+  ASSERT_TRUE(c1) << agent.log();
+  auto hello = c1->read(kWait);
+  ASSERT_TRUE(hello);
+  EXPECT_EQ((*hello)["type"], "hello");
+  c1->drop();
+  auto c2 = live.accept(kWait);
+  ASSERT_TRUE(c2) << agent.log();
+  const std::string log = agent.log();
+  EXPECT_NE(log.find("cannot connect to " + dead), std::string::npos) << log;
+  EXPECT_NE(log.find("trying the next gateway URL, " + live.ws_url()), std::string::npos) << log;
+  EXPECT_NE(log.find("trying the next gateway URL, " + dead), std::string::npos)
+      << "after the live one dropped, the round went on to the first URL; " << log;
   EXPECT_EQ(agent.terminate(), 0);
 }
