@@ -30,10 +30,12 @@ class AgentHost {
     id_ = nlohmann::json::parse(read_file(config_), nullptr, false).value("agentId", "");
   }
   ~AgentHost() { kill(); }
-  void start(const EnvOverrides& env = {}) {
+  // `extra`: more `start` options, e.g. {"--gateway", "ws://a/ws,ws://b/ws"}.
+  void start(const EnvOverrides& env = {}, const std::vector<std::string>& extra = {}) {
     std::vector<std::string> argv = {VESPID_AGENT_BIN,     "start", "--config",           config_,
                                      "--echo-delay-ms",    "0",     "--reconnect-min-ms", "20",
                                      "--reconnect-max-ms", "200"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
     const int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
     const int log_fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     pid_ = spawn(argv, env, null_fd, null_fd, log_fd);

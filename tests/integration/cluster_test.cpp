@@ -7,7 +7,9 @@
 //   one gap-free seq line;
 // - an access token revoked on A closes the socket that holds it on B;
 // - kill -9 of A with an invoke in flight from B: the invoke fails within the lease, not at its
-//   timeout; the node reconnects to B and C invokes it there.
+//   timeout; the node reconnects to B and C invokes it there;
+// - kill -9 of A under a node host given both A and B: it fails over to B and its session, driven
+//   from C, goes on in one seq line.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -301,6 +303,72 @@ TEST_F(ClusterOfThree, ASessionOnANodeHostOnAStreamsToClientsOnBAndC) {
     for (const auto& e : events) EXPECT_EQ(e["seq"], want++) << e.dump();
     EXPECT_EQ(events.back()["payload"]["text"], "hello from c");
   }
+}
+
+// Reads session events from `c` until an agent_final, appending them to `events`.
+::testing::AssertionResult read_turn(WsClient& c, std::vector<json>& events) {
+  for (int i = 0; i < 500; ++i) {
+    auto f = c.read(std::chrono::milliseconds(10000));
+    if (!f) return ::testing::AssertionFailure() << "no agent_final";
+    if ((*f)["type"] != "session_event") continue;
+    events.push_back(*f);
+    if ((*f)["eventType"] == "agent_final") return ::testing::AssertionSuccess();
+  }
+  return ::testing::AssertionFailure() << "too many frames without an agent_final";
+}
+
+TEST_F(ClusterOfThree, ANodeHostFailsOverFromAToBAndItsSessionGoesOn) {
+  HttpReply pairing =
+      rest(A(), "POST", "/v1/orgs/" + org_id_ + "/agents/pairing-tokens", admin_token_);
+  ASSERT_EQ(pairing.status, 201) << pairing.raw_body;
+  AgentHost agent(dir_, "host-f", pairing.body.value("token", ""), A().api_port);
+  auto ws_url = [](const Instance& i) {
+    return "ws://127.0.0.1:" + std::to_string(i.ws_port) + "/ws";
+  };
+  agent.start({}, {"--gateway", ws_url(A()) + "," + ws_url(B())});
+  HttpReply created =
+      rest(C(), "POST", "/v1/orgs/" + org_id_ + "/sessions", member_token_,
+           {{"title", "failover"}, {"engine", "vespid.echo.v1"}, {"model", "none"}});
+  ASSERT_EQ(created.status, 201) << created.raw_body;
+  const std::string sid = created.body["session"].value("id", "");
+  auto agent_online_on_c = [&] {
+    for (int i = 0; i < 200; ++i) {
+      HttpReply r = rest(C(), "GET", "/v1/orgs/" + org_id_ + "/agents", admin_token_);
+      for (const auto& a : r.body.value("agents", json::array())) {
+        if (a.value("id", "") == agent.id() && a.value("status", "") == "online") return true;
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
+  };
+  ASSERT_TRUE(agent_online_on_c()) << agent.log();
+
+  auto client = control_client(C(), member_token_);
+  client->send({{"type", "session_join"}, {"sessionId", sid}});
+  ASSERT_TRUE(client->read_type("session_joined"));
+  client->send({{"type", "session_send"}, {"sessionId", sid}, {"message", "before"}});
+  std::vector<json> events;
+  ASSERT_TRUE(read_turn(*client, events)) << agent.log();
+  EXPECT_EQ(events.back()["payload"]["text"], "before");
+
+  // A dies; the node host moves on to B; C lets A go and routes the next turn through B.
+  A().gw.kill9();
+  ASSERT_TRUE(wait_others(C(), 1)) << C().gw.log_text();
+  ASSERT_TRUE(agent_online_on_c()) << agent.log();
+  EXPECT_NE(agent.log().find("trying the next gateway URL, " + ws_url(B())), std::string::npos)
+      << agent.log();
+  client->send({{"type", "session_send"}, {"sessionId", sid}, {"message", "after"}});
+  ASSERT_TRUE(read_turn(*client, events)) << agent.log() << C().gw.log_text();
+  EXPECT_EQ(events.back()["payload"]["text"], "after");
+  // One line across the failover: no gap, no duplicate.
+  uint64_t want = events.front()["seq"];
+  for (const auto& e : events) EXPECT_EQ(e["seq"], want++) << e.dump();
+  HttpReply all =
+      rest(C(), "GET", "/v1/orgs/" + org_id_ + "/sessions/" + sid + "/events?afterSeq=0&limit=1000",
+           member_token_);
+  ASSERT_EQ(all.status, 200) << all.raw_body;
+  EXPECT_EQ(all.body["events"].size(), events.back()["seq"].get<uint64_t>())
+      << "every stored event, from seq 1, is the line the client saw";
 }
 
 TEST_F(ClusterOfThree, ATokenRevokedOnAClosesItsSocketOnB) {
