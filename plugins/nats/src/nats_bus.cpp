@@ -52,7 +52,6 @@ int status_for(natsStatus s) {
 }  // namespace
 
 NatsBus::NatsBus(vsp::Host host, Config cfg) : host_(host), cfg_(std::move(cfg)) {
-  open_library();
   const std::string name = cfg_.name.empty() ? "vespid-" + host_.instance_name() : cfg_.name;
   opts_ = make_options(cfg_, name);
 }

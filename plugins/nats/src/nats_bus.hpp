@@ -81,6 +81,7 @@ class NatsBus {
   std::string last_connection_error();
   void wait_flag(bool& flag, const char* what);
 
+  LibraryUse library_;  // first: libnats stays open until every other member is gone
   const vsp::Host host_;
   const Config cfg_;
   OptionsPtr opts_;

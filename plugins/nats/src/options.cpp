@@ -28,14 +28,28 @@ std::string nats_error(natsStatus s) {
   return out;
 }
 
-void open_library() {
-  static std::once_flag once;
-  static natsStatus status = NATS_OK;
-  std::call_once(once, [] { status = nats_Open(-1); });
-  if (status != NATS_OK) {
-    throw vsp::Error(VSP_E_INTERNAL, "nats: the NATS client library did not initialise: " +
-                                         std::string(natsStatus_GetText(status)));
+namespace {
+std::mutex library_mu;  // nats_Open and nats_Close must not run concurrently
+int library_users = 0;
+// How long the last user waits for libnats's threads to end before it lets the exit go on.
+constexpr int64_t kCloseWaitMs = 5000;
+}  // namespace
+
+LibraryUse::LibraryUse() {
+  std::lock_guard lock(library_mu);
+  if (library_users == 0) {
+    const natsStatus status = nats_Open(-1);
+    if (status != NATS_OK) {
+      throw vsp::Error(VSP_E_INTERNAL, "nats: the NATS client library did not initialise: " +
+                                           std::string(natsStatus_GetText(status)));
+    }
   }
+  ++library_users;
+}
+
+LibraryUse::~LibraryUse() {
+  std::lock_guard lock(library_mu);
+  if (--library_users == 0) nats_CloseAndWait(kCloseWaitMs);
 }
 
 OptionsPtr make_options(const Config& cfg, const std::string& name) {

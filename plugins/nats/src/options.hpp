@@ -23,8 +23,16 @@ OptionsPtr make_options(const Config& cfg, const std::string& name);
 // libnats's text for `s`, and the calling thread's last error detail when it adds something.
 std::string nats_error(natsStatus s);
 
-// Initialises libnats once per process (its library threads live until the process exits, as
-// the module does).
-void open_library();
+// libnats held open while any instance of the plugin lives. The library runs threads of its own
+// (message delivery, timers) that outlive a destroyed connection; left running, they race the
+// process's exit handlers (OpenSSL's cleanup among them) and crash it. So the first use opens
+// the library and the last one closes it and waits until those threads are gone.
+class LibraryUse {
+ public:
+  LibraryUse();  // throws vsp::Error when libnats cannot initialise
+  ~LibraryUse();
+  LibraryUse(const LibraryUse&) = delete;
+  LibraryUse& operator=(const LibraryUse&) = delete;
+};
 
 }  // namespace vespid::natsbus
