@@ -328,8 +328,19 @@ void PostgresServer::wait_ready() {
 void PostgresServer::start() {
   if (running()) return;
   if (!initialised_) init_cluster();
-  for (int tries = 0; !launch(); ++tries) {
-    if (tries == 3) throw std::runtime_error("no free port for postgres after 4 tries");
+  for (int tries = 0, held = 0;;) {
+    try {
+      if (launch()) break;
+      if (++tries == 4) throw std::runtime_error("no free port for postgres after 4 tries");
+    } catch (const std::runtime_error& e) {
+      // After a kill -9, a backend of the old server that the kernel has not finished tearing
+      // down can still be attached to the shared memory block; the new server refuses to start
+      // until it lets go. That is a matter of moments: wait and start again, for a while.
+      const bool shm_held =
+          std::string(e.what()).find("pre-existing shared memory block") != std::string::npos;
+      if (!shm_held || ++held == 100) throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
   }
   if (!created_db_) {
     query("CREATE DATABASE vespid", "postgres");
