@@ -13,7 +13,7 @@ export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/vespid-ccache}"
 # As in test.sh: paths relative to the checkout, so another clone on this machine hits the cache.
 export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}" CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-true}"
 cmake --preset release >/dev/null
-cmake --build --preset release --target vespid-gateway vespid vespid-agent sqlite unix bridge ws
+cmake --build --preset release --target vespid-gateway vespid vespid-agent sqlite localbus unix bridge ws
 
 bin=build/release/bin
 state="${VESPID_DEMO_STATE_DIR:-$PWD/build/demo-state}"
