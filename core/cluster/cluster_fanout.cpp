@@ -69,6 +69,10 @@ void ClusterFanout::stop() {
   subscriptions_.clear();
 }
 
+bool ClusterFanout::alone() const {
+  return local_.others_present && !local_.others_present();
+}
+
 void ClusterFanout::publish(const std::string& subject, json body) {
   body["i"] = settings_.instance_id;
   if (!bus_.up()) {
@@ -152,6 +156,13 @@ void ClusterFanout::session_events_stored(const std::string& session_id, const E
   if (events.empty()) return;
   const uint64_t first = seq_of(events.front());
   const uint64_t last = seq_of(events.back());
+  if (alone()) {
+    // Only writer and only reader: straight to the subscribers here. The line starts afresh
+    // once another instance shows up.
+    lines_.erase(session_id);
+    local_.deliver_events(session_id, events);
+    return;
+  }
   publish(subjects_.session_events(),
           {{"sessionId", session_id}, {"first", first}, {"last", last}});
   SessionLine& l = line(session_id, first);
@@ -230,6 +241,7 @@ void ClusterFanout::catch_up(const std::string& session_id) {
 
 void ClusterFanout::relay(const std::string& kind, const std::string& request_id,
                           const std::string& agent_id, const json& payload) {
+  if (alone()) return;  // the result is stored; nobody else can be waiting
   publish(subjects_.dispatch(),
           {{"kind", kind}, {"requestId", request_id}, {"agentId", agent_id}, {"payload", payload}});
 }

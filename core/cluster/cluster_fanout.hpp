@@ -40,6 +40,10 @@ class ClusterFanout final : public nodes::PairingDecisions, public dispatch::Dis
     nodes::PairingDecisions* pairing = nullptr;  // the bridge dialect (may be null)
     std::function<void(const std::string& session_id, const Events& events)> deliver_events;
     std::function<bool(const std::string& session_id)> watches_session;
+    // Whether any other instance is known (presence). Session notices and dispatch relays are
+    // skipped while there is none: a single gateway does not pay for a bus nobody listens to.
+    // An instance that joins re-reads from storage what it missed (its clients replay).
+    std::function<bool()> others_present;
     dispatch::Dispatcher* dispatcher = nullptr;
   };
 
@@ -74,6 +78,7 @@ class ClusterFanout final : public nodes::PairingDecisions, public dispatch::Dis
   void on_session(const nlohmann::json& m);
   void on_dispatch(const nlohmann::json& m);
   void publish(const std::string& subject, nlohmann::json body);
+  bool alone() const;  // no other instance known: nothing to tell
   SessionLine& line(const std::string& session_id, uint64_t first_seq);
   // Reads (delivered, wanted] from storage and delivers it, again while more is wanted.
   void catch_up(const std::string& session_id);

@@ -129,6 +129,7 @@ void Gateway::build_cluster() {
   local.deliver_events = deliver_session_events_;
   local.watches_session = watches_session_;
   local.dispatcher = dispatcher_.get();
+  local.others_present = [this] { return cluster_router_->presence().instance_count() > 0; };
   fanout_ = std::make_unique<cluster::ClusterFanout>(cluster_settings_, bus(), loop_.sequencer(),
                                                      *storage_, std::move(local));
   dispatcher_->set_relay(fanout_.get());
