@@ -113,6 +113,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     if (!ws.is_message_done()) continue;
     in_message = false;
+    if (!vespid::ws::ends_on_character_boundary(msg)) {  // refused, as not UTF-8
+      discarding = true;
+      msg.clear();
+      continue;
+    }
     FUZZ_CHECK(ws.got_text(), "a binary message delivered");
     FUZZ_CHECK(vespid::fuzz::utf8_valid(msg), "a text message that is not UTF-8 delivered");
     FUZZ_CHECK(msg.size() <= max, "a message over max_message_bytes delivered");

@@ -4,6 +4,7 @@
 #include <boost/beast/websocket/stream.hpp>
 
 #include "ws_options.hpp"
+#include "ws_session.hpp"
 
 namespace vespid::ws {
 
@@ -13,6 +14,7 @@ namespace websocket = beast::websocket;
 
 // A read buffer that grew past this (a large message) is given back once it has been echoed.
 constexpr std::size_t kKeepBufferBytes = 64 * 1024;
+const websocket::close_reason kStopping(websocket::close_code::going_away, "gateway stopping");
 
 // One message in, the same message out, then the next: the peer's reading pace bounds what is
 // held to one message of at most max_message_bytes.
@@ -40,7 +42,7 @@ class EchoSession final : public Session {
   void read_next();
   void on_read(beast::error_code ec);
   void on_write(beast::error_code ec);
-  void start_close();
+  void start_close(websocket::close_reason reason);
   void on_closed(beast::error_code ec);
   void end(const beast::error_code& ec);
   void maybe_done();
@@ -77,7 +79,7 @@ void EchoSession::on_accept(beast::error_code ec) {
     return;
   }
   if (stopping_) {
-    start_close();
+    start_close(kStopping);
     return;
   }
   read_next();
@@ -96,6 +98,12 @@ void EchoSession::on_read(beast::error_code ec) {
     end(ec);
     return;
   }
+  const std::string_view message(static_cast<const char*>(buf_.data().data()), buf_.size());
+  if (ws_.got_text() && !ends_on_character_boundary(message)) {
+    start_close(websocket::close_reason(websocket::close_code::bad_payload,
+                                        "text message is not valid UTF-8"));
+    return;
+  }
   ws_.binary(ws_.got_binary());
   writing_ = true;
   ws_.async_write(buf_.data(),
@@ -111,7 +119,7 @@ void EchoSession::on_write(beast::error_code ec) {
     return;
   }
   if (stopping_) {
-    start_close();
+    start_close(kStopping);
     return;
   }
   read_next();
@@ -121,14 +129,13 @@ void EchoSession::begin_stop() {
   stopping_ = true;
   // Waiting for a message: close now (the pending read ends with it). Accepting or echoing: the
   // close follows when that is done.
-  if (reading_) start_close();
+  if (reading_) start_close(kStopping);
 }
 
-void EchoSession::start_close() {
+void EchoSession::start_close(websocket::close_reason reason) {
   if (closing_ || ended_) return;
   closing_ = true;
-  ws_.async_close(websocket::close_reason(websocket::close_code::going_away, "gateway stopping"),
-                  [self = self()](beast::error_code ec) { self->on_closed(ec); });
+  ws_.async_close(reason, [self = self()](beast::error_code ec) { self->on_closed(ec); });
 }
 
 void EchoSession::on_closed(beast::error_code ec) {

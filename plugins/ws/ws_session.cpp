@@ -30,6 +30,22 @@ std::string close_reason_text(std::string_view reason) {
   return std::string(reason.substr(0, n));
 }
 
+bool ends_on_character_boundary(std::string_view text) noexcept {
+  std::size_t trailing = 0;  // continuation bytes (10xxxxxx) at the end
+  while (trailing < text.size() && trailing < 4 &&
+         (static_cast<unsigned char>(text[text.size() - 1 - trailing]) & 0xC0) == 0x80) {
+    ++trailing;
+  }
+  if (trailing == text.size()) return trailing == 0;
+  const auto lead = static_cast<unsigned char>(text[text.size() - 1 - trailing]);
+  const std::size_t length = lead < 0x80             ? 1
+                             : (lead & 0xE0) == 0xC0 ? 2
+                             : (lead & 0xF0) == 0xE0 ? 3
+                             : (lead & 0xF8) == 0xF0 ? 4
+                                                     : 0;
+  return length == trailing + 1;
+}
+
 namespace {
 
 using std::chrono::milliseconds;
@@ -346,6 +362,10 @@ void WsSession::on_read(beast::error_code ec, std::size_t have, std::size_t n) {
     return;
   }
   in_message_ = false;
+  if (!ends_on_character_boundary(msg_)) {
+    frame_error(VSP_E_INVALID, "text message is not valid UTF-8 (it ends inside a character)");
+    return;
+  }
   deliver();
   read_next();
 }

@@ -24,4 +24,11 @@ uint16_t close_code_for(int status) noexcept;
 // At most 123 bytes (a close frame's room for a reason), cut at a UTF-8 character boundary.
 std::string close_reason_text(std::string_view reason);
 
+// False when the text ends inside a UTF-8 character (or in stray continuation bytes). Beast
+// checks UTF-8 frame by frame, but Boost 1.81 skips its end-of-message check when the final
+// frame is an empty continuation, so a message can arrive "done" with its last character cut
+// (found by fuzz_ws_frames). The bytes before the tail were checked as they arrived; the tail is
+// all that is left to check, so this looks at the last four bytes only.
+bool ends_on_character_boundary(std::string_view text) noexcept;
+
 }  // namespace vespid::ws

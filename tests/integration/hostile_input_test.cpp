@@ -166,6 +166,22 @@ TEST_F(HostileInput, DeepJsonOnWebSocketDialectsIsRefusedInTheirOwnForm) {
   expect_alive();
 }
 
+TEST_F(HostileInput, TextEndingInsideACharacterIsRefusedAsInvalidNotDelivered) {
+  WsClient op(ws());
+  ASSERT_EQ(op.connect("/ws/operator"), 101);
+  // A text frame ending in the first byte of a three-byte character, then an empty final frame.
+  op.send_fragmented({"{\"type\":\"req\",\"method\":\"whoami\",\"id\":\"\xe3", ""}, false);
+  auto res = op.read(10s);
+  ASSERT_TRUE(res) << gw_.log_text();
+  EXPECT_EQ((*res)["type"], "res");
+  EXPECT_EQ((*res)["ok"], false);
+  EXPECT_EQ((*res)["error"]["code"], "INVALID_REQUEST");
+  EXPECT_NE((*res)["error"]["message"].get<std::string>().find("ends inside a character"),
+            std::string::npos)
+      << res->dump();
+  expect_alive();
+}
+
 TEST_F(HostileInput, ASecondRequesterCannotTakeOverAPendingBridgePairing) {
   auto real = bridge();
   real.pair_request("phone-7", {{"displayName", "Ann's phone"}, {"platform", "ios"}});

@@ -92,6 +92,18 @@ TEST_F(WsEcho, OnAFragmentedMessageComesBackWhole) {
   EXPECT_EQ(m->data, std::string(3000, '\x01') + std::string(3000, '\x02'));
 }
 
+TEST_F(WsEcho, OnTextEndingInsideACharacterClosesWith1007) {
+  start({{"echo_path", "/ws/echo"}});
+  WsClient c(target());
+  ASSERT_EQ(c.connect("/ws/echo"), 101);
+  // "caf" and the first byte of a two-byte character, then an empty final frame: Beast 1.81
+  // calls such a message done without its end-of-message UTF-8 check.
+  c.send_fragmented({"caf\xc3", ""}, false);
+  EXPECT_FALSE(c.read_message());
+  EXPECT_TRUE(c.closed());
+  EXPECT_EQ(c.close_code(), 1007) << c.close_reason();
+}
+
 TEST_F(WsEcho, OnAMessageOverTheLimitClosesWith1009) {
   start({{"echo_path", "/ws/echo"}, {"max_message_bytes", 4096}});
   WsClient c(target());
