@@ -9,10 +9,19 @@
 // - kill -9 of A with an invoke in flight from B: the invoke fails within the lease, not at its
 //   timeout; the node reconnects to B and C invokes it there;
 // - kill -9 of A under a node host given both A and B: it fails over to B and its session, driven
-//   from C, goes on in one seq line.
+//   from C, goes on in one seq line;
+// - a dispatch posted to B runs on the node host on A and its result is read on C;
+// - kill -9 of A while writers create sessions on it: every write A acknowledged is found on B;
+// - nats-server stopped for longer than the lease and started again: the instances reconnect,
+//   learn each other's nodes again and carry on (invoke across instances, a pairing approved on
+//   another instance).
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <fstream>
+#include <functional>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "agent_host.hpp"
@@ -221,6 +230,36 @@ class ClusterOfThree : public ::testing::Test {
     return http_request(inst.api(), method, path, h, body.is_null() ? "" : body.dump());
   }
 
+  HttpReply internal(Instance& inst, const std::string& method, const std::string& path,
+                     const json& body = nullptr) {
+    return http_request(inst.api(), method, path, {{"x-gateway-token", kServiceToken}},
+                        body.is_null() ? "" : body.dump());
+  }
+
+  // Pairs a node host through `inst`'s REST API; its agent id and token.
+  std::pair<std::string, std::string> pair_node_host(Instance& inst, const std::string& name) {
+    HttpReply pt =
+        rest(inst, "POST", "/v1/orgs/" + org_id_ + "/agents/pairing-tokens", admin_token_);
+    EXPECT_EQ(pt.status, 201) << pt.raw_body;
+    HttpReply r = rest(
+        inst, "POST", "/v1/agents/pair", "",
+        {{"pairingToken", pt.body.value("token", "")}, {"name", name}, {"agentVersion", "0.9.0"}});
+    EXPECT_EQ(r.status, 201) << r.raw_body;
+    return {r.body.value("agentId", ""), r.body.value("agentToken", "")};
+  }
+
+  // True once `inst` lists node host `agent_id` as online.
+  bool wait_agent_online(Instance& inst, const std::string& agent_id) {
+    for (int i = 0; i < 200; ++i) {
+      HttpReply r = rest(inst, "GET", "/v1/orgs/" + org_id_ + "/agents", admin_token_);
+      for (const auto& a : r.body.value("agents", json::array())) {
+        if (a.value("id", "") == agent_id && a.value("status", "") == "online") return true;
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
+  }
+
   TempDir dir_;
   std::unique_ptr<PostgresServer> pg_;
   std::unique_ptr<NatsServer> nats_;
@@ -420,6 +459,153 @@ TEST_F(ClusterOfThree, KillingAFailsItsInFlightInvokeFastAndTheNodeMovesToB) {
   answer.join();
   json payload = out.contains("payload") ? out["payload"] : out;
   EXPECT_EQ(payload["by"], "b") << out.dump();
+}
+
+TEST_F(ClusterOfThree, ADispatchPostedToBRunsOnTheNodeHostOnAAndItsResultIsReadOnC) {
+  const auto [agent_id, agent_token] = pair_node_host(A(), "runner");
+  WsClient host(A().ws());
+  ASSERT_EQ(host.connect("/ws", {{"Authorization", "Bearer " + agent_token}}), 101);
+  host.send({{"type", "hello"}, {"agentVersion", "0.9.0"}, {"name", "runner"}});
+  host.send({{"type", "ping"}, {"ts", 1}});
+  ASSERT_TRUE(host.read_type("pong"));
+  ASSERT_TRUE(wait_agent_online(B(), agent_id)) << B().gw.log_text();
+
+  const json body = {{"organizationId", org_id_},
+                     {"requestedByUserId", "user-1"},
+                     {"runId", "run-x"},
+                     {"workflowId", "wf-1"},
+                     {"nodeId", "step-1"},
+                     {"nodeType", "agent.execute"},
+                     {"attemptCount", 1},
+                     {"kind", "agent.execute"},
+                     {"payload", {{"message", "across"}}}};
+  HttpReply d = internal(B(), "POST", "/internal/v1/dispatch-async", body);
+  ASSERT_EQ(d.status, 201) << d.raw_body << B().gw.log_text();
+  EXPECT_EQ(d.body["dispatched"], true) << d.raw_body;
+  const std::string request_id = d.body.value("requestId", "");
+
+  auto ex = host.read_type("execute", 10s);
+  ASSERT_TRUE(ex) << "the execute never reached the node host on A\n" << A().gw.log_text();
+  EXPECT_EQ((*ex)["requestId"], request_id);
+  EXPECT_EQ((*ex)["payload"]["message"], "across");
+  EXPECT_EQ(internal(C(), "GET", "/internal/v1/results/" + request_id).body["code"],
+            "RESULT_NOT_READY");
+  host.send({{"type", "execute_received"}, {"requestId", request_id}});
+  host.send({{"type", "execute_result"},
+             {"requestId", request_id},
+             {"status", "succeeded"},
+             {"output", {{"text", "done on a"}}}});
+  ASSERT_TRUE(host.read_type("execute_ack", 10s));
+
+  for (Instance* at : {&C(), &B()}) {
+    HttpReply r = internal(*at, "GET", "/internal/v1/results/" + request_id);
+    ASSERT_EQ(r.status, 200) << at->id << ": " << r.raw_body;
+    EXPECT_EQ(r.body, json({{"status", "succeeded"}, {"output", {{"text", "done on a"}}}}));
+  }
+  // The same attempt posted again, to C this time, is answered from the stored result.
+  HttpReply again = internal(C(), "POST", "/internal/v1/dispatch-async", body);
+  EXPECT_EQ(again.status, 200) << again.raw_body;
+  EXPECT_EQ(again.body["cached"], true) << again.raw_body;
+}
+
+TEST_F(ClusterOfThree, KillingAUnderWriteLoadLosesNoWriteItAcknowledged) {
+  // Writers create sessions on A as fast as it answers; A is killed while they run.
+  std::mutex mu;
+  std::set<std::string> acknowledged;
+  std::atomic<bool> stop{false};
+  std::atomic<int> refused{0};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 4; ++w) {
+    writers.emplace_back([&, w] {
+      for (int n = 0; !stop; ++n) {
+        HttpReply r = rest(A(), "POST", "/v1/orgs/" + org_id_ + "/sessions", member_token_,
+                           {{"title", "w" + std::to_string(w) + "-" + std::to_string(n)},
+                            {"engine", "vespid.echo.v1"},
+                            {"model", "none"}});
+        if (r.status == 201) {
+          std::lock_guard lock(mu);
+          acknowledged.insert(r.body["session"].value("id", ""));
+        } else {
+          ++refused;  // no answer (A is gone): not acknowledged, nothing is promised
+          if (r.status == 0) return;
+        }
+      }
+    });
+  }
+  auto join_all = [&] {
+    stop = true;
+    for (auto& t : writers) {
+      if (t.joinable()) t.join();
+    }
+  };
+  struct JoinAll {
+    std::function<void()> f;
+    ~JoinAll() { f(); }
+  } join_writers{join_all};
+  for (int i = 0; i < 400; ++i) {
+    {
+      std::lock_guard lock(mu);
+      if (acknowledged.size() >= 50) break;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  A().gw.kill9();
+  join_all();
+  ASSERT_GE(acknowledged.size(), 50u) << "the writers barely ran\n" << A().gw.log_text();
+
+  // Every session A acknowledged is in storage, as B sees it.
+  std::size_t missing = 0;
+  for (const auto& id : acknowledged) {
+    HttpReply r = rest(B(), "GET", "/v1/orgs/" + org_id_ + "/sessions/" + id, member_token_);
+    if (r.status != 200) {
+      ++missing;
+      ADD_FAILURE() << "session " << id << " acknowledged by A is missing on B: " << r.status << " "
+                    << r.raw_body;
+    }
+  }
+  EXPECT_EQ(missing, 0u) << acknowledged.size() << " acknowledged, " << refused
+                         << " unanswered when A died";
+  // B and C go on without A.
+  ASSERT_TRUE(wait_others(B(), 1)) << B().gw.log_text();
+  HttpReply after = rest(B(), "POST", "/v1/orgs/" + org_id_ + "/sessions", member_token_,
+                         {{"title", "after"}, {"engine", "vespid.echo.v1"}, {"model", "none"}});
+  EXPECT_EQ(after.status, 201) << after.raw_body;
+}
+
+TEST_F(ClusterOfThree, NatsServerRestartedTheInstancesReconnectAndCarryOn) {
+  auto node = BridgeClient::connect("127.0.0.1", A().bridge_port);
+  const std::string token = pair_bridge_node(node, B(), "steady");
+  ASSERT_FALSE(token.empty());
+  ASSERT_TRUE(wait_online(C(), "steady")) << C().gw.log_text();
+
+  // Down for longer than the lease: every instance lets the others (and their nodes) go.
+  nats_->stop();
+  std::this_thread::sleep_for(std::chrono::milliseconds(kLeaseMs * 2 + 500));
+  for (auto& inst : instances_) {
+    EXPECT_EQ(admin_of(*inst).call("status")["bus"]["up"], false) << inst->id;
+    EXPECT_TRUE(wait_others(*inst, 0))
+        << inst->id << " still counts the others while the bus is down";
+  }
+  ASSERT_TRUE(wait_online(C(), "steady", false)) << "C cannot reach the node while the bus is down";
+  nats_->start();
+
+  for (auto& inst : instances_) {
+    ASSERT_TRUE(wait_others(*inst, 2)) << inst->gw.log_text();
+    EXPECT_EQ(admin_of(*inst).call("status")["bus"]["up"], true) << inst->id;
+  }
+  ASSERT_TRUE(wait_online(C(), "steady")) << "C learns the node on A again\n" << C().gw.log_text();
+  std::thread answer([&] { answer_invoke(node, "a"); });
+  JoinOnExit join_answer{answer};
+  json out = admin_of(C()).call("nodes.invoke",
+                                {{"node", "steady"}, {"command", "echo"}, {"params", {{"n", 9}}}});
+  answer.join();
+  json payload = out.contains("payload") ? out["payload"] : out;
+  EXPECT_EQ(payload["echo"]["n"], 9) << out.dump();
+
+  // A pairing approved on B still reaches a node waiting on A.
+  auto fresh = BridgeClient::connect("127.0.0.1", A().bridge_port);
+  EXPECT_FALSE(pair_bridge_node(fresh, B(), "newcomer").empty()) << A().gw.log_text();
+  for (auto& inst : instances_) EXPECT_TRUE(inst->gw.running()) << inst->gw.log_text();
 }
 
 }  // namespace
