@@ -52,6 +52,7 @@ add_library(vespid_core STATIC
   cluster/presence.cpp
   cluster/cluster_node_router.cpp
   cluster/cluster_fanout.cpp
+  cluster/relay_history.cpp
   # protocols: one folder per dialect, the method table they share at the root
   protocols/method_table.cpp
   protocols/bridge/bridge_dialect.cpp

@@ -241,9 +241,44 @@ void ClusterFanout::catch_up(const std::string& session_id) {
 
 void ClusterFanout::relay(const std::string& kind, const std::string& request_id,
                           const std::string& agent_id, const json& payload) {
-  if (alone()) return;  // the result is stored; nobody else can be waiting
+  // Kept whether or not anybody listens now: the instance waiting may have just been let go,
+  // and its adopter (this instance, maybe, a moment from now) replays what it missed.
+  if (kind == "received") {
+    history_.received(request_id);
+  } else if (kind == "result") {
+    history_.finished(request_id);
+  }
+  // Sized as it would go on the bus, so the history's byte bounds hold whatever a host sends.
+  if (kind == "event") history_.event(request_id, payload, payload.dump().size());
+  if (alone()) return;  // nobody else can be waiting
   publish(subjects_.dispatch(),
           {{"kind", kind}, {"requestId", request_id}, {"agentId", agent_id}, {"payload", payload}});
+}
+
+void ClusterFanout::instance_lost(const std::string& instance) {
+  if (local_.dispatcher == nullptr || !local_.adopts_dispatches_to) return;
+  std::weak_ptr<bool> alive = alive_;
+  core::spawn<size_t>(
+      local_.dispatcher->adopt(
+          instance, local_.adopts_dispatches_to,
+          [this, alive](const std::string& request_id) -> std::optional<std::vector<json>> {
+            auto a = alive.lock();
+            if (!a || !*a) return std::nullopt;
+            auto events = history_.whole(request_id);
+            history_.finished(request_id);
+            return events;
+          }),
+      [instance](size_t n) {
+        if (n > 0)
+          L()->warn("adopted {} dispatch(es) instance \"{}\" was waiting for", n, instance);
+      },
+      [instance](std::exception_ptr e) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          L()->error("adopting the dispatches of instance \"{}\" failed: {}", instance, ex.what());
+        }
+      });
 }
 
 void ClusterFanout::on_dispatch(const json& m) {

@@ -9,7 +9,9 @@
 //   storage, so a lost notice costs latency (the next one covers it), never an event, and every
 //   subscriber sees one gap-free seq line whoever wrote it;
 // - a node host's answer to a dispatch reaches the instance that waits for it (the result itself
-//   is already stored by the instance the host is connected to).
+//   is already stored by the instance the host is connected to); when that instance dies, the
+//   dispatch is adopted (Dispatcher::adopt) by the instance holding the host, which replays what
+//   it had relayed (relay_history.hpp).
 //
 // Thread: the Sequencer; bus deliveries hop into it.
 #pragma once
@@ -22,6 +24,7 @@
 #include <vector>
 
 #include "cluster/cluster_wire.hpp"
+#include "cluster/relay_history.hpp"
 #include "host/bus/bus.hpp"
 #include "runtime/sequencer.hpp"
 #include "services/dispatch/dispatcher.hpp"
@@ -45,6 +48,9 @@ class ClusterFanout final : public nodes::PairingDecisions, public dispatch::Dis
     // An instance that joins re-reads from storage what it missed (its clients replay).
     std::function<bool()> others_present;
     dispatch::Dispatcher* dispatcher = nullptr;
+    // Whether this instance should wait for a dead instance's dispatch to this node host: it
+    // holds the host, or nobody does and it is the one chosen to (the lowest live id).
+    std::function<bool(const std::string& agent_id)> adopts_dispatches_to;
   };
 
   ClusterFanout(ClusterSettings settings, host::Bus& bus, core::Sequencer& sequencer,
@@ -65,6 +71,9 @@ class ClusterFanout final : public nodes::PairingDecisions, public dispatch::Dis
   // DispatchRelay: progress of a dispatch another instance may be waiting for.
   void relay(const std::string& kind, const std::string& request_id, const std::string& agent_id,
              const nlohmann::json& payload) override;
+  // Presence let `instance` go: adopt the dispatches it was waiting for that are ours to wait for.
+  void instance_lost(const std::string& instance);
+  const RelayHistory& relay_history() const { return history_; }
 
  private:
   struct SessionLine {
@@ -92,6 +101,7 @@ class ClusterFanout final : public nodes::PairingDecisions, public dispatch::Dis
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::vector<host::Bus::SubscriptionId> subscriptions_;
   std::unordered_map<std::string, SessionLine> lines_;
+  RelayHistory history_;
 };
 
 }  // namespace vespid::cluster

@@ -56,13 +56,13 @@ ClusterNodeRouter::ClusterNodeRouter(ClusterSettings settings, host::Bus& bus,
       bus_(bus),
       sequencer_(sequencer),
       local_(local),
-      presence_(settings, bus, sequencer, deadlines, local,
-                Presence::Hooks{[this](const std::string& instance, const std::string& node_id) {
-                                  return std::make_shared<RemoteLink>(*this, instance, node_id);
-                                },
-                                [this](const std::string& instance, const std::string& why) {
-                                  instance_lost(instance, why);
-                                }}) {}
+      presence_(
+          settings, bus, sequencer, deadlines, local,
+          Presence::Hooks{[this](const std::string& instance, const std::string& node_id) {
+                            return std::make_shared<RemoteLink>(*this, instance, node_id);
+                          },
+                          [this](const std::string& instance, const std::string& why,
+                                 bool restarted) { instance_lost(instance, why, restarted); }}) {}
 
 ClusterNodeRouter::~ClusterNodeRouter() {
   *alive_ = false;
@@ -203,7 +203,8 @@ void ClusterNodeRouter::finish(uint64_t id, nodes::InvokeResult result) {
   p.waiter.resume();
 }
 
-void ClusterNodeRouter::instance_lost(const std::string& instance, const std::string& why) {
+void ClusterNodeRouter::instance_lost(const std::string& instance, const std::string& why,
+                                      bool restarted) {
   std::vector<uint64_t> ids;
   for (const auto& [id, p] : pending_) {
     if (p.instance == instance) ids.push_back(id);
@@ -214,6 +215,7 @@ void ClusterNodeRouter::instance_lost(const std::string& instance, const std::st
   if (!ids.empty()) {
     L()->warn("failed {} invoke(s) waiting on instance \"{}\"", ids.size(), instance);
   }
+  if (on_instance_lost_ && !restarted) on_instance_lost_(instance);
 }
 
 void ClusterNodeRouter::serve_invoke(std::string reply_to, const std::string& data) {

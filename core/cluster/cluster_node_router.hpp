@@ -15,6 +15,7 @@
 #pragma once
 
 #include <coroutine>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -39,6 +40,11 @@ class ClusterNodeRouter final : public nodes::NodeRouter {
   void start();
   void stop();
   const Presence& presence() const { return presence_; }
+  // Told after invokes waiting on a lost instance have failed (set before start); not for an
+  // instance that restarted, which re-arms its own dispatches.
+  void on_instance_lost(std::function<void(const std::string& instance)> fn) {
+    on_instance_lost_ = std::move(fn);
+  }
 
   bool online(const std::string& node_id) const override;
   const nodes::ConnectedNode* find(const std::string& node_id) const override;
@@ -66,7 +72,7 @@ class ClusterNodeRouter final : public nodes::NodeRouter {
   void serve_control(const std::string& data);
   void send_control(const std::string& instance, nlohmann::json body);
   void finish(uint64_t id, nodes::InvokeResult result);
-  void instance_lost(const std::string& instance, const std::string& why);
+  void instance_lost(const std::string& instance, const std::string& why, bool restarted);
 
   ClusterSettings settings_;
   Subjects subjects_;
@@ -78,6 +84,7 @@ class ClusterNodeRouter final : public nodes::NodeRouter {
   std::vector<host::Bus::SubscriptionId> subscriptions_;
   std::unordered_map<uint64_t, Pending> pending_;
   uint64_t next_invoke_ = 1;
+  std::function<void(const std::string& instance)> on_instance_lost_;
 };
 
 }  // namespace vespid::cluster

@@ -67,6 +67,13 @@ void Presence::subscribe(const std::string& subject,
       }));
 }
 
+std::vector<std::string> Presence::instance_ids() const {
+  std::vector<std::string> ids;
+  ids.reserve(instances_.size());
+  for (const auto& [id, inst] : instances_) ids.push_back(id);
+  return ids;
+}
+
 void Presence::start() {
   if (started_) return;
   started_ = true;
@@ -135,7 +142,7 @@ Presence::Instance* Presence::heard_from(const json& m) {
     L()->info("instance \"{}\" restarted", id);
     for (const auto& node_id : inst.nodes) nodes_.erase(node_id);
     inst = Instance{};
-    if (hooks_.instance_lost) hooks_.instance_lost(id, "it restarted");
+    if (hooks_.instance_lost) hooks_.instance_lost(id, "it restarted", true);
   }
   if (fresh) L()->info("instance \"{}\" joined", id);
   if (fresh || inst.epoch != epoch) {
@@ -218,7 +225,7 @@ void Presence::drop_instance(const std::string& instance, const std::string& why
   for (const auto& node_id : it->second.nodes) nodes_.erase(node_id);
   instances_.erase(it);
   L()->warn("instance \"{}\" left ({}); its {} node(s) are gone from here", instance, why, count);
-  if (hooks_.instance_lost) hooks_.instance_lost(instance, why);
+  if (hooks_.instance_lost) hooks_.instance_lost(instance, why, false);
 }
 
 void Presence::request_sync(const std::string& instance) {

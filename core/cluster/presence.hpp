@@ -43,7 +43,9 @@ class Presence final : public nodes::NodeRouterObserver {
                                                    const std::string& node_id)>
         make_link;
     // `instance` is gone (lease expired or goodbye): its nodes were just dropped.
-    std::function<void(const std::string& instance, const std::string& why)> instance_lost;
+    // `restarted`: it came back under a new epoch (it recovers its own dispatches itself).
+    std::function<void(const std::string& instance, const std::string& why, bool restarted)>
+        instance_lost;
   };
 
   Presence(ClusterSettings settings, host::Bus& bus, core::Sequencer& sequencer,
@@ -59,6 +61,8 @@ class Presence final : public nodes::NodeRouterObserver {
   size_t remote_count() const noexcept { return nodes_.size(); }
   size_t instance_count() const noexcept { return instances_.size(); }
   bool alive(const std::string& instance) const { return instances_.count(instance) != 0; }
+  // The other instances heard from within their lease.
+  std::vector<std::string> instance_ids() const;
   // A remote node's tags/capabilities changed here before its instance says so.
   RemoteNode* find_mutable(const std::string& node_id);
 

@@ -130,9 +130,20 @@ void Gateway::build_cluster() {
   local.watches_session = watches_session_;
   local.dispatcher = dispatcher_.get();
   local.others_present = [this] { return cluster_router_->presence().instance_count() > 0; };
+  local.adopts_dispatches_to = [this](const std::string& agent_id) {
+    if (router_->find(agent_id) != nullptr) return true;  // the host is connected here
+    if (cluster_router_->presence().find(agent_id) != nullptr) return false;  // its holder adopts
+    // Held nowhere (it will reconnect somewhere): the live instance with the lowest id waits.
+    for (const auto& id : cluster_router_->presence().instance_ids()) {
+      if (id < cluster_settings_.instance_id) return false;
+    }
+    return true;
+  };
   fanout_ = std::make_unique<cluster::ClusterFanout>(cluster_settings_, bus(), loop_.sequencer(),
                                                      *storage_, std::move(local));
   dispatcher_->set_relay(fanout_.get());
+  cluster_router_->on_instance_lost(
+      [fanout = fanout_.get()](const std::string& instance) { fanout->instance_lost(instance); });
 }
 
 }  // namespace vespid::core

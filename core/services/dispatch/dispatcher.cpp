@@ -249,6 +249,21 @@ Task<void> Dispatcher::time_out(std::string request_id) {
   if (it == outstanding_.end()) co_return;
   Outstanding o = it->second;
   release(request_id);
+  if (!settings_.instance_id.empty()) {
+    // Adopted by another instance while this one was cut off from it (a bus outage past the
+    // lease): that one waits for the host now, and its timeout or result is the one that counts.
+    auto record = co_await storage_.get(keys::dispatch(request_id));
+    json rec = record ? json::parse(record->value, nullptr, false) : json();
+    if (rec.is_object() && rec.value("instance", settings_.instance_id) != settings_.instance_id) {
+      L()->info("dispatch {} is waited for by instance \"{}\" now; not timed out here", request_id,
+                rec.value("instance", ""));
+      co_return;
+    }
+    if (!record && co_await results_.get(request_id)) {
+      L()->info("dispatch {}: its result was stored elsewhere; not timed out here", request_id);
+      co_return;
+    }
+  }
   L()->warn("dispatch {} timed out on node host {}", request_id, o.agent_id);
   StoredResult r;
   r.request_id = request_id;
@@ -363,6 +378,42 @@ Task<size_t> Dispatcher::recover() {
   if (rearmed > 0) L()->info("re-armed {} outstanding dispatch(es) from storage", rearmed);
   schedule_sweep();
   co_return rearmed;
+}
+
+Task<size_t> Dispatcher::adopt(std::string instance, std::function<bool(const std::string&)> takes,
+                               RelayedHistory history) {
+  auto rows = co_await storage_.scan_prefix(keys::kDispatchPrefix);
+  size_t adopted = 0;
+  for (const auto& row : rows) {
+    json rec = json::parse(row.value, nullptr, false);
+    if (!rec.is_object() || rec.value("instance", "") != instance) continue;
+    const std::string agent_id = rec.value("agentId", "");
+    const std::string request_id =
+        rec.value("requestId", row.key.substr(keys::kDispatchPrefix.size()));
+    if (outstanding_.count(request_id) || !takes(agent_id)) continue;
+    rec["instance"] = settings_.instance_id;
+    rec["adoptedFrom"] = instance;
+    Txn claim;
+    claim.compares.push_back(Compare::version_is(row.key, row.version));
+    claim.writes.push_back(Write::put(row.key, rec.dump()));
+    core::TxnOutcome out = co_await storage_.commit(std::move(claim));
+    // Another instance claimed it first, or its result came in meanwhile.
+    if (!out.applied || outstanding_.count(request_id)) continue;
+    Outstanding o{rec.value("orgId", ""), agent_id, 0, nullptr};
+    if (resumer_ && rec.contains("resume")) o.listener = resumer_(request_id, rec["resume"]);
+    std::shared_ptr<ExecutionListener> listener = o.listener;
+    arm(request_id, std::move(o), rec.value("deadlineMs", int64_t{0}));
+    ++adopted;
+    auto events = history ? history(request_id) : std::nullopt;
+    L()->info(
+        "adopted dispatch {} (node host {}) from instance \"{}\"{}", request_id, agent_id, instance,
+        events ? " with " + std::to_string(events->size()) + " relayed event(s) replayed" : "");
+    if (listener && events) {
+      listener->replaying_from_first_event();
+      for (const auto& ev : *events) listener->on_event(request_id, ev);
+    }
+  }
+  co_return adopted;
 }
 
 void Dispatcher::schedule_sweep() {

@@ -11,8 +11,10 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "runtime/deadlines.hpp"
 #include "runtime/task.hpp"
@@ -46,6 +48,10 @@ class ExecutionListener {
   // What a restarted gateway needs to build this listener again (stored with the dispatch
   // record as "resume"); null when the listener does not survive a restart.
   virtual nlohmann::json resume_state() const { return nullptr; }
+  // This listener was rebuilt for a dispatch adopted from an instance that died, and the host's
+  // events are about to be fed to it from the first one on: some of them the dead instance
+  // may already have turned into stored effects, which the listener must not repeat.
+  virtual void replaying_from_first_event() {}
 };
 
 // Carries a host's answer to the instance that waits for it, when the host is connected to
@@ -74,6 +80,17 @@ class Dispatcher {
   // Startup: re-arms outstanding dispatches found in storage (timing out those already late,
   // with their listeners rebuilt by the resumer) and starts the result sweep.
   core::Task<size_t> recover();
+
+  // Another instance that dispatched is gone (cluster presence): its outstanding dispatches for
+  // which `takes(agent_id)` is true are waited for here from now on. Each record is claimed with
+  // a compare-and-swap on its version, so one instance adopts it however many try; its listener
+  // is rebuilt by the resumer, and `history(request_id)` gives, when it has them all, the host's
+  // events this instance relayed to the dead one, which are fed to it again (what the dead
+  // instance had not yet acted on would otherwise be lost). Returns how many were adopted.
+  using RelayedHistory =
+      std::function<std::optional<std::vector<nlohmann::json>>(const std::string& request_id)>;
+  core::Task<size_t> adopt(std::string instance, std::function<bool(const std::string&)> takes,
+                           RelayedHistory history);
   void stop();
 
   enum class Outcome { Dispatched, AlreadyInFlight, Cached };

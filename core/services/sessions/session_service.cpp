@@ -170,6 +170,11 @@ class SessionService::RunListener final : public dispatch::ExecutionListener,
     return {{"sessionId", session_id_}, {"turnSeq", turn_seq_}};
   }
 
+  // Adopted from an instance that died mid-turn: the host's events come again from the first
+  // one. Each that becomes a session event became exactly one (on_event), so as many as this
+  // turn already has stored are skipped (counted at the first flush).
+  void replaying_from_first_event() override { count_stored_ = true; }
+
   void on_event(const std::string& /*request_id*/, const json& ev) override {
     if (!ev.is_object()) return;
     std::string kind = str(ev, "kind");
@@ -304,7 +309,46 @@ class SessionService::RunListener final : public dispatch::ExecutionListener,
     self->queue_result(d["requestId"].get<std::string>(), d["result"]);
   }
 
+  // How many of this turn's stored events came from host events (on_event's kinds), and
+  // whether its final or error is among them.
+  static Task<void> count_stored_host_events(std::shared_ptr<RunListener> self) {
+    constexpr uint32_t kChunk = 256;
+    const std::string prefix = keys::session_events(self->session_id_);
+    const std::string end = core::StorageService::prefix_end(prefix);
+    std::string start = keys::session_event(self->session_id_, self->turn_seq_ + 1);
+    size_t stored = 0;
+    for (bool next_turn = false; !next_turn;) {
+      auto rows = co_await self->s_.storage_.scan(start, end, kChunk);
+      for (const auto& row : rows) {
+        json ev = json::parse(row.value, nullptr, false);
+        const std::string type = core::fields::string_if(ev, "eventType");
+        if (type == "user_message") {
+          next_turn = true;
+          break;
+        }
+        if (type == "agent_delta" || type == "agent_message" || type == "tool_call" ||
+            type == "tool_result" || type == "agent_final" || type == "error") {
+          ++stored;
+        }
+      }
+      if (rows.size() < kChunk) break;
+      start = rows.back().key + '\0';
+    }
+    self->skip_ = stored;
+  }
+
   static Task<void> flush_all(std::shared_ptr<RunListener> self) {
+    if (self->count_stored_) {
+      self->count_stored_ = false;
+      Task<void> t = count_stored_host_events(self);
+      co_await std::move(t);
+    }
+    // Replayed events the dead instance had stored already. Only on_event's drafts are ever
+    // skipped: a result's draft is queued after every host event, once skip_ is spent.
+    while (self->skip_ > 0 && !self->pending_.empty()) {
+      self->pending_.pop_front();
+      --self->skip_;
+    }
     if (self->deferred_result_) {
       Task<void> t = settle_deferred(self);
       co_await std::move(t);
@@ -339,6 +383,8 @@ class SessionService::RunListener final : public dispatch::ExecutionListener,
   bool flushing_ = false;
   bool final_seen_ = false;
   bool error_seen_ = false;
+  bool count_stored_ = false;  // adopted: count what the dead instance stored before flushing
+  size_t skip_ = 0;            // replayed drafts still to drop
   bool done_ = false;
   bool touched_ = false;
 };
