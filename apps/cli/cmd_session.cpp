@@ -3,7 +3,9 @@
 // The control-client side of sessions, as the seed writes it: REST for the records
 // (`--api http://HOST:3001`), the vespid.client.v1 WebSocket for sending and streaming
 // (`--gateway ws://HOST:3002/ws/client`), an access token and an org on every call. These talk
-// to the gateway over the network, not over the admin socket, so they work from any machine.
+// to the gateway over the network, not over the admin socket, so they work from any machine;
+// remote.cpp finds a gateway that answers when several are given, session_stream.cpp streams a
+// turn.
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdlib>
@@ -13,91 +15,15 @@
 #include <vector>
 
 #include "commands.hpp"
-#include "dial_url.hpp"  // libs/url
 #include "output.hpp"
-#include "web_client.hpp"
+#include "remote.hpp"
+#include "session_stream.hpp"
 
 namespace vespid::cli {
 
 namespace {
 
 using nlohmann::json;
-
-std::string env_or(const char* name, const char* fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? v : fallback;
-}
-
-struct Endpoint {
-  web::WebTarget target;
-  std::string path;  // without a trailing '/'
-};
-
-// "http://127.0.0.1:3001", "https://gw.example:443/base", "ws://h:3002/ws/client".
-Endpoint endpoint_for(const std::string& url, const std::string& ca_file) {
-  DialUrl u;
-  try {
-    u = parse_dial_url(url);
-  } catch (const std::invalid_argument& e) {
-    throw OperatorError("BAD_URL", e.what(), json::object());
-  }
-  Endpoint e;
-  e.target.tls = u.tls;
-  e.target.ca_file = ca_file;
-  e.path = u.path;
-  while (!e.path.empty() && e.path.back() == '/') e.path.pop_back();
-  // The client connects to an address; a name is what TLS verifies.
-  e.target.server_name = u.host;
-  e.target.host = u.host == "localhost" ? "127.0.0.1" : u.host;
-  e.target.port = std::stoi(u.port);
-  return e;
-}
-
-struct Remote {
-  std::string api = env_or("VESPID_API", "http://127.0.0.1:3001");
-  std::string gateway = env_or("VESPID_GATEWAY", "ws://127.0.0.1:3002/ws/client");
-  std::string org = env_or("VESPID_ORG", "");
-  std::string token = env_or("VESPID_TOKEN", "");
-  std::string ca_file = env_or("VESPID_CA_FILE", "");
-};
-
-void add_remote_options(CLI::App* cmd, Remote& r, bool needs_gateway) {
-  cmd->add_option("--api", r.api, "The gateway's HTTP API (env VESPID_API)")->capture_default_str();
-  if (needs_gateway) {
-    cmd->add_option("--gateway", r.gateway, "The control-client WebSocket (env VESPID_GATEWAY)")
-        ->capture_default_str();
-  }
-  cmd->add_option("--org", r.org, "The org id (env VESPID_ORG)");
-  cmd->add_option("--token", r.token, "An access token, vat_... (env VESPID_TOKEN)");
-  cmd->add_option("--ca-file", r.ca_file,
-                  "PEM CA to trust for https/wss, besides the system's (env VESPID_CA_FILE)");
-}
-
-void require(const Remote& r) {
-  if (r.org.empty())
-    throw OperatorError("USAGE", "--org (or VESPID_ORG) is required", json::object());
-  if (r.token.empty()) {
-    throw OperatorError("USAGE", "--token (or VESPID_TOKEN) is required: vespid token create",
-                        json::object());
-  }
-}
-
-// One REST call; non-2xx answers become OperatorError (exit 1) with the gateway's code.
-json rest_call(const Remote& r, const std::string& method, const std::string& path,
-               const json& body = nullptr) {
-  require(r);
-  Endpoint e = endpoint_for(r.api, r.ca_file);
-  web::Headers h = {{"Authorization", "Bearer " + r.token}};
-  web::HttpReply reply = web::http_request(e.target, method, e.path + "/v1/orgs/" + r.org + path, h,
-                                           body.is_null() ? "" : body.dump());
-  if (reply.status == 0) throw ConnectionError("cannot reach " + r.api + ": " + reply.error);
-  if (reply.status < 200 || reply.status >= 300) {
-    throw OperatorError(reply.body.value("code", "HTTP_" + std::to_string(reply.status)),
-                        reply.body.value("message", reply.raw_body),
-                        reply.body.value("details", json()));
-  }
-  return reply.body;
-}
 
 void print_sessions(const json& list) {
   Table t({"SESSION", "TITLE", "ENGINE", "PINNED TO", "LAST ACTIVITY"});
@@ -120,89 +46,6 @@ struct CreateOptions {
   std::string title, engine = "vespid.loop.v1", model, instructions, tag, group;
 };
 
-struct SendOptions {
-  std::string session, message, idempotency_key;
-  int timeout_s = 300;
-};
-
-// Streams one turn: join (to hear it), send, then print deltas until agent_final or error.
-void send_and_stream(Context& ctx, const Remote& r, const SendOptions& o) {
-  require(r);
-  Endpoint e = endpoint_for(r.gateway, r.ca_file);
-  web::WsClient ws(e.target);
-  json refusal;
-  int status = ws.connect(e.path.empty() ? "/ws/client" : e.path,
-                          {{"Authorization", "Bearer " + r.token}, {"x-org-id", r.org}}, &refusal);
-  if (status == 0) throw ConnectionError("cannot reach " + r.gateway + ": " + ws.close_reason());
-  if (status != 101) {
-    throw OperatorError(refusal.value("code", "HTTP_" + std::to_string(status)),
-                        refusal.value("message", "the gateway refused the WebSocket"), json());
-  }
-  ws.send({{"type", "session_join"}, {"sessionId", o.session}, {"afterSeq", 0}});
-  auto joined = ws.read_type("session_joined", std::chrono::seconds(30));
-  if (!joined) throw ConnectionError("no answer to session_join from " + r.gateway);
-  json send = {{"type", "session_send"}, {"sessionId", o.session}, {"message", o.message}};
-  if (!o.idempotency_key.empty()) send["idempotencyKey"] = o.idempotency_key;
-  ws.send(send);
-
-  long long my_seq = -1;
-  bool streamed = false;
-  std::vector<json> early;  // events that came before session_accepted told us our seq
-  // True when the turn ended (agent_final); throws on its error.
-  auto handle = [&](const json& m) -> bool {
-    if (m.value("seq", 0LL) <= my_seq) return false;  // earlier turns, replayed on join
-    const std::string ev = m.value("eventType", "");
-    const json& payload = m["payload"];
-    if (ctx.json()) std::cout << m.dump() << std::endl;
-    if (ev == "agent_selected" && !ctx.json()) {
-      std::cerr << "(pinned to node host " << payload.value("agentId", "?") << ")\n";
-    } else if (ev == "agent_delta" && !ctx.json()) {
-      std::cout << payload.value("text", "") << std::flush;
-      streamed = true;
-    } else if (ev == "agent_final") {
-      if (!ctx.json()) {
-        if (!streamed) std::cout << payload.value("text", "");
-        std::cout << std::endl;
-      }
-      return true;
-    } else if (ev == "error") {
-      if (streamed && !ctx.json()) std::cout << std::endl;
-      throw OperatorError(payload.value("code", "ERROR"), payload.value("message", ""), json());
-    }
-    return false;
-  };
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(o.timeout_s);
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto m = ws.read(std::chrono::seconds(1));
-    if (!m) {
-      if (ws.closed())
-        throw ConnectionError("the gateway closed the connection: " + ws.close_reason());
-      continue;
-    }
-    const std::string type = m->value("type", "");
-    if (type == "session_error") {
-      throw OperatorError(m->value("code", "ERROR"), m->value("message", ""), json());
-    }
-    if (type == "session_accepted") {
-      my_seq = m->value("seq", -1LL);
-      if (m->value("duplicate", false) && !ctx.json())
-        std::cerr << "(already sent with this idempotency key; not run again)\n";
-      for (const auto& held : early) {
-        if (handle(held)) return;
-      }
-      early.clear();
-      continue;
-    }
-    if (type != "session_event" || m->value("sessionId", "") != o.session) continue;
-    if (my_seq < 0) {
-      early.push_back(*m);
-    } else if (handle(*m)) {
-      return;
-    }
-  }
-  throw ConnectionError("no agent_final within " + std::to_string(o.timeout_s) + " s");
-}
-
 }  // namespace
 
 void add_session_commands(Registry& reg) {
@@ -217,6 +60,7 @@ void add_session_commands(Registry& reg) {
       "  vespid session send --gateway ws://localhost:3002/ws/client --org $ORG --token $TOKEN "
       "--session $SID --message \"hello\"\n"
       "  vespid session events $SID --after 10\n"
+      "  vespid session send --gateway ws://gw-a:3002/ws/client,ws://gw-b:3002/ws/client ...\n"
       "VESPID_API, VESPID_GATEWAY, VESPID_ORG and VESPID_TOKEN stand in for the options.");
 
   auto lr = std::make_shared<Remote>();

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -30,11 +31,14 @@ class AgentHost {
     id_ = nlohmann::json::parse(read_file(config_), nullptr, false).value("agentId", "");
   }
   ~AgentHost() { kill(); }
-  // `extra`: more `start` options, e.g. {"--gateway", "ws://a/ws,ws://b/ws"}.
+  // `extra`: more `start` options, e.g. {"--gateway", "ws://a/ws,ws://b/ws"}; an
+  // --echo-delay-ms there replaces the default 0.
   void start(const EnvOverrides& env = {}, const std::vector<std::string>& extra = {}) {
     std::vector<std::string> argv = {VESPID_AGENT_BIN,     "start", "--config",           config_,
-                                     "--echo-delay-ms",    "0",     "--reconnect-min-ms", "20",
-                                     "--reconnect-max-ms", "200"};
+                                     "--reconnect-min-ms", "20",    "--reconnect-max-ms", "200"};
+    if (std::find(extra.begin(), extra.end(), "--echo-delay-ms") == extra.end()) {
+      argv.insert(argv.end(), {"--echo-delay-ms", "0"});
+    }
     argv.insert(argv.end(), extra.begin(), extra.end());
     const int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
     const int log_fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);

@@ -12,6 +12,8 @@
 //   from C, goes on in one seq line;
 // - a dispatch posted to B runs on the node host on A and its result is read on C;
 // - kill -9 of A while writers create sessions on it: every write A acknowledged is found on B;
+// - `vespid session send --gateway A,B`: A is killed mid-turn and the stream goes on through B,
+//   every word printed once;
 // - nats-server stopped for longer than the lease and started again: the instances reconnect,
 //   learn each other's nodes again and carry on (invoke across instances, a pairing approved on
 //   another instance).
@@ -570,6 +572,57 @@ TEST_F(ClusterOfThree, KillingAUnderWriteLoadLosesNoWriteItAcknowledged) {
   HttpReply after = rest(B(), "POST", "/v1/orgs/" + org_id_ + "/sessions", member_token_,
                          {{"title", "after"}, {"engine", "vespid.echo.v1"}, {"model", "none"}});
   EXPECT_EQ(after.status, 201) << after.raw_body;
+}
+
+TEST_F(ClusterOfThree, TheCliStreamsATurnOnThroughBWhenAIsKilledMidTurn) {
+  HttpReply pairing =
+      rest(B(), "POST", "/v1/orgs/" + org_id_ + "/agents/pairing-tokens", admin_token_);
+  ASSERT_EQ(pairing.status, 201) << pairing.raw_body;
+  AgentHost agent(dir_, "host-slow", pairing.body.value("token", ""), B().api_port);
+  // 24 words, 150 ms apart: the turn lasts over 3 s, long enough to lose A in the middle.
+  agent.start({}, {"--gateway", "ws://127.0.0.1:" + std::to_string(B().ws_port) + "/ws",
+                   "--echo-delay-ms", "150"});
+  ASSERT_TRUE(wait_agent_online(C(), agent.id())) << agent.log();
+  HttpReply created = rest(C(), "POST", "/v1/orgs/" + org_id_ + "/sessions", member_token_,
+                           {{"title", "cli"}, {"engine", "vespid.echo.v1"}, {"model", "none"}});
+  ASSERT_EQ(created.status, 201) << created.raw_body;
+  const std::string sid = created.body["session"].value("id", "");
+  std::string message;
+  for (int i = 1; i <= 24; ++i) message += (i > 1 ? " w" : "w") + std::to_string(i);
+
+  auto ws_client_url = [](const Instance& i) {
+    return "ws://127.0.0.1:" + std::to_string(i.ws_port) + "/ws/client";
+  };
+  CommandResult sent;
+  std::thread cli([&] {
+    sent = run_command({VESPID_CLI_BIN, "session", "send", "--gateway",
+                        ws_client_url(A()) + "," + ws_client_url(B()), "--org", org_id_, "--token",
+                        member_token_, "--session", sid, "--message", message},
+                       {}, 60s);
+  });
+  JoinOnExit join_cli{cli};
+  // Once the answer is streaming (a few deltas stored), A goes.
+  bool streaming = false;
+  for (int i = 0; i < 200 && !streaming; ++i) {
+    HttpReply ev =
+        rest(C(), "GET", "/v1/orgs/" + org_id_ + "/sessions/" + sid + "/events", member_token_);
+    int deltas = 0;
+    for (const auto& e : ev.body.value("events", json::array())) {
+      deltas += e.value("eventType", "") == "agent_delta";
+    }
+    streaming = deltas >= 3;
+    if (!streaming) std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_TRUE(streaming) << agent.log();
+  A().gw.kill9();
+  cli.join();
+  ASSERT_EQ(sent.exit_code, 0) << sent.out << sent.err;
+  EXPECT_EQ(sent.out, message + "\n") << "every word once, in order, across the failover";
+  EXPECT_NE(sent.err.find("(going on via " + ws_client_url(B()) + ")"), std::string::npos)
+      << sent.err;
+  // B, which holds the node host, took over the turn A was waiting for.
+  EXPECT_NE(B().gw.log_text().find("adopted dispatch ses_"), std::string::npos)
+      << B().gw.log_text();
 }
 
 TEST_F(ClusterOfThree, NatsServerRestartedTheInstancesReconnectAndCarryOn) {

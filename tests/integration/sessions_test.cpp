@@ -553,6 +553,29 @@ TEST_F(Sessions, TheCliCreatesSendsStreamsAndPrintsTheTrail) {
   EXPECT_EQ(outsider.exit_code, 1) << outsider.out << outsider.err;
   EXPECT_NE(outsider.err.find("FORBIDDEN"), std::string::npos) << outsider.err;
 
+  // Several URLs, the first with nobody listening: each call goes on to the next.
+  const int dead = pick_free_port();
+  const std::string dead_api = "http://127.0.0.1:" + std::to_string(dead);
+  const std::string dead_gw = "ws://127.0.0.1:" + std::to_string(dead) + "/ws/client";
+  CommandResult listed_twice = vespid({"session", "list", "--api", dead_api + "," + api, "--org",
+                                       org_id_, "--token", member_token_});
+  ASSERT_EQ(listed_twice.exit_code, 0) << listed_twice.err;
+  EXPECT_NE(listed_twice.out.find(sid), std::string::npos) << listed_twice.out;
+  CommandResult sent_twice =
+      vespid({"session", "send", "--gateway", dead_gw + ", " + gw, "--org", org_id_, "--token",
+              member_token_, "--session", sid, "--message", "second url"});
+  ASSERT_EQ(sent_twice.exit_code, 0) << sent_twice.err;
+  EXPECT_EQ(sent_twice.out, "second url\n");
+  CommandResult none_answers = vespid({"session", "list", "--api", dead_api + "," + dead_api,
+                                       "--org", org_id_, "--token", member_token_});
+  EXPECT_EQ(none_answers.exit_code, 3) << "unreachable" << none_answers.err;
+  EXPECT_NE(none_answers.err.find("cannot reach any of " + dead_api), std::string::npos)
+      << none_answers.err;
+  CommandResult empty_entry =
+      vespid({"session", "list", "--api", api + ",", "--org", org_id_, "--token", member_token_});
+  EXPECT_NE(empty_entry.exit_code, 0);
+  EXPECT_NE(empty_entry.err.find("--api has an empty URL"), std::string::npos) << empty_entry.err;
+
   agent->kill();
   ASSERT_TRUE(wait_agent_status(agent->id(), "offline"));
   CommandResult offline = vespid({"session", "send", "--gateway", gw, "--org", org_id_, "--token",
