@@ -124,9 +124,19 @@ void ClusterFanout::pairing_rejected(const std::string& node_id) {
   publish(subjects_.pairing(), {{"op", "rejected"}, {"nodeId", node_id}});
 }
 
+void ClusterFanout::pairing_requested(const json& request) {
+  if (local_.announce_pairing_request) local_.announce_pairing_request(request);
+  if (alone()) return;
+  publish(subjects_.pairing(), {{"op", "requested"}, {"request", request}});
+}
+
 void ClusterFanout::on_pairing(const json& m) {
-  if (local_.pairing == nullptr) return;
   const std::string op = m.at("op").get<std::string>();
+  if (op == "requested") {
+    if (local_.announce_pairing_request) local_.announce_pairing_request(m.at("request"));
+    return;
+  }
+  if (local_.pairing == nullptr) return;
   if (op == "approved") {
     local_.pairing->pairing_approved(nodes::node_from(m.at("node")),
                                      m.at("token").get<std::string>());

@@ -3,7 +3,8 @@
 // - a revoked access token or a removed membership closes the connections holding it wherever
 //   they are;
 // - a pairing decided on one instance reaches the bridge node waiting on another (the token goes
-//   over the bus once, to the instance that holds the socket and to nobody else's client);
+//   over the bus once, to the instance that holds the socket and to nobody else's client), and
+//   a node asking to pair on one instance is announced to operators on all of them;
 // - new session events reach subscribers on other instances: the bus says "session S now goes
 //   up to seq N" and each instance with a subscriber reads what it has not delivered yet from
 //   storage, so a lost notice costs latency (the next one covers it), never an event, and every
@@ -41,6 +42,8 @@ class ClusterFanout final : public nodes::PairingDecisions, public dispatch::Dis
     std::function<int(const std::string& token_id)> close_token_holders;
     std::function<int(const std::string& org_id, const std::string& user_id)> close_member;
     nodes::PairingDecisions* pairing = nullptr;  // the bridge dialect (may be null)
+    // Tells this instance's operators that a node asks to pair (node.pair.requested).
+    std::function<void(const nlohmann::json& request)> announce_pairing_request;
     std::function<void(const std::string& session_id, const Events& events)> deliver_events;
     std::function<bool(const std::string& session_id)> watches_session;
     // Whether any other instance is known (presence). Session notices and dispatch relays are
@@ -66,6 +69,8 @@ class ClusterFanout final : public nodes::PairingDecisions, public dispatch::Dis
   int membership_removed(const std::string& org_id, const std::string& user_id);
   void pairing_approved(const nodes::NodeRecord& node, const std::string& token) override;
   void pairing_rejected(const std::string& node_id) override;
+  // A node asked to pair here (its public view): operators on every instance hear of it.
+  void pairing_requested(const nlohmann::json& request);
   // The session service stored `events` (in seq order) here.
   void session_events_stored(const std::string& session_id, const Events& events);
   // DispatchRelay: progress of a dispatch another instance may be waiting for.

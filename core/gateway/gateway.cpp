@@ -260,11 +260,10 @@ void Gateway::build_semantics() {
   bs.max_pending = static_cast<size_t>(cfg_.integer("pairing.max_pending"));
   bs.max_pending_per_peer = static_cast<size_t>(cfg_.integer("pairing.max_pending_per_peer"));
   bs.max_claims_bytes = static_cast<size_t>(cfg_.integer("pairing.max_claims_bytes"));
-  OperatorDialect* ops = operator_dialect_;
+  // Through the cluster fan-out (built last), so operators on every instance hear of it.
   auto bridge = std::make_unique<BridgeDialect>(
-      bs, *node_store_, *router_, *deadlines_, [ops](const nodes::PendingPairing& p) {
-        ops->publish("node.pair.requested", nodes::to_public_json(p),
-                     [](const Principal& who) { return who.role == Role::LocalAdmin; });
+      bs, *node_store_, *router_, *deadlines_, [this](const nodes::PendingPairing& p) {
+        if (fanout_) fanout_->pairing_requested(nodes::to_public_json(p));
       });
   bridge_dialect_ = bridge.get();
   hub_->add_dialect(std::move(bridge));

@@ -7,6 +7,7 @@
 #include "protocols/client/client_dialect.hpp"
 #include "protocols/node/node_host_dialect.hpp"
 #include "protocols/operator/dispatch_methods.hpp"
+#include "protocols/operator/operator_dialect.hpp"
 #include "protocols/operator/session_methods.hpp"
 #include "protocols/rest/dispatch_routes.hpp"
 #include "protocols/rest/node_host_routes.hpp"
@@ -126,6 +127,10 @@ void Gateway::build_cluster() {
     return close_member_here(org, user);
   };
   local.pairing = bridge_dialect_;
+  local.announce_pairing_request = [ops = operator_dialect_](const nlohmann::json& request) {
+    ops->publish("node.pair.requested", request,
+                 [](const Principal& who) { return who.role == Role::LocalAdmin; });
+  };
   local.deliver_events = deliver_session_events_;
   local.watches_session = watches_session_;
   local.dispatcher = dispatcher_.get();

@@ -3,6 +3,7 @@
 // (`vespid-agent`) on instance A, operators, control clients and workers on B and C.
 //
 // - a pairing approved on C reaches the node waiting on A; B invokes it;
+// - a node asking to pair on A is announced to operators on A, B and C, once each;
 // - a session pinned to the node host on A, driven from C, streams to clients on B and C with
 //   one gap-free seq line;
 // - an access token revoked on A closes the socket that holds it on B;
@@ -290,6 +291,26 @@ TEST_F(ClusterOfThree, APairingApprovedOnCReachesTheNodeOnAAndBInvokesIt) {
     ADD_FAILURE() << "an undeclared command was invoked";
   } catch (const cli::OperatorError& e) {
     EXPECT_EQ(e.code, "UNAVAILABLE") << e.what();
+  }
+}
+
+TEST_F(ClusterOfThree, OperatorsOnEveryInstanceHearOfAPairingRequestMadeOnA) {
+  std::vector<cli::OperatorClient> watchers;
+  for (Instance* at : {&A(), &B(), &C()}) {
+    watchers.push_back(admin_of(*at));
+    watchers.back().call("whoami");
+  }
+  auto node = BridgeClient::connect("127.0.0.1", A().bridge_port);
+  node.pair_request("wall", {{"displayName", "hall display"}, {"platform", "ios"}});
+  for (std::size_t i = 0; i < watchers.size(); ++i) {
+    auto event = watchers[i].read_event(5s);
+    ASSERT_TRUE(event) << "no node.pair.requested on instance "
+                       << "abc"[i];
+    EXPECT_EQ((*event)["event"], "node.pair.requested");
+    EXPECT_EQ((*event)["payload"]["nodeId"], "wall");
+    EXPECT_EQ((*event)["payload"]["displayName"], "hall display");
+    EXPECT_FALSE(watchers[i].read_event(300ms)) << "announced once on instance "
+                                                << "abc"[i];
   }
 }
 
