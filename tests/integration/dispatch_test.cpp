@@ -237,7 +237,9 @@ TEST_F(Dispatch, OnlyTheChosenHostMayAnswerAndRequestIdsDoNotCrossOrgs) {
             201);
   json ex = next_execute(*ca);
   auto cb = connect_agent(b);
-  cb->send({{"type", "execute_result"}, {"requestId", ex["requestId"]}, {"status", "succeeded"},
+  cb->send({{"type", "execute_result"},
+            {"requestId", ex["requestId"]},
+            {"status", "succeeded"},
             {"output", {{"planted", true}}}});
   auto refused = cb->read_type("error");
   ASSERT_TRUE(refused.has_value());
@@ -339,6 +341,50 @@ TEST_F(TlsDispatch, WssWithACustomCaCarriesTheWholeExchange) {
   ASSERT_TRUE(c.read_type("execute_ack").has_value());
   HttpReply r = internal("GET", "/internal/v1/results/tls:node-a:1");
   EXPECT_EQ(r.body, json({{"status", "failed"}, {"error", "boom"}}));
+}
+
+}  // namespace
+}  // namespace vespid::test
+
+namespace vespid::test {
+namespace {
+
+// POST /internal/v1/dispatch, the reference's synchronous form: the answer is the result.
+TEST_F(Dispatch, SynchronousDispatchAnswersWithTheResultOrItsTimeout) {
+  HttpReply none = internal("POST", "/internal/v1/dispatch", dispatch_body("run-s0"));
+  EXPECT_EQ(none.status, 503) << none.raw_body;
+  EXPECT_EQ(none.body["code"], "NO_AGENT_AVAILABLE");
+
+  PairedAgent a = pair("sync-host");
+  auto c = connect_agent(a);
+  HttpReply answered;
+  std::thread caller(
+      [&] { answered = internal("POST", "/internal/v1/dispatch", dispatch_body("run-s1")); });
+  auto ex = c->read_type("execute", 5s);
+  ASSERT_TRUE(ex);
+  EXPECT_EQ((*ex)["requestId"], "run-s1:node-a:1");
+  // Not answered yet: the caller is still waiting.
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(answered.status, 0);
+  finish(*c, "run-s1:node-a:1", {{"text", "done"}});
+  caller.join();
+  ASSERT_EQ(answered.status, 200) << answered.raw_body;
+  EXPECT_EQ(answered.body, json({{"status", "succeeded"}, {"output", {{"text", "done"}}}}));
+
+  // The same attempt again is its stored result, without a second execute.
+  HttpReply again = internal("POST", "/internal/v1/dispatch", dispatch_body("run-s1"));
+  ASSERT_EQ(again.status, 200) << again.raw_body;
+  EXPECT_EQ(again.body["status"], "succeeded");
+  EXPECT_FALSE(c->read_type("execute", 300ms));
+
+  // A host that never answers: the dispatch's own timeout, as a result, still 200.
+  HttpReply slow =
+      internal("POST", "/internal/v1/dispatch", dispatch_body("run-s2", 1, {{"timeoutMs", 1000}}));
+  ASSERT_EQ(slow.status, 200) << slow.raw_body;
+  EXPECT_EQ(slow.body, json({{"status", "failed"}, {"error", "NODE_EXECUTION_TIMEOUT"}}));
+
+  HttpReply wrong = internal("POST", "/internal/v1/dispatch", dispatch_body("r"), "nope");
+  EXPECT_EQ(wrong.status, 401);
 }
 
 }  // namespace

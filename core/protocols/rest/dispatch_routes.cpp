@@ -36,6 +36,19 @@ class DispatchRoutes {
     co_return RestResponse{201, {{"requestId", sub.request_id}, {"dispatched", true}}};
   }
 
+  // The reference's synchronous form: 200 with the result's public view once the host answers
+  // or the dispatch times out (a failed result is still 200); 503 NO_AGENT_AVAILABLE at once.
+  // The same attempt posted again waits for the one in flight, or answers its stored result.
+  Task<RestResponse> dispatch_sync(RestRequest req) {
+    authorize(req);
+    DispatchRequest r = parse_dispatch_request(core::json_body(req), s_.limits);
+    Task<Dispatcher::Submitted> t = s_.dispatcher.submit(std::move(r));
+    Dispatcher::Submitted sub = co_await std::move(t);
+    Task<json> w = s_.dispatcher.wait_result(sub.request_id);
+    json result = co_await std::move(w);
+    co_return RestResponse{200, std::move(result)};
+  }
+
   Task<RestResponse> result(RestRequest req) {
     authorize(req);
     const std::string& id = req.params.at(0);
@@ -63,6 +76,8 @@ class DispatchRoutes {
 
 void register_dispatch_routes(core::RestDialect& rest, DispatchRouteServices services) {
   auto r = std::make_shared<DispatchRoutes>(std::move(services));
+  rest.route("POST", "/internal/v1/dispatch",
+             [r](RestRequest q) { return r->dispatch_sync(std::move(q)); });
   rest.route("POST", "/internal/v1/dispatch-async",
              [r](RestRequest q) { return r->dispatch_async(std::move(q)); });
   rest.route("GET", "/internal/v1/results/:requestId",

@@ -160,6 +160,56 @@ void Dispatcher::release(const std::string& request_id) {
     if (--f->second <= 0) in_flight_.erase(f);
   }
   outstanding_.erase(it);
+  if (auto w = waiters_.find(request_id); w != waiters_.end()) {
+    // Posted, so the waiters run after whatever released (and stores the result) is done.
+    std::vector<std::coroutine_handle<>> woken = std::move(w->second);
+    waiters_.erase(w);
+    deadlines_.after(std::chrono::milliseconds(0), [woken] {
+      for (auto h : woken) h.resume();
+    });
+  }
+}
+
+// Suspends until the dispatch is released here. Holds only trivially destructible members:
+// GCC 12 frees a braced awaiter's std::string member a second time after resuming.
+struct Dispatcher::ResultWait {
+  Dispatcher& d;
+  const std::string* request_id;  // the awaiting frame's
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> h) { d.waiters_[*request_id].push_back(h); }
+  void await_resume() const noexcept {}
+};
+
+// Suspends for `delay`.
+struct Dispatcher::Pause {
+  core::Deadlines& deadlines;
+  std::chrono::milliseconds delay;
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> h) {
+    deadlines.after(delay, [h] { h.resume(); });
+  }
+  void await_resume() const noexcept {}
+};
+
+Task<json> Dispatcher::wait_result(std::string request_id) {
+  // Each await on a named task (GCC 12 mishandles temporaries awaited inside conditions).
+  for (;;) {
+    std::optional<StoredResult> stored = co_await results_.get(request_id);
+    if (stored) co_return stored->result;
+    if (outstanding_.count(request_id) != 0) {
+      co_await ResultWait{*this, &request_id};
+      continue;  // released: the result is stored, or about to be (a timeout stores it next)
+    }
+    std::optional<core::KV> record = co_await storage_.get(keys::dispatch(request_id));
+    if (!record) {
+      // Neither waited for anywhere nor answered: look once more (a result stored between the
+      // two reads deletes the record), then give up as the dispatch's own timeout would.
+      std::optional<StoredResult> late = co_await results_.get(request_id);
+      if (late) co_return late->result;
+      co_return json{{"status", "failed"}, {"error", "NODE_EXECUTION_TIMEOUT"}};
+    }
+    co_await Pause{deadlines_, kPollInterval};
+  }
 }
 
 Task<Dispatcher::Submitted> Dispatcher::submit(DispatchRequest r,
@@ -259,7 +309,9 @@ Task<void> Dispatcher::time_out(std::string request_id) {
                 rec.value("instance", ""));
       co_return;
     }
-    if (!record && co_await results_.get(request_id)) {
+    std::optional<StoredResult> stored;
+    if (!record) stored = co_await results_.get(request_id);
+    if (stored) {
       L()->info("dispatch {}: its result was stored elsewhere; not timed out here", request_id);
       co_return;
     }

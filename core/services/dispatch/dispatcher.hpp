@@ -8,6 +8,7 @@
 #pragma once
 
 #include <chrono>
+#include <coroutine>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -124,6 +125,13 @@ class Dispatcher {
   // The public result view {status, output?, error?}, if stored and unexpired.
   core::Task<std::optional<nlohmann::json>> result(std::string request_id);
 
+  // Waits for `request_id`'s result and returns its public view: woken when the dispatch ends
+  // here; one in flight on another instance is looked for every kPollInterval. The dispatch's
+  // own timeout bounds the wait (a timeout is a result). A dispatch that vanished without a
+  // result (its record gone) ends the wait with NODE_EXECUTION_TIMEOUT.
+  static constexpr std::chrono::milliseconds kPollInterval{200};
+  core::Task<nlohmann::json> wait_result(std::string request_id);
+
   size_t outstanding() const noexcept { return outstanding_.size(); }
   int in_flight_of(const std::string& agent_id) const;
 
@@ -141,6 +149,8 @@ class Dispatcher {
   Pick pick(const DispatchRequest& r) const;
   bool accepts(const nodes::ConnectedNode& n, const DispatchRequest& r) const;
   int max_in_flight(const nodes::ConnectedNode& n) const;
+  struct ResultWait;
+  struct Pause;
   void arm(const std::string& request_id, Outstanding o, int64_t deadline_ms);
   void release(const std::string& request_id);
   core::Task<void> time_out(std::string request_id);
@@ -159,6 +169,9 @@ class Dispatcher {
   bool stopped_ = false;
   Resumer resumer_;
   DispatchRelay* relay_ = nullptr;
+  // wait_result callers, woken (from a posted deadline, never inline) when the dispatch is
+  // released here.
+  std::unordered_map<std::string, std::vector<std::coroutine_handle<>>> waiters_;
 };
 
 }  // namespace vespid::dispatch
