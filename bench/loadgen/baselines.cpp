@@ -120,9 +120,9 @@ std::vector<Target> Baselines::targets() {
 
 Target gateway_invoke_target(IoPool& pool, pid_t gateway_pid, std::string socket_path,
                              std::shared_ptr<const std::vector<std::string>> nodes,
-                             std::string payload) {
+                             std::string payload, std::string name) {
   auto spread = std::make_shared<std::size_t>(0);
-  return Target{"gateway", gateway_pid,
+  return Target{std::move(name), gateway_pid,
                 [&pool, socket_path = std::move(socket_path), nodes = std::move(nodes),
                  payload = std::move(payload), spread](int callers) {
                   std::vector<std::shared_ptr<Channel>> chs;
@@ -139,16 +139,20 @@ Target gateway_invoke_target(IoPool& pool, pid_t gateway_pid, std::string socket
 LoadResult run_target(Report& report, const std::string& run, Target& t, const LoadSpec& spec,
                       int callers) {
   auto channels = t.open(callers);
-  const ProcStats before = read_proc_stats(t.server_pid);
+  // The CPU of every process in the middle, summed; NaN when one cannot be read.
+  auto server_cpu = [&t] {
+    const ProcStats s = read_proc_stats(t.server_pid);
+    const double more = t.more_cpu ? t.more_cpu() : 0.0;
+    return s.valid ? s.cpu_s + more : std::nan("");
+  };
+  const double before = server_cpu();
   const double self_before = self_cpu_seconds();
   LoadResult r = run_load(channels, spec);
   const double self_used = self_cpu_seconds() - self_before;
-  const ProcStats after = read_proc_stats(t.server_pid);
+  const double after = server_cpu();
   // CPU over the whole call (warmup and drain too) scaled to the measured window.
   const double total_s = spec.warmup_s + spec.duration_s;
-  const double cpu = before.valid && after.valid
-                         ? (after.cpu_s - before.cpu_s) * spec.duration_s / total_s
-                         : std::nan("");
+  const double cpu = (after - before) * spec.duration_s / total_s;
   report.add_load(run, t.name, spec, callers, r, cpu, self_used * spec.duration_s / total_s);
   for (auto& ch : channels) ch->close();
   std::fprintf(stderr, "  %-8s %-9s %8.0f req/s  p50 %.1f µs  p99 %.1f µs  errors %llu lost %llu\n",
@@ -173,20 +177,20 @@ std::vector<RunPlan> standard_plan(const CommonOptions& c, int callers, int in_f
 }
 
 void add_standard_ratios(Report& report, const std::string& target,
-                         const std::vector<RunPlan>& plan) {
+                         const std::vector<RunPlan>& plan,
+                         const std::vector<std::string>& baselines) {
   for (const auto& p : plan) {
     const auto* g = report.load_row(p.name, target);
     if (!g) continue;
-    for (const char* base : {"nats-nodes", "nats", "raw-2hop", "raw-1hop"}) {
+    for (const auto& base : baselines) {
       const auto* b = report.load_row(p.name, base);
       if (!b) continue;
       const std::string what = target + " " + p.name;
       if (p.name == "load") {
-        report.add_ratio(what + " throughput", (*g)["throughput"], "/s", std::string(base),
-                         (*b)["throughput"]);
+        report.add_ratio(what + " throughput", (*g)["throughput"], "/s", base, (*b)["throughput"]);
       }
-      report.add_ratio(what + " p50", (*g)["p50Us"], "µs", std::string(base), (*b)["p50Us"]);
-      report.add_ratio(what + " p99", (*g)["p99Us"], "µs", std::string(base), (*b)["p99Us"]);
+      report.add_ratio(what + " p50", (*g)["p50Us"], "µs", base, (*b)["p50Us"]);
+      report.add_ratio(what + " p99", (*g)["p99Us"], "µs", base, (*b)["p99Us"]);
     }
   }
 }

@@ -24,6 +24,10 @@ struct Target {
   std::string name;
   pid_t server_pid = -1;
   std::function<std::vector<std::shared_ptr<Channel>>(int callers)> open;
+  // CPU seconds so far of other processes in the middle, which count too (an invoke across
+  // gateway instances goes through two gateways and a nats-server; a gateway on PostgreSQL
+  // has the server's backends working for it). NaN when unknown; empty: none.
+  std::function<double()> more_cpu = {};
 };
 
 class Baselines {
@@ -58,7 +62,7 @@ class Baselines {
 // each caller starting at a different node so the load spreads evenly.
 Target gateway_invoke_target(IoPool& pool, pid_t gateway_pid, std::string socket_path,
                              std::shared_ptr<const std::vector<std::string>> nodes,
-                             std::string payload);
+                             std::string payload, std::string name = "gateway");
 
 // Runs `spec` on a fresh set of `callers` channels of `t`, adds the row to the report, closes
 // the channels. Returns the result.
@@ -74,10 +78,15 @@ struct RunPlan {
 };
 std::vector<RunPlan> standard_plan(const CommonOptions& c, int callers, int in_flight, double rate);
 
+// The baselines a gateway figure is compared with, in the order the ratios are listed.
+inline const std::vector<std::string> kStandardBaselines = {"nats-nodes", "nats", "raw-2hop",
+                                                            "raw-1hop"};
+
 // Adds "<target> <run> p50/p99/throughput vs <baseline>" ratios for every baseline row that
 // the report holds for the same run.
 void add_standard_ratios(Report& report, const std::string& target,
-                         const std::vector<RunPlan>& plan);
+                         const std::vector<RunPlan>& plan,
+                         const std::vector<std::string>& baselines = kStandardBaselines);
 
 // The payload every request carries: `size` printable bytes (no escaping needed).
 std::string make_payload(int size);

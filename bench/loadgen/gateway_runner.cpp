@@ -75,7 +75,9 @@ void GatewayRunner::write_config(const std::string& path) {
       {"plugins",
        {{"instances",
          json::array(
-             {{{"name", "storage"}, {"plugin", "sqlite"}},
+             {{{"name", "storage"},
+               {"plugin", opts_.storage_plugin},
+               {"config", opts_.storage_config}},
               {{"name", "local"}, {"plugin", "unix"}, {"config", {{"max_connections", 1024}}}},
               {{"name", "bridge"},
                {"plugin", "bridge"},
@@ -92,6 +94,11 @@ void GatewayRunner::write_config(const std::string& path) {
                 {{"port", state_["wsPort"]},
                  {"routes", routes_ws()},
                  {"max_connections", 30000}}}}})}}}};
+  if (!opts_.bus.is_null()) {
+    json bus = opts_.bus;
+    bus["name"] = "bus";
+    cfg["plugins"]["instances"].insert(cfg["plugins"]["instances"].begin() + 1, bus);
+  }
   cfg.merge_patch(opts_.config_patch);
   std::ofstream(path) << cfg.dump(2) << "\n";
 }

@@ -19,6 +19,13 @@ struct GatewayOptions {
   std::string state_dir;    // empty: a fresh temporary directory, removed at the end
   std::string log_level = "warn";
   bool attach = false;  // use the gateway already running on state_dir
+  // The storage instance's plugin and config; default: SQLite in the state directory. The
+  // cluster and storage scenarios point it at the bench's PostgreSQL instead.
+  std::string storage_plugin = "sqlite";
+  nlohmann::json storage_config = nlohmann::json::object();
+  // A bus instance ({"plugin", "config"}); null: none, so the gateway uses its in-process
+  // local bus (a gateway alone). The cluster scenario gives its gateways one nats-server.
+  nlohmann::json bus = nullptr;
   // Merged into the bench config (RFC 7386) by the scenarios that need more than the defaults
   // (the soak keeps dispatch results for as long as it runs).
   nlohmann::json config_patch = nlohmann::json::object();

@@ -49,6 +49,13 @@ int main(int argc, char** argv) {
   ReconnectOptions rec;
   SoakOptions soak;
   SoakAllOptions all;
+  // The scenarios with throwaway PostgreSQL and nats-server default to longer runs than the
+  // others (2 s warm-up, 10 s measured): a few minutes in all on two cores.
+  CommonOptions svc_common;
+  svc_common.warmup_s = 2;
+  svc_common.duration_s = 10;
+  ClusterInvokeOptions cl;
+  StorageCompareOptions sc;
 
   auto* invoke = app.add_subcommand("invoke", "operators call nodes.invoke on bridge nodes");
   add_common(invoke, common);
@@ -136,6 +143,38 @@ int main(int argc, char** argv) {
                    "open fds the gateway may end with above the first round's")
       ->check(CLI::Range(0, 100000));
 
+  auto* cluster_cmd = app.add_subcommand(
+      "cluster-invoke",
+      "nodes.invoke across two gateway instances sharing PostgreSQL and nats-server (started on "
+      "loopback): nodes on a, callers on b, against callers on a and the NATS baseline");
+  add_common(cluster_cmd, svc_common);
+  cluster_cmd->add_option("--nodes", cl.nodes, "bridge nodes, on instance a")
+      ->check(CLI::Range(1, 100000));
+  cluster_cmd->add_option("--callers", cl.callers, "operator connections in the load run")
+      ->check(CLI::Range(1, 512));
+  cluster_cmd->add_option("--in-flight", cl.in_flight, "invokes in flight per caller")
+      ->check(CLI::Range(1, 65535));
+  cluster_cmd->add_option("--rate", cl.rate, "also a paced run at this many invokes/s");
+  cluster_cmd->add_option("--heartbeat-ms", cl.heartbeat_ms, "cluster.heartbeat_ms")
+      ->check(CLI::Range(50, 60000));
+  cluster_cmd->add_option("--lease-ms", cl.lease_ms, "cluster.lease_ms")
+      ->check(CLI::Range(100, 600000));
+
+  auto* storage_cmd = app.add_subcommand(
+      "storage-compare",
+      "dispatch and session-turn throughput on PostgreSQL (started on loopback) against SQLite, "
+      "same load, same run");
+  add_common(storage_cmd, svc_common);
+  storage_cmd->add_option("--hosts", sc.hosts, "/ws node hosts")->check(CLI::Range(1, 100000));
+  storage_cmd->add_option("--callers", sc.callers, "HTTP connections in the dispatch load run")
+      ->check(CLI::Range(1, 512));
+  storage_cmd->add_option("--in-flight", sc.in_flight, "dispatches in flight per connection")
+      ->check(CLI::Range(1, 65535));
+  storage_cmd->add_option("--sessions", sc.sessions, "sessions in the turn load run, 1 turn each")
+      ->check(CLI::Range(1, 1000));
+  storage_cmd->add_option("--turn-deltas", sc.turn_deltas, "assistant deltas per turn")
+      ->check(CLI::Range(1, 1000));
+
   // Internal: the raw baselines' servers, run as a child process by the other subcommands.
   int echo_port = 0, relay_port = 0, upstream_port = 0;
   auto* serve = app.add_subcommand("serve-raw", "(internal) raw echo and relay servers");
@@ -153,6 +192,8 @@ int main(int argc, char** argv) {
     if (*reconnect) return run_reconnect(common, rec);
     if (*soak_cmd) return run_soak(common, soak);
     if (*all_cmd) return run_soak_all(common, all);
+    if (*cluster_cmd) return run_cluster_invoke(svc_common, cl);
+    if (*storage_cmd) return run_storage_compare(svc_common, sc);
     if (*serve) return serve_raw(echo_port, relay_port, upstream_port);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "vespid-bench: %s\n", e.what());

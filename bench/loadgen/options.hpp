@@ -75,7 +75,31 @@ struct SoakAllOptions {
   int fd_tolerance = 8;  // fds the gateway may end with above its first reading
 };
 
+// cluster-invoke: two gateway instances sharing one PostgreSQL and one nats-server (both
+// started by the bench on loopback); bridge nodes on instance a, callers on b's admin socket,
+// against callers on a itself and the NATS and raw baselines.
+struct ClusterInvokeOptions {
+  int nodes = 100;
+  int callers = 4;
+  int in_flight = 16;
+  double rate = 0;          // also a paced run at this many invokes/s (0: none)
+  int heartbeat_ms = 1000;  // cluster.heartbeat_ms and lease_ms: the documented example's
+  int lease_ms = 5000;
+};
+
+// storage-compare: the same dispatch and session-turn load on a gateway with SQLite and on one
+// with PostgreSQL (started by the bench on loopback), one after the other in one run.
+struct StorageCompareOptions {
+  int hosts = 8;  // /ws node hosts: they run the dispatches and the session turns
+  int callers = 4;
+  int in_flight = 4;     // dispatches in flight per HTTP connection in the load run
+  int sessions = 16;     // sessions in the load run, one turn in flight each
+  int turn_deltas = 16;  // assistant deltas per turn: a turn stores deltas + 3 events
+};
+
 int run_invoke(const CommonOptions& c, const InvokeOptions& o);
+int run_cluster_invoke(const CommonOptions& c, const ClusterInvokeOptions& o);
+int run_storage_compare(const CommonOptions& c, const StorageCompareOptions& o);
 int run_dispatch(const CommonOptions& c, const DispatchOptions& o);
 int run_idle(const CommonOptions& c, const IdleOptions& o);
 int run_reconnect(const CommonOptions& c, const ReconnectOptions& o);

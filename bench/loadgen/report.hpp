@@ -28,6 +28,7 @@ class Report {
   void add_figure(const std::string& name, double value, const std::string& unit);
   void add_process(const std::string& name, const std::string& when, const ProcStats& s);
   void set(const std::string& key, nlohmann::json value) { doc_[key] = std::move(value); }
+  bool has(const std::string& key) const { return doc_.contains(key); }
 
   // The load row of (run, target) as JSON (null when absent), for building ratios.
   const nlohmann::json* load_row(const std::string& run, const std::string& target) const;

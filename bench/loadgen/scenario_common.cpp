@@ -3,8 +3,11 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <stdexcept>
+
+#include "operator_client.hpp"
 
 namespace vespid::bench {
 
@@ -69,6 +72,40 @@ void connect_or_throw(BridgeFleet& fleet, const std::vector<NodeCred>& creds) {
 
 void connect_or_throw(WsFleet& fleet, const std::vector<WsCred>& creds) {
   check(fleet.connect_all(creds, 120, 512), "connecting node hosts");
+}
+
+RunDir::RunDir(const CommonOptions& c, const std::string& name) {
+  if (c.gateway.attach) throw std::runtime_error("--attach: this scenario starts its own gateways");
+  std::string parent = "/tmp";
+  if (!c.gateway.state_dir.empty()) {
+    parent = std::filesystem::absolute(c.gateway.state_dir).string();
+    std::filesystem::create_directories(parent);
+    keep_ = true;
+  }
+  std::string tmpl = parent + "/vespid-bench-" + name + "-XXXXXX";
+  if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp(" + tmpl + ") failed");
+  path_ = tmpl;
+}
+
+RunDir::~RunDir() {
+  if (keep_) return;
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+void use_postgres(GatewayOptions& g, const std::string& conninfo, const std::string& schema) {
+  g.storage_plugin = "postgres";
+  g.storage_config = {{"conninfo", conninfo}, {"schema", schema}};
+}
+
+std::string member_token(const GatewayRunner& gw, const std::string& user) {
+  auto admin = cli::OperatorClient::connect(gw.socket_path());
+  try {
+    admin.call("users.create", {{"name", user}, {"org", gw.org_id()}, {"role", "member"}});
+  } catch (const cli::OperatorError& e) {
+    if (e.code != "CONFLICT") throw;  // made by an earlier run on this state directory
+  }
+  return admin.call("tokens.create", {{"user", user}, {"name", user}})["token"];
 }
 
 nlohmann::json setup_facts(const CommonOptions& c) {

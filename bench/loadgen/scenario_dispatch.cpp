@@ -1,12 +1,9 @@
 // `dispatch`: a worker's POST /internal/v1/dispatch-async to /ws node hosts that answer
 // execute_result at once; the round trip ends at execute_ack (the result is durable).
-#include <atomic>
-#include <chrono>
 #include <memory>
 
 #include "baselines.hpp"
-#include "channels.hpp"
-#include "dispatch_channel.hpp"
+#include "dispatch_rig.hpp"
 #include "http_lite.hpp"
 #include "scenario_common.hpp"
 
@@ -24,34 +21,12 @@ int run_dispatch(const CommonOptions& c, const DispatchOptions& o) {
   gw.start();
   auto creds = ensure_ws_creds(gw, o.hosts);
   WsFleet fleet(pool, gw.ws_port());
-  // Each run gets its own router (and runId prefix); acks go to the current one.
-  std::atomic<DispatchRouter*> current{nullptr};
-  std::vector<std::unique_ptr<DispatchRouter>> routers;
-  fleet.on_ack([&current](std::string_view id) {
-    if (auto* r = current.load()) r->ack(id);
-  });
+  DispatchRig rig(pool, gw, make_payload(c.size));
+  fleet.on_ack([&rig](std::string_view id) { rig.ack(id); });
   connect_or_throw(fleet, creds);
-  const std::string payload = make_payload(c.size);
-  const auto stamp = std::chrono::system_clock::now().time_since_epoch().count();
 
   std::vector<Target> targets;
-  targets.push_back(Target{
-      "gateway", gw.pid(), [&](int callers) {
-        std::string nonce = "b";  // appended, not "b" + ...: GCC 12 -Wrestrict false positive
-        nonce += std::to_string(stamp);
-        nonce += 'r';
-        nonce += std::to_string(routers.size());
-        routers.push_back(std::make_unique<DispatchRouter>(nonce));
-        auto* r = routers.back().get();
-        std::vector<std::shared_ptr<Channel>> chs;
-        for (int i = 0; i < callers; ++i) {
-          auto conn =
-              connect_blocking(pool.next(), tcp_endpoint("127.0.0.1", gw.api_port()), "API");
-          chs.push_back(r->add(conn, gw.org_id(), gw.internal_token(), payload));
-        }
-        current.store(r);
-        return chs;
-      }});
+  targets.push_back(rig.target("gateway"));
   std::unique_ptr<Baselines> base;
   if (c.baselines) {
     base = std::make_unique<Baselines>(pool, c, gw.state_dir() + "/baselines");
@@ -66,7 +41,7 @@ int run_dispatch(const CommonOptions& c, const DispatchOptions& o) {
       run_target(report, p.name, t, p.spec, p.callers);
       if (t.name == "gateway") {
         // The POST alone (201, the dispatch record is durable and execute written).
-        Histogram h = routers.back()->post_latency();
+        Histogram h = rig.current()->post_latency();
         report.add_figure("dispatch " + p.name + ": POST answered p50", h.percentile(50) / 1e3,
                           "µs");
         report.add_figure("dispatch " + p.name + ": POST answered p99", h.percentile(99) / 1e3,
@@ -78,15 +53,14 @@ int run_dispatch(const CommonOptions& c, const DispatchOptions& o) {
   if (base) add_standard_ratios(report, "gateway", plan);
 
   // One result read back the way a worker would, to show the acked results are there.
-  const std::string some =
-      routers.front()->nonce() + "t0i" + std::to_string((1ull << 16) | 0) + ":n:1";
+  const std::string some = rig.first()->nonce() + "t0i" + std::to_string((1ull << 16) | 0) + ":n:1";
   HttpResponse got = http_call(gw.api_port(), "GET", "/internal/v1/results/" + some,
                                {"x-gateway-token: " + gw.internal_token()}, {});
   report.set("resultCheck", {{"requestId", some}, {"status", got.status}, {"body", got.body}});
   report.add_figure("executes answered by the bench's node hosts",
                     static_cast<double>(fleet.executes()), "");
   report.add_figure("bench client CPU (all runs)", self_cpu_seconds(), "s");
-  current.store(nullptr);
+  rig.stop();
   fleet.close_all();
   if (base) base->stop();
   pool.stop();

@@ -18,7 +18,8 @@ std::vector<std::string> login_headers(const ClientLogin& l) {
 
 // The fields of a vespid.client.v1 frame the clients read.
 struct ClientFrame {
-  std::string_view type, id, session_id, seq, request_id, agent_id, duplicate, code, message;
+  std::string_view type, id, session_id, seq, request_id, agent_id, duplicate, code, message,
+      event_type;
 };
 
 ClientFrame scan_frame(std::string_view text) {
@@ -42,6 +43,8 @@ ClientFrame scan_frame(std::string_view text) {
       f.code = raw;
     else if (key == "message")
       f.message = raw;
+    else if (key == "eventType")
+      f.event_type = raw;
     return true;
   });
   return f;
@@ -185,6 +188,18 @@ void SessionSender::on_frame(std::string_view text) {
   const ClientFrame f = scan_frame(text);
   if (f.type == "\"session_event\"") {
     if (auto seq = to_uint(f.seq)) track.see(*seq);
+    const bool final = f.event_type == "\"agent_final\"";
+    // Ends replayed by the join (before session_joined) belong to earlier turns.
+    if (at_turn_end_ && join_answered_ && (final || f.event_type == "\"error\"")) {
+      if (turns_.empty()) {
+        early_ends_.emplace_back(to_uint(f.seq).value_or(0), final);
+      } else {
+        const uint64_t id = turns_.front();
+        turns_.pop_front();
+        ++turns_ended;
+        if (reply_) reply_(id, final, final ? "" : "turn error");
+      }
+    }
   } else if (f.type == "\"session_accepted\"") {
     const auto id = to_uint(f.id);
     AcceptedSend a;
@@ -195,8 +210,25 @@ void SessionSender::on_frame(std::string_view text) {
     if (id) a.message = "soak " + tag_ + " " + std::to_string(*id);
     const bool duplicate = f.duplicate == "true";
     if (duplicate) ++duplicates;
+    const bool dispatched = a.dispatched;
     if (!duplicate) accepted.push_back(std::move(a));
-    if (id && reply_) reply_(*id, !duplicate, duplicate ? "duplicate" : "");
+    if (at_turn_end_ && id && !duplicate && dispatched) {
+      // An end already seen after this send's user_message is its turn's; older ones are not.
+      const uint64_t seq = to_uint(f.seq).value_or(0);
+      while (!early_ends_.empty() && early_ends_.front().first <= seq) early_ends_.pop_front();
+      if (early_ends_.empty()) {
+        turns_.push_back(*id);  // answered by its turn's end
+      } else {
+        const bool ok = early_ends_.front().second;
+        early_ends_.pop_front();
+        ++turns_ended;
+        if (reply_) reply_(*id, ok, ok ? "" : "turn error");
+      }
+    } else if (at_turn_end_ && id && !duplicate && reply_) {
+      reply_(*id, false, "NOT_DISPATCHED");  // no host took the turn: no end will come
+    } else if (id && reply_) {
+      reply_(*id, !duplicate, duplicate ? "duplicate" : "");
+    }
   } else if (f.type == "\"session_error\"") {
     const auto id = to_uint(f.id);
     const std::string code(plain_string(f.code).value_or("?"));

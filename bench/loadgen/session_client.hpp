@@ -1,13 +1,15 @@
-// vespid.client.v1 control clients on /ws/client, for the soak: a sender that is also a load
-// channel (session_send, answered by session_accepted), and a slow consumer that joins a busy
-// session from its first event and then reads slowly or not at all for a while. Both check
-// that the events of the session they joined arrive once each, in seq order, without holes.
-// Every call must come from the connection's own io_context thread unless it says otherwise.
+// vespid.client.v1 control clients on /ws/client, for the soaks and storage-compare: a sender
+// that is also a load channel (session_send, answered by session_accepted, or by its turn's
+// end), and a slow consumer that joins a busy session from its first event and then reads
+// slowly or not at all for a while. Both check that the events of the session they joined
+// arrive once each, in seq order, without holes. Every call must come from the connection's own
+// io_context thread unless it says otherwise.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
+#include <deque>
 #include <future>
 #include <map>
 #include <memory>
@@ -62,6 +64,14 @@ class SessionSender : public Channel, public std::enable_shared_from_this<Sessio
   void send_request(uint64_t id) override;
   void close() override;
 
+  // Before open_blocking: a request is answered when its turn ends (the session_event
+  // agent_final, ok, or error, not ok) instead of at session_accepted. Events are fanned out
+  // only once stored, so that is the turn's latency to durable. Keep one send in flight per
+  // session: turns are matched to sends in order.
+  void reply_at_turn_end() { at_turn_end_ = true; }
+  // Turns ended (agent_final or error) while a send waited for one.
+  uint64_t turns_ended = 0;
+
   const std::string& session_id() const noexcept { return session_id_; }
   SeqTrack track;
   std::vector<AcceptedSend> accepted;
@@ -83,6 +93,11 @@ class SessionSender : public Channel, public std::enable_shared_from_this<Sessio
   bool closing_ = false;
   std::promise<std::string> joined_;  // "" when joined, else why not
   bool join_answered_ = false;
+  bool at_turn_end_ = false;
+  std::deque<uint64_t> turns_;  // accepted sends waiting for their turn's end, oldest first
+  // Turn ends (seq, ok) seen before the session_accepted of their send: the host may answer
+  // and its events be stored before the accept reaches this socket.
+  std::deque<std::pair<uint64_t, bool>> early_ends_;
 };
 
 // A slow consumer: joins `session_id` with afterSeq 0 on a socket with a small receive buffer,
