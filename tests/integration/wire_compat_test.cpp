@@ -118,3 +118,69 @@ TEST_F(WireCompat, AnErrorToAnAuthenticatedNodeClosesItsConnection) {
 
 }  // namespace
 }  // namespace vespid::test
+
+namespace vespid::test {
+namespace {
+
+// Points 2 and 3: the reference CLI's `session create` body (apps/cli/src/cli.ts,
+// cmdSessionCreate) is understood, and session objects carry the fields its `session list`
+// prints (`${id}  ${status}  ${engineId}  ${llmProvider}:${llmModel}  ${title}`).
+TEST_F(WireCompat, TheReferenceSessionCreateBodyAndSessionFields) {
+  const json reference_body = {
+      {"title", "ref"},
+      {"engineId", "vespid.loop.v1"},
+      {"llm", {{"provider", "anthropic"}, {"model", "claude-x"}}},
+      {"prompt", {{"system", "be brief"}, {"instructions", "answer in French"}}},
+      {"tools", {{"allow", json::array({"shell.run", "web.fetch"})}}},
+      {"selector", {{"tag", "gpu"}}}};
+  HttpReply created =
+      rest("POST", "/v1/orgs/" + org_id_ + "/sessions", member_token_, reference_body);
+  ASSERT_EQ(created.status, 201) << created.raw_body;
+  const json& s = created.body["session"];
+  EXPECT_EQ(s["model"], "claude-x") << "llm.model is the model a node host is asked for";
+  EXPECT_EQ(s["instructions"], "answer in French");
+  EXPECT_EQ(s["engine"], "vespid.loop.v1");
+  const std::string sid = s.value("id", "");
+
+  HttpReply listed = rest("GET", "/v1/orgs/" + org_id_ + "/sessions?limit=100", member_token_);
+  ASSERT_EQ(listed.status, 200) << listed.raw_body;
+  json item;
+  for (const auto& x : listed.body["sessions"])
+    if (x["id"] == sid) item = x;
+  ASSERT_TRUE(item.is_object()) << listed.raw_body;
+  EXPECT_EQ(item["status"], "active");
+  EXPECT_EQ(item["engineId"], "vespid.loop.v1");
+  EXPECT_EQ(item["llmProvider"], "anthropic");
+  EXPECT_EQ(item["llmModel"], "claude-x");
+  EXPECT_EQ(item["promptSystem"], "be brief");
+  EXPECT_EQ(item["promptInstructions"], "answer in French");
+  EXPECT_EQ(item["toolsAllow"], json::array({"shell.run", "web.fetch"}));
+  EXPECT_EQ(item["selectorTag"], "gpu");
+  EXPECT_TRUE(item["selectorGroup"].is_null());
+  EXPECT_EQ(item["organizationId"], org_id_);
+  EXPECT_TRUE(item["updatedAt"].is_string());
+
+  // This gateway's own body still works, and its own field wins when both are given.
+  HttpReply own = rest("POST", "/v1/orgs/" + org_id_ + "/sessions", member_token_,
+                       {{"engine", "vespid.echo.v1"},
+                        {"engineId", "vespid.loop.v1"},
+                        {"model", "m1"},
+                        {"llm", {{"model", "m2"}}}});
+  ASSERT_EQ(own.status, 201) << own.raw_body;
+  EXPECT_EQ(own.body["session"]["engine"], "vespid.echo.v1");
+  EXPECT_EQ(own.body["session"]["llmModel"], "m1");
+  EXPECT_EQ(own.body["session"]["llmProvider"], "openai") << "the reference's default";
+
+  // Wrong shapes are answered with the field named.
+  HttpReply bad_llm =
+      rest("POST", "/v1/orgs/" + org_id_ + "/sessions", member_token_, {{"llm", "gpt"}});
+  EXPECT_EQ(bad_llm.status, 400);
+  EXPECT_EQ(bad_llm.body["details"]["field"], "llm") << bad_llm.raw_body;
+  HttpReply bad_tools = rest("POST", "/v1/orgs/" + org_id_ + "/sessions", member_token_,
+                             {{"tools", {{"allow", json::array({1, 2})}}}});
+  EXPECT_EQ(bad_tools.status, 400);
+  EXPECT_EQ(bad_tools.body["details"]["field"], "tools.allow") << bad_tools.raw_body;
+}
+
+}  // namespace
+}  // namespace vespid::test

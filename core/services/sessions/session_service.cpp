@@ -111,7 +111,47 @@ uint64_t parse_seq(const std::string& text) {
 json session_view(const json& r) {
   json v = r;
   v.erase("lastActivityMs");
+  // The reference's names for the same facts (its AgentSessionRecord), beside this gateway's
+  // own, so its CLI and UI read them (docs/wire-facts.md).
+  const json& sel = r.contains("selector") && r["selector"].is_object() ? r["selector"] : json();
+  v["organizationId"] = r.value("orgId", "");
+  v["createdByUserId"] = r.value("createdBy", "");
+  v["status"] = "active";
+  v["engineId"] = r.value("engine", "");
+  v["llmProvider"] = r.value("llmProvider", "openai");
+  v["llmModel"] = r.value("model", "");
+  v["promptSystem"] = r.contains("promptSystem") ? r["promptSystem"] : json();
+  v["promptInstructions"] = r.value("instructions", "");
+  v["toolsAllow"] = r.contains("toolsAllow") ? r["toolsAllow"] : json::array();
+  v["selectorTag"] = sel.is_object() && sel.contains("tag") ? sel["tag"] : json();
+  v["selectorGroup"] = sel.is_object() && sel.contains("group") ? sel["group"] : json();
+  v["updatedAt"] = r.value("lastActivityAt", "");
   return v;
+}
+
+// The reference's create body (engineId, llm {provider, model}, prompt {system?, instructions},
+// tools {allow}) as this gateway's own fields; a field given both ways keeps the own one.
+void accept_reference_create_body(json& body) {
+  auto fill = [&](const char* own, const json& value) {
+    if (!value.is_null() && (!body.contains(own) || body[own].is_null())) body[own] = value;
+  };
+  if (body.contains("engineId")) fill("engine", body["engineId"]);
+  for (const char* group : {"llm", "prompt", "tools"}) {
+    if (body.contains(group) && !body[group].is_null() && !body[group].is_object()) {
+      throw api::invalid(std::string("\"") + group + "\" must be an object", {{"field", group}});
+    }
+  }
+  if (body.contains("llm") && body["llm"].is_object()) {
+    fill("model", body["llm"].value("model", json()));
+    fill("llmProvider", body["llm"].value("provider", json()));
+  }
+  if (body.contains("prompt") && body["prompt"].is_object()) {
+    fill("instructions", body["prompt"].value("instructions", json()));
+    fill("promptSystem", body["prompt"].value("system", json()));
+  }
+  if (body.contains("tools") && body["tools"].is_object()) {
+    fill("toolsAllow", body["tools"].value("allow", json()));
+  }
 }
 
 // ---- Per-session lanes: an async mutex, FIFO, resumed inside the Sequencer ----
@@ -452,8 +492,19 @@ Task<json> SessionService::create(Caller caller, json body) {
   Task<auth::OrgAccess> access_t =
       auth::require_org_access(repo_, caller.who, caller.org_id, repo::OrgRole::Member);
   auth::OrgAccess access = co_await std::move(access_t);
+  accept_reference_create_body(body);
   std::string engine = string_field(body, "engine", 128);
   if (engine.empty()) engine = "vespid.loop.v1";
+  json tools_allow = body.contains("toolsAllow") ? body["toolsAllow"] : json::array();
+  if (tools_allow.is_null()) tools_allow = json::array();
+  if (!tools_allow.is_array() || tools_allow.size() > 200 ||
+      !std::all_of(tools_allow.begin(), tools_allow.end(), [](const json& t) {
+        return t.is_string() && !t.get_ref<const std::string&>().empty() &&
+               t.get_ref<const std::string&>().size() <= 120;
+      })) {
+    throw api::invalid("\"tools.allow\" must be an array of at most 200 tool names",
+                       {{"field", "tools.allow"}});
+  }
   json selector = object_field(body, "selector");
   json sel = json::object();
   if (selector.is_object()) {
@@ -475,7 +526,14 @@ Task<json> SessionService::create(Caller caller, json body) {
             {"title", string_field(body, "title", 512)},
             {"engine", engine},
             {"model", string_field(body, "model", 256)},
-            {"instructions", string_field(body, "instructions", 64 * 1024)},
+            {"instructions", string_field(body, "instructions", 200 * 1000)},
+            {"llmProvider", body.contains("llmProvider") && !body["llmProvider"].is_null()
+                                ? string_field(body, "llmProvider", 32)
+                                : std::string("openai")},
+            {"promptSystem", body.contains("promptSystem") && !body["promptSystem"].is_null()
+                                 ? json(string_field(body, "promptSystem", 200 * 1000))
+                                 : json()},
+            {"toolsAllow", tools_allow},
             {"toolset", object_field(body, "toolset", kMaxToolsetBytes)},
             {"selector", sel},
             {"limits", object_field(body, "limits")},
@@ -789,6 +847,12 @@ Task<json> SessionService::send_locked(Caller caller, json session, std::string 
                  {"message", message},        {"history", hist}};
   if (session["toolset"].is_object()) req.payload["toolset"] = session["toolset"];
   if (session["limits"].is_object()) req.payload["limits"] = session["limits"];
+  // The reference's system prompt and tool allow-list, for engines that use them.
+  if (session.contains("promptSystem") && session["promptSystem"].is_string())
+    req.payload["system"] = session["promptSystem"];
+  if (session.contains("toolsAllow") && session["toolsAllow"].is_array() &&
+      !session["toolsAllow"].empty())
+    req.payload["toolsAllow"] = session["toolsAllow"];
   if (pinned.empty()) {
     const json& sel = session["selector"];
     if (sel.is_object()) {
