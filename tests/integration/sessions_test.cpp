@@ -707,7 +707,7 @@ TEST_F(BridgeChat, NodeSendsSubscribesAndReadsHistory) {
   json listed = BridgeClient::parse_field(c.call("sessions.list"), "payloadJSON");
   ASSERT_TRUE(listed["sessions"].is_array());
   bool found = false;
-  for (const auto& x : listed["sessions"]) found = found || x["id"] == sid;
+  for (const auto& x : listed["sessions"]) found = found || (x["id"] == sid && x["key"] == sid);
   EXPECT_TRUE(found) << listed.dump();
 
   json res = c.call(
@@ -719,7 +719,7 @@ TEST_F(BridgeChat, NodeSendsSubscribesAndReadsHistory) {
   EXPECT_FALSE(started["runId"].is_null());
 
   std::vector<std::string> states;
-  std::string final_text;
+  std::string final_text, so_far;
   for (int i = 0; i < 50 && final_text.empty(); ++i) {
     auto ev = c.read_until(
         [](const json& f) {
@@ -729,9 +729,18 @@ TEST_F(BridgeChat, NodeSendsSubscribesAndReadsHistory) {
     ASSERT_TRUE(ev) << "no chat event; " << agent->log();
     json p = BridgeClient::parse_field(*ev, "payloadJSON");
     EXPECT_EQ(p["sessionKey"], sid);
+    // The reference's shape: runId is the sender's idempotency key, and the message holds the
+    // whole text so far (clawdbot src/gateway/server-chat.ts, emitChatDelta/emitChatFinal).
+    EXPECT_EQ(p["runId"], "k-1") << p.dump();
     states.push_back(p["state"]);
-    if (p["state"] == "final") final_text = p.value("text", "");
     ASSERT_NE(p["state"], "error") << p.dump();
+    ASSERT_TRUE(p["message"].is_object()) << p.dump();
+    EXPECT_EQ(p["message"]["role"], "assistant");
+    const std::string text = p["message"]["content"][0]["text"];
+    EXPECT_EQ(p["message"]["content"][0]["type"], "text");
+    EXPECT_EQ(text.rfind(so_far, 0), 0u) << "each text extends the one before: " << text;
+    so_far = text;
+    if (p["state"] == "final") final_text = text;
   }
   ASSERT_GE(states.size(), 2u);
   EXPECT_EQ(states.front(), "delta");
@@ -740,6 +749,14 @@ TEST_F(BridgeChat, NodeSendsSubscribesAndReadsHistory) {
 
   json hist =
       BridgeClient::parse_field(c.call("chat.history", {{"sessionKey", sid}}), "payloadJSON");
+  EXPECT_EQ(hist["sessionKey"], sid);
+  EXPECT_EQ(hist["sessionId"], sid);
+  ASSERT_TRUE(hist["messages"].is_array()) << hist.dump();
+  ASSERT_GE(hist["messages"].size(), 2u) << hist.dump();
+  EXPECT_EQ(hist["messages"][0]["role"], "user");
+  EXPECT_EQ(hist["messages"][0]["content"][0]["text"], "hello from the bridge");
+  EXPECT_EQ(hist["messages"].back()["role"], "assistant");
+  EXPECT_GT(hist["messages"].back()["timestamp"].get<int64_t>(), 1700000000000);
   bool saw_final = false, saw_user = false;
   for (const auto& e : hist["events"]) {
     saw_final = saw_final || e["eventType"] == "agent_final";

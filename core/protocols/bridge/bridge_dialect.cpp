@@ -579,6 +579,8 @@ Task<json> BridgeDialect::call_node_method(Session& s, std::string method, json 
         static_cast<int>(fields::int_or(params, "limit", 50, 0, INT32_MAX, "params.limit"));
     Task<json> t = sessions_->list(std::move(caller), limit, "");
     json v = co_await std::move(t);
+    // The reference's session rows are addressed by `key` (what chat.* take as sessionKey).
+    for (auto& row : v["sessions"]) row["key"] = row.value("id", "");
     co_return v;
   }
   const std::string sid =
@@ -597,20 +599,54 @@ Task<json> BridgeDialect::call_node_method(Session& s, std::string method, json 
           static_cast<int>(fields::int_or(params, "limit", 200, 0, INT32_MAX, "params.limit"));
       Task<std::vector<json>> t = sessions_->tail(std::move(caller), sid, limit);
       std::vector<json> events = co_await std::move(t);
-      co_return json{{"sessionKey", sid}, {"events", events}};
+      // The reference's transcript form (what its chat screens render) beside the events.
+      co_return json{{"sessionKey", sid},
+                     {"sessionId", sid},
+                     {"messages", chat_messages(events)},
+                     {"thinkingLevel", "off"},
+                     {"events", events}};
     }
     // chat.send
     json body = {{"message", fields::any_if(params, "message")}};
     if (params.contains("idempotencyKey")) body["idempotencyKey"] = params["idempotencyKey"];
     Task<json> t = sessions_->send(std::move(caller), sid, std::move(body));
     json r = co_await std::move(t);
-    json run_id = r.contains("requestId") && r["requestId"].is_string() ? r["requestId"]
-                                                                        : fields::any_if(r, "seq");
+    // The run is what its chat events carry: the idempotency key when the node sent one (the
+    // reference's clientRunId), else the turn's request id.
+    json run_id = params.contains("idempotencyKey") && params["idempotencyKey"].is_string() &&
+                          !params["idempotencyKey"].get_ref<const std::string&>().empty()
+                      ? params["idempotencyKey"]
+                  : r.contains("requestId") && r["requestId"].is_string()
+                      ? r["requestId"]
+                      : fields::any_if(r, "seq");
     co_return json{{"runId", run_id}, {"status", "started"}};
   } catch (const api::ApiError& e) {
     if (e.code() == "SESSION_NOT_FOUND") throw api::not_found(e.what());
     throw;
   }
+}
+
+json BridgeDialect::chat_messages(const std::vector<json>& events) {
+  json out = json::array();
+  for (const auto& ev : events) {
+    const std::string type = fields::string_if(ev, "eventType");
+    const json payload = fields::any_if(ev, "payload");
+    if (!payload.is_object()) continue;
+    std::string role, text;
+    if (type == "user_message") {
+      role = "user";
+      text = fields::string_if(payload, "message");
+    } else if (type == "agent_final") {
+      role = "assistant";
+      text = fields::string_if(payload, "text");
+    } else {
+      continue;
+    }
+    out.push_back({{"role", role},
+                   {"content", json::array({{{"type", "text"}, {"text", text}}})},
+                   {"timestamp", util::parse_iso8601_ms(fields::string_if(ev, "createdAt"))}});
+  }
+  return out;
 }
 
 void BridgeDialect::unsubscribe_chat(Connection& conn, const std::string& session_id) {
@@ -619,7 +655,10 @@ void BridgeDialect::unsubscribe_chat(Connection& conn, const std::string& sessio
   auto it = chat_subs_.find(session_id);
   if (it == chat_subs_.end()) return;
   it->second.erase(conn.id());
-  if (it->second.empty()) chat_subs_.erase(it);
+  if (it->second.empty()) {
+    chat_subs_.erase(it);
+    chat_text_.erase(session_id);
+  }
 }
 
 void BridgeDialect::publish_chat(const std::string& session_id, const std::vector<json>& events) {
@@ -634,13 +673,44 @@ void BridgeDialect::publish_chat(const std::string& session_id, const std::vecto
                                                 : nullptr;
     if (state == nullptr) continue;
     const json payload = fields::any_if(ev, "payload");
-    json p = {{"runId", fields::any_if(ev, "requestId")},
+    // The run is the sender's idempotency key (the reference's clientRunId), else the turn's
+    // request id; events stored before runIds were stamped carry neither.
+    json run_id = payload.is_object() && payload.contains("runId")
+                      ? payload["runId"]
+                      : fields::any_if(ev, "requestId");
+    if (payload.is_object() && run_id.is_null() && payload.contains("requestId"))
+      run_id = payload["requestId"];
+    json p = {{"runId", run_id},
               {"sessionKey", session_id},
               {"seq", fields::any_if(ev, "seq")},
               {"state", state}};
+    const std::string piece =
+        payload.is_object() ? fields::string_if(payload, "text") : std::string();
     if (payload.is_object() && payload.contains("text")) p["text"] = payload["text"];
-    if (payload.is_object() && payload.contains("message")) p["message"] = payload["message"];
     if (payload.is_object() && payload.contains("code")) p["code"] = payload["code"];
+    ChatRunText& run = chat_text_[session_id];
+    const std::string run_key = run_id.is_string() ? run_id.get<std::string>() : run_id.dump();
+    if (run.run_id != run_key) run = ChatRunText{run_key, {}};
+    const int64_t now = util::now_ms();
+    auto assistant = [now](const std::string& text) {
+      return json{{"role", "assistant"},
+                  {"content", json::array({{{"type", "text"}, {"text", text}}})},
+                  {"timestamp", now}};
+    };
+    if (std::string_view(state) == "delta") {
+      if (run.text.size() + piece.size() <= kMaxChatTextBytes) run.text += piece;
+      p["message"] = assistant(run.text);
+    } else if (std::string_view(state) == "final") {
+      const std::string whole = piece.empty() ? run.text : piece;
+      if (!whole.empty()) p["message"] = assistant(whole);
+      chat_text_.erase(session_id);
+    } else {
+      const std::string code = payload.is_object() ? fields::string_if(payload, "code") : "";
+      const std::string message =
+          payload.is_object() ? fields::string_if(payload, "message") : std::string();
+      p["errorMessage"] = code.empty() ? message : code + ": " + message;
+      chat_text_.erase(session_id);
+    }
     frames.push_back({{"type", "event"}, {"event", "chat"}, {"payloadJSON", p.dump()}});
   }
   if (frames.empty()) return;
@@ -664,7 +734,10 @@ void BridgeDialect::publish_chat(const std::string& session_id, const std::vecto
     }
   }
   for (auto cid : drop) it->second.erase(cid);
-  if (it->second.empty()) chat_subs_.erase(it);
+  if (it->second.empty()) {
+    chat_subs_.erase(it);
+    chat_text_.erase(session_id);
+  }
 }
 
 void BridgeDialect::handle_invoke_res(Connection& conn, json& frame) {

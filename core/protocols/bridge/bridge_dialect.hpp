@@ -126,6 +126,18 @@ class BridgeDialect final : public Dialect, public nodes::PairingDecisions {
   // session id -> connection id -> subscribed node connection (chat.subscribe)
   std::unordered_map<std::string, std::unordered_map<uint64_t, std::weak_ptr<Connection>>>
       chat_subs_;
+  // user_message and agent_final events as the reference's transcript messages
+  // ({role, content:[{type:"text", text}], timestamp}), for chat.history.
+  static nlohmann::json chat_messages(const std::vector<nlohmann::json>& events);
+  // The text of the run each subscribed session is streaming, as far as it has come: the
+  // reference's chat deltas carry the whole text so far, not the piece. Sequencer only; at most
+  // kMaxChatTextBytes per session (past it the text stops growing; the final carries it whole).
+  struct ChatRunText {
+    std::string run_id;
+    std::string text;
+  };
+  std::unordered_map<std::string, ChatRunText> chat_text_;
+  static constexpr std::size_t kMaxChatTextBytes = 1u << 20;
 };
 
 }  // namespace vespid::core

@@ -201,13 +201,20 @@ SessionService::LaneAwaiter SessionService::lock(std::unordered_map<std::string,
 class SessionService::RunListener final : public dispatch::ExecutionListener,
                                           public std::enable_shared_from_this<RunListener> {
  public:
-  // turn_seq: the seq of the user_message that started the turn. resumed: rebuilt after a
-  // gateway restart, so what the host streamed before it is known only from storage.
-  RunListener(SessionService& s, std::string session_id, uint64_t turn_seq, bool resumed = false)
-      : s_(s), session_id_(std::move(session_id)), turn_seq_(turn_seq), resumed_(resumed) {}
+  // turn_seq: the seq of the user_message that started the turn. run_id: what every event of
+  // the turn carries as payload.runId (the sender's idempotency key, else the dispatch's request
+  // id), so a chat client can tell its run's events apart. resumed: rebuilt after a gateway
+  // restart, so what the host streamed before it is known only from storage.
+  RunListener(SessionService& s, std::string session_id, uint64_t turn_seq, std::string run_id,
+              bool resumed = false)
+      : s_(s),
+        session_id_(std::move(session_id)),
+        turn_seq_(turn_seq),
+        run_id_(std::move(run_id)),
+        resumed_(resumed) {}
 
   json resume_state() const override {
-    return {{"sessionId", session_id_}, {"turnSeq", turn_seq_}};
+    return {{"sessionId", session_id_}, {"turnSeq", turn_seq_}, {"runId", run_id_}};
   }
 
   // Adopted from an instance that died mid-turn: the host's events come again from the first
@@ -272,6 +279,7 @@ class SessionService::RunListener final : public dispatch::ExecutionListener,
         d.type = "agent_final";
         const json& out = result.contains("output") ? result["output"] : json();
         d.payload = {{"text", str(out, "text")}};
+        if (!run_id_.empty()) d.payload["runId"] = run_id_;
         pending_.push_back(std::move(d));
       }
     } else {
@@ -285,12 +293,14 @@ class SessionService::RunListener final : public dispatch::ExecutionListener,
       // The host already streamed agent.error for this failure; a timeout it never saw.
       if (!error_seen_ || e["code"] == "NODE_EXECUTION_TIMEOUT") {
         e["requestId"] = request_id;
+        if (!run_id_.empty()) e["runId"] = run_id_;
         pending_.push_back(EventDraft{"error", "error", e});
       }
     }
   }
 
   void queue(EventDraft d) {
+    if (!run_id_.empty()) d.payload["runId"] = run_id_;
     pending_.push_back(std::move(d));
     kick();
   }
@@ -417,6 +427,7 @@ class SessionService::RunListener final : public dispatch::ExecutionListener,
   SessionService& s_;
   std::string session_id_;
   uint64_t turn_seq_;
+  std::string run_id_;
   bool resumed_;
   std::optional<json> deferred_result_;
   std::deque<EventDraft> pending_;
@@ -447,7 +458,8 @@ SessionService::SessionService(core::StorageService& storage, repo::Repository& 
         std::string sid = state.is_object() ? state.value("sessionId", "") : "";
         if (sid.empty()) return nullptr;
         L()->info("turn {} of session {} resumed after a restart", request_id, sid);
-        return std::make_shared<RunListener>(*this, sid, state.value("turnSeq", uint64_t{0}), true);
+        return std::make_shared<RunListener>(*this, sid, state.value("turnSeq", uint64_t{0}),
+                                             state.value("runId", request_id), true);
       });
 }
 
@@ -785,13 +797,14 @@ Task<json> SessionService::send(Caller caller, std::string session_id, json body
   // Re-read under the lane: a send that held it may have pinned the session.
   Task<json> rt = require_session(caller, session_id);
   session = co_await std::move(rt);
-  Task<json> t = send_locked(std::move(caller), std::move(session), std::move(message), idem_hash);
+  Task<json> t =
+      send_locked(std::move(caller), std::move(session), std::move(message), idem_hash, idem);
   json r = co_await std::move(t);
   co_return r;
 }
 
 Task<json> SessionService::send_locked(Caller caller, json session, std::string message,
-                                       std::string idem_hash) {
+                                       std::string idem_hash, std::string idem) {
   const std::string session_id = session["id"];
   const std::string pinned =
       session["pinnedAgentId"].is_string() ? session["pinnedAgentId"].get<std::string>() : "";
@@ -805,6 +818,7 @@ Task<json> SessionService::send_locked(Caller caller, json session, std::string 
   std::vector<EventDraft> um;
   um.push_back(
       EventDraft{"user_message", "info", {{"message", message}, {"userId", caller.who.user_id}}});
+  if (!idem.empty()) um.back().payload["runId"] = idem;
   // The idempotency key is reserved in the same transaction as user_message: even after a crash
   // between here and the dispatch, a retry with the same key answers this turn, never a new one.
   TxnExtra reserve;
@@ -865,7 +879,8 @@ Task<json> SessionService::send_locked(Caller caller, json session, std::string 
   req.timeout_ms = settings_.turn_timeout_ms;
   const std::string request_id = req.request_id();
 
-  auto listener = std::make_shared<RunListener>(*this, session_id, seq);
+  const std::string run_id = idem.empty() ? request_id : idem;
+  auto listener = std::make_shared<RunListener>(*this, session_id, seq, run_id);
   dispatch::Dispatcher::Submitted sub;
   std::optional<api::ApiError> failure;
   try {
@@ -882,10 +897,12 @@ Task<json> SessionService::send_locked(Caller caller, json session, std::string 
   }
   if (failure) {
     std::vector<EventDraft> err;
-    err.push_back(EventDraft{
-        "error",
-        "error",
-        {{"code", failure->code()}, {"message", failure->what()}, {"requestId", request_id}}});
+    err.push_back(EventDraft{"error",
+                             "error",
+                             {{"code", failure->code()},
+                              {"message", failure->what()},
+                              {"requestId", request_id},
+                              {"runId", run_id}}});
     Task<std::vector<json>> et = append(session_id, std::move(err));
     co_await std::move(et);
     json first = {{"error", {{"code", failure->code()}, {"message", failure->what()}}}};
@@ -898,7 +915,7 @@ Task<json> SessionService::send_locked(Caller caller, json session, std::string 
     // Queued on the session's lane before any event of the host can be: agent_selected comes
     // before the turn's deltas.
     std::vector<EventDraft> sel;
-    sel.push_back(EventDraft{"agent_selected", "info", {{"agentId", agent}}});
+    sel.push_back(EventDraft{"agent_selected", "info", {{"agentId", agent}, {"runId", run_id}}});
     Task<std::vector<json>> et = append(session_id, std::move(sel));
     co_await std::move(et);
     Task<json> pt = update(session_id, [agent](json& r) { r["pinnedAgentId"] = agent; });

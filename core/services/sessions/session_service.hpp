@@ -135,7 +135,7 @@ class SessionService {
                                     std::function<void(nlohmann::json&)> change);
   core::Task<nlohmann::json> history(std::string session_id, uint64_t before_seq);
   core::Task<nlohmann::json> send_locked(Caller caller, nlohmann::json session, std::string message,
-                                         std::string idem_hash);
+                                         std::string idem_hash, std::string idem);
   core::Task<void> record_idempotent(std::string session_id, std::string idem_hash,
                                      nlohmann::json outcome);
 
