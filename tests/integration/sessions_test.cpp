@@ -138,6 +138,14 @@ TEST_F(Sessions, StreamReplayPinIdempotencyAndOrgBoundaries) {
   EXPECT_EQ(events[2]["payload"]["agentId"], agent_a->id());
   EXPECT_EQ(types[3], "agent_delta");
   EXPECT_EQ(deltas, message);
+  // The final answer also in the reference's terms (issue 20 point 7), and the run id (the
+  // idempotency key) on every event of the turn.
+  const json& fin = events.back()["payload"];
+  EXPECT_EQ(fin["status"], "succeeded") << fin.dump();
+  EXPECT_EQ(fin["requestId"].get<std::string>().rfind(sid + ":msg-", 0), 0u) << fin.dump();
+  EXPECT_EQ(fin["output"]["text"], message) << fin.dump();
+  for (std::size_t i = 1; i < events.size(); ++i)
+    EXPECT_EQ(events[i]["payload"]["runId"], "k1") << events[i].dump();
   EXPECT_EQ(types[types.size() - 2], "agent_message");
   EXPECT_EQ(events.back()["payload"]["text"], message);
   const uint64_t last = events.back()["seq"];
@@ -261,6 +269,25 @@ TEST_F(Sessions, StreamReplayPinIdempotencyAndOrgBoundaries) {
   EXPECT_EQ(third[1]["eventType"], "agent_selected");
   EXPECT_EQ(third[1]["payload"]["agentId"], agent_b->id());
   EXPECT_EQ(third.back()["payload"]["text"], "back again");
+}
+
+// An unknown session is answered once, with one session_error, whatever the frame.
+TEST_F(Sessions, AnUnknownSessionIsOneSessionErrorPerFrame) {
+  auto c = client(member_token_, org_id_);
+  c->send({{"type", "client_hello"}});
+  ASSERT_TRUE(c->read_type("client_hello_ok"));
+  for (const char* type : {"session_join", "session_send"}) {
+    c->send({{"type", type}, {"sessionId", "ses_nope"}, {"message", "hi"}});
+    int errors = 0;
+    while (auto f = c->read(std::chrono::milliseconds(500))) {
+      if ((*f)["type"] == "session_error") {
+        ++errors;
+        EXPECT_EQ((*f)["code"], "SESSION_NOT_FOUND") << f->dump();
+        EXPECT_EQ((*f)["sessionId"], "ses_nope") << f->dump();
+      }
+    }
+    EXPECT_EQ(errors, 1) << type;
+  }
 }
 
 TEST_F(Sessions, ListIsNewestActivityFirstWithCursorsAndBadInputIsRefused) {

@@ -222,7 +222,9 @@ class SessionService::RunListener final : public dispatch::ExecutionListener,
   // turn already has stored are skipped (counted at the first flush).
   void replaying_from_first_event() override { count_stored_ = true; }
 
-  void on_event(const std::string& /*request_id*/, const json& ev) override {
+  // agent_final and error payloads carry the reference's {requestId, status, output?|error}
+  // beside this gateway's {text} and {code, message} (docs/wire-facts.md).
+  void on_event(const std::string& request_id, const json& ev) override {
     if (!ev.is_object()) return;
     std::string kind = str(ev, "kind");
     json payload =
@@ -243,12 +245,19 @@ class SessionService::RunListener final : public dispatch::ExecutionListener,
       d.payload = payload;
     } else if (kind == "agent.final") {
       d.type = "agent_final";
-      d.payload = {{"text", str(payload, "text")}};
+      d.payload = {{"text", str(payload, "text")},
+                   {"requestId", request_id},
+                   {"status", "succeeded"},
+                   {"output", {{"text", str(payload, "text")}}}};
       final_seen_ = true;
     } else if (kind == "agent.error") {
       d.type = "error";
       d.level = "error";
-      d.payload = split_error(str(ev, "message", str(payload, "message", "agent error")));
+      const std::string message = str(ev, "message", str(payload, "message", "agent error"));
+      d.payload = split_error(message);
+      d.payload["requestId"] = request_id;
+      d.payload["status"] = "failed";
+      d.payload["error"] = message;
       error_seen_ = true;
     } else {
       // agent.start, agent.turn_started, toolset_skills_applied, agent.output_truncated, ...:
@@ -278,7 +287,9 @@ class SessionService::RunListener final : public dispatch::ExecutionListener,
         EventDraft d;
         d.type = "agent_final";
         const json& out = result.contains("output") ? result["output"] : json();
-        d.payload = {{"text", str(out, "text")}};
+        d.payload = {
+            {"text", str(out, "text")}, {"requestId", request_id}, {"status", "succeeded"}};
+        if (!out.is_null()) d.payload["output"] = out;
         if (!run_id_.empty()) d.payload["runId"] = run_id_;
         pending_.push_back(std::move(d));
       }
@@ -293,6 +304,8 @@ class SessionService::RunListener final : public dispatch::ExecutionListener,
       // The host already streamed agent.error for this failure; a timeout it never saw.
       if (!error_seen_ || e["code"] == "NODE_EXECUTION_TIMEOUT") {
         e["requestId"] = request_id;
+        e["status"] = "failed";
+        e["error"] = err;
         if (!run_id_.empty()) e["runId"] = run_id_;
         pending_.push_back(EventDraft{"error", "error", e});
       }
