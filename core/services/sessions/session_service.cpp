@@ -344,60 +344,49 @@ class SessionService::RunListener final : public dispatch::ExecutionListener,
     }
   }
 
-  // A resumed turn's final event may already be stored (the gateway stopped between storing
-  // the host's agent.final and its result): look before adding another.
-  static Task<void> settle_deferred(std::shared_ptr<RunListener> self) {
-    // The turn's events, read a chunk at a time up to the next turn's user_message.
+  // The eventType of each event this turn has stored so far, in seq order: read a chunk at a
+  // time from just after the turn's user_message up to the next turn's.
+  static Task<std::vector<std::string>> stored_turn_types(std::shared_ptr<RunListener> self) {
     constexpr uint32_t kChunk = 256;
     const std::string prefix = keys::session_events(self->session_id_);
     const std::string end = core::StorageService::prefix_end(prefix);
     std::string start = keys::session_event(self->session_id_, self->turn_seq_ + 1);
-    for (bool next_turn = false; !next_turn;) {
+    std::vector<std::string> types;
+    for (;;) {
       auto rows = co_await self->s_.storage_.scan(start, end, kChunk);
       for (const auto& row : rows) {
         json ev = json::parse(row.value, nullptr, false);
-        const std::string type = core::fields::string_if(ev, "eventType");
-        if (type == "user_message") {
-          next_turn = true;
-          break;
-        }
-        if (type == "agent_final") self->final_seen_ = true;
-        if (type == "error") self->error_seen_ = true;
+        std::string type = core::fields::string_if(ev, "eventType");
+        if (type == "user_message") co_return types;
+        types.push_back(std::move(type));
       }
-      if (rows.size() < kChunk) break;
+      if (rows.size() < kChunk) co_return types;
       start = rows.back().key + '\0';  // just after the last key read
+    }
+  }
+
+  // A resumed turn's final event may already be stored (the gateway stopped between storing
+  // the host's agent.final and its result): look before adding another.
+  static Task<void> settle_deferred(std::shared_ptr<RunListener> self) {
+    Task<std::vector<std::string>> t = stored_turn_types(self);
+    const std::vector<std::string> types = co_await std::move(t);
+    for (const auto& type : types) {
+      if (type == "agent_final") self->final_seen_ = true;
+      if (type == "error") self->error_seen_ = true;
     }
     json d = std::move(*self->deferred_result_);
     self->deferred_result_.reset();
     self->queue_result(d["requestId"].get<std::string>(), d["result"]);
   }
 
-  // How many of this turn's stored events came from host events (on_event's kinds), and
-  // whether its final or error is among them.
+  // How many of this turn's stored events came from host events (on_event's kinds).
   static Task<void> count_stored_host_events(std::shared_ptr<RunListener> self) {
-    constexpr uint32_t kChunk = 256;
-    const std::string prefix = keys::session_events(self->session_id_);
-    const std::string end = core::StorageService::prefix_end(prefix);
-    std::string start = keys::session_event(self->session_id_, self->turn_seq_ + 1);
-    size_t stored = 0;
-    for (bool next_turn = false; !next_turn;) {
-      auto rows = co_await self->s_.storage_.scan(start, end, kChunk);
-      for (const auto& row : rows) {
-        json ev = json::parse(row.value, nullptr, false);
-        const std::string type = core::fields::string_if(ev, "eventType");
-        if (type == "user_message") {
-          next_turn = true;
-          break;
-        }
-        if (type == "agent_delta" || type == "agent_message" || type == "tool_call" ||
-            type == "tool_result" || type == "agent_final" || type == "error") {
-          ++stored;
-        }
-      }
-      if (rows.size() < kChunk) break;
-      start = rows.back().key + '\0';
-    }
-    self->skip_ = stored;
+    Task<std::vector<std::string>> t = stored_turn_types(self);
+    const std::vector<std::string> types = co_await std::move(t);
+    self->skip_ = static_cast<size_t>(std::count_if(types.begin(), types.end(), [](const auto& x) {
+      return x == "agent_delta" || x == "agent_message" || x == "tool_call" || x == "tool_result" ||
+             x == "agent_final" || x == "error";
+    }));
   }
 
   static Task<void> flush_all(std::shared_ptr<RunListener> self) {
