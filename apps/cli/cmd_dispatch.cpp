@@ -7,11 +7,11 @@
 #include <chrono>
 #include <iostream>
 #include <memory>
-#include <random>
 #include <thread>
 
 #include "commands.hpp"
 #include "output.hpp"
+#include "random_id.hpp"
 #include "validators.hpp"
 
 namespace vespid::cli {
@@ -19,16 +19,6 @@ namespace vespid::cli {
 namespace {
 
 using nlohmann::json;
-
-// A run id for a request typed by hand: unique enough, and free of ':' (it separates the
-// parts of a requestId).
-std::string fresh_run_id() {
-  std::random_device rd;
-  std::mt19937_64 gen(rd());
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "cli-%016llx", static_cast<unsigned long long>(gen()));
-  return buf;
-}
 
 struct SendOptions {
   std::string org, kind = "agent.execute", payload = "{}", tag, group, agent, run_id,
@@ -100,7 +90,7 @@ void add_dispatch_commands(Registry& reg) {
   on_run(send, reg, [&ctx = reg.ctx, o] {
     json body = {{"organizationId", o->org},
                  {"requestedByUserId", o->user},
-                 {"runId", o->run_id.empty() ? fresh_run_id() : o->run_id},
+                 {"runId", o->run_id.empty() ? random_id("cli-") : o->run_id},
                  {"workflowId", "cli"},
                  {"nodeId", o->node_id},
                  {"nodeType", o->kind},

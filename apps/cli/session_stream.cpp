@@ -3,12 +3,12 @@
 #include <algorithm>
 #include <chrono>
 #include <iostream>
-#include <random>
 #include <thread>
 #include <vector>
 
 #include "commands.hpp"
 #include "output.hpp"
+#include "random_id.hpp"
 
 namespace vespid::cli {
 
@@ -16,16 +16,6 @@ namespace {
 
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
-
-// Every send carries an idempotency key, so that sending again after a dropped connection (the
-// first send may or may not have been stored) cannot run the turn twice.
-std::string fresh_idempotency_key() {
-  std::random_device rd;
-  std::mt19937_64 gen(rd());
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "cli-send-%016llx", static_cast<unsigned long long>(gen()));
-  return buf;
-}
 
 // What one turn has seen so far; it survives a reconnect.
 struct Turn {
@@ -119,7 +109,9 @@ Outcome stream_on(Context& ctx, web::WsClient& ws, const std::string& url, const
 void send_and_stream(Context& ctx, const Remote& r, const SendOptions& o) {
   require_identity(r);
   const auto urls = url_list(r.gateway, "--gateway");
-  const std::string key = o.idempotency_key.empty() ? fresh_idempotency_key() : o.idempotency_key;
+  // Every send carries an idempotency key, so that sending again after a dropped connection (the
+  // first send may or may not have been stored) cannot run the turn twice.
+  const std::string key = o.idempotency_key.empty() ? random_id("cli-send-") : o.idempotency_key;
   const auto deadline = Clock::now() + std::chrono::seconds(o.timeout_s);
   Turn turn;
   std::size_t next = 0;
