@@ -120,7 +120,7 @@ class RealAgent : public NodeHostGateway {
          {"payload", {{"engine", "vespid.echo.v1"}, {"message", "hello node host"}}}});
     HttpReply d = internal("POST", "/internal/v1/dispatch-async", body);
     ASSERT_EQ(d.status, 201) << d.raw_body;
-    HttpReply r = wait_result("e2e:node-a:1");
+    HttpReply r = wait_result(request_id("e2e"));
     ASSERT_EQ(r.status, 200) << r.raw_body << host->log();
     EXPECT_EQ(r.body["status"], "succeeded") << r.raw_body;
     EXPECT_EQ(r.body["output"]["text"], "hello node host") << r.raw_body;
@@ -130,7 +130,7 @@ class RealAgent : public NodeHostGateway {
         {{"kind", "connector.action"},
          {"payload", {{"connectorId", "echo"}, {"actionId", "say"}, {"input", {{"x", 1}}}}}});
     ASSERT_EQ(internal("POST", "/internal/v1/dispatch-async", connector).status, 201);
-    HttpReply rc = wait_result("e2e-c:node-a:1");
+    HttpReply rc = wait_result(request_id("e2e-c"));
     ASSERT_EQ(rc.status, 200);
     EXPECT_EQ(rc.body["output"]["input"]["x"], 1) << rc.raw_body;
 

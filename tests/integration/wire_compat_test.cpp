@@ -59,21 +59,24 @@ TEST_F(WireCompat, PathParametersArePercentDecodedOnce) {
   auto ex = host->read_type("execute", 5s);
   ASSERT_TRUE(ex);
   const std::string rid = (*ex)["requestId"];
-  ASSERT_EQ(rid, "run-7:node-a:1");
+  ASSERT_EQ(rid, request_id("run-7"));
   host->send({{"type", "execute_result"},
               {"requestId", rid},
               {"status", "succeeded"},
               {"output", {{"n", 7}}}});
   ASSERT_TRUE(host->read_type("execute_ack", 5s));
 
-  HttpReply raw = internal("GET", "/internal/v1/results/run-7:node-a:1");
+  HttpReply raw = internal("GET", "/internal/v1/results/" + request_id("run-7"));
   ASSERT_EQ(raw.status, 200) << raw.raw_body;
-  HttpReply escaped = internal("GET", "/internal/v1/results/run-7%3Anode-a%3A1");
+  HttpReply escaped =
+      internal("GET", "/internal/v1/results/" + test_uuid("run-7") + "%3Anode-a%3A1");
   ASSERT_EQ(escaped.status, 200) << escaped.raw_body;
   EXPECT_EQ(escaped.body, raw.body);
   // Decoded once: an escaped '%' stays a '%', not a second escape.
-  EXPECT_EQ(internal("GET", "/internal/v1/results/run-7%253Anode-a%253A1").status, 404);
-  HttpReply bad = internal("GET", "/internal/v1/results/run-7%zz");
+  EXPECT_EQ(
+      internal("GET", "/internal/v1/results/" + test_uuid("run-7") + "%253Anode-a%253A1").status,
+      404);
+  HttpReply bad = internal("GET", "/internal/v1/results/" + test_uuid("run-7") + "%zz");
   EXPECT_EQ(bad.status, 400) << bad.raw_body;
 }
 
