@@ -20,7 +20,8 @@ struct Selector {
 };
 
 struct DispatchRequest {
-  // The four ids are uuids (util::is_uuid), as the reference requires; the org in lower case.
+  // From parse_dispatch_request the four ids are uuids (util::is_uuid), as the reference
+  // requires, the org in lower case; a session's turn fills them itself.
   std::string organization_id;
   std::string requested_by_user_id;
   std::string run_id, workflow_id;
