@@ -14,6 +14,7 @@ add_library(vespid_core STATIC
   runtime/loop.cpp
   runtime/sequencer.cpp
   runtime/time.cpp
+  runtime/uuid_text.cpp
   # config: the schema and the effective configuration
   config/config.cpp
   config/schema.cpp

@@ -72,14 +72,17 @@ cli session send --gateway ws://127.0.0.1:3002/ws/client --org "$org_id" --token
 cli session events "$sid" --api http://127.0.0.1:3001 --org "$org_id" --token "$token"
 
 echo "== dispatching work to it through the gateway"
-cli dispatch send --org demo --tag demo --wait \
+cli dispatch send --org demo --user demo-admin --tag demo --wait \
   --payload '{"engine":"vespid.echo.v1","message":"hello from the gateway, through a node host"}'
 echo "== and over HTTP, as a worker would (POST /internal/v1/dispatch-async)"
-run="demo-$(date +%s)"
+# The ids are uuids, as the reference requires; the user is the org's only member.
+user_id="$(cli --json user list --org demo | grep -o '"id": *"[^"]*"' | head -1 | cut -d'"' -f4)"
+run="$(cat /proc/sys/kernel/random/uuid)"
+workflow="$(cat /proc/sys/kernel/random/uuid)"
 curl -s -X POST http://127.0.0.1:3001/internal/v1/dispatch-async \
   -H "x-gateway-token: $VESPID_INTERNAL_TOKEN" -H 'content-type: application/json' \
   -d "{\"organizationId\":\"$org_id\",
-       \"requestedByUserId\":\"demo\",\"runId\":\"$run\",\"workflowId\":\"demo\",\"nodeId\":\"n1\",
+       \"requestedByUserId\":\"$user_id\",\"runId\":\"$run\",\"workflowId\":\"$workflow\",\"nodeId\":\"n1\",
        \"nodeType\":\"agent.execute\",\"attemptCount\":1,\"kind\":\"connector.action\",
        \"payload\":{\"connectorId\":\"echo\",\"actionId\":\"say\",\"input\":{\"hello\":\"world\"}}}"
 echo

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <thread>
 
@@ -21,9 +22,8 @@ namespace {
 using nlohmann::json;
 
 struct SendOptions {
-  std::string org, kind = "agent.execute", payload = "{}", tag, group, agent, run_id,
-                   node_id = "cli";
-  std::string user = "cli";
+  std::string org, kind = "agent.execute", payload = "{}", tag, group, agent, node_id = "cli";
+  std::string user, run_id, workflow_id;  // empty: see the options' help
   int attempt = 1;
   long long timeout_ms = 0;
   bool wait = false;
@@ -49,6 +49,40 @@ void fail_if_failed(const json& answer) {
   }
 }
 
+// The option the operator typed for a body field the gateway refused, so the error can say so.
+const char* option_for(const std::string& field) {
+  static const std::map<std::string, const char*> options = {
+      {"organizationId", "--org"},  {"requestedByUserId", "--user"}, {"runId", "--run-id"},
+      {"workflowId", "--workflow"}, {"nodeId", "--node-id"},         {"attemptCount", "--attempt"},
+      {"kind", "--kind"},           {"payload", "--payload"},        {"selectorTag", "--tag"},
+      {"selectorGroup", "--group"}, {"selectorAgentId", "--agent"},  {"timeoutMs", "--timeout"}};
+  auto it = options.find(field);
+  return it == options.end() ? nullptr : it->second;
+}
+
+// dispatch.submit, with the gateway's refusal of a field told in terms of the command line.
+json submit(Context& ctx, const json& body, const SendOptions& o) {
+  try {
+    return ctx.call("dispatch.submit", body);
+  } catch (const OperatorError& e) {
+    const std::string field = e.details.is_object() ? e.details.value("field", "") : "";
+    if (field == "requestedByUserId" && o.user.empty() && e.code == "INVALID_REQUEST") {
+      // The admin socket acts for no user, so the gateway cannot fill in who asked. Still the
+      // gateway's refusal (exit 1, its code), told as the option to add.
+      throw OperatorError(
+          e.code,
+          "--user is required: the admin socket acts for no user, so name the member of the "
+          "org the work is done for, by id or name (`vespid user list --org " +
+              o.org + "` lists them), e.g. vespid dispatch send --org " + o.org +
+              " --user alice ...",
+          json::object());
+    }
+    const char* option = option_for(field);
+    if (option == nullptr) throw;
+    throw OperatorError(e.code, e.message + " (" + option + ")", e.details);
+  }
+}
+
 }  // namespace
 
 void add_dispatch_commands(Registry& reg) {
@@ -56,11 +90,15 @@ void add_dispatch_commands(Registry& reg) {
   group->require_subcommand(1);
   group->footer(
       "Examples:\n"
-      "  vespid dispatch send --org acme --payload '{\"engine\":\"vespid.echo.v1\","
+      "  vespid dispatch send --org acme --user alice --payload '{\"engine\":\"vespid.echo.v1\","
       "\"message\":\"hi\"}' --wait\n"
-      "  vespid dispatch send --org acme --kind connector.action --tag gpu \\\n"
+      "  vespid dispatch send --org acme --user alice --kind connector.action --tag gpu \\\n"
       "      --payload '{\"connectorId\":\"echo\",\"actionId\":\"say\",\"input\":{\"x\":1}}'\n"
-      "  vespid dispatch result cli-5f2a9c1e0b7d4e11:cli:1");
+      "  vespid dispatch result 0f8e2c4a-5b1d-4e7f-9a3c-6d2b8e1f4a70:cli:1\n"
+      "\n"
+      "--user is required here: the admin socket acts for no user, and the node host is told who\n"
+      "the work is for (`vespid user list --org acme` shows the org's members). runId and\n"
+      "workflowId are uuids, as the reference requires; fresh ones unless given.");
 
   auto o = std::make_shared<SendOptions>();
   auto* send = group->add_subcommand(
@@ -75,13 +113,15 @@ void add_dispatch_commands(Registry& reg) {
   send->add_option("--tag", o->tag, "Only node hosts with this stored tag");
   send->add_option("--group", o->group, "Only node hosts tagged group:<name>");
   send->add_option("--agent", o->agent, "Exactly this node host (its id)");
-  send->add_option("--run-id", o->run_id, "runId (default: a fresh cli-... id)");
+  send->add_option("--user", o->user,
+                   "requestedByUserId: the member of the org the work is done for, by id or name "
+                   "(required: the admin socket acts for no user; `vespid user list --org ORG`)");
+  send->add_option("--run-id", o->run_id, "runId, a uuid (default: a fresh one)");
+  send->add_option("--workflow", o->workflow_id, "workflowId, a uuid (default: a fresh one)");
   send->add_option("--node-id", o->node_id, "nodeId, the workflow node")->capture_default_str();
   send->add_option("--attempt", o->attempt, "attemptCount (1 to 1000)")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));
-  send->add_option("--user", o->user, "requestedByUserId passed to the host")
-      ->capture_default_str();
   send->add_option("--timeout", o->timeout_ms,
                    "Milliseconds before the result is NODE_EXECUTION_TIMEOUT "
                    "(default: dispatch.default_timeout_ms)")
@@ -89,9 +129,8 @@ void add_dispatch_commands(Registry& reg) {
   send->add_flag("--wait", o->wait, "Wait for the result and print it (exit 1 if it failed)");
   on_run(send, reg, [&ctx = reg.ctx, o] {
     json body = {{"organizationId", o->org},
-                 {"requestedByUserId", o->user},
-                 {"runId", o->run_id.empty() ? random_id("cli-") : o->run_id},
-                 {"workflowId", "cli"},
+                 {"runId", o->run_id.empty() ? random_uuid() : o->run_id},
+                 {"workflowId", o->workflow_id.empty() ? random_uuid() : o->workflow_id},
                  {"nodeId", o->node_id},
                  {"nodeType", o->kind},
                  {"attemptCount", o->attempt},
@@ -101,7 +140,9 @@ void add_dispatch_commands(Registry& reg) {
     if (!o->group.empty()) body["selectorGroup"] = o->group;
     if (!o->agent.empty()) body["selectorAgentId"] = o->agent;
     if (o->timeout_ms > 0) body["timeoutMs"] = o->timeout_ms;
-    json sent = ctx.call("dispatch.submit", body);
+    // Left out without --user, so a caller that is a user is taken as the one who asked.
+    if (!o->user.empty()) body["requestedByUserId"] = o->user;
+    json sent = submit(ctx, body, *o);
     const std::string id = text(sent, "requestId");
     if (!o->wait) {
       if (ctx.json()) return print_json(sent);

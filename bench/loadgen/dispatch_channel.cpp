@@ -2,9 +2,11 @@
 
 #include <boost/asio/post.hpp>
 #include <charconv>
+#include <cstdio>
 #include <deque>
 #include <future>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "clock.hpp"
 #include "http_lite.hpp"
@@ -14,12 +16,37 @@ namespace vespid::bench {
 
 namespace asio = boost::asio;
 
+namespace {
+
+// The bench's user and workflow: fixed uuids, since nothing checks more than their form.
+constexpr const char* kBenchUserId = "b0000000-0000-4000-8000-000000000001";
+constexpr const char* kBenchWorkflowId = "b0000000-0000-4000-8000-000000000002";
+// What sits between a runId's channel and request parts (version 8, the RFC variant).
+constexpr std::string_view kRunMiddle = "-8000-8000-";
+
+std::string hex12(uint64_t id) {
+  char text[13];
+  std::snprintf(text, sizeof text, "%012llx", static_cast<unsigned long long>(id));
+  return text;
+}
+
+// The `digits` hex digits at the front of `text` as a number, or nullopt.
+std::optional<uint64_t> parse_hex(std::string_view text, std::size_t digits) {
+  if (text.size() < digits) return std::nullopt;
+  uint64_t value = 0;
+  auto r = std::from_chars(text.data(), text.data() + digits, value, 16);
+  if (r.ec != std::errc{} || r.ptr != text.data() + digits) return std::nullopt;
+  return value;
+}
+
+}  // namespace
+
 class DispatchChannel : public Channel, public std::enable_shared_from_this<DispatchChannel> {
  public:
-  DispatchChannel(std::shared_ptr<StreamConn> conn, std::size_t tag, const std::string& nonce,
-                  const std::string& org, const std::string& token, const std::string& payload)
+  DispatchChannel(std::shared_ptr<StreamConn> conn, std::string run_prefix, const std::string& org,
+                  const std::string& token, const std::string& payload)
       : conn_(std::move(conn)),
-        run_prefix_(nonce + "t" + std::to_string(tag) + "i"),
+        run_prefix_(std::move(run_prefix)),
         org_(org),
         headers_({"x-gateway-token: " + token, "Content-Type: application/json"}),
         payload_json_(nlohmann::json{{"p", payload}}.dump()) {}
@@ -43,9 +70,9 @@ class DispatchChannel : public Channel, public std::enable_shared_from_this<Disp
   void send_request(uint64_t id) override {
     // requestId = <runId>:<nodeId>:<attemptCount>; the runId carries the channel and the id.
     std::string body =
-        R"({"organizationId":")" + org_ + R"(","requestedByUserId":"bench","runId":")" +
-        run_prefix_ + std::to_string(id) +
-        R"(","workflowId":"bench","nodeId":"n","nodeType":"bench","attemptCount":1,"kind":"agent.execute","payload":)" +
+        R"({"organizationId":")" + org_ + R"(","requestedByUserId":")" + kBenchUserId +
+        R"(","runId":")" + run_prefix_ + hex12(id) + R"(","workflowId":")" + kBenchWorkflowId +
+        R"(","nodeId":"n","nodeType":"bench","attemptCount":1,"kind":"agent.execute","payload":)" +
         payload_json_ + "}";
     conn_->send(http_request("POST", "/internal/v1/dispatch-async", headers_, body));
     waiting_.push_back({id, now_ns()});
@@ -103,10 +130,27 @@ class DispatchChannel : public Channel, public std::enable_shared_from_this<Disp
   std::deque<std::pair<uint64_t, uint64_t>> waiting_;  // HTTP answers come in order
 };
 
+DispatchRouter::DispatchRouter(const std::string& run_nonce) {
+  uint32_t h = 2166136261u;  // FNV-1a: runs of one bench differ, and so do their routers
+  for (unsigned char c : run_nonce) h = (h ^ c) * 16777619u;
+  char text[10];
+  std::snprintf(text, sizeof text, "%08x-", static_cast<unsigned>(h));
+  prefix_ = text;
+}
+
+std::string DispatchRouter::run_id(std::size_t tag, uint64_t id) const {
+  char channel[5];
+  std::snprintf(channel, sizeof channel, "%04x", static_cast<unsigned>(tag));
+  return prefix_ + channel + std::string(kRunMiddle) + hex12(id);
+}
+
 std::shared_ptr<Channel> DispatchRouter::add(std::shared_ptr<StreamConn> api_conn,
                                              const std::string& org, const std::string& token,
                                              const std::string& payload) {
-  auto ch = std::make_shared<DispatchChannel>(std::move(api_conn), channels_.size(), nonce_, org,
+  const std::size_t tag = channels_.size();
+  std::string run_prefix = run_id(tag, 0);
+  run_prefix.resize(run_prefix.size() - 12);  // without the request part
+  auto ch = std::make_shared<DispatchChannel>(std::move(api_conn), std::move(run_prefix), org,
                                               token, payload);
   ch->begin();
   channels_.push_back(ch);
@@ -114,22 +158,18 @@ std::shared_ptr<Channel> DispatchRouter::add(std::shared_ptr<StreamConn> api_con
 }
 
 void DispatchRouter::ack(std::string_view request_id) {
-  // <nonce>t<tag>i<id>:n:1
-  if (!request_id.starts_with(nonce_)) return;
-  request_id.remove_prefix(nonce_.size());
-  if (request_id.empty() || request_id.front() != 't') return;
-  request_id.remove_prefix(1);
-  std::size_t tag = 0;
-  uint64_t id = 0;
-  auto r1 = std::from_chars(request_id.data(), request_id.data() + request_id.size(), tag);
-  if (r1.ec != std::errc{} || r1.ptr == request_id.data() + request_id.size() || *r1.ptr != 'i') {
-    return;
-  }
-  const char* p = r1.ptr + 1;
-  if (std::from_chars(p, request_id.data() + request_id.size(), id).ec != std::errc{}) return;
-  if (tag >= channels_.size()) return;
-  auto ch = channels_[tag];
-  asio::post(ch->io(), [ch, id] { ch->acked(id); });
+  // <router>-<channel>-8000-8000-<request>:n:1
+  if (!request_id.starts_with(prefix_)) return;
+  request_id.remove_prefix(prefix_.size());
+  const auto tag = parse_hex(request_id, 4);
+  if (!tag) return;
+  request_id.remove_prefix(4);
+  if (!request_id.starts_with(kRunMiddle)) return;
+  request_id.remove_prefix(kRunMiddle.size());
+  const auto id = parse_hex(request_id, 12);
+  if (!id || *tag >= channels_.size()) return;
+  auto ch = channels_[*tag];
+  asio::post(ch->io(), [ch, id = *id] { ch->acked(id); });
 }
 
 std::vector<std::string> DispatchRouter::accepted_ids() const {

@@ -53,7 +53,7 @@ int run_dispatch(const CommonOptions& c, const DispatchOptions& o) {
   if (base) add_standard_ratios(report, "gateway", plan);
 
   // One result read back the way a worker would, to show the acked results are there.
-  const std::string some = rig.first()->nonce() + "t0i" + std::to_string((1ull << 16) | 0) + ":n:1";
+  const std::string some = rig.first()->run_id(0, (1ull << 16) | 0) + ":n:1";
   HttpResponse got = http_call(gw.api_port(), "GET", "/internal/v1/results/" + some,
                                {"x-gateway-token: " + gw.internal_token()}, {});
   report.set("resultCheck", {{"requestId", some}, {"status", got.status}, {"body", got.body}});

@@ -284,7 +284,7 @@ TEST_F(AgentDiscovery, ConnectDiscoverPairsAndTheAgentRunsOverPinnedWss) {
 
   CommandResult run =
       run_command({cli_bin(), "--state-dir", dir_.file("state"), "dispatch", "send", "--org",
-                   "acme", "--tag", "disc", "--payload",
+                   "acme", "--user", "alice", "--tag", "disc", "--payload",
                    R"({"engine":"vespid.echo.v1","message":"found by bonjour"})", "--wait"});
   EXPECT_EQ(run.exit_code, 0) << run.out << run.err << host->log();
   EXPECT_NE(run.out.find("found by bonjour"), std::string::npos) << run.out;

@@ -88,6 +88,17 @@ class RealAgent : public NodeHostGateway {
         agent_env_, dir_.file("agent.log"));
   }
 
+  // alice's user id, found the way docs/cli.md tells an operator to find one.
+  std::string alice_id() {
+    CommandResult list = vespid({"--json", "user", "list", "--org", "acme"});
+    EXPECT_EQ(list.exit_code, 0) << list.err;
+    for (const auto& u : json::parse(list.out, nullptr, false).value("users", json::array())) {
+      if (u.value("name", "") == "alice") return u.value("id", "");
+    }
+    ADD_FAILURE() << "no alice in " << list.out;
+    return {};
+  }
+
   std::string agent_id() {
     json creds = json::parse(read_file(dir_.file("agent.json")));
     return creds.value("agentId", "");
@@ -120,7 +131,7 @@ class RealAgent : public NodeHostGateway {
          {"payload", {{"engine", "vespid.echo.v1"}, {"message", "hello node host"}}}});
     HttpReply d = internal("POST", "/internal/v1/dispatch-async", body);
     ASSERT_EQ(d.status, 201) << d.raw_body;
-    HttpReply r = wait_result("e2e:node-a:1");
+    HttpReply r = wait_result(request_id("e2e"));
     ASSERT_EQ(r.status, 200) << r.raw_body << host->log();
     EXPECT_EQ(r.body["status"], "succeeded") << r.raw_body;
     EXPECT_EQ(r.body["output"]["text"], "hello node host") << r.raw_body;
@@ -130,19 +141,47 @@ class RealAgent : public NodeHostGateway {
         {{"kind", "connector.action"},
          {"payload", {{"connectorId", "echo"}, {"actionId", "say"}, {"input", {{"x", 1}}}}}});
     ASSERT_EQ(internal("POST", "/internal/v1/dispatch-async", connector).status, 201);
-    HttpReply rc = wait_result("e2e-c:node-a:1");
+    HttpReply rc = wait_result(request_id("e2e-c"));
     ASSERT_EQ(rc.status, 200);
     EXPECT_EQ(rc.body["output"]["input"]["x"], 1) << rc.raw_body;
 
-    // The same by hand with the CLI over the admin socket.
-    CommandResult by_hand =
+    // The same by hand with the CLI over the admin socket. That socket acts for no user, so
+    // the node host could not be told whom the work is for: the CLI asks for --user, saying how
+    // to find one, and sends nothing.
+    CommandResult nobody =
         vespid({"dispatch", "send", "--org", "acme", "--tag", "e2e", "--payload",
-                R"({"engine":"vespid.echo.v1","message":"hi from the cli"})", "--wait"});
+                R"({"engine":"vespid.echo.v1","message":"for nobody"})", "--wait"});
+    EXPECT_EQ(nobody.exit_code, 1) << nobody.out << nobody.err;
+    EXPECT_NE(nobody.err.find("--user is required"), std::string::npos) << nobody.err;
+    EXPECT_NE(nobody.err.find("vespid user list --org acme"), std::string::npos) << nobody.err;
+    // An id the gateway refuses is told as the option that carried it.
+    CommandResult bad_run = vespid({"dispatch", "send", "--org", "acme", "--user", "alice",
+                                    "--run-id", "u1", "--payload", "{}"});
+    EXPECT_EQ(bad_run.exit_code, 1) << bad_run.out << bad_run.err;
+    EXPECT_NE(bad_run.err.find("must be a uuid (8-4-4-4-12 hex digits"), std::string::npos)
+        << bad_run.err;
+    EXPECT_NE(bad_run.err.find("(--run-id)"), std::string::npos) << bad_run.err;
+
+    // With --user (by name; an id works the same) the run and workflow ids are fresh uuids.
+    CommandResult by_hand =
+        vespid({"dispatch", "send", "--org", "acme", "--user", "alice", "--tag", "e2e", "--payload",
+                R"({"engine":"vespid.echo.v1","message":"hi from the cli"})", "--wait", "--json"});
     EXPECT_EQ(by_hand.exit_code, 0) << by_hand.out << by_hand.err;
-    EXPECT_NE(by_hand.out.find("hi from the cli"), std::string::npos) << by_hand.out;
-    EXPECT_NE(by_hand.out.find("status: succeeded"), std::string::npos) << by_hand.out;
-    CommandResult failing = vespid({"dispatch", "send", "--org", "acme", "--payload",
-                                    R"({"engine":"codex.sdk.v1","message":"x"})", "--wait"});
+    const json answer = json::parse(by_hand.out, nullptr, false);
+    EXPECT_EQ(answer["result"]["status"], "succeeded") << by_hand.out;
+    EXPECT_EQ(answer["result"]["output"]["text"], "hi from the cli") << by_hand.out;
+    const std::string rid = answer.value("requestId", "");
+    EXPECT_EQ(rid.size(), 36u + std::string(":cli:1").size()) << rid;
+    EXPECT_EQ(rid.substr(36), ":cli:1") << rid;
+    CommandResult with_workflow =
+        vespid({"dispatch", "send", "--org", "acme", "--user", alice_id(), "--workflow",
+                "6F1C2B7E-8D4A-4B1E-9A53-2F7F0C1D9E88", "--payload",
+                R"({"engine":"vespid.echo.v1","message":"by id"})", "--wait"});
+    EXPECT_EQ(with_workflow.exit_code, 0) << with_workflow.out << with_workflow.err;
+    EXPECT_NE(with_workflow.out.find("status: succeeded"), std::string::npos) << with_workflow.out;
+    CommandResult failing =
+        vespid({"dispatch", "send", "--org", "acme", "--user", "bob", "--payload",
+                R"({"engine":"codex.sdk.v1","message":"x"})", "--wait"});
     EXPECT_EQ(failing.exit_code, 1) << "a failed result is exit 1: " << failing.out << failing.err;
     EXPECT_NE(failing.out.find("ENGINE_NOT_AVAILABLE"), std::string::npos) << failing.out;
     CommandResult token = vespid({"agents", "pairing-token", "--org", "acme"});

@@ -36,6 +36,7 @@
 #include "postgres_server.hpp"
 #include "skip_or_fail.hpp"
 #include "temp_dir.hpp"
+#include "test_ids.hpp"
 #include "web_test_client.hpp"
 
 namespace vespid::test {
@@ -494,9 +495,9 @@ TEST_F(ClusterOfThree, ADispatchPostedToBRunsOnTheNodeHostOnAAndItsResultIsReadO
   ASSERT_TRUE(wait_agent_online(B(), agent_id)) << B().gw.log_text();
 
   const json body = {{"organizationId", org_id_},
-                     {"requestedByUserId", "user-1"},
-                     {"runId", "run-x"},
-                     {"workflowId", "wf-1"},
+                     {"requestedByUserId", test_uuid("user-1")},
+                     {"runId", test_uuid("run-x")},
+                     {"workflowId", test_uuid("wf-1")},
                      {"nodeId", "step-1"},
                      {"nodeType", "agent.execute"},
                      {"attemptCount", 1},

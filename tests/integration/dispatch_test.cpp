@@ -47,31 +47,31 @@ TEST_F(Dispatch, DispatchExecuteEventsResultAndCache) {
   json body = dispatch_body("run-1", 1, {{"secret", "s3cr3t"}});
   HttpReply d = internal("POST", "/internal/v1/dispatch-async", body);
   ASSERT_EQ(d.status, 201) << d.raw_body;
-  EXPECT_EQ(d.body, json({{"requestId", "run-1:node-a:1"}, {"dispatched", true}}));
+  EXPECT_EQ(d.body, json({{"requestId", request_id("run-1")}, {"dispatched", true}}));
 
   json ex = next_execute(*c);
-  EXPECT_EQ(ex["requestId"], "run-1:node-a:1");
+  EXPECT_EQ(ex["requestId"], request_id("run-1"));
   EXPECT_EQ(ex["organizationId"], org_id_);
-  EXPECT_EQ(ex["userId"], "user-1");
+  EXPECT_EQ(ex["userId"], test_uuid("user-1"));
   EXPECT_EQ(ex["kind"], "agent.execute");
   EXPECT_EQ(ex["payload"]["message"], "hello");
   EXPECT_EQ(ex["secret"], "s3cr3t");
 
-  HttpReply pending = internal("GET", "/internal/v1/results/run-1:node-a:1");
+  HttpReply pending = internal("GET", "/internal/v1/results/" + request_id("run-1"));
   EXPECT_EQ(pending.status, 404);
   EXPECT_EQ(pending.body["code"], "RESULT_NOT_READY");
 
-  c->send({{"type", "execute_received"}, {"requestId", "run-1:node-a:1"}});
+  c->send({{"type", "execute_received"}, {"requestId", request_id("run-1")}});
   for (int seq = 1; seq <= 3; ++seq) {
     c->send({{"type", "execute_event"},
-             {"requestId", "run-1:node-a:1"},
+             {"requestId", request_id("run-1")},
              {"event",
               {{"seq", seq}, {"ts", 1}, {"kind", "agent.assistant_delta"}, {"level", "info"}}}});
   }
-  json ack = finish(*c, "run-1:node-a:1", {{"text", "hi there"}});
-  EXPECT_EQ(ack["requestId"], "run-1:node-a:1");
+  json ack = finish(*c, request_id("run-1"), {{"text", "hi there"}});
+  EXPECT_EQ(ack["requestId"], request_id("run-1"));
 
-  HttpReply r = internal("GET", "/internal/v1/results/run-1:node-a:1");
+  HttpReply r = internal("GET", "/internal/v1/results/" + request_id("run-1"));
   ASSERT_EQ(r.status, 200) << r.raw_body;
   EXPECT_EQ(r.body, json({{"status", "succeeded"}, {"output", {{"text", "hi there"}}}}));
 
@@ -134,18 +134,18 @@ TEST_F(Dispatch, NoAgentIs503AndSelectorsUseStoredTags) {
     HttpReply d = internal("POST", "/internal/v1/dispatch-async",
                            dispatch_body("run-g", i, {{"executorSelector", {{"tag", "gpu"}}}}));
     ASSERT_EQ(d.status, 201) << d.raw_body;
-    EXPECT_EQ(next_execute(*cg)["requestId"], "run-g:node-a:" + std::to_string(i));
+    EXPECT_EQ(next_execute(*cg)["requestId"], request_id("run-g", i));
   }
   EXPECT_FALSE(cc->read_type("execute", 300ms).has_value()) << "the cpu host got gpu work";
 
   HttpReply group = internal("POST", "/internal/v1/dispatch-async",
                              dispatch_body("run-b", 1, {{"selectorGroup", "builders"}}));
   ASSERT_EQ(group.status, 201);
-  EXPECT_EQ(next_execute(*cc)["requestId"], "run-b:node-a:1");
+  EXPECT_EQ(next_execute(*cc)["requestId"], request_id("run-b"));
   HttpReply by_id = internal("POST", "/internal/v1/dispatch-async",
                              dispatch_body("run-i", 1, {{"selectorAgentId", cpu.id}}));
   ASSERT_EQ(by_id.status, 201);
-  EXPECT_EQ(next_execute(*cc)["requestId"], "run-i:node-a:1");
+  EXPECT_EQ(next_execute(*cc)["requestId"], request_id("run-i"));
 
   // Re-tagging takes effect at once for connected hosts.
   ASSERT_EQ(rest("PUT", "/v1/orgs/" + org_id_ + "/agents/" + cpu.id + "/tags", admin_token_,
@@ -155,7 +155,7 @@ TEST_F(Dispatch, NoAgentIs503AndSelectorsUseStoredTags) {
   HttpReply arm = internal("POST", "/internal/v1/dispatch-async",
                            dispatch_body("run-a", 1, {{"selectorTag", "arm"}}));
   ASSERT_EQ(arm.status, 201);
-  EXPECT_EQ(next_execute(*cc)["requestId"], "run-a:node-a:1");
+  EXPECT_EQ(next_execute(*cc)["requestId"], request_id("run-a"));
 
   // Another org's work never reaches these hosts.
   json foreign = dispatch_body("run-f");
@@ -178,7 +178,7 @@ TEST_F(Dispatch, LeastInFlightFirstAndMaxInFlightRespected) {
   finish(*ca, ea["requestId"], {{"n", 1}});
   HttpReply freed = internal("POST", "/internal/v1/dispatch-async", dispatch_body("x", 3));
   EXPECT_EQ(freed.status, 201) << "a finished result frees the slot";
-  EXPECT_EQ(next_execute(*ca)["requestId"], "x:node-a:3");
+  EXPECT_EQ(next_execute(*ca)["requestId"], request_id("x", 3));
 }
 
 TEST_F(Dispatch, SilenceBecomesNodeExecutionTimeoutAndALateResultStillCounts) {
@@ -191,7 +191,7 @@ TEST_F(Dispatch, SilenceBecomesNodeExecutionTimeoutAndALateResultStillCounts) {
   json ex = next_execute(*c);
   HttpReply r;
   for (int i = 0; i < 60; ++i) {
-    r = internal("GET", "/internal/v1/results/run-s:node-a:1");
+    r = internal("GET", "/internal/v1/results/" + request_id("run-s"));
     if (r.status == 200) break;
     std::this_thread::sleep_for(100ms);
   }
@@ -199,7 +199,7 @@ TEST_F(Dispatch, SilenceBecomesNodeExecutionTimeoutAndALateResultStillCounts) {
   EXPECT_EQ(r.body, json({{"status", "failed"}, {"error", "NODE_EXECUTION_TIMEOUT"}}));
   // The host's real answer arrives later: it is acknowledged and replaces the timeout.
   finish(*c, ex["requestId"], {{"late", true}});
-  HttpReply late = internal("GET", "/internal/v1/results/run-s:node-a:1");
+  HttpReply late = internal("GET", "/internal/v1/results/" + request_id("run-s"));
   EXPECT_EQ(late.body["status"], "succeeded");
   EXPECT_EQ(late.body["output"]["late"], true);
 }
@@ -244,9 +244,10 @@ TEST_F(Dispatch, OnlyTheChosenHostMayAnswerAndRequestIdsDoNotCrossOrgs) {
   auto refused = cb->read_type("error");
   ASSERT_TRUE(refused.has_value());
   EXPECT_EQ((*refused)["code"], "FORBIDDEN");
-  EXPECT_EQ(internal("GET", "/internal/v1/results/own:node-a:1").status, 404);
+  EXPECT_EQ(internal("GET", "/internal/v1/results/" + request_id("own")).status, 404);
   finish(*ca, ex["requestId"], {{"real", true}});
-  EXPECT_EQ(internal("GET", "/internal/v1/results/own:node-a:1").body["output"]["real"], true);
+  EXPECT_EQ(internal("GET", "/internal/v1/results/" + request_id("own")).body["output"]["real"],
+            true);
 
   // The same requestId from another org is a conflict, not that org's cached result.
   json foreign = dispatch_body("own");
@@ -266,14 +267,14 @@ TEST_F(Dispatch, OutstandingDispatchesAndResultsSurviveARestart) {
   c.reset();
 
   restart_gateway();
-  HttpReply done = internal("GET", "/internal/v1/results/done:node-a:1");
+  HttpReply done = internal("GET", "/internal/v1/results/" + request_id("done"));
   ASSERT_EQ(done.status, 200) << "results are durable";
   EXPECT_EQ(done.body["output"]["v"], 1);
 
   // The host reconnects and resends the result of the dispatch made before the restart.
   auto back = connect_agent(a);
   finish(*back, open["requestId"], {{"v", 2}});
-  HttpReply r = internal("GET", "/internal/v1/results/open:node-a:1");
+  HttpReply r = internal("GET", "/internal/v1/results/" + request_id("open"));
   ASSERT_EQ(r.status, 200) << r.raw_body;
   EXPECT_EQ(r.body["output"]["v"], 2);
   // And its slot was freed: the same host takes new work.
@@ -339,7 +340,7 @@ TEST_F(TlsDispatch, WssWithACustomCaCarriesTheWholeExchange) {
           {"status", "failed"},
           {"error", "boom"}});
   ASSERT_TRUE(c.read_type("execute_ack").has_value());
-  HttpReply r = internal("GET", "/internal/v1/results/tls:node-a:1");
+  HttpReply r = internal("GET", "/internal/v1/results/" + request_id("tls"));
   EXPECT_EQ(r.body, json({{"status", "failed"}, {"error", "boom"}}));
 }
 
@@ -362,11 +363,11 @@ TEST_F(Dispatch, SynchronousDispatchAnswersWithTheResultOrItsTimeout) {
       [&] { answered = internal("POST", "/internal/v1/dispatch", dispatch_body("run-s1")); });
   auto ex = c->read_type("execute", 5s);
   ASSERT_TRUE(ex);
-  EXPECT_EQ((*ex)["requestId"], "run-s1:node-a:1");
+  EXPECT_EQ((*ex)["requestId"], request_id("run-s1"));
   // Not answered yet: the caller is still waiting.
   std::this_thread::sleep_for(300ms);
   EXPECT_EQ(answered.status, 0);
-  finish(*c, "run-s1:node-a:1", {{"text", "done"}});
+  finish(*c, request_id("run-s1"), {{"text", "done"}});
   caller.join();
   ASSERT_EQ(answered.status, 200) << answered.raw_body;
   EXPECT_EQ(answered.body, json({{"status", "succeeded"}, {"output", {{"text", "done"}}}}));

@@ -144,11 +144,11 @@ std::unique_ptr<WsClient> NodeHostGateway::connect_agent(const PairedAgent& a,
   return c;
 }
 
-json NodeHostGateway::dispatch_body(const std::string& run_id, int attempt, const json& extra) {
+json NodeHostGateway::dispatch_body(const std::string& run, int attempt, const json& extra) {
   json b = {{"organizationId", org_id_},
-            {"requestedByUserId", "user-1"},
-            {"runId", run_id},
-            {"workflowId", "wf-1"},
+            {"requestedByUserId", test_uuid("user-1")},
+            {"runId", test_uuid(run)},
+            {"workflowId", test_uuid("wf-1")},
             {"nodeId", "node-a"},
             {"nodeType", "agent.execute"},
             {"attemptCount", attempt},

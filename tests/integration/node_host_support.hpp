@@ -11,6 +11,7 @@
 
 #include "gateway_process.hpp"
 #include "temp_dir.hpp"
+#include "test_ids.hpp"
 #include "web_test_client.hpp"
 
 namespace vespid::test {
@@ -49,8 +50,10 @@ class NodeHostGateway : public ::testing::Test {
   // Connects as the agent and says hello; asserts the upgrade succeeded.
   std::unique_ptr<WsClient> connect_agent(
       const PairedAgent& a, const nlohmann::json& capabilities = nlohmann::json::object());
-  // A dispatch body with the reference's fields.
-  nlohmann::json dispatch_body(const std::string& run_id, int attempt = 1,
+  // A dispatch body with the reference's fields: the run named `run` (runId test_uuid(run), so
+  // its requestId is request_id(run, attempt)), user test_uuid("user-1"), workflow
+  // test_uuid("wf-1"), workflow node "node-a".
+  nlohmann::json dispatch_body(const std::string& run, int attempt = 1,
                                const nlohmann::json& extra = nlohmann::json::object());
   // Waits until GET /v1/orgs/<org>/agents shows the agent with `status`.
   bool wait_agent_status(const std::string& agent_id, const std::string& status);

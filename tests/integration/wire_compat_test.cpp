@@ -3,6 +3,7 @@
 // clawdbot/clawdbot at b347d5d9ccbb (docs/wire-facts.md names each source file).
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -50,6 +51,127 @@ class WireCompat : public NodeHostGateway {
   cli::OperatorClient admin_;
 };
 
+// Point 5: the reference's gateway answers 400 unless organizationId, requestedByUserId, runId,
+// workflowId (and selectorAgentId) are uuids (apps/gateway/src/server.ts, dispatchRequestSchema),
+// and its node agent silently drops an execute whose organizationId or userId is not one
+// (apps/node-agent/src/runtime.ts), which would end in NODE_EXECUTION_TIMEOUT. So both routes
+// refuse such ids at once, naming the field, with this gateway's INVALID_REQUEST form.
+TEST_F(WireCompat, DispatchIdsThatAreNotUuidsAre400NamingTheField) {
+  for (const char* route : {"/internal/v1/dispatch-async", "/internal/v1/dispatch"}) {
+    for (const char* field :
+         {"organizationId", "requestedByUserId", "runId", "workflowId", "selectorAgentId"}) {
+      HttpReply r = internal("POST", route, dispatch_body("run-5", 1, {{field, "u1"}}));
+      EXPECT_EQ(r.status, 400) << route << " " << field << ": " << r.raw_body;
+      EXPECT_EQ(r.body["code"], "BAD_REQUEST") << r.raw_body;
+      EXPECT_EQ(r.body["details"]["field"], field) << r.raw_body;
+      EXPECT_NE(r.body.value("message", "").find("must be a uuid (8-4-4-4-12 hex digits"),
+                std::string::npos)
+          << r.raw_body;
+    }
+  }
+  // The reference's check is zod's: the version digit 1-8 and the RFC variant, not just the
+  // shape. These would pass a shape-only check and then be dropped by a reference node agent.
+  for (const char* almost : {"9491d710-3185-4e06-cea0-6a2f275345e0",       // variant 110
+                             "9491d710-3185-0e06-bea0-6a2f275345e0",       // version 0
+                             "{9491d710-3185-4e06-bea0-6a2f275345e0}"}) {  // braces
+    HttpReply r = internal("POST", "/internal/v1/dispatch-async",
+                           dispatch_body("run-5", 1, {{"requestedByUserId", almost}}));
+    EXPECT_EQ(r.status, 400) << almost << ": " << r.raw_body;
+    EXPECT_EQ(r.body["details"]["field"], "requestedByUserId") << r.raw_body;
+  }
+  json missing = dispatch_body("run-5");
+  missing.erase("workflowId");
+  HttpReply r = internal("POST", "/internal/v1/dispatch-async", missing);
+  EXPECT_EQ(r.status, 400) << r.raw_body;
+  EXPECT_EQ(r.body["details"]["field"], "workflowId") << r.raw_body;
+}
+
+// Point 5, what is accepted: uuids in upper case are uuids. The ids the gateway made and compares
+// (the org, a selected host) are taken in lower case; the caller's own ids go on as given, since
+// a worker computes the requestId from its own runId.
+TEST_F(WireCompat, DispatchIdsInUpperCaseAreAccepted) {
+  PairedAgent a = pair("upper");
+  auto host = connect_agent(a);
+  auto upper = [](std::string id) {
+    for (char& ch : id) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    return id;
+  };
+  const std::string run = upper(test_uuid("run-upper"));
+  json body = dispatch_body("run-upper", 1,
+                            {{"organizationId", upper(org_id_)},
+                             {"requestedByUserId", upper(test_uuid("user-1"))},
+                             {"runId", run},
+                             {"workflowId", upper(test_uuid("wf-1"))},
+                             {"selectorAgentId", upper(a.id)}});
+  HttpReply d = internal("POST", "/internal/v1/dispatch-async", body);
+  ASSERT_EQ(d.status, 201) << d.raw_body;
+  EXPECT_EQ(d.body["requestId"], run + ":node-a:1");
+  auto ex = host->read_type("execute", 5s);
+  ASSERT_TRUE(ex) << gw_.log_text();
+  EXPECT_EQ((*ex)["requestId"], run + ":node-a:1");
+  EXPECT_EQ((*ex)["organizationId"], org_id_);
+  EXPECT_EQ((*ex)["userId"], upper(test_uuid("user-1")));
+}
+
+// Point 5 on operator.v1: dispatch.submit (what `vespid dispatch send` calls over the admin
+// socket) takes the same body, with the org and the user also by name. The user is whom the
+// work is for: a member of the org; the admin socket acts for no user, so it must be named.
+TEST_F(WireCompat, OperatorDispatchSubmitNamesTheUserTheWorkIsFor) {
+  PairedAgent a = pair("for-alice");
+  auto host = connect_agent(a);
+  auto refusal = [&](const json& body) -> cli::OperatorError {
+    try {
+      admin_.call("dispatch.submit", body);
+    } catch (const cli::OperatorError& e) {
+      return e;
+    }
+    ADD_FAILURE() << "dispatch.submit accepted " << body.dump();
+    return cli::OperatorError("", "", nullptr);
+  };
+
+  json nobody = dispatch_body("run-op");
+  nobody.erase("requestedByUserId");
+  cli::OperatorError e = refusal(nobody);
+  EXPECT_EQ(e.code, "INVALID_REQUEST");
+  EXPECT_EQ(e.details["field"], "requestedByUserId");
+  EXPECT_NE(e.message.find("local admin socket"), std::string::npos) << e.message;
+
+  for (const char* field : {"runId", "workflowId", "selectorAgentId"}) {
+    e = refusal(dispatch_body("run-op", 1, {{"requestedByUserId", "alice"}, {field, "u1"}}));
+    EXPECT_EQ(e.code, "INVALID_REQUEST") << field << ": " << e.message;
+    EXPECT_EQ(e.details["field"], field);
+    EXPECT_NE(e.message.find("must be a uuid (8-4-4-4-12 hex digits"), std::string::npos)
+        << e.message;
+  }
+  // Here names are welcome, so "u1" is a name nobody has.
+  e = refusal(dispatch_body("run-op", 1, {{"requestedByUserId", "u1"}}));
+  EXPECT_EQ(e.code, "NOT_FOUND") << e.message;
+  EXPECT_EQ(e.details["field"], "requestedByUserId");
+  e = refusal(dispatch_body("run-op", 1, {{"organizationId", "u1"}}));
+  EXPECT_EQ(e.code, "NOT_FOUND") << e.message;
+  e = refusal(dispatch_body("run-op", 1, {{"requestedByUserId", 7}}));
+  EXPECT_EQ(e.code, "INVALID_REQUEST") << e.message;
+  EXPECT_EQ(e.details["field"], "requestedByUserId");
+  // carol belongs to globex, not acme.
+  e = refusal(dispatch_body("run-op", 1, {{"requestedByUserId", "carol"}}));
+  EXPECT_EQ(e.code, "INVALID_REQUEST") << e.message;
+  EXPECT_NE(e.message.find("not a member"), std::string::npos) << e.message;
+  EXPECT_FALSE(host->read_type("execute", 200ms)) << "a refused dispatch reached the host";
+
+  std::string alice_id;
+  const json members = admin_.call("users.list", {{"org", "acme"}});
+  for (const auto& u : members["users"])
+    if (u["name"] == "alice") alice_id = u["id"].get<std::string>();
+  json sent = admin_.call(
+      "dispatch.submit",
+      dispatch_body("run-op", 1, {{"organizationId", "acme"}, {"requestedByUserId", "alice"}}));
+  EXPECT_EQ(sent["requestId"], request_id("run-op"));
+  auto ex = host->read_type("execute", 5s);
+  ASSERT_TRUE(ex) << gw_.log_text();
+  EXPECT_EQ((*ex)["organizationId"], org_id_);
+  EXPECT_EQ((*ex)["userId"], alice_id);
+}
+
 // Point 6: path parameters are percent-decoded once, in one place, as the reference's router
 // does: a result id with its ':' escaped is the same result.
 TEST_F(WireCompat, PathParametersArePercentDecodedOnce) {
@@ -59,21 +181,24 @@ TEST_F(WireCompat, PathParametersArePercentDecodedOnce) {
   auto ex = host->read_type("execute", 5s);
   ASSERT_TRUE(ex);
   const std::string rid = (*ex)["requestId"];
-  ASSERT_EQ(rid, "run-7:node-a:1");
+  ASSERT_EQ(rid, request_id("run-7"));
   host->send({{"type", "execute_result"},
               {"requestId", rid},
               {"status", "succeeded"},
               {"output", {{"n", 7}}}});
   ASSERT_TRUE(host->read_type("execute_ack", 5s));
 
-  HttpReply raw = internal("GET", "/internal/v1/results/run-7:node-a:1");
+  HttpReply raw = internal("GET", "/internal/v1/results/" + request_id("run-7"));
   ASSERT_EQ(raw.status, 200) << raw.raw_body;
-  HttpReply escaped = internal("GET", "/internal/v1/results/run-7%3Anode-a%3A1");
+  HttpReply escaped =
+      internal("GET", "/internal/v1/results/" + test_uuid("run-7") + "%3Anode-a%3A1");
   ASSERT_EQ(escaped.status, 200) << escaped.raw_body;
   EXPECT_EQ(escaped.body, raw.body);
   // Decoded once: an escaped '%' stays a '%', not a second escape.
-  EXPECT_EQ(internal("GET", "/internal/v1/results/run-7%253Anode-a%253A1").status, 404);
-  HttpReply bad = internal("GET", "/internal/v1/results/run-7%zz");
+  EXPECT_EQ(
+      internal("GET", "/internal/v1/results/" + test_uuid("run-7") + "%253Anode-a%253A1").status,
+      404);
+  HttpReply bad = internal("GET", "/internal/v1/results/" + test_uuid("run-7") + "%zz");
   EXPECT_EQ(bad.status, 400) << bad.raw_body;
 }
 

@@ -37,12 +37,14 @@ class DispatchMethods {
   }
 
   Task<CallResult> submit(CallContext c, json p) {
-    (void)c;
-    // The org may be named; the dispatch itself always carries the id.
+    // The org and the user may be named; the dispatch itself always carries their ids.
     std::string org_ref = params::required_string(p, "organizationId");
     Task<repo::Org> org_t = s_.repo.require_org(org_ref);
     repo::Org org = co_await std::move(org_t);
     p["organizationId"] = org.id;
+    Task<json> user_t = requesting_user(c.principal, p.value("requestedByUserId", json()), org);
+    json user_id = co_await std::move(user_t);
+    p["requestedByUserId"] = std::move(user_id);
     dispatch::RequestLimits limits;
     limits.max_timeout_ms = s_.max_timeout_ms;
     dispatch::DispatchRequest r = dispatch::parse_dispatch_request(p, limits);
@@ -66,6 +68,38 @@ class DispatchMethods {
   }
 
  private:
+  // Who the work is done for (the execute's userId): the user named in requestedByUserId, by id
+  // or name, else the caller when the caller is a user; either way a member of the org. The
+  // local admin socket acts for no user, so there the user must be named (a dispatch for nobody
+  // would carry no uuid a reference node agent accepts).
+  Task<json> requesting_user(Principal caller, json given, repo::Org org) {
+    if (!given.is_null() && !given.is_string()) {
+      co_return given;  // not an id nor a name: parse_dispatch_request names the field
+    }
+    std::string ref = given.is_string() ? given.get<std::string>() : "";
+    if (ref.empty()) ref = caller.user_id;
+    if (ref.empty()) {
+      throw api::invalid(
+          "invalid dispatch payload: \"requestedByUserId\" is required: this caller acts for no "
+          "user (the local admin socket), so name the member of the org the work is done for, "
+          "by id or name",
+          {{"field", "requestedByUserId"}});
+    }
+    Task<std::optional<repo::User>> user_t = s_.repo.find_user(ref);
+    std::optional<repo::User> user = co_await std::move(user_t);
+    if (!user) {
+      throw api::ApiError("NOT_FOUND", "no user \"" + ref + "\"", {{"field", "requestedByUserId"}});
+    }
+    Task<std::optional<repo::OrgRole>> role_t = s_.repo.role_in(org.id, user->id);
+    std::optional<repo::OrgRole> role = co_await std::move(role_t);
+    if (!role) {
+      throw api::invalid("invalid dispatch payload: \"requestedByUserId\": user \"" + user->name +
+                             "\" is not a member of org \"" + org.name + "\"",
+                         {{"field", "requestedByUserId"}});
+    }
+    co_return json(user->id);
+  }
+
   DispatchMethodServices s_;
 };
 
@@ -79,7 +113,8 @@ void register_dispatch_methods(MethodTable& table, DispatchMethodServices servic
              [m](CallContext c, json p) { return m->pairing_token(std::move(c), std::move(p)); }});
   table.add({"dispatch.submit",
              {Role::LocalAdmin},
-             "Dispatch work to a node host (the body of POST /internal/v1/dispatch-async)",
+             "Dispatch work to a node host (the body of POST /internal/v1/dispatch-async; the "
+             "org and requestedByUserId, the member it is for, also by name)",
              [m](CallContext c, json p) { return m->submit(std::move(c), std::move(p)); }});
   table.add({"dispatch.result",
              {Role::LocalAdmin},

@@ -1,9 +1,14 @@
 // Operator methods for node hosts and dispatch, so the local CLI (`vespid dispatch`,
-// `vespid agents pairing-token`) reaches the same services as the REST API and the workers:
-//   agents.pairingToken  {org}                      -> {token, expiresAt}   (org admins, local
-//   admin) dispatch.submit      {<dispatch-async body>}    -> {requestId, dispatched, cached?}
-//   (local admin) dispatch.result      {requestId}                -> {requestId, ready, result?}
-//   (local admin)
+// `vespid agents pairing-token`) reaches the same services as the REST API and the workers.
+//
+// agents.pairingToken (org admins, local admin)
+//   {org} -> {token, orgId, expiresAt}
+// dispatch.submit (local admin)
+//   {<dispatch-async body>} -> {requestId, dispatched, cached?, agentId?}; organizationId and
+//   requestedByUserId may be names; requestedByUserId must be a member of the org and may be
+//   left out only by a caller that is a user (the local admin socket is none)
+// dispatch.result (local admin)
+//   {requestId} -> {requestId, ready, result?}
 #pragma once
 
 #include "protocols/method_table.hpp"

@@ -1,12 +1,16 @@
 #include "services/dispatch/dispatch_request.hpp"
 
 #include "runtime/api_error.hpp"
+#include "runtime/uuid_text.hpp"
 
 namespace vespid::dispatch {
 
 using nlohmann::json;
 
 namespace {
+
+constexpr const char* kUuidForm =
+    "a uuid (8-4-4-4-12 hex digits, version digit 1-8, variant digit 8, 9, a or b)";
 
 [[noreturn]] void bad(const std::string& field, const std::string& expected) {
   throw api::invalid("invalid dispatch payload: \"" + field + "\" must be " + expected,
@@ -22,6 +26,16 @@ std::string required_text(const json& body, const char* field, size_t max = 256)
   return *it;
 }
 
+// The reference's gateway answers 400 for these unless they are uuids, and its node agent drops an
+// execute whose organizationId or userId is not one, so the ids are checked as it checks them.
+std::string required_uuid(const json& body, const char* field) {
+  auto it = body.find(field);
+  if (it == body.end() || !it->is_string() || !util::is_uuid(it->get<std::string>())) {
+    bad(field, kUuidForm);
+  }
+  return *it;
+}
+
 std::string optional_text(const json& obj, const char* field, const std::string& path) {
   auto it = obj.find(field);
   if (it == obj.end() || it->is_null()) return {};
@@ -29,6 +43,15 @@ std::string optional_text(const json& obj, const char* field, const std::string&
     bad(path, "a string of at most 128 characters");
   }
   return *it;
+}
+
+// A node host's id is a uuid this gateway made (lower case); anything else could match no host.
+// Empty or null means no such selector, as for the other selector fields.
+std::string optional_agent_id(const json& obj, const char* field, const std::string& path) {
+  std::string id = optional_text(obj, field, path);
+  if (id.empty()) return id;
+  if (!util::is_uuid(id)) bad(path, kUuidForm);
+  return util::lowercase_uuid(id);
 }
 
 }  // namespace
@@ -49,14 +72,16 @@ DispatchRequest parse_dispatch_request(const json& body, const RequestLimits& li
   if (!body.is_object())
     throw api::invalid("invalid dispatch payload: the body must be a JSON object");
   DispatchRequest r;
-  r.organization_id = required_text(body, "organizationId");
-  r.requested_by_user_id = required_text(body, "requestedByUserId");
-  r.run_id = required_text(body, "runId");
-  r.workflow_id = required_text(body, "workflowId");
+  // The org is compared with the ids this gateway made, so it is taken in their lower case. The
+  // other ids go on as given: the caller computes the requestId from its own runId.
+  r.organization_id = util::lowercase_uuid(required_uuid(body, "organizationId"));
+  r.requested_by_user_id = required_uuid(body, "requestedByUserId");
+  r.run_id = required_uuid(body, "runId");
+  r.workflow_id = required_uuid(body, "workflowId");
   r.node_id = required_text(body, "nodeId");
   r.node_type = required_text(body, "nodeType");
   // ':' separates the parts of a requestId; inside a part it would make two requests collide.
-  if (r.run_id.find(':') != std::string::npos) bad("runId", "free of ':'");
+  // (A uuid has none, so runId needs no such check.)
   if (r.node_id.find(':') != std::string::npos) bad("nodeId", "free of ':'");
 
   auto attempt = body.find("attemptCount");
@@ -85,13 +110,13 @@ DispatchRequest parse_dispatch_request(const json& body, const RequestLimits& li
   // The older flat selector fields, then the newer object (which wins where both are given).
   r.selector.tag = optional_text(body, "selectorTag", "selectorTag");
   r.selector.group = optional_text(body, "selectorGroup", "selectorGroup");
-  r.selector.agent_id = optional_text(body, "selectorAgentId", "selectorAgentId");
+  r.selector.agent_id = optional_agent_id(body, "selectorAgentId", "selectorAgentId");
   if (auto es = body.find("executorSelector"); es != body.end() && !es->is_null()) {
     if (!es->is_object()) bad("executorSelector", "an object {tag?, group?, agentId?}");
     if (auto v = optional_text(*es, "tag", "executorSelector.tag"); !v.empty()) r.selector.tag = v;
     if (auto v = optional_text(*es, "group", "executorSelector.group"); !v.empty())
       r.selector.group = v;
-    if (auto v = optional_text(*es, "agentId", "executorSelector.agentId"); !v.empty())
+    if (auto v = optional_agent_id(*es, "agentId", "executorSelector.agentId"); !v.empty())
       r.selector.agent_id = v;
   }
 

@@ -14,15 +14,18 @@ namespace vespid::dispatch {
 struct Selector {
   std::string tag;       // the host's stored tags contain it
   std::string group;     // the host's stored tags contain "group:<group>"
-  std::string agent_id;  // exactly this host
+  std::string agent_id;  // exactly this host (a uuid, lower case)
   bool empty() const noexcept { return tag.empty() && group.empty() && agent_id.empty(); }
   nlohmann::json to_json() const;
 };
 
 struct DispatchRequest {
+  // From parse_dispatch_request the four ids are uuids (util::is_uuid), as the reference
+  // requires, the org in lower case; a session's turn fills them itself.
   std::string organization_id;
   std::string requested_by_user_id;
-  std::string run_id, workflow_id, node_id, node_type;
+  std::string run_id, workflow_id;
+  std::string node_id, node_type;
   int attempt_count = 1;
   std::string kind;  // connector.action | agent.execute | agent.run
   nlohmann::json payload;
