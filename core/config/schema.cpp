@@ -310,6 +310,11 @@ const std::vector<KeySpec>& schema() {
        {},
        0,
        16777216},
+      {"sessions.github_api_base_url",
+       Type::String,
+       "https://api.github.com",
+       "env.githubApiBaseUrl of every session turn's agent.run payload (the reference node agent "
+       "requires a URL there; its GitHub connector calls it)."},
       {"sessions.replay_default",
        Type::Int,
        200,

@@ -16,6 +16,7 @@
 #include "node_host_support.hpp"
 #include "operator_client.hpp"
 #include "process.hpp"
+#include "reference_agent_run.hpp"
 
 namespace vespid::test {
 namespace {
@@ -142,7 +143,7 @@ TEST_F(Sessions, StreamReplayPinIdempotencyAndOrgBoundaries) {
   // idempotency key) on every event of the turn.
   const json& fin = events.back()["payload"];
   EXPECT_EQ(fin["status"], "succeeded") << fin.dump();
-  EXPECT_EQ(fin["requestId"].get<std::string>().rfind(sid + ":msg-", 0), 0u) << fin.dump();
+  EXPECT_EQ(fin["requestId"], sid + ":agent:3") << fin.dump();
   EXPECT_EQ(fin["output"]["text"], message) << fin.dump();
   for (std::size_t i = 1; i < events.size(); ++i)
     EXPECT_EQ(events[i]["payload"]["runId"], "k1") << events[i].dump();
@@ -364,7 +365,11 @@ TEST_F(ScriptedSessions, HostEventsMapToSessionEventsAndSilenceTimesOut) {
                            {{"engine", "vespid.loop.v1"},
                             {"model", "m1"},
                             {"instructions", "be brief"},
-                            {"toolset", {{"name", "ts"}, {"skills", json::array()}}},
+                            {"toolset",
+                             {{"id", "5f0c6a1e-2b7d-4c3a-9e8f-1a2b3c4d5e6f"},
+                              {"name", "ts"},
+                              {"mcpServers", json::array()},
+                              {"agentSkills", json::array()}}},
                             {"limits", {{"timeoutMs", 5000}}}});
   ASSERT_EQ(created.status, 201) << created.raw_body;
   const std::string sid = created.body["session"]["id"];
@@ -376,16 +381,27 @@ TEST_F(ScriptedSessions, HostEventsMapToSessionEventsAndSilenceTimesOut) {
   auto ex = h->read_type("execute");
   ASSERT_TRUE(ex);
   EXPECT_EQ((*ex)["kind"], "agent.run");
-  EXPECT_EQ((*ex)["requestId"], sid + ":msg-2:1");
+  // The reference's execute (issue 20 point 1): request id "<sessionId>:agent:<seq + 1>", a
+  // payload the reference agent's schemas accept, with the session's settings in the node.
+  EXPECT_EQ((*ex)["requestId"], sid + ":agent:3");
+  EXPECT_EQ(reference_agent_refusal(*ex), "") << ex->dump();
+  EXPECT_TRUE(is_uuid(sid)) << sid;
   const json& p = (*ex)["payload"];
-  EXPECT_EQ(p["sessionId"], sid);
-  EXPECT_EQ(p["engine"], "vespid.loop.v1");
-  EXPECT_EQ(p["model"], "m1");
-  EXPECT_EQ(p["instructions"], "be brief");
-  EXPECT_EQ(p["message"], "run tools");
-  EXPECT_EQ(p["history"], json::array());
+  EXPECT_EQ(p["nodeId"], "agent");
+  EXPECT_EQ(p["runId"], sid);
+  EXPECT_EQ(p["workflowId"], sid);
+  EXPECT_EQ(p["attemptCount"], 3);
+  const json& config = p["node"]["config"];
+  EXPECT_EQ(config["engine"]["id"], "vespid.loop.v1");
+  EXPECT_EQ(config["llm"]["model"], "m1");
+  EXPECT_EQ(config["llm"]["provider"], "openai");
+  EXPECT_EQ(config["prompt"]["instructions"], "be brief");
+  EXPECT_EQ(config["limits"]["timeoutMs"], 5000);
+  EXPECT_EQ(config["limits"]["maxTurns"], 8) << "the reference's defaults fill the rest";
+  EXPECT_EQ(p["runInput"]["message"], "run tools");
+  EXPECT_EQ(p["steps"], json::array({{{"role", "user"}, {"content", "run tools"}}}));
   EXPECT_EQ(p["toolset"]["name"], "ts");
-  EXPECT_EQ(p["limits"]["timeoutMs"], 5000);
+  EXPECT_EQ(p["env"]["githubApiBaseUrl"], "https://api.github.com");
   const std::string rid = (*ex)["requestId"];
   auto event = [&](int seq, const std::string& kind, const json& payload,
                    const std::string& message = "") {
@@ -426,8 +442,9 @@ TEST_F(ScriptedSessions, HostEventsMapToSessionEventsAndSilenceTimesOut) {
   c->send({{"type", "session_send"}, {"sessionId", sid}, {"message", "again"}});
   auto ex2 = h->read_type("execute");
   ASSERT_TRUE(ex2);
-  EXPECT_EQ((*ex2)["payload"]["history"],
-            json::array({{{"role", "user"}, {"content", "run tools"}}}));
+  EXPECT_EQ((*ex2)["payload"]["steps"], json::array({{{"role", "user"}, {"content", "run tools"}},
+                                                     {{"role", "user"}, {"content", "again"}}}));
+  EXPECT_EQ(reference_agent_refusal(*ex2), "") << ex2->dump();
   std::vector<json> second;
   ASSERT_TRUE(read_until(*c, "error", second));
   ASSERT_EQ(second.size(), 2u);
@@ -804,9 +821,13 @@ TEST_F(BridgeChat, NodeSendsSubscribesAndReadsHistory) {
   EXPECT_EQ(resolved["session"]["pinnedAgentId"], agent->id()) << resolved.dump();
   json hidden = c.call("sessions.resolve", {{"sessionKey", foreign_sid}});
   EXPECT_EQ(hidden["error"]["code"], "NOT_FOUND") << hidden.dump();
-  // chat.abort is refused plainly: node hosts cannot be told to stop a turn yet.
-  json abort = c.call("chat.abort", {{"sessionKey", sid}});
-  EXPECT_EQ(abort["error"]["code"], "UNAVAILABLE") << abort.dump();
+  // chat.abort with no run in flight: the reference's "nothing aborted" (turn_cancel_test has
+  // the run that is stopped).
+  json abort =
+      BridgeClient::parse_field(c.call("chat.abort", {{"sessionKey", sid}}), "payloadJSON");
+  EXPECT_EQ(abort, json({{"ok", true}, {"aborted", false}, {"runIds", json::array()}}));
+  json foreign_abort = c.call("chat.abort", {{"sessionKey", foreign_sid}});
+  EXPECT_EQ(foreign_abort["error"]["code"], "NOT_FOUND") << foreign_abort.dump();
 }
 
 }  // namespace

@@ -567,9 +567,7 @@ Task<json> BridgeDialect::call_node_method(Session& s, std::string method, json 
     json v = co_await std::move(t);
     co_return v;
   }
-  // chat.abort needs a cancel frame the node host understands (vespid.node.v1 has none yet);
-  // refusing it plainly beats pretending a turn stopped while the host keeps running it.
-  if (sessions_ == nullptr || method == "chat.abort") {
+  if (sessions_ == nullptr) {
     throw api::unavailable("\"" + method + "\" is not available on this gateway");
   }
   sessions::Caller caller =
@@ -593,6 +591,16 @@ Task<json> BridgeDialect::call_node_method(Session& s, std::string method, json 
       Task<json> t = sessions_->require_session(std::move(caller), sid);
       json r = co_await std::move(t);
       co_return json{{"sessionKey", sid}, {"session", sessions::session_view(r)}};
+    }
+    if (method == "chat.abort") {
+      // The reference's answer: {ok, aborted, runIds}; subscribers get chat state "aborted".
+      const std::string run_id = fields::string_if(params, "runId");
+      Task<json> t = sessions_->cancel(std::move(caller), sid, "rpc", run_id);
+      json r = co_await std::move(t);
+      const bool aborted = r.value("cancelled", false);
+      json run_ids = json::array();
+      if (aborted) run_ids.push_back(r["runId"]);
+      co_return json{{"ok", true}, {"aborted", aborted}, {"runIds", run_ids}};
     }
     if (method == "chat.history") {
       const int limit =
@@ -667,12 +675,15 @@ void BridgeDialect::publish_chat(const std::string& session_id, const std::vecto
   std::vector<json> frames;
   for (const auto& ev : events) {
     const std::string type = fields::string_if(ev, "eventType");
+    const json payload = fields::any_if(ev, "payload");
+    // A cancelled turn ends in an error event TURN_CANCELED: the reference's "aborted".
+    const bool aborted = type == "error" && fields::string_if(payload, "code") == "TURN_CANCELED";
     const char* state = type == "agent_delta"   ? "delta"
                         : type == "agent_final" ? "final"
+                        : aborted               ? "aborted"
                         : type == "error"       ? "error"
                                                 : nullptr;
     if (state == nullptr) continue;
-    const json payload = fields::any_if(ev, "payload");
     // The run is the sender's idempotency key (the reference's clientRunId), else the turn's
     // request id; events stored before runIds were stamped carry neither.
     json run_id = payload.is_object() && payload.contains("runId")
@@ -703,6 +714,10 @@ void BridgeDialect::publish_chat(const std::string& session_id, const std::vecto
     } else if (std::string_view(state) == "final") {
       const std::string whole = piece.empty() ? run.text : piece;
       if (!whole.empty()) p["message"] = assistant(whole);
+      chat_text_.erase(session_id);
+    } else if (aborted) {
+      p.erase("code");
+      p["stopReason"] = fields::string_if(payload, "stopReason");
       chat_text_.erase(session_id);
     } else {
       const std::string code = payload.is_object() ? fields::string_if(payload, "code") : "";

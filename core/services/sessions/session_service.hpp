@@ -46,6 +46,8 @@ struct SessionSettings {
   size_t history_max_bytes = 524288;  // ... and at most this much of their text
   int replay_default = 200;           // events replayed on join without afterSeq
   int max_page = 200;                 // largest limit for list and events
+  // env.githubApiBaseUrl of a turn's payload: the reference agent requires a URL there.
+  std::string github_api_base_url = "https://api.github.com";
 };
 
 // An event before it has a seq.
@@ -90,6 +92,12 @@ class SessionService {
   // Stores user_message, pins if needed, dispatches agent.run. Also PINNED_AGENT_OFFLINE and
   // NO_AGENT_AVAILABLE. Answers {accepted, sessionId, seq, requestId, agentId, duplicate}.
   core::Task<nlohmann::json> send(Caller caller, std::string session_id, nlohmann::json body);
+  // Stops the session's running turn, if one was started by this gateway instance: stores an
+  // `error` event TURN_CANCELED (payload.stopReason says by which path) and asks the node host
+  // to stop (session_cancel). Answers {sessionId, cancelled, requestId, runId, hostNotified?};
+  // cancelled is false when no turn was running (or, with only_run_id, not that run).
+  core::Task<nlohmann::json> cancel(Caller caller, std::string session_id,
+                                    std::string stop_reason, std::string only_run_id = "");
   // Unpins: the next send picks a host again. Answers {session}.
   core::Task<nlohmann::json> reset(Caller caller, std::string session_id);
 
@@ -134,6 +142,8 @@ class SessionService {
   core::Task<nlohmann::json> update(std::string session_id,
                                     std::function<void(nlohmann::json&)> change);
   core::Task<nlohmann::json> history(std::string session_id, uint64_t before_seq);
+  // A turn's listener ended it (result or cancel): forget it as the session's running turn.
+  void turn_ended(const std::string& session_id, const RunListener* listener);
   core::Task<nlohmann::json> send_locked(Caller caller, nlohmann::json session, std::string message,
                                          std::string idem_hash, std::string idem);
   core::Task<void> record_idempotent(std::string session_id, std::string idem_hash,
@@ -152,6 +162,9 @@ class SessionService {
   std::unordered_map<std::string, SeqState> seq_cache_;
   std::unordered_map<std::string, Lane> append_lanes_;
   std::unordered_map<std::string, Lane> send_lanes_;
+  // Each session's running turn, when this instance dispatched it (or took it over): what
+  // cancel stops. An entry goes when its turn ends.
+  std::unordered_map<std::string, std::weak_ptr<RunListener>> active_turns_;
 };
 
 // The public view of a stored session record.
