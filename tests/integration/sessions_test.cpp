@@ -722,6 +722,25 @@ class BridgeChat : public Sessions {
         {{{"name", "bridge"}, {"plugin", "bridge"}, {"config", {{"port", bridge_port_}}}}});
     Sessions::SetUp();
   }
+  // A bridge node paired into acme by an operator, past hello-ok.
+  BridgeClient paired_node(const std::string& node_id) {
+    auto admin = cli::OperatorClient::connect(gw_.socket_path());
+    auto c = BridgeClient::connect("127.0.0.1", bridge_port_);
+    c.pair_request(node_id, {{"displayName", "phone"}, {"platform", "ios"}});
+    std::string request_id;
+    for (int i = 0; i < 100 && request_id.empty(); ++i) {
+      json pending = admin.call("nodes.pending");
+      for (const auto& p : pending["pending"]) {
+        if (p["nodeId"] == node_id) request_id = p["requestId"];
+      }
+      if (request_id.empty()) std::this_thread::sleep_for(ms(20));
+    }
+    EXPECT_FALSE(request_id.empty());
+    admin.call("nodes.approve", {{"requestId", request_id}, {"org", "acme"}});
+    EXPECT_TRUE(c.read_type("pair-ok", std::chrono::seconds(5)));
+    EXPECT_TRUE(c.read_type("hello-ok", std::chrono::seconds(5)));
+    return c;
+  }
   int bridge_port_ = 0;
 };
 
@@ -730,21 +749,8 @@ TEST_F(BridgeChat, NodeSendsSubscribesAndReadsHistory) {
   const std::string sid = create_session(member_token_, "bridge chat");
   const std::string foreign_sid = create_session_in(other_org_id_, outsider_token_);
 
-  auto admin = cli::OperatorClient::connect(gw_.socket_path());
-  auto c = BridgeClient::connect("127.0.0.1", bridge_port_);
-  c.pair_request("phone-1", {{"displayName", "phone"}, {"platform", "ios"}});
-  std::string request_id;
-  for (int i = 0; i < 100 && request_id.empty(); ++i) {
-    json pending = admin.call("nodes.pending");
-    for (const auto& p : pending["pending"]) {
-      if (p["nodeId"] == "phone-1") request_id = p["requestId"];
-    }
-    if (request_id.empty()) std::this_thread::sleep_for(ms(20));
-  }
-  ASSERT_FALSE(request_id.empty());
-  admin.call("nodes.approve", {{"requestId", request_id}, {"org", "acme"}});
-  ASSERT_TRUE(c.read_type("pair-ok", std::chrono::seconds(5)));
-  ASSERT_TRUE(c.read_type("hello-ok", std::chrono::seconds(5)));
+  auto c = paired_node("phone-1");
+  ASSERT_FALSE(HasFailure());
 
   json sub_payload = {{"sessionKey", sid}};
   c.send({{"type", "event"}, {"event", "chat.subscribe"}, {"payloadJSON", sub_payload.dump()}});
@@ -828,6 +834,71 @@ TEST_F(BridgeChat, NodeSendsSubscribesAndReadsHistory) {
   EXPECT_EQ(abort, json({{"ok", true}, {"aborted", false}, {"runIds", json::array()}}));
   json foreign_abort = c.call("chat.abort", {{"sessionKey", foreign_sid}});
   EXPECT_EQ(foreign_abort["error"]["code"], "NOT_FOUND") << foreign_abort.dump();
+}
+
+// sessionKey "main" (the reference's default, issue 20 point 10): each node's own session,
+// made on first use with sessions.node_main_engine, pinned on its first turn, and named "main"
+// in everything the node gets back.
+class BridgeMainSession : public BridgeChat {
+ protected:
+  EnvOverrides gateway_env() override {
+    return {{"VESPID_INTERNAL_TOKEN", kServiceToken},
+            {"VESPID_SESSIONS_NODE_MAIN_ENGINE", "vespid.echo.v1"}};
+  }
+};
+
+TEST_F(BridgeMainSession, MainIsTheNodesOwnSessionMadeOnFirstUse) {
+  auto agent = start_agent("main-host");
+  auto c = paired_node("phone-main");
+  ASSERT_FALSE(HasFailure());
+  // No sessionKey at all: "main".
+  c.send({{"type", "event"}, {"event", "chat.subscribe"}, {"payloadJSON", json::object().dump()}});
+  json res = c.call("chat.send", {{"message", "hello main"}, {"idempotencyKey", "m-1"}});
+  ASSERT_EQ(res["ok"], true) << res.dump();
+  std::optional<json> fin;
+  for (int i = 0; i < 50 && !fin; ++i) {
+    auto ev = c.read_until(
+        [](const json& f) {
+          return f.value("type", "") == "event" && f.value("event", "") == "chat";
+        },
+        std::chrono::seconds(10));
+    ASSERT_TRUE(ev) << agent->log();
+    json p = BridgeClient::parse_field(*ev, "payloadJSON");
+    EXPECT_EQ(p["sessionKey"], "main") << p.dump();
+    if (p["state"] == "final") fin = p;
+  }
+  ASSERT_TRUE(fin);
+  EXPECT_EQ((*fin)["message"]["content"][0]["text"], "hello main");
+
+  json hist = BridgeClient::parse_field(c.call("chat.history", {{"sessionKey", "main"}}),
+                                        "payloadJSON");
+  EXPECT_EQ(hist["sessionKey"], "main");
+  const std::string sid = hist["sessionId"];
+  EXPECT_TRUE(is_uuid(sid)) << hist.dump();
+  ASSERT_GE(hist["messages"].size(), 2u) << hist.dump();
+
+  // An ordinary session of the org: operators see it, pinned to the host that answered.
+  HttpReply got = rest("GET", "/v1/orgs/" + org_id_ + "/sessions/" + sid, member_token_);
+  ASSERT_EQ(got.status, 200) << got.raw_body;
+  EXPECT_EQ(got.body["session"]["pinnedAgentId"], agent->id());
+  EXPECT_EQ(got.body["session"]["engineId"], "vespid.echo.v1");
+  EXPECT_EQ(got.body["session"]["createdBy"], "node:phone-main");
+  json listed = BridgeClient::parse_field(c.call("sessions.list"), "payloadJSON");
+  bool keyed_main = false;
+  for (const auto& row : listed["sessions"]) keyed_main |= row["id"] == sid && row["key"] == "main";
+  EXPECT_TRUE(keyed_main) << listed.dump();
+
+  // Another node's "main" is another session; the first node's stays its own.
+  auto other = paired_node("phone-two");
+  ASSERT_FALSE(HasFailure());
+  json other_hist = BridgeClient::parse_field(other.call("chat.history", json::object()),
+                                              "payloadJSON");
+  EXPECT_NE(other_hist["sessionId"], sid);
+  EXPECT_TRUE(other_hist["messages"].empty()) << other_hist.dump();
+  json again = BridgeClient::parse_field(c.call("sessions.resolve", json::object()),
+                                         "payloadJSON");
+  EXPECT_EQ(again["sessionKey"], "main");
+  EXPECT_EQ(again["session"]["id"], sid);
 }
 
 }  // namespace

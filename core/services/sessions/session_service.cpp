@@ -564,6 +564,13 @@ Task<json> SessionService::create(Caller caller, json body) {
   Task<auth::OrgAccess> access_t =
       auth::require_org_access(repo_, caller.who, caller.org_id, repo::OrgRole::Member);
   auth::OrgAccess access = co_await std::move(access_t);
+  Task<json> t = create_in(access.org_id, caller.who.user_id, std::move(body), nullptr);
+  json r = co_await std::move(t);
+  co_return session_view(r);
+}
+
+Task<json> SessionService::create_in(std::string org_id, std::string created_by, json body,
+                                     CreateExtra extra) {
   accept_reference_create_body(body);
   std::string engine = string_field(body, "engine", 128);
   if (engine.empty()) engine = "vespid.loop.v1";
@@ -596,7 +603,7 @@ Task<json> SessionService::create(Caller caller, json body) {
   // and refuses a turn whose ids are not uuids.
   const std::string id = crypto::uuid_v4();
   json r = {{"id", id},
-            {"orgId", access.org_id},
+            {"orgId", org_id},
             {"title", string_field(body, "title", 512)},
             {"engine", engine},
             {"model", string_field(body, "model", 256)},
@@ -612,16 +619,17 @@ Task<json> SessionService::create(Caller caller, json body) {
             {"selector", sel},
             {"limits", object_field(body, "limits")},
             {"pinnedAgentId", nullptr},
-            {"createdBy", caller.who.user_id},
+            {"createdBy", created_by},
             {"createdAt", util::iso8601(now)},
             {"lastActivityAt", util::iso8601(now)},
             {"lastActivityMs", now}};
   Txn txn;
   txn.compares.push_back(Compare::absent(keys::session(id)));
   txn.writes.push_back(Write::put(keys::session(id), r.dump()));
-  txn.writes.push_back(Write::put(keys::org_session(access.org_id, now, id), ""));
+  txn.writes.push_back(Write::put(keys::org_session(org_id, now, id), ""));
+  if (extra) extra(txn, id);
   core::TxnOutcome out = co_await storage_.commit(std::move(txn));
-  if (!out.applied) throw api::conflict("session id collision; retry");
+  if (!out.applied) throw api::conflict("the session could not be created (a concurrent change); retry");
   EventDraft created{"session_created",
                      "info",
                      {{"title", r["title"]}, {"engine", engine}, {"createdBy", r["createdBy"]}}};
@@ -629,9 +637,48 @@ Task<json> SessionService::create(Caller caller, json body) {
   drafts.push_back(std::move(created));
   Task<std::vector<json>> at = append(id, std::move(drafts));
   co_await std::move(at);
-  L()->info("session {} created in org {} by {} (engine {})", id, access.org_id, caller.who.user_id,
+  L()->info("session {} created in org {} by {} (engine {})", id, org_id, created_by,
             engine);
-  co_return session_view(r);
+  co_return r;
+}
+
+Task<std::optional<std::string>> SessionService::find_node_main_session(std::string node_id) {
+  auto kv = co_await storage_.get(keys::node_main_session(node_id));
+  if (!kv) co_return std::nullopt;
+  co_return kv->value;
+}
+
+Task<std::string> SessionService::node_main_session(Caller node, std::string node_id) {
+  const std::string key = keys::node_main_session(node_id);
+  for (int attempt = 0; attempt < kCommitRetries; ++attempt) {
+    auto kv = co_await storage_.get(key);
+    if (kv) {
+      Task<std::optional<core::KV>> lt = load(kv->value);
+      std::optional<core::KV> rec = co_await std::move(lt);
+      // A node re-paired into another org gets a new main session there.
+      if (rec && json::parse(rec->value).value("orgId", "") == node.org_id) co_return kv->value;
+    }
+    const bool existed = kv.has_value();
+    const uint64_t version = existed ? kv->version : 0;
+    CreateExtra claim = [key, existed, version](Txn& txn, const std::string& id) {
+      txn.compares.push_back(existed ? Compare::version_is(key, version) : Compare::absent(key));
+      txn.writes.push_back(Write::put(key, id));
+    };
+    json body = {{"title", "main (" + node_id + ")"},
+                 {"engine", settings_.node_main_engine},
+                 {"model", settings_.node_main_model}};
+    try {
+      Task<json> t = create_in(node.org_id, node.who.user_id, std::move(body), std::move(claim));
+      json r = co_await std::move(t);
+      L()->info("node {}: its \"main\" session is {}", node_id, r["id"].get<std::string>());
+      co_return r["id"].get<std::string>();
+    } catch (const api::ApiError& e) {
+      // Another call made it first: the next round reads what it made.
+      if (e.code() != "CONFLICT") throw;
+    }
+  }
+  throw api::unavailable("the \"main\" session of node " + node_id +
+                         " is being created concurrently; retry");
 }
 
 Task<json> SessionService::list(Caller caller, int limit, std::string cursor) {
