@@ -18,8 +18,8 @@
 namespace vespid::agent {
 
 struct AgentRun {
-  AgentTask task;  // everything but the deadline, which the executor sets
-  nlohmann::json toolset;  // null when the payload has none
+  AgentTask task;                    // everything but the deadline, which the executor sets
+  nlohmann::json toolset;            // null when the payload has none
   std::size_t max_output_chars = 0;  // 0: no cap
   std::optional<std::chrono::milliseconds> timeout;
 };

@@ -207,12 +207,13 @@ TEST(AgentExec, LoopStreamsFromAnOpenAiCompatibleServerWithToolsetContext) {
 // turn: the node's prompt, the model and the conversation (steps, whose last entry repeats
 // runInput's message) reach the model; the reference toolset's agentSkills bundles are read.
 json reference_turn_payload(const std::string& engine) {
-  const json skill = {{"format", "agentskills-v1"},
-                      {"id", "greet"},
-                      {"name", "greeting"},
-                      {"files", json::array({{{"path", "SKILL.md"},
-                                              {"content", "U2F5IGhpIGZpcnN0Lg=="},
-                                              {"encoding", "base64"}}})}};
+  const json skill = {
+      {"format", "agentskills-v1"},
+      {"id", "greet"},
+      {"name", "greeting"},
+      {"files",
+       json::array(
+           {{{"path", "SKILL.md"}, {"content", "U2F5IGhpIGZpcnN0Lg=="}, {"encoding", "base64"}}})}};
   return {{"nodeId", "agent"},
           {"node",
            {{"id", "agent"},

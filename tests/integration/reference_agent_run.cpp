@@ -82,9 +82,9 @@ std::string node_refusal(const json& node) {
       const char* key;
       int64_t min, max;
     };
-    for (const Range& r : {Range{"maxTurns", 1, 64}, Range{"maxToolCalls", 0, 200},
-                           Range{"timeoutMs", 1000, 600000}, Range{"maxOutputChars", 256, 1000000},
-                           Range{"maxRuntimeChars", 1024, 2000000}}) {
+    for (const Range& r :
+         {Range{"maxTurns", 1, 64}, Range{"maxToolCalls", 0, 200}, Range{"timeoutMs", 1000, 600000},
+          Range{"maxOutputChars", 256, 1000000}, Range{"maxRuntimeChars", 1024, 2000000}}) {
       if (!optional(l, r.key, [&](const json& v) { return int_between(v, r.min, r.max); }))
         return std::string("config.limits.") + r.key + " is out of the reference's range";
     }
@@ -107,8 +107,7 @@ std::string reference_agent_refusal(const json& ex) {
   if (!is_uuid(ex.value("organizationId", json()))) return "organizationId is not a uuid";
   if (!is_uuid(ex.value("userId", json()))) return "userId is not a uuid";
   const std::string kind = ex.value("kind", "");
-  if (kind != "agent.run" && kind != "agent.execute" && kind != "connector.action")
-    return "kind";
+  if (kind != "agent.run" && kind != "agent.execute" && kind != "connector.action") return "kind";
   if (!optional(ex, "secret", [](const json& s) { return text_between(s, 1, SIZE_MAX); }))
     return "secret";
   if (kind != "agent.run") return {};

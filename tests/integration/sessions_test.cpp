@@ -870,8 +870,8 @@ TEST_F(BridgeMainSession, MainIsTheNodesOwnSessionMadeOnFirstUse) {
   ASSERT_TRUE(fin);
   EXPECT_EQ((*fin)["message"]["content"][0]["text"], "hello main");
 
-  json hist = BridgeClient::parse_field(c.call("chat.history", {{"sessionKey", "main"}}),
-                                        "payloadJSON");
+  json hist =
+      BridgeClient::parse_field(c.call("chat.history", {{"sessionKey", "main"}}), "payloadJSON");
   EXPECT_EQ(hist["sessionKey"], "main");
   const std::string sid = hist["sessionId"];
   EXPECT_TRUE(is_uuid(sid)) << hist.dump();
@@ -891,12 +891,11 @@ TEST_F(BridgeMainSession, MainIsTheNodesOwnSessionMadeOnFirstUse) {
   // Another node's "main" is another session; the first node's stays its own.
   auto other = paired_node("phone-two");
   ASSERT_FALSE(HasFailure());
-  json other_hist = BridgeClient::parse_field(other.call("chat.history", json::object()),
-                                              "payloadJSON");
+  json other_hist =
+      BridgeClient::parse_field(other.call("chat.history", json::object()), "payloadJSON");
   EXPECT_NE(other_hist["sessionId"], sid);
   EXPECT_TRUE(other_hist["messages"].empty()) << other_hist.dump();
-  json again = BridgeClient::parse_field(c.call("sessions.resolve", json::object()),
-                                         "payloadJSON");
+  json again = BridgeClient::parse_field(c.call("sessions.resolve", json::object()), "payloadJSON");
   EXPECT_EQ(again["sessionKey"], "main");
   EXPECT_EQ(again["session"]["id"], sid);
 }

@@ -11,6 +11,7 @@
 #include "bridge_client.hpp"
 #include "node_host_support.hpp"
 #include "operator_client.hpp"
+#include "process.hpp"
 
 namespace vespid::test {
 namespace {
@@ -256,6 +257,27 @@ TEST_F(TurnCancel, RestAndOperatorCancelSendTheReferenceFrameAndDropTheHostsLate
   auto frame2 = h->read_type("session_cancel");
   ASSERT_TRUE(frame2);
   EXPECT_EQ((*frame2)["requestId"], (*ex2)["requestId"]);
+
+  // The CLI: `vespid session cancel`, then again with nothing left to stop.
+  ASSERT_EQ(rest("POST", "/v1/orgs/" + org_id_ + "/sessions/" + sid + "/messages", member_token_,
+                 {{"message", "third"}})
+                .status,
+            202);
+  auto ex3 = h->read_type("execute");
+  ASSERT_TRUE(ex3);
+  const std::vector<std::string> cancel_cmd = {
+      VESPID_CLI_BIN, "session",
+      "cancel",       sid,
+      "--api",        "http://127.0.0.1:" + std::to_string(api_port_),
+      "--org",        org_id_,
+      "--token",      member_token_};
+  CommandResult cli = run_command(cancel_cmd);
+  ASSERT_EQ(cli.exit_code, 0) << cli.out << cli.err;
+  EXPECT_EQ(cli.out, "turn " + (*ex3)["requestId"].get<std::string>() + " cancelled\n");
+  ASSERT_TRUE(h->read_type("session_cancel"));
+  CommandResult idle = run_command(cancel_cmd);
+  ASSERT_EQ(idle.exit_code, 0) << idle.err;
+  EXPECT_NE(idle.out.find("has no turn running"), std::string::npos) << idle.out;
 }
 
 TEST_F(TurnCancel, ChatAbortOnTheBridgeAbortsTheRunAndSubscribersSeeAborted) {
@@ -278,8 +300,8 @@ TEST_F(TurnCancel, ChatAbortOnTheBridgeAbortsTheRunAndSubscribersSeeAborted) {
 
   json sub = {{"sessionKey", sid}};
   c.send({{"type", "event"}, {"event", "chat.subscribe"}, {"payloadJSON", sub.dump()}});
-  json res = c.call("chat.send",
-                    {{"sessionKey", sid}, {"message", long_message()}, {"idempotencyKey", "run-1"}});
+  json res = c.call(
+      "chat.send", {{"sessionKey", sid}, {"message", long_message()}, {"idempotencyKey", "run-1"}});
   ASSERT_EQ(res["ok"], true) << res.dump();
   auto is_chat = [](const json& f) {
     return f.value("type", "") == "event" && f.value("event", "") == "chat";

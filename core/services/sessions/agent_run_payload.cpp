@@ -38,9 +38,8 @@ json normalized_limits(const json& stored) {
     if (stored.is_object()) {
       auto it = stored.find(l.name);
       if (it != stored.end() && it->is_number() && std::isfinite(it->get<double>())) {
-        v = static_cast<int64_t>(std::clamp(std::floor(it->get<double>()),
-                                            static_cast<double>(l.min),
-                                            static_cast<double>(l.max)));
+        v = static_cast<int64_t>(std::clamp(
+            std::floor(it->get<double>()), static_cast<double>(l.min), static_cast<double>(l.max)));
       }
     }
     out[l.name] = v;

@@ -488,11 +488,11 @@ class SessionService::RunListener final : public dispatch::ExecutionListener,
   bool flushing_ = false;
   bool final_seen_ = false;
   bool error_seen_ = false;
-  bool count_stored_ = false;  // adopted: count what the dead instance stored before flushing
+  bool count_stored_ = false;      // adopted: count what the dead instance stored before flushing
   bool ended_in_storage_ = false;  // adopted after the turn's end was stored: add nothing
   bool cancelled_ = false;         // cancel(): the host's later answers are not session events
   std::string request_id_;         // the dispatch, for cancel's event
-  size_t skip_ = 0;            // replayed drafts still to drop
+  size_t skip_ = 0;                // replayed drafts still to drop
   bool done_ = false;
   bool touched_ = false;
 };
@@ -629,7 +629,8 @@ Task<json> SessionService::create_in(std::string org_id, std::string created_by,
   txn.writes.push_back(Write::put(keys::org_session(org_id, now, id), ""));
   if (extra) extra(txn, id);
   core::TxnOutcome out = co_await storage_.commit(std::move(txn));
-  if (!out.applied) throw api::conflict("the session could not be created (a concurrent change); retry");
+  if (!out.applied)
+    throw api::conflict("the session could not be created (a concurrent change); retry");
   EventDraft created{"session_created",
                      "info",
                      {{"title", r["title"]}, {"engine", engine}, {"createdBy", r["createdBy"]}}};
@@ -637,8 +638,7 @@ Task<json> SessionService::create_in(std::string org_id, std::string created_by,
   drafts.push_back(std::move(created));
   Task<std::vector<json>> at = append(id, std::move(drafts));
   co_await std::move(at);
-  L()->info("session {} created in org {} by {} (engine {})", id, org_id, created_by,
-            engine);
+  L()->info("session {} created in org {} by {} (engine {})", id, org_id, created_by, engine);
   co_return r;
 }
 
@@ -963,7 +963,7 @@ Task<json> SessionService::send_locked(Caller caller, json session, std::string 
       caller.who.role == core::Role::Operator
           ? caller.who.user_id
           : crypto::name_uuid(caller.who.user_id.empty() ? core::role_name(caller.who.role)
-                                                          : caller.who.user_id);
+                                                         : caller.who.user_id);
   // The reference's ids: "<sessionId>:agent:<user_message seq + 1>".
   req.run_id = session_id;
   req.workflow_id = session_id;

@@ -99,8 +99,8 @@ class SessionService {
   // `error` event TURN_CANCELED (payload.stopReason says by which path) and asks the node host
   // to stop (session_cancel). Answers {sessionId, cancelled, requestId, runId, hostNotified?};
   // cancelled is false when no turn was running (or, with only_run_id, not that run).
-  core::Task<nlohmann::json> cancel(Caller caller, std::string session_id,
-                                    std::string stop_reason, std::string only_run_id = "");
+  core::Task<nlohmann::json> cancel(Caller caller, std::string session_id, std::string stop_reason,
+                                    std::string only_run_id = "");
   // Unpins: the next send picks a host again. Answers {session}.
   core::Task<nlohmann::json> reset(Caller caller, std::string session_id);
 
