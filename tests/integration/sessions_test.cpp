@@ -722,24 +722,9 @@ class BridgeChat : public Sessions {
         {{{"name", "bridge"}, {"plugin", "bridge"}, {"config", {{"port", bridge_port_}}}}});
     Sessions::SetUp();
   }
-  // A bridge node paired into acme by an operator, past hello-ok.
   BridgeClient paired_node(const std::string& node_id) {
     auto admin = cli::OperatorClient::connect(gw_.socket_path());
-    auto c = BridgeClient::connect("127.0.0.1", bridge_port_);
-    c.pair_request(node_id, {{"displayName", "phone"}, {"platform", "ios"}});
-    std::string request_id;
-    for (int i = 0; i < 100 && request_id.empty(); ++i) {
-      json pending = admin.call("nodes.pending");
-      for (const auto& p : pending["pending"]) {
-        if (p["nodeId"] == node_id) request_id = p["requestId"];
-      }
-      if (request_id.empty()) std::this_thread::sleep_for(ms(20));
-    }
-    EXPECT_FALSE(request_id.empty());
-    admin.call("nodes.approve", {{"requestId", request_id}, {"org", "acme"}});
-    EXPECT_TRUE(c.read_type("pair-ok", std::chrono::seconds(5)));
-    EXPECT_TRUE(c.read_type("hello-ok", std::chrono::seconds(5)));
-    return c;
+    return paired_bridge_node(admin, bridge_port_, node_id, {{"platform", "ios"}});
   }
   int bridge_port_ = 0;
 };

@@ -284,19 +284,8 @@ TEST_F(TurnCancel, ChatAbortOnTheBridgeAbortsTheRunAndSubscribersSeeAborted) {
   auto agent = start_slow_agent();
   const std::string sid = create_echo_session();
   auto admin = cli::OperatorClient::connect(gw_.socket_path());
-  auto c = BridgeClient::connect("127.0.0.1", bridge_port_);
-  c.pair_request("phone-abort", {{"displayName", "phone"}, {"platform", "android"}});
-  std::string request_id;
-  for (int i = 0; i < 100 && request_id.empty(); ++i) {
-    const json pending = admin.call("nodes.pending");  // named: a range over a temporary dangles
-    for (const auto& p : pending["pending"]) {
-      if (p["nodeId"] == "phone-abort") request_id = p["requestId"];
-    }
-    if (request_id.empty()) std::this_thread::sleep_for(ms(20));
-  }
-  ASSERT_FALSE(request_id.empty());
-  admin.call("nodes.approve", {{"requestId", request_id}, {"org", "acme"}});
-  ASSERT_TRUE(c.read_type("hello-ok", std::chrono::seconds(5)));
+  auto c = paired_bridge_node(admin, bridge_port_, "phone-abort", {{"platform", "android"}});
+  ASSERT_FALSE(HasFailure());
 
   json sub = {{"sessionKey", sid}};
   c.send({{"type", "event"}, {"event", "chat.subscribe"}, {"payloadJSON", sub.dump()}});
