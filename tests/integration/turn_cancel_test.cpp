@@ -117,6 +117,15 @@ class TurnCancel : public NodeHostGateway {
     return r;
   }
 
+  // A message over REST; the execute the scripted host `h` gets for it.
+  std::optional<json> send_and_read_execute(WsClient& h, const std::string& sid,
+                                            const std::string& message) {
+    HttpReply sent = rest("POST", "/v1/orgs/" + org_id_ + "/sessions/" + sid + "/messages",
+                          member_token_, {{"message", message}});
+    EXPECT_EQ(sent.status, 202) << sent.raw_body;
+    return h.read_type("execute");
+  }
+
   static std::string long_message() {
     std::string m;
     for (int i = 1; i <= 40; ++i) m += (i > 1 ? " w" : "w") + std::to_string(i);
@@ -198,11 +207,7 @@ TEST_F(TurnCancel, RestAndOperatorCancelSendTheReferenceFrameAndDropTheHostsLate
   EXPECT_EQ(rest("POST", cancel_path, outsider_token_).status, 403)
       << "another org's member cannot stop the turn";
 
-  ASSERT_EQ(rest("POST", "/v1/orgs/" + org_id_ + "/sessions/" + sid + "/messages", member_token_,
-                 {{"message", "hello"}})
-                .status,
-            202);
-  auto ex = h->read_type("execute");
+  auto ex = send_and_read_execute(*h, sid, "hello");
   ASSERT_TRUE(ex);
   const std::string rid = (*ex)["requestId"];
   h->send({{"type", "execute_received"}, {"requestId", rid}});
@@ -244,11 +249,7 @@ TEST_F(TurnCancel, RestAndOperatorCancelSendTheReferenceFrameAndDropTheHostsLate
   for (const auto& e : evs) EXPECT_NE(e["eventType"], "agent_delta") << e.dump();
 
   // operator.v1: the next turn, stopped from the local admin socket.
-  ASSERT_EQ(rest("POST", "/v1/orgs/" + org_id_ + "/sessions/" + sid + "/messages", member_token_,
-                 {{"message", "again"}})
-                .status,
-            202);
-  auto ex2 = h->read_type("execute");
+  auto ex2 = send_and_read_execute(*h, sid, "again");
   ASSERT_TRUE(ex2);
   auto admin = cli::OperatorClient::connect(gw_.socket_path());
   json r = admin.call("sessions.cancel", {{"orgId", org_id_}, {"sessionId", sid}});
@@ -259,11 +260,7 @@ TEST_F(TurnCancel, RestAndOperatorCancelSendTheReferenceFrameAndDropTheHostsLate
   EXPECT_EQ((*frame2)["requestId"], (*ex2)["requestId"]);
 
   // The CLI: `vespid session cancel`, then again with nothing left to stop.
-  ASSERT_EQ(rest("POST", "/v1/orgs/" + org_id_ + "/sessions/" + sid + "/messages", member_token_,
-                 {{"message", "third"}})
-                .status,
-            202);
-  auto ex3 = h->read_type("execute");
+  auto ex3 = send_and_read_execute(*h, sid, "third");
   ASSERT_TRUE(ex3);
   const std::vector<std::string> cancel_cmd = {
       VESPID_CLI_BIN, "session",
