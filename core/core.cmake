@@ -6,6 +6,7 @@ configure_file(${CMAKE_CURRENT_SOURCE_DIR}/version.hpp.in ${CMAKE_CURRENT_BINARY
 add_library(vespid_core STATIC
   # runtime: loop, sequencer, tasks, deadlines, logging, JSON, crypto, time, API errors
   runtime/crypto.cpp
+  runtime/name_uuid.cpp
   runtime/deadlines.cpp
   runtime/end_of_turn.cpp
   runtime/json_input.cpp
@@ -33,6 +34,7 @@ add_library(vespid_core STATIC
   services/dispatch/dispatch_request.cpp
   services/dispatch/dispatcher.cpp
   services/dispatch/result_store.cpp
+  services/sessions/agent_run_payload.cpp
   services/sessions/session_service.cpp
   # host: plugin loading, the host table, the connection hub, binding, discovery, TLS files, bus
   host/host_table.cpp

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <exception>
 
+#include "agent_run_task.hpp"
 #include "engines/echo_engine.hpp"
 #include "engines/loop_engine.hpp"
 
@@ -47,38 +48,13 @@ std::string string_field(const nlohmann::json& j, const char* key) {
 
 ExecResult run_agent(const std::string& kind, const nlohmann::json& payload, Events& events,
                      const ExecutorConfig& config) {
-  if (!payload.is_object())
-    return failed("INVALID_PAYLOAD: " + kind + " payload must be an object");
-  AgentTask task;
-  task.engine = string_field(payload, "engine");
-  task.model = string_field(payload, "model");
-  task.instructions = string_field(payload, "instructions");
-  if (payload.contains("message") && payload["message"].is_string()) {
-    task.message = payload["message"].get<std::string>();
-  } else if (payload.contains("prompt") && payload["prompt"].is_string()) {
-    task.message = payload["prompt"].get<std::string>();
-  } else {
-    return failed("INVALID_PAYLOAD: " + kind + " needs a string \"message\"");
+  AgentRun run;
+  if (std::string error = read_agent_run(kind, payload, run); !error.empty()) {
+    return failed(std::move(error));
   }
-  if (payload.contains("history")) {
-    if (!payload["history"].is_array()) {
-      return failed("INVALID_PAYLOAD: \"history\" must be an array");
-    }
-    task.history = payload["history"];
-  }
-  if (task.engine.empty()) return failed("INVALID_PAYLOAD: " + kind + " needs an \"engine\"");
-
-  std::size_t max_output = 0;
-  auto timeout = config.default_timeout;
-  if (const auto lim = payload.find("limits"); lim != payload.end() && lim->is_object()) {
-    if (lim->contains("maxOutputChars") && (*lim)["maxOutputChars"].is_number_unsigned()) {
-      max_output = (*lim)["maxOutputChars"].get<std::size_t>();
-    }
-    if (lim->contains("timeoutMs") && (*lim)["timeoutMs"].is_number_unsigned()) {
-      timeout = std::chrono::milliseconds((*lim)["timeoutMs"].get<std::int64_t>());
-    }
-  }
-  task.deadline = std::chrono::steady_clock::now() + timeout;
+  AgentTask& task = run.task;
+  const std::size_t max_output = run.max_output_chars;
+  task.deadline = std::chrono::steady_clock::now() + run.timeout.value_or(config.default_timeout);
 
   EngineFn engine;
   if (task.engine == kEchoEngineId) {
@@ -95,10 +71,10 @@ ExecResult run_agent(const std::string& kind, const nlohmann::json& payload, Eve
 
   events.emit("agent.start", "info", {{"engine", task.engine}, {"model", task.model}});
 
-  if (const auto ts = payload.find("toolset"); ts != payload.end() && !ts->is_null()) {
+  if (!run.toolset.is_null()) {
     AppliedSkills skills;
     try {
-      skills = apply_toolset_skills(*ts, config.skill_caps);
+      skills = apply_toolset_skills(run.toolset, config.skill_caps);
     } catch (const std::exception& e) {
       const std::string error = std::string("INVALID_PAYLOAD: ") + e.what();
       events.emit("agent.error", "error", nullptr, error);
@@ -112,7 +88,12 @@ ExecResult run_agent(const std::string& kind, const nlohmann::json& payload, Eve
   std::size_t produced = 0;
   bool capped = false;
   EngineIo io;
-  io.cancelled = [&config] { return config.stopping != nullptr && config.stopping->load(); };
+  const auto cancelled_by_gateway = [&config] {
+    return config.cancelled != nullptr && config.cancelled->load();
+  };
+  io.cancelled = [&config, cancelled_by_gateway] {
+    return (config.stopping != nullptr && config.stopping->load()) || cancelled_by_gateway();
+  };
   io.delta = [&](const std::string& piece) {
     if (io.cancelled()) return false;
     std::string text = piece;
@@ -133,6 +114,11 @@ ExecResult run_agent(const std::string& kind, const nlohmann::json& payload, Eve
     r = engine(task, io);
   } catch (const std::exception& e) {
     r = {false, {}, std::string("ENGINE_FAILED: ") + e.what()};
+  }
+  if (cancelled_by_gateway()) {
+    // The reference agent's code and event kind for a turn stopped by session_cancel.
+    events.emit("turn_canceled", "info", nullptr, "turn_canceled");
+    return failed("TURN_CANCELED: Turn canceled");
   }
   if (!r.ok) {
     events.emit("agent.error", "error", nullptr, r.error);

@@ -18,7 +18,8 @@ struct ExecutorConfig {
   std::chrono::milliseconds echo_delay{20};            // between words of vespid.echo.v1
   std::chrono::milliseconds default_timeout{300'000};  // when the payload has no limits.timeoutMs
   SkillCaps skill_caps;
-  const std::atomic<bool>* stopping = nullptr;  // set when the node host shuts down
+  const std::atomic<bool>* stopping = nullptr;   // set when the node host shuts down
+  const std::atomic<bool>* cancelled = nullptr;  // set when the gateway cancels this execute
 };
 
 struct ExecResult {

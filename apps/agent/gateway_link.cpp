@@ -22,6 +22,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <set>
 
 #include "backoff.hpp"
@@ -104,7 +105,8 @@ struct GatewayLink::Impl {
   Clock::time_point last_rx;
   std::deque<Outgoing> outbox;
   std::size_t dropped_events = 0;
-  std::set<std::string> running;
+  // The executes running now, each with the flag session_cancel sets (read by its engine).
+  std::map<std::string, std::shared_ptr<std::atomic<bool>>> running;
   std::vector<std::pair<std::string, std::string>> unacked;  // requestId, result frame, in order
 
   // ---- outgoing frames ------------------------------------------------------------------
@@ -163,10 +165,13 @@ struct GatewayLink::Impl {
       keep_result(id, busy.frame(id));
       return;
     }
-    running.insert(id);
+    auto cancel = std::make_shared<std::atomic<bool>>(false);
+    running.emplace(id, cancel);
     spdlog::info("execute {} ({}) started", id, kind);
     nlohmann::json payload = msg.contains("payload") ? msg["payload"] : nlohmann::json::object();
-    asio::post(pool, [this, id, kind, payload = std::move(payload)] {
+    ExecutorConfig exec = opts.exec;
+    exec.cancelled = cancel.get();
+    asio::post(pool, [this, id, kind, payload = std::move(payload), exec, cancel] {
       auto on_event = [this, &id](const nlohmann::json& ev) {
         std::string text =
             frame_text({{"type", "execute_event"}, {"requestId", id}, {"event", ev}});
@@ -175,7 +180,7 @@ struct GatewayLink::Impl {
         });
       };
       const auto started = Clock::now();
-      ExecResult r = run_execute(kind, payload, on_event, opts.exec);
+      ExecResult r = run_execute(kind, payload, on_event, exec);
       const auto ms =
           std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
       asio::post(ioc, [this, id, r = std::move(r), ms] {
@@ -188,6 +193,19 @@ struct GatewayLink::Impl {
         keep_result(id, r.frame(id));
       });
     });
+  }
+
+  // session_cancel {requestId, organizationId?, sessionId?}: stop that execute if it runs here
+  // (the engine gives up at its next piece); unknown or finished ids are ignored.
+  void on_cancel(const nlohmann::json& msg) {
+    const std::string id = msg.value("requestId", std::string());
+    auto it = running.find(id);
+    if (it == running.end()) {
+      spdlog::info("session_cancel for {}: not running here", id.empty() ? "?" : id);
+      return;
+    }
+    it->second->store(true);
+    spdlog::info("execute {} cancelled by the gateway", id);
   }
 
   void on_frame(const std::string& text) {
@@ -203,6 +221,8 @@ struct GatewayLink::Impl {
       spdlog::debug("pong");
     } else if (type == "execute") {
       on_execute(msg);
+    } else if (type == "session_cancel") {
+      on_cancel(msg);
     } else if (type == "execute_ack") {
       const std::string id = msg.value("requestId", std::string());
       const auto before = unacked.size();

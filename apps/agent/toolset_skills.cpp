@@ -1,5 +1,7 @@
 #include "toolset_skills.hpp"
 
+#include <openssl/evp.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
@@ -37,6 +39,44 @@ std::string skill_name(const nlohmann::json& skill, std::size_t index) {
 
 std::string cut(const std::string& s, std::size_t chars) {
   return s.substr(0, utf8_prefix_bytes(s, chars));
+}
+
+std::string base64_decoded(const std::string& in) {
+  std::string out(3 * (in.size() / 4) + 3, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(in.data()),
+                                static_cast<int>(in.size()));
+  if (n < 0) throw std::invalid_argument("a skill file is not valid base64");
+  std::size_t len = static_cast<std::size_t>(n);
+  // EVP_DecodeBlock counts the padding's zero bytes too.
+  for (std::size_t i = in.size(); i > 0 && in[i - 1] == '='; --i) --len;
+  out.resize(std::min(len, out.size()));
+  return out;
+}
+
+// The reference's toolset ({id, name, mcpServers, agentSkills: [{format: "agentskills-v1", id,
+// name, enabled?, files: [{path, content, encoding?}]}]}) as this host's skill list: each
+// bundle's SKILL.md is its content. Bundles of another form are left out, as the reference
+// agent leaves them out.
+nlohmann::json skills_of_agent_skills(const nlohmann::json& bundles) {
+  nlohmann::json skills = nlohmann::json::array();
+  for (const auto& b : bundles) {
+    if (!b.is_object() || b.value("format", std::string()) != "agentskills-v1") continue;
+    const auto files = b.find("files");
+    if (files == b.end() || !files->is_array()) continue;
+    for (const auto& f : *files) {
+      if (!f.is_object() || f.value("path", std::string()) != "SKILL.md") continue;
+      if (!f.contains("content") || !f["content"].is_string()) break;
+      std::string content = f["content"].get<std::string>();
+      if (f.value("encoding", std::string("utf8")) == "base64") content = base64_decoded(content);
+      nlohmann::json skill = {{"name", b.value("name", b.value("id", std::string()))},
+                              {"content", std::move(content)}};
+      if (b.contains("enabled")) skill["enabled"] = b["enabled"];
+      skills.push_back(std::move(skill));
+      break;
+    }
+  }
+  return skills;
 }
 
 }  // namespace
@@ -77,10 +117,16 @@ nlohmann::json AppliedSkills::event_payload() const {
 AppliedSkills apply_toolset_skills(const nlohmann::json& toolset, const SkillCaps& caps) {
   if (!toolset.is_object()) throw std::invalid_argument("toolset must be an object");
   const auto skills_it = toolset.find("skills");
-  if (skills_it == toolset.end() || !skills_it->is_array()) {
-    throw std::invalid_argument("toolset.skills must be an array");
+  const auto bundles_it = toolset.find("agentSkills");
+  nlohmann::json skills;
+  if (skills_it != toolset.end()) {
+    if (!skills_it->is_array()) throw std::invalid_argument("toolset.skills must be an array");
+    skills = *skills_it;
+  } else if (bundles_it != toolset.end() && bundles_it->is_array()) {
+    skills = skills_of_agent_skills(*bundles_it);
+  } else {
+    throw std::invalid_argument("toolset.skills (or the reference's agentSkills) must be an array");
   }
-  const auto& skills = *skills_it;
   const std::string toolset_name = toolset.value("name", std::string("unnamed"));
 
   AppliedSkills out;

@@ -1,4 +1,4 @@
-// vespid session list|create|send|events|reset
+// vespid session list|create|send|events|cancel|reset
 //
 // The control-client side of sessions, as the seed writes it: REST for the records
 // (`--api http://HOST:3001`), the vespid.client.v1 WebSocket for sending and streaming
@@ -60,6 +60,7 @@ void add_session_commands(Registry& reg) {
       "  vespid session send --gateway ws://localhost:3002/ws/client --org $ORG --token $TOKEN "
       "--session $SID --message \"hello\"\n"
       "  vespid session events $SID --after 10\n"
+      "  vespid session cancel $SID\n"
       "  vespid session send --gateway ws://gw-a:3002/ws/client,ws://gw-b:3002/ws/client ...\n"
       "VESPID_API, VESPID_GATEWAY, VESPID_ORG and VESPID_TOKEN stand in for the options.");
 
@@ -135,6 +136,26 @@ void add_session_commands(Registry& reg) {
     }
     if (ctx.json()) return print_json({{"events", all}});
     for (const auto& ev : all) print_event(ev);
+  });
+
+  auto stop_remote = std::make_shared<Remote>();
+  auto stop_id = std::make_shared<std::string>();
+  auto* cancel = group->add_subcommand(
+      "cancel",
+      "Stop the session's running turn: its events end with an error TURN_CANCELED and the node "
+      "host is told to stop");
+  add_remote_options(cancel, *stop_remote, false);
+  cancel->add_option("session", *stop_id, "The session id")->required();
+  on_run(cancel, reg, [&ctx = reg.ctx, stop_remote, stop_id] {
+    json r = rest_call(*stop_remote, "POST", "/sessions/" + *stop_id + "/cancel", json::object());
+    if (ctx.json()) return print_json(r);
+    if (!r.value("cancelled", false)) {
+      std::cout << "session " << *stop_id << " has no turn running on this gateway" << std::endl;
+      return;
+    }
+    std::cout << "turn " << text(r, "requestId") << " cancelled";
+    if (!r.value("hostNotified", true)) std::cout << " (its node host could not be told)";
+    std::cout << std::endl;
   });
 
   auto rr = std::make_shared<Remote>();

@@ -337,8 +337,8 @@ int run_soak_all(const CommonOptions& c, const SoakAllOptions& o) {
 
   auto bridge_creds = ensure_bridge_creds(gw, pool, o.nodes);
   auto host_creds = ensure_ws_creds(gw, o.hosts);
-  // Acks of results reach the hosts' threads: a session turn's requestId starts with its
-  // session id; every other one is a dispatch of the current round's router.
+  // Acks of results reach the hosts' threads: a session turn's requestId is
+  // "<sessionId>:agent:<n>"; every other one is a dispatch of the current round's router.
   std::atomic<DispatchRouter*> current{nullptr};
   std::atomic<uint64_t> turn_acks{0};
   std::mutex acked_mu;
@@ -351,7 +351,7 @@ int run_soak_all(const CommonOptions& c, const SoakAllOptions& o) {
       std::lock_guard lock(acked_mu);
       acked.emplace(id);
     }
-    if (id.starts_with("ses_")) {
+    if (id.find(":agent:") != std::string_view::npos) {
       turn_acks.fetch_add(1);
     } else if (auto* r = current.load()) {
       r->ack(id);

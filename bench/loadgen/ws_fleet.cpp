@@ -140,8 +140,14 @@ struct WsFleet::Host : std::enable_shared_from_this<WsFleet::Host> {
   // A session turn the way vespid-agent streams one: assistant deltas, the whole message, the
   // final, then the result. The answer repeats the user's message, so a reader can match it.
   void run_turn(std::string_view request_id, std::string_view payload) {
-    std::string_view message;
+    // The reference's agent.run payload: the user's message is runInput.message.
+    std::string_view run_input, message = "?";
     scan_object(payload, [&](std::string_view key, std::string_view raw) {
+      if (key != "runInput") return true;
+      run_input = raw;
+      return false;
+    });
+    scan_object(run_input, [&](std::string_view key, std::string_view raw) {
       if (key != "message") return true;
       message = plain_string(raw).value_or("?");
       return false;

@@ -310,6 +310,14 @@ const std::vector<KeySpec>& schema() {
        {},
        0,
        16777216},
+      {"sessions.github_api_base_url", Type::String, "https://api.github.com",
+       "env.githubApiBaseUrl of every session turn's agent.run payload (the reference node agent "
+       "requires a URL there; its GitHub connector calls it)."},
+      {"sessions.node_main_engine", Type::String, "vespid.loop.v1",
+       "Engine of the session a bridge node's sessionKey \"main\" makes on first use."},
+      {"sessions.node_main_model", Type::String, "",
+       "Model of that session (empty: the node host's default, gpt-4.1-mini for "
+       "vespid.loop.v1)."},
       {"sessions.replay_default",
        Type::Int,
        200,

@@ -49,6 +49,9 @@ void Gateway::build_node_hosts(RestDialect& rest) {
   ss.history_messages = static_cast<int>(cfg_.integer("sessions.history_messages"));
   ss.history_max_bytes = static_cast<size_t>(cfg_.integer("sessions.history_max_bytes"));
   ss.replay_default = static_cast<int>(cfg_.integer("sessions.replay_default"));
+  ss.github_api_base_url = cfg_.string("sessions.github_api_base_url");
+  ss.node_main_engine = cfg_.string("sessions.node_main_engine");
+  ss.node_main_model = cfg_.string("sessions.node_main_model");
   sessions_ = std::make_unique<sessions::SessionService>(*storage_, *repo_, *cluster_router_,
                                                          *dispatcher_, ss);
   auto client = std::make_unique<sessions::ClientDialect>(*repo_, *sessions_);

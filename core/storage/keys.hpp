@@ -135,6 +135,10 @@ namespace vespid::repo::keys {
 //   sess-seq/<sessionId>                                  -> the last event seq (decimal)
 //   sess-ev/<sessionId>/<seq, 16 digits>                  -> event JSON
 //   sess-idem/<sessionId>/<sha256 hex of idempotencyKey>  -> the first send's outcome
+//   node-main/<nodeId>                                    -> the node's "main" session id
+inline std::string node_main_session(std::string_view node_id) {
+  return "node-main/" + std::string(node_id);
+}
 inline std::string session(std::string_view id) {
   return "session/" + std::string(id);
 }

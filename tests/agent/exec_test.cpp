@@ -203,6 +203,115 @@ TEST(AgentExec, LoopStreamsFromAnOpenAiCompatibleServerWithToolsetContext) {
   EXPECT_EQ(server.requests().size(), 1u);
 }
 
+// The reference's agent.run payload (issue 20 point 1), as both gateways send it for a session
+// turn: the node's prompt, the model and the conversation (steps, whose last entry repeats
+// runInput's message) reach the model; the reference toolset's agentSkills bundles are read.
+json reference_turn_payload(const std::string& engine) {
+  const json skill = {
+      {"format", "agentskills-v1"},
+      {"id", "greet"},
+      {"name", "greeting"},
+      {"files",
+       json::array(
+           {{{"path", "SKILL.md"}, {"content", "U2F5IGhpIGZpcnN0Lg=="}, {"encoding", "base64"}}})}};
+  return {{"nodeId", "agent"},
+          {"node",
+           {{"id", "agent"},
+            {"type", "agent.run"},
+            {"config",
+             {{"llm", {{"provider", "openai"}, {"model", "gpt-ref"}}},
+              {"execution", {{"mode", "node"}}},
+              {"engine", {{"id", engine}}},
+              {"prompt", {{"system", "You are kind."}, {"instructions", "Be terse."}}},
+              {"tools", {{"allow", json::array()}, {"execution", "node"}}},
+              {"limits", {{"timeoutMs", 60000}, {"maxOutputChars", 50000}}},
+              {"output", {{"mode", "text"}}}}}}},
+          {"runId", "3f2b8c1e-0d4a-4e6b-9c7d-5a1f2e3d4c5b"},
+          {"workflowId", "3f2b8c1e-0d4a-4e6b-9c7d-5a1f2e3d4c5b"},
+          {"attemptCount", 5},
+          {"runInput", {{"message", "say hello"}}},
+          {"steps", json::array({{{"role", "user"}, {"content", "earlier"}},
+                                 {{"role", "assistant"}, {"content", "reply"}},
+                                 {{"type", "agent_selected"}, {"level", "info"}},
+                                 {{"role", "user"}, {"content", "say hello"}}})},
+          {"toolset",
+           {{"id", "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"},
+            {"name", "kit"},
+            {"mcpServers", json::array()},
+            {"agentSkills", json::array({skill, {{"format", "other"}}})}}},
+          {"env", {{"githubApiBaseUrl", "https://api.github.com"}}},
+          {"secrets", json::object()}};
+}
+
+TEST(AgentExec, TheReferenceAgentRunPayloadReachesTheModel) {
+  std::string problems;
+  LoopbackHttpServer server([&](const HttpRecord& req) {
+    auto fail = [&](const std::string& why) {
+      problems += why + "; ";
+      return HttpReply{400, "application/json", {R"({"error":{"message":"bad request"}})"}};
+    };
+    const json body = json::parse(req.body, nullptr, false);
+    if (body.is_discarded()) return fail("body not JSON");
+    if (body.value("model", "") != "gpt-ref") return fail("model " + body.value("model", ""));
+    const json& m = body["messages"];
+    if (!m.is_array() || m.size() != 4) return fail("messages " + m.dump());
+    const std::string system = m[0]["content"];
+    if (system.rfind("You are kind.\n\nBe terse.", 0) != 0) return fail("system " + system);
+    if (system.find("### greeting\nSay hi first.") == std::string::npos)
+      return fail("agentSkills bundle " + system);
+    if (m[1] != json{{"role", "user"}, {"content", "earlier"}}) return fail("step 1");
+    if (m[2] != json{{"role", "assistant"}, {"content", "reply"}}) return fail("step 2");
+    if (m[3] != json{{"role", "user"}, {"content", "say hello"}}) return fail("the message once");
+    HttpReply reply;
+    reply.content_type = "text/event-stream";
+    reply.chunks = {sse(content_chunk("Hi")) + "data: [DONE]\n\n"};
+    return reply;
+  });
+  TempDir tmp("agent-exec");
+  const auto r =
+      exec_payload(tmp, reference_turn_payload("vespid.loop.v1"),
+                   {{"OPENAI_API_KEY", "sk-test-123"}, {"OPENAI_BASE_URL", server.url() + "/v1/"}});
+  EXPECT_EQ(problems, "");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const auto frames = json_lines(r.out);
+  EXPECT_EQ(frames.back()["status"], "succeeded") << frames.back().dump();
+  EXPECT_EQ(frames.back()["output"]["text"], "Hi");
+  const auto events = events_of(frames);
+  ASSERT_GE(events.size(), 2u);
+  EXPECT_EQ(events[0]["payload"]["model"], "gpt-ref");
+  EXPECT_EQ(events[1]["payload"]["applied"], json::array({"greeting"}));
+}
+
+TEST(AgentExec, TheReferenceShapeIsCheckedWithTheReferenceCodes) {
+  TempDir tmp("agent-exec");
+  auto error_of = [&](const json& payload) {
+    const auto r = exec_payload(tmp, payload);
+    const auto frames = json_lines(r.out);
+    return frames.empty() ? std::string("no frames: ") + r.err
+                          : frames.back().value("error", std::string("(none)"));
+  };
+  json echo = reference_turn_payload("vespid.echo.v1");
+  echo.erase("toolset");
+  {
+    const auto r = exec_payload(tmp, echo);
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_EQ(json_lines(r.out).back()["output"]["text"], "say hello");
+  }
+  json wrong_type = echo;
+  wrong_type["node"]["type"] = "agent.execute";
+  EXPECT_EQ(error_of(wrong_type).rfind("INVALID_AGENT_RUN_NODE", 0), 0u);
+  json no_instructions = echo;
+  no_instructions["node"]["config"]["prompt"].erase("instructions");
+  EXPECT_EQ(error_of(no_instructions).rfind("INVALID_AGENT_RUN_NODE", 0), 0u);
+  json no_node_object = echo;
+  no_node_object["node"] = "agent";
+  EXPECT_EQ(error_of(no_node_object).rfind("INVALID_AGENT_RUN_PAYLOAD", 0), 0u);
+  json no_engine = echo;
+  no_engine["node"]["config"].erase("engine");
+  EXPECT_EQ(error_of(no_engine).rfind("OPENAI_API_KEY_MISSING", 0), 0u)
+      << "the reference's default engine is vespid.loop.v1";
+}
+
 TEST(AgentExec, LoopReportsHttpErrorsWithStatusAndBody) {
   LoopbackHttpServer server([](const HttpRecord&) {
     return HttpReply{

@@ -643,7 +643,7 @@ TEST_F(ClusterOfThree, TheCliStreamsATurnOnThroughBWhenAIsKilledMidTurn) {
   EXPECT_NE(sent.err.find("(going on via " + ws_client_url(B()) + ")"), std::string::npos)
       << sent.err;
   // B, which holds the node host, took over the turn A was waiting for.
-  EXPECT_NE(B().gw.log_text().find("adopted dispatch ses_"), std::string::npos)
+  EXPECT_NE(B().gw.log_text().find("adopted dispatch " + sid + ":agent:"), std::string::npos)
       << B().gw.log_text();
 }
 

@@ -83,8 +83,7 @@ TEST_F(Limits, AnonymousPairingRequestsPastMaxPendingAreRefused) {
     if (!e) continue;
     ++refusals;
     EXPECT_EQ((*e)["code"], "UNAVAILABLE");
-    EXPECT_NE((*e)["message"].get<std::string>().find("pairing.max_pending = 2"),
-              std::string::npos)
+    EXPECT_NE((*e)["message"].get<std::string>().find("pairing.max_pending = 2"), std::string::npos)
         << e->dump();
   }
   EXPECT_EQ(refusals, 1);

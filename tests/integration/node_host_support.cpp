@@ -144,6 +144,26 @@ std::unique_ptr<WsClient> NodeHostGateway::connect_agent(const PairedAgent& a,
   return c;
 }
 
+BridgeClient paired_bridge_node(cli::OperatorClient& admin, int bridge_port,
+                                const std::string& node_id, const json& extra) {
+  auto c = BridgeClient::connect("127.0.0.1", bridge_port);
+  json fields = {{"displayName", node_id}};
+  fields.update(extra);
+  c.pair_request(node_id, fields);
+  std::string request_id;
+  for (int i = 0; i < 100 && request_id.empty(); ++i) {
+    const json pending = admin.call("nodes.pending");  // named: ranging a temporary dangles
+    for (const auto& p : pending["pending"])
+      if (p["nodeId"] == node_id) request_id = p["requestId"];
+    if (request_id.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_FALSE(request_id.empty()) << "no pending pairing for " << node_id;
+  admin.call("nodes.approve", {{"requestId", request_id}, {"org", "acme"}});
+  EXPECT_TRUE(c.read_type("hello-ok", std::chrono::seconds(5)));
+  c.clear_kept();  // pair-ok, read past on the way to hello-ok
+  return c;
+}
+
 json NodeHostGateway::dispatch_body(const std::string& run, int attempt, const json& extra) {
   json b = {{"organizationId", org_id_},
             {"requestedByUserId", test_uuid("user-1")},

@@ -9,7 +9,9 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "bridge_client.hpp"
 #include "gateway_process.hpp"
+#include "operator_client.hpp"
 #include "temp_dir.hpp"
 #include "test_ids.hpp"
 #include "web_test_client.hpp"
@@ -25,6 +27,12 @@ struct PairedAgent {
 // Writes <dir>/ca.pem (a CA of the test's own) and <dir>/gw.pem + gw.key (a server certificate it
 // signed for localhost and 127.0.0.1), with the openssl CLI.
 ::testing::AssertionResult make_test_ca(const std::string& dir);
+
+// A bridge node that asked to pair on `bridge_port`, approved into acme by `admin`, read past
+// hello-ok (pair-ok and anything before hello-ok dropped), as the reference client is left.
+BridgeClient paired_bridge_node(cli::OperatorClient& admin, int bridge_port,
+                                const std::string& node_id,
+                                const nlohmann::json& extra = nlohmann::json::object());
 
 class NodeHostGateway : public ::testing::Test {
  protected:

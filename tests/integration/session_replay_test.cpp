@@ -167,13 +167,15 @@ TEST_F(SessionReplay, HistoryForATurnIsBoundedInBytesNewestKept) {
               {{"seq", 1}, {"kind", "agent.assistant_message"}, {"payload", {{"text", reply}}}}}});
     h->send({{"type", "execute_result"}, {"requestId", rid}, {"status", "succeeded"}});
     EXPECT_TRUE(h->read_type("execute_ack", 5s));
-    return (*ex)["payload"]["history"];
+    return (*ex)["payload"]["steps"];  // the reference's name: history, then this message
   };
   turn(std::string(200 * 1024, 'a'), "r1");
   turn(std::string(200 * 1024, 'b'), "r2");
   const json history = turn("c", "r3");
-  // Newest first within 300 KB: r2, the 'b' message, r1; the 'a' message does not fit.
-  ASSERT_EQ(history.size(), 3u) << history.dump().substr(0, 300);
+  // Newest first within 300 KB: r2, the 'b' message, r1; the 'a' message does not fit. The
+  // turn's own message ends the steps.
+  ASSERT_EQ(history.size(), 4u) << history.dump().substr(0, 300);
+  EXPECT_EQ(history[3], json({{"role", "user"}, {"content", "c"}}));
   EXPECT_EQ(history[0]["content"], "r1");
   EXPECT_EQ(history[1]["content"].get<std::string>().size(), 200u * 1024);
   EXPECT_EQ(history[1]["content"].get<std::string>()[0], 'b');

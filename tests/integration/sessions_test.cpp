@@ -16,6 +16,7 @@
 #include "node_host_support.hpp"
 #include "operator_client.hpp"
 #include "process.hpp"
+#include "reference_agent_run.hpp"
 
 namespace vespid::test {
 namespace {
@@ -142,7 +143,7 @@ TEST_F(Sessions, StreamReplayPinIdempotencyAndOrgBoundaries) {
   // idempotency key) on every event of the turn.
   const json& fin = events.back()["payload"];
   EXPECT_EQ(fin["status"], "succeeded") << fin.dump();
-  EXPECT_EQ(fin["requestId"].get<std::string>().rfind(sid + ":msg-", 0), 0u) << fin.dump();
+  EXPECT_EQ(fin["requestId"], sid + ":agent:3") << fin.dump();
   EXPECT_EQ(fin["output"]["text"], message) << fin.dump();
   for (std::size_t i = 1; i < events.size(); ++i)
     EXPECT_EQ(events[i]["payload"]["runId"], "k1") << events[i].dump();
@@ -364,7 +365,11 @@ TEST_F(ScriptedSessions, HostEventsMapToSessionEventsAndSilenceTimesOut) {
                            {{"engine", "vespid.loop.v1"},
                             {"model", "m1"},
                             {"instructions", "be brief"},
-                            {"toolset", {{"name", "ts"}, {"skills", json::array()}}},
+                            {"toolset",
+                             {{"id", "5f0c6a1e-2b7d-4c3a-9e8f-1a2b3c4d5e6f"},
+                              {"name", "ts"},
+                              {"mcpServers", json::array()},
+                              {"agentSkills", json::array()}}},
                             {"limits", {{"timeoutMs", 5000}}}});
   ASSERT_EQ(created.status, 201) << created.raw_body;
   const std::string sid = created.body["session"]["id"];
@@ -376,16 +381,27 @@ TEST_F(ScriptedSessions, HostEventsMapToSessionEventsAndSilenceTimesOut) {
   auto ex = h->read_type("execute");
   ASSERT_TRUE(ex);
   EXPECT_EQ((*ex)["kind"], "agent.run");
-  EXPECT_EQ((*ex)["requestId"], sid + ":msg-2:1");
+  // The reference's execute (issue 20 point 1): request id "<sessionId>:agent:<seq + 1>", a
+  // payload the reference agent's schemas accept, with the session's settings in the node.
+  EXPECT_EQ((*ex)["requestId"], sid + ":agent:3");
+  EXPECT_EQ(reference_agent_refusal(*ex), "") << ex->dump();
+  EXPECT_TRUE(is_uuid(sid)) << sid;
   const json& p = (*ex)["payload"];
-  EXPECT_EQ(p["sessionId"], sid);
-  EXPECT_EQ(p["engine"], "vespid.loop.v1");
-  EXPECT_EQ(p["model"], "m1");
-  EXPECT_EQ(p["instructions"], "be brief");
-  EXPECT_EQ(p["message"], "run tools");
-  EXPECT_EQ(p["history"], json::array());
+  EXPECT_EQ(p["nodeId"], "agent");
+  EXPECT_EQ(p["runId"], sid);
+  EXPECT_EQ(p["workflowId"], sid);
+  EXPECT_EQ(p["attemptCount"], 3);
+  const json& config = p["node"]["config"];
+  EXPECT_EQ(config["engine"]["id"], "vespid.loop.v1");
+  EXPECT_EQ(config["llm"]["model"], "m1");
+  EXPECT_EQ(config["llm"]["provider"], "openai");
+  EXPECT_EQ(config["prompt"]["instructions"], "be brief");
+  EXPECT_EQ(config["limits"]["timeoutMs"], 5000);
+  EXPECT_EQ(config["limits"]["maxTurns"], 8) << "the reference's defaults fill the rest";
+  EXPECT_EQ(p["runInput"]["message"], "run tools");
+  EXPECT_EQ(p["steps"], json::array({{{"role", "user"}, {"content", "run tools"}}}));
   EXPECT_EQ(p["toolset"]["name"], "ts");
-  EXPECT_EQ(p["limits"]["timeoutMs"], 5000);
+  EXPECT_EQ(p["env"]["githubApiBaseUrl"], "https://api.github.com");
   const std::string rid = (*ex)["requestId"];
   auto event = [&](int seq, const std::string& kind, const json& payload,
                    const std::string& message = "") {
@@ -426,8 +442,9 @@ TEST_F(ScriptedSessions, HostEventsMapToSessionEventsAndSilenceTimesOut) {
   c->send({{"type", "session_send"}, {"sessionId", sid}, {"message", "again"}});
   auto ex2 = h->read_type("execute");
   ASSERT_TRUE(ex2);
-  EXPECT_EQ((*ex2)["payload"]["history"],
-            json::array({{{"role", "user"}, {"content", "run tools"}}}));
+  EXPECT_EQ((*ex2)["payload"]["steps"], json::array({{{"role", "user"}, {"content", "run tools"}},
+                                                     {{"role", "user"}, {"content", "again"}}}));
+  EXPECT_EQ(reference_agent_refusal(*ex2), "") << ex2->dump();
   std::vector<json> second;
   ASSERT_TRUE(read_until(*c, "error", second));
   ASSERT_EQ(second.size(), 2u);
@@ -705,6 +722,10 @@ class BridgeChat : public Sessions {
         {{{"name", "bridge"}, {"plugin", "bridge"}, {"config", {{"port", bridge_port_}}}}});
     Sessions::SetUp();
   }
+  BridgeClient paired_node(const std::string& node_id) {
+    auto admin = cli::OperatorClient::connect(gw_.socket_path());
+    return paired_bridge_node(admin, bridge_port_, node_id, {{"platform", "ios"}});
+  }
   int bridge_port_ = 0;
 };
 
@@ -713,21 +734,8 @@ TEST_F(BridgeChat, NodeSendsSubscribesAndReadsHistory) {
   const std::string sid = create_session(member_token_, "bridge chat");
   const std::string foreign_sid = create_session_in(other_org_id_, outsider_token_);
 
-  auto admin = cli::OperatorClient::connect(gw_.socket_path());
-  auto c = BridgeClient::connect("127.0.0.1", bridge_port_);
-  c.pair_request("phone-1", {{"displayName", "phone"}, {"platform", "ios"}});
-  std::string request_id;
-  for (int i = 0; i < 100 && request_id.empty(); ++i) {
-    json pending = admin.call("nodes.pending");
-    for (const auto& p : pending["pending"]) {
-      if (p["nodeId"] == "phone-1") request_id = p["requestId"];
-    }
-    if (request_id.empty()) std::this_thread::sleep_for(ms(20));
-  }
-  ASSERT_FALSE(request_id.empty());
-  admin.call("nodes.approve", {{"requestId", request_id}, {"org", "acme"}});
-  ASSERT_TRUE(c.read_type("pair-ok", std::chrono::seconds(5)));
-  ASSERT_TRUE(c.read_type("hello-ok", std::chrono::seconds(5)));
+  auto c = paired_node("phone-1");
+  ASSERT_FALSE(HasFailure());
 
   json sub_payload = {{"sessionKey", sid}};
   c.send({{"type", "event"}, {"event", "chat.subscribe"}, {"payloadJSON", sub_payload.dump()}});
@@ -804,9 +812,77 @@ TEST_F(BridgeChat, NodeSendsSubscribesAndReadsHistory) {
   EXPECT_EQ(resolved["session"]["pinnedAgentId"], agent->id()) << resolved.dump();
   json hidden = c.call("sessions.resolve", {{"sessionKey", foreign_sid}});
   EXPECT_EQ(hidden["error"]["code"], "NOT_FOUND") << hidden.dump();
-  // chat.abort is refused plainly: node hosts cannot be told to stop a turn yet.
-  json abort = c.call("chat.abort", {{"sessionKey", sid}});
-  EXPECT_EQ(abort["error"]["code"], "UNAVAILABLE") << abort.dump();
+  // chat.abort with no run in flight: the reference's "nothing aborted" (turn_cancel_test has
+  // the run that is stopped).
+  json abort =
+      BridgeClient::parse_field(c.call("chat.abort", {{"sessionKey", sid}}), "payloadJSON");
+  EXPECT_EQ(abort, json({{"ok", true}, {"aborted", false}, {"runIds", json::array()}}));
+  json foreign_abort = c.call("chat.abort", {{"sessionKey", foreign_sid}});
+  EXPECT_EQ(foreign_abort["error"]["code"], "NOT_FOUND") << foreign_abort.dump();
+}
+
+// sessionKey "main" (the reference's default, issue 20 point 10): each node's own session,
+// made on first use with sessions.node_main_engine, pinned on its first turn, and named "main"
+// in everything the node gets back.
+class BridgeMainSession : public BridgeChat {
+ protected:
+  EnvOverrides gateway_env() override {
+    return {{"VESPID_INTERNAL_TOKEN", kServiceToken},
+            {"VESPID_SESSIONS_NODE_MAIN_ENGINE", "vespid.echo.v1"}};
+  }
+};
+
+TEST_F(BridgeMainSession, MainIsTheNodesOwnSessionMadeOnFirstUse) {
+  auto agent = start_agent("main-host");
+  auto c = paired_node("phone-main");
+  ASSERT_FALSE(HasFailure());
+  // No sessionKey at all: "main".
+  c.send({{"type", "event"}, {"event", "chat.subscribe"}, {"payloadJSON", json::object().dump()}});
+  json res = c.call("chat.send", {{"message", "hello main"}, {"idempotencyKey", "m-1"}});
+  ASSERT_EQ(res["ok"], true) << res.dump();
+  std::optional<json> fin;
+  for (int i = 0; i < 50 && !fin; ++i) {
+    auto ev = c.read_until(
+        [](const json& f) {
+          return f.value("type", "") == "event" && f.value("event", "") == "chat";
+        },
+        std::chrono::seconds(10));
+    ASSERT_TRUE(ev) << agent->log();
+    json p = BridgeClient::parse_field(*ev, "payloadJSON");
+    EXPECT_EQ(p["sessionKey"], "main") << p.dump();
+    if (p["state"] == "final") fin = p;
+  }
+  ASSERT_TRUE(fin);
+  EXPECT_EQ((*fin)["message"]["content"][0]["text"], "hello main");
+
+  json hist =
+      BridgeClient::parse_field(c.call("chat.history", {{"sessionKey", "main"}}), "payloadJSON");
+  EXPECT_EQ(hist["sessionKey"], "main");
+  const std::string sid = hist["sessionId"];
+  EXPECT_TRUE(is_uuid(sid)) << hist.dump();
+  ASSERT_GE(hist["messages"].size(), 2u) << hist.dump();
+
+  // An ordinary session of the org: operators see it, pinned to the host that answered.
+  HttpReply got = rest("GET", "/v1/orgs/" + org_id_ + "/sessions/" + sid, member_token_);
+  ASSERT_EQ(got.status, 200) << got.raw_body;
+  EXPECT_EQ(got.body["session"]["pinnedAgentId"], agent->id());
+  EXPECT_EQ(got.body["session"]["engineId"], "vespid.echo.v1");
+  EXPECT_EQ(got.body["session"]["createdBy"], "node:phone-main");
+  json listed = BridgeClient::parse_field(c.call("sessions.list"), "payloadJSON");
+  bool keyed_main = false;
+  for (const auto& row : listed["sessions"]) keyed_main |= row["id"] == sid && row["key"] == "main";
+  EXPECT_TRUE(keyed_main) << listed.dump();
+
+  // Another node's "main" is another session; the first node's stays its own.
+  auto other = paired_node("phone-two");
+  ASSERT_FALSE(HasFailure());
+  json other_hist =
+      BridgeClient::parse_field(other.call("chat.history", json::object()), "payloadJSON");
+  EXPECT_NE(other_hist["sessionId"], sid);
+  EXPECT_TRUE(other_hist["messages"].empty()) << other_hist.dump();
+  json again = BridgeClient::parse_field(c.call("sessions.resolve", json::object()), "payloadJSON");
+  EXPECT_EQ(again["sessionKey"], "main");
+  EXPECT_EQ(again["session"]["id"], sid);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "bridge_client.hpp"
 #include "node_host_support.hpp"
 #include "operator_client.hpp"
+#include "reference_agent_run.hpp"
 
 namespace vespid::test {
 namespace {
@@ -29,22 +30,8 @@ class WireCompat : public NodeHostGateway {
     admin_ = cli::OperatorClient::connect(gw_.socket_path());
   }
 
-  // A bridge node paired into acme and authenticated, as the reference client leaves it.
   BridgeClient paired_node(const std::string& node_id) {
-    auto c = BridgeClient::connect("127.0.0.1", bridge_port_);
-    c.pair_request(node_id, {{"displayName", node_id}});
-    std::string rid;
-    for (int i = 0; i < 100 && rid.empty(); ++i) {
-      const json pending = admin_.call("nodes.pending");
-      for (const auto& p : pending["pending"])
-        if (p["nodeId"] == node_id) rid = p["requestId"];
-      if (rid.empty()) std::this_thread::sleep_for(20ms);
-    }
-    EXPECT_FALSE(rid.empty());
-    admin_.call("nodes.approve", {{"requestId", rid}, {"org", "acme"}});
-    EXPECT_TRUE(c.read_type("hello-ok", 5s));
-    c.clear_kept();  // pair-ok, read past on the way to hello-ok
-    return c;
+    return paired_bridge_node(admin_, bridge_port_, node_id);
   }
 
   int bridge_port_ = 0;
@@ -305,6 +292,60 @@ TEST_F(WireCompat, TheReferenceSessionCreateBodyAndSessionFields) {
                              {{"tools", {{"allow", json::array({1, 2})}}}});
   EXPECT_EQ(bad_tools.status, 400);
   EXPECT_EQ(bad_tools.body["details"]["field"], "tools.allow") << bad_tools.raw_body;
+}
+
+// Point 1 and 5 end to end: a turn a bridge node starts, in a session made with the reference's
+// body, reaches the node host as an execute the reference agent would run (its schemas as the
+// fixture in reference_agent_run.cpp reads them): uuids for the org, the user (the node's name
+// uuid) and the session, the session's llm and prompt in the node's config.
+TEST_F(WireCompat, ATurnABridgeNodeStartsIsAnExecuteTheReferenceAgentRuns) {
+  PairedAgent host = pair("reference-shaped");
+  auto h = connect_agent(host, {{"kinds", {"agent.run"}}});
+  HttpReply created = rest("POST", "/v1/orgs/" + org_id_ + "/sessions", member_token_,
+                           {{"engineId", "vespid.loop.v1"},
+                            {"llm", {{"provider", "anthropic"}, {"model", "claude-x"}}},
+                            {"prompt", {{"system", "be brief"}, {"instructions", "in French"}}},
+                            {"tools", {{"allow", json::array({"shell.run"})}}}});
+  ASSERT_EQ(created.status, 201) << created.raw_body;
+  const std::string sid = created.body["session"]["id"];
+  auto node = paired_node("ref-phone");
+  json res = node.call("chat.send", {{"sessionKey", sid}, {"message", "bonjour"}});
+  ASSERT_EQ(res["ok"], true) << res.dump();
+
+  auto ex = h->read_type("execute");
+  ASSERT_TRUE(ex);
+  EXPECT_EQ(reference_agent_refusal(*ex), "") << ex->dump();
+  EXPECT_TRUE(is_uuid((*ex)["userId"])) << ex->dump();
+  EXPECT_EQ((*ex)["organizationId"], org_id_);
+  const json& config = (*ex)["payload"]["node"]["config"];
+  EXPECT_EQ(config["llm"]["provider"], "anthropic");
+  EXPECT_EQ(config["llm"]["model"], "claude-x");
+  EXPECT_EQ(config["prompt"], json({{"system", "be brief"}, {"instructions", "in French"}}));
+  EXPECT_EQ(config["tools"]["allow"], json::array({"shell.run"}));
+  EXPECT_EQ((*ex)["payload"]["runInput"]["message"], "bonjour");
+
+  // The same node's next turn carries the same user (the uuid stands for the node) and the
+  // conversation so far.
+  h->send({{"type", "execute_event"},
+           {"requestId", (*ex)["requestId"]},
+           {"event",
+            {{"seq", 1},
+             {"ts", 1},
+             {"kind", "agent.assistant_message"},
+             {"level", "info"},
+             {"payload", {{"text", "salut"}}}}}});
+  h->send({{"type", "execute_result"},
+           {"requestId", (*ex)["requestId"]},
+           {"status", "succeeded"},
+           {"output", {{"text", "salut"}}}});
+  ASSERT_TRUE(h->read_type("execute_ack"));
+  ASSERT_EQ(node.call("chat.send", {{"sessionKey", sid}, {"message", "encore"}})["ok"], true);
+  auto ex2 = h->read_type("execute");
+  ASSERT_TRUE(ex2);
+  EXPECT_EQ((*ex2)["userId"], (*ex)["userId"]);
+  EXPECT_EQ((*ex2)["payload"]["steps"], json::array({{{"role", "user"}, {"content", "bonjour"}},
+                                                     {{"role", "assistant"}, {"content", "salut"}},
+                                                     {{"role", "user"}, {"content", "encore"}}}));
 }
 
 }  // namespace

@@ -13,6 +13,7 @@ namespace vespid::agent {
 struct AgentTask {
   std::string engine;
   std::string model;
+  std::string system;  // the reference's prompt.system, may be empty
   std::string instructions;
   std::string message;
   nlohmann::json history = nlohmann::json::array();  // [{role: user|assistant, content}]

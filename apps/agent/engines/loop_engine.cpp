@@ -41,10 +41,11 @@ std::string error_detail(const std::string& body) {
 
 nlohmann::json loop_request_body(const AgentTask& task) {
   nlohmann::json messages = nlohmann::json::array();
-  std::string system = task.instructions;
-  if (!task.toolset_context.empty()) {
+  std::string system;
+  for (const std::string* part : {&task.system, &task.instructions, &task.toolset_context}) {
+    if (part->empty()) continue;
     if (!system.empty()) system += "\n\n";
-    system += task.toolset_context;
+    system += *part;
   }
   if (!system.empty()) messages.push_back({{"role", "system"}, {"content", system}});
   if (task.history.is_array()) {

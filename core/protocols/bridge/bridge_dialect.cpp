@@ -1,5 +1,7 @@
 #include "protocols/bridge/bridge_dialect.hpp"
 
+#include <map>
+
 #include "host/connections/connection.hpp"
 #include "protocols/typed_frame.hpp"
 #include "runtime/api_error.hpp"
@@ -98,7 +100,9 @@ struct BridgeDialect::Session {
   Deadlines::Id pairing_deadline = 0;
   Clock::time_point last_frame = Clock::now();
   uint64_t pings_sent = 0;
-  std::set<std::string> chat_subs;  // session ids (chat.subscribe)
+  // session id -> the sessionKey the node subscribed with ("main" or the id): its chat events
+  // carry that key back (chat.subscribe).
+  std::map<std::string, std::string> chat_subs;
 };
 
 // The router's handle on an authenticated bridge connection.
@@ -285,18 +289,19 @@ Task<void> BridgeDialect::handle_event(std::shared_ptr<Connection> conn, json fr
     ignored(e.what());
     co_return;
   }
-  const std::string sid = fields::string_if(p, "sessionKey");
-  if (sid.empty()) {
-    ignored("its payloadJSON has no sessionKey");
-    co_return;
-  }
+  const std::string key = session_key_of(p);
   if (ev == "chat.unsubscribe") {
-    unsubscribe_chat(*conn, sid);
+    for (const auto& [sid, k] : std::map<std::string, std::string>(s->chat_subs)) {
+      if (k == key || sid == key) unsubscribe_chat(*conn, sid);
+    }
     co_return;
   }
   if (sessions_ == nullptr) co_return;
-  // Only a session of the node's own org.
+  // Only a session of the node's own org ("main" is made on first use).
+  std::string sid;
   try {
+    Task<std::string> rt = resolve_session_key(*s, key);
+    sid = co_await std::move(rt);
     Task<json> t = sessions_->require_session(
         sessions::SessionService::node_caller(conn->principal, s->node_id), sid);
     co_await std::move(t);
@@ -305,7 +310,7 @@ Task<void> BridgeDialect::handle_event(std::shared_ptr<Connection> conn, json fr
     co_return;
   }
   if (conn->gone) co_return;
-  s->chat_subs.insert(sid);
+  s->chat_subs[sid] = key;
   chat_subs_[sid][conn->id()] = conn;
 }
 
@@ -567,9 +572,7 @@ Task<json> BridgeDialect::call_node_method(Session& s, std::string method, json 
     json v = co_await std::move(t);
     co_return v;
   }
-  // chat.abort needs a cancel frame the node host understands (vespid.node.v1 has none yet);
-  // refusing it plainly beats pretending a turn stopped while the host keeps running it.
-  if (sessions_ == nullptr || method == "chat.abort") {
+  if (sessions_ == nullptr) {
     throw api::unavailable("\"" + method + "\" is not available on this gateway");
   }
   sessions::Caller caller =
@@ -579,20 +582,34 @@ Task<json> BridgeDialect::call_node_method(Session& s, std::string method, json 
         static_cast<int>(fields::int_or(params, "limit", 50, 0, INT32_MAX, "params.limit"));
     Task<json> t = sessions_->list(std::move(caller), limit, "");
     json v = co_await std::move(t);
-    // The reference's session rows are addressed by `key` (what chat.* take as sessionKey).
-    for (auto& row : v["sessions"]) row["key"] = row.value("id", "");
+    Task<std::optional<std::string>> mt = sessions_->find_node_main_session(s.node_id);
+    const std::optional<std::string> main_id = co_await std::move(mt);
+    // The reference's session rows are addressed by `key` (what chat.* take as sessionKey):
+    // the node's own main session is "main", any other its id.
+    for (auto& row : v["sessions"]) {
+      const std::string id = row.value("id", "");
+      row["key"] = main_id && *main_id == id ? std::string(kMainSessionKey) : id;
+    }
     co_return v;
   }
-  const std::string sid =
-      params.is_object() && params.contains("sessionKey") && params["sessionKey"].is_string()
-          ? params["sessionKey"].get<std::string>()
-          : "";
-  if (sid.empty()) throw api::invalid("\"sessionKey\" is required (a session id)");
+  const std::string key = session_key_of(params);
   try {
+    Task<std::string> rt = resolve_session_key(s, key);
+    const std::string sid = co_await std::move(rt);
     if (method == "sessions.resolve") {
       Task<json> t = sessions_->require_session(std::move(caller), sid);
       json r = co_await std::move(t);
-      co_return json{{"sessionKey", sid}, {"session", sessions::session_view(r)}};
+      co_return json{{"sessionKey", key}, {"session", sessions::session_view(r)}};
+    }
+    if (method == "chat.abort") {
+      // The reference's answer: {ok, aborted, runIds}; subscribers get chat state "aborted".
+      const std::string run_id = fields::string_if(params, "runId");
+      Task<json> t = sessions_->cancel(std::move(caller), sid, "rpc", run_id);
+      json r = co_await std::move(t);
+      const bool aborted = r.value("cancelled", false);
+      json run_ids = json::array();
+      if (aborted) run_ids.push_back(r["runId"]);
+      co_return json{{"ok", true}, {"aborted", aborted}, {"runIds", run_ids}};
     }
     if (method == "chat.history") {
       const int limit =
@@ -600,7 +617,7 @@ Task<json> BridgeDialect::call_node_method(Session& s, std::string method, json 
       Task<std::vector<json>> t = sessions_->tail(std::move(caller), sid, limit);
       std::vector<json> events = co_await std::move(t);
       // The reference's transcript form (what its chat screens render) beside the events.
-      co_return json{{"sessionKey", sid},
+      co_return json{{"sessionKey", key},
                      {"sessionId", sid},
                      {"messages", chat_messages(events)},
                      {"thinkingLevel", "off"},
@@ -624,6 +641,20 @@ Task<json> BridgeDialect::call_node_method(Session& s, std::string method, json 
     if (e.code() == "SESSION_NOT_FOUND") throw api::not_found(e.what());
     throw;
   }
+}
+
+std::string BridgeDialect::session_key_of(const json& params) {
+  std::string key = fields::string_if(params, "sessionKey");
+  return key.empty() ? std::string(kMainSessionKey) : key;
+}
+
+Task<std::string> BridgeDialect::resolve_session_key(const Session& s, std::string key) {
+  if (key != kMainSessionKey) co_return key;
+  Task<std::string> t = sessions_->node_main_session(
+      sessions::SessionService::node_caller(Principal{Role::Node, "", "", s.org_id}, s.node_id),
+      s.node_id);
+  std::string id = co_await std::move(t);
+  co_return id;
 }
 
 json BridgeDialect::chat_messages(const std::vector<json>& events) {
@@ -667,12 +698,15 @@ void BridgeDialect::publish_chat(const std::string& session_id, const std::vecto
   std::vector<json> frames;
   for (const auto& ev : events) {
     const std::string type = fields::string_if(ev, "eventType");
+    const json payload = fields::any_if(ev, "payload");
+    // A cancelled turn ends in an error event TURN_CANCELED: the reference's "aborted".
+    const bool aborted = type == "error" && fields::string_if(payload, "code") == "TURN_CANCELED";
     const char* state = type == "agent_delta"   ? "delta"
                         : type == "agent_final" ? "final"
+                        : aborted               ? "aborted"
                         : type == "error"       ? "error"
                                                 : nullptr;
     if (state == nullptr) continue;
-    const json payload = fields::any_if(ev, "payload");
     // The run is the sender's idempotency key (the reference's clientRunId), else the turn's
     // request id; events stored before runIds were stamped carry neither.
     json run_id = payload.is_object() && payload.contains("runId")
@@ -704,6 +738,10 @@ void BridgeDialect::publish_chat(const std::string& session_id, const std::vecto
       const std::string whole = piece.empty() ? run.text : piece;
       if (!whole.empty()) p["message"] = assistant(whole);
       chat_text_.erase(session_id);
+    } else if (aborted) {
+      p.erase("code");
+      p["stopReason"] = fields::string_if(payload, "stopReason");
+      chat_text_.erase(session_id);
     } else {
       const std::string code = payload.is_object() ? fields::string_if(payload, "code") : "";
       const std::string message =
@@ -723,8 +761,25 @@ void BridgeDialect::publish_chat(const std::string& session_id, const std::vecto
     }
     // The transport bounds each connection's queue (send_queue_bytes) and closes a reader that
     // falls behind it; such a subscriber is dropped here too, never buffered for.
+    // The key the node subscribed with ("main" or the id) is the one its events carry.
+    const auto* sub = static_cast<const Session*>(c->dialect_state.get());
+    std::string key = session_id;
+    if (sub != nullptr) {
+      auto k = sub->chat_subs.find(session_id);
+      if (k != sub->chat_subs.end()) key = k->second;
+    }
     for (const auto& f : frames) {
-      if (c->send(f.dump(-1, ' ', false, json::error_handler_t::replace)) != VSP_OK) {
+      std::string text;
+      if (key == session_id) {
+        text = f.dump(-1, ' ', false, json::error_handler_t::replace);
+      } else {
+        json p = json::parse(f["payloadJSON"].get<std::string>());
+        p["sessionKey"] = key;
+        json keyed = f;
+        keyed["payloadJSON"] = p.dump(-1, ' ', false, json::error_handler_t::replace);
+        text = keyed.dump(-1, ' ', false, json::error_handler_t::replace);
+      }
+      if (c->send(text) != VSP_OK) {
         log::get("core")->warn(
             "bridge node connection {} cannot keep up with session {}; unsubscribed", cid,
             session_id);
@@ -795,8 +850,8 @@ void BridgeDialect::on_close(Connection& conn) {
   deadlines_.cancel(s->handshake_deadline);
   deadlines_.cancel(s->liveness_deadline);
   deadlines_.cancel(s->pairing_deadline);
-  const std::set<std::string> subs = s->chat_subs;
-  for (const auto& sid : subs) unsubscribe_chat(conn, sid);
+  const std::map<std::string, std::string> subs = s->chat_subs;
+  for (const auto& [sid, key] : subs) unsubscribe_chat(conn, sid);
   if (s->link) {
     router_.detach(s->node_id, s->link.get());
     log::get("core")->info("node {} disconnected", s->node_id);

@@ -126,6 +126,12 @@ class BridgeDialect final : public Dialect, public nodes::PairingDecisions {
   // session id -> connection id -> subscribed node connection (chat.subscribe)
   std::unordered_map<std::string, std::unordered_map<uint64_t, std::weak_ptr<Connection>>>
       chat_subs_;
+  // The reference's default session key: the node's own session, made on first use.
+  static constexpr const char* kMainSessionKey = "main";
+  // params.sessionKey, or "main" when it is absent or empty.
+  static std::string session_key_of(const nlohmann::json& params);
+  // A key as the session id it names ("main": the node's main session, made if need be).
+  core::Task<std::string> resolve_session_key(const Session& s, std::string key);
   // user_message and agent_final events as the reference's transcript messages
   // ({role, content:[{type:"text", text}], timestamp}), for chat.history.
   static nlohmann::json chat_messages(const std::vector<nlohmann::json>& events);

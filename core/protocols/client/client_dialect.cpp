@@ -157,6 +157,15 @@ Task<void> ClientDialect::on_message(std::shared_ptr<Connection> conn, std::stri
       json ok = {{"type", "session_agent_reset"}, {"sessionId", sid}, {"session", r["session"]}};
       if (!id.is_null()) ok["id"] = id;
       if (!conn->gone) send_json(*conn, ok);
+    } else if (type == "session_cancel") {
+      // The reference's later frame: stops the session's running turn (its events end with an
+      // `error` TURN_CANCELED); answered with whether there was one.
+      sid = session_id_of(frame);
+      Task<json> t = sessions_.cancel(std::move(caller), sid, "session_cancel");
+      json r = co_await std::move(t);
+      r["type"] = "session_cancelled";
+      if (!id.is_null()) r["id"] = id;
+      if (!conn->gone) send_json(*conn, r);
     } else {
       throw api::invalid("unknown message type \"" + type + "\"");
     }

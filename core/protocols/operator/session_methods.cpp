@@ -76,6 +76,14 @@ void register_session_methods(core::MethodTable& methods, SessionService& s) {
                  json out = co_await std::move(t);
                  co_return ok(std::move(out));
                }});
+  methods.add({"sessions.cancel", kUsers, "Stop a session's running turn {orgId, sessionId}",
+               [svc](CallContext c, json p) -> Task<CallResult> {
+                 Caller who = caller_of(c, p);
+                 std::string id = params::required_string(p, "sessionId");
+                 Task<json> t = svc->cancel(std::move(who), std::move(id), "operator");
+                 json out = co_await std::move(t);
+                 co_return ok(std::move(out));
+               }});
   methods.add({"sessions.reset", kUsers, "Unpin a session's node host {orgId, sessionId}",
                [svc](CallContext c, json p) -> Task<CallResult> {
                  Caller who = caller_of(c, p);

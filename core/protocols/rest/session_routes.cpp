@@ -98,6 +98,14 @@ class SessionRoutes {
     co_return RestResponse{202, out};
   }
 
+  Task<RestResponse> cancel(RestRequest req) {
+    Task<Caller> ct = caller(req);
+    Caller c = co_await std::move(ct);
+    Task<json> t = s_.cancel(std::move(c), req.params.at(1), "rest");
+    json out = co_await std::move(t);
+    co_return RestResponse{200, out};
+  }
+
   Task<RestResponse> reset(RestRequest req) {
     Task<Caller> ct = caller(req);
     Caller c = co_await std::move(ct);
@@ -147,6 +155,8 @@ void register_session_routes(core::RestDialect& rest, repo::Repository& repo,
              [r](RestRequest q) { return r->send(std::move(q)); });
   rest.route("POST", "/v1/orgs/:orgId/sessions/:sessionId/reset",
              [r](RestRequest q) { return r->reset(std::move(q)); });
+  rest.route("POST", "/v1/orgs/:orgId/sessions/:sessionId/cancel",
+             [r](RestRequest q) { return r->cancel(std::move(q)); });
 }
 
 }  // namespace vespid::sessions

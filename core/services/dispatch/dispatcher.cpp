@@ -294,6 +294,21 @@ Task<Dispatcher::Submitted> Dispatcher::submit(DispatchRequest r,
   throw no_agent("the chosen node hosts disconnected while the dispatch was sent");
 }
 
+bool Dispatcher::cancel(const std::string& request_id, const std::string& session_id) {
+  auto it = outstanding_.find(request_id);
+  if (it == outstanding_.end()) return false;
+  const nodes::ConnectedNode* node = router_.find(it->second.agent_id);
+  if (node == nullptr) return false;
+  json frame = {{"type", "session_cancel"},
+                {"requestId", request_id},
+                {"organizationId", it->second.org_id},
+                {"sessionId", session_id}};
+  const bool sent = node->link->send_frame(frame.dump());
+  L()->info("dispatch {}: cancel {} node host {}", request_id, sent ? "sent to" : "could not reach",
+            it->second.agent_id);
+  return sent;
+}
+
 Task<void> Dispatcher::time_out(std::string request_id) {
   auto it = outstanding_.find(request_id);
   if (it == outstanding_.end()) co_return;

@@ -122,6 +122,12 @@ class Dispatcher {
   void relayed(const std::string& kind, const std::string& request_id, const std::string& agent_id,
                const nlohmann::json& payload);
 
+  // Asks the host running `request_id` to stop it: sends `session_cancel {requestId,
+  // organizationId, sessionId}` (the reference's frame). Hosts that do not know the frame ignore
+  // it and finish the work; the dispatch stays outstanding until the result or the timeout
+  // either way. False when the dispatch is not outstanding here or the frame could not be sent.
+  bool cancel(const std::string& request_id, const std::string& session_id);
+
   // The public result view {status, output?, error?}, if stored and unexpired.
   core::Task<std::optional<nlohmann::json>> result(std::string request_id);
 

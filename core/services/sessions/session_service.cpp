@@ -7,10 +7,12 @@
 #include "runtime/crypto.hpp"
 #include "runtime/json_fields.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/name_uuid.hpp"
 #include "runtime/time.hpp"
 #include "services/dispatch/dispatcher.hpp"
 #include "services/identity/org_access.hpp"
 #include "services/nodes/node_router.hpp"
+#include "services/sessions/agent_run_payload.hpp"
 #include "storage/keys.hpp"
 #include "storage/repository.hpp"
 
@@ -45,6 +47,19 @@ constexpr int kCommitRetries = 5;
 // Sessions whose seq counter is remembered; past this the memory is simply dropped (a read
 // per batch until it fills again), so it never grows without bound.
 constexpr size_t kSeqCacheMax = 10000;
+
+// A turn's request id: the reference's "<sessionId>:agent:<attemptCount>", attemptCount being
+// the user_message's seq + 1.
+std::string turn_request_id(const std::string& session_id, uint64_t user_message_seq) {
+  return session_id + ":" + kTurnNodeId + ":" + std::to_string(user_message_seq + 1);
+}
+
+// The payload's attemptCount. The reference agent refuses one above 1000 and seq counts every
+// event (each delta too), so a long session would pass it after a few dozen turns; the request
+// id keeps the exact number, the payload the most the agent accepts (docs/wire-facts.md).
+int turn_attempt_count(uint64_t user_message_seq) {
+  return static_cast<int>(std::min<uint64_t>(user_message_seq + 1, 1000));
+}
 
 api::ApiError session_not_found(const std::string& id) {
   return {"SESSION_NOT_FOUND", "no session \"" + id + "\" in this org", {{"sessionId", id}}};
@@ -222,10 +237,33 @@ class SessionService::RunListener final : public dispatch::ExecutionListener,
   // turn already has stored are skipped (counted at the first flush).
   void replaying_from_first_event() override { count_stored_ = true; }
 
+  const std::string& request_id() const noexcept { return request_id_; }
+  const std::string& run_id() const noexcept { return run_id_; }
+  void set_request_id(std::string id) { request_id_ = std::move(id); }
+  bool ended() const noexcept { return done_; }
+
+  // The turn is over for the session now, whatever the host still does: an `error` event
+  // TURN_CANCELED (the reference agent's code for a cancelled turn) is stored, and the host's
+  // later events and result become no session events. False when the turn had already ended.
+  bool cancel(const std::string& stop_reason, const std::string& by) {
+    if (done_) return false;
+    done_ = true;
+    cancelled_ = true;
+    json e = {{"code", "TURN_CANCELED"},
+              {"message", "the turn was cancelled by " + by},
+              {"requestId", request_id_},
+              {"status", "failed"},
+              {"error", "TURN_CANCELED: Turn canceled"},
+              {"stopReason", stop_reason}};
+    queue(EventDraft{"error", "error", std::move(e)});
+    s_.turn_ended(session_id_, this);
+    return true;
+  }
+
   // agent_final and error payloads carry the reference's {requestId, status, output?|error}
   // beside this gateway's {text} and {code, message} (docs/wire-facts.md).
   void on_event(const std::string& request_id, const json& ev) override {
-    if (!ev.is_object()) return;
+    if (!ev.is_object() || cancelled_) return;
     std::string kind = str(ev, "kind");
     json payload =
         ev.contains("payload") && ev["payload"].is_object() ? ev["payload"] : json::object();
@@ -268,7 +306,9 @@ class SessionService::RunListener final : public dispatch::ExecutionListener,
   }
 
   void on_result(const std::string& request_id, const json& result) override {
+    if (cancelled_) return;
     done_ = true;
+    s_.turn_ended(session_id_, this);
     if (resumed_) {
       // Whether agent_final or error was stored before the restart is read in flush_all.
       deferred_result_ = {{"requestId", request_id}, {"result", result}};
@@ -313,6 +353,7 @@ class SessionService::RunListener final : public dispatch::ExecutionListener,
   }
 
   void queue(EventDraft d) {
+    if (ended_in_storage_) return;
     if (!run_id_.empty()) d.payload["runId"] = run_id_;
     pending_.push_back(std::move(d));
     kick();
@@ -376,6 +417,9 @@ class SessionService::RunListener final : public dispatch::ExecutionListener,
     }
     json d = std::move(*self->deferred_result_);
     self->deferred_result_.reset();
+    // A stored error ended the turn (the host's, or a cancel before the restart): nothing of
+    // the result is added after it.
+    if (self->error_seen_) co_return;
     self->queue_result(d["requestId"].get<std::string>(), d["result"]);
   }
 
@@ -387,6 +431,14 @@ class SessionService::RunListener final : public dispatch::ExecutionListener,
       return x == "agent_delta" || x == "agent_message" || x == "tool_call" || x == "tool_result" ||
              x == "agent_final" || x == "error";
     }));
+    // The dead instance stored the turn's end (its final, an error, or a cancel): whatever the
+    // replay and the result would add comes after the end.
+    if (std::any_of(types.begin(), types.end(),
+                    [](const auto& x) { return x == "agent_final" || x == "error"; })) {
+      self->ended_in_storage_ = true;
+      self->pending_.clear();
+      self->skip_ = 0;
+    }
   }
 
   static Task<void> flush_all(std::shared_ptr<RunListener> self) {
@@ -436,8 +488,11 @@ class SessionService::RunListener final : public dispatch::ExecutionListener,
   bool flushing_ = false;
   bool final_seen_ = false;
   bool error_seen_ = false;
-  bool count_stored_ = false;  // adopted: count what the dead instance stored before flushing
-  size_t skip_ = 0;            // replayed drafts still to drop
+  bool count_stored_ = false;      // adopted: count what the dead instance stored before flushing
+  bool ended_in_storage_ = false;  // adopted after the turn's end was stored: add nothing
+  bool cancelled_ = false;         // cancel(): the host's later answers are not session events
+  std::string request_id_;         // the dispatch, for cancel's event
+  size_t skip_ = 0;                // replayed drafts still to drop
   bool done_ = false;
   bool touched_ = false;
 };
@@ -460,8 +515,11 @@ SessionService::SessionService(core::StorageService& storage, repo::Repository& 
         std::string sid = state.is_object() ? state.value("sessionId", "") : "";
         if (sid.empty()) return nullptr;
         L()->info("turn {} of session {} resumed after a restart", request_id, sid);
-        return std::make_shared<RunListener>(*this, sid, state.value("turnSeq", uint64_t{0}),
-                                             state.value("runId", request_id), true);
+        auto l = std::make_shared<RunListener>(*this, sid, state.value("turnSeq", uint64_t{0}),
+                                               state.value("runId", request_id), true);
+        l->set_request_id(request_id);
+        active_turns_[sid] = l;
+        return l;
       });
 }
 
@@ -506,6 +564,13 @@ Task<json> SessionService::create(Caller caller, json body) {
   Task<auth::OrgAccess> access_t =
       auth::require_org_access(repo_, caller.who, caller.org_id, repo::OrgRole::Member);
   auth::OrgAccess access = co_await std::move(access_t);
+  Task<json> t = create_in(access.org_id, caller.who.user_id, std::move(body), nullptr);
+  json r = co_await std::move(t);
+  co_return session_view(r);
+}
+
+Task<json> SessionService::create_in(std::string org_id, std::string created_by, json body,
+                                     CreateExtra extra) {
   accept_reference_create_body(body);
   std::string engine = string_field(body, "engine", 128);
   if (engine.empty()) engine = "vespid.loop.v1";
@@ -534,9 +599,11 @@ Task<json> SessionService::create(Caller caller, json body) {
     }
   }
   const int64_t now = util::now_ms();
-  const std::string id = "ses_" + crypto::hex(crypto::random_bytes(12));
+  // A uuid, as the reference's: its node agent takes the session id as runId and workflowId
+  // and refuses a turn whose ids are not uuids.
+  const std::string id = crypto::uuid_v4();
   json r = {{"id", id},
-            {"orgId", access.org_id},
+            {"orgId", org_id},
             {"title", string_field(body, "title", 512)},
             {"engine", engine},
             {"model", string_field(body, "model", 256)},
@@ -552,16 +619,18 @@ Task<json> SessionService::create(Caller caller, json body) {
             {"selector", sel},
             {"limits", object_field(body, "limits")},
             {"pinnedAgentId", nullptr},
-            {"createdBy", caller.who.user_id},
+            {"createdBy", created_by},
             {"createdAt", util::iso8601(now)},
             {"lastActivityAt", util::iso8601(now)},
             {"lastActivityMs", now}};
   Txn txn;
   txn.compares.push_back(Compare::absent(keys::session(id)));
   txn.writes.push_back(Write::put(keys::session(id), r.dump()));
-  txn.writes.push_back(Write::put(keys::org_session(access.org_id, now, id), ""));
+  txn.writes.push_back(Write::put(keys::org_session(org_id, now, id), ""));
+  if (extra) extra(txn, id);
   core::TxnOutcome out = co_await storage_.commit(std::move(txn));
-  if (!out.applied) throw api::conflict("session id collision; retry");
+  if (!out.applied)
+    throw api::conflict("the session could not be created (a concurrent change); retry");
   EventDraft created{"session_created",
                      "info",
                      {{"title", r["title"]}, {"engine", engine}, {"createdBy", r["createdBy"]}}};
@@ -569,9 +638,47 @@ Task<json> SessionService::create(Caller caller, json body) {
   drafts.push_back(std::move(created));
   Task<std::vector<json>> at = append(id, std::move(drafts));
   co_await std::move(at);
-  L()->info("session {} created in org {} by {} (engine {})", id, access.org_id, caller.who.user_id,
-            engine);
-  co_return session_view(r);
+  L()->info("session {} created in org {} by {} (engine {})", id, org_id, created_by, engine);
+  co_return r;
+}
+
+Task<std::optional<std::string>> SessionService::find_node_main_session(std::string node_id) {
+  auto kv = co_await storage_.get(keys::node_main_session(node_id));
+  if (!kv) co_return std::nullopt;
+  co_return kv->value;
+}
+
+Task<std::string> SessionService::node_main_session(Caller node, std::string node_id) {
+  const std::string key = keys::node_main_session(node_id);
+  for (int attempt = 0; attempt < kCommitRetries; ++attempt) {
+    auto kv = co_await storage_.get(key);
+    if (kv) {
+      Task<std::optional<core::KV>> lt = load(kv->value);
+      std::optional<core::KV> rec = co_await std::move(lt);
+      // A node re-paired into another org gets a new main session there.
+      if (rec && json::parse(rec->value).value("orgId", "") == node.org_id) co_return kv->value;
+    }
+    const bool existed = kv.has_value();
+    const uint64_t version = existed ? kv->version : 0;
+    CreateExtra claim = [key, existed, version](Txn& txn, const std::string& id) {
+      txn.compares.push_back(existed ? Compare::version_is(key, version) : Compare::absent(key));
+      txn.writes.push_back(Write::put(key, id));
+    };
+    json body = {{"title", "main (" + node_id + ")"},
+                 {"engine", settings_.node_main_engine},
+                 {"model", settings_.node_main_model}};
+    try {
+      Task<json> t = create_in(node.org_id, node.who.user_id, std::move(body), std::move(claim));
+      json r = co_await std::move(t);
+      L()->info("node {}: its \"main\" session is {}", node_id, r["id"].get<std::string>());
+      co_return r["id"].get<std::string>();
+    } catch (const api::ApiError& e) {
+      // Another call made it first: the next round reads what it made.
+      if (e.code() != "CONFLICT") throw;
+    }
+  }
+  throw api::unavailable("the \"main\" session of node " + node_id +
+                         " is being created concurrently; retry");
 }
 
 Task<json> SessionService::list(Caller caller, int limit, std::string cursor) {
@@ -827,10 +934,9 @@ Task<json> SessionService::send_locked(Caller caller, json session, std::string 
   if (!idem_hash.empty()) {
     reserve = [session_id, idem_hash](Txn& txn, const std::vector<json>& events) {
       const uint64_t s = events.front()["seq"];
-      json pending = {
-          {"accepted", true},   {"sessionId", session_id},
-          {"seq", s},           {"requestId", session_id + ":msg-" + std::to_string(s) + ":1"},
-          {"agentId", nullptr}, {"duplicate", false}};
+      json pending = {{"accepted", true},   {"sessionId", session_id},
+                      {"seq", s},           {"requestId", turn_request_id(session_id, s)},
+                      {"agentId", nullptr}, {"duplicate", false}};
       txn.compares.push_back(Compare::absent(keys::session_idempotency(session_id, idem_hash)));
       txn.writes.push_back(
           Write::put(keys::session_idempotency(session_id, idem_hash), pending.dump()));
@@ -851,24 +957,22 @@ Task<json> SessionService::send_locked(Caller caller, json session, std::string 
 
   dispatch::DispatchRequest req;
   req.organization_id = session["orgId"];
-  req.requested_by_user_id = caller.who.user_id;
+  // The reference agent drops an execute whose userId is not a uuid. Users' ids are; a node's
+  // "node:<id>" and the local admin (no user) go as the uuid of that name.
+  req.requested_by_user_id =
+      caller.who.role == core::Role::Operator
+          ? caller.who.user_id
+          : crypto::name_uuid(caller.who.user_id.empty() ? core::role_name(caller.who.role)
+                                                         : caller.who.user_id);
+  // The reference's ids: "<sessionId>:agent:<user_message seq + 1>".
   req.run_id = session_id;
-  req.node_id = "msg-" + std::to_string(seq);
+  req.workflow_id = session_id;
+  req.node_id = kTurnNodeId;
   req.node_type = "agent.run";
-  req.workflow_id = "";
-  req.attempt_count = 1;
+  req.attempt_count = static_cast<int>(seq + 1);
   req.kind = "agent.run";
-  req.payload = {{"sessionId", session_id},   {"engine", session["engine"]},
-                 {"model", session["model"]}, {"instructions", session["instructions"]},
-                 {"message", message},        {"history", hist}};
-  if (session["toolset"].is_object()) req.payload["toolset"] = session["toolset"];
-  if (session["limits"].is_object()) req.payload["limits"] = session["limits"];
-  // The reference's system prompt and tool allow-list, for engines that use them.
-  if (session.contains("promptSystem") && session["promptSystem"].is_string())
-    req.payload["system"] = session["promptSystem"];
-  if (session.contains("toolsAllow") && session["toolsAllow"].is_array() &&
-      !session["toolsAllow"].empty())
-    req.payload["toolsAllow"] = session["toolsAllow"];
+  req.payload = agent_run_payload(
+      TurnInput{session, turn_attempt_count(seq), message, hist, settings_.github_api_base_url});
   if (pinned.empty()) {
     const json& sel = session["selector"];
     if (sel.is_object()) {
@@ -883,6 +987,7 @@ Task<json> SessionService::send_locked(Caller caller, json session, std::string 
 
   const std::string run_id = idem.empty() ? request_id : idem;
   auto listener = std::make_shared<RunListener>(*this, session_id, seq, run_id);
+  listener->set_request_id(request_id);
   dispatch::Dispatcher::Submitted sub;
   std::optional<api::ApiError> failure;
   try {
@@ -912,6 +1017,8 @@ Task<json> SessionService::send_locked(Caller caller, json session, std::string 
     co_await std::move(it);
     throw *failure;
   }
+  // (A host that answered at once has ended the turn already.)
+  if (!listener->ended()) active_turns_[session_id] = listener;
   if (pinned.empty()) {
     const std::string agent = sub.agent_id;
     // Queued on the session's lane before any event of the host can be: agent_selected comes
@@ -929,6 +1036,45 @@ Task<json> SessionService::send_locked(Caller caller, json session, std::string 
   Task<void> it = record_idempotent(session_id, idem_hash, result);
   co_await std::move(it);
   co_return result;
+}
+
+void SessionService::turn_ended(const std::string& session_id, const RunListener* listener) {
+  auto it = active_turns_.find(session_id);
+  if (it == active_turns_.end()) return;
+  auto current = it->second.lock();
+  if (current == nullptr || current.get() == listener) active_turns_.erase(it);
+}
+
+Task<json> SessionService::cancel(Caller caller, std::string session_id, std::string stop_reason,
+                                  std::string only_run_id) {
+  Task<json> st = require_session(caller, session_id);
+  co_await std::move(st);
+  auto it = active_turns_.find(session_id);
+  std::shared_ptr<RunListener> turn = it == active_turns_.end() ? nullptr : it->second.lock();
+  if (turn == nullptr || turn->ended()) {
+    if (it != active_turns_.end()) active_turns_.erase(it);
+    co_return json{{"sessionId", session_id},
+                   {"cancelled", false},
+                   {"requestId", nullptr},
+                   {"runId", nullptr}};
+  }
+  if (!only_run_id.empty() && turn->run_id() != only_run_id) {
+    co_return json{{"sessionId", session_id},
+                   {"cancelled", false},
+                   {"requestId", nullptr},
+                   {"runId", nullptr}};
+  }
+  const std::string request_id = turn->request_id();
+  const bool host_told = dispatcher_.cancel(request_id, session_id);
+  turn->cancel(stop_reason, caller.who.user_id);
+  L()->info("session {}: turn {} cancelled by {} ({}){}", session_id, request_id,
+            caller.who.user_id, stop_reason,
+            host_told ? "" : "; its node host could not be told, it may run to the end");
+  co_return json{{"sessionId", session_id},
+                 {"cancelled", true},
+                 {"requestId", request_id},
+                 {"runId", turn->run_id()},
+                 {"hostNotified", host_told}};
 }
 
 Task<json> SessionService::reset(Caller caller, std::string session_id) {

@@ -46,6 +46,11 @@ struct SessionSettings {
   size_t history_max_bytes = 524288;  // ... and at most this much of their text
   int replay_default = 200;           // events replayed on join without afterSeq
   int max_page = 200;                 // largest limit for list and events
+  // env.githubApiBaseUrl of a turn's payload: the reference agent requires a URL there.
+  std::string github_api_base_url = "https://api.github.com";
+  // What a node's "main" session is created with.
+  std::string node_main_engine = "vespid.loop.v1";
+  std::string node_main_model;
 };
 
 // An event before it has a seq.
@@ -90,8 +95,21 @@ class SessionService {
   // Stores user_message, pins if needed, dispatches agent.run. Also PINNED_AGENT_OFFLINE and
   // NO_AGENT_AVAILABLE. Answers {accepted, sessionId, seq, requestId, agentId, duplicate}.
   core::Task<nlohmann::json> send(Caller caller, std::string session_id, nlohmann::json body);
+  // Stops the session's running turn, if one was started by this gateway instance: stores an
+  // `error` event TURN_CANCELED (payload.stopReason says by which path) and asks the node host
+  // to stop (session_cancel). Answers {sessionId, cancelled, requestId, runId, hostNotified?};
+  // cancelled is false when no turn was running (or, with only_run_id, not that run).
+  core::Task<nlohmann::json> cancel(Caller caller, std::string session_id, std::string stop_reason,
+                                    std::string only_run_id = "");
   // Unpins: the next send picks a host again. Answers {session}.
   core::Task<nlohmann::json> reset(Caller caller, std::string session_id);
+
+  // The session a node means by sessionKey "main" (the reference's default key): made on first
+  // use in the node's org (engine and model from sessions.node_main_*), pinned on its first
+  // turn like any session. `node` is node_caller(...). Answers its id.
+  core::Task<std::string> node_main_session(Caller node, std::string node_id);
+  // The node's "main" session id, if it has one (nothing is created).
+  core::Task<std::optional<std::string>> find_node_main_session(std::string node_id);
 
   // Checks access and that the session is in the caller's org; answers the stored record.
   core::Task<nlohmann::json> require_session(Caller caller, std::string session_id);
@@ -134,6 +152,13 @@ class SessionService {
   core::Task<nlohmann::json> update(std::string session_id,
                                     std::function<void(nlohmann::json&)> change);
   core::Task<nlohmann::json> history(std::string session_id, uint64_t before_seq);
+  // Checks the body and stores a new session of `org_id` (with session_created); `extra` adds
+  // compares and writes to its transaction (a lost compare throws CONFLICT). Answers the record.
+  using CreateExtra = std::function<void(core::Txn&, const std::string& session_id)>;
+  core::Task<nlohmann::json> create_in(std::string org_id, std::string created_by,
+                                       nlohmann::json body, CreateExtra extra);
+  // A turn's listener ended it (result or cancel): forget it as the session's running turn.
+  void turn_ended(const std::string& session_id, const RunListener* listener);
   core::Task<nlohmann::json> send_locked(Caller caller, nlohmann::json session, std::string message,
                                          std::string idem_hash, std::string idem);
   core::Task<void> record_idempotent(std::string session_id, std::string idem_hash,
@@ -152,6 +177,9 @@ class SessionService {
   std::unordered_map<std::string, SeqState> seq_cache_;
   std::unordered_map<std::string, Lane> append_lanes_;
   std::unordered_map<std::string, Lane> send_lanes_;
+  // Each session's running turn, when this instance dispatched it (or took it over): what
+  // cancel stops. An entry goes when its turn ends.
+  std::unordered_map<std::string, std::weak_ptr<RunListener>> active_turns_;
 };
 
 // The public view of a stored session record.
