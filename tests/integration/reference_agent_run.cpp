@@ -95,8 +95,11 @@ std::string node_refusal(const json& node) {
 }  // namespace
 
 bool is_uuid(const json& v) {
+  // zod's z.string().uuid() (the version the reference locks): version digit 1-8, variant digit
+  // 8, 9, a or b, or the nil and max uuids.
   static const std::regex uuid(
-      "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$");
+      "^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}"
+      "|00000000-0000-0000-0000-000000000000|ffffffff-ffff-ffff-ffff-ffffffffffff)$");
   return v.is_string() && std::regex_match(v.get<std::string>(), uuid);
 }
 
