@@ -56,6 +56,8 @@ add_library(vespid_core STATIC
   # protocols: one folder per dialect, the method table they share at the root
   protocols/method_table.cpp
   protocols/bridge/bridge_dialect.cpp
+  protocols/bridge/authenticated_nodes.cpp
+  protocols/bridge/tick_timer.cpp
   protocols/node/node_host_dialect.cpp
   protocols/client/client_dialect.cpp
   protocols/operator/operator_dialect.cpp

@@ -397,6 +397,8 @@ void BridgeDialect::authenticate(const std::shared_ptr<Connection>& conn,
   cn.tags = node.tags;
   cn.link = s->link;
   router_.attach(std::move(cn));
+  authenticated_.add(conn, node.org_id);
+  tick_.node_joined();
   log::get("core")->info("node {} ({}) connected over bridge from {}", node.node_id,
                          node.display_name, conn->peer());
   spawn(
@@ -795,6 +797,7 @@ void BridgeDialect::on_close(Connection& conn) {
   deadlines_.cancel(s->handshake_deadline);
   deadlines_.cancel(s->liveness_deadline);
   deadlines_.cancel(s->pairing_deadline);
+  authenticated_.remove(conn.id());
   const std::set<std::string> subs = s->chat_subs;
   for (const auto& sid : subs) unsubscribe_chat(conn, sid);
   if (s->link) {

@@ -16,6 +16,8 @@
 #include <vector>
 
 #include "host/connections/dialect.hpp"
+#include "protocols/bridge/authenticated_nodes.hpp"
+#include "protocols/bridge/tick_timer.hpp"
 #include "runtime/deadlines.hpp"
 #include "services/nodes/node_record.hpp"
 #include "services/nodes/pairing_decisions.hpp"
@@ -37,9 +39,10 @@ struct BridgeSettings {
   std::chrono::milliseconds handshake_timeout{10000};
   std::chrono::milliseconds ping_interval{30000};
   std::chrono::milliseconds idle_timeout{90000};
-  size_t max_pending = 1000;        // pairing requests waiting on this gateway
-  size_t max_pending_per_peer = 4;  // ... from one IP address
-  size_t max_claims_bytes = 16384;  // one pair-request's claims, as JSON
+  std::chrono::milliseconds tick_interval{30000};  // `event tick` to every authenticated node
+  size_t max_pending = 1000;                       // pairing requests waiting on this gateway
+  size_t max_pending_per_peer = 4;                 // ... from one IP address
+  size_t max_claims_bytes = 16384;                 // one pair-request's claims, as JSON
 };
 
 // What the bridge tells the operator side (a node asked to pair).
@@ -138,6 +141,8 @@ class BridgeDialect final : public Dialect, public nodes::PairingDecisions {
   };
   std::unordered_map<std::string, ChatRunText> chat_text_;
   static constexpr std::size_t kMaxChatTextBytes = 1u << 20;
+  AuthenticatedNodes authenticated_;  // who hears tick
+  TickTimer tick_{deadlines_, settings_.tick_interval, authenticated_};
 };
 
 }  // namespace vespid::core

@@ -1,0 +1,139 @@
+// What the gateway tells bridge nodes without being asked (issue 20): `tick`. The
+// real gateway and bridge plugin, a raw JSONL client, and frames shaped as the reference
+// client (clawdbot/clawdbot b347d5d9ccbb, src/node-host/bridge-client.ts) writes them.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "bridge_client.hpp"
+#include "build_paths.hpp"
+#include "gateway_process.hpp"
+#include "operator_client.hpp"
+#include "temp_dir.hpp"
+
+namespace vespid::test {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+// The fields the reference node host sends in hello and pair-request (runner.ts), less the
+// commands, which each test chooses.
+json reference_claims(const std::string& node_id, const json& commands) {
+  return {{"displayName", node_id},          {"platform", "linux"},
+          {"version", "2026.1.19"},          {"coreVersion", "2026.1.19"},
+          {"deviceFamily", "linux"},         {"modelIdentifier", "build-host"},
+          {"caps", json::array({"system"})}, {"commands", commands}};
+}
+
+bool is_event(const json& frame, const std::string& event) {
+  return frame.value("type", "") == "event" && frame.value("event", "") == event;
+}
+
+class BridgeEvents : public ::testing::Test {
+ protected:
+  // A gateway whose ticks come every `tick_ms`.
+  void start(int tick_ms) {
+    port_ = pick_free_port();
+    json cfg = {
+        {"plugins",
+         {{"instances",
+           json::array(
+               {{{"name", "storage"}, {"plugin", "sqlite"}},
+                {{"name", "local"}, {"plugin", "unix"}},
+                {{"name", "bridge"}, {"plugin", "bridge"}, {"config", {{"port", port_}}}}})}}},
+        {"bridge",
+         {{"ping_interval_ms", 600000},
+          {"idle_timeout_ms", 1200000},
+          {"tick_interval_ms", tick_ms}}}};
+    std::ofstream(dir_.file("cfg.json")) << cfg.dump(2);
+    gw_.start(dir_.file("state"), {"--config", dir_.file("cfg.json")});
+    ASSERT_TRUE(gw_.wait_ready());
+    admin_ = cli::OperatorClient::connect(gw_.socket_path());
+    acme_ = admin_.call("orgs.create", {{"name", "acme"}})["org"]["id"];
+    admin_.call("orgs.create", {{"name", "globex"}});
+  }
+
+  BridgeClient node() { return BridgeClient::connect("127.0.0.1", port_); }
+
+  std::string pending_request_of(const std::string& node_id) {
+    for (int i = 0; i < 250; ++i) {
+      const json pending = admin_.call("nodes.pending");
+      for (const auto& p : pending["pending"]) {
+        if (p["nodeId"] == node_id) return p["requestId"];
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    ADD_FAILURE() << node_id << " never showed up as pending; gateway log:\n" << gw_.log_text();
+    return "";
+  }
+
+  // Pairs `node_id` into `org` declaring `commands`; returns its token. `c` is left
+  // authenticated, with everything up to hello-ok read.
+  std::string pair(BridgeClient& c, const std::string& node_id, const json& commands,
+                   const std::string& org = "acme") {
+    c.pair_request(node_id, reference_claims(node_id, commands));
+    admin_.call("nodes.approve", {{"requestId", pending_request_of(node_id)}, {"org", org}});
+    auto ok = c.read_type("pair-ok", 5s);
+    EXPECT_TRUE(ok) << "no pair-ok for " << node_id;
+    EXPECT_TRUE(c.read_type("hello-ok", 5s));
+    c.clear_kept();
+    return ok ? (*ok)["token"].get<std::string>() : "";
+  }
+
+  // Frames `c` received before its pong to a fresh ping. The gateway answers a connection's
+  // frames in order and writes to it in order, so anything sent to it before the ping was read
+  // comes first.
+  static std::vector<json> frames_before_pong(BridgeClient& c, const std::string& id) {
+    c.send({{"type", "ping"}, {"id", id}});
+    std::vector<json> seen;
+    for (;;) {
+      auto f = c.read(5s);
+      if (!f) {
+        ADD_FAILURE() << "no pong " << id;
+        return seen;
+      }
+      if (f->value("type", "") == "pong" && f->value("id", "") == id) return seen;
+      seen.push_back(*f);
+    }
+  }
+
+  TempDir dir_;
+  GatewayProcess gw_;
+  cli::OperatorClient admin_;
+  std::string acme_;
+  int port_ = 0;
+};
+
+// Point 1: the reference gateway sends `tick {ts}` every 30 s (server-maintenance.ts); here
+// every bridge.tick_interval_ms, to every authenticated node and to nobody else.
+TEST_F(BridgeEvents, TickReachesAuthenticatedNodesWithANumericTs) {
+  start(/*tick_ms=*/200);
+  auto stranger = node();  // connected, never says hello
+  auto c = node();
+  pair(c, "ticker", json::array({"system.run"}));
+
+  std::vector<int64_t> stamps;
+  while (stamps.size() < 2) {
+    auto tick = c.read_until([](const json& f) { return is_event(f, "tick"); }, 10s);
+    ASSERT_TRUE(tick) << "no tick within 50 intervals";
+    // The reference's shape: type, event, and the payload as a JSON text.
+    EXPECT_EQ(tick->size(), 3u) << tick->dump();
+    ASSERT_TRUE((*tick)["payloadJSON"].is_string()) << tick->dump();
+    json payload = BridgeClient::parse_field(*tick, "payloadJSON");
+    ASSERT_TRUE(payload["ts"].is_number_integer()) << payload.dump();
+    EXPECT_GT(payload["ts"].get<int64_t>(), 1700000000000) << "milliseconds since the epoch";
+    stamps.push_back(payload["ts"]);
+  }
+  EXPECT_GE(stamps[1], stamps[0]);
+
+  // Two ticks went out before the stranger's ping: none of them to it.
+  for (const auto& f : frames_before_pong(stranger, "s1")) {
+    EXPECT_FALSE(is_event(f, "tick")) << "an unauthenticated connection got " << f.dump();
+  }
+}
+
+}  // namespace
+}  // namespace vespid::test
