@@ -58,6 +58,7 @@ add_library(vespid_core STATIC
   protocols/bridge/bridge_dialect.cpp
   protocols/bridge/authenticated_nodes.cpp
   protocols/bridge/tick_timer.cpp
+  protocols/bridge/voicewake_events.cpp
   protocols/node/node_host_dialect.cpp
   protocols/client/client_dialect.cpp
   protocols/operator/operator_dialect.cpp

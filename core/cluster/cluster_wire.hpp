@@ -45,6 +45,7 @@ class Subjects {
   std::string control(std::string_view instance) const { return inst(instance, "ctl"); }
   std::string credentials() const { return p_ + ".cred"; }
   std::string pairing() const { return p_ + ".pair"; }
+  std::string voicewake() const { return p_ + ".voicewake"; }
   std::string session_events() const { return p_ + ".sess"; }
   std::string dispatch() const { return p_ + ".dispatch"; }
 

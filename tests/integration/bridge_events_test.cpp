@@ -1,6 +1,7 @@
-// What the gateway tells bridge nodes without being asked (issue 20): `tick`. The
-// real gateway and bridge plugin, a raw JSONL client, and frames shaped as the reference
-// client (clawdbot/clawdbot b347d5d9ccbb, src/node-host/bridge-client.ts) writes them.
+// What the gateway tells bridge nodes without being asked (issue 20): `tick` and
+// `voicewake.changed`. The real gateway and bridge plugin, a raw JSONL client, and frames shaped as
+// the reference client (clawdbot/clawdbot b347d5d9ccbb, src/node-host/bridge-client.ts) writes
+// them.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -71,7 +72,7 @@ class BridgeEvents : public ::testing::Test {
   }
 
   // Pairs `node_id` into `org` declaring `commands`; returns its token. `c` is left
-  // authenticated, with everything up to hello-ok read.
+  // authenticated, with everything up to the voicewake.changed after hello-ok read.
   std::string pair(BridgeClient& c, const std::string& node_id, const json& commands,
                    const std::string& org = "acme") {
     c.pair_request(node_id, reference_claims(node_id, commands));
@@ -79,8 +80,19 @@ class BridgeEvents : public ::testing::Test {
     auto ok = c.read_type("pair-ok", 5s);
     EXPECT_TRUE(ok) << "no pair-ok for " << node_id;
     EXPECT_TRUE(c.read_type("hello-ok", 5s));
+    EXPECT_TRUE(c.read_until([](const json& f) { return is_event(f, "voicewake.changed"); }, 5s));
     c.clear_kept();
     return ok ? (*ok)["token"].get<std::string>() : "";
+  }
+
+  // Says hello as the reference client does and returns the frame right after hello-ok.
+  json hello_and_next(BridgeClient& c, const std::string& node_id, const std::string& token,
+                      const json& commands) {
+    json ok = c.hello(node_id, token, reference_claims(node_id, commands));
+    EXPECT_EQ(ok["type"], "hello-ok") << ok.dump();
+    auto next = c.read(5s);
+    EXPECT_TRUE(next) << "nothing after hello-ok";
+    return next ? *next : json();
   }
 
   // Frames `c` received before its pong to a fresh ping. The gateway answers a connection's
@@ -133,6 +145,57 @@ TEST_F(BridgeEvents, TickReachesAuthenticatedNodesWithANumericTs) {
   for (const auto& f : frames_before_pong(stranger, "s1")) {
     EXPECT_FALSE(is_event(f, "tick")) << "an unauthenticated connection got " << f.dump();
   }
+}
+
+// Point 2: after hello-ok the reference sends `voicewake.changed {triggers}` with the current
+// triggers (server-node-bridge.ts, onAuthenticated), and after a voicewake.set it sends the new
+// ones to every connected node (server-bridge-runtime.ts). Here the triggers are the org's.
+TEST_F(BridgeEvents, VoicewakeChangedFollowsHelloOkAndEveryNodesSet) {
+  start(/*tick_ms=*/3600000);
+  auto a = node();
+  const std::string token_a = pair(a, "phone-a", json::array({"canvas.snapshot"}));
+  auto b = node();
+  const std::string token_b = pair(b, "phone-b", json::array({"canvas.snapshot"}));
+  auto other = node();
+  pair(other, "phone-globex", json::array({"canvas.snapshot"}), "globex");
+
+  // A fresh connection: the frame after hello-ok carries the stored (default, empty) triggers.
+  a = node();
+  json first = hello_and_next(a, "phone-a", token_a, json::array({"canvas.snapshot"}));
+  ASSERT_TRUE(is_event(first, "voicewake.changed")) << first.dump();
+  ASSERT_TRUE(first["payloadJSON"].is_string());
+  EXPECT_EQ(BridgeClient::parse_field(first, "payloadJSON"), json({{"triggers", json::array()}}));
+
+  // phone-b sets the triggers: both acme nodes hear the new list, the setter before its res.
+  const json triggers = json::array({"hey vespid", "computer"});
+  b.send({{"type", "req"},
+          {"id", "set-1"},
+          {"method", "voicewake.set"},
+          {"paramsJSON", json{{"triggers", triggers}}.dump()}});
+  auto b_event = b.read(5s);
+  ASSERT_TRUE(b_event);
+  ASSERT_TRUE(is_event(*b_event, "voicewake.changed")) << b_event->dump();
+  EXPECT_EQ(BridgeClient::parse_field(*b_event, "payloadJSON")["triggers"], triggers);
+  auto res = b.read_type("res", 5s);
+  ASSERT_TRUE(res);
+  EXPECT_EQ((*res)["ok"], true) << res->dump();
+
+  auto a_event = a.read_until([](const json& f) { return is_event(f, "voicewake.changed"); }, 5s);
+  ASSERT_TRUE(a_event) << "another node's voicewake.set did not reach phone-a";
+  EXPECT_EQ(BridgeClient::parse_field(*a_event, "payloadJSON")["triggers"], triggers);
+
+  // Another org's node hears nothing of it and keeps its own (empty) list.
+  for (const auto& f : frames_before_pong(other, "o1")) {
+    EXPECT_FALSE(is_event(f, "voicewake.changed")) << "globex heard acme's triggers";
+  }
+  EXPECT_EQ(BridgeClient::parse_field(other.call("voicewake.get"), "payloadJSON")["triggers"],
+            json::array());
+
+  // The next hello-ok is followed by the stored triggers.
+  b = node();
+  json again = hello_and_next(b, "phone-b", token_b, json::array({"canvas.snapshot"}));
+  ASSERT_TRUE(is_event(again, "voicewake.changed")) << again.dump();
+  EXPECT_EQ(BridgeClient::parse_field(again, "payloadJSON")["triggers"], triggers);
 }
 
 }  // namespace

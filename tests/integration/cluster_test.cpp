@@ -314,6 +314,27 @@ TEST_F(ClusterOfThree, OperatorsOnEveryInstanceHearOfAPairingRequestMadeOnA) {
   }
 }
 
+// Voice wake triggers are the org's: a node's voicewake.set on A reaches the org's node on B
+// (issue 20; the reference pushes voicewake.changed to every connected node).
+TEST_F(ClusterOfThree, AVoicewakeSetOnAReachesTheOrgsNodeOnB) {
+  auto on_a = BridgeClient::connect("127.0.0.1", A().bridge_port);
+  ASSERT_FALSE(pair_bridge_node(on_a, A(), "speaker-a").empty());
+  auto on_b = BridgeClient::connect("127.0.0.1", B().bridge_port);
+  ASSERT_FALSE(pair_bridge_node(on_b, B(), "speaker-b").empty());
+  ASSERT_TRUE(wait_online(A(), "speaker-b")) << A().gw.log_text();
+
+  const json triggers = json::array({"hey kitchen"});
+  json set = on_a.call("voicewake.set", {{"triggers", triggers}});
+  ASSERT_EQ(set["ok"], true) << set.dump();
+  auto heard = on_b.read_until(
+      [&](const json& f) {
+        return f.value("event", "") == "voicewake.changed" &&
+               BridgeClient::parse_field(f, "payloadJSON")["triggers"] == triggers;
+      },
+      5s);
+  EXPECT_TRUE(heard) << "the node on B did not hear A's voicewake.set";
+}
+
 TEST_F(ClusterOfThree, ASessionOnANodeHostOnAStreamsToClientsOnBAndC) {
   std::string pt;
   {

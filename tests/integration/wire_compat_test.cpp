@@ -42,6 +42,9 @@ class WireCompat : public NodeHostGateway {
     EXPECT_FALSE(rid.empty());
     admin_.call("nodes.approve", {{"requestId", rid}, {"org", "acme"}});
     EXPECT_TRUE(c.read_type("hello-ok", 5s));
+    // As the reference gateway does, the org's voice wake triggers follow hello-ok.
+    EXPECT_TRUE(c.read_until(
+        [](const json& f) { return f.value("event", "") == "voicewake.changed"; }, 5s));
     c.clear_kept();  // pair-ok, read past on the way to hello-ok
     return c;
   }

@@ -375,6 +375,8 @@ Task<void> BridgeDialect::handle_hello(std::shared_ptr<Connection> conn, json fr
   }
   authenticate(conn, *check.node, protocol);
   send(*conn, hello_ok(protocol));
+  Task<void> voicewake = send_current_voicewake(conn, check.node->org_id);
+  co_await std::move(voicewake);
 }
 
 void BridgeDialect::authenticate(const std::shared_ptr<Connection>& conn,
@@ -500,6 +502,8 @@ void BridgeDialect::pairing_approved(const nodes::NodeRecord& node, const std::s
   send(*conn, {{"type", "pair-ok"}, {"token", token}});
   authenticate(conn, node, s->protocol);
   send(*conn, hello_ok(s->protocol));
+  spawn(
+      send_current_voicewake(conn, node.org_id), [] {}, [](std::exception_ptr) {});
 }
 
 void BridgeDialect::pairing_rejected(const std::string& node_id) {
@@ -559,14 +563,21 @@ Task<json> BridgeDialect::call_node_method(Session& s, std::string method, json 
     if (!settings_.canvas_host_url.empty()) cfg["canvasHostUrl"] = settings_.canvas_host_url;
     co_return cfg;
   }
+  // Voice wake triggers belong to the node's org (the reference keeps one list per gateway):
+  // a change reaches every node of the org, the one that made it included, before its answer.
   if (method == "voicewake.get") {
-    Task<json> t = store_.voicewake(s.node_id);
+    Task<json> t = store_.voicewake(s.org_id);
     json v = co_await std::move(t);
     co_return v;
   }
   if (method == "voicewake.set") {
-    Task<json> t = store_.set_voicewake(s.node_id, std::move(params));
+    Task<json> t = store_.set_voicewake(s.org_id, std::move(params));
     json v = co_await std::move(t);
+    if (announce_voicewake_) {
+      announce_voicewake_(s.org_id, v);
+    } else {
+      push_voicewake(s.org_id, v);
+    }
     co_return v;
   }
   // chat.abort needs a cancel frame the node host understands (vespid.node.v1 has none yet);

@@ -292,13 +292,13 @@ Task<NodeStore::Check> NodeStore::check_token(std::string node_id, std::string t
   co_return Check{Verdict::Ok, std::move(n)};
 }
 
-Task<json> NodeStore::voicewake(std::string node_id) {
-  auto kv = co_await storage_.get(keys::voicewake(node_id));
+Task<json> NodeStore::voicewake(std::string org_id) {
+  auto kv = co_await storage_.get(keys::org_voicewake(org_id));
   if (!kv) co_return json{{"triggers", json::array()}};
   co_return json::parse(kv->value);
 }
 
-Task<json> NodeStore::set_voicewake(std::string node_id, json settings) {
+Task<json> NodeStore::set_voicewake(std::string org_id, json settings) {
   if (!settings.is_object() || !settings.contains("triggers") || !settings["triggers"].is_array()) {
     throw api::invalid("voicewake.set takes {\"triggers\": [\"word\", ...]}");
   }
@@ -312,10 +312,10 @@ Task<json> NodeStore::set_voicewake(std::string node_id, json settings) {
   if (triggers.size() > 32) throw api::invalid("at most 32 voice wake triggers");
   json stored = {{"triggers", triggers}};
   Txn txn;
-  txn.compares.push_back(Compare::present(keys::node(node_id)));
-  txn.writes.push_back(Write::put(keys::voicewake(node_id), stored.dump()));
+  txn.compares.push_back(Compare::present(keys::org(org_id)));
+  txn.writes.push_back(Write::put(keys::org_voicewake(org_id), stored.dump()));
   auto out = co_await storage_.commit(std::move(txn));
-  if (!out.applied) throw api::not_found("no node \"" + node_id + "\"");
+  if (!out.applied) throw api::not_found("no org \"" + org_id + "\"");
   co_return stored;
 }
 

@@ -62,10 +62,11 @@ class NodeStore {
   };
   core::Task<Check> check_token(std::string node_id, std::string token);
 
-  // A node's voice wake settings: {"triggers": ["hey vespid", ...]} (empty list by default).
-  core::Task<nlohmann::json> voicewake(std::string node_id);
+  // An org's voice wake settings, shared by its nodes as the reference shares one list between
+  // all of its nodes: {"triggers": ["hey vespid", ...]} (empty list by default).
+  core::Task<nlohmann::json> voicewake(std::string org_id);
   // Validates and stores {"triggers": [...]} (at most 32 words of at most 64 characters).
-  core::Task<nlohmann::json> set_voicewake(std::string node_id, nlohmann::json settings);
+  core::Task<nlohmann::json> set_voicewake(std::string org_id, nlohmann::json settings);
 
  private:
   core::Task<NodeRecord> update(std::string node_id, std::function<void(NodeRecord&)> change);
