@@ -1,7 +1,7 @@
-// What the gateway tells bridge nodes without being asked (issue 20): `tick` and
-// `voicewake.changed`. The real gateway and bridge plugin, a raw JSONL client, and frames shaped as
-// the reference client (clawdbot/clawdbot b347d5d9ccbb, src/node-host/bridge-client.ts) writes
-// them.
+// What the gateway tells bridge nodes without being asked, and what it does with a node whose
+// later hello declares new commands (issue 20): `tick`, `voicewake.changed`, re-approvals. The
+// real gateway and bridge plugin, a raw JSONL client, and frames shaped as the reference
+// client (clawdbot/clawdbot b347d5d9ccbb, src/node-host/bridge-client.ts) writes them.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -112,6 +112,36 @@ class BridgeEvents : public ::testing::Test {
     }
   }
 
+  // Answers the next invoke of `command` on `c` with {"ran": command}.
+  static std::thread answer_one(BridgeClient& c, const std::string& command) {
+    return std::thread([&c, command] {
+      auto inv = c.read_type("invoke", 10s);
+      ASSERT_TRUE(inv);
+      EXPECT_EQ((*inv)["command"], command);
+      c.send({{"type", "invoke-res"},
+              {"id", (*inv)["id"]},
+              {"ok", true},
+              {"payloadJSON", json{{"ran", command}}.dump()}});
+    });
+  }
+
+  json invoke(const std::string& node_id, const std::string& command) {
+    return admin_.call("nodes.invoke", {{"node", node_id}, {"command", command}});
+  }
+
+  // Invokes `command` while `c` answers it: the operator's payload, or {"error": code}.
+  json invoke_answered(BridgeClient& c, const std::string& node_id, const std::string& command) {
+    std::thread answer = answer_one(c, command);
+    json out;
+    try {
+      out = invoke(node_id, command)["payload"];
+    } catch (const cli::OperatorError& e) {
+      out = {{"error", e.code}, {"message", e.message}};
+    }
+    answer.join();
+    return out;
+  }
+
   TempDir dir_;
   GatewayProcess gw_;
   cli::OperatorClient admin_;
@@ -196,6 +226,129 @@ TEST_F(BridgeEvents, VoicewakeChangedFollowsHelloOkAndEveryNodesSet) {
   json again = hello_and_next(b, "phone-b", token_b, json::array({"canvas.snapshot"}));
   ASSERT_TRUE(is_event(again, "voicewake.changed")) << again.dump();
   EXPECT_EQ(BridgeClient::parse_field(again, "payloadJSON")["triggers"], triggers);
+}
+
+// Point 3: a paired node that says hello with commands it was not approved for (an upgraded
+// app). Approved commands stay authoritative; operators see a re-approval listing the new ones,
+// and approving it lets the live connection be invoked with them.
+TEST_F(BridgeEvents, NewCommandsInALaterHelloWaitForAnOperatorsReapproval) {
+  start(/*tick_ms=*/3600000);
+  auto watcher = cli::OperatorClient::connect(gw_.socket_path());
+  watcher.call("whoami");
+  const json old_commands = json::array({"system.run", "system.which"});
+  const json new_commands = json::array(
+      {"system.run", "system.which", "system.execApprovals.get", "system.execApprovals.set"});
+  const json added = json::array({"system.execApprovals.get", "system.execApprovals.set"});
+  auto c = node();
+  const std::string token = pair(c, "host-1", old_commands);
+
+  c = node();
+  hello_and_next(c, "host-1", token, new_commands);
+  // Operators hear of it as of a pairing request, flagged and listing what is new.
+  std::optional<json> asked;
+  while (!asked) {
+    auto ev = watcher.read_event(5s);
+    ASSERT_TRUE(ev) << "no node.pair.requested for the new commands";
+    if ((*ev)["event"] == "node.pair.requested" && (*ev)["payload"].value("reapproval", false))
+      asked = (*ev)["payload"];
+  }
+  EXPECT_EQ((*asked)["nodeId"], "host-1");
+  EXPECT_EQ((*asked)["addedCommands"], added);
+  EXPECT_EQ((*asked)["commands"], added) << "what approving grants";
+  EXPECT_EQ((*asked)["approvedCommands"], old_commands);
+  EXPECT_EQ((*asked)["orgId"], acme_);
+  const std::string request_id = (*asked)["requestId"];
+
+  json pending = admin_.call("nodes.pending")["pending"];
+  ASSERT_EQ(pending.size(), 1u) << pending.dump();
+  EXPECT_EQ(pending[0]["requestId"], request_id);
+  EXPECT_EQ(pending[0]["addedCommands"], added);
+  json listed = admin_.call("nodes.list", {{"org", "acme"}})["nodes"];
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0]["pendingReapproval"]["requestId"], request_id);
+  EXPECT_EQ(listed[0]["pendingReapproval"]["addedCommands"], added);
+  EXPECT_EQ(listed[0]["commands"], old_commands);
+
+  // Meanwhile the node works with what it was approved for, and nothing more.
+  EXPECT_EQ(invoke_answered(c, "host-1", "system.run"), json({{"ran", "system.run"}}));
+  try {
+    invoke("host-1", "system.execApprovals.get");
+    ADD_FAILURE() << "a command not yet approved was invoked";
+  } catch (const cli::OperatorError& e) {
+    EXPECT_EQ(e.code, "UNAVAILABLE") << e.message;
+  }
+
+  // The app reconnects with the same hello: still one request, the same one.
+  c = node();
+  hello_and_next(c, "host-1", token, new_commands);
+  EXPECT_EQ(c.call("health")["ok"], true);  // the hello was handled before this answer
+  pending = admin_.call("nodes.pending")["pending"];
+  ASSERT_EQ(pending.size(), 1u) << pending.dump();
+  EXPECT_EQ(pending[0]["requestId"], request_id);
+
+  // A re-approval keeps the node in its org.
+  try {
+    admin_.call("nodes.approve", {{"requestId", request_id}, {"org", "globex"}});
+    ADD_FAILURE() << "a re-approval moved the node to another org";
+  } catch (const cli::OperatorError& e) {
+    EXPECT_EQ(e.code, "INVALID_REQUEST") << e.message;
+  }
+  json approved = admin_.call("nodes.approve", {{"requestId", request_id}, {"org", "acme"}});
+  EXPECT_EQ(approved["reapproval"], true);
+  EXPECT_EQ(approved["addedCommands"], added);
+  EXPECT_EQ(approved["node"]["commands"], new_commands);
+  EXPECT_EQ(approved["node"]["status"], "online");
+
+  // The same connection, no pair-ok, no new token: it may be invoked with the new commands now.
+  for (const auto& f : frames_before_pong(c, "after-approval")) {
+    EXPECT_NE(f.value("type", ""), "pair-ok") << f.dump();
+    EXPECT_NE(f.value("type", ""), "hello-ok") << f.dump();
+  }
+  EXPECT_EQ(invoke_answered(c, "host-1", "system.execApprovals.get"),
+            json({{"ran", "system.execApprovals.get"}}));
+  EXPECT_TRUE(admin_.call("nodes.pending")["pending"].empty());
+  listed = admin_.call("nodes.list", {{"org", "acme"}})["nodes"];
+  EXPECT_FALSE(listed[0].contains("pendingReapproval")) << listed[0].dump();
+
+  // And its next hello with the same commands asks nothing.
+  c = node();
+  hello_and_next(c, "host-1", token, new_commands);
+  EXPECT_EQ(c.call("health")["ok"], true);
+  EXPECT_TRUE(admin_.call("nodes.pending")["pending"].empty());
+}
+
+TEST_F(BridgeEvents, ARejectedReapprovalKeepsTheApprovedCommandsAndIsNotAskedAgain) {
+  start(/*tick_ms=*/3600000);
+  auto c = node();
+  const std::string token = pair(c, "phone", json::array({"canvas.snapshot"}));
+  const json declared = json::array({"canvas.snapshot", "sms.send"});
+  c = node();
+  hello_and_next(c, "phone", token, declared);
+  EXPECT_EQ(c.call("health")["ok"], true);
+  json pending = admin_.call("nodes.pending")["pending"];
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0]["addedCommands"], json::array({"sms.send"}));
+
+  json rejected = admin_.call("nodes.reject", {{"requestId", pending[0]["requestId"]}});
+  EXPECT_EQ(rejected["reapproval"], true);
+  // No error reaches the node: it was never waiting on the decision.
+  for (const auto& f : frames_before_pong(c, "after-reject")) {
+    EXPECT_NE(f.value("type", ""), "error") << f.dump();
+  }
+  json described = admin_.call("nodes.describe", {{"node", "phone"}})["node"];
+  EXPECT_EQ(described["commands"], json::array({"canvas.snapshot"}));
+  EXPECT_EQ(described["declinedCommands"], json::array({"sms.send"}));
+  try {
+    invoke("phone", "sms.send");
+    ADD_FAILURE() << "a declined command was invoked";
+  } catch (const cli::OperatorError& e) {
+    EXPECT_EQ(e.code, "UNAVAILABLE") << e.message;
+  }
+
+  c = node();
+  hello_and_next(c, "phone", token, declared);
+  EXPECT_EQ(c.call("health")["ok"], true);
+  EXPECT_TRUE(admin_.call("nodes.pending")["pending"].empty()) << "declined, so not asked again";
 }
 
 }  // namespace

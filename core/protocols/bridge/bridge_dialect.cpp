@@ -377,6 +377,8 @@ Task<void> BridgeDialect::handle_hello(std::shared_ptr<Connection> conn, json fr
   send(*conn, hello_ok(protocol));
   Task<void> voicewake = send_current_voicewake(conn, check.node->org_id);
   co_await std::move(voicewake);
+  Task<void> commands = ask_about_new_commands(conn, std::move(*check.node), std::move(frame));
+  co_await std::move(commands);
 }
 
 void BridgeDialect::authenticate(const std::shared_ptr<Connection>& conn,

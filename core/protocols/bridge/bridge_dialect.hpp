@@ -124,6 +124,10 @@ class BridgeDialect final : public Dialect, public nodes::PairingDecisions {
   // The org's current triggers as `voicewake.changed`, as the reference sends after hello-ok.
   // Best effort: a storage failure is logged, the node asks with voicewake.get.
   Task<void> send_current_voicewake(std::shared_ptr<Connection> conn, std::string org_id);
+  // A paired node's hello declared commands it was not approved for: they stay unavailable, and
+  // operators are asked to re-approve (node.pair.requested with reapproval: true).
+  Task<void> ask_about_new_commands(std::shared_ptr<Connection> conn, nodes::NodeRecord node,
+                                    nlohmann::json hello);
 
   BridgeSettings settings_;
   nodes::NodeStore& store_;
