@@ -30,6 +30,7 @@ add_library(vespid_core STATIC
   services/nodes/node_record.cpp
   services/nodes/node_router.cpp
   services/nodes/node_store.cpp
+  services/nodes/node_reapproval.cpp
   services/node_hosts/node_host_store.cpp
   services/dispatch/dispatch_request.cpp
   services/dispatch/dispatcher.cpp
@@ -59,6 +60,10 @@ add_library(vespid_core STATIC
   # protocols: one folder per dialect, the method table they share at the root
   protocols/method_table.cpp
   protocols/bridge/bridge_dialect.cpp
+  protocols/bridge/authenticated_nodes.cpp
+  protocols/bridge/tick_timer.cpp
+  protocols/bridge/voicewake_events.cpp
+  protocols/bridge/new_commands.cpp
   protocols/node/node_host_dialect.cpp
   protocols/client/client_dialect.cpp
   protocols/operator/operator_dialect.cpp

@@ -59,6 +59,7 @@ void ClusterFanout::subscribe(const std::string& subject,
 void ClusterFanout::start() {
   subscribe(subjects_.credentials(), &ClusterFanout::on_credentials);
   subscribe(subjects_.pairing(), &ClusterFanout::on_pairing);
+  subscribe(subjects_.voicewake(), &ClusterFanout::on_voicewake);
   subscribe(subjects_.session_events(), &ClusterFanout::on_session);
   subscribe(subjects_.dispatch(), &ClusterFanout::on_dispatch);
 }
@@ -143,6 +144,19 @@ void ClusterFanout::on_pairing(const json& m) {
   } else if (op == "rejected") {
     local_.pairing->pairing_rejected(m.at("nodeId").get<std::string>());
   }
+}
+
+// ---- Voice wake ---------------------------------------------------------------------------------
+
+void ClusterFanout::voicewake_changed(const std::string& org_id, const json& settings) {
+  if (local_.push_voicewake) local_.push_voicewake(org_id, settings);
+  if (alone()) return;
+  publish(subjects_.voicewake(), {{"orgId", org_id}, {"settings", settings}});
+}
+
+void ClusterFanout::on_voicewake(const json& m) {
+  if (local_.push_voicewake)
+    local_.push_voicewake(m.at("orgId").get<std::string>(), m.at("settings"));
 }
 
 // ---- Session events -----------------------------------------------------------------------------

@@ -5,6 +5,8 @@
 // - a pairing decided on one instance reaches the bridge node waiting on another (the token goes
 //   over the bus once, to the instance that holds the socket and to nobody else's client), and
 //   a node asking to pair on one instance is announced to operators on all of them;
+// - a node's voicewake.set reaches the bridge nodes of its org on every instance
+//   (voicewake.changed);
 // - new session events reach subscribers on other instances: the bus says "session S now goes
 //   up to seq N" and each instance with a subscriber reads what it has not delivered yet from
 //   storage, so a lost notice costs latency (the next one covers it), never an event, and every
@@ -44,6 +46,8 @@ class ClusterFanout final : public nodes::PairingDecisions, public dispatch::Dis
     nodes::PairingDecisions* pairing = nullptr;  // the bridge dialect (may be null)
     // Tells this instance's operators that a node asks to pair (node.pair.requested).
     std::function<void(const nlohmann::json& request)> announce_pairing_request;
+    // Tells this instance's bridge nodes of an org its new voice wake triggers.
+    std::function<void(const std::string& org_id, const nlohmann::json& settings)> push_voicewake;
     std::function<void(const std::string& session_id, const Events& events)> deliver_events;
     std::function<bool(const std::string& session_id)> watches_session;
     // Whether any other instance is known (presence). Session notices and dispatch relays are
@@ -71,6 +75,8 @@ class ClusterFanout final : public nodes::PairingDecisions, public dispatch::Dis
   void pairing_rejected(const std::string& node_id) override;
   // A node asked to pair here (its public view): operators on every instance hear of it.
   void pairing_requested(const nlohmann::json& request);
+  // A node changed its org's voice wake triggers here: nodes of the org everywhere hear of it.
+  void voicewake_changed(const std::string& org_id, const nlohmann::json& settings);
   // The session service stored `events` (in seq order) here.
   void session_events_stored(const std::string& session_id, const Events& events);
   // DispatchRelay: progress of a dispatch another instance may be waiting for.
@@ -89,6 +95,7 @@ class ClusterFanout final : public nodes::PairingDecisions, public dispatch::Dis
   void subscribe(const std::string& subject, void (ClusterFanout::*handler)(const nlohmann::json&));
   void on_credentials(const nlohmann::json& m);
   void on_pairing(const nlohmann::json& m);
+  void on_voicewake(const nlohmann::json& m);
   void on_session(const nlohmann::json& m);
   void on_dispatch(const nlohmann::json& m);
   void publish(const std::string& subject, nlohmann::json body);

@@ -177,7 +177,7 @@ core::Task<nodes::InvokeResult> ClusterNodeRouter::invoke(std::string node_id, s
   if (rn == nullptr) co_return unavailable("node \"" + node_id + "\" is not connected");
   if (!rn->node.commands.count(command)) {
     co_return unavailable("node \"" + node_id + "\" did not declare the command \"" + command +
-                          "\" when it was paired");
+                          "\" when it was paired or re-approved");
   }
   json body = {{"nodeId", node_id},
                {"command", command},
@@ -266,6 +266,8 @@ void ClusterNodeRouter::serve_control(const std::string& data) {
     local_.update_tags(node_id, m["tags"].get<std::vector<std::string>>());
   } else if (op == "capabilities" && m.contains("capabilities")) {
     local_.update_capabilities(node_id, m["capabilities"]);
+  } else if (op == "commands" && m.contains("commands") && m["commands"].is_array()) {
+    local_.update_commands(node_id, m["commands"].get<std::set<std::string>>());
   }
 }
 
@@ -297,6 +299,16 @@ void ClusterNodeRouter::update_capabilities(const std::string& node_id, json cap
     send_control(
         rn->instance,
         {{"op", "capabilities"}, {"nodeId", node_id}, {"capabilities", std::move(capabilities)}});
+  }
+}
+
+void ClusterNodeRouter::update_commands(const std::string& node_id,
+                                        std::set<std::string> commands) {
+  if (local_.online(node_id)) return local_.update_commands(node_id, std::move(commands));
+  if (RemoteNode* rn = presence_.find_mutable(node_id)) {
+    rn->node.commands = commands;
+    send_control(rn->instance,
+                 {{"op", "commands"}, {"nodeId", node_id}, {"commands", std::move(commands)}});
   }
 }
 

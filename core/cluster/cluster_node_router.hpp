@@ -9,7 +9,7 @@
 // - dispatch: the services send node hosts `execute` frames through ConnectedNode::link; for a
 //   remote node that link publishes the frame to the holding instance, which writes it to the
 //   node host's socket. The host's answers come back through storage and cluster_fanout.hpp.
-// - disconnect, tags, capabilities: forwarded to the holding instance.
+// - disconnect, tags, capabilities, commands: forwarded to the holding instance.
 //
 // Thread: the Sequencer, as every NodeRouter; bus deliveries hop into it.
 #pragma once
@@ -58,6 +58,7 @@ class ClusterNodeRouter final : public nodes::NodeRouter {
       const std::string& org_id) const override;
   void update_tags(const std::string& node_id, std::vector<std::string> tags) override;
   void update_capabilities(const std::string& node_id, nlohmann::json capabilities) override;
+  void update_commands(const std::string& node_id, std::set<std::string> commands) override;
 
  private:
   class RemoteLink;

@@ -40,11 +40,12 @@ class Subjects {
   std::string goodbye() const { return p_ + ".cluster.bye"; }
   std::string sync(std::string_view instance) const { return inst(instance, "sync"); }
   std::string invoke(std::string_view instance) const { return inst(instance, "invoke"); }
-  // Frames for its node hosts, disconnects, tag and capability changes: one subject, so that
-  // one sender's frame and a later disconnect arrive in that order.
+  // Frames for its node hosts, disconnects, tag, capability and command changes: one subject, so
+  // that one sender's frame and a later disconnect arrive in that order.
   std::string control(std::string_view instance) const { return inst(instance, "ctl"); }
   std::string credentials() const { return p_ + ".cred"; }
   std::string pairing() const { return p_ + ".pair"; }
+  std::string voicewake() const { return p_ + ".voicewake"; }
   std::string session_events() const { return p_ + ".sess"; }
   std::string dispatch() const { return p_ + ".dispatch"; }
 

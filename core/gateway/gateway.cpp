@@ -257,6 +257,7 @@ void Gateway::build_semantics() {
   bs.handshake_timeout = std::chrono::milliseconds(cfg_.integer("bridge.handshake_timeout_ms"));
   bs.ping_interval = std::chrono::milliseconds(cfg_.integer("bridge.ping_interval_ms"));
   bs.idle_timeout = std::chrono::milliseconds(cfg_.integer("bridge.idle_timeout_ms"));
+  bs.tick_interval = std::chrono::milliseconds(cfg_.integer("bridge.tick_interval_ms"));
   bs.max_pending = static_cast<size_t>(cfg_.integer("pairing.max_pending"));
   bs.max_pending_per_peer = static_cast<size_t>(cfg_.integer("pairing.max_pending_per_peer"));
   bs.max_claims_bytes = static_cast<size_t>(cfg_.integer("pairing.max_claims_bytes"));

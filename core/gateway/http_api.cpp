@@ -134,6 +134,10 @@ void Gateway::build_cluster() {
     ops->publish("node.pair.requested", request,
                  [](const Principal& who) { return who.role == Role::LocalAdmin; });
   };
+  local.push_voicewake = [bridge = bridge_dialect_](const std::string& org_id,
+                                                    const nlohmann::json& settings) {
+    if (bridge != nullptr) bridge->push_voicewake(org_id, settings);
+  };
   local.deliver_events = deliver_session_events_;
   local.watches_session = watches_session_;
   local.dispatcher = dispatcher_.get();
@@ -150,6 +154,12 @@ void Gateway::build_cluster() {
   fanout_ = std::make_unique<cluster::ClusterFanout>(cluster_settings_, bus(), loop_.sequencer(),
                                                      *storage_, std::move(local));
   dispatcher_->set_relay(fanout_.get());
+  if (bridge_dialect_ != nullptr) {
+    bridge_dialect_->set_voicewake_announcer(
+        [fanout = fanout_.get()](const std::string& org_id, const nlohmann::json& settings) {
+          fanout->voicewake_changed(org_id, settings);
+        });
+  }
   cluster_router_->on_instance_lost(
       [fanout = fanout_.get()](const std::string& instance) { fanout->instance_lost(instance); });
 }

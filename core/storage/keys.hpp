@@ -70,7 +70,7 @@ namespace vespid::repo::keys {
 //   idx/org-nodes/<orgId>/<nodeId>      -> ""
 //   pairing/<nodeId>                    -> PendingPairing JSON (one per node id)
 //   idx/pairing-id/<requestId>          -> nodeId
-//   voicewake/<nodeId>                  -> the node's voice wake settings
+//   org-voicewake/<orgId>               -> the org's voice wake triggers (its nodes share them)
 inline std::string node(std::string_view id) {
   return "node/" + std::string(id);
 }
@@ -88,8 +88,8 @@ inline const std::string kPairingPrefix = "pairing/";
 inline std::string pairing_id(std::string_view request) {
   return "idx/pairing-id/" + std::string(request);
 }
-inline std::string voicewake(std::string_view node) {
-  return "voicewake/" + std::string(node);
+inline std::string org_voicewake(std::string_view org) {
+  return "org-voicewake/" + std::string(org);
 }
 }  // namespace vespid::repo::keys
 

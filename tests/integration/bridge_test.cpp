@@ -66,7 +66,18 @@ class Bridge : public ::testing::Test {
     EXPECT_TRUE(ok) << "no pair-ok for " << node_id;
     auto hello = c.read_type("hello-ok", 5s);
     EXPECT_TRUE(hello) << "no hello-ok after pair-ok";
+    read_voicewake_changed(c);
     return ok ? (*ok)["token"].get<std::string>() : "";
+  }
+
+  // What follows every hello-ok, as in the reference: the org's voice wake triggers.
+  static void read_voicewake_changed(BridgeClient& c) {
+    auto wake = c.read_until(
+        [](const json& f) {
+          return f.value("type", "") == "event" && f.value("event", "") == "voicewake.changed";
+        },
+        5s);
+    EXPECT_TRUE(wake) << "no voicewake.changed after hello-ok";
   }
 
   CommandResult cli(std::vector<std::string> args) {
@@ -181,6 +192,7 @@ TEST_F(Bridge, MalformedInputGetsTheReferenceErrorsAndAnAuthenticatedNodeIsClose
   EXPECT_TRUE(c.wait_closed(5s)) << "an error left an authenticated node's socket open";
   c = node();
   EXPECT_EQ(c.hello("laptop", token)["type"], "hello-ok");
+  read_voicewake_changed(c);
   c.send({{"type", "invoke"}, {"id", "x"}, {"command", "y"}});
   e = c.read();
   ASSERT_TRUE(e);
@@ -188,6 +200,7 @@ TEST_F(Bridge, MalformedInputGetsTheReferenceErrorsAndAnAuthenticatedNodeIsClose
   EXPECT_TRUE(c.wait_closed(5s));
   c = node();
   EXPECT_EQ(c.hello("laptop", token)["type"], "hello-ok");
+  read_voicewake_changed(c);
   // A bad req is answered with res ok:false, and the connection stays.
   c.send({{"type", "req"}, {"id", "p"}, {"method", "health"}, {"paramsJSON", "{broken"}});
   e = c.read();

@@ -295,6 +295,44 @@ TEST_F(ClusterOfThree, APairingApprovedOnCReachesTheNodeOnAAndBInvokesIt) {
   }
 }
 
+// A node's later hello on A declares a new command: the re-approval is decided on C, and B may
+// invoke the command on the same connection (issue 20).
+TEST_F(ClusterOfThree, ANewCommandReapprovedOnCIsInvokedFromBOnTheLiveNodeOnA) {
+  auto first = BridgeClient::connect("127.0.0.1", A().bridge_port);
+  const std::string token = pair_bridge_node(first, A(), "upgraded");
+  first.close();
+  auto node = BridgeClient::connect("127.0.0.1", A().bridge_port);
+  ASSERT_EQ(node.hello("upgraded", token,
+                       {{"commands", json::array({"echo", "slow", "camera.snap"})}})["type"],
+            "hello-ok");
+  ASSERT_EQ(node.call("health")["ok"], true);  // the hello, and its re-approval, are done
+
+  json pending = admin_of(C()).call("nodes.pending")["pending"];
+  ASSERT_EQ(pending.size(), 1u) << pending.dump();
+  EXPECT_EQ(pending[0]["addedCommands"], json::array({"camera.snap"}));
+  json approved = admin_of(C()).call("nodes.approve", {{"requestId", pending[0]["requestId"]}});
+  EXPECT_EQ(approved["reapproval"], true) << approved.dump();
+
+  std::thread answer([&] { answer_invoke(node, "a"); });
+  JoinOnExit join_answer{answer};
+  // B routes by what presence told it; the holder's update reaches it shortly.
+  std::optional<json> out;
+  std::string last_error;
+  for (int i = 0; i < 100 && !out; ++i) {
+    try {
+      out = admin_of(B()).call("nodes.invoke", {{"node", "upgraded"}, {"command", "camera.snap"}});
+    } catch (const cli::OperatorError& e) {
+      last_error = e.message;
+      if (e.code != "UNAVAILABLE") break;
+      std::this_thread::sleep_for(50ms);
+    }
+  }
+  answer.join();
+  ASSERT_TRUE(out) << last_error;
+  json payload = out->contains("payload") ? (*out)["payload"] : *out;
+  EXPECT_EQ(payload["by"], "a") << out->dump();
+}
+
 TEST_F(ClusterOfThree, OperatorsOnEveryInstanceHearOfAPairingRequestMadeOnA) {
   std::vector<cli::OperatorClient> watchers;
   for (Instance* at : {&A(), &B(), &C()}) {
@@ -313,6 +351,27 @@ TEST_F(ClusterOfThree, OperatorsOnEveryInstanceHearOfAPairingRequestMadeOnA) {
     EXPECT_FALSE(watchers[i].read_event(300ms)) << "announced once on instance "
                                                 << "abc"[i];
   }
+}
+
+// Voice wake triggers are the org's: a node's voicewake.set on A reaches the org's node on B
+// (issue 20; the reference pushes voicewake.changed to every connected node).
+TEST_F(ClusterOfThree, AVoicewakeSetOnAReachesTheOrgsNodeOnB) {
+  auto on_a = BridgeClient::connect("127.0.0.1", A().bridge_port);
+  ASSERT_FALSE(pair_bridge_node(on_a, A(), "speaker-a").empty());
+  auto on_b = BridgeClient::connect("127.0.0.1", B().bridge_port);
+  ASSERT_FALSE(pair_bridge_node(on_b, B(), "speaker-b").empty());
+  ASSERT_TRUE(wait_online(A(), "speaker-b")) << A().gw.log_text();
+
+  const json triggers = json::array({"hey kitchen"});
+  json set = on_a.call("voicewake.set", {{"triggers", triggers}});
+  ASSERT_EQ(set["ok"], true) << set.dump();
+  auto heard = on_b.read_until(
+      [&](const json& f) {
+        return f.value("event", "") == "voicewake.changed" &&
+               BridgeClient::parse_field(f, "payloadJSON")["triggers"] == triggers;
+      },
+      5s);
+  EXPECT_TRUE(heard) << "the node on B did not hear A's voicewake.set";
 }
 
 TEST_F(ClusterOfThree, ASessionOnANodeHostOnAStreamsToClientsOnBAndC) {

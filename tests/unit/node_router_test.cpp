@@ -89,6 +89,25 @@ TEST_F(Router, UndeclaredCommandsAndUnknownNodesFailWithoutSending) {
   EXPECT_TRUE(link->invokes.empty());
 }
 
+// A re-approval grows the approved set of a node that stays connected: the same link is then
+// invoked with the new command.
+TEST_F(Router, CommandsApprovedLaterApplyToTheLiveLink) {
+  auto link = attach("a");
+  std::optional<InvokeResult> before, after;
+  start_invoke("a", "camera.snap", 5000ms, &before);
+  ASSERT_TRUE(before);
+  EXPECT_EQ(before->error_code, "UNAVAILABLE");
+  loop_.sequencer().execute([&] { router_.update_commands("a", {"echo", "camera.snap"}); });
+  start_invoke("a", "camera.snap", 5000ms, &after);
+  ASSERT_EQ(link->invokes.size(), 1u);
+  EXPECT_EQ(link->invokes[0].second, "camera.snap");
+  loop_.sequencer().execute([&] {
+    router_.complete(link.get(), link->invokes[0].first, {true, "1", "", ""});
+  });
+  ASSERT_TRUE(after);
+  EXPECT_TRUE(after->ok);
+}
+
 TEST_F(Router, InvokesTimeOut) {
   attach("slow");
   std::optional<InvokeResult> r;

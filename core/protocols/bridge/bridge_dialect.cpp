@@ -380,6 +380,10 @@ Task<void> BridgeDialect::handle_hello(std::shared_ptr<Connection> conn, json fr
   }
   authenticate(conn, *check.node, protocol);
   send(*conn, hello_ok(protocol));
+  Task<void> voicewake = send_current_voicewake(conn, check.node->org_id);
+  co_await std::move(voicewake);
+  Task<void> commands = ask_about_new_commands(conn, std::move(*check.node), std::move(frame));
+  co_await std::move(commands);
 }
 
 void BridgeDialect::authenticate(const std::shared_ptr<Connection>& conn,
@@ -402,6 +406,8 @@ void BridgeDialect::authenticate(const std::shared_ptr<Connection>& conn,
   cn.tags = node.tags;
   cn.link = s->link;
   router_.attach(std::move(cn));
+  authenticated_.add(conn, node.org_id);
+  tick_.node_joined();
   log::get("core")->info("node {} ({}) connected over bridge from {}", node.node_id,
                          node.display_name, conn->peer());
   spawn(
@@ -503,6 +509,8 @@ void BridgeDialect::pairing_approved(const nodes::NodeRecord& node, const std::s
   send(*conn, {{"type", "pair-ok"}, {"token", token}});
   authenticate(conn, node, s->protocol);
   send(*conn, hello_ok(s->protocol));
+  spawn(
+      send_current_voicewake(conn, node.org_id), [] {}, [](std::exception_ptr) {});
 }
 
 void BridgeDialect::pairing_rejected(const std::string& node_id) {
@@ -562,14 +570,21 @@ Task<json> BridgeDialect::call_node_method(Session& s, std::string method, json 
     if (!settings_.canvas_host_url.empty()) cfg["canvasHostUrl"] = settings_.canvas_host_url;
     co_return cfg;
   }
+  // Voice wake triggers belong to the node's org (the reference keeps one list per gateway):
+  // a change reaches every node of the org, the one that made it included, before its answer.
   if (method == "voicewake.get") {
-    Task<json> t = store_.voicewake(s.node_id);
+    Task<json> t = store_.voicewake(s.org_id);
     json v = co_await std::move(t);
     co_return v;
   }
   if (method == "voicewake.set") {
-    Task<json> t = store_.set_voicewake(s.node_id, std::move(params));
+    Task<json> t = store_.set_voicewake(s.org_id, std::move(params));
     json v = co_await std::move(t);
+    if (announce_voicewake_) {
+      announce_voicewake_(s.org_id, v);
+    } else {
+      push_voicewake(s.org_id, v);
+    }
     co_return v;
   }
   if (sessions_ == nullptr) {
@@ -850,6 +865,7 @@ void BridgeDialect::on_close(Connection& conn) {
   deadlines_.cancel(s->handshake_deadline);
   deadlines_.cancel(s->liveness_deadline);
   deadlines_.cancel(s->pairing_deadline);
+  authenticated_.remove(conn.id());
   const std::map<std::string, std::string> subs = s->chat_subs;
   for (const auto& [sid, key] : subs) unsubscribe_chat(conn, sid);
   if (s->link) {

@@ -16,6 +16,8 @@
 #include <vector>
 
 #include "host/connections/dialect.hpp"
+#include "protocols/bridge/authenticated_nodes.hpp"
+#include "protocols/bridge/tick_timer.hpp"
 #include "runtime/deadlines.hpp"
 #include "services/nodes/node_record.hpp"
 #include "services/nodes/pairing_decisions.hpp"
@@ -37,13 +39,18 @@ struct BridgeSettings {
   std::chrono::milliseconds handshake_timeout{10000};
   std::chrono::milliseconds ping_interval{30000};
   std::chrono::milliseconds idle_timeout{90000};
-  size_t max_pending = 1000;        // pairing requests waiting on this gateway
-  size_t max_pending_per_peer = 4;  // ... from one IP address
-  size_t max_claims_bytes = 16384;  // one pair-request's claims, as JSON
+  std::chrono::milliseconds tick_interval{30000};  // `event tick` to every authenticated node
+  size_t max_pending = 1000;                       // pairing requests waiting on this gateway
+  size_t max_pending_per_peer = 4;                 // ... from one IP address
+  size_t max_claims_bytes = 16384;                 // one pair-request's claims, as JSON
 };
 
 // What the bridge tells the operator side (a node asked to pair).
 using PairingAnnouncer = std::function<void(const nodes::PendingPairing&)>;
+// A node changed its org's voice wake triggers ({"triggers": [...]}): every node of the org,
+// on any gateway instance, is to hear `voicewake.changed`.
+using VoicewakeAnnouncer =
+    std::function<void(const std::string& org_id, const nlohmann::json& settings)>;
 
 class BridgeDialect final : public Dialect, public nodes::PairingDecisions {
  public:
@@ -68,6 +75,11 @@ class BridgeDialect final : public Dialect, public nodes::PairingDecisions {
   // Operator decisions, delivered to the connection waiting on that node's pairing (if any).
   void pairing_approved(const nodes::NodeRecord& node, const std::string& token) override;
   void pairing_rejected(const std::string& node_id) override;
+
+  // Where voicewake.set announces its change; unset, only this gateway's nodes hear it.
+  void set_voicewake_announcer(VoicewakeAnnouncer a) { announce_voicewake_ = std::move(a); }
+  // `event voicewake.changed` with `settings` to the org's nodes connected here.
+  void push_voicewake(const std::string& org_id, const nlohmann::json& settings);
 
   // The sessions service behind chat.send, chat.history and sessions.list
   // (docs/bridge-protocol.md).
@@ -109,6 +121,13 @@ class BridgeDialect final : public Dialect, public nodes::PairingDecisions {
   // Who made a pending request: unique across connections and gateway restarts.
   std::string pairing_owner(const Connection& conn) const;
   nlohmann::json hello_ok(int protocol) const;
+  // The org's current triggers as `voicewake.changed`, as the reference sends after hello-ok.
+  // Best effort: a storage failure is logged, the node asks with voicewake.get.
+  Task<void> send_current_voicewake(std::shared_ptr<Connection> conn, std::string org_id);
+  // A paired node's hello declared commands it was not approved for: they stay unavailable, and
+  // operators are asked to re-approve (node.pair.requested with reapproval: true).
+  Task<void> ask_about_new_commands(std::shared_ptr<Connection> conn, nodes::NodeRecord node,
+                                    nlohmann::json hello);
 
   BridgeSettings settings_;
   nodes::NodeStore& store_;
@@ -144,6 +163,9 @@ class BridgeDialect final : public Dialect, public nodes::PairingDecisions {
   };
   std::unordered_map<std::string, ChatRunText> chat_text_;
   static constexpr std::size_t kMaxChatTextBytes = 1u << 20;
+  VoicewakeAnnouncer announce_voicewake_;
+  AuthenticatedNodes authenticated_;  // who hears tick and voicewake.changed
+  TickTimer tick_{deadlines_, settings_.tick_interval, authenticated_};
 };
 
 }  // namespace vespid::core

@@ -1,5 +1,7 @@
 #include "protocols/operator/node_methods.hpp"
 
+#include <unordered_map>
+
 #include "protocols/params.hpp"
 #include "runtime/api_error.hpp"
 #include "services/nodes/node_router.hpp"
@@ -43,6 +45,14 @@ class NodeMethods {
     }
     return j;
   }
+  // What a node's pending re-approval asks, on its node.list / node.describe entry.
+  static json reapproval_view(const nodes::PendingPairing& r) {
+    json full = nodes::to_public_json(r);
+    return {{"requestId", r.request_id},
+            {"addedCommands", r.added_commands},
+            {"requestedAt", full["requestedAt"]},
+            {"expiresAt", full["expiresAt"]}};
+  }
   Task<nodes::NodeRecord> require(std::string node_id) {
     auto n = co_await s_.store.get(node_id);
     if (!n) throw api::not_found("no node \"" + node_id + "\"");
@@ -62,10 +72,23 @@ Task<CallResult> NodeMethods::pending(CallContext c, json p) {
 Task<CallResult> NodeMethods::approve(CallContext c, json p) {
   (void)c;
   std::string request_id = params::required_string(p, "requestId");
-  std::string org_ref = params::required_string(p, "org");
-  repo::Org org = co_await s_.repo.require_org(org_ref);
-  Task<nodes::NodeStore::Approved> t = s_.store.approve(request_id, org.id);
+  // Required for a pairing request (the store says so); a re-approval keeps the node's org.
+  std::string org_ref = params::optional_string(p, "org");
+  std::string org_id;
+  if (!org_ref.empty()) {
+    Task<repo::Org> find = s_.repo.require_org(org_ref);
+    repo::Org org = co_await std::move(find);
+    org_id = org.id;
+  }
+  Task<nodes::NodeStore::Approved> t = s_.store.approve(request_id, org_id);
   nodes::NodeStore::Approved a = co_await std::move(t);
+  if (a.reapproval) {
+    // Same token, same connection: the live node may be invoked with the added commands now.
+    s_.router.update_commands(
+        a.node.node_id, std::set<std::string>(a.node.commands.begin(), a.node.commands.end()));
+    co_return ok(
+        {{"node", view(a.node)}, {"reapproval", true}, {"addedCommands", a.added_commands}});
+  }
   // A re-paired node that is connected right now keeps no session on its old token.
   s_.router.disconnect(a.node.node_id, "re-paired: the previous token was replaced");
   s_.decisions.pairing_approved(a.node, a.token);
@@ -77,6 +100,8 @@ Task<CallResult> NodeMethods::reject(CallContext c, json p) {
   std::string request_id = params::required_string(p, "requestId");
   Task<nodes::PendingPairing> t = s_.store.reject(request_id);
   nodes::PendingPairing r = co_await std::move(t);
+  // A re-approval has no connection waiting on it: the node goes on with its approved commands.
+  if (r.reapproval) co_return ok({{"rejected", true}, {"nodeId", r.node_id}, {"reapproval", true}});
   s_.decisions.pairing_rejected(r.node_id);
   co_return ok({{"rejected", true}, {"nodeId", r.node_id}});
 }
@@ -87,15 +112,32 @@ Task<CallResult> NodeMethods::list(CallContext c, json p) {
   if (auto ref = params::optional_string(p, "org"); !ref.empty()) {
     org_id = (co_await s_.repo.require_org(ref)).id;
   }
+  Task<std::vector<nodes::NodeRecord>> listed = s_.store.list(org_id);
+  std::vector<nodes::NodeRecord> records = co_await std::move(listed);
+  Task<std::vector<nodes::PendingPairing>> pending = s_.store.list_pending();
+  std::vector<nodes::PendingPairing> requests = co_await std::move(pending);
+  std::unordered_map<std::string, const nodes::PendingPairing*> reapprovals;
+  for (const auto& r : requests) {
+    if (r.reapproval) reapprovals[r.node_id] = &r;
+  }
   json out = json::array();
-  for (const auto& n : co_await s_.store.list(org_id)) out.push_back(view(n));
+  for (const auto& n : records) {
+    json j = view(n);
+    if (auto it = reapprovals.find(n.node_id); it != reapprovals.end())
+      j["pendingReapproval"] = reapproval_view(*it->second);
+    out.push_back(std::move(j));
+  }
   co_return ok({{"nodes", out}});
 }
 
 Task<CallResult> NodeMethods::describe(CallContext c, json p) {
   (void)c;
   nodes::NodeRecord n = co_await require(params::required_string(p, "node"));
-  co_return ok({{"node", view(n)}});
+  json j = view(n);
+  Task<std::optional<nodes::PendingPairing>> pending = s_.store.pending_for_node(n.node_id);
+  std::optional<nodes::PendingPairing> request = co_await std::move(pending);
+  if (request && request->reapproval) j["pendingReapproval"] = reapproval_view(*request);
+  co_return ok({{"node", j}});
 }
 
 Task<CallResult> NodeMethods::rename(CallContext c, json p) {
@@ -167,7 +209,9 @@ void register_node_methods(MethodTable& t, NodeServices s) {
   };
   t.add({"nodes.pending", kAdmin, "Pairing requests waiting for a decision.",
          bind(&NodeMethods::pending)});
-  t.add({"nodes.approve", kAdmin, "Approves a pairing request into an org: {requestId, org}.",
+  t.add({"nodes.approve", kAdmin,
+         "Approves a pairing request into an org: {requestId, org}; a re-approval (new commands "
+         "of a paired node) keeps the node's org: {requestId, org?}.",
          bind(&NodeMethods::approve)});
   t.add({"nodes.reject", kAdmin, "Rejects a pairing request: {requestId}.",
          bind(&NodeMethods::reject)});

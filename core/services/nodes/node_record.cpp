@@ -39,6 +39,7 @@ json to_stored_json(const NodeRecord& n) {
           {"modelIdentifier", n.model_identifier},
           {"caps", n.caps},
           {"commands", n.commands},
+          {"declinedCommands", n.declined_commands},
           {"permissions", n.permissions},
           {"capabilities", n.capabilities},
           {"tags", n.tags},
@@ -63,6 +64,7 @@ NodeRecord node_from(const json& j) {
   n.model_identifier = j.value("modelIdentifier", "");
   n.caps = j.value("caps", std::vector<std::string>{});
   n.commands = j.value("commands", std::vector<std::string>{});
+  n.declined_commands = j.value("declinedCommands", std::vector<std::string>{});
   n.permissions = j.value("permissions", json::object());
   n.capabilities = j.value("capabilities", json::object());
   n.tags = j.value("tags", std::vector<std::string>{});
@@ -92,6 +94,7 @@ json to_public_json(const NodeRecord& n, const std::string& status) {
   opt("lastSeenAt", n.last_seen_at);
   opt("revokedAt", n.revoked_at);
   if (!n.capabilities.empty()) j["capabilities"] = n.capabilities;
+  if (!n.declined_commands.empty()) j["declinedCommands"] = n.declined_commands;
   return j;
 }
 
@@ -103,7 +106,11 @@ json to_stored_json(const PendingPairing& p) {
           {"requestedAt", p.requested_at},
           {"expiresAtMs", p.expires_at_ms},
           {"silent", p.silent},
-          {"owner", p.owner}};
+          {"owner", p.owner},
+          {"reapproval", p.reapproval},
+          {"addedCommands", p.added_commands},
+          {"approvedCommands", p.approved_commands},
+          {"orgId", p.org_id}};
 }
 
 PendingPairing pending_from(const json& j) {
@@ -116,6 +123,10 @@ PendingPairing pending_from(const json& j) {
   p.expires_at_ms = j.value("expiresAtMs", int64_t{0});
   p.silent = j.value("silent", false);
   p.owner = j.value("owner", "");
+  p.reapproval = j.value("reapproval", false);
+  p.added_commands = j.value("addedCommands", std::vector<std::string>{});
+  p.approved_commands = j.value("approvedCommands", std::vector<std::string>{});
+  p.org_id = j.value("orgId", "");
   return p;
 }
 
@@ -131,6 +142,14 @@ json to_public_json(const PendingPairing& p) {
   if (p.claims.contains("commands")) j["commands"] = p.claims["commands"];
   if (p.claims.contains("caps")) j["caps"] = p.claims["caps"];
   if (!p.remote_address.empty()) j["remoteAddress"] = p.remote_address;
+  if (p.reapproval) {
+    // `commands` is what approving grants, as for a first pairing: here only what is new.
+    j["reapproval"] = true;
+    j["orgId"] = p.org_id;
+    j["addedCommands"] = p.added_commands;
+    j["commands"] = p.added_commands;
+    j["approvedCommands"] = p.approved_commands;
+  }
   return j;
 }
 
@@ -149,6 +168,40 @@ void apply_claims(NodeRecord& n, const json& c) {
       it != c.end() && it->is_object() && it->dump().size() < 16384) {
     n.permissions = *it;
   }
+}
+
+json cleaned_claims(const json& hello) {
+  NodeRecord n;
+  apply_claims(n, hello);
+  json c = json::object();
+  auto put = [&c](const char* key, const std::string& v) {
+    if (!v.empty()) c[key] = v;
+  };
+  put("displayName", n.display_name);
+  put("platform", n.platform);
+  put("version", n.version);
+  put("coreVersion", n.core_version);
+  put("uiVersion", n.ui_version);
+  put("deviceFamily", n.device_family);
+  put("modelIdentifier", n.model_identifier);
+  c["caps"] = n.caps;
+  c["commands"] = n.commands;
+  if (!n.permissions.empty()) c["permissions"] = n.permissions;
+  return c;
+}
+
+std::vector<std::string> unapproved_commands(const NodeRecord& n, const json& claims) {
+  const std::set<std::string> known = [&n] {
+    std::set<std::string> k(n.commands.begin(), n.commands.end());
+    k.insert(n.declined_commands.begin(), n.declined_commands.end());
+    return k;
+  }();
+  std::vector<std::string> out;
+  std::set<std::string> seen;
+  for (auto& c : strings(claims, "commands")) {
+    if (known.count(c) == 0 && seen.insert(c).second) out.push_back(std::move(c));
+  }
+  return out;
 }
 
 }  // namespace vespid::nodes

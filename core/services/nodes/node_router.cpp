@@ -83,7 +83,7 @@ core::Task<InvokeResult> LocalNodeRouter::invoke(std::string node_id, std::strin
   ConnectedNode& node = it->second;
   if (!node.commands.count(command)) {
     co_return unavailable("node \"" + node_id + "\" did not declare the command \"" + command +
-                          "\" when it was paired");
+                          "\" when it was paired or re-approved");
   }
   if (node.in_flight >= max_in_flight_) {
     co_return unavailable("node \"" + node_id + "\" has " + std::to_string(node.in_flight) +
@@ -168,6 +168,13 @@ void LocalNodeRouter::update_capabilities(const std::string& node_id, json capab
   auto it = nodes_.find(node_id);
   if (it == nodes_.end()) return;
   it->second.capabilities = std::move(capabilities);
+  if (observer_ != nullptr) observer_->node_updated(it->second);
+}
+
+void LocalNodeRouter::update_commands(const std::string& node_id, std::set<std::string> commands) {
+  auto it = nodes_.find(node_id);
+  if (it == nodes_.end()) return;
+  it->second.commands = std::move(commands);
   if (observer_ != nullptr) observer_->node_updated(it->second);
 }
 

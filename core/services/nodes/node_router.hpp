@@ -73,6 +73,8 @@ class NodeRouter {
   // Stored facts changed while the node is connected.
   virtual void update_tags(const std::string& node_id, std::vector<std::string> tags) = 0;
   virtual void update_capabilities(const std::string& node_id, nlohmann::json capabilities) = 0;
+  // An operator approved more commands: the live connection may be invoked with them at once.
+  virtual void update_commands(const std::string& node_id, std::set<std::string> commands) = 0;
 };
 
 // Told about every change to the nodes connected here, so that other gateway instances can
@@ -83,7 +85,7 @@ class NodeRouterObserver {
   virtual ~NodeRouterObserver() = default;
   virtual void node_attached(const ConnectedNode& node) = 0;
   virtual void node_detached(const std::string& node_id) = 0;
-  // Tags or capabilities changed.
+  // Tags, capabilities or commands changed.
   virtual void node_updated(const ConnectedNode& node) = 0;
 };
 
@@ -110,6 +112,7 @@ class LocalNodeRouter final : public NodeRouter {
   std::vector<const ConnectedNode*> connected_in_org(const std::string& org_id) const override;
   void update_tags(const std::string& node_id, std::vector<std::string> tags) override;
   void update_capabilities(const std::string& node_id, nlohmann::json capabilities) override;
+  void update_commands(const std::string& node_id, std::set<std::string> commands) override;
   uint64_t late_results() const noexcept { return late_results_; }
   // At most one; set before any node attaches.
   void set_observer(NodeRouterObserver* observer) { observer_ = observer; }

@@ -82,6 +82,11 @@ Task<PendingPairing> NodeStore::request_pairing(std::string node_id, json claims
     p.remote_address = remote_address;
     p.silent = silent;
     p.owner = owner;
+    // A re-approval it replaces decided less than a pairing does: none of it carries over.
+    p.reapproval = false;
+    p.added_commands.clear();
+    p.approved_commands.clear();
+    p.org_id.clear();
     p.expires_at_ms = now + limits_.pairing_ttl_ms;
     txn.writes.push_back(Write::put(keys::pairing(node_id), to_stored_json(p).dump()));
     auto out = co_await storage_.commit(std::move(txn));
@@ -144,6 +149,15 @@ Task<NodeStore::Approved> NodeStore::approve(std::string request_id, std::string
     throw api::not_found("pairing request \"" + request_id +
                          "\" has expired; the node must ask again");
   }
+  if (p.reapproval) {
+    Task<Approved> t = approve_reapproval(std::move(p), pending_kv->version, std::move(org_id));
+    Approved a = co_await std::move(t);
+    co_return a;
+  }
+  if (org_id.empty()) {
+    throw api::invalid("approving a pairing request needs params.org: the org the node joins",
+                       {{"param", "org"}});
+  }
   auto existing_kv = co_await storage_.get(keys::node(node_id));
 
   Approved a;
@@ -164,6 +178,7 @@ Task<NodeStore::Approved> NodeStore::approve(std::string request_id, std::string
   n.node_id = node_id;
   n.org_id = org_id;
   n.kind = "bridge";
+  n.declined_commands.clear();  // a new pairing: what it declares is decided afresh
   n.token_sha256 = crypto::sha256_hex(a.token);
   n.paired_at = util::now_iso8601();
   n.revoked = false;
@@ -199,6 +214,20 @@ Task<PendingPairing> NodeStore::reject(std::string request_id) {
   txn.compares.push_back(Compare::version_is(keys::pairing(idx->value), kv->version));
   txn.writes.push_back(Write::del(keys::pairing(idx->value)));
   txn.writes.push_back(Write::del(keys::pairing_id(request_id)));
+  if (p.reapproval) {
+    // Declined, so that the node's next hellos do not ask again; its approved set stays.
+    std::optional<core::KV> node_kv = co_await storage_.get(keys::node(p.node_id));
+    if (node_kv) {
+      NodeRecord n = node_from(json::parse(node_kv->value));
+      for (const auto& c : p.added_commands) {
+        if (std::find(n.declined_commands.begin(), n.declined_commands.end(), c) ==
+            n.declined_commands.end())
+          n.declined_commands.push_back(c);
+      }
+      txn.compares.push_back(Compare::version_is(keys::node(p.node_id), node_kv->version));
+      txn.writes.push_back(Write::put(keys::node(p.node_id), to_stored_json(n).dump()));
+    }
+  }
   auto out = co_await storage_.commit(std::move(txn));
   if (!out.applied)
     throw api::conflict("the pairing request changed while rejecting it; look again");
@@ -292,13 +321,13 @@ Task<NodeStore::Check> NodeStore::check_token(std::string node_id, std::string t
   co_return Check{Verdict::Ok, std::move(n)};
 }
 
-Task<json> NodeStore::voicewake(std::string node_id) {
-  auto kv = co_await storage_.get(keys::voicewake(node_id));
+Task<json> NodeStore::voicewake(std::string org_id) {
+  auto kv = co_await storage_.get(keys::org_voicewake(org_id));
   if (!kv) co_return json{{"triggers", json::array()}};
   co_return json::parse(kv->value);
 }
 
-Task<json> NodeStore::set_voicewake(std::string node_id, json settings) {
+Task<json> NodeStore::set_voicewake(std::string org_id, json settings) {
   if (!settings.is_object() || !settings.contains("triggers") || !settings["triggers"].is_array()) {
     throw api::invalid("voicewake.set takes {\"triggers\": [\"word\", ...]}");
   }
@@ -312,10 +341,10 @@ Task<json> NodeStore::set_voicewake(std::string node_id, json settings) {
   if (triggers.size() > 32) throw api::invalid("at most 32 voice wake triggers");
   json stored = {{"triggers", triggers}};
   Txn txn;
-  txn.compares.push_back(Compare::present(keys::node(node_id)));
-  txn.writes.push_back(Write::put(keys::voicewake(node_id), stored.dump()));
+  txn.compares.push_back(Compare::present(keys::org(org_id)));
+  txn.writes.push_back(Write::put(keys::org_voicewake(org_id), stored.dump()));
   auto out = co_await storage_.commit(std::move(txn));
-  if (!out.applied) throw api::not_found("no node \"" + node_id + "\"");
+  if (!out.applied) throw api::not_found("no org \"" + org_id + "\"");
   co_return stored;
 }
 

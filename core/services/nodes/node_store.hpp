@@ -32,6 +32,15 @@ class NodeStore {
   core::Task<PendingPairing> request_pairing(std::string node_id, nlohmann::json claims,
                                              std::string remote_address, bool silent,
                                              std::string owner);
+  // A paired node said hello declaring commands it was neither approved for nor declined
+  // (`claims`: cleaned_claims of that hello): one re-approval request, in the node's one pending
+  // slot, so that operators decide on them. Returns the request when it is new (to announce);
+  // nullopt when nothing is to be asked (all of them approved or declined meanwhile, the same
+  // request already waiting, or a pairing request waiting, which decides everything anyway).
+  // A pending re-approval for another set of commands is replaced under a new request id.
+  core::Task<std::optional<PendingPairing>> request_reapproval(std::string node_id,
+                                                               nlohmann::json claims,
+                                                               std::string remote_address);
   // The requester gave up (its connection closed or asked for another node id): its request is
   // deleted if `owner` still holds it. An approval could no longer reach anyone.
   core::Task<void> withdraw_pairing(std::string node_id, std::string owner);
@@ -41,10 +50,15 @@ class NodeStore {
 
   struct Approved {
     NodeRecord node;
-    std::string token;  // shown once to the node in pair-ok, never stored
+    std::string token;  // shown once to the node in pair-ok, never stored; empty: re-approval
+    bool reapproval = false;
+    std::vector<std::string> added_commands;  // a re-approval's grant
   };
-  // NOT_FOUND for an unknown or expired request; NOT_FOUND for an unknown org.
+  // NOT_FOUND for an unknown or expired request; NOT_FOUND for an unknown org. A pairing
+  // request joins the node to `org_id` (required) under a new token; a re-approval adds its
+  // commands to the node's approved set and keeps token and org (`org_id` empty or the node's).
   core::Task<Approved> approve(std::string request_id, std::string org_id);
+  // A rejected re-approval's commands are recorded as declined on the node.
   core::Task<PendingPairing> reject(std::string request_id);
 
   // Read-modify-write with a version compare, retried on conflict.
@@ -62,12 +76,15 @@ class NodeStore {
   };
   core::Task<Check> check_token(std::string node_id, std::string token);
 
-  // A node's voice wake settings: {"triggers": ["hey vespid", ...]} (empty list by default).
-  core::Task<nlohmann::json> voicewake(std::string node_id);
+  // An org's voice wake settings, shared by its nodes as the reference shares one list between
+  // all of its nodes: {"triggers": ["hey vespid", ...]} (empty list by default).
+  core::Task<nlohmann::json> voicewake(std::string org_id);
   // Validates and stores {"triggers": [...]} (at most 32 words of at most 64 characters).
-  core::Task<nlohmann::json> set_voicewake(std::string node_id, nlohmann::json settings);
+  core::Task<nlohmann::json> set_voicewake(std::string org_id, nlohmann::json settings);
 
  private:
+  core::Task<Approved> approve_reapproval(PendingPairing p, uint64_t pending_version,
+                                          std::string org_id);
   core::Task<NodeRecord> update(std::string node_id, std::function<void(NodeRecord&)> change);
 
   core::StorageService& storage_;
