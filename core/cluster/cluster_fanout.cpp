@@ -62,6 +62,7 @@ void ClusterFanout::start() {
   subscribe(subjects_.voicewake(), &ClusterFanout::on_voicewake);
   subscribe(subjects_.session_events(), &ClusterFanout::on_session);
   subscribe(subjects_.dispatch(), &ClusterFanout::on_dispatch);
+  subscribe(subjects_.turn_cancel(), &ClusterFanout::on_turn_cancel);
 }
 
 void ClusterFanout::stop() {
@@ -157,6 +158,24 @@ void ClusterFanout::voicewake_changed(const std::string& org_id, const json& set
 void ClusterFanout::on_voicewake(const json& m) {
   if (local_.push_voicewake)
     local_.push_voicewake(m.at("orgId").get<std::string>(), m.at("settings"));
+}
+
+// ---- Stopping a session turn another instance waits for -----------------------------------------
+
+void ClusterFanout::cancel_turn_on(const std::string& instance, const std::string& session_id,
+                                   const std::string& request_id, const std::string& stop_reason,
+                                   const std::string& by) {
+  publish(subjects_.turn_cancel(), {{"to", instance},
+                                    {"sessionId", session_id},
+                                    {"requestId", request_id},
+                                    {"stopReason", stop_reason},
+                                    {"by", by}});
+}
+
+void ClusterFanout::on_turn_cancel(const json& m) {
+  if (m.at("to").get<std::string>() != settings_.instance_id || !local_.cancel_turn) return;
+  local_.cancel_turn(m.at("sessionId").get<std::string>(), m.at("requestId").get<std::string>(),
+                     m.at("stopReason").get<std::string>(), m.at("by").get<std::string>());
 }
 
 // ---- Session events -----------------------------------------------------------------------------

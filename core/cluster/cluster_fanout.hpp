@@ -11,6 +11,7 @@
 //   up to seq N" and each instance with a subscriber reads what it has not delivered yet from
 //   storage, so a lost notice costs latency (the next one covers it), never an event, and every
 //   subscriber sees one gap-free seq line whoever wrote it;
+// - a session turn stopped through one instance is stopped by the instance waiting for it;
 // - a node host's answer to a dispatch reaches the instance that waits for it (the result itself
 //   is already stored by the instance the host is connected to); when that instance dies, the
 //   dispatch is adopted (Dispatcher::adopt) by the instance holding the host, which replays what
@@ -58,6 +59,10 @@ class ClusterFanout final : public nodes::PairingDecisions, public dispatch::Dis
     // Whether this instance should wait for a dead instance's dispatch to this node host: it
     // holds the host, or nobody does and it is the one chosen to (the lowest live id).
     std::function<bool(const std::string& agent_id)> adopts_dispatches_to;
+    // Stops the session turn `request_id` this instance waits for, if it still does.
+    std::function<void(const std::string& session_id, const std::string& request_id,
+                       const std::string& stop_reason, const std::string& by)>
+        cancel_turn;
   };
 
   ClusterFanout(ClusterSettings settings, host::Bus& bus, core::Sequencer& sequencer,
@@ -82,6 +87,10 @@ class ClusterFanout final : public nodes::PairingDecisions, public dispatch::Dis
   // DispatchRelay: progress of a dispatch another instance may be waiting for.
   void relay(const std::string& kind, const std::string& request_id, const std::string& agent_id,
              const nlohmann::json& payload) override;
+  // A caller here stopped a session turn that `instance` waits for: that instance stops it.
+  void cancel_turn_on(const std::string& instance, const std::string& session_id,
+                      const std::string& request_id, const std::string& stop_reason,
+                      const std::string& by);
   // Presence let `instance` go: adopt the dispatches it was waiting for that are ours to wait for.
   void instance_lost(const std::string& instance);
   const RelayHistory& relay_history() const { return history_; }
@@ -98,6 +107,7 @@ class ClusterFanout final : public nodes::PairingDecisions, public dispatch::Dis
   void on_voicewake(const nlohmann::json& m);
   void on_session(const nlohmann::json& m);
   void on_dispatch(const nlohmann::json& m);
+  void on_turn_cancel(const nlohmann::json& m);
   void publish(const std::string& subject, nlohmann::json body);
   bool alone() const;  // no other instance known: nothing to tell
   SessionLine& line(const std::string& session_id, uint64_t first_seq);

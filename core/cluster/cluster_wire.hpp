@@ -48,6 +48,8 @@ class Subjects {
   std::string voicewake() const { return p_ + ".voicewake"; }
   std::string session_events() const { return p_ + ".sess"; }
   std::string dispatch() const { return p_ + ".dispatch"; }
+  // A cancel for a session turn another instance waits for (the message names that instance).
+  std::string turn_cancel() const { return p_ + ".turn-cancel"; }
 
  private:
   std::string inst(std::string_view instance, const char* what) const {

@@ -142,6 +142,11 @@ void Gateway::build_cluster() {
   local.watches_session = watches_session_;
   local.dispatcher = dispatcher_.get();
   local.others_present = [this] { return cluster_router_->presence().instance_count() > 0; };
+  local.cancel_turn = [sessions = sessions_.get()](
+                          const std::string& session_id, const std::string& request_id,
+                          const std::string& stop_reason, const std::string& by) {
+    sessions->cancel_here(session_id, request_id, stop_reason, by);
+  };
   local.adopts_dispatches_to = [this](const std::string& agent_id) {
     if (router_->find(agent_id) != nullptr) return true;  // the host is connected here
     if (cluster_router_->presence().find(agent_id) != nullptr) return false;  // its holder adopts
@@ -154,6 +159,13 @@ void Gateway::build_cluster() {
   fanout_ = std::make_unique<cluster::ClusterFanout>(cluster_settings_, bus(), loop_.sequencer(),
                                                      *storage_, std::move(local));
   dispatcher_->set_relay(fanout_.get());
+  sessions_->set_remote_cancel(
+      cluster_settings_.instance_id,
+      [fanout = fanout_.get()](const std::string& instance, const std::string& session_id,
+                               const std::string& request_id, const std::string& stop_reason,
+                               const std::string& by) {
+        fanout->cancel_turn_on(instance, session_id, request_id, stop_reason, by);
+      });
   if (bridge_dialect_ != nullptr) {
     bridge_dialect_->set_voicewake_announcer(
         [fanout = fanout_.get()](const std::string& org_id, const nlohmann::json& settings) {

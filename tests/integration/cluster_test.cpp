@@ -427,6 +427,67 @@ TEST_F(ClusterOfThree, ASessionOnANodeHostOnAStreamsToClientsOnBAndC) {
   }
 }
 
+// A turn dispatched by C (the host on A) stopped through B: B finds the turn's dispatch record,
+// relays the cancel to C, which ends the turn and tells the host through A.
+TEST_F(ClusterOfThree, ACancelSentToBStopsTheTurnCWaitsForOnTheHostOnA) {
+  HttpReply pairing =
+      rest(A(), "POST", "/v1/orgs/" + org_id_ + "/agents/pairing-tokens", admin_token_);
+  ASSERT_EQ(pairing.status, 201) << pairing.raw_body;
+  AgentHost agent(dir_, "host-slow-a", pairing.body.value("token", ""), A().api_port);
+  agent.start({}, {"--echo-delay-ms", "200"});
+  ASSERT_TRUE(wait_agent_online(C(), agent.id())) << agent.log();
+  HttpReply created = rest(C(), "POST", "/v1/orgs/" + org_id_ + "/sessions", member_token_,
+                           {{"title", "stop me"}, {"engine", "vespid.echo.v1"}, {"model", "none"}});
+  ASSERT_EQ(created.status, 201) << created.raw_body;
+  const std::string sid = created.body["session"].value("id", "");
+  const std::string base = "/v1/orgs/" + org_id_ + "/sessions/" + sid;
+  std::string message;
+  for (int i = 1; i <= 40; ++i) message += (i > 1 ? " w" : "w") + std::to_string(i);
+  HttpReply sent = rest(C(), "POST", base + "/messages", member_token_, {{"message", message}});
+  ASSERT_EQ(sent.status, 202) << sent.raw_body;
+  const std::string rid = sent.body.value("requestId", "");
+
+  auto events_of_type = [&](const std::string& type) {
+    json found = json::array();
+    HttpReply ev = rest(B(), "GET", base + "/events?limit=200", member_token_);
+    for (const auto& e : ev.body.value("events", json::array()))
+      if (e.value("eventType", "") == type) found.push_back(e);
+    return found;
+  };
+  bool streaming = false;
+  for (int i = 0; i < 200 && !streaming; ++i) {
+    streaming = !events_of_type("agent_delta").empty();
+    if (!streaming) std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_TRUE(streaming) << agent.log();
+
+  HttpReply stopped = rest(B(), "POST", base + "/cancel", member_token_);
+  ASSERT_EQ(stopped.status, 200) << stopped.raw_body;
+  EXPECT_EQ(stopped.body["cancelled"], true) << stopped.raw_body;
+  EXPECT_EQ(stopped.body["requestId"], rid);
+  EXPECT_EQ(stopped.body["relayedTo"], C().id);
+
+  json errors;
+  for (int i = 0; i < 200; ++i) {
+    errors = events_of_type("error");
+    if (!errors.empty()) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_EQ(errors.size(), 1u) << C().gw.log_text();
+  EXPECT_EQ(errors[0]["payload"]["code"], "TURN_CANCELED");
+  EXPECT_EQ(errors[0]["payload"]["stopReason"], "rest");
+  // The host itself stopped: its result is TURN_CANCELED, stored long before 40 words' 8 s.
+  HttpReply result;
+  for (int i = 0; i < 200; ++i) {
+    result = internal(C(), "GET", "/internal/v1/results/" + rid);
+    if (result.status == 200) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_EQ(result.status, 200) << result.raw_body << agent.log();
+  EXPECT_EQ(result.body.value("error", "").rfind("TURN_CANCELED", 0), 0u) << result.raw_body;
+  EXPECT_TRUE(events_of_type("agent_final").empty());
+}
+
 // Reads session events from `c` until an agent_final, appending them to `events`.
 ::testing::AssertionResult read_turn(WsClient& c, std::vector<json>& events) {
   for (int i = 0; i < 500; ++i) {

@@ -1053,10 +1053,9 @@ Task<json> SessionService::cancel(Caller caller, std::string session_id, std::st
   std::shared_ptr<RunListener> turn = it == active_turns_.end() ? nullptr : it->second.lock();
   if (turn == nullptr || turn->ended()) {
     if (it != active_turns_.end()) active_turns_.erase(it);
-    co_return json{{"sessionId", session_id},
-                   {"cancelled", false},
-                   {"requestId", nullptr},
-                   {"runId", nullptr}};
+    Task<json> rt = cancel_elsewhere(session_id, stop_reason, caller.who.user_id, only_run_id);
+    json relayed = co_await std::move(rt);
+    co_return relayed;
   }
   if (!only_run_id.empty() && turn->run_id() != only_run_id) {
     co_return json{{"sessionId", session_id},
@@ -1075,6 +1074,68 @@ Task<json> SessionService::cancel(Caller caller, std::string session_id, std::st
                  {"requestId", request_id},
                  {"runId", turn->run_id()},
                  {"hostNotified", host_told}};
+}
+
+Task<std::string> SessionService::last_turn_request_id(std::string session_id) {
+  constexpr uint32_t kChunk = 64;
+  constexpr size_t kScanEvents = 2000;  // a turn of more deltas than this is not found
+  const std::string start = keys::session_events(session_id);
+  std::string end = core::StorageService::prefix_end(start);
+  size_t scanned = 0;
+  while (scanned < kScanEvents) {
+    auto rows = co_await storage_.scan(start, end, kChunk, true);
+    for (const auto& row : rows) {
+      ++scanned;
+      json ev = json::parse(row.value, nullptr, false);
+      if (core::fields::string_if(ev, "eventType") == "user_message")
+        co_return turn_request_id(session_id, core::fields::uint_if(ev, "seq"));
+    }
+    if (rows.size() < kChunk) break;
+    end = rows.back().key;
+  }
+  co_return std::string();
+}
+
+Task<json> SessionService::cancel_elsewhere(std::string session_id, std::string stop_reason,
+                                            std::string by, std::string only_run_id) {
+  json none = {
+      {"sessionId", session_id}, {"cancelled", false}, {"requestId", nullptr}, {"runId", nullptr}};
+  if (!remote_cancel_) co_return none;
+  Task<std::string> lt = last_turn_request_id(session_id);
+  const std::string request_id = co_await std::move(lt);
+  if (request_id.empty()) co_return none;
+  // The dispatch record exists while the turn is outstanding and names who waits for it.
+  auto record = co_await storage_.get(keys::dispatch(request_id));
+  if (!record) co_return none;
+  json rec = json::parse(record->value, nullptr, false);
+  const std::string instance = core::fields::string_if(rec, "instance");
+  const json resume = core::fields::any_if(rec, "resume");
+  const std::string run_id = core::fields::string_if(resume, "runId", request_id);
+  if (instance.empty() || instance == own_instance_) co_return none;
+  if (!only_run_id.empty() && run_id != only_run_id) co_return none;
+  remote_cancel_(instance, session_id, request_id, stop_reason, by);
+  L()->info("session {}: cancel of turn {} sent to instance \"{}\", which waits for it", session_id,
+            request_id, instance);
+  co_return json{{"sessionId", session_id},
+                 {"cancelled", true},
+                 {"requestId", request_id},
+                 {"runId", run_id},
+                 {"relayedTo", instance}};
+}
+
+void SessionService::cancel_here(const std::string& session_id, const std::string& request_id,
+                                 const std::string& stop_reason, const std::string& by) {
+  auto it = active_turns_.find(session_id);
+  std::shared_ptr<RunListener> turn = it == active_turns_.end() ? nullptr : it->second.lock();
+  if (turn == nullptr || turn->ended() || turn->request_id() != request_id) {
+    L()->info("session {}: a relayed cancel of turn {} found it ended here already", session_id,
+              request_id);
+    return;
+  }
+  const bool host_told = dispatcher_.cancel(request_id, session_id);
+  turn->cancel(stop_reason, by);
+  L()->info("session {}: turn {} cancelled by {} ({}, relayed){}", session_id, request_id, by,
+            stop_reason, host_told ? "" : "; its node host could not be told");
 }
 
 Task<json> SessionService::reset(Caller caller, std::string session_id) {

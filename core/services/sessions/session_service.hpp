@@ -101,6 +101,18 @@ class SessionService {
   // cancelled is false when no turn was running (or, with only_run_id, not that run).
   core::Task<nlohmann::json> cancel(Caller caller, std::string session_id, std::string stop_reason,
                                     std::string only_run_id = "");
+  // In a cluster: how cancel reaches the instance that waits for a turn dispatched elsewhere
+  // (cluster_fanout), and this instance's id (the dispatch record's "instance").
+  using RemoteCancel = std::function<void(
+      const std::string& instance, const std::string& session_id, const std::string& request_id,
+      const std::string& stop_reason, const std::string& by)>;
+  void set_remote_cancel(std::string own_instance, RemoteCancel r) {
+    own_instance_ = std::move(own_instance);
+    remote_cancel_ = std::move(r);
+  }
+  // Another instance relayed a cancel for turn `request_id`: stop it if it runs here.
+  void cancel_here(const std::string& session_id, const std::string& request_id,
+                   const std::string& stop_reason, const std::string& by);
   // Unpins: the next send picks a host again. Answers {session}.
   core::Task<nlohmann::json> reset(Caller caller, std::string session_id);
 
@@ -157,6 +169,12 @@ class SessionService {
   using CreateExtra = std::function<void(core::Txn&, const std::string& session_id)>;
   core::Task<nlohmann::json> create_in(std::string org_id, std::string created_by,
                                        nlohmann::json body, CreateExtra extra);
+  // The request id of the session's last turn, from its newest user_message (empty if none
+  // among the newest events).
+  core::Task<std::string> last_turn_request_id(std::string session_id);
+  // cancel() for a turn not running here: relayed to the instance the dispatch record names.
+  core::Task<nlohmann::json> cancel_elsewhere(std::string session_id, std::string stop_reason,
+                                              std::string by, std::string only_run_id);
   // A turn's listener ended it (result or cancel): forget it as the session's running turn.
   void turn_ended(const std::string& session_id, const RunListener* listener);
   core::Task<nlohmann::json> send_locked(Caller caller, nlohmann::json session, std::string message,
@@ -180,6 +198,8 @@ class SessionService {
   // Each session's running turn, when this instance dispatched it (or took it over): what
   // cancel stops. An entry goes when its turn ends.
   std::unordered_map<std::string, std::weak_ptr<RunListener>> active_turns_;
+  std::string own_instance_;
+  RemoteCancel remote_cancel_;
 };
 
 // The public view of a stored session record.
