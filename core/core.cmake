@@ -36,6 +36,8 @@ add_library(vespid_core STATIC
   services/dispatch/dispatcher.cpp
   services/dispatch/result_store.cpp
   services/sessions/agent_run_payload.cpp
+  services/workflows/workflow_service.cpp
+  services/workflows/workflow_spec.cpp
   services/sessions/session_service.cpp
   # host: plugin loading, the host table, the connection hub, binding, discovery, TLS files, bus
   host/host_table.cpp
@@ -76,6 +78,7 @@ add_library(vespid_core STATIC
   protocols/rest/dispatch_routes.cpp
   protocols/rest/node_host_routes.cpp
   protocols/rest/session_routes.cpp
+  protocols/rest/workflow_routes.cpp
   # gateway: the composition root, the only folder that knows every other
   gateway/gateway.cpp
   gateway/http_api.cpp

@@ -34,6 +34,9 @@
 #include "storage/repository.hpp"
 #include "storage/storage_service.hpp"
 
+namespace vespid::workflows {
+class WorkflowService;
+}
 namespace vespid::sessions {
 class SessionService;
 }
@@ -122,6 +125,7 @@ class Gateway final : public InstanceServices, public CredentialEvents {
   std::unique_ptr<dispatch::Dispatcher> dispatcher_;
   // Sessions (issue 5), built in http_api.cpp.
   std::unique_ptr<sessions::SessionService> sessions_;
+  std::unique_ptr<workflows::WorkflowService> workflows_;
   std::unique_ptr<NetInstances> net_;  // netbind + discovery (issue 6)
 
   std::chrono::steady_clock::time_point started_at_;

@@ -14,10 +14,12 @@
 #include "protocols/rest/rest_auth.hpp"
 #include "protocols/rest/rest_dialect.hpp"
 #include "protocols/rest/session_routes.hpp"
+#include "protocols/rest/workflow_routes.hpp"
 #include "runtime/crypto.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/run_to_completion.hpp"
 #include "services/sessions/session_service.hpp"
+#include "services/workflows/workflow_service.hpp"
 
 namespace vespid::core {
 
@@ -72,6 +74,8 @@ void Gateway::build_node_hosts(RestDialect& rest) {
   if (bridge_dialect_ != nullptr) bridge_dialect_->set_sessions(sessions_.get());
   hub_->add_dialect(std::move(client));
   sessions::register_session_routes(rest, *repo_, *sessions_);
+  workflows_ = std::make_unique<workflows::WorkflowService>(*storage_, *repo_);
+  workflows::register_workflow_routes(rest, *repo_, *workflows_);
   sessions::register_session_methods(methods_, *sessions_);
   // After the session service exists: it rebuilds the listeners of turns still in flight.
   try {

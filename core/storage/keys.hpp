@@ -136,6 +136,19 @@ namespace vespid::repo::keys {
 //   sess-ev/<sessionId>/<seq, 16 digits>                  -> event JSON
 //   sess-idem/<sessionId>/<sha256 hex of idempotencyKey>  -> the first send's outcome
 //   node-main/<nodeId>                                    -> the node's "main" session id
+// Workflows (core/services/workflows):
+//   wf/<workflowId>                                -> the workflow record (its newest revision)
+//   wf-rev/<workflowId>/<revision, 16 digits>      -> {revision, name, dsl, createdAt, createdBy}
+//   idx/org-wf/<orgId>/<createdMs, 16 digits>/<id>  -> ""  (newest first)
+inline std::string workflow(std::string_view id) {
+  return "wf/" + std::string(id);
+}
+inline std::string workflow_revisions(std::string_view id) {
+  return "wf-rev/" + std::string(id) + "/";
+}
+inline std::string org_workflows(std::string_view org) {
+  return "idx/org-wf/" + std::string(org) + "/";
+}
 inline std::string node_main_session(std::string_view node_id) {
   return "node-main/" + std::string(node_id);
 }

@@ -38,7 +38,12 @@ int status_for(const std::string& code) {
   if (code == "INVALID_REQUEST" || code == "BAD_REQUEST") return 400;
   if (code == "UNAUTHORIZED" || code == "PAIRING_TOKEN_INVALID" || code == "AGENT_REVOKED")
     return 401;
-  if (code == "RESULT_NOT_READY" || code == "SESSION_NOT_FOUND") return 404;
+  if (code == "RESULT_NOT_READY" || code == "SESSION_NOT_FOUND" || code == "WORKFLOW_NOT_FOUND")
+    return 404;
+  // A workflow graph the reference's rules refuse (services/workflows/workflow_spec.hpp).
+  if (code == "GRAPH_NODE_MISSING" || code == "GRAPH_EDGE_INVALID" ||
+      code == "GRAPH_CYCLE_DETECTED" || code == "CONDITION_EDGE_CONSTRAINTS")
+    return 400;
   // The session is pinned to a host that is not connected: a state conflict the caller
   // resolves (wait for the host, or reset the session), not a gateway outage.
   if (code == "PINNED_AGENT_OFFLINE") return 409;

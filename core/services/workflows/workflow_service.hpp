@@ -1,0 +1,55 @@
+// Workflows as stored, versioned specs per org (docs/workflows.md): create, list, read, update
+// (each update is a new revision, the old ones kept), publish. Specs are checked by
+// validate_workflow_spec and refused with every problem named. Owners and admins write; every
+// member reads. Runs inside the Sequencer.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "runtime/task.hpp"
+#include "services/identity/principal.hpp"
+#include "storage/storage_service.hpp"
+
+namespace vespid::repo {
+class Repository;
+}
+
+namespace vespid::workflows {
+
+struct Caller {
+  core::Principal who;
+  std::string org_id;
+};
+
+class WorkflowService {
+ public:
+  WorkflowService(core::StorageService& storage, repo::Repository& repo)
+      : storage_(storage), repo_(repo) {}
+
+  // Each throws api::ApiError: UNAUTHORIZED / FORBIDDEN (require_org_access), BAD_REQUEST or a
+  // graph code (GRAPH_CYCLE_DETECTED, ...) with details.issues, WORKFLOW_NOT_FOUND (also for
+  // another org's workflow), CONFLICT (a published workflow is not edited).
+  // {name, dsl} -> the workflow (revision 1, status draft).
+  core::Task<nlohmann::json> create(Caller caller, nlohmann::json body);
+  // {workflows, nextCursor}, newest first.
+  core::Task<nlohmann::json> list(Caller caller, int limit, std::string cursor);
+  core::Task<nlohmann::json> get(Caller caller, std::string workflow_id);
+  // {name?, dsl?} -> the workflow at its next revision.
+  core::Task<nlohmann::json> update(Caller caller, std::string workflow_id, nlohmann::json body);
+  // {revisions: [{revision, name, dsl, createdAt, createdByUserId}]}, newest first.
+  core::Task<nlohmann::json> revisions(Caller caller, std::string workflow_id, int limit);
+  // status draft -> published (its spec is then fixed; runs use it).
+  core::Task<nlohmann::json> publish(Caller caller, std::string workflow_id);
+
+ private:
+  core::Task<nlohmann::json> require_workflow(Caller caller, std::string workflow_id,
+                                              bool write);
+  core::Task<nlohmann::json> store_revision(nlohmann::json record, uint64_t expected_version,
+                                            bool first);
+
+  core::StorageService& storage_;
+  repo::Repository& repo_;
+};
+
+}  // namespace vespid::workflows
