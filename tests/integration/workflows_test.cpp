@@ -24,26 +24,34 @@ class Workflows : public NodeHostGateway {
 // A v3 graph as the reference's editor writes one: fetch, then a condition on its status, a
 // node-host agent on one branch and a worker-side request on the other.
 json branching_spec() {
-  return {
-      {"version", "v3"},
-      {"trigger", {{"type", "trigger.manual"}}},
-      {"graph",
-       {{"nodes",
-         {{"fetch", {{"id", "fetch"}, {"type", "http.request"},
-                     {"config", {{"method", "GET"}, {"url", "http://127.0.0.1:9/status"}}}}},
-          {"check", {{"id", "check"}, {"type", "condition"},
-                     {"config", {{"path", "fetch.status"}, {"op", "eq"}, {"value", 200}}}}},
-          {"summarise", {{"id", "summarise"}, {"type", "agent.run"},
-                         {"config", {{"llm", {{"provider", "openai"}}},
-                                     {"execution", {{"mode", "node"}, {"selector", {{"tag", "gpu"}}}}},
-                                     {"prompt", {{"instructions", "summarise the status"}}}}}}},
-          {"alert", {{"id", "alert"}, {"type", "http.request"},
-                     {"config", {{"method", "POST"}, {"url", "http://127.0.0.1:9/alert"}}}}}}},
-        {"edges", json::array({{{"id", "e1"}, {"from", "fetch"}, {"to", "check"}},
-                               {{"id", "e2"}, {"from", "check"}, {"to", "summarise"},
-                                {"kind", "cond_true"}},
-                               {{"id", "e3"}, {"from", "check"}, {"to", "alert"},
-                                {"kind", "cond_false"}}})}}}};
+  return {{"version", "v3"},
+          {"trigger", {{"type", "trigger.manual"}}},
+          {"graph",
+           {{"nodes",
+             {{"fetch",
+               {{"id", "fetch"},
+                {"type", "http.request"},
+                {"config", {{"method", "GET"}, {"url", "http://127.0.0.1:9/status"}}}}},
+              {"check",
+               {{"id", "check"},
+                {"type", "condition"},
+                {"config", {{"path", "fetch.status"}, {"op", "eq"}, {"value", 200}}}}},
+              {"summarise",
+               {{"id", "summarise"},
+                {"type", "agent.run"},
+                {"config",
+                 {{"llm", {{"provider", "openai"}}},
+                  {"execution", {{"mode", "node"}, {"selector", {{"tag", "gpu"}}}}},
+                  {"prompt", {{"instructions", "summarise the status"}}}}}}},
+              {"alert",
+               {{"id", "alert"},
+                {"type", "http.request"},
+                {"config", {{"method", "POST"}, {"url", "http://127.0.0.1:9/alert"}}}}}}},
+            {"edges",
+             json::array(
+                 {{{"id", "e1"}, {"from", "fetch"}, {"to", "check"}},
+                  {{"id", "e2"}, {"from", "check"}, {"to", "summarise"}, {"kind", "cond_true"}},
+                  {{"id", "e3"}, {"from", "check"}, {"to", "alert"}, {"kind", "cond_false"}}})}}}};
 }
 
 TEST_F(Workflows, CreateReadListUpdatePublishWithRevisions) {
@@ -57,10 +65,11 @@ TEST_F(Workflows, CreateReadListUpdatePublishWithRevisions) {
   EXPECT_EQ(w["revision"], 1);
   EXPECT_EQ(w["dsl"], branching_spec());
   ASSERT_EQ(rest("POST", path(), admin_token_,
-                 {{"name", "second"}, {"dsl", {{"version", "v2"},
-                                                {"trigger", {{"type", "trigger.manual"}}},
-                                                {"nodes", json::array({{{"id", "j"},
-                                                                        {"type", "parallel.join"}}})}}}})
+                 {{"name", "second"},
+                  {"dsl",
+                   {{"version", "v2"},
+                    {"trigger", {{"type", "trigger.manual"}}},
+                    {"nodes", json::array({{{"id", "j"}, {"type", "parallel.join"}}})}}}})
                 .status,
             201);
 
@@ -70,8 +79,8 @@ TEST_F(Workflows, CreateReadListUpdatePublishWithRevisions) {
   ASSERT_EQ(page.body["workflows"].size(), 1u);
   EXPECT_EQ(page.body["workflows"][0]["name"], "second");
   ASSERT_TRUE(page.body["nextCursor"].is_string());
-  HttpReply rest_page = rest("GET", path("?limit=1&cursor=" + page.body["nextCursor"].get<std::string>()),
-                             member_token_);
+  HttpReply rest_page = rest(
+      "GET", path("?limit=1&cursor=" + page.body["nextCursor"].get<std::string>()), member_token_);
   ASSERT_EQ(rest_page.body["workflows"].size(), 1u);
   EXPECT_EQ(rest_page.body["workflows"][0]["id"], id);
   EXPECT_TRUE(rest_page.body["nextCursor"].is_null());
@@ -119,8 +128,9 @@ TEST_F(Workflows, BadSpecsAreRefusedWithEveryProblemNamed) {
   ASSERT_EQ(cycle.status, 400) << cycle.raw_body;
   EXPECT_EQ(cycle.body["code"], "GRAPH_CYCLE_DETECTED") << "the reference's code";
 
-  EXPECT_EQ(rest("POST", path(), admin_token_, {{"dsl", branching_spec()}}).body["details"]["field"],
-            "name");
+  EXPECT_EQ(
+      rest("POST", path(), admin_token_, {{"dsl", branching_spec()}}).body["details"]["field"],
+      "name");
   EXPECT_EQ(rest("POST", path(), admin_token_, {{"name", "x"}}).body["details"]["field"], "dsl");
 }
 
@@ -133,7 +143,8 @@ TEST_F(Workflows, RolesAndOrgBoundaries) {
   ASSERT_EQ(created.status, 201);
   const std::string id = created.body["workflow"]["id"];
   EXPECT_EQ(rest("GET", path("/" + id), outsider_token_).status, 403);
-  HttpReply foreign = rest("GET", "/v1/orgs/" + other_org_id_ + "/workflows/" + id, outsider_token_);
+  HttpReply foreign =
+      rest("GET", "/v1/orgs/" + other_org_id_ + "/workflows/" + id, outsider_token_);
   EXPECT_EQ(foreign.status, 404) << foreign.raw_body;
   EXPECT_EQ(foreign.body["code"], "WORKFLOW_NOT_FOUND");
   EXPECT_EQ(rest("GET", path("/nope"), member_token_).status, 404);

@@ -20,21 +20,25 @@ json agent_node(const std::string& id) {
 }
 
 json v3_with_condition() {
-  return {{"version", "v3"},
-          {"trigger", {{"type", "trigger.manual"}}},
-          {"graph",
-           {{"nodes",
-             {{"fetch", {{"id", "fetch"}, {"type", "http.request"},
-                         {"config", {{"method", "GET"}, {"url", "http://127.0.0.1/x"}}}}},
-              {"check", {{"id", "check"}, {"type", "condition"},
-                         {"config", {{"path", "fetch.status"}, {"op", "eq"}, {"value", 200}}}}},
-              {"yes", agent_node("yes")},
-              {"no", {{"id", "no"}, {"type", "agent.execute"}}}}},
-            {"edges", json::array({{{"id", "e1"}, {"from", "fetch"}, {"to", "check"}},
-                                   {{"id", "e2"}, {"from", "check"}, {"to", "yes"},
-                                    {"kind", "cond_true"}},
-                                   {{"id", "e3"}, {"from", "check"}, {"to", "no"},
-                                    {"kind", "cond_false"}}})}}}};
+  return {
+      {"version", "v3"},
+      {"trigger", {{"type", "trigger.manual"}}},
+      {"graph",
+       {{"nodes",
+         {{"fetch",
+           {{"id", "fetch"},
+            {"type", "http.request"},
+            {"config", {{"method", "GET"}, {"url", "http://127.0.0.1/x"}}}}},
+          {"check",
+           {{"id", "check"},
+            {"type", "condition"},
+            {"config", {{"path", "fetch.status"}, {"op", "eq"}, {"value", 200}}}}},
+          {"yes", agent_node("yes")},
+          {"no", {{"id", "no"}, {"type", "agent.execute"}}}}},
+        {"edges",
+         json::array({{{"id", "e1"}, {"from", "fetch"}, {"to", "check"}},
+                      {{"id", "e2"}, {"from", "check"}, {"to", "yes"}, {"kind", "cond_true"}},
+                      {{"id", "e3"}, {"from", "check"}, {"to", "no"}, {"kind", "cond_false"}}})}}}};
 }
 
 std::vector<std::string> fields_of(const std::vector<SpecIssue>& issues) {
@@ -52,11 +56,13 @@ TEST(WorkflowSpec, ReferenceShapedSpecsPass) {
 }
 
 TEST(WorkflowSpec, EveryProblemIsReportedWithItsNodeAndField) {
-  json v2 = {{"version", "v2"},
-             {"trigger", {{"type", "trigger.webhook"}, {"config", json::object()}}},
-             {"nodes", json::array({agent_node("a"), agent_node("a"),
-                                    {{"id", "h"}, {"type", "http.request"},
-                                     {"config", {{"method", "FETCH"}}}}})}};
+  json v2 = {
+      {"version", "v2"},
+      {"trigger", {{"type", "trigger.webhook"}, {"config", json::object()}}},
+      {"nodes",
+       json::array({agent_node("a"),
+                    agent_node("a"),
+                    {{"id", "h"}, {"type", "http.request"}, {"config", {{"method", "FETCH"}}}}})}};
   v2["nodes"][0]["config"]["prompt"].erase("instructions");
   v2["nodes"][1]["config"]["limits"] = {{"timeoutMs", 10}};
   const auto issues = validate_workflow_spec(v2);
@@ -78,9 +84,9 @@ TEST(WorkflowSpec, GraphRulesUseTheReferenceCodes) {
   const auto issues = validate_workflow_spec(cyclic);
   std::vector<std::string> codes;
   for (const auto& i : issues) codes.push_back(i.code);
-  EXPECT_EQ(codes, (std::vector<std::string>{"GRAPH_EDGE_INVALID", "GRAPH_EDGE_INVALID",
-                                             "CONDITION_EDGE_CONSTRAINTS",
-                                             "GRAPH_CYCLE_DETECTED"}));
+  EXPECT_EQ(codes,
+            (std::vector<std::string>{"GRAPH_EDGE_INVALID", "GRAPH_EDGE_INVALID",
+                                      "CONDITION_EDGE_CONSTRAINTS", "GRAPH_CYCLE_DETECTED"}));
   EXPECT_EQ(issues[0].edge_id, "e1");  // used twice
   EXPECT_EQ(issues[2].node_id, "check");
   EXPECT_NE(issues[3].message.find("fetch"), std::string::npos) << issues[3].message;

@@ -46,7 +46,8 @@ std::string name_of(const json& body) {
 // reference's codes; any shape problem makes it BAD_REQUEST.
 json checked_spec(const json& body) {
   auto it = body.find("dsl");
-  if (it == body.end()) throw api::invalid("\"dsl\" is required (the workflow spec)", {{"field", "dsl"}});
+  if (it == body.end())
+    throw api::invalid("\"dsl\" is required (the workflow spec)", {{"field", "dsl"}});
   if (it->dump().size() > kMaxSpecBytes)
     throw api::invalid("\"dsl\" is larger than 1 MiB", {{"field", "dsl"}});
   const auto issues = validate_workflow_spec(*it);
@@ -57,10 +58,10 @@ json checked_spec(const json& body) {
     list.push_back(to_json(i));
     shape = shape || i.code == "INVALID_SPEC" || i.code == "DUPLICATE_NODE_ID";
   }
-  const std::string summary = std::to_string(issues.size()) + " problem" +
-                              (issues.size() == 1 ? "" : "s") + " in the workflow spec; the first: " +
-                              (issues[0].field.empty() ? "" : issues[0].field + ": ") +
-                              issues[0].message;
+  const std::string summary =
+      std::to_string(issues.size()) + " problem" + (issues.size() == 1 ? "" : "s") +
+      " in the workflow spec; the first: " +
+      (issues[0].field.empty() ? "" : issues[0].field + ": ") + issues[0].message;
   throw api::ApiError(shape ? "INVALID_REQUEST" : issues[0].code, summary, {{"issues", list}});
 }
 
@@ -101,9 +102,10 @@ Task<json> WorkflowService::store_revision(json record, uint64_t expected_versio
   txn.writes.push_back(
       Write::put(keys::workflow_revisions(id) + keys::padded(revision), rev.dump()));
   if (first) {
-    txn.writes.push_back(Write::put(keys::org_workflows(record["organizationId"].get<std::string>()) +
-                                        keys::padded(record["createdMs"].get<uint64_t>()) + "/" + id,
-                                    ""));
+    txn.writes.push_back(
+        Write::put(keys::org_workflows(record["organizationId"].get<std::string>()) +
+                       keys::padded(record["createdMs"].get<uint64_t>()) + "/" + id,
+                   ""));
   }
   core::TxnOutcome out = co_await storage_.commit(std::move(txn));
   if (!out.applied) throw api::conflict("the workflow changed meanwhile; read it again and retry");

@@ -43,8 +43,7 @@ class WorkflowService {
   core::Task<nlohmann::json> publish(Caller caller, std::string workflow_id);
 
  private:
-  core::Task<nlohmann::json> require_workflow(Caller caller, std::string workflow_id,
-                                              bool write);
+  core::Task<nlohmann::json> require_workflow(Caller caller, std::string workflow_id, bool write);
   core::Task<nlohmann::json> store_revision(nlohmann::json record, uint64_t expected_version,
                                             bool first);
 

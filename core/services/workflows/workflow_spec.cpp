@@ -11,8 +11,12 @@ using nlohmann::json;
 
 namespace {
 
-const std::set<std::string> kNodeTypes = {"agent.run",    "agent.execute", "connector.action",
-                                          "http.request", "condition",     "parallel.join",
+const std::set<std::string> kNodeTypes = {"agent.run",
+                                          "agent.execute",
+                                          "connector.action",
+                                          "http.request",
+                                          "condition",
+                                          "parallel.join",
                                           "connector.github.issue.create"};
 
 // Collects the issues of one spec; each check names the path it looks at.
@@ -27,8 +31,7 @@ class Checker {
   }
 
   // A member that must be an object; null when missing (after reporting it if required).
-  const json* object(const json& parent, const std::string& path, const char* key,
-                     bool required) {
+  const json* object(const json& parent, const std::string& path, const char* key, bool required) {
     const std::string field = join(path, key);
     auto it = parent.find(key);
     if (it == parent.end() || it->is_null()) {
@@ -42,8 +45,8 @@ class Checker {
     return &*it;
   }
 
-  void text(const json& parent, const std::string& path, const char* key, bool required,
-            size_t min, size_t max) {
+  void text(const json& parent, const std::string& path, const char* key, bool required, size_t min,
+            size_t max) {
     const std::string field = join(path, key);
     auto it = parent.find(key);
     if (it == parent.end() || it->is_null()) {
@@ -190,7 +193,8 @@ void check_http_request(Checker& c, const json& node, const std::string& path) {
   const json* config = c.object(node, path, "config", false);
   if (config == nullptr) return;
   const std::string p = Checker::join(path, "config");
-  c.one_of(*config, p, "method", true, {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"});
+  c.one_of(*config, p, "method", true,
+           {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"});
   c.text(*config, p, "url", true, 1, 2000);
   if (const json* headers = c.object(*config, p, "headers", false)) {
     for (const auto& [k, v] : headers->items()) {
@@ -207,8 +211,9 @@ void check_condition(Checker& c, const json& node, const std::string& path) {
   c.one_of(*config, p, "op", true, {"eq", "neq", "contains", "exists", "gt", "gte", "lt", "lte"});
   auto v = config->find("value");
   if (v != config->end() && !(v->is_string() || v->is_number() || v->is_boolean() || v->is_null()))
-    c.fail(Checker::join(p, "value"), Checker::join(p, "value") + " must be a string, number, "
-                                                                  "boolean or null");
+    c.fail(Checker::join(p, "value"), Checker::join(p, "value") +
+                                          " must be a string, number, "
+                                          "boolean or null");
 }
 
 void check_parallel_join(Checker& c, const json& node, const std::string& path) {
@@ -259,7 +264,8 @@ void check_node(Checker& c, const json& node, const std::string& path,
 // Five fields (minute hour day-of-month month day-of-week), each `*`, a number, a range, a list
 // or a step; the ranges are checked by the scheduler that reads them.
 bool is_cron(const std::string& expr) {
-  static const std::regex field("^(\\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?(,(\\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?)*$");
+  static const std::regex field(
+      "^(\\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?(,(\\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?)*$");
   std::vector<std::string> fields;
   std::string cur;
   for (char ch : expr + " ") {
@@ -341,7 +347,9 @@ void check_graph_rules(Checker& c, const json& nodes, const json& edges) {
       c.issues.push_back({"CONDITION_EDGE_CONSTRAINTS",
                           "condition node \"" + id +
                               "\" must have exactly one cond_true and one cond_false edge out",
-                          "graph.nodes." + id, id, {}});
+                          "graph.nodes." + id,
+                          id,
+                          {}});
     }
   }
   // Kahn's walk: whatever is left unvisited sits on a cycle.
@@ -398,7 +406,8 @@ std::vector<SpecIssue> validate_workflow_spec(const json& spec) {
     if (graph == nullptr) return c.issues;
     const json* nodes = c.object(*graph, "graph", "nodes", true);
     auto edges = graph->find("edges");
-    if (edges == graph->end() || !edges->is_array()) c.fail("graph.edges", "graph.edges must be an array");
+    if (edges == graph->end() || !edges->is_array())
+      c.fail("graph.edges", "graph.edges must be an array");
     if (nodes == nullptr) return c.issues;
     for (const auto& [id, node] : nodes->items()) {
       c.node_id = id;
