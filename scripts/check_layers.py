@@ -28,6 +28,7 @@ PARTS = {
         "node_hosts": {"nodes"},
         "dispatch": {"nodes"},
         "sessions": {"identity", "nodes", "dispatch"},
+        "workflows": {"identity", "dispatch"},
     },
     "host": {
         "plugins": set(),
