@@ -63,11 +63,11 @@ void add_session_commands(Registry& reg) {
   group->require_subcommand(1);
   group->footer(
       "Examples:\n"
-      "  vespid session list --api http://localhost:3001 --org $ORG --token $TOKEN\n"
+      "  vespid session list --api http://localhost:3001 --org acme --token $TOKEN\n"
       "  vespid session create --api http://localhost:3001 --org acme --token $TOKEN\n"
       "  vespid session create --engine vespid.loop.v1 --model gpt-4.1-mini --instructions "
       "\"...\"\n"
-      "  vespid session send --gateway ws://localhost:3002/ws/client --org $ORG --token $TOKEN "
+      "  vespid session send --gateway ws://localhost:3002/ws/client --org acme --token $TOKEN "
       "--session $SID --message \"hello\"\n"
       "  vespid session events $SID --after 10\n"
       "  vespid session cancel $SID\n"
