@@ -68,6 +68,18 @@ void add_conventional_aliases(CLI::App& app) {
   if (removers.size() == 1 && command_named(&app, "rm") == nullptr) removers[0]->alias("rm");
 }
 
+void use_error_form(CLI::App& app) {
+  app.failure_message([](const CLI::App* top, const CLI::Error& e) {
+    // The command that was being parsed: the last one chosen, at each level.
+    const CLI::App* at = top;
+    for (auto chosen = at->get_subcommands(); !chosen.empty(); chosen = at->get_subcommands()) {
+      at = chosen.back();
+    }
+    return "error: " + std::string(e.what()) + "\n`" + path_of(at) +
+           " --help` shows the options and an example.\n";
+  });
+}
+
 bool report_command_word_error(CLI::App& app, int argc, const char* const* argv,
                                std::ostream& err) {
   CLI::App* at = &app;

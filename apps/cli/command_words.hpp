@@ -19,6 +19,10 @@ void add_conventional_aliases(CLI::App& app);
 // commands) and returns true: a usage error, exit 2. False when CLI11 should parse as usual.
 bool report_command_word_error(CLI::App& app, int argc, const char* const* argv, std::ostream& err);
 
+// CLI11's parse errors in the CLI's form: `error: <what CLI11 says>` and which --help to read,
+// that of the command the error is about.
+void use_error_form(CLI::App& app);
+
 // The number of single-character insertions, deletions, substitutions and swaps of neighbours
 // that turn `a` into `b` (optimal string alignment distance).
 std::size_t edit_distance(const std::string& a, const std::string& b);

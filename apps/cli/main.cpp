@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
   add_dispatch_commands(reg);
   add_session_commands(reg);
   add_conventional_aliases(app);
+  use_error_form(app);
   // Set last: a footer set earlier would be inherited by every subcommand.
   app.footer(
       "Examples:\n  vespid status\n  vespid org create acme\n  vespid --json user list --org acme\n"
