@@ -48,7 +48,8 @@ cli() {
 cli org create demo || true   # already there on a second run
 cli user create demo-admin --org demo --role owner || true
 token="$(cli token create --user demo-admin --org demo --name demo 2>/dev/null)"
-org_id="$(cli --json org list | grep -o '"id": *"[^"]*"' | head -1 | cut -d'"' -f4)"
+# The worker's body below names the org by id; everything else takes the name.
+org_id="$(cli --json org list | grep -B1 '"name": *"demo"' | grep -o '"id": *"[^"]*"' | cut -d'"' -f4)"
 
 echo "== pairing a demo node host (vespid-agent, echo engine)"
 export VESPID_AGENT_CONFIG="$state/demo-agent.json"
@@ -65,11 +66,11 @@ for _ in $(seq 1 100); do
 done
 
 echo "== a control client: a session pinned to the node host, the answer streamed back"
-sid="$(cli session create --api http://127.0.0.1:3001 --org "$org_id" --token "$token" \
+sid="$(cli session create --api http://127.0.0.1:3001 --org demo --token "$token" \
   --engine vespid.echo.v1 --title demo --tag demo)"
-cli session send --gateway ws://127.0.0.1:3002/ws/client --org "$org_id" --token "$token" \
+cli session send --gateway ws://127.0.0.1:3002/ws/client --org demo --token "$token" \
   --session "$sid" --message "hello node host, this answer streams back word by word"
-cli session events "$sid" --api http://127.0.0.1:3001 --org "$org_id" --token "$token"
+cli session events "$sid" --api http://127.0.0.1:3001 --org demo --token "$token"
 
 echo "== dispatching work to it through the gateway"
 cli dispatch send --org demo --user demo-admin --tag demo --wait \

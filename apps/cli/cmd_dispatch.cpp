@@ -29,6 +29,7 @@ struct SendOptions {
   bool wait = false;
 };
 
+// A failed result's error is not printed here: fail_if_failed says it, once, on stderr.
 void print_result(Context& ctx, const json& answer) {
   if (ctx.json()) return print_json(answer);
   const json& r = answer["result"];
@@ -37,7 +38,9 @@ void print_result(Context& ctx, const json& answer) {
     std::cout << "output: " << r["output"].dump(2, ' ', false, json::error_handler_t::replace)
               << '\n';
   }
-  if (r.contains("error")) std::cout << "error: " << text(r, "error") << '\n';
+  if (r.contains("error") && r.value("status", "") != "failed") {
+    std::cout << "error: " << text(r, "error") << '\n';
+  }
 }
 
 // Exit 1 for a failed result, so scripts can tell.
@@ -110,7 +113,7 @@ void add_dispatch_commands(Registry& reg) {
   send->add_option("--payload", o->payload, "The payload the node host gets, as JSON")
       ->capture_default_str()
       ->check(json_value_validator());
-  send->add_option("--tag", o->tag, "Only node hosts with this stored tag");
+  send->add_option("--tag,--tags", o->tag, "Only node hosts with this stored tag");
   send->add_option("--group", o->group, "Only node hosts tagged group:<name>");
   send->add_option("--agent", o->agent, "Exactly this node host (its id)");
   send->add_option("--user", o->user,

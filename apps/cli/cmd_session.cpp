@@ -34,16 +34,25 @@ void print_sessions(const json& list) {
   t.print(std::cout);
 }
 
-void print_event(const json& ev) {
-  std::string payload = ev.contains("payload")
-                            ? ev["payload"].dump(-1, ' ', false, json::error_handler_t::replace)
-                            : "";
-  std::cout << text(ev, "seq") << "  " << time_text(ev, "createdAt") << "  "
-            << text(ev, "eventType") << "  " << payload << '\n';
+void print_events(const json& events) {
+  Table t({"SEQ", "TIME", "EVENT", "PAYLOAD"});
+  for (const auto& ev : events) {
+    t.add_row({text(ev, "seq"), time_text(ev, "createdAt"), text(ev, "eventType"),
+               ev.contains("payload")
+                   ? ev["payload"].dump(-1, ' ', false, json::error_handler_t::replace)
+                   : "-"});
+  }
+  t.print(std::cout);
 }
 
+// The engine a session gets unless told otherwise: the one that answers without an API key on
+// the node host, so a first `session send` works; a model is one option away.
+constexpr const char* kDefaultEngine = "vespid.echo.v1";
+constexpr const char* kModelHint =
+    "for a model: --engine vespid.loop.v1 --model M (the node host needs OPENAI_API_KEY)";
+
 struct CreateOptions {
-  std::string title, engine = "vespid.loop.v1", model, instructions, tag, group;
+  std::string title, engine = kDefaultEngine, model, instructions, tag, group;
 };
 
 }  // namespace
@@ -54,10 +63,11 @@ void add_session_commands(Registry& reg) {
   group->require_subcommand(1);
   group->footer(
       "Examples:\n"
-      "  vespid session list --api http://localhost:3001 --org $ORG --token $TOKEN\n"
-      "  vespid session create --api http://localhost:3001 --org $ORG --token $TOKEN "
-      "--model gpt-4.1-mini --instructions \"...\"\n"
-      "  vespid session send --gateway ws://localhost:3002/ws/client --org $ORG --token $TOKEN "
+      "  vespid session list --api http://localhost:3001 --org acme --token $TOKEN\n"
+      "  vespid session create --api http://localhost:3001 --org acme --token $TOKEN\n"
+      "  vespid session create --engine vespid.loop.v1 --model gpt-4.1-mini --instructions "
+      "\"...\"\n"
+      "  vespid session send --gateway ws://localhost:3002/ws/client --org acme --token $TOKEN "
       "--session $SID --message \"hello\"\n"
       "  vespid session events $SID --after 10\n"
       "  vespid session cancel $SID\n"
@@ -82,11 +92,15 @@ void add_session_commands(Registry& reg) {
   auto* create = group->add_subcommand("create", "Create a session and print its id");
   add_remote_options(create, *cr, false);
   create->add_option("--title", co->title, "A title to recognise it by");
-  create->add_option("--engine", co->engine, "vespid.loop.v1 (LLM) or vespid.echo.v1 (offline)")
+  create
+      ->add_option("--engine", co->engine,
+                   std::string("vespid.echo.v1 (answers with what it is sent; needs no key) or "
+                               "vespid.loop.v1 (a model; the node host needs OPENAI_API_KEY)"))
       ->capture_default_str();
-  create->add_option("--model", co->model, "The model the node host asks its LLM provider for");
+  create->add_option("--model", co->model,
+                     "With vespid.loop.v1: the model the node host asks its LLM provider for");
   create->add_option("--instructions", co->instructions, "The system prompt");
-  create->add_option("--tag", co->tag, "Pin only to node hosts with this stored tag");
+  create->add_option("--tag,--tags", co->tag, "Pin only to node hosts with this stored tag");
   create->add_option("--group", co->group, "Pin only to node hosts tagged group:<name>");
   on_run(create, reg, [&ctx = reg.ctx, cr, co] {
     json body = {{"engine", co->engine}};
@@ -99,7 +113,12 @@ void add_session_commands(Registry& reg) {
     if (!selector.empty()) body["selector"] = selector;
     json r = rest_call(*cr, "POST", "/sessions", body);
     if (ctx.json()) return print_json(r);
+    // The id alone on stdout, so `SID=$(vespid session create)` captures exactly it.
     std::cout << text(r["session"], "id") << std::endl;
+    std::cerr << "engine " << co->engine;
+    if (co->engine == kDefaultEngine)
+      std::cerr << " (answers with what it is sent); " << kModelHint;
+    std::cerr << '\n';
   });
 
   auto sr = std::make_shared<Remote>();
@@ -135,7 +154,7 @@ void add_session_commands(Registry& reg) {
       cursor = page["nextCursor"].get<long long>();
     }
     if (ctx.json()) return print_json({{"events", all}});
-    for (const auto& ev : all) print_event(ev);
+    print_events(all);
   });
 
   auto stop_remote = std::make_shared<Remote>();

@@ -6,8 +6,10 @@
 #include <functional>
 #include <iostream>
 
+#include "command_words.hpp"
 #include "commands.hpp"
 #include "context.hpp"
+#include "usage_error.hpp"
 
 namespace {
 
@@ -27,6 +29,7 @@ int main(int argc, char** argv) {
   // `vespid org list --json`.
   app.fallthrough();
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("vespid ") + VESPID_CLI_VERSION);
 
   GlobalOptions opts;
   app.add_option("--state-dir", opts.state_dir,
@@ -47,6 +50,8 @@ int main(int argc, char** argv) {
   add_agents_commands(reg);
   add_dispatch_commands(reg);
   add_session_commands(reg);
+  add_conventional_aliases(app);
+  use_error_form(app);
   // Set last: a footer set earlier would be inherited by every subcommand.
   app.footer(
       "Examples:\n  vespid status\n  vespid org create acme\n  vespid --json user list --org acme\n"
@@ -54,6 +59,8 @@ int main(int argc, char** argv) {
       "\nExit codes: 0 ok, 1 the gateway answered an error, 2 usage error, 3 cannot reach the "
       "gateway.");
 
+  // Before CLI11, whose answer to a mistyped or missing command is "A subcommand is required".
+  if (report_command_word_error(app, argc, argv, std::cerr)) return kExitUsage;
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -71,6 +78,9 @@ int main(int argc, char** argv) {
                 << e.details.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
     }
     return kExitGatewayError;
+  } catch (const UsageError& e) {
+    std::cerr << "error: " << e.what() << '\n';
+    return kExitUsage;
   } catch (const ConnectionError& e) {
     std::cerr << "error: " << e.what() << '\n';
     return kExitUnreachable;

@@ -4,6 +4,7 @@
 
 #include "commands.hpp"
 #include "dial_url.hpp"  // libs/url
+#include "usage_error.hpp"
 
 namespace vespid::cli {
 
@@ -27,7 +28,7 @@ Endpoint endpoint_for(const std::string& url, const std::string& ca_file) {
   try {
     u = parse_dial_url(url);
   } catch (const std::invalid_argument& e) {
-    throw OperatorError("BAD_URL", e.what(), json::object());
+    throw UsageError(url + ": " + e.what());
   }
   Endpoint e;
   e.target.tls = u.tls;
@@ -41,6 +42,15 @@ Endpoint endpoint_for(const std::string& url, const std::string& ca_file) {
   return e;
 }
 
+// Boost's "connect: Connection refused [system:111 at /usr/include/boost/asio/...]" without the
+// bracket, which says where in Boost the error was seen: nothing the user can act on.
+std::string plain_reason(const std::string& reason) {
+  const auto bracket = reason.rfind(" [");
+  if (bracket == std::string::npos || reason.back() != ']') return reason;
+  if (reason.find(" at ", bracket) == std::string::npos) return reason;
+  return reason.substr(0, bracket);
+}
+
 std::string trimmed(const std::string& s) {
   const auto b = s.find_first_not_of(" \t");
   if (b == std::string::npos) return "";
@@ -48,6 +58,11 @@ std::string trimmed(const std::string& s) {
 }
 
 }  // namespace
+
+std::string unreachable_hint(const char* option, const char* env, const char* what) {
+  return std::string("; is vespid-gateway running, with its ") + what + " at that address? (" +
+         option + " or " + env + " names the address)";
+}
 
 Remote::Remote()
     : api(env_or("VESPID_API", "http://127.0.0.1:3001")),
@@ -67,18 +82,21 @@ void add_remote_options(CLI::App* cmd, Remote& r, bool needs_gateway) {
                     "and a dropped stream goes on through the next (env VESPID_GATEWAY)")
         ->capture_default_str();
   }
-  cmd->add_option("--org", r.org, "The org id (env VESPID_ORG)");
+  cmd->add_option("--org", r.org, "The org, by name or id (env VESPID_ORG)");
   cmd->add_option("--token", r.token, "An access token, vat_... (env VESPID_TOKEN)");
   cmd->add_option("--ca-file", r.ca_file,
                   "PEM CA to trust for https/wss, besides the system's (env VESPID_CA_FILE)");
 }
 
 void require_identity(const Remote& r) {
-  if (r.org.empty())
-    throw OperatorError("USAGE", "--org (or VESPID_ORG) is required", json::object());
+  if (r.org.empty()) {
+    throw UsageError(
+        "--org (or VESPID_ORG) is required: the org, by name or id (`vespid org list`)");
+  }
   if (r.token.empty()) {
-    throw OperatorError("USAGE", "--token (or VESPID_TOKEN) is required: vespid token create",
-                        json::object());
+    throw UsageError(
+        "--token (or VESPID_TOKEN) is required: an access token from `vespid token create "
+        "--user USER --org ORG`");
   }
 }
 
@@ -89,10 +107,8 @@ std::vector<std::string> url_list(const std::string& urls, const char* option) {
     const std::size_t comma = urls.find(',', start);
     std::string one = trimmed(urls.substr(start, comma - start));
     if (one.empty()) {
-      throw OperatorError("USAGE",
-                          std::string(option) + " has an empty URL in \"" + urls +
-                              "\" (several are separated by commas)",
-                          json::object());
+      throw UsageError(std::string(option) + " has an empty URL in \"" + urls +
+                       "\" (several are separated by commas)");
     }
     out.push_back(std::move(one));
     if (comma == std::string::npos) return out;
@@ -111,7 +127,7 @@ json rest_call(const Remote& r, const std::string& method, const std::string& pa
     web::HttpReply reply = web::http_request(e.target, method, e.path + "/v1/orgs/" + r.org + path,
                                              h, body.is_null() ? "" : body.dump());
     if (reply.status == 0) {
-      unreachable += (unreachable.empty() ? "" : "; ") + url + ": " + reply.error;
+      unreachable += (unreachable.empty() ? "" : "; ") + url + ": " + plain_reason(reply.error);
       continue;
     }
     if (reply.status < 200 || reply.status >= 300) {
@@ -122,7 +138,7 @@ json rest_call(const Remote& r, const std::string& method, const std::string& pa
     return reply.body;
   }
   throw ConnectionError("cannot reach " + std::string(urls.size() > 1 ? "any of " : "") +
-                        unreachable);
+                        unreachable + unreachable_hint("--api", "VESPID_API", "HTTP API"));
 }
 
 std::unique_ptr<web::WsClient> open_control_socket(const Remote& r,
@@ -147,7 +163,7 @@ std::unique_ptr<web::WsClient> open_control_socket(const Remote& r,
       throw OperatorError(refusal.value("code", "HTTP_" + std::to_string(status)),
                           refusal.value("message", "the gateway refused the WebSocket"), json());
     }
-    *why += (why->empty() ? "" : "; ") + candidate + ": " + ws->close_reason();
+    *why += (why->empty() ? "" : "; ") + candidate + ": " + plain_reason(ws->close_reason());
   }
   return nullptr;
 }

@@ -23,10 +23,13 @@ struct Remote {
 
 void add_remote_options(CLI::App* cmd, Remote& r, bool needs_gateway);
 
-// Throws OperatorError("USAGE") when --org or --token is missing.
+// Throws UsageError when --org or --token is missing.
 void require_identity(const Remote& r);
 
-// "a, b,c" -> {"a", "b", "c"}. Throws OperatorError("USAGE") for an empty list or entry.
+// What to check when no URL of `option` answered, appended to the reasons.
+std::string unreachable_hint(const char* option, const char* env, const char* what);
+
+// "a, b,c" -> {"a", "b", "c"}. Throws UsageError for an empty list or entry.
 std::vector<std::string> url_list(const std::string& urls, const char* option);
 
 // One REST call under /v1/orgs/<org>. Each --api URL is tried in turn while it cannot be

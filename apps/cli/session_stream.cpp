@@ -123,7 +123,11 @@ void send_and_stream(Context& ctx, const Remote& r, const SendOptions& o) {
     if (!ws) {
       // Never reached: say so now. Reached before: the turn goes on at the node host, so keep
       // trying (a second between rounds) until one of the gateways is back or time is up.
-      if (!ever_connected) throw ConnectionError("cannot reach " + why);
+      if (!ever_connected) {
+        throw ConnectionError(
+            "cannot reach " + why +
+            unreachable_hint("--gateway", "VESPID_GATEWAY", "/ws/client WebSocket"));
+      }
       std::this_thread::sleep_for(std::chrono::seconds(1));
       continue;
     }

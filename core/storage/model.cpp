@@ -41,6 +41,7 @@ json to_public_json(const AccessToken& t) {
   if (!t.org_id.empty()) j["orgId"] = t.org_id;
   if (t.expires_at_ms) j["expiresAt"] = util::iso8601(t.expires_at_ms);
   if (t.revoked) j["revoked"] = true;
+  if (t.last_used_at_ms) j["lastUsedAt"] = util::iso8601(t.last_used_at_ms);
   return j;
 }
 
@@ -52,7 +53,8 @@ json to_stored_json(const AccessToken& t) {
           {"sha256", t.hash_hex},
           {"createdAt", t.created_at},
           {"expiresAtMs", t.expires_at_ms},
-          {"revoked", t.revoked}};
+          {"revoked", t.revoked},
+          {"lastUsedAtMs", t.last_used_at_ms}};
 }
 
 Org org_from(const json& j) {
@@ -73,6 +75,7 @@ AccessToken token_from(const json& j) {
   t.created_at = j.value("createdAt", "");
   t.expires_at_ms = j.value("expiresAtMs", int64_t{0});
   t.revoked = j.value("revoked", false);
+  t.last_used_at_ms = j.value("lastUsedAtMs", int64_t{0});
   return t;
 }
 

@@ -28,6 +28,7 @@ struct AccessToken {
   std::string id, user_id, org_id, name, hash_hex, created_at;
   int64_t expires_at_ms = 0;  // 0: never
   bool revoked = false;
+  int64_t last_used_at_ms = 0;  // 0: never; kept to the minute (Repository::verify_access_token)
 };
 
 nlohmann::json to_json(const Org& o);

@@ -309,8 +309,29 @@ Task<std::optional<AccessToken>> Repository::verify_access_token(std::string pre
   AccessToken t = token_from(json::parse(rec->value));
   if (!crypto::equal_ct(hash, t.hash_hex)) co_return std::nullopt;
   if (t.revoked) co_return std::nullopt;
-  if (t.expires_at_ms != 0 && util::now_ms() >= t.expires_at_ms) co_return std::nullopt;
+  const int64_t now = util::now_ms();
+  if (t.expires_at_ms != 0 && now >= t.expires_at_ms) co_return std::nullopt;
+  if (now - t.last_used_at_ms >= kLastUseResolutionMs) {
+    Task<void> noted = note_token_use(t, rec->version, now);
+    co_await std::move(noted);
+  }
   co_return t;
+}
+
+Task<void> Repository::note_token_use(AccessToken t, uint64_t version, int64_t now) {
+  t.last_used_at_ms = now;
+  Txn txn;
+  // Only over the record just read: a revocation in between wins, and of several gateways
+  // noting the same minute one write lands.
+  txn.compares.push_back(Compare::version_is(keys::access_token(t.id), version));
+  txn.writes.push_back(Write::put(keys::access_token(t.id), to_stored_json(t).dump()));
+  try {
+    core::TxnOutcome out = co_await storage_.commit(std::move(txn));
+    static_cast<void>(out);  // not applied: someone else wrote it first, which is as good
+  } catch (const std::exception& e) {
+    // A note, not the check: a store that cannot take it must not refuse the token.
+    log::get("storage")->warn("could not note the use of access token {}: {}", t.id, e.what());
+  }
 }
 
 }  // namespace vespid::repo

@@ -47,11 +47,16 @@ class Repository {
   core::Task<std::vector<AccessToken>> tokens_of(std::string user_id);
   core::Task<bool> revoke_access_token(std::string token_id);
   // Checks a presented access token: format, existence, hash (constant time), expiry, revocation.
+  // A valid token's last use is written when the stored one is a minute old or more, so checking
+  // stays a read on all but one request a minute per token.
   core::Task<std::optional<AccessToken>> verify_access_token(std::string presented);
+  static constexpr int64_t kLastUseResolutionMs = 60'000;
 
  private:
   using KeyFn = std::string (*)(std::string_view);
   core::Task<void> commit_or_conflict(core::Txn txn, std::string conflict_message);
+  // Writes `now` as the token's last use if the record is still at `version`; never throws.
+  core::Task<void> note_token_use(AccessToken t, uint64_t version, int64_t now);
   // Writes a record and claims its unique name in one transaction (CONFLICT if taken).
   core::Task<void> insert_named(std::string record_key, std::string name_key, std::string id,
                                 std::string value, std::string conflict_message);

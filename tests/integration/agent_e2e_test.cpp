@@ -183,7 +183,10 @@ class RealAgent : public NodeHostGateway {
         vespid({"dispatch", "send", "--org", "acme", "--user", "bob", "--payload",
                 R"({"engine":"codex.sdk.v1","message":"x"})", "--wait"});
     EXPECT_EQ(failing.exit_code, 1) << "a failed result is exit 1: " << failing.out << failing.err;
-    EXPECT_NE(failing.out.find("ENGINE_NOT_AVAILABLE"), std::string::npos) << failing.out;
+    EXPECT_NE(failing.out.find("status: failed"), std::string::npos) << failing.out;
+    // The node host's error once, with the other errors on stderr (issue 21 item 10).
+    EXPECT_NE(failing.err.find("ENGINE_NOT_AVAILABLE"), std::string::npos) << failing.err;
+    EXPECT_EQ(failing.out.find("ENGINE_NOT_AVAILABLE"), std::string::npos) << failing.out;
     CommandResult token = vespid({"agents", "pairing-token", "--org", "acme"});
     EXPECT_EQ(token.exit_code, 0) << token.err;
     EXPECT_EQ(token.out.rfind(org_id_ + ".", 0), 0u) << token.out;

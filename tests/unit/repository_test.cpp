@@ -124,5 +124,50 @@ TEST_F(RepositoryTest, OrgBoundTokensNeedAMembership) {
   EXPECT_EQ(run(repo_.tokens_of(u.id)).size(), 0u) << "nothing half-written";
 }
 
+// `vespid token list` shows LAST USED; writing it on every request would turn each check into a
+// write, so it is written when the stored one is a minute old or more.
+TEST_F(RepositoryTest, ATokensLastUseIsWrittenAtMostOnceAMinute) {
+  User u = run(repo_.create_user("ann", ""));
+  auto issued = run(repo_.create_access_token(u.id, "", "", 0));
+  const std::string key = keys::access_token(issued.record.id);
+  auto stored = [](core::StorageService& s, std::string k) -> Task<core::KV> {
+    auto kv = co_await s.get(k);
+    co_return kv.value_or(core::KV{});
+  };
+  auto put = [](core::StorageService& s, std::string k, std::string v) -> Task<bool> {
+    core::Txn txn;
+    txn.writes.push_back(core::Write::put(k, v));
+    auto out = co_await s.commit(std::move(txn));
+    co_return out.applied;
+  };
+  EXPECT_EQ(run(repo_.tokens_of(u.id)).at(0).last_used_at_ms, 0) << "never used yet";
+  const uint64_t created = run(stored(h_.storage(), key)).version;
+
+  ASSERT_TRUE(run(repo_.verify_access_token(issued.secret_token)));
+  const core::KV first = run(stored(h_.storage(), key));
+  EXPECT_NE(first.version, created) << "the first use is written";
+  const int64_t first_use = run(repo_.tokens_of(u.id)).at(0).last_used_at_ms;
+  EXPECT_GT(first_use, 0);
+  EXPECT_TRUE(to_public_json(run(repo_.tokens_of(u.id)).at(0)).contains("lastUsedAt"));
+
+  ASSERT_TRUE(run(repo_.verify_access_token(issued.secret_token)));
+  EXPECT_EQ(run(stored(h_.storage(), key)).version, first.version)
+      << "a second use within the minute is a read only";
+
+  // A use noted more than a minute ago is written again.
+  nlohmann::json aged = nlohmann::json::parse(first.value);
+  aged["lastUsedAtMs"] = first_use - Repository::kLastUseResolutionMs - 1000;
+  ASSERT_TRUE(run(put(h_.storage(), key, aged.dump())));
+  const uint64_t aged_version = run(stored(h_.storage(), key)).version;
+  ASSERT_TRUE(run(repo_.verify_access_token(issued.secret_token)));
+  EXPECT_NE(run(stored(h_.storage(), key)).version, aged_version);
+  EXPECT_GE(run(repo_.tokens_of(u.id)).at(0).last_used_at_ms, first_use);
+
+  // Revoked stays revoked: the note never writes over a revocation.
+  EXPECT_TRUE(run(repo_.revoke_access_token(issued.record.id)));
+  EXPECT_FALSE(run(repo_.verify_access_token(issued.secret_token)));
+  EXPECT_TRUE(run(repo_.tokens_of(u.id)).at(0).revoked);
+}
+
 }  // namespace
 }  // namespace vespid::repo

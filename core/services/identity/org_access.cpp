@@ -24,11 +24,12 @@ bool role_at_least(repo::OrgRole have, repo::OrgRole need) noexcept {
 }
 
 core::Task<OrgAccess> require_org_access(repo::Repository& repo, core::Principal who,
-                                         std::string org_id, repo::OrgRole minimum) {
-  if (org_id.empty()) throw api::invalid("an org id is required");
+                                         std::string org_ref, repo::OrgRole minimum) {
+  using core::Task;
+  if (org_ref.empty()) throw api::invalid("an org (id or name) is required");
   if (who.role == core::Role::LocalAdmin) {
-    auto org = co_await repo.find_org(org_id);
-    if (!org) throw api::not_found("no org \"" + org_id + "\"");
+    auto org = co_await repo.find_org(org_ref);
+    if (!org) throw api::not_found("no org \"" + org_ref + "\"");
     co_return OrgAccess{org->id, std::nullopt, true};
   }
   if (who.role != core::Role::Operator) {
@@ -38,18 +39,30 @@ core::Task<OrgAccess> require_org_access(repo::Repository& repo, core::Principal
     throw api::forbidden(std::string("a ") + core::role_name(who.role) +
                          " connection cannot act on orgs");
   }
-  if (!who.org_id.empty() && who.org_id != org_id) {
-    throw api::forbidden("this access token is bound to another org", {{"orgId", org_id}});
+  // The org may be named by id or by name, as everywhere else (`--org acme`).
+  Task<std::optional<repo::Org>> org_t = repo.find_org(org_ref);
+  std::optional<repo::Org> org = co_await std::move(org_t);
+  if (!who.org_id.empty() && (!org || org->id != who.org_id)) {
+    Task<std::optional<repo::Org>> bound_t = repo.find_org(who.org_id);
+    std::optional<repo::Org> bound = co_await std::move(bound_t);
+    const std::string bound_text =
+        bound ? "\"" + bound->name + "\" (" + bound->id + ")" : "\"" + who.org_id + "\"";
+    throw api::forbidden("this access token is bound to org " + bound_text + ", not to \"" +
+                             org_ref + "\"; use that org, or a token made without --org",
+                         {{"orgId", org_ref}, {"tokenOrgId", who.org_id}});
   }
-  auto role = co_await repo.role_in(org_id, who.user_id);
-  // Same answer for "no such org" and "not a member": org ids are not to be probed.
-  if (!role) throw api::forbidden("not a member of this org", {{"orgId", org_id}});
+  // Same answer for "no such org" and "not a member": orgs are not to be probed.
+  const std::string not_member = "you are not a member of org \"" + org_ref + "\"";
+  if (!org) throw api::forbidden(not_member, {{"orgId", org_ref}});
+  Task<std::optional<repo::OrgRole>> role_t = repo.role_in(org->id, who.user_id);
+  std::optional<repo::OrgRole> role = co_await std::move(role_t);
+  if (!role) throw api::forbidden(not_member, {{"orgId", org_ref}});
   if (!role_at_least(*role, minimum)) {
     throw api::forbidden(std::string("this needs the org role ") + repo::role_text(minimum) +
                              " or higher; you are " + repo::role_text(*role),
-                         {{"orgId", org_id}, {"role", repo::role_text(*role)}});
+                         {{"orgId", org->id}, {"role", repo::role_text(*role)}});
   }
-  co_return OrgAccess{org_id, role, false};
+  co_return OrgAccess{org->id, role, false};
 }
 
 }  // namespace vespid::auth

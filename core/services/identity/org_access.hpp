@@ -22,10 +22,12 @@ struct OrgAccess {
   bool local_admin = false;
 };
 
-// Throws api::ApiError: UNAUTHORIZED (no user), FORBIDDEN (token bound to another org, not a
-// member, or a role below `minimum`), NOT_FOUND (the local admin named an unknown org).
+// `org_ref` is the org's id or its name (the REST path's :orgId, x-org-id, an operator's org);
+// OrgAccess::org_id is always the id. Throws api::ApiError: UNAUTHORIZED (no user), FORBIDDEN
+// (token bound to another org, naming both; not a member; a role below `minimum`), NOT_FOUND (the
+// local admin named an unknown org).
 core::Task<OrgAccess> require_org_access(repo::Repository& repo, core::Principal who,
-                                         std::string org_id, repo::OrgRole minimum);
+                                         std::string org_ref, repo::OrgRole minimum);
 
 // True if `have` is at least `need` (owner > admin > member).
 bool role_at_least(repo::OrgRole have, repo::OrgRole need) noexcept;
