@@ -44,7 +44,10 @@ struct GatewayConfig {
 
   nlohmann::json effective;  // every key, after all layers; secrets included (see masked())
   std::vector<std::string> warnings;  // worth logging, not worth refusing to start
-  std::string source;                 // the file it came from, or "(defaults)"
+  // Every problem found, one "config error: <key>: ..." line each (load_reporting_all only;
+  // load throws instead). A key in error keeps its default.
+  std::vector<std::string> errors;
+  std::string source;  // the file it came from, or "(defaults)"
 };
 
 struct LoadOptions {
@@ -56,7 +59,11 @@ struct LoadOptions {
 // Reads the process environment's VESPID_* variables.
 std::map<std::string, std::string> process_env();
 
+// Throws ConfigError naming every problem (one line each) when there is any.
 GatewayConfig load(const LoadOptions& options);
+// Never throws for what the file or the environment says: the problems are in `errors`, and
+// the rest of the configuration is still there to check (`vespid-gateway config check`).
+GatewayConfig load_reporting_all(const LoadOptions& options);
 
 // The effective configuration with secrets replaced by "********".
 nlohmann::json masked(const GatewayConfig& cfg);
