@@ -8,8 +8,10 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include "config/listen_ports.hpp"
 #include "gateway/exit_codes.hpp"
 #include "gateway/instance_id.hpp"
+#include "gateway/internal_exposure.hpp"
 #include "host/tls/tls_material.hpp"
 #include "protocols/bridge/bridge_dialect.hpp"
 #include "protocols/operator/admin_methods.hpp"
@@ -187,6 +189,10 @@ void Gateway::start_transports() {
         L()->warn("{} (optional; continuing)", msg);
         continue;
       }
+      if (rc == VSP_E_ADDR_IN_USE) {
+        // The operator's next question is which setting moves it.
+        msg += "; to listen on another port, change " + config::port_setting_of(cfg_, inst->name());
+      }
       int code = (rc == VSP_E_ADDR_IN_USE || rc == VSP_E_PERMISSION) ? exit_code::kListen
                                                                      : exit_code::kPlugin;
       throw StartupError(code, msg);
@@ -326,6 +332,7 @@ int Gateway::run() {
   L()->info("vespid-gateway {} starting (state dir {}, config {})", kVersion, cfg_.state_dir,
             cfg_.source);
   for (const auto& w : cfg_.warnings) L()->warn("config: {}", w);
+  for (const auto& w : internal_route_exposures(cfg_)) L()->warn("config: {}", w);
   try {
     start();
   } catch (const StartupError& e) {
