@@ -128,7 +128,12 @@ class Prober {
       if (kind == VSP_KIND_STORAGE) storage.push_back(index);
       if (kind == VSP_KIND_BUS) bus.push_back(index);
     }
-    const bool storage_unknown = kinds_.size() < cfg_.instances.size();
+    // An instance the loader or the catalog refused may be the storage: "no storage" would
+    // then send the reader after the wrong problem.
+    bool storage_unknown = kinds_.size() < cfg_.instances.size();
+    for (const auto& e : cfg_.errors) {
+      storage_unknown = storage_unknown || e.rfind("config error: plugins.instances", 0) == 0;
+    }
     if (storage.empty() && !storage_unknown) {
       report_.errors.push_back(
           "config error: plugins.instances: no storage plugin instance; add one, e.g. "
