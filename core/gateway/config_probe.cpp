@@ -65,15 +65,6 @@ std::string plugin_refusal(PluginInstance& inst) {
   return message;
 }
 
-// Where the suggestion goes: right after the unknown key's closing quote.
-std::string with_suggestion(const std::string& message) {
-  const std::string hint = plugin_key_suggestion(message);
-  if (hint.empty()) return message;
-  const size_t key_start = message.find(kUnknownKey) + kUnknownKey.size();
-  const size_t key_end = message.find('"', key_start);
-  return message.substr(0, key_end + 1) + hint + message.substr(key_end + 1);
-}
-
 class Prober {
  public:
   Prober(const config::GatewayConfig& cfg, const std::vector<std::string>& dirs)
@@ -103,19 +94,14 @@ class Prober {
     try {
       inst = std::make_unique<PluginInstance>(services_, ic, catalog_.find(ic.plugin));
     } catch (const std::exception& e) {
-      std::string message = e.what();
-      const std::string id = ic.plugin.substr(ic.plugin.find('/') + 1);
-      const std::string not_found = "no plugin \"" + ic.plugin + "\"";
-      if (message.rfind(not_found, 0) == 0) {
-        message.insert(not_found.size(), config::did_you_mean(id, plugin_ids(catalog_)));
-      }
-      problem(ic, at(index, ic) + ".plugin: " + message);
+      problem(ic,
+              at(index, ic) + ".plugin: " + with_plugin_suggestion(catalog_, ic.plugin, e.what()));
       return;
     }
     const std::string refusal = plugin_refusal(*inst);
     if (!refusal.empty()) {
       problem(ic, at(index, ic) + ".config (plugin " + inst->plugin_id() +
-                      "): " + with_suggestion(refusal));
+                      "): " + with_key_suggestion(refusal));
       return;
     }
     kinds_.push_back({index, inst->kind()});
@@ -191,6 +177,24 @@ std::string plugin_key_suggestion(const std::string& message) {
     if (first != std::string::npos) known.push_back(k.substr(first));
   }
   return config::did_you_mean(key, known);
+}
+
+std::string with_key_suggestion(const std::string& message) {
+  const std::string hint = plugin_key_suggestion(message);
+  if (hint.empty()) return message;
+  const size_t key_start = message.find(kUnknownKey) + kUnknownKey.size();
+  const size_t key_end = message.find('"', key_start);
+  return message.substr(0, key_end + 1) + hint + message.substr(key_end + 1);
+}
+
+std::string with_plugin_suggestion(const ModuleCatalog& catalog, const std::string& ref,
+                                   std::string message) {
+  const std::string not_found = "no plugin \"" + ref + "\"";
+  if (message.rfind(not_found, 0) == 0) {
+    const std::string id = ref.substr(ref.find('/') + 1);
+    message.insert(not_found.size(), config::did_you_mean(id, plugin_ids(catalog)));
+  }
+  return message;
 }
 
 ProbeReport probe_configuration(const config::GatewayConfig& cfg,

@@ -12,6 +12,8 @@
 
 namespace vespid::core {
 
+class ModuleCatalog;
+
 struct ProbeReport {
   std::vector<std::string> errors;    // "config error: ..." lines: `run` would not start
   std::vector<std::string> warnings;  // `run` would start and log these at warn
@@ -24,5 +26,10 @@ ProbeReport probe_configuration(const config::GatewayConfig& cfg,
 // or "" when the message is not one or no known key is near. In-tree plugins and the SDK
 // example all word it so.
 std::string plugin_key_suggestion(const std::string& plugin_message);
+// `message` with that suggestion put right after the unknown key, for `run`'s errors too.
+std::string with_key_suggestion(const std::string& message);
+// The catalog's `no plugin "ref" ...` message with the nearest plugin id after the name.
+std::string with_plugin_suggestion(const ModuleCatalog& catalog, const std::string& ref,
+                                   std::string message);
 
 }  // namespace vespid::core

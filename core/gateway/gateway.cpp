@@ -9,6 +9,7 @@
 #include <boost/asio/signal_set.hpp>
 
 #include "config/listen_ports.hpp"
+#include "gateway/config_probe.hpp"
 #include "gateway/exit_codes.hpp"
 #include "gateway/instance_id.hpp"
 #include "gateway/internal_exposure.hpp"
@@ -58,10 +59,11 @@ void Gateway::load_instances() {
       auto found = catalog_.find(ic.plugin);
       instances_.push_back(std::make_unique<PluginInstance>(*this, ic, found));
     } catch (const std::exception& e) {
+      const std::string why = with_plugin_suggestion(catalog_, ic.plugin, e.what());
       if (ic.required) {
-        throw StartupError(exit_code::kPlugin, "plugin instance \"" + ic.name + "\": " + e.what());
+        throw StartupError(exit_code::kPlugin, "plugin instance \"" + ic.name + "\": " + why);
       }
-      L()->warn("optional plugin instance \"{}\" skipped: {}", ic.name, e.what());
+      L()->warn("optional plugin instance \"{}\" skipped: {}", ic.name, why);
     }
   }
 }
@@ -336,7 +338,8 @@ int Gateway::run() {
   try {
     start();
   } catch (const StartupError& e) {
-    L()->error("{}", e.what());
+    // A plugin's unknown config key gets the nearest known one, as in `config check`.
+    L()->error("{}", with_key_suggestion(e.what()));
     // Undo what started, in reverse, so nothing is left half-open.
     for (auto it = instances_.rbegin(); it != instances_.rend(); ++it) {
       auto& inst = **it;

@@ -109,10 +109,26 @@ TEST(ConfigFirstHour, ConfigCheckReportsEveryProblemAtOnceWithDidYouMean) {
   struct stat st {};
   EXPECT_NE(::stat(state.c_str(), &st), 0) << "a check creates no state directory";
 
-  // `run` agrees that the first one stops it.
+  // `run` agrees that the first one stops it, and suggests the same.
   auto run = gateway({"run", "--config", dir.file("cfg.json"), "--state-dir", state});
   EXPECT_EQ(run.exit_code, 6) << run.err;
-  EXPECT_TRUE(contains(run.err, "no plugin \"wss\"")) << run.err;
+  EXPECT_TRUE(
+      contains(run.err, "plugin instance \"api\": no plugin \"wss\" (did you mean \"ws\"?)"))
+      << run.err;
+}
+
+TEST(ConfigFirstHour, RunSuggestsTheNearestKeyOfAPluginsConfigToo) {
+  TempDir dir;
+  write_file(dir.file("cfg.json"), R"({"plugins": {"instances": [
+      {"name": "storage", "plugin": "sqlite"},
+      {"name": "local", "plugin": "unix"},
+      {"name": "ws", "plugin": "ws", "config": {"prot": 3002}}]}})");
+  auto run = gateway({"run", "--config", dir.file("cfg.json"), "--state-dir", dir.file("state")});
+  EXPECT_EQ(run.exit_code, 6) << run.err;
+  EXPECT_TRUE(contains(run.err,
+                       "plugin instance \"ws\" (ws) failed to start: ws: unknown config "
+                       "key \"prot\" (did you mean \"port\"?)"))
+      << run.err;
 }
 
 TEST(ConfigFirstHour, ConfigCheckReportsEveryKeyErrorOfTheFileAndTheEnvironment) {
