@@ -126,7 +126,8 @@ void record(const ConfigError& e, std::vector<std::string>& errors) {
 // The instances that pass, in order; each one that does not is an error. Every instance is
 // checked, so that one bad instance hides neither the next one's problem nor the checks
 // `config check` makes of the good ones.
-json accepted_instances(const std::string& where, const json& v, std::vector<std::string>& errors) {
+json accepted_instances(const std::string& where, const json& v, std::vector<std::string>& errors,
+                        std::vector<size_t>* positions = nullptr) {
   if (!v.is_array()) fail(where, "expected an array of plugin instances, got " + type_name(v));
   std::set<std::string> names;
   json accepted = json::array();
@@ -134,6 +135,7 @@ json accepted_instances(const std::string& where, const json& v, std::vector<std
     try {
       validate_instance(where + "[" + std::to_string(i) + "]", v[i], names);
       accepted.push_back(v[i]);
+      if (positions) positions->push_back(i);
     } catch (const ConfigError& e) {
       record(e, errors);
     }
@@ -194,19 +196,21 @@ json::json_pointer pointer(const std::string& path) {
 
 // Walks the file's object, validating every leaf against the schema and copying it into `out`.
 // A key in error keeps its default and the walk goes on, so one run reports every problem.
+// `positions`: where each accepted instance was in the file's list, for messages.
 void merge_file(const json& node, const std::string& prefix, json& out,
-                std::vector<std::string>& errors) {
+                std::vector<std::string>& errors, std::vector<size_t>& positions) {
   for (auto it = node.begin(); it != node.end(); ++it) {
     std::string path = prefix.empty() ? it.key() : prefix + "." + it.key();
     try {
       if (const KeySpec* k = find_key(path); k && k->type == Type::Instances) {
-        out[pointer(path)] = accepted_instances(path, it.value(), errors);
+        positions.clear();
+        out[pointer(path)] = accepted_instances(path, it.value(), errors, &positions);
       } else if (k) {
         validate_value(*k, path, it.value());
         out[pointer(path)] = it.value();
       } else if (!children_of(path).empty()) {
         if (!it.value().is_object()) fail(path, "expected an object, got " + type_name(it.value()));
-        merge_file(it.value(), path, out, errors);
+        merge_file(it.value(), path, out, errors, positions);
       } else {
         fail(path, unknown_key_message(prefix, it.key()));
       }
@@ -282,7 +286,8 @@ std::map<std::string, std::string> process_env() {
 namespace {
 
 // The file's keys over `eff`; problems go to cfg.errors.
-void apply_file(const std::string& file_path, json& eff, GatewayConfig& cfg) {
+void apply_file(const std::string& file_path, json& eff, GatewayConfig& cfg,
+                std::vector<size_t>& positions) {
   json file;
   try {
     std::string text = read_file(file_path);
@@ -299,7 +304,7 @@ void apply_file(const std::string& file_path, json& eff, GatewayConfig& cfg) {
     record(e, cfg.errors);
     return;
   }
-  merge_file(file, "", eff, cfg.errors);
+  merge_file(file, "", eff, cfg.errors, positions);
   cfg.source = file_path;
 }
 
@@ -363,7 +368,8 @@ GatewayConfig load_reporting_all(const LoadOptions& options) {
 
   GatewayConfig cfg;
   cfg.source = "(defaults)";
-  if (!options.file.empty()) apply_file(options.file, eff, cfg);
+  std::vector<size_t> positions;  // empty: the default list, nothing left out
+  if (!options.file.empty()) apply_file(options.file, eff, cfg, positions);
   apply_env(options.env, eff, cfg);
   apply_flags(options.flags, eff, cfg);
   apply_listen_ports(eff, cfg.errors);
@@ -378,6 +384,7 @@ GatewayConfig load_reporting_all(const LoadOptions& options) {
   cfg.plugin_dirs = eff["plugins"]["dirs"].get<std::vector<std::string>>();
   for (const auto& inst : eff["plugins"]["instances"]) {
     PluginInstance p;
+    p.position = positions.empty() ? cfg.instances.size() : positions[cfg.instances.size()];
     p.name = inst["name"];
     p.plugin = inst["plugin"];
     if (inst.contains("config")) p.config = inst["config"];

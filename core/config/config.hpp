@@ -21,6 +21,9 @@ struct PluginInstance {
   std::string plugin;  // plugin id, or "module/plugin" to disambiguate
   nlohmann::json config = nlohmann::json::object();
   bool required = true;  // a required instance that fails to load or start stops the gateway
+  // Its index in the configured list, for messages ("plugins.instances[3]"): the same as in
+  // GatewayConfig::instances unless instances in error were left out (load_reporting_all).
+  size_t position = 0;
 };
 
 struct GatewayConfig {

@@ -1,5 +1,6 @@
 #include "gateway/config_probe.hpp"
 
+#include <boost/asio/ip/address.hpp>
 #include <memory>
 #include <set>
 #include <sstream>
@@ -37,8 +38,8 @@ class ProbeServices final : public InstanceServices {
   Loop loop_;
 };
 
-std::string at(size_t index, const config::PluginInstance& ic) {
-  return "plugins.instances[" + std::to_string(index) + "] (\"" + ic.name + "\")";
+std::string at(const config::PluginInstance& ic) {
+  return "plugins.instances[" + std::to_string(ic.position) + "] (\"" + ic.name + "\")";
 }
 
 std::vector<std::string> plugin_ids(const ModuleCatalog& catalog) {
@@ -75,6 +76,7 @@ class Prober {
   ProbeReport run() {
     for (size_t i = 0; i < cfg_.instances.size(); ++i) probe_instance(i, cfg_.instances[i]);
     check_kinds();
+    check_bind_specs();
     check_cluster();
     for (const auto& w : internal_route_exposures(cfg_)) report_.warnings.push_back(w);
     return std::move(report_);
@@ -94,13 +96,12 @@ class Prober {
     try {
       inst = std::make_unique<PluginInstance>(services_, ic, catalog_.find(ic.plugin));
     } catch (const std::exception& e) {
-      problem(ic,
-              at(index, ic) + ".plugin: " + with_plugin_suggestion(catalog_, ic.plugin, e.what()));
+      problem(ic, at(ic) + ".plugin: " + with_plugin_suggestion(catalog_, ic.plugin, e.what()));
       return;
     }
     const std::string refusal = plugin_refusal(*inst);
     if (!refusal.empty()) {
-      problem(ic, at(index, ic) + ".config (plugin " + inst->plugin_id() +
+      problem(ic, at(ic) + ".config (plugin " + inst->plugin_id() +
                       "): " + with_key_suggestion(refusal));
       return;
     }
@@ -126,14 +127,34 @@ class Prober {
           "{\"name\": \"storage\", \"plugin\": \"sqlite\"}");
     }
     for (size_t i = 1; i < storage.size(); ++i) {
-      report_.errors.push_back("config error: " + at(storage[i], cfg_.instances[storage[i]]) +
+      report_.errors.push_back("config error: " + at(cfg_.instances[storage[i]]) +
                                ": a second storage instance; the gateway uses exactly one, and " +
-                               at(storage[0], cfg_.instances[storage[0]]) + " is already one");
+                               at(cfg_.instances[storage[0]]) + " is already one");
     }
     for (size_t i = 1; i < bus.size(); ++i) {
-      report_.errors.push_back("config error: " + at(bus[i], cfg_.instances[bus[i]]) +
+      report_.errors.push_back("config error: " + at(cfg_.instances[bus[i]]) +
                                ": a second bus instance; a gateway has exactly one bus, and " +
-                               at(bus[0], cfg_.instances[bus[0]]) + " is already one");
+                               at(cfg_.instances[bus[0]]) + " is already one");
+    }
+  }
+
+  // A bind spec the core does not resolve itself (tailnet, auto) needs a netbind instance;
+  // `run` finds out only when the listener starts, after storage and the bus.
+  void check_bind_specs() {
+    for (const auto& [index, kind] : kinds_) {
+      if (kind == VSP_KIND_NETBIND) return;
+    }
+    for (const auto& [index, kind] : kinds_) {
+      const auto& ic = cfg_.instances[index];
+      auto bind = ic.config.find("bind");
+      if (kind != VSP_KIND_TRANSPORT || bind == ic.config.end() || !bind->is_string()) continue;
+      const std::string spec = bind->get<std::string>();
+      boost::system::error_code ec;
+      boost::asio::ip::make_address(spec, ec);
+      if (spec == "loopback" || spec == "lan" || !ec) continue;
+      problem(ic, at(ic) + ".config.bind: bind \"" + spec +
+                      "\" needs a netbind plugin instance; add {\"name\": \"tailnet\", "
+                      "\"plugin\": \"tailnet\"} to plugins.instances (see docs/tailnet.md)");
     }
   }
 

@@ -92,7 +92,7 @@ std::vector<std::string> internal_route_exposures(const config::GatewayConfig& c
     const std::string routes = internal_routes_of(inst.config);
     if (routes.empty()) continue;
     const bool built_in = !inst.config.contains("routes");
-    out.push_back("plugins.instances[" + std::to_string(i) + "] (\"" + inst.name +
+    out.push_back("plugins.instances[" + std::to_string(inst.position) + "] (\"" + inst.name +
                   "\") serves the internal routes " + routes + " beyond loopback, on " + address +
                   (built_in ? " (it has no \"routes\", so it serves every route)" : "") +
                   "; give it \"routes\" without them and serve them from an instance on "

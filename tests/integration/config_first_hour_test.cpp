@@ -135,7 +135,8 @@ TEST(ConfigFirstHour, ConfigCheckReportsEveryKeyErrorOfTheFileAndTheEnvironment)
   TempDir dir;
   write_file(dir.file("cfg.json"), R"({"lgo": {"level": "debug"},
       "storage": {"max_bacth": 3},
-      "plugins": {"instances": [{"name": "storage", "plugin": "sqlite", "requierd": false}]}})");
+      "plugins": {"instances": [{"name": "storage", "plugin": "sqlite", "requierd": false},
+                                {"name": "api", "plugin": "ws", "config": {"bind": "tailnet"}}]}})");
   auto r = config_check(dir.file("cfg.json"), dir.file("state"),
                         {{"VESPID_STORAGE_QUEUE_DEPTH", "deep"}});
   EXPECT_EQ(r.exit_code, 2) << r.err;
@@ -145,7 +146,9 @@ TEST(ConfigFirstHour, ConfigCheckReportsEveryKeyErrorOfTheFileAndTheEnvironment)
         "config error: plugins.instances[0].requierd: unknown key (did you mean \"required\"?)",
         "config error: VESPID_STORAGE_QUEUE_DEPTH (environment, for storage.queue_depth): "
         "expected an integer",
-        "config check failed: 4 errors"}) {
+        "config error: plugins.instances[1] (\"api\").config.bind: bind \"tailnet\" needs a "
+        "netbind plugin instance",
+        "config check failed: 5 errors"}) {
     EXPECT_TRUE(contains(r.err, expected)) << "missing: " << expected << "\n" << r.err;
   }
 

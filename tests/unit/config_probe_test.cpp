@@ -29,8 +29,8 @@ TEST(ConfigProbe, APluginsUnknownKeyGetsTheNearestKnownOne) {
 
 config::GatewayConfig with_ws(const json& ws_config) {
   config::GatewayConfig cfg;
-  cfg.instances.push_back({"storage", "sqlite", json::object(), true});
-  cfg.instances.push_back({"web", "ws", ws_config, true});
+  cfg.instances.push_back({"storage", "sqlite", json::object(), true, 0});
+  cfg.instances.push_back({"web", "ws", ws_config, true, 1});
   return cfg;
 }
 

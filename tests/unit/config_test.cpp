@@ -141,6 +141,7 @@ TEST(Config, EveryProblemIsReportedNotOnlyTheFirst) {
   }
   ASSERT_EQ(c.instances.size(), 1u) << "the instances that pass are kept for the other checks";
   EXPECT_EQ(c.instances[0].name, "b");
+  EXPECT_EQ(c.instances[0].position, 1u) << "messages name it where the file has it";
   EXPECT_EQ(c.storage_max_batch, 512) << "a key in error keeps its default";
 
   const std::string thrown = error_of(o);
