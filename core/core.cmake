@@ -18,6 +18,8 @@ add_library(vespid_core STATIC
   runtime/uuid_text.cpp
   # config: the schema and the effective configuration
   config/config.cpp
+  config/did_you_mean.cpp
+  config/listen_ports.cpp
   config/schema.cpp
   # storage: the storage thread over the storage ABI, and the repository built on it
   storage/model.cpp
@@ -80,7 +82,9 @@ add_library(vespid_core STATIC
   protocols/rest/session_routes.cpp
   protocols/rest/workflow_routes.cpp
   # gateway: the composition root, the only folder that knows every other
+  gateway/config_probe.cpp
   gateway/gateway.cpp
+  gateway/internal_exposure.cpp
   gateway/http_api.cpp
   gateway/instance_id.cpp
   gateway/net_instances.cpp

@@ -56,12 +56,6 @@ int list_plugins(const std::vector<std::string>& dirs, bool as_json) {
   return 0;
 }
 
-int config_check(const config::GatewayConfig& cfg) {
-  std::cout << "config OK: " << cfg.source << " (state dir " << cfg.state_dir << ", "
-            << cfg.instances.size() << " plugin instance(s))\n";
-  return 0;
-}
-
 int config_show(const config::GatewayConfig& cfg) {
   std::cout << config::masked(cfg).dump(2) << "\n";
   return 0;

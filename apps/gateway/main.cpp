@@ -2,9 +2,11 @@
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
+#include <sstream>
 
 #include "commands.hpp"
 #include "config/config.hpp"
+#include "config_check.hpp"
 #include "dns_sd_zone.hpp"
 #include "gateway/exit_codes.hpp"
 #include "gateway/gateway.hpp"
@@ -22,9 +24,10 @@ struct Options {
   std::string log_level;
   std::string log_format;
   bool json = false;
+  bool strict = false;
 };
 
-vespid::config::GatewayConfig load_config(const Options& o) {
+vespid::config::LoadOptions load_options(const Options& o) {
   vespid::config::LoadOptions lo;
   lo.file = o.config_file;
   if (lo.file.empty()) {
@@ -34,7 +37,7 @@ vespid::config::GatewayConfig load_config(const Options& o) {
   if (!o.state_dir.empty()) lo.flags["state_dir"] = o.state_dir;
   if (!o.log_level.empty()) lo.flags["log.level"] = o.log_level;
   if (!o.log_format.empty()) lo.flags["log.format"] = o.log_format;
-  return vespid::config::load(lo);
+  return lo;
 }
 
 // The built-in plugin directory first, then the config's, then the command line's.
@@ -71,6 +74,7 @@ int main(int argc, char** argv) {
       "  vespid-gateway plugins               list plugin modules and whether they load\n"
       "  vespid-gateway config show           print the effective configuration\n"
       "  vespid-gateway tls fingerprint       the certificate fingerprint nodes pin\n"
+      "  vespid-gateway config check          every problem `run` would stop at, at once\n"
       "Exit codes: 0 ok, 1 runtime failure, 2 bad config or usage, 3 state dir unusable,\n"
       "  4 state dir in use by another gateway, 5 cannot listen, 6 plugin failure, 7 storage "
       "failure");
@@ -82,7 +86,12 @@ int main(int argc, char** argv) {
       "plugins", "List plugin modules, their plugins and whether they would load");
   plugins->add_flag("--json", o.json, "Print JSON");
   auto* config = app.add_subcommand("config", "Check or show the configuration");
-  auto* check = config->add_subcommand("check", "Validate the configuration and exit");
+  auto* check = config->add_subcommand(
+      "check",
+      "Check everything `run` would, short of listening and opening the database: keys, "
+      "environment, plugins and each instance's config; report every problem and exit "
+      "(0 ok, 2 errors)");
+  check->add_flag("--strict", o.strict, "Warnings fail the check too (exit 2)");
   auto* show = config->add_subcommand("show", "Print the effective configuration (secrets masked)");
   config->require_subcommand(1);
   auto* tls = app.add_subcommand("tls", "TLS certificate tools");
@@ -123,15 +132,21 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  if (check->parsed()) {
+    auto cfg = vespid::config::load_reporting_all(load_options(o));
+    return vespid::app::config_check(cfg, plugin_dirs(cfg, o), o.strict);
+  }
   vespid::config::GatewayConfig cfg;
   try {
-    cfg = load_config(o);
+    cfg = vespid::config::load(load_options(o));
   } catch (const vespid::config::ConfigError& e) {
-    std::cerr << "vespid-gateway: " << e.what() << "\n";
+    // One line per problem, each saying whose message it is.
+    std::stringstream lines(e.what());
+    for (std::string line; std::getline(lines, line);)
+      std::cerr << "vespid-gateway: " << line << "\n";
     return vespid::exit_code::kConfig;
   }
   if (plugins->parsed()) return vespid::app::list_plugins(plugin_dirs(cfg, o), o.json);
-  if (check->parsed()) return vespid::app::config_check(cfg);
   if (show->parsed()) return vespid::app::config_show(cfg);
   if (fingerprint->parsed()) return vespid::app::tls_fingerprint(cfg, o.json);
   if (zone->parsed()) return vespid::app::dns_sd_zone(cfg, zone_opts);

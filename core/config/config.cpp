@@ -7,6 +7,8 @@
 #include <set>
 #include <sstream>
 
+#include "config/did_you_mean.hpp"
+#include "config/listen_ports.hpp"
 #include "config/schema.hpp"
 #include "state_dir.hpp"  // libs/paths
 
@@ -64,19 +66,6 @@ std::string expected(const KeySpec& k) {
   throw ConfigError("config error: " + where + ": " + what);
 }
 
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
 // Names that may appear directly under `prefix` ("" for the top level).
 std::set<std::string> children_of(const std::string& prefix) {
   std::set<std::string> out;
@@ -89,15 +78,8 @@ std::set<std::string> children_of(const std::string& prefix) {
 }
 
 std::string unknown_key_message(const std::string& prefix, const std::string& key) {
-  std::string best;
-  size_t best_d = 3;
-  for (const auto& c : children_of(prefix)) {
-    size_t d = edit_distance(key, c);
-    if (d < best_d) best_d = d, best = c;
-  }
-  std::string msg = "unknown key";
-  if (!best.empty()) msg += " (did you mean \"" + best + "\"?)";
-  return msg;
+  const std::set<std::string> known = children_of(prefix);
+  return "unknown key" + did_you_mean(key, {known.begin(), known.end()});
 }
 
 void check_level(const std::string& where, const json& v) {
@@ -107,38 +89,66 @@ void check_level(const std::string& where, const json& v) {
   }
 }
 
-void validate_instances(const std::string& where, const json& v) {
-  if (!v.is_array()) fail(where, "expected an array of plugin instances, got " + type_name(v));
+void validate_instance(const std::string& at, const json& inst, std::set<std::string>& names) {
   static const std::regex name_re("^[a-z0-9][a-z0-9_-]{0,63}$");
-  std::set<std::string> names;
-  for (size_t i = 0; i < v.size(); ++i) {
-    const json& inst = v[i];
-    std::string at = where + "[" + std::to_string(i) + "]";
-    if (!inst.is_object())
-      fail(at, "expected an object {name, plugin, config?, required?}, got " + type_name(inst));
-    for (auto it = inst.begin(); it != inst.end(); ++it) {
-      static const std::set<std::string> allowed = {"name", "plugin", "config", "required"};
-      if (!allowed.count(it.key())) {
-        fail(at + "." + it.key(), "unknown key (an instance has name, plugin, config, required)");
-      }
-    }
-    if (!inst.contains("name") || !inst["name"].is_string())
-      fail(at + ".name", "expected a string");
-    if (!inst.contains("plugin") || !inst["plugin"].is_string())
-      fail(at + ".plugin", "expected a string");
-    std::string name = inst["name"];
-    if (!std::regex_match(name, name_re)) {
-      fail(at + ".name",
-           "expected lowercase letters, digits, '-' or '_' (at most 64), got \"" + name + "\"");
-    }
-    if (!names.insert(name).second) fail(at + ".name", "duplicate instance name \"" + name + "\"");
-    if (inst.contains("config") && !inst["config"].is_object()) {
-      fail(at + ".config", "expected an object, got " + type_name(inst["config"]));
-    }
-    if (inst.contains("required") && !inst["required"].is_boolean()) {
-      fail(at + ".required", "expected true or false, got " + type_name(inst["required"]));
+  if (!inst.is_object())
+    fail(at, "expected an object {name, plugin, config?, required?}, got " + type_name(inst));
+  for (auto it = inst.begin(); it != inst.end(); ++it) {
+    static const std::vector<std::string> allowed = {"name", "plugin", "config", "required"};
+    if (std::find(allowed.begin(), allowed.end(), it.key()) == allowed.end()) {
+      fail(at + "." + it.key(), "unknown key" + did_you_mean(it.key(), allowed) +
+                                    "; an instance has name, plugin, config, required");
     }
   }
+  if (!inst.contains("name") || !inst["name"].is_string()) fail(at + ".name", "expected a string");
+  if (!inst.contains("plugin") || !inst["plugin"].is_string())
+    fail(at + ".plugin", "expected a string");
+  std::string name = inst["name"];
+  if (!std::regex_match(name, name_re)) {
+    fail(at + ".name",
+         "expected lowercase letters, digits, '-' or '_' (at most 64), got \"" + name + "\"");
+  }
+  if (!names.insert(name).second) fail(at + ".name", "duplicate instance name \"" + name + "\"");
+  if (inst.contains("config") && !inst["config"].is_object()) {
+    fail(at + ".config", "expected an object, got " + type_name(inst["config"]));
+  }
+  if (inst.contains("required") && !inst["required"].is_boolean()) {
+    fail(at + ".required", "expected true or false, got " + type_name(inst["required"]));
+  }
+}
+
+// Adds a ConfigError's lines to `errors`.
+void record(const ConfigError& e, std::vector<std::string>& errors) {
+  std::stringstream lines(e.what());
+  for (std::string line; std::getline(lines, line);) errors.push_back(line);
+}
+
+// The instances that pass, in order; each one that does not is an error. Every instance is
+// checked, so that one bad instance hides neither the next one's problem nor the checks
+// `config check` makes of the good ones.
+json accepted_instances(const std::string& where, const json& v, std::vector<std::string>& errors,
+                        std::vector<size_t>* positions = nullptr) {
+  if (!v.is_array()) fail(where, "expected an array of plugin instances, got " + type_name(v));
+  std::set<std::string> names;
+  json accepted = json::array();
+  for (size_t i = 0; i < v.size(); ++i) {
+    try {
+      validate_instance(where + "[" + std::to_string(i) + "]", v[i], names);
+      accepted.push_back(v[i]);
+      if (positions) positions->push_back(i);
+    } catch (const ConfigError& e) {
+      record(e, errors);
+    }
+  }
+  return accepted;
+}
+
+void validate_instances(const std::string& where, const json& v) {
+  std::vector<std::string> errors;
+  accepted_instances(where, v, errors);
+  std::string text;
+  for (const auto& e : errors) text += (text.empty() ? "" : "\n") + e;
+  if (!errors.empty()) throw ConfigError(text);
 }
 
 void validate_value(const KeySpec& k, const std::string& where, const json& v) {
@@ -180,24 +190,34 @@ void validate_value(const KeySpec& k, const std::string& where, const json& v) {
   }
 }
 
-// Walks the file's object, validating every leaf against the schema and copying it into `out`.
-void merge_file(const json& node, const std::string& prefix, json& out) {
-  for (auto it = node.begin(); it != node.end(); ++it) {
-    std::string path = prefix.empty() ? it.key() : prefix + "." + it.key();
-    if (const KeySpec* k = find_key(path)) {
-      validate_value(*k, path, it.value());
-      out[json::json_pointer("/" + std::regex_replace(path, std::regex("\\."), "/"))] = it.value();
-    } else if (!children_of(path).empty()) {
-      if (!it.value().is_object()) fail(path, "expected an object, got " + type_name(it.value()));
-      merge_file(it.value(), path, out);
-    } else {
-      fail(path, unknown_key_message(prefix, it.key()));
-    }
-  }
-}
-
 json::json_pointer pointer(const std::string& path) {
   return json::json_pointer("/" + std::regex_replace(path, std::regex("\\."), "/"));
+}
+
+// Walks the file's object, validating every leaf against the schema and copying it into `out`.
+// A key in error keeps its default and the walk goes on, so one run reports every problem.
+// `positions`: where each accepted instance was in the file's list, for messages.
+void merge_file(const json& node, const std::string& prefix, json& out,
+                std::vector<std::string>& errors, std::vector<size_t>& positions) {
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    std::string path = prefix.empty() ? it.key() : prefix + "." + it.key();
+    try {
+      if (const KeySpec* k = find_key(path); k && k->type == Type::Instances) {
+        positions.clear();
+        out[pointer(path)] = accepted_instances(path, it.value(), errors, &positions);
+      } else if (k) {
+        validate_value(*k, path, it.value());
+        out[pointer(path)] = it.value();
+      } else if (!children_of(path).empty()) {
+        if (!it.value().is_object()) fail(path, "expected an object, got " + type_name(it.value()));
+        merge_file(it.value(), path, out, errors, positions);
+      } else {
+        fail(path, unknown_key_message(prefix, it.key()));
+      }
+    } catch (const ConfigError& e) {
+      record(e, errors);
+    }
+  }
 }
 
 json parse_env(const KeySpec& k, const std::string& var, const std::string& text) {
@@ -263,55 +283,96 @@ std::map<std::string, std::string> process_env() {
   return out;
 }
 
-GatewayConfig load(const LoadOptions& options) {
-  json eff = json::object();
-  for (const auto& k : schema()) eff[pointer(k.path)] = k.default_value;
+namespace {
 
-  GatewayConfig cfg;
-  cfg.source = "(defaults)";
-  if (!options.file.empty()) {
-    std::string text = read_file(options.file);
-    json file;
+// The file's keys over `eff`; problems go to cfg.errors.
+void apply_file(const std::string& file_path, json& eff, GatewayConfig& cfg,
+                std::vector<size_t>& positions) {
+  json file;
+  try {
+    std::string text = read_file(file_path);
     try {
       file = json::parse(text, nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
     } catch (const json::exception& e) {
       // parse_error, or out_of_range for a number too large for a double ("1e400").
-      throw ConfigError("config error: " + options.file + " is not valid JSON: " + e.what());
+      fail(file_path + " is not valid JSON", e.what());
     }
     if (!file.is_object()) {
-      throw ConfigError("config error: " + options.file +
-                        ": the top level must be an object, got " + type_name(file));
+      fail(file_path, "the top level must be an object, got " + type_name(file));
     }
-    merge_file(file, "", eff);
-    cfg.source = options.file;
+  } catch (const ConfigError& e) {
+    record(e, cfg.errors);
+    return;
   }
+  merge_file(file, "", eff, cfg.errors, positions);
+  cfg.source = file_path;
+}
 
-  // Environment variables name keys. One that names no key is most likely a typo: worth a
-  // warning, but a stray variable in a service's environment must not keep the gateway down.
-  // Variables that other programs of the suite read are expected.
+// The VESPID_* variables over `eff`. One that names no key is most likely a typo: worth a
+// warning (with the nearest name), but a stray variable in a service's environment must not
+// keep the gateway down. Variables that other programs of the suite read are expected.
+void apply_env(const std::map<std::string, std::string>& env, json& eff, GatewayConfig& cfg) {
   static const std::set<std::string> foreign = {"VESPID_CONFIG", "VESPID_AGENT_TLS_CA_FILE",
                                                 "VESPID_KEEP_TEST_DIRS"};
-  for (const auto& [var, text] : options.env) {
+  std::vector<std::string> names;
+  for (const auto& k : schema()) names.push_back(env_name(k.path));
+  for (const auto& [var, text] : env) {
     const KeySpec* spec = nullptr;
     for (const auto& k : schema()) {
       if (env_name(k.path) == var) spec = &k;
     }
     if (spec == nullptr) {
       if (!foreign.count(var)) {
-        cfg.warnings.push_back(var +
-                               " is set but names no configuration key; ignored (`vespid-gateway "
-                               "config show` lists the keys)");
+        cfg.warnings.push_back(var + " is set but names no configuration key; ignored" +
+                               did_you_mean(var, names) +
+                               " (`vespid-gateway config show` lists the keys)");
       }
       continue;
     }
-    eff[pointer(spec->path)] = parse_env(*spec, var, text);
+    try {
+      eff[pointer(spec->path)] = parse_env(*spec, var, text);
+    } catch (const ConfigError& e) {
+      record(e, cfg.errors);
+    }
   }
-  for (const auto& [path, value] : options.flags) {
-    const KeySpec* spec = find_key(path);
-    if (spec == nullptr) throw ConfigError("config error: " + path + ": unknown key");
-    validate_value(*spec, path + " (command line)", value);
-    eff[pointer(path)] = value;
+}
+
+void apply_flags(const std::map<std::string, json>& flags, json& eff, GatewayConfig& cfg) {
+  for (const auto& [path, value] : flags) {
+    try {
+      const KeySpec* spec = find_key(path);
+      if (spec == nullptr) fail(path, "unknown key");
+      validate_value(*spec, path + " (command line)", value);
+      eff[pointer(path)] = value;
+    } catch (const ConfigError& e) {
+      record(e, cfg.errors);
+    }
   }
+}
+
+}  // namespace
+
+GatewayConfig load(const LoadOptions& options) {
+  GatewayConfig cfg = load_reporting_all(options);
+  if (!cfg.errors.empty()) {
+    std::string text;
+    for (const auto& e : cfg.errors) text += (text.empty() ? "" : "\n") + e;
+    throw ConfigError(text);
+  }
+  return cfg;
+}
+
+GatewayConfig load_reporting_all(const LoadOptions& options) {
+  json eff = json::object();
+  for (const auto& k : schema()) eff[pointer(k.path)] = k.default_value;
+
+  GatewayConfig cfg;
+  cfg.source = "(defaults)";
+  std::vector<size_t> positions;  // empty: the default list, nothing left out
+  if (!options.file.empty()) apply_file(options.file, eff, cfg, positions);
+  apply_env(options.env, eff, cfg);
+  apply_flags(options.flags, eff, cfg);
+  apply_listen_ports(eff, cfg.errors);
 
   cfg.state_dir = paths::resolve_state_dir(eff["state_dir"].get<std::string>());
   eff["state_dir"] = cfg.state_dir;
@@ -323,6 +384,7 @@ GatewayConfig load(const LoadOptions& options) {
   cfg.plugin_dirs = eff["plugins"]["dirs"].get<std::vector<std::string>>();
   for (const auto& inst : eff["plugins"]["instances"]) {
     PluginInstance p;
+    p.position = positions.empty() ? cfg.instances.size() : positions[cfg.instances.size()];
     p.name = inst["name"];
     p.plugin = inst["plugin"];
     if (inst.contains("config")) p.config = inst["config"];

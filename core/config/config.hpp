@@ -21,6 +21,9 @@ struct PluginInstance {
   std::string plugin;  // plugin id, or "module/plugin" to disambiguate
   nlohmann::json config = nlohmann::json::object();
   bool required = true;  // a required instance that fails to load or start stops the gateway
+  // Its index in the configured list, for messages ("plugins.instances[3]"): the same as in
+  // GatewayConfig::instances unless instances in error were left out (load_reporting_all).
+  size_t position = 0;
 };
 
 struct GatewayConfig {
@@ -44,7 +47,10 @@ struct GatewayConfig {
 
   nlohmann::json effective;  // every key, after all layers; secrets included (see masked())
   std::vector<std::string> warnings;  // worth logging, not worth refusing to start
-  std::string source;                 // the file it came from, or "(defaults)"
+  // Every problem found, one "config error: <key>: ..." line each (load_reporting_all only;
+  // load throws instead). A key in error keeps its default.
+  std::vector<std::string> errors;
+  std::string source;  // the file it came from, or "(defaults)"
 };
 
 struct LoadOptions {
@@ -56,7 +62,11 @@ struct LoadOptions {
 // Reads the process environment's VESPID_* variables.
 std::map<std::string, std::string> process_env();
 
+// Throws ConfigError naming every problem (one line each) when there is any.
 GatewayConfig load(const LoadOptions& options);
+// Never throws for what the file or the environment says: the problems are in `errors`, and
+// the rest of the configuration is still there to check (`vespid-gateway config check`).
+GatewayConfig load_reporting_all(const LoadOptions& options);
 
 // The effective configuration with secrets replaced by "********".
 nlohmann::json masked(const GatewayConfig& cfg);

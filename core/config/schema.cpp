@@ -58,6 +58,31 @@ const std::vector<KeySpec>& schema() {
       {"plugins.instances", Type::Instances, default_instances(),
        "The plugin instances to run, in start order: [{\"name\", \"plugin\", \"config\", "
        "\"required\"}]. An explicit list replaces the default one."},
+      {"listen.api_port",
+       Type::Int,
+       0,
+       "Port of the instance named \"api\" (the HTTP API, 3001 in the default list), in the "
+       "default "
+       "or an explicit instance list. 0: the instance's own config.port.",
+       {},
+       0,
+       65535},
+      {"listen.ws_port",
+       Type::Int,
+       0,
+       "Port of the instance named \"ws\" (the WebSockets, 3002 in the default list). 0: the "
+       "instance's own config.port.",
+       {},
+       0,
+       65535},
+      {"listen.bridge_port",
+       Type::Int,
+       0,
+       "Port of the instance named \"bridge\" (bridge.v1, 18790 by default). 0: the instance's "
+       "own config.port.",
+       {},
+       0,
+       65535},
       {"storage.max_batch",
        Type::Int,
        512,

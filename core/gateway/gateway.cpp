@@ -8,8 +8,11 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include "config/listen_ports.hpp"
+#include "gateway/config_probe.hpp"
 #include "gateway/exit_codes.hpp"
 #include "gateway/instance_id.hpp"
+#include "gateway/internal_exposure.hpp"
 #include "host/tls/tls_material.hpp"
 #include "protocols/bridge/bridge_dialect.hpp"
 #include "protocols/operator/admin_methods.hpp"
@@ -57,10 +60,11 @@ void Gateway::load_instances() {
       auto found = catalog_.find(ic.plugin);
       instances_.push_back(std::make_unique<PluginInstance>(*this, ic, found));
     } catch (const std::exception& e) {
+      const std::string why = with_plugin_suggestion(catalog_, ic.plugin, e.what());
       if (ic.required) {
-        throw StartupError(exit_code::kPlugin, "plugin instance \"" + ic.name + "\": " + e.what());
+        throw StartupError(exit_code::kPlugin, "plugin instance \"" + ic.name + "\": " + why);
       }
-      L()->warn("optional plugin instance \"{}\" skipped: {}", ic.name, e.what());
+      L()->warn("optional plugin instance \"{}\" skipped: {}", ic.name, why);
     }
   }
 }
@@ -187,6 +191,10 @@ void Gateway::start_transports() {
       if (!inst->required()) {
         L()->warn("{} (optional; continuing)", msg);
         continue;
+      }
+      if (rc == VSP_E_ADDR_IN_USE) {
+        // The operator's next question is which setting moves it.
+        msg += "; to listen on another port, change " + config::port_setting_of(cfg_, inst->name());
       }
       int code = (rc == VSP_E_ADDR_IN_USE || rc == VSP_E_PERMISSION) ? exit_code::kListen
                                                                      : exit_code::kPlugin;
@@ -328,10 +336,12 @@ int Gateway::run() {
   L()->info("vespid-gateway {} starting (state dir {}, config {})", kVersion, cfg_.state_dir,
             cfg_.source);
   for (const auto& w : cfg_.warnings) L()->warn("config: {}", w);
+  for (const auto& w : internal_route_exposures(cfg_)) L()->warn("config: {}", w);
   try {
     start();
   } catch (const StartupError& e) {
-    L()->error("{}", e.what());
+    // A plugin's unknown config key gets the nearest known one, as in `config check`.
+    L()->error("{}", with_key_suggestion(e.what()));
     // Undo what started, in reverse, so nothing is left half-open.
     for (auto it = instances_.rbegin(); it != instances_.rend(); ++it) {
       auto& inst = **it;

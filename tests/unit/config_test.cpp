@@ -2,10 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <vector>
 
+#include "config/listen_ports.hpp"
 #include "config/schema.hpp"
 
 namespace vespid::config {
@@ -105,9 +107,72 @@ TEST(Config, UnknownVespidVariablesAreReportedNotFatal) {
   ASSERT_EQ(c.warnings.size(), 1u);
   EXPECT_NE(c.warnings[0].find("VESPID_LOG_LEVL is set but names no configuration key"),
             std::string::npos);
+  EXPECT_NE(c.warnings[0].find("(did you mean \"VESPID_LOG_LEVEL\"?)"), std::string::npos)
+      << c.warnings[0];
   EXPECT_EQ(c.log_level, "info");
+  o.env = {{"VESPID_TOTALLY_UNRELATED", "1"}};
+  ASSERT_EQ(load(o).warnings.size(), 1u);
+  EXPECT_EQ(load(o).warnings[0].find("did you mean"), std::string::npos)
+      << "no suggestion when nothing is near: " << load(o).warnings[0];
   o.env = {{"VESPID_CONFIG", "/x"}, {"VESPID_AGENT_TLS_CA_FILE", "/ca.pem"}};
   EXPECT_TRUE(load(o).warnings.empty()) << "variables of the suite's other programs are expected";
+}
+
+TEST(Config, EveryProblemIsReportedNotOnlyTheFirst) {
+  LoadOptions o;
+  o.file = write_temp(R"({"lgo": {}, "storage": {"max_batch": "x"},
+      "plugins": {"instances": [{"name": "a", "plugin": 1}, {"name": "b", "plugin": "ws"},
+                                {"name": "c", "plugn": "ws"}]}})");
+  o.env = {{"VESPID_LOG_LEVEL", "loud"}};
+  o.flags = {{"log.format", "yaml"}};
+  GatewayConfig c = load_reporting_all(o);
+  ASSERT_EQ(c.errors.size(), 6u) << ::testing::PrintToString(c.errors);
+  for (const char* expected :
+       {"config error: lgo: unknown key (did you mean \"log\"?)",
+        "config error: storage.max_batch: expected an integer",
+        "config error: plugins.instances[0].plugin: expected a string",
+        "config error: plugins.instances[2].plugn: unknown key (did you mean "
+        "\"plugin\"?)",
+        "config error: VESPID_LOG_LEVEL (environment, for log.level)",
+        "config error: log.format (command line)"}) {
+    bool found = false;
+    for (const auto& e : c.errors) found = found || e.rfind(expected, 0) == 0;
+    EXPECT_TRUE(found) << expected << " in " << ::testing::PrintToString(c.errors);
+  }
+  ASSERT_EQ(c.instances.size(), 1u) << "the instances that pass are kept for the other checks";
+  EXPECT_EQ(c.instances[0].name, "b");
+  EXPECT_EQ(c.instances[0].position, 1u) << "messages name it where the file has it";
+  EXPECT_EQ(c.storage_max_batch, 512) << "a key in error keeps its default";
+
+  const std::string thrown = error_of(o);
+  EXPECT_EQ(std::count(thrown.begin(), thrown.end(), '\n'), 5) << "load throws them all:\n"
+                                                               << thrown;
+}
+
+TEST(Config, AListenPortKeyMovesTheInstanceOfThatName) {
+  LoadOptions o;
+  o.file = write_temp(R"({"listen": {"api_port": 4001}})");
+  o.env = {{"VESPID_LISTEN_BRIDGE_PORT", "4790"}};
+  GatewayConfig c = load(o);
+  ASSERT_EQ(c.instances[4].name, "api");
+  EXPECT_EQ(c.instances[4].config["port"], 4001);
+  EXPECT_EQ(c.instances[4].config["routes"].size(), 3u) << "the rest of the instance is kept";
+  EXPECT_EQ(c.instances[5].config["port"], 3002) << "listen.ws_port unset: its own port";
+  ASSERT_EQ(c.instances[3].name, "bridge");
+  EXPECT_EQ(c.instances[3].config["port"], 4790);
+  EXPECT_EQ(port_setting_of(c, "api"), "listen.api_port (VESPID_LISTEN_API_PORT)");
+  EXPECT_EQ(port_setting_of(c, "local"), "plugins.instances[2].config.port");
+
+  o.file = write_temp(R"({"listen": {"ws_port": 4002},
+      "plugins": {"instances": [{"name": "storage", "plugin": "sqlite"}]}})");
+  o.env = {};
+  EXPECT_NE(error_of(o).find("listen.ws_port: no plugin instance is named \"ws\""),
+            std::string::npos)
+      << error_of(o);
+  o.file = write_temp(R"({"listen": {"ws_port": 70000}})");
+  EXPECT_NE(error_of(o).find("listen.ws_port: expected an integer from 0 to 65535"),
+            std::string::npos)
+      << error_of(o);
 }
 
 TEST(Config, CommentsAreAllowed) {

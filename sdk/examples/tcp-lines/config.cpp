@@ -243,7 +243,8 @@ Config parse_config(std::string_view json) {
       cfg.send_queue_bytes = get_integer(key, value, 1024, uint64_t{1} << 30);
     } else {
       fail("unknown config key \"" + key +
-           "\" (known: host, port, dialect, max_line_bytes, max_connections, send_queue_bytes)");
+           "\" (known keys: host, port, dialect, max_line_bytes, max_connections, "
+           "send_queue_bytes)");
     }
   }
   if (!have_port) fail("config key \"port\" is required (an integer from 1 to 65535)");
