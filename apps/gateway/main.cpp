@@ -113,6 +113,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 604800));
   dns_sd->require_subcommand(1);
   auto* version = app.add_subcommand("version", "Print the version and the plugin ABI");
+  app.set_version_flag("--version", std::string("vespid-gateway ") + vespid::kVersion +
+                                        " (plugin ABI " + std::to_string(VSP_ABI_MAJOR) + "." +
+                                        std::to_string(VSP_ABI_MINOR) + ")");
   for (auto* sub : {run, plugins, check, show, fingerprint, dns_sd, zone}) sub->fallthrough();
 
   try {
@@ -120,6 +123,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);

@@ -191,6 +191,10 @@ TEST_F(CliFirstHour, CommandWordsSuggestAcceptAliasesAndShowVersions) {
   CommandResult agent_version = run_command({VESPID_AGENT_BIN, "--version"});
   EXPECT_EQ(agent_version.exit_code, 0) << agent_version.err;
   EXPECT_FALSE(agent_version.out.empty());
+  CommandResult gateway_version = run_command({gateway_bin(), "--version"});
+  EXPECT_EQ(gateway_version.exit_code, 0) << gateway_version.err;
+  EXPECT_EQ(gateway_version.out.rfind("vespid-gateway 0.", 0), 0u) << gateway_version.out;
+  EXPECT_NE(gateway_version.out.find("(plugin ABI "), std::string::npos) << gateway_version.out;
 
   CommandResult bare = vespid({});
   EXPECT_EQ(bare.exit_code, 2);
