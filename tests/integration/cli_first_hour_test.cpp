@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "agent_host.hpp"
+#include "build_paths.hpp"
 #include "node_host_support.hpp"
 #include "operator_client.hpp"
 #include "process.hpp"
