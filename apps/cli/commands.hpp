@@ -15,6 +15,7 @@ void add_nodes_commands(Registry& reg);
 void add_dispatch_commands(Registry& reg);
 void add_agents_commands(Registry& reg);
 void add_session_commands(Registry& reg);
+void add_workflow_commands(Registry& reg);
 
 // The roles a membership can have, for option validation and help text.
 inline const std::vector<std::string> kRoles = {"owner", "admin", "member"};

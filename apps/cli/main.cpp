@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
   add_agents_commands(reg);
   add_dispatch_commands(reg);
   add_session_commands(reg);
+  add_workflow_commands(reg);
   add_conventional_aliases(app);
   use_error_form(app);
   // Set last: a footer set earlier would be inherited by every subcommand.
@@ -73,7 +74,13 @@ int main(int argc, char** argv) {
     return kExitOk;
   } catch (const OperatorError& e) {
     std::cerr << "error: " << e.code << ": " << e.message << '\n';
-    if (!e.details.is_null() && !e.details.empty()) {
+    // A list of problems (a refused workflow spec) reads best one a line.
+    if (e.details.is_object() && e.details.contains("issues") && e.details["issues"].is_array()) {
+      for (const auto& issue : e.details["issues"]) {
+        std::cerr << "  " << issue.value("field", std::string("-")) << ": "
+                  << issue.value("message", std::string()) << '\n';
+      }
+    } else if (!e.details.is_null() && !e.details.empty()) {
       std::cerr << "details: "
                 << e.details.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
     }

@@ -2,7 +2,11 @@
 // every problem named, published; owners and admins write, members read, other orgs see nothing.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
+#include "build_paths.hpp"
 #include "node_host_support.hpp"
+#include "process.hpp"
 
 namespace vespid::test {
 namespace {
@@ -148,6 +152,49 @@ TEST_F(Workflows, RolesAndOrgBoundaries) {
   EXPECT_EQ(foreign.status, 404) << foreign.raw_body;
   EXPECT_EQ(foreign.body["code"], "WORKFLOW_NOT_FOUND");
   EXPECT_EQ(rest("GET", path("/nope"), member_token_).status, 404);
+}
+
+// The CLI: a spec kept in a file, created, listed, refused with one problem a line, published.
+TEST_F(Workflows, TheCliCreatesListsRefusesAndPublishes) {
+  const std::string good = dir_.file("status.json");
+  std::ofstream(good) << branching_spec().dump(2);
+  json broken_spec = branching_spec();
+  broken_spec["graph"]["nodes"]["alert"]["config"]["method"] = "SEND";
+  broken_spec["graph"]["nodes"]["summarise"]["config"].erase("prompt");
+  const std::string broken = dir_.file("broken.json");
+  std::ofstream(broken) << broken_spec.dump();
+  auto vespid = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), cli_bin());
+    for (std::string extra : {"--api", "http://127.0.0.1:" + std::to_string(api_port_), "--org",
+                              std::string("acme"), "--token", admin_token_})
+      args.push_back(extra);
+    return run_command(args);
+  };
+  CommandResult created = vespid({"workflow", "create", "--name", "status", "--spec", good});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  const std::string id = created.out.substr(0, created.out.find('\n'));
+  EXPECT_EQ(id.size(), 36u) << created.out;
+
+  CommandResult refused = vespid({"workflow", "create", "--name", "bad", "--spec", broken});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("2 problems in the workflow spec"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("\n  graph.nodes.alert.config.method: "), std::string::npos)
+      << refused.err;
+  EXPECT_NE(refused.err.find("\n  graph.nodes.summarise.config.prompt: "), std::string::npos)
+      << refused.err;
+  CommandResult missing = vespid({"workflow", "create", "--name", "x", "--spec", "/nonexistent"});
+  EXPECT_EQ(missing.exit_code, 2) << "a file that cannot be read is a usage error";
+
+  CommandResult listed = vespid({"workflow", "ls"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_NE(listed.out.find(id), std::string::npos) << listed.out;
+  EXPECT_NE(listed.out.find("draft"), std::string::npos) << listed.out;
+  CommandResult published = vespid({"workflow", "publish", id});
+  ASSERT_EQ(published.exit_code, 0) << published.err;
+  EXPECT_NE(published.out.find("published"), std::string::npos) << published.out;
+  CommandResult frozen = vespid({"workflow", "update", id, "--name", "renamed"});
+  EXPECT_EQ(frozen.exit_code, 1);
+  EXPECT_NE(frozen.err.find("CONFLICT"), std::string::npos) << frozen.err;
 }
 
 }  // namespace
