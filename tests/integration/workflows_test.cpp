@@ -165,9 +165,10 @@ TEST_F(Workflows, TheCliCreatesListsRefusesAndPublishes) {
   std::ofstream(broken) << broken_spec.dump();
   auto vespid = [&](std::vector<std::string> args) {
     args.insert(args.begin(), cli_bin());
-    for (std::string extra : {"--api", "http://127.0.0.1:" + std::to_string(api_port_), "--org",
-                              std::string("acme"), "--token", admin_token_})
-      args.push_back(extra);
+    const std::vector<std::string> remote = {
+        "--api",     "http://127.0.0.1:" + std::to_string(api_port_), "--org", "acme", "--token",
+        admin_token_};
+    args.insert(args.end(), remote.begin(), remote.end());
     return run_command(args);
   };
   CommandResult created = vespid({"workflow", "create", "--name", "status", "--spec", good});
