@@ -32,13 +32,6 @@ json read_spec(const std::string& path) {
   return spec;
 }
 
-void print_workflow(const json& w) {
-  Table t({"WORKFLOW", "NAME", "STATUS", "REVISION", "VERSION", "UPDATED"});
-  t.add_row({text(w, "id"), text(w, "name"), text(w, "status"), text(w, "revision"),
-             w.contains("dsl") ? text(w["dsl"], "version") : "-", time_text(w, "updatedAt")});
-  t.print(std::cout);
-}
-
 void print_workflows(const json& list) {
   Table t({"WORKFLOW", "NAME", "STATUS", "REVISION", "VERSION", "UPDATED"});
   for (const auto& w : list) {
@@ -46,6 +39,10 @@ void print_workflows(const json& list) {
                w.contains("dsl") ? text(w["dsl"], "version") : "-", time_text(w, "updatedAt")});
   }
   t.print(std::cout);
+}
+
+void print_workflow(const json& w) {
+  print_workflows(json::array({w}));
 }
 
 }  // namespace
