@@ -77,6 +77,9 @@ int main(int argc, char** argv) {
       ->delimiter(',');
   connect->add_option("--max-in-flight", con.max_in_flight, "Concurrent executes (default 10)")
       ->check(CLI::Range(1, 1000));
+  connect->add_flag("--force", con.force,
+                    "Pair again although credentials are saved, replacing them (the old node host "
+                    "stays on the gateway until `vespid nodes rm`)");
   connect->callback([&] {
     if (con.api.empty() && !con.discover) throw CLI::RequiredError("--api (or --discover)");
     action = [&] { return cmd_connect(common, con); };
@@ -126,8 +129,13 @@ int main(int argc, char** argv) {
     action = [&] { return cmd_start(common, st); };
   });
 
-  auto* status = app.add_subcommand("status", "Print the saved credentials (secret hidden)");
-  status->callback([&] { action = [&] { return cmd_status(common); }; });
+  StatusOptions so;
+  auto* status = app.add_subcommand(
+      "status",
+      "Whether `start` runs for these credentials and is connected, and what is saved (the "
+      "token's secret hidden)");
+  status->add_flag("--json", so.json, "Print JSON instead of text");
+  status->callback([&] { action = [&] { return cmd_status(common, so); }; });
 
   ExecOptions ex;
   auto* exec = app.add_subcommand(
