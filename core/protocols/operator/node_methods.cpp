@@ -210,14 +210,19 @@ Task<CallResult> NodeMethods::invoke(CallContext c, json p) {
         "timeoutMs must be from 1 to " + std::to_string(s_.max_invoke_timeout.count()),
         {{"param", "timeoutMs"}});
   }
-  Task<nodes::NodeRecord> found = require(p);
-  nodes::NodeRecord target = co_await std::move(found);
-  if (target.kind == "agent") {
-    Task<repo::Org> find = s_.repo.require_org(target.org_id);
-    repo::Org org = co_await std::move(find);
-    throw node_host_invoked(target, org.name, command);
+  // The hot path: a bridge node connected here under that very id needs no registry read.
+  std::string id = params::required_string(p, "node");
+  const nodes::ConnectedNode* live = s_.router.find(id);
+  if (live == nullptr || live->kind != "bridge") {
+    Task<nodes::NodeRecord> found = require(p);
+    nodes::NodeRecord target = co_await std::move(found);
+    if (target.kind == "agent") {
+      Task<repo::Org> find = s_.repo.require_org(target.org_id);
+      repo::Org org = co_await std::move(find);
+      throw node_host_invoked(target, org.name, command);
+    }
+    id = target.node_id;
   }
-  const std::string id = target.node_id;
   Task<nodes::InvokeResult> t =
       s_.router.invoke(id, command, std::move(args), std::chrono::milliseconds(ms));
   nodes::InvokeResult r = co_await std::move(t);
