@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <thread>
 
 #include "bridge_client.hpp"
@@ -223,6 +224,25 @@ TEST_F(NodesFirstHour, ListDescribeAndInvokeTellNodeHostsFromBridgeNodes) {
   EXPECT_TRUE(contains(declined.out, "declined:")) << declined.out;
   EXPECT_TRUE(contains(declined.out, "camera.snap")) << declined.out;
   EXPECT_FALSE(contains(declined.out, "awaiting approval:")) << declined.out;
+
+  // Deleting a node takes its pending re-approval with it: approving that request finds nothing.
+  auto again = BridgeClient::connect("127.0.0.1", bridge_port_);
+  const json hello_again =
+      again.hello("phone-7d1e", phone_token,
+                  {{"commands", json::array({"canvas.snapshot", "camera.snap", "screen.record"})}});
+  ASSERT_EQ(hello_again["type"], "hello-ok") << hello_again.dump();
+  const std::string second_request = pending_request_of(admin, "phone-7d1e");
+  ASSERT_FALSE(second_request.empty());
+  ASSERT_NE(second_request, request);
+  const CommandResult removed = vespid({"nodes", "rm", "--force", "phone-7d1e"});
+  ASSERT_EQ(removed.exit_code, 0) << removed.err;
+  EXPECT_TRUE(contains(removed.out, "deleted bridge node phone-7d1e (phone-7d1e); revoked it"))
+      << removed.out;
+  const CommandResult late = vespid({"nodes", "approve", second_request, "--org", "acme"});
+  EXPECT_EQ(late.exit_code, 1);
+  EXPECT_TRUE(contains(late.err, "NOT_FOUND")) << late.err;
+  const CommandResult pending = vespid({"--json", "nodes", "pending"});
+  EXPECT_EQ(json::parse(pending.out)["pending"], json::array()) << pending.out;
 }
 
 // Point 5: connect twice is refused without spending the token; --force replaces; nodes are
@@ -364,6 +384,15 @@ TEST_F(NodesFirstHour, AgentStatusKnowsWhetherStartRunsAndIsConnected) {
   EXPECT_EQ(stale_json["process"]["running"], false);
   EXPECT_EQ(stale_json["process"]["stale"], true);
   EXPECT_EQ(stale_json["process"]["connected"], false);
+  // A pid that lives but is another program now (the kernel reused it) is stale too.
+  std::ofstream(dir_.file("agent.state.json")) << json{
+      {"pid", ::getpid()},
+      {"startedAt", "2026-01-01T00:00:00.000Z"},
+      {"connected", true},
+      {"gatewayUrl", ws_url}}.dump();
+  const json reused = json::parse(agent({"status", "--json", "--config", config}).out);
+  EXPECT_EQ(reused["process"]["running"], false) << reused.dump();
+  EXPECT_EQ(reused["process"]["stale"], true) << reused.dump();
   // ...and does not stop the next start.
   running = std::make_unique<StartedAgent>(config, dir_.file("agent.log"));
   json again =
