@@ -154,6 +154,7 @@ int main(int argc, char** argv) {
       "  vespid-agent discover\n"
       "  vespid-agent connect --pairing-token <token> --discover --gateway-name 'Office gateway'\n"
       "  vespid-agent start\n"
+      "  vespid-agent status            (is start running, connected where; --json)\n"
       "  echo '{\"engine\":\"vespid.echo.v1\",\"message\":\"hi there\"}' | vespid-agent exec "
       "--payload -\n"
       "\nEnvironment: OPENAI_API_KEY, OPENAI_BASE_URL (vespid.loop.v1), VESPID_AGENT_TLS_CA_FILE,\n"

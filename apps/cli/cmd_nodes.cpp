@@ -218,10 +218,15 @@ void add_nodes_commands(Registry& reg) {
       "19ab7491-d7b7-4b29-8e43-948f10a83476 --org acme\n"
       "  vespid nodes list --org acme\n  vespid nodes tag ios-7d1e kitchen camera\n"
       "  vespid nodes invoke ios-7d1e location.get --params '{\"accuracy\":\"coarse\"}'\n"
-      "  vespid nodes watch");
+      "  vespid nodes rm 9b41    (a node by the start of its id, or by its name)\n"
+      "  vespid nodes watch\n"
+      "Bridge nodes (bridge.v1) ask to pair and wait for `nodes approve`; node hosts "
+      "(vespid-agent)\n"
+      "pair with `vespid agents pairing-token` and take work through `vespid dispatch send`.");
 
   // pending
-  auto* pending = group->add_subcommand("pending", "List nodes waiting for pairing approval");
+  auto* pending = group->add_subcommand(
+      "pending", "List bridge nodes waiting for pairing approval (node hosts never wait)");
   pending->footer("Example:\n  vespid nodes pending");
   on_run(pending, reg, [&ctx = reg.ctx] {
     auto payload = ctx.call("nodes.pending");
@@ -395,7 +400,7 @@ void add_nodes_commands(Registry& reg) {
 
   // watch
   auto* watch = group->add_subcommand(
-      "watch", "Print pairing requests as nodes make them, until interrupted (Ctrl-C)");
+      "watch", "Print pairing requests as bridge nodes make them, until interrupted (Ctrl-C)");
   watch->footer(
       "Examples:\n  vespid nodes watch\n  vespid nodes watch --json    (one event per line)");
   on_run(watch, reg, [&ctx = reg.ctx] {

@@ -183,6 +183,13 @@ TEST_F(NodesFirstHour, ListDescribeAndInvokeTellNodeHostsFromBridgeNodes) {
     const std::string row = list.out.substr(at, list.out.find('\n', at) - at);
     EXPECT_TRUE(contains(row, kind)) << row;
   }
+  // `nodes watch` (which runs until interrupted: stopped here after a while) says up front that
+  // node hosts never ask there.
+  const CommandResult watched = run_command(
+      {VESPID_CLI_BIN, "--state-dir", dir_.file("state"), "nodes", "watch"}, {}, 1500ms);
+  EXPECT_TRUE(contains(watched.err, "waiting for pairing requests of bridge nodes")) << watched.err;
+  EXPECT_TRUE(contains(watched.err, "node hosts (vespid-agent) pair with a pairing token instead"))
+      << watched.err;
   const CommandResult described = vespid({"nodes", "describe", host_id});
   ASSERT_EQ(described.exit_code, 0) << described.err;
   EXPECT_TRUE(contains(described.out, "kind:")) << described.out;
