@@ -33,6 +33,8 @@ add_library(vespid_core STATIC
   services/nodes/node_router.cpp
   services/nodes/node_store.cpp
   services/nodes/node_reapproval.cpp
+  services/nodes/node_reference.cpp
+  services/nodes/node_removal.cpp
   services/node_hosts/node_host_store.cpp
   services/dispatch/dispatch_request.cpp
   services/dispatch/dispatcher.cpp

@@ -15,6 +15,7 @@
 #include "gateway_link.hpp"
 #include "http_client.hpp"
 #include "pairing_client.hpp"
+#include "run_state.hpp"
 
 namespace vespid::agent {
 
@@ -43,7 +44,58 @@ const char* agent_version() {
   return VESPID_AGENT_VERSION;
 }
 
+namespace {
+
+// `connect` twice would make a second node host on the gateway while a running `start` keeps
+// the first identity, and leave the first one listed for ever. So saved credentials are kept
+// unless the user says --force: refusing (rather than quietly reusing them) never spends or
+// ignores the pairing token the user brought, which may well be meant for another gateway.
+// Returns the message to refuse with, or empty to go on.
+std::string already_paired(const std::string& path, const ConnectOptions& opts) {
+  Credentials old;
+  try {
+    old = load_credentials(path);
+  } catch (const CredentialsError&) {
+    return {};  // nothing usable saved (missing or damaged): pairing writes a good file
+  }
+  if (opts.force) {
+    spdlog::warn(
+        "replacing the saved node host {} (\"{}\"); remove its entry on the gateway "
+        "with `vespid nodes rm {}`",
+        old.agent_id, old.name, old.agent_id);
+    return {};
+  }
+  return "this machine is already paired as node host " + old.agent_id + " (\"" + old.name +
+         "\") of organization " + old.organization_id + " with " + old.api_url +
+         "; its credentials are in " + path +
+         " (the pairing token was not used).\nPairing again would make a second node host while "
+         "the saved one stays listed.\n"
+         "  to use the saved one:   vespid-agent start" +
+         " --config " + path +
+         "\n  to replace it:          vespid-agent connect --force ... (the same options), then "
+         "`vespid nodes rm " +
+         old.agent_id +
+         "` on the gateway\n  to add another one:     vespid-agent connect --config "
+         "OTHER_PATH ...";
+}
+
+// A running `start` keeps the old token in memory: say so after --force replaced it.
+void warn_if_running(const std::string& path) {
+  const std::optional<RunState> run = read_run_state(path);
+  if (run && run->alive) {
+    std::cerr << "note: vespid-agent start (pid " << run->pid
+              << ") is running with the previous credentials; restart it to use the new ones\n";
+  }
+}
+
+}  // namespace
+
 int cmd_connect(const CommonOptions& common, const ConnectOptions& opts) {
+  const std::string path = resolve_credentials_path(common.config);
+  if (const std::string refusal = already_paired(path, opts); !refusal.empty()) {
+    std::cerr << "error: " << refusal << "\n";
+    return kExitConfig;
+  }
   if (opts.discover) {
     if (!opts.api.empty()) throw std::invalid_argument("--api and --discover exclude each other");
     return cmd_connect_discovered(common, opts);
@@ -125,6 +177,7 @@ int pair_and_save(const CommonOptions& common, const ConnectOptions& opts,
   creds.api_tls_sha256 = target.api_pin;
   creds.gateway_tls_sha256 = gateway_pin_for(creds.gateway_ws_url, target);
   save_credentials(path, creds);
+  if (opts.force) warn_if_running(path);
   std::cout << "paired: agent " << creds.agent_id << " in organization " << creds.organization_id
             << "\ngateway: " << creds.gateway_ws_url;
   if (!creds.gateway_tls_sha256.empty()) {
@@ -138,6 +191,13 @@ int pair_and_save(const CommonOptions& common, const ConnectOptions& opts,
 int cmd_start(const CommonOptions& common, const StartOptions& opts) {
   const std::string path = resolve_credentials_path(common.config);
   const Credentials creds = load_credentials(path);
+  // One token, one connection: a second `start` on the same credentials would fight the first.
+  if (const std::optional<RunState> run = read_run_state(path); run && run->alive) {
+    std::cerr << "error: vespid-agent start is already running for " << path << " (pid " << run->pid
+              << ", since " << run->started_at << "); `vespid-agent status` shows it\n";
+    return kExitConfig;
+  }
+  RunStateFile state(path);
   LinkOptions lo;
   lo.creds = creds;
   if (opts.gateways.empty()) {
@@ -158,6 +218,8 @@ int cmd_start(const CommonOptions& common, const StartOptions& opts) {
   lo.reconnect_max = std::chrono::milliseconds(opts.reconnect_max_ms);
   lo.exec.echo_delay = echo_delay(opts.echo_delay_ms);
   lo.exec.skill_caps = SkillCaps::from_env();
+  lo.on_connected = [&state](const std::string& url) { state.connected(url); };
+  lo.on_disconnected = [&state] { state.disconnected(); };
   spdlog::info("vespid-agent {} starting: agent {} ({}), org {}, credentials {}", agent_version(),
                creds.agent_id, lo.name, creds.organization_id, path);
   GatewayLink link(std::move(lo));
@@ -165,25 +227,6 @@ int cmd_start(const CommonOptions& common, const StartOptions& opts) {
   if (code == kLinkRefused) return kExitRefused;
   if (code == 3) return kExitConfig;
   return code;
-}
-
-int cmd_status(const CommonOptions& common) {
-  const std::string path = resolve_credentials_path(common.config);
-  const Credentials c = load_credentials(path);
-  const nlohmann::json j = {{"credentialsFile", path},
-                            {"agentId", c.agent_id},
-                            {"agentToken", redact_token(c.agent_token)},
-                            {"organizationId", c.organization_id},
-                            {"gatewayWsUrl", c.gateway_ws_url},
-                            {"moreGatewayWsUrls", c.more_gateway_ws_urls},
-                            {"apiUrl", c.api_url},
-                            {"name", c.name},
-                            {"tags", c.tags},
-                            {"gatewayTlsSha256", c.gateway_tls_sha256},
-                            {"apiTlsSha256", c.api_tls_sha256},
-                            {"agentVersion", agent_version()}};
-  std::cout << j.dump(2) << "\n";
-  return kExitOk;
 }
 
 int cmd_exec(const ExecOptions& opts) {

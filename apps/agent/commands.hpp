@@ -1,4 +1,4 @@
-// The four commands of vespid-agent. Each returns the process exit code.
+// The commands of vespid-agent. Each returns the process exit code.
 //
 // Exit codes: 0 ok; 1 failed (pairing refused, an exec that failed); 2 usage; 3 configuration
 // or credentials problem, or the API unreachable; 4 the gateway refused the agent token.
@@ -38,6 +38,9 @@ struct ConnectOptions {
   bool discover = false;     // find the API by Bonjour instead of --api
   std::string gateway_name;  // --gateway-name: which discovered gateway
   BrowseOptions browse;
+  // Pair again although credentials are saved: a new node host replaces the saved one (the old
+  // entry stays on the gateway until `vespid nodes rm`).
+  bool force = false;
 };
 
 // Where `connect` pairs, and which TLS pins come with it (tls_pin.hpp).
@@ -76,7 +79,11 @@ int cmd_connect_discovered(const CommonOptions& common, const ConnectOptions& op
 int pair_and_save(const CommonOptions& common, const ConnectOptions& opts,
                   const PairingTarget& target);
 int cmd_start(const CommonOptions& common, const StartOptions& opts);
-int cmd_status(const CommonOptions& common);
+struct StatusOptions {
+  bool json = false;
+};
+
+int cmd_status(const CommonOptions& common, const StatusOptions& opts);
 int cmd_exec(const ExecOptions& opts);
 
 // The version this node host reports (agentVersion).

@@ -340,8 +340,10 @@ struct GatewayLink::Impl {
     connected = true;
     spdlog::info("connected to the gateway as {} ({}); {} unacknowledged result(s) resent",
                  opts.name, opts.creds.agent_id, first.size() - 1);
+    if (opts.on_connected) opts.on_connected(current_url());
     co_await (reader(ws) || writer(ws) || heartbeat());
     connected = false;
+    if (opts.on_disconnected) opts.on_disconnected();
     co_return stopping ? End::stopping : End::closed_after_hello;
   }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,6 +36,10 @@ struct LinkOptions {
   std::chrono::milliseconds connect_timeout{10'000};
   std::size_t max_queued_frames = 4096;  // outgoing events kept while slow or disconnected
   ExecutorConfig exec;
+  // Told on the I/O thread when hello went out on a connection (with its URL) and when that
+  // connection ended: what `status` learns through the run state file (run_state.hpp).
+  std::function<void(const std::string& gateway_url)> on_connected;
+  std::function<void()> on_disconnected;
 };
 
 // Exit codes of run().

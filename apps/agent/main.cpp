@@ -77,6 +77,9 @@ int main(int argc, char** argv) {
       ->delimiter(',');
   connect->add_option("--max-in-flight", con.max_in_flight, "Concurrent executes (default 10)")
       ->check(CLI::Range(1, 1000));
+  connect->add_flag("--force", con.force,
+                    "Pair again although credentials are saved, replacing them (the old node host "
+                    "stays on the gateway until `vespid nodes rm`)");
   connect->callback([&] {
     if (con.api.empty() && !con.discover) throw CLI::RequiredError("--api (or --discover)");
     action = [&] { return cmd_connect(common, con); };
@@ -126,8 +129,13 @@ int main(int argc, char** argv) {
     action = [&] { return cmd_start(common, st); };
   });
 
-  auto* status = app.add_subcommand("status", "Print the saved credentials (secret hidden)");
-  status->callback([&] { action = [&] { return cmd_status(common); }; });
+  StatusOptions so;
+  auto* status = app.add_subcommand(
+      "status",
+      "Whether `start` runs for these credentials and is connected, and what is saved (the "
+      "token's secret hidden)");
+  status->add_flag("--json", so.json, "Print JSON instead of text");
+  status->callback([&] { action = [&] { return cmd_status(common, so); }; });
 
   ExecOptions ex;
   auto* exec = app.add_subcommand(
@@ -146,6 +154,7 @@ int main(int argc, char** argv) {
       "  vespid-agent discover\n"
       "  vespid-agent connect --pairing-token <token> --discover --gateway-name 'Office gateway'\n"
       "  vespid-agent start\n"
+      "  vespid-agent status            (is start running, connected where; --json)\n"
       "  echo '{\"engine\":\"vespid.echo.v1\",\"message\":\"hi there\"}' | vespid-agent exec "
       "--payload -\n"
       "\nEnvironment: OPENAI_API_KEY, OPENAI_BASE_URL (vespid.loop.v1), VESPID_AGENT_TLS_CA_FILE,\n"

@@ -1,7 +1,9 @@
-// vespid nodes pending|approve|reject|list|describe|rename|tag|revoke|invoke|watch
+// vespid nodes pending|approve|reject|list|describe|rename|tag|revoke|rm|invoke|watch
 //
-// Nodes (phones, laptops in node mode) ask to pair over bridge.v1 or vespid.node.v1; an operator
-// approves them into an org, then names, tags, invokes and revokes them. Methods: nodes.*.
+// Two kinds of node share one registry (docs/design.md, glossary): bridge nodes (phones, laptops
+// in node mode) ask to pair over bridge.v1 and an operator approves them; node hosts
+// (`vespid-agent`) pair with a pairing token and never ask. Both are listed, named, tagged,
+// revoked and deleted here; only bridge nodes are invoked. Methods: nodes.*.
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <iostream>
@@ -24,8 +26,39 @@ using nlohmann::json;
 constexpr int kInvokeTimeoutMsDefault = 30000;
 constexpr OperatorClient::Duration kInvokeAnswerMargin{10000};
 
-Table node_table() {
-  return Table({"NODE", "NAME", "ORG", "STATUS", "TRANSPORT", "PLATFORM", "TAGS", "LAST SEEN"});
+std::string expires_in_text(const json& entry);
+
+// The glossary's words for the registry's two kinds ("agent" on the wire is a node host).
+std::string kind_text(const json& node) {
+  const std::string kind = node.value("kind", "");
+  if (kind == "agent") return "node host";
+  if (kind == "bridge") return "bridge node";
+  return kind.empty() ? "-" : kind;
+}
+
+// A paired bridge node whose later hello declared new commands waits for an operator.
+bool has_reapproval(const json& node) {
+  auto it = node.find("pendingReapproval");
+  return it != node.end() && it->is_object();
+}
+
+// The new commands a pending re-approval asks for: "+camera.snap, +screen.record".
+std::string reapproval_text(const json& node) {
+  if (!has_reapproval(node)) return "-";
+  std::string out;
+  for (const auto& c : node["pendingReapproval"].value("addedCommands", json::array())) {
+    if (!out.empty()) out += ", ";
+    out += "+" + (c.is_string() ? c.get<std::string>() : c.dump());
+  }
+  return out.empty() ? "-" : out;
+}
+
+Table node_table(bool with_pending) {
+  std::vector<std::string> headers = {"NODE",      "NAME",     "KIND", "ORG",      "STATUS",
+                                      "TRANSPORT", "PLATFORM", "TAGS", "LAST SEEN"};
+  // Shown only when some node waits, as `nodes pending` shows SILENT.
+  if (with_pending) headers.emplace_back("AWAITING APPROVAL");
+  return Table(std::move(headers));
 }
 
 std::string last_seen_text(const json& node) {
@@ -34,16 +67,34 @@ std::string last_seen_text(const json& node) {
 }
 
 void add_node_row(Table& t, const json& node) {
-  t.add_row({text(node, "nodeId"), text(node, "displayName"), text(node, "orgId"),
+  t.add_row({text(node, "nodeId"), text(node, "displayName"), kind_text(node), text(node, "orgId"),
              text(node, "status"), text(node, "transport"), text(node, "platform"),
-             list_text(node, "tags"), last_seen_text(node)});
+             list_text(node, "tags"), last_seen_text(node), reapproval_text(node)});
+}
+
+// Under a table: how to answer each pending re-approval it shows.
+void print_reapproval_hints(const json& nodes) {
+  for (const auto& node : nodes) {
+    if (!has_reapproval(node)) continue;
+    const std::string request = text(node["pendingReapproval"], "requestId");
+    std::cout << "node " << text(node, "nodeId") << " asks to add commands "
+              << list_text(node["pendingReapproval"], "addedCommands") << ": vespid nodes approve "
+              << request << "    or    vespid nodes reject " << request << '\n';
+  }
+}
+
+void print_node_table(const json& nodes) {
+  bool any_pending = false;
+  for (const auto& node : nodes) any_pending = any_pending || has_reapproval(node);
+  Table t = node_table(any_pending);
+  for (const auto& node : nodes) add_node_row(t, node);
+  t.print(std::cout);
+  print_reapproval_hints(nodes);
 }
 
 // The answer of the methods that return {"node": Node}, as a one-row table.
 void print_node_answer(const json& payload) {
-  Table t = node_table();
-  add_node_row(t, payload.value("node", json::object()));
-  t.print(std::cout);
+  print_node_table(json::array({payload.value("node", json::object())}));
 }
 
 // "camera=true, location=false"; "-" when there are none.
@@ -63,6 +114,7 @@ void print_node_details(const json& node) {
   Table facts({"", ""});
   facts.add_row({"node:", text(node, "nodeId")});
   facts.add_row({"name:", text(node, "displayName")});
+  facts.add_row({"kind:", kind_text(node)});
   facts.add_row({"org:", text(node, "orgId")});
   facts.add_row({"status:", text(node, "status")});
   facts.add_row({"transport:", text(node, "transport")});
@@ -74,10 +126,24 @@ void print_node_details(const json& node) {
   facts.add_row({"tags:", list_text(node, "tags")});
   facts.add_row({"caps:", list_text(node, "caps")});
   facts.add_row({"commands:", list_text(node, "commands")});
+  if (has_reapproval(node)) {
+    const json& r = node["pendingReapproval"];
+    facts.add_row({"awaiting approval:", list_text(r, "addedCommands") + " (request " +
+                                             text(r, "requestId") + ", expires in " +
+                                             expires_in_text(r) + ")"});
+  }
+  if (list_text(node, "declinedCommands") != "-") {
+    facts.add_row({"declined:", list_text(node, "declinedCommands")});
+  }
   facts.add_row({"permissions:", permissions_text(node)});
   facts.add_row({"paired:", time_text(node, "pairedAt")});
   facts.add_row({"last seen:", last_seen_text(node)});
   facts.print(std::cout, /*with_header=*/false);
+  if (has_reapproval(node)) {
+    const std::string request = text(node["pendingReapproval"], "requestId");
+    std::cout << "approve the new commands: vespid nodes approve " << request
+              << "    or decline them: vespid nodes reject " << request << '\n';
+  }
 }
 
 // How long a pending request has left: "4m 12s", or "expired".
@@ -143,7 +209,8 @@ struct InvokeOptions {
 }  // namespace
 
 void add_nodes_commands(Registry& reg) {
-  auto* group = reg.app.add_subcommand("nodes", "Pair, list, tag, invoke and revoke nodes");
+  auto* group = reg.app.add_subcommand(
+      "nodes", "Bridge nodes and node hosts: pair, list, tag, invoke, revoke and delete them");
   group->alias("node");
   group->require_subcommand(1);
   group->footer(
@@ -151,10 +218,15 @@ void add_nodes_commands(Registry& reg) {
       "19ab7491-d7b7-4b29-8e43-948f10a83476 --org acme\n"
       "  vespid nodes list --org acme\n  vespid nodes tag ios-7d1e kitchen camera\n"
       "  vespid nodes invoke ios-7d1e location.get --params '{\"accuracy\":\"coarse\"}'\n"
-      "  vespid nodes watch");
+      "  vespid nodes rm 9b41    (a node by the start of its id, or by its name)\n"
+      "  vespid nodes watch\n"
+      "Bridge nodes (bridge.v1) ask to pair and wait for `nodes approve`; node hosts "
+      "(vespid-agent)\n"
+      "pair with `vespid agents pairing-token` and take work through `vespid dispatch send`.");
 
   // pending
-  auto* pending = group->add_subcommand("pending", "List nodes waiting for pairing approval");
+  auto* pending = group->add_subcommand(
+      "pending", "List bridge nodes waiting for pairing approval (node hosts never wait)");
   pending->footer("Example:\n  vespid nodes pending");
   on_run(pending, reg, [&ctx = reg.ctx] {
     auto payload = ctx.call("nodes.pending");
@@ -191,7 +263,8 @@ void add_nodes_commands(Registry& reg) {
 
   // list
   auto list_org = std::make_shared<std::string>();
-  auto* list = group->add_subcommand("list", "List paired nodes, online or not");
+  auto* list = group->add_subcommand(
+      "list", "List paired nodes, bridge nodes and node hosts, online or not");
   list->add_option("--org", *list_org, "Only the nodes of this org (id or name)");
   list->footer("Example:\n  vespid nodes list --org acme");
   on_run(list, reg, [&ctx = reg.ctx, list_org] {
@@ -199,16 +272,16 @@ void add_nodes_commands(Registry& reg) {
     if (!list_org->empty()) params["org"] = *list_org;
     auto payload = ctx.call("nodes.list", params);
     if (ctx.json()) return print_json(payload);
-    Table t = node_table();
-    for (const auto& node : payload.value("nodes", json::array())) add_node_row(t, node);
-    t.print(std::cout);
+    print_node_table(payload.value("nodes", json::array()));
   });
 
   // describe
   auto describe_node = std::make_shared<std::string>();
   auto* describe = group->add_subcommand(
       "describe", "Show everything known about a node: what it runs, can do and may do");
-  describe->add_option("node", *describe_node, "The node's id")->required();
+  describe
+      ->add_option("node", *describe_node, "The node: its id, its name or a unique start of its id")
+      ->required();
   describe->footer("Example:\n  vespid nodes describe ios-7d1e");
   on_run(describe, reg, [&ctx = reg.ctx, describe_node] {
     auto payload = ctx.call("nodes.describe", {{"node", *describe_node}});
@@ -219,7 +292,10 @@ void add_nodes_commands(Registry& reg) {
   // rename
   auto rename_args = std::make_shared<std::pair<std::string, std::string>>();
   auto* rename = group->add_subcommand("rename", "Change a node's display name");
-  rename->add_option("node", rename_args->first, "The node's id")->required();
+  rename
+      ->add_option("node", rename_args->first,
+                   "The node: its id, its name or a unique start of its id")
+      ->required();
   rename->add_option("name", rename_args->second, "The new display name")->required();
   rename->footer("Example:\n  vespid nodes rename ios-7d1e \"Kitchen iPad\"");
   on_run(rename, reg, [&ctx = reg.ctx, rename_args] {
@@ -233,7 +309,8 @@ void add_nodes_commands(Registry& reg) {
   auto t = std::make_shared<TagOptions>();
   auto* tag = group->add_subcommand(
       "tag", "Set a node's tags, replacing the ones it had (routing selects nodes by tag)");
-  tag->add_option("node", t->node, "The node's id")->required();
+  tag->add_option("node", t->node, "The node: its id, its name or a unique start of its id")
+      ->required();
   auto* tags_opt = tag->add_option("tags", t->tags, "The tags, all of them");
   tag->add_flag("--clear", t->clear, "Remove every tag")->excludes(tags_opt);
   tag->footer(
@@ -253,21 +330,52 @@ void add_nodes_commands(Registry& reg) {
   auto revoke_node = std::make_shared<std::string>();
   auto* revoke = group->add_subcommand(
       "revoke", "Revoke a node: its token stops working and its connections are closed now");
-  revoke->add_option("node", *revoke_node, "The node's id")->required();
+  revoke->add_option("node", *revoke_node, "The node: its id, its name or a unique start of its id")
+      ->required();
   revoke->footer("Example:\n  vespid nodes revoke ios-7d1e");
   on_run(revoke, reg, [&ctx = reg.ctx, revoke_node] {
     auto payload = ctx.call("nodes.revoke", {{"node", *revoke_node}});
     if (ctx.json()) return print_json(payload);
     const auto closed = payload.value("closedConnections", 0);
-    std::cout << "revoked " << *revoke_node << "; closed " << closed
-              << (closed == 1 ? " connection" : " connections") << '\n';
+    std::cout << "revoked " << text(payload.value("node", json::object()), "nodeId") << "; closed "
+              << closed << (closed == 1 ? " connection" : " connections") << '\n';
+  });
+
+  // rm
+  auto rm_args = std::make_shared<std::pair<std::string, bool>>("", false);
+  auto* rm = group->add_subcommand(
+      "rm", "Delete a node from the registry (revoked or stale entries); its token goes with it");
+  rm->alias("delete");
+  rm->add_option("node", rm_args->first, "The node: its id, its name or a unique start of its id")
+      ->required();
+  rm->add_flag("--force", rm_args->second,
+               "Delete an online node too: revoke it, close its connections, then delete it");
+  rm->footer(
+      "Examples:\n  vespid nodes rm 7d1e\n  vespid nodes delete lab-box\n"
+      "  vespid nodes rm --force lab-box    (online: revoke, disconnect and delete)");
+  on_run(rm, reg, [&ctx = reg.ctx, rm_args] {
+    json params = {{"node", rm_args->first}};
+    if (rm_args->second) params["force"] = true;
+    auto payload = ctx.call("nodes.delete", params);
+    if (ctx.json()) return print_json(payload);
+    const auto closed = payload.value("closedConnections", 0);
+    std::cout << "deleted " << kind_text(payload) << " " << text(payload, "nodeId") << " ("
+              << text(payload, "displayName") << ")";
+    if (closed > 0) {
+      std::cout << "; revoked it and closed " << closed
+                << (closed == 1 ? " connection" : " connections");
+    }
+    std::cout << '\n';
   });
 
   // invoke
   auto inv = std::make_shared<InvokeOptions>();
-  auto* invoke =
-      group->add_subcommand("invoke", "Run a command the node declared and print its answer");
-  invoke->add_option("node", inv->node, "The node's id")->required();
+  auto* invoke = group->add_subcommand(
+      "invoke",
+      "Run a command a bridge node declared and print its answer (node hosts take "
+      "work through `vespid dispatch send` and sessions instead)");
+  invoke->add_option("node", inv->node, "The node: its id, its name or a unique start of its id")
+      ->required();
   invoke->add_option("command", inv->command, "The command (camera.snap, location.get, ...)")
       ->required();
   invoke->add_option("--params", inv->params, "The command's parameters, as JSON")
@@ -292,7 +400,7 @@ void add_nodes_commands(Registry& reg) {
 
   // watch
   auto* watch = group->add_subcommand(
-      "watch", "Print pairing requests as nodes make them, until interrupted (Ctrl-C)");
+      "watch", "Print pairing requests as bridge nodes make them, until interrupted (Ctrl-C)");
   watch->footer(
       "Examples:\n  vespid nodes watch\n  vespid nodes watch --json    (one event per line)");
   on_run(watch, reg, [&ctx = reg.ctx] {
@@ -300,9 +408,12 @@ void add_nodes_commands(Registry& reg) {
     // opens the connection that events arrive on; events that come during the call are kept.
     auto payload = ctx.call("nodes.pending");
     if (!ctx.json()) {
-      std::cerr << "waiting for pairing requests ("
+      std::cerr << "waiting for pairing requests of bridge nodes ("
                 << payload.value("pending", json::array()).size()
-                << " pending now, see `vespid nodes pending`); Ctrl-C to stop" << std::endl;
+                << " pending now, see `vespid nodes pending`); Ctrl-C to stop\n"
+                << "node hosts (vespid-agent) pair with a pairing token instead and never ask "
+                   "here: `vespid agents pairing-token --org ORG`, then `vespid nodes list`"
+                << std::endl;
     }
     auto& client = ctx.client();
     for (;;) {

@@ -54,7 +54,7 @@ TEST(AgentConnect, PairsAndSavesCredentialsWithMode0600) {
   EXPECT_EQ(saved["name"], "lab-box");
 
   // status shows it without the secret; VESPID_AGENT_CONFIG finds the same file.
-  const auto s = run_command({agent_bin(), "status"}, {{"VESPID_AGENT_CONFIG", config}});
+  const auto s = run_command({agent_bin(), "status", "--json"}, {{"VESPID_AGENT_CONFIG", config}});
   ASSERT_EQ(s.exit_code, 0) << s.err;
   const json shown = json::parse(s.out);
   EXPECT_EQ(shown["agentId"], "agent-42");

@@ -316,11 +316,12 @@ TEST_F(AgentDiscovery, ACertificateOtherThanThePinnedOneIsRefused) {
       << host->log();
   EXPECT_NE(agent_status(id), "online") << host->log();
 
-  // Pairing again with that credentials file: the record now announces the new certificate,
-  // which is not the one pinned.
+  // Pairing again with that credentials file (--force: it is paired already): the record now
+  // announces the new certificate, which is not the one pinned, and --force does not override a
+  // pin.
   ASSERT_TRUE(
       eventually([&] { return discovered(kName).value("gatewayTlsSha256", "") == second; }, 30s));
-  CommandResult again = agent({"connect", "--discover", "--pairing-token",
+  CommandResult again = agent({"connect", "--discover", "--force", "--pairing-token",
                                bootstrap_and_pairing_token(), "--timeout-ms", "2000"});
   EXPECT_EQ(again.exit_code, 1) << again.out << again.err;
   EXPECT_NE(again.err.find(first), std::string::npos) << again.err;

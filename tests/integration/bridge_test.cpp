@@ -253,9 +253,10 @@ TEST_F(Bridge, InvokeRoundTripThroughTheCli) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("did not answer within 300 ms"), std::string::npos) << r.err;
 
+  // A node the registry does not know is named as such before anything is invoked.
   r = cli({"nodes", "invoke", "nobody", "canvas.snapshot"});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("not connected"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("NOT_FOUND: no node \"nobody\""), std::string::npos) << r.err;
 }
 
 // A node's answer is passed on as text (not re-built), so what the operator receives must still

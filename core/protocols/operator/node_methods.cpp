@@ -21,6 +21,22 @@ CallResult ok(json payload) {
   return {std::move(payload), std::nullopt};
 }
 
+// Node hosts declare no invokable commands: the gateway hands them work by dispatch (and session
+// turns). Saying so, with the command that does it, beats "did not declare the command".
+api::ApiError node_host_invoked(const nodes::NodeRecord& n, const std::string& org,
+                                const std::string& command) {
+  const std::string use = "vespid dispatch send --org " + org + " --user USER --agent " +
+                          n.node_id +
+                          " --payload '{\"engine\":\"vespid.echo.v1\",\"message\":\"hi\"}' --wait";
+  return api::invalid(
+      "node " + n.node_id + " (" + n.display_name +
+          ") is a node host (vespid-agent): node hosts take work through dispatch "
+          "and sessions, not invokes; invokes are for bridge nodes and the "
+          "commands they declared. Try: " +
+          use,
+      {{"node", n.node_id}, {"command", command}, {"kind", "node host"}, {"use", use}});
+}
+
 class NodeMethods {
  public:
   explicit NodeMethods(NodeServices s) : s_(s) {}
@@ -34,6 +50,7 @@ class NodeMethods {
   Task<CallResult> tag(CallContext c, json p);
   Task<CallResult> revoke(CallContext c, json p);
   Task<CallResult> invoke(CallContext c, json p);
+  Task<CallResult> remove(CallContext c, json p);
 
  private:
   json view(const nodes::NodeRecord& n) const {
@@ -53,10 +70,11 @@ class NodeMethods {
             {"requestedAt", full["requestedAt"]},
             {"expiresAt", full["expiresAt"]}};
   }
-  Task<nodes::NodeRecord> require(std::string node_id) {
-    auto n = co_await s_.store.get(node_id);
-    if (!n) throw api::not_found("no node \"" + node_id + "\"");
-    co_return *n;
+  // params.node: an id, a name or a unique id prefix (NodeStore::resolve).
+  Task<nodes::NodeRecord> require(const json& p) {
+    Task<nodes::NodeRecord> t = s_.store.resolve(params::required_string(p, "node"));
+    nodes::NodeRecord n = co_await std::move(t);
+    co_return n;
   }
 
   NodeServices s_;
@@ -132,7 +150,8 @@ Task<CallResult> NodeMethods::list(CallContext c, json p) {
 
 Task<CallResult> NodeMethods::describe(CallContext c, json p) {
   (void)c;
-  nodes::NodeRecord n = co_await require(params::required_string(p, "node"));
+  Task<nodes::NodeRecord> found = require(p);
+  nodes::NodeRecord n = co_await std::move(found);
   json j = view(n);
   Task<std::optional<nodes::PendingPairing>> pending = s_.store.pending_for_node(n.node_id);
   std::optional<nodes::PendingPairing> request = co_await std::move(pending);
@@ -142,15 +161,16 @@ Task<CallResult> NodeMethods::describe(CallContext c, json p) {
 
 Task<CallResult> NodeMethods::rename(CallContext c, json p) {
   (void)c;
-  std::string id = params::required_string(p, "node");
   std::string name = params::required_string(p, "name");
-  nodes::NodeRecord n = co_await s_.store.rename(id, name);
+  Task<nodes::NodeRecord> found = require(p);
+  nodes::NodeRecord target = co_await std::move(found);
+  Task<nodes::NodeRecord> renamed = s_.store.rename(target.node_id, name);
+  nodes::NodeRecord n = co_await std::move(renamed);
   co_return ok({{"node", view(n)}});
 }
 
 Task<CallResult> NodeMethods::tag(CallContext c, json p) {
   (void)c;
-  std::string id = params::required_string(p, "node");
   auto it = p.find("tags");
   if (it == p.end() || !it->is_array())
     throw api::invalid("params.tags must be an array of strings", {{"param", "tags"}});
@@ -160,15 +180,20 @@ Task<CallResult> NodeMethods::tag(CallContext c, json p) {
       throw api::invalid("params.tags must be an array of strings", {{"param", "tags"}});
     tags.push_back(t);
   }
-  nodes::NodeRecord n = co_await s_.store.set_tags(id, tags);
+  Task<nodes::NodeRecord> found = require(p);
+  nodes::NodeRecord target = co_await std::move(found);
+  Task<nodes::NodeRecord> tagged = s_.store.set_tags(target.node_id, tags);
+  nodes::NodeRecord n = co_await std::move(tagged);
   s_.router.update_tags(n.node_id, n.tags);  // routing sees the new tags at once
   co_return ok({{"node", view(n)}});
 }
 
 Task<CallResult> NodeMethods::revoke(CallContext c, json p) {
   (void)c;
-  std::string id = params::required_string(p, "node");
-  nodes::NodeRecord n = co_await s_.store.revoke(id);
+  Task<nodes::NodeRecord> found = require(p);
+  nodes::NodeRecord target = co_await std::move(found);
+  Task<nodes::NodeRecord> revoked = s_.store.revoke(target.node_id);
+  nodes::NodeRecord n = co_await std::move(revoked);
   // The token is gone from storage first, then the socket: a reconnect in between fails.
   int closed = s_.router.disconnect(n.node_id, "the node was revoked by an operator");
   co_return ok({{"revoked", true}, {"closedConnections", closed}, {"node", view(n)}});
@@ -176,7 +201,6 @@ Task<CallResult> NodeMethods::revoke(CallContext c, json p) {
 
 Task<CallResult> NodeMethods::invoke(CallContext c, json p) {
   (void)c;
-  std::string id = params::required_string(p, "node");
   std::string command = params::required_string(p, "command");
   auto given = p.find("params");
   json args = given == p.end() ? json(nullptr) : std::move(*given);
@@ -185,6 +209,19 @@ Task<CallResult> NodeMethods::invoke(CallContext c, json p) {
     throw api::invalid(
         "timeoutMs must be from 1 to " + std::to_string(s_.max_invoke_timeout.count()),
         {{"param", "timeoutMs"}});
+  }
+  // The hot path: a bridge node connected here under that very id needs no registry read.
+  std::string id = params::required_string(p, "node");
+  const nodes::ConnectedNode* live = s_.router.find(id);
+  if (live == nullptr || live->kind != "bridge") {
+    Task<nodes::NodeRecord> found = require(p);
+    nodes::NodeRecord target = co_await std::move(found);
+    if (target.kind == "agent") {
+      Task<repo::Org> find = s_.repo.require_org(target.org_id);
+      repo::Org org = co_await std::move(find);
+      throw node_host_invoked(target, org.name, command);
+    }
+    id = target.node_id;
   }
   Task<nodes::InvokeResult> t =
       s_.router.invoke(id, command, std::move(args), std::chrono::milliseconds(ms));
@@ -197,6 +234,42 @@ Task<CallResult> NodeMethods::invoke(CallContext c, json p) {
   answer.payload_json.reserve(r.payload_json.size() + 24);
   answer.payload_json.append(R"({"ok":true,"payload":)").append(r.payload_json).push_back('}');
   co_return answer;
+}
+
+Task<CallResult> NodeMethods::remove(CallContext c, json p) {
+  (void)c;
+  auto given = p.find("force");
+  if (given != p.end() && !given->is_null() && !given->is_boolean())
+    throw api::invalid("params.force must be a boolean", {{"param", "force"}});
+  const bool force = given != p.end() && given->is_boolean() && given->get<bool>();
+  Task<nodes::NodeRecord> found = require(p);
+  nodes::NodeRecord n = co_await std::move(found);
+  const bool online = s_.router.online(n.node_id);
+  if (online && !force) {
+    // Deleting forgets the token too, but a connected node would keep working on a socket the
+    // registry no longer knows: the operator decides to cut it off, with revoke or --force.
+    throw api::ApiError("CONFLICT",
+                        "node " + n.node_id + " (" + n.display_name +
+                            ") is online: revoke it first (vespid nodes revoke " + n.node_id +
+                            "), or delete it with force (vespid nodes rm --force " + n.node_id +
+                            "), which revokes, disconnects and deletes it at once",
+                        {{"node", n.node_id}, {"status", "online"}});
+  }
+  int closed = 0;
+  if (online) {
+    // Revoked first, as revoke does: a reconnect between the two steps finds no token.
+    Task<nodes::NodeRecord> revoking = s_.store.revoke(n.node_id);
+    nodes::NodeRecord revoked = co_await std::move(revoking);
+    (void)revoked;
+    closed = s_.router.disconnect(n.node_id, "the node was deleted by an operator");
+  }
+  Task<nodes::NodeRecord> removing = s_.store.remove(n.node_id);
+  nodes::NodeRecord gone = co_await std::move(removing);
+  co_return ok({{"deleted", true},
+                {"nodeId", gone.node_id},
+                {"displayName", gone.display_name},
+                {"kind", gone.kind},
+                {"closedConnections", closed}});
 }
 
 }  // namespace
@@ -227,6 +300,10 @@ void register_node_methods(MethodTable& t, NodeServices s) {
   t.add({"nodes.invoke", kAdmin,
          "Runs a command the node declared: {node, command, params?, timeoutMs?}.",
          bind(&NodeMethods::invoke), /*concurrent=*/true});
+  t.add({"nodes.delete", kAdmin,
+         "Deletes a node from the registry (its token with it): {node, force?}; an online node "
+         "only with force (revoked, disconnected, then deleted).",
+         bind(&NodeMethods::remove)});
 }
 
 }  // namespace vespid::core

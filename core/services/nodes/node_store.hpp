@@ -23,6 +23,18 @@ class NodeStore {
   core::Task<std::optional<NodeRecord>> get(std::string node_id);
   core::Task<std::vector<NodeRecord>> list(std::string org_id);  // empty org: all
 
+  // The node an operator means by `reference` (node_reference.cpp): its exact id, else its exact
+  // display name, else a unique prefix of its id, as docker and kubectl address objects.
+  // NOT_FOUND when nothing matches; INVALID_REQUEST listing the candidates (details.candidates)
+  // when a name or prefix matches several nodes.
+  core::Task<NodeRecord> resolve(std::string reference);
+
+  // Deletes a node (node_removal.cpp): its record, its org index, a pending request for it and a
+  // node host's token index, in one transaction, so it leaves every list and its token matches
+  // nothing. NOT_FOUND when there is no such node. Whether a connected node may be deleted is
+  // the caller's decision.
+  core::Task<NodeRecord> remove(std::string node_id);
+
   // One pending request per node id. A retry by the same `owner` (connection) refreshes the
   // claims and the expiry but keeps the request id; a request by another owner (the first one's
   // connection is gone: the caller checks that) replaces it under a new request id, so an
