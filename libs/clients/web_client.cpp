@@ -194,8 +194,7 @@ HttpReply http_request(const WebTarget& t, const std::string& method, const std:
     if (!ec) {
       http::request<http::string_body> req{http::string_to_verb(method), path, 11};
       const bool v6 = t.host.find(':') != std::string::npos;
-      req.set(http::field::host,
-              (v6 ? "[" + t.host + "]" : t.host) + ":" + std::to_string(t.port));
+      req.set(http::field::host, (v6 ? "[" + t.host + "]" : t.host) + ":" + std::to_string(t.port));
       for (const auto& [k, v] : headers) req.set(k, v);
       if (!body.empty() && req.find(http::field::content_type) == req.end())
         req.set(http::field::content_type, "application/json");

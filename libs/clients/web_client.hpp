@@ -58,8 +58,7 @@ struct HttpOptions {
 // looked up (and, for TLS, verified as server_name or host). The Host header is host:port unless
 // `headers` sets one.
 HttpReply http_request(const WebTarget& target, const std::string& method, const std::string& path,
-                       const Headers& headers, const std::string& body,
-                       const HttpOptions& options);
+                       const Headers& headers, const std::string& body, const HttpOptions& options);
 
 class WsClient {
  public:
