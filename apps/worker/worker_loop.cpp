@@ -48,8 +48,10 @@ void Worker::claim_loop(int index) {
       if (stop_.requested()) break;
       const auto wait = backoff.next();
       if (reachable || backoff.failures() % 10 == 0) {
-        spdlog::warn("executor {}: cannot claim runs at {}: {}; trying again in {} ms (and on)",
-                     index, api_.endpoint().url, a.failure.describe(), wait.count());
+        spdlog::warn(
+            "executor {}: cannot claim runs at {}: {}; trying again in {} ms (said again every "
+            "10th failure)",
+            index, api_.endpoint().url, a.failure.describe(), wait.count());
       }
       reachable = false;
       stop_.sleep_for(wait);
