@@ -47,7 +47,7 @@ SaveFn RunExecutor::save_fn() {
   return [this](json body) { return save(std::move(body)); };
 }
 
-Saved RunExecutor::save(json body) {
+Saved RunExecutor::save(json body, bool with_cursor) {
   json events = pending_;
   if (body.contains("events"))
     for (const json& e : body["events"]) events.push_back(e);
@@ -56,7 +56,7 @@ Saved RunExecutor::save(json body) {
   } else {
     body["events"] = std::move(events);
   }
-  if (cursor_ && !body.contains("cursor")) body["cursor"] = cursor_->to_json();
+  if (with_cursor && cursor_ && !body.contains("cursor")) body["cursor"] = cursor_->to_json();
   if (clear_blocked_ && !body.contains("blocked")) body["blocked"] = nullptr;
   if (!body.contains("outcome") && !body.contains("leaseMs")) body["leaseMs"] = env_.lease_ms;
 
@@ -105,7 +105,10 @@ void RunExecutor::run() {
   const json saved_cursor = claim_.run.value("cursor", json());
 
   try {
-    plan_ = build_plan(claim_.workflow.value("dsl", json()));
+    json dsl = claim_.workflow.value("dsl", json());
+    // A spec stored as JSON text is read the same.
+    if (dsl.is_string()) dsl = json::parse(dsl.get<std::string>(), nullptr, false);
+    plan_ = build_plan(dsl);
   } catch (const PlanError& e) {
     pending_.push_back(events::run_started(env_.worker_id, attempt, false));
     run_failed("INVALID_WORKFLOW_SPEC: " + std::string(e.what()));
@@ -232,25 +235,43 @@ void RunExecutor::node_failed(const PlanNode& node, const NodeOutcome& outcome) 
                    facts_.run_id, node.id, node.type, error, attempt, max_attempts, delay);
       return;
     }
-    // CONFLICT: the gateway counts this attempt as the last; end the run instead.
-    if (s.kind != Saved::Kind::refused || s.failure.code != "CONFLICT") return;
+    if (s.kind == Saved::Kind::stop) return;
+    // Refused: CONFLICT when the gateway counts this attempt as the last. Either way the run
+    // ends here rather than being left to a takeover that would be refused the same.
   }
   evs.push_back(events::run_failed(error, attempt, max_attempts));
-  const Saved s =
-      save({{"events", evs}, {"outcome", "failed"}, {"error", error}, {"blocked", nullptr}});
-  if (s.kind == Saved::Kind::ok) {
+  if (end_failed(evs, error)) {
     spdlog::error("run {}: failed at node {} ({}): {} (attempt {} of {}{})", facts_.run_id, node.id,
                   node.type, error, attempt, max_attempts,
                   outcome.permanent ? ", not retried: the spec is at fault" : "");
   }
 }
 
+bool RunExecutor::end_failed(const json& evs, const std::string& error) {
+  Saved s = save({{"events", evs}, {"outcome", "failed"}, {"error", error}, {"blocked", nullptr}});
+  if (s.kind == Saved::Kind::refused) {
+    // Perhaps the cursor or an event is what the gateway will not take: the least it needs to
+    // end the run, so that no worker takes it over only to be refused again.
+    pending_ = json::array();
+    const json last =
+        json::array({events::run_failed(error, facts_.attempt_count, claim_.max_attempts())});
+    s = save({{"events", last}, {"outcome", "failed"}, {"error", error}, {"blocked", nullptr}},
+             false);
+    if (s.kind == Saved::Kind::refused) {
+      spdlog::error(
+          "run {}: the gateway refuses to end the run ({}); it stays running until its "
+          "lease expires",
+          facts_.run_id, s.failure.describe());
+    }
+  }
+  return s.kind == Saved::Kind::ok;
+}
+
 void RunExecutor::run_failed(const std::string& error) {
   const std::string e = clip_utf8(error, kMaxMessageBytes);
   const json evs =
       json::array({events::run_failed(e, facts_.attempt_count, claim_.max_attempts())});
-  if (save({{"events", evs}, {"outcome", "failed"}, {"error", e}}).kind == Saved::Kind::ok)
-    spdlog::error("run {}: failed: {}", facts_.run_id, e);
+  if (end_failed(evs, e)) spdlog::error("run {}: failed: {}", facts_.run_id, e);
 }
 
 void RunExecutor::run_succeeded() {

@@ -33,10 +33,15 @@ class RunExecutor {
   void run();
 
  private:
-  Saved save(nlohmann::json body);
+  // One checkpoint with the pending events and (unless told not to) the cursor; retried while
+  // the gateway cannot be reached, given up when the worker stops meanwhile.
+  Saved save(nlohmann::json body, bool with_cursor = true);
   SaveFn save_fn();
   // The node failed: retry the run or end it.
   void node_failed(const PlanNode& node, const NodeOutcome& outcome);
+  // Ends the run as failed with `events`; if the gateway refuses that, with only run_failed and
+  // no cursor. True when the run ended.
+  bool end_failed(const nlohmann::json& events, const std::string& error);
   // The run fails without a node to blame (its spec or saved cursor is unusable).
   void run_failed(const std::string& error);
   void run_succeeded();
