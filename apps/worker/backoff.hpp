@@ -1,7 +1,8 @@
-// Delays between attempts at a gateway that does not answer: exponential backoff with full
-// jitter, as vespid-agent's reconnects (apps/agent/backoff.hpp), so workers that lost the same
-// gateway do not come back at the same instant. The n-th consecutive failure waits a uniformly
-// random time in [base, min(max, base * 2^n)]. One per thread; not shared.
+// Delays between attempts at a gateway that does not answer: exponential backoff with jitter,
+// as vespid-agent's reconnects (apps/agent/backoff.hpp), so workers that lost the same gateway
+// do not come back at the same instant. The n-th consecutive failure waits a uniformly random
+// time in [base, min(max, base * 2^n)]; unlike the agent's full jitter it never waits less
+// than base. One per thread; not shared.
 #pragma once
 
 #include <chrono>
