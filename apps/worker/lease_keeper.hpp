@@ -47,8 +47,9 @@ class RunLease {
   // from the answer.
   CheckpointAnswer checkpoint(const GatewayApi& api, nlohmann::json body);
 
-  // Keeper thread: renews when nothing renewed it within `every`. Skips (nullopt-like: returns
-  // false) when a checkpoint is under way, which renews it anyway, or the lease is not held.
+  // Keeper thread: renews when nothing renewed it within `every`, and returns true with the
+  // gateway's answer. Returns false without a call when a checkpoint is under way (it renews
+  // the lease anyway), one went through within `every`, or the lease is no longer held.
   bool renew_if_due(const GatewayApi& api, std::chrono::milliseconds every, int64_t lease_ms,
                     CheckpointAnswer* answer);
 

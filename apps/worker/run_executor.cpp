@@ -98,6 +98,15 @@ Saved RunExecutor::save(json body, bool with_cursor) {
   }
 }
 
+bool RunExecutor::save_progress() {
+  const Saved s = save({});
+  if (s.kind == Saved::Kind::refused) {
+    run_failed("CHECKPOINT_REFUSED: the gateway would not save the run's progress: " +
+               s.failure.describe());
+  }
+  return s.kind == Saved::Kind::ok;
+}
+
 void RunExecutor::run() {
   const int attempt = facts_.attempt_count;
   const int max_attempts = claim_.max_attempts();
@@ -136,7 +145,7 @@ void RunExecutor::run() {
                                     : "fresh");
   cursor_->attempt = attempt;
   pending_.push_back(events::run_started(env_.worker_id, attempt, resumed));
-  if (save({}).kind != Saved::Kind::ok) return;
+  if (!save_progress()) return;
 
   NodeRunner runner(env_, facts_, *lease_);
   for (;;) {
@@ -163,7 +172,7 @@ void RunExecutor::run() {
       record_skip(*plan_, *cursor_);
       ++skipped_;
       pending_.push_back(events::node_skipped(node, step.reason, step.blockers));
-      if (pending_.size() >= kMaxPendingEvents && save({}).kind != Saved::Kind::ok) return;
+      if (pending_.size() >= kMaxPendingEvents && !save_progress()) return;
       continue;
     }
     // run.blocked is about the node the cursor is on; anything else is stale.

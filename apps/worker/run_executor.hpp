@@ -37,6 +37,8 @@ class RunExecutor {
   // the gateway cannot be reached, given up when the worker stops meanwhile.
   Saved save(nlohmann::json body, bool with_cursor = true);
   SaveFn save_fn();
+  // Saves the pending events and the cursor; a refusal ends the run. True when saved.
+  bool save_progress();
   // The node failed: retry the run or end it.
   void node_failed(const PlanNode& node, const NodeOutcome& outcome);
   // Ends the run as failed with `events`; if the gateway refuses that, with only run_failed and
