@@ -61,6 +61,8 @@ class NodeRunner {
   // The worker stops or the lease is no longer ours: no more calls for this run.
   bool gone() const;
 
+  // All used on the run's executor thread only; env_ and lease_ are thread-safe (shared with
+  // the other executors and the lease keeper), run_ belongs to the executor.
   const ExecutorEnv& env_;
   const RunFacts& run_;
   const RunLease& lease_;
