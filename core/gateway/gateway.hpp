@@ -36,6 +36,7 @@
 
 namespace vespid::workflows {
 class WorkflowService;
+class RunService;
 }
 namespace vespid::sessions {
 class SessionService;
@@ -126,6 +127,7 @@ class Gateway final : public InstanceServices, public CredentialEvents {
   // Sessions (issue 5), built in http_api.cpp.
   std::unique_ptr<sessions::SessionService> sessions_;
   std::unique_ptr<workflows::WorkflowService> workflows_;
+  std::unique_ptr<workflows::RunService> runs_;
   std::unique_ptr<NetInstances> net_;  // netbind + discovery (issue 6)
 
   std::chrono::steady_clock::time_point started_at_;
