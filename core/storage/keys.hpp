@@ -165,6 +165,14 @@ inline std::string workflow_runs(std::string_view workflow_id) {
   return "idx/wf-runs/" + std::string(workflow_id) + "/";
 }
 inline const std::string kRunReadyPrefix = "idx/wf-run-ready/";
+//   idx/webhook/<sha256 hex of the token>                -> workflowId (published webhooks)
+//   wf-trigger-key/<workflowId>/<sha256 hex of the key>  -> runId (a trigger's dedup key)
+inline std::string webhook(std::string_view token_sha256) {
+  return "idx/webhook/" + std::string(token_sha256);
+}
+inline std::string workflow_trigger_key(std::string_view workflow_id, std::string_view key_sha256) {
+  return "wf-trigger-key/" + std::string(workflow_id) + "/" + std::string(key_sha256);
+}
 inline std::string node_main_session(std::string_view node_id) {
   return "node-main/" + std::string(node_id);
 }

@@ -10,6 +10,7 @@
 
 #include "node_host_support.hpp"
 #include "process.hpp"
+#include "web_test_client.hpp"
 
 namespace vespid::test {
 namespace {
@@ -259,6 +260,60 @@ TEST_F(WorkflowRuns, RefusalsSayWhatIsWrong) {
   expect_gap_free(events(id));
   EXPECT_EQ(events(id).size(), 2u);
   EXPECT_EQ(rest("GET", runs("/" + std::string(36, 'a')), member_token_).status, 404);
+}
+
+TEST_F(WorkflowRuns, AWebhookWithItsTokenStartsARunAndAWrongTokenIsRefused) {
+  const std::string token = "hook-" + std::string(40, 'k');
+  json spec = one_node_spec();
+  spec["trigger"] = {{"type", "trigger.webhook"}, {"config", {{"token", token}}}};
+  HttpReply c = rest("POST", "/v1/orgs/" + org_id_ + "/workflows", admin_token_,
+                     {{"name", "hooked"}, {"dsl", spec}});
+  ASSERT_EQ(c.status, 201) << c.raw_body;
+  const std::string wf = c.body["workflow"]["id"];
+  // The token is a secret: only its hash is kept, and that is what reading the spec shows.
+  const std::string stored = c.body["workflow"]["dsl"]["trigger"]["config"]["token"];
+  EXPECT_EQ(stored.rfind("sha256:", 0), 0u) << stored;
+  EXPECT_EQ(c.raw_body.find(token), std::string::npos);
+
+  auto fire = [&](const std::string& t, const std::string& body, const Headers& extra = {}) {
+    Headers h = extra;
+    h["content-type"] = "application/json";
+    return http_request(api(), "POST", "/v1/triggers/webhook/" + t, h, body);
+  };
+  // Not published yet: nothing answers to the token.
+  EXPECT_EQ(fire(token, "{}").status, 404);
+  ASSERT_EQ(rest("POST", "/v1/orgs/" + org_id_ + "/workflows/" + wf + "/publish", admin_token_)
+                .status,
+            200);
+
+  HttpReply fired = fire(token, R"({"ticket": 42})");
+  ASSERT_EQ(fired.status, 202) << fired.raw_body;
+  EXPECT_EQ(fired.body["accepted"], true);
+  const std::string run = fired.body.value("runId", "");
+  HttpReply got =
+      rest("GET", "/v1/orgs/" + org_id_ + "/workflows/" + wf + "/runs/" + run, member_token_);
+  ASSERT_EQ(got.status, 200) << got.raw_body;
+  EXPECT_EQ(got.body["run"]["triggerType"], "webhook");
+  EXPECT_EQ(got.body["run"]["input"]["ticket"], 42);
+  EXPECT_EQ(got.body["run"]["input"]["__trigger"]["type"], "webhook");
+
+  // A wrong token, or its hash, is refused the same way as no token at all.
+  HttpReply wrong = fire(token + "x", "{}");
+  EXPECT_EQ(wrong.status, 404) << wrong.raw_body;
+  EXPECT_EQ(wrong.body["code"], "TRIGGER_NOT_FOUND");
+  EXPECT_EQ(fire(stored, "{}").status, 404);
+  EXPECT_EQ(fire(token, "{not json").status, 400);
+
+  // A redelivery with the same idempotency key makes no second run.
+  HttpReply first = fire(token, "{}", {{"x-idempotency-key", "delivery-7"}});
+  ASSERT_EQ(first.status, 202) << first.raw_body;
+  EXPECT_TRUE(first.body["runId"].is_string());
+  HttpReply again = fire(token, "{}", {{"x-idempotency-key", "delivery-7"}});
+  ASSERT_EQ(again.status, 202) << again.raw_body;
+  EXPECT_EQ(again.body["duplicate"], true);
+  HttpReply listed =
+      rest("GET", "/v1/orgs/" + org_id_ + "/workflows/" + wf + "/runs", member_token_);
+  EXPECT_EQ(listed.body["runs"].size(), 2u) << listed.raw_body;
 }
 
 TEST_F(WorkflowRuns, AResultLongPollEndsWithNotReadyAfterItsWait) {

@@ -39,7 +39,7 @@ int status_for(const std::string& code) {
   if (code == "UNAUTHORIZED" || code == "PAIRING_TOKEN_INVALID" || code == "AGENT_REVOKED")
     return 401;
   if (code == "RESULT_NOT_READY" || code == "SESSION_NOT_FOUND" || code == "WORKFLOW_NOT_FOUND" ||
-      code == "RUN_NOT_FOUND")
+      code == "RUN_NOT_FOUND" || code == "TRIGGER_NOT_FOUND")
     return 404;
   // A worker's lease on a run was taken over, or the run was canceled: stop working on it.
   if (code == "LEASE_LOST" || code == "RUN_CANCELED") return 409;

@@ -5,6 +5,7 @@
 #include "protocols/rest/rest_auth.hpp"
 #include "protocols/rest/session_routes.hpp"
 #include "runtime/api_error.hpp"
+#include "runtime/json_input.hpp"
 #include "services/workflows/run_service.hpp"
 
 namespace vespid::workflows {
@@ -89,6 +90,26 @@ class RunRoutes {
     co_return RestResponse{200, {{"run", run}}};
   }
 
+  // The reference's webhook: the token in the path is the credential (no access token); any
+  // JSON body becomes the run's input. x-idempotency-key (or x-trigger-id) makes a redelivery
+  // answer {accepted, duplicate: true} instead of a second run.
+  Task<RestResponse> webhook(RestRequest req) {
+    json body;
+    if (!req.body.empty()) {
+      try {
+        body = core::json_input::parse(req.body);  // depth-limited: the body comes from anyone
+      } catch (const std::exception& e) {
+        throw api::invalid(std::string("the webhook body must be JSON (or empty): ") + e.what());
+      }
+    }
+    std::string key = core::header(req, "x-idempotency-key");
+    if (key.empty()) key = core::header(req, "x-trigger-id");
+    if (key.size() > 200) key.resize(200);  // as the reference trims it
+    Task<json> t = runs_.trigger_webhook(req.params.at(0), std::move(body), std::move(key));
+    json out = co_await std::move(t);
+    co_return RestResponse{202, out};
+  }
+
   Task<RestResponse> claim(RestRequest req) {
     authorize(req);
     Task<json> t = runs_.claim(core::json_body(req));
@@ -131,6 +152,8 @@ void register_workflow_run_routes(core::RestDialect& rest, repo::Repository& rep
              [r](RestRequest q) { return r->events(std::move(q)); });
   rest.route("POST", base + "/:runId/cancel",
              [r](RestRequest q) { return r->cancel(std::move(q)); });
+  rest.route("POST", "/v1/triggers/webhook/:token",
+             [r](RestRequest q) { return r->webhook(std::move(q)); });
   rest.route("POST", "/internal/v1/workflow-runs/claim",
              [r](RestRequest q) { return r->claim(std::move(q)); });
   rest.route("POST", "/internal/v1/workflow-runs/:runId/checkpoint",

@@ -170,7 +170,7 @@ Task<json> RunService::start(Caller caller, std::string workflow_id, json body) 
   if (!body.is_object()) throw api::invalid("the body must be {input?}");
   json workflow;
   Task<std::string> wt = require_workflow(caller, workflow_id, repo::OrgRole::Member, &workflow);
-  std::string org = co_await std::move(wt);
+  co_await std::move(wt);
   if (workflow.value("status", "") != "published") {
     throw api::ApiError("CONFLICT",
                         "workflow \"" + workflow_id +
@@ -178,28 +178,71 @@ Task<json> RunService::start(Caller caller, std::string workflow_id, json body) 
                             workflow_id + ")",
                         {{"workflowId", workflow_id}});
   }
-  json input = body.value("input", json());
-  check_size(input, "input", settings_.max_state_bytes);
+  // Workers dispatch on the requester's behalf: the reference wants a uuid there.
+  NewRun n;
+  n.requested_by = caller.who.role == core::Role::Operator
+                       ? caller.who.user_id
+                       : crypto::name_uuid(core::role_name(caller.who.role));
+  n.input = body.value("input", json());
+  Task<std::optional<json>> t = create_run(std::move(workflow), std::move(n));
+  std::optional<json> run = co_await std::move(t);
+  co_return std::move(*run);
+}
+
+Task<json> RunService::trigger_webhook(std::string token, json body, std::string idempotency_key) {
+  api::ApiError unknown{"TRIGGER_NOT_FOUND", "no published workflow has this webhook token"};
+  if (token.empty() || token.size() > 512) throw unknown;
+  const std::string hash = crypto::sha256_hex(token);
+  std::optional<core::KV> hook = co_await storage_.get(keys::webhook(hash));
+  if (!hook) throw unknown;
+  std::optional<core::KV> wkv = co_await storage_.get(keys::workflow(hook->value));
+  if (!wkv) throw unknown;
+  json workflow = json::parse(wkv->value);
+  // The index names the workflow; its spec must still carry this very token.
+  if (workflow.value("status", "") != "published" ||
+      !crypto::equal_ct(webhook_token_hash(workflow["dsl"]), hash)) {
+    throw unknown;
+  }
+  const std::string received = util::now_iso8601();
+  json trigger = {{"type", "webhook"}, {"receivedAt", received}};
+  NewRun n;
+  // The reference's input: the body's fields, or {payload} for a body that is not an object,
+  // with __trigger saying where the run came from.
+  n.input = body.is_object() ? body : json{{"payload", body}};
+  n.input["__trigger"] = trigger;
+  n.trigger_type = "webhook";
+  n.trigger_source = "webhook.token";
+  n.trigger_key = idempotency_key.empty() ? std::string() : "webhook:" + idempotency_key;
+  const std::string publisher = workflow.value("publishedByUserId", "");
+  n.requested_by = publisher.empty() ? crypto::name_uuid("local-admin") : publisher;
+  const std::string workflow_id = workflow.value("id", "");
+  Task<std::optional<json>> t = create_run(std::move(workflow), std::move(n));
+  std::optional<json> run = co_await std::move(t);
+  if (!run) co_return json{{"accepted", true}, {"duplicate", true}};
+  co_return json{{"accepted", true}, {"runId", (*run)["id"]}};
+}
+
+Task<std::optional<json>> RunService::create_run(json workflow, NewRun n) {
+  check_size(n.input, "input", settings_.max_state_bytes);
+  const std::string workflow_id = workflow.value("id", "");
+  const std::string org = workflow.value("organizationId", "");
   const int64_t now = util::now_ms();
   const std::string id = crypto::uuid_v4();
-  // Workers dispatch on the requester's behalf: the reference wants a uuid there.
-  const std::string requested_by = caller.who.role == core::Role::Operator
-                                       ? caller.who.user_id
-                                       : crypto::name_uuid(core::role_name(caller.who.role));
   json r = {{"id", id},
             {"organizationId", org},
             {"workflowId", workflow_id},
             {"workflowRevision", workflow["revision"]},
-            {"triggerType", "manual"},
-            {"triggerSource", "api.manual"},
+            {"triggerType", n.trigger_type},
+            {"triggerSource", n.trigger_source},
+            {"triggerKey", n.trigger_key.empty() ? json() : json(n.trigger_key)},
             {"status", "queued"},
             {"attemptCount", 0},
             {"maxAttempts", settings_.max_attempts},
             {"nextAttemptAt", nullptr},
             {"cursor", nullptr},
             {"blocked", nullptr},
-            {"requestedByUserId", requested_by},
-            {"input", input},
+            {"requestedByUserId", n.requested_by},
+            {"input", n.input},
             {"output", nullptr},
             {"error", nullptr},
             {"createdAt", util::iso8601(now)},
@@ -212,18 +255,33 @@ Task<json> RunService::start(Caller caller, std::string workflow_id, json body) 
             {"nextSeq", 2},
             {"readyMs", now},
             {"createdMs", now}};
-  json queued = make_event(r, 1, "run_queued",
-                           {{"triggerType", "manual"}, {"requestedByUserId", requested_by}});
+  json queued = make_event(
+      r, 1, "run_queued", {{"triggerType", n.trigger_type}, {"requestedByUserId", n.requested_by}});
   Txn txn;
   txn.compares.push_back(Compare::absent(keys::workflow_run(id)));
+  std::string dedup;
+  if (!n.trigger_key.empty()) {
+    // One run per trigger key (a webhook's idempotency key, a cron tick): however many
+    // deliveries or gateway instances try, the first one makes it.
+    dedup = keys::workflow_trigger_key(workflow_id, crypto::sha256_hex(n.trigger_key));
+    txn.compares.push_back(Compare::absent(dedup));
+    txn.writes.push_back(Write::put(dedup, id));
+  }
   txn.writes.push_back(Write::put(keys::workflow_run(id), r.dump()));
   txn.writes.push_back(Write::put(
       keys::workflow_runs(workflow_id) + keys::padded(static_cast<uint64_t>(now)) + "/" + id, ""));
   txn.writes.push_back(Write::put(ready_key(now, id), ""));
   txn.writes.push_back(Write::put(keys::workflow_run_events(id) + keys::padded(1), queued.dump()));
   core::TxnOutcome out = co_await storage_.commit(std::move(txn));
-  if (!out.applied) throw api::conflict("run id collision; retry");
-  L()->info("run {} of workflow {} queued in org {} by {}", id, workflow_id, org, requested_by);
+  if (!out.applied) {
+    if (!dedup.empty()) {
+      std::optional<core::KV> seen = co_await storage_.get(dedup);
+      if (seen) co_return std::nullopt;  // this trigger already made its run
+    }
+    throw api::conflict("run id collision; retry");
+  }
+  L()->info("run {} of workflow {} queued in org {} ({} trigger, requested by {})", id,
+            workflow_id, org, n.trigger_type, n.requested_by);
   if (on_events_) on_events_(r, json::array({queued}));
   claimers_.wake(kClaimKey);
   co_return view(r);

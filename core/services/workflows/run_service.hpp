@@ -51,6 +51,22 @@ class RunService {
   // RUN_NOT_FOUND (also another workflow's or org's run), BAD_REQUEST, CONFLICT.
   // {input?} -> the run, queued (the workflow must be published). Every member may start one.
   core::Task<nlohmann::json> start(Caller caller, std::string workflow_id, nlohmann::json body);
+  // A webhook trigger fired: `token` from POST /v1/triggers/webhook/:token, the request's JSON
+  // body (null when empty), its idempotency key ("" for none). {accepted, runId}, or {accepted,
+  // duplicate: true} when a run was already made for that key. Throws TRIGGER_NOT_FOUND for a
+  // token no published workflow has.
+  core::Task<nlohmann::json> trigger_webhook(std::string token, nlohmann::json body,
+                                             std::string idempotency_key);
+  // A run of a published `workflow` (its stored record) made by a trigger: the scheduler's cron
+  // ticks come through here. nullopt when `trigger_key` already made one.
+  struct NewRun {
+    nlohmann::json input;
+    std::string trigger_type = "manual";
+    std::string trigger_source = "api.manual";
+    std::string trigger_key;  // "" for none
+    std::string requested_by;
+  };
+  core::Task<std::optional<nlohmann::json>> create_run(nlohmann::json workflow, NewRun run);
   // {runs, nextCursor}, newest first.
   core::Task<nlohmann::json> list(Caller caller, std::string workflow_id, int limit,
                                   std::string cursor);

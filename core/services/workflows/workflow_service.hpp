@@ -22,6 +22,12 @@ struct Caller {
   std::string org_id;
 };
 
+// A webhook trigger's token as stored: "sha256:" and the hex SHA-256 of the token.
+inline const std::string kWebhookHashPrefix = "sha256:";
+bool is_hashed_webhook_token(const std::string& token);
+// The hex hash of a spec's webhook token, or "" when its trigger is not a webhook.
+std::string webhook_token_hash(const nlohmann::json& dsl);
+
 class WorkflowService {
  public:
   WorkflowService(core::StorageService& storage, repo::Repository& repo)
