@@ -205,14 +205,16 @@ Task<std::optional<json>> Dispatcher::wait_result_for(std::string request_id,
       continue;
     }
     std::optional<core::KV> record = co_await storage_.get(keys::dispatch(request_id));
-    if (!record) {
+    if (!record && !bounded) {
       // Neither waited for anywhere nor answered: look once more (a result stored between the
-      // two reads deletes the record), then give up as the dispatch's own timeout would.
+      // two reads deletes the record), then give up as the dispatch's own timeout would. A
+      // bounded wait (a worker's long-poll) looks again until its bound instead: its caller
+      // owns the node's timeout, and an id it has not dispatched yet is simply not ready.
       std::optional<StoredResult> late = co_await results_.get(request_id);
       if (late) co_return late->result;
       co_return json{{"status", "failed"}, {"error", "NODE_EXECUTION_TIMEOUT"}};
     }
-    // In flight on another instance: look again shortly.
+    // In flight on another instance (or, bounded, not known yet): look again shortly.
     co_await Pause{deadlines_, bounded ? std::clamp(left(), std::chrono::milliseconds(1),
                                                     std::chrono::milliseconds(kPollInterval))
                                        : kPollInterval};

@@ -139,7 +139,9 @@ class Dispatcher {
   static constexpr std::chrono::milliseconds kPollInterval{200};
   core::Task<nlohmann::json> wait_result(std::string request_id);
   // The same, for at most `max_wait`: nullopt when it passes first (a worker's long-poll of
-  // GET /internal/v1/results/:id?waitMs=).
+  // GET /internal/v1/results/:id?waitMs=). A request id with neither a dispatch nor a result
+  // is not ready either (looked for again every kPollInterval): the caller's own deadline, not
+  // this wait, decides that a node timed out.
   core::Task<std::optional<nlohmann::json>> wait_result_for(std::string request_id,
                                                             std::chrono::milliseconds max_wait);
 
