@@ -43,6 +43,7 @@ add_library(vespid_core STATIC
   services/sessions/agent_run_payload.cpp
   services/workflows/workflow_service.cpp
   services/workflows/run_service.cpp
+  services/workflows/cron_trigger.cpp
   services/workflows/workflow_spec.cpp
   services/sessions/session_service.cpp
   # host: plugin loading, the host table, the connection hub, binding, discovery, TLS files, bus

@@ -368,6 +368,15 @@ const std::vector<KeySpec>& schema() {
        {},
        1000,
        600000},
+      {"workflows.cron_check_interval_ms",
+       Type::Int,
+       10000,
+       "Longest time between two looks for due cron ticks (the next known tick is looked at "
+       "when it falls due; this bounds how late a tick scheduled by another gateway instance "
+       "fires).",
+       {},
+       100,
+       3600000},
       {"workflows.max_state_bytes",
        Type::Int,
        262144,

@@ -37,6 +37,7 @@
 namespace vespid::workflows {
 class WorkflowService;
 class RunService;
+class CronTrigger;
 }
 namespace vespid::sessions {
 class SessionService;
@@ -128,6 +129,7 @@ class Gateway final : public InstanceServices, public CredentialEvents {
   std::unique_ptr<sessions::SessionService> sessions_;
   std::unique_ptr<workflows::WorkflowService> workflows_;
   std::unique_ptr<workflows::RunService> runs_;
+  std::unique_ptr<workflows::CronTrigger> cron_;  // fires cron workflows' runs
   std::unique_ptr<NetInstances> net_;  // netbind + discovery (issue 6)
 
   std::chrono::steady_clock::time_point started_at_;

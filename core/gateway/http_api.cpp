@@ -20,6 +20,7 @@
 #include "runtime/logging.hpp"
 #include "runtime/run_to_completion.hpp"
 #include "services/sessions/session_service.hpp"
+#include "services/workflows/cron_trigger.hpp"
 #include "services/workflows/run_service.hpp"
 #include "services/workflows/workflow_service.hpp"
 
@@ -136,6 +137,11 @@ void Gateway::build_node_hosts(RestDialect& rest) {
         d->cancel(request_id, run_id);
       });
   workflows::register_workflow_run_routes(rest, *repo_, *runs_, token_sha256);
+  workflows::CronSettings cs;
+  cs.check_interval = std::chrono::milliseconds(cfg_.integer("workflows.cron_check_interval_ms"));
+  cron_ = std::make_unique<workflows::CronTrigger>(*storage_, *deadlines_, *runs_, cs);
+  workflows_->set_on_cron_scheduled([c = cron_.get()](int64_t fire_ms) { c->tick_at(fire_ms); });
+  cron_->start();
   build_cluster();
 }
 

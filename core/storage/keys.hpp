@@ -166,7 +166,10 @@ inline std::string workflow_runs(std::string_view workflow_id) {
 }
 inline const std::string kRunReadyPrefix = "idx/wf-run-ready/";
 //   idx/webhook/<sha256 hex of the token>                -> workflowId (published webhooks)
+//   idx/cron-due/<fireMs, 16 digits>/<workflowId>        -> ""  (a cron workflow's next tick)
 //   wf-trigger-key/<workflowId>/<sha256 hex of the key>  -> runId (a trigger's dedup key)
+inline const std::string kCronDuePrefix = "idx/cron-due/";
+std::string cron_due(int64_t fire_ms, std::string_view workflow_id);
 inline std::string webhook(std::string_view token_sha256) {
   return "idx/webhook/" + std::string(token_sha256);
 }

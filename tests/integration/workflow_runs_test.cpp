@@ -316,6 +316,36 @@ TEST_F(WorkflowRuns, AWebhookWithItsTokenStartsARunAndAWrongTokenIsRefused) {
   EXPECT_EQ(listed.body["runs"].size(), 2u) << listed.raw_body;
 }
 
+// A one-minute expression: the test waits for the next whole minute (at most about 70 s).
+TEST_F(WorkflowRuns, ACronWorkflowRunsOnItsSchedule) {
+  json spec = one_node_spec();
+  spec["trigger"] = {{"type", "trigger.cron"},
+                     {"config", {{"cron", "* * * * *"}, {"timezone", "Europe/Berlin"}}}};
+  HttpReply c = rest("POST", "/v1/orgs/" + org_id_ + "/workflows", admin_token_,
+                     {{"name", "every minute"}, {"dsl", spec}});
+  ASSERT_EQ(c.status, 201) << c.raw_body;
+  const std::string wf = c.body["workflow"]["id"];
+  const std::string list = "/v1/orgs/" + org_id_ + "/workflows/" + wf + "/runs";
+  ASSERT_EQ(rest("POST", "/v1/orgs/" + org_id_ + "/workflows/" + wf + "/publish", admin_token_)
+                .status,
+            200);
+  json runs;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+  while (std::chrono::steady_clock::now() < until) {
+    runs = rest("GET", list, member_token_).body["runs"];
+    if (!runs.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  ASSERT_EQ(runs.size(), 1u) << runs.dump();
+  EXPECT_EQ(runs[0]["triggerType"], "cron");
+  EXPECT_EQ(runs[0]["status"], "queued");
+  const std::string at = runs[0]["input"]["__trigger"]["scheduledAt"];
+  EXPECT_EQ(at.substr(at.size() - 7), "00.000Z") << at;  // a whole minute
+  // One run per tick: the next tick is a minute away.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_EQ(rest("GET", list, member_token_).body["runs"].size(), 1u);
+}
+
 TEST_F(WorkflowRuns, AResultLongPollEndsWithNotReadyAfterItsWait) {
   HttpReply r = internal("GET", "/internal/v1/results/" + start_run() + ":agent:1?waitMs=300");
   EXPECT_EQ(r.status, 404) << r.raw_body;

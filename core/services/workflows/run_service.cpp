@@ -272,8 +272,12 @@ Task<std::optional<json>> RunService::create_run(json workflow, NewRun n) {
       keys::workflow_runs(workflow_id) + keys::padded(static_cast<uint64_t>(now)) + "/" + id, ""));
   txn.writes.push_back(Write::put(ready_key(now, id), ""));
   txn.writes.push_back(Write::put(keys::workflow_run_events(id) + keys::padded(1), queued.dump()));
+  const bool guarded = !n.compares.empty();
+  for (auto& c : n.compares) txn.compares.push_back(std::move(c));
+  for (auto& w : n.writes) txn.writes.push_back(std::move(w));
   core::TxnOutcome out = co_await storage_.commit(std::move(txn));
   if (!out.applied) {
+    if (guarded) co_return std::nullopt;  // the caller's condition no longer holds
     if (!dedup.empty()) {
       std::optional<core::KV> seen = co_await storage_.get(dedup);
       if (seen) co_return std::nullopt;  // this trigger already made its run

@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
 #include "runtime/deadlines.hpp"
 #include "runtime/task.hpp"
@@ -65,6 +66,10 @@ class RunService {
     std::string trigger_source = "api.manual";
     std::string trigger_key;  // "" for none
     std::string requested_by;
+    // Stored with the run, atomically: the cron trigger moves its tick here. When a compare
+    // fails, nothing is stored and the result is nullopt (another instance fired it).
+    std::vector<core::Compare> compares;
+    std::vector<core::Write> writes;
   };
   core::Task<std::optional<nlohmann::json>> create_run(nlohmann::json workflow, NewRun run);
   // {runs, nextCursor}, newest first.

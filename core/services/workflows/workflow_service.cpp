@@ -8,6 +8,7 @@
 #include "runtime/logging.hpp"
 #include "runtime/time.hpp"
 #include "services/identity/org_access.hpp"
+#include "services/workflows/cron_trigger.hpp"
 #include "services/workflows/workflow_spec.hpp"
 #include "storage/keys.hpp"
 
@@ -226,6 +227,9 @@ Task<json> WorkflowService::publish(Caller caller, std::string workflow_id) {
   Txn txn;
   txn.compares.push_back(Compare::version_is(keys::workflow(workflow_id), version));
   txn.writes.push_back(Write::put(keys::workflow(workflow_id), r.dump()));
+  // A cron trigger's first tick, stored with the publication so it cannot be lost.
+  const std::optional<int64_t> first_tick = next_cron_tick(r["dsl"], util::now_ms());
+  if (first_tick) txn.writes.push_back(Write::put(keys::cron_due(*first_tick, workflow_id), ""));
   // A webhook trigger is found by its token's hash; two workflows cannot share one.
   const std::string hook = webhook_token_hash(r["dsl"]);
   if (!hook.empty()) {
@@ -243,7 +247,9 @@ Task<json> WorkflowService::publish(Caller caller, std::string workflow_id) {
     }
   }
   if (!out.applied) throw api::conflict("the workflow changed meanwhile; read it again and retry");
-  L()->info("workflow {} published at revision {}", workflow_id, r["revision"].get<uint64_t>());
+  L()->info("workflow {} published at revision {}{}", workflow_id, r["revision"].get<uint64_t>(),
+            first_tick ? "; first cron tick " + util::iso8601(*first_tick) : std::string());
+  if (first_tick && on_cron_scheduled_) on_cron_scheduled_(*first_tick);
   co_return view(r);
 }
 
