@@ -15,6 +15,7 @@ add_library(vespid_core STATIC
   runtime/loop.cpp
   runtime/sequencer.cpp
   runtime/time.cpp
+  runtime/time_zone.cpp
   runtime/uuid_text.cpp
   # config: the schema and the effective configuration
   config/config.cpp
