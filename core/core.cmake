@@ -41,6 +41,7 @@ add_library(vespid_core STATIC
   services/dispatch/dispatcher.cpp
   services/dispatch/result_store.cpp
   services/sessions/agent_run_payload.cpp
+  services/workflows/cron_schedule.cpp
   services/workflows/workflow_service.cpp
   services/workflows/workflow_spec.cpp
   services/sessions/session_service.cpp
