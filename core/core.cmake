@@ -16,6 +16,7 @@ add_library(vespid_core STATIC
   runtime/loop.cpp
   runtime/sequencer.cpp
   runtime/time.cpp
+  runtime/time_zone.cpp
   runtime/uuid_text.cpp
   # config: the schema and the effective configuration
   config/config.cpp
@@ -41,6 +42,7 @@ add_library(vespid_core STATIC
   services/dispatch/dispatcher.cpp
   services/dispatch/result_store.cpp
   services/sessions/agent_run_payload.cpp
+  services/workflows/cron_schedule.cpp
   services/workflows/workflow_service.cpp
   services/workflows/run_service.cpp
   services/workflows/cron_trigger.cpp
