@@ -38,7 +38,7 @@ namespace vespid::workflows {
 class WorkflowService;
 class RunService;
 class CronTrigger;
-}
+}  // namespace vespid::workflows
 namespace vespid::sessions {
 class SessionService;
 }
@@ -130,7 +130,7 @@ class Gateway final : public InstanceServices, public CredentialEvents {
   std::unique_ptr<workflows::WorkflowService> workflows_;
   std::unique_ptr<workflows::RunService> runs_;
   std::unique_ptr<workflows::CronTrigger> cron_;  // fires cron workflows' runs
-  std::unique_ptr<NetInstances> net_;  // netbind + discovery (issue 6)
+  std::unique_ptr<NetInstances> net_;             // netbind + discovery (issue 6)
 
   std::chrono::steady_clock::time_point started_at_;
   bool shutting_down_ = false;

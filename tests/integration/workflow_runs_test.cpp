@@ -282,9 +282,9 @@ TEST_F(WorkflowRuns, AWebhookWithItsTokenStartsARunAndAWrongTokenIsRefused) {
   };
   // Not published yet: nothing answers to the token.
   EXPECT_EQ(fire(token, "{}").status, 404);
-  ASSERT_EQ(rest("POST", "/v1/orgs/" + org_id_ + "/workflows/" + wf + "/publish", admin_token_)
-                .status,
-            200);
+  ASSERT_EQ(
+      rest("POST", "/v1/orgs/" + org_id_ + "/workflows/" + wf + "/publish", admin_token_).status,
+      200);
 
   HttpReply fired = fire(token, R"({"ticket": 42})");
   ASSERT_EQ(fired.status, 202) << fired.raw_body;
@@ -326,9 +326,9 @@ TEST_F(WorkflowRuns, ACronWorkflowRunsOnItsSchedule) {
   ASSERT_EQ(c.status, 201) << c.raw_body;
   const std::string wf = c.body["workflow"]["id"];
   const std::string list = "/v1/orgs/" + org_id_ + "/workflows/" + wf + "/runs";
-  ASSERT_EQ(rest("POST", "/v1/orgs/" + org_id_ + "/workflows/" + wf + "/publish", admin_token_)
-                .status,
-            200);
+  ASSERT_EQ(
+      rest("POST", "/v1/orgs/" + org_id_ + "/workflows/" + wf + "/publish", admin_token_).status,
+      200);
   json runs;
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(90);
   while (std::chrono::steady_clock::now() < until) {

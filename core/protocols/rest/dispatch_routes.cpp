@@ -83,11 +83,6 @@ class DispatchRoutes {
   }
 
   void authorize(const RestRequest& req) const {
-    if (s_.service_token_sha256.empty()) {
-      throw api::ApiError("INTERNAL_ROUTES_DISABLED",
-                          "internal routes are off: set internal.token (or VESPID_INTERNAL_TOKEN) "
-                          "on the gateway");
-    }
     core::require_service_token(s_.service_token_sha256, req);
   }
 

@@ -4,6 +4,7 @@
 
 #include "protocols/rest/rest_auth.hpp"
 #include "protocols/rest/session_routes.hpp"
+#include "protocols/rest/workflow_routes.hpp"
 #include "runtime/api_error.hpp"
 #include "runtime/json_input.hpp"
 #include "services/workflows/run_service.hpp"
@@ -35,11 +36,7 @@ class RunRoutes {
   RunRoutes(repo::Repository& repo, RunService& runs, std::string token_sha256)
       : repo_(repo), runs_(runs), token_sha256_(std::move(token_sha256)) {}
 
-  Task<Caller> caller(RestRequest req) {
-    Task<core::Principal> t = core::rest_principal(repo_, req);
-    core::Principal who = co_await std::move(t);
-    co_return Caller{who, req.params.at(0)};  // every run route names the org first
-  }
+  Task<Caller> caller(RestRequest req) { return workflow_caller(repo_, std::move(req)); }
 
   Task<RestResponse> start(RestRequest req) {
     Task<Caller> ct = caller(req);
@@ -125,14 +122,7 @@ class RunRoutes {
   }
 
  private:
-  void authorize(const RestRequest& req) const {
-    if (token_sha256_.empty()) {
-      throw api::ApiError("INTERNAL_ROUTES_DISABLED",
-                          "internal routes are off: set internal.token (or VESPID_INTERNAL_TOKEN) "
-                          "on the gateway, and give workers the same token");
-    }
-    core::require_service_token(token_sha256_, req);
-  }
+  void authorize(const RestRequest& req) const { core::require_service_token(token_sha256_, req); }
 
   repo::Repository& repo_;
   RunService& runs_;

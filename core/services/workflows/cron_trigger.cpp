@@ -92,9 +92,9 @@ void CronTrigger::arm_at(int64_t when_ms) {
 
 Task<void> CronTrigger::look() {
   const int64_t now = util::now_ms();
-  auto due = co_await storage_.scan(keys::kCronDuePrefix,
-                                    keys::kCronDuePrefix + keys::padded(static_cast<uint64_t>(now + 1)),
-                                    settings_.batch, false);
+  auto due = co_await storage_.scan(
+      keys::kCronDuePrefix, keys::kCronDuePrefix + keys::padded(static_cast<uint64_t>(now + 1)),
+      settings_.batch, false);
   for (const auto& row : due) {
     const std::string tail = row.key.substr(keys::kCronDuePrefix.size());
     const size_t slash = tail.find('/');
@@ -107,9 +107,9 @@ Task<void> CronTrigger::look() {
   if (due.size() == settings_.batch) {
     next = util::now_ms();
   } else {
-    auto ahead = co_await storage_.scan(keys::kCronDuePrefix + keys::padded(static_cast<uint64_t>(now + 1)),
-                                        core::StorageService::prefix_end(keys::kCronDuePrefix), 1,
-                                        false);
+    auto ahead =
+        co_await storage_.scan(keys::kCronDuePrefix + keys::padded(static_cast<uint64_t>(now + 1)),
+                               core::StorageService::prefix_end(keys::kCronDuePrefix), 1, false);
     if (!ahead.empty()) {
       const std::string tail = ahead[0].key.substr(keys::kCronDuePrefix.size());
       next = std::min(next, static_cast<int64_t>(std::stoll(tail.substr(0, tail.find('/')))));
@@ -142,8 +142,7 @@ Task<void> CronTrigger::fire(std::string index_key, int64_t fire_ms, std::string
     co_return;
   }
   RunService::NewRun n;
-  n.input = {{"__trigger",
-              {{"type", "cron"}, {"scheduledAt", util::iso8601(fire_ms)}}}};
+  n.input = {{"__trigger", {{"type", "cron"}, {"scheduledAt", util::iso8601(fire_ms)}}}};
   n.trigger_type = "cron";
   n.trigger_source = "cron.schedule";
   n.trigger_key = "cron:" + std::to_string(fire_ms);

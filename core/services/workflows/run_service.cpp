@@ -284,8 +284,8 @@ Task<std::optional<json>> RunService::create_run(json workflow, NewRun n) {
     }
     throw api::conflict("run id collision; retry");
   }
-  L()->info("run {} of workflow {} queued in org {} ({} trigger, requested by {})", id,
-            workflow_id, org, n.trigger_type, n.requested_by);
+  L()->info("run {} of workflow {} queued in org {} ({} trigger, requested by {})", id, workflow_id,
+            org, n.trigger_type, n.requested_by);
   if (on_events_) on_events_(r, json::array({queued}));
   claimers_.wake(kClaimKey);
   co_return view(r);
