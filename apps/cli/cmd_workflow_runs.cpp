@@ -1,13 +1,12 @@
 // vespid workflow run|runs|events|cancel: runs of published workflows over rest.v1
 // (docs/workflows.md). `run --wait` and `events --follow` read the run's event log page by
-// page until the run ends, so a script can start a run and learn how it ended.
+// (a long-poll) until the run ends, so a script can start a run and learn how it ended.
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <memory>
-#include <thread>
 
 #include "commands.hpp"
 #include "operator_client.hpp"
@@ -72,17 +71,18 @@ void print_event(const json& e) {
 }
 
 // Prints the events after `after` until the log is read and, when `follow`, the run has ended;
-// returns the run as it ended (or as it stands). Follows by reading the next page every half
-// second: rest.v1 has no push for runs.
+// returns the run as it ended (or as it stands). Following is a long-poll: the gateway answers
+// as soon as the run's next events are stored.
 json follow_events(const Remote& r, const std::string& base, uint64_t after, bool follow,
                    bool json_lines, std::chrono::seconds timeout) {
   constexpr size_t kPage = 500;
-  // Prints every event after `after`; true when the last page was full (more may be there).
-  auto drain = [&] {
+  // Prints every event after `after`; the first read waits up to wait_ms for one to come.
+  auto drain = [&](int wait_ms) {
     for (;;) {
-      json page = rest_call(
-          r, "GET",
-          base + "/events?limit=" + std::to_string(kPage) + "&cursor=" + std::to_string(after));
+      json page = rest_call(r, "GET",
+                            base + "/events?limit=" + std::to_string(kPage) + "&cursor=" +
+                                std::to_string(after) + "&waitMs=" + std::to_string(wait_ms));
+      wait_ms = 0;
       const json events = page.value("events", json::array());
       for (const auto& e : events) {
         if (json_lines) {
@@ -96,11 +96,11 @@ json follow_events(const Remote& r, const std::string& base, uint64_t after, boo
     }
   };
   const auto until = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    drain();
+  for (int wait_ms = 0;; wait_ms = 20000) {
+    drain(follow ? wait_ms : 0);
     json run = rest_call(r, "GET", base)["run"];
     if (run_ended(run.value("status", ""))) {
-      drain();  // the events stored with the run's end, if they came after the last page
+      drain(0);  // the events stored with the run's end, if they came after the last page
       return run;
     }
     if (!follow) return run;
@@ -112,7 +112,6 @@ json follow_events(const Remote& r, const std::string& base, uint64_t after, boo
                               " s; is a vespid-worker running against this gateway?",
                           nullptr);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
 }
 

@@ -185,6 +185,31 @@ TEST_F(WorkflowRuns, ALongPollingClaimIsAnsweredByARunStartedMeanwhile) {
   EXPECT_EQ(c.body["run"]["id"], id);
 }
 
+TEST_F(WorkflowRuns, AFollowerIsAnsweredWhenTheNextEventsAreStored) {
+  const std::string id = start_run();
+  HttpReply c = claim("worker-a");
+  ASSERT_TRUE(c.body["run"].is_object()) << c.raw_body;
+  // Seqs 1 and 2 (queued, claimed) are read; the follower waits for what comes next.
+  auto following = std::async(std::launch::async, [&] {
+    return rest("GET", runs("/" + id + "/events?cursor=2&waitMs=20000"), member_token_);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_EQ(checkpoint(id, {{"leaseToken", c.body["leaseToken"]},
+                            {"events", json::array({{{"eventType", "run_started"}}})}})
+                .status,
+            200);
+  HttpReply got = following.get();
+  ASSERT_EQ(got.status, 200) << got.raw_body;
+  ASSERT_EQ(got.body["events"].size(), 1u) << got.raw_body;
+  EXPECT_EQ(got.body["events"][0]["seq"], 3);
+  EXPECT_EQ(got.body["events"][0]["eventType"], "run_started");
+  // Nothing new within the wait: an empty page, the cursor where it was.
+  HttpReply idle = rest("GET", runs("/" + id + "/events?cursor=3&waitMs=300"), member_token_);
+  ASSERT_EQ(idle.status, 200) << idle.raw_body;
+  EXPECT_TRUE(idle.body["events"].empty());
+  EXPECT_EQ(idle.body["nextCursor"], 3);
+}
+
 TEST_F(WorkflowRuns, ARetryIsTheNextAttemptUntilNoneIsLeft) {
   const std::string id = start_run();
   for (int attempt = 1; attempt <= 3; ++attempt) {

@@ -66,15 +66,17 @@ class RunRoutes {
     co_return RestResponse{200, {{"run", run}}};
   }
 
-  // ?cursor= (or afterSeq=): the last seq already read; ?limit= up to 1000.
+  // ?cursor= (or afterSeq=): the last seq already read; ?limit= up to 1000; ?waitMs= up to
+  // 25000: a long-poll answered as soon as the next events are stored.
   Task<RestResponse> events(RestRequest req) {
     auto q = sessions::parse_query(req.query);
     const int64_t after = query_int(q, q.count("cursor") ? "cursor" : "afterSeq", 0, 1LL << 50);
     const int limit = static_cast<int>(query_int(q, "limit", 100, 1000));
+    const auto wait = std::chrono::milliseconds(query_int(q, "waitMs", 0, 25000));
     Task<Caller> ct = caller(req);
     Caller c = co_await std::move(ct);
     Task<json> t = runs_.events(std::move(c), req.params.at(1), req.params.at(2),
-                                static_cast<uint64_t>(after), limit);
+                                static_cast<uint64_t>(after), limit, wait);
     json out = co_await std::move(t);
     co_return RestResponse{200, out};
   }

@@ -135,7 +135,8 @@ RunService::RunService(core::StorageService& storage, repo::Repository& repo,
       repo_(repo),
       deadlines_(deadlines),
       settings_(settings),
-      claimers_(deadlines) {}
+      claimers_(deadlines),
+      followers_(deadlines) {}
 
 Task<std::string> RunService::require_workflow(Caller caller, std::string workflow_id,
                                                repo::OrgRole role, json* workflow) {
@@ -286,7 +287,7 @@ Task<std::optional<json>> RunService::create_run(json workflow, NewRun n) {
   }
   L()->info("run {} of workflow {} queued in org {} ({} trigger, requested by {})", id, workflow_id,
             org, n.trigger_type, n.requested_by);
-  if (on_events_) on_events_(r, json::array({queued}));
+  stored(r, json::array({queued}));
   claimers_.wake(kClaimKey);
   co_return view(r);
 }
@@ -320,15 +321,29 @@ Task<json> RunService::get(Caller caller, std::string workflow_id, std::string r
 }
 
 Task<json> RunService::events(Caller caller, std::string workflow_id, std::string run_id,
-                              uint64_t after_seq, int limit) {
-  Task<Loaded> t =
-      require_run(std::move(caller), std::move(workflow_id), run_id, repo::OrgRole::Member);
+                              uint64_t after_seq, int limit, std::chrono::milliseconds wait) {
+  Task<Loaded> t = require_run(caller, workflow_id, run_id, repo::OrgRole::Member);
   Loaded l = co_await std::move(t);
   limit = std::clamp(limit <= 0 ? 100 : limit, 1, 1000);
   const std::string prefix = keys::workflow_run_events(run_id);
+  const auto until = std::chrono::steady_clock::now() + wait;
   auto rows = co_await storage_.scan(prefix + keys::padded(after_seq + 1),
                                      core::StorageService::prefix_end(prefix),
                                      static_cast<uint32_t>(limit), false);
+  // A follower's long-poll: nothing new yet on a live run, so wait for events stored here (or,
+  // at most a second later, elsewhere), then read again.
+  while (rows.empty() && !ended(l.run.value("status", ""))) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        until - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    bool woken = co_await followers_.wait(&run_id, std::min(left, settings_.claim_recheck));
+    (void)woken;
+    rows = co_await storage_.scan(prefix + keys::padded(after_seq + 1),
+                                  core::StorageService::prefix_end(prefix),
+                                  static_cast<uint32_t>(limit), false);
+    std::optional<core::KV> now = co_await storage_.get(keys::workflow_run(run_id));
+    if (now) l.run = json::parse(now->value);
+  }
   json out = json::array();
   for (const auto& row : rows) out.push_back(json::parse(row.value));
   json next = nullptr;
@@ -379,7 +394,7 @@ Task<json> RunService::cancel(Caller caller, std::string workflow_id, std::strin
     core::TxnOutcome out = co_await storage_.commit(std::move(txn));
     if (!out.applied) continue;  // a worker checkpointed meanwhile: read it again
     L()->info("run {} canceled by {} (was {})", run_id, who, status);
-    if (on_events_) on_events_(r, json::array({ev}));
+    stored(r, json::array({ev}));
     if (on_canceled_ && r["blocked"].is_object() && r["blocked"].contains("requestId") &&
         r["blocked"]["requestId"].is_string()) {
       on_canceled_(run_id, r["blocked"]["requestId"].get<std::string>());
@@ -479,7 +494,7 @@ Task<std::optional<json>> RunService::try_claim(std::string worker_id, int64_t l
         Write::put(keys::workflow_run_events(run_id) + keys::padded(seq), ev.dump()));
     core::TxnOutcome out = co_await storage_.commit(std::move(txn));
     if (!out.applied) continue;  // another worker took it first
-    if (on_events_) on_events_(r, json::array({ev}));
+    stored(r, json::array({ev}));
     if (!wkv) continue;
     if (takeover) {
       L()->warn("run {}: the lease of worker {} expired; worker {} takes it over at attempt {}",
@@ -551,11 +566,11 @@ Task<json> RunService::checkpoint(std::string run_id, json body) {
     }
     const int64_t now = util::now_ms();
     const int64_t old_ready = r["readyMs"].get<int64_t>();
-    json stored = json::array();
+    json appended = json::array();
     json seqs = json::array();
     for (size_t k = 0; k < events.size(); ++k) {
       const uint64_t seq = r["nextSeq"].get<uint64_t>();
-      stored.push_back(worker_event(r, seq, events[k], k));
+      appended.push_back(worker_event(r, seq, events[k], k));
       seqs.push_back(seq);
       r["nextSeq"] = seq + 1;
     }
@@ -603,13 +618,13 @@ Task<json> RunService::checkpoint(std::string run_id, json body) {
       if (!new_key.empty()) txn.writes.push_back(Write::put(new_key, ""));
     }
     txn.writes.push_back(Write::put(keys::workflow_run(run_id), r.dump()));
-    for (const auto& ev : stored) {
+    for (const auto& ev : appended) {
       txn.writes.push_back(Write::put(
           keys::workflow_run_events(run_id) + keys::padded(ev["seq"].get<uint64_t>()), ev.dump()));
     }
     core::TxnOutcome out = co_await storage_.commit(std::move(txn));
     if (!out.applied) continue;  // the same worker's other checkpoint, a cancel or a takeover
-    if (!stored.empty() && on_events_) on_events_(r, stored);
+    if (!appended.empty()) stored(r, appended);
     if (outcome == "retry") {
       L()->info("run {}: attempt {} failed ({}); retried in {} ms", run_id,
                 r["attemptCount"].get<int>(),
@@ -622,6 +637,11 @@ Task<json> RunService::checkpoint(std::string run_id, json body) {
     co_return json{{"run", view(r)}, {"seqs", seqs}};
   }
   throw api::unavailable("run " + run_id + " keeps changing; retry the checkpoint");
+}
+
+void RunService::stored(const json& run, const json& events) {
+  followers_.wake(run["id"].get<std::string>());
+  if (on_events_) on_events_(run, events);
 }
 
 void RunService::wake_claimers_at(int64_t ready_ms) {

@@ -77,9 +77,12 @@ class RunService {
                                   std::string cursor);
   core::Task<nlohmann::json> get(Caller caller, std::string workflow_id, std::string run_id);
   // {events, nextCursor}: the events after `after_seq`, oldest first; nextCursor is the last
-  // seq returned when more may follow (null once the run has ended and all were read).
+  // seq returned when more may follow (null once the run has ended and all were read). With a
+  // `wait`, a live run with nothing new answers when its next events are stored, or after
+  // `wait` with none (a follower's long-poll).
   core::Task<nlohmann::json> events(Caller caller, std::string workflow_id, std::string run_id,
-                                    uint64_t after_seq, int limit);
+                                    uint64_t after_seq, int limit,
+                                    std::chrono::milliseconds wait = std::chrono::milliseconds(0));
   // Ends a queued or running run as canceled (owners, admins, or whoever started it). The
   // worker holding it learns at its next checkpoint (409 RUN_CANCELED); a node host node in
   // flight is asked to stop (set_on_canceled).
@@ -113,12 +116,15 @@ class RunService {
                                  repo::OrgRole role);
   core::Task<std::optional<nlohmann::json>> try_claim(std::string worker_id, int64_t lease_ms);
   void wake_claimers_at(int64_t ready_ms);
+  // Events of `run` were stored: wakes its followers and tells on_events_.
+  void stored(const nlohmann::json& run, const nlohmann::json& events);
 
   core::StorageService& storage_;
   repo::Repository& repo_;
   core::Deadlines& deadlines_;
   RunSettings settings_;
-  core::WakeList claimers_;  // one key: workers long-polling for a claimable run
+  core::WakeList claimers_;   // one key: workers long-polling for a claimable run
+  core::WakeList followers_;  // keyed by run id: readers long-polling its events
   std::unordered_set<core::Deadlines::Id> wake_timers_;  // retries' ready times, armed
   std::function<void(const std::string&, const std::string&)> on_canceled_;
   std::function<void(const nlohmann::json&, const nlohmann::json&)> on_events_;
