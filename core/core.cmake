@@ -8,6 +8,7 @@ add_library(vespid_core STATIC
   runtime/crypto.cpp
   runtime/name_uuid.cpp
   runtime/deadlines.cpp
+  runtime/wake_list.cpp
   runtime/end_of_turn.cpp
   runtime/json_input.cpp
   runtime/json_text.cpp
@@ -15,6 +16,7 @@ add_library(vespid_core STATIC
   runtime/loop.cpp
   runtime/sequencer.cpp
   runtime/time.cpp
+  runtime/time_zone.cpp
   runtime/uuid_text.cpp
   # config: the schema and the effective configuration
   config/config.cpp
@@ -40,7 +42,10 @@ add_library(vespid_core STATIC
   services/dispatch/dispatcher.cpp
   services/dispatch/result_store.cpp
   services/sessions/agent_run_payload.cpp
+  services/workflows/cron_schedule.cpp
   services/workflows/workflow_service.cpp
+  services/workflows/run_service.cpp
+  services/workflows/cron_trigger.cpp
   services/workflows/workflow_spec.cpp
   services/sessions/session_service.cpp
   # host: plugin loading, the host table, the connection hub, binding, discovery, TLS files, bus
@@ -83,6 +88,7 @@ add_library(vespid_core STATIC
   protocols/rest/node_host_routes.cpp
   protocols/rest/session_routes.cpp
   protocols/rest/workflow_routes.cpp
+  protocols/rest/workflow_run_routes.cpp
   # gateway: the composition root, the only folder that knows every other
   gateway/config_probe.cpp
   gateway/gateway.cpp

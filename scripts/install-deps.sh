@@ -16,6 +16,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libavahi-client-dev
   socat procps openssl curl
+  # IANA time zones: cron triggers' `timezone` (core/runtime/time_zone.cpp reads the TZif files)
+  tzdata
   # scripts/fuzz.sh: the `fuzz` preset's compiler; libFuzzer and the ASan/UBSan runtimes come
   # with it (libclang-common-15-dev)
   clang-15

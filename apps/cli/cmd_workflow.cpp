@@ -1,4 +1,5 @@
 // vespid workflow create|list|show|update|revisions|publish: workflow specs over rest.v1
+// (runs: cmd_workflow_runs.cpp)
 // (docs/workflows.md). A spec is read from a file (or "-" for stdin), so it can live in git.
 #include <CLI/CLI.hpp>
 #include <fstream>
@@ -58,6 +59,9 @@ void add_workflow_commands(Registry& reg) {
       "  vespid workflow list\n"
       "  vespid workflow update $WF --spec nightly.json\n"
       "  vespid workflow publish $WF\n"
+      "  vespid workflow run $WF --input '{\"env\":\"prod\"}' --wait\n"
+      "  vespid workflow runs $WF\n"
+      "  vespid workflow events $WF $RUN --follow\n"
       "A refused spec lists every problem with its node and field. The format: docs/workflows.md.\n"
       "VESPID_API, VESPID_ORG and VESPID_TOKEN stand in for the options.");
 
@@ -144,6 +148,8 @@ void add_workflow_commands(Registry& reg) {
     if (ctx.json()) return print_json(r);
     print_workflow(r["workflow"]);
   });
+
+  add_workflow_run_commands(group, reg);
 }
 
 }  // namespace vespid::cli

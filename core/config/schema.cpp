@@ -351,6 +351,40 @@ const std::vector<KeySpec>& schema() {
       {"sessions.node_main_model", Type::String, "",
        "Model of that session (empty: the node host's default, gpt-4.1-mini for "
        "vespid.loop.v1)."},
+      {"workflows.max_attempts",
+       Type::Int,
+       3,
+       "Attempts of one workflow run: a worker retries a run whose node failed (with exponential "
+       "backoff) until this many were made, then the run fails.",
+       {},
+       1,
+       100},
+      {"workflows.lease_ms",
+       Type::Int,
+       30000,
+       "Lease of a worker on the run it claimed, unless its claim asks for another: a worker that "
+       "stops renewing (it died) loses the run this long after its last checkpoint, and another "
+       "worker takes it over from there.",
+       {},
+       1000,
+       600000},
+      {"workflows.cron_check_interval_ms",
+       Type::Int,
+       10000,
+       "Longest time between two looks for due cron ticks (the next known tick is looked at "
+       "when it falls due; this bounds how late a tick scheduled by another gateway instance "
+       "fires).",
+       {},
+       100,
+       3600000},
+      {"workflows.max_state_bytes",
+       Type::Int,
+       262144,
+       "Largest JSON a run's input, cursor or output may be (a start or checkpoint carrying more "
+       "is refused with BAD_REQUEST).",
+       {},
+       1024,
+       16777216},
       {"sessions.replay_default",
        Type::Int,
        200,

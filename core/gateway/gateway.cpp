@@ -23,6 +23,8 @@
 #include "runtime/logging.hpp"
 #include "runtime/run_to_completion.hpp"
 #include "services/sessions/session_service.hpp"
+#include "services/workflows/cron_trigger.hpp"
+#include "services/workflows/run_service.hpp"
 #include "services/workflows/workflow_service.hpp"
 #include "version.hpp"
 

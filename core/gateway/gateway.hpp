@@ -36,7 +36,9 @@
 
 namespace vespid::workflows {
 class WorkflowService;
-}
+class RunService;
+class CronTrigger;
+}  // namespace vespid::workflows
 namespace vespid::sessions {
 class SessionService;
 }
@@ -126,7 +128,9 @@ class Gateway final : public InstanceServices, public CredentialEvents {
   // Sessions (issue 5), built in http_api.cpp.
   std::unique_ptr<sessions::SessionService> sessions_;
   std::unique_ptr<workflows::WorkflowService> workflows_;
-  std::unique_ptr<NetInstances> net_;  // netbind + discovery (issue 6)
+  std::unique_ptr<workflows::RunService> runs_;
+  std::unique_ptr<workflows::CronTrigger> cron_;  // fires cron workflows' runs
+  std::unique_ptr<NetInstances> net_;             // netbind + discovery (issue 6)
 
   std::chrono::steady_clock::time_point started_at_;
   bool shutting_down_ = false;

@@ -15,10 +15,13 @@
 #include "protocols/rest/rest_dialect.hpp"
 #include "protocols/rest/session_routes.hpp"
 #include "protocols/rest/workflow_routes.hpp"
+#include "protocols/rest/workflow_run_routes.hpp"
 #include "runtime/crypto.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/run_to_completion.hpp"
 #include "services/sessions/session_service.hpp"
+#include "services/workflows/cron_trigger.hpp"
+#include "services/workflows/run_service.hpp"
 #include "services/workflows/workflow_service.hpp"
 
 namespace vespid::core {
@@ -119,9 +122,26 @@ void Gateway::build_node_hosts(RestDialect& rest) {
   limits.max_timeout_ms = cfg_.integer("dispatch.max_timeout_ms");
   register_dispatch_methods(methods_, DispatchMethodServices{*repo_, *node_host_store_,
                                                              *dispatcher_, limits.max_timeout_ms});
+  const std::string token_sha256 = token.empty() ? std::string() : crypto::sha256_hex(token);
   dispatch::register_dispatch_routes(
-      rest, dispatch::DispatchRouteServices{
-                *dispatcher_, token.empty() ? std::string() : crypto::sha256_hex(token), limits});
+      rest, dispatch::DispatchRouteServices{*dispatcher_, token_sha256, limits});
+
+  // Workflow runs: users start and follow them; workers claim them over the internal routes.
+  workflows::RunSettings rs;
+  rs.max_attempts = static_cast<int>(cfg_.integer("workflows.max_attempts"));
+  rs.default_lease_ms = cfg_.integer("workflows.lease_ms");
+  rs.max_state_bytes = static_cast<size_t>(cfg_.integer("workflows.max_state_bytes"));
+  runs_ = std::make_unique<workflows::RunService>(*storage_, *repo_, *deadlines_, rs);
+  runs_->set_on_canceled(
+      [d = dispatcher_.get()](const std::string& run_id, const std::string& request_id) {
+        d->cancel(request_id, run_id);
+      });
+  workflows::register_workflow_run_routes(rest, *repo_, *runs_, token_sha256);
+  workflows::CronSettings cs;
+  cs.check_interval = std::chrono::milliseconds(cfg_.integer("workflows.cron_check_interval_ms"));
+  cron_ = std::make_unique<workflows::CronTrigger>(*storage_, *deadlines_, *runs_, cs);
+  workflows_->set_on_cron_scheduled([c = cron_.get()](int64_t fire_ms) { c->tick_at(fire_ms); });
+  cron_->start();
   build_cluster();
 }
 

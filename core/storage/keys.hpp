@@ -149,6 +149,33 @@ inline std::string workflow_revisions(std::string_view id) {
 inline std::string org_workflows(std::string_view org) {
   return "idx/org-wf/" + std::string(org) + "/";
 }
+// Workflow runs (core/services/workflows/run_service):
+//   wf-run/<runId>                                       -> the run record
+//   wf-run-ev/<runId>/<seq, 16 digits>                   -> one run event
+//   idx/wf-runs/<workflowId>/<createdMs, 16 digits>/<runId> -> ""  (newest first)
+//   idx/wf-run-ready/<readyMs, 16 digits>/<runId>        -> ""  (when a worker may claim it: a
+//       queued run's next attempt, a running run's lease expiry; absent once it has ended)
+inline std::string workflow_run(std::string_view id) {
+  return "wf-run/" + std::string(id);
+}
+inline std::string workflow_run_events(std::string_view id) {
+  return "wf-run-ev/" + std::string(id) + "/";
+}
+inline std::string workflow_runs(std::string_view workflow_id) {
+  return "idx/wf-runs/" + std::string(workflow_id) + "/";
+}
+inline const std::string kRunReadyPrefix = "idx/wf-run-ready/";
+//   idx/webhook/<sha256 hex of the token>                -> workflowId (published webhooks)
+//   idx/cron-due/<fireMs, 16 digits>/<workflowId>        -> ""  (a cron workflow's next tick)
+//   wf-trigger-key/<workflowId>/<sha256 hex of the key>  -> runId (a trigger's dedup key)
+inline const std::string kCronDuePrefix = "idx/cron-due/";
+std::string cron_due(int64_t fire_ms, std::string_view workflow_id);
+inline std::string webhook(std::string_view token_sha256) {
+  return "idx/webhook/" + std::string(token_sha256);
+}
+inline std::string workflow_trigger_key(std::string_view workflow_id, std::string_view key_sha256) {
+  return "wf-trigger-key/" + std::string(workflow_id) + "/" + std::string(key_sha256);
+}
 inline std::string node_main_session(std::string_view node_id) {
   return "node-main/" + std::string(node_id);
 }

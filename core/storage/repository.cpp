@@ -32,6 +32,10 @@ std::string result_expiry(int64_t expires_at_ms, std::string_view request_id) {
   std::snprintf(stamp, sizeof stamp, "%016lld", static_cast<long long>(expires_at_ms));
   return kResultExpiryPrefix + stamp + "/" + std::string(request_id);
 }
+std::string cron_due(int64_t fire_ms, std::string_view workflow_id) {
+  return kCronDuePrefix + padded(static_cast<uint64_t>(std::max<int64_t>(0, fire_ms))) + "/" +
+         std::string(workflow_id);
+}
 }  // namespace keys
 
 namespace {

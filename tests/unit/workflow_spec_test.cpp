@@ -108,5 +108,46 @@ TEST(WorkflowSpec, WrongShapesAtTheTopAreNamed) {
   EXPECT_EQ(validate_workflow_spec(bad_cron)[0].field, "trigger.config.cron");
 }
 
+TEST(WorkflowSpec, CronTriggersAreParsedAndTheirTimeZoneLoaded) {
+  auto with_cron = [](json config) {
+    return json{{"version", "v2"},
+                {"trigger", {{"type", "trigger.cron"}, {"config", std::move(config)}}},
+                {"nodes", json::array({agent_node("a")})}};
+  };
+  // UTC is built in, so this passes without tzdata too.
+  EXPECT_TRUE(validate_workflow_spec(with_cron({{"cron", "0 9 * * MON-FRI"}, {"timezone", "UTC"}}))
+                  .empty());
+  EXPECT_TRUE(
+      validate_workflow_spec(with_cron({{"cron", "0 9 * * 1-5"}, {"timezone", nullptr}})).empty());
+
+  auto issues = validate_workflow_spec(with_cron({{"cron", "0 25 * * *"}}));
+  ASSERT_EQ(issues.size(), 1u);
+  EXPECT_EQ(issues[0].field, "trigger.config.cron");
+  EXPECT_EQ(issues[0].code, "INVALID_SPEC");
+  EXPECT_EQ(issues[0].message,
+            "trigger.config.cron: cron field 2 (hour) \"25\": 25 is out of range 0-23");
+
+  issues = validate_workflow_spec(with_cron({{"cron", 15}}));
+  ASSERT_EQ(issues.size(), 1u);
+  EXPECT_EQ(issues[0].field, "trigger.config.cron");
+
+  // Both wrong: both reported, each with its field.
+  issues =
+      validate_workflow_spec(with_cron({{"cron", "*/0 * * * *"}, {"timezone", "Europe/Berln"}}));
+  ASSERT_EQ(fields_of(issues),
+            (std::vector<std::string>{"trigger.config.cron", "trigger.config.timezone"}));
+  EXPECT_NE(issues[0].message.find("step \"0\""), std::string::npos) << issues[0].message;
+  EXPECT_NE(issues[1].message.find("trigger.config.timezone: unknown time zone \"Europe/Berln\"; "
+                                   "names are IANA zones such as Europe/Berlin"),
+            std::string::npos)
+      << issues[1].message;
+
+  for (json tz : {json("../../etc/passwd"), json(3600), json::object()}) {
+    issues = validate_workflow_spec(with_cron({{"cron", "* * * * *"}, {"timezone", tz}}));
+    ASSERT_EQ(issues.size(), 1u) << tz;
+    EXPECT_EQ(issues[0].field, "trigger.config.timezone") << tz;
+  }
+}
+
 }  // namespace
 }  // namespace vespid::workflows

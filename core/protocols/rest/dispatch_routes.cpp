@@ -1,6 +1,7 @@
 #include "protocols/rest/dispatch_routes.hpp"
 
 #include "protocols/rest/rest_auth.hpp"
+#include "protocols/rest/session_routes.hpp"
 #include "runtime/api_error.hpp"
 #include "services/dispatch/dispatcher.hpp"
 
@@ -53,19 +54,35 @@ class DispatchRoutes {
     authorize(req);
     const std::string& id = req.params.at(0);
     if (id.size() < 5 || id.size() > 1024) throw api::invalid("Invalid requestId");
-    Task<std::optional<json>> t = s_.dispatcher.result(id);
-    std::optional<json> r = co_await std::move(t);
+    const auto wait = wait_of(req);
+    std::optional<json> r;
+    if (wait.count() > 0) {
+      // A worker's long-poll: answered when the result is stored, or after waitMs.
+      Task<std::optional<json>> t = s_.dispatcher.wait_result_for(id, wait);
+      r = co_await std::move(t);
+    } else {
+      Task<std::optional<json>> t = s_.dispatcher.result(id);
+      r = co_await std::move(t);
+    }
     if (!r) throw api::ApiError("RESULT_NOT_READY", "Result not ready");
     co_return RestResponse{200, *r};
   }
 
  private:
-  void authorize(const RestRequest& req) const {
-    if (s_.service_token_sha256.empty()) {
-      throw api::ApiError("INTERNAL_ROUTES_DISABLED",
-                          "internal routes are off: set internal.token (or VESPID_INTERNAL_TOKEN) "
-                          "on the gateway");
+  static constexpr int64_t kMaxResultWaitMs = 25000;
+
+  static std::chrono::milliseconds wait_of(const RestRequest& req) {
+    auto q = sessions::parse_query(req.query);
+    auto it = q.find("waitMs");
+    if (it == q.end() || it->second.empty()) return std::chrono::milliseconds(0);
+    if (it->second.size() > 6 || it->second.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoll(it->second) > kMaxResultWaitMs) {
+      throw api::invalid("\"waitMs\" must be an integer from 0 to 25000", {{"field", "waitMs"}});
     }
+    return std::chrono::milliseconds(std::stoll(it->second));
+  }
+
+  void authorize(const RestRequest& req) const {
     core::require_service_token(s_.service_token_sha256, req);
   }
 

@@ -31,6 +31,11 @@ Task<Principal> rest_principal(repo::Repository& repo, RestRequest req) {
 }
 
 void require_service_token(const std::string& configured_sha256, const RestRequest& req) {
+  if (configured_sha256.empty()) {
+    throw api::ApiError("INTERNAL_ROUTES_DISABLED",
+                        "internal routes are off: set internal.token (or VESPID_INTERNAL_TOKEN) "
+                        "on the gateway, and give workers the same token");
+  }
   std::string presented = header(req, "x-gateway-token");
   if (presented.empty() || !crypto::equal_ct(crypto::sha256_hex(presented), configured_sha256)) {
     throw api::unauthorized("Invalid gateway service token");

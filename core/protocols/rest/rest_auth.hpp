@@ -19,7 +19,8 @@ namespace vespid::core {
 Task<Principal> rest_principal(repo::Repository& repo, RestRequest req);
 
 // Checks x-gateway-token against the configured service token in constant time (both sides are
-// hashed first, so neither length nor content leaks). Throws UNAUTHORIZED.
+// hashed first, so neither length nor content leaks). Throws UNAUTHORIZED, or
+// INTERNAL_ROUTES_DISABLED when no service token is configured (configured_sha256 empty).
 void require_service_token(const std::string& configured_sha256, const RestRequest& req);
 
 // The request body as a JSON object. Throws api::ApiError INVALID_REQUEST.

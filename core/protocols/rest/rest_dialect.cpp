@@ -38,8 +38,11 @@ int status_for(const std::string& code) {
   if (code == "INVALID_REQUEST" || code == "BAD_REQUEST") return 400;
   if (code == "UNAUTHORIZED" || code == "PAIRING_TOKEN_INVALID" || code == "AGENT_REVOKED")
     return 401;
-  if (code == "RESULT_NOT_READY" || code == "SESSION_NOT_FOUND" || code == "WORKFLOW_NOT_FOUND")
+  if (code == "RESULT_NOT_READY" || code == "SESSION_NOT_FOUND" || code == "WORKFLOW_NOT_FOUND" ||
+      code == "RUN_NOT_FOUND" || code == "TRIGGER_NOT_FOUND")
     return 404;
+  // A worker's lease on a run was taken over, or the run was canceled: stop working on it.
+  if (code == "LEASE_LOST" || code == "RUN_CANCELED") return 409;
   // A workflow graph the reference's rules refuse (services/workflows/workflow_spec.hpp).
   if (code == "GRAPH_NODE_MISSING" || code == "GRAPH_EDGE_INVALID" ||
       code == "GRAPH_CYCLE_DETECTED" || code == "CONDITION_EDGE_CONSTRAINTS")

@@ -28,11 +28,7 @@ class WorkflowRoutes {
  public:
   WorkflowRoutes(repo::Repository& repo, WorkflowService& w) : repo_(repo), w_(w) {}
 
-  Task<Caller> caller(RestRequest req) {
-    Task<core::Principal> t = core::rest_principal(repo_, req);
-    core::Principal who = co_await std::move(t);
-    co_return Caller{who, req.params.at(0)};  // every workflow route names the org first
-  }
+  Task<Caller> caller(RestRequest req) { return workflow_caller(repo_, std::move(req)); }
 
   Task<RestResponse> create(RestRequest req) {
     Task<Caller> ct = caller(req);
@@ -92,6 +88,12 @@ class WorkflowRoutes {
 };
 
 }  // namespace
+
+Task<Caller> workflow_caller(repo::Repository& repo, RestRequest req) {
+  Task<core::Principal> t = core::rest_principal(repo, req);
+  core::Principal who = co_await std::move(t);
+  co_return Caller{who, req.params.at(0)};
+}
 
 void register_workflow_routes(core::RestDialect& rest, repo::Repository& repo,
                               WorkflowService& workflows) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "protocols/rest/rest_dialect.hpp"
+#include "runtime/task.hpp"
 
 namespace vespid::repo {
 class Repository;
@@ -11,8 +12,13 @@ class Repository;
 namespace vespid::workflows {
 
 class WorkflowService;
+struct Caller;
 
 void register_workflow_routes(core::RestDialect& rest, repo::Repository& repo,
                               WorkflowService& workflows);
+
+// Who calls a route under /v1/orgs/:orgId/workflows (the access token's principal), and the org
+// in its path (the first parameter). Throws UNAUTHORIZED.
+core::Task<Caller> workflow_caller(repo::Repository& repo, core::RestRequest req);
 
 }  // namespace vespid::workflows

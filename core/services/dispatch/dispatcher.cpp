@@ -71,7 +71,8 @@ Dispatcher::Dispatcher(core::StorageService& storage, nodes::NodeRouter& router,
       router_(router),
       deadlines_(deadlines),
       results_(results),
-      settings_(settings) {}
+      settings_(settings),
+      waiters_(deadlines) {}
 
 Dispatcher::~Dispatcher() {
   stop();
@@ -160,25 +161,8 @@ void Dispatcher::release(const std::string& request_id) {
     if (--f->second <= 0) in_flight_.erase(f);
   }
   outstanding_.erase(it);
-  if (auto w = waiters_.find(request_id); w != waiters_.end()) {
-    // Posted, so the waiters run after whatever released (and stores the result) is done.
-    std::vector<std::coroutine_handle<>> woken = std::move(w->second);
-    waiters_.erase(w);
-    deadlines_.after(std::chrono::milliseconds(0), [woken] {
-      for (auto h : woken) h.resume();
-    });
-  }
+  waiters_.wake(request_id);
 }
-
-// Suspends until the dispatch is released here. Holds only trivially destructible members:
-// GCC 12 frees a braced awaiter's std::string member a second time after resuming.
-struct Dispatcher::ResultWait {
-  Dispatcher& d;
-  const std::string* request_id;  // the awaiting frame's
-  bool await_ready() const noexcept { return false; }
-  void await_suspend(std::coroutine_handle<> h) { d.waiters_[*request_id].push_back(h); }
-  void await_resume() const noexcept {}
-};
 
 // Suspends for `delay`.
 struct Dispatcher::Pause {
@@ -192,23 +176,48 @@ struct Dispatcher::Pause {
 };
 
 Task<json> Dispatcher::wait_result(std::string request_id) {
+  Task<std::optional<json>> t =
+      wait_result_for(std::move(request_id), std::chrono::milliseconds(0));
+  std::optional<json> r = co_await std::move(t);
+  co_return std::move(*r);  // unbounded: only a result ends the wait
+}
+
+Task<std::optional<json>> Dispatcher::wait_result_for(std::string request_id,
+                                                      std::chrono::milliseconds max_wait) {
+  const bool bounded = max_wait.count() > 0;
+  const auto until = std::chrono::steady_clock::now() + max_wait;
+  auto left = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(until -
+                                                                 std::chrono::steady_clock::now());
+  };
   // Each await on a named task (GCC 12 mishandles temporaries awaited inside conditions).
   for (;;) {
     std::optional<StoredResult> stored = co_await results_.get(request_id);
     if (stored) co_return stored->result;
+    if (bounded && left().count() <= 0) co_return std::nullopt;
     if (outstanding_.count(request_id) != 0) {
-      co_await ResultWait{*this, &request_id};
-      continue;  // released: the result is stored, or about to be (a timeout stores it next)
+      // Woken when released here: the result is stored, or about to be (a timeout stores it
+      // next). A bounded wait that times out looks once more, above, and ends.
+      const std::chrono::milliseconds t =
+          bounded ? std::max(left(), std::chrono::milliseconds(1)) : std::chrono::milliseconds(0);
+      bool woken = co_await waiters_.wait(&request_id, t);
+      (void)woken;
+      continue;
     }
     std::optional<core::KV> record = co_await storage_.get(keys::dispatch(request_id));
-    if (!record) {
+    if (!record && !bounded) {
       // Neither waited for anywhere nor answered: look once more (a result stored between the
-      // two reads deletes the record), then give up as the dispatch's own timeout would.
+      // two reads deletes the record), then give up as the dispatch's own timeout would. A
+      // bounded wait (a worker's long-poll) looks again until its bound instead: its caller
+      // owns the node's timeout, and an id it has not dispatched yet is simply not ready.
       std::optional<StoredResult> late = co_await results_.get(request_id);
       if (late) co_return late->result;
       co_return json{{"status", "failed"}, {"error", "NODE_EXECUTION_TIMEOUT"}};
     }
-    co_await Pause{deadlines_, kPollInterval};
+    // In flight on another instance (or, bounded, not known yet): look again shortly.
+    co_await Pause{deadlines_, bounded ? std::clamp(left(), std::chrono::milliseconds(1),
+                                                    std::chrono::milliseconds(kPollInterval))
+                                       : kPollInterval};
   }
 }
 

@@ -19,6 +19,7 @@
 
 #include "runtime/deadlines.hpp"
 #include "runtime/task.hpp"
+#include "runtime/wake_list.hpp"
 #include "services/dispatch/dispatch_request.hpp"
 #include "services/dispatch/result_store.hpp"
 
@@ -137,6 +138,12 @@ class Dispatcher {
   // result (its record gone) ends the wait with NODE_EXECUTION_TIMEOUT.
   static constexpr std::chrono::milliseconds kPollInterval{200};
   core::Task<nlohmann::json> wait_result(std::string request_id);
+  // The same, for at most `max_wait`: nullopt when it passes first (a worker's long-poll of
+  // GET /internal/v1/results/:id?waitMs=). A request id with neither a dispatch nor a result
+  // is not ready either (looked for again every kPollInterval): the caller's own deadline, not
+  // this wait, decides that a node timed out.
+  core::Task<std::optional<nlohmann::json>> wait_result_for(std::string request_id,
+                                                            std::chrono::milliseconds max_wait);
 
   size_t outstanding() const noexcept { return outstanding_.size(); }
   int in_flight_of(const std::string& agent_id) const;
@@ -155,7 +162,6 @@ class Dispatcher {
   Pick pick(const DispatchRequest& r) const;
   bool accepts(const nodes::ConnectedNode& n, const DispatchRequest& r) const;
   int max_in_flight(const nodes::ConnectedNode& n) const;
-  struct ResultWait;
   struct Pause;
   void arm(const std::string& request_id, Outstanding o, int64_t deadline_ms);
   void release(const std::string& request_id);
@@ -175,9 +181,9 @@ class Dispatcher {
   bool stopped_ = false;
   Resumer resumer_;
   DispatchRelay* relay_ = nullptr;
-  // wait_result callers, woken (from a posted deadline, never inline) when the dispatch is
+  // wait_result callers, keyed by request id, woken (posted, never inline) when the dispatch is
   // released here.
-  std::unordered_map<std::string, std::vector<std::coroutine_handle<>>> waiters_;
+  core::WakeList waiters_;
 };
 
 }  // namespace vespid::dispatch

@@ -8,6 +8,7 @@
 #include "runtime/logging.hpp"
 #include "runtime/time.hpp"
 #include "services/identity/org_access.hpp"
+#include "services/workflows/cron_trigger.hpp"
 #include "services/workflows/workflow_spec.hpp"
 #include "storage/keys.hpp"
 
@@ -42,6 +43,20 @@ std::string name_of(const json& body) {
   return *it;
 }
 
+// A webhook trigger's token is a secret: kept only as "sha256:<hex>" (docs/workflows.md). A spec
+// read back and stored again keeps its hash as it is.
+json with_hashed_webhook_token(json dsl) {
+  auto t = dsl.find("trigger");
+  if (t == dsl.end() || !t->is_object() || t->value("type", "") != "trigger.webhook") return dsl;
+  auto c = t->find("config");
+  if (c == t->end() || !c->is_object()) return dsl;
+  auto tok = c->find("token");
+  if (tok == c->end() || !tok->is_string()) return dsl;
+  if (is_hashed_webhook_token(tok->get<std::string>())) return dsl;
+  *tok = kWebhookHashPrefix + crypto::sha256_hex(tok->get<std::string>());
+  return dsl;
+}
+
 // The spec checked; a refusal names every problem (details.issues). Graph problems keep the
 // reference's codes; any shape problem makes it BAD_REQUEST.
 json checked_spec(const json& body) {
@@ -51,7 +66,7 @@ json checked_spec(const json& body) {
   if (it->dump().size() > kMaxSpecBytes)
     throw api::invalid("\"dsl\" is larger than 1 MiB", {{"field", "dsl"}});
   const auto issues = validate_workflow_spec(*it);
-  if (issues.empty()) return *it;
+  if (issues.empty()) return with_hashed_webhook_token(*it);
   json list = json::array();
   bool shape = false;
   for (const auto& i : issues) {
@@ -200,6 +215,7 @@ Task<json> WorkflowService::revisions(Caller caller, std::string workflow_id, in
 }
 
 Task<json> WorkflowService::publish(Caller caller, std::string workflow_id) {
+  const std::string who = caller.who.user_id;
   Task<json> t = require_workflow(std::move(caller), workflow_id, true);
   json r = co_await std::move(t);
   const uint64_t version = r["__version"];
@@ -207,13 +223,47 @@ Task<json> WorkflowService::publish(Caller caller, std::string workflow_id) {
   if (r.value("status", "") == "published") co_return view(r);
   r["status"] = "published";
   r["publishedAt"] = util::now_iso8601();
+  r["publishedByUserId"] = who;
   Txn txn;
   txn.compares.push_back(Compare::version_is(keys::workflow(workflow_id), version));
   txn.writes.push_back(Write::put(keys::workflow(workflow_id), r.dump()));
+  // A cron trigger's first tick, stored with the publication so it cannot be lost.
+  const std::optional<int64_t> first_tick = next_cron_tick(r["dsl"], util::now_ms());
+  if (first_tick) txn.writes.push_back(Write::put(keys::cron_due(*first_tick, workflow_id), ""));
+  // A webhook trigger is found by its token's hash; two workflows cannot share one.
+  const std::string hook = webhook_token_hash(r["dsl"]);
+  if (!hook.empty()) {
+    txn.compares.push_back(Compare::absent(keys::webhook(hook)));
+    txn.writes.push_back(Write::put(keys::webhook(hook), workflow_id));
+  }
   core::TxnOutcome out = co_await storage_.commit(std::move(txn));
+  if (!out.applied && !hook.empty()) {
+    std::optional<core::KV> taken = co_await storage_.get(keys::webhook(hook));
+    if (taken && taken->value != workflow_id) {
+      throw api::ApiError("CONFLICT",
+                          "another workflow already uses this webhook token; give this one its "
+                          "own (a long random secret)",
+                          {{"field", "dsl.trigger.config.token"}});
+    }
+  }
   if (!out.applied) throw api::conflict("the workflow changed meanwhile; read it again and retry");
-  L()->info("workflow {} published at revision {}", workflow_id, r["revision"].get<uint64_t>());
+  L()->info("workflow {} published at revision {}{}", workflow_id, r["revision"].get<uint64_t>(),
+            first_tick ? "; first cron tick " + util::iso8601(*first_tick) : std::string());
+  if (first_tick && on_cron_scheduled_) on_cron_scheduled_(*first_tick);
   co_return view(r);
+}
+
+bool is_hashed_webhook_token(const std::string& token) {
+  return token.size() == kWebhookHashPrefix.size() + 64 && token.rfind(kWebhookHashPrefix, 0) == 0;
+}
+
+std::string webhook_token_hash(const json& dsl) {
+  if (!dsl.is_object()) return "";
+  auto t = dsl.find("trigger");
+  if (t == dsl.end() || !t->is_object() || t->value("type", "") != "trigger.webhook") return "";
+  const json config = t->value("config", json::object());
+  const std::string token = config.is_object() ? config.value("token", "") : "";
+  return is_hashed_webhook_token(token) ? token.substr(kWebhookHashPrefix.size()) : "";
 }
 
 }  // namespace vespid::workflows

@@ -4,6 +4,7 @@
 // member reads. Runs inside the Sequencer.
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -22,6 +23,12 @@ struct Caller {
   std::string org_id;
 };
 
+// A webhook trigger's token as stored: "sha256:" and the hex SHA-256 of the token.
+inline const std::string kWebhookHashPrefix = "sha256:";
+bool is_hashed_webhook_token(const std::string& token);
+// The hex hash of a spec's webhook token, or "" when its trigger is not a webhook.
+std::string webhook_token_hash(const nlohmann::json& dsl);
+
 class WorkflowService {
  public:
   WorkflowService(core::StorageService& storage, repo::Repository& repo)
@@ -39,8 +46,14 @@ class WorkflowService {
   core::Task<nlohmann::json> update(Caller caller, std::string workflow_id, nlohmann::json body);
   // {revisions: [{revision, name, dsl, createdAt, createdByUserId}]}, newest first.
   core::Task<nlohmann::json> revisions(Caller caller, std::string workflow_id, int limit);
-  // status draft -> published (its spec is then fixed; runs use it).
+  // status draft -> published (its spec is then fixed; runs use it). A cron trigger's first
+  // tick is stored with it; a webhook token is indexed (CONFLICT when another workflow has it).
   core::Task<nlohmann::json> publish(Caller caller, std::string workflow_id);
+
+  // Told the first tick of a cron workflow just published (the cron trigger looks then).
+  void set_on_cron_scheduled(std::function<void(int64_t fire_ms)> f) {
+    on_cron_scheduled_ = std::move(f);
+  }
 
  private:
   core::Task<nlohmann::json> require_workflow(Caller caller, std::string workflow_id, bool write);
@@ -49,6 +62,7 @@ class WorkflowService {
 
   core::StorageService& storage_;
   repo::Repository& repo_;
+  std::function<void(int64_t)> on_cron_scheduled_;
 };
 
 }  // namespace vespid::workflows

@@ -5,6 +5,9 @@
 #include <regex>
 #include <set>
 
+#include "runtime/time_zone.hpp"
+#include "services/workflows/cron_schedule.hpp"
+
 namespace vespid::workflows {
 
 using nlohmann::json;
@@ -261,27 +264,6 @@ void check_node(Checker& c, const json& node, const std::string& path,
   if (type == "connector.github.issue.create") check_github_issue(c, node, path);
 }
 
-// Five fields (minute hour day-of-month month day-of-week), each `*`, a number, a range, a list
-// or a step; the ranges are checked by the scheduler that reads them.
-bool is_cron(const std::string& expr) {
-  static const std::regex field(
-      "^(\\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?(,(\\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?)*$");
-  std::vector<std::string> fields;
-  std::string cur;
-  for (char ch : expr + " ") {
-    if (ch == ' ' || ch == '\t') {
-      if (!cur.empty()) fields.push_back(cur);
-      cur.clear();
-    } else {
-      cur += ch;
-    }
-  }
-  if (fields.size() != 5) return false;
-  for (const auto& f : fields)
-    if (!std::regex_match(f, field)) return false;
-  return true;
-}
-
 void check_trigger(Checker& c, const json& spec) {
   const json* trigger = c.object(spec, "", "trigger", true);
   if (trigger == nullptr) return;
@@ -294,10 +276,25 @@ void check_trigger(Checker& c, const json& spec) {
   }
   if (type == "trigger.cron") {
     if (const json* config = c.object(*trigger, "trigger", "config", true)) {
+      // The cron scheduler reads both with these same classes: a spec that passes can be scheduled.
+      std::string why;
       auto cron = config->find("cron");
-      if (cron == config->end() || !cron->is_string() || !is_cron(cron->get<std::string>()))
+      if (cron == config->end() || !cron->is_string()) {
         c.fail("trigger.config.cron",
-               "trigger.config.cron must be five fields: minute hour day month weekday");
+               "trigger.config.cron is required (a string of five fields: minute hour "
+               "day-of-month month day-of-week)");
+      } else if (!CronSchedule::parse(cron->get<std::string>(), &why)) {
+        c.fail("trigger.config.cron", "trigger.config.cron: " + why);
+      }
+      auto tz = config->find("timezone");
+      if (tz != config->end() && !tz->is_null()) {
+        if (!tz->is_string()) {
+          c.fail("trigger.config.timezone",
+                 "trigger.config.timezone must be a string (an IANA zone such as Europe/Berlin)");
+        } else if (!util::TimeZone::load(tz->get<std::string>(), &why)) {
+          c.fail("trigger.config.timezone", "trigger.config.timezone: " + why);
+        }
+      }
     }
   }
 }

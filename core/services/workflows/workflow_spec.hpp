@@ -4,7 +4,8 @@
 // parallel.join (and the legacy connector.github.issue.create); triggers manual, webhook, cron.
 //
 // validate_workflow_spec reports every problem at once, each naming the node and the field, so a
-// spec is fixed in one round rather than one error at a time. Pure: no I/O.
+// spec is fixed in one round rather than one error at a time. Pure but for one read: a cron
+// trigger's timezone is looked up in the system's tzdata.
 #pragma once
 
 #include <nlohmann/json.hpp>
