@@ -27,7 +27,10 @@ std::shared_ptr<spdlog::logger> L() {
 
 constexpr int kMaxPage = 200;
 constexpr int64_t kMaxClaimWaitMs = 25000;
-constexpr int kCommitTries = 5;  // a worker's lease keeper and its executor race; both are right
+constexpr int kCommitTries = 5;
+constexpr int64_t kUnconfirmedLeaseMs =
+    5000;  // a claim's lease until its first checkpoint  // a worker's lease keeper and its
+           // executor race; both are right
 const std::string kClaimKey = "claim";
 
 bool ended(const std::string& status) {
@@ -466,11 +469,14 @@ Task<std::optional<json>> RunService::try_claim(std::string worker_id, int64_t l
     const std::string token = crypto::hex(crypto::random_bytes(24));
     r["leaseOwner"] = worker_id;
     r["leaseTokenSha256"] = crypto::sha256_hex(token);
+    // Until the worker's first checkpoint the lease is short: a long-poll answered just as its
+    // worker died reaches nobody, and the run should not wait a whole lease for that.
+    const int64_t first_lease = std::min<int64_t>(lease_ms, kUnconfirmedLeaseMs);
     r["leaseMs"] = lease_ms;
-    r["leaseExpiresMs"] = now + lease_ms;
-    r["leaseExpiresAt"] = util::iso8601(now + lease_ms);
+    r["leaseExpiresMs"] = now + first_lease;
+    r["leaseExpiresAt"] = util::iso8601(now + first_lease);
     r["nextAttemptAt"] = nullptr;
-    r["readyMs"] = now + lease_ms;
+    r["readyMs"] = now + first_lease;
     const uint64_t seq = r["nextSeq"].get<uint64_t>();
     json payload = {{"workerId", worker_id}, {"takeover", takeover}};
     if (takeover) payload["previousWorkerId"] = previous;
@@ -487,7 +493,7 @@ Task<std::optional<json>> RunService::try_claim(std::string worker_id, int64_t l
       r["readyMs"] = nullptr;
       clear_lease(r);
     } else {
-      txn.writes.push_back(Write::put(ready_key(now + lease_ms, run_id), ""));
+      txn.writes.push_back(Write::put(ready_key(now + first_lease, run_id), ""));
     }
     txn.writes.push_back(Write::put(keys::workflow_run(run_id), r.dump()));
     txn.writes.push_back(
