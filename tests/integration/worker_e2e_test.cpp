@@ -220,6 +220,31 @@ TEST_F(WorkerE2E, TheCliWaitsForARunAndSaysHowItEnded) {
   EXPECT_NE(failed.out.find("run_retried"), std::string::npos) << failed.out;
 }
 
+// A node slower than its own timeout: the gateway ends the dispatch with NODE_EXECUTION_TIMEOUT,
+// the worker retries the run with backoff, and after the last attempt the run fails with it.
+TEST_F(WorkerE2E, ANodeThatOutlivesItsTimeoutFailsTheRunAfterItsAttempts) {
+  auto beta = start_host("beta-host", "beta");
+  auto worker = start_worker("worker-1");
+  json slow = host_node("slow", "beta");
+  slow["config"]["limits"]["timeoutMs"] = 1000;  // the echo takes about 6 s
+  const std::string wf = publish({{"version", "v2"},
+                                  {"trigger", {{"type", "trigger.manual"}}},
+                                  {"nodes", json::array({slow})}});
+  json input = {{"message", "a b c d e f g h i j k l m n o p q r s t u"}};
+  CommandResult r =
+      vespid({"workflow", "run", wf, "--input", input.dump(), "--wait", "--timeout", "120"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("NODE_EXECUTION_TIMEOUT"), std::string::npos) << r.out;
+  CommandResult runs = vespid({"--json", "workflow", "runs", wf});
+  json listed = json::parse(runs.out, nullptr, false);
+  ASSERT_TRUE(listed.is_object()) << runs.out << runs.err;
+  ASSERT_EQ(listed["runs"].size(), 1u);
+  EXPECT_EQ(listed["runs"][0]["status"], "failed");
+  EXPECT_EQ(listed["runs"][0]["attemptCount"], 3);  // workflows.max_attempts
+  EXPECT_NE(listed["runs"][0]["error"].get<std::string>().find("NODE_EXECUTION_TIMEOUT"),
+            std::string::npos);
+}
+
 TEST_F(WorkerE2E, AWorkerWithoutTheTokenSaysWhatIsMissing) {
   CommandResult r =
       run_command({VESPID_WORKER_BIN, "--gateway", "http://127.0.0.1:" + std::to_string(api_port_)},
