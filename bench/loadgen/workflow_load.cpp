@@ -69,7 +69,9 @@ Target WorkflowLoad::workflow_target() {
               ++tally->runs;
               tally->events += r.events.size();
               for (std::size_t k = 1; k < r.events.size(); ++k) {
-                auto& g = tally->gaps_ms[r.events[k - 1].first + " → " + r.events[k].first];
+                const std::string step = r.events[k - 1].first + " → " + r.events[k].first;
+                if (!tally->gaps_ms.count(step)) tally->steps.push_back(step);
+                auto& g = tally->gaps_ms[step];
                 g.first += static_cast<double>(r.events[k].second - r.events[k - 1].second);
                 ++g.second;
               }

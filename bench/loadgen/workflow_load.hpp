@@ -12,6 +12,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "baselines.hpp"
 #include "gateway_runner.hpp"
@@ -25,8 +26,10 @@ namespace vespid::bench {
 struct CallTally {
   Histogram post;  // the POST alone: dispatch-async, or starting a run, until answered
   // Workflow runs that succeeded: the gap between each event and the next, by the gateway's
-  // createdAt (millisecond resolution, so each mean is over many runs): "a → b" → {sum, count}.
+  // createdAt (millisecond resolution, so each mean is over many runs): "a → b" → {sum, count},
+  // and the steps in the order they were first seen (a run's own order).
   std::map<std::string, std::pair<double, uint64_t>> gaps_ms;
+  std::vector<std::string> steps;
   uint64_t events = 0;  // events seen over the succeeded runs
   uint64_t runs = 0;    // succeeded runs seen
 };
