@@ -66,6 +66,8 @@ void add_gaps(Report& report, const std::string& run, const CallTally& t) {
   if (t.runs == 0) return;
   report.add_figure("workflow " + run + ": events per run", static_cast<double>(t.events) / t.runs,
                     "");
+  report.add_figure("workflow " + run + ": long-polls to follow a run",
+                    static_cast<double>(t.polls) / t.runs, "");
   for (const auto& step : t.steps) {
     const auto& [sum, n] = t.gaps_ms.at(step);
     report.add_figure(run + ": " + step, sum / n, "ms");
@@ -119,7 +121,16 @@ int run_workflow(const CommonOptions& c, const WorkflowOptions& o) {
   Target workflow = load.workflow_target();
   for (const auto& p : plan) {
     for (Target* t : {&dispatch, &workflow}) {
-      run_target(report, p.name, *t, p.spec, p.callers);
+      const double workers_before = workers.cpu_seconds();
+      const LoadResult r = run_target(report, p.name, *t, p.spec, p.callers);
+      // The workers' share of the CPU column (which is the gateway's and theirs), counted the
+      // same way: over the whole load, scaled to the measured window.
+      if (r.completed_in_window > 0) {
+        const double used = (workers.cpu_seconds() - workers_before) * p.spec.duration_s /
+                            (p.spec.warmup_s + p.spec.duration_s);
+        report.add_figure(t->name + " " + p.name + ": workers' CPU per request",
+                          used * 1e6 / static_cast<double>(r.completed_in_window), "µs");
+      }
       const Histogram h = load.last_tally(t->name).post;
       report.add_figure(t->name + " " + p.name + ": POST answered p50", h.percentile(50) / 1e3,
                         "µs");

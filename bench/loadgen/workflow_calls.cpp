@@ -107,6 +107,7 @@ FollowedRun RunStarter::run_once(const std::function<bool()>& closed) {
                                 base_ + "/" + out.run_id + "/events?cursor=" +
                                     std::to_string(cursor) + "&limit=1000&waitMs=" + kWaitMs,
                                 headers_, ""));
+    ++out.polls;
     if (r.status != 200) {
       out.status = code_of(r);
       return out;

@@ -35,6 +35,7 @@ struct FollowedRun {
   std::string run_id;    // empty when the start was refused
   std::string status;    // the last event's verdict: succeeded, failed, canceled; else the error
   uint64_t post_ns = 0;  // POST .../runs until its 201
+  int polls = 0;         // events long-polls it took to see the verdict
   // Every event of the run: its type and createdAt (ms since the epoch, the gateway's clock).
   std::vector<std::pair<std::string, int64_t>> events;
 };

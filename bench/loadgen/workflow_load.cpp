@@ -68,6 +68,7 @@ Target WorkflowLoad::workflow_target() {
             if (ok) {
               ++tally->runs;
               tally->events += r.events.size();
+              tally->polls += static_cast<uint64_t>(r.polls);
               for (std::size_t k = 1; k < r.events.size(); ++k) {
                 const std::string step = r.events[k - 1].first + " → " + r.events[k].first;
                 if (!tally->gaps_ms.count(step)) tally->steps.push_back(step);

@@ -31,6 +31,7 @@ struct CallTally {
   std::map<std::string, std::pair<double, uint64_t>> gaps_ms;
   std::vector<std::string> steps;
   uint64_t events = 0;  // events seen over the succeeded runs
+  uint64_t polls = 0;   // events long-polls over the succeeded runs
   uint64_t runs = 0;    // succeeded runs seen
 };
 
