@@ -24,15 +24,18 @@ const char* to_string(LeaseState s) {
   return "?";
 }
 
-RunLease::RunLease(std::string run_id, std::string token)
+RunLease::RunLease(std::string run_id, std::string token, int64_t next_seq)
     : run_id_(std::move(run_id)),
       token_(std::move(token)),
-      last_ok_(std::chrono::steady_clock::now()) {}
+      last_ok_(std::chrono::steady_clock::now()),
+      next_seq_(next_seq) {}
 
 void RunLease::note(const json& body, const CheckpointAnswer& a) {
   switch (a.kind) {
     case CheckpointAnswer::Kind::ok:
       last_ok_ = std::chrono::steady_clock::now();
+      if (a.run.is_object() && a.run.value("nextSeq", json()).is_number_integer())
+        next_seq_ = a.run["nextSeq"].get<int64_t>();
       // After an outcome the gateway has let the lease go; renewing it would only hear
       // LEASE_LOST.
       if (body.contains("outcome")) state_.store(LeaseState::released, std::memory_order_release);
@@ -68,6 +71,11 @@ CheckpointAnswer RunLease::checkpoint(const GatewayApi& api, json body) {
   return a;
 }
 
+int64_t RunLease::next_seq() {
+  std::lock_guard<std::mutex> lock(io_mu_);
+  return next_seq_;
+}
+
 bool RunLease::renew_if_due(const GatewayApi& api, std::chrono::milliseconds every,
                             int64_t lease_ms, CheckpointAnswer* answer) {
   std::unique_lock<std::mutex> lock(io_mu_, std::try_to_lock);
@@ -99,8 +107,9 @@ void LeaseKeeper::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-std::shared_ptr<RunLease> LeaseKeeper::hold(const std::string& run_id, const std::string& token) {
-  auto lease = std::make_shared<RunLease>(run_id, token);
+std::shared_ptr<RunLease> LeaseKeeper::hold(const std::string& run_id, const std::string& token,
+                                            int64_t next_seq) {
+  auto lease = std::make_shared<RunLease>(run_id, token, next_seq);
   {
     std::lock_guard<std::mutex> lock(mu_);
     leases_.push_back(lease);

@@ -33,10 +33,15 @@ const char* to_string(LeaseState s);
 // One held run's lease. Shared by the run's executor thread and the keeper thread.
 class RunLease {
  public:
-  RunLease(std::string run_id, std::string token);
+  // next_seq: the run's nextSeq as claimed, the seq its next event will get.
+  RunLease(std::string run_id, std::string token, int64_t next_seq);
 
   const std::string& run_id() const { return run_id_; }
   const std::string& token() const { return token_; }
+  // The seq the run's next event gets, as the gateway last said (0: not known). A checkpoint
+  // that appends events sends it as expectedSeq, fixed before its first try, so that a resend
+  // after a lost answer is recognised by the gateway instead of storing its events twice.
+  int64_t next_seq();
   // Any thread.
   LeaseState state() const { return state_.load(std::memory_order_acquire); }
   bool held() const { return state() == LeaseState::held; }
@@ -61,6 +66,7 @@ class RunLease {
   std::atomic<LeaseState> state_{LeaseState::held};  // any thread; written under io_mu_
   std::mutex io_mu_;  // held for the whole of one checkpoint round trip (executor or keeper)
   std::chrono::steady_clock::time_point last_ok_;  // under io_mu_: the gateway's last "ok"
+  int64_t next_seq_;                               // under io_mu_: see next_seq()
 };
 
 class LeaseKeeper {
@@ -75,7 +81,8 @@ class LeaseKeeper {
   void stop();
 
   // Executor threads: a claimed run's lease, renewed from now on; and the end of renewing it.
-  std::shared_ptr<RunLease> hold(const std::string& run_id, const std::string& token);
+  std::shared_ptr<RunLease> hold(const std::string& run_id, const std::string& token,
+                                 int64_t next_seq);
   void drop(const std::shared_ptr<RunLease>& lease);
 
  private:

@@ -59,6 +59,11 @@ Saved RunExecutor::save(json body, bool with_cursor) {
   if (with_cursor && cursor_ && !body.contains("cursor")) body["cursor"] = cursor_->to_json();
   if (clear_blocked_ && !body.contains("blocked")) body["blocked"] = nullptr;
   if (!body.contains("outcome") && !body.contains("leaseMs")) body["leaseMs"] = env_.lease_ms;
+  // Fixed here, before the first try: every resend of this checkpoint names the same place in
+  // the log, even if a lease renewal in between told the lease a newer nextSeq.
+  if (body.contains("events")) {
+    if (const int64_t seq = lease_->next_seq(); seq > 0) body["expectedSeq"] = seq;
+  }
 
   Backoff backoff(std::chrono::milliseconds(500), std::chrono::milliseconds(10'000));
   for (;;) {

@@ -60,7 +60,9 @@ void Worker::claim_loop(int index) {
     reachable = true;
     backoff.reset();
     const ClaimedRun& claimed = a.claimed;
-    auto lease = keeper_.hold(claimed.run_id(), claimed.lease_token);
+    const nlohmann::json seq = claimed.run.value("nextSeq", nlohmann::json());
+    auto lease = keeper_.hold(claimed.run_id(), claimed.lease_token,
+                              seq.is_number_integer() ? seq.get<int64_t>() : 0);
     try {
       RunExecutor(env_, claimed, lease).run();
     } catch (const std::exception& e) {
