@@ -72,7 +72,10 @@ void print_event(const json& e) {
     if (out.size() > 100) out = out.substr(0, 97) + "...";
     line += "  output=" + out;
   }
-  if (e.value("message", json()).is_string()) line += "  " + e["message"].get<std::string>();
+  // The message, unless it only repeats the error just printed.
+  if (e.value("message", json()).is_string() &&
+      !(p.is_object() && p.value("error", json()) == e["message"]))
+    line += "  " + e["message"].get<std::string>();
   std::cout << line << std::endl;
 }
 
