@@ -559,7 +559,8 @@ int Gateway::close_token_holders_here(const std::string& token_id) {
     }
   });
   if (closed > 0) {
-    L()->info("access token {} revoked: {} open connection(s) closed", token_id, closed);
+    // token_id is an access token's id, or web-session/<id> for a web session that ended.
+    L()->info("credential {} revoked: {} open connection(s) closed", token_id, closed);
   }
   return closed;
 }

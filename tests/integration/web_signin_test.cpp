@@ -208,9 +208,9 @@ TEST_F(WebSignin, TheCookieWorksOnRestAndWebSocketsUntilSignOut) {
   // ... and on the upgrades of /ws/client and /ws/operator.
   int status = 0;
   json refusal;
-  Headers client_headers = same_origin;
-  client_headers["x-org-id"] = "acme";
-  auto client = upgrade("/ws/client", client_headers, &status, &refusal);
+  // A browser cannot set headers on a WebSocket: the org comes in the query.
+  const Headers client_headers = same_origin;
+  auto client = upgrade("/ws/client?orgId=acme", client_headers, &status, &refusal);
   ASSERT_EQ(status, 101) << refusal.dump();
   client->send({{"type", "client_hello"}});
   auto hello = client->read_type("client_hello_ok");
@@ -239,7 +239,7 @@ TEST_F(WebSignin, TheCookieWorksOnRestAndWebSocketsUntilSignOut) {
   EXPECT_EQ(after.status, 401) << after.raw_body;
   EXPECT_NE(after.body.value("message", "").find("vespid web login"), std::string::npos);
   EXPECT_EQ(call("GET", "/v1/orgs/" + org_id_ + "/sessions", {{"Cookie", cookie}}).status, 401);
-  upgrade("/ws/client", client_headers, &status, &refusal);
+  upgrade("/ws/client?orgId=acme", client_headers, &status, &refusal);
   EXPECT_EQ(status, 401) << refusal.dump();
   HttpReply twice = call("DELETE", "/v1/web/session", same_origin);
   EXPECT_EQ(twice.status, 200) << "signing out twice is no error";
@@ -335,6 +335,11 @@ TEST_F(WebSignin, AnOrgBoundSessionEndsWithTheMembership) {
   json refusal;
   auto client = upgrade("/ws/client", {{"Cookie", bob}, {"Origin", origin()}}, &status, &refusal);
   ASSERT_EQ(status, 101) << "the session's org when no x-org-id: " << refusal.dump();
+  HttpReply elsewhere = call("GET", "/v1/orgs/" + other_org_id_ + "/sessions", {{"Cookie", bob}});
+  EXPECT_EQ(elsewhere.status, 403) << elsewhere.raw_body;
+  EXPECT_NE(elsewhere.body.value("message", "").find("this web session is bound to org \"acme\""),
+            std::string::npos)
+      << elsewhere.raw_body;
   auto admin = cli::OperatorClient::connect(gw_.socket_path());
   admin.call("members.remove", {{"org", "acme"}, {"user", "bob"}});
   EXPECT_TRUE(closes(*client)) << "the open socket closes with the membership";
