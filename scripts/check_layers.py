@@ -49,7 +49,7 @@ PARTS = {
 
 # Trees outside core/ that must not reach into it: they build against the SDK (plugins), or
 # are programs and libraries that talk to a gateway over the wire.
-OUTSIDE_CORE = ["plugins", "apps/cli", "apps/agent", "libs", "sdk"]
+OUTSIDE_CORE = ["plugins", "apps/cli", "apps/agent", "apps/worker", "libs", "sdk"]
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 

@@ -3,7 +3,8 @@
 # state directory, the admin socket, the bridge, the HTTP API on 3001 and the WebSockets on
 # 3002), bootstrap an org, a user and an access token with the CLI, pair a demo node host
 # (`vespid-agent`, echo engine, no API key needed), open a session pinned to it and stream an
-# answer back, and dispatch work to it as a worker would.
+# answer back, dispatch work to it as a worker would, and run a small workflow on it with
+# `vespid-worker`.
 # The gateway and the node host keep running in the foreground until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +14,8 @@ export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/vespid-ccache}"
 # As in test.sh: paths relative to the checkout, so another clone on this machine hits the cache.
 export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}" CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-true}"
 cmake --preset release >/dev/null
-cmake --build --preset release --target vespid-gateway vespid vespid-agent sqlite localbus unix bridge ws
+cmake --build --preset release --target vespid-gateway vespid vespid-agent vespid-worker sqlite localbus \
+  unix bridge ws
 
 bin=build/release/bin
 state="${VESPID_DEMO_STATE_DIR:-$PWD/build/demo-state}"
@@ -28,7 +30,9 @@ echo "== starting vespid-gateway (state dir $state, log $state/gateway.log)"
 "$bin/vespid-gateway" run --state-dir "$state" >>"$state/gateway.log" 2>&1 &
 gw=$!
 agent=""
+worker=""
 cleanup() {
+  [ -n "$worker" ] && kill -TERM "$worker" 2>/dev/null && wait "$worker" 2>/dev/null
   [ -n "$agent" ] && kill -TERM "$agent" 2>/dev/null && wait "$agent" 2>/dev/null
   kill -TERM $gw 2>/dev/null
   wait $gw 2>/dev/null
@@ -90,6 +94,22 @@ echo
 sleep 0.5
 curl -s "http://127.0.0.1:3001/internal/v1/results/$run:n1:1" -H "x-gateway-token: $VESPID_INTERNAL_TOKEN"
 echo
+
+echo "== a workflow: vespid-worker runs it, its agent.run node on the demo node host"
+"$bin/vespid-worker" --gateway http://127.0.0.1:3001 --id demo-worker --log-level warn \
+  2>>"$state/worker.log" &
+worker=$!
+export VESPID_API=http://127.0.0.1:3001 VESPID_ORG=demo VESPID_TOKEN="$token"
+# One demo workflow, made on the first run and reused after.
+wf="$(cli --json workflow list | python3 -c 'import json, sys
+print(next((w["id"] for w in json.load(sys.stdin)["workflows"]
+            if w["name"] == "demo greeting" and w["status"] == "published"), ""))')"
+if [ -z "$wf" ]; then
+  wf="$(cli workflow create --name "demo greeting" --spec etc/examples/demo-workflow.json)"
+  cli workflow publish "$wf" >/dev/null
+fi
+cli workflow run "$wf" --input '{"greet": true, "message": "hello from a workflow run"}' --wait
+unset VESPID_API VESPID_ORG VESPID_TOKEN
 cli nodes list
-echo "== the gateway and the node host are running; press Ctrl-C to stop them"
+echo "== the gateway, the node host and the worker are running; press Ctrl-C to stop them"
 wait $gw

@@ -66,6 +66,12 @@ void print_event(const json& e) {
                 (p[k].is_string() ? p[k].get<std::string>() : p[k].dump());
     }
   }
+  if (p.is_object() && p.contains("output") && !p["output"].is_null()) {
+    // What a node or the run produced, on one line and cut short: `runs --json` has it whole.
+    std::string out = p["output"].dump(-1, ' ', true);  // ASCII: safe to cut anywhere
+    if (out.size() > 100) out = out.substr(0, 97) + "...";
+    line += "  output=" + out;
+  }
   if (e.value("message", json()).is_string()) line += "  " + e["message"].get<std::string>();
   std::cout << line << std::endl;
 }

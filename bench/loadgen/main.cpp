@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
   svc_common.duration_s = 10;
   ClusterInvokeOptions cl;
   StorageCompareOptions sc;
+  WorkflowOptions wfo;
 
   auto* invoke = app.add_subcommand("invoke", "operators call nodes.invoke on bridge nodes");
   add_common(invoke, common);
@@ -175,6 +176,24 @@ int main(int argc, char** argv) {
   storage_cmd->add_option("--turn-deltas", sc.turn_deltas, "assistant deltas per turn")
       ->check(CLI::Range(1, 1000));
 
+  auto* workflow_cmd = app.add_subcommand(
+      "workflow",
+      "one-node workflow runs (vespid-worker, /ws node hosts) against the bare dispatch of the "
+      "same node, serially and with --callers at once: the latency a run adds, runs/s");
+  add_common(workflow_cmd, common);
+  workflow_cmd->add_option("--hosts", wfo.hosts, "/ws node hosts")->check(CLI::Range(1, 100000));
+  workflow_cmd->add_option("--workers", wfo.workers, "vespid-worker processes")
+      ->check(CLI::Range(1, 64));
+  workflow_cmd
+      ->add_option("--worker-concurrency", wfo.worker_concurrency, "each worker's runs at once")
+      ->check(CLI::Range(1, 256));
+  workflow_cmd
+      ->add_option("--callers", wfo.callers,
+                   "runs (and dispatches) in flight in the load run, one per caller")
+      ->check(CLI::Range(1, 512));
+  workflow_cmd->add_option("--worker-bin", wfo.worker_bin,
+                           "vespid-worker to start (default: next to vespid-bench)");
+
   // Internal: the raw baselines' servers, run as a child process by the other subcommands.
   int echo_port = 0, relay_port = 0, upstream_port = 0;
   auto* serve = app.add_subcommand("serve-raw", "(internal) raw echo and relay servers");
@@ -194,6 +213,7 @@ int main(int argc, char** argv) {
     if (*all_cmd) return run_soak_all(common, all);
     if (*cluster_cmd) return run_cluster_invoke(svc_common, cl);
     if (*storage_cmd) return run_storage_compare(svc_common, sc);
+    if (*workflow_cmd) return run_workflow(common, wfo);
     if (*serve) return serve_raw(echo_port, relay_port, upstream_port);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "vespid-bench: %s\n", e.what());

@@ -97,6 +97,19 @@ struct StorageCompareOptions {
   int turn_deltas = 16;  // assistant deltas per turn: a turn stores deltas + 3 events
 };
 
+// workflow: a one-node workflow run (started over rest.v1, followed to its verdict) against the
+// bare dispatch of the same node (result long-polled as vespid-worker does), serially and with
+// `callers` at once; real vespid-worker processes run the runs.
+struct WorkflowOptions {
+  int hosts = 4;  // /ws node hosts answering execute at once
+  int workers = 2;
+  int worker_concurrency = 8;  // each worker's --concurrency
+  // Runs (or dispatches) in flight in the load run, one per caller: by default as many as the
+  // workers execute at once, so none waits in the queue.
+  int callers = 16;
+  std::string worker_bin;  // empty: vespid-worker next to vespid-bench
+};
+
 int run_invoke(const CommonOptions& c, const InvokeOptions& o);
 int run_cluster_invoke(const CommonOptions& c, const ClusterInvokeOptions& o);
 int run_storage_compare(const CommonOptions& c, const StorageCompareOptions& o);
@@ -106,5 +119,6 @@ int run_reconnect(const CommonOptions& c, const ReconnectOptions& o);
 int run_soak(const CommonOptions& c, const SoakOptions& o);
 int run_soak_all(const CommonOptions& c, const SoakAllOptions& o);
 int run_baselines_only(const CommonOptions& c, const InvokeOptions& o);
+int run_workflow(const CommonOptions& c, const WorkflowOptions& o);
 
 }  // namespace vespid::bench

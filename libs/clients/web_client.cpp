@@ -112,6 +112,155 @@ HttpReply http_request(const WebTarget& t, const std::string& method, const std:
   return reply;
 }
 
+namespace {
+
+// One asynchronous exchange driven to its end on the calling thread. Every step runs the
+// io_context in slices of 50 ms so the deadline and the caller's cancel test are looked at while
+// a step waits; either closes the socket, which ends the pending operation with an error.
+class BoundedExchange {
+ public:
+  explicit BoundedExchange(const HttpOptions& o)
+      : options_(o), deadline_(std::chrono::steady_clock::now() + o.timeout) {}
+
+  asio::io_context& io() { return io_; }
+  tcp::socket& socket() { return socket_; }
+  tcp::resolver& resolver() { return resolver_; }
+  bool timed_out() const { return abort_ == Abort::timeout; }
+  bool cancelled() const { return abort_ == Abort::cancelled; }
+
+  // `start(done)` begins one operation whose handler calls done(ec); returns that ec.
+  template <class Start>
+  beast::error_code step(Start&& start) {
+    bool finished = false;
+    beast::error_code result;
+    start([&finished, &result](const beast::error_code& ec) {
+      result = ec;
+      finished = true;
+    });
+    io_.restart();
+    while (!finished) {
+      if (abort_ == Abort::none) {
+        if (std::chrono::steady_clock::now() >= deadline_) {
+          abort_ = Abort::timeout;
+        } else if (options_.cancelled && options_.cancelled()) {
+          abort_ = Abort::cancelled;
+        }
+        if (abort_ != Abort::none) {
+          resolver_.cancel();
+          beast::error_code ignored;
+          socket_.close(ignored);
+        }
+      }
+      io_.run_one_for(std::chrono::milliseconds(50));
+    }
+    return result;
+  }
+
+ private:
+  enum class Abort { none, timeout, cancelled };
+  const HttpOptions& options_;
+  const std::chrono::steady_clock::time_point deadline_;
+  asio::io_context io_;
+  tcp::resolver resolver_{io_};
+  tcp::socket socket_{io_};
+  Abort abort_ = Abort::none;
+};
+
+// Writes the request and reads the answer on `stream` (the socket, or TLS over it).
+template <class Stream>
+beast::error_code exchange(BoundedExchange& x, Stream& stream,
+                           http::request<http::string_body>& req,
+                           http::response_parser<http::string_body>& parser) {
+  beast::error_code ec = x.step([&](auto done) {
+    http::async_write(stream, req, [done](const beast::error_code& e, std::size_t) { done(e); });
+  });
+  if (ec) return ec;
+  beast::flat_buffer buf;
+  return x.step([&](auto done) {
+    http::async_read(stream, buf, parser,
+                     [done](const beast::error_code& e, std::size_t) { done(e); });
+  });
+}
+
+}  // namespace
+
+HttpReply http_request(const WebTarget& t, const std::string& method, const std::string& path,
+                       const Headers& headers, const std::string& body,
+                       const HttpOptions& options) {
+  HttpReply reply;
+  BoundedExchange x(options);
+  beast::error_code ec;
+  try {
+    tcp::resolver::results_type endpoints;
+    ec = x.step([&](auto done) {
+      x.resolver().async_resolve(
+          t.host, std::to_string(t.port),
+          [&endpoints, done](const beast::error_code& e, tcp::resolver::results_type r) {
+            endpoints = std::move(r);
+            done(e);
+          });
+    });
+    if (!ec) {
+      ec = x.step([&](auto done) {
+        asio::async_connect(x.socket(), endpoints,
+                            [done](const beast::error_code& e, const tcp::endpoint&) { done(e); });
+      });
+    }
+    if (!ec) {
+      http::request<http::string_body> req{http::string_to_verb(method), path, 11};
+      const bool v6 = t.host.find(':') != std::string::npos;
+      req.set(http::field::host, (v6 ? "[" + t.host + "]" : t.host) + ":" + std::to_string(t.port));
+      for (const auto& [k, v] : headers) req.set(k, v);
+      if (!body.empty() && req.find(http::field::content_type) == req.end())
+        req.set(http::field::content_type, "application/json");
+      req.body() = body;
+      req.prepare_payload();
+      http::response_parser<http::string_body> parser;
+      parser.body_limit(options.max_body_bytes);
+      parser.header_limit(64 * 1024);
+      // A HEAD answer announces a length it does not send.
+      if (req.method() == http::verb::head) parser.skip(true);
+      if (t.tls) {
+        auto ctx = make_tls_context(t);
+        beast::ssl_stream<tcp::socket&> s(x.socket(), *ctx);
+        prepare_tls(s, t);
+        ec = x.step([&](auto done) {
+          s.async_handshake(asio::ssl::stream_base::client,
+                            [done](const beast::error_code& e) { done(e); });
+        });
+        if (!ec) ec = exchange(x, s, req, parser);
+      } else {
+        ec = exchange(x, x.socket(), req, parser);
+      }
+      if (!ec) {
+        const auto& res = parser.get();
+        reply.status = static_cast<int>(res.result_int());
+        reply.raw_body = res.body();
+        reply.body = parse_or_null(reply.raw_body);
+        if (auto it = res.find(http::field::content_type); it != res.end())
+          reply.content_type = std::string(it->value());
+        return reply;
+      }
+    }
+  } catch (const std::exception& e) {
+    reply.error = e.what();
+    return reply;
+  }
+  if (x.timed_out()) {
+    reply.timed_out = true;
+    reply.error = "no complete answer within " + std::to_string(options.timeout.count()) + " ms";
+  } else if (x.cancelled()) {
+    reply.cancelled = true;
+    reply.error = "cancelled";
+  } else if (ec == http::error::body_limit) {
+    reply.body_too_large = true;
+    reply.error = "the response body is over " + std::to_string(options.max_body_bytes) + " bytes";
+  } else {
+    reply.error = ec.message();
+  }
+  return reply;
+}
+
 struct WsClient::Impl {
   WebTarget target;
   asio::io_context io;

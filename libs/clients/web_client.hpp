@@ -5,6 +5,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -32,6 +34,11 @@ struct HttpReply {
   std::vector<std::pair<std::string, std::string>> headers;
   // The values of one header (`name` lowercase), in order.
   std::vector<std::string> header_values(const std::string& name) const;
+  // Set only by the overload with HttpOptions:
+  std::string content_type;     // the response's Content-Type, as sent
+  bool timed_out = false;       // status 0: HttpOptions::timeout passed first
+  bool cancelled = false;       // status 0: HttpOptions::cancelled said stop
+  bool body_too_large = false;  // status 0: the body was over HttpOptions::max_body_bytes
 };
 
 using Headers = std::map<std::string, std::string>;
@@ -39,6 +46,24 @@ using Headers = std::map<std::string, std::string>;
 // One request on a fresh connection.
 HttpReply http_request(const WebTarget& target, const std::string& method, const std::string& path,
                        const Headers& headers = {}, const std::string& body = "");
+
+struct HttpOptions {
+  // The whole exchange (name lookup, connect, TLS handshake, request, response) must end within
+  // this: a long-poll needs more than the 10 s the overload above allows, and a server that
+  // trickles its answer must not hold the caller beyond it either.
+  std::chrono::milliseconds timeout{10'000};
+  // A response body over this many bytes fails the request (body_too_large).
+  std::uint64_t max_body_bytes = 8ull * 1024 * 1024;
+  // Polled about every 50 ms while the request is under way; true abandons it (cancelled).
+  std::function<bool()> cancelled;
+};
+
+// The same with a deadline for the whole exchange, a bound on the body and a way to abandon it
+// from another thread's decision. Unlike the overload above, `target.host` may be a name: it is
+// looked up (and, for TLS, verified as server_name or host). The Host header is host:port unless
+// `headers` sets one.
+HttpReply http_request(const WebTarget& target, const std::string& method, const std::string& path,
+                       const Headers& headers, const std::string& body, const HttpOptions& options);
 
 class WsClient {
  public:

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <thread>
 
+#include "background_process.hpp"
 #include "node_host_support.hpp"
 #include "process.hpp"
 
@@ -19,41 +20,7 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-// A `vespid-agent start` running in the background, its output in a log file.
-class AgentProcess {
- public:
-  AgentProcess(const std::vector<std::string>& argv, const EnvOverrides& env,
-               const std::string& log_path)
-      : log_path_(log_path) {
-    int out = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    int in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    pid_ = spawn(argv, env, in, out, out, {"VESPID_"});
-    ::close(out);
-    ::close(in);
-  }
-  ~AgentProcess() {
-    if (pid_ > 0 && exit_code_ < 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  // The exit code, or -1 if still running after `timeout`.
-  int wait_exit(std::chrono::milliseconds timeout) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) return exit_code_ = decode_wait_status(status);
-      std::this_thread::sleep_for(20ms);
-    }
-    return -1;
-  }
-  std::string log() const { return read_file(log_path_); }
-
- private:
-  pid_t pid_ = -1;
-  int exit_code_ = -1;
-  std::string log_path_;
-};
+using AgentProcess = BackgroundProcess;  // a `vespid-agent start`
 
 class RealAgent : public NodeHostGateway {
  protected:

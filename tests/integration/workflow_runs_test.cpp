@@ -210,6 +210,48 @@ TEST_F(WorkflowRuns, AFollowerIsAnsweredWhenTheNextEventsAreStored) {
   EXPECT_EQ(idle.body["nextCursor"], 3);
 }
 
+// A worker that did not hear the answer to a checkpoint sends it again; with expectedSeq the
+// gateway knows it stored it already and stores nothing twice, even for the run's last one.
+TEST_F(WorkflowRuns, ACheckpointResentAfterALostAnswerIsStoredOnce) {
+  const std::string id = start_run();
+  HttpReply c = claim("worker-a");
+  ASSERT_TRUE(c.body["run"].is_object()) << c.raw_body;
+  const json lease = c.body["leaseToken"];
+  EXPECT_EQ(c.body["run"]["nextSeq"], 3);
+  const json two = json::array({{{"eventType", "run_started"}}, {{"eventType", "node_started"}}});
+  json step = {{"leaseToken", lease}, {"events", two}, {"expectedSeq", 3}};
+  HttpReply first = checkpoint(id, step);
+  ASSERT_EQ(first.status, 200) << first.raw_body;
+  EXPECT_EQ(first.body["seqs"], json::array({3, 4}));
+  HttpReply again = checkpoint(id, step);
+  ASSERT_EQ(again.status, 200) << again.raw_body;
+  EXPECT_EQ(again.body["duplicate"], true);
+  EXPECT_EQ(again.body["seqs"], json::array({3, 4}));
+  EXPECT_EQ(events(id).size(), 4u);
+  // A place in the log that does not fit what is there is refused, not guessed at.
+  json three = step;
+  three["events"].push_back({{"eventType", "node_succeeded"}});
+  EXPECT_EQ(checkpoint(id, three).status, 409);
+
+  json last = {{"leaseToken", lease},
+               {"events", json::array({{{"eventType", "run_succeeded"}}})},
+               {"expectedSeq", 5},
+               {"outcome", "succeeded"}};
+  ASSERT_EQ(checkpoint(id, last).status, 200);
+  HttpReply last_again = checkpoint(id, last);
+  ASSERT_EQ(last_again.status, 200) << last_again.raw_body;
+  EXPECT_EQ(last_again.body["duplicate"], true);
+  json log = events(id);
+  expect_gap_free(log);
+  EXPECT_EQ(log.size(), 5u) << log.dump();
+  // Another lease's token learns nothing from a resend.
+  EXPECT_EQ(checkpoint(id, {{"leaseToken", "not-the-token"},
+                            {"events", json::array({{{"eventType", "x"}}})},
+                            {"expectedSeq", 5}})
+                .status,
+            409);
+}
+
 TEST_F(WorkflowRuns, ARetryIsTheNextAttemptUntilNoneIsLeft) {
   const std::string id = start_run();
   for (int attempt = 1; attempt <= 3; ++attempt) {

@@ -27,7 +27,10 @@ std::shared_ptr<spdlog::logger> L() {
 
 constexpr int kMaxPage = 200;
 constexpr int64_t kMaxClaimWaitMs = 25000;
-constexpr int kCommitTries = 5;  // a worker's lease keeper and its executor race; both are right
+constexpr int kCommitTries = 5;
+constexpr int64_t kUnconfirmedLeaseMs =
+    5000;  // a claim's lease until its first checkpoint  // a worker's lease keeper and its
+           // executor race; both are right
 const std::string kClaimKey = "claim";
 
 bool ended(const std::string& status) {
@@ -466,11 +469,14 @@ Task<std::optional<json>> RunService::try_claim(std::string worker_id, int64_t l
     const std::string token = crypto::hex(crypto::random_bytes(24));
     r["leaseOwner"] = worker_id;
     r["leaseTokenSha256"] = crypto::sha256_hex(token);
+    // Until the worker's first checkpoint the lease is short: a long-poll answered just as its
+    // worker died reaches nobody, and the run should not wait a whole lease for that.
+    const int64_t first_lease = std::min<int64_t>(lease_ms, kUnconfirmedLeaseMs);
     r["leaseMs"] = lease_ms;
-    r["leaseExpiresMs"] = now + lease_ms;
-    r["leaseExpiresAt"] = util::iso8601(now + lease_ms);
+    r["leaseExpiresMs"] = now + first_lease;
+    r["leaseExpiresAt"] = util::iso8601(now + first_lease);
     r["nextAttemptAt"] = nullptr;
-    r["readyMs"] = now + lease_ms;
+    r["readyMs"] = now + first_lease;
     const uint64_t seq = r["nextSeq"].get<uint64_t>();
     json payload = {{"workerId", worker_id}, {"takeover", takeover}};
     if (takeover) payload["previousWorkerId"] = previous;
@@ -487,7 +493,7 @@ Task<std::optional<json>> RunService::try_claim(std::string worker_id, int64_t l
       r["readyMs"] = nullptr;
       clear_lease(r);
     } else {
-      txn.writes.push_back(Write::put(ready_key(now + lease_ms, run_id), ""));
+      txn.writes.push_back(Write::put(ready_key(now + first_lease, run_id), ""));
     }
     txn.writes.push_back(Write::put(keys::workflow_run(run_id), r.dump()));
     txn.writes.push_back(
@@ -542,6 +548,7 @@ Task<json> RunService::checkpoint(std::string run_id, json body) {
     throw api::invalid("\"error\" must be a string of at most 4000 characters",
                        {{"field", "error"}});
   const int64_t retry_ms = int_field(body, "retryDelayMs", 1000, 0, 3600000);
+  const int64_t expected_seq = int_field(body, "expectedSeq", 0, 1, int64_t{1} << 50);
 
   for (int i = 0; i < kCommitTries; ++i) {
     std::optional<core::KV> kv = co_await storage_.get(keys::workflow_run(run_id));
@@ -552,8 +559,19 @@ Task<json> RunService::checkpoint(std::string run_id, json body) {
       throw api::ApiError("RUN_CANCELED", "run " + run_id + " was canceled; stop working on it",
                           {{"runId", run_id}});
     }
-    const bool holder = status == "running" && r["leaseTokenSha256"].is_string() &&
-                        crypto::equal_ct(r["leaseTokenSha256"].get<std::string>(), token_hash);
+    const bool token_matches =
+        r["leaseTokenSha256"].is_string() &&
+        crypto::equal_ct(r["leaseTokenSha256"].get<std::string>(), token_hash);
+    // The worker that ended the run resending its last checkpoint (the answer was lost): the
+    // run ended as it asked, nothing more to store.
+    if (token_matches && ended(status) && expected_seq > 0 &&
+        r["nextSeq"].get<int64_t>() >= expected_seq + static_cast<int64_t>(events.size())) {
+      json seqs = json::array();
+      for (size_t k = 0; k < events.size(); ++k)
+        seqs.push_back(expected_seq + static_cast<int64_t>(k));
+      co_return json{{"run", view(r)}, {"seqs", seqs}, {"duplicate", true}};
+    }
+    const bool holder = status == "running" && token_matches;
     if (!holder) {
       const std::string now_held =
           status == "running" && r["leaseOwner"].is_string()
@@ -563,6 +581,22 @@ Task<json> RunService::checkpoint(std::string run_id, json body) {
                           "run " + run_id + ": this lease is no longer valid (" + now_held +
                               "); stop working on it",
                           {{"runId", run_id}, {"status", status}});
+    }
+    // A checkpoint resent after its answer was lost: its events are already stored (only the
+    // lease holder appends, one checkpoint at a time), so they are not stored again.
+    if (expected_seq > 0 && r["nextSeq"].get<int64_t>() != expected_seq) {
+      const int64_t next = r["nextSeq"].get<int64_t>();
+      if (next < expected_seq || next - expected_seq < static_cast<int64_t>(events.size())) {
+        throw api::ApiError("CONFLICT",
+                            "expectedSeq " + std::to_string(expected_seq) +
+                                " does not follow the run's log (its next seq is " +
+                                std::to_string(next) + ")",
+                            {{"runId", run_id}, {"nextSeq", next}});
+      }
+      json seqs = json::array();
+      for (size_t k = 0; k < events.size(); ++k)
+        seqs.push_back(expected_seq + static_cast<int64_t>(k));
+      co_return json{{"run", view(r)}, {"seqs", seqs}, {"duplicate", true}};
     }
     const int64_t now = util::now_ms();
     const int64_t old_ready = r["readyMs"].get<int64_t>();
@@ -606,6 +640,8 @@ Task<json> RunService::checkpoint(std::string run_id, json body) {
       r["error"] = outcome == "failed" ? body.value("error", json("failed")) : json();
       r["finishedAt"] = util::iso8601(now);
       clear_lease(r);
+      // Kept (hashed) so that this worker's resend of this very checkpoint is recognised.
+      r["leaseTokenSha256"] = token_hash;
     }
     r["readyMs"] = ready;
     Txn txn;

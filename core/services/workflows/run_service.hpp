@@ -91,8 +91,11 @@ class RunService {
   // Internal routes (the caller holds the gateway service token).
   // {workerId, leaseMs?, waitMs?} -> {run, workflow, leaseToken} or {run: null} after waitMs.
   core::Task<nlohmann::json> claim(nlohmann::json body);
-  // {leaseToken, events?, cursor?, blocked?, outcome?, output?, error?, retryDelayMs?, leaseMs?}
-  // -> {run, seqs}. Throws LEASE_LOST, RUN_CANCELED, RUN_NOT_FOUND, BAD_REQUEST, CONFLICT.
+  // {leaseToken, events?, expectedSeq?, cursor?, blocked?, outcome?, output?, error?,
+  // retryDelayMs?, leaseMs?} -> {run, seqs}. With expectedSeq (the seq the first event should
+  // get), a checkpoint the log has already moved past is answered {run, seqs, duplicate: true}
+  // and stores nothing: a worker's resend after a lost answer. Throws LEASE_LOST,
+  // RUN_CANCELED, RUN_NOT_FOUND, BAD_REQUEST, CONFLICT.
   core::Task<nlohmann::json> checkpoint(std::string run_id, nlohmann::json body);
 
   // Called after a run blocked on a dispatch is canceled: (runId, requestId).
