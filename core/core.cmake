@@ -31,6 +31,7 @@ add_library(vespid_core STATIC
   # services: what the gateway does, whatever dialect asks
   services/identity/org_access.cpp
   services/identity/principal.cpp
+  services/identity/web_sessions.cpp
   services/nodes/node_record.cpp
   services/nodes/node_router.cpp
   services/nodes/node_store.cpp
@@ -70,6 +71,9 @@ add_library(vespid_core STATIC
   cluster/relay_history.cpp
   # protocols: one folder per dialect, the method table they share at the root
   protocols/method_table.cpp
+  protocols/session_cookie.cpp
+  protocols/web_origin.cpp
+  protocols/cookie_auth.cpp
   protocols/bridge/bridge_dialect.cpp
   protocols/bridge/authenticated_nodes.cpp
   protocols/bridge/tick_timer.cpp
@@ -82,8 +86,11 @@ add_library(vespid_core STATIC
   protocols/operator/dispatch_methods.cpp
   protocols/operator/node_methods.cpp
   protocols/operator/session_methods.cpp
+  protocols/operator/web_methods.cpp
   protocols/rest/rest_dialect.cpp
   protocols/rest/rest_auth.cpp
+  protocols/rest/rest_response.cpp
+  protocols/rest/web_session_routes.cpp
   protocols/rest/dispatch_routes.cpp
   protocols/rest/node_host_routes.cpp
   protocols/rest/session_routes.cpp
@@ -97,6 +104,7 @@ add_library(vespid_core STATIC
   gateway/instance_id.cpp
   gateway/net_instances.cpp
   gateway/state_dir_lock.cpp
+  gateway/web_signin.cpp
 )
 target_include_directories(vespid_core PUBLIC ${CMAKE_CURRENT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/generated)
 target_compile_definitions(vespid_core PUBLIC BOOST_DLL_USE_STD_FS BOOST_ASIO_NO_DEPRECATED)

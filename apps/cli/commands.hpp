@@ -16,6 +16,7 @@ void add_dispatch_commands(Registry& reg);
 void add_agents_commands(Registry& reg);
 void add_session_commands(Registry& reg);
 void add_workflow_commands(Registry& reg);
+void add_web_commands(Registry& reg);
 // run, runs, events, cancel: under `workflow` (cmd_workflow_runs.cpp).
 void add_workflow_run_commands(CLI::App* workflow_group, Registry& reg);
 

@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
   add_dispatch_commands(reg);
   add_session_commands(reg);
   add_workflow_commands(reg);
+  add_web_commands(reg);
   add_conventional_aliases(app);
   use_error_form(app);
   // Set last: a footer set earlier would be inherited by every subcommand.

@@ -410,6 +410,9 @@ std::string GatewayConfig::string(const std::string& path) const {
 bool GatewayConfig::boolean(const std::string& path) const {
   return effective.at(pointer(path)).get<bool>();
 }
+std::vector<std::string> GatewayConfig::strings(const std::string& path) const {
+  return effective.at(pointer(path)).get<std::vector<std::string>>();
+}
 
 json masked(const GatewayConfig& cfg) {
   json out = cfg.effective;

@@ -44,6 +44,7 @@ struct GatewayConfig {
   int64_t integer(const std::string& path) const;
   std::string string(const std::string& path) const;
   bool boolean(const std::string& path) const;
+  std::vector<std::string> strings(const std::string& path) const;  // a StringList key
 
   nlohmann::json effective;  // every key, after all layers; secrets included (see masked())
   std::vector<std::string> warnings;  // worth logging, not worth refusing to start

@@ -392,6 +392,43 @@ const std::vector<KeySpec>& schema() {
        {},
        1,
        10000},
+      {"web.url", Type::String, "http://127.0.0.1:3000",
+       "Where people open the web control client; `vespid web login` links point here unless "
+       "it is given --url. Behind a proxy, the proxy's public URL."},
+      {"web.login_code_ttl_ms",
+       Type::Int,
+       600000,
+       "How long a one-time sign-in link (`vespid web login`) can be used; it also stops "
+       "working once used.",
+       {},
+       1,
+       86400000},
+      {"web.session_ttl_ms",
+       Type::Int,
+       43200000,
+       "How long a web session (the vespid_session cookie) lasts from sign-in. Absolute, not "
+       "sliding: using it does not extend it.",
+       {},
+       1000,
+       2592000000},
+      {"web.max_sessions_per_user",
+       Type::Int,
+       20,
+       "Web sessions one user may hold at once; signing in beyond it ends that user's oldest "
+       "session.",
+       {},
+       1,
+       10000},
+      {"web.allowed_origins", Type::StringList, nlohmann::json::array(),
+       "Origins (scheme://host[:port]) besides the request's own Host whose pages may use the "
+       "session cookie for state-changing requests and WebSocket upgrades (a proxy that rewrites "
+       "Host, say). Empty: the gateway's own pages only."},
+      {"web.secure_cookie",
+       Type::Enum,
+       "auto",
+       "auto: the session cookie is Secure when the sign-in came over TLS; always: Secure even "
+       "when it did not (a proxy terminates TLS in front of the gateway).",
+       {"auto", "always"}},
       {"discovery.bridge_service_types", Type::StringList,
        nlohmann::json::array({"_vespid-bridge._tcp"}),
        "DNS-SD service types a bridge listener bound beyond loopback is published under; add "

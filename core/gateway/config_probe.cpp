@@ -8,6 +8,7 @@
 #include "cluster/cluster_wire.hpp"
 #include "config/did_you_mean.hpp"
 #include "gateway/internal_exposure.hpp"
+#include "gateway/web_signin.hpp"
 #include "host/plugins/instance_services.hpp"
 #include "host/plugins/module_catalog.hpp"
 #include "host/plugins/plugin_instance.hpp"
@@ -78,6 +79,7 @@ class Prober {
     check_kinds();
     check_bind_specs();
     check_cluster();
+    for (auto& e : web_signin_config_errors(cfg_)) report_.errors.push_back(std::move(e));
     for (const auto& w : internal_route_exposures(cfg_)) report_.warnings.push_back(w);
     return std::move(report_);
   }

@@ -15,6 +15,7 @@
 #include "gateway/internal_exposure.hpp"
 #include "host/tls/tls_material.hpp"
 #include "protocols/bridge/bridge_dialect.hpp"
+#include "protocols/cookie_auth.hpp"
 #include "protocols/operator/admin_methods.hpp"
 #include "protocols/operator/node_methods.hpp"
 #include "protocols/operator/operator_dialect.hpp"
@@ -252,9 +253,11 @@ void Gateway::build_semantics() {
   cluster_router_ = std::make_unique<cluster::ClusterNodeRouter>(
       cluster_settings_, bus(), loop_.sequencer(), *deadlines_, *router_);
 
+  build_web_signin();
   auto op = std::make_unique<OperatorDialect>(
       methods_, *repo_, *deadlines_,
-      std::chrono::milliseconds(cfg_.integer("limits.anonymous_timeout_ms")));
+      std::chrono::milliseconds(cfg_.integer("limits.anonymous_timeout_ms")),
+      web_cookie_auth_.get());
   operator_dialect_ = op.get();
   hub_->add_dialect(std::move(op));
 
@@ -288,6 +291,7 @@ void Gateway::build_semantics() {
         200, {{"ok", true}, {"version", kVersion}, {"revision", storage_->last_revision()}}};
   });
   build_node_hosts(*rest);
+  register_web_signin(*rest);
   hub_->add_dialect(std::move(rest));
 
   register_admin_methods(methods_,
@@ -544,7 +548,9 @@ int Gateway::close_member_here(const std::string& org_id, const std::string& use
 int Gateway::close_token_holders_here(const std::string& token_id) {
   int closed = 0;
   hub_->for_each([&](Connection& c) {
-    if (c.principal.role == Role::Operator && c.principal.token_id == token_id) {
+    // A web session opened with the token goes with it (its parent_token_id).
+    if (c.principal.role == Role::Operator &&
+        (c.principal.token_id == token_id || c.principal.parent_token_id == token_id)) {
       // Demoted now, closed once the current turn has sent its replies: a connection that
       // revoked its own token still hears that it worked.
       c.principal = Principal{};
@@ -553,7 +559,8 @@ int Gateway::close_token_holders_here(const std::string& token_id) {
     }
   });
   if (closed > 0) {
-    L()->info("access token {} revoked: {} open connection(s) closed", token_id, closed);
+    // token_id is an access token's id, or web-session/<id> for a web session that ended.
+    L()->info("credential {} revoked: {} open connection(s) closed", token_id, closed);
   }
   return closed;
 }

@@ -28,6 +28,7 @@
 #include "services/dispatch/dispatcher.hpp"
 #include "services/dispatch/result_store.hpp"
 #include "services/identity/credential_events.hpp"
+#include "services/identity/web_sessions.hpp"
 #include "services/node_hosts/node_host_store.hpp"
 #include "services/nodes/node_router.hpp"
 #include "services/nodes/node_store.hpp"
@@ -48,6 +49,7 @@ namespace vespid::core {
 class BridgeDialect;
 class OperatorDialect;
 class RestDialect;
+class WebCookieAuth;
 
 class Gateway final : public InstanceServices, public CredentialEvents {
  public:
@@ -83,6 +85,10 @@ class Gateway final : public InstanceServices, public CredentialEvents {
   std::string instance_key(const std::string& name) const;  // "plugins.instances[3]"
   void prepare_tls();
   void build_semantics();
+  // The web client's sign-in (web_signin.cpp): sessions and the cookie check, built before the
+  // dialects that accept the cookie; then its REST routes and operator method.
+  void build_web_signin();
+  void register_web_signin(RestDialect& rest);
   // Node hosts: the vespid.node.v1 dialect, their REST routes, internal dispatch (http_api.cpp).
   void build_node_hosts(RestDialect& rest);
   // The cluster layer over the bus: the node router the services use, and what other
@@ -106,6 +112,8 @@ class Gateway final : public InstanceServices, public CredentialEvents {
   PluginInstance* storage_instance_ = nullptr;
   std::unique_ptr<StorageService> storage_;
   std::unique_ptr<repo::Repository> repo_;
+  std::unique_ptr<auth::WebSessions> web_sessions_;
+  std::unique_ptr<WebCookieAuth> web_cookie_auth_;
   std::unique_ptr<host::PluginBus> bus_;
   MethodTable methods_;
   std::unique_ptr<ConnectionHub> hub_;

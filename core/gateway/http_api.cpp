@@ -59,7 +59,8 @@ void Gateway::build_node_hosts(RestDialect& rest) {
   ss.node_main_model = cfg_.string("sessions.node_main_model");
   sessions_ = std::make_unique<sessions::SessionService>(*storage_, *repo_, *cluster_router_,
                                                          *dispatcher_, ss);
-  auto client = std::make_unique<sessions::ClientDialect>(*repo_, *sessions_);
+  auto client =
+      std::make_unique<sessions::ClientDialect>(*repo_, *sessions_, web_cookie_auth_.get());
   sessions::ClientDialect* client_dialect = client.get();
   // Events stored here go to this instance's subscribers and, through the cluster fan-out, to
   // every other instance's (build_cluster).

@@ -204,3 +204,29 @@ inline std::string session_idempotency(std::string_view id, std::string_view key
 }
 
 }  // namespace vespid::repo::keys
+
+namespace vespid::repo::keys {
+// Web sign-in (core/services/identity/web_sessions): one-time login codes and the browser
+// sessions they open. Like access tokens, only SHA-256 hashes of the secrets are stored.
+//   web-login/<codeId>                           -> {hash, userId, orgId?, expiresAtMs, createdAt}
+//   web-session/<sessionId>                      -> WebSession JSON (hash only)
+//   idx/user-web-sessions/<userId>/<sessionId>   -> ""  (a user's sessions: the per-user cap)
+//   idx/web-expiry/<expiresAtMs, 16 digits>/<record key> -> ""  (the sweep of expired records)
+inline std::string web_login_code(std::string_view id) {
+  return "web-login/" + std::string(id);
+}
+inline std::string web_session(std::string_view id) {
+  return "web-session/" + std::string(id);
+}
+inline std::string user_web_sessions(std::string_view user) {
+  return "idx/user-web-sessions/" + std::string(user) + "/";
+}
+inline std::string user_web_session(std::string_view user, std::string_view id) {
+  return user_web_sessions(user) + std::string(id);
+}
+inline const std::string kWebExpiryPrefix = "idx/web-expiry/";
+inline std::string web_expiry(int64_t expires_at_ms, std::string_view record_key) {
+  return kWebExpiryPrefix + padded(static_cast<uint64_t>(expires_at_ms < 0 ? 0 : expires_at_ms)) +
+         "/" + std::string(record_key);
+}
+}  // namespace vespid::repo::keys

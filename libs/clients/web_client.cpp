@@ -10,6 +10,8 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
+#include <cctype>
+#include <utility>
 #include <variant>
 
 namespace vespid::web {
@@ -59,6 +61,14 @@ void prepare_tls(Stream& s, const WebTarget& t) {
 
 }  // namespace
 
+std::vector<std::string> HttpReply::header_values(const std::string& name) const {
+  std::vector<std::string> out;
+  for (const auto& [n, v] : headers) {
+    if (n == name) out.push_back(v);
+  }
+  return out;
+}
+
 HttpReply http_request(const WebTarget& t, const std::string& method, const std::string& path,
                        const Headers& headers, const std::string& body) {
   HttpReply reply;
@@ -90,6 +100,11 @@ HttpReply http_request(const WebTarget& t, const std::string& method, const std:
     reply.status = static_cast<int>(res.result_int());
     reply.raw_body = res.body();
     reply.body = parse_or_null(res.body());
+    for (const auto& f : res) {
+      std::string name(f.name_string());
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      reply.headers.emplace_back(std::move(name), std::string(f.value()));
+    }
   } catch (const std::exception& e) {
     reply.status = 0;
     reply.error = e.what();

@@ -29,6 +29,11 @@ struct HttpReply {
   nlohmann::json body;
   std::string raw_body;
   std::string error;  // transport or TLS failure, when status is 0
+  // Every response header as sent, in order, names lowercased; a repeated one (Set-Cookie)
+  // appears once per line.
+  std::vector<std::pair<std::string, std::string>> headers;
+  // The values of one header (`name` lowercase), in order.
+  std::vector<std::string> header_values(const std::string& name) const;
   // Set only by the overload with HttpOptions:
   std::string content_type;     // the response's Content-Type, as sent
   bool timed_out = false;       // status 0: HttpOptions::timeout passed first

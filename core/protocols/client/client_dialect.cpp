@@ -4,6 +4,7 @@
 #include <set>
 
 #include "host/connections/connection.hpp"
+#include "protocols/cookie_auth.hpp"
 #include "protocols/typed_frame.hpp"
 #include "runtime/api_error.hpp"
 #include "runtime/json_fields.hpp"
@@ -59,8 +60,9 @@ struct ClientDialect::State {
   std::set<std::string> joined;
 };
 
-ClientDialect::ClientDialect(repo::Repository& repo, SessionService& sessions)
-    : repo_(repo), sessions_(sessions) {}
+ClientDialect::ClientDialect(repo::Repository& repo, SessionService& sessions,
+                             const core::WebCookieAuth* cookies)
+    : repo_(repo), sessions_(sessions), cookies_(cookies) {}
 
 Task<void> ClientDialect::on_open(std::shared_ptr<Connection> conn) {
   auto st = std::make_shared<State>();
@@ -68,40 +70,46 @@ Task<void> ClientDialect::on_open(std::shared_ptr<Connection> conn) {
   conn->principal.role = core::Role::Anonymous;
   std::string code = "UNAUTHORIZED", message;
   int http_status = 401;
-  if (conn->bearer_token().empty()) {
-    message = "control clients connect with Authorization: Bearer <access token>";
-  } else {
-    auto token = co_await repo_.verify_access_token(conn->bearer_token());
-    if (!token) {
-      message = "the access token is not valid (unknown, revoked or expired)";
-    } else {
-      core::Principal who{core::Role::Operator, token->user_id, token->id, token->org_id,
-                          token->expires_at_ms};
-      std::string org = !conn->org_hint().empty() ? conn->org_hint() : token->org_id;
-      if (org.empty()) {
-        code = "BAD_REQUEST";
-        http_status = 400;
-        message = "name the org: x-org-id header or ?orgId= query parameter";
-      } else {
-        try {
-          Task<auth::OrgAccess> t =
-              auth::require_org_access(repo_, who, org, repo::OrgRole::Member);
-          auth::OrgAccess access = co_await std::move(t);
-          // The connection acts in this one org from now on: a principal bound to it is what
-          // a membership removal finds (CredentialEvents).
-          who.org_id = access.org_id;
-          conn->principal = who;
-          st->org_id = access.org_id;
-          L()->info("client connection {} from {}: user {} in org {}", conn->id(), conn->peer(),
-                    who.user_id, access.org_id);
-          co_return;
-        } catch (const api::ApiError& e) {
-          code = e.code();
-          message = e.what();
-          http_status = code == "UNAUTHORIZED" ? 401 : code == "NOT_FOUND" ? 404 : 403;
-        }
-      }
+  try {
+    // Who: the bearer token, else the web session cookie (whose upgrade must come from the
+    // gateway's own pages: upgrade_principal checks the Origin).
+    std::optional<core::Principal> who;
+    if (!conn->bearer_token().empty()) {
+      auto token = co_await repo_.verify_access_token(conn->bearer_token());
+      if (!token)
+        throw api::unauthorized("the access token is not valid (unknown, revoked or expired)");
+      who = core::Principal{core::Role::Operator, token->user_id, token->id, token->org_id,
+                            token->expires_at_ms};
+    } else if (cookies_ != nullptr) {
+      Task<std::optional<core::Principal>> t = cookies_->upgrade_principal(conn->headers_json());
+      who = co_await std::move(t);
     }
+    if (!who) {
+      throw api::unauthorized(
+          "control clients connect with Authorization: Bearer <access token>, or with the web "
+          "session cookie");
+    }
+    std::string org = !conn->org_hint().empty() ? conn->org_hint() : who->org_id;
+    if (org.empty()) {
+      code = "BAD_REQUEST";
+      http_status = 400;
+      message = "name the org: x-org-id header or ?orgId= query parameter";
+    } else {
+      Task<auth::OrgAccess> t = auth::require_org_access(repo_, *who, org, repo::OrgRole::Member);
+      auth::OrgAccess access = co_await std::move(t);
+      // The connection acts in this one org from now on: a principal bound to it is what
+      // a membership removal finds (CredentialEvents).
+      who->org_id = access.org_id;
+      conn->principal = *who;
+      st->org_id = access.org_id;
+      L()->info("client connection {} from {}: user {} in org {}", conn->id(), conn->peer(),
+                who->user_id, access.org_id);
+      co_return;
+    }
+  } catch (const api::ApiError& e) {
+    code = e.code();
+    message = e.what();
+    http_status = code == "UNAUTHORIZED" ? 401 : code == "NOT_FOUND" ? 404 : 403;
   }
   L()->info("client connection {} from {} refused: {}", conn->id(), conn->peer(), code);
   if (conn->wants_admission()) {

@@ -5,9 +5,10 @@
 //                      session_reset_agent {sessionId}
 //   gateway -> client: client_hello_ok, session_joined, session_event, session_accepted,
 //                      session_agent_reset, session_error {sessionId?, code, message}
-// Authentication: Authorization: Bearer <access token> on the upgrade (401 JSON refusal before
-// it completes); the org from x-org-id or ?orgId= (the transport's org hint), else the org the
-// token is bound to; membership is checked at the upgrade and again on every frame.
+// Authentication: Authorization: Bearer <access token> on the upgrade, else the web session
+// cookie with an Origin of the gateway's own pages (401/403 JSON refusal before it completes);
+// the org from x-org-id or ?orgId= (the transport's org hint), else the org the token or
+// session is bound to; membership is checked at the upgrade and again on every frame.
 #pragma once
 
 #include <deque>
@@ -22,6 +23,9 @@
 
 namespace vespid::repo {
 class Repository;
+}
+namespace vespid::core {
+class WebCookieAuth;
 }
 
 namespace vespid::sessions {
@@ -40,7 +44,9 @@ class ClientDialect final : public core::Dialect {
   static constexpr int kReplayFirstPageEvents = 16;
   static constexpr size_t kReplayMaxPageEvents = 200;  // sessions.max_page caps it too
 
-  ClientDialect(repo::Repository& repo, SessionService& sessions);
+  // `cookies`: how a session cookie is checked; null when upgrades must carry a bearer token.
+  ClientDialect(repo::Repository& repo, SessionService& sessions,
+                const core::WebCookieAuth* cookies = nullptr);
 
   std::string_view name() const noexcept override { return "vespid.client.v1"; }
   core::Task<void> on_open(std::shared_ptr<core::Connection> conn) override;
@@ -81,6 +87,7 @@ class ClientDialect final : public core::Dialect {
 
   repo::Repository& repo_;
   SessionService& sessions_;
+  const core::WebCookieAuth* cookies_;
   std::unordered_map<std::string, std::map<uint64_t, Subscriber>> subscribers_;
 };
 

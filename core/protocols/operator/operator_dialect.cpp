@@ -1,6 +1,7 @@
 #include "protocols/operator/operator_dialect.hpp"
 
 #include "host/connections/connection.hpp"
+#include "protocols/cookie_auth.hpp"
 #include "runtime/api_error.hpp"
 #include "runtime/json_fields.hpp"
 #include "runtime/json_input.hpp"
@@ -28,6 +29,11 @@ json error_frame(const json& id, const std::string& code, const std::string& mes
 }  // namespace
 
 namespace {
+struct ApiRefusal {
+  int http_status;
+  std::string code, message;
+};
+
 struct OperatorSession {
   uint64_t event_seq = 0;
   Deadlines::Id auth_deadline = 0;  // armed while the socket is unauthenticated
@@ -74,6 +80,22 @@ Task<void> OperatorDialect::on_open(std::shared_ptr<Connection> conn) {
     } else {
       log::get("core")->info("connection {}: bearer token refused; connection stays anonymous",
                              conn->id());
+    }
+  } else if (cookies_ != nullptr && conn->wants_admission()) {
+    // A browser's upgrade with the web session cookie (from the gateway's own pages only). One
+    // without a cookie stays anonymous and may still call `auth`.
+    std::optional<ApiRefusal> refused;
+    try {
+      Task<std::optional<Principal>> t = cookies_->upgrade_principal(conn->headers_json());
+      std::optional<Principal> who = co_await std::move(t);
+      if (who) conn->principal = *who;
+    } catch (const api::ApiError& e) {
+      refused = ApiRefusal{e.code() == "FORBIDDEN" ? 403 : 401, e.code(), e.what()};
+    }
+    if (refused) {
+      conn->refusal =
+          Connection::Refusal{refused->http_status,
+                              json{{"code", refused->code}, {"message", refused->message}}.dump()};
     }
   }
   if (conn->principal.role == Role::Anonymous && !conn->refusal) {

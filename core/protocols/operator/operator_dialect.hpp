@@ -2,6 +2,8 @@
 //   req   {type:"req", id, method, params?}
 //   res   {type:"res", id, ok, payload? | error{code, message, details?}}
 //   event {type:"event", event, payload, seq}
+// Authentication: the local admin socket; a bearer token on the upgrade; on a WebSocket upgrade,
+// the web session cookie from the gateway's own pages (protocols/cookie_auth.hpp); or `auth`.
 #pragma once
 
 #include <chrono>
@@ -19,12 +21,19 @@ class Repository;
 
 namespace vespid::core {
 
+class WebCookieAuth;
+
 class OperatorDialect final : public Dialect {
  public:
   // `auth_timeout`: how long a socket may stay unauthenticated (limits.anonymous_timeout_ms).
+  // `cookies`: how a WebSocket upgrade's session cookie is checked (null: not accepted).
   OperatorDialect(const MethodTable& methods, repo::Repository& repo, Deadlines& deadlines,
-                  std::chrono::milliseconds auth_timeout)
-      : methods_(methods), repo_(repo), deadlines_(deadlines), auth_timeout_(auth_timeout) {}
+                  std::chrono::milliseconds auth_timeout, const WebCookieAuth* cookies = nullptr)
+      : methods_(methods),
+        repo_(repo),
+        deadlines_(deadlines),
+        auth_timeout_(auth_timeout),
+        cookies_(cookies) {}
 
   std::string_view name() const noexcept override { return "operator.v1"; }
   Task<void> on_open(std::shared_ptr<Connection> conn) override;
@@ -48,6 +57,7 @@ class OperatorDialect final : public Dialect {
   repo::Repository& repo_;
   Deadlines& deadlines_;
   const std::chrono::milliseconds auth_timeout_;
+  const WebCookieAuth* cookies_;
   std::unordered_map<uint64_t, std::weak_ptr<Connection>> open_;
 };
 

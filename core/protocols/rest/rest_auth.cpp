@@ -1,5 +1,7 @@
 #include "protocols/rest/rest_auth.hpp"
 
+#include "protocols/cookie_auth.hpp"
+#include "protocols/session_cookie.hpp"
 #include "runtime/api_error.hpp"
 #include "runtime/crypto.hpp"
 #include "runtime/json_input.hpp"
@@ -15,19 +17,44 @@ std::string header(const RestRequest& req, const char* name) {
   return *it;
 }
 
+namespace {
+
+// Methods that change something: a cookie-authenticated one must come from the gateway's pages.
+bool changes_state(const std::string& method) {
+  return method != "GET" && method != "HEAD" && method != "OPTIONS";
+}
+
+}  // namespace
+
 Task<Principal> rest_principal(repo::Repository& repo, RestRequest req) {
   std::string auth = header(req, "authorization");
+  // The Authorization header wins: a request that has one is judged by it alone.
+  if (auth.empty() && req.cookies != nullptr) {
+    std::string cookie = session_cookie_in(header(req, "cookie"));
+    if (!cookie.empty()) {
+      if (changes_state(req.method)) {
+        req.cookies->require_same_origin(header(req, "origin"), header(req, "host"),
+                                         "a cross-origin " + req.method + " request");
+      }
+      Task<Principal> t = req.cookies->principal(std::move(cookie));
+      Principal who = co_await std::move(t);
+      co_return who;
+    }
+  }
   constexpr std::string_view kScheme = "bearer ";
   std::string scheme = auth.substr(0, kScheme.size());
   for (auto& ch : scheme) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   if (scheme != kScheme || auth.size() <= kScheme.size()) {
-    throw api::unauthorized("send Authorization: Bearer <access token> (vespid token create)");
+    throw api::unauthorized(
+        "send Authorization: Bearer <access token> (vespid token create), or sign in to the "
+        "web client (vespid web login)");
   }
   std::string presented = auth.substr(kScheme.size());
   auto token = co_await repo.verify_access_token(presented);
   if (!token)
     throw api::unauthorized("the access token is not valid (unknown, revoked or expired)");
-  co_return Principal{Role::Operator, token->user_id, token->id, token->org_id};
+  co_return Principal{Role::Operator, token->user_id, token->id, token->org_id,
+                      token->expires_at_ms};
 }
 
 void require_service_token(const std::string& configured_sha256, const RestRequest& req) {

@@ -1,6 +1,6 @@
 // Credentials and bodies of rest.v1 requests. Every request carries its own credentials: an
-// access token (Authorization: Bearer) for /v1, the gateway service token (x-gateway-token) for
-// /internal/v1.
+// access token (Authorization: Bearer) or the web session cookie (vespid_session) for /v1, the
+// gateway service token (x-gateway-token) for /internal/v1.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -15,7 +15,10 @@ class Repository;
 
 namespace vespid::core {
 
-// The operator behind the request's access token. Throws api::ApiError UNAUTHORIZED.
+// The operator behind the request's access token, or, when it has no Authorization header,
+// behind its session cookie (docs/web-ui.md). A cookie-authenticated request that changes
+// state (any method but GET, HEAD, OPTIONS) must carry an Origin matching its Host. Throws
+// api::ApiError UNAUTHORIZED, FORBIDDEN (cross-origin).
 Task<Principal> rest_principal(repo::Repository& repo, RestRequest req);
 
 // Checks x-gateway-token against the configured service token in constant time (both sides are

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "host/connections/connection.hpp"
+#include "protocols/rest/rest_response.hpp"
 #include "runtime/api_error.hpp"
 #include "runtime/json_input.hpp"
 #include "runtime/logging.hpp"
@@ -93,10 +94,10 @@ const RestDialect::Route* RestDialect::match(const std::string& method, const st
 }
 
 void RestDialect::respond(Connection& conn, const RestResponse& r) {
-  json out = {{"status", r.status},
-              {"headers", {{"content-type", "application/json"}, {"cache-control", "no-store"}}},
-              {"body", r.body.dump(-1, ' ', false, json::error_handler_t::replace)}};
-  conn.send(out.dump(-1, ' ', false, json::error_handler_t::replace));
+  std::string problem;
+  std::string envelope = rest_response_envelope(r, &problem);
+  if (!problem.empty()) log::get("core")->error("REST response refused: {}", problem);
+  conn.send(envelope);
 }
 
 Task<void> RestDialect::on_open(std::shared_ptr<Connection> conn) {
@@ -113,6 +114,8 @@ Task<void> RestDialect::on_message(std::shared_ptr<Connection> conn, std::string
     req.query = env.value("query", "");
     req.headers = env.value("headers", json::object());
     req.body = env.value("body", "");
+    req.tls = (conn->flags() & VSP_CONN_TLS) != 0;
+    req.cookies = cookies_;
   } catch (const json::exception& e) {
     respond(*conn,
             error(400, "BAD_REQUEST", std::string("malformed rest.v1 envelope: ") + e.what()));

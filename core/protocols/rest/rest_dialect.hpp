@@ -1,18 +1,22 @@
 // rest.v1: HTTP requests carried as messages (see transport.h). One message in per request,
 // one message out per request, in order:
 //   in  {"method","path","query","headers":{lowercased},"body":"<text>"}
-//   out {"status","headers":{...},"body":"<text>"}
+//   out {"status","headers":{name: value or [values]},"body":"<text>"}
 // Routes are matched here, in the core, so any transport that can carry HTTP serves them.
 #pragma once
 
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "host/connections/dialect.hpp"
 
 namespace vespid::core {
+
+class WebCookieAuth;
 
 struct RestRequest {
   std::string method;
@@ -21,11 +25,23 @@ struct RestRequest {
   nlohmann::json headers;  // object, lowercased names
   std::string body;
   std::vector<std::string> params;  // path segments captured by ":name" in the route
+  bool tls = false;                 // it came over TLS (the transport said so: VSP_CONN_TLS)
+  // How a session cookie is checked (rest_principal); null when the gateway takes none.
+  const WebCookieAuth* cookies = nullptr;
 };
 
 struct RestResponse {
   int status = 200;
-  nlohmann::json body;  // sent as JSON
+  nlohmann::json body;  // sent as JSON, unless raw_body is set
+  // More response headers (Set-Cookie, ...): one entry per value, so a name may repeat. A
+  // name given here replaces the default content-type or cache-control. Names must be HTTP
+  // tokens and values must not hold CR, LF or NUL: the dialect answers 500 rather than send
+  // a header that could split the response.
+  std::vector<std::pair<std::string, std::string>> headers;
+  // A body that is not JSON (metrics, say), sent as it is with `content_type`. UTF-8 text
+  // only: the rest.v1 envelope carries the body as a JSON string.
+  std::optional<std::string> raw_body;
+  std::string content_type = "application/json";
 };
 
 using RestHandler = std::function<Task<RestResponse>(RestRequest)>;
@@ -34,6 +50,8 @@ class RestDialect final : public Dialect {
  public:
   // `pattern` is a path whose segments may be ":name" placeholders ("/v1/orgs/:orgId/agents").
   void route(std::string method, std::string pattern, RestHandler handler);
+  // From now on requests may authenticate with the web session cookie (RestRequest::cookies).
+  void accept_session_cookies(const WebCookieAuth* cookies) noexcept { cookies_ = cookies; }
 
   std::string_view name() const noexcept override { return "rest.v1"; }
   Task<void> on_open(std::shared_ptr<Connection> conn) override;
@@ -57,6 +75,7 @@ class RestDialect final : public Dialect {
   static void respond(Connection& conn, const RestResponse& r);
 
   std::vector<Route> routes_;
+  const WebCookieAuth* cookies_ = nullptr;
 };
 
 }  // namespace vespid::core

@@ -1,6 +1,7 @@
 #include "services/identity/org_access.hpp"
 
 #include "runtime/api_error.hpp"
+#include "services/identity/web_sessions.hpp"
 #include "storage/repository.hpp"
 
 namespace vespid::auth {
@@ -47,8 +48,12 @@ core::Task<OrgAccess> require_org_access(repo::Repository& repo, core::Principal
     std::optional<repo::Org> bound = co_await std::move(bound_t);
     const std::string bound_text =
         bound ? "\"" + bound->name + "\" (" + bound->id + ")" : "\"" + who.org_id + "\"";
-    throw api::forbidden("this access token is bound to org " + bound_text + ", not to \"" +
-                             org_ref + "\"; use that org, or a token made without --org",
+    // A web session opened with --org (or with an org-bound token) is bound the same way.
+    const bool web = who.token_id.rfind(WebSessions::credential_id(""), 0) == 0;
+    throw api::forbidden(std::string(web ? "this web session" : "this access token") +
+                             " is bound to org " + bound_text + ", not to \"" + org_ref +
+                             "\"; use that org, or " + (web ? "a sign-in link" : "a token") +
+                             " made without --org",
                          {{"orgId", org_ref}, {"tokenOrgId", who.org_id}});
   }
   // Same answer for "no such org" and "not a member": orgs are not to be probed.

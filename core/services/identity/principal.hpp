@@ -19,9 +19,12 @@ const char* role_name(Role r) noexcept;
 struct Principal {
   Role role = Role::Anonymous;
   std::string user_id;        // Operator
-  std::string token_id;       // Operator: the access token used
+  std::string token_id;       // Operator: the access token used, or "web-session/<id>"
   std::string org_id;         // Operator: the org the token is bound to, if any; Node: its org
   int64_t expires_at_ms = 0;  // Operator: when the access token expires (wall clock; 0: never)
+  // Operator through a web session opened with an access token: that token, so that revoking
+  // it also closes the session's connections (auth::WebSessions).
+  std::string parent_token_id;
 };
 
 }  // namespace vespid::core

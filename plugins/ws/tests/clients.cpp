@@ -143,6 +143,7 @@ std::optional<HttpResponse> Peer::read_response() {
     std::string name(f.name_string());
     for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     out.headers[name] = std::string(f.value());
+    out.lines.emplace_back(name, std::string(f.value()));
   }
   out.body = res->body();
   out.keep_alive = res->keep_alive();

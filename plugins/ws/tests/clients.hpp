@@ -20,7 +20,8 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 
 struct HttpResponse {
   int status = 0;
-  std::map<std::string, std::string> headers;  // lowercased names
+  std::map<std::string, std::string> headers;  // lowercased names (the last of a repeated one)
+  std::vector<std::pair<std::string, std::string>> lines;  // every header line, in order
   std::string body;
   bool keep_alive = false;
 };

@@ -98,6 +98,46 @@ TEST_F(HttpTest, RestRequestBecomesAnEnvelopeAndTheAnswerAResponse) {
   }
 }
 
+// The core's extra response headers (Set-Cookie for the web session) reach the peer, a name
+// with several values as several lines; a value or name that would split the response is
+// refused as a whole (500), never sent.
+TEST_F(HttpTest, ResponseHeadersPassThroughAndInjectionIsRefused) {
+  std::string answer;
+  host_->rest_responder = [&answer](FakeConn&, const std::string&) {
+    return std::optional<std::string>(answer);
+  };
+  start();
+  auto p = peer();
+  answer = json{{"status", 200},
+                {"headers",
+                 {{"set-cookie", json::array({"a=1; HttpOnly", "b=2; SameSite=Strict"})},
+                  {"content-type", "text/plain; version=0.0.4"}}},
+                {"body", "up 1\n"}}
+               .dump();
+  auto res = p->request("GET", "/v1/x");
+  ASSERT_TRUE(res) << p->last_error().message();
+  EXPECT_EQ(res->status, 200);
+  std::vector<std::string> cookies;
+  for (const auto& [name, value] : res->lines) {
+    if (name == "set-cookie") cookies.push_back(value);
+  }
+  EXPECT_EQ(cookies, (std::vector<std::string>{"a=1; HttpOnly", "b=2; SameSite=Strict"}));
+  EXPECT_EQ(res->headers["content-type"], "text/plain; version=0.0.4");
+  EXPECT_EQ(res->body, "up 1\n");
+
+  for (const json& bad : {json{{"set-cookie", "a=1\r\nx-evil: yes"}},
+                          json{{"set-cookie", json::array({"ok=1", "a=1\nx-evil: yes"})}},
+                          json{{"x-evil\r\nx", "1"}}, json{{"bad name", "1"}}}) {
+    answer = json{{"status", 200}, {"headers", bad}, {"body", "secret"}}.dump();
+    res = p->request("GET", "/v1/x");
+    ASSERT_TRUE(res) << p->last_error().message();
+    EXPECT_EQ(res->status, 500) << bad.dump();
+    EXPECT_EQ(res->headers.count("x-evil"), 0u) << bad.dump();
+    EXPECT_EQ(res->headers.count("set-cookie"), 0u) << bad.dump();
+    EXPECT_EQ(res->body.find("secret"), std::string::npos) << bad.dump();
+  }
+}
+
 TEST_F(HttpTest, KeepAliveRequestsAnsweredInOrderOnOneHostConnection) {
   start();
   auto p = peer();
@@ -157,8 +197,7 @@ TEST_F(HttpTest, BodyOverLimitIs413WithoutTheHost) {
   ASSERT_TRUE(res) << p->last_error().message();
   EXPECT_EQ(res->status, 413);
   EXPECT_EQ(json::parse(res->body)["code"], "PAYLOAD_TOO_LARGE");
-  EXPECT_EQ(json::parse(res->body)["message"],
-            "request body exceeds max_body_bytes (1024)");
+  EXPECT_EQ(json::parse(res->body)["message"], "request body exceeds max_body_bytes (1024)");
   EXPECT_FALSE(res->keep_alive);
   EXPECT_TRUE(p->wait_closed());
   EXPECT_TRUE(host_->conns().empty());
@@ -215,8 +254,7 @@ TEST_F(HttpTest, RefusedConnOpenIs503WithTheHostsMessage) {
   auto res = p->request("GET", "/v1/x");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 503);
-  EXPECT_EQ(json::parse(res->body)["message"],
-            "too many connections (refused by the test)");
+  EXPECT_EQ(json::parse(res->body)["message"], "too many connections (refused by the test)");
   EXPECT_TRUE(p->wait_closed());
 }
 

@@ -1,0 +1,76 @@
+#include "protocols/rest/rest_response.hpp"
+
+namespace vespid::core {
+
+using nlohmann::json;
+
+namespace {
+
+bool token_char(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+bool valid_name(const std::string& name) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    if (!token_char(c)) return false;
+  }
+  return true;
+}
+
+bool valid_value(const std::string& value) {
+  return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string::npos;
+}
+
+std::string lowercase(std::string s) {
+  for (auto& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return s;
+}
+
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string internal_error() {
+  json out = {{"status", 500},
+              {"headers", {{"content-type", "application/json"}, {"cache-control", "no-store"}}},
+              {"body", dump({{"code", "INTERNAL"},
+                             {"message", "the gateway produced a malformed response header"}})}};
+  return dump(out);
+}
+
+}  // namespace
+
+std::string rest_response_envelope(const RestResponse& r, std::string* problem) {
+  if (!valid_value(r.content_type)) {
+    if (problem) *problem = "the response's content type is not a valid header value";
+    return internal_error();
+  }
+  json headers = {{"content-type", r.content_type}, {"cache-control", "no-store"}};
+  // Names the route set itself: a default it names is replaced, not added to.
+  json given = json::object();
+  for (const auto& [raw_name, value] : r.headers) {
+    if (!valid_name(raw_name) || !valid_value(value)) {
+      if (problem) *problem = "the response header \"" + raw_name + "\" is not a valid header line";
+      return internal_error();
+    }
+    const std::string name = lowercase(raw_name);
+    auto it = given.find(name);
+    if (it == given.end()) {
+      given[name] = value;
+    } else {
+      if (!it->is_array()) *it = json::array({*it});
+      it->push_back(value);
+    }
+  }
+  for (auto& [name, value] : given.items()) headers[name] = std::move(value);
+  json out = {{"status", r.status},
+              {"headers", std::move(headers)},
+              {"body", r.raw_body ? *r.raw_body : dump(r.body)}};
+  return dump(out);
+}
+
+}  // namespace vespid::core

@@ -1,0 +1,18 @@
+// A RestResponse as the rest.v1 envelope the transport turns into HTTP:
+//   {"status", "headers": {name: value or [values]}, "body": "<text>"}
+#pragma once
+
+#include <string>
+
+#include "protocols/rest/rest_dialect.hpp"
+
+namespace vespid::core {
+
+// The envelope of `r`: content-type (application/json unless the response names another) and
+// cache-control: no-store, then r.headers, a repeated name as an array of values. A header
+// whose name is not an HTTP token, or whose value holds CR, LF or NUL, would let the text that
+// follows it become headers or a body of its own (response splitting): such a response becomes
+// a 500 INTERNAL instead, and *problem (if given) says which header was refused.
+std::string rest_response_envelope(const RestResponse& r, std::string* problem = nullptr);
+
+}  // namespace vespid::core
