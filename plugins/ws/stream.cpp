@@ -18,8 +18,15 @@ void Stream::close() noexcept {
 std::string endpoint_text(const tcp::endpoint& ep) {
   const auto addr = ep.address();
   const std::string port = std::to_string(ep.port());
-  if (addr.is_v6()) return "[" + addr.to_string() + "]:" + port;
-  return addr.to_string() + ":" + port;
+  // Appended piece by piece: GCC 12 at -O2 and above warns (-Wrestrict, a false positive)
+  // about "[" + std::string.
+  std::string out;
+  if (addr.is_v6()) out.push_back('[');
+  out.append(addr.to_string());
+  if (addr.is_v6()) out.push_back(']');
+  out.push_back(':');
+  out.append(port);
+  return out;
 }
 
 void teardown(beast::role_type role, Stream& stream, beast::error_code& ec) {
