@@ -1,5 +1,6 @@
-// The dnssd discovery instance: the plugin's table functions, handed to the publisher (and,
-// for browse, the browser). Loop thread only, like every discovery call.
+// The dnssd discovery instance: the plugin's table functions, handed to the publisher. It does
+// not browse (the SDK answers VSP_E_UNSUPPORTED, as for bonjour). Loop thread only, like every
+// discovery call.
 #pragma once
 
 #include <functional>

@@ -1,6 +1,6 @@
-// vespid-dnssd.so: DNS-SD publication (and browsing) through the dns_sd.h API: mDNSResponder on
-// macOS, Avahi's compatibility library over avahi-daemon on Linux. Same records as the bonjour
-// plugin; pick one of the two per gateway (README.md).
+// vespid-dnssd.so: DNS-SD publication through the dns_sd.h API: mDNSResponder on macOS, Avahi's
+// compatibility library over avahi-daemon on Linux. Same records as the bonjour plugin; pick one
+// of the two per gateway (README.md).
 #include <vespid/plugin.hpp>
 
 #include "dnssd.hpp"
