@@ -15,6 +15,9 @@ packages=(
   nlohmann-json3-dev libspdlog-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libavahi-client-dev
+  # the dnssd discovery plugin: the dns_sd.h API over avahi-daemon (Avahi's Bonjour compatibility
+  # library; on macOS the same plugin builds against mDNSResponder)
+  libavahi-compat-libdnssd-dev
   socat procps openssl curl
   # IANA time zones: cron triggers' `timezone` (core/runtime/time_zone.cpp reads the TZif files)
   tzdata

@@ -1,58 +1,18 @@
 #include "bonjour.hpp"
 
-#include <avahi-common/alternative.h>
 #include <avahi-common/error.h>
-#include <avahi-common/malloc.h>
 #include <avahi-common/strlst.h>
-
-#include <nlohmann/json.hpp>
-#include <vespid/config_json.hpp>
 
 namespace vespid::bonjour {
 
 namespace {
 
 constexpr int kMaxCollisionRetries = 20;
-constexpr std::size_t kMaxLabel = 63;  // a DNS label, which the instance name is
-
-[[noreturn]] void invalid(const std::string& message) {
-  vsp::config::invalid("bonjour", message);
-}
-
-// Cut to one DNS label without splitting a UTF-8 sequence.
-std::string label(std::string s) {
-  if (s.size() <= kMaxLabel) return s;
-  std::size_t n = kMaxLabel;
-  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-  s.resize(n);
-  return s;
-}
-
-std::string alternative(const std::string& name) {
-  char* alt = avahi_alternative_service_name(name.c_str());
-  std::string out = alt ? alt : name + " #2";
-  avahi_free(alt);
-  return out;
-}
 
 }  // namespace
 
 Config parse_config(std::string_view json) {
-  const nlohmann::json doc = vsp::config::parse_object(json, "bonjour");
-  Config cfg;
-  for (const auto& [key, v] : doc.items()) {
-    if (key == "reconnect_ms") {
-      if (!v.is_number_unsigned() || v.get<std::uint64_t>() < 100 ||
-          v.get<std::uint64_t>() > 3600000) {
-        invalid("config key \"reconnect_ms\" must be an integer from 100 to 3600000, got " +
-                v.dump());
-      }
-      cfg.reconnect_ms = v.get<std::uint32_t>();
-    } else {
-      invalid("unknown config key \"" + key + "\" (known keys: reconnect_ms)");
-    }
-  }
-  return cfg;
+  return dnssd::parse_publisher_config(json, "bonjour");
 }
 
 std::unique_ptr<BonjourDiscovery> BonjourDiscovery::create(vsp::Host host,
@@ -193,7 +153,7 @@ void BonjourDiscovery::register_entry(Entry& e) {
         e.name.c_str(), e.type.c_str(), e.domain.empty() ? nullptr : e.domain.c_str(),
         e.host.empty() ? nullptr : e.host.c_str(), e.port, txt);
     if (rc == AVAHI_ERR_COLLISION) {
-      std::string next = alternative(e.name);
+      std::string next = dnssd::alternative_name(e.name);
       host_.warn("service name \"" + e.name + "\" (" + e.type + ") is taken locally; using \"" +
                  next + "\"");
       e.name = next;
@@ -214,7 +174,7 @@ void BonjourDiscovery::on_group(Entry& e, AvahiEntryGroup* g, AvahiEntryGroupSta
       break;
     case AVAHI_ENTRY_GROUP_COLLISION: {
       // Someone on the network has this name: take the next one and register again.
-      std::string next = alternative(e.name);
+      std::string next = dnssd::alternative_name(e.name);
       host_.warn("service name \"" + e.name + "\" (" + e.type +
                  ") collides on the network; renamed to \"" + next + "\"");
       e.name = next;
@@ -232,44 +192,15 @@ void BonjourDiscovery::on_group(Entry& e, AvahiEntryGroup* g, AvahiEntryGroupSta
 }
 
 int BonjourDiscovery::publish(const vsp_service_record& r, uint64_t* handle) {
-  if (r.instance_name == nullptr || r.service_type == nullptr || handle == nullptr) {
-    throw vsp::Error(VSP_E_INVALID, "bonjour: a record needs instance_name and service_type");
-  }
-  Entry* e = nullptr;
-  if (*handle != 0) {
-    auto it = entries_.find(*handle);
-    if (it != entries_.end()) e = it->second.get();
-  }
-  if (e == nullptr) {
-    auto made = std::make_unique<Entry>();
-    made->owner = this;
-    made->handle = next_handle_++;
-    e = made.get();
-    entries_.emplace(made->handle, std::move(made));
-  }
-  const std::string wanted = label(r.instance_name);
-  if (wanted != e->wanted_name) {
-    e->wanted_name = wanted;
-    e->name = wanted;  // a new name starts over; a replaced record keeps its collision rename
-  }
-  e->type = r.service_type;
-  e->domain = r.domain ? r.domain : "";
-  e->host = r.host ? r.host : "";
-  e->port = r.port;
-  e->txt.clear();
-  for (size_t i = 0; i < r.txt_count; ++i) {
-    if (r.txt[i] != nullptr) e->txt.emplace_back(r.txt[i]);
-  }
-  *handle = e->handle;
-  register_entry(*e);
+  Entry& e = entries_.put(r, handle, "bonjour");
+  e.owner = this;
+  register_entry(e);
   return VSP_OK;
 }
 
 void BonjourDiscovery::withdraw(uint64_t handle) {
-  auto it = entries_.find(handle);
-  if (it == entries_.end()) return;
-  if (it->second->group != nullptr) avahi_entry_group_free(it->second->group);
-  entries_.erase(it);
+  auto e = entries_.take(handle);
+  if (e && e->group != nullptr) avahi_entry_group_free(e->group);
 }
 
 }  // namespace vespid::bonjour

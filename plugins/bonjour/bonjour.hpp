@@ -10,7 +10,6 @@
 #include <avahi-client/publish.h>
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -18,12 +17,12 @@
 #include <vespid/plugin.hpp>
 
 #include "host_poll.hpp"
+#include "published_service.hpp"
 
 namespace vespid::bonjour {
 
-struct Config {
-  std::uint32_t reconnect_ms = 5000;  // retry when no client could be made (no D-Bus at all)
-};
+// reconnect_ms: retry when no client could be made (no D-Bus at all).
+using Config = dnssd::PublisherConfig;
 Config parse_config(std::string_view json);
 
 class BonjourDiscovery {
@@ -38,14 +37,8 @@ class BonjourDiscovery {
   void withdraw(uint64_t handle);
 
  private:
-  struct Entry {
-    BonjourDiscovery* owner;
-    uint64_t handle;
-    std::string wanted_name;  // as the core asked
-    std::string name;         // as published (after collisions)
-    std::string type, domain, host;
-    std::uint16_t port;
-    std::vector<std::string> txt;
+  struct Entry : dnssd::PublishedService {
+    BonjourDiscovery* owner = nullptr;
     AvahiEntryGroup* group = nullptr;
   };
 
@@ -64,8 +57,7 @@ class BonjourDiscovery {
   AvahiClient* client_ = nullptr;
   bool running_ = false;         // the daemon's server is RUNNING: groups may be committed
   bool warned_waiting_ = false;  // one warning per outage, not one per retry
-  std::map<uint64_t, std::unique_ptr<Entry>> entries_;
-  uint64_t next_handle_ = 1;
+  dnssd::ServiceTable<Entry> entries_;
   std::unique_ptr<vsp::Timer> reconnect_;
 };
 

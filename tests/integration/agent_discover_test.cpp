@@ -1,4 +1,5 @@
-// The node host finds the gateway by Bonjour, in network namespaces it creates: the gateway and
+// The node host finds the gateway by Bonjour (announced by either discovery plugin, bonjour or
+// dnssd), in network namespaces it creates: the gateway and
 // an avahi-daemon in one namespace, the real `vespid-agent` and a second avahi-daemon in a peer
 // namespace across a veth pair. `discover --json` must see the gateway's ports and TLS pin;
 // `connect --discover` pairs over https with that pin and `start` holds the wss link with it
@@ -87,28 +88,32 @@ class AgentDiscovery : public ::testing::Test {
   }
 
   // The REST API and the node hosts' /ws on listeners of their own, both TLS with the
-  // certificate the gateway generates (self-signed: no CA vouches for it).
-  void start_gateway() {
+  // certificate the gateway generates (self-signed: no CA vouches for it), published by the
+  // discovery plugin `plugin` (bonjour or dnssd).
+  static json gateway_config(const std::string& plugin, const std::string& name, int api_port,
+                             int ws_port) {
     json api = {{"host", "lan"},
-                {"port", kApiPort},
+                {"port", api_port},
                 {"tls", true},
                 {"routes", json::array({{{"prefix", "/v1/"}, {"dialect", "rest.v1"}},
                                         {{"prefix", "/internal/v1/"}, {"dialect", "rest.v1"}}})}};
     json ws = {
         {"host", "lan"},
-        {"port", kWsPort},
+        {"port", ws_port},
         {"tls", true},
         {"routes",
          json::array({{{"path", "/ws"}, {"dialect", "vespid.node.v1"}, {"websocket", true}}})}};
-    json cfg = {
-        {"plugins",
-         {{"instances", json::array({{{"name", "storage"}, {"plugin", "sqlite"}},
-                                     {{"name", "local"}, {"plugin", "unix"}},
-                                     {{"name", "bonjour"}, {"plugin", "bonjour"}},
-                                     {{"name", "api"}, {"plugin", "ws"}, {"config", api}},
-                                     {{"name", "ws"}, {"plugin", "ws"}, {"config", ws}}})}}},
-        {"discovery", {{"display_name", kName}}}};
-    std::ofstream(dir_.file("cfg.json")) << cfg.dump(2);
+    return {{"plugins",
+             {{"instances", json::array({{{"name", "storage"}, {"plugin", "sqlite"}},
+                                         {{"name", "local"}, {"plugin", "unix"}},
+                                         {{"name", "mdns"}, {"plugin", plugin}},
+                                         {{"name", "api"}, {"plugin", "ws"}, {"config", api}},
+                                         {{"name", "ws"}, {"plugin", "ws"}, {"config", ws}}})}}},
+            {"discovery", {{"display_name", name}}}};
+  }
+
+  void start_gateway() {
+    std::ofstream(dir_.file("cfg.json")) << gateway_config("bonjour", kName, kApiPort, kWsPort);
     gw_.set_launcher(NetnsLab::in_ns(gw_ns_));
     restart_gateway();
   }
@@ -122,8 +127,8 @@ class AgentDiscovery : public ::testing::Test {
     ASSERT_TRUE(gw_.wait_ready()) << gw_.log_text();
   }
 
-  std::string fingerprint() {
-    auto r = run_command({gateway_bin(), "tls", "fingerprint", "--state-dir", dir_.file("state")});
+  std::string fingerprint(const std::string& state = "state") {
+    auto r = run_command({gateway_bin(), "tls", "fingerprint", "--state-dir", dir_.file(state)});
     std::string fp = r.out;
     while (!fp.empty() && (fp.back() == '\n' || fp.back() == ' ')) fp.pop_back();
     return fp;
@@ -244,6 +249,45 @@ TEST_F(AgentDiscovery, DiscoverListsTheGatewayWithItsPortsAndPin) {
   CommandResult none = agent({"discover", "--type", "_nothing-here._tcp", "--timeout-ms", "500"});
   EXPECT_EQ(none.exit_code, 1) << none.out << none.err;
   EXPECT_NE(none.err.find("no gateway found"), std::string::npos) << none.err;
+}
+
+// Issue 18: the node host finds a gateway whichever plugin announces it. One gateway publishes
+// through bonjour (Avahi's D-Bus client), a second one beside it through dnssd (dns_sd.h over
+// Avahi's compatibility library); `discover` lists both with their own ports and pins.
+TEST_F(AgentDiscovery, DiscoverFindsGatewaysAnnouncedByEitherPlugin) {
+  start_gateway();
+  constexpr const char* kDnssdName = "Vespid DnsSd GW";
+  constexpr int kApiPort2 = 3011, kWsPort2 = 3012;
+  std::ofstream(dir_.file("cfg2.json")) << gateway_config("dnssd", kDnssdName, kApiPort2, kWsPort2);
+  GatewayProcess gw2;
+  gw2.set_launcher(NetnsLab::in_ns(gw_ns_));
+  gw2.start(dir_.file("state2"), {"--config", dir_.file("cfg2.json")},
+            {{"DBUS_SYSTEM_BUS_ADDRESS", gw_mdns_.bus_address}});
+  ASSERT_TRUE(gw2.wait_ready()) << gw2.log_text();
+
+  struct Expect {
+    const char* name;
+    int api, ws;
+    std::string fp;
+    const GatewayProcess& gw;
+  };
+  for (const Expect& e : {Expect{kName, kApiPort, kWsPort, fingerprint(), gw_},
+                          Expect{kDnssdName, kApiPort2, kWsPort2, fingerprint("state2"), gw2}}) {
+    SCOPED_TRACE(e.name);
+    ASSERT_EQ(e.fp.size(), 64u) << e.fp;
+    json g = discovered(e.name);
+    ASSERT_FALSE(g.is_null()) << e.gw.log_text();
+    EXPECT_EQ(g["address"], kGwAddress) << g.dump();
+    EXPECT_EQ(g["gatewayPort"], e.ws) << g.dump();
+    EXPECT_EQ(g["apiPort"], e.api) << g.dump();
+    EXPECT_EQ(g["gatewayTlsSha256"], e.fp) << g.dump();
+    EXPECT_EQ(g["apiUrl"], "https://" + std::string(kGwAddress) + ":" + std::to_string(e.api));
+  }
+  CommandResult text = agent({"discover", "--timeout-ms", "1500"});
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find(kName), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find(kDnssdName), std::string::npos) << text.out;
+  EXPECT_EQ(gw2.terminate(), 0) << gw2.log_text();
 }
 
 TEST_F(AgentDiscovery, ConnectDiscoverPairsAndTheAgentRunsOverPinnedWss) {
