@@ -23,6 +23,7 @@ add_library(vespid_core STATIC
   config/did_you_mean.cpp
   config/listen_ports.cpp
   config/schema.cpp
+  config/web_dir.cpp
   # storage: the storage thread over the storage ABI, and the repository built on it
   storage/model.cpp
   storage/repository.cpp
