@@ -23,6 +23,7 @@ add_library(vespid_core STATIC
   config/did_you_mean.cpp
   config/listen_ports.cpp
   config/schema.cpp
+  config/web_dir.cpp
   # storage: the storage thread over the storage ABI, and the repository built on it
   storage/model.cpp
   storage/repository.cpp
@@ -48,6 +49,7 @@ add_library(vespid_core STATIC
   services/workflows/run_service.cpp
   services/workflows/cron_trigger.cpp
   services/workflows/workflow_spec.cpp
+  services/sessions/session_list_filter.cpp
   services/sessions/session_service.cpp
   # host: plugin loading, the host table, the connection hub, binding, discovery, TLS files, bus
   host/host_table.cpp

@@ -9,6 +9,7 @@
 
 #include "config/did_you_mean.hpp"
 #include "config/listen_ports.hpp"
+#include "config/web_dir.hpp"
 #include "config/schema.hpp"
 #include "state_dir.hpp"  // libs/paths
 
@@ -373,6 +374,7 @@ GatewayConfig load_reporting_all(const LoadOptions& options) {
   apply_env(options.env, eff, cfg);
   apply_flags(options.flags, eff, cfg);
   apply_listen_ports(eff, cfg.errors);
+  apply_web_dir(eff, cfg.errors);
 
   cfg.state_dir = paths::resolve_state_dir(eff["state_dir"].get<std::string>());
   eff["state_dir"] = cfg.state_dir;

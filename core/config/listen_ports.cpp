@@ -12,7 +12,8 @@ struct PortKey {
   const char* instance;  // the instance it moves
 };
 
-constexpr PortKey kPortKeys[] = {{"api_port", "api"}, {"ws_port", "ws"}, {"bridge_port", "bridge"}};
+constexpr PortKey kPortKeys[] = {
+    {"api_port", "api"}, {"ws_port", "ws"}, {"bridge_port", "bridge"}, {"web_port", "web"}};
 
 }  // namespace
 

@@ -1,6 +1,6 @@
-// listen.api_port, listen.ws_port, listen.bridge_port: one key (or VESPID_LISTEN_*_PORT) moves
+// listen.api_port, listen.ws_port, listen.bridge_port, listen.web_port: one key (or VESPID_LISTEN_*_PORT) moves
 // one listener, without writing out the instance list that holds it. Each names the instance of
-// the default list it moves ("api", "ws", "bridge"), in an explicit list too.
+// the default list it moves ("api", "ws", "bridge", "web"), in an explicit list too.
 #pragma once
 
 #include <nlohmann/json.hpp>

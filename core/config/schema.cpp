@@ -36,6 +36,21 @@ nlohmann::json default_instances() {
                {{"path", "/ws/client"}, {"dialect", "vespid.client.v1"}, {"websocket", true}},
                {{"path", "/ws/operator"}, {"dialect", "operator.v1"}, {"websocket", true}},
                {{"path", "/healthz"}, {"dialect", "rest.v1"}}})}}}},
+      // The web control client on 127.0.0.1:3000: its pages and, on the same origin (the
+      // cookie's Origin rule needs one), the REST API and the browser's two WebSockets. No
+      // /internal/v1 and no /ws for node hosts: a browser needs neither.
+      {{"name", "web"},
+       {"plugin", "ws"},
+       {"config",
+        {{"port", 3000},
+         {"static_dir", "@web"},
+         {"routes",
+          nlohmann::json::array(
+              {{{"prefix", "/v1/"}, {"dialect", "rest.v1"}},
+               {{"path", "/ws/client"}, {"dialect", "vespid.client.v1"}, {"websocket", true}},
+               {{"path", "/ws/operator"}, {"dialect", "operator.v1"}, {"websocket", true}},
+               {{"path", "/healthz"}, {"dialect", "rest.v1"}},
+               {{"prefix", "/"}, {"static", true}}})}}}},
   });
 }
 
@@ -80,6 +95,14 @@ const std::vector<KeySpec>& schema() {
        0,
        "Port of the instance named \"bridge\" (bridge.v1, 18790 by default). 0: the instance's "
        "own config.port.",
+       {},
+       0,
+       65535},
+      {"listen.web_port",
+       Type::Int,
+       0,
+       "Port of the instance named \"web\" (the web control client, 3000 in the default list). "
+       "0: the instance's own config.port.",
        {},
        0,
        65535},
@@ -395,6 +418,9 @@ const std::vector<KeySpec>& schema() {
       {"web.url", Type::String, "http://127.0.0.1:3000",
        "Where people open the web control client; `vespid web login` links point here unless "
        "it is given --url. Behind a proxy, the proxy's public URL."},
+      {"web.dir", Type::String, "",
+       "The web control client's files, served where an instance's static_dir is \"@web\". "
+       "Empty: the ones installed with the gateway, <prefix>/share/vespid/web."},
       {"web.login_code_ttl_ms",
        Type::Int,
        600000,

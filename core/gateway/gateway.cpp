@@ -364,6 +364,13 @@ int Gateway::run() {
     if (!ec) begin_shutdown(exit_code::kOk, sig == SIGINT ? "SIGINT" : "SIGTERM");
   });
   L()->info("vespid-gateway ready: {} plugin instance(s) running", instances_.size());
+  // Where people go next: the web client, and how to get in without a password.
+  for (const auto& inst : cfg_.instances) {
+    if (inst.config.is_object() && inst.config.contains("static_dir") && inst.name == "web") {
+      L()->info("web control client: {} (`vespid web login --user NAME` prints a sign-in link)",
+                cfg_.string("web.url"));
+    }
+  }
   loop_.run();
   return exit_code_;
 }

@@ -42,9 +42,9 @@ TEST(GatewayLifecycle, StartsOnDefaultsAndStopsCleanlyOnSigterm) {
   json status = client.call("status");
   EXPECT_EQ(status["stateDir"], dir.file("state"));
   EXPECT_EQ(status["storage"]["plugin"], "sqlite");
-  // The defaults: storage, the local bus, the admin socket, the bridge, the HTTP API and the
-  // WebSockets.
-  ASSERT_EQ(status["instances"].size(), 6u);
+  // The defaults: storage, the local bus, the admin socket, the bridge, the HTTP API, the
+  // WebSockets and the web control client.
+  ASSERT_EQ(status["instances"].size(), 7u);
   EXPECT_EQ(status["instances"][1]["name"], "bus");
   EXPECT_EQ(status["instances"][1]["plugin"], "local");
   EXPECT_EQ(status["instances"][1]["kind"], "bus");
@@ -53,6 +53,7 @@ TEST(GatewayLifecycle, StartsOnDefaultsAndStopsCleanlyOnSigterm) {
   EXPECT_EQ(status["instances"][4]["name"], "api");
   EXPECT_EQ(status["instances"][4]["plugin"], "ws");
   EXPECT_EQ(status["instances"][5]["name"], "ws");
+  EXPECT_EQ(status["instances"][6]["name"], "web");
   EXPECT_EQ(status["bus"]["plugin"], "local");
   EXPECT_EQ(status["bus"]["up"], true);
   for (const auto& inst : status["instances"]) {

@@ -316,6 +316,36 @@ TEST_F(Sessions, ListIsNewestActivityFirstWithCursorsAndBadInputIsRefused) {
                 .size(),
             0u);
 
+  // Filters: a text in the title (any case), who created it ("me"), paged like the plain list.
+  auto ids_of = [&](const std::string& query, const std::string& token) {
+    std::vector<std::string> ids;
+    std::string next;
+    for (int i = 0; i < 5; ++i) {
+      std::string path = "/v1/orgs/" + org_id_ + "/sessions?limit=1&" + query;
+      if (!next.empty()) path += "&cursor=" + next;
+      HttpReply r = rest("GET", path, token);
+      EXPECT_EQ(r.status, 200) << r.raw_body;
+      for (const auto& s : r.body["sessions"]) ids.push_back(s["id"]);
+      if (r.body["nextCursor"].is_null()) break;
+      next = r.body["nextCursor"];
+    }
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  };
+  std::vector<std::string> ones = {s1};
+  EXPECT_EQ(ids_of("q=ONE", member_token_), ones);
+  std::vector<std::string> t_titles = {s2, s3};
+  std::sort(t_titles.begin(), t_titles.end());
+  EXPECT_EQ(ids_of("q=t", member_token_), t_titles) << "\"two\" and \"three\"";
+  std::vector<std::string> mine = {s3};
+  EXPECT_EQ(ids_of("createdBy=me", member_token_), mine);
+  EXPECT_EQ(ids_of("q=echo&createdBy=me", member_token_), mine) << "the engine matches too";
+  EXPECT_TRUE(ids_of("q=nothing-like-this", member_token_).empty());
+  EXPECT_EQ(rest("GET", "/v1/orgs/" + org_id_ + "/sessions?q=" + std::string(201, 'x'),
+                 member_token_)
+                .status,
+            400);
+
   // No host at all: the message is stored, the error says why, 503 NO_AGENT_AVAILABLE.
   HttpReply none = rest("POST", "/v1/orgs/" + org_id_ + "/sessions/" + s1 + "/messages",
                         member_token_, {{"message", "hi"}});

@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <vector>
 
 #include "config/listen_ports.hpp"
 #include "config/schema.hpp"
+#include "config/web_dir.hpp"
 
 namespace vespid::config {
 namespace {
@@ -44,7 +46,7 @@ TEST(Config, EveryKeyHasADefaultSoNoFileIsNeeded) {
   GatewayConfig c = load({});
   EXPECT_EQ(c.log_level, "info");
   EXPECT_EQ(c.log_format, "text");
-  ASSERT_EQ(c.instances.size(), 6u);
+  ASSERT_EQ(c.instances.size(), 7u);
   EXPECT_EQ(c.instances[0].plugin, "sqlite");
   EXPECT_EQ(c.instances[1].plugin, "local");  // the in-process bus
   EXPECT_EQ(c.instances[1].name, "bus");
@@ -52,6 +54,8 @@ TEST(Config, EveryKeyHasADefaultSoNoFileIsNeeded) {
   EXPECT_EQ(c.instances[3].plugin, "bridge");
   EXPECT_EQ(c.instances[4].plugin, "ws");  // the HTTP API on 3001
   EXPECT_EQ(c.instances[5].plugin, "ws");  // the WebSockets on 3002
+  EXPECT_EQ(c.instances[6].plugin, "ws");  // the web control client on 3000
+  EXPECT_EQ(c.instances[6].name, "web");
   EXPECT_FALSE(c.state_dir.empty());
   EXPECT_EQ(c.source, "(defaults)");
   for (const auto& k : schema()) {
@@ -173,6 +177,36 @@ TEST(Config, AListenPortKeyMovesTheInstanceOfThatName) {
   EXPECT_NE(error_of(o).find("listen.ws_port: expected an integer from 0 to 65535"),
             std::string::npos)
       << error_of(o);
+}
+
+TEST(Config, TheWebListenerFindsTheWebClientWithoutConfiguration) {
+  GatewayConfig c = load({});
+  ASSERT_EQ(c.instances[6].name, "web");
+  const std::string dir = c.instances[6].config["static_dir"];
+  EXPECT_EQ(dir, installed_web_dir()) << "\"@web\" is replaced by the installed directory";
+  EXPECT_TRUE(std::filesystem::is_directory(dir)) << dir << ": the build tree links apps/web";
+  EXPECT_EQ(c.instances[6].config["port"], 3000);
+
+  LoadOptions o;
+  o.env = {{"VESPID_LISTEN_WEB_PORT", "4000"}, {"VESPID_WEB_DIR", "/tmp"}};
+  c = load(o);
+  EXPECT_EQ(c.instances[6].config["port"], 4000);
+  EXPECT_EQ(c.instances[6].config["static_dir"], "/tmp") << "web.dir wins";
+
+  o.env = {{"VESPID_WEB_DIR", "/nonexistent/vespid-web"}};
+  const std::string err = error_of(o);
+  EXPECT_NE(err.find("web.dir: the web control client's files are not at "
+                     "\"/nonexistent/vespid-web\""),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find("instance \"web\""), std::string::npos) << err;
+
+  // A static_dir of its own is left alone, and so is an instance list without "@web".
+  o.env = {{"VESPID_WEB_DIR", "/nonexistent/vespid-web"}};
+  o.file = write_temp(R"({"plugins": {"instances": [{"name": "storage", "plugin": "sqlite"},
+      {"name": "site", "plugin": "ws", "config": {"static_dir": "/tmp"}}]}})");
+  c = load(o);
+  EXPECT_EQ(c.instances.back().config["static_dir"], "/tmp");
 }
 
 TEST(Config, CommentsAreAllowed) {

@@ -38,12 +38,17 @@ void register_session_methods(core::MethodTable& methods, SessionService& s) {
                  co_return ok({{"session", session}});
                }});
   methods.add({"sessions.list", kUsers,
-               "An org's sessions, newest activity first {orgId, limit?, cursor?}",
+               "An org's sessions, newest activity first {orgId, limit?, cursor?, q?, "
+               "createdBy?, agentId?}",
                [svc](CallContext c, json p) -> Task<CallResult> {
                  Caller who = caller_of(c, p);
                  int limit = static_cast<int>(params::optional_int(p, "limit", 50));
                  std::string cursor = params::optional_string(p, "cursor");
-                 Task<json> t = svc->list(std::move(who), limit, std::move(cursor));
+                 SessionListFilter filter = SessionListFilter::from_params(
+                     params::optional_string(p, "q"), params::optional_string(p, "createdBy"),
+                     params::optional_string(p, "agentId"), who.who.user_id);
+                 Task<json> t =
+                     svc->list(std::move(who), limit, std::move(cursor), std::move(filter));
                  json out = co_await std::move(t);
                  co_return ok(std::move(out));
                }});

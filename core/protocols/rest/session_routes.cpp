@@ -62,9 +62,11 @@ class SessionRoutes {
     Task<Caller> ct = caller(req);
     Caller c = co_await std::move(ct);
     auto cursor = q.count("cursor") ? q["cursor"] : std::string();
+    SessionListFilter filter = SessionListFilter::from_params(q["q"], q["createdBy"], q["agentId"],
+                                                              c.who.user_id);
     Task<json> t =
         s_.list(std::move(c), static_cast<int>(std::min<int64_t>(int_param(q, "limit", 50), 1000)),
-                std::move(cursor));
+                std::move(cursor), std::move(filter));
     json out = co_await std::move(t);
     co_return RestResponse{200, out};
   }

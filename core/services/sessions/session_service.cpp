@@ -681,7 +681,8 @@ Task<std::string> SessionService::node_main_session(Caller node, std::string nod
                          " is being created concurrently; retry");
 }
 
-Task<json> SessionService::list(Caller caller, int limit, std::string cursor) {
+Task<json> SessionService::list(Caller caller, int limit, std::string cursor,
+                                SessionListFilter filter) {
   Task<auth::OrgAccess> access_t = check_access(caller);
   auth::OrgAccess access = co_await std::move(access_t);
   limit = std::clamp(limit <= 0 ? 50 : limit, 1, settings_.max_page);
@@ -689,16 +690,36 @@ Task<json> SessionService::list(Caller caller, int limit, std::string cursor) {
   if (cursor.find('/') == std::string::npos && !cursor.empty()) {
     throw api::invalid("\"cursor\" is not a cursor this API gave out", {{"field", "cursor"}});
   }
-  std::string end = cursor.empty() ? core::StorageService::prefix_end(prefix) : prefix + cursor;
-  auto rows = co_await storage_.scan(prefix, end, static_cast<uint32_t>(limit + 1), true);
+  // The index is "<activityMs>/<id>" under the org, read newest first. Without a filter every
+  // row is a match and one scan of limit+1 rows says whether more follow; with one, rows are
+  // read in batches until the page is full or the scan budget is spent.
   json out = json::array();
   json next = nullptr;
-  for (size_t i = 0; i < rows.size() && i < static_cast<size_t>(limit); ++i) {
-    std::string tail = rows[i].key.substr(prefix.size());
-    std::string id = tail.substr(tail.find('/') + 1);
-    auto kv = co_await storage_.get(keys::session(id));
-    if (kv) out.push_back(session_view(json::parse(kv->value)));
-    if (rows.size() > static_cast<size_t>(limit)) next = tail;  // "<activityMs>/<id>"
+  std::string end = cursor.empty() ? core::StorageService::prefix_end(prefix) : prefix + cursor;
+  int scanned = 0;
+  while (true) {
+    const int batch = filter.empty() ? limit + 1 : std::min(limit + 1, kMaxScannedPerPage);
+    auto rows = co_await storage_.scan(prefix, end, static_cast<uint32_t>(batch), true);
+    bool full = false;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      std::string tail = rows[i].key.substr(prefix.size());
+      if (static_cast<int>(out.size()) == limit || scanned == kMaxScannedPerPage) {
+        full = true;  // a row beyond the page: the last one taken is where to go on from
+        break;
+      }
+      ++scanned;
+      end = rows[i].key;
+      std::string id = tail.substr(tail.find('/') + 1);
+      auto kv = co_await storage_.get(keys::session(id));
+      if (!kv) continue;
+      json record = json::parse(kv->value);
+      if (filter.matches(record)) out.push_back(session_view(record));
+    }
+    if (full) {
+      next = end.substr(prefix.size());
+      break;
+    }
+    if (rows.size() < static_cast<size_t>(batch)) break;  // the index is read to its end
   }
   co_return json{{"sessions", out}, {"nextCursor", next}};
 }

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "runtime/task.hpp"
+#include "services/sessions/session_list_filter.hpp"
 #include "services/identity/principal.hpp"
 #include "storage/storage_service.hpp"
 
@@ -82,8 +83,12 @@ class SessionService {
   // Each throws api::ApiError: UNAUTHORIZED / FORBIDDEN (require_org_access), INVALID_REQUEST,
   // SESSION_NOT_FOUND (also for another org's session).
   core::Task<nlohmann::json> create(Caller caller, nlohmann::json body);
-  // {sessions, nextCursor}: newest activity first.
-  core::Task<nlohmann::json> list(Caller caller, int limit, std::string cursor);
+  // {sessions, nextCursor}: newest activity first. With a filter, a page holds the matches
+  // among at most kMaxScannedPerPage sessions, so a page may be short (even empty) while
+  // nextCursor says there is more to look through.
+  static constexpr int kMaxScannedPerPage = 2000;
+  core::Task<nlohmann::json> list(Caller caller, int limit, std::string cursor,
+                                  SessionListFilter filter = {});
   core::Task<nlohmann::json> get(Caller caller, std::string session_id);
   // {events, nextCursor}: events with seq > after_seq, oldest first, at most `limit` of them and
   // about 1 MiB (at least one). nextCursor (the last seq returned) is null when there are no

@@ -336,6 +336,13 @@ TEST_F(StaticTest, FilesWithContentTypesAndNoWayOut) {
   EXPECT_EQ(res->status, 200);
   EXPECT_EQ(res->headers["content-type"], "text/html; charset=utf-8");
   EXPECT_EQ(res->body, "<h1>hi</h1>");
+  // The pages' policy: nothing inline, nothing from elsewhere, not framed.
+  const std::string csp = res->headers["content-security-policy"];
+  EXPECT_NE(csp.find("script-src 'self'"), std::string::npos) << csp;
+  EXPECT_NE(csp.find("frame-ancestors 'none'"), std::string::npos) << csp;
+  EXPECT_EQ(csp.find("unsafe-inline"), std::string::npos) << csp;
+  EXPECT_EQ(res->headers["x-content-type-options"], "nosniff");
+  EXPECT_EQ(res->headers["referrer-policy"], "no-referrer");
   res = p->request("GET", "/app.js");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->headers["content-type"], "text/javascript; charset=utf-8");
