@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job: install dependencies, build, start the gateway on its defaults (SQLite in the
 # state directory, the admin socket, the bridge, the HTTP API on 3001 and the WebSockets on
-# 3002), bootstrap an org, a user and an access token with the CLI, pair a demo node host
+# 3002, the web control client on 3000), bootstrap an org, a user and an access token with the CLI, pair a demo node host
 # (`vespid-agent`, echo engine, no API key needed), open a session pinned to it and stream an
 # answer back, dispatch work to it as a worker would, and run a small workflow on it with
 # `vespid-worker`.
@@ -111,5 +111,7 @@ fi
 cli workflow run "$wf" --input '{"greet": true, "message": "hello from a workflow run"}' --wait
 unset VESPID_API VESPID_ORG VESPID_TOKEN
 cli nodes list
+echo "== the web control client: open this one-time sign-in link in a browser on this machine"
+cli web login --user demo-admin --org demo
 echo "== the gateway, the node host and the worker are running; press Ctrl-C to stop them"
 wait $gw
