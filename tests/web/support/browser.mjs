@@ -1,6 +1,8 @@
 // Headless Chromium through playwright-core: Debian's /usr/bin/chromium, or $CHROMIUM.
-// Pages get the Content-Security-Policy the gateway will send on its web listener, added to
-// every answer here so the tests catch inline scripts and styles before the server does.
+// apps/web/index.html carries the gateway's Content-Security-Policy in a <meta> (everything but
+// frame-ancestors), so a page that breaks it logs "Refused to ..." and the tests fail on it.
+// (Rewriting answers through page.route to add the header is no good: Chromium then treats the
+// page as public and blocks its WebSockets to loopback, ERR_BLOCKED_BY_LOCAL_NETWORK_ACCESS_CHECKS.)
 
 import { chromium } from 'playwright-core';
 import { mkdtemp } from 'node:fs/promises';
@@ -18,24 +20,12 @@ export async function launch() {
 }
 
 /**
- * A new context + page. `cspErrors` collects CSP violations and page errors; tests assert it
+ * A new context + page. `problems` collects CSP violations and page errors; tests assert it
  * stays empty.
  */
 export async function newPage(browser, { width = 1280, height = 800, colorScheme = 'light' } = {}) {
   const context = await browser.newContext({ viewport: { width, height }, colorScheme });
   const problems = [];
-  await context.route('**/*', async (route) => {
-    const req = route.request();
-    const url = new URL(req.url());
-    if (url.pathname.startsWith('/v1/') || url.pathname.startsWith('/ws/') || url.pathname === '/healthz') {
-      await route.continue();
-      return;
-    }
-    const res = await route.fetch();
-    const headers = { ...res.headers() };
-    if (!headers['content-security-policy']) headers['content-security-policy'] = CSP;
-    await route.fulfill({ response: res, headers });
-  });
   const page = await context.newPage();
   page.on('console', (msg) => {
     const t = msg.text();
