@@ -3,15 +3,18 @@
 // first shown. A page is `export default function Page({params, auth, navigate})`.
 
 // A sign-in link is <url>/#login=<code>. Take the code and drop it from the address bar (and so
-// from the history) before anything else runs.
+// from the history) before the app does anything else (the imports below only define things).
 let loginCode = null;
-{
+let loginSeq = 0;
+function takeLoginFromHash() {
   const m = /^#login=([^&]+)/.exec(location.hash);
-  if (m) {
-    loginCode = decodeURIComponent(m[1]);
-    history.replaceState(null, '', `${location.pathname}${location.search}#/signin`);
-  }
+  if (!m) return false;
+  loginCode = decodeURIComponent(m[1]);
+  loginSeq += 1;
+  history.replaceState(null, '', `${location.pathname}${location.search}#/signin`);
+  return true;
 }
+takeLoginFromHash();
 
 import { html, render, useEffect, useState } from './lib/html.js';
 import { useAuth, loadSession, signOut, chooseOrg } from './lib/auth.js';
@@ -52,8 +55,13 @@ export function navigate(path) {
 
 function useHash() {
   const [hash, setHash] = useState(location.hash);
+  const [, setSeq] = useState(loginSeq);
   useEffect(() => {
-    const on = () => setHash(location.hash);
+    // A link pasted into a tab that already shows the client changes only the fragment.
+    const on = () => {
+      if (takeLoginFromHash()) setSeq(loginSeq); // re-renders even when the hash was #/signin already
+      setHash(location.hash);
+    };
     addEventListener('hashchange', on);
     return () => removeEventListener('hashchange', on);
   }, []);
@@ -135,7 +143,7 @@ function Page({ match, auth }) {
   if (error) return html`<${ErrorBox} error=${error} next="This page failed to load; reload the page." />`;
   if (!mod) return html`<p class="muted">Loading…</p>`;
   const P = mod.default;
-  const key = `${match.route.pattern}:${JSON.stringify(match.params)}:${auth.orgId}`;
+  const key = `${match.route.pattern}:${JSON.stringify(match.params)}:${auth.orgId}:${match.route.pattern === 'signin' ? loginSeq : 0}`;
   return html`<${P} key=${key} params=${match.params} auth=${auth} navigate=${navigate} loginCode=${match.route.pattern === 'signin' ? takeLoginCode : undefined} />`;
 }
 

@@ -3,7 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startGateway } from './support/gateway.mjs';
 import { launch, newPage } from './support/browser.mjs';
-import { orgWithOwner, signInByLink } from './support/setup.mjs';
+import { orgWithOwner, signInByLink, openCreateForm } from './support/setup.mjs';
 
 let gw;
 let browser;
@@ -50,8 +50,7 @@ let sessionUrl;
 
 test('create a session, send a message, see the answer stream in', async () => {
   await page.goto(`${gw.url}/#/sessions`);
-  const form = page.getByRole('form', { name: 'New session' });
-  if (!(await form.isVisible())) await page.getByText('New session').click();
+  await openCreateForm(page);
   await page.getByLabel('Title', { exact: true }).fill('first chat');
   assert.equal(await page.getByLabel('Engine', { exact: true }).inputValue(), 'vespid.echo.v1');
   await page.getByRole('button', { name: 'Create session' }).click();
