@@ -100,11 +100,12 @@ function OrgPicker({ auth }) {
     const org = auth.orgs.find((o) => o.id === auth.orgId) || auth.orgs[0];
     return html`<span class="org-name" title="this session acts in this org">Org: <strong>${org.name}</strong></span>`;
   }
-  return html`<label class="org-picker">Org
-    <select value=${auth.orgId} onChange=${(e) => chooseOrg(e.currentTarget.value)}>
+  return html`<span class="org-picker">
+    <label for="org-picker">Org</label>
+    <select id="org-picker" value=${auth.orgId} onChange=${(e) => chooseOrg(e.currentTarget.value)}>
       ${auth.orgs.map((o) => html`<option value=${o.id}>${o.name} (${o.role})</option>`)}
     </select>
-  </label>`;
+  </span>`;
 }
 
 function Header({ auth, current }) {

@@ -1,7 +1,7 @@
 // Onboarding, a real node host, and chat: streaming, stop, reload, a dropped connection.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startGateway } from './support/gateway.mjs';
+import { startGateway, killGroup } from './support/gateway.mjs';
 import { launch, newPage } from './support/browser.mjs';
 import { orgWithOwner, signInByLink, openCreateForm } from './support/setup.mjs';
 
@@ -9,6 +9,7 @@ let gw;
 let browser;
 let page;
 let problems;
+let agentProc;
 
 before(async () => {
   gw = await startGateway();
@@ -39,7 +40,7 @@ test('with no node host the onboarding card shows the command, and turns green w
   await gw.agent(args.slice(1));
   // Not connected yet: connect only pairs.
   assert.equal(await page.locator('.onboarding.connected').count(), 0);
-  gw.spawnAgent(['start']);
+  agentProc = gw.spawnAgent(['start']);
   // Nobody clicks anything: the card polls.
   await page.locator('.onboarding.connected').waitFor({ timeout: 15000 });
   assert.match(await page.locator('.onboarding.connected').innerText(), /online/);
@@ -149,5 +150,35 @@ test('a dropped connection resumes without duplicates or holes, and a message se
   assert.equal(users.filter((m) => m === 'sent while reconnecting').length, 1);
   const seqs = res.events.map((e) => e.seq);
   assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
+  assert.deepEqual(problems, []);
+});
+
+test('the pinned node host goes offline: the error says what to do, and Reset node host unpins', async () => {
+  await killGroup(agentProc);
+  await page.locator('.pinned-host', { hasText: 'offline' }).waitFor({ timeout: 15000 });
+  const notice = page.locator('.notice', { hasText: 'The pinned node host is offline' });
+  await notice.waitFor();
+  await page.getByLabel('Message', { exact: true }).fill('anyone there?');
+  await page.getByRole('button', { name: 'Send' }).click();
+  const err = page.locator('.error-box', { hasText: 'PINNED_AGENT_OFFLINE' });
+  await err.waitFor();
+  assert.match(await err.innerText(), /reset the node host/i);
+  // The refused message is back in the box, not lost, and not shown as sent.
+  assert.equal(await page.getByLabel('Message', { exact: true }).inputValue(), 'anyone there?');
+  assert.equal(await page.locator('.msg.user', { hasText: 'anyone there?' }).count(), 0);
+
+  await notice.getByRole('button', { name: 'Reset node host' }).click();
+  await page.locator('.notice', { hasText: 'no longer pinned' }).waitFor();
+  await page.locator('.pinned-host', { hasText: 'not pinned yet' }).waitFor();
+  // No host at all now: the message is stored, its turn fails saying to start a host, and the
+  // message is not put back in the box (it was sent; Retry sends it again).
+  await page.getByRole('button', { name: 'Send' }).click();
+  const none = page.locator('.turn-error', { hasText: 'NO_AGENT_AVAILABLE' });
+  await none.waitFor();
+  assert.match(await none.innerText(), /Start a node host/);
+  assert.equal(await page.locator('.msg.user', { hasText: 'anyone there?' }).count(), 1);
+  assert.equal(await page.getByLabel('Message', { exact: true }).inputValue(), '');
+  assert.equal(await page.locator('[role=alert].error-box').count(), 0);
+  await page.getByRole('button', { name: 'Retry last message' }).waitFor();
   assert.deepEqual(problems, []);
 });

@@ -76,3 +76,28 @@ test('bob of globex sees none of acme\'s sessions and node hosts', async () => {
     await context.close();
   }
 });
+
+test('a member of two orgs picks the org; the choice is kept across a reload', async () => {
+  await gw.cli(['member', 'add', '--org', 'globex', '--user', 'alice', '--role', 'member']);
+  const { context, page, problems } = await newPage(browser);
+  try {
+    await signInByLink(gw, page, 'alice');
+    const picker = page.getByLabel('Org', { exact: true });
+    await picker.waitFor();
+    const options = await picker.locator('option').allInnerTexts();
+    assert.deepEqual(options.sort(), ['acme (owner)', 'globex (member)']);
+    await picker.selectOption({ label: 'acme (owner)' });
+    await page.getByText('acme secret plans').waitFor();
+    await picker.selectOption({ label: 'globex (member)' });
+    await page.getByText('No sessions yet').waitFor();
+    assert.equal(await page.getByText('acme secret plans').count(), 0);
+    await page.reload();
+    await page.getByText('No sessions yet').waitFor();
+    assert.equal(await page.getByLabel('Org', { exact: true }).locator('option:checked').innerText(), 'globex (member)');
+    // A member cannot mint pairing tokens: the card says whom to ask instead of failing later.
+    await page.locator('.onboarding', { hasText: 'needs the admin or owner role' }).waitFor();
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});

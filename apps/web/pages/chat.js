@@ -85,6 +85,7 @@ export default function ChatPage({ params, auth }) {
   const joinedRef = useRef(false);
   const pendingRef = useRef(pending);
   const inflight = useRef(new Set()); // keys sent on the current connection, answer not yet in
+  const storedKeys = useRef(new Set()); // idempotency keys whose user_message is stored
   const logEnd = useRef(null);
 
   const updatePending = (fn) => {
@@ -109,6 +110,9 @@ export default function ChatPage({ params, auth }) {
       inflight.current.delete(p.key);
       if (e.dropped) return; // resent with the same key after the rejoin
       updatePending((l) => l.filter((x) => x.key !== p.key));
+      // Stored, then not dispatched (NO_AGENT_AVAILABLE): the log shows the message and the
+      // turn's error event, with Retry; nothing to put back.
+      if (storedKeys.current.has(p.key)) return;
       setActionError(e);
       setDraft((d) => d || p.message);
       if (e.code === 'PINNED_AGENT_OFFLINE') {
@@ -129,6 +133,7 @@ export default function ChatPage({ params, auth }) {
       if (f.sessionId !== sessionId || f.seq <= lastSeq.current) return;
       if (lastSeq.current === 0 && f.seq > 1) setTruncated(true);
       lastSeq.current = f.seq;
+      if (f.eventType === 'user_message' && f.payload && f.payload.runId) storedKeys.current.add(f.payload.runId);
       setEvents((list) => [...list, f]);
       if (f.eventType === 'agent_selected') {
         setSession((s) => (s ? { ...s, pinnedAgentId: f.payload.agentId } : s));
@@ -173,7 +178,9 @@ export default function ChatPage({ params, auth }) {
 
   const folded = useMemo(() => foldEvents(events), [events]);
   const running = folded.turn && folded.turn.state === 'running';
-  const pinnedId = (session && session.pinnedAgentId) || folded.pinnedAgentId;
+  // The session record is the truth (agent_selected events and a reset update it); events only
+  // until it has loaded.
+  const pinnedId = session ? session.pinnedAgentId : folded.pinnedAgentId;
   const pinned = pinnedId ? agents.find((a) => a.id === pinnedId) : null;
   const pinnedOffline = !!pinnedId && ((pinned && pinned.status !== 'online') || offlinePinned);
   const hostName = (id) => {
