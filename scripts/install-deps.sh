@@ -29,6 +29,10 @@ packages=(
   # the netns discovery/tailnet tests: a real avahi-daemon on a private bus, avahi-browse,
   # ip netns and ss, unshare
   avahi-daemon avahi-utils dbus iproute2 util-linux
+  # the web client's end-to-end tests (scripts/test-web.sh): headless Chromium and Node 18+
+  # (npm too: Debian's `npm` package, or the one that NodeSource's nodejs bundles; not listed
+  # here because Debian's would conflict with the latter)
+  chromium nodejs
 )
 
 missing=()

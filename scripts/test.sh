@@ -12,6 +12,8 @@ export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}" CCACHE_NOHASHDIR="${CCACHE_NOHAS
 cmake --preset ci
 cmake --build --preset ci
 ctest --preset ci
+# The web client in headless Chromium against the binaries just built (tests/web).
+bash scripts/test-web.sh
 # The same core under clang's ASan+UBSan: the unit tests, every fuzz harness over its committed
 # corpus, and a short fuzzing run of each (docs/fuzzing.md; FUZZ_SECONDS per harness).
 FUZZ_SECONDS="${FUZZ_SECONDS:-5}" bash scripts/fuzz.sh

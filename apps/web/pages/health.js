@@ -1,0 +1,9 @@
+// Health page: placeholder (a colleague builds it in this file).
+import { html } from '../lib/html.js';
+
+export default function HealthPage({ params, auth }) {
+  return html`<section aria-labelledby="page-h">
+    <h1 id="page-h">Health</h1>
+    <p class="muted">This page is not built yet.</p>
+  </section>`;
+}
