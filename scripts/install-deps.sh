@@ -29,11 +29,15 @@ packages=(
   # the netns discovery/tailnet tests: a real avahi-daemon on a private bus, avahi-browse,
   # ip netns and ss, unshare
   avahi-daemon avahi-utils dbus iproute2 util-linux
-  # the web client's end-to-end tests (scripts/test-web.sh): headless Chromium and Node 18+
-  # (npm too: Debian's `npm` package, or the one that NodeSource's nodejs bundles; not listed
-  # here because Debian's would conflict with the latter)
-  chromium nodejs
+  # the web client's end-to-end tests (tests/web): headless Chromium, driven by playwright-core
+  # on Node.js
+  chromium
 )
+# Node.js and npm from Debian, unless a node is already on the PATH (some machines carry
+# NodeSource's nodejs, which bundles npm and conflicts with Debian's npm package).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

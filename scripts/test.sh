@@ -11,9 +11,10 @@ export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/vespid-ccache}"
 export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}" CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-true}"
 cmake --preset ci
 cmake --build --preset ci
+# The web tests' npm packages (playwright-core, pinned by tests/web/package-lock.json); npm keeps
+# its download cache in ~/.npm, so a second run fetches nothing.
+npm ci --prefix tests/web --no-audit --no-fund --loglevel=error
 ctest --preset ci
-# The web client in headless Chromium against the binaries just built (tests/web).
-bash scripts/test-web.sh
 # The same core under clang's ASan+UBSan: the unit tests, every fuzz harness over its committed
 # corpus, and a short fuzzing run of each (docs/fuzzing.md; FUZZ_SECONDS per harness).
 FUZZ_SECONDS="${FUZZ_SECONDS:-5}" bash scripts/fuzz.sh
