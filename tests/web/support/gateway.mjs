@@ -1,10 +1,9 @@
 // Starts a real vespid-gateway for one test file, on free loopback ports, with its own state
 // dir, and drives it with the real CLI over the admin socket.
 //
-// The web listener: until the gateway serves apps/web by default on its own listener, this
-// writes an explicit plugins.instances list (which replaces the defaults, so it lists every
-// instance of etc/vespid.json) plus a "web" ws instance with the static route. When the default
-// listener lands, `webInstance()` is the one place to change.
+// The config file moves the default listeners to free ports and nothing else: the pages come
+// from the gateway's default "web" listener, which finds apps/web through the build tree's
+// share/vespid/web link, exactly as `bash scripts/run.sh` serves them.
 
 import { spawn, execFile } from 'node:child_process';
 import { mkdtemp, writeFile, rm } from 'node:fs/promises';
@@ -15,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const BIN = path.resolve(REPO, process.env.VESPID_BIN_DIR || 'build/ci/bin');
-export const WEB_DIR = path.join(REPO, 'apps/web');
+
 
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -29,55 +28,12 @@ export function freePort() {
   });
 }
 
-function webInstance(port) {
-  return {
-    name: 'web',
-    plugin: 'ws',
-    config: {
-      port,
-      static_dir: WEB_DIR,
-      routes: [
-        { prefix: '/v1/', dialect: 'rest.v1' },
-        { path: '/ws/client', dialect: 'vespid.client.v1', websocket: true },
-        { path: '/ws/operator', dialect: 'operator.v1', websocket: true },
-        { path: '/healthz', dialect: 'rest.v1' },
-        { prefix: '/', static: true },
-      ],
-    },
-  };
-}
-
+// The gateway's own default instance list, web listener included (port 3000 by default,
+// serving apps/web through "@web"): only the ports move, so the tests see what a user sees.
 function config({ apiPort, wsPort, bridgePort, webPort }) {
   return {
     log: { level: 'info' },
-    plugins: {
-      instances: [
-        { name: 'storage', plugin: 'sqlite', config: {} },
-        { name: 'bus', plugin: 'local', config: {} },
-        { name: 'local', plugin: 'unix', config: {} },
-        { name: 'bridge', plugin: 'bridge', config: { port: bridgePort } },
-        {
-          name: 'api', plugin: 'ws', config: {
-            port: apiPort, routes: [
-              { prefix: '/v1/', dialect: 'rest.v1' },
-              { prefix: '/internal/v1/', dialect: 'rest.v1' },
-              { path: '/healthz', dialect: 'rest.v1' },
-            ],
-          },
-        },
-        {
-          name: 'ws', plugin: 'ws', config: {
-            port: wsPort, routes: [
-              { path: '/ws', dialect: 'vespid.node.v1', websocket: true },
-              { path: '/ws/client', dialect: 'vespid.client.v1', websocket: true },
-              { path: '/ws/operator', dialect: 'operator.v1', websocket: true },
-              { path: '/healthz', dialect: 'rest.v1' },
-            ],
-          },
-        },
-        webInstance(webPort),
-      ],
-    },
+    listen: { api_port: apiPort, ws_port: wsPort, bridge_port: bridgePort, web_port: webPort },
     web: { url: `http://127.0.0.1:${webPort}` },
   };
 }
