@@ -1,4 +1,4 @@
-// Sessions: the org's sessions, newest activity first (paginated), a filter, the create form,
+// Sessions: the org's sessions, newest activity first (paginated), filters the gateway applies, the create form,
 // and the onboarding card while no node host is online.
 
 import { html, useEffect, useState } from '../lib/html.js';
@@ -82,13 +82,19 @@ export default function SessionsPage({ auth, navigate }) {
   const [loading, setLoading] = useState(true);
   const [error, setError] = useState(null);
   const [filter, setFilter] = useState('');
+  const [mine, setMine] = useState(false);
+  const text = filter.trim();
 
+  // The gateway filters (q: title or engine; createdBy=me), so a match on a page not loaded yet
+  // is found too. A filtered page may come back short while nextCursor says there is more.
   const load = async (after) => {
     setLoading(true);
     setError(null);
     try {
       const q = new URLSearchParams({ limit: String(PAGE) });
       if (after) q.set('cursor', after);
+      if (text) q.set('q', text);
+      if (mine) q.set('createdBy', 'me');
       const data = await get(`${orgPath(auth.orgId, 'sessions')}?${q}`);
       setSessions((prev) => (after ? [...prev, ...data.sessions] : data.sessions));
       setCursor(data.nextCursor || null);
@@ -100,18 +106,19 @@ export default function SessionsPage({ auth, navigate }) {
   };
 
   useEffect(() => {
-    if (auth.orgId) load(null);
-  }, [auth.orgId]);
+    if (!auth.orgId) return undefined;
+    // Typing waits for a pause before asking again; the first load and the checkbox go at once.
+    const t = setTimeout(() => load(null), text ? 300 : 0);
+    return () => clearTimeout(t);
+  }, [auth.orgId, text, mine]);
 
   if (!auth.orgId) {
     return html`<section aria-labelledby="page-h"><h1 id="page-h">Sessions</h1>
       <p class="notice">You are not a member of any org. Ask an org owner to add you (<code>vespid member add</code>).</p></section>`;
   }
 
-  const q = filter.trim().toLowerCase();
-  const shown = q
-    ? sessions.filter((s) => `${s.title || ''} ${s.engine || ''} ${s.model || ''}`.toLowerCase().includes(q))
-    : sessions;
+  const filtered = Boolean(text) || mine;
+  const shown = sessions;
 
   return html`<section aria-labelledby="page-h">
     <h1 id="page-h">Sessions</h1>
@@ -120,14 +127,15 @@ export default function SessionsPage({ auth, navigate }) {
     <div class="toolbar">
       <div class="filter">
         <label for="s-filter">Filter by title or engine</label>
-        <input id="s-filter" type="search" value=${filter} onInput=${(e) => setFilter(e.currentTarget.value)} />
+        <input id="s-filter" type="search" maxlength="200" value=${filter} onInput=${(e) => setFilter(e.currentTarget.value)} />
       </div>
+      <label class="checkbox"><input type="checkbox" checked=${mine} onChange=${(e) => setMine(e.currentTarget.checked)} /> Only mine</label>
       <button type="button" class="secondary" onClick=${() => load(null)} disabled=${loading}>Refresh</button>
     </div>
     ${error && html`<${ErrorBox} error=${error}><button type="button" onClick=${() => load(null)}>Try again</button><//>`}
     <p class="visually-hidden" role="status">${loading ? 'Loading sessions' : `${shown.length} sessions shown`}</p>
-    ${!loading && !error && sessions.length === 0 && html`<p class="muted">No sessions yet: create one above.</p>`}
-    ${q && sessions.length > 0 && shown.length === 0 && html`<p class="muted">No loaded session matches “${filter}”.${cursor ? ' Load more to search further.' : ''}</p>`}
+    ${!loading && !error && !filtered && sessions.length === 0 && html`<p class="muted">No sessions yet: create one above.</p>`}
+    ${!loading && !error && filtered && sessions.length === 0 && html`<p class="muted">No session matches${text ? ` “${text}”` : ''}${mine ? ' among yours' : ''}${cursor ? ' in the sessions looked at so far: load more to look further' : ''}.</p>`}
     <ul class="session-list" aria-label="Sessions">
       ${shown.map((s) => html`<${SessionRow} key=${s.id} s=${s} />`)}
     </ul>
