@@ -145,6 +145,15 @@ TEST_F(AgentNodeMode, PairsOverPinnedTlsRunsThroughTheCliAndStopsWhenRevoked) {
   const std::string token = node_state().value("token", "");
   ASSERT_EQ(token.size(), 43u) << "pair-ok's token saved";
   EXPECT_EQ(node->log().find(token), std::string::npos) << "the token is never logged";
+  CommandResult status =
+      run_command({VESPID_AGENT_BIN, "node", "status", "--state-file", state_file(), "--json"});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  const json st_json = json::parse(status.out, nullptr, false);
+  EXPECT_EQ(st_json.value("nodeId", ""), node_id) << status.out;
+  EXPECT_EQ(st_json.value("paired", false), true) << status.out;
+  EXPECT_EQ(st_json.value("running", false), true) << status.out;
+  EXPECT_EQ(st_json.value("connected", false), true) << status.out;
+  EXPECT_EQ(status.out.find(token), std::string::npos) << "status never shows the token";
 
   // system.run through the CLI: the echo runs on the node, its stdout comes back.
   CommandResult run = invoke(node_id, "system.run", {{"command", {"echo", "hello", "bridge"}}});
