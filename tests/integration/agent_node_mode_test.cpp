@@ -182,6 +182,20 @@ TEST_F(AgentNodeMode, PairsOverPinnedTlsRunsThroughTheCliAndStopsWhenRevoked) {
   EXPECT_EQ(bins["echo"].get<std::string>().front(), '/') << which.out;
   EXPECT_FALSE(bins.contains("ls")) << which.out;
 
+  // The gateway restarts: the node dials again with backoff and says hello with its token.
+  ASSERT_EQ(gw_.terminate(), 0);
+  gw_.start(dir_.file("state"), {"--config", dir_.file("cfg.json")});
+  ASSERT_TRUE(gw_.wait_ready());
+  ASSERT_TRUE(wait_log(*node, "reconnecting in")) << node->log();
+  for (int i = 0; i < 100 && count(node->log(), "connected to tls://") < 2; ++i) {
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(count(node->log(), "connected to tls://"), 2u) << node->log();
+  EXPECT_TRUE(pending().empty()) << "reconnects reuse the token";
+  CommandResult after = invoke(node_id, "system.run", {{"command", {"echo", "back"}}});
+  ASSERT_EQ(after.exit_code, 0) << after.err << node->log();
+  EXPECT_EQ(json::parse(after.out, nullptr, false).value("stdout", ""), "back\n");
+
   // Restart: the saved token says hello; no new pairing request.
   node->signal(SIGTERM);
   ASSERT_EQ(node->wait_exit(10s), 0) << node->log();
