@@ -13,6 +13,7 @@ add_library(vespid_core STATIC
   runtime/json_input.cpp
   runtime/json_text.cpp
   runtime/logging.cpp
+  runtime/log_tail.cpp
   runtime/loop.cpp
   runtime/sequencer.cpp
   runtime/time.cpp
@@ -89,6 +90,7 @@ add_library(vespid_core STATIC
   protocols/operator/event_audience.cpp
   protocols/operator/node_events.cpp
   protocols/operator/node_view.cpp
+  protocols/operator/log_methods.cpp
   protocols/operator/session_methods.cpp
   protocols/operator/web_methods.cpp
   protocols/rest/rest_dialect.cpp

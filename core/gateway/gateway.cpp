@@ -17,6 +17,7 @@
 #include "protocols/bridge/bridge_dialect.hpp"
 #include "protocols/cookie_auth.hpp"
 #include "protocols/operator/admin_methods.hpp"
+#include "protocols/operator/log_methods.hpp"
 #include "protocols/operator/node_events.hpp"
 #include "protocols/operator/node_methods.hpp"
 #include "protocols/operator/operator_dialect.hpp"
@@ -309,6 +310,10 @@ void Gateway::build_semantics() {
 
   register_admin_methods(methods_,
                          AdminServices{*repo_, *this, [this] { return status_snapshot(); }});
+  register_log_methods(methods_, LogMethodServices{*repo_, *operator_dialect_, log::tail(),
+                                                   [this](std::function<void()> fn) {
+                                                     loop_.post_core(std::move(fn));
+                                                   }});
   register_node_methods(
       methods_,
       NodeServices{*repo_, *node_store_, *cluster_router_, *fanout_,
