@@ -1,5 +1,6 @@
 // Screenshots of one page at desktop and phone width, light and dark:
-// <name>-<desktop|phone>-<light|dark>.png in $VESPID_WEB_SCREENSHOTS (or a temp dir).
+// <name>-<desktop|phone>-<light|dark>.png in $VESPID_WEB_SCREENSHOTS (or a temp dir), whole
+// pages as screenshots.test.mjs takes them; a page wider than the screen fails.
 import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { screenshotDir } from './browser.mjs';
@@ -23,8 +24,10 @@ export async function shootAll(page, name, ready) {
       await page.emulateMedia({ colorScheme: scheme });
       if (ready) await ready();
       await page.waitForTimeout(150);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      if (overflow > 0) throw new Error(`${name} is ${overflow}px wider than the ${v.size} screen (${scheme})`);
       const file = path.join(dir, `${name}-${v.size}-${scheme}.png`);
-      await page.screenshot({ path: file });
+      await page.screenshot({ path: file, fullPage: true });
       files.push(file);
     }
   }
