@@ -17,7 +17,9 @@ function stateLine(n, now) {
   const parts = [];
   if (n.statusReason) parts.push(n.statusReason);
   if (n.status === 'online') {
-    if (n.connectedAt) parts.push(`Connected since ${when(n.connectedAt, now)}.`);
+    // The gateway's reason names the time already; without one, say it here.
+    if (n.connectedAt && !n.statusReason) parts.push(`Connected since ${when(n.connectedAt, now)}.`);
+    else if (n.connectedAt) parts.push(`(${when(n.connectedAt, now)})`);
     else if (!n.statusReason) parts.push('Connected now.');
   } else if (n.status === 'revoked') {
     if (!n.statusReason) parts.push('Revoked: its token no longer works. Pair it again to use it, or remove it.');

@@ -19,9 +19,11 @@ const STATE_TEXT = {
   gone: 'no longer pending',
 };
 
-function approveNext(code, message) {
+function approveNext(code, message, details) {
   if (code === 'NOT_FOUND') {
-    return /expired/i.test(message || '')
+    if (details && details.decision === 'approved') return 'Someone approved it already: the node is in the devices list.';
+    if (details && details.decision === 'rejected') return 'Someone rejected it already; if the node asks again, its new request appears here.';
+    return /expired/i.test(message || '') || (details && details.decision === 'expired')
       ? 'It expired: the node has to ask again (restart pairing on the device), then approve the new request.'
       : 'It was already decided or withdrawn (the node hung up). The list was refreshed: if the node asks again, its new request appears here.';
   }
@@ -136,7 +138,10 @@ export function PendingRequests({ op, opStatus, auth, gatewayAdmin, orgAdmin, on
     } catch (e) {
       patch(req.requestId, { busy: false, error: e });
       if (e.code === 'NOT_FOUND') {
-        patch(req.requestId, { state: /expired/i.test(e.message) ? 'expired' : 'gone', at: new Date().toISOString(), detail: e.message });
+        // The gateway says what became of it (details.decision), else its message does.
+        const d = e.details && e.details.decision;
+        const state = STATE_TEXT[d] && d !== 'waiting' ? d : /expired/i.test(e.message) ? 'expired' : 'gone';
+        patch(req.requestId, { state, at: new Date().toISOString(), detail: e.message });
         load();
       }
     }
@@ -189,7 +194,7 @@ export function PendingRequests({ op, opStatus, auth, gatewayAdmin, orgAdmin, on
                 <button type="button" class="danger" disabled=${item.busy} onClick=${() => decide(item, false)} aria-label=${`Reject ${name}`}>Reject</button>
               </p>`
             : html`<p class="hint">Only a gateway administrator who is an owner or admin of ${orgName} can decide this one.</p>`)}
-          ${item.error && html`<${ErrorBox} error=${item.error} next=${approveNext(item.error.code, item.error.message)} />`}
+          ${item.error && html`<${ErrorBox} error=${item.error} next=${approveNext(item.error.code, item.error.message, item.error.details)} />`}
         </li>`;
       })}
     </ul>

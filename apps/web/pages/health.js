@@ -92,7 +92,7 @@ export default function HealthPage({ auth }) {
         <h2 id="inst-h">Plugin instances</h2>
         <div class="table-wrap">
           <table class="instances">
-            <thead><tr><th scope="col">Name</th><th scope="col">Plugin</th><th scope="col">Kind</th><th scope="col">State</th><th scope="col">Module</th></tr></thead>
+            <thead><tr><th scope="col">Name</th><th scope="col">Plugin</th><th scope="col">Kind</th><th scope="col">State</th><th scope="col" class="module">Module</th></tr></thead>
             <tbody>${(s.instances || []).map((i) => html`<tr data-instance=${i.name}>
               <th scope="row">${i.name}</th><td>${i.plugin}</td><td>${i.kind}</td>
               <td><span class=${`status ${/^(running|started|up|ok|ready)$/i.test(i.state || '') ? 'online' : 'offline'}`}>${i.state}</span></td>
