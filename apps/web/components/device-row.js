@@ -8,7 +8,7 @@
 
 import { html, useState } from '../lib/html.js';
 import { ErrorBox } from './error-box.js';
-import { when } from './operator-hook.js';
+import { when, ago } from './operator-hook.js';
 
 const KIND = { agent: 'node host', bridge: 'bridge node' };
 
@@ -19,7 +19,7 @@ function stateLine(n, now) {
   if (n.status === 'online') {
     // The gateway's reason names the time already; without one, say it here.
     if (n.connectedAt && !n.statusReason) parts.push(`Connected since ${when(n.connectedAt, now)}.`);
-    else if (n.connectedAt) parts.push(`(${when(n.connectedAt, now)})`);
+    else if (n.connectedAt) parts.push(`(connected ${ago(Date.parse(n.connectedAt), now)})`);
     else if (!n.statusReason) parts.push('Connected now.');
   } else if (n.status === 'revoked') {
     if (!n.statusReason) parts.push('Revoked: its token no longer works. Pair it again to use it, or remove it.');
