@@ -510,11 +510,22 @@ std::string Gateway::config_text(const std::string& path) const {
 json Gateway::status_snapshot() {
   json instances = json::array();
   for (const auto& inst : instances_) {
-    instances.push_back({{"name", inst->name()},
-                         {"plugin", inst->plugin_id()},
-                         {"kind", kind_name(inst->kind())},
-                         {"state", inst->state_name()},
-                         {"module", inst->module_file()}});
+    json entry = {{"name", inst->name()},
+                  {"plugin", inst->plugin_id()},
+                  {"kind", kind_name(inst->kind())},
+                  {"state", inst->state_name()},
+                  {"module", inst->module_file()}};
+    // A transport's listener as the transport itself reported it (bound addresses and port),
+    // so `status` says where the gateway can be reached, not what the config asked for.
+    if (net_) {
+      const auto& listeners = net_->publisher().listeners();
+      if (auto it = listeners.find(inst->name()); it != listeners.end()) {
+        entry["listen"] = {{"addresses", it->second.addresses},
+                           {"port", it->second.port},
+                           {"tls", it->second.tls}};
+      }
+    }
+    instances.push_back(std::move(entry));
   }
   auto uptime = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::steady_clock::now() - started_at_)

@@ -58,6 +58,10 @@ test('a gateway administrator sees the status and its plugin instances', async (
   const names = await page.locator('table.instances tbody th').allInnerTexts();
   for (const n of ['storage', 'bus', 'bridge', 'api', 'web']) assert.ok(names.includes(n), `instance ${n} listed: ${names}`);
   assert.match(await page.locator('tr[data-instance="storage"]').innerText(), /sqlite/);
+  // Where each listener is, as the transport reported it: this page's own listener among them.
+  assert.match(await page.locator('tr[data-instance="web"] td.listen').innerText(), new RegExp(`^127\\.0\\.0\\.1:${gw.webPort}$`));
+  assert.match(await page.locator('tr[data-instance="bridge"] td.listen').innerText(), new RegExp(`127\\.0\\.0\\.1:${gw.bridgePort}`));
+  assert.equal(await page.locator('tr[data-instance="storage"] td.listen').innerText(), '');
   // Refreshed by itself: uptime moves on.
   const up1 = await page.locator('#h-uptime').innerText();
   await page.waitForFunction((u) => document.querySelector('#h-uptime').textContent !== u, up1, { timeout: 10000 });

@@ -33,6 +33,14 @@ function NotAdmin({ user }) {
   </div>`;
 }
 
+// A transport's listener as the transport reported it: "127.0.0.1:3000", "[::1]:3000", with TLS
+// said in words (state is never colour alone); blank for instances that listen on nothing.
+function listenText(listen) {
+  if (!listen || !listen.addresses) return '';
+  const where = listen.addresses.map((a) => (a.includes(':') ? `[${a}]:${listen.port}` : `${a}:${listen.port}`));
+  return `${where.join(', ')}${listen.tls ? ' (TLS)' : ''}`;
+}
+
 export default function HealthPage({ auth }) {
   const [op, opStatus] = useOperator();
   const [status, setStatus] = useState(null);
@@ -92,10 +100,11 @@ export default function HealthPage({ auth }) {
         <h2 id="inst-h">Plugin instances</h2>
         <div class="table-wrap">
           <table class="instances">
-            <thead><tr><th scope="col">Name</th><th scope="col">Plugin</th><th scope="col">Kind</th><th scope="col">State</th><th scope="col" class="module">Module</th></tr></thead>
+            <thead><tr><th scope="col">Name</th><th scope="col">Plugin</th><th scope="col">Kind</th><th scope="col">State</th><th scope="col">Listens on</th><th scope="col" class="module">Module</th></tr></thead>
             <tbody>${(s.instances || []).map((i) => html`<tr data-instance=${i.name}>
               <th scope="row">${i.name}</th><td>${i.plugin}</td><td>${i.kind}</td>
               <td><span class=${`status ${/^(running|started|up|ok|ready)$/i.test(i.state || '') ? 'online' : 'offline'}`}>${i.state}</span></td>
+              <td class="listen">${listenText(i.listen)}</td>
               <td class="module"><code>${i.module}</code></td></tr>`)}</tbody>
           </table>
         </div>
