@@ -19,6 +19,8 @@ packages=(
   # library; on macOS the same plugin builds against mDNSResponder)
   libavahi-compat-libdnssd-dev
   socat procps openssl curl
+  # the man pages, generated from each program's --help at build time (cmake/VespidGeneratedDocs.cmake)
+  help2man
   # IANA time zones: cron triggers' `timezone` (core/runtime/time_zone.cpp reads the TZif files)
   tzdata
   # scripts/fuzz.sh: the `fuzz` preset's compiler; libFuzzer and the ASan/UBSan runtimes come

@@ -37,7 +37,8 @@ int main(int argc, char** argv) {
   app.name("vespid-agent");
   app.fallthrough();
   app.require_subcommand(1);
-  app.set_version_flag("--version", agent_version());
+  // "<program> <version>", one line, as the other programs and help2man expect.
+  app.set_version_flag("--version", std::string("vespid-agent ") + agent_version());
 
   CommonOptions common;
   std::string log_level;
