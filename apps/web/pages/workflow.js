@@ -6,6 +6,7 @@ import { html, useEffect, useState } from '../lib/html.js';
 import { get, post, orgPath } from '../lib/rest.js';
 import { isAdmin } from '../lib/util.js';
 import { ErrorBox } from '../components/error-box.js';
+import { usePagedList } from '../lib/use-paged-list.js';
 import { RunTimeline, RunStatus, ENDED } from '../components/run-timeline.js';
 import { WorkflowStatus } from './workflows.js';
 import { when } from '../components/operator-hook.js';
@@ -70,10 +71,9 @@ export default function WorkflowPage({ params, auth, navigate }) {
   const id = params.id;
   const [workflow, setWorkflow] = useState(null);
   const [loadError, setLoadError] = useState(null);
-  const [runs, setRuns] = useState([]);
-  const [cursor, setCursor] = useState(null);
-  const [runsLoading, setRunsLoading] = useState(true);
-  const [runsError, setRunsError] = useState(null);
+  const {
+    items: runs, setItems: setRuns, cursor, loading: runsLoading, error: runsError, load: loadRuns,
+  } = usePagedList('runs', (q) => `${orgPath(auth.orgId, 'workflows', id, 'runs')}?${q}`, PAGE);
   const [selected, setSelected] = useState(runFromHash());
   const now = Date.now();
 
@@ -82,26 +82,6 @@ export default function WorkflowPage({ params, auth, navigate }) {
     addEventListener('hashchange', on);
     return () => removeEventListener('hashchange', on);
   }, []);
-
-  const loadRuns = async (after) => {
-    setRunsLoading(true);
-    setRunsError(null);
-    try {
-      const q = new URLSearchParams({ limit: String(PAGE) });
-      if (after) q.set('cursor', after);
-      const data = await get(`${orgPath(auth.orgId, 'workflows', id, 'runs')}?${q}`);
-      setRuns((prev) => {
-        if (!after) return data.runs || [];
-        const seen = new Set(prev.map((r) => r.id));
-        return [...prev, ...(data.runs || []).filter((r) => !seen.has(r.id))];
-      });
-      setCursor(data.nextCursor || null);
-    } catch (e) {
-      setRunsError(e);
-    } finally {
-      setRunsLoading(false);
-    }
-  };
 
   useEffect(() => {
     get(orgPath(auth.orgId, 'workflows', id)).then((d) => setWorkflow(d.workflow), setLoadError);

@@ -1,10 +1,11 @@
 // Workflows: the org's workflows, newest first (paginated), each linking to its page (run now,
 // runs, a run's timeline).
 
-import { html, useEffect, useState } from '../lib/html.js';
-import { get, orgPath } from '../lib/rest.js';
+import { html, useEffect } from '../lib/html.js';
+import { orgPath } from '../lib/rest.js';
 import { relTime } from '../lib/util.js';
 import { ErrorBox } from '../components/error-box.js';
+import { usePagedList } from '../lib/use-paged-list.js';
 
 const PAGE = 50;
 
@@ -13,26 +14,8 @@ export function WorkflowStatus({ status }) {
 }
 
 export default function WorkflowsPage({ auth }) {
-  const [list, setList] = useState([]);
-  const [cursor, setCursor] = useState(null);
-  const [loading, setLoading] = useState(true);
-  const [error, setError] = useState(null);
-
-  const load = async (after) => {
-    setLoading(true);
-    setError(null);
-    try {
-      const q = new URLSearchParams({ limit: String(PAGE) });
-      if (after) q.set('cursor', after);
-      const data = await get(`${orgPath(auth.orgId, 'workflows')}?${q}`);
-      setList((prev) => (after ? [...prev, ...(data.workflows || [])] : data.workflows || []));
-      setCursor(data.nextCursor || null);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setLoading(false);
-    }
-  };
+  const { items: list, cursor, loading, error, load } = usePagedList(
+    'workflows', (q) => `${orgPath(auth.orgId, 'workflows')}?${q}`, PAGE);
 
   useEffect(() => {
     if (auth.orgId) load(null);
