@@ -3,15 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/redirect_error.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
@@ -19,6 +14,7 @@
 #include <deque>
 
 #include "backoff.hpp"
+#include "link_lifecycle.hpp"
 #include "tls.hpp"
 #include "tls_pin.hpp"
 
@@ -47,28 +43,20 @@ struct BridgeLink::Impl {
   explicit Impl(BridgeLinkOptions o)
       : opts(std::move(o)),
         session(opts.identity, opts.token),
-        pool(static_cast<std::size_t>(std::max(1, opts.max_concurrent_invokes))),
-        wake(ioc),
-        retry_timer(ioc),
-        signals(ioc, SIGINT, SIGTERM) {
-    opts.invoke.stop = &stopping;
-    wake.expires_at(Clock::time_point::max());
+        life(static_cast<std::size_t>(std::max(1, opts.max_concurrent_invokes))) {
+    opts.invoke.stop = &life.stopping;
+    life.exit_code = kNodeStopped;
   }
 
   BridgeLinkOptions opts;
   NodeSession session;
   TlsPin pin;
-  asio::io_context ioc;
-  asio::thread_pool pool;
-  std::atomic<bool> stopping{false};
-  asio::steady_timer wake;
-  asio::steady_timer retry_timer;
-  asio::signal_set signals;
-  int exit_code = kNodeStopped;
+  // The event loop, invoke pool, signals, stop and retry sleep (link_lifecycle.hpp); after
+  // opts, which sizes its pool.
+  LinkLifecycle life;
 
   // I/O thread only.
   std::deque<std::string> outbox;
-  std::function<void()> abort_connection;
   Clock::time_point last_rx;
   std::uint64_t generation = 0;  // of the connection: answers for an older one are dropped
   bool end_requested = false;    // a frame asked to end this connection
@@ -83,13 +71,13 @@ struct BridgeLink::Impl {
 
   void enqueue(std::string line) {
     outbox.push_back(std::move(line));
-    wake.cancel();
+    life.wake.cancel();
   }
 
   void end_connection(End how) {
     end_requested = true;
     requested_end = how;
-    if (abort_connection) abort_connection();
+    if (life.abort_connection) life.abort_connection();
   }
 
   void pairing_hint() const {
@@ -112,14 +100,14 @@ struct BridgeLink::Impl {
     }
     ++running_invokes;
     const std::uint64_t gen = generation;
-    asio::post(pool, [this, frame = std::move(frame), gen] {
+    asio::post(life.pool, [this, frame = std::move(frame), gen] {
       auto emit = [this, gen](json ev) {
-        asio::post(ioc, [this, gen, text = line_of(ev)]() mutable {
+        asio::post(life.ioc, [this, gen, text = line_of(ev)]() mutable {
           if (gen == generation) enqueue(std::move(text));
         });
       };
       std::string answer = handle_invoke(frame, opts.invoke, emit) + "\n";
-      asio::post(ioc, [this, gen, answer = std::move(answer)]() mutable {
+      asio::post(life.ioc, [this, gen, answer = std::move(answer)]() mutable {
         --running_invokes;
         // The gateway failed this invoke when its connection dropped; nobody waits for it.
         if (gen == generation) enqueue(std::move(answer));
@@ -161,7 +149,7 @@ struct BridgeLink::Impl {
     }
     if (step.after == SessionStep::After::Stop) {
       spdlog::error("{}", step.message);
-      exit_code = kNodeRefused;
+      life.exit_code = kNodeRefused;
       end_connection(End::refused);
     } else if (step.after == SessionStep::After::Reconnect) {
       spdlog::warn("{}; reconnecting", step.message);
@@ -188,7 +176,7 @@ struct BridgeLink::Impl {
       const std::size_t n =
           co_await asio::async_read_until(s, dyn, '\n', asio::redirect_error(use_awaitable, ec));
       if (ec) {
-        if (!stopping && !end_requested) {
+        if (!life.stopping && !end_requested) {
           if (ec == asio::error::not_found) {
             spdlog::warn("a line from the gateway exceeds {} bytes; reconnecting",
                          opts.max_line_bytes);
@@ -198,7 +186,7 @@ struct BridgeLink::Impl {
             spdlog::warn("connection lost: {}", ec.message());
           }
         }
-        if (abort_connection) abort_connection();
+        if (life.abort_connection) life.abort_connection();
         co_return;
       }
       on_line(std::string_view(buf.data(), n - 1));
@@ -216,40 +204,23 @@ struct BridgeLink::Impl {
         beast::error_code ec;
         co_await asio::async_write(s, asio::buffer(text), asio::redirect_error(use_awaitable, ec));
         if (ec) {
-          if (!stopping) spdlog::warn("write failed: {}", ec.message());
-          if (abort_connection) abort_connection();
+          if (!life.stopping) spdlog::warn("write failed: {}", ec.message());
+          if (life.abort_connection) life.abort_connection();
           co_return;
         }
       }
-      if (stopping || end_requested) co_return;
-      beast::error_code ec;
-      wake.expires_at(Clock::time_point::max());
-      co_await wake.async_wait(asio::redirect_error(use_awaitable, ec));
+      if (life.stopping || end_requested) co_return;
+      co_await life.wait_for_wake();
     }
   }
 
   awaitable<void> heartbeat() {
-    asio::steady_timer t(co_await asio::this_coro::executor);
-    const auto tick = std::min<std::chrono::milliseconds>(
-        {opts.ping_interval, opts.idle_timeout, std::chrono::milliseconds(1000)});
-    auto next_ping = Clock::now() + opts.ping_interval;
-    for (;;) {
-      t.expires_after(tick);
-      beast::error_code ec;
-      co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
-      if (stopping || end_requested) co_return;
-      const auto now = Clock::now();
-      if (now - last_rx > opts.idle_timeout) {
-        spdlog::warn("nothing received from the gateway for {} ms; reconnecting",
-                     opts.idle_timeout.count());
-        if (abort_connection) abort_connection();
-        co_return;
-      }
-      if (now >= next_ping) {
-        next_ping = now + opts.ping_interval;
-        enqueue(line_of({{"type", "ping"}, {"id", "node-" + std::to_string(++pings)}}));
-      }
-    }
+    co_await life.heartbeat(
+        opts.ping_interval, opts.idle_timeout, last_rx,
+        [this] {
+          enqueue(line_of({{"type", "ping"}, {"id", "node-" + std::to_string(++pings)}}));
+        },
+        [this] { return end_requested; });
   }
 
   template <class Stream>
@@ -261,7 +232,7 @@ struct BridgeLink::Impl {
     for (const auto& f : session.on_open()) enqueue(line_of(f));
     co_await (reader(s) || writer(s) || heartbeat());
     if (session.authenticated() && opts.on_disconnected) opts.on_disconnected();
-    if (stopping) co_return End::stopping;
+    if (life.stopping) co_return End::stopping;
     co_return end_requested ? requested_end : End::closed;
   }
 
@@ -277,29 +248,29 @@ struct BridgeLink::Impl {
     }
     if (!opts.tls) {
       beast::tcp_stream s(ex);
-      abort_connection = [&s] { s.socket().close(); };
+      life.abort_connection = [&s] { s.socket().close(); };
       s.expires_after(opts.connect_timeout);
       co_await s.async_connect(results, asio::redirect_error(use_awaitable, ec));
       if (ec) {
-        if (!stopping) spdlog::warn("cannot connect to {}: {}", where(), ec.message());
-        abort_connection = nullptr;
+        if (!life.stopping) spdlog::warn("cannot connect to {}: {}", where(), ec.message());
+        life.abort_connection = nullptr;
         co_return End::failed;
       }
       s.expires_never();
       s.socket().set_option(asio::ip::tcp::no_delay(true));
       const End end = co_await converse(s);
-      abort_connection = nullptr;
+      life.abort_connection = nullptr;
       co_return end;
     }
     std::shared_ptr<asio::ssl::context> ctx = make_client_tls_context(opts.tls_ca_file);
     beast::ssl_stream<beast::tcp_stream> s(ex, *ctx);
     auto& low = beast::get_lowest_layer(s);
-    abort_connection = [&low] { low.socket().close(); };
+    life.abort_connection = [&low] { low.socket().close(); };
     low.expires_after(opts.connect_timeout);
     co_await low.async_connect(results, asio::redirect_error(use_awaitable, ec));
     if (ec) {
-      if (!stopping) spdlog::warn("cannot connect to {}: {}", where(), ec.message());
-      abort_connection = nullptr;
+      if (!life.stopping) spdlog::warn("cannot connect to {}: {}", where(), ec.message());
+      life.abort_connection = nullptr;
       co_return End::failed;
     }
     low.socket().set_option(asio::ip::tcp::no_delay(true));
@@ -308,7 +279,7 @@ struct BridgeLink::Impl {
     co_await s.async_handshake(asio::ssl::stream_base::client,
                                asio::redirect_error(use_awaitable, ec));
     if (ec) {
-      if (!stopping) {
+      if (!life.stopping) {
         // Nothing was sent: the node says nothing, its token least of all, to a gateway it
         // cannot verify. It keeps trying, so the real gateway is found again when it is back.
         if (auto why = pin.mismatch(where()); !why.empty()) {
@@ -317,12 +288,12 @@ struct BridgeLink::Impl {
           spdlog::warn("TLS handshake with {} failed: {}", where(), ec.message());
         }
       }
-      abort_connection = nullptr;
+      life.abort_connection = nullptr;
       co_return End::failed;
     }
     low.expires_never();
     const End end = co_await converse(s);
-    abort_connection = nullptr;
+    life.abort_connection = nullptr;
     co_return end;
   }
 
@@ -332,57 +303,22 @@ struct BridgeLink::Impl {
       if (opts.tls) (void)make_client_tls_context(opts.tls_ca_file);  // a bad CA file: now
     } catch (const std::exception& e) {
       spdlog::error("{}", e.what());
-      exit_code = kNodeConfig;
+      life.exit_code = kNodeConfig;
       co_return;
     }
     Backoff backoff(opts.reconnect_min, opts.reconnect_max);
-    while (!stopping) {
+    while (!life.stopping) {
       spdlog::info("connecting to {}", where());
       const auto started = Clock::now();
       const End end = co_await connect_once();
       if (end == End::refused) co_return;
-      if (stopping || end == End::stopping) break;
-      // A connection that held resets the backoff; one dropped at once does not.
-      if (end == End::closed && Clock::now() - started > std::chrono::seconds(10)) backoff.reset();
-      const auto delay = backoff.next();
-      spdlog::info("reconnecting in {} ms (attempt {})", delay.count(), backoff.failures());
-      retry_timer.expires_after(delay);
-      beast::error_code ec;
-      co_await retry_timer.async_wait(asio::redirect_error(use_awaitable, ec));
+      if (life.stopping || end == End::stopping) break;
+      reset_backoff_if_held(backoff, end == End::closed, started);
+      co_await life.back_off(backoff);  // "reconnecting in N ms (attempt K)"
     }
   }
 
-  void stop() {
-    if (stopping.exchange(true)) return;
-    spdlog::info("stopping");
-    retry_timer.cancel();
-    wake.cancel();
-    if (abort_connection) abort_connection();
-  }
-
-  int run() {
-    signals.async_wait([this](const beast::error_code& ec, int sig) {
-      if (ec) return;
-      spdlog::info("signal {} received", sig);
-      stop();
-    });
-    asio::co_spawn(ioc, main_loop(), [this](std::exception_ptr e) {
-      if (e) {
-        try {
-          std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-          spdlog::error("bridge link failed: {}", ex.what());
-          exit_code = 1;
-        }
-      }
-      stopping = true;  // running commands are killed; workers return
-      signals.cancel();
-      ioc.stop();
-    });
-    ioc.run();
-    pool.join();
-    return exit_code;
-  }
+  int run() { return life.run(main_loop(), "bridge link failed"); }
 };
 
 BridgeLink::BridgeLink(BridgeLinkOptions options)

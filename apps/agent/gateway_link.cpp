@@ -4,15 +4,10 @@
 
 #include <algorithm>
 #include <atomic>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/redirect_error.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -27,6 +22,7 @@
 
 #include "backoff.hpp"
 #include "dial_url.hpp"  // libs/url
+#include "link_lifecycle.hpp"
 #include "tls.hpp"
 #include "tls_pin.hpp"
 
@@ -74,13 +70,9 @@ struct GatewayLink::Impl {
   };
 
   explicit Impl(LinkOptions o)
-      : opts(std::move(o)),
-        pool(static_cast<std::size_t>(std::max(1, opts.max_in_flight))),
-        wake(ioc),
-        retry_timer(ioc),
-        signals(ioc, SIGINT, SIGTERM) {
-    opts.exec.stopping = &stopping;
-    wake.expires_at(Clock::time_point::max());
+      : opts(std::move(o)), life(static_cast<std::size_t>(std::max(1, opts.max_in_flight))) {
+    opts.exec.stopping = &life.stopping;
+    life.exit_code = kLinkStopped;
   }
 
   LinkOptions opts;
@@ -91,17 +83,12 @@ struct GatewayLink::Impl {
   // The pin applies to the URL it was taken for (the first); the others verify against the CA.
   TlsPin no_pin;
   const TlsPin& active_pin() const { return current == 0 ? pin : no_pin; }
-  asio::io_context ioc;
-  asio::thread_pool pool;
-  std::atomic<bool> stopping{false};
-  asio::steady_timer wake;  // the writer sleeps on it; cancelled when a frame is queued
-  asio::steady_timer retry_timer;
-  asio::signal_set signals;
-  int exit_code = kLinkStopped;
+  // The event loop, engine pool, signals, stop and retry sleep (link_lifecycle.hpp); after
+  // opts, which sizes its pool.
+  LinkLifecycle life;
 
   // Everything below is touched on the I/O thread only.
   bool connected = false;  // hello sent on the current connection
-  std::function<void()> abort_connection;
   Clock::time_point last_rx;
   std::deque<Outgoing> outbox;
   std::size_t dropped_events = 0;
@@ -121,7 +108,7 @@ struct GatewayLink::Impl {
       return;
     }
     outbox.push_back(std::move(out));
-    wake.cancel();
+    life.wake.cancel();
   }
 
   // ---- executes -------------------------------------------------------------------------
@@ -171,11 +158,11 @@ struct GatewayLink::Impl {
     nlohmann::json payload = msg.contains("payload") ? msg["payload"] : nlohmann::json::object();
     ExecutorConfig exec = opts.exec;
     exec.cancelled = cancel.get();
-    asio::post(pool, [this, id, kind, payload = std::move(payload), exec, cancel] {
+    asio::post(life.pool, [this, id, kind, payload = std::move(payload), exec, cancel] {
       auto on_event = [this, &id](const nlohmann::json& ev) {
         std::string text =
             frame_text({{"type", "execute_event"}, {"requestId", id}, {"event", ev}});
-        asio::post(ioc, [this, id, text = std::move(text)]() mutable {
+        asio::post(life.ioc, [this, id, text = std::move(text)]() mutable {
           enqueue({id, std::move(text)});
         });
       };
@@ -183,7 +170,7 @@ struct GatewayLink::Impl {
       ExecResult r = run_execute(kind, payload, on_event, exec);
       const auto ms =
           std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
-      asio::post(ioc, [this, id, r = std::move(r), ms] {
+      asio::post(life.ioc, [this, id, r = std::move(r), ms] {
         running.erase(id);
         if (r.ok) {
           spdlog::info("execute {} succeeded in {} ms", id, ms);
@@ -258,10 +245,11 @@ struct GatewayLink::Impl {
         if (ec == websocket::error::closed) {
           spdlog::warn("the gateway closed the connection ({} {})", ws.reason().code,
                        std::string(ws.reason().reason.data(), ws.reason().reason.size()));
-        } else if (!stopping) {
+        } else if (!life.stopping) {
           spdlog::warn("connection lost: {}", ec.message());
         }
-        if (abort_connection) abort_connection();  // a writer stuck on a dead peer ends too
+        if (life.abort_connection)
+          life.abort_connection();  // a writer stuck on a dead peer ends too
         co_return;
       }
       on_frame(beast::buffers_to_string(buf.data()));
@@ -278,40 +266,20 @@ struct GatewayLink::Impl {
         beast::error_code ec;
         co_await ws.async_write(asio::buffer(text), asio::redirect_error(use_awaitable, ec));
         if (ec) {
-          if (!stopping) spdlog::warn("write failed: {}", ec.message());
-          if (abort_connection) abort_connection();
+          if (!life.stopping) spdlog::warn("write failed: {}", ec.message());
+          if (life.abort_connection) life.abort_connection();
           co_return;
         }
       }
-      if (stopping) co_return;
-      beast::error_code ec;
-      wake.expires_at(Clock::time_point::max());
-      co_await wake.async_wait(asio::redirect_error(use_awaitable, ec));
+      if (life.stopping) co_return;
+      co_await life.wait_for_wake();
     }
   }
 
   awaitable<void> heartbeat() {
-    asio::steady_timer t(co_await asio::this_coro::executor);
-    const auto tick = std::min<std::chrono::milliseconds>(
-        {opts.ping_interval, opts.idle_timeout, std::chrono::milliseconds(1000)});
-    auto next_ping = Clock::now() + opts.ping_interval;
-    for (;;) {
-      t.expires_after(tick);
-      beast::error_code ec;
-      co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
-      if (stopping) co_return;
-      const auto now = Clock::now();
-      if (now - last_rx > opts.idle_timeout) {
-        spdlog::warn("nothing received from the gateway for {} ms; reconnecting",
-                     opts.idle_timeout.count());
-        if (abort_connection) abort_connection();
-        co_return;
-      }
-      if (now >= next_ping) {
-        next_ping = now + opts.ping_interval;
-        enqueue({"", frame_text({{"type", "ping"}, {"ts", now_ms()}})});
-      }
-    }
+    co_await life.heartbeat(opts.ping_interval, opts.idle_timeout, last_rx, [this] {
+      enqueue({"", frame_text({{"type", "ping"}, {"ts", now_ms()}})});
+    });
   }
 
   nlohmann::json hello() const {
@@ -344,7 +312,7 @@ struct GatewayLink::Impl {
     co_await (reader(ws) || writer(ws) || heartbeat());
     connected = false;
     if (opts.on_disconnected) opts.on_disconnected();
-    co_return stopping ? End::stopping : End::closed_after_hello;
+    co_return life.stopping ? End::stopping : End::closed_after_hello;
   }
 
   // A refused upgrade: print the gateway's {code, message}; 401/403 are final.
@@ -388,7 +356,7 @@ struct GatewayLink::Impl {
                                 asio::redirect_error(use_awaitable, ec));
     if (ec == websocket::error::upgrade_declined) co_return refused(res);
     if (ec) {
-      if (!stopping)
+      if (!life.stopping)
         spdlog::warn("WebSocket handshake with {} failed: {}", current_url(), ec.message());
       co_return End::failed_before_hello;
     }
@@ -408,22 +376,22 @@ struct GatewayLink::Impl {
     if (!url.tls) {
       websocket::stream<beast::tcp_stream> ws(ex);
       auto& low = beast::get_lowest_layer(ws);
-      abort_connection = [&low] { low.socket().close(); };
+      life.abort_connection = [&low] { low.socket().close(); };
       low.expires_after(opts.connect_timeout);
       co_await low.async_connect(results, asio::redirect_error(use_awaitable, ec));
       if (ec) {
-        if (!stopping) spdlog::warn("cannot connect to {}: {}", current_url(), ec.message());
-        abort_connection = nullptr;
+        if (!life.stopping) spdlog::warn("cannot connect to {}: {}", current_url(), ec.message());
+        life.abort_connection = nullptr;
         co_return End::failed_before_hello;
       }
       const End end = co_await handshake_and_converse(ws, url);
-      abort_connection = nullptr;
+      life.abort_connection = nullptr;
       co_return end;
     }
     std::shared_ptr<asio::ssl::context> tls = make_client_tls_context();
     websocket::stream<beast::ssl_stream<beast::tcp_stream>> ws(ex, *tls);
     auto& low = beast::get_lowest_layer(ws);
-    abort_connection = [&low] { low.socket().close(); };
+    life.abort_connection = [&low] { low.socket().close(); };
     low.expires_after(opts.connect_timeout);
     co_await low.async_connect(results, asio::redirect_error(use_awaitable, ec));
     if (!ec) {
@@ -432,7 +400,7 @@ struct GatewayLink::Impl {
       pinned.apply(ws.next_layer());
       co_await ws.next_layer().async_handshake(asio::ssl::stream_base::client,
                                                asio::redirect_error(use_awaitable, ec));
-      if (ec && !stopping) {
+      if (ec && !life.stopping) {
         // A pin mismatch is an error, not a hiccup: someone else answers at that address (or
         // the gateway's certificate changed). The link keeps trying, so the real gateway is
         // found again when it comes back, but it never talks to this one.
@@ -442,15 +410,15 @@ struct GatewayLink::Impl {
           spdlog::warn("TLS handshake with {} failed: {}", current_url(), ec.message());
         }
       }
-    } else if (!stopping) {
+    } else if (!life.stopping) {
       spdlog::warn("cannot connect to {}: {}", current_url(), ec.message());
     }
     if (ec) {
-      abort_connection = nullptr;
+      life.abort_connection = nullptr;
       co_return End::failed_before_hello;
     }
     const End end = co_await handshake_and_converse(ws, url);
-    abort_connection = nullptr;
+    life.abort_connection = nullptr;
     co_return end;
   }
 
@@ -473,73 +441,36 @@ struct GatewayLink::Impl {
       }
     } catch (const std::exception& e) {
       spdlog::error("{}", e.what());
-      exit_code = 3;
+      life.exit_code = 3;
       co_return;
     }
     Backoff backoff(opts.reconnect_min, opts.reconnect_max);
-    while (!stopping) {
+    while (!life.stopping) {
       spdlog::info("connecting to {}", current_url());
       const auto started = Clock::now();
       const End end = co_await connect_once(urls[current]);
       if (end == End::refused) {
-        exit_code = kLinkRefused;
+        life.exit_code = kLinkRefused;
         co_return;
       }
-      if (stopping || end == End::stopping) break;
-      // A connection that held for a while resets the backoff; one dropped at once does not,
-      // so a gateway that accepts and drops is not hammered either.
-      if (end == End::closed_after_hello && Clock::now() - started > std::chrono::seconds(10)) {
-        backoff.reset();
-      }
-      // The next URL gets a try at once (its instance may be fine); a full round of failures
-      // waits as one gateway would.
-      const size_t next = (current + 1) % urls.size();
-      std::chrono::milliseconds delay = opts.reconnect_min;
-      if (next == 0 || urls.size() == 1) delay = backoff.next();
-      if (next != current) {
+      if (life.stopping || end == End::stopping) break;
+      reset_backoff_if_held(backoff, end == End::closed_after_hello, started);
+      if (urls.size() == 1) {
+        co_await life.back_off(backoff);  // "reconnecting in N ms (attempt K)"
+      } else {
+        // The next URL gets a try at once (its instance may be fine); a full round of failures
+        // waits as one gateway would.
+        const size_t next = (current + 1) % urls.size();
+        const std::chrono::milliseconds delay = next == 0 ? backoff.next() : opts.reconnect_min;
         spdlog::info("trying the next gateway URL, {}, in {} ms", opts.gateway_urls[next],
                      delay.count());
-      } else {
-        spdlog::info("reconnecting in {} ms (attempt {})", delay.count(), backoff.failures());
+        current = next;
+        co_await life.sleep_before_retry(delay);
       }
-      current = next;
-      retry_timer.expires_after(delay);
-      beast::error_code ec;
-      co_await retry_timer.async_wait(asio::redirect_error(use_awaitable, ec));
     }
   }
 
-  void stop() {
-    if (stopping.exchange(true)) return;
-    spdlog::info("stopping");
-    retry_timer.cancel();
-    wake.cancel();
-    if (abort_connection) abort_connection();
-  }
-
-  int run() {
-    signals.async_wait([this](const beast::error_code& ec, int sig) {
-      if (ec) return;
-      spdlog::info("signal {} received", sig);
-      stop();
-    });
-    asio::co_spawn(ioc, main_loop(), [this](std::exception_ptr e) {
-      if (e) {
-        try {
-          std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-          spdlog::error("gateway link failed: {}", ex.what());
-          exit_code = 1;
-        }
-      }
-      stopping = true;
-      signals.cancel();
-      ioc.stop();
-    });
-    ioc.run();
-    pool.join();  // engines see `stopping` and give up
-    return exit_code;
-  }
+  int run() { return life.run(main_loop(), "gateway link failed"); }
 };
 
 GatewayLink::GatewayLink(LinkOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}

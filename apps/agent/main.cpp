@@ -28,6 +28,40 @@ void setup_logging(const std::string& level_flag) {
   spdlog::set_level(spdlog::level::from_str(level));
 }
 
+// --gateway-name, --type, --timeout-ms: which gateway `connect --discover` and `node start
+// --discover` pick and how they browse; each needs `discover`. The help texts stay each
+// command's own.
+void add_discover_options(CLI::App* cmd, CLI::Option* discover, std::string& gateway_name,
+                          BrowseOptions& browse, const std::string& gateway_name_help,
+                          const std::string& timeout_help) {
+  cmd->add_option("--gateway-name", gateway_name, gateway_name_help)->needs(discover);
+  cmd->add_option("--type", browse.type, "With --discover: the service type to browse")
+      ->needs(discover);
+  cmd->add_option("--timeout-ms", browse.timeout_ms, timeout_help)
+      ->check(CLI::Range(100, 600'000))
+      ->needs(discover);
+}
+
+// --ping-interval-ms, --idle-timeout-ms, --reconnect-min-ms, --reconnect-max-ms: the timing of
+// a link to the gateway, for `start` and `node start`. Each help text shows the value the
+// option holds now, its default, which the two commands choose differently.
+void add_link_timing_options(CLI::App* cmd, int& ping_interval_ms, int& idle_timeout_ms,
+                             int& reconnect_min_ms, int& reconnect_max_ms) {
+  cmd->add_option("--ping-interval-ms", ping_interval_ms,
+                  fmt::format("Ping period (default {})", ping_interval_ms))
+      ->check(CLI::Range(50, 3'600'000));
+  cmd->add_option(
+         "--idle-timeout-ms", idle_timeout_ms,
+         fmt::format("Reconnect when nothing arrived for this long (default {})", idle_timeout_ms))
+      ->check(CLI::Range(100, 3'600'000));
+  cmd->add_option("--reconnect-min-ms", reconnect_min_ms,
+                  fmt::format("First backoff step (default {})", reconnect_min_ms))
+      ->check(CLI::Range(1, 3'600'000));
+  cmd->add_option("--reconnect-max-ms", reconnect_max_ms,
+                  fmt::format("Backoff ceiling (default {})", reconnect_max_ms))
+      ->check(CLI::Range(1, 3'600'000));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -59,17 +93,9 @@ int main(int argc, char** argv) {
       "--discover", con.discover,
       "Find the gateway on the LAN (Bonjour) instead of --api; pins its TLS certificate");
   api_opt->excludes(discover_flag);
-  connect
-      ->add_option("--gateway-name", con.gateway_name,
-                   "With --discover: the gateway to pair with when several answer")
-      ->needs(discover_flag);
-  connect->add_option("--type", con.browse.type, "With --discover: the service type to browse")
-      ->needs(discover_flag);
-  connect
-      ->add_option("--timeout-ms", con.browse.timeout_ms,
-                   "With --discover: how long to browse (default 3000)")
-      ->check(CLI::Range(100, 600'000))
-      ->needs(discover_flag);
+  add_discover_options(connect, discover_flag, con.gateway_name, con.browse,
+                       "With --discover: the gateway to pair with when several answer",
+                       "With --discover: how long to browse (default 3000)");
   connect->add_option("--name", con.name, "Name of this node host (default: the host name)");
   connect->add_option("--tags", con.tags, "Initial tags, comma separated (a,b)")->delimiter(',');
   connect
@@ -111,16 +137,8 @@ int main(int argc, char** argv) {
                        ->delimiter(',');
   start->add_option("--max-in-flight", st.max_in_flight, "Concurrent executes (default 10)")
       ->check(CLI::Range(1, 1000));
-  start->add_option("--ping-interval-ms", st.ping_interval_ms, "Ping period (default 15000)")
-      ->check(CLI::Range(50, 3'600'000));
-  start
-      ->add_option("--idle-timeout-ms", st.idle_timeout_ms,
-                   "Reconnect when nothing arrived for this long (default 45000)")
-      ->check(CLI::Range(100, 3'600'000));
-  start->add_option("--reconnect-min-ms", st.reconnect_min_ms, "First backoff step (default 500)")
-      ->check(CLI::Range(1, 3'600'000));
-  start->add_option("--reconnect-max-ms", st.reconnect_max_ms, "Backoff ceiling (default 30000)")
-      ->check(CLI::Range(1, 3'600'000));
+  add_link_timing_options(start, st.ping_interval_ms, st.idle_timeout_ms, st.reconnect_min_ms,
+                          st.reconnect_max_ms);
   start
       ->add_option("--echo-delay-ms", st.echo_delay_ms,
                    "Pause between words of vespid.echo.v1 (default $VESPID_AGENT_ECHO_DELAY_MS, "
@@ -168,15 +186,9 @@ int main(int argc, char** argv) {
       "Find the bridge on the LAN (_vespid-bridge._tcp through avahi-daemon), with the TLS pin "
       "its record announces");
   host_opt->excludes(ndiscover);
-  nstart
-      ->add_option("--gateway-name", ns.gateway_name,
-                   "With --discover: which gateway, when several answer")
-      ->needs(ndiscover);
-  nstart->add_option("--type", ns.browse.type, "With --discover: the service type to browse")
-      ->needs(ndiscover);
-  nstart->add_option("--timeout-ms", ns.browse.timeout_ms, "With --discover: how long to browse")
-      ->check(CLI::Range(100, 600'000))
-      ->needs(ndiscover);
+  add_discover_options(nstart, ndiscover, ns.gateway_name, ns.browse,
+                       "With --discover: which gateway, when several answer",
+                       "With --discover: how long to browse");
   nstart->add_option("--name", ns.name, "Display name (default: the saved one, else host name)");
   nstart->add_option("--allow", ns.allow,
                      "An executable system.run may start: a name looked up on PATH (echo) or an "
@@ -201,16 +213,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(100, 86'400'000));
   nstart->add_option("--max-concurrent", ns.max_concurrent, "Invokes run at once (default 4)")
       ->check(CLI::Range(1, 64));
-  nstart->add_option("--ping-interval-ms", ns.ping_interval_ms, "Ping period (default 30000)")
-      ->check(CLI::Range(50, 3'600'000));
-  nstart
-      ->add_option("--idle-timeout-ms", ns.idle_timeout_ms,
-                   "Reconnect when nothing arrived for this long (default 75000)")
-      ->check(CLI::Range(100, 3'600'000));
-  nstart->add_option("--reconnect-min-ms", ns.reconnect_min_ms, "First backoff step (default 500)")
-      ->check(CLI::Range(1, 3'600'000));
-  nstart->add_option("--reconnect-max-ms", ns.reconnect_max_ms, "Backoff ceiling (default 30000)")
-      ->check(CLI::Range(1, 3'600'000));
+  add_link_timing_options(nstart, ns.ping_interval_ms, ns.idle_timeout_ms, ns.reconnect_min_ms,
+                          ns.reconnect_max_ms);
   nstart->footer(
       "Exit codes: 0 stopped by SIGINT/SIGTERM; 2 usage; 3 configuration (state file, CA file, "
       "avahi); 4 the gateway refused the node (revoked, pairing rejected, another gateway's "
