@@ -65,7 +65,6 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)  # <name>_<version>-<release>_<arch>.deb
 set(CPACK_PROJECT_CONFIG_FILE ${PROJECT_SOURCE_DIR}/cmake/VespidCPackOptions.cmake)
 set(CPACK_DEBIAN_PACKAGE_RELEASE 1)
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER "Vespid Gateway developers <maintainers@vespid.invalid>")
-set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://github.com/vespid/vespid")
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # Depends from the ELF files themselves (dpkg-shlibdeps): libssl3, libsqlite3-0, libpq5, ...
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)

@@ -233,6 +233,13 @@ start_gateway
 [[ $(stat -c %U /var/lib/vespid/gateway.sock) == vespid ]] || fail "the admin socket is not the vespid user's"
 [[ $(stat -c %U /var/lib/vespid/vespid.db) == vespid ]] || fail "the database is not the vespid user's"
 check_running_gateway
+# An admin who forgets --state-dir is told where the system service's socket is.
+mkdir -p "$work/home"
+rc=0
+env -u XDG_STATE_HOME HOME="$work/home" vespid status >/dev/null 2>"$work/hint.txt" || rc=$?
+((rc == 3)) && grep -q -- "--state-dir /var/lib/vespid" "$work/hint.txt" ||
+  fail "vespid status without --state-dir: exit $rc, and no pointer to /var/lib/vespid: $(cat "$work/hint.txt")"
+say "  vespid status without --state-dir points at /var/lib/vespid: ok"
 vespid --state-dir /var/lib/vespid org create package-check >/dev/null || fail "vespid org create"
 stop_gateway
 
