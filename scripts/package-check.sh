@@ -107,6 +107,9 @@ for p in "${packages[@]}"; do
 done
 dpkg-deb -f "$work"/r1/vespid-gateway_*.deb Depends | grep -q 'libsqlite3-0' ||
   fail "vespid-gateway's Depends lack the shared libraries (dpkg-shlibdeps did not run?)"
+# Built without libsystemd the gateway never sends READY=1, and its Type=notify unit times out.
+dpkg-deb -f "$work"/r1/vespid-gateway_*.deb Depends | grep -q 'libsystemd0' ||
+  fail "vespid-gateway does not link libsystemd (build with libsystemd-dev): its Type=notify unit would time out"
 
 # ---- 2. install ----
 apt_install() {
@@ -181,13 +184,16 @@ EOF
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 api_port=$(free_port) ws_port=$(free_port) bridge_port=$(free_port) web_port=$(free_port)
 
-# As the unit runs it: the vespid user, umask 077, the packaged command line; only the ports move
-# so that this never collides with a gateway on the defaults. setpriv execs, so $! is the gateway.
+# As the unit runs it, as far as that goes without systemd: the vespid user, umask 077, no new
+# privileges, no capabilities (NoNewPrivileges=, CapabilityBoundingSet=), the packaged command
+# line; the system call filter and namespaces need systemd. Only the ports move, so this never
+# collides with a gateway on the defaults. setpriv execs, so $! is the gateway.
 start_gateway() {
   (umask 077 && exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/var/lib/vespid \
     VESPID_LISTEN_API_PORT="$api_port" VESPID_LISTEN_WS_PORT="$ws_port" \
     VESPID_LISTEN_BRIDGE_PORT="$bridge_port" VESPID_LISTEN_WEB_PORT="$web_port" \
-    setpriv --reuid=vespid --regid=vespid --clear-groups -- $exec_start) >>"$work/gateway.log" 2>&1 &
+    setpriv --reuid=vespid --regid=vespid --clear-groups --no-new-privs --inh-caps=-all \
+    --bounding-set=-all -- $exec_start) >>"$work/gateway.log" 2>&1 &
   gateway_pid=$!
   for _ in $(seq 200); do
     kill -0 "$gateway_pid" 2>/dev/null || { wait "$gateway_pid" || true; fail "the installed gateway exited at start"; }
