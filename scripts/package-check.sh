@@ -29,7 +29,7 @@ fail() {
 [[ $(id -u) -eq 0 ]] || fail "run as root (it installs packages and creates a system user)"
 [[ -f $build/CPackConfig.cmake ]] || fail "$build/CPackConfig.cmake missing: cmake --preset ci"
 [[ -x $build/bin/vespid-gateway ]] || fail "$build/bin/vespid-gateway missing: cmake --build --preset ci"
-for tool in cpack apt-get dpkg-shlibdeps systemd-analyze setpriv curl python3; do
+for tool in cpack cmake ninja c++ apt-get dpkg-shlibdeps systemd-analyze setpriv curl python3; do
   command -v "$tool" >/dev/null || fail "$tool is not installed (scripts/install-deps.sh)"
 done
 
@@ -141,6 +141,21 @@ done
 [[ -e /etc/avahi/services/vespid-gateway.service ]] &&
   fail "the Avahi service file was installed where it announces the gateway"
 
+# The SDK as a plugin author gets it: the packaged example, built against /usr only, and loaded
+# by the installed gateway.
+cp -r /usr/share/doc/vespid-sdk-dev/examples/tcp-lines "$work/tcp-lines"
+(cmake -S "$work/tcp-lines" -B "$work/tcp-lines/build" -G Ninja -DCMAKE_BUILD_TYPE=Release &&
+  cmake --build "$work/tcp-lines/build") >"$work/sdk.log" 2>&1 ||
+  { cat "$work/sdk.log" >&2; fail "the SDK example does not build against vespid-sdk-dev"; }
+/usr/bin/vespid-gateway plugins --json --plugin-dir "$work/tcp-lines/build" >"$work/plugins-sdk.json" ||
+  fail "vespid-gateway plugins --plugin-dir (the SDK example)"
+python3 - "$work/plugins-sdk.json" <<'EOF' || fail "the installed gateway does not load the SDK example"
+import json, sys
+mods = json.load(open(sys.argv[1]))["modules"]
+sys.exit(0 if any(m["file"].endswith("/vespid-tcp-lines.so") and m["loadable"] for m in mods) else 1)
+EOF
+say "  the SDK example builds against vespid-sdk-dev and loads into the installed gateway: ok"
+
 # ---- 3. the units ----
 # verify exits 0 on unknown keys and bad values (it only prints them): anything printed fails.
 verify_unit() {
@@ -169,8 +184,7 @@ exec_start=$(sed -n 's/^ExecStart=//p' /lib/systemd/system/vespid-gateway.servic
 /usr/bin/vespid-gateway plugins --json >"$work/plugins.json" || fail "vespid-gateway plugins"
 python3 - "$work/plugins.json" <<'EOF' || fail "the installed gateway does not load its plugins from /usr/lib/vespid/plugins"
 import json, sys
-mods = json.load(open(sys.argv[1]))
-mods = mods.get("modules", mods) if isinstance(mods, dict) else mods
+mods = json.load(open(sys.argv[1]))["modules"]
 files = [m.get("file", "") for m in mods]
 bad = [m for m in mods if not m.get("loadable", False)]
 ok = files and all(f.startswith("/usr/lib/vespid/plugins/") for f in files) and not bad
