@@ -5,7 +5,7 @@
 #                    (a conffile), the system unit, the vespid user (postinst), /var/lib/vespid
 #   vespid-agent     component agent: the node host and its user unit
 #   vespid-worker    component worker: the workflow worker, its unit and /etc/vespid/worker.env
-#   vespid-sdk-dev   component sdk: the plugin headers, the VespidSDK CMake package, the example
+#   vespid-sdk-dev   components sdk and sdk-doc: the plugin headers, the VespidSDK CMake package, the example
 #
 # From any configured build tree, after building it (CI packages its `ci` tree, so nothing is
 # compiled twice):   cpack --config build/ci/CPackConfig.cmake -B build/ci/packages
@@ -42,11 +42,13 @@ install(FILES ${PROJECT_SOURCE_DIR}/etc/vespid/worker.env DESTINATION /etc/vespi
 install(FILES ${PROJECT_SOURCE_DIR}/docs/worker.md
         DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/vespid-worker COMPONENT worker EXCLUDE_FROM_ALL)
 
+# The example and the guides: a component of their own (sdk-doc), packaged with sdk in one
+# vespid-sdk-dev, so that `cmake --install --component sdk` stays headers and CMake files only.
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/sdk/examples/
-        DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/vespid-sdk-dev/examples COMPONENT sdk
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/vespid-sdk-dev/examples COMPONENT sdk-doc
         EXCLUDE_FROM_ALL)
 install(FILES ${PROJECT_SOURCE_DIR}/docs/plugin-authoring.md ${PROJECT_SOURCE_DIR}/docs/plugin-abi.md
-        DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/vespid-sdk-dev COMPONENT sdk EXCLUDE_FROM_ALL)
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/vespid-sdk-dev COMPONENT sdk-doc EXCLUDE_FROM_ALL)
 
 # ---- the packages ----
 set(CPACK_GENERATOR DEB)
@@ -58,7 +60,10 @@ set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 # The ci tree carries line tables (-g1); packages do not need them.
 set(CPACK_STRIP_FILES ON)
 set(CPACK_DEB_COMPONENT_INSTALL ON)
-set(CPACK_COMPONENTS_ALL gateway agent worker sdk)
+set(CPACK_COMPONENTS_ALL gateway agent worker sdk sdk-doc)
+# One package per group; a component outside any group is a package of its own.
+set(CPACK_COMPONENT_SDK_GROUP sdkdev)
+set(CPACK_COMPONENT_SDK-DOC_GROUP sdkdev)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)  # <name>_<version>-<release>_<arch>.deb
 # The Debian revision; scripts/package-check.sh bumps it (VESPID_DEB_RELEASE) to exercise an
 # upgrade. Read when cpack runs, not when CMake configures.
@@ -80,18 +85,18 @@ set(CPACK_DEBIAN_GATEWAY_PACKAGE_CONTROL_EXTRA
 set(CPACK_DEBIAN_GATEWAY_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 set(CPACK_COMPONENT_GATEWAY_DESCRIPTION
     "Vespid Gateway: the gateway daemon for node hosts and control clients
- One daemon that node hosts (servers, laptops, phones in node mode) and control
- clients (browser, CLI, phone) connect to: pairing, routing, sessions, dispatch
- and persistence, with transports, discovery, network binding and storage as
- plugins. This package holds the daemon and its plugins, the vespid CLI, the
- web control client, the default configuration and a hardened systemd unit.")
+One daemon that node hosts (servers, laptops, phones in node mode) and control
+clients (browser, CLI, phone) connect to: pairing, routing, sessions, dispatch
+and persistence, with transports, discovery, network binding and storage as
+plugins. This package holds the daemon and its plugins, the vespid CLI, the
+web control client, the default configuration and a hardened systemd unit.")
 
 set(CPACK_DEBIAN_AGENT_PACKAGE_NAME vespid-agent)
 set(CPACK_DEBIAN_AGENT_PACKAGE_SECTION net)
 set(CPACK_COMPONENT_AGENT_DESCRIPTION
     "Vespid node host (vespid-agent)
- Pairs with a Vespid gateway and runs the work it dispatches (agent runs,
- session turns). Ships a systemd user unit: each user pairs and runs their own.")
+Pairs with a Vespid gateway and runs the work it dispatches (agent runs,
+session turns). Ships a systemd user unit: each user pairs and runs their own.")
 
 set(CPACK_DEBIAN_WORKER_PACKAGE_NAME vespid-worker)
 set(CPACK_DEBIAN_WORKER_PACKAGE_SECTION net)
@@ -103,19 +108,19 @@ set(CPACK_DEBIAN_WORKER_PACKAGE_CONTROL_EXTRA
 set(CPACK_DEBIAN_WORKER_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 set(CPACK_COMPONENT_WORKER_DESCRIPTION
     "Vespid workflow worker (vespid-worker)
- Runs workflow runs through a Vespid gateway's internal routes; several may
- run side by side. Ships a systemd unit reading /etc/vespid/worker.env.")
+Runs workflow runs through a Vespid gateway's internal routes; several may
+run side by side. Ships a systemd unit reading /etc/vespid/worker.env.")
 
-set(CPACK_DEBIAN_SDK_PACKAGE_NAME vespid-sdk-dev)
-set(CPACK_DEBIAN_SDK_PACKAGE_SECTION libdevel)
+set(CPACK_DEBIAN_SDKDEV_PACKAGE_NAME vespid-sdk-dev)
+set(CPACK_DEBIAN_SDKDEV_PACKAGE_SECTION libdevel)
 # Headers and CMake files only.
-set(CPACK_DEBIAN_SDK_PACKAGE_ARCHITECTURE all)
-set(CPACK_DEBIAN_SDK_PACKAGE_SUGGESTS "cmake (>= 3.25), vespid-gateway")
-set(CPACK_COMPONENT_SDK_DESCRIPTION
+set(CPACK_DEBIAN_SDKDEV_PACKAGE_ARCHITECTURE all)
+set(CPACK_DEBIAN_SDKDEV_PACKAGE_SUGGESTS "cmake (>= 3.25), vespid-gateway")
+set(CPACK_DEBIAN_SDKDEV_DESCRIPTION
     "Vespid Gateway plugin SDK
- The stable C ABI headers (C99), the header-only C++ helper, the VespidSDK
- CMake package (find_package(VespidSDK); vespid_add_plugin()) and an example
- transport plugin.")
+The stable C ABI headers (C99), the header-only C++ helper, the VespidSDK
+CMake package (find_package(VespidSDK); vespid_add_plugin()) and an example
+transport plugin.")
 
 include(CPack)
 unset(_vsp_deb)
