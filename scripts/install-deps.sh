@@ -20,8 +20,9 @@ packages=(
   libavahi-compat-libdnssd-dev
   socat procps openssl curl
   # sd_notify (readiness, watchdog) for the gateway's systemd unit; scripts/package-check.sh's
-  # tools: dpkg-shlibdeps (the packages' Depends), systemd-analyze (unit checks), adduser
-  libsystemd-dev dpkg-dev systemd adduser
+  # tools: dpkg-shlibdeps (the packages' Depends), systemd-analyze (unit checks), adduser, strace
+  # (the system calls the installed gateway makes, against its unit's SystemCallFilter=)
+  libsystemd-dev dpkg-dev systemd adduser strace
   # IANA time zones: cron triggers' `timezone` (core/runtime/time_zone.cpp reads the TZif files)
   tzdata
   # scripts/fuzz.sh: the `fuzz` preset's compiler; libFuzzer and the ASan/UBSan runtimes come
