@@ -310,6 +310,12 @@ if command -v strace >/dev/null; then
   outside=$(comm -23 "$work/used" "$work/permitted" | tr '\n' ' ')
   [[ -z $outside ]] || fail "the gateway makes system calls its unit's SystemCallFilter= refuses: $outside"
   say "  system calls: all $(wc -l <"$work/used") the gateway made are within SystemCallFilter= ($(wc -l <"$work/permitted") permitted)"
+  # MemoryDenyWriteExecute= refuses mappings both writable and executable, and making memory
+  # executable after the fact (mprotect with PROT_EXEC): plugins loaded with dlopen must not.
+  wx=$(awk '/execve\("\/usr\/bin\/vespid-gateway"/ { on = 1 } on' "$work/syscalls.trace" |
+    grep -E 'mmap\(.*PROT_WRITE\|PROT_EXEC|mmap\(.*PROT_EXEC\|PROT_WRITE|mprotect\(.*PROT_EXEC' | head -n 3 || true)
+  [[ -z $wx ]] || fail "the gateway maps writable and executable memory, which MemoryDenyWriteExecute= refuses: $wx"
+  say "  no writable+executable memory (MemoryDenyWriteExecute=): ok"
 elif [[ ${CI:-} != "" && ${CI:-} != 0 && ${CI:-} != false ]]; then
   fail "strace is not installed, so the system call filter cannot be checked (scripts/install-deps.sh)"
 else
