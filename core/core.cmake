@@ -13,6 +13,7 @@ add_library(vespid_core STATIC
   runtime/json_input.cpp
   runtime/json_text.cpp
   runtime/logging.cpp
+  runtime/log_tail.cpp
   runtime/loop.cpp
   runtime/sequencer.cpp
   runtime/service_notify.cpp
@@ -36,6 +37,7 @@ add_library(vespid_core STATIC
   services/identity/web_sessions.cpp
   services/nodes/node_record.cpp
   services/nodes/node_router.cpp
+  services/nodes/status_reason.cpp
   services/nodes/node_store.cpp
   services/nodes/node_reapproval.cpp
   services/nodes/node_reference.cpp
@@ -88,6 +90,10 @@ add_library(vespid_core STATIC
   protocols/operator/admin_methods.cpp
   protocols/operator/dispatch_methods.cpp
   protocols/operator/node_methods.cpp
+  protocols/operator/event_audience.cpp
+  protocols/operator/node_events.cpp
+  protocols/operator/node_view.cpp
+  protocols/operator/log_methods.cpp
   protocols/operator/session_methods.cpp
   protocols/operator/web_methods.cpp
   protocols/rest/rest_dialect.cpp

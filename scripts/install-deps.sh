@@ -23,6 +23,8 @@ packages=(
   # tools: dpkg-shlibdeps (the packages' Depends), systemd-analyze (unit checks), adduser, strace
   # (the system calls the installed gateway makes, against its unit's SystemCallFilter=)
   libsystemd-dev dpkg-dev systemd adduser strace
+  # the man pages, generated from each program's --help at build time (cmake/VespidGeneratedDocs.cmake)
+  help2man
   # IANA time zones: cron triggers' `timezone` (core/runtime/time_zone.cpp reads the TZif files)
   tzdata
   # scripts/fuzz.sh: the `fuzz` preset's compiler; libFuzzer and the ASan/UBSan runtimes come

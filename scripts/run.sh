@@ -4,7 +4,7 @@
 # 3002, the web control client on 3000), bootstrap an org, a user and an access token with the CLI, pair a demo node host
 # (`vespid-agent`, echo engine, no API key needed), open a session pinned to it and stream an
 # answer back, dispatch work to it as a worker would, and run a small workflow on it with
-# `vespid-worker`.
+# `vespid-worker`, pair `vespid-agent node start` as a bridge node and run a command on it.
 # The gateway and the node host keep running in the foreground until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,7 +31,9 @@ echo "== starting vespid-gateway (state dir $state, log $state/gateway.log)"
 gw=$!
 agent=""
 worker=""
+bridge_node=""
 cleanup() {
+  [ -n "$bridge_node" ] && kill -TERM "$bridge_node" 2>/dev/null && wait "$bridge_node" 2>/dev/null
   [ -n "$worker" ] && kill -TERM "$worker" 2>/dev/null && wait "$worker" 2>/dev/null
   [ -n "$agent" ] && kill -TERM "$agent" 2>/dev/null && wait "$agent" 2>/dev/null
   kill -TERM $gw 2>/dev/null
@@ -110,6 +112,36 @@ if [ -z "$wf" ]; then
 fi
 cli workflow run "$wf" --input '{"greet": true, "message": "hello from a workflow run"}' --wait
 unset VESPID_API VESPID_ORG VESPID_TOKEN
+
+echo "== a bridge node: vespid-agent in node mode (bridge.v1), allowed to run uname and nothing else"
+export VESPID_AGENT_NODE_STATE="$state/demo-bridge-node.json"
+"$bin/vespid-agent" node start --host 127.0.0.1 --port 18790 --name demo-bridge-node \
+  --allow uname --log-level warn 2>>"$state/bridge-node.log" &
+bridge_node=$!
+# First run: it asks to pair and waits for an operator; later runs come back with their token.
+node_id=""
+for _ in $(seq 1 100); do
+  node_id="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get("nodeId", ""))' \
+    "$VESPID_AGENT_NODE_STATE" 2>/dev/null || true)"
+  [ -n "$node_id" ] && break
+  sleep 0.1
+done
+for _ in $(seq 1 100); do
+  cli --json nodes list 2>/dev/null | grep -q '"displayName": *"demo-bridge-node"' && break
+  request="$(cli --json nodes pending 2>/dev/null | python3 -c 'import json, sys
+print(next((p["requestId"] for p in json.load(sys.stdin)["pending"]
+            if p["nodeId"] == sys.argv[1]), ""))' "$node_id" || true)"
+  if [ -n "$request" ]; then
+    cli nodes approve "$request" --org demo
+    break
+  fi
+  sleep 0.1
+done
+for _ in $(seq 1 100); do
+  cli --json nodes describe demo-bridge-node 2>/dev/null | grep -q '"status": *"online"' && break
+  sleep 0.1
+done
+cli nodes invoke demo-bridge-node system.run --params '{"command": ["uname", "-sr"]}'
 cli nodes list
 echo "== the web control client: open this one-time sign-in link in a browser on this machine"
 cli web login --user demo-admin --org demo

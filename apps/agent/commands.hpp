@@ -84,6 +84,39 @@ struct StatusOptions {
 };
 
 int cmd_status(const CommonOptions& common, const StatusOptions& opts);
+
+// `vespid-agent node start`: this machine as a bridge.v1 node (node_command.cpp, docs/agent.md).
+struct NodeStartOptions {
+  std::string state_file;  // --state-file; empty: next to the credentials file
+  std::string host;        // empty: --discover, else the saved gateway, else 127.0.0.1
+  int port = 18790;
+  bool port_given = false;
+  bool tls = false;
+  std::string tls_fingerprint;
+  std::string tls_ca_file;
+  bool discover = false;
+  std::string gateway_name;
+  BrowseOptions browse{"_vespid-bridge._tcp", 3000};
+  std::string name;                // display name; default: saved, else the host name
+  std::vector<std::string> allow;  // executables system.run may start (with the file's "allow")
+  bool pair_again = false;         // forget the saved token and ask to pair
+  int max_output_bytes = 200'000;
+  int default_timeout_ms = 30'000;
+  int max_timeout_ms = 300'000;
+  int max_concurrent = 4;
+  int ping_interval_ms = 30'000;
+  int idle_timeout_ms = 75'000;
+  int reconnect_min_ms = 500;
+  int reconnect_max_ms = 30'000;
+};
+
+struct NodeStatusOptions {
+  std::string state_file;
+  bool json = false;
+};
+
+int cmd_node_start(const CommonOptions& common, const NodeStartOptions& opts);
+int cmd_node_status(const CommonOptions& common, const NodeStatusOptions& opts);
 int cmd_exec(const ExecOptions& opts);
 
 // The version this node host reports (agentVersion).

@@ -1,18 +1,16 @@
 #include "credentials.hpp"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pwd.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <sstream>
 
+#include "private_file.hpp"
 #include "tls_pin.hpp"
 
 namespace vespid::agent {
@@ -29,37 +27,6 @@ std::string home_dir() {
     return pw->pw_dir;
   }
   throw CredentialsError("cannot find the home directory (HOME is unset); pass --config PATH");
-}
-
-std::string dirname_of(const std::string& path) {
-  const auto slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
-void make_dirs(const std::string& dir) {
-  struct stat st {};
-  if (::stat(dir.c_str(), &st) == 0) {
-    if (!S_ISDIR(st.st_mode)) throw CredentialsError(dir + " exists and is not a directory");
-    return;
-  }
-  if (dir != "/" && dir != ".") make_dirs(dirname_of(dir));
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    throw CredentialsError("cannot create directory " + dir + ": " + errno_text(errno));
-  }
-}
-
-void write_all(int fd, const std::string& data, const std::string& path) {
-  std::size_t off = 0;
-  while (off < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw CredentialsError("cannot write " + path + ": " + errno_text(errno));
-    }
-    off += static_cast<std::size_t>(n);
-  }
 }
 
 std::string required_string(const nlohmann::json& j, const char* key, const std::string& path) {
@@ -148,9 +115,6 @@ Credentials load_credentials(const std::string& path) {
 }
 
 void save_credentials(const std::string& path, const Credentials& creds) {
-  const std::string dir = dirname_of(path);
-  make_dirs(dir);
-
   nlohmann::json j = {{"agentId", creds.agent_id},
                       {"agentToken", creds.agent_token},
                       {"organizationId", creds.organization_id},
@@ -165,34 +129,10 @@ void save_credentials(const std::string& path, const Credentials& creds) {
   }
   if (!creds.gateway_tls_sha256.empty()) j["gatewayTlsSha256"] = creds.gateway_tls_sha256;
   if (!creds.api_tls_sha256.empty()) j["apiTlsSha256"] = creds.api_tls_sha256;
-  const std::string text = j.dump(2) + "\n";
-
-  std::random_device rd;
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(rd());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) throw CredentialsError("cannot create " + tmp + ": " + errno_text(errno));
   try {
-    // The umask cannot widen 0600, but an explicit fchmod documents the intent.
-    if (::fchmod(fd, 0600) != 0) {
-      throw CredentialsError("cannot chmod " + tmp + ": " + errno_text(errno));
-    }
-    write_all(fd, text, tmp);
-    if (::fsync(fd) != 0) throw CredentialsError("cannot fsync " + tmp + ": " + errno_text(errno));
-  } catch (...) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    throw;
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    throw CredentialsError("cannot replace " + path + ": " + errno_text(err));
-  }
-  // Make the rename itself durable.
-  if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
+    write_private_file(path, j.dump(2) + "\n");
+  } catch (const PrivateFileError& e) {
+    throw CredentialsError(e.what());
   }
 }
 

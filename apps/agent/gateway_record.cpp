@@ -81,9 +81,11 @@ DiscoveredGateway read(const ResolvedService& s, const std::map<std::string, std
   g.bridge_port = port_of(txt, "bridgePort", g.problems);
   g.gateway_tls = flag_of(txt, "gatewayTls");
   g.api_tls = flag_of(txt, "apiTls");
+  g.bridge_tls = flag_of(txt, "bridgeTls");
   // A fingerprint is only a pin for a listener that says it speaks TLS.
   if (g.gateway_tls) g.gateway_tls_sha256 = pin_of(txt, "gatewayTlsSha256", g.problems);
   if (g.api_tls) g.api_tls_sha256 = pin_of(txt, "apiTlsSha256", g.problems);
+  if (g.bridge_tls) g.bridge_tls_sha256 = pin_of(txt, "bridgeTlsSha256", g.problems);
   return g;
 }
 
@@ -134,6 +136,8 @@ nlohmann::json DiscoveredGateway::to_json() const {
                       {"apiTls", api_tls},
                       {"gatewayTlsSha256", text_or_null(gateway_tls_sha256)},
                       {"apiTlsSha256", text_or_null(api_tls_sha256)},
+                      {"bridgeTls", bridge_tls},
+                      {"bridgeTlsSha256", text_or_null(bridge_tls_sha256)},
                       {"apiUrl", text_or_null(api_url())},
                       {"gatewayWsUrl", text_or_null(gateway_ws_url())},
                       {"displayName", text_or_null(display_name)},

@@ -28,9 +28,9 @@ struct DiscoveredGateway {
   std::uint16_t port = 0;              // the SRV port of the record
   std::string display_name, lan_host, tailnet_dns;
   std::uint16_t gateway_port = 0, api_port = 0, bridge_port = 0;  // 0: not in TXT
-  bool gateway_tls = false, api_tls = false;
-  std::string gateway_tls_sha256, api_tls_sha256;  // normalized; empty: not in TXT
-  std::vector<std::string> problems;               // TXT values that were ignored, and why
+  bool gateway_tls = false, api_tls = false, bridge_tls = false;
+  std::string gateway_tls_sha256, api_tls_sha256, bridge_tls_sha256;  // normalized; "": none
+  std::vector<std::string> problems;  // TXT values that were ignored, and why
 
   // "" when nothing is known; else "http(s)://<address>:<apiPort>".
   std::string api_url() const;

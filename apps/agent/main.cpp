@@ -10,6 +10,7 @@
 
 #include "commands.hpp"
 #include "credentials.hpp"
+#include "node_state.hpp"
 
 using namespace vespid::agent;
 
@@ -36,7 +37,8 @@ int main(int argc, char** argv) {
   app.name("vespid-agent");
   app.fallthrough();
   app.require_subcommand(1);
-  app.set_version_flag("--version", agent_version());
+  // "<program> <version>", one line, as the other programs and help2man expect.
+  app.set_version_flag("--version", std::string("vespid-agent ") + agent_version());
 
   CommonOptions common;
   std::string log_level;
@@ -137,6 +139,97 @@ int main(int argc, char** argv) {
   status->add_flag("--json", so.json, "Print JSON instead of text");
   status->callback([&] { action = [&] { return cmd_status(common, so); }; });
 
+  // node: this machine as a bridge.v1 node (docs/agent.md, "Bridge node mode").
+  auto* node = app.add_subcommand(
+      "node",
+      "Run this machine as a bridge node (bridge.v1, as the Clawdbot node host): pair with an "
+      "operator's approval, then answer system.run / system.which for allowed executables");
+  node->require_subcommand(1);
+  NodeStartOptions ns;
+  auto* nstart = node->add_subcommand(
+      "start",
+      "Connect to the gateway's bridge and serve until SIGINT/SIGTERM; the first run asks to "
+      "pair and waits for `vespid nodes approve`");
+  auto* host_opt = nstart->add_option("--host", ns.host,
+                                      "The gateway's bridge host (default: the saved one, "
+                                      "else 127.0.0.1)");
+  auto* port_opt = nstart->add_option("--port", ns.port, "The bridge port (default 18790)")
+                       ->check(CLI::Range(1, 65535));
+  nstart->add_flag("--tls", ns.tls,
+                   "Speak TLS; without --tls-fingerprint the certificate is verified against the "
+                   "system store (and --tls-ca-file)");
+  nstart->add_option("--tls-fingerprint", ns.tls_fingerprint,
+                     "Pin the gateway's certificate: its SHA-256 as `vespid-gateway tls "
+                     "fingerprint` prints it (implies --tls)");
+  nstart->add_option("--tls-ca-file", ns.tls_ca_file,
+                     "A PEM bundle of CAs trusted besides the system store (TLS without a pin)");
+  auto* ndiscover = nstart->add_flag(
+      "--discover", ns.discover,
+      "Find the bridge on the LAN (_vespid-bridge._tcp through avahi-daemon), with the TLS pin "
+      "its record announces");
+  host_opt->excludes(ndiscover);
+  nstart
+      ->add_option("--gateway-name", ns.gateway_name,
+                   "With --discover: which gateway, when several answer")
+      ->needs(ndiscover);
+  nstart->add_option("--type", ns.browse.type, "With --discover: the service type to browse")
+      ->needs(ndiscover);
+  nstart->add_option("--timeout-ms", ns.browse.timeout_ms, "With --discover: how long to browse")
+      ->check(CLI::Range(100, 600'000))
+      ->needs(ndiscover);
+  nstart->add_option("--name", ns.name, "Display name (default: the saved one, else host name)");
+  nstart->add_option("--allow", ns.allow,
+                     "An executable system.run may start: a name looked up on PATH (echo) or an "
+                     "absolute path (/usr/bin/echo); repeatable. Default: none, everything is "
+                     "refused. Also read from \"allow\" in the state file");
+  nstart->add_option("--state-file", ns.state_file,
+                     "The node's id and token (default $VESPID_AGENT_NODE_STATE, else node.json "
+                     "next to the credentials file: ~/.vespid/node.json)");
+  nstart->add_flag("--pair-again", ns.pair_again,
+                   "Forget the saved token and ask to pair (after a revoke)");
+  nstart
+      ->add_option("--max-output-bytes", ns.max_output_bytes,
+                   "system.run: stdout+stderr kept, the rest dropped and flagged (default 200000)")
+      ->check(CLI::Range(1024, 16 * 1024 * 1024));
+  nstart
+      ->add_option("--default-timeout-ms", ns.default_timeout_ms,
+                   "system.run without timeoutMs: killed after this long (default 30000)")
+      ->check(CLI::Range(100, 86'400'000));
+  nstart
+      ->add_option("--max-timeout-ms", ns.max_timeout_ms,
+                   "system.run: a larger timeoutMs is cut to this (default 300000)")
+      ->check(CLI::Range(100, 86'400'000));
+  nstart->add_option("--max-concurrent", ns.max_concurrent, "Invokes run at once (default 4)")
+      ->check(CLI::Range(1, 64));
+  nstart->add_option("--ping-interval-ms", ns.ping_interval_ms, "Ping period (default 30000)")
+      ->check(CLI::Range(50, 3'600'000));
+  nstart
+      ->add_option("--idle-timeout-ms", ns.idle_timeout_ms,
+                   "Reconnect when nothing arrived for this long (default 75000)")
+      ->check(CLI::Range(100, 3'600'000));
+  nstart->add_option("--reconnect-min-ms", ns.reconnect_min_ms, "First backoff step (default 500)")
+      ->check(CLI::Range(1, 3'600'000));
+  nstart->add_option("--reconnect-max-ms", ns.reconnect_max_ms, "Backoff ceiling (default 30000)")
+      ->check(CLI::Range(1, 3'600'000));
+  nstart->footer(
+      "Exit codes: 0 stopped by SIGINT/SIGTERM; 2 usage; 3 configuration (state file, CA file, "
+      "avahi); 4 the gateway refused the node (revoked, pairing rejected, another gateway's "
+      "token): see --pair-again.\n"
+      "Example: vespid-agent node start --host gw.lan --tls-fingerprint <sha256> --allow echo "
+      "--allow /usr/bin/uptime");
+  nstart->callback([&] {
+    ns.port_given = port_opt->count() > 0;
+    action = [&] { return cmd_node_start(common, ns); };
+  });
+  NodeStatusOptions nso;
+  auto* nstatus = node->add_subcommand(
+      "status",
+      "The node's id, whether it is paired (token hidden), its gateway, and whether "
+      "`node start` runs and is connected");
+  nstatus->add_option("--state-file", nso.state_file, "As for node start");
+  nstatus->add_flag("--json", nso.json, "Print JSON instead of text");
+  nstatus->callback([&] { action = [&] { return cmd_node_status(common, nso); }; });
+
   ExecOptions ex;
   auto* exec = app.add_subcommand(
       "exec", "Run one execute locally, no gateway; print its events and result as JSON lines");
@@ -155,6 +248,8 @@ int main(int argc, char** argv) {
       "  vespid-agent connect --pairing-token <token> --discover --gateway-name 'Office gateway'\n"
       "  vespid-agent start\n"
       "  vespid-agent status            (is start running, connected where; --json)\n"
+      "  vespid-agent node start --host gw.lan --tls-fingerprint <sha256> --allow echo\n"
+      "                                 (a bridge node: `vespid-agent node start --help`)\n"
       "  echo '{\"engine\":\"vespid.echo.v1\",\"message\":\"hi there\"}' | vespid-agent exec "
       "--payload -\n"
       "\nEnvironment: OPENAI_API_KEY, OPENAI_BASE_URL (vespid.loop.v1), VESPID_AGENT_TLS_CA_FILE,\n"
@@ -171,6 +266,9 @@ int main(int argc, char** argv) {
   setup_logging(log_level);
   try {
     return action ? action() : kExitUsage;
+  } catch (const NodeStateError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitConfig;
   } catch (const CredentialsError& e) {
     std::cerr << "error: " << e.what() << "\n";
     return kExitConfig;

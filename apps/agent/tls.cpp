@@ -11,7 +11,7 @@ namespace vespid::agent {
 
 namespace ssl = boost::asio::ssl;
 
-std::shared_ptr<ssl::context> make_client_tls_context() {
+std::shared_ptr<ssl::context> make_client_tls_context(const std::string& extra_ca_file) {
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
   ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                    ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
@@ -21,6 +21,14 @@ std::shared_ptr<ssl::context> make_client_tls_context() {
     ctx->load_verify_file(ca, ec);
     if (ec) {
       throw std::runtime_error(std::string("VESPID_AGENT_TLS_CA_FILE=") + ca +
+                               " cannot be loaded as a PEM CA bundle: " + ec.message());
+    }
+  }
+  if (!extra_ca_file.empty()) {
+    boost::system::error_code ec;
+    ctx->load_verify_file(extra_ca_file, ec);
+    if (ec) {
+      throw std::runtime_error(extra_ca_file +
                                " cannot be loaded as a PEM CA bundle: " + ec.message());
     }
   }

@@ -9,8 +9,10 @@
 
 namespace vespid::agent {
 
-// Throws std::runtime_error if VESPID_AGENT_TLS_CA_FILE is set but cannot be loaded.
-std::shared_ptr<boost::asio::ssl::context> make_client_tls_context();
+// Throws std::runtime_error if VESPID_AGENT_TLS_CA_FILE is set but cannot be loaded, or
+// `extra_ca_file` (a PEM bundle trusted as well, e.g. `node start --tls-ca-file`) cannot.
+std::shared_ptr<boost::asio::ssl::context> make_client_tls_context(
+    const std::string& extra_ca_file = {});
 
 // Before the handshake: SNI and host name verification for `host` (an IP literal is checked
 // against the certificate's IP addresses). `pinned` (tls_pin.hpp): SNI only, the pin decides.

@@ -1,4 +1,4 @@
-// vespid user create|list
+// vespid user create|list|gateway-admin
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <memory>
@@ -21,7 +21,7 @@ void add_user_commands(Registry& reg) {
   group->require_subcommand(1);
   group->footer(
       "Examples:\n  vespid user create alice --email alice@example.com --org acme --role admin\n"
-      "  vespid user list --org acme");
+      "  vespid user list --org acme\n  vespid user gateway-admin alice");
 
   auto c = std::make_shared<CreateOptions>();
   auto* create = group->add_subcommand("create", "Create a user, optionally as a member of an org");
@@ -69,17 +69,44 @@ void add_user_commands(Registry& reg) {
     if (ctx.json()) return print_json(payload);
 
     const bool with_role = !list_org->empty();
-    Table t = with_role ? Table({"ID", "NAME", "EMAIL", "ROLE", "CREATED"})
-                        : Table({"ID", "NAME", "EMAIL", "CREATED"});
+    Table t = with_role ? Table({"ID", "NAME", "EMAIL", "ROLE", "GATEWAY ADMIN", "CREATED"})
+                        : Table({"ID", "NAME", "EMAIL", "GATEWAY ADMIN", "CREATED"});
     for (const auto& u : payload.value("users", nlohmann::json::array())) {
+      const std::string admin = u.value("gatewayAdmin", false) ? "yes" : "-";
       if (with_role) {
-        t.add_row({text(u, "id"), text(u, "name"), text(u, "email"), text(u, "role"),
+        t.add_row({text(u, "id"), text(u, "name"), text(u, "email"), text(u, "role"), admin,
                    time_text(u, "createdAt")});
       } else {
-        t.add_row({text(u, "id"), text(u, "name"), text(u, "email"), time_text(u, "createdAt")});
+        t.add_row(
+            {text(u, "id"), text(u, "name"), text(u, "email"), admin, time_text(u, "createdAt")});
       }
     }
     t.print(std::cout);
+  });
+
+  struct AdminOptions {
+    std::string user;
+    bool off = false;
+  };
+  auto a = std::make_shared<AdminOptions>();
+  auto* admin = group->add_subcommand(
+      "gateway-admin",
+      "Make a user a gateway administrator (decides first-time pairings, sees status and logs)");
+  admin->add_option("user", a->user, "The user (id or name)")->required();
+  admin->add_flag("--off", a->off, "Take the gateway administrator flag away instead");
+  admin->footer(
+      "A gateway administrator approves first-time pairing requests (into an org they own or\n"
+      "administer) and sees the gateway's status and log tail in the web client. Taking the\n"
+      "flag away takes effect on the user's open connections at their next call.\n"
+      "Examples:\n  vespid user gateway-admin alice\n  vespid user gateway-admin alice --off");
+  on_run(admin, reg, [&ctx = reg.ctx, a] {
+    auto payload = ctx.call("users.set_gateway_admin", {{"user", a->user}, {"admin", !a->off}});
+    if (ctx.json()) return print_json(payload);
+    const auto user = payload.value("user", nlohmann::json::object());
+    std::cout << "user " << text(user, "name") << " (" << text(user, "id") << ") "
+              << (user.value("gatewayAdmin", false) ? "is now a gateway administrator"
+                                                    : "is no longer a gateway administrator")
+              << "\n";
   });
 }
 

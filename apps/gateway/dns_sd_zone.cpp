@@ -92,15 +92,30 @@ std::vector<core::discovery::ListenerFacts> configured_listeners(const config::G
   return out;
 }
 
+// The addresses the tailnet instances would bind: their `ranges` and their `interfaces` both
+// count, or a CGNAT uplink in 100.64.0.0/10 that `interfaces` leaves out would get an A record.
 std::vector<std::string> tailnet_addresses(const config::GatewayConfig& cfg) {
   std::vector<netaddr::Cidr> ranges;
+  std::vector<std::string> interfaces;
+  bool any_instance = false, every_interface = false;
   for (const auto& inst : cfg.instances) {
-    if (inst.plugin != "tailnet" || !inst.config.contains("ranges")) continue;
-    for (const auto& r : inst.config["ranges"]) ranges.push_back(netaddr::parse_cidr(r));
+    if (inst.plugin != "tailnet") continue;
+    any_instance = true;
+    if (inst.config.contains("ranges")) {
+      for (const auto& r : inst.config["ranges"]) ranges.push_back(netaddr::parse_cidr(r));
+    } else {
+      for (auto& r : netaddr::default_tailnet_ranges()) ranges.push_back(std::move(r));
+    }
+    if (!inst.config.contains("interfaces") || inst.config["interfaces"].empty()) {
+      every_interface = true;  // an instance without the key counts every interface
+    } else {
+      for (const auto& i : inst.config["interfaces"]) interfaces.push_back(i.get<std::string>());
+    }
   }
-  if (ranges.empty()) ranges = netaddr::default_tailnet_ranges();
+  if (!any_instance) ranges = netaddr::default_tailnet_ranges();
+  if (every_interface) interfaces.clear();
   std::vector<std::string> out;
-  for (const auto& f : netaddr::scan_interfaces(ranges, {})) out.push_back(f.address);
+  for (const auto& f : netaddr::scan_interfaces(ranges, interfaces)) out.push_back(f.address);
   return out;
 }
 

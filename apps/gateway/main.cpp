@@ -156,7 +156,8 @@ int main(int argc, char** argv) {
   if (fingerprint->parsed()) return vespid::app::tls_fingerprint(cfg, o.json);
   if (zone->parsed()) return vespid::app::dns_sd_zone(cfg, zone_opts);
 
-  vespid::log::configure({cfg.log_level, cfg.log_format, cfg.log_components});
+  vespid::log::configure({cfg.log_level, cfg.log_format, cfg.log_components,
+                          static_cast<size_t>(cfg.integer("log.tail_lines"))});
   vespid::core::Gateway gateway(cfg, plugin_dirs(cfg, o));
   // SIGHUP reads the same file, environment and flags again (its log levels apply live).
   gateway.set_reloader([&o] { return vespid::config::load(load_options(o)); });

@@ -42,7 +42,8 @@ int main(int argc, char** argv) {
       "gateway. Several workers may serve one gateway; a run whose worker dies is taken over "
       "by another from its last checkpoint."};
   app.name("vespid-worker");
-  app.set_version_flag("--version", worker_version());
+  // "<program> <version>", one line, as the other programs and help2man expect.
+  app.set_version_flag("--version", "vespid-worker " + worker_version());
 
   WorkerOptions o;
   app.add_option("--gateway", o.gateway,

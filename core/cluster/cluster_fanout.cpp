@@ -98,8 +98,18 @@ int ClusterFanout::membership_removed(const std::string& org_id, const std::stri
   return local_.close_member ? local_.close_member(org_id, user_id) : 0;
 }
 
+void ClusterFanout::user_rights_changed(const std::string& user_id) {
+  if (local_.user_rights_changed) local_.user_rights_changed(user_id);
+  if (alone()) return;
+  publish(subjects_.credentials(), {{"op", "rights"}, {"userId", user_id}});
+}
+
 void ClusterFanout::on_credentials(const json& m) {
   const std::string op = m.at("op").get<std::string>();
+  if (op == "rights") {
+    if (local_.user_rights_changed) local_.user_rights_changed(m.at("userId").get<std::string>());
+    return;
+  }
   int closed = 0;
   if (op == "token" && local_.close_token_holders) {
     closed = local_.close_token_holders(m.at("tokenId").get<std::string>());
@@ -132,10 +142,20 @@ void ClusterFanout::pairing_requested(const json& request) {
   publish(subjects_.pairing(), {{"op", "requested"}, {"request", request}});
 }
 
+void ClusterFanout::pairing_resolved(const json& resolved) {
+  if (local_.announce_pairing_resolved) local_.announce_pairing_resolved(resolved);
+  if (alone()) return;
+  publish(subjects_.pairing(), {{"op", "resolved"}, {"resolved", resolved}});
+}
+
 void ClusterFanout::on_pairing(const json& m) {
   const std::string op = m.at("op").get<std::string>();
   if (op == "requested") {
     if (local_.announce_pairing_request) local_.announce_pairing_request(m.at("request"));
+    return;
+  }
+  if (op == "resolved") {
+    if (local_.announce_pairing_resolved) local_.announce_pairing_resolved(m.at("resolved"));
     return;
   }
   if (local_.pairing == nullptr) return;

@@ -47,6 +47,10 @@ class ClusterFanout final : public nodes::PairingDecisions, public dispatch::Dis
     nodes::PairingDecisions* pairing = nullptr;  // the bridge dialect (may be null)
     // Tells this instance's operators that a node asks to pair (node.pair.requested).
     std::function<void(const nlohmann::json& request)> announce_pairing_request;
+    // ... that a request was decided or ended (node.pair.resolved).
+    std::function<void(const nlohmann::json& resolved)> announce_pairing_resolved;
+    // What a user may see changed: their operator connections read it again.
+    std::function<void(const std::string& user_id)> user_rights_changed;
     // Tells this instance's bridge nodes of an org its new voice wake triggers.
     std::function<void(const std::string& org_id, const nlohmann::json& settings)> push_voicewake;
     std::function<void(const std::string& session_id, const Events& events)> deliver_events;
@@ -80,6 +84,10 @@ class ClusterFanout final : public nodes::PairingDecisions, public dispatch::Dis
   void pairing_rejected(const std::string& node_id) override;
   // A node asked to pair here (its public view): operators on every instance hear of it.
   void pairing_requested(const nlohmann::json& request);
+  // A request was decided here, or ended undecided (node.pair.resolved): operators everywhere.
+  void pairing_resolved(const nlohmann::json& resolved);
+  // A user's memberships or gateway administrator flag changed here.
+  void user_rights_changed(const std::string& user_id);
   // A node changed its org's voice wake triggers here: nodes of the org everywhere hear of it.
   void voicewake_changed(const std::string& org_id, const nlohmann::json& settings);
   // The session service stored `events` (in seq order) here.

@@ -105,6 +105,12 @@ bool ClusterNodeRouter::online(const std::string& node_id) const {
   return local_.online(node_id) || presence_.find(node_id) != nullptr;
 }
 
+std::string ClusterNodeRouter::holder(const std::string& node_id) const {
+  if (local_.online(node_id)) return settings_.instance_id;
+  const RemoteNode* rn = presence_.find(node_id);
+  return rn == nullptr ? std::string() : rn->instance;
+}
+
 const nodes::ConnectedNode* ClusterNodeRouter::find(const std::string& node_id) const {
   if (const auto* n = local_.find(node_id)) return n;
   const RemoteNode* rn = presence_.find(node_id);

@@ -40,6 +40,11 @@ class ClusterNodeRouter final : public nodes::NodeRouter {
   void start();
   void stop();
   const Presence& presence() const { return presence_; }
+  // What this instance learns of nodes held elsewhere (Presence::Hooks::remote_presence).
+  void on_remote_presence(
+      std::function<void(const nodes::ConnectedNode& node, const std::string& instance)> fn) {
+    presence_.on_remote_presence(std::move(fn));
+  }
   // Told after invokes waiting on a lost instance have failed (set before start); not for an
   // instance that restarted, which re-arms its own dispatches.
   void on_instance_lost(std::function<void(const std::string& instance)> fn) {
@@ -47,6 +52,10 @@ class ClusterNodeRouter final : public nodes::NodeRouter {
   }
 
   bool online(const std::string& node_id) const override;
+  std::optional<nodes::Departure> last_departure(const std::string& node_id) const override {
+    return local_.last_departure(node_id);
+  }
+  std::string holder(const std::string& node_id) const override;
   const nodes::ConnectedNode* find(const std::string& node_id) const override;
   core::Task<nodes::InvokeResult> invoke(std::string node_id, std::string command,
                                          nlohmann::json params,

@@ -77,7 +77,7 @@ std::vector<std::string> Presence::instance_ids() const {
 void Presence::start() {
   if (started_) return;
   started_ = true;
-  local_.set_observer(this);
+  local_.add_observer(this);
   subscribe(subjects_.heartbeat(), &Presence::on_heartbeat);
   subscribe(subjects_.presence(), &Presence::on_delta);
   subscribe(subjects_.goodbye(), &Presence::on_goodbye);
@@ -99,7 +99,7 @@ void Presence::stop() {
   if (!started_ || !*alive_) return;
   *alive_ = false;
   deadlines_.cancel(tick_);
-  local_.set_observer(nullptr);
+  local_.remove_observer(this);
   bus_.publish(subjects_.goodbye(), json{{"i", settings_.instance_id}, {"e", epoch_}}.dump());
   for (auto id : subscriptions_) bus_.unsubscribe(id);
   subscriptions_.clear();
@@ -206,8 +206,13 @@ void Presence::put_remote(const std::string& instance, const json& wire, int64_t
       prev->second.nodes.erase(node_id);
   }
   node.link = hooks_.make_link(instance, node_id);
-  nodes_[node_id] = RemoteNode{std::move(node), instance, attached_ms};
+  node.connected_at_ms = attached_ms;
+  auto known = nodes_.find(node_id);
+  const bool arrived = known == nodes_.end() || known->second.instance != instance ||
+                       known->second.attached_ms != attached_ms;
+  RemoteNode& rn = nodes_[node_id] = RemoteNode{std::move(node), instance, attached_ms};
   instances_[instance].nodes.insert(node_id);
+  if (arrived && hooks_.remote_presence) hooks_.remote_presence(rn.node, instance);
 }
 
 void Presence::drop_remote(const std::string& node_id) {
@@ -215,15 +220,26 @@ void Presence::drop_remote(const std::string& node_id) {
   if (it == nodes_.end()) return;
   if (auto inst = instances_.find(it->second.instance); inst != instances_.end())
     inst->second.nodes.erase(node_id);
+  RemoteNode gone = std::move(it->second);
   nodes_.erase(it);
+  if (hooks_.remote_presence) hooks_.remote_presence(gone.node, "");
 }
 
 void Presence::drop_instance(const std::string& instance, const std::string& why) {
   auto it = instances_.find(instance);
   if (it == instances_.end()) return;
   size_t count = it->second.nodes.size();
-  for (const auto& node_id : it->second.nodes) nodes_.erase(node_id);
+  std::vector<nodes::ConnectedNode> gone;
+  for (const auto& node_id : it->second.nodes) {
+    if (auto n = nodes_.find(node_id); n != nodes_.end()) {
+      gone.push_back(std::move(n->second.node));
+      nodes_.erase(n);
+    }
+  }
   instances_.erase(it);
+  if (hooks_.remote_presence) {
+    for (const auto& n : gone) hooks_.remote_presence(n, "");
+  }
   L()->warn("instance \"{}\" left ({}); its {} node(s) are gone from here", instance, why, count);
   if (hooks_.instance_lost) hooks_.instance_lost(instance, why, false);
 }

@@ -46,10 +46,20 @@ class Presence final : public nodes::NodeRouterObserver {
     // `restarted`: it came back under a new epoch (it recovers its own dispatches itself).
     std::function<void(const std::string& instance, const std::string& why, bool restarted)>
         instance_lost;
+    // A node came to be held by another instance (`instance`), or is no longer (`instance`
+    // empty): what this instance learns of remote nodes, for operators' presence events. May
+    // be empty.
+    std::function<void(const nodes::ConnectedNode& node, const std::string& instance)>
+        remote_presence;
   };
 
   Presence(ClusterSettings settings, host::Bus& bus, core::Sequencer& sequencer,
            core::Deadlines& deadlines, nodes::LocalNodeRouter& local, Hooks hooks);
+  // Sets Hooks::remote_presence (before start).
+  void on_remote_presence(
+      std::function<void(const nodes::ConnectedNode& node, const std::string& instance)> fn) {
+    hooks_.remote_presence = std::move(fn);
+  }
   ~Presence() override;
 
   // Sequencer: subscribe, announce, start the heartbeat. stop(): say goodbye, unsubscribe.

@@ -67,6 +67,14 @@ const std::vector<KeySpec>& schema() {
        {"text", "json"}},
       {"log.components", Type::LevelMap, nlohmann::json::object(),
        "Per-component log levels, e.g. {\"storage\": \"debug\", \"plugin.local\": \"warn\"}."},
+      {"log.tail_lines",
+       Type::Int,
+       1000,
+       "Log lines kept in memory for gateway administrators (operator.v1 logs.tail, the web "
+       "client's health page). 0: none kept, logs.tail answers UNAVAILABLE.",
+       {},
+       0,
+       100000},
       {"plugins.dirs", Type::StringList, nlohmann::json::array(),
        "Extra directories searched for plugin modules (vespid-*.so), after the gateway's own "
        "<prefix>/lib/vespid/plugins."},

@@ -17,6 +17,8 @@
 #include "protocols/bridge/bridge_dialect.hpp"
 #include "protocols/cookie_auth.hpp"
 #include "protocols/operator/admin_methods.hpp"
+#include "protocols/operator/log_methods.hpp"
+#include "protocols/operator/node_events.hpp"
 #include "protocols/operator/node_methods.hpp"
 #include "protocols/operator/operator_dialect.hpp"
 #include "protocols/rest/rest_dialect.hpp"
@@ -262,6 +264,14 @@ void Gateway::build_semantics() {
       web_cookie_auth_.get());
   operator_dialect_ = op.get();
   hub_->add_dialect(std::move(op));
+  // Operators hear of nodes coming and going, here and (through presence) on other instances.
+  node_events_ = std::make_unique<NodeEvents>(*operator_dialect_, *cluster_router_,
+                                              cluster_settings_.instance_id);
+  router_->add_observer(node_events_.get());
+  cluster_router_->on_remote_presence(
+      [events = node_events_.get()](const nodes::ConnectedNode& node, const std::string& instance) {
+        events->remote_presence(node, instance);
+      });
 
   BridgeSettings bs;
   bs.server_name = cfg_.string("bridge.server_name");
@@ -283,6 +293,10 @@ void Gateway::build_semantics() {
         if (fanout_) fanout_->pairing_requested(nodes::to_public_json(p));
       });
   bridge_dialect_ = bridge.get();
+  bridge_dialect_->set_pairing_end_announcer(
+      [this](const std::string& node_id, const std::string& request_id, const char* how) {
+        if (fanout_) fanout_->pairing_resolved(pairing_ended(node_id, request_id, how));
+      });
   hub_->add_dialect(std::move(bridge));
 
   auto rest = std::make_unique<RestDialect>();
@@ -298,10 +312,19 @@ void Gateway::build_semantics() {
 
   register_admin_methods(methods_,
                          AdminServices{*repo_, *this, [this] { return status_snapshot(); }});
+  register_log_methods(methods_, LogMethodServices{*repo_, *operator_dialect_, log::tail(),
+                                                   [this](std::function<void()> fn) {
+                                                     loop_.post_core(std::move(fn));
+                                                   }});
   register_node_methods(
-      methods_, NodeServices{*repo_, *node_store_, *cluster_router_, *fanout_,
-                             std::chrono::milliseconds(cfg_.integer("invoke.default_timeout_ms")),
-                             std::chrono::milliseconds(cfg_.integer("invoke.max_timeout_ms"))});
+      methods_,
+      NodeServices{*repo_, *node_store_, *cluster_router_, *fanout_,
+                   std::chrono::milliseconds(cfg_.integer("invoke.default_timeout_ms")),
+                   std::chrono::milliseconds(cfg_.integer("invoke.max_timeout_ms")), *node_events_,
+                   [fanout = fanout_.get()](const nlohmann::json& resolved) {
+                     fanout->pairing_resolved(resolved);
+                   },
+                   cluster_settings_.instance_id});
 }
 
 void Gateway::start() {
@@ -496,11 +519,22 @@ std::string Gateway::config_text(const std::string& path) const {
 json Gateway::status_snapshot() {
   json instances = json::array();
   for (const auto& inst : instances_) {
-    instances.push_back({{"name", inst->name()},
-                         {"plugin", inst->plugin_id()},
-                         {"kind", kind_name(inst->kind())},
-                         {"state", inst->state_name()},
-                         {"module", inst->module_file()}});
+    json entry = {{"name", inst->name()},
+                  {"plugin", inst->plugin_id()},
+                  {"kind", kind_name(inst->kind())},
+                  {"state", inst->state_name()},
+                  {"module", inst->module_file()}};
+    // A transport's listener as the transport itself reported it (bound addresses and port),
+    // so `status` says where the gateway can be reached, not what the config asked for.
+    if (net_) {
+      const auto& listeners = net_->publisher().listeners();
+      if (auto it = listeners.find(inst->name()); it != listeners.end()) {
+        entry["listen"] = {{"addresses", it->second.addresses},
+                           {"port", it->second.port},
+                           {"tls", it->second.tls}};
+      }
+    }
+    instances.push_back(std::move(entry));
   }
   auto uptime = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::steady_clock::now() - started_at_)
@@ -539,6 +573,14 @@ int Gateway::membership_removed(const std::string& org_id, const std::string& us
                  : close_member_here(org_id, user_id);
 }
 
+void Gateway::user_rights_changed(const std::string& user_id) {
+  if (fanout_) {
+    fanout_->user_rights_changed(user_id);
+  } else if (operator_dialect_ != nullptr) {
+    operator_dialect_->user_rights_changed(user_id);
+  }
+}
+
 int Gateway::access_token_revoked(const std::string& token_id) {
   return fanout_ ? fanout_->access_token_revoked(token_id) : close_token_holders_here(token_id);
 }
@@ -558,6 +600,8 @@ int Gateway::close_member_here(const std::string& org_id, const std::string& use
     L()->info("user {} removed from org {}: {} open connection(s) closed here", user_id, org_id,
               closed);
   }
+  // Their other connections (not bound to that org) stop hearing its events.
+  if (operator_dialect_ != nullptr) operator_dialect_->user_rights_changed(user_id);
   return closed;
 }
 

@@ -49,6 +49,7 @@ class SessionService;
 namespace vespid::core {
 
 class BridgeDialect;
+class NodeEvents;
 class OperatorDialect;
 class RestDialect;
 class WebCookieAuth;
@@ -80,6 +81,7 @@ class Gateway final : public InstanceServices, public CredentialEvents {
   // CredentialEvents: acts on this instance's connections and tells the other instances.
   int access_token_revoked(const std::string& token_id) override;
   int membership_removed(const std::string& org_id, const std::string& user_id) override;
+  void user_rights_changed(const std::string& user_id) override;
   // Sequencer only: closes `c` after the handler running now has sent its replies.
   void close_after_this_turn(Connection& c, const char* reason);
   BindService* bind_service() override { return net_ ? &net_->binds() : nullptr; }
@@ -132,6 +134,8 @@ class Gateway final : public InstanceServices, public CredentialEvents {
   std::unique_ptr<ConnectionHub> hub_;
   std::unique_ptr<Deadlines> deadlines_;
   std::unique_ptr<nodes::NodeStore> node_store_;
+  // Node events for operators (observes router_: declared before it, so it outlives it).
+  std::unique_ptr<NodeEvents> node_events_;
   std::unique_ptr<nodes::LocalNodeRouter> router_;  // the nodes connected here (dialects)
   // Every node of the deployment (services): router_ plus those held by other instances.
   std::unique_ptr<cluster::ClusterNodeRouter> cluster_router_;

@@ -7,6 +7,7 @@
 #include "protocols/client/client_dialect.hpp"
 #include "protocols/node/node_host_dialect.hpp"
 #include "protocols/operator/dispatch_methods.hpp"
+#include "protocols/operator/node_events.hpp"
 #include "protocols/operator/operator_dialect.hpp"
 #include "protocols/operator/session_methods.hpp"
 #include "protocols/rest/dispatch_routes.hpp"
@@ -155,9 +156,14 @@ void Gateway::build_cluster() {
     return close_member_here(org, user);
   };
   local.pairing = bridge_dialect_;
-  local.announce_pairing_request = [ops = operator_dialect_](const nlohmann::json& request) {
-    ops->publish("node.pair.requested", request,
-                 [](const Principal& who) { return who.role == Role::LocalAdmin; });
+  local.announce_pairing_request = [events = node_events_.get()](const nlohmann::json& request) {
+    events->pairing_requested(request);
+  };
+  local.announce_pairing_resolved = [events = node_events_.get()](const nlohmann::json& resolved) {
+    events->pairing_resolved(resolved);
+  };
+  local.user_rights_changed = [ops = operator_dialect_](const std::string& user_id) {
+    ops->user_rights_changed(user_id);
   };
   local.push_voicewake = [bridge = bridge_dialect_](const std::string& org_id,
                                                     const nlohmann::json& settings) {

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "runtime/log_tail.hpp"
 #include "runtime/time.hpp"
 
 namespace vespid::log {
@@ -39,6 +40,15 @@ class JsonFormatter final : public spdlog::formatter {
 std::mutex g_mutex;
 Settings g_settings;
 std::shared_ptr<spdlog::sinks::sink> g_sink;
+std::shared_ptr<LogTail> g_tail;
+// Lines waiting for a `logs.tail` reader beyond this are dropped (and counted), never queued.
+constexpr size_t kLiveQueue = 4096;
+
+void use_sinks(const std::shared_ptr<spdlog::logger>& l) {
+  l->sinks().clear();
+  l->sinks().push_back(g_sink);
+  if (g_tail) l->sinks().push_back(g_tail);
+}
 
 spdlog::level::level_enum level_for(const std::string& component) {
   auto it = g_settings.components.find(component);
@@ -68,9 +78,14 @@ void configure(const Settings& settings) {
   std::lock_guard lock(g_mutex);
   g_settings = settings;
   g_sink = make_sink(settings);
+  // One tail for the process: reconfiguring keeps the lines and any reader of it.
+  if (settings.tail_lines == 0) {
+    g_tail.reset();
+  } else if (!g_tail || g_tail->capacity() != settings.tail_lines) {
+    g_tail = std::make_shared<LogTail>(settings.tail_lines, kLiveQueue);
+  }
   spdlog::apply_all([](const std::shared_ptr<spdlog::logger>& l) {
-    l->sinks().clear();
-    l->sinks().push_back(g_sink);
+    use_sinks(l);
     apply(l);
   });
 }
@@ -88,9 +103,15 @@ std::shared_ptr<spdlog::logger> get(const std::string& component) {
   if (auto existing = spdlog::get(component)) return existing;
   if (!g_sink) g_sink = make_sink(g_settings);
   auto logger = std::make_shared<spdlog::logger>(component, g_sink);
+  use_sinks(logger);
   apply(logger);
   spdlog::register_logger(logger);
   return logger;
+}
+
+std::shared_ptr<LogTail> tail() {
+  std::lock_guard lock(g_mutex);
+  return g_tail;
 }
 
 }  // namespace vespid::log

@@ -11,10 +11,13 @@
 
 namespace vespid::log {
 
+class LogTail;
+
 struct Settings {
   std::string level = "info";
   std::string format = "text";  // "text" | "json"
   std::map<std::string, std::string> components;
+  size_t tail_lines = 1000;  // log.tail_lines: kept in memory for logs.tail (0: none)
 };
 
 // Installs the sink and the settings. Safe to call again (e.g. after the config is loaded).
@@ -27,5 +30,8 @@ void set_levels(const std::string& level, const std::map<std::string, std::strin
 
 // The logger for a component, created on first use with the configured level.
 std::shared_ptr<spdlog::logger> get(const std::string& component);
+
+// The in-memory tail of the log (runtime/log_tail.hpp); null when log.tail_lines is 0.
+std::shared_ptr<LogTail> tail();
 
 }  // namespace vespid::log

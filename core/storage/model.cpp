@@ -32,6 +32,7 @@ json to_json(const Org& o) {
 json to_json(const User& u) {
   json j = {{"id", u.id}, {"name", u.name}, {"createdAt", u.created_at}};
   if (!u.email.empty()) j["email"] = u.email;
+  j["gatewayAdmin"] = u.gateway_admin;
   return j;
 }
 
@@ -62,7 +63,8 @@ Org org_from(const json& j) {
 }
 
 User user_from(const json& j) {
-  return {j.at("id"), j.at("name"), j.value("email", ""), j.value("createdAt", "")};
+  return {j.at("id"), j.at("name"), j.value("email", ""), j.value("createdAt", ""),
+          j.value("gatewayAdmin", false)};
 }
 
 AccessToken token_from(const json& j) {

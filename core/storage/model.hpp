@@ -13,6 +13,9 @@ struct Org {
 
 struct User {
   std::string id, name, email, created_at;
+  // May decide first-time pairing requests and see the gateway's health (status, log tail). Set
+  // by the local admin; records written before the flag existed read as false.
+  bool gateway_admin = false;
 };
 
 enum class OrgRole { Owner, Admin, Member };

@@ -186,6 +186,28 @@ Task<User> Repository::require_user(std::string id_or_name) {
   co_return *user;
 }
 
+Task<User> Repository::set_gateway_admin(std::string user_id, bool admin) {
+  for (;;) {
+    auto rec = co_await storage_.get(keys::user(user_id));
+    if (!rec) throw api::not_found("no user \"" + user_id + "\"");
+    User u = user_from(json::parse(rec->value));
+    if (u.gateway_admin == admin) co_return u;
+    u.gateway_admin = admin;
+    Txn txn;
+    txn.compares.push_back(Compare::version_is(keys::user(user_id), rec->version));
+    txn.writes.push_back(Write::put(keys::user(user_id), to_json(u).dump()));
+    auto out = co_await storage_.commit(std::move(txn));
+    if (out.applied) co_return u;
+    // Changed in between (another operator): read again.
+  }
+}
+
+Task<bool> Repository::is_gateway_admin(std::string user_id) {
+  if (user_id.empty()) co_return false;
+  auto rec = co_await storage_.get(keys::user(user_id));
+  co_return rec&& json::parse(rec->value).value("gatewayAdmin", false);
+}
+
 // ---- Memberships ----
 
 Task<Membership> Repository::add_member(std::string org_id, std::string user_id, OrgRole role) {

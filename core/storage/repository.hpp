@@ -30,6 +30,11 @@ class Repository {
   core::Task<std::vector<User>> list_users();
   core::Task<std::optional<User>> find_user(std::string id_or_name);
   core::Task<User> require_user(std::string id_or_name);
+  // Marks the user a gateway administrator or not (a version compare, retried on conflict).
+  // NOT_FOUND for an unknown user. Returns the record as stored.
+  core::Task<User> set_gateway_admin(std::string user_id, bool admin);
+  // False for an unknown user: the flag is read from storage on every use, never cached.
+  core::Task<bool> is_gateway_admin(std::string user_id);
 
   core::Task<Membership> add_member(std::string org_id, std::string user_id, OrgRole role);
   // Throws api::ApiError NOT_FOUND when the user is not a member.

@@ -48,7 +48,14 @@ MagicDns::~MagicDns() {
 }
 
 void MagicDns::refresh() {
-  if (pid_ > 0) return;
+  if (pid_ > 0) {
+    // The running query may have been answered before this change (the tailnet coming up at
+    // boot while tailscaled is still starting); ask again once it is done, or the name would
+    // wait for the next address change.
+    again_ = true;
+    return;
+  }
+  again_ = false;
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return;
   posix_spawn_file_actions_t fa;
@@ -120,6 +127,7 @@ void MagicDns::tick() {
     fd_ = -1;
   }
   finish();
+  if (again_) refresh();
 }
 
 void MagicDns::finish() {

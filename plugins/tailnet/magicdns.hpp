@@ -38,6 +38,7 @@ class MagicDns {
   std::string output_;
   int ticks_ = 0;
   bool missing_logged_ = false;
+  bool again_ = false;  // refresh() was asked for while a query ran
   std::unique_ptr<vsp::Watch> watch_;
   std::unique_ptr<vsp::Timer> timer_;
 };

@@ -93,6 +93,25 @@ TEST(GatewayRecord, APinWithoutTlsIsNoPin) {
   EXPECT_TRUE(gws[0].gateway_tls_sha256.empty());
 }
 
+// A bridge record (_vespid-bridge._tcp) as `node start --discover` reads it: its port and pin.
+TEST(GatewayRecord, BridgeRecordsCarryTheBridgePin) {
+  const std::string bridge_pin(64, 'c');
+  auto gws = gateways_from({svc("Office", "192.168.1.5",
+                                {"role=gateway", "bridgePort=18790", "bridgeTls=1",
+                                 "bridgeTlsSha256=" + bridge_pin, "protocol=1"})});
+  ASSERT_EQ(gws.size(), 1u);
+  EXPECT_EQ(gws[0].bridge_port, 18790);
+  EXPECT_TRUE(gws[0].bridge_tls);
+  EXPECT_EQ(gws[0].bridge_tls_sha256, bridge_pin);
+  EXPECT_EQ(gws[0].to_json()["bridgeTlsSha256"], bridge_pin);
+  // A fingerprint is a pin only for a bridge that says it speaks TLS.
+  auto plain =
+      gateways_from({svc("Plain", "192.168.1.6",
+                         {"role=gateway", "bridgePort=18790", "bridgeTlsSha256=" + bridge_pin})});
+  EXPECT_FALSE(plain[0].bridge_tls);
+  EXPECT_TRUE(plain[0].bridge_tls_sha256.empty());
+}
+
 TEST(GatewayRecord, OneGatewayPerInstanceIpv4First) {
   auto gws =
       gateways_from({svc("GW", "fe80::1%eth0", full_txt()), svc("GW", "192.168.1.5", full_txt()),

@@ -191,7 +191,7 @@ TEST_F(CliFirstHour, CommandWordsSuggestAcceptAliasesAndShowVersions) {
   EXPECT_EQ(version.out.rfind("vespid 0.", 0), 0u) << version.out;
   CommandResult agent_version = run_command({VESPID_AGENT_BIN, "--version"});
   EXPECT_EQ(agent_version.exit_code, 0) << agent_version.err;
-  EXPECT_FALSE(agent_version.out.empty());
+  EXPECT_EQ(agent_version.out.rfind("vespid-agent 0.", 0), 0u) << agent_version.out;
   CommandResult gateway_version = run_command({gateway_bin(), "--version"});
   EXPECT_EQ(gateway_version.exit_code, 0) << gateway_version.err;
   EXPECT_EQ(gateway_version.out.rfind("vespid-gateway 0.", 0), 0u) << gateway_version.out;

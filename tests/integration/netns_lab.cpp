@@ -97,8 +97,11 @@ void NetnsLab::veth(const std::string& ns_a, const std::string& if_a, const std:
   must({"ip", "-n", ns_b, "link", "set", if_b, "up"});
 }
 
-void NetnsLab::addr_add(const std::string& ns, const std::string& ifname, const std::string& cidr) {
-  must({"ip", "-n", ns, "addr", "add", cidr, "dev", ifname});
+void NetnsLab::addr_add(const std::string& ns, const std::string& ifname, const std::string& cidr,
+                        const std::vector<std::string>& flags) {
+  std::vector<std::string> argv{"ip", "-n", ns, "addr", "add", cidr, "dev", ifname};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  must(argv);
 }
 
 void NetnsLab::addr_del(const std::string& ns, const std::string& ifname, const std::string& cidr) {

@@ -31,7 +31,9 @@ class NetnsLab {
   // A veth pair, one end in each namespace, both up. Interface names are at most 15 bytes.
   void veth(const std::string& ns_a, const std::string& if_a, const std::string& ns_b,
             const std::string& if_b);
-  void addr_add(const std::string& ns, const std::string& ifname, const std::string& cidr);
+  // `flags` go after the device, e.g. {"nodad"} for an IPv6 address usable at once.
+  void addr_add(const std::string& ns, const std::string& ifname, const std::string& cidr,
+                const std::vector<std::string>& flags = {});
   void addr_del(const std::string& ns, const std::string& ifname, const std::string& cidr);
 
   // {"ip", "netns", "exec", ns}

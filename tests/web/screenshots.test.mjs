@@ -87,12 +87,8 @@ test('screenshots of every main page', async () => {
     await v.page.goto(chatUrl);
     await v.page.locator('.msg.agent:not(.streaming)', { hasText: 'streams every word' }).waitFor();
     await shot(v, 'chat');
-    for (const page of ['devices', 'workflows', 'health']) {
-      await v.page.goto(`${gw.url}/#/${page}`);
-      await v.page.locator('main h1').first().waitFor();
-      await v.page.waitForTimeout(500);
-      await shot(v, page);
-    }
+    // devices, workflows, workflow and health: their own test files shoot them with content
+    // (a pending request, a finished run, the log tail).
     assert.deepEqual(v.problems, []);
   }
 });

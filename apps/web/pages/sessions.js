@@ -2,10 +2,11 @@
 // and the onboarding card while no node host is online.
 
 import { html, useEffect, useState } from '../lib/html.js';
-import { get, post, orgPath } from '../lib/rest.js';
+import { post, orgPath } from '../lib/rest.js';
 import { relTime } from '../lib/util.js';
 import { ErrorBox } from '../components/error-box.js';
 import { OnboardingCard } from '../components/onboarding-card.js';
+import { usePagedList } from '../lib/use-paged-list.js';
 
 const PAGE = 50;
 
@@ -77,33 +78,18 @@ function SessionRow({ s }) {
 }
 
 export default function SessionsPage({ auth, navigate }) {
-  const [sessions, setSessions] = useState([]);
-  const [cursor, setCursor] = useState(null);
-  const [loading, setLoading] = useState(true);
-  const [error, setError] = useState(null);
   const [filter, setFilter] = useState('');
   const [mine, setMine] = useState(false);
   const text = filter.trim();
 
   // The gateway filters (q: title or engine; createdBy=me), so a match on a page not loaded yet
   // is found too. A filtered page may come back short while nextCursor says there is more.
-  const load = async (after) => {
-    setLoading(true);
-    setError(null);
-    try {
-      const q = new URLSearchParams({ limit: String(PAGE) });
-      if (after) q.set('cursor', after);
-      if (text) q.set('q', text);
-      if (mine) q.set('createdBy', 'me');
-      const data = await get(`${orgPath(auth.orgId, 'sessions')}?${q}`);
-      setSessions((prev) => (after ? [...prev, ...data.sessions] : data.sessions));
-      setCursor(data.nextCursor || null);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setLoading(false);
-    }
-  };
+  const list = usePagedList('sessions', (q) => {
+    if (text) q.set('q', text);
+    if (mine) q.set('createdBy', 'me');
+    return `${orgPath(auth.orgId, 'sessions')}?${q}`;
+  }, PAGE);
+  const { items: sessions, cursor, loading, error, load } = list;
 
   useEffect(() => {
     if (!auth.orgId) return undefined;

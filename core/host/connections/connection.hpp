@@ -99,6 +99,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public HeldO
   bool busy = false;                    // a frame's handler is running
   bool pumping = false;                 // the inbox loop is on the stack
   bool gone = false;                    // conn_closed was processed
+  std::string close_reason;             // the transport's, set just before Dialect::on_close
   bool counted_anonymous = false;       // in the hub's per-peer count of unauthenticated ones
   int64_t expiry_watched_ms = 0;        // the principal's expiry the hub's deadline is for
   uint64_t expiry_deadline = 0;         // Deadlines::Id of that deadline

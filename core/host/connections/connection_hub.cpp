@@ -238,6 +238,7 @@ void ConnectionHub::closed(vsp_host_conn* c, int status, const char* reason) {
   std::string why = reason ? reason : "";
   loop_.sequencer().execute([this, conn, status, why] {
     conn->gone = true;
+    conn->close_reason = why;
     conn->inbox.clear();
     conn->dialect->on_close(*conn);
     conn->wake_writers();  // parked senders see `gone` and stop

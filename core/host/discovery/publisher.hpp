@@ -34,6 +34,8 @@ class DiscoveryPublisher {
   void add_discovery(PluginInstance& instance);
   // host->listener_update.
   void listener_update(PluginInstance& from, const vsp_listener_info& info);
+  // What each transport instance last said it listens on, by instance name (for `status`).
+  const std::map<std::string, discovery::ListenerFacts>& listeners() const { return listeners_; }
   // Withdraws everything and forgets the discovery instances (before they stop).
   void withdraw_all();
 

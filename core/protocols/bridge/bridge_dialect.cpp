@@ -91,8 +91,9 @@ struct BridgeDialect::Session {
   Phase phase = Phase::Hello;
   std::string node_id;
   std::string org_id;
-  std::string pairing_node_id;  // waiting for an operator's decision (holds a pairing slot)
-  std::string peer_host;        // the address its pairing slot is counted under
+  std::string pairing_node_id;     // waiting for an operator's decision (holds a pairing slot)
+  std::string pairing_request_id;  // its stored request, once stored
+  std::string peer_host;           // the address its pairing slot is counted under
   int protocol = kProtocolVersion;
   std::shared_ptr<Link> link;
   Deadlines::Id handshake_deadline = 0;
@@ -193,7 +194,11 @@ void BridgeDialect::schedule_liveness(const std::shared_ptr<Connection>& conn) {
                              st->node_id.empty() ? c->peer() : st->node_id, silent.count());
       // The node is gone as of this decision, not when the transport finishes closing: it is
       // offline and its pending invokes fail now.
-      if (st->link) router_.detach(st->node_id, st->link.get());
+      if (st->link) {
+        router_.detach(st->node_id, st->link.get(),
+                       "ping timeout: no traffic within bridge.idle_timeout_ms (" +
+                           std::to_string(settings_.idle_timeout.count()) + " ms)");
+      }
       c->close(VSP_E_CLOSED, "no traffic within bridge.idle_timeout_ms");
       return;
     }
@@ -478,6 +483,7 @@ Task<void> BridgeDialect::handle_pair_request(std::shared_ptr<Connection> conn, 
   }
   deadlines_.cancel(s->handshake_deadline);
   deadlines_.cancel(s->pairing_deadline);
+  s->pairing_request_id = pending.request_id;
   std::weak_ptr<Connection> weak = conn;
   auto ttl =
       std::chrono::milliseconds(std::max<int64_t>(0, pending.expires_at_ms - util::now_ms()));
@@ -486,7 +492,7 @@ Task<void> BridgeDialect::handle_pair_request(std::shared_ptr<Connection> conn, 
     if (!c || c->gone) return;
     auto* st = static_cast<Session*>(c->dialect_state.get());
     if (st->pairing_node_id != node_id) return;
-    release_pairing_slot(*c, /*withdraw=*/true);
+    release_pairing_slot(*c, /*withdraw=*/true, "expired");
     send_error(*c, "UNAUTHORIZED",
                "pairing request expired without an operator's decision; send pair-request again");
     // Back to an unauthenticated connection: it gets the same deadline as a new one.
@@ -869,7 +875,8 @@ void BridgeDialect::on_close(Connection& conn) {
   const std::map<std::string, std::string> subs = s->chat_subs;
   for (const auto& [sid, key] : subs) unsubscribe_chat(conn, sid);
   if (s->link) {
-    router_.detach(s->node_id, s->link.get());
+    router_.detach(s->node_id, s->link.get(),
+                   conn.close_reason.empty() ? "connection closed" : conn.close_reason);
     log::get("core")->info("node {} disconnected", s->node_id);
   }
   release_pairing_slot(conn, /*withdraw=*/true);
@@ -896,11 +903,13 @@ bool BridgeDialect::admit_pairing(Connection& conn) {
   return true;
 }
 
-void BridgeDialect::release_pairing_slot(Connection& conn, bool withdraw) {
+void BridgeDialect::release_pairing_slot(Connection& conn, bool withdraw, const char* how) {
   auto* s = static_cast<Session*>(conn.dialect_state.get());
   if (s == nullptr || s->pairing_node_id.empty()) return;
   const std::string node_id = std::move(s->pairing_node_id);
+  const std::string request_id = std::move(s->pairing_request_id);
   s->pairing_node_id.clear();
+  s->pairing_request_id.clear();
   if (auto w = waiting_.find(node_id); w != waiting_.end()) {
     auto c = w->second.lock();
     if (!c || c.get() == &conn) waiting_.erase(w);
@@ -913,6 +922,8 @@ void BridgeDialect::release_pairing_slot(Connection& conn, bool withdraw) {
     spawn(
         store_.withdraw_pairing(node_id, pairing_owner(conn)), [] {},
         [](std::exception_ptr) { /* the request expires on its own (pairing.ttl_ms) */ });
+    // Operators watching the request hear that it is gone (a stopping gateway keeps it).
+    if (announce_end_ && !request_id.empty()) announce_end_(node_id, request_id, how);
   }
 }
 

@@ -47,6 +47,10 @@ struct BridgeSettings {
 
 // What the bridge tells the operator side (a node asked to pair).
 using PairingAnnouncer = std::function<void(const nodes::PendingPairing&)>;
+// A pairing request ended without an operator's decision: `how` is "expired" (pairing.ttl_ms
+// passed while the node waited) or "withdrawn" (the node disconnected or asked for another id).
+using PairingEndAnnouncer =
+    std::function<void(const std::string& node_id, const std::string& request_id, const char* how)>;
 // A node changed its org's voice wake triggers ({"triggers": [...]}): every node of the org,
 // on any gateway instance, is to hear `voicewake.changed`.
 using VoicewakeAnnouncer =
@@ -78,6 +82,8 @@ class BridgeDialect final : public Dialect, public nodes::PairingDecisions {
 
   // Where voicewake.set announces its change; unset, only this gateway's nodes hear it.
   void set_voicewake_announcer(VoicewakeAnnouncer a) { announce_voicewake_ = std::move(a); }
+  // Where a request that ended undecided is announced (node.pair.resolved); unset: nowhere.
+  void set_pairing_end_announcer(PairingEndAnnouncer a) { announce_end_ = std::move(a); }
   // `event voicewake.changed` with `settings` to the org's nodes connected here.
   void push_voicewake(const std::string& org_id, const nlohmann::json& settings);
 
@@ -117,7 +123,9 @@ class BridgeDialect final : public Dialect, public nodes::PairingDecisions {
   bool admit_pairing(Connection& conn);
   // Gives up the connection's claim on the node id it asked to pair (waiting_, the counts).
   // `withdraw` also deletes its stored request: no one would receive an approval of it.
-  void release_pairing_slot(Connection& conn, bool withdraw);
+  // `withdraw`: the stored request goes too, and is announced as ended (`how`: "withdrawn" or
+  // "expired").
+  void release_pairing_slot(Connection& conn, bool withdraw, const char* how = "withdrawn");
   // Who made a pending request: unique across connections and gateway restarts.
   std::string pairing_owner(const Connection& conn) const;
   nlohmann::json hello_ok(int protocol) const;
@@ -164,6 +172,7 @@ class BridgeDialect final : public Dialect, public nodes::PairingDecisions {
   std::unordered_map<std::string, ChatRunText> chat_text_;
   static constexpr std::size_t kMaxChatTextBytes = 1u << 20;
   VoicewakeAnnouncer announce_voicewake_;
+  PairingEndAnnouncer announce_end_;
   AuthenticatedNodes authenticated_;  // who hears tick and voicewake.changed
   TickTimer tick_{deadlines_, settings_.tick_interval, authenticated_};
 };

@@ -251,7 +251,8 @@ void NodeHostDialect::on_frame_failed(Connection& conn, const std::string& code,
 void NodeHostDialect::on_close(Connection& conn) {
   auto* s = static_cast<Session*>(conn.dialect_state.get());
   if (s == nullptr || !s->link) return;
-  router_.detach(s->agent_id, s->link.get());
+  router_.detach(s->agent_id, s->link.get(),
+                 conn.close_reason.empty() ? "connection closed" : conn.close_reason);
   L()->info("node host {} disconnected", s->agent_id);
 }
 

@@ -3,6 +3,7 @@
 #include "protocols/params.hpp"
 #include "runtime/api_error.hpp"
 #include "services/identity/credential_events.hpp"
+#include "services/identity/org_access.hpp"
 #include "storage/repository.hpp"
 
 namespace vespid::core {
@@ -48,6 +49,7 @@ class AdminMethods {
   Task<CallResult> orgs_list(CallContext c, json p);
   Task<CallResult> users_create(CallContext c, json p);
   Task<CallResult> users_list(CallContext c, json p);
+  Task<CallResult> users_set_gateway_admin(CallContext c, json p);
   Task<CallResult> members_add(CallContext c, json p);
   Task<CallResult> members_remove(CallContext c, json p);
   Task<CallResult> tokens_create(CallContext c, json p);
@@ -66,7 +68,10 @@ Task<CallResult> AdminMethods::health(CallContext c, json p) {
 }
 
 Task<CallResult> AdminMethods::status(CallContext c, json p) {
-  (void)c, (void)p;
+  (void)p;
+  // Operators reach this only as gateway administrators (read now, not at connect).
+  Task<void> check = auth::require_gateway_admin(repo_, c.principal, "see the gateway's status");
+  co_await std::move(check);
   co_return ok(status_());
 }
 
@@ -84,6 +89,11 @@ Task<CallResult> AdminMethods::whoami(CallContext c, json p) {
   json out = {{"role", role_name(c.principal.role)}};
   if (!c.principal.user_id.empty()) out["userId"] = c.principal.user_id;
   if (!c.principal.org_id.empty()) out["orgId"] = c.principal.org_id;
+  if (c.principal.role == Role::Operator) {
+    Task<bool> admin_t = repo_.is_gateway_admin(c.principal.user_id);
+    bool admin = co_await std::move(admin_t);
+    out["gatewayAdmin"] = admin;
+  }
   co_return ok(out);
 }
 
@@ -128,6 +138,24 @@ Task<CallResult> AdminMethods::users_create(CallContext c, json p) {
   co_return ok(out);
 }
 
+Task<CallResult> AdminMethods::users_set_gateway_admin(CallContext c, json p) {
+  (void)c;
+  std::string user_ref = params::required_string(p, "user");
+  auto given = p.find("admin");
+  if (given == p.end() || !given->is_boolean())
+    throw api::invalid("params.admin must be true or false", {{"param", "admin"}});
+  const bool admin = given->get<bool>();
+  Task<repo::User> find = repo_.require_user(user_ref);
+  repo::User user = co_await std::move(find);
+  Task<repo::User> set = repo_.set_gateway_admin(user.id, admin);
+  repo::User changed = co_await std::move(set);
+  // Open connections of the user see it at their next call anyway (the flag is read then);
+  // this refreshes what their event audience caches and ends a log tail that is no longer
+  // allowed.
+  credentials_.user_rights_changed(changed.id);
+  co_return ok({{"user", repo::to_json(changed)}});
+}
+
 Task<CallResult> AdminMethods::users_list(CallContext c, json p) {
   (void)c;
   std::string org_ref = params::optional_string(p, "org");
@@ -153,6 +181,7 @@ Task<CallResult> AdminMethods::members_add(CallContext c, json p) {
   auto org = co_await repo_.require_org(params::required_string(p, "org"));
   auto user = co_await repo_.require_user(params::required_string(p, "user"));
   auto m = co_await repo_.add_member(org.id, user.id, role);
+  credentials_.user_rights_changed(user.id);  // their event audience (operator.v1) grows
   co_return ok({{"membership", membership_json(m)}});
 }
 
@@ -217,7 +246,9 @@ void register_admin_methods(MethodTable& t, AdminServices s) {
   };
   t.add({"health", kEveryone, "Liveness: answers {ok:true} while the gateway serves.",
          bind(&AdminMethods::health)});
-  t.add({"status", kAdmin, "Version, uptime, plugin instances, connections and storage.",
+  t.add({"status", kPeople,
+         "Version, uptime, plugin instances, connections and storage (gateway administrators "
+         "and the local admin).",
          bind(&AdminMethods::status)});
   t.add({"auth",
          {Role::Anonymous, Role::Operator, Role::LocalAdmin},
@@ -233,6 +264,10 @@ void register_admin_methods(MethodTable& t, AdminServices s) {
          bind(&AdminMethods::users_create)});
   t.add({"users.list", kAdmin, "Lists users, or the members of {org} with their roles.",
          bind(&AdminMethods::users_list)});
+  t.add({"users.set_gateway_admin", kAdmin,
+         "Makes a user a gateway administrator, or not: {user, admin}. Gateway administrators "
+         "decide first-time pairing requests and see the gateway's status and log tail.",
+         bind(&AdminMethods::users_set_gateway_admin)});
   t.add({"members.add", kAdmin, "Adds a user to an org or changes their role: {org, user, role}.",
          bind(&AdminMethods::members_add)});
   t.add({"members.remove", kAdmin,

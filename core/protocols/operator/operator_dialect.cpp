@@ -37,11 +37,14 @@ struct ApiRefusal {
 struct OperatorSession {
   uint64_t event_seq = 0;
   Deadlines::Id auth_deadline = 0;  // armed while the socket is unauthenticated
+  EventAudience audience;
+  // Bumped by every refresh: a slower, older read never overwrites a newer one.
+  uint64_t audience_generation = 0;
 };
 }  // namespace
 
 void OperatorDialect::publish(const std::string& event, const json& payload,
-                              const std::function<bool(const Principal&)>& to) {
+                              const AudienceCheck& to) {
   for (auto it = open_.begin(); it != open_.end();) {
     auto conn = it->second.lock();
     if (!conn || conn->gone) {
@@ -49,11 +52,51 @@ void OperatorDialect::publish(const std::string& event, const json& payload,
       continue;
     }
     ++it;
-    if (!to(conn->principal)) continue;
+    // A connection demoted by a revoked credential hears nothing more, whatever it cached.
+    if (conn->principal.role == Role::Anonymous) continue;
     auto* s = static_cast<OperatorSession*>(conn->dialect_state.get());
+    if (!to(conn->principal, s->audience)) continue;
     send_json(*conn,
               {{"type", "event"}, {"event", event}, {"payload", payload}, {"seq", ++s->event_seq}});
   }
+}
+
+void OperatorDialect::send_event(Connection& conn, const std::string& event, const json& payload) {
+  auto* s = static_cast<OperatorSession*>(conn.dialect_state.get());
+  if (s == nullptr || conn.gone) return;
+  send_json(conn,
+            {{"type", "event"}, {"event", event}, {"payload", payload}, {"seq", ++s->event_seq}});
+}
+
+const EventAudience* OperatorDialect::audience_of(const Connection& conn) const {
+  if (conn.dialect != this) return nullptr;
+  auto* s = static_cast<OperatorSession*>(conn.dialect_state.get());
+  return s == nullptr ? nullptr : &s->audience;
+}
+
+void OperatorDialect::user_rights_changed(const std::string& user_id) {
+  for (auto& [id, weak] : open_) {
+    auto conn = weak.lock();
+    if (!conn || conn->gone || conn->principal.user_id != user_id) continue;
+    spawn(
+        refresh_audience(conn), [] {}, [](std::exception_ptr) {});
+  }
+}
+
+Task<void> OperatorDialect::refresh_audience(std::shared_ptr<Connection> conn) {
+  auto* s = static_cast<OperatorSession*>(conn->dialect_state.get());
+  const uint64_t generation = ++s->audience_generation;
+  EventAudience fresh;
+  try {
+    Task<EventAudience> t = load_audience(repo_, conn->principal);
+    fresh = co_await std::move(t);
+  } catch (const std::exception& e) {
+    // Safe side: no events until the next refresh, rather than another user's.
+    log::get("core")->warn("operator connection {}: could not read its event audience: {}",
+                           conn->id(), e.what());
+  }
+  if (conn->gone || generation != s->audience_generation) co_return;
+  s->audience = std::move(fresh);
 }
 
 void OperatorDialect::on_close(Connection& conn) {
@@ -97,6 +140,10 @@ Task<void> OperatorDialect::on_open(std::shared_ptr<Connection> conn) {
           Connection::Refusal{refused->http_status,
                               json{{"code", refused->code}, {"message", refused->message}}.dump()};
     }
+  }
+  if (conn->principal.role != Role::Anonymous && !conn->refusal) {
+    Task<void> audience = refresh_audience(conn);
+    co_await std::move(audience);
   }
   if (conn->principal.role == Role::Anonymous && !conn->refusal) {
     // An unauthenticated socket holds a connection slot: it has this long to call `auth`.
@@ -178,7 +225,12 @@ Task<void> OperatorDialect::answer(std::shared_ptr<Connection> conn, json id, st
     // inside a co_await expression twice (docs/coding-notes.md).
     Task<CallResult> call = methods_.call(std::move(ctx), method, std::move(params));
     CallResult result = co_await std::move(call);
-    if (result.new_principal) conn->principal = *result.new_principal;
+    if (result.new_principal) {
+      conn->principal = *result.new_principal;
+      // Before the answer: once `auth` has answered, the connection hears its events.
+      Task<void> audience = refresh_audience(conn);
+      co_await std::move(audience);
+    }
     if (conn->gone) co_return;
     if (!result.payload_json.empty()) {
       // Spliced, not re-built: the text was checked where it came in.

@@ -13,6 +13,7 @@
 
 #include "host/connections/dialect.hpp"
 #include "protocols/method_table.hpp"
+#include "protocols/operator/event_audience.hpp"
 #include "runtime/deadlines.hpp"
 
 namespace vespid::repo {
@@ -44,12 +45,23 @@ class OperatorDialect final : public Dialect {
                        const std::string& message) override;
   void on_close(Connection& conn) override;
 
-  // Sequencer only. Sends {type:"event", event, payload, seq} to every open operator connection
-  // whose principal `to` accepts; seq counts per connection, from 1, without gaps.
-  void publish(const std::string& event, const nlohmann::json& payload,
-               const std::function<bool(const Principal&)>& to);
+  // Sequencer only. Sends {type:"event", event, payload, seq} to every open, authenticated
+  // operator connection that `to` accepts; seq counts per connection, from 1, without gaps.
+  // `to` sees the connection's principal and its cached audience (event_audience.hpp): it runs
+  // for every connection on every event, so it never reads storage.
+  using AudienceCheck = std::function<bool(const Principal&, const EventAudience&)>;
+  void publish(const std::string& event, const nlohmann::json& payload, const AudienceCheck& to);
+  // Sequencer only. One event to one connection (its seq counted as publish does).
+  void send_event(Connection& conn, const std::string& event, const nlohmann::json& payload);
+  // Sequencer only. The connection's cached audience (null if it is not an operator.v1 one).
+  const EventAudience* audience_of(const Connection& conn) const;
+  // Sequencer only. What `user_id` may see changed: their connections read their audience
+  // again (a removed gateway administrator stops hearing pairing requests and log lines).
+  void user_rights_changed(const std::string& user_id);
 
  private:
+  // Reads the connection's audience for its current principal; a failure leaves it empty.
+  Task<void> refresh_audience(std::shared_ptr<Connection> conn);
   Task<void> answer(std::shared_ptr<Connection> conn, nlohmann::json id, std::string method,
                     CallContext ctx, nlohmann::json params);
 

@@ -18,6 +18,10 @@ class CredentialEvents {
   // in that org for that user are closed (those not bound to one org re-check membership on
   // every org-scoped call). Returns how many were closed.
   virtual int membership_removed(const std::string& org_id, const std::string& user_id) = 0;
+  // Thread: the Sequencer. What `user_id` may see changed (a membership added or changed, the
+  // gateway administrator flag set or cleared): connections that cache it for their event
+  // audience (operator.v1) read it again, on every instance.
+  virtual void user_rights_changed(const std::string& user_id) { (void)user_id; }
 };
 
 }  // namespace vespid::core

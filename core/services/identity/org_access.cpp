@@ -24,6 +24,25 @@ bool role_at_least(repo::OrgRole have, repo::OrgRole need) noexcept {
   return rank(have) >= rank(need);
 }
 
+core::Task<bool> is_gateway_admin(repo::Repository& repo, core::Principal who) {
+  if (who.role == core::Role::LocalAdmin) co_return true;
+  if (who.role != core::Role::Operator) co_return false;
+  core::Task<bool> t = repo.is_gateway_admin(who.user_id);
+  bool admin = co_await std::move(t);
+  co_return admin;
+}
+
+core::Task<void> require_gateway_admin(repo::Repository& repo, core::Principal who,
+                                       std::string what) {
+  core::Task<bool> t = is_gateway_admin(repo, who);
+  bool admin = co_await std::move(t);
+  if (admin) co_return;
+  std::string message = "only a gateway administrator can ";
+  message += what;
+  message += "; the gateway's local admin makes one with `vespid user gateway-admin <user>`";
+  throw api::forbidden(message);
+}
+
 core::Task<OrgAccess> require_org_access(repo::Repository& repo, core::Principal who,
                                          std::string org_ref, repo::OrgRole minimum) {
   using core::Task;

@@ -29,6 +29,14 @@ struct OrgAccess {
 core::Task<OrgAccess> require_org_access(repo::Repository& repo, core::Principal who,
                                          std::string org_ref, repo::OrgRole minimum);
 
+// Whether `who` is a gateway administrator: the local admin always; an operator when their user
+// record says so, read from storage on every call (so taking the flag away takes effect on open
+// connections at their next call).
+core::Task<bool> is_gateway_admin(repo::Repository& repo, core::Principal who);
+// FORBIDDEN unless is_gateway_admin; `what` completes "only a gateway administrator can ...".
+core::Task<void> require_gateway_admin(repo::Repository& repo, core::Principal who,
+                                       std::string what);
+
 // True if `have` is at least `need` (owner > admin > member).
 bool role_at_least(repo::OrgRole have, repo::OrgRole need) noexcept;
 

@@ -32,14 +32,25 @@ api::ApiError ambiguous(const std::string& reference, const std::string& how,
 
 }  // namespace
 
-Task<NodeRecord> NodeStore::resolve(std::string reference) {
+Task<NodeRecord> NodeStore::resolve(std::string reference,
+                                    std::optional<std::set<std::string>> orgs) {
   if (reference.empty()) throw api::invalid("a node is named by its id, its name or an id prefix");
   Task<std::optional<NodeRecord>> exact = get(reference);
   std::optional<NodeRecord> by_id = co_await std::move(exact);
-  if (by_id) co_return *by_id;
+  if (by_id && (!orgs || orgs->count(by_id->org_id))) co_return *by_id;
 
-  Task<std::vector<NodeRecord>> listing = list("");
-  std::vector<NodeRecord> all = co_await std::move(listing);
+  std::vector<NodeRecord> all;
+  if (!orgs) {
+    Task<std::vector<NodeRecord>> listing = list("");
+    all = co_await std::move(listing);
+  } else {
+    for (const auto& org : *orgs) {
+      Task<std::vector<NodeRecord>> listing = list(org);
+      std::vector<NodeRecord> some = co_await std::move(listing);
+      all.insert(all.end(), std::make_move_iterator(some.begin()),
+                 std::make_move_iterator(some.end()));
+    }
+  }
   // Names before prefixes: a node called "lab" is found by "lab" even if another node's id
   // happens to start with those letters (docker's order too).
   std::vector<const NodeRecord*> named, prefixed;

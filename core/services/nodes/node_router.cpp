@@ -1,6 +1,7 @@
 #include "services/nodes/node_router.hpp"
 
 #include "runtime/logging.hpp"
+#include "runtime/time.hpp"
 
 namespace vespid::nodes {
 
@@ -28,19 +29,36 @@ void LocalNodeRouter::attach(ConnectedNode node) {
     log::get("core")->info("node {} reconnected; previous connection closed", id);
   }
   node.connected_at = std::chrono::steady_clock::now();
+  node.connected_at_ms = util::now_ms();
+  departures_.erase(id);
   index_add(node);
   auto [it, inserted] = nodes_.emplace(id, std::move(node));
   (void)inserted;
-  if (observer_ != nullptr) observer_->node_attached(it->second);
+  for (auto* o : observers_) o->node_attached(it->second);
 }
 
-void LocalNodeRouter::detach(const std::string& node_id, const NodeLink* link) {
+void LocalNodeRouter::detach(const std::string& node_id, const NodeLink* link,
+                             const std::string& reason) {
   auto it = nodes_.find(node_id);
   if (it == nodes_.end() || it->second.link.get() != link) return;  // a late close of an old link
-  index_remove(it->second);
+  ConnectedNode gone = std::move(it->second);
+  index_remove(gone);
   nodes_.erase(it);
   fail_pending_of(link, "node disconnected");
-  if (observer_ != nullptr) observer_->node_detached(node_id);
+  left(gone, reason);
+}
+
+void LocalNodeRouter::left(const ConnectedNode& node, const std::string& reason) {
+  Departure d{reason, util::now_ms()};
+  departures_[node.node_id] = d;
+  for (auto* o : observers_) o->node_left(node, d);
+  for (auto* o : observers_) o->node_detached(node.node_id);
+}
+
+std::optional<Departure> LocalNodeRouter::last_departure(const std::string& node_id) const {
+  auto it = departures_.find(node_id);
+  if (it == departures_.end()) return std::nullopt;
+  return it->second;
 }
 
 const ConnectedNode* LocalNodeRouter::find(const std::string& node_id) const {
@@ -125,12 +143,13 @@ void LocalNodeRouter::finish(const std::string& invoke_id, InvokeResult result) 
 int LocalNodeRouter::disconnect(const std::string& node_id, const std::string& reason) {
   auto it = nodes_.find(node_id);
   if (it == nodes_.end()) return 0;
-  std::shared_ptr<NodeLink> link = it->second.link;
-  index_remove(it->second);
+  ConnectedNode gone = std::move(it->second);
+  std::shared_ptr<NodeLink> link = gone.link;
+  index_remove(gone);
   nodes_.erase(it);
   fail_pending_of(link.get(), reason);
   link->close(reason);
-  if (observer_ != nullptr) observer_->node_detached(node_id);
+  left(gone, reason);
   return 1;
 }
 
@@ -161,21 +180,21 @@ void LocalNodeRouter::update_tags(const std::string& node_id, std::vector<std::s
   auto it = nodes_.find(node_id);
   if (it == nodes_.end()) return;
   it->second.tags = std::move(tags);
-  if (observer_ != nullptr) observer_->node_updated(it->second);
+  for (auto* o : observers_) o->node_updated(it->second);
 }
 
 void LocalNodeRouter::update_capabilities(const std::string& node_id, json capabilities) {
   auto it = nodes_.find(node_id);
   if (it == nodes_.end()) return;
   it->second.capabilities = std::move(capabilities);
-  if (observer_ != nullptr) observer_->node_updated(it->second);
+  for (auto* o : observers_) o->node_updated(it->second);
 }
 
 void LocalNodeRouter::update_commands(const std::string& node_id, std::set<std::string> commands) {
   auto it = nodes_.find(node_id);
   if (it == nodes_.end()) return;
   it->second.commands = std::move(commands);
-  if (observer_ != nullptr) observer_->node_updated(it->second);
+  for (auto* o : observers_) o->node_updated(it->second);
 }
 
 }  // namespace vespid::nodes

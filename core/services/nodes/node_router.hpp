@@ -6,10 +6,12 @@
 // old one, and the old one's late close does not remove the new one.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <coroutine>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -50,14 +52,32 @@ struct ConnectedNode {
   std::shared_ptr<NodeLink> link;
   int in_flight = 0;
   std::chrono::steady_clock::time_point connected_at;
+  int64_t connected_at_ms = 0;    // wall clock, for people (statusReason, connectedAt)
   std::string kind = "bridge";    // or "agent" (a node host on vespid.node.v1)
   std::vector<std::string> tags;  // stored tags (authoritative); kept fresh by set_tags
   nlohmann::json capabilities = nlohmann::json::object();  // the host's hello: a hint
 };
 
+// Why a node's last connection here ended, kept in memory for its statusReason.
+struct Departure {
+  std::string reason;  // "ping timeout: ...", the transport's close reason, an operator's revoke
+  int64_t at_ms = 0;   // wall clock
+};
+
 class NodeRouter {
  public:
   virtual ~NodeRouter() = default;
+  // Why the node's last connection to this instance ended, if it did here since start-up.
+  virtual std::optional<Departure> last_departure(const std::string& node_id) const {
+    (void)node_id;
+    return std::nullopt;
+  }
+  // The gateway instance (cluster.instance_id) holding the node's live connection; empty when
+  // it is not connected or the router does not know instances.
+  virtual std::string holder(const std::string& node_id) const {
+    (void)node_id;
+    return {};
+  }
   virtual bool online(const std::string& node_id) const = 0;
   virtual const ConnectedNode* find(const std::string& node_id) const = 0;
   // Resolves with the node's answer, or UNAVAILABLE (not connected, command not declared, too
@@ -85,6 +105,8 @@ class NodeRouterObserver {
   virtual ~NodeRouterObserver() = default;
   virtual void node_attached(const ConnectedNode& node) = 0;
   virtual void node_detached(const std::string& node_id) = 0;
+  // The node's connection here ended (told just before node_detached), with why.
+  virtual void node_left(const ConnectedNode& node, const Departure& why) { (void)node, (void)why; }
   // Tags, capabilities or commands changed.
   virtual void node_updated(const ConnectedNode& node) = 0;
 };
@@ -98,8 +120,10 @@ class LocalNodeRouter final : public NodeRouter {
 
   // A node authenticated on `link`. Replaces (and closes) any previous link of the node.
   void attach(ConnectedNode node);
-  // `link` went away. Ignored unless it is the node's current link. Fails its pending invokes.
-  void detach(const std::string& node_id, const NodeLink* link);
+  // `link` went away (`reason`: why, for the node's statusReason). Ignored unless it is the
+  // node's current link. Fails its pending invokes.
+  void detach(const std::string& node_id, const NodeLink* link,
+              const std::string& reason = "connection closed");
   // The node answered invoke `id` on `link`. Unknown or late answers are dropped (and counted).
   void complete(const NodeLink* link, const std::string& invoke_id, InvokeResult result);
 
@@ -113,9 +137,12 @@ class LocalNodeRouter final : public NodeRouter {
   void update_tags(const std::string& node_id, std::vector<std::string> tags) override;
   void update_capabilities(const std::string& node_id, nlohmann::json capabilities) override;
   void update_commands(const std::string& node_id, std::set<std::string> commands) override;
+  std::optional<Departure> last_departure(const std::string& node_id) const override;
   uint64_t late_results() const noexcept { return late_results_; }
-  // At most one; set before any node attaches.
-  void set_observer(NodeRouterObserver* observer) { observer_ = observer; }
+  // Told of every change, in the order added (presence for the cluster, operator events); add
+  // them before any node attaches. remove_observer: when one goes away before the router.
+  void add_observer(NodeRouterObserver* observer) { observers_.push_back(observer); }
+  void remove_observer(NodeRouterObserver* observer) { std::erase(observers_, observer); }
   // Every connected node, for a full presence announcement.
   template <class Fn>
   void for_each(Fn&& fn) const {
@@ -145,7 +172,11 @@ class LocalNodeRouter final : public NodeRouter {
   std::unordered_map<std::string, Pending> pending_;
   uint64_t next_invoke_ = 1;
   uint64_t late_results_ = 0;
-  NodeRouterObserver* observer_ = nullptr;
+  void left(const ConnectedNode& node, const std::string& reason);
+  std::vector<NodeRouterObserver*> observers_;
+  // Why each node's last connection ended (since start-up): one entry per node id that ever
+  // connected, as bounded as the registry; forgotten when the node connects again.
+  std::unordered_map<std::string, Departure> departures_;
 };
 
 }  // namespace vespid::nodes

@@ -138,6 +138,16 @@ Task<std::optional<PendingPairing>> NodeStore::pending_for_node(std::string node
   co_return p;
 }
 
+Task<std::optional<PendingPairing>> NodeStore::find_pending(std::string request_id) {
+  auto idx = co_await storage_.get(keys::pairing_id(request_id));
+  if (!idx) co_return std::nullopt;
+  auto kv = co_await storage_.get(keys::pairing(idx->value));
+  if (!kv) co_return std::nullopt;
+  PendingPairing p = pending_from(json::parse(kv->value));
+  if (p.request_id != request_id) co_return std::nullopt;  // replaced by a newer request
+  co_return p;
+}
+
 Task<NodeStore::Approved> NodeStore::approve(std::string request_id, std::string org_id) {
   auto idx = co_await storage_.get(keys::pairing_id(request_id));
   if (!idx) throw api::not_found("no pending pairing request \"" + request_id + "\"");

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -27,7 +28,10 @@ class NodeStore {
   // display name, else a unique prefix of its id, as docker and kubectl address objects.
   // NOT_FOUND when nothing matches; INVALID_REQUEST listing the candidates (details.candidates)
   // when a name or prefix matches several nodes.
-  core::Task<NodeRecord> resolve(std::string reference);
+  // `orgs`: when given, only nodes of these orgs are considered (an operator's orgs), so a
+  // node of another org is NOT_FOUND, exactly like one that does not exist.
+  core::Task<NodeRecord> resolve(std::string reference,
+                                 std::optional<std::set<std::string>> orgs = std::nullopt);
 
   // Deletes a node (node_removal.cpp): its record, its org index, a pending request for it and a
   // node host's token index, in one transaction, so it leaves every list and its token matches
@@ -59,6 +63,9 @@ class NodeStore {
   // Unexpired requests, oldest first. Expired ones are deleted on the way.
   core::Task<std::vector<PendingPairing>> list_pending();
   core::Task<std::optional<PendingPairing>> pending_for_node(std::string node_id);
+  // The stored request with this id, expired or not (expires_at_ms tells); nullopt once it was
+  // decided, withdrawn or swept.
+  core::Task<std::optional<PendingPairing>> find_pending(std::string request_id);
 
   struct Approved {
     NodeRecord node;

@@ -15,7 +15,6 @@ import { fileURLToPath } from 'node:url';
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const BIN = path.resolve(REPO, process.env.VESPID_BIN_DIR || 'build/ci/bin');
 
-
 export function freePort() {
   return new Promise((resolve, reject) => {
     const srv = createServer();
