@@ -16,6 +16,7 @@ add_library(vespid_core STATIC
   runtime/log_tail.cpp
   runtime/loop.cpp
   runtime/sequencer.cpp
+  runtime/service_notify.cpp
   runtime/time.cpp
   runtime/time_zone.cpp
   runtime/uuid_text.cpp
@@ -111,6 +112,7 @@ add_library(vespid_core STATIC
   gateway/http_api.cpp
   gateway/instance_id.cpp
   gateway/net_instances.cpp
+  gateway/service_hooks.cpp
   gateway/state_dir_lock.cpp
   gateway/web_signin.cpp
 )
@@ -126,3 +128,18 @@ target_link_libraries(vespid_core PUBLIC
   Threads::Threads
   ${CMAKE_DL_LIBS})
 vespid_warnings(vespid_core)
+
+# sd_notify(3): readiness, status and the watchdog under systemd (Debian: libsystemd-dev). Without
+# it the gateway builds and runs the same, it just cannot tell a Type=notify unit it is ready.
+find_package(PkgConfig QUIET)
+if(PkgConfig_FOUND)
+  pkg_check_modules(LIBSYSTEMD IMPORTED_TARGET libsystemd)
+endif()
+if(LIBSYSTEMD_FOUND)
+  target_link_libraries(vespid_core PRIVATE PkgConfig::LIBSYSTEMD)
+  target_compile_definitions(vespid_core PRIVATE VESPID_HAVE_LIBSYSTEMD)
+else()
+  message(STATUS "vespid-gateway: libsystemd not found; built without sd_notify (Type=notify "
+                 "units will not see it ready)")
+endif()
+set(VESPID_HAVE_LIBSYSTEMD ${LIBSYSTEMD_FOUND} CACHE INTERNAL "vespid_core speaks sd_notify")

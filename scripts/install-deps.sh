@@ -19,6 +19,10 @@ packages=(
   # library; on macOS the same plugin builds against mDNSResponder)
   libavahi-compat-libdnssd-dev
   socat procps openssl curl
+  # sd_notify (readiness, watchdog) for the gateway's systemd unit; scripts/package-check.sh's
+  # tools: dpkg-shlibdeps (the packages' Depends), systemd-analyze (unit checks), adduser, strace
+  # (the system calls the installed gateway makes, against its unit's SystemCallFilter=)
+  libsystemd-dev dpkg-dev systemd adduser strace
   # the man pages, generated from each program's --help at build time (cmake/VespidGeneratedDocs.cmake)
   help2man
   # IANA time zones: cron triggers' `timezone` (core/runtime/time_zone.cpp reads the TZif files)

@@ -159,5 +159,7 @@ int main(int argc, char** argv) {
   vespid::log::configure({cfg.log_level, cfg.log_format, cfg.log_components,
                           static_cast<size_t>(cfg.integer("log.tail_lines"))});
   vespid::core::Gateway gateway(cfg, plugin_dirs(cfg, o));
+  // SIGHUP reads the same file, environment and flags again (its log levels apply live).
+  gateway.set_reloader([&o] { return vespid::config::load(load_options(o)); });
   return gateway.run();
 }

@@ -48,7 +48,9 @@ vsp_error fresh_error() {
 }  // namespace
 
 Gateway::Gateway(config::GatewayConfig cfg, std::vector<std::string> plugin_dirs)
-    : cfg_(std::move(cfg)), plugin_dirs_(std::move(plugin_dirs)) {}
+    : cfg_(std::move(cfg)),
+      plugin_dirs_(std::move(plugin_dirs)),
+      loaded_effective_(cfg_.effective) {}
 
 Gateway::~Gateway() {
   if (bus_) bus_->stop(std::chrono::milliseconds(cfg_.shutdown_timeout_ms));
@@ -366,11 +368,14 @@ int Gateway::run() {
             cfg_.source);
   for (const auto& w : cfg_.warnings) L()->warn("config: {}", w);
   for (const auto& w : internal_route_exposures(cfg_)) L()->warn("config: {}", w);
+  notifier_.status("starting");
   try {
     start();
   } catch (const StartupError& e) {
     // A plugin's unknown config key gets the nearest known one, as in `config check`.
-    L()->error("{}", with_key_suggestion(e.what()));
+    const std::string why = with_key_suggestion(e.what());
+    L()->error("{}", why);
+    notifier_.status(std::string("start-up failed: ") + why);
     // Undo what started, in reverse, so nothing is left half-open.
     for (auto it = instances_.rbegin(); it != instances_.rend(); ++it) {
       auto& inst = **it;
@@ -386,7 +391,9 @@ int Gateway::run() {
   signals.async_wait([this](const boost::system::error_code& ec, int sig) {
     if (!ec) begin_shutdown(exit_code::kOk, sig == SIGINT ? "SIGINT" : "SIGTERM");
   });
+  watch_reload_signal();
   L()->info("vespid-gateway ready: {} plugin instance(s) running", instances_.size());
+  announce_ready();
   // Where people go next: the web client, and how to get in without a password.
   for (const auto& inst : cfg_.instances) {
     if (inst.config.is_object() && inst.config.contains("static_dir") && inst.name == "web") {
@@ -423,6 +430,8 @@ void Gateway::begin_shutdown(int code, const std::string& why) {
   shutting_down_ = true;
   exit_code_ = code;
   L()->info("shutting down ({}): no new connections, draining", why);
+  notifier_.stopping(std::string("shutting down (") + why + "): draining");
+  if (reload_signal_) reload_signal_->cancel();
   hub_->refuse_new();
   // Tell the other instances first: they drop this instance's nodes now rather than at the end
   // of its lease, and their nodes' reconnects are not sent here.

@@ -6,6 +6,7 @@
 // the bus, flush storage, exit 0.
 #pragma once
 
+#include <boost/asio/signal_set.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -25,6 +26,7 @@
 #include "protocols/method_table.hpp"
 #include "runtime/deadlines.hpp"
 #include "runtime/loop.hpp"
+#include "runtime/service_notify.hpp"
 #include "services/dispatch/dispatcher.hpp"
 #include "services/dispatch/result_store.hpp"
 #include "services/identity/credential_events.hpp"
@@ -59,6 +61,12 @@ class Gateway final : public InstanceServices, public CredentialEvents {
 
   // Runs until shutdown; returns the process exit code.
   int run();
+
+  // How SIGHUP re-reads the configuration: the same file, environment and flags as at start.
+  // Only the log levels take effect in a running gateway (service_hooks.cpp says why); without
+  // a reloader SIGHUP is ignored with a warning rather than ending the process.
+  using Reloader = std::function<config::GatewayConfig()>;
+  void set_reloader(Reloader reloader) { reloader_ = std::move(reloader); }
 
   // The bus between gateways (the one bus instance, `local` unless configured otherwise). Valid
   // from the end of start-up (plugins started) until the gateway is destroyed; any thread.
@@ -103,6 +111,11 @@ class Gateway final : public InstanceServices, public CredentialEvents {
   void finish_shutdown();
   void stop_and_destroy(PluginInstance& inst);  // start-up failure path only
   nlohmann::json status_snapshot();
+  // The service manager and SIGHUP (service_hooks.cpp).
+  void announce_ready();  // READY=1, then WATCHDOG=1 from the loop while it turns
+  std::string service_status() const;
+  void watch_reload_signal();
+  void reload();
   std::string transport_fingerprint(PluginInstance& transport) const;
 
   config::GatewayConfig cfg_;
@@ -150,6 +163,12 @@ class Gateway final : public InstanceServices, public CredentialEvents {
   int exit_code_ = 0;
   int transports_stopping_ = 0;
   std::unique_ptr<Loop::Timer> shutdown_timer_;
+
+  ServiceNotifier notifier_;
+  std::unique_ptr<Loop::Timer> watchdog_timer_;
+  std::unique_ptr<boost::asio::signal_set> reload_signal_;
+  Reloader reloader_;
+  nlohmann::json loaded_effective_;  // as loaded, before start-up fills in derived paths
 };
 
 }  // namespace vespid::core

@@ -90,6 +90,13 @@ void configure(const Settings& settings) {
   });
 }
 
+void set_levels(const std::string& level, const std::map<std::string, std::string>& components) {
+  std::lock_guard lock(g_mutex);
+  g_settings.level = level;
+  g_settings.components = components;
+  spdlog::apply_all([](const std::shared_ptr<spdlog::logger>& l) { apply(l); });
+}
+
 std::shared_ptr<spdlog::logger> get(const std::string& component) {
   if (auto existing = spdlog::get(component)) return existing;
   std::lock_guard lock(g_mutex);

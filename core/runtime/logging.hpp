@@ -23,6 +23,11 @@ struct Settings {
 // Installs the sink and the settings. Safe to call again (e.g. after the config is loaded).
 void configure(const Settings& settings);
 
+// Changes only the levels (the default and per component) of every logger; the sink and the
+// format stay. Safe while other threads log (a logger's level is atomic; configure() replaces
+// sinks and is not), so a running gateway can apply it on SIGHUP.
+void set_levels(const std::string& level, const std::map<std::string, std::string>& components);
+
 // The logger for a component, created on first use with the configured level.
 std::shared_ptr<spdlog::logger> get(const std::string& component);
 
