@@ -15,6 +15,9 @@ cmake --build --preset ci
 # its download cache in ~/.npm, so a second run fetches nothing.
 npm ci --prefix tests/web --no-audit --no-fund --loglevel=error
 ctest --preset ci
+# The Debian packages built from that tree: installed, run as the vespid user, upgraded, purged
+# (docs/operations.md). It needs root for apt-get and a system user.
+if [[ $(id -u) -eq 0 ]]; then bash scripts/package-check.sh; else sudo bash scripts/package-check.sh; fi
 # The same core under clang's ASan+UBSan: the unit tests, every fuzz harness over its committed
 # corpus, and a short fuzzing run of each (docs/fuzzing.md; FUZZ_SECONDS per harness).
 FUZZ_SECONDS="${FUZZ_SECONDS:-5}" bash scripts/fuzz.sh
