@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "mdns_browse.hpp"
+
 namespace vespid::agent {
 
 inline constexpr int kExitOk = 0;
@@ -23,6 +25,7 @@ struct CommonOptions {
 struct BrowseOptions {
   std::string type = "_vespid-gw._tcp";
   int timeout_ms = 3000;
+  Browser browser = default_browser();  // --browser / VESPID_AGENT_BROWSER
 };
 
 struct DiscoverOptions {

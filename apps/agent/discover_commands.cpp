@@ -18,8 +18,9 @@ namespace vespid::agent {
 namespace {
 
 std::vector<DiscoveredGateway> find_gateways(const BrowseOptions& b) {
-  spdlog::debug("browsing {} for {} ms", b.type, b.timeout_ms);
-  auto found = gateways_from(browse_services(b.type, std::chrono::milliseconds(b.timeout_ms)));
+  spdlog::debug("browsing {} for {} ms ({})", b.type, b.timeout_ms, browser_name(b.browser));
+  auto found =
+      gateways_from(browse_services(b.browser, b.type, std::chrono::milliseconds(b.timeout_ms)));
   for (const auto& g : found) {
     for (const auto& p : g.problems) spdlog::warn("\"{}\": {}", g.name, p);
   }

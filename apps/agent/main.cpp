@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <functional>
 #include <iostream>
+#include <map>
 
 #include "commands.hpp"
 #include "credentials.hpp"
@@ -28,7 +29,28 @@ void setup_logging(const std::string& level_flag) {
   spdlog::set_level(spdlog::level::from_str(level));
 }
 
-// --gateway-name, --type, --timeout-ms: which gateway `connect --discover` and `node start
+// --browser: which mDNS backend browses (mdns_browse.hpp), also from VESPID_AGENT_BROWSER. Not
+// tied to --discover with needs(): a browser set in the environment must not make every
+// `connect --api` a usage error.
+void add_browser_option(CLI::App* cmd, BrowseOptions& browse, const std::string& lead) {
+  const std::map<std::string, Browser> names{{"avahi", Browser::avahi}, {"dnssd", Browser::dnssd}};
+  std::string built;
+  for (Browser b : {Browser::avahi, Browser::dnssd}) {
+    if (browser_built_in(b)) built += std::string(built.empty() ? "" : ", ") + browser_name(b);
+  }
+  cmd->add_option("--browser", browse.browser,
+                  fmt::format("{} to browse: avahi (avahi-daemon over D-Bus) or dnssd (the "
+                              "dns_sd.h API: mDNSResponder, or Avahi's compatibility library); "
+                              "default {}; built in: {}",
+                              lead, browser_name(default_browser()),
+                              built.empty() ? std::string("none") : built))
+      ->transform(CLI::CheckedTransformer(names))
+      ->envname("VESPID_AGENT_BROWSER")
+      ->option_text("avahi|dnssd (Env:VESPID_AGENT_BROWSER)");
+}
+
+// --gateway-name, --type, --timeout-ms, --browser: which gateway `connect --discover` and `node
+// start
 // --discover` pick and how they browse; each needs `discover`. The help texts stay each
 // command's own.
 void add_discover_options(CLI::App* cmd, CLI::Option* discover, std::string& gateway_name,
@@ -40,6 +62,7 @@ void add_discover_options(CLI::App* cmd, CLI::Option* discover, std::string& gat
   cmd->add_option("--timeout-ms", browse.timeout_ms, timeout_help)
       ->check(CLI::Range(100, 600'000))
       ->needs(discover);
+  add_browser_option(cmd, browse, "With --discover: how");
 }
 
 // --ping-interval-ms, --idle-timeout-ms, --reconnect-min-ms, --reconnect-max-ms: the timing of
@@ -115,10 +138,12 @@ int main(int argc, char** argv) {
 
   DiscoverOptions disc;
   auto* discover = app.add_subcommand(
-      "discover", "List the gateways that answer on the LAN (Bonjour, through avahi-daemon)");
+      "discover",
+      "List the gateways that answer on the LAN (Bonjour: avahi-daemon or dns_sd, --browser)");
   discover->add_option("--type", disc.browse.type, "Service type (default _vespid-gw._tcp)");
   discover->add_option("--timeout-ms", disc.browse.timeout_ms, "How long to browse (default 3000)")
       ->check(CLI::Range(100, 600'000));
+  add_browser_option(discover, disc.browse, "How");
   discover->add_flag("--json", disc.json, "Print a JSON array instead of text");
   discover->callback([&] { action = [&] { return cmd_discover(disc); }; });
 
@@ -181,10 +206,10 @@ int main(int argc, char** argv) {
                      "fingerprint` prints it (implies --tls)");
   nstart->add_option("--tls-ca-file", ns.tls_ca_file,
                      "A PEM bundle of CAs trusted besides the system store (TLS without a pin)");
-  auto* ndiscover = nstart->add_flag(
-      "--discover", ns.discover,
-      "Find the bridge on the LAN (_vespid-bridge._tcp through avahi-daemon), with the TLS pin "
-      "its record announces");
+  auto* ndiscover = nstart->add_flag("--discover", ns.discover,
+                                     "Find the bridge on the LAN (_vespid-bridge._tcp by Bonjour, "
+                                     "see --browser), with the TLS pin "
+                                     "its record announces");
   host_opt->excludes(ndiscover);
   add_discover_options(nstart, ndiscover, ns.gateway_name, ns.browse,
                        "With --discover: which gateway, when several answer",
@@ -217,7 +242,7 @@ int main(int argc, char** argv) {
                           ns.reconnect_max_ms);
   nstart->footer(
       "Exit codes: 0 stopped by SIGINT/SIGTERM; 2 usage; 3 configuration (state file, CA file, "
-      "avahi); 4 the gateway refused the node (revoked, pairing rejected, another gateway's "
+      "mDNS daemon); 4 the gateway refused the node (revoked, pairing rejected, another gateway's "
       "token): see --pair-again.\n"
       "Example: vespid-agent node start --host gw.lan --tls-fingerprint <sha256> --allow echo "
       "--allow /usr/bin/uptime");

@@ -52,8 +52,8 @@ std::optional<int> choose_bridge(const NodeStartOptions& o, NodeState& state, No
   if (o.discover) {
     std::vector<DiscoveredGateway> found;
     try {
-      found = gateways_from(
-          browse_services(o.browse.type, std::chrono::milliseconds(o.browse.timeout_ms)));
+      found = gateways_from(browse_services(o.browse.browser, o.browse.type,
+                                            std::chrono::milliseconds(o.browse.timeout_ms)));
     } catch (const BrowseError& e) {
       std::cerr << "error: " << e.what() << "\n";
       return kExitConfig;

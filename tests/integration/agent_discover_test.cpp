@@ -4,7 +4,9 @@
 // namespace across a veth pair. `discover --json` must see the gateway's ports and TLS pin;
 // `connect --discover` pairs over https with that pin and `start` holds the wss link with it
 // (no CA is configured: the pin is the only thing that can make TLS pass); a certificate other
-// than the pinned one is refused, on the link and in pairing.
+// than the pinned one is refused, on the link and in pairing. Every case runs with each of the
+// agent's browsers (`--browser avahi`: Avahi's D-Bus client; `--browser dnssd`: dns_sd.h over
+// Avahi's compatibility library), which must report the same gateways.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -12,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -59,7 +62,7 @@ class Background {
   std::string log_;
 };
 
-class AgentDiscovery : public ::testing::Test {
+class AgentDiscovery : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     if (auto why = NetnsLab::unavailable_reason(); !why.empty()) VESPID_SKIP_UNLESS_CI(why);
@@ -151,8 +154,13 @@ class AgentDiscovery : public ::testing::Test {
             {"VESPID_AGENT_ECHO_DELAY_MS", "0"}};
   }
 
-  // The real vespid-agent in the peer namespace (stdin is not a terminal).
+  // The real vespid-agent in the peer namespace (stdin is not a terminal); the commands that
+  // browse do it with the browser under test.
   CommandResult agent(std::vector<std::string> args) {
+    if ((args.at(0) == "discover" || args.at(0) == "connect") &&
+        std::find(args.begin(), args.end(), "--browser") == args.end()) {
+      args.insert(args.end(), {"--browser", GetParam()});
+    }
     args.insert(args.begin(), VESPID_AGENT_BIN);
     return lab_->run(peer_ns_, args, agent_env(), 60s);
   }
@@ -165,11 +173,12 @@ class AgentDiscovery : public ::testing::Test {
   }
 
   // `discover --json` until `name` shows up (mDNS answers take a moment after start).
-  json discovered(const std::string& name) {
+  json discovered(const std::string& name, const std::string& browser = GetParam()) {
     json found;
     eventually(
         [&] {
-          CommandResult r = agent({"discover", "--json", "--timeout-ms", "1500"});
+          CommandResult r =
+              agent({"discover", "--json", "--timeout-ms", "1500", "--browser", browser});
           json all = json::parse(r.out, nullptr, false);
           if (!all.is_array()) return false;
           for (const auto& g : all) {
@@ -222,7 +231,7 @@ class AgentDiscovery : public ::testing::Test {
   int published_ = 0;
 };
 
-TEST_F(AgentDiscovery, DiscoverListsTheGatewayWithItsPortsAndPin) {
+TEST_P(AgentDiscovery, DiscoverListsTheGatewayWithItsPortsAndPin) {
   start_gateway();
   const std::string fp = fingerprint();
   ASSERT_EQ(fp.size(), 64u) << fp;
@@ -254,7 +263,7 @@ TEST_F(AgentDiscovery, DiscoverListsTheGatewayWithItsPortsAndPin) {
 // Issue 18: the node host finds a gateway whichever plugin announces it. One gateway publishes
 // through bonjour (Avahi's D-Bus client), a second one beside it through dnssd (dns_sd.h over
 // Avahi's compatibility library); `discover` lists both with their own ports and pins.
-TEST_F(AgentDiscovery, DiscoverFindsGatewaysAnnouncedByEitherPlugin) {
+TEST_P(AgentDiscovery, DiscoverFindsGatewaysAnnouncedByEitherPlugin) {
   start_gateway();
   constexpr const char* kDnssdName = "Vespid DnsSd GW";
   constexpr int kApiPort2 = 3011, kWsPort2 = 3012;
@@ -282,6 +291,9 @@ TEST_F(AgentDiscovery, DiscoverFindsGatewaysAnnouncedByEitherPlugin) {
     EXPECT_EQ(g["apiPort"], e.api) << g.dump();
     EXPECT_EQ(g["gatewayTlsSha256"], e.fp) << g.dump();
     EXPECT_EQ(g["apiUrl"], "https://" + std::string(kGwAddress) + ":" + std::to_string(e.api));
+    // Whichever browser found it, the agent reports the same gateway, field for field.
+    const std::string other = GetParam() == "avahi" ? "dnssd" : "avahi";
+    EXPECT_EQ(discovered(e.name, other), g) << other << " vs " << GetParam();
   }
   CommandResult text = agent({"discover", "--timeout-ms", "1500"});
   EXPECT_EQ(text.exit_code, 0) << text.err;
@@ -290,7 +302,7 @@ TEST_F(AgentDiscovery, DiscoverFindsGatewaysAnnouncedByEitherPlugin) {
   EXPECT_EQ(gw2.terminate(), 0) << gw2.log_text();
 }
 
-TEST_F(AgentDiscovery, ConnectDiscoverPairsAndTheAgentRunsOverPinnedWss) {
+TEST_P(AgentDiscovery, ConnectDiscoverPairsAndTheAgentRunsOverPinnedWss) {
   start_gateway();
   const std::string fp = fingerprint();
   ASSERT_FALSE(discovered(kName).is_null()) << gw_.log_text();
@@ -334,7 +346,7 @@ TEST_F(AgentDiscovery, ConnectDiscoverPairsAndTheAgentRunsOverPinnedWss) {
   EXPECT_NE(run.out.find("found by bonjour"), std::string::npos) << run.out;
 }
 
-TEST_F(AgentDiscovery, ACertificateOtherThanThePinnedOneIsRefused) {
+TEST_P(AgentDiscovery, ACertificateOtherThanThePinnedOneIsRefused) {
   start_gateway();
   const std::string first = fingerprint();
   ASSERT_FALSE(discovered(kName).is_null()) << gw_.log_text();
@@ -374,7 +386,7 @@ TEST_F(AgentDiscovery, ACertificateOtherThanThePinnedOneIsRefused) {
 
 // A record that lies about the certificate: pairing over https checks the handshake against the
 // announced pin and refuses, naming both fingerprints, before the pairing token is sent.
-TEST_F(AgentDiscovery, PairingRefusesACertificateOtherThanTheAnnouncedOne) {
+TEST_P(AgentDiscovery, PairingRefusesACertificateOtherThanTheAnnouncedOne) {
   start_gateway();
   const std::string real = fingerprint();
   const std::string fake(64, 'c');
@@ -392,19 +404,35 @@ TEST_F(AgentDiscovery, PairingRefusesACertificateOtherThanTheAnnouncedOne) {
   EXPECT_FALSE(std::filesystem::exists(dir_.file("agent.json")));
 }
 
-// No avahi-daemon reachable: a clear error and exit 3, not a crash or a hang.
-TEST(AgentDiscoveryWithoutAvahi, SaysSoAndExits3) {
+INSTANTIATE_TEST_SUITE_P(Browsers, AgentDiscovery, ::testing::Values("avahi", "dnssd"),
+                         [](const auto& p) { return p.param; });
+
+// No avahi-daemon reachable: a clear error and exit 3, not a crash or a hang, with either
+// browser (the dnssd one reaches avahi-daemon over the same bus, through Avahi's compatibility
+// library); the browser chosen by the environment as by the flag.
+class AgentDiscoveryWithoutAvahi : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(AgentDiscoveryWithoutAvahi, SaysSoAndExits3) {
   TempDir dir("vespid-agent-noavahi");
-  CommandResult r = run_command({VESPID_AGENT_BIN, "discover", "--timeout-ms", "500"},
-                                {{"DBUS_SYSTEM_BUS_ADDRESS", "unix:path=" + dir.file("no-bus")}});
+  const std::string expected =
+      GetParam() == "avahi" ? "cannot reach avahi-daemon" : "cannot reach the mDNS daemon";
+  CommandResult r =
+      run_command({VESPID_AGENT_BIN, "discover", "--timeout-ms", "500", "--browser", GetParam()},
+                  {{"DBUS_SYSTEM_BUS_ADDRESS", "unix:path=" + dir.file("no-bus")}});
   EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
-  EXPECT_NE(r.err.find("cannot reach avahi-daemon"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(expected), std::string::npos) << r.err;
+  // dns_sd must not print Avahi's compatibility warning: the agent uses the layer on purpose.
+  EXPECT_EQ(r.err.find("WARNING"), std::string::npos) << r.err;
   CommandResult c = run_command({VESPID_AGENT_BIN, "connect", "--discover", "--pairing-token",
                                  "o.t", "--config", dir.file("agent.json")},
-                                {{"DBUS_SYSTEM_BUS_ADDRESS", "unix:path=" + dir.file("no-bus")}});
+                                {{"DBUS_SYSTEM_BUS_ADDRESS", "unix:path=" + dir.file("no-bus")},
+                                 {"VESPID_AGENT_BROWSER", GetParam()}});
   EXPECT_EQ(c.exit_code, 3) << c.out << c.err;
-  EXPECT_NE(c.err.find("cannot reach avahi-daemon"), std::string::npos) << c.err;
+  EXPECT_NE(c.err.find(expected), std::string::npos) << c.err;
 }
+
+INSTANTIATE_TEST_SUITE_P(Browsers, AgentDiscoveryWithoutAvahi, ::testing::Values("avahi", "dnssd"),
+                         [](const auto& p) { return p.param; });
 
 }  // namespace
 }  // namespace vespid::test
