@@ -15,6 +15,8 @@ add_library(vespid_core STATIC
   runtime/logging.cpp
   runtime/log_tail.cpp
   runtime/loop.cpp
+  runtime/metrics.cpp
+  runtime/gateway_metrics.cpp
   runtime/sequencer.cpp
   runtime/time.cpp
   runtime/time_zone.cpp
