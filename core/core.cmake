@@ -100,6 +100,7 @@ add_library(vespid_core STATIC
   protocols/rest/rest_dialect.cpp
   protocols/rest/rest_auth.cpp
   protocols/rest/rest_response.cpp
+  protocols/rest/metrics_route.cpp
   protocols/rest/web_session_routes.cpp
   protocols/rest/dispatch_routes.cpp
   protocols/rest/node_host_routes.cpp
@@ -111,6 +112,7 @@ add_library(vespid_core STATIC
   gateway/gateway.cpp
   gateway/internal_exposure.cpp
   gateway/http_api.cpp
+  gateway/metrics_scrape.cpp
   gateway/instance_id.cpp
   gateway/net_instances.cpp
   gateway/state_dir_lock.cpp

@@ -103,6 +103,9 @@ class Gateway final : public InstanceServices, public CredentialEvents {
   void finish_shutdown();
   void stop_and_destroy(PluginInstance& inst);  // start-up failure path only
   nlohmann::json status_snapshot();
+  // GET /metrics (metrics_scrape.cpp): the route, when metrics.enabled, and its text.
+  void register_metrics(RestDialect& rest);
+  std::string metrics_text();
   std::string transport_fingerprint(PluginInstance& transport) const;
 
   config::GatewayConfig cfg_;

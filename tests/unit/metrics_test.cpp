@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "prom_text.hpp"
+#include "protocols/rest/metrics_route.hpp"
+#include "runtime/crypto.hpp"
 #include "runtime/gateway_metrics.hpp"
 
 namespace vespid::metrics {
@@ -138,3 +140,65 @@ TEST(Metrics, CountsFromManyThreadsAreNotLost) {
 
 }  // namespace
 }  // namespace vespid::metrics
+
+namespace vespid::core {
+namespace {
+
+// The route's answer to `req`, run to its end (the handler never waits).
+RestResponse answer(const MetricsRouteServices& s, RestRequest req) {
+  RestResponse out;
+  spawn<RestResponse>(
+      metrics_handler(s)(std::move(req)), [&](RestResponse r) { out = std::move(r); },
+      [](std::exception_ptr) { ADD_FAILURE() << "the handler threw"; });
+  return out;
+}
+
+RestRequest from(const std::string& peer, const std::string& authorization = "") {
+  RestRequest r;
+  r.method = "GET";
+  r.path = "/metrics";
+  r.headers = nlohmann::json::object();
+  if (!authorization.empty()) r.headers["authorization"] = authorization;
+  r.peer_host = peer;
+  return r;
+}
+
+TEST(MetricsRoute, LoopbackPeersOnlyWithoutAToken) {
+  MetricsRouteServices s{"", [] { return std::string("# HELP x h\n"); }};
+  RestResponse local = answer(s, from("127.0.0.1"));
+  EXPECT_EQ(local.status, 200);
+  ASSERT_TRUE(local.raw_body);
+  EXPECT_EQ(*local.raw_body, "# HELP x h\n");
+  EXPECT_EQ(local.content_type, "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_EQ(answer(s, from("::1")).status, 200);
+  RestResponse far = answer(s, from("192.0.2.7"));
+  EXPECT_EQ(far.status, 403);
+  EXPECT_EQ(far.body["code"], "FORBIDDEN");
+  EXPECT_NE(far.body["message"].get<std::string>().find("metrics.token"), std::string::npos);
+  EXPECT_EQ(answer(s, from("unix")).status, 403) << "not an address: not loopback";
+}
+
+TEST(MetricsRoute, ATokenIsRequiredFromEveryoneWhenSet) {
+  const std::string token = "a-metrics-token-of-some-length";
+  MetricsRouteServices s{crypto::sha256_hex(token), [] { return std::string(); }};
+  EXPECT_EQ(answer(s, from("127.0.0.1")).status, 401);
+  EXPECT_EQ(answer(s, from("127.0.0.1", "Bearer nope")).status, 401);
+  EXPECT_EQ(answer(s, from("127.0.0.1", "Bearer")).status, 401);
+  EXPECT_EQ(answer(s, from("192.0.2.7", "Bearer " + token)).status, 200);
+  EXPECT_EQ(answer(s, from("127.0.0.1", "BEARER " + token)).status, 200);
+  RestResponse none = answer(s, from("192.0.2.7"));
+  EXPECT_EQ(none.status, 401);
+  ASSERT_EQ(none.headers.size(), 1u);
+  EXPECT_EQ(none.headers[0].first, "WWW-Authenticate");
+}
+
+TEST(MetricsRoute, LoopbackAddresses) {
+  for (const char* yes : {"127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1"})
+    EXPECT_TRUE(is_loopback_address(yes)) << yes;
+  for (const char* no : {"10.0.0.1", "0.0.0.0", "::", "::ffff:10.0.0.1", "fe80::1", "", "unix",
+                         "localhost", "128.0.0.1"})
+    EXPECT_FALSE(is_loopback_address(no)) << no;
+}
+
+}  // namespace
+}  // namespace vespid::core
