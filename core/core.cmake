@@ -15,6 +15,8 @@ add_library(vespid_core STATIC
   runtime/logging.cpp
   runtime/log_tail.cpp
   runtime/loop.cpp
+  runtime/metrics.cpp
+  runtime/gateway_metrics.cpp
   runtime/sequencer.cpp
   runtime/service_notify.cpp
   runtime/time.cpp
@@ -99,6 +101,7 @@ add_library(vespid_core STATIC
   protocols/rest/rest_dialect.cpp
   protocols/rest/rest_auth.cpp
   protocols/rest/rest_response.cpp
+  protocols/rest/metrics_route.cpp
   protocols/rest/web_session_routes.cpp
   protocols/rest/dispatch_routes.cpp
   protocols/rest/node_host_routes.cpp
@@ -110,6 +113,7 @@ add_library(vespid_core STATIC
   gateway/gateway.cpp
   gateway/internal_exposure.cpp
   gateway/http_api.cpp
+  gateway/metrics_scrape.cpp
   gateway/instance_id.cpp
   gateway/net_instances.cpp
   gateway/service_hooks.cpp

@@ -22,9 +22,11 @@ nlohmann::json default_instances() {
        {"plugin", "ws"},
        {"config",
         {{"port", 3001},
+         // /metrics only here: off the public listeners (docs/metrics.md).
          {"routes", nlohmann::json::array({{{"prefix", "/v1/"}, {"dialect", "rest.v1"}},
                                            {{"prefix", "/internal/v1/"}, {"dialect", "rest.v1"}},
-                                           {{"path", "/healthz"}, {"dialect", "rest.v1"}}})}}}},
+                                           {{"path", "/healthz"}, {"dialect", "rest.v1"}},
+                                           {{"path", "/metrics"}, {"dialect", "rest.v1"}}})}}}},
       // WebSockets on 127.0.0.1:3002: node hosts, control clients, operators.
       {{"name", "ws"},
        {"plugin", "ws"},
@@ -270,6 +272,19 @@ const std::vector<KeySpec>& schema() {
        "The service token workers present in x-gateway-token on /internal/v1 routes (at least "
        "16 characters). Empty: the internal routes answer 503 INTERNAL_ROUTES_DISABLED. Set it "
        "through VESPID_INTERNAL_TOKEN rather than a file.",
+       {},
+       0,
+       0,
+       true},
+      {"metrics.enabled", Type::Bool, true,
+       "Serve GET /metrics (Prometheus text format) on the listeners that route it (the api "
+       "instance by default). false: /metrics answers 404."},
+      {"metrics.token",
+       Type::String,
+       "",
+       "A bearer token /metrics requires from every peer (at least 16 characters). Empty: "
+       "loopback peers need none and others are refused. Set it through VESPID_METRICS_TOKEN "
+       "rather than a file.",
        {},
        0,
        0,

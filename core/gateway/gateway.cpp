@@ -308,6 +308,7 @@ void Gateway::build_semantics() {
   });
   build_node_hosts(*rest);
   register_web_signin(*rest);
+  register_metrics(*rest);
   hub_->add_dialect(std::move(rest));
 
   register_admin_methods(methods_,

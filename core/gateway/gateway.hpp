@@ -116,6 +116,9 @@ class Gateway final : public InstanceServices, public CredentialEvents {
   std::string service_status() const;
   void watch_reload_signal();
   void reload();
+  // GET /metrics (metrics_scrape.cpp): the route, when metrics.enabled, and its text.
+  void register_metrics(RestDialect& rest);
+  std::string metrics_text();
   std::string transport_fingerprint(PluginInstance& transport) const;
 
   config::GatewayConfig cfg_;

@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "runtime/gateway_metrics.hpp"
+
 namespace vespid::log {
 
 std::vector<TailLine> LogTail::last(size_t n) {
@@ -40,6 +42,7 @@ void LogTail::sink_it_(const spdlog::details::log_msg& msg) {
   if (wake_) {
     if (live_.size() >= live_capacity_) {
       ++dropped_;
+      metrics::instruments().log_tail_dropped.inc();
     } else {
       live_.push_back(line);
       if (live_.size() == 1) wake_();

@@ -4,6 +4,7 @@
 // for it, one that does not fit under sqlite's max_size_mb) used to fail every other writer's
 // transaction with it. When a batch fails, its transactions are now tried again one at a time,
 // in order, and only those that fail on their own fail.
+#include "runtime/gateway_metrics.hpp"
 #include "runtime/logging.hpp"
 #include "storage/storage_service.hpp"
 
@@ -44,14 +45,26 @@ StorageService::CallResult StorageService::commit_call(StorageOp* const* ops, si
     txns[i] = {compares[i].data(), compares[i].size(), writes[i].data(), writes[i].size()};
   }
   vsp_error err = fresh_error();
+  auto& m = metrics::instruments();
+  const auto started = std::chrono::steady_clock::now();
   int rc = vtbl_.commit(instance_, txns.data(), txns.size(), results.data(), &err);
+  m.storage_commit_duration.observe(std::chrono::steady_clock::now() - started);
+  m.storage_batch_size.observe(static_cast<double>(count));
   batches_++;
-  if (rc != VSP_OK) return {rc, err.message};
+  if (rc != VSP_OK) {
+    m.storage_commit_failures.inc();
+    return {rc, err.message};
+  }
+  m.storage_commits.inc();
   for (size_t i = 0; i < count; ++i) {
     auto& out = ops[i]->outcome;
     out.applied = results[i].status == VSP_OK;
     out.failed_compare = results[i].failed_compare;
     out.revision = results[i].revision;
+    m.storage_transactions[out.applied                           ? metrics::TxnResult::Applied
+                           : results[i].status == VSP_E_CONFLICT ? metrics::TxnResult::Conflict
+                                                                 : metrics::TxnResult::Failed]
+        .inc();
     if (out.applied) {
       commits_++;
       uint64_t prev = last_revision_.load();

@@ -2,6 +2,8 @@
 
 #include <future>
 
+#include "runtime/gateway_metrics.hpp"
+
 namespace vespid::core {
 
 namespace {
@@ -122,6 +124,11 @@ void StorageService::close() {
   thread_.join();
 }
 
+size_t StorageService::queued() {
+  std::lock_guard lock(mutex_);
+  return queue_.size();
+}
+
 void StorageService::submit(StorageOp* op) {
   {
     std::lock_guard lock(mutex_);
@@ -133,6 +140,7 @@ void StorageService::submit(StorageOp* op) {
     }
   }
   bool full = !stopping_ && instance_ != nullptr;
+  if (full) metrics::instruments().storage_queue_rejections.inc();
   op->status = full ? VSP_E_OVERFLOW : VSP_E_CLOSED;
   op->error = full ? "storage queue is full (storage.queue_depth = " +
                          std::to_string(options_.queue_depth) + ")"

@@ -120,6 +120,8 @@ class StorageService {
   uint64_t last_revision() const noexcept { return last_revision_.load(); }
   uint64_t commits() const noexcept { return commits_.load(); }
   uint64_t batches() const noexcept { return batches_.load(); }
+  // Operations waiting for the storage thread (a scrape's gauge; takes the queue's lock).
+  size_t queued();
 
   // ---- Awaitables for core coroutines. Results throw StorageError on failure. ----
   template <class Result, class Convert>

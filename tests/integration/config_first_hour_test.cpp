@@ -190,7 +190,7 @@ TEST(ConfigFirstHour, OneKeyMovesTheListenerOfTheDefaultList) {
   EXPECT_EQ(effective["plugins"]["instances"][5]["config"]["port"],
             std::stoi(env["VESPID_LISTEN_WS_PORT"]))
       << "the environment moves the WebSockets";
-  EXPECT_EQ(effective["plugins"]["instances"][4]["config"]["routes"].size(), 3u)
+  EXPECT_EQ(effective["plugins"]["instances"][4]["config"]["routes"].size(), 4u)
       << "the rest of the instance is the default's";
 
   GatewayProcess gw;

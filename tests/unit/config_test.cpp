@@ -160,7 +160,7 @@ TEST(Config, AListenPortKeyMovesTheInstanceOfThatName) {
   GatewayConfig c = load(o);
   ASSERT_EQ(c.instances[4].name, "api");
   EXPECT_EQ(c.instances[4].config["port"], 4001);
-  EXPECT_EQ(c.instances[4].config["routes"].size(), 3u) << "the rest of the instance is kept";
+  EXPECT_EQ(c.instances[4].config["routes"].size(), 4u) << "the rest of the instance is kept";
   EXPECT_EQ(c.instances[5].config["port"], 3002) << "listen.ws_port unset: its own port";
   ASSERT_EQ(c.instances[3].name, "bridge");
   EXPECT_EQ(c.instances[3].config["port"], 4790);

@@ -22,7 +22,8 @@ Connection::Connection(uint64_t id, PluginInstance& transport, vsp_plugin_conn* 
       local_(text(info.local_address)),
       bearer_(text(info.bearer_token)),
       org_hint_(text(info.org_hint)),
-      flags_(info.flags) {
+      flags_(info.flags),
+      dialect_label_(metrics::dialect_of(dialect_name_)) {
   // Fields added after 1.0's first struct layout are read only if the transport's struct has them.
   if (VSP_HAS_MEMBER(vsp_conn_info, &info, headers_json)) {
     path_ = text(info.path);
@@ -37,7 +38,10 @@ void Connection::admit(int status, int http_status, const std::string& body) {
   const auto& t = transport_.transport();
   if (t.admit == nullptr) return;
   if (!held_.empty() && !closing_.load()) write_held_locked({}, false);
-  if (status != VSP_OK) closing_.store(true);
+  if (status != VSP_OK) {
+    closing_.store(true);
+    close_requested_ = true;  // the gateway refused it
+  }
   t.admit(transport_.plugin(), plugin_conn_, status, http_status, body.data(), body.size());
 }
 
@@ -46,7 +50,7 @@ int Connection::send(std::string_view message) {
   if (!open_ || closing_.load()) return VSP_E_CLOSED;
   if (!held_.empty()) return write_held_locked(message, true);  // keeps the order
   const auto& t = transport_.transport();
-  int rc = t.send(transport_.plugin(), plugin_conn_, message.data(), message.size());
+  int rc = counted(t.send(transport_.plugin(), plugin_conn_, message.data(), message.size()));
   // On overflow the transport drops the connection itself; stop sending to it.
   if (rc == VSP_E_OVERFLOW) closing_.store(true);
   return rc;
@@ -94,6 +98,7 @@ int Connection::write_held_locked(std::string_view extra, bool with_extra) {
       if (rc != VSP_OK && rc != VSP_E_BUSY) break;
     }
   }
+  counted(rc);
   held_.clear();
   if (held_.capacity() > 64) std::vector<std::string>().swap(held_);  // a burst's array goes
   if (rc == VSP_E_OVERFLOW) closing_.store(true);
@@ -105,14 +110,25 @@ void Connection::close(int code, const char* reason) {
   if (!open_ || closing_.load()) return;
   if (!held_.empty()) write_held_locked({}, false);  // replies first, then the close
   if (closing_.exchange(true)) return;
+  close_requested_ = true;
   transport_.transport().close(transport_.plugin(), plugin_conn_, code, reason);
 }
 
-void Connection::mark_transport_gone() {
+bool Connection::mark_transport_gone() {
   std::lock_guard lock(send_mutex_);
   open_ = false;
   closing_.store(true);
   held_.clear();
+  return close_requested_;
+}
+
+int Connection::counted(int rc) noexcept {
+  if (rc == VSP_E_BUSY) {
+    metrics::instruments().send_busy[dialect_label_].inc();
+  } else if (rc == VSP_E_OVERFLOW) {
+    metrics::instruments().send_overflows[dialect_label_].inc();
+  }
+  return rc;
 }
 
 std::string Connection::peer_host() const {

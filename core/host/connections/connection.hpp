@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "runtime/end_of_turn.hpp"
+#include "runtime/gateway_metrics.hpp"
 #include "services/identity/principal.hpp"
 #include "vespid/transport.h"
 
@@ -61,6 +62,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public HeldO
   // ---- Immutable facts ----
   uint64_t id() const noexcept { return id_; }
   const std::string& dialect_name() const noexcept { return dialect_name_; }
+  metrics::Dialect dialect_label() const noexcept { return dialect_label_; }
   const std::string& peer() const noexcept { return peer_; }
   // The peer's address without its port ("192.0.2.7", "::1"): what per-peer limits count by.
   std::string peer_host() const;
@@ -88,8 +90,9 @@ class Connection : public std::enable_shared_from_this<Connection>, public HeldO
   // Answers a held handshake (VSP_CONN_ADMISSION) once: VSP_OK completes it, anything else
   // refuses it with the HTTP status and JSON body.
   void admit(int status, int http_status, const std::string& body);
-  // Called from the transport's conn_closed: no transport call may follow.
-  void mark_transport_gone();
+  // Called from the transport's conn_closed: no transport call may follow. True when the core
+  // had asked the transport to close it (close()), for the metrics' close reason.
+  bool mark_transport_gone();
   bool closing() const noexcept { return closing_.load(); }
 
   // ---- Core state: touched only inside the Sequencer ----
@@ -131,13 +134,17 @@ class Connection : public std::enable_shared_from_this<Connection>, public HeldO
   vsp_plugin_conn* plugin_conn_;
   std::string dialect_name_, peer_, local_, bearer_, org_hint_, path_, query_, headers_json_;
   uint32_t flags_;
+  metrics::Dialect dialect_label_;
 
+  // A send's status as counted by the metrics (BUSY, OVERFLOW), then returned.
+  int counted(int rc) noexcept;
   // Under send_mutex_: hands `extra` (if any) to the transport after what is held, in one
   // batch when the transport has send_batch.
   int write_held_locked(std::string_view extra, bool with_extra);
 
   std::mutex send_mutex_;
   bool open_ = true;               // guarded by send_mutex_
+  bool close_requested_ = false;   // guarded by send_mutex_: close() was called
   std::vector<std::string> held_;  // guarded by send_mutex_: replies waiting for the turn's end
   std::atomic<bool> closing_{false};
   std::vector<std::coroutine_handle<>> writable_waiters_;  // Sequencer only

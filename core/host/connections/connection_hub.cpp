@@ -49,6 +49,19 @@ void answer_failed_frame(Connection& c, std::exception_ptr e) {
   if (c.gone || c.closing()) return;
   c.dialect->on_frame_failed(c, code, message);
 }
+
+// The transport's close status (plugins/*/README.md: VSP_OK for the peer's close, VSP_E_IO for a
+// failed read or write or a silent peer, VSP_E_OVERFLOW for a full send queue, VSP_E_CLOSED when
+// it stops), or the status the gateway closed it with when it asked (`asked`).
+metrics::CloseReason close_reason(int status, bool asked) {
+  using R = metrics::CloseReason;
+  if (status == VSP_E_OVERFLOW) return R::Overflow;
+  if (status == VSP_E_CLOSED) return R::Shutdown;
+  if (asked) return R::Gateway;
+  if (status == VSP_OK) return R::Peer;
+  if (status == VSP_E_IO || status == VSP_E_TIMEOUT) return R::Error;
+  return R::Other;
+}
 }  // namespace
 
 ConnectionHub::ConnectionHub(Loop& loop, Limits limits) : loop_(loop), limits_(limits) {}
@@ -78,11 +91,13 @@ int ConnectionHub::open(PluginInstance& transport, const vsp_conn_info& info, vs
     return VSP_E_INVALID;
   }
   if (refusing_.load()) {
+    metrics::instruments().connections_refused[metrics::Refusal::Shutdown].inc();
     set_error(err, VSP_E_CLOSED, "the gateway is shutting down");
     return VSP_E_CLOSED;
   }
   if (count_.fetch_add(1) >= limits_.max_connections) {
     count_.fetch_sub(1);
+    metrics::instruments().connections_refused[metrics::Refusal::Limit].inc();
     set_error(err, VSP_E_OVERFLOW,
               "too many connections (limits.max_connections = " +
                   std::to_string(limits_.max_connections) + ")");
@@ -92,6 +107,7 @@ int ConnectionHub::open(PluginInstance& transport, const vsp_conn_info& info, vs
   conn->dialect = it->second.get();
   conn->self = conn;
   *out = conn->handle();
+  metrics::instruments().connections_opened[conn->dialect_label()].inc();
   loop_.sequencer().execute([this, conn] {
     conns_.emplace(conn->id(), conn);
     log::get("core")->debug("connection {} opened: {} from {} via {}", conn->id(),
@@ -147,6 +163,7 @@ int ConnectionHub::recv(vsp_host_conn* c, const char* data, size_t len) {
   loop_.sequencer().execute([this, conn, msg = std::string(data, len)]() mutable {
     if (conn->gone || conn->closing()) return;
     if (conn->inbox.size() >= static_cast<size_t>(limits_.queue_depth)) {
+      metrics::instruments().inbox_overflows[conn->dialect_label()].inc();
       conn->dialect->on_overload(*conn,
                                  "too many frames waiting on this connection "
                                  "(limits.connection_queue_depth = " +
@@ -233,7 +250,10 @@ void ConnectionHub::run_frame(const std::shared_ptr<Connection>& c, std::string 
 
 void ConnectionHub::closed(vsp_host_conn* c, int status, const char* reason) {
   Connection* raw = Connection::from(c);
-  raw->mark_transport_gone();
+  const bool asked = raw->mark_transport_gone();
+  metrics::instruments()
+      .connections_closed[raw->dialect_label()][close_reason(status, asked)]
+      .inc();
   auto conn = raw->shared_from_this();
   std::string why = reason ? reason : "";
   loop_.sequencer().execute([this, conn, status, why] {

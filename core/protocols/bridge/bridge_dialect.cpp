@@ -6,6 +6,7 @@
 #include "protocols/typed_frame.hpp"
 #include "runtime/api_error.hpp"
 #include "runtime/crypto.hpp"
+#include "runtime/gateway_metrics.hpp"
 #include "runtime/json_fields.hpp"
 #include "runtime/json_input.hpp"
 #include "runtime/json_text.hpp"
@@ -919,6 +920,11 @@ void BridgeDialect::release_pairing_slot(Connection& conn, bool withdraw, const 
       p != pairing_slots_by_peer_.end() && --p->second == 0)
     pairing_slots_by_peer_.erase(p);
   if (withdraw && !keep_pairing_requests_) {
+    metrics::instruments()
+        .pairing_requests[metrics::PairingKind::Bridge]
+                         [std::string_view(how) == "expired" ? metrics::PairingDecision::Expired
+                                                             : metrics::PairingDecision::Withdrawn]
+        .inc();
     spawn(
         store_.withdraw_pairing(node_id, pairing_owner(conn)), [] {},
         [](std::exception_ptr) { /* the request expires on its own (pairing.ttl_ms) */ });

@@ -75,6 +75,8 @@ class BridgeDialect final : public Dialect, public nodes::PairingDecisions {
   // Sequencer only. The gateway is stopping: connections that close from now on keep their
   // stored pairing requests, so an operator still sees them after a restart.
   void keep_pairing_requests() { keep_pairing_requests_ = true; }
+  // Sequencer only: bridge connections here waiting for a decision on their pairing request.
+  size_t pairing_waiting() const noexcept { return pairing_slots_; }
 
   // Operator decisions, delivered to the connection waiting on that node's pairing (if any).
   void pairing_approved(const nodes::NodeRecord& node, const std::string& token) override;

@@ -115,6 +115,7 @@ Task<void> RestDialect::on_message(std::shared_ptr<Connection> conn, std::string
     req.headers = env.value("headers", json::object());
     req.body = env.value("body", "");
     req.tls = (conn->flags() & VSP_CONN_TLS) != 0;
+    req.peer_host = conn->peer_host();
     req.cookies = cookies_;
   } catch (const json::exception& e) {
     respond(*conn,

@@ -26,6 +26,7 @@ struct RestRequest {
   std::string body;
   std::vector<std::string> params;  // path segments captured by ":name" in the route
   bool tls = false;                 // it came over TLS (the transport said so: VSP_CONN_TLS)
+  std::string peer_host;            // the peer's address without its port, as the transport said
   // How a session cookie is checked (rest_principal); null when the gateway takes none.
   const WebCookieAuth* cookies = nullptr;
 };

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "runtime/api_error.hpp"
+#include "runtime/gateway_metrics.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/time.hpp"
 #include "services/nodes/node_router.hpp"
@@ -53,6 +54,10 @@ api::ApiError no_agent(const std::string& reason) {
 api::ApiError collision(const std::string& request_id) {
   return {"CONFLICT", "requestId " + request_id +
                           " is already used by another organization; use fresh run ids"};
+}
+
+void count(metrics::DispatchOutcome outcome) {
+  metrics::instruments().dispatches[outcome].inc();
 }
 
 void log_error(std::exception_ptr e, const char* what) {
@@ -153,6 +158,21 @@ void Dispatcher::arm(const std::string& request_id, Outstanding o, int64_t deadl
   outstanding_[request_id] = std::move(o);
 }
 
+void Dispatcher::count_end(const Outstanding& o, const json& result) {
+  const std::string status = result.is_object() ? result.value("status", "") : "";
+  const std::string error =
+      result.is_object() && result.contains("error") && result["error"].is_string()
+          ? result["error"].get<std::string>()
+          : std::string();
+  count(status == "succeeded"               ? metrics::DispatchOutcome::Ok
+        : error == "NODE_EXECUTION_TIMEOUT" ? metrics::DispatchOutcome::Timeout
+                                            : metrics::DispatchOutcome::Error);
+  if (o.submitted_at != std::chrono::steady_clock::time_point{}) {
+    metrics::instruments().dispatch_duration.observe(std::chrono::steady_clock::now() -
+                                                     o.submitted_at);
+  }
+}
+
 void Dispatcher::release(const std::string& request_id) {
   auto it = outstanding_.find(request_id);
   if (it == outstanding_.end()) return;
@@ -226,14 +246,17 @@ Task<Dispatcher::Submitted> Dispatcher::submit(DispatchRequest r,
   const std::string request_id = r.request_id();
   if (auto it = outstanding_.find(request_id); it != outstanding_.end()) {
     if (it->second.org_id != r.organization_id) throw collision(request_id);
+    count(metrics::DispatchOutcome::Deduplicated);
     co_return Submitted{Outcome::AlreadyInFlight, request_id, it->second.agent_id};
   }
   auto cached = co_await results_.get(request_id);
   if (cached) {
     if (cached->org_id != r.organization_id) throw collision(request_id);
+    count(metrics::DispatchOutcome::Deduplicated);
     co_return Submitted{Outcome::Cached, request_id, cached->agent_id};
   }
   if (static_cast<int>(outstanding_.size()) >= settings_.max_outstanding) {
+    count(metrics::DispatchOutcome::Overloaded);
     throw api::unavailable("too many dispatches in flight (dispatch.max_outstanding = " +
                            std::to_string(settings_.max_outstanding) + "); retry later");
   }
@@ -242,18 +265,22 @@ Task<Dispatcher::Submitted> Dispatcher::submit(DispatchRequest r,
   // Two tries: a host picked here can vanish while its dispatch record is being written.
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (outstanding_.count(request_id)) {  // a concurrent submit of the same attempt won
+      count(metrics::DispatchOutcome::Deduplicated);
       co_return Submitted{Outcome::AlreadyInFlight, request_id, outstanding_[request_id].agent_id};
     }
     Pick p = pick(r);
     if (p.node == nullptr) {
       L()->warn("dispatch {} (org {}): {}", request_id, r.organization_id, p.reason);
+      count(metrics::DispatchOutcome::Unavailable);
       throw no_agent(p.reason);
     }
     const std::string agent_id = p.node->node_id;
     const int64_t deadline_ms = util::now_ms() + timeout_ms;
     // Reserve in memory first (inside the Sequencer, so no other submit sees a free slot), then
     // make the dispatch durable, then tell the host.
-    arm(request_id, Outstanding{r.organization_id, agent_id, 0, listener}, deadline_ms);
+    arm(request_id,
+        Outstanding{r.organization_id, agent_id, 0, listener, std::chrono::steady_clock::now()},
+        deadline_ms);
     last_used_[agent_id] = ++dispatch_counter_;
     json record = {{"requestId", request_id},   {"orgId", r.organization_id},
                    {"agentId", agent_id},       {"kind", r.kind},
@@ -276,6 +303,7 @@ Task<Dispatcher::Submitted> Dispatcher::submit(DispatchRequest r,
     if (!out.applied) {
       // Another gateway (or a lost race) already dispatched this attempt.
       release(request_id);
+      count(metrics::DispatchOutcome::Deduplicated);
       co_return Submitted{Outcome::AlreadyInFlight, request_id, ""};
     }
 
@@ -300,6 +328,7 @@ Task<Dispatcher::Submitted> Dispatcher::submit(DispatchRequest r,
     undo.writes.push_back(Write::del(keys::dispatch(request_id)));
     co_await storage_.commit(std::move(undo));
   }
+  count(metrics::DispatchOutcome::Unavailable);
   throw no_agent("the chosen node hosts disconnected while the dispatch was sent");
 }
 
@@ -348,6 +377,7 @@ Task<void> Dispatcher::time_out(std::string request_id) {
   r.source = "gateway";
   r.result = {{"status", "failed"}, {"error", "NODE_EXECUTION_TIMEOUT"}};
   co_await results_.put(r);
+  count_end(o, r.result);
   if (o.listener) o.listener->on_result(request_id, r.result);
 }
 
@@ -382,6 +412,7 @@ void Dispatcher::relayed(const std::string& kind, const std::string& request_id,
     if (listener) listener->on_event(request_id, payload);
   } else if (kind == "result") {
     // Stored by the instance the host answered on; only the waiting ends here.
+    count_end(it->second, payload);
     release(request_id);
     L()->info("result for {} from node host {} (relayed): {}", request_id, agent_id,
               payload.value("status", "?"));
@@ -420,7 +451,10 @@ Task<Dispatcher::Completion> Dispatcher::complete(std::string agent_id, std::str
   }
   ResultStore::Stored stored = co_await results_.put(r);
   // Released only after the result is durable: until then the slot is still taken.
-  bool was_outstanding = outstanding_.count(request_id) != 0;
+  auto waited = outstanding_.find(request_id);
+  bool was_outstanding = waited != outstanding_.end();
+  if (was_outstanding && stored != ResultStore::Stored::Duplicate)
+    count_end(waited->second, r.result);
   release(request_id);
   if (stored == ResultStore::Stored::Duplicate) co_return Completion::Duplicate;
   L()->info("result for {} from node host {}: {}{}", request_id, agent_id,

@@ -154,6 +154,8 @@ class Dispatcher {
     std::string agent_id;
     core::Deadlines::Id deadline = 0;
     std::shared_ptr<ExecutionListener> listener;
+    // When submit() made it; unset for one recovered or adopted (its start is not known here).
+    std::chrono::steady_clock::time_point submitted_at{};
   };
   struct Pick {
     const nodes::ConnectedNode* node = nullptr;
@@ -165,6 +167,8 @@ class Dispatcher {
   struct Pause;
   void arm(const std::string& request_id, Outstanding o, int64_t deadline_ms);
   void release(const std::string& request_id);
+  // Counts a dispatch waited for here that ended with `result` (a stored result's public view).
+  static void count_end(const Outstanding& o, const nlohmann::json& result);
   core::Task<void> time_out(std::string request_id);
   void schedule_sweep();
 

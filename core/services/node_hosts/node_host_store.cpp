@@ -4,6 +4,7 @@
 
 #include "runtime/api_error.hpp"
 #include "runtime/crypto.hpp"
+#include "runtime/gateway_metrics.hpp"
 #include "runtime/time.hpp"
 #include "services/nodes/node_store.hpp"
 #include "storage/keys.hpp"
@@ -85,6 +86,7 @@ Task<PairingToken> NodeHostStore::create_pairing_token(std::string org_id, std::
   txn.writes.push_back(Write::put(keys::org_agent_pairing_token(org_id, hash), ""));
   auto res = co_await storage_.commit(std::move(txn));
   if (!res.applied) throw api::not_found("no org \"" + org_id + "\"");
+  metrics::instruments().pairing_tokens_minted.inc();
   co_return out;
 }
 
@@ -136,6 +138,7 @@ Task<Paired> NodeHostStore::pair(PairRequest req) {
   txn.writes.push_back(Write::put(keys::agent_token(token_hash), a.node_id));
   auto res = co_await storage_.commit(std::move(txn));
   if (!res.applied) throw invalid_pairing_token();
+  metrics::instruments().pairing_tokens_used.inc();
   co_return out;
 }
 

@@ -5,6 +5,7 @@
 
 #include "runtime/api_error.hpp"
 #include "runtime/crypto.hpp"
+#include "runtime/gateway_metrics.hpp"
 #include "runtime/time.hpp"
 #include "services/nodes/node_store.hpp"
 #include "storage/keys.hpp"
@@ -64,7 +65,10 @@ Task<std::optional<PendingPairing>> NodeStore::request_reapproval(std::string no
     txn.writes.push_back(Write::put(keys::pairing(node_id), to_stored_json(p).dump()));
     txn.writes.push_back(Write::put(keys::pairing_id(p.request_id), node_id));
     core::TxnOutcome out = co_await storage_.commit(std::move(txn));
-    if (out.applied) co_return p;
+    if (out.applied) {
+      metrics::instruments().pairing_requests_received[metrics::PairingKind::Reapproval].inc();
+      co_return p;
+    }
   }
   co_return std::nullopt;
 }

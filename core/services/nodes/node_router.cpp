@@ -1,5 +1,6 @@
 #include "services/nodes/node_router.hpp"
 
+#include "runtime/gateway_metrics.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/time.hpp"
 
@@ -10,6 +11,18 @@ using nlohmann::json;
 namespace {
 InvokeResult unavailable(std::string message) {
   return {false, {}, "UNAVAILABLE", std::move(message)};
+}
+
+void count(metrics::InvokeOutcome outcome) {
+  metrics::instruments().invokes[outcome].inc();
+}
+
+// A sent invoke's outcome: the node's answer, or the gateway's UNAVAILABLE when it was lost.
+metrics::InvokeOutcome outcome_of(const InvokeResult& r, bool timed_out) {
+  if (timed_out) return metrics::InvokeOutcome::Timeout;
+  if (r.ok) return metrics::InvokeOutcome::Ok;
+  return r.error_code == "UNAVAILABLE" ? metrics::InvokeOutcome::Unavailable
+                                       : metrics::InvokeOutcome::Error;
 }
 }  // namespace
 
@@ -81,12 +94,15 @@ struct LocalNodeRouter::InvokeAwaiter {
   const NodeLink* link;
   std::chrono::milliseconds timeout;
   InvokeResult result;
+  bool timed_out = false;
 
   bool await_ready() const noexcept { return false; }
   void await_suspend(std::coroutine_handle<> h) {
     auto* r = &router;
     std::string id = invoke_id;
-    auto deadline = router.deadlines_.after(timeout, [r, id, ms = timeout.count()] {
+    // The awaiter lives in the waiting frame until finish() resumes it, which cancels this.
+    auto deadline = router.deadlines_.after(timeout, [r, id, ms = timeout.count(), self = this] {
+      self->timed_out = true;
       r->finish(id, unavailable("the node did not answer within " + std::to_string(ms) + " ms"));
     });
     router.pending_.emplace(invoke_id, Pending{node_id, link, h, &result, deadline});
@@ -97,22 +113,30 @@ struct LocalNodeRouter::InvokeAwaiter {
 core::Task<InvokeResult> LocalNodeRouter::invoke(std::string node_id, std::string command,
                                                  json params, std::chrono::milliseconds timeout) {
   auto it = nodes_.find(node_id);
-  if (it == nodes_.end()) co_return unavailable("node \"" + node_id + "\" is not connected");
+  if (it == nodes_.end()) {
+    count(metrics::InvokeOutcome::Unavailable);
+    co_return unavailable("node \"" + node_id + "\" is not connected");
+  }
   ConnectedNode& node = it->second;
   if (!node.commands.count(command)) {
+    count(metrics::InvokeOutcome::Refused);
     co_return unavailable("node \"" + node_id + "\" did not declare the command \"" + command +
                           "\" when it was paired or re-approved");
   }
   if (node.in_flight >= max_in_flight_) {
+    count(metrics::InvokeOutcome::Refused);
     co_return unavailable("node \"" + node_id + "\" has " + std::to_string(node.in_flight) +
                           " invokes in flight (invoke.max_in_flight_per_node)");
   }
   std::string invoke_id = "inv-" + std::to_string(next_invoke_++);
   std::shared_ptr<NodeLink> link = node.link;  // keeps the link alive while we send
   node.in_flight++;
+  const auto sent_at = std::chrono::steady_clock::now();
   link->send_invoke(invoke_id, command, params);
-  InvokeAwaiter awaiter{*this, invoke_id, node_id, link.get(), timeout, {}};
+  InvokeAwaiter awaiter{*this, invoke_id, node_id, link.get(), timeout, {}, false};
   InvokeResult result = co_await awaiter;
+  metrics::instruments().invoke_duration.observe(std::chrono::steady_clock::now() - sent_at);
+  count(outcome_of(result, awaiter.timed_out));
   if (auto again = nodes_.find(node_id); again != nodes_.end() && again->second.link == link) {
     again->second.in_flight--;
   }
@@ -124,6 +148,7 @@ void LocalNodeRouter::complete(const NodeLink* link, const std::string& invoke_i
   auto it = pending_.find(invoke_id);
   if (it == pending_.end() || it->second.link != link) {
     late_results_++;
+    metrics::instruments().invoke_late_results.inc();
     log::get("core")->debug("dropping an invoke result nobody waits for ({})", invoke_id);
     return;
   }

@@ -139,6 +139,8 @@ class LocalNodeRouter final : public NodeRouter {
   void update_commands(const std::string& node_id, std::set<std::string> commands) override;
   std::optional<Departure> last_departure(const std::string& node_id) const override;
   uint64_t late_results() const noexcept { return late_results_; }
+  // Invokes sent to nodes connected here and not answered yet.
+  size_t invokes_in_flight() const noexcept { return pending_.size(); }
   // Told of every change, in the order added (presence for the cluster, operator events); add
   // them before any node attaches. remove_observer: when one goes away before the router.
   void add_observer(NodeRouterObserver* observer) { observers_.push_back(observer); }

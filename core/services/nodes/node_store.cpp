@@ -4,6 +4,7 @@
 
 #include "runtime/api_error.hpp"
 #include "runtime/crypto.hpp"
+#include "runtime/gateway_metrics.hpp"
 #include "runtime/time.hpp"
 #include "storage/keys.hpp"
 
@@ -22,6 +23,13 @@ api::ApiError node_host_id(const std::string& node_id) {
   return api::forbidden("\"" + node_id +
                         "\" is a node host's id; node hosts pair with a pairing token and "
                         "connect to /ws, not to the bridge");
+}
+
+using metrics::PairingKind;
+
+// An operator's decision on a pairing or re-approval request, once it is stored.
+void decided(PairingKind kind, metrics::PairingDecision decision) {
+  metrics::instruments().pairing_requests[kind][decision].inc();
 }
 
 }  // namespace
@@ -90,7 +98,10 @@ Task<PendingPairing> NodeStore::request_pairing(std::string node_id, json claims
     p.expires_at_ms = now + limits_.pairing_ttl_ms;
     txn.writes.push_back(Write::put(keys::pairing(node_id), to_stored_json(p).dump()));
     auto out = co_await storage_.commit(std::move(txn));
-    if (out.applied) co_return p;
+    if (out.applied) {
+      metrics::instruments().pairing_requests_received[metrics::PairingKind::Bridge].inc();
+      co_return p;
+    }
     // Raced with another request for the same node: read again and reuse it.
     claims = p.claims;
   }
@@ -162,6 +173,7 @@ Task<NodeStore::Approved> NodeStore::approve(std::string request_id, std::string
   if (p.reapproval) {
     Task<Approved> t = approve_reapproval(std::move(p), pending_kv->version, std::move(org_id));
     Approved a = co_await std::move(t);
+    decided(PairingKind::Reapproval, metrics::PairingDecision::Approved);
     co_return a;
   }
   if (org_id.empty()) {
@@ -211,6 +223,7 @@ Task<NodeStore::Approved> NodeStore::approve(std::string request_id, std::string
     if (out.failed_compare == 1) throw api::not_found("no such org");
     throw api::conflict("the pairing request changed while approving it; look again");
   }
+  decided(PairingKind::Bridge, metrics::PairingDecision::Approved);
   co_return a;
 }
 
@@ -241,6 +254,8 @@ Task<PendingPairing> NodeStore::reject(std::string request_id) {
   auto out = co_await storage_.commit(std::move(txn));
   if (!out.applied)
     throw api::conflict("the pairing request changed while rejecting it; look again");
+  decided(p.reapproval ? PairingKind::Reapproval : PairingKind::Bridge,
+          metrics::PairingDecision::Rejected);
   co_return p;
 }
 

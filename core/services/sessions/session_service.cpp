@@ -5,6 +5,7 @@
 
 #include "runtime/api_error.hpp"
 #include "runtime/crypto.hpp"
+#include "runtime/gateway_metrics.hpp"
 #include "runtime/json_fields.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/name_uuid.hpp"
@@ -257,6 +258,7 @@ class SessionService::RunListener final : public dispatch::ExecutionListener,
               {"stopReason", stop_reason}};
     queue(EventDraft{"error", "error", std::move(e)});
     s_.turn_ended(session_id_, this);
+    metrics::instruments().session_turns[metrics::TurnOutcome::Canceled].inc();
     return true;
   }
 
@@ -309,6 +311,7 @@ class SessionService::RunListener final : public dispatch::ExecutionListener,
     if (cancelled_) return;
     done_ = true;
     s_.turn_ended(session_id_, this);
+    count_turn(result);
     if (resumed_) {
       // Whether agent_final or error was stored before the restart is read in flush_all.
       deferred_result_ = {{"requestId", request_id}, {"result", result}};
@@ -320,6 +323,16 @@ class SessionService::RunListener final : public dispatch::ExecutionListener,
   }
 
  private:
+  static void count_turn(const json& result) {
+    const std::string status = str(result, "status");
+    const std::string error = str(result, "error");
+    metrics::instruments()
+        .session_turns[status == "succeeded"               ? metrics::TurnOutcome::Succeeded
+                       : error == "NODE_EXECUTION_TIMEOUT" ? metrics::TurnOutcome::Timeout
+                                                           : metrics::TurnOutcome::Failed]
+        .inc();
+  }
+
   void queue_result(const std::string& request_id, const json& result) {
     std::string status = str(result, "status");
     if (status == "succeeded") {
@@ -813,6 +826,11 @@ Task<std::vector<json>> SessionService::append_with(std::string session_id,
     if (!out.applied) continue;  // another writer moved the counter: read it again
     if (seq_cache_.size() >= kSeqCacheMax && !seq_cache_.count(session_id)) seq_cache_.clear();
     seq_cache_[session_id] = SeqState{last, out.revision};
+    for (const auto& ev : events) {
+      metrics::instruments()
+          .session_events[metrics::session_event_of(ev["eventType"].get_ref<const std::string&>())]
+          .inc();
+    }
     if (fan_out_) fan_out_(session_id, events);
     co_return events;
   }
@@ -1024,6 +1042,7 @@ Task<json> SessionService::send_locked(Caller caller, json session, std::string 
     }
   }
   if (failure) {
+    metrics::instruments().session_turns[metrics::TurnOutcome::Unavailable].inc();
     std::vector<EventDraft> err;
     err.push_back(EventDraft{"error",
                              "error",
