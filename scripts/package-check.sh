@@ -234,11 +234,23 @@ stop_gateway() {
   ((rc == 0)) || fail "the installed gateway exited with $rc on SIGTERM"
 }
 
-# The checks a monitoring system would make. TODO(metrics, issue 18): whoever adds /metrics
-# fills check_metrics in, e.g. curl it on its listener and grep a known series; until then it
-# only says it did nothing.
+# What a monitoring system would scrape: /metrics on the api listener (loopback, no token by
+# default), in the Prometheus text format, with the installed build's version and every
+# default plugin instance up.
 check_metrics() {
-  say "  /metrics: not checked yet (no metrics endpoint in this build; TODO in check_metrics)"
+  local text version
+  text=$(curl -fsS "http://127.0.0.1:$api_port/metrics") || fail "/metrics on the api listener"
+  version=$(vespid-gateway --version | awk '{print $2}')
+  grep -q "^vespid_build_info{.*version=\"$version\".*} 1$" <<<"$text" ||
+    fail "/metrics has no vespid_build_info for version $version"
+  grep -q '^vespid_plugin_up{instance="web",.*} 1$' <<<"$text" ||
+    fail "/metrics does not show the web listener up"
+  if grep -q '^vespid_plugin_up{.*} 0$' <<<"$text"; then
+    fail "/metrics shows a plugin instance down: $(grep '^vespid_plugin_up{.*} 0$' <<<"$text")"
+  fi
+  curl -fsS -o /dev/null "http://127.0.0.1:$web_port/metrics" 2>/dev/null &&
+    fail "/metrics is served on the web listener; it belongs to the api listener only"
+  say "  /metrics: ok (build info, every plugin instance up, not on the web listener)"
 }
 
 check_running_gateway() {
