@@ -61,6 +61,12 @@ cleanup() {
     for _ in $(seq 100); do kill -0 "$gateway_pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$gateway_pid" 2>/dev/null
   fi
+  # A tracer killed above may leave its tracee running; the gateway is ours when we made its
+  # user, and userdel below refuses while it lives.
+  if [[ -z $user_existed ]] && getent passwd vespid >/dev/null; then
+    pkill -KILL -u vespid -x vespid-gateway 2>/dev/null
+    for _ in $(seq 50); do pgrep -u vespid >/dev/null || break; sleep 0.1; done
+  fi
   local left=()
   for p in "${packages[@]}"; do known "$p" && left+=("$p"); done
   if ((${#left[@]} > 0)); then
@@ -216,12 +222,17 @@ start_gateway() {
   gateway_pid=$!
   signal_pid=$gateway_pid
   for _ in $(seq 200); do
-    if (($# > 0)) && [[ $signal_pid == "$gateway_pid" ]]; then
-      signal_pid=$(pgrep -P "$gateway_pid" | head -n 1 || true)
-      [[ -n $signal_pid ]] || signal_pid=$gateway_pid
-    fi
     kill -0 "$gateway_pid" 2>/dev/null || { wait "$gateway_pid" || true; fail "the installed gateway exited at start"; }
-    vespid --state-dir /var/lib/vespid status >/dev/null 2>&1 && return 0
+    if vespid --state-dir /var/lib/vespid status >/dev/null 2>&1; then
+      # Under a tracer the gateway is a descendant, not $!: once it answers, it is the one
+      # vespid-gateway process of the vespid user (the tracer's own short-lived children are
+      # gone by then, so this cannot pick one of them).
+      if (($# > 0)); then
+        signal_pid=$(pgrep -u vespid -x vespid-gateway -n || true)
+        [[ -n $signal_pid ]] || fail "the traced gateway answers, but no vespid-gateway process of vespid is found"
+      fi
+      return 0
+    fi
     sleep 0.1
   done
   fail "the installed gateway did not answer on /var/lib/vespid/gateway.sock within 20 s"
