@@ -9,8 +9,8 @@
 
 #include "config/did_you_mean.hpp"
 #include "config/listen_ports.hpp"
-#include "config/web_dir.hpp"
 #include "config/schema.hpp"
+#include "config/web_dir.hpp"
 #include "state_dir.hpp"  // libs/paths
 
 extern char** environ;

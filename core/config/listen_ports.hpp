@@ -1,6 +1,7 @@
-// listen.api_port, listen.ws_port, listen.bridge_port, listen.web_port: one key (or VESPID_LISTEN_*_PORT) moves
-// one listener, without writing out the instance list that holds it. Each names the instance of
-// the default list it moves ("api", "ws", "bridge", "web"), in an explicit list too.
+// listen.api_port, listen.ws_port, listen.bridge_port, listen.web_port: one key (or
+// VESPID_LISTEN_*_PORT) moves one listener, without writing out the instance list that holds it.
+// Each names the instance of the default list it moves ("api", "ws", "bridge", "web"), in an
+// explicit list too.
 #pragma once
 
 #include <nlohmann/json.hpp>

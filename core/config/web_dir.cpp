@@ -33,8 +33,9 @@ void apply_web_dir(nlohmann::json& effective, std::vector<std::string>& errors) 
       msg += dir;
       msg += "\" (instance \"";
       msg += inst.value("name", "");
-      msg += "\" serves them: \"static_dir\": \"@web\"); set web.dir (VESPID_WEB_DIR) to the "
-             "directory that holds its index.html, or leave that instance out";
+      msg +=
+          "\" serves them: \"static_dir\": \"@web\"); set web.dir (VESPID_WEB_DIR) to the "
+          "directory that holds its index.html, or leave that instance out";
       errors.push_back(std::move(msg));
       continue;
     }

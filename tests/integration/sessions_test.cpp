@@ -341,10 +341,10 @@ TEST_F(Sessions, ListIsNewestActivityFirstWithCursorsAndBadInputIsRefused) {
   EXPECT_EQ(ids_of("createdBy=me", member_token_), mine);
   EXPECT_EQ(ids_of("q=echo&createdBy=me", member_token_), mine) << "the engine matches too";
   EXPECT_TRUE(ids_of("q=nothing-like-this", member_token_).empty());
-  EXPECT_EQ(rest("GET", "/v1/orgs/" + org_id_ + "/sessions?q=" + std::string(201, 'x'),
-                 member_token_)
-                .status,
-            400);
+  EXPECT_EQ(
+      rest("GET", "/v1/orgs/" + org_id_ + "/sessions?q=" + std::string(201, 'x'), member_token_)
+          .status,
+      400);
 
   // No host at all: the message is stored, the error says why, 503 NO_AGENT_AVAILABLE.
   HttpReply none = rest("POST", "/v1/orgs/" + org_id_ + "/sessions/" + s1 + "/messages",

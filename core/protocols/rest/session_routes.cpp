@@ -62,8 +62,8 @@ class SessionRoutes {
     Task<Caller> ct = caller(req);
     Caller c = co_await std::move(ct);
     auto cursor = q.count("cursor") ? q["cursor"] : std::string();
-    SessionListFilter filter = SessionListFilter::from_params(q["q"], q["createdBy"], q["agentId"],
-                                                              c.who.user_id);
+    SessionListFilter filter =
+        SessionListFilter::from_params(q["q"], q["createdBy"], q["agentId"], c.who.user_id);
     Task<json> t =
         s_.list(std::move(c), static_cast<int>(std::min<int64_t>(int_param(q, "limit", 50), 1000)),
                 std::move(cursor), std::move(filter));

@@ -22,8 +22,8 @@
 #include <vector>
 
 #include "runtime/task.hpp"
-#include "services/sessions/session_list_filter.hpp"
 #include "services/identity/principal.hpp"
+#include "services/sessions/session_list_filter.hpp"
 #include "storage/storage_service.hpp"
 
 namespace vespid::repo {
