@@ -117,6 +117,10 @@ test('Run now checks the JSON input, then the timeline follows the run to succee
   // A reload shows the same run from the address.
   await page.reload();
   await page.locator('.run-timeline .run-status.succeeded').waitFor();
+  // The run's record (its status) comes before its events: wait for the timeline to fill, and
+  // then it must hold every event exactly once.
+  await page.waitForFunction((n) => document.querySelectorAll('.run-timeline .run-event').length >= n,
+    seqs.length, { timeout: 15000 });
   assert.equal(await page.locator('.run-timeline .run-event').count(), seqs.length);
   assert.deepEqual(problems, []);
 });
