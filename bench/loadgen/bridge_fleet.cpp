@@ -153,7 +153,6 @@ std::vector<NodeCred> BridgeFleet::pair(const std::vector<std::string>& ids,
   // Approve what is pending for these nodes, check who got pair-ok and hello-ok, and go again
   // until all did: a node whose stored request belonged to an earlier socket (an interrupted
   // run) files a new request after the first approval, which the next round approves.
-  auto admin = cli::OperatorClient::connect(socket_path);
   std::set<std::string> approved;  // requestIds
   std::string last_error;
   while (true) {
@@ -179,7 +178,10 @@ std::vector<NodeCred> BridgeFleet::pair(const std::vector<std::string>& ids,
           std::to_string(fresh.size()) + " nodes got pair-ok and hello-ok (" +
           std::to_string(shared->refused.load()) + " refused; last error: " + last_error + ")");
     }
-    json pending = admin.call("nodes.pending", json::object(), std::chrono::seconds(120));
+    // A fresh connection each time: an admin connection hears every node event, and one left
+    // unread while thousands of nodes pair would be cut off as a slow consumer.
+    json pending = cli::OperatorClient::connect(socket_path)
+                       .call("nodes.pending", json::object(), std::chrono::seconds(120));
     std::vector<std::string> request_ids;
     for (const auto& p : pending["pending"]) {
       const std::string rid = p["requestId"];

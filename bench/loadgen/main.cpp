@@ -161,6 +161,14 @@ int main(int argc, char** argv) {
   cluster_cmd->add_option("--lease-ms", cl.lease_ms, "cluster.lease_ms")
       ->check(CLI::Range(100, 600000));
 
+  PairingOptions pairing;
+  auto* pairing_cmd = app.add_subcommand(
+      "pairing",
+      "--count bridge nodes, pairing tokens and node hosts paired at once, and a tenth of that, "
+      "each on a fresh gateway: pairs/s and time per node at both sizes (linear: ratio ~1)");
+  add_common(pairing_cmd, common);
+  pairing_cmd->add_option("--count", pairing.count, "of each kind")->check(CLI::Range(10, 100000));
+
   auto* storage_cmd = app.add_subcommand(
       "storage-compare",
       "dispatch and session-turn throughput on PostgreSQL (started on loopback) against SQLite, "
@@ -213,6 +221,7 @@ int main(int argc, char** argv) {
     if (*all_cmd) return run_soak_all(common, all);
     if (*cluster_cmd) return run_cluster_invoke(svc_common, cl);
     if (*storage_cmd) return run_storage_compare(svc_common, sc);
+    if (*pairing_cmd) return run_pairing(common, pairing);
     if (*workflow_cmd) return run_workflow(common, wfo);
     if (*serve) return serve_raw(echo_port, relay_port, upstream_port);
   } catch (const std::exception& e) {

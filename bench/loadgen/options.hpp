@@ -36,6 +36,10 @@ struct IdleOptions {
   std::string transport = "bridge";  // bridge or ws
 };
 
+struct PairingOptions {
+  int count = 10000;  // of each kind; also a tenth of it, for the ratio
+};
+
 struct ReconnectOptions {
   int nodes = 1000;
   int rounds = 3;
@@ -115,6 +119,7 @@ int run_cluster_invoke(const CommonOptions& c, const ClusterInvokeOptions& o);
 int run_storage_compare(const CommonOptions& c, const StorageCompareOptions& o);
 int run_dispatch(const CommonOptions& c, const DispatchOptions& o);
 int run_idle(const CommonOptions& c, const IdleOptions& o);
+int run_pairing(const CommonOptions& c, const PairingOptions& o);
 int run_reconnect(const CommonOptions& c, const ReconnectOptions& o);
 int run_soak(const CommonOptions& c, const SoakOptions& o);
 int run_soak_all(const CommonOptions& c, const SoakAllOptions& o);

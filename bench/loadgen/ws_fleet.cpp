@@ -193,6 +193,11 @@ WsFleet::~WsFleet() = default;
 std::vector<WsCred> WsFleet::pair(int n, const std::string& socket_path, const std::string& org,
                                   int api_port, double timeout_s) {
   (void)timeout_s;
+  return pair_with_tokens(mint_tokens(n, socket_path, org), api_port);
+}
+
+std::vector<std::string> WsFleet::mint_tokens(int n, const std::string& socket_path,
+                                              const std::string& org) {
   std::vector<std::string> tokens;
   auto admin = cli::OperatorClient::connect(socket_path);
   for (int done = 0; done < n;) {
@@ -218,7 +223,12 @@ std::vector<WsCred> WsFleet::pair(int n, const std::string& socket_path, const s
     }
     done += batch;
   }
-  std::vector<WsCred> creds(static_cast<std::size_t>(n));
+  return tokens;
+}
+
+std::vector<WsCred> WsFleet::pair_with_tokens(const std::vector<std::string>& tokens,
+                                              int api_port) {
+  std::vector<WsCred> creds(tokens.size());
   std::atomic<std::size_t> next{0};
   std::string error;
   std::mutex mu;

@@ -31,6 +31,11 @@ class WsFleet {
   // pipelined), then POST /v1/agents/pair on the API port from a few threads at once.
   static std::vector<WsCred> pair(int n, const std::string& socket_path, const std::string& org,
                                   int api_port, double timeout_s = 300);
+  // The two halves of pair(): single-use tokens minted on the admin socket (256 pipelined at a
+  // time), then each used by POST /v1/agents/pair from 8 threads.
+  static std::vector<std::string> mint_tokens(int n, const std::string& socket_path,
+                                              const std::string& org);
+  static std::vector<WsCred> pair_with_tokens(const std::vector<std::string>& tokens, int api_port);
 
   ConnectStats connect_all(const std::vector<WsCred>& hosts, double timeout_s,
                            std::size_t max_connecting = 0);

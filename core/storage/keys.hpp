@@ -132,7 +132,7 @@ namespace vespid::repo::keys {
 // Sessions (core/sessions):
 //   session/<sessionId>                                   -> session record JSON
 //   idx/org-sessions/<orgId>/<activityMs, 16 digits>/<sessionId> -> ""  (newest activity first)
-//   sess-seq/<sessionId>                                  -> the last event seq (decimal)
+//   sess-seq/<sessionId>      (no longer written: the last seq is the newest sess-ev key)
 //   sess-ev/<sessionId>/<seq, 16 digits>                  -> event JSON
 //   sess-idem/<sessionId>/<sha256 hex of idempotencyKey>  -> the first send's outcome
 //   node-main/<nodeId>                                    -> the node's "main" session id
@@ -189,9 +189,6 @@ inline std::string org_sessions(std::string_view org) {
 inline std::string org_session(std::string_view org, int64_t activity_ms, std::string_view id) {
   return org_sessions(org) + padded(static_cast<uint64_t>(activity_ms < 0 ? 0 : activity_ms)) +
          "/" + std::string(id);
-}
-inline std::string session_seq(std::string_view id) {
-  return "sess-seq/" + std::string(id);
 }
 inline std::string session_events(std::string_view id) {
   return "sess-ev/" + std::string(id) + "/";

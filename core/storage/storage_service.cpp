@@ -2,6 +2,7 @@
 
 #include <future>
 
+#include "runtime/end_of_turn.hpp"
 #include "runtime/gateway_metrics.hpp"
 
 namespace vespid::core {
@@ -129,23 +130,67 @@ size_t StorageService::queued() {
   return queue_.size();
 }
 
+// This thread's ops submitted during its current turn, for one service. Registered with the
+// turn on the first submit and released (queued) when the turn ends.
+class StorageService::HeldSubmits final : public HeldOutput {
+ public:
+  explicit HeldSubmits(StorageService* service) : service_(service) {}
+  StorageService* service() const noexcept { return service_; }
+  void add(StorageOp* op) { ops_.push_back(op); }
+  void release_held() noexcept override;
+
+ private:
+  StorageService* service_;
+  std::vector<StorageOp*> ops_;
+};
+
+namespace {
+// The holder this thread's current turn uses, if any (one service at a time; a second service
+// submitting in the same turn gets a holder of its own).
+thread_local std::weak_ptr<HeldOutput> t_held;
+}  // namespace
+
+void StorageService::HeldSubmits::release_held() noexcept {
+  if (t_held.lock().get() == this) t_held.reset();
+  service_->enqueue(ops_.data(), ops_.size());
+  ops_.clear();
+}
+
 void StorageService::submit(StorageOp* op) {
+  if (end_of_turn::active()) {
+    auto held = std::static_pointer_cast<HeldSubmits>(t_held.lock());
+    if (!held || held->service() != this) {
+      held = std::make_shared<HeldSubmits>(this);
+      end_of_turn::hold(held);
+      t_held = held;
+    }
+    held->add(op);
+    return;
+  }
+  enqueue(&op, 1);
+}
+
+void StorageService::enqueue(StorageOp* const* ops, size_t count) {
+  size_t taken = 0;
+  bool open = false;
   {
     std::lock_guard lock(mutex_);
-    if (!stopping_ && instance_ != nullptr &&
-        queue_.size() < static_cast<size_t>(options_.queue_depth)) {
-      queue_.push_back(op);
-      if (queue_.size() == 1) wake_.notify_one();
-      return;
+    open = !stopping_ && instance_ != nullptr;
+    const bool was_empty = queue_.empty();
+    while (open && taken < count && queue_.size() < static_cast<size_t>(options_.queue_depth)) {
+      queue_.push_back(ops[taken++]);
     }
+    if (was_empty && taken > 0) wake_.notify_one();
   }
-  bool full = !stopping_ && instance_ != nullptr;
-  if (full) metrics::instruments().storage_queue_rejections.inc();
-  op->status = full ? VSP_E_OVERFLOW : VSP_E_CLOSED;
-  op->error = full ? "storage queue is full (storage.queue_depth = " +
-                         std::to_string(options_.queue_depth) + ")"
-                   : "storage is closed";
-  deliver_([op] { op->on_done(); });
+  for (size_t i = taken; i < count; ++i) {
+    StorageOp* op = ops[i];
+    if (open) metrics::instruments().storage_queue_rejections.inc();
+    op->status = open ? VSP_E_OVERFLOW : VSP_E_CLOSED;
+    op->error = open ? "storage queue is full (storage.queue_depth = " +
+                           std::to_string(options_.queue_depth) + ")"
+                     : "storage is closed";
+    deliver_([op] { op->on_done(); });
+  }
 }
 
 void StorageService::fail(StorageOp* op, int status, std::string message) {

@@ -113,6 +113,11 @@ class StorageService {
   void close();
 
   // Any thread. Queues `op`; its on_done is delivered when it completed (or failed).
+  //
+  // Inside a turn (runtime/end_of_turn.hpp) the op is held and queued with the turn's others
+  // when it ends. Writers resumed together by one delivery of completions then reach the
+  // storage thread together, so their commits share one durable transaction, instead of the
+  // first few waking the thread and going alone while the rest wait for the next fsync.
   void submit(StorageOp* op);
 
   // The highest revision the store has handed out, as far as this service knows: the start-up
@@ -195,6 +200,9 @@ class StorageService {
   CallResult commit_call(StorageOp* const* ops, size_t count);
   void isolate_failure(std::vector<StorageOp*>& group, const CallResult& batch);
   void fail(StorageOp* op, int status, std::string message);
+  class HeldSubmits;
+  // Queues ops in order, or fails those the queue has no room for (any thread).
+  void enqueue(StorageOp* const* ops, size_t count);
 
   vsp_storage_vtbl vtbl_{};
   Deliver deliver_;

@@ -102,6 +102,47 @@ TEST_F(Limits, PairingTokensPastThePerOrgLimitAreRefused) {
       << third.raw_body;
 }
 
+TEST_F(Limits, PairingTokensMintedAtOnceCountEachOtherAndAUsedOneFreesItsPlace) {
+  start_with({{"agents", {{"max_pairing_tokens_per_org", 3}}}});
+  // Ten mints pipelined on one admin connection: they are in flight in the gateway together,
+  // so the count must include the ones not yet stored.
+  auto admin = cli::OperatorClient::connect(gw_.socket_path());
+  std::string reqs;
+  for (int i = 0; i < 10; ++i) {
+    reqs += json{{"type", "req"},
+                 {"id", i},
+                 {"method", "agents.pairingToken"},
+                 {"params", {{"org", org_id_}}}}
+                .dump() +
+            "\n";
+  }
+  admin.send_raw(reqs);
+  std::vector<std::string> tokens;
+  int refused = 0;
+  for (int got = 0; got < 10;) {
+    auto line = admin.read_line(10s);
+    ASSERT_TRUE(line) << "every mint is answered";
+    json r = json::parse(*line);
+    if (r.value("type", "") != "res") continue;
+    ++got;
+    if (r.value("ok", false)) {
+      tokens.push_back(r["payload"]["token"]);
+    } else {
+      ++refused;
+      EXPECT_EQ(r["error"]["code"], "UNAVAILABLE") << r.dump();
+    }
+  }
+  EXPECT_EQ(tokens.size(), 3u);
+  EXPECT_EQ(refused, 7);
+  // Using one makes room for exactly one more.
+  HttpReply paired = rest("POST", "/v1/agents/pair", "",
+                          {{"pairingToken", tokens.at(0)}, {"name", "h"}, {"agentVersion", "1"}});
+  EXPECT_EQ(paired.status, 201) << paired.raw_body;
+  EXPECT_FALSE(pairing_token(admin_token_).empty());
+  HttpReply past = rest("POST", "/v1/orgs/" + org_id_ + "/agents/pairing-tokens", admin_token_);
+  EXPECT_EQ(past.status, 503) << past.raw_body;
+}
+
 TEST_F(Limits, DispatchesPastMaxOutstandingAreRefused) {
   start_with({{"dispatch", {{"max_outstanding", 1}}}});
   PairedAgent a = pair("busy");

@@ -1,6 +1,6 @@
 // The session event log's seq: gap-free and never given out twice, even when two services (two
-// gateways on one database) append to the same session and each remembers the counter it last
-// wrote. The stale one's compare fails, it re-reads, and numbering goes on without a gap.
+// gateways on one database) append to the same session and each remembers the seq it last
+// wrote. The stale one finds its first seq taken, re-reads, and numbering goes on without a gap.
 #include <gtest/gtest.h>
 
 #include "core_harness.hpp"
@@ -59,8 +59,8 @@ TEST(SessionSeq, TwoWritersOnOneDatabaseNeverReuseOrSkipASeq) {
   Gateway a(h), b(h);
   const std::string sid = "ses_seq_test";
 
-  // a, a (a now remembers the counter), b (moves it behind a's back), a again: a's remembered
-  // version is stale, so its compare fails and it re-reads rather than reusing seq 4.
+  // a, a (a now remembers seq 3), b (writes 4 to 6 behind a's back), a again: seq 4 is taken,
+  // so a's compare fails and it re-reads rather than reusing seq 4.
   EXPECT_EQ(h.run(a.service.append(sid, deltas(2))).back()["seq"], 2u);
   EXPECT_EQ(h.run(a.service.append(sid, deltas(1))).back()["seq"], 3u);
   EXPECT_EQ(h.run(b.service.append(sid, deltas(3))).back()["seq"], 6u);

@@ -1,6 +1,7 @@
 #include "services/node_hosts/node_host_store.hpp"
 
 #include <algorithm>
+#include <charconv>
 
 #include "runtime/api_error.hpp"
 #include "runtime/crypto.hpp"
@@ -42,36 +43,79 @@ std::string org_of_token(const std::string& token) {
   return token.substr(0, dot);
 }
 
-Task<PairingToken> NodeHostStore::create_pairing_token(std::string org_id, std::string created_by) {
-  int64_t now = util::now_ms();
-  // Count this org's live tokens, dropping expired ones on the way (bounded work: the scan stops
-  // one past the limit).
-  auto rows = co_await storage_.scan_prefix(
-      keys::org_agent_pairing_tokens(org_id),
-      static_cast<uint32_t>(limits_.max_pairing_tokens_per_org) * 2 + 1);
-  int live = 0;
-  Txn cleanup;
-  for (const auto& r : rows) {
-    std::string hash = r.key.substr(keys::org_agent_pairing_tokens(org_id).size());
-    auto rec = co_await storage_.get(keys::agent_pairing_token(hash));
-    if (rec && json::parse(rec->value).value("expiresAtMs", int64_t{0}) > now) {
-      ++live;
-      continue;
+Task<std::vector<PairingTokenLedger::Entry>> NodeHostStore::scan_pairing_tokens(
+    std::string org_id) {
+  const std::string prefix = keys::org_agent_pairing_tokens(org_id);
+  auto rows = co_await storage_.scan_prefix(prefix);
+  std::vector<PairingTokenLedger::Entry> out;
+  out.reserve(rows.size());
+  for (auto& r : rows) {
+    PairingTokenLedger::Entry e{r.key.substr(prefix.size()), 0};
+    // The index row carries the expiry; rows written before it did are read through.
+    auto [end, ec] =
+        std::from_chars(r.value.data(), r.value.data() + r.value.size(), e.expires_at_ms);
+    if (ec != std::errc() || end != r.value.data() + r.value.size()) {
+      auto rec = co_await storage_.get(keys::agent_pairing_token(e.hash));
+      e.expires_at_ms = rec ? json::parse(rec->value).value("expiresAtMs", int64_t{0}) : 0;
     }
-    cleanup.writes.push_back(Write::del(r.key));
-    if (rec) {
-      cleanup.compares.push_back(
-          Compare::version_is(keys::agent_pairing_token(hash), rec->version));
-      cleanup.writes.push_back(Write::del(keys::agent_pairing_token(hash)));
-    }
+    out.push_back(std::move(e));
   }
-  if (!cleanup.writes.empty()) co_await storage_.commit(std::move(cleanup));  // best effort
-  if (live >= limits_.max_pairing_tokens_per_org) {
+  co_return out;
+}
+
+Task<void> NodeHostStore::refresh_pairing_tokens(std::string org_id, bool rescan) {
+  if (rescan || !ledger_.has(org_id)) {
+    auto tokens = co_await scan_pairing_tokens(org_id);
+    // Another mint of this org may have filled the entry while this scan ran; a rescan
+    // replaces it.
+    if (rescan || !ledger_.has(org_id)) ledger_.load(org_id, tokens);
+  }
+  std::vector<std::string> expired;
+  if (auto it = expired_backlog_.find(org_id); it != expired_backlog_.end()) {
+    expired = std::move(it->second);
+    expired_backlog_.erase(it);
+  }
+  ledger_.live(org_id, util::now_ms(), expired);
+  if (expired.empty()) co_return;
+  // Best effort: an expired token is refused at pairing whether or not its rows remain.
+  Txn cleanup;
+  for (const auto& hash : expired) {
+    cleanup.writes.push_back(Write::del(keys::org_agent_pairing_token(org_id, hash)));
+    cleanup.writes.push_back(Write::del(keys::agent_pairing_token(hash)));
+  }
+  co_await storage_.commit(std::move(cleanup));
+}
+
+std::size_t NodeHostStore::live_pairing_tokens(const std::string& org_id) {
+  // Tokens that expired since the last refresh are deleted at the next one.
+  std::vector<std::string> expired;
+  std::size_t live = ledger_.live(org_id, util::now_ms(), expired);
+  if (!expired.empty()) {
+    auto& backlog = expired_backlog_[org_id];
+    backlog.insert(backlog.end(), expired.begin(), expired.end());
+  }
+  return live;
+}
+
+Task<PairingToken> NodeHostStore::create_pairing_token(std::string org_id, std::string created_by) {
+  const auto limit = static_cast<std::size_t>(std::max(0, limits_.max_pairing_tokens_per_org));
+  co_await refresh_pairing_tokens(org_id, false);
+  // Counted with no suspension between the count and the reservation below, so mints of one
+  // org in flight at once see each other.
+  std::size_t live = live_pairing_tokens(org_id);
+  if (live >= limit) {
+    // Full by this instance's count: look again at storage, since another instance may have
+    // used some (or made more) since this one last looked.
+    co_await refresh_pairing_tokens(org_id, true);
+    live = live_pairing_tokens(org_id);
+  }
+  if (live >= limit) {
     throw api::unavailable("this org has " + std::to_string(live) +
                            " unused pairing tokens (agents.max_pairing_tokens_per_org); use one "
                            "or wait for them to expire");
   }
 
+  int64_t now = util::now_ms();
   PairingToken out;
   out.token = org_id + "." + crypto::base64url(crypto::random_bytes(32));
   out.expires_at_ms = now + limits_.pairing_token_ttl_ms;
@@ -83,9 +127,20 @@ Task<PairingToken> NodeHostStore::create_pairing_token(std::string org_id, std::
   Txn txn;
   txn.compares.push_back(Compare::present(keys::org(org_id)));
   txn.writes.push_back(Write::put(keys::agent_pairing_token(hash), rec.dump()));
-  txn.writes.push_back(Write::put(keys::org_agent_pairing_token(org_id, hash), ""));
-  auto res = co_await storage_.commit(std::move(txn));
-  if (!res.applied) throw api::not_found("no org \"" + org_id + "\"");
+  txn.writes.push_back(
+      Write::put(keys::org_agent_pairing_token(org_id, hash), std::to_string(out.expires_at_ms)));
+  ledger_.add(org_id, {hash, out.expires_at_ms});
+  core::TxnOutcome res;
+  try {
+    res = co_await storage_.commit(std::move(txn));
+  } catch (...) {
+    ledger_.remove(org_id, hash);
+    throw;
+  }
+  if (!res.applied) {
+    ledger_.remove(org_id, hash);
+    throw api::not_found("no org \"" + org_id + "\"");
+  }
   metrics::instruments().pairing_tokens_minted.inc();
   co_return out;
 }
@@ -138,6 +193,7 @@ Task<Paired> NodeHostStore::pair(PairRequest req) {
   txn.writes.push_back(Write::put(keys::agent_token(token_hash), a.node_id));
   auto res = co_await storage_.commit(std::move(txn));
   if (!res.applied) throw invalid_pairing_token();
+  ledger_.remove(org_id, pt_hash);
   metrics::instruments().pairing_tokens_used.inc();
   co_return out;
 }

@@ -4,12 +4,14 @@
 // two hosts pairing with one token cannot both win.
 #pragma once
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "runtime/task.hpp"
+#include "services/node_hosts/pairing_token_ledger.hpp"
 #include "services/nodes/node_record.hpp"
 #include "storage/storage_service.hpp"
 
@@ -62,8 +64,18 @@ class NodeHostStore {
                                 nlohmann::json capabilities);
 
  private:
+  // The org's unused tokens as storage holds them (expiry in the index row).
+  core::Task<std::vector<PairingTokenLedger::Entry>> scan_pairing_tokens(std::string org_id);
+  // Fills the ledger's entry for the org by a scan if it has none (or anew when `rescan`) and
+  // deletes the rows of the tokens found expired.
+  core::Task<void> refresh_pairing_tokens(std::string org_id, bool rescan);
+  // Unexpired tokens the org holds, by the ledger; synchronous.
+  std::size_t live_pairing_tokens(const std::string& org_id);
+
   core::StorageService& storage_;
   NodeHostLimits limits_;
+  PairingTokenLedger ledger_;
+  std::map<std::string, std::vector<std::string>> expired_backlog_;  // hashes, by org
 };
 
 // "<orgId>" from "<orgId>.<secret>", or empty when the token has no such prefix.

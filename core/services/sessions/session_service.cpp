@@ -45,8 +45,8 @@ constexpr size_t kMaxMessageBytes = 256 * 1024;
 constexpr size_t kMaxPageBytes = 1024 * 1024;
 constexpr size_t kMaxIdempotencyKey = 256;
 constexpr int kCommitRetries = 5;
-// Sessions whose seq counter is remembered; past this the memory is simply dropped (a read
-// per batch until it fills again), so it never grows without bound.
+// Sessions whose last seq is remembered; past this the memory is simply dropped (a read per
+// batch until it fills again), so it never grows without bound.
 constexpr size_t kSeqCacheMax = 10000;
 
 // A turn's request id: the reference's "<sessionId>:agent:<attemptCount>", attemptCount being
@@ -792,21 +792,23 @@ Task<std::vector<json>> SessionService::append_with(std::string session_id,
   co_await lock(append_lanes_, session_id);
   LaneLock held(&append_lanes_, session_id);
   for (int attempt = 0; attempt < kCommitRetries; ++attempt) {
-    // The counter as this gateway last wrote it saves a read per batch; the compare on its
-    // version still catches any other writer (another gateway), and a failed one re-reads.
-    SeqState known;
+    // The log's last seq as this gateway last wrote it saves a read per batch. The compare is
+    // that the first new seq is still free: any other writer (another gateway) that numbered
+    // from the same seq wrote that key first, so the compare fails and the log is read again.
+    // Events are never deleted one by one, so a free key past the last one means nobody
+    // wrote there.
+    uint64_t last = 0;
     auto cached = attempt == 0 ? seq_cache_.find(session_id) : seq_cache_.end();
     if (cached != seq_cache_.end()) {
-      known = cached->second;
+      last = cached->second;
     } else {
-      auto counter = co_await storage_.get(keys::session_seq(session_id));
-      if (counter) known = SeqState{parse_seq(counter->value), counter->version};
+      auto newest = co_await storage_.scan_prefix(keys::session_events(session_id), 1, true);
+      if (!newest.empty()) {
+        last = parse_seq(newest.front().key.substr(keys::session_events(session_id).size()));
+      }
     }
-    uint64_t last = known.last;
     Txn txn;
-    txn.compares.push_back(known.version != 0
-                               ? Compare::version_is(keys::session_seq(session_id), known.version)
-                               : Compare::absent(keys::session_seq(session_id)));
+    txn.compares.push_back(Compare::absent(keys::session_event(session_id, last + 1)));
     std::vector<json> events;
     const std::string now = util::now_iso8601();
     for (auto& d : drafts) {
@@ -816,7 +818,6 @@ Task<std::vector<json>> SessionService::append_with(std::string session_id,
                                       ev.dump(-1, ' ', false, json::error_handler_t::replace)));
       events.push_back(std::move(ev));
     }
-    txn.writes.push_back(Write::put(keys::session_seq(session_id), std::to_string(last)));
     if (extra) extra(txn, events);
     core::TxnOutcome out = co_await storage_.commit(std::move(txn));
     if (!out.applied) seq_cache_.erase(session_id);
@@ -825,7 +826,7 @@ Task<std::vector<json>> SessionService::append_with(std::string session_id,
     }
     if (!out.applied) continue;  // another writer moved the counter: read it again
     if (seq_cache_.size() >= kSeqCacheMax && !seq_cache_.count(session_id)) seq_cache_.clear();
-    seq_cache_[session_id] = SeqState{last, out.revision};
+    seq_cache_[session_id] = last;
     for (const auto& ev : events) {
       metrics::instruments()
           .session_events[metrics::session_event_of(ev["eventType"].get_ref<const std::string&>())]

@@ -2,9 +2,9 @@
 // append-only event log per session. Every dialect (rest.v1, vespid.client.v1, operator.v1)
 // calls this one service, and every call checks org membership with auth::require_org_access.
 //
-// Events get a gap-free `seq` per session: a batch of events is one storage transaction that
-// also moves the session's seq counter, guarded by a compare on the counter's version, and only
-// after it is durable are the events handed to the fan-out callback (in seq order). Work runs on
+// Events get a gap-free `seq` per session: a batch of events is one storage transaction guarded
+// by a compare that its first seq's key is still absent, and only after it is durable are the
+// events handed to the fan-out callback (in seq order). Work runs on
 // node hosts through the Dispatcher (kind agent.run); the host's events become session events.
 //
 // Runs inside the Sequencer.
@@ -193,11 +193,7 @@ class SessionService {
   dispatch::Dispatcher& dispatcher_;
   SessionSettings settings_;
   FanOut fan_out_;
-  struct SeqState {  // a session's seq counter as last written here
-    uint64_t last = 0;
-    uint64_t version = 0;  // 0: no counter yet
-  };
-  std::unordered_map<std::string, SeqState> seq_cache_;
+  std::unordered_map<std::string, uint64_t> seq_cache_;  // a session's last seq written here
   std::unordered_map<std::string, Lane> append_lanes_;
   std::unordered_map<std::string, Lane> send_lanes_;
   // Each session's running turn, when this instance dispatched it (or took it over): what
