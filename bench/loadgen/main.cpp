@@ -66,6 +66,9 @@ int main(int argc, char** argv) {
   invoke->add_option("--in-flight", inv.in_flight, "invokes in flight per caller in the load run")
       ->check(CLI::Range(1, 65535));
   invoke->add_option("--rate", inv.rate, "also a paced run at this many invokes/s (open loop)");
+  invoke->add_flag("--tls", inv.tls,
+                   "then the same runs with the nodes on a TLS bridge listener of the same "
+                   "gateway (target gateway-tls), each figure next to the plain one");
 
   auto* base = app.add_subcommand("baseline", "the raw and NATS baselines alone");
   add_common(base, common);

@@ -23,6 +23,7 @@ struct InvokeOptions {
   int callers = 4;
   int in_flight = 16;  // per caller: callers × in_flight requests in flight in the load run
   double rate = 0;     // also an open-loop run at this many invokes/s (0: none)
+  bool tls = false;    // then the same runs again with the nodes on a TLS bridge listener
 };
 
 struct DispatchOptions {
