@@ -94,6 +94,9 @@ int main(int argc, char** argv) {
   add_common(reconnect, common);
   reconnect->add_option("--nodes", rec.nodes)->check(CLI::Range(1, 100000));
   reconnect->add_option("--rounds", rec.rounds)->check(CLI::Range(1, 100));
+  reconnect->add_flag("--tls", rec.tls,
+                      "then the same rounds on a TLS bridge listener: handshakes/s and gateway "
+                      "CPU per reconnect, TLS against plain");
 
   auto* soak_cmd = app.add_subcommand(
       "soak", "paced invokes for --duration s with connection churn: gateway RSS before/after");

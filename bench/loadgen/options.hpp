@@ -40,6 +40,7 @@ struct IdleOptions {
 struct ReconnectOptions {
   int nodes = 1000;
   int rounds = 3;
+  bool tls = false;  // then the same rounds again on a TLS bridge listener
 };
 
 struct SoakOptions {
