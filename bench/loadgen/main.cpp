@@ -87,8 +87,11 @@ int main(int argc, char** argv) {
   auto* idle_cmd = app.add_subcommand("idle", "hold N idle nodes: gateway RSS per node");
   add_common(idle_cmd, common);
   idle_cmd->add_option("--nodes", idle.nodes)->check(CLI::Range(1, 100000));
-  idle_cmd->add_option("--transport", idle.transport, "bridge or ws")
-      ->check(CLI::IsMember({"bridge", "ws"}));
+  idle_cmd
+      ->add_option("--transport", idle.transport,
+                   "bridge, ws, or over TLS: bridge-tls, wss (each next to its plain form, "
+                   "fresh gateways, same run)")
+      ->check(CLI::IsMember({"bridge", "ws", "bridge-tls", "wss"}));
 
   auto* reconnect = app.add_subcommand("reconnect", "N nodes drop and reconnect at once");
   add_common(reconnect, common);
