@@ -38,6 +38,7 @@ struct BridgeFleet::Node : std::enable_shared_from_this<BridgeFleet::Node> {
   void open(std::string first, std::shared_ptr<Shared> shared) {
     state = State::Connecting;
     conn = std::make_shared<StreamConn>(io);
+    if (fleet.tls_) conn->use_tls(fleet.tls_);
     auto self = shared_from_this();
     conn->connect(tcp_endpoint("127.0.0.1", fleet.port_), [self, first = std::move(first), shared](
                                                               const boost::system::error_code& ec) {
@@ -121,8 +122,8 @@ struct BridgeFleet::Node : std::enable_shared_from_this<BridgeFleet::Node> {
   }
 };
 
-BridgeFleet::BridgeFleet(IoPool& pool, int port)
-    : pool_(pool), port_(port), shared_(std::make_shared<Shared>()) {}
+BridgeFleet::BridgeFleet(IoPool& pool, int port, std::shared_ptr<TlsClient> tls)
+    : pool_(pool), port_(port), tls_(std::move(tls)), shared_(std::make_shared<Shared>()) {}
 
 BridgeFleet::~BridgeFleet() = default;
 

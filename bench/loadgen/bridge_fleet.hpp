@@ -21,9 +21,12 @@ struct NodeCred {
 
 // What one connect_all() saw.
 
+class TlsClient;
+
 class BridgeFleet {
  public:
-  BridgeFleet(IoPool& pool, int port);
+  // With `tls`, every node speaks TLS to `port` (a TLS bridge listener), verified by `tls`.
+  BridgeFleet(IoPool& pool, int port, std::shared_ptr<TlsClient> tls = nullptr);
   ~BridgeFleet();
 
   // Pairs the nodes `ids` the fastest legitimate way: every pair-request is sent at once, then
@@ -55,6 +58,7 @@ class BridgeFleet {
 
   IoPool& pool_;
   int port_;
+  std::shared_ptr<TlsClient> tls_;
   std::vector<std::shared_ptr<Node>> nodes_;
   std::atomic<std::size_t> online_{0};
   std::atomic<uint64_t> invokes_{0};

@@ -94,6 +94,23 @@ void GatewayRunner::write_config(const std::string& path) {
                 {{"port", state_["wsPort"]},
                  {"routes", routes_ws()},
                  {"max_connections", 30000}}}}})}}}};
+  if (opts_.tls_listeners) {
+    // The same listeners again with TLS, on the gateway's generated certificate (tls.cert_file
+    // unset), so a scenario can run the same load plain and over TLS against one gateway.
+    auto& inst = cfg["plugins"]["instances"];
+    inst.push_back(
+        {{"name", "bridge-tls"},
+         {"plugin", "bridge"},
+         {"config",
+          {{"port", state_["bridgeTlsPort"]}, {"tls", true}, {"max_connections", 30000}}}});
+    inst.push_back({{"name", "wss"},
+                    {"plugin", "ws"},
+                    {"config",
+                     {{"port", state_["wssPort"]},
+                      {"routes", routes_ws()},
+                      {"tls", true},
+                      {"max_connections", 30000}}}});
+  }
   if (!opts_.bus.is_null()) {
     json bus = opts_.bus;
     bus["name"] = "bus";
@@ -153,6 +170,14 @@ void GatewayRunner::start() {
               {"bridgeNodes", json::array()},
               {"wsHosts", json::array()}};
   }
+  // State directories from before the TLS listeners existed get their ports now.
+  for (const char* key : {"bridgeTlsPort", "wssPort"}) {
+    if (!state_.contains(key)) state_[key] = pick_free_port();
+  }
+  if (opts_.attach && opts_.tls_listeners && !state_.value("tlsListeners", false)) {
+    throw std::runtime_error("--attach: the gateway on " + state_dir_ +
+                             " was started without the bench's TLS listeners");
+  }
   if (!opts_.attach) {
     const std::string bin =
         opts_.gateway_bin.empty() ? self_dir() + "/vespid-gateway" : opts_.gateway_bin;
@@ -160,6 +185,7 @@ void GatewayRunner::start() {
         opts_.plugin_dir.empty() ? self_dir() + "/../lib/vespid/plugins" : opts_.plugin_dir;
     const std::string cfg = state_dir_ + "/bench-config.json";
     write_config(cfg);
+    state_["tlsListeners"] = opts_.tls_listeners;
     proc_.start({bin, "run", "--state-dir", state_dir_, "--plugin-dir", plugins, "--config", cfg},
                 state_dir_ + "/gateway.log");
   }

@@ -26,6 +26,9 @@ struct GatewayOptions {
   // A bus instance ({"plugin", "config"}); null: none, so the gateway uses its in-process
   // local bus (a gateway alone). The cluster scenario gives its gateways one nats-server.
   nlohmann::json bus = nullptr;
+  // Also a TLS bridge listener and a TLS (https/wss) ws listener with the /ws routes, both on
+  // the gateway's own certificate (generated into <state_dir>/tls on first start).
+  bool tls_listeners = false;
   // Merged into the bench config (RFC 7386) by the scenarios that need more than the defaults
   // (the soak keeps dispatch results for as long as it runs).
   nlohmann::json config_patch = nlohmann::json::object();
@@ -51,6 +54,11 @@ class GatewayRunner {
   int bridge_port() const { return state_["bridgePort"]; }
   int api_port() const { return state_["apiPort"]; }
   int ws_port() const { return state_["wsPort"]; }
+  // The TLS listeners (tls_listeners only).
+  int bridge_tls_port() const { return state_["bridgeTlsPort"]; }
+  int wss_port() const { return state_["wssPort"]; }
+  // The certificate the TLS listeners serve: the gateway's default one in its state directory.
+  std::string tls_cert_file() const { return state_dir_ + "/tls/gateway.crt"; }
   std::string org_id() const { return state_["orgId"]; }
   std::string internal_token() const { return state_["internalToken"]; }
 

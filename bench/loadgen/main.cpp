@@ -66,6 +66,9 @@ int main(int argc, char** argv) {
   invoke->add_option("--in-flight", inv.in_flight, "invokes in flight per caller in the load run")
       ->check(CLI::Range(1, 65535));
   invoke->add_option("--rate", inv.rate, "also a paced run at this many invokes/s (open loop)");
+  invoke->add_flag("--tls", inv.tls,
+                   "then the same runs with the nodes on a TLS bridge listener of the same "
+                   "gateway (target gateway-tls), each figure next to the plain one");
 
   auto* base = app.add_subcommand("baseline", "the raw and NATS baselines alone");
   add_common(base, common);
@@ -84,13 +87,19 @@ int main(int argc, char** argv) {
   auto* idle_cmd = app.add_subcommand("idle", "hold N idle nodes: gateway RSS per node");
   add_common(idle_cmd, common);
   idle_cmd->add_option("--nodes", idle.nodes)->check(CLI::Range(1, 100000));
-  idle_cmd->add_option("--transport", idle.transport, "bridge or ws")
-      ->check(CLI::IsMember({"bridge", "ws"}));
+  idle_cmd
+      ->add_option("--transport", idle.transport,
+                   "bridge, ws, or over TLS: bridge-tls, wss (each next to its plain form, "
+                   "fresh gateways, same run)")
+      ->check(CLI::IsMember({"bridge", "ws", "bridge-tls", "wss"}));
 
   auto* reconnect = app.add_subcommand("reconnect", "N nodes drop and reconnect at once");
   add_common(reconnect, common);
   reconnect->add_option("--nodes", rec.nodes)->check(CLI::Range(1, 100000));
   reconnect->add_option("--rounds", rec.rounds)->check(CLI::Range(1, 100));
+  reconnect->add_flag("--tls", rec.tls,
+                      "then the same rounds on a TLS bridge listener: handshakes/s and gateway "
+                      "CPU per reconnect, TLS against plain");
 
   auto* soak_cmd = app.add_subcommand(
       "soak", "paced invokes for --duration s with connection churn: gateway RSS before/after");

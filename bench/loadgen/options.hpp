@@ -23,6 +23,7 @@ struct InvokeOptions {
   int callers = 4;
   int in_flight = 16;  // per caller: callers × in_flight requests in flight in the load run
   double rate = 0;     // also an open-loop run at this many invokes/s (0: none)
+  bool tls = false;    // then the same runs again with the nodes on a TLS bridge listener
 };
 
 struct DispatchOptions {
@@ -33,7 +34,9 @@ struct DispatchOptions {
 
 struct IdleOptions {
   int nodes = 1000;
-  std::string transport = "bridge";  // bridge or ws
+  // bridge, ws, or their TLS forms bridge-tls and wss (each measured next to its plain form on
+  // a fresh gateway in the same run).
+  std::string transport = "bridge";
 };
 
 struct PairingOptions {
@@ -43,6 +46,7 @@ struct PairingOptions {
 struct ReconnectOptions {
   int nodes = 1000;
   int rounds = 3;
+  bool tls = false;  // then the same rounds again on a TLS bridge listener
 };
 
 struct SoakOptions {

@@ -102,7 +102,7 @@ void Report::print_text() const {
   if (doc_.contains("setup")) std::printf("setup: %s\n", doc_["setup"].dump().c_str());
   if (!doc_["loads"].empty()) {
     // cpu µs/req s/c: the server's CPU per answered request, then the bench's own.
-    std::printf("\n%-11s %-9s %10s %9s %9s %9s %9s %9s %9s %6s %6s %12s\n", "run", "target",
+    std::printf("\n%-11s %-11s %10s %9s %9s %9s %9s %9s %9s %6s %6s %12s\n", "run", "target",
                 "callers×K", "req/s", "p50 µs", "p90 µs", "p99 µs", "p99.9 µs", "max µs", "errors",
                 "lost", "cpu µs/req s/c");
     for (const auto& r : doc_["loads"]) {
@@ -116,7 +116,7 @@ void Report::print_text() const {
         ck += std::to_string(static_cast<long>(r["rate"].get<double>()));
       }
       const std::string cpu = cpu_cell(r);
-      std::printf("%-11s %-9s %10s %9.0f %9.1f %9.1f %9.1f %9.1f %9.1f %6llu %6llu %12s\n",
+      std::printf("%-11s %-11s %10s %9.0f %9.1f %9.1f %9.1f %9.1f %9.1f %6llu %6llu %12s\n",
                   r["run"].get<std::string>().c_str(), r["target"].get<std::string>().c_str(),
                   ck.c_str(), r["throughput"].get<double>(), r["p50Us"].get<double>(),
                   r["p90Us"].get<double>(), r["p99Us"].get<double>(), r["p999Us"].get<double>(),

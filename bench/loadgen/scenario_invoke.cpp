@@ -1,11 +1,14 @@
 // `invoke`: operators call nodes.invoke on bridge nodes that answer at once; the same runs on
-// the raw and NATS baselines. Also `baseline`: the baselines alone.
+// the raw and NATS baselines. With --tls, the same runs again with the nodes reconnected over
+// TLS to a TLS bridge listener of the same gateway (target gateway-tls), each figure next to the
+// plain one. Also `baseline`: the baselines alone.
 #include <filesystem>
 #include <memory>
 
 #include "baselines.hpp"
 #include "channels.hpp"
 #include "scenario_common.hpp"
+#include "tls_client.hpp"
 
 namespace vespid::bench {
 
@@ -17,6 +20,20 @@ void run_plan(Report& report, const std::vector<RunPlan>& plan, std::vector<Targ
   }
 }
 
+// gateway-tls against gateway, run by run: throughput, latency and the gateway's CPU per invoke.
+void add_tls_ratios(Report& report, const std::vector<RunPlan>& plan) {
+  add_standard_ratios(report, "gateway-tls", plan, {"gateway"});
+  for (const auto& p : plan) {
+    const auto* t = report.load_row(p.name, "gateway-tls");
+    const auto* g = report.load_row(p.name, "gateway");
+    if (!t || !g || !t->contains("serverCpuUsPerReq") || !g->contains("serverCpuUsPerReq")) {
+      continue;
+    }
+    report.add_ratio("gateway-tls " + p.name + " gateway CPU/invoke", (*t)["serverCpuUsPerReq"],
+                     "µs", "gateway", (*g)["serverCpuUsPerReq"]);
+  }
+}
+
 }  // namespace
 
 int run_invoke(const CommonOptions& c, const InvokeOptions& o) {
@@ -25,9 +42,12 @@ int run_invoke(const CommonOptions& c, const InvokeOptions& o) {
   Report report("invoke");
   nlohmann::json setup = setup_facts(c);
   setup["nodes"] = o.nodes;
+  setup["tls"] = o.tls;
   report.set("setup", setup);
 
-  GatewayRunner gw(c.gateway);
+  GatewayOptions gopts = c.gateway;
+  gopts.tls_listeners = o.tls;
+  GatewayRunner gw(gopts);
   gw.start();
   auto creds = ensure_bridge_creds(gw, pool, o.nodes);
   BridgeFleet fleet(pool, gw.bridge_port());
@@ -50,13 +70,26 @@ int run_invoke(const CommonOptions& c, const InvokeOptions& o) {
   report.add_process("gateway", "before", read_proc_stats(gw.pid()));
   const auto plan = standard_plan(c, o.callers, o.in_flight, o.rate);
   run_plan(report, plan, targets);
+  uint64_t invokes = fleet.invokes();
+  if (o.tls) {
+    // The same nodes, now over TLS (pinned to the gateway's certificate), the same runs.
+    fleet.close_all();
+    BridgeFleet tls_fleet(pool, gw.bridge_tls_port(), TlsClient::pinning(gw.tls_cert_file()));
+    connect_or_throw(tls_fleet, creds);
+    std::vector<Target> tls_targets;
+    tls_targets.push_back(
+        gateway_invoke_target(pool, gw.pid(), gw.socket_path(), names, payload, "gateway-tls"));
+    run_plan(report, plan, tls_targets);
+    invokes += tls_fleet.invokes();
+    tls_fleet.close_all();
+  }
   report.add_process("gateway", "after", read_proc_stats(gw.pid()));
   if (base) {
     report.add_process("nats-server", "after", read_proc_stats(base->nats_pid()));
     add_standard_ratios(report, "gateway", plan);
   }
-  report.add_figure("invokes answered by the bench's nodes", static_cast<double>(fleet.invokes()),
-                    "");
+  if (o.tls) add_tls_ratios(report, plan);
+  report.add_figure("invokes answered by the bench's nodes", static_cast<double>(invokes), "");
   report.add_figure("bench client CPU (all runs)", self_cpu_seconds(), "s");
   fleet.close_all();
   if (base) base->stop();

@@ -9,8 +9,11 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
 #include <cstring>
+
+#include "tls_client.hpp"
 
 namespace vespid::bench {
 
@@ -37,9 +40,20 @@ StreamConn::Endpoint unix_endpoint(const std::string& path) {
   return StreamConn::Endpoint(asio::local::stream_protocol::endpoint(path));
 }
 
+// The TLS stream runs over the connection's own socket (by reference), so closing socket_ ends
+// it as it ends a plain connection: at once, without close_notify, as a network drop would.
+struct StreamConn::Tls {
+  Tls(asio::generic::stream_protocol::socket& s, asio::ssl::context& ctx) : stream(s, ctx) {}
+  asio::ssl::stream<asio::generic::stream_protocol::socket&> stream;
+};
+
 StreamConn::StreamConn(asio::io_context& io) : io_(io), socket_(io) {}
 
 StreamConn::~StreamConn() = default;
+
+void StreamConn::use_tls(std::shared_ptr<TlsClient> tls) {
+  tls_client_ = std::move(tls);
+}
 
 void StreamConn::connect(const Endpoint& ep,
                          std::function<void(const boost::system::error_code&)> done) {
@@ -51,14 +65,24 @@ void StreamConn::connect(const Endpoint& ep,
       ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVBUF, &rcvbuf_, sizeof rcvbuf_);
     }
   }
-  socket_.async_connect(
-      ep, [self = shared_from_this(), done = std::move(done)](const boost::system::error_code& ec) {
-        if (!ec) {
-          self->open_ = true;
-          set_nodelay(self->socket_);
-        }
-        done(ec);
-      });
+  socket_.async_connect(ep, [self = shared_from_this(),
+                             done = std::move(done)](const boost::system::error_code& ec) mutable {
+    if (ec) return done(ec);
+    self->open_ = true;
+    set_nodelay(self->socket_);
+    if (!self->tls_client_) return done(ec);
+    self->tls_ = std::make_unique<Tls>(self->socket_, self->tls_client_->context());
+    self->tls_->stream.async_handshake(
+        asio::ssl::stream_base::client,
+        [self, done = std::move(done)](const boost::system::error_code& hec) {
+          if (hec) {
+            self->open_ = false;
+            boost::system::error_code ignored;
+            self->socket_.close(ignored);
+          }
+          done(hec);
+        });
+  });
 }
 
 void StreamConn::adopt(asio::generic::stream_protocol::socket socket) {
@@ -83,21 +107,25 @@ void StreamConn::read_more() {
   if (in_.size() - in_used_ < in_.size() / 4) in_.resize(in_.size() * 2);
   std::size_t room = in_.size() - in_used_;
   if (max_read_ > 0) room = std::min(room, max_read_);
-  socket_.async_read_some(
-      asio::buffer(in_.data() + in_used_, room),
-      [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
-        if (ec) return self->finish(ec);
-        self->in_used_ += n;
-        const std::size_t used =
-            self->on_data_ ? self->on_data_(std::string_view(self->in_.data(), self->in_used_))
-                           : self->in_used_;
-        if (!self->open_) return;
-        if (used > 0) {
-          std::memmove(self->in_.data(), self->in_.data() + used, self->in_used_ - used);
-          self->in_used_ -= used;
-        }
-        self->read_more();
-      });
+  auto on_read = [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+    if (ec) return self->finish(ec);
+    self->in_used_ += n;
+    const std::size_t used =
+        self->on_data_ ? self->on_data_(std::string_view(self->in_.data(), self->in_used_))
+                       : self->in_used_;
+    if (!self->open_) return;
+    if (used > 0) {
+      std::memmove(self->in_.data(), self->in_.data() + used, self->in_used_ - used);
+      self->in_used_ -= used;
+    }
+    self->read_more();
+  };
+  const auto buf = asio::buffer(in_.data() + in_used_, room);
+  if (tls_) {
+    tls_->stream.async_read_some(buf, std::move(on_read));
+  } else {
+    socket_.async_read_some(buf, std::move(on_read));
+  }
 }
 
 void StreamConn::resume_reading() {
@@ -127,13 +155,17 @@ void StreamConn::write_now() {
   writing_.swap(pending_);
   pending_.clear();
   writing_now_ = true;
-  asio::async_write(socket_, asio::buffer(writing_),
-                    [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
-                      self->writing_now_ = false;
-                      self->writing_.clear();
-                      if (ec) return self->finish(ec);
-                      self->write_now();
-                    });
+  auto on_written = [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+    self->writing_now_ = false;
+    self->writing_.clear();
+    if (ec) return self->finish(ec);
+    self->write_now();
+  };
+  if (tls_) {
+    asio::async_write(tls_->stream, asio::buffer(writing_), std::move(on_written));
+  } else {
+    asio::async_write(socket_, asio::buffer(writing_), std::move(on_written));
+  }
 }
 
 void StreamConn::close() {

@@ -1,6 +1,6 @@
-// One byte-stream socket (TCP or Unix) with client-side write coalescing: everything sent while
-// a write is in flight, or within one loop turn, leaves in the next single write. All calls must
-// come from the socket's own io_context thread.
+// One byte-stream socket (TCP or Unix, optionally TLS on the client side) with client-side write
+// coalescing: everything sent while a write is in flight, or within one loop turn, leaves in the
+// next single write. All calls must come from the socket's own io_context thread.
 #pragma once
 
 #include <boost/asio/generic/stream_protocol.hpp>
@@ -12,6 +12,8 @@
 #include <system_error>
 
 namespace vespid::bench {
+
+class TlsClient;
 
 class StreamConn : public std::enable_shared_from_this<StreamConn> {
  public:
@@ -26,6 +28,9 @@ class StreamConn : public std::enable_shared_from_this<StreamConn> {
 
   boost::asio::io_context& io() noexcept { return io_; }
 
+  // Before connect(): speak TLS over the connection, verified as `tls` says. connect() then
+  // completes only after the TLS handshake (its error, if it fails, is the handshake's).
+  void use_tls(std::shared_ptr<TlsClient> tls);
   // Connects, then reads until the connection ends. TCP sockets get TCP_NODELAY.
   void connect(const Endpoint& ep, std::function<void(const boost::system::error_code&)> done);
   // Adopts an accepted socket.
@@ -59,8 +64,12 @@ class StreamConn : public std::enable_shared_from_this<StreamConn> {
   void write_now();
   void finish(const boost::system::error_code& ec);
 
+  struct Tls;  // the TLS stream over socket_, when use_tls() was called
+
   boost::asio::io_context& io_;
   boost::asio::generic::stream_protocol::socket socket_;
+  std::shared_ptr<TlsClient> tls_client_;
+  std::unique_ptr<Tls> tls_;
   OnData on_data_;
   OnClose on_close_;
   std::string in_;

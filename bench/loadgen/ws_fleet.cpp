@@ -41,6 +41,7 @@ struct WsFleet::Host : std::enable_shared_from_this<WsFleet::Host> {
 
   void open(std::shared_ptr<RoundShared> shared) {
     conn = std::make_shared<StreamConn>(io);
+    if (fleet.tls_) conn->use_tls(fleet.tls_);
     auto self = shared_from_this();
     conn->connect(tcp_endpoint("127.0.0.1", fleet.port_), [self, shared](
                                                               const boost::system::error_code& ec) {
@@ -187,7 +188,8 @@ struct WsFleet::Host : std::enable_shared_from_this<WsFleet::Host> {
   }
 };
 
-WsFleet::WsFleet(IoPool& pool, int ws_port) : pool_(pool), port_(ws_port) {}
+WsFleet::WsFleet(IoPool& pool, int ws_port, std::shared_ptr<TlsClient> tls)
+    : pool_(pool), port_(ws_port), tls_(std::move(tls)) {}
 WsFleet::~WsFleet() = default;
 
 std::vector<WsCred> WsFleet::pair(int n, const std::string& socket_path, const std::string& org,

@@ -19,12 +19,15 @@
 
 namespace vespid::bench {
 
+class TlsClient;
+
 class WsFleet {
  public:
   // Called on the host's thread with the requestId of an execute_ack.
   using OnAck = std::function<void(std::string_view request_id)>;
 
-  WsFleet(IoPool& pool, int ws_port);
+  // With `tls`, every host speaks TLS (wss) to `ws_port`, verified by `tls`.
+  WsFleet(IoPool& pool, int ws_port, std::shared_ptr<TlsClient> tls = nullptr);
   ~WsFleet();
 
   // Pairs n node hosts: single-use pairing tokens from the admin socket (agents.pairingToken,
@@ -60,6 +63,7 @@ class WsFleet {
 
   IoPool& pool_;
   int port_;
+  std::shared_ptr<TlsClient> tls_;
   std::vector<std::shared_ptr<Host>> hosts_;
   std::atomic<std::size_t> online_{0};
   std::atomic<uint64_t> executes_{0};
