@@ -111,6 +111,13 @@ void GatewayRunner::write_config(const std::string& path) {
                       {"tls", true},
                       {"max_connections", 30000}}}});
   }
+  if (opts_.io_threads > 1) {
+    for (auto& inst : cfg["plugins"]["instances"]) {
+      if (inst["plugin"] == "bridge" || inst["plugin"] == "ws") {
+        inst["config"]["threads"] = opts_.io_threads;
+      }
+    }
+  }
   if (!opts_.bus.is_null()) {
     json bus = opts_.bus;
     bus["name"] = "bus";

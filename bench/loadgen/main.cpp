@@ -34,6 +34,9 @@ void add_common(CLI::App* app, CommonOptions& c) {
   app->add_flag("--attach", c.gateway.attach,
                 "use the gateway already running on --state-dir (started by an earlier run)");
   app->add_option("--gateway-log-level", c.gateway.log_level, "the gateway's log.level");
+  app->add_option("--io-threads", c.gateway.io_threads,
+                  "I/O threads of the gateway's bridge and ws listeners (their `threads`)")
+      ->check(CLI::Range(1, 64));
 }
 
 }  // namespace
