@@ -37,7 +37,7 @@ struct Drain : std::enable_shared_from_this<Drain> {
   }
 
   void finish() {
-    stream.next_layer().expires_never();
+    stream.expires_never();
     stream.close();
     auto d = std::move(done);
     keep.reset();
@@ -81,7 +81,7 @@ void write_continue(Stream& stream, std::function<void(beast::error_code)> done)
 void linger_close(Stream& stream, std::shared_ptr<void> keep, uint64_t linger_ms,
                   std::function<void()> done) {
   auto drain = std::make_shared<Drain>(stream, std::move(keep), std::move(done));
-  stream.next_layer().expires_after(std::chrono::milliseconds(linger_ms));
+  stream.expires_after(std::chrono::milliseconds(linger_ms));
   auto half_close_and_drain = [drain] {
     beast::error_code ec;
     drain->stream.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -92,7 +92,8 @@ void linger_close(Stream& stream, std::shared_ptr<void> keep, uint64_t linger_ms
     drain->read();
   };
   if (stream.is_tls()) {
-    // close_notify first; a peer that never answers it is cut off by the stream's deadline.
+    // close_notify first (sent, not awaited: the drain below reads until the peer's end); a
+    // peer that does not take it is cut off by the stream's deadline.
     stream.tls().async_shutdown([drain, half_close_and_drain](beast::error_code ec) {
       if (ec == beast::error::timeout) {
         drain->finish();

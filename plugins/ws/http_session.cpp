@@ -22,7 +22,6 @@ namespace vespid::ws {
 
 namespace {
 
-namespace ssl = net::ssl;
 using std::chrono::milliseconds;
 
 // How long a closing connection may take to hand its last response over.
@@ -119,8 +118,8 @@ void HttpSession::start() {
     return;
   }
   state_ = State::Handshake;
-  stream_->next_layer().expires_after(ms(cfg().handshake_timeout_ms));
-  stream_->tls().async_handshake(ssl::stream_base::server,
+  stream_->expires_after(ms(cfg().handshake_timeout_ms));
+  stream_->tls().async_handshake(TlsStream::server,
                                  [self = self()](beast::error_code ec) { self->on_handshake(ec); });
 }
 
@@ -141,8 +140,7 @@ void HttpSession::read_request() {
   parser_->header_limit(static_cast<std::uint32_t>(
       std::min<std::size_t>(cfg().max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
   parser_->body_limit(cfg().max_body_bytes);
-  stream_->next_layer().expires_after(
-      ms(first_ ? cfg().handshake_timeout_ms : cfg().idle_timeout_ms));
+  stream_->expires_after(ms(first_ ? cfg().handshake_timeout_ms : cfg().idle_timeout_ms));
   http::async_read_header(
       *stream_, buf_, *parser_,
       [self = self()](beast::error_code ec, std::size_t) { self->on_header(ec); });
@@ -159,7 +157,7 @@ void HttpSession::on_header(beast::error_code ec) {
     dispatch(parser_->release());
     return;
   }
-  stream_->next_layer().expires_after(ms(cfg().idle_timeout_ms));
+  stream_->expires_after(ms(cfg().idle_timeout_ms));
   if (iequals(parser_->get()[http::field::expect], "100-continue")) {
     write_continue(*stream_, [self = self()](beast::error_code wec) {
       if (self->state_ != State::Reading) return;
@@ -284,7 +282,7 @@ void HttpSession::route_rest(Request req, const Target& target, const Route& rou
   }
   state_ = State::Waiting;
   // Waiting for the core is not the peer idling: no deadline until the answer is written.
-  stream_->next_layer().expires_never();
+  stream_->expires_never();
   const int rc = sh_->host.api()->conn_recv(rest_conn_, envelope->data(), envelope->size());
   if (rc != VSP_OK && rc != VSP_E_CLOSED) {
     // VSP_E_CLOSED means the host is closing this connection: its close() answers the request.
@@ -315,7 +313,7 @@ void HttpSession::route_websocket(Request req, const Route& route, const std::st
   release_host(VSP_OK, "upgraded to WebSocket");
   state_ = State::Done;
   removed_ = true;  // the WebSocket session takes this session's place in the registry
-  stream_->next_layer().expires_never();
+  stream_->expires_never();
   Stream stream = std::move(*stream_);
   stream_.reset();
   if (route.kind == Route::Kind::Echo) {
@@ -327,7 +325,7 @@ void HttpSession::route_websocket(Request req, const Route& route, const std::st
 
 void HttpSession::respond(http::message_generator msg, bool keep_alive) {
   state_ = State::Writing;
-  stream_->next_layer().expires_after(ms(cfg().idle_timeout_ms));
+  stream_->expires_after(ms(cfg().idle_timeout_ms));
   write_message(*stream_, std::move(msg), [self = self(), keep_alive](beast::error_code ec) {
     self->on_written(ec, keep_alive);
   });

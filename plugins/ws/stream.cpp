@@ -4,9 +4,25 @@ namespace vespid::ws {
 
 Stream::Stream(tcp::socket socket, net::ssl::context* tls) {
   if (tls != nullptr) {
-    tls_ = std::make_unique<tls_stream>(beast::tcp_stream(std::move(socket)), *tls);
+    tls_.emplace(std::move(socket), *tls);
   } else {
     tcp_.emplace(std::move(socket));
+  }
+}
+
+void Stream::expires_after(std::chrono::steady_clock::duration d) {
+  if (tls_) {
+    tls_->expires_after(d);
+  } else {
+    tcp_->expires_after(d);
+  }
+}
+
+void Stream::expires_never() {
+  if (tls_) {
+    tls_->expires_never();
+  } else {
+    tcp_->expires_never();
   }
 }
 
@@ -31,9 +47,11 @@ std::string endpoint_text(const tcp::endpoint& ep) {
 
 void teardown(beast::role_type role, Stream& stream, beast::error_code& ec) {
   if (stream.is_tls()) {
-    boost::beast::teardown(role, stream.tls(), ec);
+    stream.tls().shutdown(ec);
+    beast::error_code tcp_ec;
+    beast::websocket::teardown(role, stream.socket(), ec ? tcp_ec : ec);
   } else {
-    boost::beast::teardown(role, stream.next_layer(), ec);
+    beast::websocket::teardown(role, stream.socket(), ec);
   }
 }
 

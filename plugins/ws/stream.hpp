@@ -1,44 +1,52 @@
 // One byte stream for both kinds of peer: a TCP stream with Beast's timeouts, optionally under
-// TLS. Decided per connection at run time, so the HTTP and WebSocket code is compiled once
-// instead of once per stream type. Satisfies Beast's AsyncStream requirements; the WebSocket
-// teardown hooks below let websocket::stream<Stream> close it either way.
+// TLS (TlsStream: OpenSSL straight on the socket). Decided per connection at run time, so the
+// HTTP and WebSocket code is compiled once instead of once per stream type. Satisfies Beast's
+// AsyncStream requirements; the WebSocket teardown hooks below let websocket::stream<Stream>
+// close it either way.
+//
+// Deadlines go through expires_after / expires_never here: the plain side keeps them in its
+// beast::tcp_stream, TlsStream keeps its own. The next layer is the socket in both cases.
 #pragma once
 
+#include <boost/asio/compose.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core/role.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/websocket/ssl.hpp>
 #include <boost/beast/websocket/teardown.hpp>
-#include <memory>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <utility>
 
-namespace vespid::ws {
+#include "tls_stream.hpp"
 
-namespace net = boost::asio;
-namespace beast = boost::beast;
-using tcp = net::ip::tcp;
+namespace vespid::ws {
 
 class Stream {
  public:
-  using executor_type = beast::tcp_stream::executor_type;
-  using tls_stream = net::ssl::stream<beast::tcp_stream>;
-  // For beast::get_lowest_layer: the TCP stream, under TLS or not.
-  using next_layer_type = beast::tcp_stream;
+  using executor_type = tcp::socket::executor_type;
+  using tls_stream = TlsStream;
+  // For beast::get_lowest_layer: the socket, under TLS or not (Beast's WebSocket timeouts close
+  // it).
+  using next_layer_type = tcp::socket;
 
   // `tls` null: plain TCP. Otherwise the peer speaks TLS (server or client side is chosen by
-  // the handshake the owner runs on tls()).
+  // the handshake the owner runs on tls()); the context must outlive the stream.
   Stream(tcp::socket socket, net::ssl::context* tls);
   Stream(Stream&&) noexcept = default;
   Stream& operator=(Stream&&) noexcept = default;
 
   executor_type get_executor() noexcept { return next_layer().get_executor(); }
-  beast::tcp_stream& next_layer() noexcept { return tls_ ? tls_->next_layer() : *tcp_; }
-  tcp::socket& socket() noexcept { return next_layer().socket(); }
-  bool is_tls() const noexcept { return tls_ != nullptr; }
+  tcp::socket& next_layer() noexcept { return tls_ ? tls_->next_layer() : tcp_->socket(); }
+  tcp::socket& socket() noexcept { return next_layer(); }
+  bool is_tls() const noexcept { return tls_.has_value(); }
   tls_stream& tls() noexcept { return *tls_; }
+
+  // A peer that stalls past the deadline is cut off: the socket is closed and what is pending
+  // completes with beast::error::timeout.
+  void expires_after(std::chrono::steady_clock::duration d);
+  void expires_never();
 
   template <class MutableBuffers, class Handler>
   void async_read_some(const MutableBuffers& buffers, Handler&& handler) {
@@ -63,21 +71,53 @@ class Stream {
 
  private:
   std::optional<beast::tcp_stream> tcp_;
-  std::unique_ptr<tls_stream> tls_;  // large (OpenSSL state and record buffers): kept aside
+  std::optional<TlsStream> tls_;  // a handle: the TLS state itself is kept aside
 };
 
 // "127.0.0.1:5000", "[::1]:5000".
 std::string endpoint_text(const tcp::endpoint& ep);
 
-// WebSocket closing handshake hooks, found by argument-dependent lookup.
+// WebSocket closing handshake hooks, found by argument-dependent lookup. Under TLS: our
+// close_notify, then the TCP teardown (a server half-closes, then both sides read until the
+// peer's EOF and close).
 void teardown(beast::role_type role, Stream& stream, beast::error_code& ec);
+
+namespace stream_detail {
+
+struct TlsTeardown {
+  TlsStream& tls;
+  beast::role_type role;
+  int step = 0;
+  beast::error_code shutdown_ec;
+
+  template <class Self>
+  void operator()(Self& self, beast::error_code ec = {}) {
+    switch (step) {
+      case 0:
+        step = 1;
+        tls.async_shutdown(std::move(self));
+        return;
+      case 1:
+        step = 2;
+        shutdown_ec = ec;
+        beast::websocket::async_teardown(role, tls.next_layer(), std::move(self));
+        return;
+      default:
+        self.complete(shutdown_ec ? shutdown_ec : ec);
+    }
+  }
+};
+
+}  // namespace stream_detail
 
 template <class TeardownHandler>
 void async_teardown(beast::role_type role, Stream& stream, TeardownHandler&& handler) {
   if (stream.is_tls()) {
-    boost::beast::async_teardown(role, stream.tls(), std::forward<TeardownHandler>(handler));
+    // Never completes inline: the first step is TlsStream's shutdown, which posts.
+    net::async_compose<TeardownHandler, void(beast::error_code)>(
+        stream_detail::TlsTeardown{stream.tls(), role}, handler, stream);
   } else {
-    boost::beast::async_teardown(role, stream.next_layer(), std::forward<TeardownHandler>(handler));
+    beast::websocket::async_teardown(role, stream.socket(), std::forward<TeardownHandler>(handler));
   }
 }
 

@@ -86,7 +86,6 @@ class WsSession final : public Session {
     return std::static_pointer_cast<WsSession>(shared_from_this());
   }
   const Config& cfg() const noexcept { return sh_->cfg; }
-  beast::tcp_stream& tcp() noexcept { return ws_.next_layer().next_layer(); }
 
   // Admission.
   void on_admit();
@@ -263,7 +262,7 @@ void WsSession::refuse(unsigned http_status, std::string body, int status, std::
   req_.reset();
   Response res =
       json_response(static_cast<http::status>(http_status), version, false, std::move(body));
-  tcp().expires_after(milliseconds(cfg().handshake_timeout_ms));
+  ws_.next_layer().expires_after(milliseconds(cfg().handshake_timeout_ms));
   lingering_ = true;
   write_message(ws_.next_layer(), http::message_generator(std::move(res)),
                 [self = self(), status, reason = std::move(reason)](beast::error_code ec) {

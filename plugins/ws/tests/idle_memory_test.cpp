@@ -115,13 +115,18 @@ TEST(IdleMemoryTest, IdleWebSocketConnectionCostsLittle) {
 }
 
 TEST(IdleMemoryTest, IdleTlsWebSocketConnection) {
-  // About 89 KiB today, nearly all of it Asio's ssl::stream: two 17 KiB record buffers plus a
-  // BIO pair of two more, whatever the connection does. Running OpenSSL directly on the socket
-  // (as the bridge plugin does, 16 KiB) is the way down; until then this guards against growth.
+  // About 20 KiB (20,385 bytes measured; 91,278 with Asio's ssl::stream, whose record buffers
+  // and BIO pair stayed allocated whatever the connection did). TlsStream runs OpenSSL on the
+  // socket with SSL_MODE_RELEASE_BUFFERS, so no record buffer is held while idle; what is left is
+  // the plain connection (the figure above, 6.7 KiB with the fake host's records, 2.5 KiB of it
+  // Beast's websocket::stream) plus OpenSSL 3.0's per-connection state, about 13.2 KiB after a
+  // TLS 1.3 handshake: the SSL object alone is 7.4 KiB, then two AES-GCM contexts, the session,
+  // the certificate copy, the key shares, the transcript hash. That sum is above 16 KiB, so the
+  // bound guards against growth instead (see plugins/ws/README.md, "Threads and memory").
   const double per_conn = measure(true);
   ::testing::Test::RecordProperty("bytes_per_idle_wss_connection", static_cast<int>(per_conn));
   EXPECT_GT(per_conn, 0);
-  EXPECT_LT(per_conn, 100 * 1024);
+  EXPECT_LT(per_conn, 22 * 1024);
 }
 
 }  // namespace
