@@ -38,6 +38,11 @@ std::unique_ptr<ssl::context> make_server_tls(const std::string& cert_file,
   }
   // An idle connection then holds no TLS record buffers (memory per idle connection matters).
   SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
+  // No server-side session cache and no session tickets, as in the bridge plugin's context: a
+  // cached session is kilobytes per connection that outlive it, and clients here (node hosts,
+  // operators) hold long-lived connections, so a resumed handshake saves little.
+  SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_num_tickets(native, 0);
   // Renegotiation is a DoS lever (a handshake's CPU cost on demand, inside one connection) and a
   // second handshake state machine; nothing needs it. As in the bridge plugin's context.
   SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION);
