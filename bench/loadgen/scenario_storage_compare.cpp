@@ -32,7 +32,8 @@ void run_backend(Report& report, IoPool& pool, const CommonOptions& c,
   WsFleet hosts(pool, gw.ws_port());
   hosts.set_turn_deltas(o.turn_deltas);
   DispatchRig rig(pool, gw, make_payload(c.size));
-  // Session turns' acks (requestId "<sessionId>:agent:<n>") find no dispatch router and are ignored.
+  // Session turns' acks (requestId "<sessionId>:agent:<n>") find no dispatch router and are
+  // ignored.
   hosts.on_ack([&rig](std::string_view id) { rig.ack(id); });
   connect_or_throw(hosts, creds);
   SessionTurns turns(pool, gw, o.sessions);

@@ -8,7 +8,16 @@ namespace {
 struct Turn {
   int depth = 0;
   std::vector<std::shared_ptr<HeldOutput>> held;
+  std::vector<std::shared_ptr<HeldOutput>> held_for_item;
 };
+
+void release(std::vector<std::shared_ptr<HeldOutput>>& list) noexcept {
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    std::shared_ptr<HeldOutput> out = std::move(list[i]);
+    out->release_held();
+  }
+  list.clear();
+}
 thread_local Turn t_turn;
 }  // namespace
 
@@ -18,6 +27,14 @@ bool active() noexcept {
 
 void hold(std::shared_ptr<HeldOutput> out) {
   t_turn.held.push_back(std::move(out));
+}
+
+void hold_for_item(std::shared_ptr<HeldOutput> out) {
+  t_turn.held_for_item.push_back(std::move(out));
+}
+
+void item_end() noexcept {
+  release(t_turn.held_for_item);
 }
 
 void begin() noexcept {
@@ -32,11 +49,8 @@ void end() noexcept {
   }
   // Still "inside" while releasing: a release that leads to more output (it should not) is
   // held into this same loop rather than recursing.
-  for (std::size_t i = 0; i < t_turn.held.size(); ++i) {
-    std::shared_ptr<HeldOutput> out = std::move(t_turn.held[i]);
-    out->release_held();
-  }
-  t_turn.held.clear();
+  release(t_turn.held_for_item);
+  release(t_turn.held);
   t_turn.depth = 0;
 }
 

@@ -25,6 +25,12 @@ namespace end_of_turn {
 bool active() noexcept;
 // Registers `out` to be released when this thread's turn ends. Only inside a turn.
 void hold(std::shared_ptr<HeldOutput> out);
+// Registers `out` to be released when the piece of core work running now ends (one item of the
+// Sequencer's queue), or the turn, whichever comes first. For what must not wait for a long turn
+// to end (storage ops: the storage thread would sit idle while the core stays busy).
+void hold_for_item(std::shared_ptr<HeldOutput> out);
+// The Sequencer's call after each item it ran: releases what hold_for_item registered.
+void item_end() noexcept;
 
 // Opens (or nests into) this thread's turn; the outermost end releases everything held.
 void begin() noexcept;

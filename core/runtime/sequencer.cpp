@@ -71,6 +71,7 @@ void Sequencer::run_queue() {
     } catch (...) {
       if (auto l = spdlog::get("core")) l->error("core work threw a non-standard exception");
     }
+    end_of_turn::item_end();
     ++done;
   }
   t_running = outer;

@@ -161,7 +161,7 @@ void StorageService::submit(StorageOp* op) {
     auto held = std::static_pointer_cast<HeldSubmits>(t_held.lock());
     if (!held || held->service() != this) {
       held = std::make_shared<HeldSubmits>(this);
-      end_of_turn::hold(held);
+      end_of_turn::hold_for_item(held);
       t_held = held;
     }
     held->add(op);

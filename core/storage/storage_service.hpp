@@ -114,10 +114,12 @@ class StorageService {
 
   // Any thread. Queues `op`; its on_done is delivered when it completed (or failed).
   //
-  // Inside a turn (runtime/end_of_turn.hpp) the op is held and queued with the turn's others
-  // when it ends. Writers resumed together by one delivery of completions then reach the
-  // storage thread together, so their commits share one durable transaction, instead of the
-  // first few waking the thread and going alone while the rest wait for the next fsync.
+  // Inside a turn (runtime/end_of_turn.hpp) the op is held and queued with the others of the
+  // same piece of core work when it ends (hold_for_item). Writers resumed together by one
+  // delivery of completions then reach the storage thread together, so their commits share one
+  // durable transaction, instead of the first few waking the thread and going alone while the
+  // rest wait for the next fsync. Not held for the whole turn: under load a turn is long, and
+  // the storage thread would sit idle through it.
   void submit(StorageOp* op);
 
   // The highest revision the store has handed out, as far as this service knows: the start-up
