@@ -136,11 +136,14 @@ Config parse_config(std::string_view json_text, const std::string& state_dir) {
     } else if (key == "connect_required") {
       if (!v.is_boolean()) invalid("\"connect_required\" must be true or false");
       cfg.connect_required = v.get<bool>();
+    } else if (key == "prompt_writes") {
+      if (!v.is_boolean()) invalid("\"prompt_writes\" must be true or false");
+      cfg.prompt_writes = v.get<bool>();
     } else {
       invalid("unknown config key \"" + key +
               "\" (known keys: servers, name, user, password, token, creds_file, tls, "
               "connect_timeout_ms, request_timeout_ms, max_reconnect_wait_ms, max_pending_bytes, "
-              "max_sub_pending_msgs, max_sub_pending_bytes, connect_required)");
+              "max_sub_pending_msgs, max_sub_pending_bytes, connect_required, prompt_writes)");
     }
   }
   if (!cfg.password.empty() && cfg.user.empty()) invalid("\"password\" needs \"user\"");

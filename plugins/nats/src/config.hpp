@@ -44,6 +44,10 @@ struct Config {
   // False: start even when no server can be reached, and connect in the background (the bus
   // starts down and reports up when it connects).
   bool connect_required = true;
+  // True: what is published is written to the server at once by the plugin's own writer
+  // thread (prompt_writer.hpp). False: libnats's flusher writes it about 1 ms later, with
+  // fewer writes and PINGs under heavy load.
+  bool prompt_writes = true;
 };
 
 // Parses and validates. Throws vsp::Error(VSP_E_INVALID) naming the offending key. Relative file

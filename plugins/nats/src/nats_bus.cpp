@@ -133,6 +133,9 @@ void NatsBus::start() {
     requests_.reset();
     throw;
   }
+  if (cfg_.prompt_writes) {
+    writer_ = std::make_unique<PromptWriter>(nc_, std::chrono::milliseconds(1000));
+  }
   started_ = true;
 }
 
@@ -191,10 +194,12 @@ void NatsBus::stop() {
   natsSubscription_Destroy(inbox_sub_);
   inbox_sub_ = nullptr;
   wait_flag(inbox_done_, "end of the reply inbox");
+  if (writer_) writer_->stop();
   natsConnection_Close(nc_);
   wait_flag(closed_, "close");
   natsConnection_Destroy(nc_);
   nc_ = nullptr;
+  writer_.reset();
   requests_.reset();
   host_.info("nats: closed the connection to " + servers_text());
 }
@@ -224,6 +229,7 @@ void NatsBus::send(const std::string& subject, const char* reply, std::string_vi
       reply ? natsConnection_PublishRequest(nc_, subject.c_str(), reply, data.data(), len)
             : natsConnection_Publish(nc_, subject.c_str(), data.data(), len);
   if (s != NATS_OK) refuse(status_for(s), "publish to \"" + subject + "\": " + nats_error(s));
+  if (writer_) writer_->kick();
 }
 
 void NatsBus::publish(std::string_view subject, std::string_view reply_to, std::string_view data) {

@@ -23,6 +23,7 @@
 
 #include "config.hpp"
 #include "options.hpp"
+#include "prompt_writer.hpp"
 #include "requests.hpp"
 
 namespace vespid::natsbus {
@@ -94,6 +95,8 @@ class NatsBus {
   std::unique_ptr<Requests> requests_;
 
   std::mutex publish_mu_;  // the buffer check and the write it allows happen together
+  // Set in start before started_, when cfg_.prompt_writes; stopped before the connection closes.
+  std::unique_ptr<PromptWriter> writer_;
 
   std::mutex subs_mu_;
   uint64_t next_sub_ = 0;
