@@ -40,6 +40,8 @@ TEST(NatsConfig, RefusalsNameTheKey) {
             "nats: \"connect_timeout_ms\" must be an integer from 100 to 600000");
   EXPECT_EQ(start_error(R"({"connect_required": "no"})"),
             "nats: \"connect_required\" must be true or false");
+  EXPECT_EQ(start_error(R"({"prompt_writes": 1})"),
+            "nats: \"prompt_writes\" must be true or false");
   EXPECT_EQ(start_error(R"({"servers": ["tls://a.example:4222", "tls://b.example:4222"]})"),
             "nats: the servers are on different hosts; set \"tls.server_name\" to the name their "
             "certificates carry");

@@ -9,16 +9,20 @@ using vespid::bus_test::BusConformance;  // unqualified in INSTANTIATE_TEST_SUIT
 
 namespace {
 
-BusBackend nats_backend() {
+// `prompt_writes` on (the default: the plugin's writer thread flushes each publish) and off
+// (libnats's flusher writes it): the same contract either way.
+BusBackend nats_backend(bool prompt_writes) {
   // nats-server's default max_payload is 1 MiB.
-  return BusBackend{
-      "nats", "nats",
-      [] {
-        return vespid::bus_test::nats::config_for(vespid::bus_test::nats::shared_server().url());
-      },
-      1024 * 1024, false};
+  return BusBackend{prompt_writes ? "nats" : "nats_buffered", "nats",
+                    [prompt_writes] {
+                      return vespid::bus_test::nats::config_for(
+                          vespid::bus_test::nats::shared_server().url(),
+                          prompt_writes ? "" : R"("prompt_writes": false)");
+                    },
+                    1024 * 1024, false};
 }
 
 }  // namespace
 
-INSTANTIATE_TEST_SUITE_P(Nats, BusConformance, testing::Values(nats_backend()), BackendName());
+INSTANTIATE_TEST_SUITE_P(Nats, BusConformance,
+                         testing::Values(nats_backend(true), nats_backend(false)), BackendName());
