@@ -105,8 +105,10 @@ class NodeMethods {
   }
   // A pairing request that may be decided now by the caller; NOT_FOUND saying what became of
   // it otherwise, FORBIDDEN when the caller may not decide it.
+  // `org_ref` by value: callers pass literals, and a coroutine's reference parameter to a
+  // temporary dangles once the calling expression ends (docs/coding-notes.md).
   Task<nodes::PendingPairing> decidable(const CallContext& c, const std::string& request_id,
-                                        const std::string& org_ref, const char* verb);
+                                        std::string org_ref, const char* verb);
   api::ApiError gone_request(const std::string& request_id) const;
   // node.pair.resolved to whoever saw the request, on every instance.
   void resolved(const nodes::PendingPairing& r, const char* decision, const std::string& org_id,
@@ -153,7 +155,7 @@ api::ApiError NodeMethods::gone_request(const std::string& request_id) const {
 
 Task<nodes::PendingPairing> NodeMethods::decidable(const CallContext& c,
                                                    const std::string& request_id,
-                                                   const std::string& org_ref, const char* verb) {
+                                                   std::string org_ref, const char* verb) {
   Task<std::optional<nodes::PendingPairing>> find = s_.store.find_pending(request_id);
   std::optional<nodes::PendingPairing> r = co_await std::move(find);
   if (!r) throw gone_request(request_id);
