@@ -130,8 +130,8 @@ size_t StorageService::queued() {
   return queue_.size();
 }
 
-// This thread's ops submitted during its current turn, for one service. Registered with the
-// turn on the first submit and released (queued) when the turn ends.
+// This thread's ops submitted during the piece of core work running now, for one service.
+// Registered on the first submit and released (queued) when that work item ends.
 class StorageService::HeldSubmits final : public HeldOutput {
  public:
   explicit HeldSubmits(StorageService* service) : service_(service) {}
@@ -145,8 +145,8 @@ class StorageService::HeldSubmits final : public HeldOutput {
 };
 
 namespace {
-// The holder this thread's current turn uses, if any (one service at a time; a second service
-// submitting in the same turn gets a holder of its own).
+// The holder this thread's current work item uses, if any (one service at a time; a second
+// service submitting in the same item gets a holder of its own).
 thread_local std::weak_ptr<HeldOutput> t_held;
 }  // namespace
 
