@@ -88,6 +88,9 @@ export function PendingRequests({ op, opStatus, auth, gatewayAdmin, orgAdmin, on
       if (!p || !p.requestId) return;
       const known = itemsRef.current.find((i) => i.req.requestId === p.requestId);
       if (!known) return;
+      // This page's own decision is in flight: its answer patches the item and says more (the
+      // org it went into), and the event may arrive before or after it.
+      if (known.busy) return;
       const detail = p.decision === 'approved'
         ? `Approved${p.node && p.node.displayName ? ` as “${p.node.displayName}”` : ''}.`
         : p.decision === 'expired' ? 'Nobody decided in time; the node has to ask again.' : 'The node was told it was rejected.';
