@@ -20,9 +20,8 @@ std::vector<NodeCred> ensure_bridge_creds(GatewayRunner& gw, IoPool& pool, int n
   if (static_cast<int>(have.size()) < n) {
     note("pairing " + std::to_string(n - have.size()) + " bridge nodes");
     BridgeFleet pairing(pool, gw.bridge_port());
-    // In batches: each new pair-request makes the gateway scan and parse every pending request
-    // (to enforce pairing.max_pending), so pairing N at once costs O(N^2); 500 at a time keeps
-    // it linear. Each batch is saved, so an interrupted run keeps what it paired.
+    // In batches, each saved as it is paired, so an interrupted run keeps what it paired
+    // (pairing itself is linear: `vespid-bench pairing` measures it all at once).
     constexpr int kBatch = 500;
     for (int first = static_cast<int>(have.size()); first < n; first += kBatch) {
       std::vector<std::string> ids;
@@ -42,9 +41,7 @@ std::vector<WsCred> ensure_ws_creds(GatewayRunner& gw, int n) {
   auto have = gw.ws_hosts();
   if (static_cast<int>(have.size()) < n) {
     note("pairing " + std::to_string(n - have.size()) + " node hosts");
-    // In batches of 100 (tokens made, then used): creating a pairing token scans every unused
-    // token of the org (agents.max_pairing_tokens_per_org), so making thousands first is
-    // quadratic. Each batch is saved.
+    // In batches of 100 (tokens made, then used), each saved as it is paired.
     constexpr int kBatch = 100;
     while (static_cast<int>(have.size()) < n) {
       const int batch = std::min(kBatch, n - static_cast<int>(have.size()));

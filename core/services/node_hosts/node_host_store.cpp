@@ -71,10 +71,6 @@ Task<void> NodeHostStore::refresh_pairing_tokens(std::string org_id, bool rescan
     if (rescan || !ledger_.has(org_id)) ledger_.load(org_id, tokens);
   }
   std::vector<std::string> expired;
-  if (auto it = expired_backlog_.find(org_id); it != expired_backlog_.end()) {
-    expired = std::move(it->second);
-    expired_backlog_.erase(it);
-  }
   ledger_.live(org_id, util::now_ms(), expired);
   if (expired.empty()) co_return;
   // Best effort: an expired token is refused at pairing whether or not its rows remain.
@@ -88,13 +84,7 @@ Task<void> NodeHostStore::refresh_pairing_tokens(std::string org_id, bool rescan
 
 std::size_t NodeHostStore::live_pairing_tokens(const std::string& org_id) {
   // Tokens that expired since the last refresh are deleted at the next one.
-  std::vector<std::string> expired;
-  std::size_t live = ledger_.live(org_id, util::now_ms(), expired);
-  if (!expired.empty()) {
-    auto& backlog = expired_backlog_[org_id];
-    backlog.insert(backlog.end(), expired.begin(), expired.end());
-  }
-  return live;
+  return ledger_.count_live(org_id, util::now_ms());
 }
 
 Task<PairingToken> NodeHostStore::create_pairing_token(std::string org_id, std::string created_by) {

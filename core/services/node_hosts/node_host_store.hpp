@@ -4,7 +4,6 @@
 // two hosts pairing with one token cannot both win.
 #pragma once
 
-#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -75,7 +74,6 @@ class NodeHostStore {
   core::StorageService& storage_;
   NodeHostLimits limits_;
   PairingTokenLedger ledger_;
-  std::map<std::string, std::vector<std::string>> expired_backlog_;  // hashes, by org
 };
 
 // "<orgId>" from "<orgId>.<secret>", or empty when the token has no such prefix.

@@ -21,6 +21,16 @@ std::size_t PairingTokenLedger::live(const std::string& org_id, int64_t now_ms,
   return org.by_expiry.size();
 }
 
+std::size_t PairingTokenLedger::count_live(const std::string& org_id, int64_t now_ms) const {
+  auto it = orgs_.find(org_id);
+  if (it == orgs_.end()) return 0;
+  const auto& by_expiry = it->second.by_expiry;
+  // Few are expired: live() at every refresh drops them, so this walk is short.
+  std::size_t expired = 0;
+  for (auto e = by_expiry.begin(); e != by_expiry.end() && e->first <= now_ms; ++e) ++expired;
+  return by_expiry.size() - expired;
+}
+
 void PairingTokenLedger::add(const std::string& org_id, const Entry& token) {
   Org& org = orgs_[org_id];
   auto [it, fresh] = org.expiry_of.emplace(token.hash, token.expires_at_ms);

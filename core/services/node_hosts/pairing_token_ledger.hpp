@@ -33,6 +33,9 @@ class PairingTokenLedger {
   // (their storage rows are the caller's to delete).
   std::size_t live(const std::string& org_id, int64_t now_ms, std::vector<std::string>& expired);
 
+  // Unexpired tokens the org holds, dropping nothing (the expired ones go at the next live()).
+  std::size_t count_live(const std::string& org_id, int64_t now_ms) const;
+
   void add(const std::string& org_id, const Entry& token);
   void remove(const std::string& org_id, const std::string& hash);
 
