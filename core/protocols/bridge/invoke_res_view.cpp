@@ -31,7 +31,8 @@ std::optional<InvokeResView> view_invoke_res(std::string_view frame, int max_dep
     v.payload_json.assign(inner);
   }
   // Spliced into a JSON-lines frame later: one value, and no line break between its tokens.
-  if (v.payload_json.find_first_of("\r\n") != std::string::npos ||
+  if (v.payload_json.find('\n') != std::string::npos ||
+      v.payload_json.find('\r') != std::string::npos ||
       !json_scan::is_value(v.payload_json, max_depth))
     return std::nullopt;
   return v;
