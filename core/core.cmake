@@ -11,6 +11,7 @@ add_library(vespid_core STATIC
   runtime/wake_list.cpp
   runtime/end_of_turn.cpp
   runtime/json_input.cpp
+  runtime/json_scan.cpp
   runtime/json_text.cpp
   runtime/logging.cpp
   runtime/log_tail.cpp
@@ -83,6 +84,7 @@ add_library(vespid_core STATIC
   protocols/web_origin.cpp
   protocols/cookie_auth.cpp
   protocols/bridge/bridge_dialect.cpp
+  protocols/bridge/invoke_res_view.cpp
   protocols/bridge/authenticated_nodes.cpp
   protocols/bridge/tick_timer.cpp
   protocols/bridge/voicewake_events.cpp
@@ -90,6 +92,7 @@ add_library(vespid_core STATIC
   protocols/node/node_host_dialect.cpp
   protocols/client/client_dialect.cpp
   protocols/operator/operator_dialect.cpp
+  protocols/operator/request_view.cpp
   protocols/operator/admin_methods.cpp
   protocols/operator/dispatch_methods.cpp
   protocols/operator/node_methods.cpp

@@ -1,5 +1,6 @@
 #include "cluster/cluster_node_router.hpp"
 
+#include "runtime/json_text.hpp"
 #include "runtime/logging.hpp"
 
 namespace vespid::cluster {
@@ -26,7 +27,7 @@ class ClusterNodeRouter::RemoteLink final : public nodes::NodeLink {
  public:
   RemoteLink(ClusterNodeRouter& router, std::string instance, std::string node_id)
       : router_(router), instance_(std::move(instance)), node_id_(std::move(node_id)) {}
-  void send_invoke(const std::string& invoke_id, const std::string&, const json&) override {
+  void send_invoke(const std::string& invoke_id, const std::string&, const std::string&) override {
     // ClusterNodeRouter::invoke forwards whole invokes; nothing sends one on this link.
     L()->error("invoke {} sent on the remote link of node {}: dropped", invoke_id, node_id_);
   }
@@ -172,11 +173,11 @@ struct ClusterNodeRouter::RemoteInvoke {
 };
 
 core::Task<nodes::InvokeResult> ClusterNodeRouter::invoke(std::string node_id, std::string command,
-                                                          json params,
+                                                          std::string params_json,
                                                           std::chrono::milliseconds timeout) {
   if (local_.online(node_id)) {
-    nodes::InvokeResult r =
-        co_await local_.invoke(std::move(node_id), std::move(command), std::move(params), timeout);
+    nodes::InvokeResult r = co_await local_.invoke(std::move(node_id), std::move(command),
+                                                   std::move(params_json), timeout);
     co_return r;
   }
   const RemoteNode* rn = presence_.find(node_id);
@@ -185,17 +186,17 @@ core::Task<nodes::InvokeResult> ClusterNodeRouter::invoke(std::string node_id, s
     co_return unavailable("node \"" + node_id + "\" did not declare the command \"" + command +
                           "\" when it was paired or re-approved");
   }
-  json body = {{"nodeId", node_id},
-               {"command", command},
-               {"params", std::move(params)},
-               {"timeoutMs", timeout.count()}};
-  RemoteInvoke awaiter{*this,
-                       next_invoke_++,
-                       rn->instance,
-                       subjects_.invoke(rn->instance),
-                       body.dump(-1, ' ', false, json::error_handler_t::replace),
-                       timeout,
-                       {}};
+  // Written as text: the params are already one checked JSON value, spliced as they are; none
+  // is `null`, as instances of earlier versions expect.
+  std::string body = R"({"nodeId":)";
+  core::json_text::append_string(body, node_id);
+  body += R"(,"command":)";
+  core::json_text::append_string(body, command);
+  body.append(R"(,"params":)").append(params_json.empty() ? "null" : params_json);
+  body.append(R"(,"timeoutMs":)").append(std::to_string(timeout.count())).push_back('}');
+  RemoteInvoke awaiter{
+      *this, next_invoke_++, rn->instance, subjects_.invoke(rn->instance), std::move(body), timeout,
+      {}};
   nodes::InvokeResult r = co_await awaiter;
   co_return r;
 }
@@ -238,8 +239,12 @@ void ClusterNodeRouter::serve_invoke(std::string reply_to, const std::string& da
     auto a = alive.lock();
     if (a && *a) bus_.publish(reply_to, invoke_reply_to_wire(r));
   };
+  auto given = m.find("params");
+  std::string params_json = given == m.end() || given->is_null()
+                                ? std::string()
+                                : given->dump(-1, ' ', false, json::error_handler_t::replace);
   core::spawn(local_.invoke(m["nodeId"].get<std::string>(), m["command"].get<std::string>(),
-                            m.value("params", json::object()), timeout),
+                            std::move(params_json), timeout),
               std::function<void(nodes::InvokeResult)>(reply), [reply](std::exception_ptr e) {
                 std::string what = "internal error";
                 try {

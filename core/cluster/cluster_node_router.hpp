@@ -58,7 +58,7 @@ class ClusterNodeRouter final : public nodes::NodeRouter {
   std::string holder(const std::string& node_id) const override;
   const nodes::ConnectedNode* find(const std::string& node_id) const override;
   core::Task<nodes::InvokeResult> invoke(std::string node_id, std::string command,
-                                         nlohmann::json params,
+                                         std::string params_json,
                                          std::chrono::milliseconds timeout) override;
   int disconnect(const std::string& node_id, const std::string& reason) override;
   // Nodes connected to this instance (the status of this process).

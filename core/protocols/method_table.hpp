@@ -7,8 +7,10 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 
 #include "runtime/task.hpp"
 #include "services/identity/principal.hpp"
@@ -31,6 +33,12 @@ struct CallResult {
 };
 
 using MethodHandler = std::function<Task<CallResult>(CallContext, nlohmann::json)>;
+// A hot method's second entry: its params as the request's text (one object, already checked by
+// json_scan), read typed, without a DOM. It returns nullopt for anything it does not read that
+// way, and the call then goes to the MethodHandler with the parsed params, which owns every
+// error. The text lives only during the call: the task must own what it keeps of it.
+using TextHandler =
+    std::function<std::optional<Task<CallResult>>(const CallContext&, std::string_view params)>;
 
 struct MethodSpec {
   std::string name;
@@ -41,6 +49,7 @@ struct MethodSpec {
   // is started in frame order, but the connection's next frame does not wait for its answer;
   // the answer goes out when it is ready, matched by id.
   bool concurrent = false;
+  TextHandler text_handler;  // optional
 };
 
 class MethodTable {
@@ -48,14 +57,21 @@ class MethodTable {
   void add(MethodSpec spec);
   // Throws api::ApiError: METHOD_NOT_FOUND, UNAUTHORIZED (anonymous), FORBIDDEN (role).
   Task<CallResult> call(CallContext ctx, std::string method, nlohmann::json params) const;
-  const std::map<std::string, MethodSpec>& methods() const noexcept { return methods_; }
+  const std::map<std::string, MethodSpec, std::less<>>& methods() const noexcept {
+    return methods_;
+  }
+  // The method's spec, or nullptr.
+  const MethodSpec* find(std::string_view method) const {
+    auto it = methods_.find(method);
+    return it == methods_.end() ? nullptr : &it->second;
+  }
   bool concurrent(const std::string& method) const {
     auto it = methods_.find(method);
     return it != methods_.end() && it->second.concurrent;
   }
 
  private:
-  std::map<std::string, MethodSpec> methods_;
+  std::map<std::string, MethodSpec, std::less<>> methods_;
 };
 
 }  // namespace vespid::core

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/json_input.hpp"
+#include "runtime/json_scan.hpp"
 
 namespace vespid::core::json_text {
 
@@ -69,8 +70,9 @@ bool is_spliceable_value(std::string_view text) {
       std::memchr(text.data(), '\r', text.size()) != nullptr) {
     return false;
   }
-  // A SAX pass lexes, checks UTF-8 and counts depth without allocating a DOM.
-  return json_input::accept(text);
+  // The scan takes nearly every text; what it is too cautious for (a number that underflows a
+  // double) is settled by nlohmann's SAX pass, so the answer is exactly json_input::accept's.
+  return json_scan::is_value(text, json_input::max_depth()) || json_input::accept(text);
 }
 
 }  // namespace vespid::core::json_text

@@ -296,6 +296,64 @@ TEST_F(Bridge, WhateverTheNodeAnswersTheOperatorGetsOneValidLine) {
   EXPECT_TRUE(admin_.call("health", json::object()).is_object());
 }
 
+// The local admin's nodes.invoke is read typed (no DOM) and its `params` go to the node as the
+// text they came in; a request of any other shape (an escaped key, a null timeout) is read the
+// DOM way. Either way the node must get the same value, and the caller the node's answer under
+// its own id.
+TEST_F(Bridge, InvokeParamsReachTheNodeAsSentWhateverTheRequestsShape) {
+  auto c = node();
+  pair(c, "mirror", json::array({"echo"}));
+  struct Case {
+    std::string line;
+    json id;
+    json expected;  // what the node receives and echoes; "none" when it got no paramsJSON
+  };
+  const std::vector<Case> cases = {
+      {R"({"type":"req","id":1,"method":"nodes.invoke","params":{"node":"mirror","command":"echo","params":{"t":"caf\u00e9 \ud83d\ude00 \"q\"","n":[1,-2.5e3,true,null],"o":{}}}})",
+       1,
+       {{"t", "caf\xc3\xa9 \xf0\x9f\x98\x80 \"q\""},
+        {"n", {1, -2500.0, true, nullptr}},
+        {"o", json::object()}}},
+      {R"({"type":"req","id":"two","method":"nodes.invoke","params":{"node":"mirror","command":"echo","params":{"x":1},"timeoutMs":null}})",
+       "two",
+       {{"x", 1}}},
+      {R"({"type":"req","id":3,"method":"nodes.invoke","params":{"n\u006fde":"mirror","command":"echo","params":[1,2]}})",
+       3,
+       {1, 2}},
+      {R"({"type":"req","id":4,"method":"nodes.invoke","params":{"node":"mirror","command":"echo"}})",
+       4, "none"},
+      {R"({"type":"req","id":5,"method":"nodes.invoke","params":{"node":"mirror","command":"echo","params":null,"timeoutMs":5000}})",
+       5, "none"},
+      {R"( { "type" : "req" , "id" : 6 , "method" : "nodes.invoke" , "params" : { "node" : "mirror" , "command" : "echo" , "params" : { "spaced" : [ 1 , 2 ] } } } )",
+       6,
+       {{"spaced", {1, 2}}}},
+  };
+  std::thread echo([&] {
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+      auto inv = c.read_type("invoke", 10s);
+      ASSERT_TRUE(inv);
+      const std::string got = inv->contains("paramsJSON")
+                                  ? BridgeClient::parse_field(*inv, "paramsJSON").dump()
+                                  : std::string("\"none\"");
+      c.send({{"type", "invoke-res"}, {"id", (*inv)["id"]}, {"ok", true}, {"payloadJSON", got}});
+    }
+  });
+  for (const Case& k : cases) {
+    admin_.send_raw(k.line + "\n");
+    std::optional<json> res;
+    while (!res) {
+      auto line = admin_.read_line(10s);
+      ASSERT_TRUE(line) << "no answer to " << k.line;
+      json f = json::parse(*line);
+      if (f.value("type", "") == "res") res = f;
+    }
+    EXPECT_EQ((*res)["id"], k.id) << k.line;
+    ASSERT_EQ((*res)["ok"], true) << res->dump();
+    EXPECT_EQ((*res)["payload"]["payload"], k.expected) << k.line;
+  }
+  echo.join();
+}
+
 TEST_F(Bridge, PendingInvokesFailAtOnceWhenTheNodeDisconnects) {
   auto c = node();
   pair(c, "flaky");

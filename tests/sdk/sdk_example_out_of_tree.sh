@@ -159,7 +159,10 @@ cat >"$WORK/gateway.json" <<EOF
       {"name": "local", "plugin": "unix"},
       {"name": "lines", "plugin": "tcp-lines", "config": {"port": $PORT}}
     ]
-  }
+  },
+  // The connection the steps below keep open stays anonymous; on a loaded machine the steps
+  // can outlast the default 10 s, and the gateway would close it before the SIGTERM step.
+  "limits": {"anonymous_timeout_ms": 600000}
 }
 EOF
 step "run the gateway with a tcp-lines instance on 127.0.0.1:$PORT"

@@ -18,8 +18,7 @@ using namespace std::chrono_literals;
 struct FakeLink final : NodeLink {
   std::vector<std::pair<std::string, std::string>> invokes;  // id, command
   std::string closed_with;
-  void send_invoke(const std::string& id, const std::string& command,
-                   const nlohmann::json&) override {
+  void send_invoke(const std::string& id, const std::string& command, const std::string&) override {
     invokes.emplace_back(id, command);
   }
   void close(const std::string& reason) override { closed_with = reason; }
@@ -47,7 +46,7 @@ class Router : public ::testing::Test {
                     std::optional<InvokeResult>* out) {
     loop_.sequencer().execute([=, this] {
       core::spawn<InvokeResult>(
-          router_.invoke(node, cmd, nullptr, t), [out](InvokeResult r) { *out = std::move(r); },
+          router_.invoke(node, cmd, "", t), [out](InvokeResult r) { *out = std::move(r); },
           [](std::exception_ptr) {});
     });
   }

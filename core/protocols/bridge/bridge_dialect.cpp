@@ -3,6 +3,7 @@
 #include <map>
 
 #include "host/connections/connection.hpp"
+#include "protocols/bridge/invoke_res_view.hpp"
 #include "protocols/typed_frame.hpp"
 #include "runtime/api_error.hpp"
 #include "runtime/crypto.hpp"
@@ -111,7 +112,8 @@ struct BridgeDialect::Session {
 class BridgeDialect::Link final : public nodes::NodeLink {
  public:
   explicit Link(std::weak_ptr<Connection> conn) : conn_(std::move(conn)) {}
-  void send_invoke(const std::string& id, const std::string& command, const json& params) override {
+  void send_invoke(const std::string& id, const std::string& command,
+                   const std::string& params_json) override {
     auto c = conn_.lock();
     if (!c) return;
     // Written as text: the frame's shape is fixed, and paramsJSON is a JSON text in a string.
@@ -119,9 +121,9 @@ class BridgeDialect::Link final : public nodes::NodeLink {
     json_text::append_string(frame, id);
     frame += R"(,"command":)";
     json_text::append_string(frame, command);
-    if (!params.is_null()) {
+    if (!params_json.empty()) {
       frame += R"(,"paramsJSON":)";
-      json_text::append_string(frame, params.dump(-1, ' ', false, json::error_handler_t::replace));
+      json_text::append_string(frame, params_json);
     }
     frame += '}';
     // Invokes routed to this node in one turn (the lines of one operator read) leave together.
@@ -213,6 +215,17 @@ void BridgeDialect::schedule_liveness(const std::shared_ptr<Connection>& conn) {
 Task<void> BridgeDialect::on_message(std::shared_ptr<Connection> conn, std::string message) {
   auto* s = static_cast<Session*>(conn->dialect_state.get());
   s->last_frame = Clock::now();
+  // The frame every invoke ends with is read typed, without a DOM, when it has the plain shape;
+  // anything else (errors, odd shapes, other frames) goes the DOM way below.
+  if (s->phase == Session::Phase::Authenticated) {
+    if (std::optional<InvokeResView> res = view_invoke_res(message, json_input::max_depth())) {
+      nodes::InvokeResult r;
+      r.ok = true;
+      r.payload_json = std::move(res->payload_json);
+      router_.complete(s->link.get(), std::string(res->id), std::move(r));
+      co_return;
+    }
+  }
   std::string bad;
   std::optional<json> parsed = parse_typed_frame(message, bad);
   if (!parsed) {

@@ -57,7 +57,7 @@ struct NodeHostDialect::Session {
 class NodeHostDialect::Link final : public nodes::NodeLink {
  public:
   explicit Link(std::weak_ptr<Connection> conn) : conn_(std::move(conn)) {}
-  void send_invoke(const std::string&, const std::string&, const json&) override {
+  void send_invoke(const std::string&, const std::string&, const std::string&) override {
     // Node hosts take work as `execute`; the router never invokes commands on them (they
     // declare none), so there is nothing to send.
   }

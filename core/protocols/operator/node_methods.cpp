@@ -7,6 +7,8 @@
 #include "protocols/operator/node_view.hpp"
 #include "protocols/params.hpp"
 #include "runtime/api_error.hpp"
+#include "runtime/json_input.hpp"
+#include "runtime/json_scan.hpp"
 #include "runtime/time.hpp"
 #include "services/identity/org_access.hpp"
 #include "services/nodes/node_router.hpp"
@@ -56,10 +58,18 @@ class NodeMethods {
   Task<CallResult> tag(CallContext c, json p);
   Task<CallResult> revoke(CallContext c, json p);
   Task<CallResult> invoke(CallContext c, json p);
+  // nodes.invoke read typed from the request's text (MethodSpec::text_handler): the local admin
+  // invoking a bridge node connected here, which needs no registry read. nullopt for anything
+  // else, which invoke() then reads.
+  std::optional<Task<CallResult>> invoke_text(const CallContext& c, std::string_view p);
   Task<CallResult> remove(CallContext c, json p);
 
  private:
   json view(const nodes::NodeRecord& n) const { return node_view(n, s_.router, s_.instance_id); }
+  // Both ways of nodes.invoke end here: the node id resolved, the params one checked JSON text
+  // (empty: none).
+  Task<CallResult> send_invoke(std::string id, std::string command, std::string params_json,
+                               int64_t timeout_ms);
   // What a node's pending re-approval asks, on its node.list / node.describe entry.
   static json reapproval_view(const nodes::PendingPairing& r) {
     json full = nodes::to_public_json(r);
@@ -370,8 +380,44 @@ Task<CallResult> NodeMethods::invoke(CallContext c, json p) {
     }
     id = target.node_id;
   }
+  std::string args_json =
+      args.is_null() ? std::string() : args.dump(-1, ' ', false, json::error_handler_t::replace);
+  Task<CallResult> sent = send_invoke(std::move(id), std::move(command), std::move(args_json), ms);
+  CallResult answer = co_await std::move(sent);
+  co_return answer;
+}
+
+std::optional<Task<CallResult>> NodeMethods::invoke_text(const CallContext& c,
+                                                         std::string_view text) {
+  if (c.principal.role != Role::LocalAdmin) return std::nullopt;
+  const std::optional<json_scan::Object> p = json_scan::scan_object(text, json_input::max_depth());
+  if (!p || p->has_escaped_key() || p->has_duplicate_key()) return std::nullopt;
+  const json_scan::Value* node = p->find("node");
+  const json_scan::Value* command = p->find("command");
+  if (node == nullptr || command == nullptr) return std::nullopt;
+  const std::optional<std::string_view> node_id = node->plain_string();
+  const std::optional<std::string_view> name = command->plain_string();
+  if (!node_id || node_id->empty() || !name || name->empty()) return std::nullopt;
+  int64_t ms = s_.default_invoke_timeout.count();
+  if (const json_scan::Value* t = p->find("timeoutMs")) {
+    const std::optional<int64_t> given = t->int64();
+    if (!given || *given <= 0 || *given > s_.max_invoke_timeout.count()) return std::nullopt;
+    ms = *given;
+  }
+  std::string id(*node_id);
+  const nodes::ConnectedNode* live = s_.router.find(id);
+  if (live == nullptr || live->kind != "bridge") return std::nullopt;
+  std::string params_json;
+  if (const json_scan::Value* a = p->find("params");
+      a != nullptr && a->kind != json_scan::Kind::Null)
+    params_json.assign(a->raw);
+  return send_invoke(std::move(id), std::string(*name), std::move(params_json), ms);
+}
+
+Task<CallResult> NodeMethods::send_invoke(std::string id, std::string command,
+                                          std::string params_json, int64_t timeout_ms) {
   Task<nodes::InvokeResult> t =
-      s_.router.invoke(id, command, std::move(args), std::chrono::milliseconds(ms));
+      s_.router.invoke(id, command, std::move(params_json), std::chrono::milliseconds(timeout_ms));
   nodes::InvokeResult r = co_await std::move(t);
   if (!r.ok) {
     throw api::ApiError(r.error_code.empty() ? "UNAVAILABLE" : r.error_code, r.error_message,
@@ -446,7 +492,8 @@ void register_node_methods(MethodTable& t, NodeServices s) {
          bind(&NodeMethods::revoke)});
   t.add({"nodes.invoke", kPeople,
          "Runs a command the node declared: {node, command, params?, timeoutMs?}.",
-         bind(&NodeMethods::invoke), /*concurrent=*/true});
+         bind(&NodeMethods::invoke), /*concurrent=*/true,
+         [m](const CallContext& c, std::string_view p) { return m->invoke_text(c, p); }});
   t.add({"nodes.delete", kPeople,
          "Deletes a node from the registry (its token with it): {node, force?}; an online node "
          "only with force (revoked, disconnected, then deleted).",

@@ -2,6 +2,7 @@
 
 #include "host/connections/connection.hpp"
 #include "protocols/cookie_auth.hpp"
+#include "protocols/operator/request_view.hpp"
 #include "runtime/api_error.hpp"
 #include "runtime/json_fields.hpp"
 #include "runtime/json_input.hpp"
@@ -165,6 +166,25 @@ Task<void> OperatorDialect::on_open(std::shared_ptr<Connection> conn) {
 }
 
 Task<void> OperatorDialect::on_message(std::shared_ptr<Connection> conn, std::string message) {
+  // The hot methods (nodes.invoke) first try to read the frame typed, without a DOM; whatever
+  // they do not take goes the DOM way below, which also owns every error.
+  if (std::optional<RequestView> req = view_request(message, json_input::max_depth())) {
+    const MethodSpec* spec = methods_.find(req->method);
+    if (spec != nullptr && spec->text_handler && spec->roles.count(conn->principal.role)) {
+      CallContext ctx{conn, conn->principal};
+      std::optional<Task<CallResult>> call = spec->text_handler(ctx, req->params);
+      if (call) {
+        Task<void> answering = answer(conn, req->id(), std::string(req->method), std::move(*call));
+        if (spec->concurrent) {
+          spawn(
+              std::move(answering), [] {}, [](std::exception_ptr) {});
+        } else {
+          co_await std::move(answering);
+        }
+        co_return;
+      }
+    }
+  }
   json frame;
   try {
     frame = json_input::parse(message);
@@ -204,26 +224,24 @@ Task<void> OperatorDialect::on_message(std::shared_ptr<Connection> conn, std::st
   }
 
   std::string method = frame["method"];
+  // Named arguments and task: GCC 12 destroys a braced-init argument of a coroutine call inside
+  // a co_await expression twice (docs/coding-notes.md).
+  CallContext ctx{conn, conn->principal};
+  Task<CallResult> call = methods_.call(std::move(ctx), method, std::move(params));
+  Task<void> answering = answer(conn, id, method, std::move(call));
   if (methods_.concurrent(method)) {
     // Started now, in frame order; answered whenever it finishes.
-    CallContext ctx{conn, conn->principal};
-    Task<void> detached = answer(conn, id, method, std::move(ctx), std::move(params));
     spawn(
-        std::move(detached), [] {}, [](std::exception_ptr) {});
+        std::move(answering), [] {}, [](std::exception_ptr) {});
     co_return;
   }
-  CallContext ctx{conn, conn->principal};
-  Task<void> inline_call = answer(conn, id, method, std::move(ctx), std::move(params));
-  co_await std::move(inline_call);
+  co_await std::move(answering);
 }
 
 Task<void> OperatorDialect::answer(std::shared_ptr<Connection> conn, json id, std::string method,
-                                   CallContext ctx, json params) {
+                                   Task<CallResult> call) {
   std::optional<json> error;
   try {
-    // Named arguments and task: GCC 12 destroys a braced-init argument of a coroutine call
-    // inside a co_await expression twice (docs/coding-notes.md).
-    Task<CallResult> call = methods_.call(std::move(ctx), method, std::move(params));
     CallResult result = co_await std::move(call);
     if (result.new_principal) {
       conn->principal = *result.new_principal;

@@ -62,8 +62,9 @@ class OperatorDialect final : public Dialect {
  private:
   // Reads the connection's audience for its current principal; a failure leaves it empty.
   Task<void> refresh_audience(std::shared_ptr<Connection> conn);
+  // Runs `call` (the method, started by the caller) and sends its `res`, or the error's.
   Task<void> answer(std::shared_ptr<Connection> conn, nlohmann::json id, std::string method,
-                    CallContext ctx, nlohmann::json params);
+                    Task<CallResult> call);
 
   const MethodTable& methods_;
   repo::Repository& repo_;

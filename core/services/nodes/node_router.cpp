@@ -111,7 +111,8 @@ struct LocalNodeRouter::InvokeAwaiter {
 };
 
 core::Task<InvokeResult> LocalNodeRouter::invoke(std::string node_id, std::string command,
-                                                 json params, std::chrono::milliseconds timeout) {
+                                                 std::string params_json,
+                                                 std::chrono::milliseconds timeout) {
   auto it = nodes_.find(node_id);
   if (it == nodes_.end()) {
     count(metrics::InvokeOutcome::Unavailable);
@@ -132,7 +133,7 @@ core::Task<InvokeResult> LocalNodeRouter::invoke(std::string node_id, std::strin
   std::shared_ptr<NodeLink> link = node.link;  // keeps the link alive while we send
   node.in_flight++;
   const auto sent_at = std::chrono::steady_clock::now();
-  link->send_invoke(invoke_id, command, params);
+  link->send_invoke(invoke_id, command, params_json);
   InvokeAwaiter awaiter{*this, invoke_id, node_id, link.get(), timeout, {}, false};
   InvokeResult result = co_await awaiter;
   metrics::instruments().invoke_duration.observe(std::chrono::steady_clock::now() - sent_at);

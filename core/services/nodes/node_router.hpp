@@ -35,8 +35,10 @@ struct InvokeResult {
 class NodeLink {
  public:
   virtual ~NodeLink() = default;
+  // `params_json`: one JSON value as text, checked where it came in (json_scan or a DOM's
+  // dump); empty when the caller gave none (the frame then carries no params).
   virtual void send_invoke(const std::string& invoke_id, const std::string& command,
-                           const nlohmann::json& params) = 0;
+                           const std::string& params_json) = 0;
   virtual void close(const std::string& reason) = 0;
   virtual std::string transport_name() const = 0;  // "bridge", "ws"
   virtual std::string remote_address() const = 0;
@@ -81,9 +83,9 @@ class NodeRouter {
   virtual bool online(const std::string& node_id) const = 0;
   virtual const ConnectedNode* find(const std::string& node_id) const = 0;
   // Resolves with the node's answer, or UNAVAILABLE (not connected, command not declared, too
-  // many in flight, timed out, node disconnected).
+  // many in flight, timed out, node disconnected). `params_json` as for NodeLink::send_invoke.
   virtual core::Task<InvokeResult> invoke(std::string node_id, std::string command,
-                                          nlohmann::json params,
+                                          std::string params_json,
                                           std::chrono::milliseconds timeout) = 0;
   // Closes the node's connection(s); returns how many were closed.
   virtual int disconnect(const std::string& node_id, const std::string& reason) = 0;
@@ -129,7 +131,7 @@ class LocalNodeRouter final : public NodeRouter {
 
   bool online(const std::string& node_id) const override { return nodes_.count(node_id) != 0; }
   const ConnectedNode* find(const std::string& node_id) const override;
-  core::Task<InvokeResult> invoke(std::string node_id, std::string command, nlohmann::json params,
+  core::Task<InvokeResult> invoke(std::string node_id, std::string command, std::string params_json,
                                   std::chrono::milliseconds timeout) override;
   int disconnect(const std::string& node_id, const std::string& reason) override;
   size_t connected_count() const override { return nodes_.size(); }

@@ -1,0 +1,29 @@
+// An operator `req` frame read without a DOM, for the methods that take their params as text
+// (MethodSpec::text_handler). Only the plain shape is read here: any other (escaped or repeated
+// keys, an id that is neither a plain string nor an int64, params that are not an object) gives
+// nullopt, and the frame goes the DOM way, which answers every error in full.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string_view>
+
+namespace vespid::core {
+
+struct RequestView {
+  // Spans of the frame's text: valid while it lives.
+  std::string_view id_string;  // when the id is a string
+  std::optional<int64_t> id_integer;
+  std::string_view method;
+  std::string_view params;  // one object; "{}" when absent or null
+
+  nlohmann::json id() const {
+    return id_integer ? nlohmann::json(*id_integer) : nlohmann::json(std::string(id_string));
+  }
+};
+
+// `frame` as a plain `req`, or nullopt. `max_depth` as json_input::max_depth().
+std::optional<RequestView> view_request(std::string_view frame, int max_depth);
+
+}  // namespace vespid::core

@@ -1,0 +1,390 @@
+#include "runtime/json_scan.hpp"
+
+#include <array>
+#include <charconv>
+#include <cstring>
+
+namespace vespid::core::json_scan {
+
+namespace {
+
+bool is_ws(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+// Bytes a string may hold as they are: printable ASCII other than the quote and the backslash.
+// Runs of them are skipped with one table lookup per byte (the hot frames are mostly such runs).
+constexpr std::array<bool, 256> kPlainStringByte = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0x20; c < 0x80; ++c) t[c] = c != '"' && c != '\\';
+  return t;
+}();
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// One pass over the text; every method leaves `p_` after what it read, or returns false.
+class Scanner {
+ public:
+  Scanner(std::string_view text, int max_depth)
+      : p_(text.data()), end_(text.data() + text.size()), max_depth_(max_depth) {}
+
+  void skip_ws() {
+    while (p_ != end_ && is_ws(*p_)) ++p_;
+  }
+  bool at_end() const { return p_ == end_; }
+  bool peek(char c) const { return p_ != end_ && *p_ == c; }
+  bool eat(char c) {
+    if (!peek(c)) return false;
+    ++p_;
+    return true;
+  }
+  const char* pos() const { return p_; }
+
+  // A value starting at p_ (no leading whitespace), `depth` containers already open.
+  bool value(int depth, Value& out) {
+    if (p_ == end_) return false;
+    const char* start = p_;
+    bool ok = false;
+    switch (*p_) {
+      case '{':
+        out.kind = Kind::Object;
+        ok = container(depth, '}');
+        break;
+      case '[':
+        out.kind = Kind::Array;
+        ok = container(depth, ']');
+        break;
+      case '"':
+        out.kind = Kind::String;
+        ok = string(out.escaped);
+        break;
+      case 't':
+        out.kind = Kind::True;
+        ok = literal("true");
+        break;
+      case 'f':
+        out.kind = Kind::False;
+        ok = literal("false");
+        break;
+      case 'n':
+        out.kind = Kind::Null;
+        ok = literal("null");
+        break;
+      default:
+        out.kind = Kind::Number;
+        ok = number(out.integer);
+    }
+    out.raw = std::string_view(start, static_cast<std::size_t>(p_ - start));
+    return ok;
+  }
+
+  // A string starting at its opening quote; p_ ends after the closing one.
+  bool string(bool& escaped) {
+    escaped = false;
+    ++p_;  // the opening quote
+    while (p_ != end_) {
+      while (kPlainStringByte[static_cast<unsigned char>(*p_)]) {
+        if (++p_ == end_) return false;
+      }
+      const auto c = static_cast<unsigned char>(*p_);
+      if (c == '"') {
+        ++p_;
+        return true;
+      }
+      if (c < 0x20) return false;
+      if (c == '\\') {
+        escaped = true;
+        if (!escape()) return false;
+      } else if (c < 0x80) {
+        ++p_;
+      } else if (!utf8_sequence()) {
+        return false;
+      }
+    }
+    return false;
+  }
+
+ private:
+  bool container(int depth, char close) {
+    if (depth + 1 > max_depth_) return false;
+    ++p_;
+    skip_ws();
+    if (eat(close)) return true;
+    for (;;) {
+      if (close == '}') {
+        bool escaped = false;
+        if (!peek('"') || !string(escaped)) return false;
+        skip_ws();
+        if (!eat(':')) return false;
+        skip_ws();
+      }
+      Value v;
+      if (!value(depth + 1, v)) return false;
+      skip_ws();
+      if (eat(close)) return true;
+      if (!eat(',')) return false;
+      skip_ws();
+    }
+  }
+
+  bool literal(const char* word) {
+    const std::size_t n = std::strlen(word);
+    if (static_cast<std::size_t>(end_ - p_) < n || std::memcmp(p_, word, n) != 0) return false;
+    p_ += n;
+    return true;
+  }
+
+  bool digits() {
+    const char* start = p_;
+    while (p_ != end_ && *p_ >= '0' && *p_ <= '9') ++p_;
+    return p_ != start;
+  }
+
+  // The JSON number grammar. A number the DOM parser would refuse as out of range (beyond a
+  // double) is refused here too; so is one that underflows, which it would take: that is only
+  // caution, the DOM path then reads it.
+  bool number(bool& integer) {
+    const char* start = p_;
+    eat('-');
+    if (eat('0')) {
+      // no leading zeros
+    } else if (p_ != end_ && *p_ >= '1' && *p_ <= '9') {
+      digits();
+    } else {
+      return false;
+    }
+    integer = true;
+    if (eat('.')) {
+      integer = false;
+      if (!digits()) return false;
+    }
+    if (p_ != end_ && (*p_ == 'e' || *p_ == 'E')) {
+      integer = false;
+      ++p_;
+      if (!eat('+')) eat('-');
+      if (!digits()) return false;
+    }
+    if (integer && p_ - start <= 19) return true;  // fits in a uint64_t or int64_t
+    double d = 0;
+    auto [end, ec] = std::from_chars(start, p_, d);
+    return ec == std::errc() && end == p_;
+  }
+
+  // After a backslash: one escape. \u escapes must pair surrogates as the DOM parser requires.
+  bool escape() {
+    ++p_;
+    if (p_ == end_) return false;
+    switch (*p_) {
+      case '"':
+      case '\\':
+      case '/':
+      case 'b':
+      case 'f':
+      case 'n':
+      case 'r':
+      case 't':
+        ++p_;
+        return true;
+      case 'u': {
+        int unit = 0;
+        if (!hex4(unit)) return false;
+        if (unit >= 0xDC00 && unit <= 0xDFFF) return false;  // a low surrogate alone
+        if (unit >= 0xD800 && unit <= 0xDBFF) {
+          if (end_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u') return false;
+          ++p_;
+          int low = 0;
+          if (!hex4(low)) return false;
+          return low >= 0xDC00 && low <= 0xDFFF;
+        }
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+
+  // At the `u` of \uXXXX: reads the four digits; p_ ends after them.
+  bool hex4(int& unit) {
+    if (end_ - p_ < 5) return false;
+    unit = 0;
+    for (int i = 1; i <= 4; ++i) {
+      const int d = hex_digit(p_[i]);
+      if (d < 0) return false;
+      unit = unit * 16 + d;
+    }
+    p_ += 5;
+    return true;
+  }
+
+  // One well-formed UTF-8 sequence of two to four bytes (RFC 3629: no overlong forms, no
+  // surrogates, nothing past U+10FFFF), as the DOM parser checks it.
+  bool utf8_sequence() {
+    const auto b0 = static_cast<unsigned char>(p_[0]);
+    int n = 0;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (b0 >= 0xC2 && b0 <= 0xDF) {
+      n = 2;
+    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+      n = 3;
+      if (b0 == 0xE0) lo = 0xA0;
+      if (b0 == 0xED) hi = 0x9F;
+    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+      n = 4;
+      if (b0 == 0xF0) lo = 0x90;
+      if (b0 == 0xF4) hi = 0x8F;
+    } else {
+      return false;
+    }
+    if (end_ - p_ < n) return false;
+    const auto b1 = static_cast<unsigned char>(p_[1]);
+    if (b1 < lo || b1 > hi) return false;
+    for (int i = 2; i < n; ++i) {
+      const auto b = static_cast<unsigned char>(p_[i]);
+      if (b < 0x80 || b > 0xBF) return false;
+    }
+    p_ += n;
+    return true;
+  }
+
+  const char* p_;
+  const char* end_;
+  int max_depth_;
+};
+
+void append_utf8(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+uint32_t read_hex4(const char* p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v = v * 16 + static_cast<uint32_t>(hex_digit(p[i]));
+  return v;
+}
+
+}  // namespace
+
+std::optional<std::string_view> Value::plain_string() const {
+  if (kind != Kind::String || escaped) return std::nullopt;
+  return raw.substr(1, raw.size() - 2);
+}
+
+std::optional<int64_t> Value::int64() const {
+  if (kind != Kind::Number || !integer) return std::nullopt;
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(raw.data(), raw.data() + raw.size(), v);
+  if (ec != std::errc() || end != raw.data() + raw.size()) return std::nullopt;
+  return v;
+}
+
+const Value* Object::find(std::string_view key) const {
+  for (std::size_t i = 0; i < count_; ++i) {
+    if (members_[i].key == key) return &members_[i].value;
+  }
+  return nullptr;
+}
+
+std::optional<Object> scan_object(std::string_view text, int max_depth) {
+  if (max_depth < 1) return std::nullopt;
+  Scanner s(text, max_depth);
+  s.skip_ws();
+  if (!s.eat('{')) return std::nullopt;
+  Object obj;
+  s.skip_ws();
+  if (!s.eat('}')) {
+    for (;;) {
+      if (obj.count_ == Object::kMaxMembers || !s.peek('"')) return std::nullopt;
+      Member& m = obj.members_[obj.count_];
+      const char* key_start = s.pos() + 1;
+      if (!s.string(m.key_escaped)) return std::nullopt;
+      m.key = std::string_view(key_start, static_cast<std::size_t>(s.pos() - 1 - key_start));
+      s.skip_ws();
+      if (!s.eat(':')) return std::nullopt;
+      s.skip_ws();
+      if (!s.value(1, m.value)) return std::nullopt;
+      obj.escaped_key_ = obj.escaped_key_ || m.key_escaped;
+      if (obj.find(m.key) != nullptr) obj.duplicate_key_ = true;
+      ++obj.count_;
+      s.skip_ws();
+      if (s.eat('}')) break;
+      if (!s.eat(',')) return std::nullopt;
+      s.skip_ws();
+    }
+  }
+  s.skip_ws();
+  if (!s.at_end()) return std::nullopt;
+  return obj;
+}
+
+bool is_value(std::string_view text, int max_depth) {
+  Scanner s(text, max_depth);
+  s.skip_ws();
+  Value v;
+  if (!s.value(0, v)) return false;
+  s.skip_ws();
+  return s.at_end();
+}
+
+void append_unescaped(std::string& out, std::string_view inner) {
+  std::size_t i = 0;
+  while (i < inner.size()) {
+    const std::size_t slash = inner.find('\\', i);
+    if (slash == std::string_view::npos) {
+      out.append(inner.substr(i));
+      return;
+    }
+    out.append(inner.substr(i, slash - i));
+    const char e = inner[slash + 1];
+    i = slash + 2;
+    switch (e) {
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'u': {
+        uint32_t cp = read_hex4(inner.data() + i);
+        i += 4;
+        if (cp >= 0xD800 && cp <= 0xDBFF) {  // scanned: a low surrogate follows
+          const uint32_t low = read_hex4(inner.data() + i + 2);
+          i += 6;
+          cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+        }
+        append_utf8(out, cp);
+        break;
+      }
+      default:  // " \ /
+        out += e;
+    }
+  }
+}
+
+}  // namespace vespid::core::json_scan

@@ -1,0 +1,87 @@
+// json_scan (core/runtime/json_scan.hpp) and the typed views built on it: how the invoke path
+// reads an operator's `req` and a node's `invoke-res` without a DOM.
+//
+// Invariants, for any input:
+//  - what the scan takes, json_input (nlohmann with the depth cap) takes too: is_value(t)
+//    implies accept(t), and scan_object(t) implies a DOM object;
+//  - a scanned object without escaped or repeated keys has the DOM's members, each member's
+//    text parses to the DOM's value, a string's unescaped text is the DOM's string, and an
+//    int64 is the DOM's integer;
+//  - view_request and view_invoke_res read what the DOM path reads from the same frame (type,
+//    id, method, params; id, ok, the node's payload) and nothing it would refuse.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "check.hpp"
+#include "protocols/bridge/invoke_res_view.hpp"
+#include "protocols/operator/request_view.hpp"
+#include "runtime/json_input.hpp"
+#include "runtime/json_scan.hpp"
+
+namespace {
+
+using nlohmann::json;
+namespace js = vespid::core::json_scan;
+namespace ji = vespid::core::json_input;
+
+std::string unescaped(std::string_view raw_string) {
+  std::string out;
+  js::append_unescaped(out, raw_string.substr(1, raw_string.size() - 2));
+  return out;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  const int depth = ji::max_depth();
+
+  if (js::is_value(text, depth)) FUZZ_CHECK(ji::accept(text), "is_value took a refused text");
+
+  const auto obj = js::scan_object(text, depth);
+  if (obj) {
+    FUZZ_CHECK(ji::accept(text), "scan_object took a refused text");
+    const json dom = ji::parse(text);
+    FUZZ_CHECK(dom.is_object(), "scan_object took a non-object");
+    if (!obj->has_escaped_key() && !obj->has_duplicate_key()) {
+      FUZZ_CHECK(dom.size() == obj->size(), "member count differs");
+      for (std::size_t i = 0; i < obj->size(); ++i) {
+        const js::Member& m = (*obj)[i];
+        const auto it = dom.find(std::string(m.key));
+        FUZZ_CHECK(it != dom.end(), "a scanned key is not in the DOM");
+        FUZZ_CHECK(ji::parse(m.value.raw) == *it, "a member's text is not the DOM's value");
+        if (m.value.kind == js::Kind::String)
+          FUZZ_CHECK(unescaped(m.value.raw) == it->get<std::string>(), "unescaping differs");
+        if (auto n = m.value.int64())
+          FUZZ_CHECK(it->is_number_integer() && it->get<int64_t>() == *n, "int64 differs");
+      }
+    }
+  }
+
+  if (const auto req = vespid::core::view_request(text, depth)) {
+    FUZZ_CHECK(obj.has_value(), "a request view of an unscannable text");
+    const json dom = ji::parse(text);
+    FUZZ_CHECK(dom.at("type") == "req", "type differs");
+    FUZZ_CHECK(dom.at("id") == req->id(), "id differs");
+    FUZZ_CHECK(dom.at("method") == std::string(req->method), "method differs");
+    const auto params = dom.find("params");
+    const json expected = params == dom.end() || params->is_null() ? json::object() : *params;
+    FUZZ_CHECK(ji::parse(req->params) == expected, "params differ");
+  }
+
+  if (const auto res = vespid::core::view_invoke_res(text, depth)) {
+    const json dom = ji::parse(text);
+    FUZZ_CHECK(dom.at("type") == "invoke-res" && dom.at("ok") == true, "not a success");
+    FUZZ_CHECK(dom.at("id") == std::string(res->id), "id differs");
+    FUZZ_CHECK(res->payload_json.find_first_of("\r\n") == std::string::npos, "spans lines");
+    FUZZ_CHECK(ji::accept(res->payload_json), "payload refused by the DOM parser");
+    const auto payload = dom.find("payloadJSON");
+    const json expected = payload == dom.end() || payload->is_null()
+                              ? json::object()
+                              : ji::parse(payload->get<std::string>());
+    FUZZ_CHECK(ji::parse(res->payload_json) == expected, "payload differs");
+  }
+  return 0;
+}

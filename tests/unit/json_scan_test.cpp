@@ -1,0 +1,220 @@
+// The DOM-free reading of the hot frames must never take a text the DOM parser refuses, and must
+// read the same values from what it takes: a frame it takes skips every check the DOM path makes.
+#include "runtime/json_scan.hpp"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "protocols/bridge/invoke_res_view.hpp"
+#include "protocols/operator/request_view.hpp"
+#include "runtime/json_input.hpp"
+
+namespace js = vespid::core::json_scan;
+using vespid::core::view_invoke_res;
+using vespid::core::view_request;
+
+namespace {
+
+bool dom_accepts(std::string_view text) {
+  return vespid::core::json_input::accept(text);
+}
+
+std::string unescaped(std::string_view raw_string) {
+  std::string out;
+  js::append_unescaped(out, raw_string.substr(1, raw_string.size() - 2));
+  return out;
+}
+
+}  // namespace
+
+TEST(JsonScan, MembersAreSpansOfTheTextWithTheirKinds) {
+  const std::string text =
+      R"( {"type":"req", "id":7,"n":-1.5e3,"o":{"a":[1,2]},"t":true,"f":false,"z":null,"s":"a\nb"} )";
+  auto obj = js::scan_object(text, 64);
+  ASSERT_TRUE(obj);
+  EXPECT_EQ(obj->size(), 8u);
+  EXPECT_EQ(obj->find("type")->plain_string(), "req");
+  EXPECT_EQ(obj->find("id")->int64(), 7);
+  EXPECT_FALSE(obj->find("n")->integer);
+  EXPECT_EQ(obj->find("n")->int64(), std::nullopt);
+  EXPECT_EQ(obj->find("o")->kind, js::Kind::Object);
+  EXPECT_EQ(obj->find("o")->raw, R"({"a":[1,2]})");
+  EXPECT_EQ(obj->find("t")->kind, js::Kind::True);
+  EXPECT_EQ(obj->find("f")->kind, js::Kind::False);
+  EXPECT_EQ(obj->find("z")->kind, js::Kind::Null);
+  EXPECT_TRUE(obj->find("s")->escaped);
+  EXPECT_EQ(obj->find("s")->plain_string(), std::nullopt);
+  EXPECT_EQ(unescaped(obj->find("s")->raw), "a\nb");
+  EXPECT_EQ(obj->find("missing"), nullptr);
+  EXPECT_FALSE(obj->has_escaped_key());
+  EXPECT_FALSE(obj->has_duplicate_key());
+}
+
+TEST(JsonScan, EscapedAndRepeatedKeysAreFlaggedForTheDomPath) {
+  auto escaped = js::scan_object(R"({"n\u006fde":"a"})", 64);
+  ASSERT_TRUE(escaped);
+  EXPECT_TRUE(escaped->has_escaped_key());
+  auto twice = js::scan_object(R"({"node":"a","node":"b"})", 64);
+  ASSERT_TRUE(twice);
+  EXPECT_TRUE(twice->has_duplicate_key());
+}
+
+TEST(JsonScan, RefusesWhatTheDomParserRefuses) {
+  const std::vector<std::string> bad = {
+      "",
+      "{",
+      "{}x",
+      "{\"a\":1,}",
+      "{\"a\" 1}",
+      "{'a':1}",
+      "{\"a\":01}",
+      "{\"a\":1.}",
+      "{\"a\":1e}",
+      "{\"a\":-}",
+      "{\"a\":1e400}",
+      "{\"a\":tru}",
+      "{\"a\":\"\\x\"}",
+      "{\"a\":\"\\u12\"}",
+      "{\"a\":\"\\ud800\"}",         // a high surrogate alone
+      "{\"a\":\"\\udc00\"}",         // a low surrogate alone
+      "{\"a\":\"\\ud800\\u0041\"}",  // a high surrogate followed by no low one
+      std::string("{\"a\":\"\x01\"}"),
+      std::string("{\"a\":\"\xc0\x80\"}", 8),       // overlong
+      std::string("{\"a\":\"\xed\xa0\x80\"}"),      // a surrogate in UTF-8
+      std::string("{\"a\":\"\xf4\x90\x80\x80\"}"),  // past U+10FFFF
+      std::string("{\"a\":\"\xe2\x82\"}"),          // cut short
+      std::string("{\"a\":1}\0x", 9),
+  };
+  for (const std::string& text : bad) {
+    EXPECT_FALSE(js::scan_object(text, 64)) << text;
+    EXPECT_FALSE(js::is_value(text, 64)) << text;
+    EXPECT_FALSE(dom_accepts(text)) << "the test's premise: " << text;
+  }
+}
+
+TEST(JsonScan, DepthIsCappedAsTheDomParserCapsIt) {
+  std::string deep = "{\"a\":" + std::string(63, '[') + std::string(63, ']') + "}";  // 64 levels
+  EXPECT_TRUE(js::scan_object(deep, 64));
+  EXPECT_FALSE(js::scan_object(deep, 63));
+  std::string deeper = "{\"a\":" + std::string(64, '[') + std::string(64, ']') + "}";
+  EXPECT_FALSE(js::scan_object(deeper, 64));
+  EXPECT_FALSE(dom_accepts(deeper));
+}
+
+TEST(JsonScan, UnescapingGivesTheDomParsersString) {
+  for (std::string raw : {R"("plain")", R"("a\"b\\c\/d\b\f\n\r\t")", R"("\u00e9\u20ac")",
+                          R"("\ud83d\ude00 and \u0000 too")", R"("caf\u00E9")"}) {
+    const std::string text = "{\"k\":" + raw + "}";  // named: the scan's spans point into it
+    auto v = js::scan_object(text, 64);
+    ASSERT_TRUE(v) << raw;
+    EXPECT_EQ(unescaped(v->find("k")->raw), nlohmann::json::parse(raw).get<std::string>()) << raw;
+  }
+}
+
+// Random edits of valid frames: whatever the scan takes, the DOM parser takes too, with the
+// same members.
+TEST(JsonScan, NeverTakesWhatTheDomParserRefusesUnderRandomEdits) {
+  const std::vector<std::string> seeds = {
+      R"({"type":"req","id":"r-1","method":"nodes.invoke","params":{"node":"n1","command":"echo","params":{"text":"héllo","n":[1,2.5,-3e2,true,null]},"timeoutMs":5000}})",
+      R"({"type":"invoke-res","id":"inv-9","ok":true,"payloadJSON":"{\"a\":\"\\u00e9\\ud83d\\ude00\"}"})",
+  };
+  const std::string alphabet = "{}[]\",:\\u0123456789abcdefnrtlsE.-+ \x01\x7f\xc3\xa9\xed\xf4";
+  std::mt19937 rng(20261205);
+  int taken = 0;
+  for (int round = 0; round < 20000; ++round) {
+    std::string text = seeds[round % seeds.size()];
+    const int edits = 1 + static_cast<int>(rng() % 3);
+    for (int e = 0; e < edits; ++e) {
+      const std::size_t at = rng() % (text.size() + 1);
+      const char c = alphabet[rng() % alphabet.size()];
+      switch (rng() % 3) {
+        case 0:
+          text.insert(text.begin() + static_cast<std::ptrdiff_t>(at), c);
+          break;
+        case 1:
+          if (at < text.size()) text.erase(at, 1);
+          break;
+        default:
+          if (at < text.size()) text[at] = c;
+      }
+    }
+    if (js::is_value(text, 64)) {
+      EXPECT_TRUE(dom_accepts(text)) << text;
+    }
+    auto obj = js::scan_object(text, 64);
+    if (!obj) continue;
+    EXPECT_TRUE(js::is_value(text, 64)) << text;
+    ++taken;
+    ASSERT_TRUE(dom_accepts(text)) << text;
+    const nlohmann::json dom = vespid::core::json_input::parse(text);
+    ASSERT_TRUE(dom.is_object()) << text;
+    if (obj->has_escaped_key() || obj->has_duplicate_key()) continue;
+    EXPECT_EQ(dom.size(), obj->size()) << text;
+    for (std::size_t i = 0; i < obj->size(); ++i) {
+      const js::Member& m = (*obj)[i];
+      const nlohmann::json& v = dom.at(std::string(m.key));
+      EXPECT_EQ(nlohmann::json::parse(m.value.raw), v) << text;
+      if (m.value.kind == js::Kind::String) {
+        EXPECT_EQ(unescaped(m.value.raw), v.get<std::string>()) << text;
+      }
+      if (auto n = m.value.int64()) {
+        EXPECT_EQ(v.get<int64_t>(), *n) << text;
+      }
+    }
+  }
+  EXPECT_GT(taken, 100);  // the edits leave many frames valid: the property was exercised
+}
+
+TEST(RequestView, ReadsThePlainShapeOnly) {
+  auto req = view_request(
+      R"({"type":"req","id":"a1","method":"nodes.invoke","params":{"node":"n","command":"c"}})",
+      64);
+  ASSERT_TRUE(req);
+  EXPECT_EQ(req->id(), "a1");
+  EXPECT_EQ(req->method, "nodes.invoke");
+  EXPECT_EQ(req->params, R"({"node":"n","command":"c"})");
+
+  auto numbered = view_request(R"({"type":"req","id":-12,"method":"m"})", 64);
+  ASSERT_TRUE(numbered);
+  EXPECT_EQ(numbered->id(), -12);
+  EXPECT_EQ(numbered->params, "{}");
+
+  // Everything else is the DOM path's to answer.
+  for (const char* other : {
+           R"({"type":"req","id":1.5,"method":"m"})",
+           R"({"type":"req","id":99999999999999999999,"method":"m"})",
+           R"({"type":"req","id":"\u0061","method":"m"})",
+           R"({"type":"req","id":"a","method":"m","params":[1]})",
+           R"({"type":"req","id":"a","method":"m","method":"n"})",
+           R"({"type":"event","id":"a","method":"m"})",
+           R"({"type":"req","method":"m"})",
+           R"({"type":"req","id":"a","m\u0065thod":"m"})",
+       }) {
+    EXPECT_FALSE(view_request(other, 64)) << other;
+  }
+}
+
+TEST(InvokeResView, ReadsAPlainSuccessAndLeavesTheRestToTheDomPath) {
+  auto res = view_invoke_res(
+      R"({"type":"invoke-res","id":"inv-1","ok":true,"payloadJSON":"{\"a\":1}"})", 64);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->id, "inv-1");
+  EXPECT_EQ(res->payload_json, R"({"a":1})");
+
+  auto none = view_invoke_res(R"({"type":"invoke-res","id":"inv-2","ok":true})", 64);
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->payload_json, "{}");
+
+  for (const char* other : {
+           R"({"type":"invoke-res","id":"inv-1","ok":false,"error":{"code":"X"}})",
+           R"({"type":"invoke-res","id":"inv-1","ok":"yes","payloadJSON":"1"})",
+           R"({"type":"invoke-res","id":7,"ok":true,"payloadJSON":"1"})",
+           R"({"type":"invoke-res","id":"inv-1","ok":true,"payloadJSON":"{\n}"})",
+           R"({"type":"invoke-res","id":"inv-1","ok":true,"payloadJSON":"{bad"})",
+           R"({"type":"invoke-res","id":"inv-1","ok":true,"payloadJSON":{"a":1}})",
+       }) {
+    EXPECT_FALSE(view_invoke_res(other, 64)) << other;
+  }
+}
