@@ -55,9 +55,9 @@ void add_reference(CLI::App* app, ReferenceOptions& r, const std::string& name) 
                   v1 ? "the reference's GATEWAY_SERVICE_TOKEN (x-gateway-token)"
                      : "the reference's gateway.auth.token");
   app->add_option("--ref-pid", r.pid, "the reference's server process (its CPU and memory)");
-  app->add_option("--ref-cpu-group", r.cpu_groups,
-                  "a process group whose CPU counts as the reference's too (its PostgreSQL, "
-                  "Redis); repeatable");
+  app->add_option("--ref-cpu-tree", r.cpu_trees,
+                  "a process whose CPU, with its descendants', counts as the reference's too "
+                  "(its PostgreSQL postmaster, Redis); repeatable");
   if (v1) {
     app->add_option("--ref-agent-tokens", r.agent_tokens,
                     "file of node-host tokens for the reference, one per line (<orgId>.<secret>)");

@@ -7,11 +7,11 @@
 namespace vespid::bench {
 
 std::function<double()> reference_more_cpu(const ReferenceOptions& r) {
-  if (r.cpu_groups.empty()) return {};
-  return [groups = r.cpu_groups] {
+  if (r.cpu_trees.empty()) return {};
+  return [roots = r.cpu_trees] {
     double sum = 0;
-    for (int g : groups) sum += group_cpu_seconds(static_cast<pid_t>(g));
-    return sum;  // NaN as soon as one group is gone
+    for (int p : roots) sum += tree_cpu_seconds(static_cast<pid_t>(p));
+    return sum;  // NaN as soon as one of them is gone
   };
 }
 

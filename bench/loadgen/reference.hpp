@@ -30,15 +30,15 @@ struct ReferenceOptions {
   // runs reuse them.
   int bridge_port = 0;
   std::string node_tokens = "/tmp/vespid-bench-clawdbot-nodes.txt";
-  // The reference's server process (its CPU and memory), and process groups whose CPU counts
-  // too (its PostgreSQL and Redis).
+  // The reference's server process (its CPU and memory), and processes whose CPU, with their
+  // descendants', counts too (its PostgreSQL postmaster and Redis).
   pid_t pid = -1;
-  std::vector<int> cpu_groups;
+  std::vector<int> cpu_trees;
 
   bool any() const { return !name.empty(); }
 };
 
-// The reference's CPU seconds beyond its main process: the summed CPU of `cpu_groups` (NaN
+// The reference's CPU seconds beyond its main process: the summed CPU of `cpu_trees` (NaN
 // when one of them is gone); empty when there are none.
 std::function<double()> reference_more_cpu(const ReferenceOptions& r);
 
