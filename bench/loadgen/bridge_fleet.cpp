@@ -130,6 +130,27 @@ BridgeFleet::~BridgeFleet() = default;
 std::vector<NodeCred> BridgeFleet::pair(const std::vector<std::string>& ids,
                                         const std::string& socket_path, const std::string& org,
                                         double timeout_s) {
+  PairApprover admin;
+  admin.pending = [socket_path] {
+    // A fresh connection each time: an admin connection hears every node event, and one left
+    // unread while thousands of nodes pair would be cut off as a slow consumer.
+    json pending = cli::OperatorClient::connect(socket_path)
+                       .call("nodes.pending", json::object(), std::chrono::seconds(120));
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& p : pending["pending"]) {
+      out.emplace_back(p["nodeId"].get<std::string>(), p["requestId"].get<std::string>());
+    }
+    return out;
+  };
+  admin.approve = [socket_path, org](const std::vector<std::string>& request_ids,
+                                     std::string& last_error) {
+    approve_all(socket_path, org, request_ids, last_error);
+  };
+  return pair(ids, admin, timeout_s);
+}
+
+std::vector<NodeCred> BridgeFleet::pair(const std::vector<std::string>& ids,
+                                        const PairApprover& approver, double timeout_s) {
   const uint64_t deadline = now_ns() + static_cast<uint64_t>(timeout_s * 1e9);
   auto shared = std::make_shared<Shared>();
   std::vector<std::shared_ptr<Node>> fresh;
@@ -179,16 +200,9 @@ std::vector<NodeCred> BridgeFleet::pair(const std::vector<std::string>& ids,
           std::to_string(fresh.size()) + " nodes got pair-ok and hello-ok (" +
           std::to_string(shared->refused.load()) + " refused; last error: " + last_error + ")");
     }
-    // A fresh connection each time: an admin connection hears every node event, and one left
-    // unread while thousands of nodes pair would be cut off as a slow consumer.
-    json pending = cli::OperatorClient::connect(socket_path)
-                       .call("nodes.pending", json::object(), std::chrono::seconds(120));
     std::vector<std::string> request_ids;
-    for (const auto& p : pending["pending"]) {
-      const std::string rid = p["requestId"];
-      if (waiting.count(p["nodeId"].get<std::string>()) && !approved.count(rid)) {
-        request_ids.push_back(rid);
-      }
+    for (const auto& [node_id, rid] : approver.pending()) {
+      if (waiting.count(node_id) && !approved.count(rid)) request_ids.push_back(rid);
     }
     if (request_ids.size() < waiting.size() / 2 && approved.empty()) {
       // Most requests are still on their way: wait, so the approvals go out in one batch.
@@ -196,7 +210,7 @@ std::vector<NodeCred> BridgeFleet::pair(const std::vector<std::string>& ids,
       continue;
     }
     approved.insert(request_ids.begin(), request_ids.end());
-    approve_all(socket_path, org, request_ids, last_error);
+    approver.approve(request_ids, last_error);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }

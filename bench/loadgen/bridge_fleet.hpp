@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,6 +24,13 @@ struct NodeCred {
 
 class TlsClient;
 
+// Who approves pair-requests: the pending requests as (nodeId, requestId), and approving some
+// of them (a failure is noted in last_error, not thrown: the next round sees what is left).
+struct PairApprover {
+  std::function<std::vector<std::pair<std::string, std::string>>()> pending;
+  std::function<void(const std::vector<std::string>& request_ids, std::string& last_error)> approve;
+};
+
 class BridgeFleet {
  public:
   // With `tls`, every node speaks TLS to `port` (a TLS bridge listener), verified by `tls`.
@@ -34,6 +42,9 @@ class BridgeFleet {
   // each pipelined. Blocks; returns each node's token. Nodes stay connected and online.
   std::vector<NodeCred> pair(const std::vector<std::string>& ids, const std::string& socket_path,
                              const std::string& org, double timeout_s = 300);
+  // The same with another approver (a reference gateway's operator API).
+  std::vector<NodeCred> pair(const std::vector<std::string>& ids, const PairApprover& approver,
+                             double timeout_s = 300);
 
   // Opens one connection per node and says hello with its token; at most `max_connecting`
   // connects in flight (0: all at once). Blocks until every node is online or refused, or the

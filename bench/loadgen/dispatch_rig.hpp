@@ -15,9 +15,19 @@
 
 namespace vespid::bench {
 
+// Where the dispatches go: the API port on 127.0.0.1, the org, the internal service token, and
+// the server process (for its CPU). This gateway, or a reference gateway started by hand.
+struct DispatchEndpoint {
+  int api_port = 0;
+  std::string org;
+  std::string token;
+  pid_t pid = -1;
+};
+
 class DispatchRig {
  public:
   DispatchRig(IoPool& pool, const GatewayRunner& gw, std::string payload);
+  DispatchRig(IoPool& pool, DispatchEndpoint to, std::string payload);
 
   // For WsFleet::on_ack; any thread. Ids of other runs (and session turns) are ignored.
   void ack(std::string_view request_id);
@@ -34,7 +44,7 @@ class DispatchRig {
 
  private:
   IoPool& pool_;
-  const GatewayRunner& gw_;
+  DispatchEndpoint to_;
   std::string payload_;
   std::string stamp_;
   std::atomic<DispatchRouter*> current_{nullptr};

@@ -8,6 +8,7 @@
 
 #include "options.hpp"
 #include "raw_servers.hpp"
+#include "reference.hpp"
 
 using namespace vespid::bench;
 
@@ -37,6 +38,36 @@ void add_common(CLI::App* app, CommonOptions& c) {
   app->add_option("--io-threads", c.gateway.io_threads,
                   "I/O threads of the gateway's bridge and ws listeners (their `threads`)")
       ->check(CLI::Range(1, 64));
+}
+
+// A reference gateway started by hand beside this one (issue 17): the same load on both.
+void add_reference(CLI::App* app, ReferenceOptions& r, const std::string& name) {
+  app->add_option("--reference", r.name,
+                  "also drive the same runs against this reference gateway, started by hand "
+                  "(docs/performance.md), back to back, with the ratios")
+      ->check(CLI::IsMember({name}));
+  const bool v1 = name == "vespid-v1";
+  app->add_option("--ref-port", r.port,
+                  v1 ? "the reference's port (HTTP API and /ws) on 127.0.0.1"
+                     : "the reference's gateway WebSocket port on 127.0.0.1")
+      ->check(CLI::Range(1, 65535));
+  app->add_option("--ref-token", r.token,
+                  v1 ? "the reference's GATEWAY_SERVICE_TOKEN (x-gateway-token)"
+                     : "the reference's gateway.auth.token");
+  app->add_option("--ref-pid", r.pid, "the reference's server process (its CPU and memory)");
+  app->add_option("--ref-cpu-tree", r.cpu_trees,
+                  "a process whose CPU, with its descendants', counts as the reference's too "
+                  "(its PostgreSQL postmaster, Redis); repeatable");
+  if (v1) {
+    app->add_option("--ref-agent-tokens", r.agent_tokens,
+                    "file of node-host tokens for the reference, one per line (<orgId>.<secret>)");
+  } else {
+    app->add_option("--ref-bridge-port", r.bridge_port, "the reference's bridge port on 127.0.0.1")
+        ->check(CLI::Range(1, 65535));
+    app->add_option("--ref-node-tokens", r.node_tokens,
+                    "file where the bench keeps the tokens of the bridge nodes it paired on the "
+                    "reference (reused by later runs)");
+  }
 }
 
 }  // namespace
@@ -72,6 +103,8 @@ int main(int argc, char** argv) {
   invoke->add_flag("--tls", inv.tls,
                    "then the same runs with the nodes on a TLS bridge listener of the same "
                    "gateway (target gateway-tls), each figure next to the plain one");
+  ReferenceOptions inv_ref;
+  add_reference(invoke, inv_ref, "clawdbot");
 
   auto* base = app.add_subcommand("baseline", "the raw and NATS baselines alone");
   add_common(base, common);
@@ -86,6 +119,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 512));
   dispatch->add_option("--in-flight", dis.in_flight, "dispatches in flight per connection")
       ->check(CLI::Range(1, 65535));
+  dispatch->add_option("--rate", dis.rate, "also a paced run at this many dispatches/s");
+  ReferenceOptions dis_ref;
+  add_reference(dispatch, dis_ref, "vespid-v1");
 
   auto* idle_cmd = app.add_subcommand("idle", "hold N idle nodes: gateway RSS per node");
   add_common(idle_cmd, common);
@@ -224,9 +260,14 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   try {
-    if (*invoke) return run_invoke(common, inv);
+    if (*invoke) {
+      return inv_ref.any() ? run_reference_invoke(common, inv, inv_ref) : run_invoke(common, inv);
+    }
     if (*base) return run_baselines_only(common, inv);
-    if (*dispatch) return run_dispatch(common, dis);
+    if (*dispatch) {
+      return dis_ref.any() ? run_reference_dispatch(common, dis, dis_ref)
+                           : run_dispatch(common, dis);
+    }
     if (*idle_cmd) return run_idle(common, idle);
     if (*reconnect) return run_reconnect(common, rec);
     if (*soak_cmd) return run_soak(common, soak);

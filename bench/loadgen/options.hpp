@@ -30,6 +30,7 @@ struct DispatchOptions {
   int hosts = 16;
   int callers = 4;
   int in_flight = 4;
+  double rate = 0;  // also an open-loop run at this many dispatches/s (0: none)
 };
 
 struct IdleOptions {

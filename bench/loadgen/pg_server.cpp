@@ -125,7 +125,9 @@ PgServer::~PgServer() {
 }
 
 double PgServer::cpu_seconds() const {
-  return pid_ > 0 ? group_cpu_seconds(pid_) : std::nan("");
+  // The postmaster's process tree: each backend calls setsid(), so its process group holds only
+  // the postmaster (and what it has reaped).
+  return pid_ > 0 ? tree_cpu_seconds(pid_) : std::nan("");
 }
 
 std::string PgServer::conninfo() const {

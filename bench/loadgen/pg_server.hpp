@@ -32,7 +32,8 @@ class PgServer {
   void stop();
 
   pid_t pid() const noexcept { return pid_; }
-  // CPU seconds the server has used so far, every backend included (its own process group).
+  // CPU seconds the server has used so far, every backend included (the postmaster's process
+  // tree: each backend is in a session of its own).
   double cpu_seconds() const;
   int port() const noexcept { return port_; }
   // libpq conninfo of the `postgres` database as the superuser `vespid` (trust, loopback only).

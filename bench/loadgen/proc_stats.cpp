@@ -6,8 +6,10 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace vespid::bench {
 
@@ -82,6 +84,41 @@ double group_cpu_seconds(pid_t pgid) {
     sum += static_cast<double>(ticks) / hz;
   }
   return any ? sum : std::nan("");
+}
+
+double tree_cpu_seconds(pid_t root) {
+  const double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
+  std::map<long long, std::vector<long long>> children;
+  std::map<long long, long long> ticks_of;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.empty() || name[0] < '0' || name[0] > '9') continue;
+    std::ifstream stat(e.path() / "stat");
+    std::string all((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    const auto close = all.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream in(all.substr(close + 2));
+    std::string field;
+    long long ppid = -1, ticks = 0;
+    for (int i = 3; i <= 17 && in >> field; ++i) {
+      if (i == 4) ppid = std::stoll(field);
+      if (i >= 14) ticks += std::stoll(field);
+    }
+    const long long pid = std::stoll(name);
+    ticks_of[pid] = ticks;
+    children[ppid].push_back(pid);
+  }
+  if (!ticks_of.count(root)) return std::nan("");
+  long long sum = 0;
+  std::vector<long long> todo{root};
+  while (!todo.empty()) {
+    const long long p = todo.back();
+    todo.pop_back();
+    sum += ticks_of[p];
+    for (long long c : children[p]) todo.push_back(c);
+  }
+  return static_cast<double>(sum) / hz;
 }
 
 double self_cpu_seconds() {

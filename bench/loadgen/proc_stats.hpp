@@ -27,6 +27,11 @@ int count_open_fds(pid_t pid);
 // has no live process.
 double group_cpu_seconds(pid_t pgid);
 
+// CPU seconds used by process `pid` and every live descendant of it, with what their exited
+// children used. PostgreSQL's backends each call setsid(), so only this finds them all from the
+// postmaster. NaN when `pid` is gone.
+double tree_cpu_seconds(pid_t pid);
+
 // CPU seconds this process (the bench itself) has used, every thread included.
 double self_cpu_seconds();
 

@@ -35,7 +35,7 @@ int run_dispatch(const CommonOptions& c, const DispatchOptions& o) {
   }
 
   report.add_process("gateway", "before", read_proc_stats(gw.pid()));
-  const auto plan = standard_plan(c, o.callers, o.in_flight, 0);
+  const auto plan = standard_plan(c, o.callers, o.in_flight, o.rate);
   for (const auto& p : plan) {
     for (auto& t : targets) {
       run_target(report, p.name, t, p.spec, p.callers);
