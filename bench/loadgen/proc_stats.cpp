@@ -58,34 +58,6 @@ int count_open_fds(pid_t pid) {
   return n;
 }
 
-double group_cpu_seconds(pid_t pgid) {
-  const double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
-  double sum = 0;
-  bool any = false;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.empty() || name[0] < '0' || name[0] > '9') continue;
-    std::ifstream stat(e.path() / "stat");
-    std::string all((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-    const auto close = all.rfind(')');
-    if (close == std::string::npos) continue;
-    // After the name: state (3), ppid (4), pgrp (5), ..., utime (14), stime (15), cutime (16),
-    // cstime (17).
-    std::istringstream in(all.substr(close + 2));
-    std::string field;
-    long long pgrp = -1, ticks = 0;
-    for (int i = 3; i <= 17 && in >> field; ++i) {
-      if (i == 5) pgrp = std::stoll(field);
-      if (i >= 14) ticks += std::stoll(field);
-    }
-    if (pgrp != pgid) continue;
-    any = true;
-    sum += static_cast<double>(ticks) / hz;
-  }
-  return any ? sum : std::nan("");
-}
-
 double tree_cpu_seconds(pid_t root) {
   const double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
   std::map<long long, std::vector<long long>> children;
@@ -98,6 +70,8 @@ double tree_cpu_seconds(pid_t root) {
     std::string all((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
     const auto close = all.rfind(')');
     if (close == std::string::npos) continue;
+    // After the name: state (3), ppid (4), pgrp (5), ..., utime (14), stime (15), cutime (16),
+    // cstime (17).
     std::istringstream in(all.substr(close + 2));
     std::string field;
     long long ppid = -1, ticks = 0;

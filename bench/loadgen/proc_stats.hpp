@@ -22,11 +22,6 @@ ProcStats read_proc_stats(pid_t pid);
 // Open file descriptors of the process (the entries of /proc/<pid>/fd); -1 if unreadable.
 int count_open_fds(pid_t pid);
 
-// CPU seconds used by every live process of group `pgid`, with what their exited children used
-// (PostgreSQL: the postmaster, its backends, and backends it has reaped). NaN when the group
-// has no live process.
-double group_cpu_seconds(pid_t pgid);
-
 // CPU seconds used by process `pid` and every live descendant of it, with what their exited
 // children used. PostgreSQL's backends each call setsid(), so only this finds them all from the
 // postmaster. NaN when `pid` is gone.
