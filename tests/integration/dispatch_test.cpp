@@ -281,6 +281,57 @@ TEST_F(Dispatch, OutstandingDispatchesAndResultsSurviveARestart) {
   ASSERT_EQ(internal("POST", "/internal/v1/dispatch-async", dispatch_body("after")).status, 201);
 }
 
+// The gateway does not read for a stored result before dispatching; the dispatch record's commit
+// checks for one. These are the answers that check must not lose: a stored result with no host
+// connected (no host to pick), and an expired result not swept yet (it gives way to a new run).
+TEST_F(Dispatch, AStoredResultAnswersWithNoHostAndAnExpiredOneGivesWay) {
+  PairedAgent a = pair("once");
+  auto c = connect_agent(a);
+  json body = dispatch_body("again");
+  ASSERT_EQ(internal("POST", "/internal/v1/dispatch-async", body).status, 201);
+  finish(*c, next_execute(*c)["requestId"], {{"v", 1}});
+  c.reset();
+  // Until the gateway has seen the host leave, a dispatch could still pick it.
+  HttpReply none;
+  for (int i = 0; i < 100; ++i) {
+    none = internal("POST", "/internal/v1/dispatch-async",
+                    dispatch_body("other-" + std::to_string(i)));
+    if (none.status == 503) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_EQ(none.status, 503) << none.raw_body;
+  EXPECT_EQ(none.body["code"], "NO_AGENT_AVAILABLE");
+
+  HttpReply cached = internal("POST", "/internal/v1/dispatch-async", body);
+  EXPECT_EQ(cached.status, 200) << cached.raw_body;
+  EXPECT_EQ(cached.body["cached"], true);
+
+  // The result expires while the gateway is stopped (its expiry moved into the past in the real
+  // SQLite file); the sweep has not run yet when the same attempt is posted again.
+  ASSERT_EQ(gw_.terminate(), 0) << gw_.log_text();
+  const std::string key = "result/" + request_id("again");
+  CommandResult edit = run_command(
+      {"sqlite3", dir_.file("state") + "/vespid.db",
+       "UPDATE kv SET value = CAST(json_set(CAST(value AS TEXT), '$.expiresAtMs', 1) AS BLOB) "
+       "WHERE key = CAST('" +
+           key + "' AS BLOB); SELECT changes();"});
+  ASSERT_EQ(edit.exit_code, 0) << edit.out;
+  ASSERT_EQ(edit.out, "1\n") << "the stored result was not found under " << key;
+  gw_.start(dir_.file("state"), {"--config", dir_.file("cfg.json")}, env_);
+  ASSERT_TRUE(gw_.wait_ready());
+
+  HttpReply gone = internal("GET", "/internal/v1/results/" + request_id("again"));
+  EXPECT_EQ(gone.status, 404) << "an expired result is not answered: " << gone.raw_body;
+  auto back = connect_agent(a);
+  HttpReply rerun = internal("POST", "/internal/v1/dispatch-async", body);
+  ASSERT_EQ(rerun.status, 201) << rerun.raw_body;
+  EXPECT_EQ(rerun.body["dispatched"], true);
+  finish(*back, next_execute(*back)["requestId"], {{"v", 2}});
+  HttpReply r = internal("GET", "/internal/v1/results/" + request_id("again"));
+  ASSERT_EQ(r.status, 200) << r.raw_body;
+  EXPECT_EQ(r.body["output"]["v"], 2) << "the new run's result replaced the expired one";
+}
+
 class InternalRoutesOff : public NodeHostGateway {};
 
 TEST_F(InternalRoutesOff, NoServiceTokenMeansNoInternalRoutes) {

@@ -241,6 +241,15 @@ Task<std::optional<json>> Dispatcher::wait_result_for(std::string request_id,
   }
 }
 
+Task<std::optional<Dispatcher::Submitted>> Dispatcher::cached(const DispatchRequest& r,
+                                                              std::string request_id) {
+  std::optional<StoredResult> stored = co_await results_.get(request_id);
+  if (!stored) co_return std::nullopt;
+  if (stored->org_id != r.organization_id) throw collision(request_id);
+  count(metrics::DispatchOutcome::Deduplicated);
+  co_return Submitted{Outcome::Cached, request_id, stored->agent_id};
+}
+
 Task<Dispatcher::Submitted> Dispatcher::submit(DispatchRequest r,
                                                std::shared_ptr<ExecutionListener> listener) {
   const std::string request_id = r.request_id();
@@ -249,27 +258,31 @@ Task<Dispatcher::Submitted> Dispatcher::submit(DispatchRequest r,
     count(metrics::DispatchOutcome::Deduplicated);
     co_return Submitted{Outcome::AlreadyInFlight, request_id, it->second.agent_id};
   }
-  auto cached = co_await results_.get(request_id);
-  if (cached) {
-    if (cached->org_id != r.organization_id) throw collision(request_id);
-    count(metrics::DispatchOutcome::Deduplicated);
-    co_return Submitted{Outcome::Cached, request_id, cached->agent_id};
-  }
+  // A stored result answers the same attempt again (Cached). It is not read up front: the
+  // dispatch record's commit below checks that no result is stored, in the same transaction,
+  // so a new dispatch (the usual case) costs one trip to storage, not two. It is read where a
+  // refusal would otherwise hide it: the gateway full, no host, or that commit's check failing.
   if (static_cast<int>(outstanding_.size()) >= settings_.max_outstanding) {
+    std::optional<Submitted> hit = co_await cached(r, request_id);
+    if (hit) co_return std::move(*hit);
     count(metrics::DispatchOutcome::Overloaded);
     throw api::unavailable("too many dispatches in flight (dispatch.max_outstanding = " +
                            std::to_string(settings_.max_outstanding) + "); retry later");
   }
   const int64_t timeout_ms = r.timeout_ms > 0 ? r.timeout_ms : settings_.default_timeout_ms;
 
-  // Two tries: a host picked here can vanish while its dispatch record is being written.
-  for (int attempt = 0; attempt < 2; ++attempt) {
+  // Up to two hosts: one picked here can vanish while its dispatch record is being written.
+  bool check_result = true;  // cleared once an expired result was found (it gives way)
+  int hosts_tried = 0;
+  while (hosts_tried < 2) {
     if (outstanding_.count(request_id)) {  // a concurrent submit of the same attempt won
       count(metrics::DispatchOutcome::Deduplicated);
       co_return Submitted{Outcome::AlreadyInFlight, request_id, outstanding_[request_id].agent_id};
     }
     Pick p = pick(r);
     if (p.node == nullptr) {
+      std::optional<Submitted> hit = co_await cached(r, request_id);
+      if (hit) co_return std::move(*hit);
       L()->warn("dispatch {} (org {}): {}", request_id, r.organization_id, p.reason);
       count(metrics::DispatchOutcome::Unavailable);
       throw no_agent(p.reason);
@@ -292,6 +305,8 @@ Task<Dispatcher::Submitted> Dispatcher::submit(DispatchRequest r,
     }
     Txn txn;
     txn.compares.push_back(Compare::absent(keys::dispatch(request_id)));
+    constexpr uint32_t kResultCompare = 1;
+    if (check_result) txn.compares.push_back(Compare::absent(keys::result(request_id)));
     txn.writes.push_back(Write::put(keys::dispatch(request_id), record.dump()));
     core::TxnOutcome out;
     try {
@@ -301,8 +316,16 @@ Task<Dispatcher::Submitted> Dispatcher::submit(DispatchRequest r,
       throw;
     }
     if (!out.applied) {
-      // Another gateway (or a lost race) already dispatched this attempt.
       release(request_id);
+      if (check_result && out.failed_compare == kResultCompare) {
+        // A result is stored: this attempt ran already. One that has expired (not swept yet)
+        // is no answer; the dispatch goes ahead and its result will replace it.
+        std::optional<Submitted> hit = co_await cached(r, request_id);
+        if (hit) co_return std::move(*hit);
+        check_result = false;
+        continue;
+      }
+      // Another gateway (or a lost race) already dispatched this attempt.
       count(metrics::DispatchOutcome::Deduplicated);
       co_return Submitted{Outcome::AlreadyInFlight, request_id, ""};
     }
@@ -327,6 +350,7 @@ Task<Dispatcher::Submitted> Dispatcher::submit(DispatchRequest r,
     Txn undo;
     undo.writes.push_back(Write::del(keys::dispatch(request_id)));
     co_await storage_.commit(std::move(undo));
+    ++hosts_tried;
   }
   count(metrics::DispatchOutcome::Unavailable);
   throw no_agent("the chosen node hosts disconnected while the dispatch was sent");

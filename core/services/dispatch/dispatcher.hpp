@@ -162,6 +162,9 @@ class Dispatcher {
     std::string reason;  // why nothing was picked
   };
   Pick pick(const DispatchRequest& r) const;
+  // The stored, unexpired result of `r`'s attempt as a Cached answer, if there is one.
+  // Throws CONFLICT when it belongs to another org.
+  core::Task<std::optional<Submitted>> cached(const DispatchRequest& r, std::string request_id);
   bool accepts(const nodes::ConnectedNode& n, const DispatchRequest& r) const;
   int max_in_flight(const nodes::ConnectedNode& n) const;
   struct Pause;

@@ -44,7 +44,11 @@ Task<std::optional<StoredResult>> ResultStore::get(std::string request_id) {
 
 Task<ResultStore::Stored> ResultStore::put(StoredResult r) {
   for (int attempt = 0; attempt < 8; ++attempt) {
-    auto existing = co_await storage_.get(keys::result(r.request_id));
+    // The first try assumes nothing is stored under this id yet, as is usual, and so needs no
+    // read first (a round trip to the storage thread on every dispatch's way back). A later try
+    // reads what is there: a host's earlier answer (a resend) or the gateway's own timeout.
+    std::optional<core::KV> existing;
+    if (attempt > 0) existing = co_await storage_.get(keys::result(r.request_id));
     Txn txn;
     if (existing) {
       StoredResult old = stored_result_from(json::parse(existing->value));
