@@ -103,6 +103,7 @@ add_library(vespid_core STATIC
   protocols/operator/session_methods.cpp
   protocols/operator/web_methods.cpp
   protocols/rest/rest_dialect.cpp
+  protocols/rest/rest_envelope.cpp
   protocols/rest/rest_auth.cpp
   protocols/rest/rest_response.cpp
   protocols/rest/metrics_route.cpp
@@ -127,7 +128,7 @@ add_library(vespid_core STATIC
 target_include_directories(vespid_core PUBLIC ${CMAKE_CURRENT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/generated)
 target_compile_definitions(vespid_core PUBLIC BOOST_DLL_USE_STD_FS BOOST_ASIO_NO_DEPRECATED)
 target_link_libraries(vespid_core PUBLIC
-  vespid_sdk vespid_paths
+  vespid_sdk vespid_paths vespid_json_write
   Boost::headers
   Boost::url
   OpenSSL::Crypto

@@ -1,6 +1,6 @@
 // json_text (core/runtime/json_text.hpp): how a node's answer, a JSON text inside a string
-// (payloadJSON), is checked and spliced into frames without a DOM, and how strings are written
-// into frames built as text.
+// (payloadJSON), is checked and spliced into frames without a DOM; and json_write
+// (libs/json_write), how strings and values are written into frames built as text.
 //
 // Invariants:
 //  - is_spliceable_value(t) is true exactly when t is one JSON value within the depth cap
@@ -8,7 +8,8 @@
 //  - a spliceable text put into a frame as bridge.v1 and operator.v1 do gives a frame that
 //    parses, is one line, and carries the value the text holds;
 //  - append_string writes a JSON string literal that reads back as the same bytes (for UTF-8
-//    input, which is all the core ever passes it).
+//    input, which is all the core ever passes it), and valid_utf8 says which input that is;
+//  - json_write::dump of a parsed value is the text nlohmann's dump() writes for it.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -18,12 +19,14 @@
 #include "json_util.hpp"
 #include "known_bugs.hpp"
 #include "runtime/json_input.hpp"
+#include "json_write.hpp"
 #include "runtime/json_text.hpp"
 
 namespace {
 
 using nlohmann::json;
 namespace jt = vespid::core::json_text;
+namespace jw = vespid::json_write;
 namespace ji = vespid::core::json_input;
 
 }  // namespace
@@ -42,7 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (spliceable && !nul) {
     // operator_dialect.cpp's answer to a spliced payload.
     std::string frame = R"({"type":"res","id":)";
-    jt::append_string(frame, "req-1");
+    jw::append_string(frame, "req-1");
     frame += R"(,"ok":true,"payload":)";
     frame += text;
     frame += '}';
@@ -56,9 +59,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK((*parsed)["id"] == "req-1", "the frame around a splice was damaged");
   }
 
+  FUZZ_CHECK(jw::valid_utf8(text) == vespid::fuzz::utf8_valid(text), "valid_utf8 disagrees");
+  if (ji::accept(text)) {
+    const json value = ji::parse(text);
+    FUZZ_CHECK(jw::dump(value) == value.dump(), "json_write::dump wrote another text");
+  }
   if (vespid::fuzz::utf8_valid(text)) {
     std::string literal;
-    jt::append_string(literal, text);
+    jw::append_string(literal, text);
     FUZZ_CHECK(literal.find_first_of("\r\n") == std::string::npos, "a string literal spans lines");
     const auto back = vespid::fuzz::parse_strict(literal);
     FUZZ_CHECK(back && back->is_string(), "append_string wrote something that is not a string");

@@ -8,14 +8,15 @@
 //
 // Invariants: headers_json is a JSON object with lowercase names; a bearer token is never empty
 // nor padded; an envelope exists exactly when the body is UTF-8, and the core's own reader
-// (json_input::parse) takes it back with the request's method, path, query and body; nothing
-// outside the static directory is ever served.
+// (json_input::parse) takes it back with the request's method, path, query, body and headers
+// (joined as a DOM would join them); nothing outside the static directory is ever served.
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
+#include <cctype>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -134,6 +135,25 @@ void check_request(const ws::Request& req, const ws::RouteTable& routes,
              "the envelope's method, path and query are strings");
   FUZZ_CHECK(env["body"] == req.body(), "the envelope's body");
   FUZZ_CHECK(env["headers"].is_object(), "the envelope's headers");
+  // The headers as a DOM would join them (names lowercased, repeats joined in order), where
+  // every byte of them is UTF-8.
+  json joined = json::object();
+  bool headers_utf8 = true;
+  for (const auto& f : req) {
+    std::string name(f.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::string_view value = f.value();
+    headers_utf8 =
+        headers_utf8 && vespid::fuzz::utf8_valid(name) && vespid::fuzz::utf8_valid(value);
+    auto it = joined.find(name);
+    if (it == joined.end()) {
+      joined[name] = std::string(value);
+    } else {
+      it->get_ref<std::string&>() += name == "cookie" ? "; " : ", ";
+      it->get_ref<std::string&>() += value;
+    }
+  }
+  if (headers_utf8) FUZZ_CHECK(env["headers"] == joined, "the envelope's headers, joined");
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "cluster/cluster_node_router.hpp"
 
+#include "json_write.hpp"
 #include "runtime/json_text.hpp"
 #include "runtime/logging.hpp"
 
@@ -189,9 +190,9 @@ core::Task<nodes::InvokeResult> ClusterNodeRouter::invoke(std::string node_id, s
   // Written as text: the params are already one checked JSON value, spliced as they are; none
   // is `null`, as instances of earlier versions expect.
   std::string body = R"({"nodeId":)";
-  core::json_text::append_string(body, node_id);
+  json_write::append_string(body, node_id);
   body += R"(,"command":)";
-  core::json_text::append_string(body, command);
+  json_write::append_string(body, command);
   body.append(R"(,"params":)").append(params_json.empty() ? "null" : params_json);
   body.append(R"(,"timeoutMs":)").append(std::to_string(timeout.count())).push_back('}');
   RemoteInvoke awaiter{

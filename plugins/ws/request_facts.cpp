@@ -1,11 +1,15 @@
 #include "request_facts.hpp"
 
+#include <algorithm>
 #include <boost/beast/http/field.hpp>
 #include <boost/url/encode.hpp>
 #include <boost/url/parse_query.hpp>
 #include <boost/url/pct_string_view.hpp>
 #include <boost/url/rfc/pchars.hpp>
 #include <nlohmann/json.hpp>
+#include <vector>
+
+#include "json_write.hpp"
 
 namespace vespid::ws {
 
@@ -89,19 +93,44 @@ std::optional<std::string> bearer_token(const boost::beast::http::fields& fields
 }
 
 std::string headers_json(const boost::beast::http::fields& fields) {
-  nlohmann::json out = nlohmann::json::object();
-  for (const auto& f : fields) {
-    const std::string name = lowercase(f.name_string());
-    auto it = out.find(name);
-    if (it == out.end()) {
-      out[name] = std::string(f.value());
+  // Names lowercased, then sorted (stably: a repeated field keeps its order) and joined; the
+  // text is written in name order, which is the order nlohmann's object has, so the text is
+  // what dumping that object would give.
+  std::vector<std::pair<std::string, std::string>> merged;
+  for (const auto& f : fields) merged.emplace_back(lowercase(f.name_string()), f.value());
+  std::stable_sort(merged.begin(), merged.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < merged.size(); ++i) {
+    if (kept > 0 && merged[kept - 1].first == merged[i].first) {
+      auto& value = merged[kept - 1].second;
+      value += merged[i].first == "cookie" ? "; " : ", ";
+      value += merged[i].second;
     } else {
-      it->get_ref<std::string&>() += (name == "cookie" ? "; " : ", ");
-      it->get_ref<std::string&>() += f.value();
+      if (kept != i) merged[kept] = std::move(merged[i]);
+      ++kept;
     }
   }
-  // Header bytes are not guaranteed UTF-8 (obs-text); replace what is not, never fail.
-  return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  merged.resize(kept);
+  bool utf8 = true;
+  for (const auto& [name, value] : merged) {
+    utf8 = utf8 && json_write::valid_utf8(name) && json_write::valid_utf8(value);
+  }
+  if (!utf8) {
+    // Header bytes are not guaranteed UTF-8 (obs-text): what is not is replaced, never refused.
+    nlohmann::json out = nlohmann::json::object();
+    for (auto& [name, value] : merged) out[name] = std::move(value);
+    return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+  std::string out = "{";
+  for (const auto& [name, value] : merged) {
+    if (out.size() > 1) out.push_back(',');
+    json_write::append_string(out, name);
+    out.push_back(':');
+    json_write::append_string(out, value);
+  }
+  out.push_back('}');
+  return out;
 }
 
 }  // namespace vespid::ws

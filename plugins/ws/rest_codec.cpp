@@ -3,49 +3,13 @@
 #include <boost/beast/http/field.hpp>
 #include <nlohmann/json.hpp>
 
+#include "json_write.hpp"
+
 namespace vespid::ws {
 
 namespace {
 
 using nlohmann::json;
-
-bool valid_utf8(std::string_view s) {
-  std::size_t i = 0;
-  const auto n = s.size();
-  while (i < n) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t len = 0;
-    uint32_t cp = 0;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xE0) == 0xC0) {
-      len = 2;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + len > n) return false;
-    for (std::size_t k = 1; k < len; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
-    }
-    i += len;
-  }
-  return true;
-}
 
 bool is_token_char(char c) {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
@@ -110,15 +74,37 @@ Response internal_error(unsigned version, bool keep_alive, bool head) {
 }  // namespace
 
 std::optional<std::string> make_envelope(const Request& req, const Target& target) {
-  if (!valid_utf8(req.body())) return std::nullopt;
-  json env = {
-      {"method", std::string(req.method_string())},
-      {"path", std::string(target.path)},
-      {"query", std::string(target.query)},
-      {"headers", json::parse(headers_json(req.base()))},
-      {"body", req.body()},
-  };
-  return env.dump(-1, ' ', false, json::error_handler_t::replace);
+  if (!json_write::valid_utf8(req.body())) return std::nullopt;
+  const std::string headers = headers_json(req.base());
+  const std::string_view method = req.method_string();
+  if (!json_write::valid_utf8(method) || !json_write::valid_utf8(target.path) ||
+      !json_write::valid_utf8(target.query)) {
+    // Bytes that are not UTF-8 in the request line: replaced, as dump() does.
+    json env = {
+        {"method", std::string(method)},
+        {"path", std::string(target.path)},
+        {"query", std::string(target.query)},
+        {"headers", json::parse(headers)},
+        {"body", req.body()},
+    };
+    return env.dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+  // Written as text, members in name order (as an nlohmann object would dump them).
+  std::string out;
+  out.reserve(64 + headers.size() + target.path.size() + target.query.size() + req.body().size() +
+              req.body().size() / 8);
+  out += R"({"body":)";
+  json_write::append_string(out, req.body());
+  out += R"(,"headers":)";
+  out += headers;
+  out += R"(,"method":)";
+  json_write::append_string(out, method);
+  out += R"(,"path":)";
+  json_write::append_string(out, target.path);
+  out += R"(,"query":)";
+  json_write::append_string(out, target.query);
+  out.push_back('}');
+  return out;
 }
 
 Response decode_response(std::string_view text, unsigned version, bool keep_alive, bool head,

@@ -3,6 +3,7 @@
 #include <map>
 
 #include "host/connections/connection.hpp"
+#include "json_write.hpp"
 #include "protocols/bridge/invoke_res_view.hpp"
 #include "protocols/typed_frame.hpp"
 #include "runtime/api_error.hpp"
@@ -118,12 +119,12 @@ class BridgeDialect::Link final : public nodes::NodeLink {
     if (!c) return;
     // Written as text: the frame's shape is fixed, and paramsJSON is a JSON text in a string.
     std::string frame = R"({"type":"invoke","id":)";
-    json_text::append_string(frame, id);
+    json_write::append_string(frame, id);
     frame += R"(,"command":)";
-    json_text::append_string(frame, command);
+    json_write::append_string(frame, command);
     if (!params_json.empty()) {
       frame += R"(,"paramsJSON":)";
-      json_text::append_string(frame, params_json);
+      json_write::append_string(frame, params_json);
     }
     frame += '}';
     // Invokes routed to this node in one turn (the lines of one operator read) leave together.

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "host/connections/connection.hpp"
+#include "protocols/rest/rest_envelope.hpp"
 #include "protocols/rest/rest_response.hpp"
 #include "runtime/api_error.hpp"
 #include "runtime/json_input.hpp"
@@ -107,21 +108,23 @@ Task<void> RestDialect::on_open(std::shared_ptr<Connection> conn) {
 
 Task<void> RestDialect::on_message(std::shared_ptr<Connection> conn, std::string message) {
   RestRequest req;
-  try {
-    json env = json_input::parse(message);
-    req.method = env.at("method").get<std::string>();
-    req.path = env.at("path").get<std::string>();
-    req.query = env.value("query", "");
-    req.headers = env.value("headers", json::object());
-    req.body = env.value("body", "");
-    req.tls = (conn->flags() & VSP_CONN_TLS) != 0;
-    req.peer_host = conn->peer_host();
-    req.cookies = cookies_;
-  } catch (const json::exception& e) {
-    respond(*conn,
-            error(400, "BAD_REQUEST", std::string("malformed rest.v1 envelope: ") + e.what()));
-    co_return;
+  if (!read_envelope_typed(message, req)) {
+    try {
+      json env = json_input::parse(message);
+      req.method = env.at("method").get<std::string>();
+      req.path = env.at("path").get<std::string>();
+      req.query = env.value("query", "");
+      req.headers = env.value("headers", json::object());
+      req.body = env.value("body", "");
+    } catch (const json::exception& e) {
+      respond(*conn,
+              error(400, "BAD_REQUEST", std::string("malformed rest.v1 envelope: ") + e.what()));
+      co_return;
+    }
   }
+  req.tls = (conn->flags() & VSP_CONN_TLS) != 0;
+  req.peer_host = conn->peer_host();
+  req.cookies = cookies_;
   bool path_known = false;
   const Route* route = match(req.method, req.path, req.params, path_known);
   // Path parameters reach the routes decoded, here and nowhere else.

@@ -1,5 +1,7 @@
 #include "protocols/rest/rest_response.hpp"
 
+#include "json_write.hpp"
+
 namespace vespid::core {
 
 using nlohmann::json;
@@ -31,7 +33,7 @@ std::string lowercase(std::string s) {
 }
 
 std::string dump(const json& j) {
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+  return json_write::dump(j, json::error_handler_t::replace);
 }
 
 std::string internal_error() {
@@ -67,10 +69,24 @@ std::string rest_response_envelope(const RestResponse& r, std::string* problem) 
     }
   }
   for (auto& [name, value] : given.items()) headers[name] = std::move(value);
-  json out = {{"status", r.status},
-              {"headers", std::move(headers)},
-              {"body", r.raw_body ? *r.raw_body : dump(r.body)}};
-  return dump(out);
+  const std::string body = r.raw_body ? *r.raw_body : dump(r.body);
+  // Written as text, members in name order as dump() writes an object: the body is a JSON text
+  // carried as a string, and escaping it was most of an envelope's cost.
+  std::string headers_text;
+  if (json_write::valid_utf8(body) && json_write::append_value(headers_text, headers)) {
+    std::string out;
+    out.reserve(body.size() + body.size() / 8 + headers_text.size() + 40);
+    out += R"({"body":)";
+    json_write::append_string(out, body);
+    out += R"(,"headers":)";
+    out += headers_text;
+    out += R"(,"status":)";
+    out += std::to_string(r.status);
+    out.push_back('}');
+    return out;
+  }
+  // Bytes that are not UTF-8 in a raw body or a header value: replaced, as dump() does.
+  return dump(json{{"status", r.status}, {"headers", std::move(headers)}, {"body", body}});
 }
 
 }  // namespace vespid::core

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "json_write.hpp"
 #include "runtime/api_error.hpp"
 #include "runtime/gateway_metrics.hpp"
 #include "runtime/logging.hpp"
@@ -307,7 +308,7 @@ Task<Dispatcher::Submitted> Dispatcher::submit(DispatchRequest r,
     txn.compares.push_back(Compare::absent(keys::dispatch(request_id)));
     constexpr uint32_t kResultCompare = 1;
     if (check_result) txn.compares.push_back(Compare::absent(keys::result(request_id)));
-    txn.writes.push_back(Write::put(keys::dispatch(request_id), record.dump()));
+    txn.writes.push_back(Write::put(keys::dispatch(request_id), json_write::dump(record)));
     core::TxnOutcome out;
     try {
       out = co_await storage_.commit(std::move(txn));
@@ -339,7 +340,7 @@ Task<Dispatcher::Submitted> Dispatcher::submit(DispatchRequest r,
     if (r.secret) execute["secret"] = *r.secret;
     const nodes::ConnectedNode* node = router_.find(agent_id);
     if (node != nullptr &&
-        node->link->send_frame(execute.dump(-1, ' ', false, json::error_handler_t::replace))) {
+        node->link->send_frame(json_write::dump(execute, json::error_handler_t::replace))) {
       L()->info("dispatched {} ({}) to node host {} (org {}, timeout {} ms)", request_id, r.kind,
                 agent_id, r.organization_id, timeout_ms);
       co_return Submitted{Outcome::Dispatched, request_id, agent_id};

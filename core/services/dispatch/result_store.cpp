@@ -1,5 +1,6 @@
 #include "services/dispatch/result_store.hpp"
 
+#include "json_write.hpp"
 #include "runtime/time.hpp"
 #include "storage/keys.hpp"
 
@@ -60,7 +61,8 @@ Task<ResultStore::Stored> ResultStore::put(StoredResult r) {
     }
     r.stored_at_ms = util::now_ms();
     r.expires_at_ms = r.stored_at_ms + ttl_ms_;
-    txn.writes.push_back(Write::put(keys::result(r.request_id), to_stored_json(r).dump()));
+    txn.writes.push_back(
+        Write::put(keys::result(r.request_id), json_write::dump(to_stored_json(r))));
     txn.writes.push_back(Write::put(keys::result_expiry(r.expires_at_ms, r.request_id), ""));
     txn.writes.push_back(Write::del(keys::dispatch(r.request_id)));
     auto out = co_await storage_.commit(std::move(txn));

@@ -1,0 +1,21 @@
+// Reading a rest.v1 request envelope ({method, path, query, headers, body}, written by the ws
+// plugin) without building a DOM of the whole envelope.
+//
+// The body is a JSON text inside a JSON string; a DOM of the envelope would hold it as a string
+// node only to copy it out again. Here the envelope is scanned once (runtime/json_scan), the
+// body unescaped straight into the request, and only the small headers object is parsed. Any
+// shape the scan does not vouch for goes to the DOM reading, which owns every error.
+#pragma once
+
+#include <string_view>
+
+#include "protocols/rest/rest_dialect.hpp"
+
+namespace vespid::core {
+
+// Fills req's method, path, query, headers and body from `text` and returns true; returns false
+// (req's fields then unspecified) when `text` is not an envelope of the usual shape: the caller
+// reads it with a DOM instead.
+bool read_envelope_typed(std::string_view text, RestRequest& req);
+
+}  // namespace vespid::core

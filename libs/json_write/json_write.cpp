@@ -1,0 +1,203 @@
+#include "json_write.hpp"
+
+#include <charconv>
+#include <cstdint>
+#include <cstring>
+
+namespace vespid::json_write {
+
+namespace {
+
+using nlohmann::json;
+
+// Bytes that must be escaped inside a JSON string: control characters, the quote, the backslash.
+constexpr bool needs_escape(unsigned char c) {
+  return c < 0x20 || c == '"' || c == '\\';
+}
+
+// Whether any of the eight bytes in `word` needs escaping (SWAR: a byte's high bit is set in
+// the mask when it is below 0x20, or equal to '"' or '\\'; bytes of 0x80 and up never flag).
+constexpr bool needs_escape_any(uint64_t word) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull;
+  constexpr uint64_t kHigh = 0x8080808080808080ull;
+  auto zero_byte = [](uint64_t v) { return (v - kOnes) & ~v & kHigh; };
+  const uint64_t below_space = (word - kOnes * 0x20) & ~word & kHigh;
+  const uint64_t quote = zero_byte(word ^ (kOnes * '"'));
+  const uint64_t backslash = zero_byte(word ^ (kOnes * '\\'));
+  return (below_space | quote | backslash) != 0;
+}
+
+void append_escape(std::string& out, unsigned char c) {
+  switch (c) {
+    case '"':
+      out += "\\\"";
+      return;
+    case '\\':
+      out += "\\\\";
+      return;
+    case '\n':
+      out += "\\n";
+      return;
+    case '\r':
+      out += "\\r";
+      return;
+    case '\t':
+      out += "\\t";
+      return;
+    case '\b':
+      out += "\\b";
+      return;
+    case '\f':
+      out += "\\f";
+      return;
+    default: {
+      static constexpr char kHex[] = "0123456789abcdef";
+      const char u[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
+      out.append(u, sizeof u);
+    }
+  }
+}
+
+template <typename Int>
+void append_integer(std::string& out, Int v) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+}  // namespace
+
+bool valid_utf8(std::string_view s) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  while (p < end) {
+    // Eight ASCII bytes at a time: the common case for every text the gateway writes.
+    if (end - p >= 8) {
+      uint64_t word;
+      std::memcpy(&word, p, sizeof word);
+      if ((word & 0x8080808080808080ull) == 0) {
+        p += 8;
+        continue;
+      }
+    }
+    const unsigned char c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    std::size_t len;
+    uint32_t cp;
+    if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (static_cast<std::size_t>(end - p) < len) return false;
+    for (std::size_t k = 1; k < len; ++k) {
+      if ((p[k] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (p[k] & 0x3F);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    p += len;
+  }
+  return true;
+}
+
+void append_string(std::string& out, std::string_view s) {
+  out.reserve(out.size() + s.size() + 2);
+  out.push_back('"');
+  std::size_t run = 0;  // start of the pending run of bytes copied as they are
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    // Eight bytes at a time past those that need no escape (most of every string).
+    while (s.size() - i >= 8) {
+      uint64_t word;
+      std::memcpy(&word, s.data() + i, sizeof word);
+      if (needs_escape_any(word)) break;
+      i += 8;
+    }
+    if (i >= s.size()) break;
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (!needs_escape(c)) continue;
+    out.append(s.data() + run, i - run);
+    append_escape(out, c);
+    run = i + 1;
+  }
+  out.append(s.data() + run, s.size() - run);
+  out.push_back('"');
+}
+
+bool append_value(std::string& out, const json& j) {
+  const std::size_t mark = out.size();
+  auto fail = [&] {
+    out.resize(mark);
+    return false;
+  };
+  switch (j.type()) {
+    case json::value_t::null:
+      out += "null";
+      return true;
+    case json::value_t::boolean:
+      out += j.get_ref<const json::boolean_t&>() ? "true" : "false";
+      return true;
+    case json::value_t::number_integer:
+      append_integer(out, j.get_ref<const json::number_integer_t&>());
+      return true;
+    case json::value_t::number_unsigned:
+      append_integer(out, j.get_ref<const json::number_unsigned_t&>());
+      return true;
+    case json::value_t::string: {
+      const auto& s = j.get_ref<const json::string_t&>();
+      if (!valid_utf8(s)) return fail();
+      append_string(out, s);
+      return true;
+    }
+    case json::value_t::array: {
+      out.push_back('[');
+      bool first = true;
+      for (const auto& v : j) {
+        if (!first) out.push_back(',');
+        first = false;
+        if (!append_value(out, v)) return fail();
+      }
+      out.push_back(']');
+      return true;
+    }
+    case json::value_t::object: {
+      out.push_back('{');
+      bool first = true;
+      for (const auto& [key, v] : j.get_ref<const json::object_t&>()) {
+        if (!first) out.push_back(',');
+        first = false;
+        if (!valid_utf8(key)) return fail();
+        append_string(out, key);
+        out.push_back(':');
+        if (!append_value(out, v)) return fail();
+      }
+      out.push_back('}');
+      return true;
+    }
+    default:
+      // Floating-point numbers (nlohmann's own shortest form: "1.0", "1e+100", null for a NaN),
+      // binary values, discarded: rare, and written by dump() itself so the text stays its.
+      out += j.dump();
+      return true;
+  }
+}
+
+std::string dump(const json& j, json::error_handler_t handler) {
+  std::string out;
+  if (append_value(out, j)) return out;
+  return j.dump(-1, ' ', false, handler);
+}
+
+}  // namespace vespid::json_write

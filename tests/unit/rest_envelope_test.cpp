@@ -1,0 +1,95 @@
+// The rest.v1 envelopes read and written as text must be what the DOM reading and dump() give:
+// the same request fields in, the same response text out.
+#include "protocols/rest/rest_envelope.hpp"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "protocols/rest/rest_response.hpp"
+
+namespace vespid::core {
+namespace {
+
+using nlohmann::json;
+
+TEST(RestEnvelope, TypedReadingGivesWhatTheDomGives) {
+  const json envelopes[] = {
+      {{"method", "POST"},
+       {"path", "/internal/v1/dispatch-async"},
+       {"query", ""},
+       {"headers", {{"content-type", "application/json"}, {"x-gateway-token", "t"}}},
+       {"body", R"({"runId":"r","payload":{"p":"a\"b\\c\nd é €"}})"}},
+      {{"method", "GET"}, {"path", "/v1/sessions/a%3Ab"}, {"query", "waitMs=5&x=\u00e9"}},
+      {{"method", "GET"}, {"path", "/healthz"}, {"headers", json::object()}, {"body", ""}},
+  };
+  for (const json& env : envelopes) {
+    // dump() escapes only what it must; a hand-written envelope with \u escapes reads the same.
+    for (const std::string& text :
+         {env.dump(), env.dump(-1, ' ', true), std::string(" \n") + env.dump(2) + " "}) {
+      RestRequest req;
+      ASSERT_TRUE(read_envelope_typed(text, req)) << text;
+      EXPECT_EQ(req.method, env["method"].get<std::string>());
+      EXPECT_EQ(req.path, env["path"].get<std::string>());
+      EXPECT_EQ(req.query, env.value("query", ""));
+      EXPECT_EQ(req.body, env.value("body", ""));
+      EXPECT_EQ(req.headers, env.value("headers", json::object()));
+    }
+  }
+}
+
+TEST(RestEnvelope, ShapesTheScanDoesNotVouchForGoToTheDom) {
+  for (const char* text : {
+           R"({"method":"GET","path":"/a","pat\u0068":"/b"})",       // an escaped key
+           R"({"method":"GET","path":"/a","path":"/b"})",            // a repeated key
+           R"({"method":1,"path":"/a"})",                            // a method that is no string
+           R"({"path":"/a"})",                                       // no method
+           R"({"method":"GET","path":"/a","query":null})",           // value() throws on null
+           R"({"method":"GET","path":"/a","headers":"x"})",          // headers not an object
+           R"({"method":"GET","path":"/a","body":{"x":1}})",         // a body that is no string
+           R"(["GET","/a"])", R"({"method":"GET","path":"/a")", "",  // not an object; cut short
+       }) {
+    RestRequest req;
+    EXPECT_FALSE(read_envelope_typed(text, req)) << text;
+  }
+}
+
+std::string dom_envelope(const RestResponse& r) {
+  json headers = {{"content-type", r.content_type}, {"cache-control", "no-store"}};
+  json given = json::object();
+  for (const auto& [name, value] : r.headers) {
+    std::string lower = name;
+    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!given.contains(lower)) {
+      given[lower] = value;
+    } else {
+      if (!given[lower].is_array()) given[lower] = json::array({given[lower]});
+      given[lower].push_back(value);
+    }
+  }
+  for (auto& [name, value] : given.items()) headers[name] = value;
+  const std::string body =
+      r.raw_body ? *r.raw_body : r.body.dump(-1, ' ', false, json::error_handler_t::replace);
+  return json{{"status", r.status}, {"headers", headers}, {"body", body}}.dump(
+      -1, ' ', false, json::error_handler_t::replace);
+}
+
+TEST(RestEnvelope, ResponseTextIsWhatDumpWrites) {
+  RestResponse plain{201, {{"requestId", "r:n:1"}, {"dispatched", true}}};
+  RestResponse cookies{200, {{"ok", true}}};
+  cookies.headers = {{"Set-Cookie", "a=1"}, {"set-cookie", "b=2"}, {"Cache-Control", "max-age=5"}};
+  RestResponse raw{200, nullptr};
+  raw.raw_body = "# HELP x\nx 1\n";
+  raw.content_type = "text/plain; version=0.0.4";
+  RestResponse not_utf8{200, nullptr};
+  not_utf8.raw_body = std::string("bad \xff byte");
+  RestResponse escapes{400, {{"code", "BAD_REQUEST"}, {"message", "a \"quoted\" \\ \x01 name"}}};
+  for (const RestResponse* r : {&plain, &cookies, &raw, &not_utf8, &escapes}) {
+    std::string problem;
+    EXPECT_EQ(rest_response_envelope(*r, &problem), dom_envelope(*r));
+    EXPECT_EQ(problem, "");
+  }
+}
+
+}  // namespace
+}  // namespace vespid::core
