@@ -1,5 +1,6 @@
 #include "cluster/cluster_fanout.hpp"
 
+#include "json_write.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/task.hpp"
 #include "storage/keys.hpp"
@@ -81,7 +82,7 @@ void ClusterFanout::publish(const std::string& subject, json body) {
     L()->debug("bus down: {} not sent to the other instances", subject);
     return;
   }
-  if (!bus_.publish(subject, body.dump(-1, ' ', false, json::error_handler_t::replace))) {
+  if (!bus_.publish(subject, json_write::dump(body, json::error_handler_t::replace))) {
     L()->warn("could not tell the other instances on {} (the bus refused it)", subject);
   }
 }

@@ -243,7 +243,7 @@ void ClusterNodeRouter::serve_invoke(std::string reply_to, const std::string& da
   auto given = m.find("params");
   std::string params_json = given == m.end() || given->is_null()
                                 ? std::string()
-                                : given->dump(-1, ' ', false, json::error_handler_t::replace);
+                                : json_write::dump(*given, json::error_handler_t::replace);
   core::spawn(local_.invoke(m["nodeId"].get<std::string>(), m["command"].get<std::string>(),
                             std::move(params_json), timeout),
               std::function<void(nodes::InvokeResult)>(reply), [reply](std::exception_ptr e) {
@@ -284,8 +284,7 @@ void ClusterNodeRouter::serve_control(const std::string& data) {
 }
 
 void ClusterNodeRouter::send_control(const std::string& instance, json body) {
-  bus_.publish(subjects_.control(instance),
-               body.dump(-1, ' ', false, json::error_handler_t::replace));
+  bus_.publish(subjects_.control(instance), json_write::dump(body, json::error_handler_t::replace));
 }
 
 int ClusterNodeRouter::disconnect(const std::string& node_id, const std::string& reason) {

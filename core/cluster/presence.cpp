@@ -2,6 +2,7 @@
 
 #include <random>
 
+#include "json_write.hpp"
 #include "runtime/logging.hpp"
 
 namespace vespid::cluster {
@@ -309,7 +310,7 @@ void Presence::publish_delta(const char* op, json body) {
   body["op"] = op;
   // Numbered even when the bus is down: the gap makes the others sync once it is back.
   if (!bus_.up()) return;
-  bus_.publish(subjects_.presence(), body.dump(-1, ' ', false, json::error_handler_t::replace));
+  bus_.publish(subjects_.presence(), json_write::dump(body, json::error_handler_t::replace));
 }
 
 void Presence::node_attached(const nodes::ConnectedNode& node) {

@@ -28,7 +28,7 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 void send(Connection& c, const json& frame) {
-  c.send(frame.dump(-1, ' ', false, json::error_handler_t::replace));
+  c.send(json_write::dump(frame, json::error_handler_t::replace));
 }
 
 void send_error(Connection& c, const std::string& code, const std::string& message) {
@@ -81,7 +81,7 @@ std::string take_embedded_text(json& frame, const char* key) {
   std::string text = std::move(it->get_ref<std::string&>());
   if (json_text::is_spliceable_value(text)) return text;
   try {
-    return json_input::parse(text).dump(-1, ' ', false, json::error_handler_t::replace);
+    return json_write::dump(json_input::parse(text), json::error_handler_t::replace);
   } catch (const json::parse_error& e) {
     throw api::invalid(std::string(key) + " is not valid JSON: " + e.what());
   }
@@ -807,13 +807,13 @@ void BridgeDialect::publish_chat(const std::string& session_id, const std::vecto
     for (const auto& f : frames) {
       std::string text;
       if (key == session_id) {
-        text = f.dump(-1, ' ', false, json::error_handler_t::replace);
+        text = json_write::dump(f, json::error_handler_t::replace);
       } else {
         json p = json::parse(f["payloadJSON"].get<std::string>());
         p["sessionKey"] = key;
         json keyed = f;
-        keyed["payloadJSON"] = p.dump(-1, ' ', false, json::error_handler_t::replace);
-        text = keyed.dump(-1, ' ', false, json::error_handler_t::replace);
+        keyed["payloadJSON"] = json_write::dump(p, json::error_handler_t::replace);
+        text = json_write::dump(keyed, json::error_handler_t::replace);
       }
       if (c->send(text) != VSP_OK) {
         log::get("core")->warn(

@@ -6,15 +6,16 @@
 #include <string>
 #include <string_view>
 
+#include "json_write.hpp"
+
 namespace vespid::core {
 
 inline std::string event_frame(std::string_view event, const nlohmann::json& payload) {
   using nlohmann::json;
-  const json frame = {
-      {"type", "event"},
-      {"event", event},
-      {"payloadJSON", payload.dump(-1, ' ', false, json::error_handler_t::replace)}};
-  return frame.dump(-1, ' ', false, json::error_handler_t::replace);
+  const json frame = {{"type", "event"},
+                      {"event", event},
+                      {"payloadJSON", json_write::dump(payload, json::error_handler_t::replace)}};
+  return json_write::dump(frame, json::error_handler_t::replace);
 }
 
 }  // namespace vespid::core

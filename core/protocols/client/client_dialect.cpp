@@ -4,6 +4,7 @@
 #include <set>
 
 #include "host/connections/connection.hpp"
+#include "json_write.hpp"
 #include "protocols/cookie_auth.hpp"
 #include "protocols/typed_frame.hpp"
 #include "runtime/api_error.hpp"
@@ -28,7 +29,7 @@ std::shared_ptr<spdlog::logger> L() {
 }
 
 int send_json(Connection& c, const json& frame) {
-  return c.send(frame.dump(-1, ' ', false, json::error_handler_t::replace));
+  return c.send(json_write::dump(frame, json::error_handler_t::replace));
 }
 
 json error_frame(const std::string& session_id, const std::string& code, const std::string& message,
@@ -311,7 +312,7 @@ ClientDialect::Subscriber* ClientDialect::find_subscriber(const std::string& ses
 ClientDialect::Sent ClientDialect::deliver(Connection& c, const json& event, size_t* bytes) {
   json f = event;
   f["type"] = "session_event";
-  const std::string text = f.dump(-1, ' ', false, json::error_handler_t::replace);
+  const std::string text = json_write::dump(f, json::error_handler_t::replace);
   if (bytes != nullptr) *bytes += text.size();
   const int rc = c.send(text);
   if (rc == VSP_OK) return Sent::Ok;

@@ -1,6 +1,7 @@
 #include "protocols/node/node_host_dialect.hpp"
 
 #include "host/connections/connection.hpp"
+#include "json_write.hpp"
 #include "protocols/typed_frame.hpp"
 #include "runtime/json_fields.hpp"
 #include "runtime/logging.hpp"
@@ -24,7 +25,7 @@ std::shared_ptr<spdlog::logger> L() {
 }
 
 void send(Connection& c, const json& frame) {
-  c.send(frame.dump(-1, ' ', false, json::error_handler_t::replace));
+  c.send(json_write::dump(frame, json::error_handler_t::replace));
 }
 
 void send_error(Connection& c, const std::string& code, const std::string& message,

@@ -2,6 +2,7 @@
 
 #include <unordered_map>
 
+#include "json_write.hpp"
 #include "protocols/operator/event_audience.hpp"
 #include "protocols/operator/node_events.hpp"
 #include "protocols/operator/node_view.hpp"
@@ -381,7 +382,7 @@ Task<CallResult> NodeMethods::invoke(CallContext c, json p) {
     id = target.node_id;
   }
   std::string args_json =
-      args.is_null() ? std::string() : args.dump(-1, ' ', false, json::error_handler_t::replace);
+      args.is_null() ? std::string() : json_write::dump(args, json::error_handler_t::replace);
   Task<CallResult> sent = send_invoke(std::move(id), std::move(command), std::move(args_json), ms);
   CallResult answer = co_await std::move(sent);
   co_return answer;

@@ -1,6 +1,7 @@
 #include "protocols/operator/operator_dialect.hpp"
 
 #include "host/connections/connection.hpp"
+#include "json_write.hpp"
 #include "protocols/cookie_auth.hpp"
 #include "protocols/operator/request_view.hpp"
 #include "runtime/api_error.hpp"
@@ -17,7 +18,7 @@ using nlohmann::json;
 namespace {
 
 void send_json(Connection& c, const json& frame) {
-  c.send(frame.dump(-1, ' ', false, json::error_handler_t::replace));
+  c.send(json_write::dump(frame, json::error_handler_t::replace));
 }
 
 json error_frame(const json& id, const std::string& code, const std::string& message,

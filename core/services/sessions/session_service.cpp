@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "json_write.hpp"
 #include "runtime/api_error.hpp"
 #include "runtime/crypto.hpp"
 #include "runtime/gateway_metrics.hpp"
@@ -815,7 +816,7 @@ Task<std::vector<json>> SessionService::append_with(std::string session_id,
       json ev = {{"sessionId", session_id}, {"seq", ++last},        {"eventType", d.type},
                  {"level", d.level},        {"payload", d.payload}, {"createdAt", now}};
       txn.writes.push_back(Write::put(keys::session_event(session_id, last),
-                                      ev.dump(-1, ' ', false, json::error_handler_t::replace)));
+                                      json_write::dump(ev, json::error_handler_t::replace)));
       events.push_back(std::move(ev));
     }
     if (extra) extra(txn, events);
