@@ -59,6 +59,14 @@ GatewayRunner::~GatewayRunner() {
   }
 }
 
+json GatewayRunner::storage_config() const {
+  json config = opts_.storage_config;
+  if (opts_.storage_plugin == "sqlite" && !opts_.sqlite_synchronous.empty()) {
+    config["synchronous"] = opts_.sqlite_synchronous;
+  }
+  return config;
+}
+
 void GatewayRunner::write_config(const std::string& path) {
   // Defaults everywhere except the limits a load test meets first: connection counts (the
   // gateway's, each listener's, the admin socket's), pending pairings and pairing tokens, and
@@ -75,9 +83,7 @@ void GatewayRunner::write_config(const std::string& path) {
       {"plugins",
        {{"instances",
          json::array(
-             {{{"name", "storage"},
-               {"plugin", opts_.storage_plugin},
-               {"config", opts_.storage_config}},
+             {{{"name", "storage"}, {"plugin", opts_.storage_plugin}, {"config", storage_config()}},
               {{"name", "local"}, {"plugin", "unix"}, {"config", {{"max_connections", 1024}}}},
               {{"name", "bridge"},
                {"plugin", "bridge"},

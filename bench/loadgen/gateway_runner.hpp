@@ -24,6 +24,10 @@ struct GatewayOptions {
   // cluster and storage scenarios point it at the bench's PostgreSQL instead.
   std::string storage_plugin = "sqlite";
   nlohmann::json storage_config = nlohmann::json::object();
+  // The SQLite plugin's `synchronous` ("full", its default, or "normal": the WAL is not synced
+  // at each commit, so a power loss can lose the last commits but a crash of the gateway
+  // cannot); empty: the plugin's default. Ignored for another storage plugin.
+  std::string sqlite_synchronous;
   // A bus instance ({"plugin", "config"}); null: none, so the gateway uses its in-process
   // local bus (a gateway alone). The cluster scenario gives its gateways one nats-server.
   nlohmann::json bus = nullptr;
@@ -71,6 +75,7 @@ class GatewayRunner {
 
  private:
   void write_config(const std::string& path);
+  nlohmann::json storage_config() const;  // opts_.storage_config with sqlite_synchronous
   void save();
   void wait_ready();
 
