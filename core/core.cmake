@@ -47,6 +47,7 @@ add_library(vespid_core STATIC
   services/nodes/node_removal.cpp
   services/node_hosts/node_host_store.cpp
   services/node_hosts/pairing_token_ledger.cpp
+  services/dispatch/dispatch_frames.cpp
   services/dispatch/dispatch_request.cpp
   services/dispatch/dispatcher.cpp
   services/dispatch/result_store.cpp

@@ -194,6 +194,32 @@ bool append_value(std::string& out, const json& j) {
   }
 }
 
+namespace {
+
+void open_member(std::string& out, std::string_view name) {
+  if (out.empty() || out.back() != '{') out.push_back(',');
+  append_string(out, name);
+  out.push_back(':');
+}
+
+}  // namespace
+
+bool append_string_member(std::string& out, std::string_view name, std::string_view value) {
+  if (!valid_utf8(name) || !valid_utf8(value)) return false;
+  open_member(out, name);
+  append_string(out, value);
+  return true;
+}
+
+bool append_value_member(std::string& out, std::string_view name, const json& value) {
+  if (!valid_utf8(name)) return false;
+  const std::size_t mark = out.size();
+  open_member(out, name);
+  if (append_value(out, value)) return true;
+  out.resize(mark);
+  return false;
+}
+
 std::string dump(const json& j, json::error_handler_t handler) {
   std::string out;
   if (append_value(out, j)) return out;

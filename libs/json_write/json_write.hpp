@@ -29,6 +29,13 @@ void append_string(std::string& out, std::string_view s);
 // throws there, per its error handler: the caller decides).
 bool append_value(std::string& out, const nlohmann::json& j);
 
+// For an object written member by member into `out` (opened with '{', closed by the caller):
+// appends `"name":value`, with a comma first unless it is the first member, and returns true;
+// returns false, appending nothing, when a string is not valid UTF-8. Members written in name
+// order give the text dump() writes for the same object.
+bool append_string_member(std::string& out, std::string_view name, std::string_view value);
+bool append_value_member(std::string& out, std::string_view name, const nlohmann::json& value);
+
 // The text of `j` exactly as j.dump(-1, ' ', false, handler) writes it: fast where every string
 // is valid UTF-8, and dump() itself otherwise (which throws json::type_error 316 under the
 // strict handler, as before).

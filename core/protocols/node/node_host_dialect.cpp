@@ -206,7 +206,8 @@ Task<void> NodeHostDialect::on_result(std::shared_ptr<Connection> conn, json fra
                "or \"failed\")"}};
   } else {
     result = {{"status", status}};
-    if (frame.contains("output") && !frame["output"].is_null()) result["output"] = frame["output"];
+    if (auto o = frame.find("output"); o != frame.end() && !o->is_null())
+      result["output"] = std::move(*o);
     if (auto e = frame.find("error"); e != frame.end() && !e->is_null()) {
       result["error"] = e->is_string() ? e->get<std::string>() : e->dump();
     }

@@ -2,11 +2,11 @@
 
 #include <algorithm>
 
-#include "json_write.hpp"
 #include "runtime/api_error.hpp"
 #include "runtime/gateway_metrics.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/time.hpp"
+#include "services/dispatch/dispatch_frames.hpp"
 #include "services/nodes/node_router.hpp"
 #include "storage/keys.hpp"
 
@@ -296,19 +296,14 @@ Task<Dispatcher::Submitted> Dispatcher::submit(DispatchRequest r,
         Outstanding{r.organization_id, agent_id, 0, listener, std::chrono::steady_clock::now()},
         deadline_ms);
     last_used_[agent_id] = ++dispatch_counter_;
-    json record = {{"requestId", request_id},   {"orgId", r.organization_id},
-                   {"agentId", agent_id},       {"kind", r.kind},
-                   {"deadlineMs", deadline_ms}, {"dispatchedAt", util::now_iso8601()}};
-    if (!settings_.instance_id.empty()) record["instance"] = settings_.instance_id;
-    if (listener) {
-      json resume = listener->resume_state();
-      if (!resume.is_null()) record["resume"] = std::move(resume);
-    }
+    DispatchRecord record{request_id,          r.organization_id,    agent_id, r.kind, deadline_ms,
+                          util::now_iso8601(), settings_.instance_id};
+    if (listener) record.resume = listener->resume_state();
     Txn txn;
     txn.compares.push_back(Compare::absent(keys::dispatch(request_id)));
     constexpr uint32_t kResultCompare = 1;
     if (check_result) txn.compares.push_back(Compare::absent(keys::result(request_id)));
-    txn.writes.push_back(Write::put(keys::dispatch(request_id), json_write::dump(record)));
+    txn.writes.push_back(Write::put(keys::dispatch(request_id), record_text(record)));
     core::TxnOutcome out;
     try {
       out = co_await storage_.commit(std::move(txn));
@@ -331,16 +326,8 @@ Task<Dispatcher::Submitted> Dispatcher::submit(DispatchRequest r,
       co_return Submitted{Outcome::AlreadyInFlight, request_id, ""};
     }
 
-    json execute = {{"type", "execute"},
-                    {"requestId", request_id},
-                    {"organizationId", r.organization_id},
-                    {"userId", r.requested_by_user_id},
-                    {"kind", r.kind},
-                    {"payload", r.payload}};
-    if (r.secret) execute["secret"] = *r.secret;
     const nodes::ConnectedNode* node = router_.find(agent_id);
-    if (node != nullptr &&
-        node->link->send_frame(json_write::dump(execute, json::error_handler_t::replace))) {
+    if (node != nullptr && node->link->send_frame(execute_frame(request_id, r))) {
       L()->info("dispatched {} ({}) to node host {} (org {}, timeout {} ms)", request_id, r.kind,
                 agent_id, r.organization_id, timeout_ms);
       co_return Submitted{Outcome::Dispatched, request_id, agent_id};

@@ -23,6 +23,21 @@ json to_stored_json(const StoredResult& r) {
           {"expiresAtMs", r.expires_at_ms}};
 }
 
+std::string to_stored_text(const StoredResult& r) {
+  // Name order, as dump() writes the object to_stored_json builds; the result is not copied.
+  std::string out = "{";
+  const bool ok = json_write::append_string_member(out, "agentId", r.agent_id) &&
+                  json_write::append_value_member(out, "expiresAtMs", r.expires_at_ms) &&
+                  json_write::append_string_member(out, "orgId", r.org_id) &&
+                  json_write::append_string_member(out, "requestId", r.request_id) &&
+                  json_write::append_value_member(out, "result", r.result) &&
+                  json_write::append_string_member(out, "source", r.source) &&
+                  json_write::append_value_member(out, "storedAtMs", r.stored_at_ms);
+  if (!ok) return json_write::dump(to_stored_json(r));  // throws, as dump() does
+  out.push_back('}');
+  return out;
+}
+
 StoredResult stored_result_from(const json& j) {
   StoredResult r;
   r.request_id = j.value("requestId", "");
@@ -61,8 +76,7 @@ Task<ResultStore::Stored> ResultStore::put(StoredResult r) {
     }
     r.stored_at_ms = util::now_ms();
     r.expires_at_ms = r.stored_at_ms + ttl_ms_;
-    txn.writes.push_back(
-        Write::put(keys::result(r.request_id), json_write::dump(to_stored_json(r))));
+    txn.writes.push_back(Write::put(keys::result(r.request_id), to_stored_text(r)));
     txn.writes.push_back(Write::put(keys::result_expiry(r.expires_at_ms, r.request_id), ""));
     txn.writes.push_back(Write::del(keys::dispatch(r.request_id)));
     auto out = co_await storage_.commit(std::move(txn));

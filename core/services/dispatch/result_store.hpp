@@ -47,6 +47,8 @@ class ResultStore {
 };
 
 nlohmann::json to_stored_json(const StoredResult& r);
+// The same object as text, byte for byte what dumping to_stored_json(r) gives.
+std::string to_stored_text(const StoredResult& r);
 StoredResult stored_result_from(const nlohmann::json& j);
 
 }  // namespace vespid::dispatch

@@ -70,6 +70,18 @@ TEST(JsonWrite, InvalidUtf8IsDumpsToHandle) {
             bad_key.dump(-1, ' ', false, json::error_handler_t::ignore));
 }
 
+TEST(JsonWrite, MembersWrittenInNameOrderAreDumpsText) {
+  std::string out = "{";
+  ASSERT_TRUE(append_string_member(out, "a", "x\"y"));
+  ASSERT_TRUE(append_value_member(out, "b", json{{"c", {1, 2}}}));
+  EXPECT_FALSE(append_string_member(out, "c", "\xff")) << "not UTF-8";
+  EXPECT_FALSE(append_value_member(out, "c", json{{"d", "\xfe"}})) << "not UTF-8 inside";
+  ASSERT_TRUE(append_value_member(out, "n", 7));
+  out.push_back('}');
+  EXPECT_EQ(out, json({{"a", "x\"y"}, {"b", {{"c", {1, 2}}}}, {"n", 7}}).dump())
+      << "a refused member leaves nothing behind";
+}
+
 TEST(JsonWrite, Utf8RulesAreRfc3629s) {
   EXPECT_TRUE(valid_utf8(""));
   EXPECT_TRUE(valid_utf8("plain ascii, longer than eight bytes"));
