@@ -246,6 +246,9 @@ struct BridgeLink::Impl {
       spdlog::warn("cannot resolve {}: {}", opts.host, ec.message());
       co_return End::failed;
     }
+    // A stop during the lookup found no connection to abort (abort_connection is set only
+    // below): do not go on to connect.
+    if (life.stopping) co_return End::stopping;
     if (!opts.tls) {
       beast::tcp_stream s(ex);
       life.abort_connection = [&s] { s.socket().close(); };

@@ -373,6 +373,10 @@ struct GatewayLink::Impl {
       spdlog::warn("cannot resolve {}: {}", url.host, ec.message());
       co_return End::failed_before_hello;
     }
+    // A stop during the lookup found no connection to abort (abort_connection is set only
+    // below): without this check the link would go on to connect and wait out a gateway that
+    // accepts but never answers the handshake.
+    if (life.stopping) co_return End::stopping;
     if (!url.tls) {
       websocket::stream<beast::tcp_stream> ws(ex);
       auto& low = beast::get_lowest_layer(ws);
