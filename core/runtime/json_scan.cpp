@@ -287,6 +287,19 @@ std::optional<std::string_view> Value::plain_string() const {
   return raw.substr(1, raw.size() - 2);
 }
 
+bool Value::string_value(std::string& out) const {
+  if (kind != Kind::String) return false;
+  const std::string_view inner = raw.substr(1, raw.size() - 2);
+  out.clear();
+  if (escaped) {
+    out.reserve(inner.size());
+    append_unescaped(out, inner);
+  } else {
+    out.assign(inner);
+  }
+  return true;
+}
+
 std::optional<int64_t> Value::int64() const {
   if (kind != Kind::Number || !integer) return std::nullopt;
   int64_t v = 0;

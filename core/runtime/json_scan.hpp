@@ -33,6 +33,9 @@ struct Value {
 
   // A string without escapes, as its value (quotes removed); nullopt for anything else.
   std::optional<std::string_view> plain_string() const;
+  // For a string: replaces `out` with its value, escapes decoded, and returns true; false (out
+  // untouched) for anything else.
+  bool string_value(std::string& out) const;
   // An integer number that fits in int64_t; nullopt for anything else.
   std::optional<int64_t> int64() const;
 };

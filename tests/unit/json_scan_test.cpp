@@ -46,6 +46,13 @@ TEST(JsonScan, MembersAreSpansOfTheTextWithTheirKinds) {
   EXPECT_EQ(obj->find("z")->kind, js::Kind::Null);
   EXPECT_TRUE(obj->find("s")->escaped);
   EXPECT_EQ(obj->find("s")->plain_string(), std::nullopt);
+  std::string value = "old";
+  EXPECT_TRUE(obj->find("s")->string_value(value)) << "escaped strings have a value too";
+  EXPECT_EQ(value, nlohmann::json::parse(std::string(obj->find("s")->raw)).get<std::string>());
+  EXPECT_TRUE(obj->find("type")->string_value(value));
+  EXPECT_EQ(value, "req");
+  EXPECT_FALSE(obj->find("n")->string_value(value)) << "a number is no string";
+  EXPECT_EQ(value, "req") << "and leaves the value as it was";
   EXPECT_EQ(unescaped(obj->find("s")->raw), "a\nb");
   EXPECT_EQ(obj->find("missing"), nullptr);
   EXPECT_FALSE(obj->has_escaped_key());

@@ -22,14 +22,7 @@ std::optional<InvokeResView> view_invoke_res(std::string_view frame, int max_dep
     v.payload_json = "{}";
     return v;
   }
-  if (payload->kind != json_scan::Kind::String) return std::nullopt;
-  const std::string_view inner = payload->raw.substr(1, payload->raw.size() - 2);
-  if (payload->escaped) {
-    v.payload_json.reserve(inner.size());
-    json_scan::append_unescaped(v.payload_json, inner);
-  } else {
-    v.payload_json.assign(inner);
-  }
+  if (!payload->string_value(v.payload_json)) return std::nullopt;
   // Spliced into a JSON-lines frame later: one value, and no line break between its tokens.
   if (v.payload_json.find('\n') != std::string::npos ||
       v.payload_json.find('\r') != std::string::npos ||

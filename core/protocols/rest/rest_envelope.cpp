@@ -7,17 +7,9 @@ namespace vespid::core {
 
 namespace {
 
-// A string member's value into `out`; false when the member is not a string.
+// A string member's value into `out`; false when the member is absent or not a string.
 bool read_string(const json_scan::Value* v, std::string& out) {
-  if (v == nullptr || v->kind != json_scan::Kind::String) return false;
-  const std::string_view inner = v->raw.substr(1, v->raw.size() - 2);
-  out.clear();
-  if (v->escaped) {
-    json_scan::append_unescaped(out, inner);
-  } else {
-    out.assign(inner);
-  }
-  return true;
+  return v != nullptr && v->string_value(out);
 }
 
 }  // namespace
