@@ -92,13 +92,10 @@ void Gateway::open_storage() {
                        "no storage plugin instance is configured; add one to plugins.instances, "
                        "e.g. {\"name\": \"storage\", \"plugin\": \"sqlite\"}");
   }
-  auto deliver = [this](std::function<void()> fn) {
-    // Completions enter the core from the loop thread; never refused, even during shutdown,
-    // so no coroutine is left waiting forever.
-    boost::asio::post(loop_.io(), [this, fn = std::move(fn)]() mutable {
-      loop_.sequencer().execute(std::move(fn));
-    });
-  };
+  // Completions enter the core on the storage thread while the gateway runs, through the loop
+  // before and after (runtime/core_entry.hpp); never refused, even during shutdown, so no
+  // coroutine is left waiting forever.
+  auto deliver = [this](std::function<void()> fn) { storage_entry_.enter(std::move(fn)); };
   storage_ = std::make_unique<StorageService>(
       storage_instance_->storage(), deliver,
       StorageService::Options{cfg_.storage_max_batch, cfg_.storage_queue_depth});
@@ -394,6 +391,7 @@ int Gateway::run() {
   });
   watch_reload_signal();
   L()->info("vespid-gateway ready: {} plugin instance(s) running", instances_.size());
+  storage_entry_.open();
   announce_ready();
   // Where people go next: the web client, and how to get in without a password.
   for (const auto& inst : cfg_.instances) {
@@ -430,6 +428,7 @@ void Gateway::begin_shutdown(int code, const std::string& why) {
   if (shutting_down_) return;
   shutting_down_ = true;
   exit_code_ = code;
+  storage_entry_.close();  // the loop decides from here when core work stops
   L()->info("shutting down ({}): no new connections, draining", why);
   notifier_.stopping(std::string("shutting down (") + why + "): draining");
   if (reload_signal_) reload_signal_->cancel();

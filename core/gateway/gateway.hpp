@@ -24,6 +24,7 @@
 #include "host/plugins/module_catalog.hpp"
 #include "host/plugins/plugin_instance.hpp"
 #include "protocols/method_table.hpp"
+#include "runtime/core_entry.hpp"
 #include "runtime/deadlines.hpp"
 #include "runtime/loop.hpp"
 #include "runtime/service_notify.hpp"
@@ -124,6 +125,8 @@ class Gateway final : public InstanceServices, public CredentialEvents {
   config::GatewayConfig cfg_;
   std::vector<std::string> plugin_dirs_;
   Loop loop_;
+  // Before storage_, so that it outlives the storage thread that enters the core through it.
+  CoreEntry storage_entry_{loop_};
   std::unique_ptr<StateDirLock> lock_;
   ModuleCatalog catalog_;
   std::vector<std::unique_ptr<PluginInstance>> instances_;
