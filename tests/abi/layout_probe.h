@@ -21,6 +21,7 @@ typedef struct layout_entry {
 extern const layout_entry abi_layout_1_0[];
 extern const layout_entry abi_layout_1_1[];
 extern const layout_entry abi_layout_1_2[];
+extern const layout_entry abi_layout_1_3[];
 extern const layout_entry abi_layout_current[];
 
 #ifdef __cplusplus

@@ -1,5 +1,5 @@
 // Within ABI major 1, a newer header set may only add: every member, array-element size and
-// constant of the frozen 1.0, 1.1 and 1.2 headers must be unchanged in every newer set, the
+// constant of the frozen 1.0, 1.1, 1.2 and 1.3 headers must be unchanged in every newer set, the
 // current SDK headers included. Compile-time facts, so this fails before any gateway runs.
 #include <gtest/gtest.h>
 
@@ -47,23 +47,51 @@ TEST(AbiLayout, OlderMinorsArePrefixesOfNewerOnes) {
   expect_kept("1.0", abi_layout_1_0, "1.1", abi_layout_1_1);
   expect_kept("1.0", abi_layout_1_0, "1.2", abi_layout_1_2);
   expect_kept("1.1", abi_layout_1_1, "1.2", abi_layout_1_2);
+  expect_kept("1.0", abi_layout_1_0, "1.3", abi_layout_1_3);
+  expect_kept("1.1", abi_layout_1_1, "1.3", abi_layout_1_3);
+  expect_kept("1.2", abi_layout_1_2, "1.3", abi_layout_1_3);
   expect_kept("1.0", abi_layout_1_0, "current", abi_layout_current);
   expect_kept("1.1", abi_layout_1_1, "current", abi_layout_current);
   expect_kept("1.2", abi_layout_1_2, "current", abi_layout_current);
+  expect_kept("1.3", abi_layout_1_3, "current", abi_layout_current);
 }
 
 TEST(AbiLayout, TheBusKindArrivedWholeIn13) {
   // A kind added by a minor: the host's minimum table size for it is its whole 1.3 table, and
-  // the 1.2 headers know nothing of it.
+  // the 1.2 headers know nothing of it. Read from the frozen 1.3 set; every newer set keeps
+  // these facts (OlderMinorsArePrefixesOfNewerOnes compares 1.3 with them).
   const auto v12 = facts(abi_layout_1_2);
-  const auto now = facts(abi_layout_current);
+  const auto v13 = facts(abi_layout_1_3);
   EXPECT_EQ(v12.count("VSP_KIND_BUS"), 0u);
   EXPECT_EQ(v12.count("VSP_E_TIMEOUT"), 0u);
-  ASSERT_EQ(now.count("vsp_bus_vtbl.is_up"), 1u);
-  EXPECT_EQ(now.at("VSP_KIND_BUS").offset, 5u);
-  EXPECT_EQ(now.at("VSP_E_TIMEOUT").offset, static_cast<size_t>(-15));
+  EXPECT_EQ(v12.count("vsp_bus_vtbl.life"), 0u);
+  ASSERT_EQ(v13.count("vsp_bus_vtbl.is_up"), 1u);
+  EXPECT_EQ(v13.at("VSP_KIND_BUS").offset, 5u);
+  EXPECT_EQ(v13.at("VSP_E_TIMEOUT").offset, static_cast<size_t>(-15));
   // The lifecycle comes first, as in every kind's table, so the host can drive any kind.
-  EXPECT_EQ(now.at("vsp_bus_vtbl.life").offset, now.at("vsp_storage_vtbl.life").offset);
+  EXPECT_EQ(v13.at("vsp_bus_vtbl.life").offset, v13.at("vsp_storage_vtbl.life").offset);
+  // And the current headers still have the whole 1.3 bus table.
+  EXPECT_EQ(facts(abi_layout_current).count("vsp_bus_vtbl.is_up"), 1u);
+}
+
+TEST(AbiLayout, TheStorageTableOf13IsStillThatOf10) {
+  // The storage fixture (fixtures/old_abi_storage_fixture.c) is built against the frozen 1.3
+  // headers to stand for a storage table from before the table grew: in 1.3 it still has
+  // exactly 1.0's members, ending at `commit`.
+  auto storage_members = [](const layout_entry* table) {
+    std::map<std::string, Fact> out;
+    for (const auto& [name, fact] : facts(table)) {
+      if (name.rfind("vsp_storage_vtbl.", 0) == 0) out.emplace(name, fact);
+    }
+    return out;
+  };
+  const auto v10 = storage_members(abi_layout_1_0);
+  const auto v13 = storage_members(abi_layout_1_3);
+  ASSERT_EQ(v13.size(), v10.size());
+  for (const auto& [name, fact] : v10) {
+    ASSERT_EQ(v13.count(name), 1u) << name;
+    EXPECT_EQ(v13.at(name).offset, fact.offset) << name;
+  }
 }
 
 TEST(AbiLayout, TablesOfOlderMinorsEndWhereTheirLastMemberEnds) {
