@@ -138,6 +138,9 @@ Config parse_config(std::string_view text) {
       cfg.max_body_bytes = positive(v, key);
     } else if (key == "max_header_bytes") {
       cfg.max_header_bytes = positive(v, key);
+    } else if (key == "max_pipelined_requests") {
+      cfg.max_pipelined_requests =
+          integer(v, key, 1, 1024, "an integer from 1 (one request at a time) to 1024");
     } else if (key == "max_connections") {
       cfg.max_connections = positive(v, key);
     } else if (key == "handshake_timeout_ms") {
@@ -164,7 +167,8 @@ Config parse_config(std::string_view text) {
       invalid("unknown config key \"" + key +
               "\" (known keys: host, bind, loopback_companion, port, tls, cert_file, key_file, "
               "routes, max_message_bytes, "
-              "max_body_bytes, max_header_bytes, max_connections, handshake_timeout_ms, "
+              "max_body_bytes, max_header_bytes, max_pipelined_requests, max_connections, "
+              "handshake_timeout_ms, "
               "idle_timeout_ms, ping_interval_ms, send_queue_bytes, threads, "
               "permessage_deflate, static_dir, echo_path)");
     }

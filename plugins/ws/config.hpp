@@ -26,6 +26,9 @@ struct Config {
   std::size_t max_message_bytes = 1048576;
   std::size_t max_body_bytes = 1048576;
   std::size_t max_header_bytes = 16384;
+  // Requests of one HTTP connection read ahead and handled at once while earlier answers are
+  // pending (pipelining); answers still go out in request order. 1 = one at a time.
+  std::size_t max_pipelined_requests = 8;
   std::size_t max_connections = 10000;
   uint64_t handshake_timeout_ms = 10000;
   uint64_t idle_timeout_ms = 60000;

@@ -1,6 +1,7 @@
 #include "http_session.hpp"
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/field.hpp>
@@ -8,9 +9,11 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <chrono>
+#include <deque>
 #include <limits>
 #include <mutex>
 #include <optional>
+#include <vector>
 
 #include "echo_session.hpp"
 #include "http_io.hpp"
@@ -42,46 +45,106 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
+class HttpSession;
+
+// One rest.v1 connection to the host, answering one request at a time. The core handles a
+// connection's requests in order, so a pipelined request that should not wait for the one before
+// it goes to a slot of its own; slots are opened as pipelining needs them (at most
+// max_pipelined_requests) and reused for the life of the TCP connection.
+class RestSlot final : public Session {
+ public:
+  RestSlot(HttpSession& owner, Executor ex) : Session(ex), owner_(owner) {}
+
+  // The host's calls (any thread): they take the owner's lock and post to its I/O thread.
+  int send(std::string_view message) noexcept override;
+  void close(int code, const char* reason) noexcept override;
+  // A slot is not in the registry: the owner answers stops for it.
+  void begin_stop() override {}
+  void abort() override {}
+
+  HttpSession& owner_;
+  vsp_host_conn* conn = nullptr;  // I/O thread
+  bool busy = false;              // I/O thread: an exchange waits on it
+  // Guarded by the owner's mu_.
+  bool awaiting = false;  // a request went to the host and is not answered yet
+  bool closed = false;    // the host closed this connection
+  std::string response;
+};
+
+// A request's place in the order the answers go out.
+struct Exchange {
+  RestSlot* slot = nullptr;  // the rest.v1 connection that owes the answer; null once answered
+  std::optional<http::message_generator> answer;
+  bool keep_alive = false;  // false: the connection ends once this answer is written
+  unsigned version = 11;
+  bool head = false;
+};
+
+// An accepted connection before (or instead of) a WebSocket: the TLS handshake, then HTTP/1.1
+// requests with keep-alive, each routed to the host (rest.v1), to a static file, to a WebSocket
+// upgrade, or answered here (404, 413, 426, ...). Requests are read ahead while earlier ones wait
+// for the host (up to max_pipelined_requests), and their answers are written in request order.
+//
+// Threads: everything but the host's calls runs on the session's I/O thread; the host's calls
+// (send/close, on this session for nothing, on its RestSlots for answers) take mu_ and post.
 class HttpSession final : public Session {
  public:
   HttpSession(std::shared_ptr<Shared> sh, tcp::socket socket, Executor ex)
-      : Session(ex), sh_(std::move(sh)) {
+      : Session(ex), sh_(std::move(sh)), deadline_(ex) {
     stream_.emplace(std::move(socket), sh_->tls.get());
   }
 
   void start();
-  int send(std::string_view message) noexcept override;
-  void close(int code, const char* reason) noexcept override;
+  // This session's own handle is never given to the host (its slots' are).
+  int send(std::string_view) noexcept override { return VSP_E_INVALID; }
+  void close(int, const char*) noexcept override {}
   void begin_stop() override;
   void abort() override;
-
- private:
-  enum class State { Handshake, Reading, Waiting, Writing, Closing, Done };
 
   std::shared_ptr<HttpSession> self() {
     return std::static_pointer_cast<HttpSession>(shared_from_this());
   }
+
+  // RestSlot's host calls land here, under mu_ (any thread).
+  int slot_send(RestSlot& slot, std::string_view message) noexcept;
+  void slot_close(RestSlot& slot, int code, const char* reason) noexcept;
+
+ private:
+  // Open: requests are read and answered. Closing: the last answer is out, the TLS close_notify
+  // and the linger run. Done: the socket is closed or handed to a WebSocket session.
+  enum class Phase { Handshake, Open, Closing, Done };
+
   const Config& cfg() const noexcept { return sh_->cfg; }
   milliseconds ms(uint64_t v) const { return milliseconds(v); }
 
   void on_handshake(beast::error_code ec);
-  void read_request();
+  // Reading.
+  void read_next();
   void on_header(beast::error_code ec);
   void read_body();
   void on_body(beast::error_code ec);
   void on_read_error(beast::error_code ec);
-  void dispatch(Request req);
+  void stop_reading(int status, std::string reason);
+  // Routing one request.
+  void accept(Request req);
   void route_rest(Request req, const Target& target, const Route& route);
-  void route_websocket(Request req, const Route& route, const std::string& path);
-  void respond(http::message_generator msg, bool keep_alive);
-  void respond(Response res) {
+  void route_websocket(Request req);
+  RestSlot* free_slot(const Route& route, std::string* refusal);
+  // Answering, in order.
+  void answer(Response res) {
     const bool keep_alive = res.keep_alive();
-    respond(http::message_generator(std::move(res)), keep_alive);
+    answer(http::message_generator(std::move(res)), keep_alive);
   }
-  void on_written(beast::error_code ec, bool keep_alive);
-  void on_host_response();
-  void on_host_close();
-  void close_gracefully(int status, const std::string& reason);
+  void answer(http::message_generator msg, bool keep_alive);
+  void pump();
+  void on_written(beast::error_code ec);
+  void on_host_response(RestSlot& slot);
+  void on_host_close(RestSlot& slot);
+  // Deadlines: the peer idle (reading with nothing owed to it) or a write stalled.
+  void update_deadline();
+  void on_deadline();
+  // Ending.
+  void close_gracefully();
   void end(int status, const std::string& reason);
   void release_host(int status, const std::string& reason);
   void done();
@@ -90,230 +153,338 @@ class HttpSession final : public Session {
 
   std::shared_ptr<Shared> sh_;
   std::optional<Stream> stream_;  // empty once handed to a WebSocket session
+
+  // I/O thread only.
+  Phase phase_ = Phase::Open;
   beast::flat_buffer buf_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  State state_ = State::Reading;
-  bool first_ = true;
+  bool first_ = true;          // no request read yet: the handshake timeout applies
+  bool reading_ = false;       // a header or body read is outstanding
+  bool writing_ = false;       // an answer (or a 100 Continue) is being written
+  bool read_stopped_ = false;  // no more requests: the connection ends once the answers are out
+  bool cancelling_ = false;    // the outstanding read was cancelled so the connection can close
   bool stopping_ = false;
   bool removed_ = false;
-  vsp_host_conn* rest_conn_ = nullptr;  // I/O thread only
-  // The request the host is answering.
-  unsigned req_version_ = 11;
-  bool req_keep_alive_ = false;
-  bool req_head_ = false;
+  bool continue_owed_ = false;            // a 100 Continue waits for the answers before it
+  std::optional<Request> upgrade_;        // an upgrade waits for the answers before it
+  const Route* upgrade_route_ = nullptr;  // its route (routes live as long as the instance)
+  std::deque<Exchange> exchanges_;        // in request order; the front is written next
+  std::vector<std::unique_ptr<RestSlot>> slots_;
+  int end_status_ = VSP_OK;  // why the connection ends, for conn_closed
+  std::string end_reason_;
+  net::steady_timer deadline_;
+  unsigned deadline_round_ = 0;  // bumped on every arm and disarm: a stale expiry is ignored
+  enum class Deadline { None, Idle, Write } deadline_kind_ = Deadline::None;
 
-  // Shared with the host's send()/close(), guarded by mu_.
+  // Shared with the host's calls on the slots, guarded by mu_.
   std::mutex mu_;
-  bool awaiting_host_ = false;  // a request went to the host and is not answered yet
-  std::string host_response_;
-  bool host_close_ = false;
-  int host_close_code_ = VSP_OK;
-  std::string host_close_reason_;
-  bool dead_ = false;
+  bool dead_ = false;  // conn_closed is being called: the host's calls are refused
 };
+
+// ---- The host's calls on a slot -------------------------------------------------------------
+
+int RestSlot::send(std::string_view message) noexcept {
+  return owner_.slot_send(*this, message);
+}
+
+void RestSlot::close(int code, const char* reason) noexcept {
+  owner_.slot_close(*this, code, reason);
+}
+
+int HttpSession::slot_send(RestSlot& slot, std::string_view message) noexcept {
+  try {
+    std::shared_ptr<HttpSession> keep;
+    {
+      std::lock_guard lock(mu_);
+      if (dead_ || slot.closed) return VSP_E_CLOSED;
+      if (!slot.awaiting) return VSP_E_INVALID;  // one response per request, no more
+      slot.awaiting = false;
+      slot.response.assign(message);
+      keep = self();  // alive: the I/O thread has not passed release_host
+    }
+    net::post(ex_, [keep = std::move(keep), &slot] { keep->on_host_response(slot); });
+    return VSP_OK;
+  } catch (...) {
+    return VSP_E_NOMEM;
+  }
+}
+
+void HttpSession::slot_close(RestSlot& slot, int code, const char* reason) noexcept {
+  try {
+    std::shared_ptr<HttpSession> keep;
+    std::string why = reason != nullptr ? reason : "closed by the gateway";
+    {
+      std::lock_guard lock(mu_);
+      if (dead_ || slot.closed) return;
+      slot.closed = true;
+      keep = self();
+    }
+    net::post(ex_, [keep = std::move(keep), &slot, code, why = std::move(why)] {
+      keep->stop_reading(code, why);
+      keep->on_host_close(slot);
+    });
+  } catch (...) {
+    // Only allocation can fail; the stop grace is the backstop.
+  }
+}
+
+// ---- Handshake and reading ------------------------------------------------------------------
 
 void HttpSession::start() {
   if (!stream_->is_tls()) {
-    read_request();
+    read_next();
     return;
   }
-  state_ = State::Handshake;
+  phase_ = Phase::Handshake;
   stream_->expires_after(ms(cfg().handshake_timeout_ms));
   stream_->tls().async_handshake(TlsStream::server,
                                  [self = self()](beast::error_code ec) { self->on_handshake(ec); });
 }
 
 void HttpSession::on_handshake(beast::error_code ec) {
-  if (state_ != State::Handshake) return;
+  if (phase_ != Phase::Handshake) return;
   if (ec) {
     // Scanners and plain-HTTP clients on a TLS port end up here; not worth more than debug.
     sh_->host.debug("TLS handshake with " + peer() + " failed: " + ec.message());
     end(VSP_E_IO, "TLS handshake failed");
     return;
   }
-  read_request();
+  phase_ = Phase::Open;
+  // From here the session keeps its own deadlines (deadline_): a read may be outstanding for as
+  // long as earlier requests wait for the host, which no stream deadline can express.
+  stream_->expires_never();
+  read_next();
 }
 
-void HttpSession::read_request() {
-  state_ = State::Reading;
+void HttpSession::read_next() {
+  if (phase_ != Phase::Open || reading_ || read_stopped_ || upgrade_ || continue_owed_) return;
+  if (exchanges_.size() >= cfg().max_pipelined_requests) return;  // on_written reads again
+  if (buf_.capacity() > kKeepBufferBytes && buf_.size() == 0) buf_.shrink_to_fit();
+  reading_ = true;
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(
       std::min<std::size_t>(cfg().max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
   parser_->body_limit(cfg().max_body_bytes);
-  stream_->expires_after(ms(first_ ? cfg().handshake_timeout_ms : cfg().idle_timeout_ms));
+  update_deadline();
   http::async_read_header(
       *stream_, buf_, *parser_,
       [self = self()](beast::error_code ec, std::size_t) { self->on_header(ec); });
 }
 
 void HttpSession::on_header(beast::error_code ec) {
-  if (state_ != State::Reading) return;
+  reading_ = false;
+  if (cancelling_) {
+    cancelling_ = false;
+    close_gracefully();
+    return;
+  }
+  if (phase_ != Phase::Open) return;
   if (ec) {
     on_read_error(ec);
     return;
   }
   first_ = false;
   if (parser_->is_done()) {
-    dispatch(parser_->release());
+    accept(parser_->release());
     return;
   }
-  stream_->expires_after(ms(cfg().idle_timeout_ms));
   if (iequals(parser_->get()[http::field::expect], "100-continue")) {
-    write_continue(*stream_, [self = self()](beast::error_code wec) {
-      if (self->state_ != State::Reading) return;
-      if (wec) {
-        self->end(VSP_E_IO, "write failed: " + wec.message());
-        return;
-      }
-      self->read_body();
-    });
+    // The 100 goes out in order too: after the answers owed before it.
+    continue_owed_ = true;
+    pump();
     return;
   }
   read_body();
 }
 
 void HttpSession::read_body() {
+  reading_ = true;
+  deadline_kind_ = Deadline::None;  // the body gets a window of its own
+  update_deadline();
   http::async_read(*stream_, buf_, *parser_,
                    [self = self()](beast::error_code ec, std::size_t) { self->on_body(ec); });
 }
 
 void HttpSession::on_body(beast::error_code ec) {
-  if (state_ != State::Reading) return;
+  reading_ = false;
+  if (cancelling_) {
+    cancelling_ = false;
+    close_gracefully();
+    return;
+  }
+  if (phase_ != Phase::Open) return;
   if (ec) {
     on_read_error(ec);
     return;
   }
-  dispatch(parser_->release());
+  accept(parser_->release());
 }
 
 void HttpSession::on_read_error(beast::error_code ec) {
   const unsigned version = parser_ && parser_->got_some() ? parser_->get().version() : 11;
   if (ec == http::error::end_of_stream) {
-    end(VSP_OK, "peer closed the connection");
-  } else if (ec == beast::error::timeout) {
+    // A peer may send its requests and half-close: what it asked for is still answered.
+    stop_reading(VSP_OK, "peer closed the connection");
+    if (exchanges_.empty() && !writing_) end(end_status_, end_reason_);
+    return;
+  }
+  if (ec == beast::error::timeout) {
     end(VSP_OK, "idle timeout");
-  } else if (ec == http::error::body_limit) {
-    respond(json_error(
+    return;
+  }
+  if (ec == http::error::body_limit) {
+    answer(json_error(
         http::status::payload_too_large, version, false, "PAYLOAD_TOO_LARGE",
         "request body exceeds max_body_bytes (" + std::to_string(cfg().max_body_bytes) + ")"));
   } else if (ec == http::error::header_limit) {
-    respond(json_error(http::status::request_header_fields_too_large, version, false,
-                       "HEADERS_TOO_LARGE",
-                       "request header exceeds max_header_bytes (" +
-                           std::to_string(cfg().max_header_bytes) + ")"));
+    answer(json_error(http::status::request_header_fields_too_large, version, false,
+                      "HEADERS_TOO_LARGE",
+                      "request header exceeds max_header_bytes (" +
+                          std::to_string(cfg().max_header_bytes) + ")"));
   } else if (is_http_error(ec)) {
-    respond(json_error(http::status::bad_request, version, false, "BAD_REQUEST",
-                       "malformed HTTP request: " + ec.message()));
+    answer(json_error(http::status::bad_request, version, false, "BAD_REQUEST",
+                      "malformed HTTP request: " + ec.message()));
   } else {
     end(VSP_E_IO, "read failed: " + ec.message());
+    return;
   }
+  pump();
 }
 
-void HttpSession::dispatch(Request req) {
+void HttpSession::stop_reading(int status, std::string reason) {
+  if (read_stopped_) return;
+  read_stopped_ = true;
+  end_status_ = status;
+  end_reason_ = std::move(reason);
+}
+
+// ---- Routing --------------------------------------------------------------------------------
+
+void HttpSession::accept(Request req) {
   const bool keep_alive = req.keep_alive() && !stopping_;
   const auto target = split_target(req.target());
   if (!target) {
-    respond(json_error(http::status::bad_request, req.version(), keep_alive, "BAD_REQUEST",
-                       "the request target must be a path (origin-form)"));
-    return;
-  }
-  const Route* route = sh_->routes.match(target->path);
-  if (route == nullptr) {
+    answer(json_error(http::status::bad_request, req.version(), keep_alive, "BAD_REQUEST",
+                      "the request target must be a path (origin-form)"));
+  } else if (const Route* route = sh_->routes.match(target->path); route == nullptr) {
     Response res = json_error(http::status::not_found, req.version(), keep_alive, "NOT_FOUND",
                               "no route for " + std::string(target->path));
     if (req.method() == http::verb::head) res.body().clear();
-    respond(std::move(res));
-    return;
-  }
-  switch (route->kind) {
-    case Route::Kind::WebSocket:
-    case Route::Kind::Echo:
-      route_websocket(std::move(req), *route, std::string(target->path));
-      return;
-    case Route::Kind::Static: {
-      http::message_generator msg = sh_->files.serve(req, target->path);
-      respond(std::move(msg), keep_alive);
-      return;
+    answer(std::move(res));
+  } else {
+    switch (route->kind) {
+      case Route::Kind::WebSocket:
+      case Route::Kind::Echo:
+        if (!beast::websocket::is_upgrade(req)) {
+          Response res = json_error(
+              http::status::upgrade_required, req.version(), keep_alive, "UPGRADE_REQUIRED",
+              std::string(target->path) +
+                  " is a WebSocket endpoint; send a WebSocket upgrade request");
+          res.set(http::field::upgrade, "websocket");
+          answer(std::move(res));
+        } else if (stopping_) {
+          answer(json_error(http::status::service_unavailable, req.version(), false, "UNAVAILABLE",
+                            "the gateway is stopping"));
+        } else {
+          // The bytes after an upgrade are not HTTP: reading stops, and the upgrade waits for
+          // the answers owed before it.
+          upgrade_.emplace(std::move(req));
+          upgrade_route_ = route;
+        }
+        break;
+      case Route::Kind::Static: {
+        http::message_generator msg = sh_->files.serve(req, target->path);
+        answer(std::move(msg), keep_alive);
+        break;
+      }
+      case Route::Kind::Http: {
+        // The views point into req; the envelope is built before req moves anywhere.
+        const Target t = *target;
+        route_rest(std::move(req), t, *route);
+        break;
+      }
     }
-    case Route::Kind::Http: {
-      // The views point into req; the envelope is built before req moves anywhere.
-      const Target t = *target;
-      route_rest(std::move(req), t, *route);
-      return;
-    }
   }
+  read_next();
+  pump();
+}
+
+RestSlot* HttpSession::free_slot(const Route& route, std::string* refusal) {
+  for (auto& s : slots_) {
+    if (!s->busy) return s.get();
+  }
+  const std::string peer_text = peer(), local_text = local();
+  vsp_conn_info info{};
+  info.struct_size = sizeof info;
+  info.dialect = route.dialect.c_str();
+  info.peer_address = peer_text.c_str();
+  info.local_address = local_text.c_str();
+  info.flags = stream_->is_tls() ? VSP_CONN_TLS : 0u;
+  vsp_error err{};
+  err.struct_size = sizeof err;
+  auto slot = std::make_unique<RestSlot>(*this, ex_);
+  const int rc =
+      sh_->host.api()->conn_open(sh_->host.instance(), &info, slot->handle(), &slot->conn, &err);
+  if (rc != VSP_OK) {
+    sh_->host.warn("the gateway refused a " + route.dialect + " connection from " + peer_text +
+                   ": " + err.message);
+    *refusal = err.message;
+    return nullptr;
+  }
+  slots_.push_back(std::move(slot));
+  return slots_.back().get();
 }
 
 void HttpSession::route_rest(Request req, const Target& target, const Route& route) {
   const bool keep_alive = req.keep_alive() && !stopping_;
   auto envelope = make_envelope(req, target);
   if (!envelope) {
-    respond(json_error(http::status::bad_request, req.version(), keep_alive, "BAD_REQUEST",
-                       "the request body is not UTF-8 text"));
+    answer(json_error(http::status::bad_request, req.version(), keep_alive, "BAD_REQUEST",
+                      "the request body is not UTF-8 text"));
     return;
   }
-  if (rest_conn_ == nullptr) {
-    const std::string peer_text = peer(), local_text = local();
-    vsp_conn_info info{};
-    info.struct_size = sizeof info;
-    info.dialect = route.dialect.c_str();
-    info.peer_address = peer_text.c_str();
-    info.local_address = local_text.c_str();
-    info.flags = stream_->is_tls() ? VSP_CONN_TLS : 0u;
-    vsp_error err{};
-    err.struct_size = sizeof err;
-    vsp_host_conn* conn = nullptr;
-    const int rc = sh_->host.api()->conn_open(sh_->host.instance(), &info, handle(), &conn, &err);
-    if (rc != VSP_OK) {
-      sh_->host.warn("the gateway refused a " + route.dialect + " connection from " + peer_text +
-                     ": " + err.message);
-      respond(json_error(http::status::service_unavailable, req.version(), false, "UNAVAILABLE",
-                         err.message));
-      return;
-    }
-    rest_conn_ = conn;
+  std::string refusal;
+  RestSlot* slot = free_slot(route, &refusal);
+  if (slot == nullptr) {
+    answer(json_error(http::status::service_unavailable, req.version(), false, "UNAVAILABLE",
+                      refusal));
+    return;
   }
-  req_version_ = req.version();
-  req_keep_alive_ = keep_alive;
-  req_head_ = req.method() == http::verb::head;
   {
     std::lock_guard lock(mu_);
-    awaiting_host_ = true;
+    slot->awaiting = true;
   }
-  state_ = State::Waiting;
-  // Waiting for the core is not the peer idling: no deadline until the answer is written.
-  stream_->expires_never();
-  const int rc = sh_->host.api()->conn_recv(rest_conn_, envelope->data(), envelope->size());
+  slot->busy = true;
+  Exchange& ex = exchanges_.emplace_back();
+  ex.slot = slot;
+  ex.keep_alive = keep_alive;
+  ex.version = req.version();
+  ex.head = req.method() == http::verb::head;
+  if (!keep_alive) stop_reading(VSP_OK, "request asked to close the connection");
+  const int rc = sh_->host.api()->conn_recv(slot->conn, envelope->data(), envelope->size());
   if (rc != VSP_OK && rc != VSP_E_CLOSED) {
     // VSP_E_CLOSED means the host is closing this connection: its close() answers the request.
     {
       std::lock_guard lock(mu_);
-      awaiting_host_ = false;
+      slot->awaiting = false;
     }
-    respond(json_error(http::status::service_unavailable, req_version_, false, "UNAVAILABLE",
-                       "the gateway could not take the request"));
+    slot->busy = false;
+    ex.slot = nullptr;
+    ex.keep_alive = false;
+    ex.answer.emplace(json_error(http::status::service_unavailable, ex.version, false,
+                                 "UNAVAILABLE", "the gateway could not take the request"));
+    stop_reading(VSP_OK, "the gateway could not take a request");
   }
 }
 
-void HttpSession::route_websocket(Request req, const Route& route, const std::string& path) {
-  if (!beast::websocket::is_upgrade(req)) {
-    Response res = json_error(http::status::upgrade_required, req.version(),
-                              req.keep_alive() && !stopping_, "UPGRADE_REQUIRED",
-                              path + " is a WebSocket endpoint; send a WebSocket upgrade request");
-    res.set(http::field::upgrade, "websocket");
-    respond(std::move(res));
-    return;
-  }
-  if (stopping_) {
-    respond(json_error(http::status::service_unavailable, req.version(), false, "UNAVAILABLE",
-                       "the gateway is stopping"));
-    return;
-  }
-  // This TCP connection stops being HTTP: its rest.v1 connection (if any) ends here.
+void HttpSession::route_websocket(Request req) {
+  // This TCP connection stops being HTTP: its rest.v1 connections (if any) end here.
   release_host(VSP_OK, "upgraded to WebSocket");
-  state_ = State::Done;
+  ++deadline_round_;
+  deadline_.cancel();
+  phase_ = Phase::Done;
   removed_ = true;  // the WebSocket session takes this session's place in the registry
-  stream_->expires_never();
+  const Route& route = *std::exchange(upgrade_route_, nullptr);
   Stream stream = std::move(*stream_);
   stream_.reset();
   if (route.kind == Route::Kind::Echo) {
@@ -323,142 +494,240 @@ void HttpSession::route_websocket(Request req, const Route& route, const std::st
   }
 }
 
-void HttpSession::respond(http::message_generator msg, bool keep_alive) {
-  state_ = State::Writing;
-  stream_->expires_after(ms(cfg().idle_timeout_ms));
-  write_message(*stream_, std::move(msg), [self = self(), keep_alive](beast::error_code ec) {
-    self->on_written(ec, keep_alive);
-  });
+// ---- Answering ------------------------------------------------------------------------------
+
+void HttpSession::answer(http::message_generator msg, bool keep_alive) {
+  Exchange& ex = exchanges_.emplace_back();
+  ex.answer.emplace(std::move(msg));
+  ex.keep_alive = keep_alive;
+  if (!keep_alive) stop_reading(VSP_OK, "request asked to close the connection");
 }
 
-void HttpSession::on_written(beast::error_code ec, bool keep_alive) {
-  if (state_ != State::Writing) return;
+// Writes the front answer when it is there; once nothing is owed, runs what waited for that (an
+// upgrade, a 100 Continue, the close).
+void HttpSession::pump() {
+  if (phase_ != Phase::Open || writing_) return;
+  if (!exchanges_.empty()) {
+    Exchange& front = exchanges_.front();
+    if (!front.answer) {
+      update_deadline();
+      return;
+    }
+    writing_ = true;
+    update_deadline();
+    write_message(*stream_, std::move(*front.answer),
+                  [self = self()](beast::error_code ec) { self->on_written(ec); });
+    return;
+  }
+  if (upgrade_) {
+    Request req = std::move(*upgrade_);
+    upgrade_.reset();
+    if (stopping_) {
+      // The stop came while the upgrade waited for the answers before it.
+      answer(json_error(http::status::service_unavailable, req.version(), false, "UNAVAILABLE",
+                        "the gateway is stopping"));
+      pump();
+      return;
+    }
+    route_websocket(std::move(req));
+    return;
+  }
+  if (continue_owed_) {
+    writing_ = true;
+    update_deadline();
+    write_continue(*stream_, [self = self()](beast::error_code ec) {
+      self->writing_ = false;
+      if (self->phase_ != Phase::Open) return;
+      if (ec) {
+        self->end(VSP_E_IO, "write failed: " + ec.message());
+        return;
+      }
+      self->continue_owed_ = false;
+      if (self->read_stopped_) {
+        self->close_gracefully();
+        return;
+      }
+      self->read_body();
+    });
+    return;
+  }
+  if (read_stopped_) {
+    close_gracefully();
+    return;
+  }
+  update_deadline();
+}
+
+void HttpSession::on_written(beast::error_code ec) {
+  writing_ = false;
+  if (phase_ != Phase::Open) return;
   if (ec) {
     end(VSP_E_IO, "write failed: " + ec.message());
     return;
   }
-  int code = VSP_OK;
-  std::string reason;
-  bool host_closed = false;
-  {
-    std::lock_guard lock(mu_);
-    host_closed = host_close_;
-    code = host_close_code_;
-    reason = host_close_reason_;
+  const bool keep_alive = exchanges_.front().keep_alive;
+  exchanges_.pop_front();
+  if (!keep_alive) {
+    // Whatever was read after a closing answer is not answered.
+    stop_reading(VSP_OK, "request asked to close the connection");
+    exchanges_.clear();
+    close_gracefully();
+    return;
   }
-  if (host_closed) {
-    close_gracefully(code, reason);
-  } else if (stopping_) {
-    close_gracefully(VSP_E_CLOSED, "gateway stopping");
-  } else if (!keep_alive) {
-    close_gracefully(VSP_OK, "request asked to close the connection");
-  } else {
-    if (buf_.capacity() > kKeepBufferBytes && buf_.size() == 0) buf_.shrink_to_fit();
-    read_request();
-  }
+  read_next();
+  pump();
 }
 
-int HttpSession::send(std::string_view message) noexcept {
-  try {
-    {
-      std::lock_guard lock(mu_);
-      if (dead_ || host_close_) return VSP_E_CLOSED;
-      if (!awaiting_host_) return VSP_E_INVALID;  // one response per request, no more
-      awaiting_host_ = false;
-      host_response_.assign(message);
-    }
-    net::post(ex_, [self = self()] { self->on_host_response(); });
-    return VSP_OK;
-  } catch (...) {
-    return VSP_E_NOMEM;
-  }
-}
-
-void HttpSession::on_host_response() {
-  if (state_ != State::Waiting) return;
+void HttpSession::on_host_response(RestSlot& slot) {
+  if (phase_ != Phase::Open) return;
   std::string text;
   {
     std::lock_guard lock(mu_);
-    text.swap(host_response_);
+    text.swap(slot.response);
   }
-  std::string problem;
-  Response res;
-  try {
-    res = decode_response(text, req_version_, req_keep_alive_, req_head_, &problem);
-  } catch (const std::exception& e) {
-    problem = std::string("rest.v1 response could not be encoded: ") + e.what();
-    res = json_error(http::status::internal_server_error, req_version_, req_keep_alive_, "INTERNAL",
-                     "the gateway produced a malformed response");
+  for (Exchange& ex : exchanges_) {
+    if (ex.slot != &slot) continue;
+    std::string problem;
+    Response res;
+    try {
+      res = decode_response(text, ex.version, ex.keep_alive, ex.head, &problem);
+    } catch (const std::exception& e) {
+      problem = std::string("rest.v1 response could not be encoded: ") + e.what();
+      res = json_error(http::status::internal_server_error, ex.version, ex.keep_alive, "INTERNAL",
+                       "the gateway produced a malformed response");
+    }
+    if (!problem.empty()) sh_->host.error(problem);
+    ex.keep_alive = res.keep_alive();
+    ex.answer.emplace(std::move(res));
+    ex.slot = nullptr;
+    break;
   }
-  if (!problem.empty()) sh_->host.error(problem);
-  respond(std::move(res));
+  slot.busy = false;
+  pump();
 }
 
-void HttpSession::close(int code, const char* reason) noexcept {
-  try {
+void HttpSession::on_host_close(RestSlot& slot) {
+  if (phase_ == Phase::Handshake || phase_ == Phase::Open) {
+    bool owed = false;
     {
       std::lock_guard lock(mu_);
-      if (dead_ || host_close_) return;
-      host_close_ = true;
-      host_close_code_ = code;
-      host_close_reason_ = reason != nullptr ? reason : "closed by the gateway";
+      owed = std::exchange(slot.awaiting, false);
     }
-    net::post(ex_, [self = self()] { self->on_host_close(); });
-  } catch (...) {
-    // Only allocation can fail; the stop grace is the backstop.
+    for (Exchange& ex : exchanges_) {
+      if (ex.slot != &slot) continue;
+      if (owed) {
+        // Closed instead of answered: the peer still gets an answer, and the connection ends
+        // once the answers owed after it (from other slots) are out too.
+        ex.keep_alive = &ex != &exchanges_.back();
+        ex.answer.emplace(json_error(http::status::service_unavailable, ex.version, ex.keep_alive,
+                                     "UNAVAILABLE", "the gateway closed the connection"));
+        ex.slot = nullptr;
+      }
+      break;
+    }
+  }
+  switch (phase_) {
+    case Phase::Handshake:
+      end(end_status_, end_reason_);
+      return;
+    case Phase::Open:
+      if (exchanges_.empty() && !writing_) {
+        end(end_status_, end_reason_);
+      } else {
+        pump();
+      }
+      return;
+    case Phase::Closing:
+    case Phase::Done:
+      return;
   }
 }
 
-void HttpSession::on_host_close() {
-  int code = VSP_OK;
-  std::string reason;
-  {
-    std::lock_guard lock(mu_);
-    code = host_close_code_;
-    reason = host_close_reason_;
+// ---- Deadlines ------------------------------------------------------------------------------
+
+// A write in progress has idle_timeout_ms to finish; a read with nothing owed to the peer (it is
+// the peer's turn) has the handshake timeout before the first request and idle_timeout_ms
+// after. A read while answers are pending has none: the peer waits for us.
+void HttpSession::update_deadline() {
+  Deadline want = Deadline::None;
+  if (writing_) {
+    want = Deadline::Write;
+  } else if (reading_ && exchanges_.empty()) {
+    want = Deadline::Idle;
   }
-  switch (state_) {
-    case State::Handshake:
-    case State::Reading:
-      end(code, reason);
-      return;
-    case State::Waiting: {
-      // Closed instead of answered: the peer still gets an answer, then the connection ends.
-      {
-        std::lock_guard lock(mu_);
-        awaiting_host_ = false;
-      }
-      respond(json_error(http::status::service_unavailable, req_version_, false, "UNAVAILABLE",
-                         "the gateway closed the connection"));
-      return;
-    }
-    case State::Writing:  // on_written closes after this response
-    case State::Closing:
-    case State::Done:
-      return;
+  if (want == deadline_kind_ && want != Deadline::Write) return;  // an idle wait keeps its start
+  deadline_kind_ = want;
+  const unsigned round = ++deadline_round_;
+  if (want == Deadline::None) {
+    deadline_.cancel();
+    return;
+  }
+  deadline_.expires_after(
+      ms(want == Deadline::Idle && first_ ? cfg().handshake_timeout_ms : cfg().idle_timeout_ms));
+  deadline_.async_wait([self = self(), round](beast::error_code ec) {
+    if (!ec && round == self->deadline_round_) self->on_deadline();
+  });
+}
+
+void HttpSession::on_deadline() {
+  if (phase_ != Phase::Open) return;
+  if (deadline_kind_ == Deadline::Write) {
+    end(VSP_E_IO, "write timed out (idle_timeout_ms)");
+  } else {
+    end(VSP_OK, "idle timeout");
   }
 }
+
+// ---- Stopping and ending --------------------------------------------------------------------
 
 void HttpSession::begin_stop() {
   stopping_ = true;
-  if (state_ == State::Handshake || state_ == State::Reading) end(VSP_E_CLOSED, "gateway stopping");
-  // Waiting and Writing finish their response and then close (stopping_ forbids keep-alive).
+  if (phase_ == Phase::Handshake) {
+    end(VSP_E_CLOSED, "gateway stopping");
+    return;
+  }
+  if (phase_ != Phase::Open) return;
+  stop_reading(VSP_E_CLOSED, "gateway stopping");
+  // Nothing owed: close now. Otherwise the answers owed are written first, then the close.
+  if (exchanges_.empty() && !writing_ && !upgrade_) {
+    end(end_status_, end_reason_);
+  } else {
+    pump();
+  }
 }
 
 void HttpSession::abort() {
   stopping_ = true;
-  if (state_ == State::Done) return;
+  if (phase_ == Phase::Done) return;
   end(VSP_E_CLOSED, "gateway stopping");
 }
 
-void HttpSession::close_gracefully(int status, const std::string& reason) {
-  state_ = State::Closing;
-  release_host(status, reason);
-  linger_close(*stream_, self(), kLingerMs, [self = self()] { self->done(); });
+// Every answer owed is written. A read still outstanding is cancelled first (its handler comes
+// back here); then close_notify under TLS, a half close, and the linger.
+void HttpSession::close_gracefully() {
+  if (phase_ != Phase::Open) return;
+  if (reading_) {
+    if (!cancelling_) {
+      cancelling_ = true;
+      beast::error_code ignored;
+      stream_->socket().cancel(ignored);
+    }
+    return;
+  }
+  phase_ = Phase::Closing;
+  ++deadline_round_;
+  deadline_.cancel();
+  release_host(end_status_, end_reason_);
+  linger_close(*stream_, self(), kLingerMs, [self = self()] {
+    self->phase_ = Phase::Done;
+    self->done();
+  });
 }
 
 void HttpSession::end(int status, const std::string& reason) {
-  state_ = State::Done;
+  phase_ = Phase::Done;
+  ++deadline_round_;
+  deadline_.cancel();
   if (stream_) stream_->close();
   release_host(status, reason);
   done();
@@ -467,11 +736,14 @@ void HttpSession::end(int status, const std::string& reason) {
 void HttpSession::release_host(int status, const std::string& reason) {
   {
     std::lock_guard lock(mu_);
+    if (dead_) return;
     dead_ = true;
-    awaiting_host_ = false;
+    for (auto& s : slots_) s->awaiting = false;
   }
-  if (vsp_host_conn* conn = std::exchange(rest_conn_, nullptr)) {
-    sh_->host.api()->conn_closed(conn, status, reason.c_str());
+  for (auto& s : slots_) {
+    if (vsp_host_conn* conn = std::exchange(s->conn, nullptr)) {
+      sh_->host.api()->conn_closed(conn, status, reason.c_str());
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 // An accepted connection before (or instead of) a WebSocket: TLS handshake, HTTP/1.1 requests
-// one at a time with keep-alive, each routed to the host (rest.v1), to a static file, to a
-// WebSocket upgrade, or answered here (404, 413, 426, ...).
+// with keep-alive, each routed to the host (rest.v1), to a static file, to a WebSocket upgrade,
+// or answered here (404, 413, 426, ...). Pipelined requests are handled together (up to
+// max_pipelined_requests, each on a rest.v1 connection of its own) and answered in order.
 #pragma once
 
 #include <memory>

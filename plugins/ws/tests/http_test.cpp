@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "test_env.hpp"
@@ -148,31 +149,220 @@ TEST_F(HttpTest, KeepAliveRequestsAnsweredInOrderOnOneHostConnection) {
     EXPECT_EQ(res->headers["x-echo"], "yes");
     EXPECT_EQ(json::parse(res->body)["path"], path);
   }
+  // One request at a time needs one rest.v1 connection, reused.
   ASSERT_EQ(host_->conns().size(), 1u);
   auto got = host_->received(*host_->conns()[0]);
   ASSERT_EQ(got.size(), 3u);
   EXPECT_EQ(json::parse(got[2])["path"], "/healthz");
+}
 
-  // Pipelined, answered later from another thread: still one answer per request, in order.
+// The host's side of a pipelining test: every rest.v1 request is held until the test answers it.
+struct HeldRequests {
+  std::mutex mu;
+  std::vector<std::pair<FakeConn*, std::string>> held;  // (connection, path), in arrival order
+
+  void hold(FakeHost& host) {
+    host.rest_responder = [this](FakeConn& c, const std::string& env) {
+      std::lock_guard lock(mu);
+      held.emplace_back(&c, json::parse(env)["path"].get<std::string>());
+      return std::optional<std::string>();
+    };
+  }
+  std::size_t count() {
+    std::lock_guard lock(mu);
+    return held.size();
+  }
+  std::pair<FakeConn*, std::string> at(std::size_t i) {
+    std::lock_guard lock(mu);
+    return held.at(i);
+  }
+  // Answers the i-th held request with its path as the body.
+  int answer(FakeHost& host, std::size_t i) {
+    auto [conn, path] = at(i);
+    return host.send(*conn, json{{"status", 200}, {"body", path}}.dump());
+  }
+};
+
+std::string pipelined(const std::vector<std::string>& paths, bool close_last = false) {
+  std::string out;
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    out += "GET " + paths[i] + " HTTP/1.1\r\nHost: x\r\n";
+    if (close_last && i + 1 == paths.size()) out += "Connection: close\r\n";
+    out += "\r\n";
+  }
+  return out;
+}
+
+// Pipelined requests reach the host together (each on a rest.v1 connection of its own, since
+// the core answers a connection's requests in order) and their answers, given in reverse, go
+// out in request order. The connections are reused by the next requests.
+TEST_F(HttpTest, PipelinedRequestsRunTogetherAndAreAnsweredInOrder) {
+  HeldRequests host;
+  host.hold(*host_);
+  start();
+  auto p = peer();
+  ASSERT_FALSE(p->write_raw(pipelined({"/v1/1", "/v1/2", "/v1/3"})));
+  ASSERT_TRUE(host_->run_until([&] { return host.count() == 3; }))
+      << "only " << host.count() << " of 3 pipelined requests reached the host";
+  EXPECT_EQ(host_->conns().size(), 3u);
+  for (std::size_t i : {2u, 1u, 0u}) EXPECT_EQ(host.answer(*host_, i), VSP_OK);
+  for (const char* path : {"/v1/1", "/v1/2", "/v1/3"}) {
+    auto res = p->read_response();
+    ASSERT_TRUE(res) << p->last_error().message();
+    EXPECT_EQ(res->status, 200);
+    EXPECT_EQ(res->body, path);
+    EXPECT_TRUE(res->keep_alive);
+  }
+
+  // The same three again: no new rest.v1 connection, and the same order.
+  ASSERT_FALSE(p->write_raw(pipelined({"/v1/4", "/v1/5", "/v1/6"})));
+  ASSERT_TRUE(host_->run_until([&] { return host.count() == 6; }));
+  for (std::size_t i : {4u, 5u, 3u}) EXPECT_EQ(host.answer(*host_, i), VSP_OK);
+  for (const char* path : {"/v1/4", "/v1/5", "/v1/6"}) {
+    auto res = p->read_response();
+    ASSERT_TRUE(res) << p->last_error().message();
+    EXPECT_EQ(res->body, path);
+  }
+  EXPECT_EQ(host_->conns().size(), 3u);
+}
+
+// max_pipelined_requests bounds what one connection has in flight: the rest waits in the socket.
+TEST_F(HttpTest, PipeliningStopsAtMaxPipelinedRequests) {
+  HeldRequests host;
+  host.hold(*host_);
+  start({{"max_pipelined_requests", 2}});
+  auto p = peer();
+  ASSERT_FALSE(p->write_raw(pipelined({"/v1/1", "/v1/2", "/v1/3", "/v1/4"})));
+  ASSERT_TRUE(host_->run_until([&] { return host.count() == 2; }));
+  host_->run_for(200ms);
+  EXPECT_EQ(host.count(), 2u) << "more requests in flight than max_pipelined_requests";
+  EXPECT_EQ(host.answer(*host_, 1), VSP_OK);
+  host_->run_for(100ms);
+  // The second is answered but waits behind the first: nothing was written, nothing more read.
+  EXPECT_EQ(host.count(), 2u);
+  EXPECT_EQ(host.answer(*host_, 0), VSP_OK);
+  ASSERT_TRUE(host_->run_until([&] { return host.count() == 4; }));
+  EXPECT_EQ(host.answer(*host_, 3), VSP_OK);
+  EXPECT_EQ(host.answer(*host_, 2), VSP_OK);
+  for (const char* path : {"/v1/1", "/v1/2", "/v1/3", "/v1/4"}) {
+    auto res = p->read_response();
+    ASSERT_TRUE(res) << p->last_error().message();
+    EXPECT_EQ(res->body, path);
+  }
+  EXPECT_EQ(host_->conns().size(), 2u);
+  EXPECT_NE(create_error(R"({"max_pipelined_requests":0})")
+                .find("\"max_pipelined_requests\" must be an integer from 1"),
+            std::string::npos);
+}
+
+// "Connection: close" on the last of a pipelined run: every request is answered, in order, and
+// then the connection ends; so do its rest.v1 connections, each once.
+TEST_F(HttpTest, PipelinedRunEndingWithConnectionCloseIsAnsweredThenClosed) {
   host_->rest_responder = [this](FakeConn& c, const std::string& env) {
     std::thread([this, &c, env] {
-      std::this_thread::sleep_for(10ms);
-      json res = {{"status", 200}, {"body", json::parse(env)["path"].get<std::string>()}};
-      EXPECT_EQ(host_->send(c, res.dump()), VSP_OK);
+      // The first request is answered last.
+      const std::string path = json::parse(env)["path"].get<std::string>();
+      std::this_thread::sleep_for(path == "/v1/1" ? 50ms : 5ms);
+      EXPECT_EQ(host_->send(c, json{{"status", 200}, {"body", path}}.dump()), VSP_OK);
     }).detach();
     return std::optional<std::string>();
   };
-  std::string three;
-  for (const char* path : {"/v1/1", "/v1/2", "/v1/3"}) {
-    three += std::string("GET ") + path + " HTTP/1.1\r\nHost: x\r\n\r\n";
-  }
-  ASSERT_FALSE(p->write_raw(three));
+  start();
+  auto p = peer();
+  ASSERT_FALSE(p->write_raw(pipelined({"/v1/1", "/v1/2", "/v1/3"}, true)));
   for (const char* path : {"/v1/1", "/v1/2", "/v1/3"}) {
     auto res = p->read_response();
     ASSERT_TRUE(res) << p->last_error().message();
     EXPECT_EQ(res->body, path);
   }
-  EXPECT_EQ(host_->conns().size(), 1u);
+  EXPECT_TRUE(p->wait_closed());
+  for (FakeConn* c : host_->conns()) {
+    ASSERT_TRUE(host_->run_until([&] { return host_->closed_count(*c) == 1; }));
+    EXPECT_EQ(host_->closed_status(*c), VSP_OK);
+  }
+}
+
+// The host closes the connection of one pipelined request: that request is answered 503, the
+// one behind it still gets the host's answer, then the connection ends.
+TEST_F(HttpTest, HostCloseOfOnePipelinedRequestAnswersTheRestThenCloses) {
+  HeldRequests host;
+  host.hold(*host_);
+  start();
+  auto p = peer();
+  ASSERT_FALSE(p->write_raw(pipelined({"/v1/1", "/v1/2"})));
+  ASSERT_TRUE(host_->run_until([&] { return host.count() == 2; }));
+  host_->close(*host.at(0).first, VSP_E_CLOSED, "shutting down");
+  EXPECT_EQ(host.answer(*host_, 1), VSP_OK);
+  auto first = p->read_response();
+  ASSERT_TRUE(first) << p->last_error().message();
+  EXPECT_EQ(first->status, 503);
+  EXPECT_EQ(json::parse(first->body)["code"], "UNAVAILABLE");
+  auto second = p->read_response();
+  ASSERT_TRUE(second) << p->last_error().message();
+  EXPECT_EQ(second->status, 200);
+  EXPECT_EQ(second->body, "/v1/2");
+  EXPECT_TRUE(p->wait_closed());
+  ASSERT_TRUE(host_->run_until([&] { return host_->closed_count(*host.at(0).first) == 1; }));
+  EXPECT_EQ(host_->closed_status(*host.at(0).first), VSP_E_CLOSED);
+}
+
+// An upgrade pipelined behind a REST request waits for that request's answer: the peer reads
+// the answer, then the 101, and the WebSocket works.
+TEST_F(HttpTest, UpgradeBehindAPipelinedRequestWaitsForItsAnswer) {
+  HeldRequests host;
+  host.hold(*host_);
+  start();
+  auto p = peer();
+  ASSERT_FALSE(p->write_raw(
+      pipelined({"/v1/first"}) +
+      "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"));
+  ASSERT_TRUE(host_->run_until([&] { return host.count() == 1; }));
+  host_->run_for(100ms);
+  ASSERT_EQ(host_->conns().size(), 1u) << "the upgrade went ahead of the answer it waits for";
+  EXPECT_EQ(host.answer(*host_, 0), VSP_OK);
+  auto res = p->read_response();
+  ASSERT_TRUE(res) << p->last_error().message();
+  EXPECT_EQ(res->body, "/v1/first");
+  auto upgraded = p->read_response();
+  ASSERT_TRUE(upgraded) << p->last_error().message();
+  EXPECT_EQ(upgraded->status, 101);
+  FakeConn* ws = host_->wait_conn(2);
+  ASSERT_NE(ws, nullptr);
+  EXPECT_EQ(ws->dialect, "vespid.node.v1");
+  // The rest.v1 connection ended with the HTTP part of the TCP connection.
+  ASSERT_TRUE(host_->run_until([&] { return host_->closed_count(*host.at(0).first) == 1; }));
+}
+
+// idle_timeout_ms is the peer's silence while nothing is owed to it, not the host's time to
+// answer: a request the host answers after twice that is still answered, and a silent peer is
+// then closed.
+TEST_F(HttpTest, IdleTimeoutCountsThePeersSilenceNotTheHosts) {
+  HeldRequests host;
+  host.hold(*host_);
+  start({{"idle_timeout_ms", 300}});
+  auto p = peer();
+  // A quick request first, so that the slow one is read on a connection past its first request
+  // (the idle deadline, not the first request's handshake deadline, is the one that would cut it).
+  ASSERT_FALSE(p->write_raw(pipelined({"/v1/quick"})));
+  ASSERT_TRUE(host_->run_until([&] { return host.count() == 1; }));
+  EXPECT_EQ(host.answer(*host_, 0), VSP_OK);
+  auto quick = p->read_response();
+  ASSERT_TRUE(quick) << p->last_error().message();
+  EXPECT_EQ(quick->body, "/v1/quick");
+  host_->run_for(100ms);
+  ASSERT_FALSE(p->write_raw(pipelined({"/v1/slow"})));
+  ASSERT_TRUE(host_->run_until([&] { return host.count() == 2; }));
+  host_->run_for(700ms);
+  EXPECT_EQ(host.answer(*host_, 1), VSP_OK);
+  auto res = p->read_response();
+  ASSERT_TRUE(res) << p->last_error().message();
+  EXPECT_EQ(res->body, "/v1/slow");
+  const auto quiet = std::chrono::steady_clock::now();
+  EXPECT_TRUE(p->wait_closed(5s));
+  EXPECT_GE(std::chrono::steady_clock::now() - quiet, 250ms);
+  ASSERT_TRUE(host_->run_until([&] { return host_->closed_count(*host.at(0).first) == 1; }));
+  EXPECT_EQ(host_->closed_reason(*host.at(0).first), "idle timeout");
 }
 
 TEST_F(HttpTest, UnknownPathIs404JsonAndTheConnectionStaysUsable) {
