@@ -334,6 +334,36 @@ TEST_F(HttpTest, UpgradeBehindAPipelinedRequestWaitsForItsAnswer) {
   ASSERT_TRUE(host_->run_until([&] { return host_->closed_count(*host.at(0).first) == 1; }));
 }
 
+// "Expect: 100-continue": the 100 comes before the body is read, and after the answers owed
+// before it, so that the peer reads its answers in order.
+TEST_F(HttpTest, ContinueComesInOrderThenTheBodyIsRead) {
+  HeldRequests host;
+  host.hold(*host_);
+  start();
+  auto p = peer();
+  const std::string expecting =
+      "POST /v1/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n";
+  ASSERT_FALSE(p->write_raw(pipelined({"/v1/first"}) + expecting));
+  ASSERT_TRUE(host_->run_until([&] { return host.count() == 1; }));
+  EXPECT_EQ(host.answer(*host_, 0), VSP_OK);
+  auto first = p->read_response();
+  ASSERT_TRUE(first) << p->last_error().message();
+  EXPECT_EQ(first->body, "/v1/first");
+  auto cont = p->read_response();
+  ASSERT_TRUE(cont) << p->last_error().message();
+  EXPECT_EQ(cont->status, 100);
+  ASSERT_FALSE(p->write_raw("hello"));
+  ASSERT_TRUE(host_->run_until([&] { return host.count() == 2; }));
+  EXPECT_EQ(host.at(1).second, "/v1/upload");
+  auto got = host_->received(*host.at(1).first);
+  ASSERT_FALSE(got.empty());
+  EXPECT_EQ(json::parse(got.back())["body"], "hello");
+  EXPECT_EQ(host.answer(*host_, 1), VSP_OK);
+  auto second = p->read_response();
+  ASSERT_TRUE(second) << p->last_error().message();
+  EXPECT_EQ(second->body, "/v1/upload");
+}
+
 // idle_timeout_ms is the peer's silence while nothing is owed to it, not the host's time to
 // answer: a request the host answers after twice that is still answered, and a silent peer is
 // then closed.
