@@ -532,7 +532,7 @@ void HttpSession::pump() {
     route_websocket(std::move(req));
     return;
   }
-  if (continue_owed_) {
+  if (continue_owed_ && !read_stopped_) {
     writing_ = true;
     update_deadline();
     write_continue(*stream_, [self = self()](beast::error_code ec) {
