@@ -35,7 +35,7 @@ class Stream {
   // the handshake the owner runs on tls()); the context must outlive the stream.
   Stream(tcp::socket socket, net::ssl::context* tls);
   Stream(Stream&&) noexcept = default;
-  Stream& operator=(Stream&&) noexcept = default;
+  Stream& operator=(Stream&&) = delete;  // beast::tcp_stream cannot be move-assigned
 
   executor_type get_executor() noexcept { return next_layer().get_executor(); }
   tcp::socket& next_layer() noexcept { return tls_ ? tls_->next_layer() : tcp_->socket(); }
