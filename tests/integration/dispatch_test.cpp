@@ -2,7 +2,15 @@
 // client: the reference's shapes and codes, selectors, timeouts, at-least-once results that are
 // stored once, results that survive a restart, and TLS with a custom CA.
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <fstream>
 #include <thread>
 
@@ -393,6 +401,51 @@ TEST_F(TlsDispatch, WssWithACustomCaCarriesTheWholeExchange) {
   ASSERT_TRUE(c.read_type("execute_ack").has_value());
   HttpReply r = internal("GET", "/internal/v1/results/" + request_id("tls"));
   EXPECT_EQ(r.body, json({{"status", "failed"}, {"error", "boom"}}));
+}
+
+// A worker that pipelines its synchronous dispatches on one keep-alive connection: both reach
+// the node host before either is answered (the gateway reads ahead while the first waits), and
+// the answers come back in request order although the host finishes the second first.
+TEST_F(Dispatch, PipelinedDispatchesOnOneConnectionRunTogetherAndAnswerInOrder) {
+  namespace asio = boost::asio;
+  namespace http = boost::beast::http;
+  PairedAgent a = pair("pipelined-host");
+  auto c = connect_agent(a, {{"maxInFlight", 4}});
+
+  asio::io_context ioc;
+  asio::ip::tcp::socket sock(ioc);
+  sock.connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(api_port_)});
+  timeval tv{10, 0};  // a read that would wait forever fails the test instead
+  ASSERT_EQ(::setsockopt(sock.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+  std::string requests;
+  for (const char* run : {"pipe-1", "pipe-2"}) {
+    const std::string body = dispatch_body(run).dump();
+    requests +=
+        "POST /internal/v1/dispatch HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        "Content-Type: application/json\r\nx-gateway-token: " +
+        std::string(kServiceToken) + "\r\nContent-Length: " + std::to_string(body.size()) +
+        "\r\n\r\n" + body;
+  }
+  asio::write(sock, asio::buffer(requests));
+
+  json first = next_execute(*c), second = next_execute(*c);
+  ASSERT_EQ(first["requestId"], request_id("pipe-1"));
+  ASSERT_EQ(second["requestId"], request_id("pipe-2"))
+      << "the second pipelined dispatch did not reach the host while the first was unanswered";
+  finish(*c, request_id("pipe-2"), {{"n", 2}});
+  finish(*c, request_id("pipe-1"), {{"n", 1}});
+
+  boost::beast::flat_buffer buf;
+  for (int n : {1, 2}) {
+    http::response<http::string_body> res;
+    boost::system::error_code ec;
+    http::read(sock, buf, res, ec);
+    ASSERT_FALSE(ec) << "answer " << n << ": " << ec.message();
+    ASSERT_EQ(res.result_int(), 200u) << res.body();
+    EXPECT_EQ(json::parse(res.body()), json({{"status", "succeeded"}, {"output", {{"n", n}}}}))
+        << "answer " << n << " is not the answer to request " << n;
+    EXPECT_TRUE(res.keep_alive());
+  }
 }
 
 }  // namespace
