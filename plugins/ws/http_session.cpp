@@ -363,7 +363,12 @@ void HttpSession::stop_reading(int status, std::string reason) {
 void HttpSession::accept(Request req) {
   const bool keep_alive = req.keep_alive() && !stopping_;
   const auto target = split_target(req.target());
-  if (!target) {
+  if (read_stopped_) {
+    // Read by the read that was outstanding when the connection began to close (a stop, the
+    // host's close): not handled, but answered, after the answers owed before it.
+    answer(json_error(http::status::service_unavailable, req.version(), false, "UNAVAILABLE",
+                      stopping_ ? "the gateway is stopping" : "the gateway closed the connection"));
+  } else if (!target) {
     answer(json_error(http::status::bad_request, req.version(), keep_alive, "BAD_REQUEST",
                       "the request target must be a path (origin-form)"));
   } else if (const Route* route = sh_->routes.match(target->path); route == nullptr) {

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -362,6 +363,46 @@ TEST_F(HttpTest, ContinueComesInOrderThenTheBodyIsRead) {
   auto second = p->read_response();
   ASSERT_TRUE(second) << p->last_error().message();
   EXPECT_EQ(second->body, "/v1/upload");
+}
+
+// A stop while pipelined requests wait for the host: no more requests are read, the answers
+// owed still go out in order, and then the connection closes.
+TEST_F(HttpTest, StopWritesThePipelinedAnswersOwedThenCloses) {
+  HeldRequests host;
+  host.hold(*host_);
+  start();
+  auto p = peer();
+  ASSERT_FALSE(p->write_raw(pipelined({"/v1/1", "/v1/2"})));
+  ASSERT_TRUE(host_->run_until([&] { return host.count() == 2; }));
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&] { stopped = host_->stop(); });
+  std::this_thread::sleep_for(100ms);
+  EXPECT_FALSE(stopped) << "the stop did not wait for the answers owed";
+  // A request read after the stop began is not handed to the host; it is answered 503 in its
+  // turn.
+  ASSERT_FALSE(p->write_raw(pipelined({"/v1/3"})));
+  host_->run_for(100ms);
+  EXPECT_EQ(host.count(), 2u);
+  EXPECT_EQ(host.answer(*host_, 1), VSP_OK);
+  EXPECT_EQ(host.answer(*host_, 0), VSP_OK);
+  for (const char* path : {"/v1/1", "/v1/2"}) {
+    auto res = p->read_response();
+    ASSERT_TRUE(res) << p->last_error().message();
+    EXPECT_EQ(res->body, path);
+  }
+  auto late = p->read_response();
+  ASSERT_TRUE(late) << p->last_error().message();
+  EXPECT_EQ(late->status, 503);
+  EXPECT_EQ(json::parse(late->body)["message"], "the gateway is stopping");
+  EXPECT_FALSE(late->keep_alive);
+  EXPECT_TRUE(p->wait_closed());
+  stopper.join();
+  EXPECT_TRUE(stopped);
+  EXPECT_EQ(host.count(), 2u);
+  for (FakeConn* c : host_->conns()) {
+    EXPECT_EQ(host_->closed_count(*c), 1);
+    EXPECT_EQ(host_->closed_status(*c), VSP_E_CLOSED);
+  }
 }
 
 // idle_timeout_ms is the peer's silence while nothing is owed to it, not the host's time to
