@@ -90,7 +90,7 @@ struct Exchange {
 class HttpSession final : public Session {
  public:
   HttpSession(std::shared_ptr<Shared> sh, tcp::socket socket, Executor ex)
-      : Session(ex), sh_(std::move(sh)), deadline_(ex) {
+      : Session(ex), sh_(std::move(sh)), timer_(ex) {
     stream_.emplace(std::move(socket), sh_->tls.get());
   }
 
@@ -142,6 +142,9 @@ class HttpSession final : public Session {
   void on_host_close(RestSlot& slot);
   // Deadlines: the peer idle (reading with nothing owed to it) or a write stalled.
   void update_deadline();
+  void arm_timer();
+  void on_timer(beast::error_code ec, unsigned round);
+  void disarm_timer();
   void on_deadline();
   // Ending.
   void close_gracefully();
@@ -172,9 +175,13 @@ class HttpSession final : public Session {
   std::vector<std::unique_ptr<RestSlot>> slots_;
   int end_status_ = VSP_OK;  // why the connection ends, for conn_closed
   std::string end_reason_;
-  net::steady_timer deadline_;
-  unsigned deadline_round_ = 0;  // bumped on every arm and disarm: a stale expiry is ignored
+  // The deadline is a time kept here; the one timer runs lazily behind it (update_deadline).
   enum class Deadline { None, Idle, Write } deadline_kind_ = Deadline::None;
+  std::chrono::steady_clock::time_point deadline_at_ = std::chrono::steady_clock::time_point::max();
+  net::steady_timer timer_;
+  bool timer_armed_ = false;  // a wait is outstanding on timer_, expiring at timer_at_
+  std::chrono::steady_clock::time_point timer_at_;
+  unsigned timer_round_ = 0;  // bumped on every arm and disarm: a stale completion is ignored
 
   // Shared with the host's calls on the slots, guarded by mu_.
   std::mutex mu_;
@@ -250,7 +257,7 @@ void HttpSession::on_handshake(beast::error_code ec) {
     return;
   }
   phase_ = Phase::Open;
-  // From here the session keeps its own deadlines (deadline_): a read may be outstanding for as
+  // From here the session keeps its own deadlines (deadline_at_): a read may be outstanding for as
   // long as earlier requests wait for the host, which no stream deadline can express.
   stream_->expires_never();
   read_next();
@@ -485,8 +492,7 @@ void HttpSession::route_rest(Request req, const Target& target, const Route& rou
 void HttpSession::route_websocket(Request req) {
   // This TCP connection stops being HTTP: its rest.v1 connections (if any) end here.
   release_host(VSP_OK, "upgraded to WebSocket");
-  ++deadline_round_;
-  deadline_.cancel();
+  disarm_timer();
   phase_ = Phase::Done;
   removed_ = true;  // the WebSocket session takes this session's place in the registry
   const Route& route = *std::exchange(upgrade_route_, nullptr);
@@ -653,6 +659,10 @@ void HttpSession::on_host_close(RestSlot& slot) {
 // A write in progress has idle_timeout_ms to finish; a read with nothing owed to the peer (it is
 // the peer's turn) has the handshake timeout before the first request and idle_timeout_ms
 // after. A read while answers are pending has none: the peer waits for us.
+//
+// Moving the deadline only sets deadline_at_. The timer is re-armed only when the new deadline
+// is earlier than its expiry; one that expires first finds the deadline moved and waits the rest
+// (on_timer). A busy connection's requests then cost no timer system calls.
 void HttpSession::update_deadline() {
   Deadline want = Deadline::None;
   if (writing_) {
@@ -662,16 +672,40 @@ void HttpSession::update_deadline() {
   }
   if (want == deadline_kind_ && want != Deadline::Write) return;  // an idle wait keeps its start
   deadline_kind_ = want;
-  const unsigned round = ++deadline_round_;
   if (want == Deadline::None) {
-    deadline_.cancel();
-    return;
+    deadline_at_ = std::chrono::steady_clock::time_point::max();
+    return;  // a wait outstanding finds nothing due and lapses
   }
-  deadline_.expires_after(
-      ms(want == Deadline::Idle && first_ ? cfg().handshake_timeout_ms : cfg().idle_timeout_ms));
-  deadline_.async_wait([self = self(), round](beast::error_code ec) {
-    if (!ec && round == self->deadline_round_) self->on_deadline();
-  });
+  deadline_at_ =
+      std::chrono::steady_clock::now() +
+      ms(want == Deadline::Idle && first_ ? cfg().handshake_timeout_ms : cfg().idle_timeout_ms);
+  arm_timer();
+}
+
+void HttpSession::arm_timer() {
+  if (timer_armed_ && timer_at_ <= deadline_at_) return;  // it expires first, then waits again
+  timer_armed_ = true;
+  timer_at_ = deadline_at_;
+  const unsigned round = ++timer_round_;
+  timer_.expires_at(timer_at_);  // completes a wait outstanding with operation_aborted
+  timer_.async_wait([self = self(), round](beast::error_code ec) { self->on_timer(ec, round); });
+}
+
+void HttpSession::on_timer(beast::error_code ec, unsigned round) {
+  if (round != timer_round_) return;  // re-armed or disarmed since
+  timer_armed_ = false;
+  if (ec || phase_ != Phase::Open || deadline_kind_ == Deadline::None) return;
+  if (std::chrono::steady_clock::now() >= deadline_at_) {
+    on_deadline();
+  } else {
+    arm_timer();
+  }
+}
+
+void HttpSession::disarm_timer() {
+  ++timer_round_;
+  timer_armed_ = false;
+  timer_.cancel();
 }
 
 void HttpSession::on_deadline() {
@@ -720,8 +754,7 @@ void HttpSession::close_gracefully() {
     return;
   }
   phase_ = Phase::Closing;
-  ++deadline_round_;
-  deadline_.cancel();
+  disarm_timer();
   release_host(end_status_, end_reason_);
   linger_close(*stream_, self(), kLingerMs, [self = self()] {
     self->phase_ = Phase::Done;
@@ -731,8 +764,7 @@ void HttpSession::close_gracefully() {
 
 void HttpSession::end(int status, const std::string& reason) {
   phase_ = Phase::Done;
-  ++deadline_round_;
-  deadline_.cancel();
+  disarm_timer();
   if (stream_) stream_->close();
   release_host(status, reason);
   done();
