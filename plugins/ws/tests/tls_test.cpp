@@ -10,12 +10,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <mutex>
+#include <optional>
+#include <thread>
+
 #include "test_env.hpp"
 
 namespace vespid::ws::testing {
 namespace {
 
 using nlohmann::json;
+using namespace std::chrono_literals;
 
 // A TLS 1.2 client on a blocking socket (TLS 1.3 has no renegotiation) that completes the
 // handshake, verifying the server, and then asks for a renegotiation. Returns the OpenSSL
@@ -82,6 +88,46 @@ TEST_F(TlsTest, HttpsAndWssOnOneListenerVerifiedAgainstTheCa) {
   EXPECT_EQ(conns[1]->flags, VSP_CONN_TLS | VSP_CONN_ADMISSION);
   EXPECT_EQ(conns[1]->bearer, "t");
   ASSERT_FALSE(wss->ws_close());
+}
+
+// Pipelining over TLS, then a stop while both requests wait for the host: the read the session
+// had outstanding is cancelled under TLS before the close_notify, and the answers owed still
+// arrive in order.
+TEST_F(TlsTest, PipelinedRequestsAndAStopOverTls) {
+  std::mutex mu;
+  std::vector<std::pair<FakeConn*, std::string>> held;
+  host_->rest_responder = [&](FakeConn& c, const std::string& env) {
+    std::lock_guard lock(mu);
+    held.emplace_back(&c, json::parse(env)["path"].get<std::string>());
+    return std::optional<std::string>();
+  };
+  auto count = [&] {
+    std::lock_guard lock(mu);
+    return held.size();
+  };
+  start(tls_config());
+  auto p = peer(client_tls(tls_files().ca_pem));
+  ASSERT_FALSE(
+      p->write_raw("GET /v1/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /v1/2 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(host_->run_until([&] { return count() == 2; }));
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&] { stopped = host_->stop(); });
+  std::this_thread::sleep_for(100ms);
+  for (std::size_t i : {1u, 0u}) {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(host_->send(*held[i].first, json{{"status", 200}, {"body", held[i].second}}.dump()),
+              VSP_OK);
+  }
+  for (const char* path : {"/v1/1", "/v1/2"}) {
+    auto res = p->read_response();
+    ASSERT_TRUE(res) << p->last_error().message();
+    EXPECT_EQ(res->body, path);
+  }
+  EXPECT_TRUE(p->wait_closed());
+  p.reset();
+  stopper.join();
+  EXPECT_TRUE(stopped);
+  for (FakeConn* c : host_->conns()) EXPECT_EQ(host_->closed_count(*c), 1);
 }
 
 TEST_F(TlsTest, ClientWithoutTheCaFailsVerification) {
