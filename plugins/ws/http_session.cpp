@@ -120,6 +120,7 @@ class HttpSession final : public Session {
   void on_handshake(beast::error_code ec);
   // Reading.
   void read_next();
+  bool read_completed(beast::error_code ec);
   void on_header(beast::error_code ec);
   void read_body();
   void on_body(beast::error_code ec);
@@ -278,18 +279,25 @@ void HttpSession::read_next() {
       [self = self()](beast::error_code ec, std::size_t) { self->on_header(ec); });
 }
 
-void HttpSession::on_header(beast::error_code ec) {
+// Where every read's completion starts. False when it ends there: a close was waiting for the
+// read, the session is past Open, or the read failed (answered or ended by on_read_error).
+bool HttpSession::read_completed(beast::error_code ec) {
   reading_ = false;
   if (cancelling_) {
     cancelling_ = false;
     close_gracefully();
-    return;
+    return false;
   }
-  if (phase_ != Phase::Open) return;
+  if (phase_ != Phase::Open) return false;
   if (ec) {
     on_read_error(ec);
-    return;
+    return false;
   }
+  return true;
+}
+
+void HttpSession::on_header(beast::error_code ec) {
+  if (!read_completed(ec)) return;
   first_ = false;
   if (parser_->is_done()) {
     accept(parser_->release());
@@ -313,17 +321,7 @@ void HttpSession::read_body() {
 }
 
 void HttpSession::on_body(beast::error_code ec) {
-  reading_ = false;
-  if (cancelling_) {
-    cancelling_ = false;
-    close_gracefully();
-    return;
-  }
-  if (phase_ != Phase::Open) return;
-  if (ec) {
-    on_read_error(ec);
-    return;
-  }
+  if (!read_completed(ec)) return;
   accept(parser_->release());
 }
 

@@ -17,7 +17,56 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-class HttpTest : public WsTest {};
+// The host's side of a pipelining test: every rest.v1 request is held until the test answers it.
+struct HeldRequests {
+  std::mutex mu;
+  std::vector<std::pair<FakeConn*, std::string>> held;  // (connection, path), in arrival order
+
+  void hold(FakeHost& host) {
+    host.rest_responder = [this](FakeConn& c, const std::string& env) {
+      std::lock_guard lock(mu);
+      held.emplace_back(&c, json::parse(env)["path"].get<std::string>());
+      return std::optional<std::string>();
+    };
+  }
+  std::size_t count() {
+    std::lock_guard lock(mu);
+    return held.size();
+  }
+  std::pair<FakeConn*, std::string> at(std::size_t i) {
+    std::lock_guard lock(mu);
+    return held.at(i);
+  }
+  // Answers the i-th held request with its path as the body.
+  int answer(FakeHost& host, std::size_t i) {
+    auto [conn, path] = at(i);
+    return host.send(*conn, json{{"status", 200}, {"body", path}}.dump());
+  }
+};
+
+std::string pipelined(const std::vector<std::string>& paths, bool close_last = false) {
+  std::string out;
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    out += "GET " + paths[i] + " HTTP/1.1\r\nHost: x\r\n";
+    if (close_last && i + 1 == paths.size()) out += "Connection: close\r\n";
+    out += "\r\n";
+  }
+  return out;
+}
+
+class HttpTest : public WsTest {
+ protected:
+  // Starts an instance whose host holds every request, connects a peer and pipelines `paths`
+  // on it; returns the peer once the host holds them all.
+  std::unique_ptr<Peer> held_pipeline(HeldRequests& held, const std::vector<std::string>& paths) {
+    held.hold(*host_);
+    start();
+    auto p = peer();
+    EXPECT_FALSE(p->write_raw(pipelined(paths)));
+    EXPECT_TRUE(host_->run_until([&] { return held.count() == paths.size(); }));
+    return p;
+  }
+};
 
 std::string create_error(const std::string& config) {
   FakeHost host;
@@ -157,43 +206,6 @@ TEST_F(HttpTest, KeepAliveRequestsAnsweredInOrderOnOneHostConnection) {
   EXPECT_EQ(json::parse(got[2])["path"], "/healthz");
 }
 
-// The host's side of a pipelining test: every rest.v1 request is held until the test answers it.
-struct HeldRequests {
-  std::mutex mu;
-  std::vector<std::pair<FakeConn*, std::string>> held;  // (connection, path), in arrival order
-
-  void hold(FakeHost& host) {
-    host.rest_responder = [this](FakeConn& c, const std::string& env) {
-      std::lock_guard lock(mu);
-      held.emplace_back(&c, json::parse(env)["path"].get<std::string>());
-      return std::optional<std::string>();
-    };
-  }
-  std::size_t count() {
-    std::lock_guard lock(mu);
-    return held.size();
-  }
-  std::pair<FakeConn*, std::string> at(std::size_t i) {
-    std::lock_guard lock(mu);
-    return held.at(i);
-  }
-  // Answers the i-th held request with its path as the body.
-  int answer(FakeHost& host, std::size_t i) {
-    auto [conn, path] = at(i);
-    return host.send(*conn, json{{"status", 200}, {"body", path}}.dump());
-  }
-};
-
-std::string pipelined(const std::vector<std::string>& paths, bool close_last = false) {
-  std::string out;
-  for (std::size_t i = 0; i < paths.size(); ++i) {
-    out += "GET " + paths[i] + " HTTP/1.1\r\nHost: x\r\n";
-    if (close_last && i + 1 == paths.size()) out += "Connection: close\r\n";
-    out += "\r\n";
-  }
-  return out;
-}
-
 // Pipelined requests reach the host together (each on a rest.v1 connection of its own, since
 // the core answers a connection's requests in order) and their answers, given in reverse, go
 // out in request order. The connections are reused by the next requests.
@@ -287,11 +299,7 @@ TEST_F(HttpTest, PipelinedRunEndingWithConnectionCloseIsAnsweredThenClosed) {
 // one behind it still gets the host's answer, then the connection ends.
 TEST_F(HttpTest, HostCloseOfOnePipelinedRequestAnswersTheRestThenCloses) {
   HeldRequests host;
-  host.hold(*host_);
-  start();
-  auto p = peer();
-  ASSERT_FALSE(p->write_raw(pipelined({"/v1/1", "/v1/2"})));
-  ASSERT_TRUE(host_->run_until([&] { return host.count() == 2; }));
+  auto p = held_pipeline(host, {"/v1/1", "/v1/2"});
   host_->close(*host.at(0).first, VSP_E_CLOSED, "shutting down");
   EXPECT_EQ(host.answer(*host_, 1), VSP_OK);
   auto first = p->read_response();
@@ -369,11 +377,7 @@ TEST_F(HttpTest, ContinueComesInOrderThenTheBodyIsRead) {
 // owed still go out in order, and then the connection closes.
 TEST_F(HttpTest, StopWritesThePipelinedAnswersOwedThenCloses) {
   HeldRequests host;
-  host.hold(*host_);
-  start();
-  auto p = peer();
-  ASSERT_FALSE(p->write_raw(pipelined({"/v1/1", "/v1/2"})));
-  ASSERT_TRUE(host_->run_until([&] { return host.count() == 2; }));
+  auto p = held_pipeline(host, {"/v1/1", "/v1/2"});
   std::atomic<bool> stopped{false};
   std::thread stopper([&] { stopped = host_->stop(); });
   std::this_thread::sleep_for(100ms);
