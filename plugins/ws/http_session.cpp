@@ -53,7 +53,7 @@ class HttpSession;
 // max_pipelined_requests) and reused for the life of the TCP connection.
 class RestSlot final : public Session {
  public:
-  RestSlot(HttpSession& owner, Executor ex) : Session(ex), owner_(owner) {}
+  RestSlot(HttpSession& owner, Executor ex) : Session(ex), owner(owner) {}
 
   // The host's calls (any thread): they take the owner's lock and post to its I/O thread.
   int send(std::string_view message) noexcept override;
@@ -62,7 +62,7 @@ class RestSlot final : public Session {
   void begin_stop() override {}
   void abort() override {}
 
-  HttpSession& owner_;
+  HttpSession& owner;
   vsp_host_conn* conn = nullptr;  // I/O thread
   bool busy = false;              // I/O thread: an exchange waits on it
   // Guarded by the owner's mu_.
@@ -192,11 +192,11 @@ class HttpSession final : public Session {
 // ---- The host's calls on a slot -------------------------------------------------------------
 
 int RestSlot::send(std::string_view message) noexcept {
-  return owner_.slot_send(*this, message);
+  return owner.slot_send(*this, message);
 }
 
 void RestSlot::close(int code, const char* reason) noexcept {
-  owner_.slot_close(*this, code, reason);
+  owner.slot_close(*this, code, reason);
 }
 
 int HttpSession::slot_send(RestSlot& slot, std::string_view message) noexcept {
