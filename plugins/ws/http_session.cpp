@@ -131,6 +131,7 @@ class HttpSession final : public Session {
   void route_rest(Request req, const Target& target, const Route& route);
   void route_websocket(Request req);
   RestSlot* free_slot(const Route& route, std::string* refusal);
+  bool slot_available();
   // Answering, in order.
   void answer(Response res) {
     const bool keep_alive = res.keep_alive();
@@ -174,7 +175,11 @@ class HttpSession final : public Session {
   const Route* upgrade_route_ = nullptr;  // its route (routes live as long as the instance)
   std::deque<Exchange> exchanges_;        // in request order; the front is written next
   std::vector<std::unique_ptr<RestSlot>> slots_;
-  int end_status_ = VSP_OK;  // why the connection ends, for conn_closed
+  // Slots beyond the first are the registry's extra slots (take_extra_slot): taken before a
+  // request is read ahead, held while the slot exists, all given back at release_host.
+  std::size_t extra_slots_taken_ = 0;  // slots_ beyond the first, plus reserved_extra_
+  std::size_t reserved_extra_ = 0;     // taken, not yet opened
+  int end_status_ = VSP_OK;            // why the connection ends, for conn_closed
   std::string end_reason_;
   // The deadline is a time kept here; the one timer runs lazily behind it (update_deadline).
   enum class Deadline { None, Idle, Write } deadline_kind_ = Deadline::None;
@@ -266,7 +271,12 @@ void HttpSession::on_handshake(beast::error_code ec) {
 
 void HttpSession::read_next() {
   if (phase_ != Phase::Open || reading_ || read_stopped_ || upgrade_ || continue_owed_) return;
-  if (exchanges_.size() >= cfg().max_pipelined_requests) return;  // on_written reads again
+  if (!exchanges_.empty()) {
+    // Reading ahead: only as far as max_pipelined_requests, and with a rest.v1 connection
+    // for the request in sight (the instance's max_connections counts them).
+    if (exchanges_.size() >= cfg().max_pipelined_requests) return;  // on_written reads again
+    if (!slot_available()) return;  // on_host_response or on_written reads again
+  }
   if (buf_.capacity() > kKeepBufferBytes && buf_.size() == 0) buf_.shrink_to_fit();
   reading_ = true;
   parser_.emplace();
@@ -419,10 +429,31 @@ void HttpSession::accept(Request req) {
   pump();
 }
 
+// A free slot, or the right to open one: with no answer owed every slot is free (or none is
+// open yet, and the first needs no extra).
+bool HttpSession::slot_available() {
+  if (slots_.empty() || reserved_extra_ > 0) return true;
+  for (auto& s : slots_) {
+    if (!s->busy) return true;
+  }
+  if (!sh_->registry.take_extra_slot()) return false;
+  ++reserved_extra_;
+  ++extra_slots_taken_;
+  return true;
+}
+
 RestSlot* HttpSession::free_slot(const Route& route, std::string* refusal) {
   for (auto& s : slots_) {
     if (!s->busy) return s.get();
   }
+  // A request read while nothing was owed finds a free slot or none open; one read ahead found
+  // its extra slot reserved (read_next). Should neither hold, the instance is at its limit.
+  if (!slots_.empty() && reserved_extra_ == 0 && !slot_available()) {
+    *refusal =
+        "too many connections (max_connections = " + std::to_string(cfg().max_connections) + ")";
+    return nullptr;
+  }
+  const bool extra = !slots_.empty();
   const std::string peer_text = peer(), local_text = local();
   vsp_conn_info info{};
   info.struct_size = sizeof info;
@@ -441,6 +472,7 @@ RestSlot* HttpSession::free_slot(const Route& route, std::string* refusal) {
     *refusal = err.message;
     return nullptr;
   }
+  if (extra) --reserved_extra_;  // now held by the slot
   slots_.push_back(std::move(slot));
   return slots_.back().get();
 }
@@ -612,6 +644,7 @@ void HttpSession::on_host_response(RestSlot& slot) {
     break;
   }
   slot.busy = false;
+  read_next();  // a read ahead may have waited for a free slot
   pump();
 }
 
@@ -780,6 +813,8 @@ void HttpSession::release_host(int status, const std::string& reason) {
       sh_->host.api()->conn_closed(conn, status, reason.c_str());
     }
   }
+  sh_->registry.return_extra_slots(std::exchange(extra_slots_taken_, 0));
+  reserved_extra_ = 0;
 }
 
 void HttpSession::done() {

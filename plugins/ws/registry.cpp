@@ -1,11 +1,13 @@
 #include "registry.hpp"
 
+#include <algorithm>
+
 namespace vespid::ws {
 
 Registry::Added Registry::add(std::shared_ptr<Session> s) {
   std::lock_guard lock(mu_);
   if (stopping_) return Added::Stopping;
-  if (sessions_.size() >= max_) return Added::Full;
+  if (sessions_.size() + extra_slots_ >= max_) return Added::Full;
   sessions_.emplace(s.get(), std::move(s));
   return Added::Ok;
 }
@@ -15,6 +17,18 @@ bool Registry::replace(Session* old_session, std::shared_ptr<Session> s) {
   sessions_.erase(old_session);
   sessions_.emplace(s.get(), std::move(s));
   return stopping_;
+}
+
+bool Registry::take_extra_slot() {
+  std::lock_guard lock(mu_);
+  if (stopping_ || sessions_.size() + extra_slots_ >= max_) return false;
+  ++extra_slots_;
+  return true;
+}
+
+void Registry::return_extra_slots(std::size_t n) {
+  std::lock_guard lock(mu_);
+  extra_slots_ -= std::min(n, extra_slots_);
 }
 
 void Registry::remove(Session* s) {

@@ -24,6 +24,12 @@ class Registry {
   bool replace(Session* old_session, std::shared_ptr<Session> s);
   void remove(Session* s);
 
+  // A rest.v1 connection an HTTP session opens beyond its first, for pipelining: it counts
+  // against max_connections with the sessions, so that an instance never holds more host
+  // connections than max_connections (as when each session had one at most). Any thread.
+  bool take_extra_slot();
+  void return_extra_slots(std::size_t n);
+
   // Any thread. From now on add() refuses; `drained` runs once (on whichever thread removes
   // the last session, or here) after the listener is closed and no session is left.
   std::vector<std::shared_ptr<Session>> begin_stop(std::function<void()> drained);
@@ -38,6 +44,7 @@ class Registry {
   const std::size_t max_;
   std::mutex mu_;
   std::unordered_map<Session*, std::shared_ptr<Session>> sessions_;
+  std::size_t extra_slots_ = 0;  // sessions_.size() + extra_slots_ <= max_
   bool stopping_ = false;
   bool listener_open_ = true;
   std::function<void()> drained_;

@@ -268,6 +268,48 @@ TEST_F(HttpTest, PipeliningStopsAtMaxPipelinedRequests) {
             std::string::npos);
 }
 
+// The rest.v1 connections pipelining opens beyond a session's first count against
+// max_connections with the TCP connections, so an instance never asks the host for more than
+// max_connections: here 1 TCP connection + 2 extra slots fill 3, the fourth request waits in the
+// socket, and a second TCP connection is refused until the slots are given back.
+TEST_F(HttpTest, PipeliningCountsAgainstMaxConnections) {
+  HeldRequests host;
+  host.hold(*host_);
+  start({{"max_connections", 3}});
+  auto p = peer();
+  ASSERT_FALSE(p->write_raw(pipelined({"/v1/1", "/v1/2", "/v1/3", "/v1/4"})));
+  ASSERT_TRUE(host_->run_until([&] { return host.count() == 3; }));
+  host_->run_for(200ms);
+  EXPECT_EQ(host.count(), 3u) << "a request was read ahead without a connection to spare";
+  EXPECT_EQ(host_->conns().size(), 3u);
+  auto refused = peer();
+  EXPECT_TRUE(refused->wait_closed()) << "the instance's connections are all in use";
+
+  // A slot freed by an answer takes the fourth request.
+  EXPECT_EQ(host.answer(*host_, 0), VSP_OK);
+  ASSERT_TRUE(host_->run_until([&] { return host.count() == 4; }));
+  EXPECT_EQ(host_->conns().size(), 3u);
+  for (std::size_t i : {1u, 2u, 3u}) EXPECT_EQ(host.answer(*host_, i), VSP_OK);
+  for (const char* path : {"/v1/1", "/v1/2", "/v1/3", "/v1/4"}) {
+    auto res = p->read_response();
+    ASSERT_TRUE(res) << p->last_error().message();
+    EXPECT_EQ(res->body, path);
+  }
+
+  // The pipelining connection gone, its slots are given back: a new connection is taken.
+  p.reset();
+  for (FakeConn* c : host_->conns()) {
+    ASSERT_TRUE(host_->run_until([&] { return host_->closed_count(*c) == 1; }));
+  }
+  auto next = peer();
+  ASSERT_FALSE(next->write_raw(pipelined({"/v1/after"})));
+  ASSERT_TRUE(host_->run_until([&] { return host.count() == 5; }));
+  EXPECT_EQ(host.answer(*host_, 4), VSP_OK);
+  auto res = next->read_response();
+  ASSERT_TRUE(res) << next->last_error().message();
+  EXPECT_EQ(res->body, "/v1/after");
+}
+
 // "Connection: close" on the last of a pipelined run: every request is answered, in order, and
 // then the connection ends; so do its rest.v1 connections, each once.
 TEST_F(HttpTest, PipelinedRunEndingWithConnectionCloseIsAnsweredThenClosed) {
