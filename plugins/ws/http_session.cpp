@@ -176,10 +176,10 @@ class HttpSession final : public Session {
   std::deque<Exchange> exchanges_;        // in request order; the front is written next
   std::vector<std::unique_ptr<RestSlot>> slots_;
   // Slots beyond the first are the registry's extra slots (take_extra_slot): taken before a
-  // request is read ahead, held while the slot exists, all given back at release_host.
-  std::size_t extra_slots_taken_ = 0;  // slots_ beyond the first, plus reserved_extra_
-  std::size_t reserved_extra_ = 0;     // taken, not yet opened
-  int end_status_ = VSP_OK;            // why the connection ends, for conn_closed
+  // request is read ahead, held while the slot exists, all given back at release_host (those
+  // in slots_ beyond the first, and these).
+  std::size_t reserved_extra_ = 0;  // taken, not yet opened
+  int end_status_ = VSP_OK;         // why the connection ends, for conn_closed
   std::string end_reason_;
   // The deadline is a time kept here; the one timer runs lazily behind it (update_deadline).
   enum class Deadline { None, Idle, Write } deadline_kind_ = Deadline::None;
@@ -438,7 +438,6 @@ bool HttpSession::slot_available() {
   }
   if (!sh_->registry.take_extra_slot()) return false;
   ++reserved_extra_;
-  ++extra_slots_taken_;
   return true;
 }
 
@@ -813,8 +812,8 @@ void HttpSession::release_host(int status, const std::string& reason) {
       sh_->host.api()->conn_closed(conn, status, reason.c_str());
     }
   }
-  sh_->registry.return_extra_slots(std::exchange(extra_slots_taken_, 0));
-  reserved_extra_ = 0;
+  const std::size_t opened_extra = slots_.empty() ? 0 : slots_.size() - 1;
+  sh_->registry.return_extra_slots(opened_extra + std::exchange(reserved_extra_, 0));
 }
 
 void HttpSession::done() {
