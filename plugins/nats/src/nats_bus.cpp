@@ -94,6 +94,11 @@ void NatsBus::start() {
     s = natsOptions_SetRetryOnFailedConnect(o, true, &NatsBus::on_connected, this);
   }
   if (s != NATS_OK) refuse(VSP_E_INTERNAL, "cannot set connection callbacks: " + nats_error(s));
+  if (cfg_.prompt_writes) {
+    loop_ = std::make_unique<SocketLoop>(!cfg_.tls.enabled);
+    s = loop_->install(o);
+    if (s != NATS_OK) refuse(VSP_E_INTERNAL, "cannot attach the socket loop: " + nats_error(s));
+  }
 
   if (!cfg_.creds_file.empty() && ::access(cfg_.creds_file.c_str(), R_OK) != 0) {
     refuse(VSP_E_INVALID,
@@ -114,6 +119,7 @@ void NatsBus::start() {
     requests_.reset();
     if (nc_ != nullptr) natsConnection_Destroy(nc_);
     nc_ = nullptr;
+    loop_.reset();
     refuse(VSP_E_IO, "cannot connect to " + servers_text() + ": " + connect_failure(s));
   } else {
     std::lock_guard lock(state_mu_);
@@ -130,11 +136,9 @@ void NatsBus::start() {
     wait_flag(closed_, "close");
     natsConnection_Destroy(nc_);
     nc_ = nullptr;
+    loop_.reset();
     requests_.reset();
     throw;
-  }
-  if (cfg_.prompt_writes) {
-    writer_ = std::make_unique<PromptWriter>(nc_, std::chrono::milliseconds(1000));
   }
   started_ = true;
 }
@@ -194,12 +198,16 @@ void NatsBus::stop() {
   natsSubscription_Destroy(inbox_sub_);
   inbox_sub_ = nullptr;
   wait_flag(inbox_done_, "end of the reply inbox");
-  if (writer_) writer_->stop();
+  if (loop_ && natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED) {
+    // What was published last is still in libnats's buffer for the loop to write; its close
+    // would drop it.
+    natsConnection_FlushTimeout(nc_, 1000);
+  }
   natsConnection_Close(nc_);
   wait_flag(closed_, "close");
   natsConnection_Destroy(nc_);
   nc_ = nullptr;
-  writer_.reset();
+  loop_.reset();
   requests_.reset();
   host_.info("nats: closed the connection to " + servers_text());
 }
@@ -229,7 +237,6 @@ void NatsBus::send(const std::string& subject, const char* reply, std::string_vi
       reply ? natsConnection_PublishRequest(nc_, subject.c_str(), reply, data.data(), len)
             : natsConnection_Publish(nc_, subject.c_str(), data.data(), len);
   if (s != NATS_OK) refuse(status_for(s), "publish to \"" + subject + "\": " + nats_error(s));
-  if (writer_) writer_->kick();
 }
 
 void NatsBus::publish(std::string_view subject, std::string_view reply_to, std::string_view data) {

@@ -23,8 +23,8 @@
 
 #include "config.hpp"
 #include "options.hpp"
-#include "prompt_writer.hpp"
 #include "requests.hpp"
+#include "socket_loop.hpp"
 
 namespace vespid::natsbus {
 
@@ -95,8 +95,8 @@ class NatsBus {
   std::unique_ptr<Requests> requests_;
 
   std::mutex publish_mu_;  // the buffer check and the write it allows happen together
-  // Set in start before started_, when cfg_.prompt_writes; stopped before the connection closes.
-  std::unique_ptr<PromptWriter> writer_;
+  // Made in start before the connection, when cfg_.prompt_writes; ended after it is destroyed.
+  std::unique_ptr<SocketLoop> loop_;
 
   std::mutex subs_mu_;
   uint64_t next_sub_ = 0;

@@ -38,7 +38,10 @@ constexpr int64_t kCloseWaitMs = 5000;
 LibraryUse::LibraryUse() {
   std::lock_guard lock(library_mu);
   if (library_users == 0) {
-    const natsStatus status = nats_Open(-1);
+    // No spinning on libnats's locks (its default spins up to 2,000 pauses, tens of
+    // microseconds, before it sleeps): with the gateway's threads on a few cores, the thread
+    // that holds the lock is often waiting for the very core the spinner burns.
+    const natsStatus status = nats_Open(0);
     if (status != NATS_OK) {
       throw vsp::Error(VSP_E_INTERNAL, "nats: the NATS client library did not initialise: " +
                                            std::string(natsStatus_GetText(status)));
