@@ -94,11 +94,9 @@ void NatsBus::start() {
     s = natsOptions_SetRetryOnFailedConnect(o, true, &NatsBus::on_connected, this);
   }
   if (s != NATS_OK) refuse(VSP_E_INTERNAL, "cannot set connection callbacks: " + nats_error(s));
-  if (cfg_.prompt_writes) {
-    loop_ = std::make_unique<SocketLoop>(!cfg_.tls.enabled);
-    s = loop_->install(o);
-    if (s != NATS_OK) refuse(VSP_E_INTERNAL, "cannot attach the socket loop: " + nats_error(s));
-  }
+  loop_ = std::make_unique<SocketLoop>(cfg_.prompt_writes && !cfg_.tls.enabled);
+  s = loop_->install(o);
+  if (s != NATS_OK) refuse(VSP_E_INTERNAL, "cannot attach the socket loop: " + nats_error(s));
 
   if (!cfg_.creds_file.empty() && ::access(cfg_.creds_file.c_str(), R_OK) != 0) {
     refuse(VSP_E_INVALID,
@@ -162,6 +160,8 @@ void NatsBus::subscribe_inbox() {
   if (s != NATS_OK) refuse(VSP_E_INTERNAL, "cannot make a reply inbox: " + nats_error(s));
   inbox_ = inbox;
   natsInbox_Destroy(inbox);
+  // The one subscription libnats delivers on a thread of its own: a "no responders" status
+  // reaches a synchronous subscription without its subject, which names the request it is for.
   s = natsConnection_Subscribe(&inbox_sub_, nc_, (inbox_ + ".*").c_str(), &NatsBus::on_reply, this);
   if (s == NATS_OK) {
     s = natsSubscription_SetOnCompleteCB(inbox_sub_, &NatsBus::on_inbox_done, this);
@@ -198,7 +198,7 @@ void NatsBus::stop() {
   natsSubscription_Destroy(inbox_sub_);
   inbox_sub_ = nullptr;
   wait_flag(inbox_done_, "end of the reply inbox");
-  if (loop_ && natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED) {
+  if (natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED) {
     // What was published last is still in libnats's buffer for the loop to write; its close
     // would drop it.
     natsConnection_FlushTimeout(nc_, 1000);
@@ -261,26 +261,18 @@ uint64_t NatsBus::subscribe(std::string_view pattern, std::string_view group, vs
   auto sub = std::make_unique<Subscription>(fn, ctx);
   const std::string p(pattern), g(group);
   // A connection that is down still takes subscriptions: libnats sends them when it is back.
-  natsStatus s = g.empty() ? natsConnection_Subscribe(&sub->handle, nc_, p.c_str(),
-                                                      &Subscription::on_message, sub.get())
-                           : natsConnection_QueueSubscribe(&sub->handle, nc_, p.c_str(), g.c_str(),
-                                                           &Subscription::on_message, sub.get());
+  natsStatus s = g.empty()
+                     ? natsConnection_SubscribeSync(&sub->handle, nc_, p.c_str())
+                     : natsConnection_QueueSubscribeSync(&sub->handle, nc_, p.c_str(), g.c_str());
   if (s != NATS_OK) refuse(status_for(s), "subscribe to \"" + p + "\": " + nats_error(s));
-  s = natsSubscription_SetOnCompleteCB(sub->handle, &Subscription::on_complete, sub.get());
-  if (s == NATS_OK) {
-    s = natsSubscription_SetPendingLimits(sub->handle, static_cast<int>(cfg_.max_sub_pending_msgs),
-                                          static_cast<int>(cfg_.max_sub_pending_bytes));
-  }
+  s = natsSubscription_SetPendingLimits(sub->handle, static_cast<int>(cfg_.max_sub_pending_msgs),
+                                        static_cast<int>(cfg_.max_sub_pending_bytes));
   if (s != NATS_OK) {
-    // Without its completion callback libnats might still call the handler later: keep the
-    // object (a few bytes) rather than free it under a running handler.
-    sub->deactivate();
-    natsSubscription* handle = sub->handle;
-    sub.release();
-    natsSubscription_Unsubscribe(handle);
-    natsSubscription_Destroy(handle);
+    natsSubscription_Unsubscribe(sub->handle);
+    natsSubscription_Destroy(sub->handle);
     refuse(status_for(s), "subscribe to \"" + p + "\": " + nats_error(s));
   }
+  loop_->add_subscription(sub->handle, &Subscription::deliver, sub.get());
   std::lock_guard lock(subs_mu_);
   const uint64_t id = ++next_sub_;
   subs_.emplace(id, sub.release());
@@ -300,11 +292,10 @@ void NatsBus::unsubscribe(uint64_t handle) {
 }
 
 void NatsBus::end_subscription(Subscription* sub) {
-  sub->deactivate();
-  // Read before unsubscribing: libnats's completion callback may free `sub` at any moment after.
-  natsSubscription* handle = sub->handle;
-  natsSubscription_Unsubscribe(handle);
-  natsSubscription_Destroy(handle);
+  loop_->remove_subscription(sub->handle);
+  natsSubscription_Unsubscribe(sub->handle);
+  natsSubscription_Destroy(sub->handle);
+  delete sub;
 }
 
 void NatsBus::request(std::string_view subject, std::string_view data, uint32_t timeout_ms,

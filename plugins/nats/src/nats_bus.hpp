@@ -1,8 +1,9 @@
 // The bus over one libnats connection.
 //
 // libnats does the protocol, the reconnecting (forever, with the backoff of reconnect_delay)
-// and the re-subscribing after a reconnect; its threads deliver messages (a shared pool, each
-// subscription in order on one thread at a time) and connection events (one thread, in order).
+// and the re-subscribing after a reconnect; its threads deliver connection events (one thread,
+// in order) and the replies to requests (the inbox's own thread). The socket, and the handing
+// out of the subscriptions' messages, are the plugin's own SocketLoop's.
 // This class adds what the ABI asks beyond that: nothing is queued while the connection is down
 // (publish says VSP_E_CLOSED at once), a bounded outgoing buffer, requests over one inbox
 // subscription that fail fast when the connection is lost, and the state callback.
@@ -70,8 +71,8 @@ class NatsBus {
   void subscribe_inbox();
   // Why natsConnection_Connect failed, as precisely as can be found out.
   std::string connect_failure(natsStatus s);
-  // Stops calls to the host's callback, then unsubscribes; libnats frees `sub` afterwards.
-  static void end_subscription(Subscription* sub);
+  // Stops calls to the host's callback, unsubscribes and frees `sub`.
+  void end_subscription(Subscription* sub);
   // Publishes with an optional reply subject, or throws (not connected, too large, buffer
   // full, refused by libnats).
   void send(const std::string& subject, const char* reply, std::string_view data);
@@ -95,12 +96,12 @@ class NatsBus {
   std::unique_ptr<Requests> requests_;
 
   std::mutex publish_mu_;  // the buffer check and the write it allows happen together
-  // Made in start before the connection, when cfg_.prompt_writes; ended after it is destroyed.
+  // Made in start before the connection; ended after the connection is destroyed.
   std::unique_ptr<SocketLoop> loop_;
 
   std::mutex subs_mu_;
   uint64_t next_sub_ = 0;
-  std::map<uint64_t, Subscription*> subs_;  // freed by libnats's completion callback
+  std::map<uint64_t, Subscription*> subs_;  // owned; freed by end_subscription
 
   std::mutex state_mu_;  // held while the host's state callback runs: calls stay in order
   vsp_bus_state_fn state_fn_ = nullptr;

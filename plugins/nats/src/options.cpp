@@ -98,15 +98,12 @@ OptionsPtr make_options(const Config& cfg, const std::string& name) {
   check(natsOptions_SetTimeout(opts.get(), cfg.connect_timeout.count()), "\"connect_timeout_ms\"");
   check(natsOptions_SetAllowReconnect(opts.get(), true), "reconnect");
   check(natsOptions_SetMaxReconnect(opts.get(), -1), "reconnect");  // forever
-  // Outgoing data waits in libnats's write buffer for its flusher thread; sized to
-  // max_pending_bytes so that a publish under that bound never writes to the socket itself.
+  // Outgoing data waits in libnats's write buffer for the socket loop; sized to
+  // max_pending_bytes, the bound on what may wait (libnats also reads into a buffer this size).
   check(natsOptions_SetIOBufSize(opts.get(), static_cast<int>(cfg.max_pending_bytes)),
         "\"max_pending_bytes\"");
   check(natsOptions_SetMaxPendingMsgs(opts.get(), static_cast<int>(cfg.max_sub_pending_msgs)),
         "\"max_sub_pending_msgs\"");
-  // Many subscriptions must not mean many threads: libnats's shared delivery pool keeps each
-  // subscription's messages in order on one thread at a time.
-  check(natsOptions_UseGlobalMessageDelivery(opts.get(), true), "message delivery");
   return opts;
 }
 

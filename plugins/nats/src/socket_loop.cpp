@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 #include <string>
 #include <vespid/plugin.hpp>
 
@@ -52,11 +53,35 @@ SocketLoop::~SocketLoop() {
     std::lock_guard lock(mu_);
     stopping_ = true;
   }
-  const uint64_t one = 1;
-  (void)!::write(wake_fd_, &one, sizeof one);
+  wake();
   thread_.join();
   ::close(wake_fd_);
   ::close(epoll_fd_);
+}
+
+void SocketLoop::wake() {
+  const uint64_t one = 1;
+  (void)!::write(wake_fd_, &one, sizeof one);
+}
+
+void SocketLoop::wait_idle(std::unique_lock<std::mutex>& lock) {
+  if (std::this_thread::get_id() == thread_.get_id()) return;
+  idle_.wait(lock, [this] { return !busy_; });
+}
+
+void SocketLoop::add_subscription(natsSubscription* sub, Deliver fn, void* ctx) {
+  {
+    std::lock_guard lock(mu_);
+    deliveries_.push_back(Delivery{sub, fn, ctx});
+  }
+  wake();  // messages may have come between the subscribing and now
+}
+
+void SocketLoop::remove_subscription(natsSubscription* sub) {
+  std::unique_lock lock(mu_);
+  std::erase_if(deliveries_, [sub](const Delivery& d) { return d.sub == sub; });
+  ++removals_;
+  wait_idle(lock);
 }
 
 natsStatus SocketLoop::install(natsOptions* opts) {
@@ -132,9 +157,7 @@ natsStatus SocketLoop::on_detach(void* user_data) {
   self->fd_ = -1;
   // The connection may be freed once this returns: wait out a process call in flight, unless
   // it is that call which closed the connection.
-  if (std::this_thread::get_id() != self->thread_.get_id()) {
-    self->idle_.wait(lock, [self] { return !self->busy_; });
-  }
+  self->wait_idle(lock);
   return NATS_OK;
 }
 
@@ -144,8 +167,15 @@ void SocketLoop::run() {
     const int n = ::epoll_wait(epoll_fd_, events, 2, -1);
     if (n < 0 && errno != EINTR) return;  // only on a broken poller: nothing left to do
     uint32_t ready = 0;
+    bool woken = false;
     for (int i = 0; i < n; ++i) {
-      if (events[i].data.u64 == kSocketTag) ready = events[i].events;
+      if (events[i].data.u64 == kSocketTag) {
+        ready = events[i].events;
+      } else {
+        uint64_t count = 0;
+        (void)!::read(wake_fd_, &count, sizeof count);
+        woken = true;
+      }
     }
     natsConnection* nc = nullptr;
     bool read = false, write = false;
@@ -156,13 +186,15 @@ void SocketLoop::run() {
       // (libnats takes a write with nothing to write for a closed connection).
       read = (ready & (EPOLLIN | EPOLLERR | EPOLLHUP)) != 0 && (watched_ & EPOLLIN) != 0;
       write = (ready & (EPOLLOUT | EPOLLERR | EPOLLHUP)) != 0 && (watched_ & EPOLLOUT) != 0;
-      if (nc_ == nullptr || (!read && !write)) continue;
+      if (nc_ == nullptr) read = write = false;
+      if (!read && !write && !woken) continue;
       nc = nc_;
       busy_ = true;
     }
     if (read) natsConnection_ProcessReadEvent(nc);
-    if (read && write) {
-      // The read may have lost the connection (and a reconnect attached a new socket).
+    if (read || woken) deliver_waiting();
+    if (write) {
+      // The read (or a delivery) may have lost the connection, and a reconnect attached anew.
       std::lock_guard lock(mu_);
       write = nc_ == nc && (watched_ & EPOLLOUT) != 0;
     }
@@ -170,6 +202,38 @@ void SocketLoop::run() {
     std::lock_guard lock(mu_);
     busy_ = false;
     idle_.notify_all();
+  }
+}
+
+void SocketLoop::deliver_waiting() {
+  std::size_t i = 0;
+  for (;;) {
+    Delivery d{};
+    uint64_t removals = 0;
+    {
+      std::lock_guard lock(mu_);
+      if (i >= deliveries_.size()) return;
+      d = deliveries_[i];
+      removals = removals_;
+    }
+    ++i;
+    int waiting = 0;
+    if (natsSubscription_GetPending(d.sub, &waiting, nullptr) != NATS_OK) continue;
+    for (; waiting > 0; --waiting) {
+      natsMsg* msg = nullptr;
+      const natsStatus s = natsSubscription_NextMsg(&msg, d.sub, 0);
+      // A slow consumer's dropped messages were reported by libnats's error callback; the ones
+      // kept follow.
+      if (s == NATS_SLOW_CONSUMER) continue;
+      if (s != NATS_OK) break;
+      d.fn(d.ctx, msg);
+      std::lock_guard lock(mu_);
+      if (removals_ != removals) {
+        // A delivery unsubscribed something, perhaps `d.sub` itself: start over on what is left.
+        i = 0;
+        break;
+      }
+    }
   }
 }
 

@@ -4,16 +4,12 @@
 
 namespace vespid::natsbus {
 
-void Subscription::on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
+void Subscription::deliver(void* closure, natsMsg* msg) {
   auto* self = static_cast<Subscription*>(closure);
-  {
-    std::lock_guard lock(self->mu_);
-    // A "no responders" status reaches only inboxes of requests; it is not a message.
-    if (!self->active_ || natsMsg_IsNoResponders(msg)) {
-      natsMsg_Destroy(msg);
-      return;
-    }
-    self->running_ = std::this_thread::get_id();
+  // A "no responders" status reaches only inboxes of requests; it is not a message.
+  if (natsMsg_IsNoResponders(msg)) {
+    natsMsg_Destroy(msg);
+    return;
   }
   const char* subject = natsMsg_GetSubject(msg);
   const char* reply = natsMsg_GetReply(msg);
@@ -26,21 +22,6 @@ void Subscription::on_message(natsConnection*, natsSubscription*, natsMsg* msg, 
                 static_cast<size_t>(natsMsg_GetDataLength(msg))};
   self->fn_(self->ctx_, &m);
   natsMsg_Destroy(msg);
-  std::lock_guard lock(self->mu_);
-  self->running_ = std::thread::id();
-  self->idle_.notify_all();
-}
-
-void Subscription::on_complete(void* closure) {
-  delete static_cast<Subscription*>(closure);
-}
-
-void Subscription::deactivate() {
-  std::unique_lock lock(mu_);
-  active_ = false;
-  // From inside fn_ itself the running call is the caller's own.
-  const auto me = std::this_thread::get_id();
-  idle_.wait(lock, [&] { return running_ == std::thread::id() || running_ == me; });
 }
 
 }  // namespace vespid::natsbus
