@@ -21,10 +21,16 @@ uint64_t Requests::add(vsp_bus_reply_fn fn, void* ctx, std::chrono::milliseconds
   const uint64_t id = ++next_id_;
   const auto deadline = Clock::now() + timeout;
   const bool earliest = deadlines_.empty() || deadline < deadlines_.begin()->first;
-  pending_.emplace(id, Pending{fn, ctx, deadline});
-  deadlines_.emplace(deadline, id);
+  pending_.emplace(id, Pending{fn, ctx, deadlines_.emplace(deadline, id)});
   if (earliest) wake_.notify_all();
   return id;
+}
+
+Requests::Pending Requests::take_locked(std::map<uint64_t, Pending>::iterator it) {
+  Pending p = it->second;
+  deadlines_.erase(p.deadline);
+  pending_.erase(it);
+  return p;
 }
 
 void Requests::complete(uint64_t id, int status, const uint8_t* data, size_t len) {
@@ -33,8 +39,7 @@ void Requests::complete(uint64_t id, int status, const uint8_t* data, size_t len
     std::lock_guard lock(mu_);
     auto it = pending_.find(id);
     if (it == pending_.end()) return;
-    p = it->second;
-    pending_.erase(it);
+    p = take_locked(it);
   }
   // Outside the lock: the callback may send another request.
   p.fn(p.ctx, status, status == VSP_OK ? data : nullptr, status == VSP_OK ? len : 0);
@@ -42,7 +47,10 @@ void Requests::complete(uint64_t id, int status, const uint8_t* data, size_t len
 
 bool Requests::cancel(uint64_t id) {
   std::lock_guard lock(mu_);
-  return pending_.erase(id) == 1;
+  auto it = pending_.find(id);
+  if (it == pending_.end()) return false;
+  take_locked(it);
+  return true;
 }
 
 void Requests::fail_all(int status) {
@@ -70,12 +78,7 @@ void Requests::watch_deadlines() {
     std::vector<Pending> expired;
     const auto now = Clock::now();
     while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
-      auto it = pending_.find(deadlines_.begin()->second);
-      if (it != pending_.end()) {
-        expired.push_back(it->second);
-        pending_.erase(it);
-      }
-      deadlines_.erase(deadlines_.begin());
+      expired.push_back(take_locked(pending_.find(deadlines_.begin()->second)));
     }
     lock.unlock();
     for (auto& p : expired) p.fn(p.ctx, VSP_E_TIMEOUT, nullptr, 0);

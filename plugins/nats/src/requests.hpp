@@ -34,11 +34,14 @@ class Requests {
 
  private:
   using Clock = std::chrono::steady_clock;
+  using Deadlines = std::multimap<Clock::time_point, uint64_t>;
   struct Pending {
     vsp_bus_reply_fn fn;
     void* ctx;
-    Clock::time_point deadline;
+    Deadlines::iterator deadline;  // into deadlines_, erased with the request
   };
+  // Under mu_: the request's entry out of pending_ and its deadline out of deadlines_.
+  Pending take_locked(std::map<uint64_t, Pending>::iterator it);
   void watch_deadlines();
 
   std::mutex mu_;
@@ -46,7 +49,9 @@ class Requests {
   bool stopping_ = false;
   uint64_t next_id_ = 0;
   std::map<uint64_t, Pending> pending_;
-  std::multimap<Clock::time_point, uint64_t> deadlines_;  // may name requests already done
+  // Only the requests still waiting: the thread sleeps until the earliest of those, not until
+  // each answered request's deadline has passed as well.
+  Deadlines deadlines_;
   std::thread thread_;
 };
 

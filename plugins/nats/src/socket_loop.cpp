@@ -6,8 +6,8 @@
 
 #include <cerrno>
 #include <cstring>
-#include <vector>
 #include <string>
+#include <vector>
 #include <vespid/plugin.hpp>
 
 namespace vespid::natsbus {

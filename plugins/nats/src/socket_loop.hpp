@@ -100,7 +100,7 @@ class SocketLoop {
   bool busy_ = false;  // under mu_; the thread is inside a libnats process call or a delivery
   std::vector<Delivery> deliveries_;  // under mu_
   uint64_t removals_ = 0;             // under mu_; subscriptions removed so far
-  bool stopping_ = false;         // under mu_
+  bool stopping_ = false;             // under mu_
   // Under mu_: a publisher is inside its own write (libnats's lock held, so at most one), and
   // whether libnats withdrew the write interest during it (all written, or the socket lost).
   bool publisher_writing_ = false;

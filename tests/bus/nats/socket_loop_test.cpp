@@ -1,0 +1,87 @@
+// The nats plugin's own socket loop (plugins/nats/src/socket_loop.hpp) with more than a socket
+// holds: a burst of the largest payloads is written in pieces, by the publisher while the
+// socket takes it and by the loop for the rest, and read in pieces by the receiving instance,
+// whose loop hands the messages out. With `prompt_writes` off the loop writes everything.
+#include "conformance/collector.hpp"
+#include "conformance/harness.hpp"
+#include "nats_env.hpp"
+
+namespace vespid::bus_test::nats {
+namespace {
+
+using namespace std::chrono_literals;
+
+class NatsSocketLoop : public testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override {
+    VESPID_REQUIRE_NATS_SERVER();
+    const std::string extra = GetParam() ? "" : R"("prompt_writes": false)";
+    a_ = std::make_unique<BusHarness>("nats", config_for(shared_server().url(), extra));
+    b_ = std::make_unique<BusHarness>("nats", config_for(shared_server().url(), extra));
+    a_->start();
+    b_->start();
+  }
+
+  std::unique_ptr<BusHarness> a_, b_;
+};
+
+TEST_P(NatsSocketLoop, ABurstOfTheLargestPayloadsArrivesWholeAndInOrder) {
+  // Six payloads of nearly 1 MiB (nats-server's default max_payload): about 6 MiB, under the
+  // plugin's default max_pending_bytes (8 MiB) and far over what a loopback socket takes at once.
+  constexpr int kCount = 6;
+  constexpr size_t kSize = 1024 * 1024 - 64;
+  Collector got;
+  b_->bus().subscribe("loop.burst", "", got.handler());
+  b_->bus().subscribe("loop.ready", "", [this](const host::BusMessage& m) {
+    b_->bus().publish(m.reply_to, "ready");
+  });
+  // b's subscriptions reached the server before its answer did.
+  ReplyWaiter ready;
+  a_->bus().request("loop.ready", "", 5s, ready.done());
+  ASSERT_TRUE(ready.wait());
+  ASSERT_EQ(ready.reply().status, host::BusStatus::Ok) << ready.reply().error;
+
+  for (int i = 0; i < kCount; ++i) {
+    std::string payload(kSize, static_cast<char>('a' + i));
+    payload.replace(0, 2, std::to_string(10 + i));
+    std::string why;
+    ASSERT_EQ(a_->bus().try_publish("loop.burst", payload, {}, &why), VSP_OK) << i << ": " << why;
+  }
+  // Nothing is published after the burst: its tail reaches the wire without a later write.
+  ASSERT_TRUE(got.wait_for(kCount, 30s)) << "arrived: " << got.size() << " of " << kCount;
+  const auto all = got.all();
+  for (int i = 0; i < kCount; ++i) {
+    ASSERT_EQ(all[i].data.size(), kSize) << i;
+    EXPECT_EQ(all[i].data.substr(0, 2), std::to_string(10 + i)) << "out of order at " << i;
+    EXPECT_EQ(all[i].data.find_first_not_of(static_cast<char>('a' + i), 2), std::string::npos)
+        << "payload " << i << " arrived changed";
+  }
+}
+
+TEST_P(NatsSocketLoop, RequestsBetweenTwoInstancesGetTheirOwnReplies) {
+  b_->bus().subscribe("loop.echo", "", [this](const host::BusMessage& m) {
+    b_->bus().publish(m.reply_to, "echo " + std::string(m.data));
+  });
+  ReplyWaiter ready;
+  a_->bus().request("loop.echo", "0", 5s, ready.done());
+  ASSERT_TRUE(ready.wait());
+  constexpr int kRequests = 200;
+  std::vector<std::unique_ptr<ReplyWaiter>> waiters;
+  for (int i = 0; i < kRequests; ++i) {
+    waiters.push_back(std::make_unique<ReplyWaiter>());
+    a_->bus().request("loop.echo", std::to_string(i), 10s, waiters.back()->done());
+  }
+  for (int i = 0; i < kRequests; ++i) {
+    ASSERT_TRUE(waiters[i]->wait()) << i;
+    EXPECT_EQ(waiters[i]->reply().status, host::BusStatus::Ok) << waiters[i]->reply().error;
+    EXPECT_EQ(waiters[i]->reply().data, "echo " + std::to_string(i));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Writes, NatsSocketLoop, testing::Values(true, false),
+                         [](const testing::TestParamInfo<bool>& p) {
+                           return p.param ? "PublisherWrites" : "LoopWrites";
+                         });
+
+}  // namespace
+}  // namespace vespid::bus_test::nats
