@@ -9,8 +9,8 @@ using vespid::bus_test::BusConformance;  // unqualified in INSTANTIATE_TEST_SUIT
 
 namespace {
 
-// `prompt_writes` on (the default: the plugin's writer thread flushes each publish) and off
-// (libnats's flusher writes it): the same contract either way.
+// `prompt_writes` on (the default: the publishing thread writes at once) and off (the plugin's
+// socket thread writes everything): the same contract either way.
 BusBackend nats_backend(bool prompt_writes) {
   // nats-server's default max_payload is 1 MiB.
   return BusBackend{prompt_writes ? "nats" : "nats_buffered", "nats",
