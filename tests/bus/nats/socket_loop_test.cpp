@@ -13,6 +13,15 @@ using namespace std::chrono_literals;
 
 class NatsSocketLoop : public testing::TestWithParam<bool> {
  protected:
+  // Returns once b's subscriptions are in force at the server: b's own request to one of them
+  // is answered, and the server takes a connection's subscriptions and publishes in order.
+  void wait_until_b_subscribed(const std::string& subject) {
+    ReplyWaiter ready;
+    b_->bus().request(subject, "", 5s, ready.done());
+    ASSERT_TRUE(ready.wait());
+    ASSERT_EQ(ready.reply().status, host::BusStatus::Ok) << ready.reply().error;
+  }
+
   void SetUp() override {
     VESPID_REQUIRE_NATS_SERVER();
     const std::string extra = GetParam() ? "" : R"("prompt_writes": false)";
@@ -35,11 +44,7 @@ TEST_P(NatsSocketLoop, ABurstOfTheLargestPayloadsArrivesWholeAndInOrder) {
   b_->bus().subscribe("loop.ready", "", [this](const host::BusMessage& m) {
     b_->bus().publish(m.reply_to, "ready");
   });
-  // b's subscriptions reached the server before its answer did.
-  ReplyWaiter ready;
-  a_->bus().request("loop.ready", "", 5s, ready.done());
-  ASSERT_TRUE(ready.wait());
-  ASSERT_EQ(ready.reply().status, host::BusStatus::Ok) << ready.reply().error;
+  wait_until_b_subscribed("loop.ready");
 
   for (int i = 0; i < kCount; ++i) {
     std::string payload(kSize, static_cast<char>('a' + i));
@@ -62,9 +67,7 @@ TEST_P(NatsSocketLoop, RequestsBetweenTwoInstancesGetTheirOwnReplies) {
   b_->bus().subscribe("loop.echo", "", [this](const host::BusMessage& m) {
     b_->bus().publish(m.reply_to, "echo " + std::string(m.data));
   });
-  ReplyWaiter ready;
-  a_->bus().request("loop.echo", "0", 5s, ready.done());
-  ASSERT_TRUE(ready.wait());
+  wait_until_b_subscribed("loop.echo");
   constexpr int kRequests = 200;
   std::vector<std::unique_ptr<ReplyWaiter>> waiters;
   for (int i = 0; i < kRequests; ++i) {
