@@ -1,7 +1,8 @@
 // The nats plugin's own socket loop (plugins/nats/src/socket_loop.hpp) with more than a socket
 // holds: a burst of the largest payloads is written in pieces, by the publisher while the
 // socket takes it and by the loop for the rest, and read in pieces by the receiving instance,
-// whose loop hands the messages out. With `prompt_writes` off the loop writes everything.
+// whose loop hands the messages out; and what is still buffered at a stop goes out before the
+// connection closes. With `prompt_writes` off the loop writes everything.
 #include "conformance/collector.hpp"
 #include "conformance/harness.hpp"
 #include "nats_env.hpp"
@@ -79,6 +80,22 @@ TEST_P(NatsSocketLoop, RequestsBetweenTwoInstancesGetTheirOwnReplies) {
     EXPECT_EQ(waiters[i]->reply().status, host::BusStatus::Ok) << waiters[i]->reply().error;
     EXPECT_EQ(waiters[i]->reply().data, "echo " + std::to_string(i));
   }
+}
+
+TEST_P(NatsSocketLoop, WhatWasPublishedJustBeforeAStopStillGoesOut) {
+  Collector got;
+  b_->bus().subscribe("loop.last", "", got.handler());
+  b_->bus().subscribe("loop.ready", "", [this](const host::BusMessage& m) {
+    b_->bus().publish(m.reply_to, "ready");
+  });
+  wait_until_b_subscribed("loop.ready");
+  // Large enough that the socket cannot take it in one write, so some of it is still in the
+  // buffer when the stop begins.
+  const std::string last(512 * 1024, 'z');
+  ASSERT_TRUE(a_->bus().publish("loop.last", last));
+  a_->stop();
+  ASSERT_TRUE(got.wait_for(1, 10s)) << "the message published before the stop was dropped";
+  EXPECT_EQ(got.all()[0].data.size(), last.size());
 }
 
 INSTANTIATE_TEST_SUITE_P(Writes, NatsSocketLoop, testing::Values(true, false),
