@@ -1,8 +1,10 @@
 // Credentials and TLS toward a nats-server of the test's own: user and password, a token (a
 // wrong one refused at start, naming the server), and TLS with a CA of the test's own for the
-// name localhost (another CA or another expected name refused).
+// name localhost (another CA or another expected name refused, a burst of the largest payloads
+// carried whole).
 #include <fstream>
 
+#include "burst.hpp"
 #include "conformance/collector.hpp"
 #include "conformance/harness.hpp"
 #include "nats_env.hpp"
@@ -127,6 +129,29 @@ TEST(NatsAuth, TlsVerifiesTheServersCertificateAndName) {
 
   // The server wants TLS: a plain client is refused too.
   EXPECT_NE(start_error(config_for(server.url(), R"("connect_timeout_ms": 1000)")), "(started)");
+}
+
+// Over TLS the plugin's socket thread does every write (OpenSSL takes one connection's read and
+// write on one thread), and SSL_read and SSL_write meet a socket that takes a record in pieces.
+TEST(NatsAuth, OverTlsABurstBetweenTwoInstancesArrivesWholeAndInOrder) {
+  VESPID_REQUIRE_NATS_SERVER();
+  if (vespid::test::run_command({"openssl", "version"}).exit_code != 0) {
+    VESPID_SKIP_UNLESS_CI("openssl is not installed (it makes the test's certificates)");
+  }
+  Certificates certs;
+  ASSERT_EQ(certs.error(), "");
+  vespid::test::NatsServer server("tls {\n  cert_file: " + json_string(certs.file("server.crt")) +
+                                  "\n  key_file: " + json_string(certs.file("server.key")) + "\n}");
+  server.start();
+  const std::string config =
+      config_for("tls://localhost:" + std::to_string(server.port()),
+                 R"("tls": {"ca_file": )" + json_string(certs.file("ca.crt")) + "}");
+  BusHarness a("nats", config), b("nats", config);
+  a.start();
+  b.start();
+  expect_a_burst_arrives(a, b, "tls.burst");
+  a.stop();
+  b.stop();
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // socket takes it and by the loop for the rest, and read in pieces by the receiving instance,
 // whose loop hands the messages out; and what is still buffered at a stop goes out before the
 // connection closes. With `prompt_writes` off the loop writes everything.
+#include "burst.hpp"
 #include "conformance/collector.hpp"
 #include "conformance/harness.hpp"
 #include "nats_env.hpp"
@@ -36,32 +37,7 @@ class NatsSocketLoop : public testing::TestWithParam<bool> {
 };
 
 TEST_P(NatsSocketLoop, ABurstOfTheLargestPayloadsArrivesWholeAndInOrder) {
-  // Six payloads of nearly 1 MiB (nats-server's default max_payload): about 6 MiB, under the
-  // plugin's default max_pending_bytes (8 MiB) and far over what a loopback socket takes at once.
-  constexpr int kCount = 6;
-  constexpr size_t kSize = 1024 * 1024 - 64;
-  Collector got;
-  b_->bus().subscribe("loop.burst", "", got.handler());
-  b_->bus().subscribe("loop.ready", "", [this](const host::BusMessage& m) {
-    b_->bus().publish(m.reply_to, "ready");
-  });
-  wait_until_b_subscribed("loop.ready");
-
-  for (int i = 0; i < kCount; ++i) {
-    std::string payload(kSize, static_cast<char>('a' + i));
-    payload.replace(0, 2, std::to_string(10 + i));
-    std::string why;
-    ASSERT_EQ(a_->bus().try_publish("loop.burst", payload, {}, &why), VSP_OK) << i << ": " << why;
-  }
-  // Nothing is published after the burst: its tail reaches the wire without a later write.
-  ASSERT_TRUE(got.wait_for(kCount, 30s)) << "arrived: " << got.size() << " of " << kCount;
-  const auto all = got.all();
-  for (int i = 0; i < kCount; ++i) {
-    ASSERT_EQ(all[i].data.size(), kSize) << i;
-    EXPECT_EQ(all[i].data.substr(0, 2), std::to_string(10 + i)) << "out of order at " << i;
-    EXPECT_EQ(all[i].data.find_first_not_of(static_cast<char>('a' + i), 2), std::string::npos)
-        << "payload " << i << " arrived changed";
-  }
+  expect_a_burst_arrives(*a_, *b_, "loop.burst");
 }
 
 TEST_P(NatsSocketLoop, RequestsBetweenTwoInstancesGetTheirOwnReplies) {
