@@ -94,9 +94,6 @@ void NatsBus::start() {
     s = natsOptions_SetRetryOnFailedConnect(o, true, &NatsBus::on_connected, this);
   }
   if (s != NATS_OK) refuse(VSP_E_INTERNAL, "cannot set connection callbacks: " + nats_error(s));
-  loop_ = std::make_unique<SocketLoop>(cfg_.prompt_writes && !cfg_.tls.enabled);
-  s = loop_->install(o);
-  if (s != NATS_OK) refuse(VSP_E_INTERNAL, "cannot attach the socket loop: " + nats_error(s));
 
   if (!cfg_.creds_file.empty() && ::access(cfg_.creds_file.c_str(), R_OK) != 0) {
     refuse(VSP_E_INVALID,
@@ -106,6 +103,13 @@ void NatsBus::start() {
     host_.warn("nats: TLS toward " + servers_text() +
                ": the server's certificate chain is checked, but an address has no name to "
                "check it against; set \"tls.server_name\" to the name the certificate carries");
+  }
+  // The loop is made last before connecting: it exists exactly while a connection may.
+  loop_ = std::make_unique<SocketLoop>(cfg_.prompt_writes && !cfg_.tls.enabled);
+  s = loop_->install(o);
+  if (s != NATS_OK) {
+    loop_.reset();
+    refuse(VSP_E_INTERNAL, "cannot attach the socket loop: " + nats_error(s));
   }
   requests_ = std::make_unique<Requests>();
   s = natsConnection_Connect(&nc_, o);
