@@ -3,6 +3,7 @@
 // name localhost (another CA or another expected name refused, a burst of the largest payloads
 // carried whole).
 #include <fstream>
+#include <memory>
 
 #include "burst.hpp"
 #include "conformance/collector.hpp"
@@ -103,50 +104,53 @@ class Certificates {
   std::string error_;
 };
 
-TEST(NatsAuth, TlsVerifiesTheServersCertificateAndName) {
-  VESPID_REQUIRE_NATS_SERVER();
-  if (vespid::test::run_command({"openssl", "version"}).exit_code != 0) {
-    VESPID_SKIP_UNLESS_CI("openssl is not installed (it makes the test's certificates)");
+// A nats-server of the test's own that requires TLS, with a certificate for localhost from the
+// test's own CA.
+class NatsTls : public testing::Test {
+ protected:
+  void SetUp() override {
+    VESPID_REQUIRE_NATS_SERVER();
+    if (vespid::test::run_command({"openssl", "version"}).exit_code != 0) {
+      VESPID_SKIP_UNLESS_CI("openssl is not installed (it makes the test's certificates)");
+    }
+    certs_ = std::make_unique<Certificates>();
+    ASSERT_EQ(certs_->error(), "");
+    server_ = std::make_unique<vespid::test::NatsServer>(
+        "tls {\n  cert_file: " + json_string(certs_->file("server.crt")) +
+        "\n  key_file: " + json_string(certs_->file("server.key")) + "\n}");
+    server_->start();
   }
-  Certificates certs;
-  ASSERT_EQ(certs.error(), "");
-  vespid::test::NatsServer server("tls {\n  cert_file: " + json_string(certs.file("server.crt")) +
-                                  "\n  key_file: " + json_string(certs.file("server.key")) + "\n}");
-  server.start();
-  const std::string url = "tls://localhost:" + std::to_string(server.port());
-  BusHarness good(
-      "nats", config_for(url, R"("tls": {"ca_file": )" + json_string(certs.file("ca.crt")) + "}"));
+
+  std::string url() const { return "tls://localhost:" + std::to_string(server_->port()); }
+  // The bus config toward the server, trusting the CA in `ca_file` (a name of Certificates').
+  std::string config_trusting(const std::string& ca_file, const std::string& more = {}) const {
+    return config_for(
+        url(), R"("tls": {)" + more + R"("ca_file": )" + json_string(certs_->file(ca_file)) + "}");
+  }
+
+  std::unique_ptr<Certificates> certs_;
+  std::unique_ptr<vespid::test::NatsServer> server_;
+};
+
+TEST_F(NatsTls, TheServersCertificateAndNameAreVerified) {
+  BusHarness good("nats", config_trusting("ca.crt"));
   round_trip(good);
 
-  const std::string other_ca = start_error(
-      config_for(url, R"("tls": {"ca_file": )" + json_string(certs.file("other.crt")) + "}"));
-  EXPECT_EQ(other_ca.rfind("nats: cannot connect to " + url + ": ", 0), 0u) << other_ca;
+  const std::string other_ca = start_error(config_trusting("other.crt"));
+  EXPECT_EQ(other_ca.rfind("nats: cannot connect to " + url() + ": ", 0), 0u) << other_ca;
 
   const std::string other_name =
-      start_error(config_for(url, R"("tls": {"server_name": "db.example", "ca_file": )" +
-                                      json_string(certs.file("ca.crt")) + "}"));
-  EXPECT_EQ(other_name.rfind("nats: cannot connect to " + url + ": ", 0), 0u) << other_name;
+      start_error(config_trusting("ca.crt", R"("server_name": "db.example", )"));
+  EXPECT_EQ(other_name.rfind("nats: cannot connect to " + url() + ": ", 0), 0u) << other_name;
 
   // The server wants TLS: a plain client is refused too.
-  EXPECT_NE(start_error(config_for(server.url(), R"("connect_timeout_ms": 1000)")), "(started)");
+  EXPECT_NE(start_error(config_for(server_->url(), R"("connect_timeout_ms": 1000)")), "(started)");
 }
 
 // Over TLS the plugin's socket thread does every write (OpenSSL takes one connection's read and
 // write on one thread), and SSL_read and SSL_write meet a socket that takes a record in pieces.
-TEST(NatsAuth, OverTlsABurstBetweenTwoInstancesArrivesWholeAndInOrder) {
-  VESPID_REQUIRE_NATS_SERVER();
-  if (vespid::test::run_command({"openssl", "version"}).exit_code != 0) {
-    VESPID_SKIP_UNLESS_CI("openssl is not installed (it makes the test's certificates)");
-  }
-  Certificates certs;
-  ASSERT_EQ(certs.error(), "");
-  vespid::test::NatsServer server("tls {\n  cert_file: " + json_string(certs.file("server.crt")) +
-                                  "\n  key_file: " + json_string(certs.file("server.key")) + "\n}");
-  server.start();
-  const std::string config =
-      config_for("tls://localhost:" + std::to_string(server.port()),
-                 R"("tls": {"ca_file": )" + json_string(certs.file("ca.crt")) + "}");
-  BusHarness a("nats", config), b("nats", config);
+TEST_F(NatsTls, ABurstBetweenTwoInstancesArrivesWholeAndInOrder) {
+  BusHarness a("nats", config_trusting("ca.crt")), b("nats", config_trusting("ca.crt"));
   a.start();
   b.start();
   expect_a_burst_arrives(a, b, "tls.burst");
