@@ -122,6 +122,38 @@ TEST(JsonScan, UnescapingGivesTheDomParsersString) {
 
 // Random edits of valid frames: whatever the scan takes, the DOM parser takes too, with the
 // same members.
+TEST(JsonScan, LongStringsAreCheckedAtEveryByteWhateverItsPlaceInAWord) {
+  // Plain runs are skipped eight bytes at a time: a byte that must stop the scan (the closing
+  // quote, a backslash, a control character, the start of a UTF-8 sequence, a stray byte) has to
+  // be seen at every offset of a word and in the tail shorter than a word. Each case puts one
+  // such byte (or sequence) at every position of a 41-byte run and asks the DOM parser too.
+  const std::vector<std::string> specials = {
+      "\\\"", "\\n",      "\\u00e9",      "\\ud83d\\ude00",   "\x01", "\x1f", "\"",
+      "\x7f", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xff", "\xc3", "\xed\xa0\x80",
+      "\\x"};
+  for (const std::string& special : specials) {
+    for (std::size_t at = 0; at <= 41; ++at) {
+      std::string inner(41, 'a');
+      inner.insert(at, special);
+      for (const std::string& text : {"\"" + inner + "\"", "{\"k\":\"" + inner + "\",\"n\":1}"}) {
+        const bool dom = dom_accepts(text);
+        EXPECT_EQ(js::is_value(text, 64), dom) << "at " << at << ": " << text;
+        if (!dom) continue;
+        const nlohmann::json v = vespid::core::json_input::parse(text);
+        if (v.is_string()) {
+          EXPECT_EQ(unescaped(text), v.get<std::string>()) << text;
+        } else {
+          const auto obj = js::scan_object(text, 64);
+          ASSERT_TRUE(obj.has_value()) << text;
+          ASSERT_NE(obj->find("k"), nullptr) << text;
+          EXPECT_EQ(unescaped(obj->find("k")->raw), v.at("k").get<std::string>()) << text;
+          EXPECT_EQ(obj->find("n")->raw, "1") << text;
+        }
+      }
+    }
+  }
+}
+
 TEST(JsonScan, NeverTakesWhatTheDomParserRefusesUnderRandomEdits) {
   const std::vector<std::string> seeds = {
       R"({"type":"req","id":"r-1","method":"nodes.invoke","params":{"node":"n1","command":"echo","params":{"text":"héllo","n":[1,2.5,-3e2,true,null]},"timeoutMs":5000}})",
