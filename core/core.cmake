@@ -6,6 +6,7 @@ configure_file(${CMAKE_CURRENT_SOURCE_DIR}/version.hpp.in ${CMAKE_CURRENT_BINARY
 add_library(vespid_core STATIC
   # runtime: loop, sequencer, tasks, deadlines, logging, JSON, crypto, time, API errors
   runtime/core_entry.cpp
+  runtime/heap_keep.cpp
   runtime/crypto.cpp
   runtime/name_uuid.cpp
   runtime/deadlines.cpp

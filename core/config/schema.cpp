@@ -173,6 +173,17 @@ const std::vector<KeySpec>& schema() {
        {},
        8,
        1000},
+      {"memory.heap_keep_bytes",
+       Type::Int,
+       8388608,
+       "Freed heap each malloc arena keeps for reuse instead of returning it to the system at "
+       "once; blocks up to half of it come from the heap instead of a mapping of their own. "
+       "Without it, every frame of 128 KiB or more (a large invoke payload) maps fresh pages "
+       "and faults each one in. The price: after a burst of large frames, up to this much more "
+       "resident memory per arena. 0: glibc's own settings (GLIBC_TUNABLES included).",
+       {},
+       0,
+       67108864},
       {"tls.cert_file", Type::String, "",
        "PEM certificate for TLS listeners. Empty: <state_dir>/tls/gateway.crt, generated "
        "self-signed on first start."},

@@ -22,6 +22,7 @@
 #include "protocols/operator/node_methods.hpp"
 #include "protocols/operator/operator_dialect.hpp"
 #include "protocols/rest/rest_dialect.hpp"
+#include "runtime/heap_keep.hpp"
 #include "runtime/json_input.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/run_to_completion.hpp"
@@ -333,6 +334,10 @@ void Gateway::start() {
     log::get("core")->warn("state directory was readable by other users; made private: {}", note);
   }
   json_input::set_max_depth(static_cast<int>(cfg_.integer("limits.json_max_depth")));
+  if (!keep_freed_heap(cfg_.integer("memory.heap_keep_bytes"))) {
+    log::get("core")->warn("the C library refused memory.heap_keep_bytes = {}; its defaults stay",
+                           cfg_.integer("memory.heap_keep_bytes"));
+  }
   lock_ = std::make_unique<StateDirLock>(cfg_.state_dir);
   hub_ = std::make_unique<ConnectionHub>(
       loop_, ConnectionHub::Limits{cfg_.max_connections, cfg_.connection_queue_depth,
