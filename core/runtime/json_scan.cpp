@@ -5,6 +5,10 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace vespid::core::json_scan {
 
 namespace {
@@ -126,6 +130,26 @@ class Scanner {
   // Past the plain bytes at p_: eight at a time while whole words are plain (the payloads that
   // pass through the invoke path are mostly long runs of them), then one at a time.
   void skip_plain_bytes() {
+#if defined(__SSE2__)
+    // Sixteen at a time where SSE2 is there (every x86-64): a signed compare below 0x20 flags
+    // the control characters and every byte from 0x80 up, then the quote and the backslash;
+    // the first flagged byte ends the run.
+    const __m128i below = _mm_set1_epi8(0x20);
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i backslash = _mm_set1_epi8('\\');
+    while (end_ - p_ >= 16) {
+      const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p_));
+      const __m128i stop = _mm_or_si128(
+          _mm_cmplt_epi8(bytes, below),
+          _mm_or_si128(_mm_cmpeq_epi8(bytes, quote), _mm_cmpeq_epi8(bytes, backslash)));
+      const int mask = _mm_movemask_epi8(stop);
+      if (mask != 0) {
+        p_ += __builtin_ctz(static_cast<unsigned>(mask));
+        return;
+      }
+      p_ += 16;
+    }
+#endif
     while (end_ - p_ >= 8) {
       uint64_t word;
       std::memcpy(&word, p_, sizeof word);
