@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string_view>
 
@@ -15,14 +16,22 @@ namespace detail {
 inline std::size_t skip_value(std::string_view text, std::size_t i) {
   if (i >= text.size()) return std::string_view::npos;
   if (text[i] == '"') {
-    for (++i; i < text.size(); ++i) {
-      if (text[i] == '\\') {
-        ++i;
-      } else if (text[i] == '"') {
-        return i + 1;
+    // memchr for the next quote, then for a backslash before it: payloads of many KiB go by at
+    // memchr's speed, and the bench's own reading stays small next to the gateway's.
+    const char* const end = text.data() + text.size();
+    const char* p = text.data() + i + 1;
+    const char* quote = nullptr;  // the next quote at or after p, once found
+    for (;;) {
+      if (quote == nullptr || quote < p) {
+        quote = static_cast<const char*>(std::memchr(p, '"', static_cast<std::size_t>(end - p)));
+        if (quote == nullptr) return std::string_view::npos;
       }
+      const auto* slash =
+          static_cast<const char*>(std::memchr(p, '\\', static_cast<std::size_t>(quote - p)));
+      if (slash == nullptr) return static_cast<std::size_t>(quote - text.data()) + 1;
+      p = slash + 2;  // past the escaped character, whatever it is
+      if (p > end) return std::string_view::npos;
     }
-    return std::string_view::npos;
   }
   if (text[i] == '{' || text[i] == '[') {
     int depth = 0;
