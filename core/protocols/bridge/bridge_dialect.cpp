@@ -118,7 +118,11 @@ class BridgeDialect::Link final : public nodes::NodeLink {
     auto c = conn_.lock();
     if (!c) return;
     // Written as text: the frame's shape is fixed, and paramsJSON is a JSON text in a string.
-    std::string frame = R"({"type":"invoke","id":)";
+    // Room for the escapes too (an eighth more than the text is plenty for JSON), so that a
+    // large payload is copied once and not again each time the string outgrows itself.
+    std::string frame;
+    frame.reserve(64 + id.size() + command.size() + params_json.size() + params_json.size() / 8);
+    frame += R"({"type":"invoke","id":)";
     json_write::append_string(frame, id);
     frame += R"(,"command":)";
     json_write::append_string(frame, command);
