@@ -24,23 +24,25 @@
 
 namespace {
 
-constexpr std::size_t kBlock = 3 * 1024 * 1024;  // above glibc's default thresholds
-
 TEST(HeapKeep, ALargeFreedBlockStaysInTheHeapForTheNextOne) {
-  ASSERT_TRUE(vespid::core::keep_freed_heap(8 * 1024 * 1024));
+  ASSERT_TRUE(vespid::core::keep_freed_heap(64 * 1024 * 1024));  // blocks up to 32 MiB
   const struct mallinfo2 before = ::mallinfo2();
-  void* block = std::malloc(kBlock);
-  ASSERT_NE(block, nullptr);
-  std::memset(block, 1, kBlock);
+  // Bigger than all the free memory the heap holds now (earlier tests in this process left
+  // some), so that it has to come from the top, and at 2 MiB or more above glibc's defaults.
+  const std::size_t block = before.fordblks + 2 * 1024 * 1024;
+  ASSERT_LT(block, 30u * 1024 * 1024);
+  void* p = std::malloc(block);
+  ASSERT_NE(p, nullptr);
+  std::memset(p, 1, block);
   const struct mallinfo2 during = ::mallinfo2();
-  // Not a mapping of its own (glibc's default would map anything of 128 KiB or more)...
+  // Not a mapping of its own (glibc's default maps anything of 128 KiB or more)...
   EXPECT_EQ(during.hblks, before.hblks);
-  EXPECT_GE(during.arena, before.arena + kBlock);
-  std::free(block);
-  // ...and not handed back when freed (the default would trim the top of the heap).
+  EXPECT_GE(during.arena, before.arena + 2 * 1024 * 1024);
+  std::free(p);
+  // ...and not handed back when freed (the default trims the top of the heap past 128 KiB).
   const struct mallinfo2 after = ::mallinfo2();
   EXPECT_EQ(after.arena, during.arena);
-  EXPECT_GE(after.fordblks, kBlock);
+  EXPECT_GE(after.fordblks, block);
 }
 
 TEST(HeapKeep, ZeroLeavesTheCLibraryAlone) {
