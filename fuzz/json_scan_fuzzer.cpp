@@ -7,6 +7,8 @@
 //  - a scanned object without escaped or repeated keys has the DOM's members, each member's
 //    text parses to the DOM's value, a string's unescaped text is the DOM's string, and an
 //    int64 is the DOM's integer;
+//  - build_dom takes only what is_value takes, and builds exactly nlohmann's DOM (number types
+//    included);
 //  - view_request and view_invoke_res read what the DOM path reads from the same frame (type,
 //    id, method, params; id, ok, the node's payload) and nothing it would refuse.
 #include <cstddef>
@@ -39,6 +41,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const int depth = ji::max_depth();
 
   if (js::is_value(text, depth)) FUZZ_CHECK(ji::accept(text), "is_value took a refused text");
+
+  json built;
+  if (js::build_dom(text, depth, built)) {
+    FUZZ_CHECK(js::is_value(text, depth), "build_dom took what is_value refuses");
+    FUZZ_CHECK(ji::accept(text), "build_dom took a refused text");
+    // dump() tells 1 from 1.0 and unsigned from signed, which == does not.
+    FUZZ_CHECK(built.dump() == json::parse(text).dump(), "build_dom built another DOM");
+  }
 
   const auto obj = js::scan_object(text, depth);
   if (obj) {

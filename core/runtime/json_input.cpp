@@ -5,6 +5,8 @@
 #include <string>
 #include <type_traits>
 
+#include "runtime/json_scan.hpp"
+
 namespace vespid::core::json_input {
 
 namespace {
@@ -112,6 +114,9 @@ json parse(std::string_view text) {
         "a NUL byte is not allowed in JSON text", nullptr);
   }
   json root;
+  // The scan builds nearly every DOM in one pass; what it refuses, or is too cautious for (a
+  // number that underflows a double), nlohmann's parser settles, with its own error message.
+  if (json_scan::build_dom(text, max_depth(), root)) return root;
   DepthCappedSax sax(root, max_depth());
   const bool ok = json::sax_parse(text.begin(), text.end(), &sax);
   if (!ok && sax.too_deep()) {

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstdint>
 #include <cstring>
+#include <nlohmann/json.hpp>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -126,7 +127,7 @@ class Scanner {
     return false;
   }
 
- private:
+  // The rest is used by the DOM builder below too.
   // Past the plain bytes at p_: eight at a time while whole words are plain (the payloads that
   // pass through the invoke path are mostly long runs of them), then one at a time.
   void skip_plain_bytes() {
@@ -157,6 +158,10 @@ class Scanner {
       p_ += 8;
     }
     while (p_ != end_ && kPlainStringByte[static_cast<unsigned char>(*p_)]) ++p_;
+  }
+
+  int max_depth() const {
+    return max_depth_;
   }
 
   bool container(int depth, char close) {
@@ -300,6 +305,7 @@ class Scanner {
     return true;
   }
 
+ private:
   const char* p_;
   const char* end_;
   int max_depth_;
@@ -328,6 +334,147 @@ uint32_t read_hex4(const char* p) {
   for (int i = 0; i < 4; ++i) v = v * 16 + static_cast<uint32_t>(hex_digit(p[i]));
   return v;
 }
+
+// Builds the DOM in the pass that checks the text, with the Scanner's grammar, and gives each
+// value the type nlohmann's parser gives it: an integer is unsigned when it has no sign and fits
+// in a uint64_t, signed when it has one and fits in an int64_t, and a double otherwise; a
+// repeated key keeps its last value. Anything the Scanner refuses is refused here too.
+class DomBuilder {
+ public:
+  DomBuilder(std::string_view text, int max_depth) : s_(text, max_depth) {}
+
+  bool document(nlohmann::json& out) {
+    s_.skip_ws();
+    if (!value(0, out)) return false;
+    s_.skip_ws();
+    return s_.at_end();
+  }
+
+ private:
+  bool value(int depth, nlohmann::json& out) {
+    if (s_.at_end()) return false;
+    switch (*s_.pos()) {
+      case '{':
+        return object(depth, out);
+      case '[':
+        return array(depth, out);
+      case '"':
+        return string(out);
+      default: {
+        Value v;
+        if (!s_.value(depth, v)) return false;
+        return scalar(v, out);
+      }
+    }
+  }
+
+  bool object(int depth, nlohmann::json& out) {
+    if (depth + 1 > s_.max_depth()) return false;
+    s_.eat('{');
+    out = nlohmann::json::object();
+    s_.skip_ws();
+    if (s_.eat('}')) return true;
+    std::string key;
+    for (;;) {
+      if (!s_.peek('"') || !string_text(key)) return false;
+      s_.skip_ws();
+      if (!s_.eat(':')) return false;
+      s_.skip_ws();
+      nlohmann::json member;
+      if (!value(depth + 1, member)) return false;
+      out[key] = std::move(member);
+      s_.skip_ws();
+      if (s_.eat('}')) return true;
+      if (!s_.eat(',')) return false;
+      s_.skip_ws();
+    }
+  }
+
+  bool array(int depth, nlohmann::json& out) {
+    if (depth + 1 > s_.max_depth()) return false;
+    s_.eat('[');
+    out = nlohmann::json::array();
+    s_.skip_ws();
+    if (s_.eat(']')) return true;
+    for (;;) {
+      nlohmann::json element;
+      if (!value(depth + 1, element)) return false;
+      out.push_back(std::move(element));
+      s_.skip_ws();
+      if (s_.eat(']')) return true;
+      if (!s_.eat(',')) return false;
+      s_.skip_ws();
+    }
+  }
+
+  // A string at its opening quote, decoded into `text`.
+  bool string_text(std::string& text) {
+    const char* start = s_.pos() + 1;
+    bool escaped = false;
+    if (!s_.string(escaped)) return false;
+    const std::string_view inner(start, static_cast<std::size_t>(s_.pos() - 1 - start));
+    text.clear();
+    if (escaped) {
+      text.reserve(inner.size());
+      append_unescaped(text, inner);
+    } else {
+      text.assign(inner);
+    }
+    return true;
+  }
+
+  bool string(nlohmann::json& out) {
+    std::string text;
+    if (!string_text(text)) return false;
+    out = std::move(text);
+    return true;
+  }
+
+  static bool scalar(const Value& v, nlohmann::json& out) {
+    switch (v.kind) {
+      case Kind::Null:
+        out = nullptr;
+        return true;
+      case Kind::True:
+        out = true;
+        return true;
+      case Kind::False:
+        out = false;
+        return true;
+      case Kind::Number:
+        return number(v, out);
+      default:
+        return false;
+    }
+  }
+
+  static bool number(const Value& v, nlohmann::json& out) {
+    const char* first = v.raw.data();
+    const char* last = first + v.raw.size();
+    if (v.integer) {
+      if (*first == '-') {
+        int64_t n = 0;
+        if (auto [end, ec] = std::from_chars(first, last, n); ec == std::errc() && end == last) {
+          out = n;
+          return true;
+        }
+      } else {
+        uint64_t n = 0;
+        if (auto [end, ec] = std::from_chars(first, last, n); ec == std::errc() && end == last) {
+          out = n;
+          return true;
+        }
+      }
+    }
+    double d = 0;
+    auto [end, ec] = std::from_chars(first, last, d);
+    if (ec != std::errc() || end != last) return false;
+    out = d;
+    return true;
+  }
+
+  Scanner s_;
+};
 
 }  // namespace
 
@@ -447,6 +594,13 @@ void append_unescaped(std::string& out, std::string_view inner) {
         out += e;
     }
   }
+}
+
+bool build_dom(std::string_view text, int max_depth, nlohmann::json& out) {
+  nlohmann::json dom;
+  if (!DomBuilder(text, max_depth).document(dom)) return false;
+  out = std::move(dom);
+  return true;
 }
 
 }  // namespace vespid::core::json_scan

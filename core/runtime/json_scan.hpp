@@ -14,6 +14,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -76,6 +77,12 @@ std::optional<Object> scan_object(std::string_view text, int max_depth);
 // True when `text` is exactly one JSON value (whitespace around it allowed) no deeper than
 // `max_depth` levels. Builds nothing.
 bool is_value(std::string_view text, int max_depth);
+
+// Builds `text`'s DOM in the same pass that checks it, as json_input::parse would build it
+// (the same grammar, depth cap and number types) but without nlohmann's lexer, which copies a
+// string a byte at a time. False, `out` untouched, when the scan refuses the text; json_input
+// then gives nlohmann's own answer, error message included.
+bool build_dom(std::string_view text, int max_depth, nlohmann::json& out);
 
 // Appends the value of a string's text between its quotes (`inner`, as scanned: valid, with
 // escapes) to `out`, escapes decoded to UTF-8.

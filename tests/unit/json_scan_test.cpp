@@ -122,6 +122,49 @@ TEST(JsonScan, UnescapingGivesTheDomParsersString) {
 
 // Random edits of valid frames: whatever the scan takes, the DOM parser takes too, with the
 // same members.
+TEST(JsonScan, BuildsTheDomNlohmannBuildsWithTheSameNumberTypes) {
+  // dump() tells 1 from 1.0 and an unsigned from a signed integer, which == does not.
+  const std::vector<std::string> texts = {"0",
+                                          "-0",
+                                          "-0.0",
+                                          "1.0",
+                                          "1e5",
+                                          "1E+2",
+                                          "-1e-2",
+                                          "18446744073709551615",
+                                          "18446744073709551616",
+                                          "9223372036854775807",
+                                          "9223372036854775808",
+                                          "-9223372036854775808",
+                                          "-9223372036854775809",
+                                          "123456789012345678901234567890",
+                                          "1.5e-300",
+                                          "0.1",
+                                          "true",
+                                          "false",
+                                          "null",
+                                          R"("")",
+                                          R"("a\"b\\c\/d\b\f\n\r\t")",
+                                          R"("\u00e9\ud83d\ude00\u0000")",
+                                          "\"h\xc3\xa9llo\"",
+                                          R"({"a":1,"a":2})",
+                                          R"({"b":[1,{"c":null}],"a":{}})",
+                                          R"([[],[[]],{}])",
+                                          " \t\r\n[1 , 2]\n ",
+                                          R"({"k\u0041":"v"})"};
+  for (const std::string& text : texts) {
+    nlohmann::json built;
+    ASSERT_TRUE(js::build_dom(text, 64, built)) << text;
+    EXPECT_EQ(built.dump(), nlohmann::json::parse(text).dump()) << text;
+  }
+  nlohmann::json untouched = 7;
+  for (const char* refused : {"1e400", "[1,]", "{\"a\" 1}", "\"\\ud800\"", "01", "[[[1]]]"}) {
+    EXPECT_FALSE(js::build_dom(refused, 2, untouched)) << refused;
+    EXPECT_EQ(untouched, 7);
+  }
+  EXPECT_TRUE(js::build_dom("[[1]]", 2, untouched));
+}
+
 TEST(JsonScan, LongStringsAreCheckedAtEveryByteWhateverItsPlaceInAWord) {
   // Plain runs are skipped eight bytes at a time: a byte that must stop the scan (the closing
   // quote, a backslash, a control character, the start of a UTF-8 sequence, a stray byte) has to
@@ -181,6 +224,11 @@ TEST(JsonScan, NeverTakesWhatTheDomParserRefusesUnderRandomEdits) {
     }
     if (js::is_value(text, 64)) {
       EXPECT_TRUE(dom_accepts(text)) << text;
+    }
+    nlohmann::json built;
+    if (js::build_dom(text, 64, built)) {
+      EXPECT_TRUE(js::is_value(text, 64)) << text;
+      EXPECT_EQ(built.dump(), nlohmann::json::parse(text).dump()) << text;
     }
     auto obj = js::scan_object(text, 64);
     if (!obj) continue;
