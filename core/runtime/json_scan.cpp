@@ -409,18 +409,12 @@ class DomBuilder {
 
   // A string at its opening quote, decoded into `text`.
   bool string_text(std::string& text) {
-    const char* start = s_.pos() + 1;
-    bool escaped = false;
-    if (!s_.string(escaped)) return false;
-    const std::string_view inner(start, static_cast<std::size_t>(s_.pos() - 1 - start));
-    text.clear();
-    if (escaped) {
-      text.reserve(inner.size());
-      append_unescaped(text, inner);
-    } else {
-      text.assign(inner);
-    }
-    return true;
+    Value v;
+    v.kind = Kind::String;
+    const char* start = s_.pos();
+    if (!s_.string(v.escaped)) return false;
+    v.raw = std::string_view(start, static_cast<std::size_t>(s_.pos() - start));
+    return v.string_value(text);
   }
 
   bool string(nlohmann::json& out) {
