@@ -139,7 +139,9 @@ namespace vespid::repo::keys {
 // Workflows (core/services/workflows):
 //   wf/<workflowId>                                -> the workflow record (its newest revision)
 //   wf-rev/<workflowId>/<revision, 16 digits>      -> {revision, name, dsl, createdAt, createdBy}
-//   idx/org-wf/<orgId>/<createdMs, 16 digits>/<id>  -> ""  (newest first)
+//   idx/org-wf/<orgId>/<created µs, 16 digits>/<id>  -> ""  (newest first; microseconds, so that
+//       two workflows made one after the other within a millisecond still list in that order;
+//       entries written before 2026-12-06 carry milliseconds and sort as older than all later)
 inline std::string workflow(std::string_view id) {
   return "wf/" + std::string(id);
 }
@@ -152,7 +154,7 @@ inline std::string org_workflows(std::string_view org) {
 // Workflow runs (core/services/workflows/run_service):
 //   wf-run/<runId>                                       -> the run record
 //   wf-run-ev/<runId>/<seq, 16 digits>                   -> one run event
-//   idx/wf-runs/<workflowId>/<createdMs, 16 digits>/<runId> -> ""  (newest first)
+//   idx/wf-runs/<workflowId>/<created µs, 16 digits>/<runId> -> ""  (newest first; µs as above)
 //   idx/wf-run-ready/<readyMs, 16 digits>/<runId>        -> ""  (when a worker may claim it: a
 //       queued run's next attempt, a running run's lease expiry; absent once it has ended)
 inline std::string workflow_run(std::string_view id) {

@@ -58,6 +58,29 @@ json branching_spec() {
                   {{"id", "e3"}, {"from", "check"}, {"to", "alert"}, {"kind", "cond_false"}}})}}}};
 }
 
+TEST_F(Workflows, OnesMadeBackToBackListNewestFirstEvenWithinAMillisecond) {
+  // A create takes well under a millisecond here, so several land in the same one; the list
+  // must still give them newest first, not in the order of their random ids.
+  std::vector<std::string> made;
+  for (int i = 0; i < 8; ++i) {
+    HttpReply created =
+        rest("POST", path(), admin_token_,
+             {{"name", "w" + std::to_string(i)},
+              {"dsl",
+               {{"version", "v2"},
+                {"trigger", {{"type", "trigger.manual"}}},
+                {"nodes", json::array({{{"id", "j"}, {"type", "parallel.join"}}})}}}});
+    ASSERT_EQ(created.status, 201) << created.raw_body;
+    made.push_back(created.body["workflow"]["id"]);
+  }
+  HttpReply page = rest("GET", path("?limit=8"), member_token_);
+  ASSERT_EQ(page.status, 200) << page.raw_body;
+  ASSERT_EQ(page.body["workflows"].size(), made.size());
+  for (std::size_t i = 0; i < made.size(); ++i) {
+    EXPECT_EQ(page.body["workflows"][i]["id"], made[made.size() - 1 - i]) << "position " << i;
+  }
+}
+
 TEST_F(Workflows, CreateReadListUpdatePublishWithRevisions) {
   HttpReply created =
       rest("POST", path(), admin_token_, {{"name", "status check"}, {"dsl", branching_spec()}});

@@ -230,7 +230,8 @@ Task<std::optional<json>> RunService::create_run(json workflow, NewRun n) {
   check_size(n.input, "input", settings_.max_state_bytes);
   const std::string workflow_id = workflow.value("id", "");
   const std::string org = workflow.value("organizationId", "");
-  const int64_t now = util::now_ms();
+  const int64_t created_us = util::now_us();
+  const int64_t now = created_us / 1000;
   const std::string id = crypto::uuid_v4();
   json r = {{"id", id},
             {"organizationId", org},
@@ -273,7 +274,8 @@ Task<std::optional<json>> RunService::create_run(json workflow, NewRun n) {
   }
   txn.writes.push_back(Write::put(keys::workflow_run(id), r.dump()));
   txn.writes.push_back(Write::put(
-      keys::workflow_runs(workflow_id) + keys::padded(static_cast<uint64_t>(now)) + "/" + id, ""));
+      keys::workflow_runs(workflow_id) + keys::padded(static_cast<uint64_t>(created_us)) + "/" + id,
+      ""));
   txn.writes.push_back(Write::put(ready_key(now, id), ""));
   txn.writes.push_back(Write::put(keys::workflow_run_events(id) + keys::padded(1), queued.dump()));
   const bool guarded = !n.compares.empty();

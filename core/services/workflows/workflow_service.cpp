@@ -102,7 +102,9 @@ Task<json> WorkflowService::require_workflow(Caller caller, std::string workflow
   co_return r;
 }
 
-Task<json> WorkflowService::store_revision(json record, uint64_t expected_version, bool first) {
+Task<json> WorkflowService::store_revision(json record, uint64_t expected_version,
+                                           int64_t first_created_us) {
+  const bool first = first_created_us > 0;
   const std::string id = record["id"];
   const uint64_t revision = record["revision"];
   Txn txn;
@@ -119,7 +121,7 @@ Task<json> WorkflowService::store_revision(json record, uint64_t expected_versio
   if (first) {
     txn.writes.push_back(
         Write::put(keys::org_workflows(record["organizationId"].get<std::string>()) +
-                       keys::padded(record["createdMs"].get<uint64_t>()) + "/" + id,
+                       keys::padded(static_cast<uint64_t>(first_created_us)) + "/" + id,
                    ""));
   }
   core::TxnOutcome out = co_await storage_.commit(std::move(txn));
@@ -134,7 +136,8 @@ Task<json> WorkflowService::create(Caller caller, json body) {
   if (!body.is_object()) throw api::invalid("the body must be {name, dsl}");
   const std::string name = name_of(body);
   json dsl = checked_spec(body);
-  const int64_t now = util::now_ms();
+  const int64_t created_us = util::now_us();
+  const int64_t now = created_us / 1000;
   json r = {{"id", crypto::uuid_v4()},
             {"organizationId", access.org_id},
             {"name", name},
@@ -147,7 +150,7 @@ Task<json> WorkflowService::create(Caller caller, json body) {
             {"updatedAt", util::iso8601(now)},
             {"publishedAt", nullptr},
             {"createdMs", now}};
-  Task<json> t = store_revision(r, 0, true);
+  Task<json> t = store_revision(r, 0, created_us);
   json out = co_await std::move(t);
   L()->info("workflow {} (\"{}\", {}) created in org {} by {}", out["id"].get<std::string>(), name,
             dsl.value("version", ""), access.org_id, caller.who.user_id);
@@ -198,7 +201,7 @@ Task<json> WorkflowService::update(Caller caller, std::string workflow_id, json 
   r["revision"] = r["revision"].get<uint64_t>() + 1;
   r["updatedAt"] = util::now_iso8601();
   r["updatedByUserId"] = who;
-  Task<json> st = store_revision(r, version, false);
+  Task<json> st = store_revision(r, version, 0);
   json out = co_await std::move(st);
   co_return out;
 }

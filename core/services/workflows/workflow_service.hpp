@@ -57,8 +57,10 @@ class WorkflowService {
 
  private:
   core::Task<nlohmann::json> require_workflow(Caller caller, std::string workflow_id, bool write);
+  // `first_created_us` > 0: the workflow's first revision, created then (its list entry's key);
+  // 0: a later revision of a stored workflow, whose version must still be `expected_version`.
   core::Task<nlohmann::json> store_revision(nlohmann::json record, uint64_t expected_version,
-                                            bool first);
+                                            int64_t first_created_us);
 
   core::StorageService& storage_;
   repo::Repository& repo_;
