@@ -127,9 +127,10 @@ class Scanner {
     return false;
   }
 
-  // The rest is used by the DOM builder below too.
-  // Past the plain bytes at p_: eight at a time while whole words are plain (the payloads that
-  // pass through the invoke path are mostly long runs of them), then one at a time.
+  // (What follows is used by the DOM builder below too.)
+  //
+  // Past the plain bytes at p_: sixteen or eight at a time while whole blocks are plain (the
+  // payloads that pass through the invoke path are mostly long runs of them), then one at a time.
   void skip_plain_bytes() {
 #if defined(__SSE2__)
     // Sixteen at a time where SSE2 is there (every x86-64): a signed compare below 0x20 flags

@@ -45,10 +45,6 @@ TEST(HeapKeep, ALargeFreedBlockStaysInTheHeapForTheNextOne) {
   EXPECT_GE(after.fordblks, block);
 }
 
-TEST(HeapKeep, ZeroLeavesTheCLibraryAlone) {
-  EXPECT_TRUE(vespid::core::keep_freed_heap(0));
-}
-
 }  // namespace
 
 #endif  // VESPID_OWN_ALLOCATOR
