@@ -298,6 +298,17 @@ class TlsStream {
   // The same, blocking (no deadline): for Beast's synchronous WebSocket teardown.
   void shutdown(beast::error_code& ec);
 
+  // For a reader that does its own readiness waits on next_layer() (FrameStream): one attempt
+  // at SSL_read, which never blocks. Want::nothing: done, with `n` bytes or `ec` set (net::error::
+  // eof for the peer's close_notify); otherwise the readiness OpenSSL needs before the next try.
+  // No deadline applies to it.
+  tls_detail::Want try_read(net::mutable_buffer buffer, std::size_t& n, beast::error_code& ec) {
+    return core_->read(buffer, n, ec);
+  }
+  // Whether OpenSSL holds input already (a record read off the socket and not all handed out):
+  // a reader must not wait for the socket before taking it.
+  bool has_pending() const noexcept { return ::SSL_has_pending(core_->ssl) == 1; }
+
  private:
   std::shared_ptr<tls_detail::Core> core_;
 };

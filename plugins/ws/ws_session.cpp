@@ -6,6 +6,7 @@
 #include <chrono>
 #include <mutex>
 #include <optional>
+#include <type_traits>
 #include <vespid/send_queue.hpp>
 
 #include "request_facts.hpp"
@@ -60,6 +61,9 @@ constexpr uint64_t kCloseDrainMs = 5000;
 // How long a refused handshake's answer may take to reach the peer.
 constexpr uint64_t kLingerMs = 2000;
 
+// Over either stream: FrameStream (ours), or Beast's websocket::stream where permessage-deflate
+// is configured (the extension is Beast's).
+template <class WsStream>
 class WsSession final : public Session {
  public:
   WsSession(std::shared_ptr<Shared> sh, Stream stream, Request req, std::string dialect,
@@ -117,7 +121,7 @@ class WsSession final : public Session {
   void maybe_done();
 
   std::shared_ptr<Shared> sh_;
-  websocket::stream<Stream> ws_;
+  WsStream ws_;
   std::unique_ptr<Request> req_;  // the upgrade request, until it is answered
   std::string dialect_;
   net::steady_timer timer_;  // admission deadline, then the close drain deadline
@@ -156,7 +160,8 @@ class WsSession final : public Session {
 
 // ---- Admission ------------------------------------------------------------------------------
 
-void WsSession::start() {
+template <class WsStream>
+void WsSession<WsStream>::start() {
   const auto target = split_target(req_->target());
   const std::string path(target ? target->path : std::string_view("/"));
   const std::string query(target ? target->query : std::string_view());
@@ -204,7 +209,8 @@ void WsSession::start() {
   timer_.async_wait([self = self()](beast::error_code tec) { self->on_admit_timeout(tec); });
 }
 
-void WsSession::admit(int status, int http_status, std::string_view body) noexcept {
+template <class WsStream>
+void WsSession<WsStream>::admit(int status, int http_status, std::string_view body) noexcept {
   try {
     if (out_.finished()) return;
     {
@@ -221,7 +227,8 @@ void WsSession::admit(int status, int http_status, std::string_view body) noexce
   }
 }
 
-void WsSession::on_admit() {
+template <class WsStream>
+void WsSession<WsStream>::on_admit() {
   // Whichever comes first on this thread wins: the host's decision, the deadline, or a stop.
   // A late decision finds the handshake already answered and conn_closed already called.
   if (state_ != State::Admitting) return;
@@ -245,7 +252,8 @@ void WsSession::on_admit() {
          "handshake refused by the gateway (HTTP " + std::to_string(http_status) + ")");
 }
 
-void WsSession::on_admit_timeout(beast::error_code ec) {
+template <class WsStream>
+void WsSession<WsStream>::on_admit_timeout(beast::error_code ec) {
   if (ec || state_ != State::Admitting) return;
   const std::string why =
       "the gateway did not answer the WebSocket handshake within "
@@ -254,7 +262,8 @@ void WsSession::on_admit_timeout(beast::error_code ec) {
   refuse(503, error_json("UNAVAILABLE", why), VSP_E_CLOSED, why);
 }
 
-void WsSession::refuse(unsigned http_status, std::string body, int status, std::string reason) {
+template <class WsStream>
+void WsSession<WsStream>::refuse(unsigned http_status, std::string body, int status, std::string reason) {
   state_ = State::Closing;
   out_.finish();  // the host's sends are VSP_E_CLOSED from here on
   timer_.cancel();
@@ -281,17 +290,21 @@ void WsSession::refuse(unsigned http_status, std::string body, int status, std::
                 });
 }
 
-void WsSession::accept() {
+template <class WsStream>
+void WsSession<WsStream>::accept() {
   state_ = State::Accepting;
   apply_server_options(ws_, cfg());
-  // Message size is enforced here, not by Beast: Beast would fail the connection at once, but
-  // the host must get to answer in its dialect first.
-  ws_.read_message_max(0);
-  ws_.text(true);
+  if constexpr (std::is_same_v<WsStream, websocket::stream<Stream>>) {
+    // Message size is enforced here, not by Beast: Beast would fail the connection at once, but
+    // the host must get to answer in its dialect first.
+    ws_.read_message_max(0);
+    ws_.text(true);
+  }
   ws_.async_accept(*req_, [self = self()](beast::error_code ec) { self->on_accept(ec); });
 }
 
-void WsSession::on_accept(beast::error_code ec) {
+template <class WsStream>
+void WsSession<WsStream>::on_accept(beast::error_code ec) {
   req_.reset();
   if (state_ != State::Accepting) return;
   if (ec) {
@@ -310,22 +323,32 @@ void WsSession::on_accept(beast::error_code ec) {
 
 // ---- Input ----------------------------------------------------------------------------------
 
-void WsSession::read_next() {
+template <class WsStream>
+void WsSession<WsStream>::read_next() {
   if (read_stopped_ || released_) return;
   const std::size_t max = cfg().max_message_bytes;
   const std::size_t have = msg_.size();
   // One byte past the limit is enough to know a message is too big.
   const std::size_t room = max - have + 1;
-  const std::size_t chunk =
-      std::min(room, in_message_ || discarding_ ? kBusyReadChunk : kIdleReadChunk);
-  msg_.resize(have + chunk);
   reading_ = true;
-  ws_.async_read_some(
-      net::buffer(msg_.data() + have, chunk),
-      [self = self(), have](beast::error_code ec, std::size_t n) { self->on_read(ec, have, n); });
+  if constexpr (std::is_same_v<WsStream, FrameStream>) {
+    // FrameStream appends to msg_ once input is there: no buffer while the peer is quiet.
+    ws_.async_read_some(msg_, std::min(room, kBusyReadChunk),
+                        [self = self(), have](beast::error_code ec, std::size_t n) {
+                          self->on_read(ec, have, n);
+                        });
+  } else {
+    const std::size_t chunk =
+        std::min(room, in_message_ || discarding_ ? kBusyReadChunk : kIdleReadChunk);
+    msg_.resize(have + chunk);
+    ws_.async_read_some(
+        net::buffer(msg_.data() + have, chunk),
+        [self = self(), have](beast::error_code ec, std::size_t n) { self->on_read(ec, have, n); });
+  }
 }
 
-void WsSession::on_read(beast::error_code ec, std::size_t have, std::size_t n) {
+template <class WsStream>
+void WsSession<WsStream>::on_read(beast::error_code ec, std::size_t have, std::size_t n) {
   reading_ = false;
   msg_.resize(have + n);
   if (ec) {
@@ -369,7 +392,8 @@ void WsSession::on_read(beast::error_code ec, std::size_t have, std::size_t n) {
   read_next();
 }
 
-void WsSession::deliver() {
+template <class WsStream>
+void WsSession<WsStream>::deliver() {
   if (!out_.closing() && host_conn_ != nullptr) {
     // The host may answer (send) or close inline, on this thread; both only post.
     sh_->host.api()->conn_recv(host_conn_, msg_.data(), msg_.size());
@@ -381,7 +405,8 @@ void WsSession::deliver() {
   }
 }
 
-void WsSession::frame_error(int status, const std::string& message) {
+template <class WsStream>
+void WsSession<WsStream>::frame_error(int status, const std::string& message) {
   // From here on input is dropped: the rest of this message is never buffered and nothing more
   // reaches the host. Reading goes on, so pings, a peer's close and a dead peer are still
   // noticed. The host answers in its dialect and calls close().
@@ -394,7 +419,8 @@ void WsSession::frame_error(int status, const std::string& message) {
   read_next();
 }
 
-void WsSession::on_read_error(beast::error_code ec) {
+template <class WsStream>
+void WsSession<WsStream>::on_read_error(beast::error_code ec) {
   if (released_) return;
   if (ec == websocket::error::closed) {
     if (closing_local_) {
@@ -434,7 +460,8 @@ void WsSession::on_read_error(beast::error_code ec) {
 
 // ---- Output ---------------------------------------------------------------------------------
 
-int WsSession::send(std::string_view message) noexcept {
+template <class WsStream>
+int WsSession<WsStream>::send(std::string_view message) noexcept {
   const vsp::Queued q = out_.send(message);
   try {
     if (q.status == VSP_E_OVERFLOW) {
@@ -450,14 +477,16 @@ int WsSession::send(std::string_view message) noexcept {
   return q.status;
 }
 
-void WsSession::flush() {
+template <class WsStream>
+void WsSession<WsStream>::flush() {
   out_.flush_running();
   if (state_ != State::Open && state_ != State::Closing) return;  // on_accept starts writing
   if (writing_ || released_ || close_started_) return;
   write_next();
 }
 
-void WsSession::write_next() {
+template <class WsStream>
+void WsSession<WsStream>::write_next() {
   if (writing_ || released_ || close_started_) return;
   if (state_ != State::Open && state_ != State::Closing) return;
   const std::string* message = out_.next();
@@ -472,7 +501,8 @@ void WsSession::write_next() {
                   [self = self()](beast::error_code ec, std::size_t) { self->on_write(ec); });
 }
 
-void WsSession::on_write(beast::error_code ec) {
+template <class WsStream>
+void WsSession<WsStream>::on_write(beast::error_code ec) {
   writing_ = false;
   if (released_) {
     maybe_done();
@@ -487,7 +517,8 @@ void WsSession::on_write(beast::error_code ec) {
   write_next();
 }
 
-void WsSession::on_overflow() {
+template <class WsStream>
+void WsSession<WsStream>::on_overflow() {
   if (released_) return;
   // The peer does not read, so a close frame would only queue behind the rest: cut it off.
   ws_.next_layer().close();
@@ -496,7 +527,8 @@ void WsSession::on_overflow() {
 
 // ---- Closing --------------------------------------------------------------------------------
 
-void WsSession::close(int code, const char* reason) noexcept {
+template <class WsStream>
+void WsSession<WsStream>::close(int code, const char* reason) noexcept {
   try {
     if (!out_.request_close(code, reason)) return;  // closing already
     net::post(ex_, [self = self()] { self->on_host_close(); });
@@ -505,12 +537,14 @@ void WsSession::close(int code, const char* reason) noexcept {
   }
 }
 
-void WsSession::on_host_close() {
+template <class WsStream>
+void WsSession<WsStream>::on_host_close() {
   vsp::CloseRequest req = out_.close_request();
   begin_close(req.code, close_code_for(req.code), std::move(req.reason));
 }
 
-void WsSession::begin_close(int status, uint16_t ws_code, std::string reason) {
+template <class WsStream>
+void WsSession<WsStream>::begin_close(int status, uint16_t ws_code, std::string reason) {
   if (closing_local_ || released_) return;
   closing_local_ = true;
   close_status_ = status;
@@ -542,7 +576,8 @@ void WsSession::begin_close(int status, uint16_t ws_code, std::string reason) {
   }
 }
 
-void WsSession::start_close_handshake() {
+template <class WsStream>
+void WsSession<WsStream>::start_close_handshake() {
   if (close_started_) return;
   close_started_ = true;
   close_op_ = true;
@@ -551,7 +586,8 @@ void WsSession::start_close_handshake() {
       [self = self()](beast::error_code ec) { self->on_closed(ec); });
 }
 
-void WsSession::on_closed(beast::error_code ec) {
+template <class WsStream>
+void WsSession<WsStream>::on_closed(beast::error_code ec) {
   close_op_ = false;
   if (ec && ec != websocket::error::closed && !released_) {
     sh_->host.debug("closing handshake ended with: " + ec.message());
@@ -559,25 +595,29 @@ void WsSession::on_closed(beast::error_code ec) {
   finish(close_status_, close_log_);
 }
 
-void WsSession::begin_stop() {
+template <class WsStream>
+void WsSession<WsStream>::begin_stop() {
   if (released_ || state_ == State::Done) return;
   begin_close(VSP_E_CLOSED, websocket::close_code::going_away, "gateway stopping");
 }
 
-void WsSession::abort() {
+template <class WsStream>
+void WsSession<WsStream>::abort() {
   ws_.next_layer().close();
   if (released_) return;
   finish(VSP_E_CLOSED, "gateway stopping");
 }
 
-void WsSession::finish(int status, const std::string& reason) {
+template <class WsStream>
+void WsSession<WsStream>::finish(int status, const std::string& reason) {
   release(status, reason);
   if (!close_op_ && !lingering_) ws_.next_layer().close();
   if (!lingering_) state_ = State::Done;
   maybe_done();
 }
 
-void WsSession::release(int status, const std::string& reason) {
+template <class WsStream>
+void WsSession<WsStream>::release(int status, const std::string& reason) {
   if (released_) return;
   released_ = true;
   out_.finish();
@@ -587,7 +627,8 @@ void WsSession::release(int status, const std::string& reason) {
   }
 }
 
-void WsSession::maybe_done() {
+template <class WsStream>
+void WsSession<WsStream>::maybe_done() {
   if (!released_ || reading_ || writing_ || close_op_ || lingering_ || removed_) return;
   removed_ = true;
   sh_->registry.remove(this);
@@ -597,11 +638,18 @@ void WsSession::maybe_done() {
 
 void start_ws_session(const std::shared_ptr<Shared>& shared, Stream stream, Request req,
                       const Route& route, Executor ex, Session* replaces) {
-  auto session =
-      std::make_shared<WsSession>(shared, std::move(stream), std::move(req), route.dialect, ex);
-  const bool stopping = shared->registry.replace(replaces, session);
-  session->start();
-  if (stopping) session->begin_stop();
+  auto run = [&](auto session) {
+    const bool stopping = shared->registry.replace(replaces, session);
+    session->start();
+    if (stopping) session->begin_stop();
+  };
+  if (shared->cfg.permessage_deflate) {
+    run(std::make_shared<WsSession<websocket::stream<Stream>>>(
+        shared, std::move(stream), std::move(req), route.dialect, ex));
+  } else {
+    run(std::make_shared<WsSession<FrameStream>>(shared, std::move(stream), std::move(req),
+                                                 route.dialect, ex));
+  }
 }
 
 }  // namespace vespid::ws
