@@ -15,7 +15,8 @@
 //     oversized control frames, a continuation with no message or a new message inside one,
 //     non-minimal lengths, bad close frames and text that is not UTF-8 fail the connection:
 //     a close frame (1002, or 1007 for the text), the teardown, then the read completes with the
-//     websocket::error naming it;
+//     websocket::error naming it; a text message that merely ends inside a character is
+//     delivered as read, for the session to refuse in the host's dialect;
 //   - a ping is answered with a pong carrying its payload; pongs count as input;
 //   - the peer's close is answered with the same code, then the teardown, then the read
 //     completes with websocket::error::closed (reason() says what the peer sent);

@@ -306,7 +306,31 @@ TEST_F(FrameStreamTest, ProtocolViolationsCloseWith1002) {
 TEST_F(FrameStreamTest, TextThatIsNotUtf8ClosesWith1007EvenAcrossFragments) {
   start();
   expect_failed_with(frame(1, "\"\xE2\x82", false) + frame(0, "A\""), 1007);
-  expect_failed_with(frame(1, "\"\xE2\x82"), 1007);  // the message ends inside a character
+  expect_failed_with(frame(1, "\"\xFF\""), 1007);
+}
+
+TEST_F(FrameStreamTest, AMessageEndingInsideACharacterIsRefusedInTheHostsDialect) {
+  // Not a framing failure: the host hears of it (and answers in its own form) whether the last
+  // frame holds the cut character or is empty.
+  start();
+  for (const std::string& bytes :
+       {frame(1, "\"\xE2\x82"), frame(1, "\"\xE2\x82", false) + frame(0, "")}) {
+    auto c = open();
+    ASSERT_TRUE(c->write(bytes));
+    auto answer = c->read_frame();
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->opcode, 1);
+    auto closing = c->read_frame();
+    ASSERT_TRUE(closing);
+    EXPECT_EQ(closing->opcode, 8);
+    EXPECT_EQ(close_code_of(*closing), 1008);
+    FakeConn* conn = host_->conns().back();
+    const auto errors = host_->protocol_errors(*conn);
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_EQ(errors[0].first, VSP_E_INVALID);
+    EXPECT_NE(errors[0].second.find("ends inside a character"), std::string::npos);
+    EXPECT_TRUE(host_->received(*conn).empty());
+  }
 }
 
 TEST_F(FrameStreamTest, UpgradeWithoutVersion13IsRefusedInTheApisForm) {
