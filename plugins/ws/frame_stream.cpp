@@ -157,9 +157,13 @@ struct FrameStream::Impl : std::enable_shared_from_this<Impl> {
         const std::size_t want =
             static_cast<std::size_t>(std::min<std::uint64_t>(payload_left, rd_max));
         rd_out->resize(old + want);
-        const bool got = read_socket(net::mutable_buffer(rd_out->data() + old, want), n);
-        rd_out->resize(old + n);
-        if (!got) return false;
+        beast::error_code ec;
+        const bool got = read_socket(net::mutable_buffer(rd_out->data() + old, want), n, ec);
+        rd_out->resize(old + n);  // before the caller can hear of a failure
+        if (!got) {
+          if (ec) input_failed(ec);
+          return false;
+        }
       } else {
         return fill_input();
       }
@@ -175,6 +179,7 @@ struct FrameStream::Impl : std::enable_shared_from_this<Impl> {
     }
     if (frame_op_text &&
         !utf8.write(reinterpret_cast<const uint8_t*>(rd_out->data() + old), n)) {
+      rd_out->resize(old);  // a read that fails appends nothing
       fail(error::bad_frame_payload);
       return false;
     }
@@ -308,21 +313,27 @@ struct FrameStream::Impl : std::enable_shared_from_this<Impl> {
     const std::size_t old = in.size();
     in.resize(old + kHeaderRead);
     std::size_t n = 0;
-    const bool got = read_socket(net::mutable_buffer(in.data() + old, kHeaderRead), n);
+    beast::error_code ec;
+    const bool got = read_socket(net::mutable_buffer(in.data() + old, kHeaderRead), n, ec);
     in.resize(old + n);
+    if (!got && ec) input_failed(ec);
     return got;
   }
 
   // One non-blocking read from the socket (through OpenSSL under TLS). Returns true with the
-  // bytes read; false when it waits for readiness or the connection failed.
-  bool read_socket(net::mutable_buffer buffer, std::size_t& n) {
+  // bytes read; false when it waits for readiness (a wait has started) or the connection failed
+  // (`ec`: the caller ends the stream once its buffer is back in shape).
+  bool read_socket(net::mutable_buffer buffer, std::size_t& n, beast::error_code& ec) {
     n = 0;
-    beast::error_code ec;
     tls_detail::Want want = tls_detail::Want::nothing;
     if (stream.is_tls()) {
       want = stream.tls().try_read(buffer, n, ec);
     } else {
-      n = stream.socket().read_some(buffer, ec);
+      do {
+        // A non-blocking socket's read returns EINTR rather than retrying it (Asio hands a
+        // user-set non-blocking socket's errors back as they are).
+        n = stream.socket().read_some(buffer, ec);
+      } while (ec == net::error::interrupted);
       if (ec == net::error::would_block || ec == net::error::try_again) {
         ec = {};
         want = tls_detail::Want::readable;
@@ -333,10 +344,7 @@ struct FrameStream::Impl : std::enable_shared_from_this<Impl> {
       wait(want);
       return false;
     }
-    if (ec) {
-      input_failed(ec);
-      return false;
-    }
+    if (ec) return false;
     // A short read emptied the socket (and OpenSSL's buffer, or has_pending says otherwise):
     // the next one waits for readiness instead of trying and failing.
     if (n < buffer.size()) may_read = false;
