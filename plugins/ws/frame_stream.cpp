@@ -405,11 +405,14 @@ struct FrameStream::Impl : std::enable_shared_from_this<Impl> {
   // ---- Output ------------------------------------------------------------------------------
 
   void start_write(net::const_buffer message, WriteHandler done) {
-    if (finished || close_sent || close_due) {
-      const beast::error_code ec = finished && end_ec ? end_ec : beast::error_code(error::closed);
+    if (finished) {
+      const beast::error_code ec = end_ec ? end_ec : beast::error_code(error::closed);
       net::post(stream.get_executor(), [done = std::move(done), ec] { done(ec, 0); });
       return;
     }
+    // After a close frame (the peer's answered, or a failure's) nothing more goes out, but the
+    // message is refused only when the stream ends, after the read has said why: the caller
+    // learns of the close, not of a write that failed because of it.
     wr_done = std::move(done);
     wr_msg = message;
     pump_write();
@@ -459,8 +462,7 @@ struct FrameStream::Impl : std::enable_shared_from_this<Impl> {
                        self->ctl_out = std::string();
                        if (op == kClose) {
                          self->close_due = false;
-                         self->close_sent = true;
-                         self->refuse_waiting_message(error::closed);  // nothing follows a close
+                         self->close_sent = true;  // nothing follows it
                        }
                        if (ec) {
                          self->output_failed(ec);

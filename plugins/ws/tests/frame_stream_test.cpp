@@ -269,6 +269,29 @@ TEST_F(FrameStreamTest, PeerCloseIsAnsweredWithItsCodeAndReported) {
       << host_->closed_reason(*conn);
 }
 
+TEST_F(FrameStreamTest, AnAnswerRacingThePeersCloseLeavesThePeersCloseAsTheReason) {
+  // The host's echo of the first message is sent while (or after) the close behind it is read:
+  // it goes out before our close frame or not at all, and the host hears of the peer's close,
+  // not of a write that failed because of it.
+  start();
+  for (int i = 0; i < 20; ++i) {
+    auto c = open();
+    ASSERT_TRUE(c->write(frame(1, "{}") + frame(8, close_payload(1000))));
+    for (;;) {
+      auto f = c->read_frame();
+      ASSERT_TRUE(f);
+      if (f->opcode == 8) break;
+      EXPECT_EQ(f->payload, "echo:{}");
+    }
+    c.reset();
+    FakeConn* conn = host_->conns().back();
+    ASSERT_TRUE(host_->run_until([&] { return host_->closed_count(*conn) == 1; }));
+    EXPECT_EQ(host_->closed_status(*conn), VSP_OK) << host_->closed_reason(*conn);
+    EXPECT_NE(host_->closed_reason(*conn).find("code 1000"), std::string::npos)
+        << host_->closed_reason(*conn);
+  }
+}
+
 TEST_F(FrameStreamTest, AnEmptyCloseIsAnsweredWith1000) {
   start();
   auto c = open();
