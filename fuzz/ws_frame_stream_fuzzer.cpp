@@ -13,11 +13,12 @@
 // Invariants: a delivered message is text, valid UTF-8 and at most max_message_bytes; the
 // stream's reads end (close, EOF or a protocol error) and every operation completes, so the
 // io_context runs out of work; nothing throws.
+#include <sys/socket.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
-#include <sys/socket.h>
 #include <boost/beast/http/field.hpp>
 #include <chrono>
 #include <cstddef>
@@ -46,8 +47,9 @@ class Reader {
   void next() {
     const std::size_t have = msg_.size();
     const std::size_t room = max_ - have + 1;
-    ws_.async_read_some(msg_, std::min<std::size_t>(room, 64 * 1024),
-                        [this, have](beast::error_code ec, std::size_t n) { on_read(ec, have, n); });
+    ws_.async_read_some(
+        msg_, std::min<std::size_t>(room, 64 * 1024),
+        [this, have](beast::error_code ec, std::size_t n) { on_read(ec, have, n); });
   }
 
   bool ended() const { return ended_; }

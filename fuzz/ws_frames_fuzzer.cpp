@@ -1,12 +1,12 @@
 // The ws plugin's WebSocket side (plugins/ws/ws_session.cpp) with permessage_deflate on: frames
 // a client sends after the upgrade (without the extension, WsSession reads through the plugin's
 // own FrameStream, which ws_frame_stream_fuzzer drives). WsSession owns a socket and the host
-// connection, so this drives the same decoder, Boost.Beast's websocket::stream, configured as WsSession::accept configures it (no Beast
-// message limit, no auto-fragmenting, text, permessage-deflate when the input's first byte asks
-// for it) and read the way WsSession::read_next / on_read read it: a chunk at a time into a
-// message buffer that may hold one byte past max_message_bytes, binary refused, the message
-// handed on when Beast says it is done. The plugin's close-reason cut (close_reason_text) is
-// checked on every delivered message.
+// connection, so this drives the same decoder, Boost.Beast's websocket::stream, configured as
+// WsSession::accept configures it (no Beast message limit, no auto-fragmenting, text,
+// permessage-deflate when the input's first byte asks for it) and read the way WsSession::read_next
+// / on_read read it: a chunk at a time into a message buffer that may hold one byte past
+// max_message_bytes, binary refused, the message handed on when Beast says it is done. The plugin's
+// close-reason cut (close_reason_text) is checked on every delivered message.
 //
 // Invariants: a delivered message is text, valid UTF-8 and at most max_message_bytes; reading
 // ends (close, EOF or a protocol error) without an exception; close_reason_text keeps at most

@@ -1,13 +1,13 @@
 #include "frame_stream.hpp"
 
+#include <algorithm>
+#include <array>
 #include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/rfc7230.hpp>
 #include <boost/beast/websocket/detail/hybi13.hpp>
-#include <algorithm>
-#include <array>
 #include <cstring>
 #include <utility>
 
@@ -19,7 +19,14 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-enum Opcode : uint8_t { kContinuation = 0, kText = 1, kBinary = 2, kClose = 8, kPing = 9, kPong = 10 };
+enum Opcode : uint8_t {
+  kContinuation = 0,
+  kText = 1,
+  kBinary = 2,
+  kClose = 8,
+  kPing = 9,
+  kPong = 10
+};
 
 // Read at once when a frame header is wanted: a few small messages, or the start of a big one
 // (whose rest is then read straight into the caller's buffer).
@@ -177,8 +184,7 @@ struct FrameStream::Impl : std::enable_shared_from_this<Impl> {
       }
       return true;
     }
-    if (frame_op_text &&
-        !utf8.write(reinterpret_cast<const uint8_t*>(rd_out->data() + old), n)) {
+    if (frame_op_text && !utf8.write(reinterpret_cast<const uint8_t*>(rd_out->data() + old), n)) {
       rd_out->resize(old);  // a read that fails appends nothing
       fail(error::bad_frame_payload);
       return false;
@@ -356,15 +362,16 @@ struct FrameStream::Impl : std::enable_shared_from_this<Impl> {
     rd_waiting = true;
     stream.socket().async_wait(
         want == tls_detail::Want::writable ? tcp::socket::wait_write : tcp::socket::wait_read,
-        net::bind_allocator(ExactAllocator<void>(), [self = shared_from_this()](beast::error_code ec) {
-          self->rd_waiting = false;
-          if (ec) {
-            self->input_failed(ec);
-            return;
-          }
-          self->may_read = true;
-          self->pump_read();
-        }));
+        net::bind_allocator(ExactAllocator<void>(),
+                            [self = shared_from_this()](beast::error_code ec) {
+                              self->rd_waiting = false;
+                              if (ec) {
+                                self->input_failed(ec);
+                                return;
+                              }
+                              self->may_read = true;
+                              self->pump_read();
+                            }));
   }
 
   void drop_input() {
@@ -452,8 +459,8 @@ struct FrameStream::Impl : std::enable_shared_from_this<Impl> {
   void write_control(uint8_t op, std::string payload) {
     writing = true;
     ctl_out.resize(kMaxHeader);
-    const std::size_t h = server_header(reinterpret_cast<uint8_t*>(ctl_out.data()), op,
-                                        payload.size());
+    const std::size_t h =
+        server_header(reinterpret_cast<uint8_t*>(ctl_out.data()), op, payload.size());
     ctl_out.resize(h);
     ctl_out += payload;
     net::async_write(stream, net::buffer(ctl_out),
@@ -488,20 +495,20 @@ struct FrameStream::Impl : std::enable_shared_from_this<Impl> {
     message_writing = true;
     const std::size_t h = server_header(wr_hdr.data(), kText, wr_msg.size());
     const std::array<net::const_buffer, 2> frame{net::const_buffer(wr_hdr.data(), h), wr_msg};
-    net::async_write(stream, frame,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                       self->writing = false;
-                       self->message_writing = false;
-                       WriteHandler done = std::exchange(self->wr_done, nullptr);
-                       const std::size_t payload = n >= self->wr_msg.size() ? self->wr_msg.size() : 0;
-                       if (ec) {
-                         done(ec, 0);
-                         self->output_failed(ec);
-                         return;
-                       }
-                       done({}, payload);
-                       self->pump_write();
-                     });
+    net::async_write(
+        stream, frame, [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+          self->writing = false;
+          self->message_writing = false;
+          WriteHandler done = std::exchange(self->wr_done, nullptr);
+          const std::size_t payload = n >= self->wr_msg.size() ? self->wr_msg.size() : 0;
+          if (ec) {
+            done(ec, 0);
+            self->output_failed(ec);
+            return;
+          }
+          done({}, payload);
+          self->pump_write();
+        });
   }
 
   void output_failed(beast::error_code ec) {
@@ -526,7 +533,8 @@ struct FrameStream::Impl : std::enable_shared_from_this<Impl> {
     }
     close_done = std::move(done);
     arm_deadline();
-    queue_close(static_cast<uint16_t>(why.code), std::string_view(why.reason.data(), why.reason.size()));
+    queue_close(static_cast<uint16_t>(why.code),
+                std::string_view(why.reason.data(), why.reason.size()));
   }
 
   // Once both close frames are through (or ours is out after a failure), the TCP teardown.
@@ -536,12 +544,13 @@ struct FrameStream::Impl : std::enable_shared_from_this<Impl> {
     const bool failed_and_told = failed && close_sent;
     if (!exchanged && !failed_and_told) return;
     tearing_down = true;
-    async_teardown(beast::role_type::server, stream, [self = shared_from_this()](beast::error_code) {
-      self->tearing_down = false;
-      beast::error_code ignored;
-      self->stream.socket().close(ignored);
-      self->end(self->failed ? self->fail_ec : beast::error_code(error::closed));
-    });
+    async_teardown(beast::role_type::server, stream,
+                   [self = shared_from_this()](beast::error_code) {
+                     self->tearing_down = false;
+                     beast::error_code ignored;
+                     self->stream.socket().close(ignored);
+                     self->end(self->failed ? self->fail_ec : beast::error_code(error::closed));
+                   });
   }
 
   // Completes whatever is outstanding; the stream is done.
@@ -572,12 +581,12 @@ struct FrameStream::Impl : std::enable_shared_from_this<Impl> {
     if (idle_timeout == Clock::duration::zero()) return;
     const unsigned round = ++timer_round;
     timer.expires_after(idle_timeout / 2);
-    timer.async_wait(net::bind_allocator(
-        ExactAllocator<void>(), [weak = weak_from_this(), round](beast::error_code ec) {
-          auto self = weak.lock();
-          if (!self || ec || self->timer_round != round) return;
-          self->on_keep_alive();
-        }));
+    timer.async_wait(net::bind_allocator(ExactAllocator<void>(),
+                                         [weak = weak_from_this(), round](beast::error_code ec) {
+                                           auto self = weak.lock();
+                                           if (!self || ec || self->timer_round != round) return;
+                                           self->on_keep_alive();
+                                         }));
   }
 
   void on_keep_alive() {
@@ -636,7 +645,7 @@ struct FrameStream::Impl : std::enable_shared_from_this<Impl> {
   bool keep_alive_pings = false;
 
   // Input.
-  ReadHandler rd_done;  // the caller's read while one is outstanding
+  ReadHandler rd_done;            // the caller's read while one is outstanding
   std::string* rd_out = nullptr;  // what it appends to, at most rd_max bytes
   std::size_t rd_max = 0;
   std::string in;  // read and not parsed yet; released whenever it is drained and we wait
@@ -644,7 +653,7 @@ struct FrameStream::Impl : std::enable_shared_from_this<Impl> {
   std::uint64_t payload_left = 0;  // of the data frame being read
   std::array<uint8_t, 4> mask{};
   std::size_t mask_pos = 0;
-  websocket::detail::utf8_checker utf8;  // the text message being read
+  websocket::detail::utf8_checker utf8;                 // the text message being read
   std::unique_ptr<websocket::close_reason> peer_close;  // once the peer's close frame came
   bool rd_waiting = false;  // a readiness wait on the socket is outstanding
   bool may_read = false;    // the socket reported readiness and no read has drained it since
@@ -662,8 +671,8 @@ struct FrameStream::Impl : std::enable_shared_from_this<Impl> {
   WriteHandler wr_done;
   net::const_buffer wr_msg;
   std::array<uint8_t, kMaxHeader> wr_hdr{};
-  std::string ctl_out;  // the control frame being written
-  std::string control_payload;  // of the pong or the close that is due
+  std::string ctl_out;           // the control frame being written
+  std::string control_payload;   // of the pong or the close that is due
   bool writing = false;          // a frame is on its way to the socket
   bool message_writing = false;  // and it is the caller's message
   bool pong_due = false;
@@ -691,7 +700,9 @@ FrameStream::~FrameStream() {
   impl_->timer.cancel();
 }
 
-Stream& FrameStream::next_layer() noexcept { return impl_->stream; }
+Stream& FrameStream::next_layer() noexcept {
+  return impl_->stream;
+}
 
 void FrameStream::set_option(const websocket::stream_base::timeout& opt) {
   impl_->handshake_timeout = opt.handshake_timeout == websocket::stream_base::none()
@@ -786,9 +797,13 @@ void FrameStream::async_read_some(std::string& out, std::size_t max, ReadHandler
   impl_->start_read(out, max, std::move(done));
 }
 
-bool FrameStream::got_binary() const noexcept { return impl_->msg_binary; }
+bool FrameStream::got_binary() const noexcept {
+  return impl_->msg_binary;
+}
 
-bool FrameStream::is_message_done() const noexcept { return impl_->msg_done; }
+bool FrameStream::is_message_done() const noexcept {
+  return impl_->msg_done;
+}
 
 const websocket::close_reason& FrameStream::reason() const noexcept {
   static const websocket::close_reason none;

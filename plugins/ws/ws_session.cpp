@@ -263,7 +263,8 @@ void WsSession<WsStream>::on_admit_timeout(beast::error_code ec) {
 }
 
 template <class WsStream>
-void WsSession<WsStream>::refuse(unsigned http_status, std::string body, int status, std::string reason) {
+void WsSession<WsStream>::refuse(unsigned http_status, std::string body, int status,
+                                 std::string reason) {
   state_ = State::Closing;
   out_.finish();  // the host's sends are VSP_E_CLOSED from here on
   timer_.cancel();
@@ -333,10 +334,9 @@ void WsSession<WsStream>::read_next() {
   reading_ = true;
   if constexpr (std::is_same_v<WsStream, FrameStream>) {
     // FrameStream appends to msg_ once input is there: no buffer while the peer is quiet.
-    ws_.async_read_some(msg_, std::min(room, kBusyReadChunk),
-                        [self = self(), have](beast::error_code ec, std::size_t n) {
-                          self->on_read(ec, have, n);
-                        });
+    ws_.async_read_some(
+        msg_, std::min(room, kBusyReadChunk),
+        [self = self(), have](beast::error_code ec, std::size_t n) { self->on_read(ec, have, n); });
   } else {
     const std::size_t chunk =
         std::min(room, in_message_ || discarding_ ? kBusyReadChunk : kIdleReadChunk);
@@ -644,8 +644,8 @@ void start_ws_session(const std::shared_ptr<Shared>& shared, Stream stream, Requ
     if (stopping) session->begin_stop();
   };
   if (shared->cfg.permessage_deflate) {
-    run(std::make_shared<WsSession<websocket::stream<Stream>>>(
-        shared, std::move(stream), std::move(req), route.dialect, ex));
+    run(std::make_shared<WsSession<websocket::stream<Stream>>>(shared, std::move(stream),
+                                                               std::move(req), route.dialect, ex));
   } else {
     run(std::make_shared<WsSession<FrameStream>>(shared, std::move(stream), std::move(req),
                                                  route.dialect, ex));

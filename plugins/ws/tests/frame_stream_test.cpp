@@ -95,9 +95,10 @@ class RawClient {
   }
 
   std::string upgrade(const std::string& extra_headers = {}) {
-    write("GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
-          extra_headers + "\r\n");
+    write(
+        "GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
+        extra_headers + "\r\n");
     return read_head();
   }
 
