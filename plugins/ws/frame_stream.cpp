@@ -10,6 +10,7 @@
 #include <boost/beast/websocket/detail/hybi13.hpp>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 namespace vespid::ws {
 
@@ -424,7 +425,7 @@ struct FrameStream::Impl : std::enable_shared_from_this<Impl> {
 
   // ---- Output ------------------------------------------------------------------------------
 
-  void start_write(net::const_buffer message, WriteHandler done) {
+  void start_write(const std::string* messages, std::size_t count, WriteHandler done) {
     if (finished) {
       const beast::error_code ec = end_ec ? end_ec : beast::error_code(error::closed);
       net::post(stream.get_executor(), [done = std::move(done), ec] { done(ec, 0); });
@@ -434,7 +435,8 @@ struct FrameStream::Impl : std::enable_shared_from_this<Impl> {
     // message is refused only when the stream ends, after the read has said why: the caller
     // learns of the close, not of a write that failed because of it.
     wr_done = std::move(done);
-    wr_msg = message;
+    wr_msgs = messages;
+    wr_count = count;
     pump_write();
   }
 
@@ -503,25 +505,37 @@ struct FrameStream::Impl : std::enable_shared_from_this<Impl> {
     net::post(stream.get_executor(), [done = std::move(done), ec] { done(ec, 0); });
   }
 
+  // The messages as text frames, one gathered write: a header and a payload each.
   void write_message() {
     writing = true;
     message_writing = true;
-    const std::size_t h = server_header(wr_hdr.data(), kText, wr_msg.size());
-    const std::array<net::const_buffer, 2> frame{net::const_buffer(wr_hdr.data(), h), wr_msg};
-    net::async_write(
-        stream, frame, [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-          self->writing = false;
-          self->message_writing = false;
-          WriteHandler done = std::exchange(self->wr_done, nullptr);
-          const std::size_t payload = n >= self->wr_msg.size() ? self->wr_msg.size() : 0;
-          if (ec) {
-            done(ec, 0);
-            self->output_failed(ec);
-            return;
-          }
-          done({}, payload);
-          self->pump_write();
-        });
+    wr_headers.resize(wr_count * kMaxHeader);
+    wr_buffers.clear();
+    wr_buffers.reserve(2 * wr_count);
+    std::size_t payload = 0;
+    for (std::size_t i = 0; i < wr_count; ++i) {
+      uint8_t* header = wr_headers.data() + i * kMaxHeader;
+      const std::string& message = wr_msgs[i];
+      wr_buffers.emplace_back(header, server_header(header, kText, message.size()));
+      wr_buffers.emplace_back(message.data(), message.size());
+      payload += message.size();
+    }
+    net::async_write(stream, wr_buffers,
+                     [self = shared_from_this(), payload](beast::error_code ec, std::size_t) {
+                       self->writing = false;
+                       self->message_writing = false;
+                       // Given back: an idle connection keeps no write state.
+                       std::vector<uint8_t>().swap(self->wr_headers);
+                       std::vector<net::const_buffer>().swap(self->wr_buffers);
+                       WriteHandler done = std::exchange(self->wr_done, nullptr);
+                       if (ec) {
+                         done(ec, 0);
+                         self->output_failed(ec);
+                         return;
+                       }
+                       done({}, payload);
+                       self->pump_write();
+                     });
   }
 
   void output_failed(beast::error_code ec) {
@@ -682,8 +696,10 @@ struct FrameStream::Impl : std::enable_shared_from_this<Impl> {
 
   // Output.
   WriteHandler wr_done;
-  net::const_buffer wr_msg;
-  std::array<uint8_t, kMaxHeader> wr_hdr{};
+  const std::string* wr_msgs = nullptr;  // the caller's messages, wr_count of them
+  std::size_t wr_count = 0;
+  std::vector<uint8_t> wr_headers;  // their frame headers, kMaxHeader bytes each
+  std::vector<net::const_buffer> wr_buffers;
   std::string ctl_out;           // the control frame being written
   std::string control_payload;   // of the pong or the close that is due
   bool writing = false;          // a frame is on its way to the socket
@@ -823,8 +839,8 @@ const websocket::close_reason& FrameStream::reason() const noexcept {
   return impl_->peer_close ? *impl_->peer_close : none;
 }
 
-void FrameStream::async_write(net::const_buffer message, WriteHandler done) {
-  impl_->start_write(message, std::move(done));
+void FrameStream::async_write(const std::string* messages, std::size_t count, WriteHandler done) {
+  impl_->start_write(messages, count, std::move(done));
 }
 
 void FrameStream::async_close(const websocket::close_reason& why, Handler done) {

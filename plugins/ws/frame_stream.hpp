@@ -24,7 +24,8 @@
 //     dropped until the peer's close frame, within the handshake timeout;
 //   - keep-alive: with an idle timeout, a ping after half of it without input, and the end of
 //     the connection (beast::error::timeout) after the whole;
-//   - output: each message is one unmasked text frame.
+//   - output: each message is one unmasked text frame; messages queued together go out in one
+//     gathered write.
 //
 // Threads: everything runs on the connection's I/O thread (the session's executor); one read,
 // one write and one close outstanding at most, as with Beast's stream.
@@ -78,8 +79,10 @@ class FrameStream {
   // The peer's close frame, once a read has completed with websocket::error::closed.
   const beast::websocket::close_reason& reason() const noexcept;
 
-  // One whole message as one text frame. `message` must stay valid until `done`.
-  void async_write(net::const_buffer message, WriteHandler done);
+  // `count` whole messages, each one text frame, in one gathered write (one TLS record for as
+  // many as fit); `done` gets the payload bytes written. The messages must stay valid until
+  // `done`.
+  void async_write(const std::string* messages, std::size_t count, WriteHandler done);
 
   // Sends our close frame (after the write in progress), waits for the peer's, then tears the
   // connection down.

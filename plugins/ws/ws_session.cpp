@@ -56,6 +56,8 @@ constexpr std::size_t kIdleReadChunk = 512;
 constexpr std::size_t kBusyReadChunk = 64 * 1024;
 // A message buffer bigger than this is given back once its message is delivered.
 constexpr std::size_t kKeepMessageBytes = 1024;
+// At most this many queued messages go out in one gathered write.
+constexpr std::size_t kWriteBatch = 64;
 // How long a requested close may wait for queued output before the socket is cut.
 constexpr uint64_t kCloseDrainMs = 5000;
 // How long a refused handshake's answer may take to reach the peer.
@@ -108,7 +110,7 @@ class WsSession final : public Session {
   // Output.
   void flush();
   void write_next();
-  void on_write(beast::error_code ec);
+  void on_write(beast::error_code ec, std::size_t messages);
   void on_overflow();
 
   // Closing.
@@ -489,20 +491,34 @@ template <class WsStream>
 void WsSession<WsStream>::write_next() {
   if (writing_ || released_ || close_started_) return;
   if (state_ != State::Open && state_ != State::Closing) return;
-  const std::string* message = out_.next();
-  if (message == nullptr) {
-    // Drained. A requested close goes out after everything queued before it.
-    if (closing_local_) start_close_handshake();
-    return;
+  if constexpr (std::is_same_v<WsStream, FrameStream>) {
+    // Everything queued meanwhile (up to kWriteBatch messages) in one gathered write.
+    const vsp::MessageQueue::Batch batch = out_.next_batch(kWriteBatch);
+    if (batch.count == 0) {
+      // Drained. A requested close goes out after everything queued before it.
+      if (closing_local_) start_close_handshake();
+      return;
+    }
+    writing_ = true;
+    ws_.async_write(batch.messages, batch.count,
+                    [self = self(), count = batch.count](beast::error_code ec, std::size_t) {
+                      self->on_write(ec, count);
+                    });
+  } else {
+    const std::string* message = out_.next();
+    if (message == nullptr) {
+      if (closing_local_) start_close_handshake();
+      return;
+    }
+    writing_ = true;
+    // Beast allows one write at a time, so messages go out back to back, in order.
+    ws_.async_write(net::buffer(*message),
+                    [self = self()](beast::error_code ec, std::size_t) { self->on_write(ec, 1); });
   }
-  writing_ = true;
-  // Beast allows one write at a time, so messages go out back to back, in order.
-  ws_.async_write(net::buffer(*message),
-                  [self = self()](beast::error_code ec, std::size_t) { self->on_write(ec); });
 }
 
 template <class WsStream>
-void WsSession<WsStream>::on_write(beast::error_code ec) {
+void WsSession<WsStream>::on_write(beast::error_code ec, std::size_t messages) {
   writing_ = false;
   if (released_) {
     maybe_done();
@@ -513,7 +529,7 @@ void WsSession<WsStream>::on_write(beast::error_code ec) {
            closing_local_ ? close_log_ : "write failed: " + ec.message());
     return;
   }
-  out_.written();  // frees it; conn_writable once a busy queue is down to a quarter
+  out_.written(messages);  // frees them; conn_writable once a busy queue is down to a quarter
   write_next();
 }
 

@@ -191,5 +191,42 @@ TEST(MessageQueue, WholeMessagesInOrderWithTheSameAccounting) {
   EXPECT_EQ(q.next(), nullptr);
 }
 
+TEST(MessageQueue, ABatchIsWhatIsQueuedInOrderCappedAndWrittenTogether) {
+  WritableCounter host;
+  vsp::MessageQueue q(100);
+  q.attach(&host.api, host.conn());
+  EXPECT_EQ(q.next_batch(8).count, 0u);
+  for (const char* m : {"a", "bb", "ccc", "dddd"}) ASSERT_EQ(q.send(m).status, VSP_OK);
+  vsp::MessageQueue::Batch b = q.next_batch(3);  // capped
+  ASSERT_EQ(b.count, 3u);
+  EXPECT_EQ(b.messages[0], "a");
+  EXPECT_EQ(b.messages[2], "ccc");
+  EXPECT_EQ(q.next_batch(3).messages, b.messages);  // the same until written
+  ASSERT_EQ(q.send("eeeee").status, VSP_OK);        // queued behind, not in this batch
+  q.finish();                                       // a write in flight keeps its messages
+  EXPECT_EQ(b.messages[1], "bb");
+  q.written(3);
+  b = q.next_batch(8);
+  ASSERT_EQ(b.count, 1u);
+  EXPECT_EQ(b.messages[0], "dddd");
+  q.written(1);
+  EXPECT_EQ(q.next_batch(8).count, 0u);  // "eeeee" was dropped by finish()
+}
+
+TEST(MessageQueue, WritingABatchFreesItsBytesAndOwesWritableOnce) {
+  WritableCounter host;
+  vsp::MessageQueue q(100);
+  q.attach(&host.api, host.conn());
+  for (int i = 0; i < 6; ++i) q.send(std::string(10, 'x'));  // 60: busy
+  EXPECT_EQ(q.send(std::string(10, 'y')).status, VSP_E_BUSY);
+  const vsp::MessageQueue::Batch b = q.next_batch(64);
+  ASSERT_EQ(b.count, 7u);
+  q.written(5);  // 20 left: below a quarter
+  EXPECT_EQ(host.calls, 1);
+  q.written(2);
+  EXPECT_TRUE(q.empty());
+  EXPECT_EQ(host.calls, 1);
+}
+
 }  // namespace
 }  // namespace vespid::bridge

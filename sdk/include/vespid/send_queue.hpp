@@ -391,12 +391,29 @@ class MessageQueue final : public SendQueueBase {
     return &batch_[index_];
   }
 
-  // Writer thread: the message next() returned is out; frees it and calls conn_writable when
-  // this brings the queue down to a quarter of the limit after a VSP_E_BUSY.
-  void written() noexcept {
-    const std::size_t size = batch_[index_].size();
-    std::string().swap(batch_[index_]);
-    ++index_;
+  // Writer thread: up to `max` messages to write next, in order, for one gathered write (the
+  // first is what next() returns); the same ones until written(count). {nullptr, 0} when
+  // nothing is queued. They stay valid while the write is in flight, finish() or not.
+  struct Batch {
+    const std::string* messages;
+    std::size_t count;
+  };
+  Batch next_batch(std::size_t max) noexcept {
+    if (max == 0 || next() == nullptr) return {nullptr, 0};
+    const std::size_t left = batch_.size() - index_;
+    return {&batch_[index_], max < left ? max : left};
+  }
+
+  // Writer thread: the first `count` messages next() or next_batch() returned are out; frees
+  // them and calls conn_writable when this brings the queue down to a quarter of the limit
+  // after a VSP_E_BUSY.
+  void written(std::size_t count = 1) noexcept {
+    std::size_t size = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+      size += batch_[index_].size();
+      std::string().swap(batch_[index_]);
+      ++index_;
+    }
     bool writable = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
