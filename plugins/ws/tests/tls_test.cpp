@@ -90,6 +90,27 @@ TEST_F(TlsTest, HttpsAndWssOnOneListenerVerifiedAgainstTheCa) {
   ASSERT_FALSE(wss->ws_close());
 }
 
+// A burst from the host goes out in gathered writes, several frames to a TLS record (and big
+// messages across records): every message arrives whole and in order.
+TEST_F(TlsTest, ABurstOfSmallAndLargeMessagesArrivesInOrderOverTls) {
+  host_->on_message = [this](FakeConn& c, const std::string&) {
+    for (int i = 0; i < 300; ++i) {
+      host_->send(c, i % 50 == 0 ? std::string(40000, static_cast<char>('a' + i % 26))
+                                 : "m" + std::to_string(i));
+    }
+  };
+  start(tls_config());
+  auto wss = peer(client_tls(tls_files().ca_pem));
+  ASSERT_EQ(wss->ws_handshake("/ws").status, 101);
+  ASSERT_FALSE(wss->ws_send("burst"));
+  for (int i = 0; i < 300; ++i) {
+    auto m = wss->ws_read();
+    ASSERT_TRUE(m) << i << ": " << wss->last_error().message();
+    ASSERT_EQ(*m, i % 50 == 0 ? std::string(40000, static_cast<char>('a' + i % 26))
+                              : "m" + std::to_string(i));
+  }
+}
+
 // Pipelining over TLS, then a stop while both requests wait for the host: the read the session
 // had outstanding is cancelled under TLS before the close_notify, and the answers owed still
 // arrive in order.
