@@ -29,6 +29,27 @@ TEST(JsonWrite, EscapesAsDumpDoes) {
                  "\x7f\"");
 }
 
+TEST(JsonWrite, EveryEscapeAtEveryPositionAsDumpDoes) {
+  // Around the sixteen- and eight-byte blocks of the fast paths: each byte that needs an escape
+  // (and neighbours that do not: space, DEL) alone and with a quote nearby, at every
+  // position of strings of 1 to 40 bytes.
+  const std::string specials = std::string("\"\\\n\x01\x1f \x7f", 7) + std::string(1, '\0');
+  for (std::size_t len = 1; len <= 40; ++len) {
+    for (std::size_t at = 0; at < len; ++at) {
+      for (char c : specials) {
+        for (std::size_t second : {at, (at + 9) % len, (at + 17) % len}) {
+          std::string text(len, 'a');
+          text[at] = c;
+          text[second] = '"';
+          std::string out = "x";
+          append_string(out, text);
+          ASSERT_EQ(out.substr(1), json(text).dump()) << len << " " << at << " " << int(c);
+        }
+      }
+    }
+  }
+}
+
 TEST(JsonWrite, StringsRoundTripThroughAParser) {
   std::string every_control;
   for (int c = 0; c < 0x20; ++c) every_control.push_back(static_cast<char>(c));
