@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/rfc7230.hpp>
+#include <boost/beast/websocket/detail/frame.hpp>
 #include <boost/beast/websocket/detail/hybi13.hpp>
 #include <cstring>
 #include <utility>
@@ -51,15 +52,6 @@ std::size_t server_header(uint8_t* out, uint8_t opcode, std::uint64_t n) {
   out[1] = 127;
   for (int i = 0; i < 8; ++i) out[2 + i] = static_cast<uint8_t>(n >> (56 - 8 * i));
   return 10;
-}
-
-// RFC 6455 7.4 and IANA's registry, as Beast reads them: what a close frame may carry.
-bool valid_close_code(uint16_t code) {
-  if (code < 1000) return false;
-  if (code <= 1003) return true;
-  if (code <= 1006) return false;  // 1004 reserved, 1005 and 1006 never on the wire
-  if (code <= 1013) return true;
-  return code >= 3000 && code <= 4999;
 }
 
 // For the operations an idle connection keeps waiting (its readiness wait, its keep-alive
@@ -185,7 +177,7 @@ struct FrameStream::Impl : std::enable_shared_from_this<Impl> {
       }
       return true;
     }
-    if (frame_op_text && !utf8.write(reinterpret_cast<const uint8_t*>(rd_out->data() + old), n)) {
+    if (!msg_binary && !utf8.write(reinterpret_cast<const uint8_t*>(rd_out->data() + old), n)) {
       rd_out->resize(old);  // a read that fails appends nothing
       fail(error::bad_frame_payload);
       return false;
@@ -269,7 +261,6 @@ struct FrameStream::Impl : std::enable_shared_from_this<Impl> {
       msg_binary = op == kBinary;
       utf8.reset();
     }
-    frame_op_text = !msg_binary;
     frame_fin = fin;
     payload_left = len;
     in_frame = true;
@@ -291,7 +282,7 @@ struct FrameStream::Impl : std::enable_shared_from_this<Impl> {
     websocket::close_reason cr;
     if (n >= 2) {
       const auto code = static_cast<uint16_t>((payload[0] << 8) | payload[1]);
-      if (!valid_close_code(code)) return fail(error::bad_close_code);
+      if (!websocket::detail::is_valid_close_code(code)) return fail(error::bad_close_code);
       websocket::detail::utf8_checker check;
       if (!check.write(payload + 2, n - 2) || !check.finish()) {
         return fail(error::bad_close_payload);
@@ -687,7 +678,6 @@ struct FrameStream::Impl : std::enable_shared_from_this<Impl> {
   bool in_initiation = false;
   bool in_frame = false;
   bool frame_fin = false;
-  bool frame_op_text = false;
   bool in_message = false;
   bool msg_binary = false;
   bool msg_done = false;

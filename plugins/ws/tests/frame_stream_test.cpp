@@ -364,6 +364,7 @@ TEST_F(FrameStreamTest, UpgradeWithoutVersion13IsRefusedInTheApisForm) {
   const std::string head = old.upgrade("Sec-WebSocket-Version: 8\r\n");
   EXPECT_EQ(head.rfind("HTTP/1.1 426", 0), 0u) << head;
   EXPECT_NE(head.find("Sec-WebSocket-Version: 13"), std::string::npos) << head;
+  EXPECT_NE(head.find("Content-Type: application/json"), std::string::npos) << head;
 
   RawClient none(port_);
   ASSERT_TRUE(none.connected());
