@@ -13,7 +13,6 @@ add_library(vespid_core STATIC
   runtime/wake_list.cpp
   runtime/end_of_turn.cpp
   runtime/json_input.cpp
-  runtime/json_scan.cpp
   runtime/json_text.cpp
   runtime/logging.cpp
   runtime/log_tail.cpp
@@ -131,7 +130,7 @@ add_library(vespid_core STATIC
 target_include_directories(vespid_core PUBLIC ${CMAKE_CURRENT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/generated)
 target_compile_definitions(vespid_core PUBLIC BOOST_DLL_USE_STD_FS BOOST_ASIO_NO_DEPRECATED)
 target_link_libraries(vespid_core PUBLIC
-  vespid_sdk vespid_paths vespid_json_write
+  vespid_sdk vespid_paths vespid_json_write vespid_json_scan
   Boost::headers
   Boost::url
   OpenSSL::Crypto

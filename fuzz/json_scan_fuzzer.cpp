@@ -1,4 +1,4 @@
-// json_scan (core/runtime/json_scan.hpp) and the typed views built on it: how the invoke path
+// json_scan (libs/json_scan/json_scan.hpp) and the typed views built on it: how the invoke path
 // reads an operator's `req` and a node's `invoke-res` without a DOM.
 //
 // Invariants, for any input:
@@ -17,15 +17,15 @@
 #include <string_view>
 
 #include "check.hpp"
+#include "json_scan.hpp"
 #include "protocols/bridge/invoke_res_view.hpp"
 #include "protocols/operator/request_view.hpp"
 #include "runtime/json_input.hpp"
-#include "runtime/json_scan.hpp"
 
 namespace {
 
 using nlohmann::json;
-namespace js = vespid::core::json_scan;
+namespace js = vespid::json_scan;
 namespace ji = vespid::core::json_input;
 
 std::string unescaped(std::string_view raw_string) {

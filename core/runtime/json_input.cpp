@@ -5,7 +5,7 @@
 #include <string>
 #include <type_traits>
 
-#include "runtime/json_scan.hpp"
+#include "json_scan.hpp"
 
 namespace vespid::core::json_input {
 

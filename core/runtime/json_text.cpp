@@ -3,8 +3,8 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "json_scan.hpp"
 #include "runtime/json_input.hpp"
-#include "runtime/json_scan.hpp"
 
 namespace vespid::core::json_text {
 

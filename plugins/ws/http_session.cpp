@@ -459,7 +459,8 @@ RestSlot* HttpSession::free_slot(const Route& route, std::string* refusal) {
   info.dialect = route.dialect.c_str();
   info.peer_address = peer_text.c_str();
   info.local_address = local_text.c_str();
-  info.flags = stream_->is_tls() ? VSP_CONN_TLS : 0u;
+  // decode_response takes a JSON body as itself, so the core need not escape it into a string.
+  info.flags = (stream_->is_tls() ? VSP_CONN_TLS : 0u) | VSP_CONN_REST_JSON_BODY;
   vsp_error err{};
   err.struct_size = sizeof err;
   auto slot = std::make_unique<RestSlot>(*this, ex_);

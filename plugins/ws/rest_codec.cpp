@@ -3,6 +3,7 @@
 #include <boost/beast/http/field.hpp>
 #include <nlohmann/json.hpp>
 
+#include "json_scan.hpp"
 #include "json_write.hpp"
 
 namespace vespid::ws {
@@ -56,6 +57,13 @@ bool hop_by_hop(std::string_view lower) {
          lower == "keep-alive" || lower == "upgrade" || lower == "te" || lower == "trailer";
 }
 
+bool is_lowercase(std::string_view s) {
+  for (char c : s) {
+    if (c >= 'A' && c <= 'Z') return false;
+  }
+  return true;
+}
+
 std::string lowercase(std::string_view s) {
   std::string out(s);
   for (auto& c : out) {
@@ -68,6 +76,63 @@ Response internal_error(unsigned version, bool keep_alive, bool head) {
   Response res = json_error(http::status::internal_server_error, version, keep_alive, "INTERNAL",
                             "the gateway produced a malformed response");
   if (head) res.body().clear();
+  return res;
+}
+
+// Content-type defaulted, keep-alive, content-length; HEAD keeps the length and drops the body.
+void finish(Response& res, unsigned status, bool has_content_type, bool keep_alive, bool head) {
+  if (status == 204 || status == 304) res.body().clear();  // these never carry a body
+  if (!has_content_type && !res.body().empty()) {
+    res.set(http::field::content_type, "application/json");
+  }
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  if (head) res.body().clear();  // content-length stays: it is what a GET would have carried
+}
+
+// Deep enough for any body the core writes; a deeper one takes the DOM path.
+constexpr int kScanDepth = 256;
+
+// The answer read without a DOM, from one scan of its text: the common shape (an integer
+// status, string header values, a body that is a string or a JSON value) and nothing else.
+// nullopt for anything else, which the DOM path then reads, errors and their messages included.
+std::optional<Response> read_typed(std::string_view text, unsigned version, bool keep_alive,
+                                   bool head) {
+  const auto doc = json_scan::scan_object(text, kScanDepth);
+  if (!doc || doc->has_escaped_key() || doc->has_duplicate_key()) return std::nullopt;
+  unsigned status = 200;
+  if (const json_scan::Value* v = doc->find("status")) {
+    const auto n = v->int64();
+    if (!n || *n < 200 || *n > 599) return std::nullopt;
+    status = static_cast<unsigned>(*n);
+  }
+  Response res{static_cast<http::status>(status), version};
+  bool has_content_type = false;
+  if (const json_scan::Value* v = doc->find("headers"); v && v->kind != json_scan::Kind::Null) {
+    if (v->kind != json_scan::Kind::Object) return std::nullopt;
+    const auto headers = json_scan::scan_object(v->raw, kScanDepth);
+    if (!headers || headers->has_escaped_key() || headers->has_duplicate_key()) {
+      return std::nullopt;
+    }
+    std::string value;
+    for (std::size_t i = 0; i < headers->size(); ++i) {
+      const json_scan::Member& m = (*headers)[i];
+      // Names as the core writes them, lowercase: two keys cannot then name one header, whose
+      // values the DOM path would add in its own (sorted) order.
+      if (!valid_name(m.key) || !is_lowercase(m.key) || !m.value.string_value(value) ||
+          !valid_value(value)) {
+        return std::nullopt;
+      }
+      if (hop_by_hop(m.key)) continue;
+      res.insert(m.key, value);
+      if (m.key == "content-type") has_content_type = true;
+    }
+  }
+  if (const json_scan::Value* v = doc->find("body"); v && v->kind != json_scan::Kind::Null) {
+    // A string holds the body's text; any other JSON value is the body, sent as written.
+    if (!v->string_value(res.body())) res.body().assign(v->raw);
+  }
+  finish(res, status, has_content_type, keep_alive, head);
   return res;
 }
 
@@ -109,6 +174,12 @@ std::optional<std::string> make_envelope(const Request& req, const Target& targe
 
 Response decode_response(std::string_view text, unsigned version, bool keep_alive, bool head,
                          std::string* problem) {
+  if (auto res = read_typed(text, version, keep_alive, head)) return std::move(*res);
+  return decode_response_dom(text, version, keep_alive, head, problem);
+}
+
+Response decode_response_dom(std::string_view text, unsigned version, bool keep_alive, bool head,
+                             std::string* problem) {
   auto fail = [&](std::string why) {
     if (problem) *problem = std::move(why);
     return internal_error(version, keep_alive, head);
@@ -167,13 +238,7 @@ Response decode_response(std::string_view text, unsigned version, bool keep_aliv
     // A body that is JSON rather than a string holding JSON is accepted as the JSON it is.
     res.body() = it->is_string() ? it->get<std::string>() : it->dump();
   }
-  if (status == 204 || status == 304) res.body().clear();  // these never carry a body
-  if (!has_content_type && !res.body().empty()) {
-    res.set(http::field::content_type, "application/json");
-  }
-  res.keep_alive(keep_alive);
-  res.prepare_payload();
-  if (head) res.body().clear();  // content-length stays: it is what a GET would have carried
+  finish(res, status, has_content_type, keep_alive, head);
   return res;
 }
 

@@ -1,6 +1,6 @@
 // The DOM-free reading of the hot frames must never take a text the DOM parser refuses, and must
 // read the same values from what it takes: a frame it takes skips every check the DOM path makes.
-#include "runtime/json_scan.hpp"
+#include "json_scan.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +11,7 @@
 #include "protocols/operator/request_view.hpp"
 #include "runtime/json_input.hpp"
 
-namespace js = vespid::core::json_scan;
+namespace js = vespid::json_scan;
 using vespid::core::view_invoke_res;
 using vespid::core::view_request;
 

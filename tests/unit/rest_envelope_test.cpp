@@ -91,5 +91,28 @@ TEST(RestEnvelope, ResponseTextIsWhatDumpWrites) {
   }
 }
 
+// For a transport that takes them (VSP_CONN_REST_JSON_BODY), a JSON body goes in as the value
+// it is, its text exactly what dump() writes; a raw body stays a string.
+TEST(RestEnvelope, JsonBodyAsValueWhereTheTransportTakesIt) {
+  RestResponse plain{201, {{"requestId", "r:n:1"}, {"text", "a \"q\" \u00e9 \x01"}}};
+  std::string problem;
+  const json env = json::parse(rest_response_envelope(plain, &problem, true));
+  EXPECT_EQ(problem, "");
+  ASSERT_TRUE(env["body"].is_object());
+  EXPECT_EQ(env["body"], plain.body);
+  EXPECT_EQ(env["status"], 201);
+  EXPECT_EQ(env["headers"]["content-type"], "application/json");
+  const std::string text = rest_response_envelope(plain, nullptr, true);
+  EXPECT_NE(text.find(R"("body":)" + plain.body.dump()), std::string::npos) << text;
+
+  RestResponse raw{200, nullptr};
+  raw.raw_body = "# HELP x\nx 1\n";
+  raw.content_type = "text/plain; version=0.0.4";
+  EXPECT_EQ(rest_response_envelope(raw, nullptr, true), dom_envelope(raw));
+  RestResponse not_utf8{200, nullptr};
+  not_utf8.raw_body = std::string("bad \xff byte");
+  EXPECT_EQ(rest_response_envelope(not_utf8, nullptr, true), dom_envelope(not_utf8));
+}
+
 }  // namespace
 }  // namespace vespid::core

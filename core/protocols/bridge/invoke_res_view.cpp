@@ -1,6 +1,6 @@
 #include "protocols/bridge/invoke_res_view.hpp"
 
-#include "runtime/json_scan.hpp"
+#include "json_scan.hpp"
 
 namespace vespid::core {
 

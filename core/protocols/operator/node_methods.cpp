@@ -2,6 +2,7 @@
 
 #include <unordered_map>
 
+#include "json_scan.hpp"
 #include "json_write.hpp"
 #include "protocols/operator/event_audience.hpp"
 #include "protocols/operator/node_events.hpp"
@@ -9,7 +10,6 @@
 #include "protocols/params.hpp"
 #include "runtime/api_error.hpp"
 #include "runtime/json_input.hpp"
-#include "runtime/json_scan.hpp"
 #include "runtime/time.hpp"
 #include "services/identity/org_access.hpp"
 #include "services/nodes/node_router.hpp"

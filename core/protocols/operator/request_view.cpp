@@ -1,6 +1,6 @@
 #include "protocols/operator/request_view.hpp"
 
-#include "runtime/json_scan.hpp"
+#include "json_scan.hpp"
 
 namespace vespid::core {
 

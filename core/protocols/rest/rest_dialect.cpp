@@ -96,7 +96,8 @@ const RestDialect::Route* RestDialect::match(const std::string& method, const st
 
 void RestDialect::respond(Connection& conn, const RestResponse& r) {
   std::string problem;
-  std::string envelope = rest_response_envelope(r, &problem);
+  std::string envelope =
+      rest_response_envelope(r, &problem, (conn.flags() & VSP_CONN_REST_JSON_BODY) != 0);
   if (!problem.empty()) log::get("core")->error("REST response refused: {}", problem);
   conn.send(envelope);
 }

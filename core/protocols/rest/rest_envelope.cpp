@@ -1,7 +1,7 @@
 #include "protocols/rest/rest_envelope.hpp"
 
+#include "json_scan.hpp"
 #include "runtime/json_input.hpp"
-#include "runtime/json_scan.hpp"
 
 namespace vespid::core {
 

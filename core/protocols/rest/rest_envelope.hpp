@@ -2,7 +2,7 @@
 // plugin) without building a DOM of the whole envelope.
 //
 // The body is a JSON text inside a JSON string; a DOM of the envelope would hold it as a string
-// node only to copy it out again. Here the envelope is scanned once (runtime/json_scan), the
+// node only to copy it out again. Here the envelope is scanned once (libs/json_scan), the
 // body unescaped straight into the request, and only the small headers object is parsed. Any
 // shape the scan does not vouch for goes to the DOM reading, which owns every error.
 #pragma once

@@ -46,7 +46,8 @@ std::string internal_error() {
 
 }  // namespace
 
-std::string rest_response_envelope(const RestResponse& r, std::string* problem) {
+std::string rest_response_envelope(const RestResponse& r, std::string* problem,
+                                   bool json_body_as_value) {
   if (!valid_value(r.content_type)) {
     if (problem) *problem = "the response's content type is not a valid header value";
     return internal_error();
@@ -71,13 +72,20 @@ std::string rest_response_envelope(const RestResponse& r, std::string* problem) 
   for (auto& [name, value] : given.items()) headers[name] = std::move(value);
   const std::string body = r.raw_body ? *r.raw_body : dump(r.body);
   // Written as text, members in name order as dump() writes an object: the body is a JSON text
-  // carried as a string, and escaping it was most of an envelope's cost.
+  // carried as a string, and escaping it was most of an envelope's cost. dump() writes valid
+  // UTF-8 (it replaces what is not), so a body it wrote can go in as the value it is.
+  const bool as_value = json_body_as_value && !r.raw_body;
   std::string headers_text;
-  if (json_write::valid_utf8(body) && json_write::append_value(headers_text, headers)) {
+  if ((as_value || json_write::valid_utf8(body)) &&
+      json_write::append_value(headers_text, headers)) {
     std::string out;
-    out.reserve(body.size() + body.size() / 8 + headers_text.size() + 40);
+    out.reserve(body.size() + (as_value ? 0 : body.size() / 8) + headers_text.size() + 40);
     out += R"({"body":)";
-    json_write::append_string(out, body);
+    if (as_value) {
+      out += body;
+    } else {
+      json_write::append_string(out, body);
+    }
     out += R"(,"headers":)";
     out += headers_text;
     out += R"(,"status":)";

@@ -128,14 +128,16 @@ boost::system::error_code Peer::write_request(const std::string& method, const s
   });
 }
 
-std::optional<HttpResponse> Peer::read_response() {
+std::optional<HttpResponse> Peer::read_response(bool head) {
   auto& d = *impl_;
-  auto res = std::make_shared<http::response<http::string_body>>();
-  last_error_ = d.run([&d, res](auto done) {
-    http::async_read(*d.stream, d.buf, *res,
-                     [done, res](beast::error_code e, std::size_t) { done(e); });
+  auto parser = std::make_shared<http::response_parser<http::string_body>>();
+  parser->skip(head);
+  last_error_ = d.run([&d, parser](auto done) {
+    http::async_read(*d.stream, d.buf, *parser,
+                     [done, parser](beast::error_code e, std::size_t) { done(e); });
   });
   if (last_error_) return std::nullopt;
+  const auto res = &parser->get();
   HttpResponse out;
   out.status = static_cast<int>(res->result_int());
   for (const auto& f : *res) {
@@ -152,7 +154,7 @@ std::optional<HttpResponse> Peer::read_response() {
 std::optional<HttpResponse> Peer::request(const std::string& method, const std::string& target,
                                           const Headers& headers, const std::string& body) {
   if (write_request(method, target, headers, body)) return std::nullopt;
-  return read_response();
+  return read_response(method == "HEAD");
 }
 
 bool Peer::wait_closed(milliseconds timeout) {

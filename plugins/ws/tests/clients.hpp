@@ -46,7 +46,8 @@ class Peer {
   boost::system::error_code write_request(const std::string& method, const std::string& target,
                                           const Headers& headers = {},
                                           const std::string& body = {});
-  std::optional<HttpResponse> read_response();
+  // `head`: the answer to a HEAD request, whose content-length announces a body never sent.
+  std::optional<HttpResponse> read_response(bool head = false);
   std::optional<HttpResponse> request(const std::string& method, const std::string& target,
                                       const Headers& headers = {}, const std::string& body = {});
   // True when the server ends the connection (EOF or reset) within the timeout.

@@ -128,7 +128,8 @@ TEST_F(HttpTest, RestRequestBecomesAnEnvelopeAndTheAnswerAResponse) {
   FakeConn* c = host_->wait_conn(1);
   ASSERT_NE(c, nullptr);
   EXPECT_EQ(c->dialect, "rest.v1");
-  EXPECT_EQ(c->flags, 0u);  // no admission for rest.v1: credentials ride in each request
+  // No admission for rest.v1 (credentials ride in each request); JSON bodies taken as values.
+  EXPECT_EQ(c->flags, VSP_CONN_REST_JSON_BODY);
   EXPECT_FALSE(c->bearer);
   EXPECT_EQ(c->peer.rfind("127.0.0.1:", 0), 0u);
   EXPECT_EQ(c->local, "127.0.0.1:" + std::to_string(port_));
@@ -187,6 +188,30 @@ TEST_F(HttpTest, ResponseHeadersPassThroughAndInjectionIsRefused) {
     EXPECT_EQ(res->headers.count("set-cookie"), 0u) << bad.dump();
     EXPECT_EQ(res->body.find("secret"), std::string::npos) << bad.dump();
   }
+}
+
+// VSP_CONN_REST_JSON_BODY: a body given as a JSON value goes out as written, its length
+// counted from that text, for GET and HEAD alike; escaped header values are decoded.
+TEST_F(HttpTest, AJsonBodyGivenAsAValueIsSentAsWritten) {
+  const std::string body = R"({"b": [1, 2.50, "\u00e9"], "n": null})";
+  host_->rest_responder = [&body](FakeConn&, const std::string&) {
+    return std::optional<std::string>(
+        R"({"body":)" + body +
+        R"(,"headers":{"cache-control":"no-store","x-note":"caf\u00e9 \"q\""},"status":200})");
+  };
+  start();
+  auto p = peer();
+  auto res = p->request("GET", "/v1/x");
+  ASSERT_TRUE(res) << p->last_error().message();
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(res->body, body);
+  EXPECT_EQ(res->headers["content-length"], std::to_string(body.size()));
+  EXPECT_EQ(res->headers["content-type"], "application/json");  // the default
+  EXPECT_EQ(res->headers["x-note"], "caf\xc3\xa9 \"q\"");
+  auto head = p->request("HEAD", "/v1/x");
+  ASSERT_TRUE(head) << p->last_error().message();
+  EXPECT_EQ(head->body, "");
+  EXPECT_EQ(head->headers["content-length"], std::to_string(body.size()));
 }
 
 TEST_F(HttpTest, KeepAliveRequestsAnsweredInOrderOnOneHostConnection) {

@@ -84,7 +84,7 @@ TEST_F(TlsTest, HttpsAndWssOnOneListenerVerifiedAgainstTheCa) {
 
   auto conns = host_->conns();
   ASSERT_EQ(conns.size(), 2u);
-  EXPECT_EQ(conns[0]->flags, VSP_CONN_TLS);
+  EXPECT_EQ(conns[0]->flags, VSP_CONN_TLS | VSP_CONN_REST_JSON_BODY);
   EXPECT_EQ(conns[1]->flags, VSP_CONN_TLS | VSP_CONN_ADMISSION);
   EXPECT_EQ(conns[1]->bearer, "t");
   ASSERT_FALSE(wss->ws_close());

@@ -38,6 +38,11 @@ typedef struct vsp_plugin_conn vsp_plugin_conn; /* transport-owned; see conn_clo
  * the transport calls conn_recv for nothing. A transport whose table has no `admit` must not
  * set this flag. */
 #define VSP_CONN_ADMISSION 0x4u
+/* A rest.v1 connection whose transport takes a response "body" that is a JSON value other than a
+ * string, and sends that value's text, exactly as written, as the HTTP body. The host then
+ * writes a JSON body as itself instead of as a string holding its text: nothing to escape on
+ * one side and unescape on the other. Without the flag, "body" is always a string. */
+#define VSP_CONN_REST_JSON_BODY 0x8u
 
 typedef struct vsp_conn_info {
   uint32_t struct_size;

@@ -1,4 +1,4 @@
-#include "runtime/json_scan.hpp"
+#include "json_scan.hpp"
 
 #include <array>
 #include <charconv>
@@ -10,7 +10,7 @@
 #include <emmintrin.h>
 #endif
 
-namespace vespid::core::json_scan {
+namespace vespid::json_scan {
 
 namespace {
 
@@ -598,4 +598,4 @@ bool build_dom(std::string_view text, int max_depth, nlohmann::json& out) {
   return true;
 }
 
-}  // namespace vespid::core::json_scan
+}  // namespace vespid::json_scan
