@@ -25,10 +25,10 @@ std::shared_ptr<spdlog::logger> L() {
   return log::get("dispatch");
 }
 
-bool has(const json& list, const std::string& value) {
+bool json_list_has(const json& list, std::string_view value) {
   if (!list.is_array()) return false;
   for (const auto& v : list) {
-    if (v.is_string() && v.get<std::string>() == value) return true;
+    if (v.is_string() && v.get_ref<const std::string&>() == value) return true;
   }
   return false;
 }
@@ -41,7 +41,7 @@ bool has(const std::vector<std::string>& list, const std::string& value) {
 bool host_takes_kind(const json& caps, const std::string& kind) {
   auto kinds = caps.find("kinds");
   if (kinds == caps.end() || !kinds->is_array() || kinds->empty()) return true;
-  return has(*kinds, kind);
+  return json_list_has(*kinds, kind);
 }
 
 api::ApiError no_agent(const std::string& reason) {
@@ -103,16 +103,27 @@ int Dispatcher::max_in_flight(const nodes::ConnectedNode& n) const {
   return settings_.default_max_in_flight;
 }
 
-bool Dispatcher::accepts(const nodes::ConnectedNode& n, const DispatchRequest& r) const {
+Dispatcher::Wanted Dispatcher::wanted(const DispatchRequest& r) {
+  Wanted w;
+  if (!r.selector.group.empty()) w.group_tag = "group:" + r.selector.group;
+  if (r.kind == "connector.action" && r.payload.is_object()) {
+    auto id = r.payload.find("connectorId");
+    if (id != r.payload.end() && id->is_string()) w.connector_id = id->get<std::string>();
+  }
+  return w;
+}
+
+bool Dispatcher::accepts(const nodes::ConnectedNode& n, const DispatchRequest& r,
+                         const Wanted& w) const {
   if (n.kind != "agent") return false;
   if (!r.selector.agent_id.empty() && n.node_id != r.selector.agent_id) return false;
   if (!r.selector.tag.empty() && !has(n.tags, r.selector.tag)) return false;
-  if (!r.selector.group.empty() && !has(n.tags, "group:" + r.selector.group)) return false;
+  if (!w.group_tag.empty() && !has(n.tags, w.group_tag)) return false;
   if (!host_takes_kind(n.capabilities, r.kind)) return false;
   if (r.kind == "connector.action") {
     auto connectors = n.capabilities.find("connectors");
     if (connectors != n.capabilities.end() && connectors->is_array() && !connectors->empty() &&
-        !has(*connectors, r.payload.value("connectorId", ""))) {
+        !json_list_has(*connectors, w.connector_id)) {
       return false;
     }
   }
@@ -121,6 +132,7 @@ bool Dispatcher::accepts(const nodes::ConnectedNode& n, const DispatchRequest& r
 
 Dispatcher::Pick Dispatcher::pick(const DispatchRequest& r) const {
   auto nodes = router_.connected_in_org(r.organization_id);
+  const Wanted w = wanted(r);  // once per dispatch, not once per host
   Pick best;
   size_t hosts = 0, matching = 0;
   int best_load = 0;
@@ -128,7 +140,7 @@ Dispatcher::Pick Dispatcher::pick(const DispatchRequest& r) const {
   for (const auto* n : nodes) {
     if (n->kind != "agent") continue;
     ++hosts;
-    if (!accepts(*n, r)) continue;
+    if (!accepts(*n, r, w)) continue;
     ++matching;
     int load = in_flight_of(n->node_id);
     if (load >= max_in_flight(*n)) continue;

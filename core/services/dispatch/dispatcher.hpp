@@ -165,7 +165,14 @@ class Dispatcher {
   // The stored, unexpired result of `r`'s attempt as a Cached answer, if there is one.
   // Throws CONFLICT when it belongs to another org.
   core::Task<std::optional<Submitted>> cached(const DispatchRequest& r, std::string request_id);
-  bool accepts(const nodes::ConnectedNode& n, const DispatchRequest& r) const;
+  // What a request asks of every host, worked out once per pick: the group's tag and, for a
+  // connector.action, its payload's connectorId (empty when it names none).
+  struct Wanted {
+    std::string group_tag;
+    std::string connector_id;
+  };
+  static Wanted wanted(const DispatchRequest& r);
+  bool accepts(const nodes::ConnectedNode& n, const DispatchRequest& r, const Wanted& w) const;
   int max_in_flight(const nodes::ConnectedNode& n) const;
   struct Pause;
   void arm(const std::string& request_id, Outstanding o, int64_t deadline_ms);

@@ -44,9 +44,9 @@ void LocalNodeRouter::attach(ConnectedNode node) {
   node.connected_at = std::chrono::steady_clock::now();
   node.connected_at_ms = util::now_ms();
   departures_.erase(id);
-  index_add(node);
   auto [it, inserted] = nodes_.emplace(id, std::move(node));
   (void)inserted;
+  index_add(it->second);
   for (auto* o : observers_) o->node_attached(it->second);
 }
 
@@ -180,7 +180,7 @@ int LocalNodeRouter::disconnect(const std::string& node_id, const std::string& r
 }
 
 void LocalNodeRouter::index_add(const ConnectedNode& n) {
-  by_org_[n.org_id].insert(n.node_id);
+  by_org_[n.org_id][n.node_id] = &n;
 }
 
 void LocalNodeRouter::index_remove(const ConnectedNode& n) {
@@ -196,9 +196,7 @@ std::vector<const ConnectedNode*> LocalNodeRouter::connected_in_org(
   auto it = by_org_.find(org_id);
   if (it == by_org_.end()) return out;
   out.reserve(it->second.size());
-  for (const auto& id : it->second) {
-    if (auto n = nodes_.find(id); n != nodes_.end()) out.push_back(&n->second);
-  }
+  for (const auto& [id, node] : it->second) out.push_back(node);
   return out;
 }
 

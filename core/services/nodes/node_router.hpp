@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <coroutine>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -171,8 +172,9 @@ class LocalNodeRouter final : public NodeRouter {
   void index_remove(const ConnectedNode& n);
 
   std::unordered_map<std::string, ConnectedNode> nodes_;
-  // org -> its connected node ids: routing by selector looks at one org, not every node.
-  std::unordered_map<std::string, std::set<std::string>> by_org_;
+  // org -> its connected nodes by id (pointers into nodes_, whose elements never move):
+  // routing by selector looks at one org, not every node, and finds each without a lookup.
+  std::unordered_map<std::string, std::map<std::string, const ConnectedNode*>> by_org_;
   std::unordered_map<std::string, Pending> pending_;
   uint64_t next_invoke_ = 1;
   uint64_t late_results_ = 0;
