@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <memory>
 #include <stdexcept>
 
 namespace vespid::crypto {
@@ -54,13 +55,33 @@ std::string base64url(std::string_view bytes) {
   return out;
 }
 
+namespace {
+
+// SHA-256 fetched from the provider once: EVP_sha256() makes OpenSSL 3 look the algorithm up
+// (under its lock) on every digest, which was most of the cost of hashing a presented token.
+const EVP_MD* sha256_md() {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md;
+}
+
+struct MdCtxFree {
+  void operator()(EVP_MD_CTX* c) const noexcept { EVP_MD_CTX_free(c); }
+};
+
+}  // namespace
+
 std::string sha256(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
+  // One context per thread, reset by each EVP_DigestInit_ex2 rather than allocated per digest.
+  thread_local const std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  const EVP_MD* md = sha256_md();
+  unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1) {
+  if (md == nullptr || ctx == nullptr || EVP_DigestInit_ex2(ctx.get(), md, nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), out, &len) != 1) {
     throw std::runtime_error("OpenSSL SHA-256 failed");
   }
-  return std::string(reinterpret_cast<const char*>(md), len);
+  return std::string(reinterpret_cast<const char*>(out), len);
 }
 
 std::string sha256_hex(std::string_view data) {

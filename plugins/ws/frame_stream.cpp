@@ -321,12 +321,13 @@ struct FrameStream::Impl : std::enable_shared_from_this<Impl> {
       in.erase(0, in_pos);
       in_pos = 0;
     }
-    const std::size_t old = in.size();
-    in.resize(old + kHeaderRead);
+    // Read on the stack and append what came: growing `in` by kHeaderRead first would zero
+    // 4 KiB for every frame header, most of which a small message never fills.
+    std::array<char, kHeaderRead> buf;
     std::size_t n = 0;
     beast::error_code ec;
-    const bool got = read_socket(net::mutable_buffer(in.data() + old, kHeaderRead), n, ec);
-    in.resize(old + n);
+    const bool got = read_socket(net::mutable_buffer(buf.data(), buf.size()), n, ec);
+    in.append(buf.data(), n);
     if (!got && ec) input_failed(ec);
     return got;
   }

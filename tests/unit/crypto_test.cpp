@@ -4,6 +4,7 @@
 
 #include <regex>
 #include <set>
+#include <thread>
 
 namespace vespid::crypto {
 namespace {
@@ -11,6 +12,21 @@ namespace {
 TEST(Crypto, Sha256MatchesTheStandardVectors) {
   EXPECT_EQ(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+// Each thread reuses one digest context: a digest must not carry anything into the next, on
+// this thread or another.
+TEST(Crypto, Sha256ReusesItsContextWithoutCarryingState) {
+  const std::string abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+  const std::string million_a(1000000, 'a');
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(sha256_hex(million_a),
+              "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+    EXPECT_EQ(sha256_hex("abc"), abc);
+  }
+  std::string on_other;
+  std::thread([&] { on_other = sha256_hex("abc"); }).join();
+  EXPECT_EQ(on_other, abc);
 }
 
 TEST(Crypto, Base64UrlHasNoPaddingAndTheUrlAlphabet) {
