@@ -47,7 +47,7 @@ class DispatchMethods {
     p["requestedByUserId"] = std::move(user_id);
     dispatch::RequestLimits limits;
     limits.max_timeout_ms = s_.max_timeout_ms;
-    dispatch::DispatchRequest r = dispatch::parse_dispatch_request(p, limits);
+    dispatch::DispatchRequest r = dispatch::parse_dispatch_request(std::move(p), limits);
     Task<dispatch::Dispatcher::Submitted> t = s_.dispatcher.submit(std::move(r));
     dispatch::Dispatcher::Submitted sub = co_await std::move(t);
     json out = {{"requestId", sub.request_id},

@@ -17,32 +17,33 @@ constexpr const char* kUuidForm =
                      {{"field", field}});
 }
 
+// The fields' strings are read in place (get_ref) and copied once, into the request.
 std::string required_text(const json& body, const char* field, size_t max = 256) {
   auto it = body.find(field);
-  if (it == body.end() || !it->is_string() || it->get<std::string>().empty() ||
-      it->get<std::string>().size() > max) {
+  if (it == body.end() || !it->is_string() || it->get_ref<const std::string&>().empty() ||
+      it->get_ref<const std::string&>().size() > max) {
     bad(field, "a non-empty string of at most " + std::to_string(max) + " characters");
   }
-  return *it;
+  return it->get_ref<const std::string&>();
 }
 
 // The reference's gateway answers 400 for these unless they are uuids, and its node agent drops an
 // execute whose organizationId or userId is not one, so the ids are checked as it checks them.
 std::string required_uuid(const json& body, const char* field) {
   auto it = body.find(field);
-  if (it == body.end() || !it->is_string() || !util::is_uuid(it->get<std::string>())) {
+  if (it == body.end() || !it->is_string() || !util::is_uuid(it->get_ref<const std::string&>())) {
     bad(field, kUuidForm);
   }
-  return *it;
+  return it->get_ref<const std::string&>();
 }
 
 std::string optional_text(const json& obj, const char* field, const std::string& path) {
   auto it = obj.find(field);
   if (it == obj.end() || it->is_null()) return {};
-  if (!it->is_string() || it->get<std::string>().size() > 128) {
+  if (!it->is_string() || it->get_ref<const std::string&>().size() > 128) {
     bad(path, "a string of at most 128 characters");
   }
-  return *it;
+  return it->get_ref<const std::string&>();
 }
 
 // A node host's id is a uuid this gateway made (lower case); anything else could match no host.
@@ -68,7 +69,7 @@ std::string DispatchRequest::request_id() const {
   return run_id + ":" + node_id + ":" + std::to_string(attempt_count);
 }
 
-DispatchRequest parse_dispatch_request(const json& body, const RequestLimits& limits) {
+DispatchRequest parse_dispatch_request(json body, const RequestLimits& limits) {
   if (!body.is_object())
     throw api::invalid("invalid dispatch payload: the body must be a JSON object");
   DispatchRequest r;
@@ -95,7 +96,7 @@ DispatchRequest parse_dispatch_request(const json& body, const RequestLimits& li
   if (r.kind != "connector.action" && r.kind != "agent.execute" && r.kind != "agent.run") {
     bad("kind", "one of connector.action, agent.execute, agent.run");
   }
-  r.payload = body.value("payload", json());
+  if (auto p = body.find("payload"); p != body.end()) r.payload = std::move(*p);
   if (r.kind == "connector.action") {
     // The host needs to know which connector and action; checked here so a bad request is a
     // 400 now rather than a failed result later.
@@ -121,8 +122,10 @@ DispatchRequest parse_dispatch_request(const json& body, const RequestLimits& li
   }
 
   if (auto s = body.find("secret"); s != body.end() && !s->is_null()) {
-    if (!s->is_string() || s->get<std::string>().empty()) bad("secret", "a non-empty string");
-    r.secret = s->get<std::string>();
+    if (!s->is_string() || s->get_ref<const std::string&>().empty()) {
+      bad("secret", "a non-empty string");
+    }
+    r.secret = s->get_ref<const std::string&>();
   }
   if (auto t = body.find("timeoutMs"); t != body.end() && !t->is_null()) {
     if (!t->is_number_integer() || t->get<int64_t>() < limits.min_timeout_ms ||

@@ -42,7 +42,8 @@ struct RequestLimits {
   int64_t max_timeout_ms = 600000;
 };
 
-// Throws api::ApiError INVALID_REQUEST naming the field and what was expected.
-DispatchRequest parse_dispatch_request(const nlohmann::json& body, const RequestLimits& limits);
+// Throws api::ApiError INVALID_REQUEST naming the field and what was expected. The body is taken
+// by value so that a caller done with it hands its payload over instead of a copy.
+DispatchRequest parse_dispatch_request(nlohmann::json body, const RequestLimits& limits);
 
 }  // namespace vespid::dispatch
