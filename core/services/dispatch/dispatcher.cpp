@@ -91,8 +91,8 @@ void Dispatcher::stop() {
 }
 
 int Dispatcher::in_flight_of(const std::string& agent_id) const {
-  auto it = in_flight_.find(agent_id);
-  return it == in_flight_.end() ? 0 : it->second;
+  auto it = load_.find(agent_id);
+  return it == load_.end() ? 0 : it->second.in_flight;
 }
 
 int Dispatcher::max_in_flight(const nodes::ConnectedNode& n) const {
@@ -142,10 +142,11 @@ Dispatcher::Pick Dispatcher::pick(const DispatchRequest& r) const {
     ++hosts;
     if (!accepts(*n, r, w)) continue;
     ++matching;
-    int load = in_flight_of(n->node_id);
+    const auto load_it = load_.find(n->node_id);
+    const HostLoad seen = load_it == load_.end() ? HostLoad{} : load_it->second;
+    const int load = seen.in_flight;
     if (load >= max_in_flight(*n)) continue;
-    auto used_it = last_used_.find(n->node_id);
-    uint64_t used = used_it == last_used_.end() ? 0 : used_it->second;
+    const uint64_t used = seen.last_used;
     if (best.node == nullptr || load < best_load || (load == best_load && used < best_used)) {
       best.node = n;
       best_load = load;
@@ -167,7 +168,7 @@ void Dispatcher::arm(const std::string& request_id, Outstanding o, int64_t deadl
     core::spawn(
         time_out(id), [] {}, [](std::exception_ptr e) { log_error(e, "dispatch timeout"); });
   });
-  in_flight_[o.agent_id]++;
+  load_[o.agent_id].in_flight++;
   outstanding_[request_id] = std::move(o);
 }
 
@@ -190,8 +191,8 @@ void Dispatcher::release(const std::string& request_id) {
   auto it = outstanding_.find(request_id);
   if (it == outstanding_.end()) return;
   deadlines_.cancel(it->second.deadline);
-  if (auto f = in_flight_.find(it->second.agent_id); f != in_flight_.end()) {
-    if (--f->second <= 0) in_flight_.erase(f);
+  if (auto f = load_.find(it->second.agent_id); f != load_.end() && f->second.in_flight > 0) {
+    --f->second.in_flight;
   }
   outstanding_.erase(it);
   waiters_.wake(request_id);
@@ -307,7 +308,7 @@ Task<Dispatcher::Submitted> Dispatcher::submit(DispatchRequest r,
     arm(request_id,
         Outstanding{r.organization_id, agent_id, 0, listener, std::chrono::steady_clock::now()},
         deadline_ms);
-    last_used_[agent_id] = ++dispatch_counter_;
+    load_[agent_id].last_used = ++dispatch_counter_;
     DispatchRecord record{request_id,          r.organization_id,    agent_id, r.kind, deadline_ms,
                           util::now_iso8601(), settings_.instance_id};
     if (listener) record.resume = listener->resume_state();

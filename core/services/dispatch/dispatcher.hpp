@@ -188,8 +188,13 @@ class Dispatcher {
   ResultStore& results_;
   DispatchSettings settings_;
   std::unordered_map<std::string, Outstanding> outstanding_;
-  std::unordered_map<std::string, int> in_flight_;       // agent id -> outstanding dispatches
-  std::unordered_map<std::string, uint64_t> last_used_;  // agent id -> dispatch counter
+  // Per host, what picking one weighs: read with one lookup per host and request. An entry
+  // stays when its dispatches end (for last_used), so there is at most one per host ever used.
+  struct HostLoad {
+    int in_flight = 0;       // outstanding dispatches
+    uint64_t last_used = 0;  // dispatch_counter_ when it was last picked
+  };
+  std::unordered_map<std::string, HostLoad> load_;  // agent id ->
   uint64_t dispatch_counter_ = 0;
   core::Deadlines::Id sweep_deadline_ = 0;
   bool stopped_ = false;
