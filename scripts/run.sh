@@ -86,6 +86,8 @@ echo "== and over HTTP, as a worker would (POST /internal/v1/dispatch-async)"
 user_id="$(cli --json user list --org demo | grep -o '"id": *"[^"]*"' | head -1 | cut -d'"' -f4)"
 run="$(cat /proc/sys/kernel/random/uuid)"
 workflow="$(cat /proc/sys/kernel/random/uuid)"
+# Shown as run (the token left out), so the answers below do not read as the lookup's.
+echo "\$ curl -X POST http://127.0.0.1:3001/internal/v1/dispatch-async -H 'x-gateway-token: ...' -d '{... \"runId\":\"$run\", \"nodeId\":\"n1\", \"kind\":\"connector.action\" ...}'"
 curl -s -X POST http://127.0.0.1:3001/internal/v1/dispatch-async \
   -H "x-gateway-token: $VESPID_INTERNAL_TOKEN" -H 'content-type: application/json' \
   -d "{\"organizationId\":\"$org_id\",
@@ -94,6 +96,7 @@ curl -s -X POST http://127.0.0.1:3001/internal/v1/dispatch-async \
        \"payload\":{\"connectorId\":\"echo\",\"actionId\":\"say\",\"input\":{\"hello\":\"world\"}}}"
 echo
 sleep 0.5
+echo "\$ curl http://127.0.0.1:3001/internal/v1/results/$run:n1:1 -H 'x-gateway-token: ...'"
 curl -s "http://127.0.0.1:3001/internal/v1/results/$run:n1:1" -H "x-gateway-token: $VESPID_INTERNAL_TOKEN"
 echo
 
