@@ -112,6 +112,12 @@ TEST(RestEnvelope, JsonBodyAsValueWhereTheTransportTakesIt) {
   RestResponse not_utf8{200, nullptr};
   not_utf8.raw_body = std::string("bad \xff byte");
   EXPECT_EQ(rest_response_envelope(not_utf8, nullptr, true), dom_envelope(not_utf8));
+  // A JSON string, null or number stays a string holding its text: "\"ok\"" is not "ok", and
+  // "null" is not an empty body.
+  for (const json& scalar : {json("ok"), json(nullptr), json(5), json(true)}) {
+    RestResponse r{200, scalar};
+    EXPECT_EQ(rest_response_envelope(r, nullptr, true), dom_envelope(r)) << scalar.dump();
+  }
 }
 
 }  // namespace

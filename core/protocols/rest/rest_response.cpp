@@ -73,8 +73,11 @@ std::string rest_response_envelope(const RestResponse& r, std::string* problem,
   const std::string body = r.raw_body ? *r.raw_body : dump(r.body);
   // Written as text, members in name order as dump() writes an object: the body is a JSON text
   // carried as a string, and escaping it was most of an envelope's cost. dump() writes valid
-  // UTF-8 (it replaces what is not), so a body it wrote can go in as the value it is.
-  const bool as_value = json_body_as_value && !r.raw_body;
+  // UTF-8 (it replaces what is not), so a body it wrote can go in as the value it is. Only an
+  // object or an array: a string or null there would read as the body's text, or as no body,
+  // where the HTTP body is their JSON text ("\"text\"", "null").
+  const bool as_value =
+      json_body_as_value && !r.raw_body && (r.body.is_object() || r.body.is_array());
   std::string headers_text;
   if ((as_value || json_write::valid_utf8(body)) &&
       json_write::append_value(headers_text, headers)) {

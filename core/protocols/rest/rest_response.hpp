@@ -16,7 +16,8 @@ namespace vespid::core {
 // follows it become headers or a body of its own (response splitting): such a response becomes
 // a 500 INTERNAL instead, and *problem (if given) says which header was refused.
 // `json_body_as_value`: write r.body (not a raw_body) as the JSON value it is rather than as a
-// string holding its text, for a transport that set VSP_CONN_REST_JSON_BODY.
+// string holding its text, for a transport that set VSP_CONN_REST_JSON_BODY; only an object or
+// an array, which cannot be mistaken for a body's text or for no body.
 std::string rest_response_envelope(const RestResponse& r, std::string* problem = nullptr,
                                    bool json_body_as_value = false);
 

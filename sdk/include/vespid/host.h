@@ -40,8 +40,9 @@ typedef struct vsp_plugin_conn vsp_plugin_conn; /* transport-owned; see conn_clo
 #define VSP_CONN_ADMISSION 0x4u
 /* A rest.v1 connection whose transport takes a response "body" that is a JSON value other than a
  * string, and sends that value's text, exactly as written, as the HTTP body. The host then
- * writes a JSON body as itself instead of as a string holding its text: nothing to escape on
- * one side and unescape on the other. Without the flag, "body" is always a string. */
+ * writes a JSON body that is an object or an array as itself instead of as a string holding its
+ * text: nothing to escape on one side and unescape on the other. Without the flag, "body" is
+ * always a string. */
 #define VSP_CONN_REST_JSON_BODY 0x8u
 
 typedef struct vsp_conn_info {

@@ -14,8 +14,9 @@
  *   request  {"method":"POST","path":"/v1/agents/pair","query":"a=b",
  *             "headers":{"authorization":"Bearer ...", ...names lowercased},"body":"<text>"}
  *   response {"status":201,"headers":{"content-type":"application/json"},"body":"<text>"}
- * and, to a transport that opened the connection with VSP_CONN_REST_JSON_BODY, a JSON body as
- * itself: {"status":201,"headers":{...},"body":{"id":"..."}} (its text is the HTTP body).
+ * and, to a transport that opened the connection with VSP_CONN_REST_JSON_BODY, a JSON object or
+ * array body as itself: {"status":201,"headers":{...},"body":{"id":"..."}} (its text is the
+ * HTTP body).
  *
  * Connection lifetime:
  *   1. transport accepts a socket, calls host->conn_open(...) -> vsp_host_conn*
