@@ -4,7 +4,6 @@
 #include <array>
 #include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/rfc7230.hpp>
 #include <boost/beast/websocket/detail/frame.hpp>
@@ -12,6 +11,8 @@
 #include <cstring>
 #include <utility>
 #include <vector>
+
+#include "deadline_queue.hpp"
 
 namespace vespid::ws {
 
@@ -54,10 +55,10 @@ std::size_t server_header(uint8_t* out, uint8_t opcode, std::uint64_t n) {
   return 10;
 }
 
-// For the operations an idle connection keeps waiting (its readiness wait, its keep-alive
-// timer): each gets a block of its own size. Asio's default recycles a thread's freed operation
-// blocks, so a small wait would sit for minutes in a block left over from a handshake's larger
-// operation.
+// For the operation an idle connection keeps waiting (its readiness wait): a block of its own
+// size. Asio's default recycles a thread's freed operation blocks, so a small wait would sit for
+// minutes in a block left over from a handshake's larger operation. (Its keep-alive is a
+// Deadline, which holds no operation at all.)
 template <class T>
 struct ExactAllocator {
   using value_type = T;
@@ -83,7 +84,8 @@ bool is_token(std::string_view list, std::string_view token) {
 }  // namespace
 
 struct FrameStream::Impl : std::enable_shared_from_this<Impl> {
-  explicit Impl(Stream s) : stream(std::move(s)), timer(stream.get_executor()) {}
+  explicit Impl(Stream s)
+      : stream(std::move(s)), deadline(stream.get_executor(), &on_deadline, this) {}
 
   // ---- Input ------------------------------------------------------------------------------
 
@@ -577,8 +579,7 @@ struct FrameStream::Impl : std::enable_shared_from_this<Impl> {
     if (!finished) {
       finished = true;
       end_ec = ec;
-      ++timer_round;
-      timer.cancel();
+      deadline.cancel();
     }
     complete_read(end_ec, 0);
     refuse_waiting_message(end_ec);
@@ -598,14 +599,17 @@ struct FrameStream::Impl : std::enable_shared_from_this<Impl> {
 
   void arm_keep_alive() {
     if (idle_timeout == Clock::duration::zero()) return;
-    const unsigned round = ++timer_round;
-    timer.expires_after(idle_timeout / 2);
-    timer.async_wait(net::bind_allocator(ExactAllocator<void>(),
-                                         [weak = weak_from_this(), round](beast::error_code ec) {
-                                           auto self = weak.lock();
-                                           if (!self || ec || self->timer_round != round) return;
-                                           self->on_keep_alive();
-                                         }));
+    deadline_closes = false;
+    deadline.expires_after(idle_timeout / 2);
+  }
+
+  static void on_deadline(void* impl) {
+    const std::shared_ptr<Impl> self = static_cast<Impl*>(impl)->shared_from_this();
+    if (self->deadline_closes) {
+      self->cut_off();
+    } else {
+      self->on_keep_alive();
+    }
   }
 
   void on_keep_alive() {
@@ -629,17 +633,12 @@ struct FrameStream::Impl : std::enable_shared_from_this<Impl> {
 
   // The closing handshake (ours, the peer's, or a failure's) gets handshake_timeout.
   void arm_deadline() {
-    const unsigned round = ++timer_round;
     if (handshake_timeout == Clock::duration::zero()) {
-      timer.cancel();  // no limit: only the keep-alive is stopped
+      deadline.cancel();  // no limit: only the keep-alive is stopped
       return;
     }
-    timer.expires_after(handshake_timeout);
-    timer.async_wait([weak = weak_from_this(), round](beast::error_code ec) {
-      auto self = weak.lock();
-      if (!self || ec || self->timer_round != round) return;
-      self->cut_off();
-    });
+    deadline_closes = true;
+    deadline.expires_after(handshake_timeout);
   }
 
   // Out of time: the socket is closed and what is outstanding completes with timeout.
@@ -656,7 +655,9 @@ struct FrameStream::Impl : std::enable_shared_from_this<Impl> {
   }
 
   Stream stream;
-  net::steady_timer timer;  // keep-alive while open, then the closing handshake's deadline
+  // The keep-alive's next tick while open, then the closing handshake's end (deadline_closes).
+  Deadline deadline;
+  bool deadline_closes = false;
 
   // Options.
   Clock::duration handshake_timeout = std::chrono::seconds(30);
@@ -709,15 +710,13 @@ struct FrameStream::Impl : std::enable_shared_from_this<Impl> {
   bool finished = false;  // the socket is closed; end_ec is what every later call gets
   beast::error_code fail_ec;
   beast::error_code end_ec;
-  unsigned timer_round = 0;  // bumped on every arm: an older expiry is ignored
 };
 
 FrameStream::FrameStream(Stream stream) : impl_(std::make_shared<Impl>(std::move(stream))) {}
 
 FrameStream::~FrameStream() {
-  // Handlers in flight hold the Impl; its timer must not keep it past the owner.
-  impl_->timer_round++;
-  impl_->timer.cancel();
+  // Handlers in flight may hold the Impl; its deadline must not act past the owner.
+  impl_->deadline.cancel();
 }
 
 Stream& FrameStream::next_layer() noexcept {

@@ -73,7 +73,7 @@ const BIO_METHOD* socket_method() {
 }  // namespace
 
 Core::Core(tcp::socket s, SSL_CTX* ctx)
-    : socket(std::move(s)), ssl(::SSL_new(ctx)), timer_(socket.get_executor()) {
+    : socket(std::move(s)), ssl(::SSL_new(ctx)), timer_(socket.get_executor(), &on_deadline, this) {
   if (ssl == nullptr) {
     ::ERR_clear_error();
     throw std::bad_alloc();
@@ -254,21 +254,20 @@ void Core::expires_at(std::chrono::steady_clock::time_point deadline) {
 
 void Core::arm_timer() {
   if (deadline_ == std::chrono::steady_clock::time_point::max()) return;
-  const unsigned round = ++timer_round_;
   timer_.expires_at(deadline_);
-  timer_.async_wait([weak = weak_from_this(), round](const beast::error_code& ec) {
-    const std::shared_ptr<Core> self = weak.lock();
-    if (!self || ec || round != self->timer_round_ || self->waits_ == 0) return;
-    // Like tcp_stream: the socket is closed, the waits end with operation_aborted, and
-    // end_wait reports beast::error::timeout.
-    self->timed_out_ = true;
-    beast::error_code ignored;
-    self->socket.close(ignored);
-  });
+}
+
+void Core::on_deadline(void* core) {
+  const std::shared_ptr<Core> self = static_cast<Core*>(core)->shared_from_this();
+  if (self->waits_ == 0) return;
+  // Like tcp_stream: the socket is closed, the waits end with operation_aborted, and end_wait
+  // reports beast::error::timeout.
+  self->timed_out_ = true;
+  beast::error_code ignored;
+  self->socket.close(ignored);
 }
 
 void Core::disarm_timer() {
-  ++timer_round_;
   timer_.cancel();
 }
 

@@ -36,7 +36,6 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/async_base.hpp>
 #include <boost/beast/core/error.hpp>
 #include <chrono>
@@ -45,6 +44,8 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+
+#include "deadline_queue.hpp"
 
 namespace vespid::ws {
 
@@ -59,9 +60,9 @@ enum class Want { nothing, readable, writable };
 
 enum class Role { client, server };
 
-// One connection's TLS state. Shared (held by TlsStream, weakly by the deadline timer's handler)
-// so that a timer expiry queued just before the stream went away finds nothing to touch.
-// Operations refer to it plainly: like any asio stream, it outlives the operations on it.
+// One connection's TLS state, shared: TlsStream holds it, and its deadline's expiry holds it while
+// closing the socket. Operations refer to it plainly: like any asio stream, it outlives the
+// operations on it.
 class Core : public std::enable_shared_from_this<Core> {
  public:
   // Where the session is: every operation checks it before calling OpenSSL.
@@ -101,13 +102,13 @@ class Core : public std::enable_shared_from_this<Core> {
   Want blocked(int ret, beast::error_code& ec);
   void arm_timer();
   void disarm_timer();
+  static void on_deadline(void* core);
 
-  net::steady_timer timer_;
+  Deadline timer_;  // armed to deadline_ while a readiness wait is outstanding
   std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
   beast::error_code failure_;  // what put the session in Phase::failed
   int fd_ = -1;                // the descriptor OpenSSL was given (a closed socket's may be reused)
   unsigned waits_ = 0;         // readiness waits outstanding
-  unsigned timer_round_ = 0;   // bumped on every arm and disarm: a stale expiry is ignored
   Phase phase_ = Phase::fresh;
   bool timed_out_ = false;
 };

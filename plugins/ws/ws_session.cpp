@@ -1,7 +1,6 @@
 #include "ws_session.hpp"
 
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <chrono>
 #include <mutex>
@@ -9,6 +8,7 @@
 #include <type_traits>
 #include <vespid/send_queue.hpp>
 
+#include "deadline_queue.hpp"
 #include "request_facts.hpp"
 #include "ws_options.hpp"
 
@@ -75,7 +75,7 @@ class WsSession final : public Session {
         ws_(std::move(stream)),
         req_(std::make_unique<Request>(std::move(req))),
         dialect_(std::move(dialect)),
-        timer_(ex),
+        timer_(ex, &on_deadline, this),
         out_(sh_->cfg.send_queue_bytes) {}
 
   void start();
@@ -95,7 +95,8 @@ class WsSession final : public Session {
 
   // Admission.
   void on_admit();
-  void on_admit_timeout(beast::error_code ec);
+  void on_admit_timeout();
+  static void on_deadline(void* session);
   void accept();
   void on_accept(beast::error_code ec);
   void refuse(unsigned http_status, std::string body, int status, std::string reason);
@@ -126,7 +127,7 @@ class WsSession final : public Session {
   WsStream ws_;
   std::unique_ptr<Request> req_;  // the upgrade request, until it is answered
   std::string dialect_;
-  net::steady_timer timer_;  // admission deadline, then the close drain deadline
+  Deadline timer_;  // the admission deadline, then (state_ Closing) the close drain deadline
   vsp_host_conn* host_conn_ = nullptr;
 
   // I/O thread only.
@@ -208,7 +209,6 @@ void WsSession<WsStream>::start() {
   host_conn_ = conn;
   out_.attach(sh_->host.api(), conn);
   timer_.expires_after(milliseconds(cfg().handshake_timeout_ms));
-  timer_.async_wait([self = self()](beast::error_code tec) { self->on_admit_timeout(tec); });
 }
 
 template <class WsStream>
@@ -255,8 +255,19 @@ void WsSession<WsStream>::on_admit() {
 }
 
 template <class WsStream>
-void WsSession<WsStream>::on_admit_timeout(beast::error_code ec) {
-  if (ec || state_ != State::Admitting) return;
+void WsSession<WsStream>::on_deadline(void* session) {
+  // Armed only while the registry holds the session (release() disarms it).
+  const std::shared_ptr<WsSession> self = static_cast<WsSession*>(session)->self();
+  if (self->state_ == State::Admitting) {
+    self->on_admit_timeout();
+  } else if (!self->released_) {
+    self->ws_.next_layer().close();
+    self->finish(self->close_status_, self->close_log_ + " (output not drained in time)");
+  }
+}
+
+template <class WsStream>
+void WsSession<WsStream>::on_admit_timeout() {
   const std::string why =
       "the gateway did not answer the WebSocket handshake within "
       "handshake_timeout_ms (" +
@@ -579,11 +590,6 @@ void WsSession<WsStream>::begin_close(int status, uint16_t ws_code, std::string 
       state_ = State::Closing;
       read_stopped_ = true;
       timer_.expires_after(milliseconds(kCloseDrainMs));
-      timer_.async_wait([self = self()](beast::error_code ec) {
-        if (ec || self->released_) return;
-        self->ws_.next_layer().close();
-        self->finish(self->close_status_, self->close_log_ + " (output not drained in time)");
-      });
       write_next();  // starts the closing handshake at once when nothing is queued
       return;
     case State::Closing:
