@@ -129,6 +129,10 @@ Config parse_config(std::string_view text) {
       cfg.cert_file = string(v, key);
     } else if (key == "key_file") {
       cfg.key_file = string(v, key);
+    } else if (key == "tls_ciphersuites") {
+      cfg.tls_ciphersuites = string(v, key);
+      if (cfg.tls_ciphersuites.empty())
+        wrong(key, "a non-empty list such as \"TLS_AES_128_GCM_SHA256\"", v);
     } else if (key == "routes") {
       if (!v.is_array()) wrong(key, "an array of route objects", v);
       routes = &v;
@@ -166,6 +170,7 @@ Config parse_config(std::string_view text) {
     } else {
       invalid("unknown config key \"" + key +
               "\" (known keys: host, bind, loopback_companion, port, tls, cert_file, key_file, "
+              "tls_ciphersuites, "
               "routes, max_message_bytes, "
               "max_body_bytes, max_header_bytes, max_pipelined_requests, max_connections, "
               "handshake_timeout_ms, "

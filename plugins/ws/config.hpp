@@ -20,8 +20,9 @@ struct Config {
   bool loopback_companion = true;  // with `bind`: also listen on 127.0.0.1 (local CLI, web UI)
   uint16_t port = 3001;            // 0 = ephemeral
   bool tls = false;
-  std::string cert_file;  // empty: the gateway's tls.cert_file, looked up at start
-  std::string key_file;   // empty: the gateway's tls.key_file, looked up at start
+  std::string cert_file;         // empty: the gateway's tls.cert_file, looked up at start
+  std::string key_file;          // empty: the gateway's tls.key_file, looked up at start
+  std::string tls_ciphersuites;  // empty: kDefaultCiphersuites (tls.hpp)
   std::vector<Route> routes;
   std::size_t max_message_bytes = 1048576;
   std::size_t max_body_bytes = 1048576;

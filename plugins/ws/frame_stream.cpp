@@ -466,16 +466,19 @@ struct FrameStream::Impl : std::enable_shared_from_this<Impl> {
   }
 
   void write_control(uint8_t op, std::string payload) {
-    writing = true;
-    ctl_out.resize(kMaxHeader);
+    // The frame lives in the handler (at a stable address) until it is written: an open
+    // connection keeps no control frame buffer.
+    auto frame = std::make_unique<std::string>(kMaxHeader, '\0');
     const std::size_t h =
-        server_header(reinterpret_cast<uint8_t*>(ctl_out.data()), op, payload.size());
-    ctl_out.resize(h);
-    ctl_out += payload;
-    net::async_write(stream, net::buffer(ctl_out),
-                     [self = shared_from_this(), op](beast::error_code ec, std::size_t) {
+        server_header(reinterpret_cast<uint8_t*>(frame->data()), op, payload.size());
+    frame->resize(h);
+    *frame += payload;
+    const net::const_buffer bytes = net::buffer(*frame);
+    writing = true;
+    net::async_write(stream, bytes,
+                     [self = shared_from_this(), op, frame = std::move(frame)](beast::error_code ec,
+                                                                               std::size_t) {
                        self->writing = false;
-                       self->ctl_out = std::string();
                        if (op == kClose) {
                          self->close_due = false;
                          self->close_sent = true;  // nothing follows it
@@ -692,7 +695,6 @@ struct FrameStream::Impl : std::enable_shared_from_this<Impl> {
   std::size_t wr_count = 0;
   std::vector<uint8_t> wr_headers;  // their frame headers, kMaxHeader bytes each
   std::vector<net::const_buffer> wr_buffers;
-  std::string ctl_out;           // the control frame being written
   std::string control_payload;   // of the pong or the close that is due
   bool writing = false;          // a frame is on its way to the socket
   bool message_writing = false;  // and it is the caller's message

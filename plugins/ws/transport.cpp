@@ -64,7 +64,8 @@ void WsTransport::load_tls() {
   std::string key = cfg.key_file;
   if (cert.empty()) cert = config_string(host_, "tls.cert_file");
   if (key.empty()) key = config_string(host_, "tls.key_file");
-  shared_->tls = make_server_tls(cert, key);
+  shared_->tls = make_server_tls(
+      cert, key, cfg.tls_ciphersuites.empty() ? kDefaultCiphersuites : cfg.tls_ciphersuites);
 }
 
 void WsTransport::start() {

@@ -3,7 +3,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <chrono>
-#include <mutex>
 #include <optional>
 #include <type_traits>
 #include <vespid/send_queue.hpp>
@@ -68,17 +67,16 @@ constexpr uint64_t kLingerMs = 2000;
 template <class WsStream>
 class WsSession final : public Session {
  public:
-  WsSession(std::shared_ptr<Shared> sh, Stream stream, Request req, std::string dialect,
-            Executor ex)
+  WsSession(std::shared_ptr<Shared> sh, Stream stream, Request req, Executor ex)
       : Session(ex),
         sh_(std::move(sh)),
         ws_(std::move(stream)),
         req_(std::make_unique<Request>(std::move(req))),
-        dialect_(std::move(dialect)),
         timer_(ex, &on_deadline, this),
         out_(sh_->cfg.send_queue_bytes) {}
 
-  void start();
+  // Asks the host to admit the connection in `dialect` (only the host keeps it after this).
+  void start(const std::string& dialect);
   int send(std::string_view message) noexcept override;
   void close(int code, const char* reason) noexcept override;
   void admit(int status, int http_status, std::string_view body) noexcept override;
@@ -94,7 +92,7 @@ class WsSession final : public Session {
   const Config& cfg() const noexcept { return sh_->cfg; }
 
   // Admission.
-  void on_admit();
+  void on_admit(int status, int http_status, std::string body);
   void on_admit_timeout();
   static void on_deadline(void* session);
   void accept();
@@ -126,7 +124,6 @@ class WsSession final : public Session {
   std::shared_ptr<Shared> sh_;
   WsStream ws_;
   std::unique_ptr<Request> req_;  // the upgrade request, until it is answered
-  std::string dialect_;
   Deadline timer_;  // the admission deadline, then (state_ Closing) the close drain deadline
   vsp_host_conn* host_conn_ = nullptr;
 
@@ -141,30 +138,28 @@ class WsSession final : public Session {
   bool close_started_ = false;  // async_close issued
   bool close_op_ = false;       // async_close in flight
   bool lingering_ = false;
-  bool closing_local_ = false;  // we are closing (host close, stop)
+  bool closing_local_ = false;  // we are closing (host close, stop); close_text_ is set
   int close_status_ = VSP_OK;
   uint16_t close_code_ = websocket::close_code::normal;
-  std::string close_reason_;  // what the close frame says
-  std::string close_log_;     // what conn_closed says
-  bool released_ = false;     // conn_closed called (or never owed)
+  // Once closing_local_: what the close frame says, and what conn_closed says. Kept apart
+  // because an open connection needs neither.
+  struct CloseText {
+    std::string reason;
+    std::string log;
+  };
+  std::unique_ptr<CloseText> close_text_;
+  bool released_ = false;  // conn_closed called (or never owed)
   bool removed_ = false;
 
   // Any thread, under the queue's own mutex (see send_queue.hpp): the host's send() and close(),
   // the limits, the busy/writable accounting; whole messages, each one WebSocket text message.
   vsp::MessageQueue out_;
-
-  // Shared with the host's admit(), guarded by mu_.
-  std::mutex mu_;
-  bool admit_seen_ = false;
-  int admit_status_ = VSP_OK;
-  int admit_http_status_ = 0;
-  std::string admit_body_;
 };
 
 // ---- Admission ------------------------------------------------------------------------------
 
 template <class WsStream>
-void WsSession<WsStream>::start() {
+void WsSession<WsStream>::start(const std::string& dialect) {
   const auto target = split_target(req_->target());
   const std::string path(target ? target->path : std::string_view("/"));
   const std::string query(target ? target->query : std::string_view());
@@ -184,7 +179,7 @@ void WsSession<WsStream>::start() {
 
   vsp_conn_info info{};
   info.struct_size = sizeof info;
-  info.dialect = dialect_.c_str();
+  info.dialect = dialect.c_str();
   info.peer_address = peer.c_str();
   info.local_address = local.c_str();
   info.flags = VSP_CONN_ADMISSION | (ws_.next_layer().is_tls() ? VSP_CONN_TLS : 0u);
@@ -200,7 +195,7 @@ void WsSession<WsStream>::start() {
   // The host may call admit() before this returns (even on this thread); admit only posts.
   const int rc = sh_->host.api()->conn_open(sh_->host.instance(), &info, handle(), &conn, &err);
   if (rc != VSP_OK) {
-    sh_->host.warn("the gateway refused a " + dialect_ + " connection from " + peer + ": " +
+    sh_->host.warn("the gateway refused a " + dialect + " connection from " + peer + ": " +
                    err.message);
     released_ = true;  // the host never knew it: no conn_closed
     refuse(503, error_json("UNAVAILABLE", err.message), rc, err.message);
@@ -215,35 +210,21 @@ template <class WsStream>
 void WsSession<WsStream>::admit(int status, int http_status, std::string_view body) noexcept {
   try {
     if (out_.finished()) return;
-    {
-      std::lock_guard lock(mu_);
-      if (admit_seen_) return;
-      admit_seen_ = true;
-      admit_status_ = status;
-      admit_http_status_ = http_status;
-      admit_body_.assign(body);
-    }
-    net::post(ex_, [self = self()] { self->on_admit(); });
+    // The decision travels with the post: the first to reach the I/O thread wins (on_admit).
+    net::post(ex_, [self = self(), status, http_status, body = std::string(body)]() mutable {
+      self->on_admit(status, http_status, std::move(body));
+    });
   } catch (...) {
     // Only allocation can fail; the admission deadline answers the peer.
   }
 }
 
 template <class WsStream>
-void WsSession<WsStream>::on_admit() {
+void WsSession<WsStream>::on_admit(int status, int http_status, std::string body) {
   // Whichever comes first on this thread wins: the host's decision, the deadline, or a stop.
   // A late decision finds the handshake already answered and conn_closed already called.
   if (state_ != State::Admitting) return;
   timer_.cancel();
-  int status = VSP_OK;
-  int http_status = 0;
-  std::string body;
-  {
-    std::lock_guard lock(mu_);
-    status = admit_status_;
-    http_status = admit_http_status_;
-    body.swap(admit_body_);
-  }
   if (status == VSP_OK) {
     accept();
     return;
@@ -260,9 +241,9 @@ void WsSession<WsStream>::on_deadline(void* session) {
   const std::shared_ptr<WsSession> self = static_cast<WsSession*>(session)->self();
   if (self->state_ == State::Admitting) {
     self->on_admit_timeout();
-  } else if (!self->released_) {
+  } else if (!self->released_ && self->close_text_) {  // the drain after begin_close
     self->ws_.next_layer().close();
-    self->finish(self->close_status_, self->close_log_ + " (output not drained in time)");
+    self->finish(self->close_status_, self->close_text_->log + " (output not drained in time)");
   }
 }
 
@@ -437,7 +418,7 @@ void WsSession<WsStream>::on_read_error(beast::error_code ec) {
   if (released_) return;
   if (ec == websocket::error::closed) {
     if (closing_local_) {
-      finish(close_status_, close_log_);
+      finish(close_status_, close_text_->log);
       return;
     }
     const auto& r = ws_.reason();
@@ -446,7 +427,7 @@ void WsSession<WsStream>::on_read_error(beast::error_code ec) {
     finish(VSP_OK, why + ")");
   } else if (ec == beast::error::timeout) {
     if (closing_local_) {
-      finish(close_status_, close_log_ + " (the closing handshake timed out)");
+      finish(close_status_, close_text_->log + " (the closing handshake timed out)");
       return;
     }
     finish(VSP_E_IO,
@@ -465,7 +446,7 @@ void WsSession<WsStream>::on_read_error(beast::error_code ec) {
     }
     finish(VSP_E_INVALID, why);
   } else if (closing_local_) {
-    finish(close_status_, close_log_);
+    finish(close_status_, close_text_->log);
   } else {
     finish(VSP_E_IO, "connection lost: " + ec.message());
   }
@@ -537,7 +518,7 @@ void WsSession<WsStream>::on_write(beast::error_code ec, std::size_t messages) {
   }
   if (ec) {
     finish(closing_local_ ? close_status_ : VSP_E_IO,
-           closing_local_ ? close_log_ : "write failed: " + ec.message());
+           closing_local_ ? close_text_->log : "write failed: " + ec.message());
     return;
   }
   out_.written(messages);  // frees them; conn_writable once a busy queue is down to a quarter
@@ -573,16 +554,16 @@ void WsSession<WsStream>::on_host_close() {
 template <class WsStream>
 void WsSession<WsStream>::begin_close(int status, uint16_t ws_code, std::string reason) {
   if (closing_local_ || released_) return;
+  close_text_ = std::make_unique<CloseText>(CloseText{
+      close_reason_text(reason), reason.empty() ? std::string("closed by the gateway") : reason});
   closing_local_ = true;
   close_status_ = status;
   close_code_ = ws_code;
-  close_reason_ = close_reason_text(reason);
-  close_log_ = reason.empty() ? std::string("closed by the gateway") : reason;
   out_.request_close(status, reason.c_str());  // from here on every send is VSP_E_CLOSED
   switch (state_) {
     case State::Admitting:
       // Only a stop gets here (the host closes nothing it has not admitted).
-      refuse(503, error_json("UNAVAILABLE", reason), status, close_log_);
+      refuse(503, error_json("UNAVAILABLE", reason), status, close_text_->log);
       return;
     case State::Accepting:  // on_accept goes on from here
       return;
@@ -604,7 +585,7 @@ void WsSession<WsStream>::start_close_handshake() {
   close_started_ = true;
   close_op_ = true;
   ws_.async_close(
-      websocket::close_reason(static_cast<websocket::close_code>(close_code_), close_reason_),
+      websocket::close_reason(static_cast<websocket::close_code>(close_code_), close_text_->reason),
       [self = self()](beast::error_code ec) { self->on_closed(ec); });
 }
 
@@ -614,7 +595,7 @@ void WsSession<WsStream>::on_closed(beast::error_code ec) {
   if (ec && ec != websocket::error::closed && !released_) {
     sh_->host.debug("closing handshake ended with: " + ec.message());
   }
-  finish(close_status_, close_log_);
+  finish(close_status_, close_text_->log);
 }
 
 template <class WsStream>
@@ -662,15 +643,14 @@ void start_ws_session(const std::shared_ptr<Shared>& shared, Stream stream, Requ
                       const Route& route, Executor ex, Session* replaces) {
   auto run = [&](auto session) {
     const bool stopping = shared->registry.replace(replaces, session);
-    session->start();
+    session->start(route.dialect);
     if (stopping) session->begin_stop();
   };
   if (shared->cfg.permessage_deflate) {
     run(std::make_shared<WsSession<websocket::stream<Stream>>>(shared, std::move(stream),
-                                                               std::move(req), route.dialect, ex));
+                                                               std::move(req), ex));
   } else {
-    run(std::make_shared<WsSession<FrameStream>>(shared, std::move(stream), std::move(req),
-                                                 route.dialect, ex));
+    run(std::make_shared<WsSession<FrameStream>>(shared, std::move(stream), std::move(req), ex));
   }
 }
 

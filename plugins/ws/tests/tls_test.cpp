@@ -58,6 +58,34 @@ int renegotiation_outcome(uint16_t port, const std::string& ca_file) {
   return outcome;
 }
 
+// The TLS 1.3 suite a client offering `client_suites` (in its order of preference) ends up
+// with, verifying the server; empty if the handshake failed.
+std::string negotiated_suite(uint16_t port, const std::string& ca_file, const char* client_suites) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  SSL_CTX* ctx = ::SSL_CTX_new(TLS_client_method());
+  ::SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+  ::SSL_CTX_set_ciphersuites(ctx, client_suites);
+  ::SSL_CTX_load_verify_locations(ctx, ca_file.c_str(), nullptr);
+  ::SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  SSL* ssl = ::SSL_new(ctx);
+  std::string suite;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::SSL_set_fd(ssl, fd) == 1 &&
+      ::SSL_connect(ssl) == 1) {
+    suite = ::SSL_CIPHER_get_name(::SSL_get_current_cipher(ssl));
+  }
+  ::ERR_clear_error();
+  ::SSL_free(ssl);
+  ::SSL_CTX_free(ctx);
+  ::close(fd);
+  return suite;
+}
+
 class TlsTest : public WsTest {
  protected:
   json tls_config() {
@@ -193,6 +221,42 @@ TEST_F(TlsTest, AClientAskingToRenegotiateIsRefused) {
   auto res = p->request("GET", "/healthz");
   ASSERT_TRUE(res) << p->last_error().message();
   EXPECT_EQ(res->status, 200);
+}
+
+TEST_F(TlsTest, TheServerPrefersAes128GcmOverTheClientsOrder) {
+  start(tls_config());
+  // OpenSSL's own client order (AES-256 first), and a client that prefers ChaCha20.
+  EXPECT_EQ(negotiated_suite(port_, tls_files().ca_pem,
+                             "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:"
+                             "TLS_AES_128_GCM_SHA256"),
+            "TLS_AES_128_GCM_SHA256");
+  EXPECT_EQ(negotiated_suite(port_, tls_files().ca_pem,
+                             "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256"),
+            "TLS_AES_128_GCM_SHA256");
+  // A client without it gets the next of ours that it has.
+  EXPECT_EQ(negotiated_suite(port_, tls_files().ca_pem,
+                             "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384"),
+            "TLS_AES_256_GCM_SHA384");
+}
+
+TEST_F(TlsTest, TheConfiguredSuitesAreTheOnlyOnesOffered) {
+  json config = tls_config();
+  config["tls_ciphersuites"] = "TLS_CHACHA20_POLY1305_SHA256";
+  start(config);
+  EXPECT_EQ(negotiated_suite(port_, tls_files().ca_pem,
+                             "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256"),
+            "TLS_CHACHA20_POLY1305_SHA256");
+  EXPECT_EQ(negotiated_suite(port_, tls_files().ca_pem, "TLS_AES_128_GCM_SHA256"), "");
+}
+
+TEST_F(TlsTest, AnUnknownSuiteFailsStartNamingTheKey) {
+  json config = tls_config();
+  config["tls_ciphersuites"] = "TLS_NOT_A_SUITE";
+  config["port"] = 0;
+  std::string err;
+  ASSERT_EQ(host_->create(config.dump(), &err), VSP_OK) << err;
+  EXPECT_EQ(host_->start(&err), VSP_E_INVALID);
+  EXPECT_NE(err.find("tls_ciphersuites \"TLS_NOT_A_SUITE\""), std::string::npos) << err;
 }
 
 TEST_F(TlsTest, NoCertificateFailsStart) {
