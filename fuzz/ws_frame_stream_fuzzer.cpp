@@ -117,8 +117,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ioc.restart();
   int fds[2];
   FUZZ_CHECK(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0, "no socket pair");
-  tcp::socket client(ioc);
-  tcp::socket server(ioc);
+  Socket client(ioc);
+  Socket server(ioc);
   beast::error_code ec;
   client.assign(tcp::v4(), fds[0], ec);
   FUZZ_CHECK(!ec, "cannot adopt the client's socket");
@@ -127,7 +127,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   // The client: its bytes, then its half close; everything the server writes is drained.
   net::async_write(client, net::buffer(client_bytes), [&](beast::error_code ec, std::size_t) {
-    if (!ec) client.shutdown(tcp::socket::shutdown_send, ec);
+    if (!ec) client.shutdown(Socket::shutdown_send, ec);
   });
   std::string sink(4096, '\0');
   std::function<void()> drain = [&] {

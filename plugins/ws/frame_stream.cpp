@@ -369,7 +369,7 @@ struct FrameStream::Impl : std::enable_shared_from_this<Impl> {
   void wait(tls_detail::Want want) {
     rd_waiting = true;
     stream.socket().async_wait(
-        want == tls_detail::Want::writable ? tcp::socket::wait_write : tcp::socket::wait_read,
+        want == tls_detail::Want::writable ? Socket::wait_write : Socket::wait_read,
         net::bind_allocator(ExactAllocator<void>(),
                             [self = shared_from_this()](beast::error_code ec) {
                               self->rd_waiting = false;

@@ -84,7 +84,7 @@ void linger_close(Stream& stream, std::shared_ptr<void> keep, uint64_t linger_ms
   stream.expires_after(std::chrono::milliseconds(linger_ms));
   auto half_close_and_drain = [drain] {
     beast::error_code ec;
-    drain->stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    drain->stream.socket().shutdown(Socket::shutdown_send, ec);
     if (ec) {
       drain->finish();
       return;

@@ -89,7 +89,7 @@ struct Exchange {
 // (send/close, on this session for nothing, on its RestSlots for answers) take mu_ and post.
 class HttpSession final : public Session {
  public:
-  HttpSession(std::shared_ptr<Shared> sh, tcp::socket socket, Executor ex)
+  HttpSession(std::shared_ptr<Shared> sh, Socket socket, Executor ex)
       : Session(ex), sh_(std::move(sh)), timer_(ex) {
     stream_.emplace(std::move(socket), sh_->tls.get());
   }
@@ -836,7 +836,7 @@ std::string HttpSession::local() {
 
 }  // namespace
 
-bool start_http_session(const std::shared_ptr<Shared>& shared, tcp::socket socket, Executor ex) {
+bool start_http_session(const std::shared_ptr<Shared>& shared, Socket socket, Executor ex) {
   auto session = std::make_shared<HttpSession>(shared, std::move(socket), ex);
   switch (shared->registry.add(session)) {
     case Registry::Added::Ok:

@@ -15,6 +15,6 @@ namespace vespid::ws {
 // Listener thread. Registers a session for `socket` (whose executor is `ex`) and starts it on
 // its own thread, or closes the socket when max_connections is reached or the instance stops.
 // Returns false when it refused the connection.
-bool start_http_session(const std::shared_ptr<Shared>& shared, tcp::socket socket, Executor ex);
+bool start_http_session(const std::shared_ptr<Shared>& shared, Socket socket, Executor ex);
 
 }  // namespace vespid::ws

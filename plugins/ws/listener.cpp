@@ -66,12 +66,12 @@ void Listener::accept() {
   next_ = (next_ + 1) % iocs_.size();
   acceptor_.async_accept(target.get_executor(),
                          [self = shared_from_this(), ex = target.get_executor()](
-                             beast::error_code ec, tcp::socket socket) {
+                             beast::error_code ec, Socket socket) {
                            self->on_accept(ec, std::move(socket), ex);
                          });
 }
 
-void Listener::on_accept(beast::error_code ec, tcp::socket socket, Executor ex) {
+void Listener::on_accept(beast::error_code ec, Socket socket, Executor ex) {
   if (closed_) return;
   if (ec) {
     if (ec == net::error::operation_aborted) return;

@@ -13,6 +13,7 @@
 
 #include "session.hpp"
 #include "shared.hpp"
+#include "tls_stream.hpp"
 
 namespace vespid::ws {
 
@@ -33,7 +34,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
  private:
   void accept();
-  void on_accept(boost::system::error_code ec, boost::asio::ip::tcp::socket socket, Executor ex);
+  void on_accept(boost::system::error_code ec, Socket socket, Executor ex);
   void refused();
 
   std::shared_ptr<Shared> sh_;

@@ -2,7 +2,7 @@
 
 namespace vespid::ws {
 
-Stream::Stream(tcp::socket socket, net::ssl::context* tls) {
+Stream::Stream(Socket socket, net::ssl::context* tls) {
   if (tls != nullptr) {
     tls_.emplace(std::move(socket), *tls);
   } else {

@@ -25,21 +25,21 @@ namespace vespid::ws {
 
 class Stream {
  public:
-  using executor_type = tcp::socket::executor_type;
+  using executor_type = Socket::executor_type;
   using tls_stream = TlsStream;
   // For beast::get_lowest_layer: the socket, under TLS or not (Beast's WebSocket timeouts close
   // it).
-  using next_layer_type = tcp::socket;
+  using next_layer_type = Socket;
 
   // `tls` null: plain TCP. Otherwise the peer speaks TLS (server or client side is chosen by
   // the handshake the owner runs on tls()); the context must outlive the stream.
-  Stream(tcp::socket socket, net::ssl::context* tls);
+  Stream(Socket socket, net::ssl::context* tls);
   Stream(Stream&&) noexcept = default;
   Stream& operator=(Stream&&) = delete;  // beast::tcp_stream cannot be move-assigned
 
   executor_type get_executor() noexcept { return next_layer().get_executor(); }
-  tcp::socket& next_layer() noexcept { return tls_ ? tls_->next_layer() : tcp_->socket(); }
-  tcp::socket& socket() noexcept { return next_layer(); }
+  Socket& next_layer() noexcept { return tls_ ? tls_->next_layer() : tcp_->socket(); }
+  Socket& socket() noexcept { return next_layer(); }
   bool is_tls() const noexcept { return tls_.has_value(); }
   tls_stream& tls() noexcept { return *tls_; }
 
@@ -70,7 +70,7 @@ class Stream {
   void close() noexcept;
 
  private:
-  std::optional<beast::tcp_stream> tcp_;
+  std::optional<beast::basic_stream<tcp, Socket::executor_type>> tcp_;
   std::optional<TlsStream> tls_;  // a handle: the TLS state itself is kept aside
 };
 

@@ -72,7 +72,7 @@ const BIO_METHOD* socket_method() {
 
 }  // namespace
 
-Core::Core(tcp::socket s, SSL_CTX* ctx)
+Core::Core(Socket s, SSL_CTX* ctx)
     : socket(std::move(s)), ssl(::SSL_new(ctx)), timer_(socket.get_executor(), &on_deadline, this) {
   if (ssl == nullptr) {
     ::ERR_clear_error();
@@ -296,7 +296,7 @@ beast::error_code Core::set_host_name(const std::string& name) {
 
 }  // namespace tls_detail
 
-TlsStream::TlsStream(tcp::socket socket, net::ssl::context& ctx)
+TlsStream::TlsStream(Socket socket, net::ssl::context& ctx)
     : core_(std::make_shared<tls_detail::Core>(std::move(socket), ctx.native_handle())) {}
 
 void TlsStream::shutdown(beast::error_code& ec) {
@@ -304,7 +304,7 @@ void TlsStream::shutdown(beast::error_code& ec) {
     const tls_detail::Want want = core_->shutdown(ec);
     if (want == tls_detail::Want::nothing) return;
     core_->socket.wait(
-        want == tls_detail::Want::readable ? tcp::socket::wait_read : tcp::socket::wait_write, ec);
+        want == tls_detail::Want::readable ? Socket::wait_read : Socket::wait_write, ec);
     if (ec) return;
   }
 }

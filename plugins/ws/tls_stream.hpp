@@ -34,6 +34,7 @@
 #include <array>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core/async_base.hpp>
@@ -52,6 +53,11 @@ namespace vespid::ws {
 namespace net = boost::asio;
 namespace beast = boost::beast;
 using tcp = net::ip::tcp;
+
+// Every socket of this plugin runs on an io_context of its own thread, so its executor is that
+// io_context's and not Asio's type-erased any_io_executor: 48 bytes less in each socket, and in
+// every operation pending on it (an idle connection always has its readiness wait).
+using Socket = net::basic_stream_socket<tcp, net::io_context::executor_type>;
 
 namespace tls_detail {
 
@@ -74,7 +80,7 @@ class Core : public std::enable_shared_from_this<Core> {
     failed,       // a fatal TLS or socket error: OpenSSL must not be called again
   };
 
-  Core(tcp::socket socket, SSL_CTX* ctx);
+  Core(Socket socket, SSL_CTX* ctx);
   ~Core();
   Core(const Core&) = delete;
   Core& operator=(const Core&) = delete;
@@ -93,7 +99,7 @@ class Core : public std::enable_shared_from_this<Core> {
 
   beast::error_code set_host_name(const std::string& name);
 
-  tcp::socket socket;
+  Socket socket;
   SSL* const ssl;
 
  private:
@@ -171,8 +177,8 @@ struct ShutdownStep {
 // One operation: try the OpenSSL call; when it blocks, wait for the readiness it asked for and
 // try again; complete when it is done or failed (posted if that happens before any wait).
 template <class Step, class Handler>
-class Op : public beast::async_base<Handler, tcp::socket::executor_type> {
-  using base = beast::async_base<Handler, tcp::socket::executor_type>;
+class Op : public beast::async_base<Handler, Socket::executor_type> {
+  using base = beast::async_base<Handler, Socket::executor_type>;
 
  public:
   template <class H>
@@ -202,7 +208,7 @@ class Op : public beast::async_base<Handler, tcp::socket::executor_type> {
     waiting_ = true;
     core_.begin_wait();
     core_.socket.async_wait(
-        want == Want::readable ? tcp::socket::wait_read : tcp::socket::wait_write,
+        want == Want::readable ? Socket::wait_read : Socket::wait_write,
         std::move(*this));
   }
 
@@ -222,7 +228,7 @@ class Op : public beast::async_base<Handler, tcp::socket::executor_type> {
 };
 
 struct Initiate {
-  using executor_type = tcp::socket::executor_type;
+  using executor_type = Socket::executor_type;
   Core* core;
   executor_type get_executor() const noexcept { return core->socket.get_executor(); }
 
@@ -236,20 +242,20 @@ struct Initiate {
 
 class TlsStream {
  public:
-  using executor_type = tcp::socket::executor_type;
+  using executor_type = Socket::executor_type;
   // The socket itself: beast::get_lowest_layer, Beast's WebSocket timeouts close it there.
-  using next_layer_type = tcp::socket;
+  using next_layer_type = Socket;
   enum handshake_type { client, server };
 
   // `socket` may still be unconnected (a client connects next_layer().socket() first): the TLS
   // session is bound to its descriptor when the handshake starts. `ctx` must outlive the stream.
   // Throws std::bad_alloc when OpenSSL cannot make the SSL object.
-  TlsStream(tcp::socket socket, net::ssl::context& ctx);
+  TlsStream(Socket socket, net::ssl::context& ctx);
   TlsStream(TlsStream&&) noexcept = default;
   TlsStream& operator=(TlsStream&&) noexcept = default;
 
   executor_type get_executor() noexcept { return core_->socket.get_executor(); }
-  tcp::socket& next_layer() noexcept { return core_->socket; }
+  Socket& next_layer() noexcept { return core_->socket; }
   SSL* native_handle() noexcept { return core_->ssl; }
 
   // Client side, before the handshake: send `name` as SNI (not when it is an IP address) and

@@ -83,7 +83,7 @@ Peer::~Peer() = default;
 
 boost::system::error_code Peer::connect() {
   auto& d = *impl_;
-  tcp::socket socket(d.ioc);
+  Socket socket(d.ioc);
   beast::error_code ec;
   socket.open(tcp::v4(), ec);
   if (ec) return last_error_ = ec;

@@ -30,9 +30,9 @@ class TlsStreamTest : public ::testing::Test {
     server_ctx_ = make_server_tls(tls_files().cert_pem, tls_files().key_pem);
     client_ctx_ = client_tls(tls_files().ca_pem);
     tcp::acceptor acceptor(ioc_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
-    tcp::socket client_socket(ioc_);
+    Socket client_socket(ioc_);
     client_socket.connect(acceptor.local_endpoint());
-    tcp::socket server_socket = acceptor.accept();
+    Socket server_socket = acceptor.accept(ioc_);
     server_.emplace(std::move(server_socket), server_ctx_.get());
     client_.emplace(std::move(client_socket), client_ctx_.get());
   }
@@ -155,7 +155,7 @@ TEST_F(TlsStreamTest, TeardownSendsCloseNotifyThenClosesTcp) {
 TEST_F(TlsStreamTest, ATcpEndWithoutCloseNotifyIsATruncation) {
   ASSERT_NO_FATAL_FAILURE(handshake_both());
   // A FIN (close() could reset instead: the client has not read the server's session tickets).
-  client_->socket().shutdown(tcp::socket::shutdown_send);
+  client_->socket().shutdown(Socket::shutdown_send);
   char buf[16];
   std::optional<beast::error_code> result;
   server_->async_read_some(net::buffer(buf),
