@@ -8,7 +8,10 @@
 #include <boost/beast/http/rfc7230.hpp>
 #include <boost/beast/websocket/detail/frame.hpp>
 #include <boost/beast/websocket/detail/hybi13.hpp>
+#include <cstddef>
 #include <cstring>
+#include <new>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -506,24 +509,29 @@ struct FrameStream::Impl : std::enable_shared_from_this<Impl> {
   void write_message() {
     writing = true;
     message_writing = true;
-    wr_headers.resize(wr_count * kMaxHeader);
-    wr_buffers.clear();
-    wr_buffers.reserve(2 * wr_count);
+    // One block for the write: the buffer list (two per message), then the frame headers.
+    const std::size_t buffer_count = 2 * wr_count;
+    wr_block = std::make_unique_for_overwrite<std::byte[]>(
+        buffer_count * sizeof(net::const_buffer) + wr_count * kMaxHeader);
+    auto* headers =
+        reinterpret_cast<uint8_t*>(wr_block.get()) + buffer_count * sizeof(net::const_buffer);
+    net::const_buffer* buffers = nullptr;
     std::size_t payload = 0;
     for (std::size_t i = 0; i < wr_count; ++i) {
-      uint8_t* header = wr_headers.data() + i * kMaxHeader;
+      uint8_t* header = headers + i * kMaxHeader;
       const std::string& message = wr_msgs[i];
-      wr_buffers.emplace_back(header, server_header(header, kText, message.size()));
-      wr_buffers.emplace_back(message.data(), message.size());
+      void* slot = wr_block.get() + 2 * i * sizeof(net::const_buffer);
+      auto* first =
+          new (slot) net::const_buffer(header, server_header(header, kText, message.size()));
+      new (first + 1) net::const_buffer(message.data(), message.size());
+      if (i == 0) buffers = first;
       payload += message.size();
     }
-    net::async_write(stream, wr_buffers,
+    net::async_write(stream, std::span<const net::const_buffer>(buffers, buffer_count),
                      [self = shared_from_this(), payload](beast::error_code ec, std::size_t) {
                        self->writing = false;
                        self->message_writing = false;
-                       // Given back: an idle connection keeps no write state.
-                       std::vector<uint8_t>().swap(self->wr_headers);
-                       std::vector<net::const_buffer>().swap(self->wr_buffers);
+                       self->wr_block.reset();  // an idle connection keeps no write state
                        WriteHandler done = std::exchange(self->wr_done, nullptr);
                        if (ec) {
                          done(ec, 0);
@@ -693,8 +701,9 @@ struct FrameStream::Impl : std::enable_shared_from_this<Impl> {
   WriteHandler wr_done;
   const std::string* wr_msgs = nullptr;  // the caller's messages, wr_count of them
   std::size_t wr_count = 0;
-  std::vector<uint8_t> wr_headers;  // their frame headers, kMaxHeader bytes each
-  std::vector<net::const_buffer> wr_buffers;
+  // While they are written: their buffer list (a header and a payload each), then the headers'
+  // bytes (kMaxHeader each), in one allocation.
+  std::unique_ptr<std::byte[]> wr_block;
   std::string control_payload;   // of the pong or the close that is due
   bool writing = false;          // a frame is on its way to the socket
   bool message_writing = false;  // and it is the caller's message
