@@ -2,27 +2,31 @@
 
 namespace vespid::ws {
 
-Stream::Stream(Socket socket, net::ssl::context* tls) {
-  if (tls != nullptr) {
-    tls_.emplace(std::move(socket), *tls);
-  } else {
-    tcp_.emplace(std::move(socket));
-  }
+namespace {
+
+std::variant<beast::basic_stream<tcp, Socket::executor_type>, TlsStream> make(
+    Socket socket, net::ssl::context* tls) {
+  if (tls != nullptr) return TlsStream(std::move(socket), *tls);
+  return beast::basic_stream<tcp, Socket::executor_type>(std::move(socket));
 }
 
+}  // namespace
+
+Stream::Stream(Socket socket, net::ssl::context* tls) : s_(make(std::move(socket), tls)) {}
+
 void Stream::expires_after(std::chrono::steady_clock::duration d) {
-  if (tls_) {
-    tls_->expires_after(d);
+  if (Tcp* plain = std::get_if<Tcp>(&s_)) {
+    plain->expires_after(d);
   } else {
-    tcp_->expires_after(d);
+    tls().expires_after(d);
   }
 }
 
 void Stream::expires_never() {
-  if (tls_) {
-    tls_->expires_never();
+  if (Tcp* plain = std::get_if<Tcp>(&s_)) {
+    plain->expires_never();
   } else {
-    tcp_->expires_never();
+    tls().expires_never();
   }
 }
 

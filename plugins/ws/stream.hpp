@@ -15,9 +15,9 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 #include <chrono>
-#include <optional>
 #include <string>
 #include <utility>
+#include <variant>
 
 #include "tls_stream.hpp"
 
@@ -38,10 +38,13 @@ class Stream {
   Stream& operator=(Stream&&) = delete;  // beast::tcp_stream cannot be move-assigned
 
   executor_type get_executor() noexcept { return next_layer().get_executor(); }
-  Socket& next_layer() noexcept { return tls_ ? tls_->next_layer() : tcp_->socket(); }
+  Socket& next_layer() noexcept {
+    if (Tcp* plain = std::get_if<Tcp>(&s_)) return plain->socket();
+    return std::get<TlsStream>(s_).next_layer();
+  }
   Socket& socket() noexcept { return next_layer(); }
-  bool is_tls() const noexcept { return tls_.has_value(); }
-  tls_stream& tls() noexcept { return *tls_; }
+  bool is_tls() const noexcept { return std::holds_alternative<TlsStream>(s_); }
+  tls_stream& tls() noexcept { return *std::get_if<TlsStream>(&s_); }
 
   // A peer that stalls past the deadline is cut off: the socket is closed and what is pending
   // completes with beast::error::timeout.
@@ -50,19 +53,19 @@ class Stream {
 
   template <class MutableBuffers, class Handler>
   void async_read_some(const MutableBuffers& buffers, Handler&& handler) {
-    if (tls_) {
-      tls_->async_read_some(buffers, std::forward<Handler>(handler));
+    if (Tcp* plain = std::get_if<Tcp>(&s_)) {
+      plain->async_read_some(buffers, std::forward<Handler>(handler));
     } else {
-      tcp_->async_read_some(buffers, std::forward<Handler>(handler));
+      tls().async_read_some(buffers, std::forward<Handler>(handler));
     }
   }
 
   template <class ConstBuffers, class Handler>
   void async_write_some(const ConstBuffers& buffers, Handler&& handler) {
-    if (tls_) {
-      tls_->async_write_some(buffers, std::forward<Handler>(handler));
+    if (Tcp* plain = std::get_if<Tcp>(&s_)) {
+      plain->async_write_some(buffers, std::forward<Handler>(handler));
     } else {
-      tcp_->async_write_some(buffers, std::forward<Handler>(handler));
+      tls().async_write_some(buffers, std::forward<Handler>(handler));
     }
   }
 
@@ -70,8 +73,9 @@ class Stream {
   void close() noexcept;
 
  private:
-  std::optional<beast::basic_stream<tcp, Socket::executor_type>> tcp_;
-  std::optional<TlsStream> tls_;  // a handle: the TLS state itself is kept aside
+  using Tcp = beast::basic_stream<tcp, Socket::executor_type>;
+  // One or the other (each a handle: its state is kept aside), chosen at construction.
+  std::variant<Tcp, TlsStream> s_;
 };
 
 // "127.0.0.1:5000", "[::1]:5000".
