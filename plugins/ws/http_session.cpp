@@ -1,7 +1,6 @@
 #include "http_session.hpp"
 
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/field.hpp>
@@ -15,6 +14,7 @@
 #include <optional>
 #include <vector>
 
+#include "deadline_queue.hpp"
 #include "echo_session.hpp"
 #include "http_io.hpp"
 #include "request_facts.hpp"
@@ -90,7 +90,7 @@ struct Exchange {
 class HttpSession final : public Session {
  public:
   HttpSession(std::shared_ptr<Shared> sh, Socket socket, Executor ex)
-      : Session(ex), sh_(std::move(sh)), timer_(ex) {
+      : Session(ex), sh_(std::move(sh)), timer_(ex, &on_timer, this) {
     stream_.emplace(std::move(socket), sh_->tls.get());
   }
 
@@ -145,7 +145,7 @@ class HttpSession final : public Session {
   // Deadlines: the peer idle (reading with nothing owed to it) or a write stalled.
   void update_deadline();
   void arm_timer();
-  void on_timer(beast::error_code ec, unsigned round);
+  static void on_timer(void* session);
   void disarm_timer();
   void on_deadline();
   // Ending.
@@ -184,10 +184,7 @@ class HttpSession final : public Session {
   // The deadline is a time kept here; the one timer runs lazily behind it (update_deadline).
   enum class Deadline { None, Idle, Write } deadline_kind_ = Deadline::None;
   std::chrono::steady_clock::time_point deadline_at_ = std::chrono::steady_clock::time_point::max();
-  net::steady_timer timer_;
-  bool timer_armed_ = false;  // a wait is outstanding on timer_, expiring at timer_at_
-  std::chrono::steady_clock::time_point timer_at_;
-  unsigned timer_round_ = 0;  // bumped on every arm and disarm: a stale completion is ignored
+  vespid::ws::Deadline timer_;  // armed to deadline_at_ or earlier (lazily: update_deadline)
 
   // Shared with the host's calls on the slots, guarded by mu_.
   std::mutex mu_;
@@ -693,7 +690,7 @@ void HttpSession::on_host_close(RestSlot& slot) {
 //
 // Moving the deadline only sets deadline_at_. The timer is re-armed only when the new deadline
 // is earlier than its expiry; one that expires first finds the deadline moved and waits the rest
-// (on_timer). A busy connection's requests then cost no timer system calls.
+// (on_timer). A busy connection's requests then cost nothing in the I/O thread's deadline queue.
 void HttpSession::update_deadline() {
   Deadline want = Deadline::None;
   if (writing_) {
@@ -714,28 +711,22 @@ void HttpSession::update_deadline() {
 }
 
 void HttpSession::arm_timer() {
-  if (timer_armed_ && timer_at_ <= deadline_at_) return;  // it expires first, then waits again
-  timer_armed_ = true;
-  timer_at_ = deadline_at_;
-  const unsigned round = ++timer_round_;
-  timer_.expires_at(timer_at_);  // completes a wait outstanding with operation_aborted
-  timer_.async_wait([self = self(), round](beast::error_code ec) { self->on_timer(ec, round); });
+  // An earlier expiry goes first, then waits again for the rest (on_timer).
+  if (timer_.armed() && timer_.expiry() <= deadline_at_) return;
+  timer_.expires_at(deadline_at_);
 }
 
-void HttpSession::on_timer(beast::error_code ec, unsigned round) {
-  if (round != timer_round_) return;  // re-armed or disarmed since
-  timer_armed_ = false;
-  if (ec || phase_ != Phase::Open || deadline_kind_ == Deadline::None) return;
-  if (std::chrono::steady_clock::now() >= deadline_at_) {
-    on_deadline();
+void HttpSession::on_timer(void* session) {
+  const std::shared_ptr<HttpSession> self = static_cast<HttpSession*>(session)->self();
+  if (self->phase_ != Phase::Open || self->deadline_kind_ == Deadline::None) return;
+  if (std::chrono::steady_clock::now() >= self->deadline_at_) {
+    self->on_deadline();
   } else {
-    arm_timer();
+    self->arm_timer();
   }
 }
 
 void HttpSession::disarm_timer() {
-  ++timer_round_;
-  timer_armed_ = false;
   timer_.cancel();
 }
 
