@@ -38,6 +38,7 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
+using vespid::ws::Socket;
 
 // WsSession's reading (ws_session.cpp, the FrameStream branch of read_next and on_read).
 class Reader {
