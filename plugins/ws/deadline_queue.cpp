@@ -49,6 +49,12 @@ void DeadlineQueue::remove(Deadline& d) noexcept {
   d.index_ = Deadline::kIdle;
   Deadline* last = heap_.back();
   heap_.pop_back();
+  if (heap_.empty() && timer_at_ != Clock::time_point::max()) {
+    // Nothing left to wait for: the pending wait goes too, so that it keeps no io_context::run
+    // from returning (a test's, a fuzzer's, an I/O thread's at its end).
+    timer_at_ = Clock::time_point::max();
+    timer_.cancel();
+  }
   if (last == &d) return;
   place(i, last);
   sift_up(i);

@@ -162,6 +162,21 @@ TEST(DeadlineQueueTest, ManyRandomChangesFireEachArmedDeadlineOnceInOrder) {
   }
 }
 
+TEST(DeadlineQueueTest, ACancelledLastDeadlineLeavesTheContextNoWork) {
+  // An armed deadline is work for the io_context (its run() does not return); once the last
+  // one is cancelled the queue's own wait goes too, and run() may return.
+  boost::asio::io_context ioc;
+  std::vector<int> log;
+  Probe a(ioc, 1, log);
+  a.deadline.expires_after(10s);
+  ioc.poll();
+  EXPECT_FALSE(ioc.stopped());
+  a.deadline.cancel();
+  ioc.poll();
+  EXPECT_TRUE(ioc.stopped());
+  EXPECT_TRUE(log.empty());
+}
+
 TEST(DeadlineQueueTest, OnlyAnIoContextHasAQueue) {
   boost::asio::thread_pool pool(1);
   EXPECT_THROW(Deadline(
