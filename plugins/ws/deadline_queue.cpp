@@ -23,6 +23,7 @@ void DeadlineQueue::shutdown() {
   // The context is going away: nothing fires any more, and the owners' own destruction (while
   // the context destroys their handlers) only takes their deadlines out.
   shut_down_ = true;
+  timer_at_ = Clock::time_point::max();
   timer_.cancel();
 }
 
@@ -49,7 +50,7 @@ void DeadlineQueue::remove(Deadline& d) noexcept {
   d.index_ = Deadline::kIdle;
   Deadline* last = heap_.back();
   heap_.pop_back();
-  if (heap_.empty() && timer_at_ != Clock::time_point::max()) {
+  if (heap_.empty() && timer_at_ != Clock::time_point::max() && !shut_down_) {
     // Nothing left to wait for: the pending wait goes too, so that it keeps no io_context::run
     // from returning (a test's, a fuzzer's, an I/O thread's at its end).
     timer_at_ = Clock::time_point::max();
