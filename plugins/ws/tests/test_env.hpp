@@ -49,4 +49,12 @@ class WsTest : public ::testing::Test {
   uint16_t port_ = 0;
 };
 
+// prefix + number. ("t" + std::to_string(i) trips GCC 12's -Wrestrict false positive at -O3,
+// GCC bug 105329.)
+inline std::string numbered(const char* prefix, int i) {
+  std::string s(prefix);
+  s += std::to_string(i);
+  return s;
+}
+
 }  // namespace vespid::ws::testing

@@ -123,8 +123,8 @@ TEST_F(TlsTest, HttpsAndWssOnOneListenerVerifiedAgainstTheCa) {
 TEST_F(TlsTest, ABurstOfSmallAndLargeMessagesArrivesInOrderOverTls) {
   host_->on_message = [this](FakeConn& c, const std::string&) {
     for (int i = 0; i < 300; ++i) {
-      host_->send(c, i % 50 == 0 ? std::string(40000, static_cast<char>('a' + i % 26))
-                                 : "m" + std::to_string(i));
+      host_->send(
+          c, i % 50 == 0 ? std::string(40000, static_cast<char>('a' + i % 26)) : numbered("m", i));
     }
   };
   start(tls_config());
@@ -134,8 +134,8 @@ TEST_F(TlsTest, ABurstOfSmallAndLargeMessagesArrivesInOrderOverTls) {
   for (int i = 0; i < 300; ++i) {
     auto m = wss->ws_read();
     ASSERT_TRUE(m) << i << ": " << wss->last_error().message();
-    ASSERT_EQ(*m, i % 50 == 0 ? std::string(40000, static_cast<char>('a' + i % 26))
-                              : "m" + std::to_string(i));
+    ASSERT_EQ(*m,
+              i % 50 == 0 ? std::string(40000, static_cast<char>('a' + i % 26)) : numbered("m", i));
   }
 }
 

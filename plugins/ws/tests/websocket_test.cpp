@@ -188,14 +188,6 @@ TEST_F(WebSocketTest, InvalidUtf8IsAProtocolError) {
             std::make_pair(VSP_E_INVALID, std::string("text message is not valid UTF-8")));
 }
 
-// prefix + number. ("t" + std::to_string(i) trips GCC 12's -Wrestrict false positive at -O3,
-// GCC bug 105329.)
-std::string numbered(const char* prefix, int i) {
-  std::string s(prefix);
-  s += std::to_string(i);
-  return s;
-}
-
 TEST_F(WebSocketTest, SendsFromAnotherThreadArriveInOrder) {
   start();
   auto p = ws_peer();
