@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <chrono>
@@ -178,7 +179,14 @@ TEST(DeadlineQueueTest, ACancelledLastDeadlineLeavesTheContextNoWork) {
 }
 
 TEST(DeadlineQueueTest, OnlyAnIoContextHasAQueue) {
+  // Type-erased, the io_context's executor still leads to its queue.
+  boost::asio::io_context ioc;
+  const boost::asio::any_io_executor erased = ioc.get_executor();
+  EXPECT_EQ(&DeadlineQueue::of(erased), &DeadlineQueue::of(ioc));
+  EXPECT_EQ(&DeadlineQueue::of(ioc.get_executor()), &DeadlineQueue::of(ioc));
   boost::asio::thread_pool pool(1);
+  const boost::asio::any_io_executor erased_pool = pool.get_executor();
+  EXPECT_THROW(DeadlineQueue::of(erased_pool), std::invalid_argument);
   EXPECT_THROW(Deadline(
                    pool.get_executor(), [](void*) {}, nullptr),
                std::invalid_argument);
