@@ -59,17 +59,10 @@ std::string close_payload(uint16_t code, const std::string& reason = {}) {
 // A blocking loopback client that speaks raw bytes, with a receive timeout.
 class RawClient {
  public:
-  explicit RawClient(uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    timeval tv{5, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  explicit RawClient(uint16_t port) : fd_(connect_loopback(port)), connected_(fd_ >= 0) {}
+  ~RawClient() {
+    if (fd_ >= 0) ::close(fd_);
   }
-  ~RawClient() { ::close(fd_); }
 
   bool connected() const { return connected_; }
 

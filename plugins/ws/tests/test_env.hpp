@@ -3,7 +3,12 @@
 // openssl CLI) for the TLS tests.
 #pragma once
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -48,6 +53,24 @@ class WsTest : public ::testing::Test {
   std::unique_ptr<FakeHost> host_;
   uint16_t port_ = 0;
 };
+
+// A blocking socket connected to 127.0.0.1:port (or -1), with a 5 s receive timeout: a server
+// that answers nothing must not hang the test.
+inline int connect_loopback(uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
 
 // prefix + number. ("t" + std::to_string(i) trips GCC 12's -Wrestrict false positive at -O3,
 // GCC bug 105329.)

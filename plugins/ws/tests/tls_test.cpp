@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -23,67 +24,60 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-// A TLS 1.2 client on a blocking socket (TLS 1.3 has no renegotiation) that completes the
-// handshake, verifying the server, and then asks for a renegotiation. Returns the OpenSSL
-// reason code the renegotiation ended with, 0 if it succeeded, or -1 if the first handshake
-// failed.
-int renegotiation_outcome(uint16_t port, const std::string& ca_file) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  timeval tv{5, 0};  // a server that answers nothing must not hang the test
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  SSL_CTX* ctx = ::SSL_CTX_new(TLS_client_method());
-  ::SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
-  ::SSL_CTX_load_verify_locations(ctx, ca_file.c_str(), nullptr);
-  ::SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
-  SSL* ssl = ::SSL_new(ctx);
-  int outcome = -1;
-  ::ERR_clear_error();
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::SSL_set_fd(ssl, fd) == 1 &&
-      ::SSL_connect(ssl) == 1) {
+// A client on a blocking loopback socket (connect_loopback) that completes a handshake,
+// verifying the server against `ca_file`; `configure` sets the rest of its context first.
+class BlockingTlsClient {
+ public:
+  BlockingTlsClient(uint16_t port, const std::string& ca_file,
+                    const std::function<void(SSL_CTX*)>& configure)
+      : fd_(connect_loopback(port)), ctx_(::SSL_CTX_new(TLS_client_method())) {
+    ::SSL_CTX_load_verify_locations(ctx_, ca_file.c_str(), nullptr);
+    ::SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
+    configure(ctx_);
+    ssl_ = ::SSL_new(ctx_);
     ::ERR_clear_error();
-    if (::SSL_renegotiate(ssl) == 1 && ::SSL_do_handshake(ssl) == 1) {
-      outcome = 0;
-    } else {
-      outcome = ERR_GET_REASON(::ERR_peek_last_error());
-    }
+    handshaken_ = fd_ >= 0 && ::SSL_set_fd(ssl_, fd_) == 1 && ::SSL_connect(ssl_) == 1;
   }
+  ~BlockingTlsClient() {
+    ::ERR_clear_error();
+    ::SSL_free(ssl_);
+    ::SSL_CTX_free(ctx_);
+    if (fd_ >= 0) ::close(fd_);
+  }
+  BlockingTlsClient(const BlockingTlsClient&) = delete;
+  BlockingTlsClient& operator=(const BlockingTlsClient&) = delete;
+
+  bool handshaken() const { return handshaken_; }
+  SSL* ssl() const { return ssl_; }
+
+ private:
+  int fd_;
+  SSL_CTX* ctx_;
+  SSL* ssl_ = nullptr;
+  bool handshaken_ = false;
+};
+
+// A TLS 1.2 client (TLS 1.3 has no renegotiation) asks for a renegotiation after its
+// handshake. Returns the OpenSSL reason code the renegotiation ended with, 0 if it succeeded,
+// or -1 if the first handshake failed.
+int renegotiation_outcome(uint16_t port, const std::string& ca_file) {
+  BlockingTlsClient client(
+      port, ca_file, [](SSL_CTX* ctx) { ::SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION); });
+  if (!client.handshaken()) return -1;
   ::ERR_clear_error();
-  ::SSL_free(ssl);
-  ::SSL_CTX_free(ctx);
-  ::close(fd);
-  return outcome;
+  if (::SSL_renegotiate(client.ssl()) == 1 && ::SSL_do_handshake(client.ssl()) == 1) return 0;
+  return ERR_GET_REASON(::ERR_peek_last_error());
 }
 
 // The TLS 1.3 suite a client offering `client_suites` (in its order of preference) ends up
-// with, verifying the server; empty if the handshake failed.
+// with; empty if the handshake failed.
 std::string negotiated_suite(uint16_t port, const std::string& ca_file, const char* client_suites) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  timeval tv{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  SSL_CTX* ctx = ::SSL_CTX_new(TLS_client_method());
-  ::SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
-  ::SSL_CTX_set_ciphersuites(ctx, client_suites);
-  ::SSL_CTX_load_verify_locations(ctx, ca_file.c_str(), nullptr);
-  ::SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
-  SSL* ssl = ::SSL_new(ctx);
-  std::string suite;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::SSL_set_fd(ssl, fd) == 1 &&
-      ::SSL_connect(ssl) == 1) {
-    suite = ::SSL_CIPHER_get_name(::SSL_get_current_cipher(ssl));
-  }
-  ::ERR_clear_error();
-  ::SSL_free(ssl);
-  ::SSL_CTX_free(ctx);
-  ::close(fd);
-  return suite;
+  BlockingTlsClient client(port, ca_file, [&](SSL_CTX* ctx) {
+    ::SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+    ::SSL_CTX_set_ciphersuites(ctx, client_suites);
+  });
+  if (!client.handshaken()) return {};
+  return ::SSL_CIPHER_get_name(::SSL_get_current_cipher(client.ssl()));
 }
 
 class TlsTest : public WsTest {
