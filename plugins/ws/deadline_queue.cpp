@@ -70,25 +70,31 @@ void DeadlineQueue::reschedule() {
       std::chrono::ceil<std::chrono::milliseconds>(heap_.front()->at_.time_since_epoch()) +
       Clock::time_point();
   if (at >= timer_at_) return;  // the pending wait comes first; it re-arms for what is left
-  timer_at_ = at;
   // Changing the expiry aborts a pending wait, whose handler then does nothing (below).
   timer_.expires_at(at);
+  timer_at_ = Clock::time_point::max();  // none is pending until the one below is (it may throw)
   timer_.async_wait([this, at](const boost::system::error_code& ec) {
     if (ec || at != timer_at_) return;  // aborted, or superseded by an earlier wait
     timer_at_ = Clock::time_point::max();
     on_timer();
   });
+  timer_at_ = at;
 }
 
 void DeadlineQueue::on_timer() {
   const Clock::time_point now = Clock::now();
   // Each round takes the heap's current top: a deadline fired may cancel, move or destroy any
   // other. The bound keeps a deadline re-armed for `now` from holding the thread here.
-  for (std::size_t round = heap_.size(); round > 0 && !heap_.empty(); --round) {
-    Deadline* d = heap_.front();
-    if (d->at_ > now) break;
-    remove(*d);
-    d->fire_(d->owner_);
+  try {
+    for (std::size_t round = heap_.size(); round > 0 && !heap_.empty(); --round) {
+      Deadline* d = heap_.front();
+      if (d->at_ > now) break;
+      remove(*d);
+      d->fire_(d->owner_);
+    }
+  } catch (...) {
+    reschedule();  // what is still armed keeps its wake-up; the I/O thread logs the exception
+    throw;
   }
   reschedule();
 }

@@ -163,6 +163,23 @@ TEST(DeadlineQueueTest, ManyRandomChangesFireEachArmedDeadlineOnceInOrder) {
   }
 }
 
+TEST(DeadlineQueueTest, AnExpiryThatThrowsLeavesTheOthersArmed) {
+  // The exception leaves run() (the plugin's I/O threads log it and run on); the deadlines
+  // still armed keep their wake-up.
+  boost::asio::io_context ioc;
+  std::vector<int> log;
+  Probe a(ioc, 1, log), b(ioc, 2, log);
+  a.then = [] { throw std::runtime_error("from an expiry"); };
+  const Clock::time_point start = Clock::now();
+  a.deadline.expires_at(start + 2ms);
+  b.deadline.expires_at(start + 20ms);
+  EXPECT_THROW(ioc.run(), std::runtime_error);
+  ioc.restart();
+  ioc.run();
+  EXPECT_EQ(log, (std::vector<int>{1, 2}));
+  EXPECT_GE(b.fired_at, start + 20ms);
+}
+
 TEST(DeadlineQueueTest, ACancelledLastDeadlineLeavesTheContextNoWork) {
   // An armed deadline is work for the io_context (its run() does not return); once the last
   // one is cancelled the queue's own wait goes too, and run() may return.
