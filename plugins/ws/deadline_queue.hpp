@@ -1,9 +1,10 @@
 // Deadlines for every connection one I/O thread runs, behind a single Asio timer.
 //
-// Why: a connection has up to three deadlines in its layers (the TLS stream's, the WebSocket
-// stream's keep-alive, the session's admission and close drain). As Asio timers each is a
-// 120-byte object, and an armed one holds a pending wait operation of about 100 more; an idle
-// connection always has its keep-alive armed. A Deadline is 40 bytes and an armed one costs a
+// Why: a connection has a deadline in each layer that keeps one (the TLS stream's; the
+// WebSocket stream's keep-alive and closing handshake; the session's admission and close drain;
+// an HTTP connection's idle and write limits). As Asio timers each is a 120-byte object, and an
+// armed one holds a pending wait operation of about 100 more; an idle connection always has its
+// keep-alive armed. A Deadline is 40 bytes and an armed one costs a
 // slot in the queue's heap. The queue keeps one timer waiting for the earliest deadline; moving
 // a deadline later (the common case: a keep-alive pushed on) touches only the heap.
 //
