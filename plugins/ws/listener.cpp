@@ -64,11 +64,11 @@ void Listener::accept() {
   if (closed_) return;
   net::io_context& target = *iocs_[next_];
   next_ = (next_ + 1) % iocs_.size();
-  acceptor_.async_accept(target.get_executor(),
-                         [self = shared_from_this(), ex = target.get_executor()](
-                             beast::error_code ec, Socket socket) {
-                           self->on_accept(ec, std::move(socket), ex);
-                         });
+  acceptor_.async_accept(
+      target.get_executor(),
+      [self = shared_from_this(), ex = target.get_executor()](beast::error_code ec, Socket socket) {
+        self->on_accept(ec, std::move(socket), ex);
+      });
 }
 
 void Listener::on_accept(beast::error_code ec, Socket socket, Executor ex) {

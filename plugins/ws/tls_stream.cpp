@@ -72,8 +72,7 @@ const BIO_METHOD* socket_method() {
 
 }  // namespace
 
-Core::Core(Socket s, SSL_CTX* ctx)
-    : socket(std::move(s)), ssl(::SSL_new(ctx)), timer_(socket.get_executor(), &on_deadline, this) {
+Core::Core(Socket s, SSL_CTX* ctx) : socket(std::move(s)), ssl(::SSL_new(ctx)) {
   if (ssl == nullptr) {
     ::ERR_clear_error();
     throw std::bad_alloc();
@@ -247,6 +246,10 @@ void Core::end_wait(beast::error_code& ec) {
 
 void Core::expires_at(std::chrono::steady_clock::time_point deadline) {
   deadline_ = deadline;
+  if (deadline == std::chrono::steady_clock::time_point::max()) {
+    timer_.reset();  // no deadline, no Deadline: an open connection keeps none
+    return;
+  }
   if (waits_ == 0) return;
   disarm_timer();
   arm_timer();
@@ -254,7 +257,8 @@ void Core::expires_at(std::chrono::steady_clock::time_point deadline) {
 
 void Core::arm_timer() {
   if (deadline_ == std::chrono::steady_clock::time_point::max()) return;
-  timer_.expires_at(deadline_);
+  if (!timer_) timer_ = std::make_unique<Deadline>(socket.get_executor(), &on_deadline, this);
+  timer_->expires_at(deadline_);
 }
 
 void Core::on_deadline(void* core) {
@@ -268,7 +272,7 @@ void Core::on_deadline(void* core) {
 }
 
 void Core::disarm_timer() {
-  timer_.cancel();
+  if (timer_) timer_->cancel();
 }
 
 beast::error_code Core::set_host_name(const std::string& name) {
@@ -303,8 +307,8 @@ void TlsStream::shutdown(beast::error_code& ec) {
   for (;;) {
     const tls_detail::Want want = core_->shutdown(ec);
     if (want == tls_detail::Want::nothing) return;
-    core_->socket.wait(
-        want == tls_detail::Want::readable ? Socket::wait_read : Socket::wait_write, ec);
+    core_->socket.wait(want == tls_detail::Want::readable ? Socket::wait_read : Socket::wait_write,
+                       ec);
     if (ec) return;
   }
 }

@@ -110,7 +110,9 @@ class Core : public std::enable_shared_from_this<Core> {
   void disarm_timer();
   static void on_deadline(void* core);
 
-  Deadline timer_;  // armed to deadline_ while a readiness wait is outstanding
+  // Armed to deadline_ while a readiness wait is outstanding; made with the first finite deadline
+  // and dropped with expires_never (an open connection keeps none).
+  std::unique_ptr<Deadline> timer_;
   std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
   beast::error_code failure_;  // what put the session in Phase::failed
   int fd_ = -1;                // the descriptor OpenSSL was given (a closed socket's may be reused)
@@ -207,9 +209,8 @@ class Op : public beast::async_base<Handler, Socket::executor_type> {
     }
     waiting_ = true;
     core_.begin_wait();
-    core_.socket.async_wait(
-        want == Want::readable ? Socket::wait_read : Socket::wait_write,
-        std::move(*this));
+    core_.socket.async_wait(want == Want::readable ? Socket::wait_read : Socket::wait_write,
+                            std::move(*this));
   }
 
  private:

@@ -72,7 +72,6 @@ class WsSession final : public Session {
         sh_(std::move(sh)),
         ws_(std::move(stream)),
         req_(std::make_unique<Request>(std::move(req))),
-        timer_(ex, &on_deadline, this),
         out_(sh_->cfg.send_queue_bytes) {}
 
   // Asks the host to admit the connection in `dialect` (only the host keeps it after this).
@@ -124,7 +123,13 @@ class WsSession final : public Session {
   std::shared_ptr<Shared> sh_;
   WsStream ws_;
   std::unique_ptr<Request> req_;  // the upgrade request, until it is answered
-  Deadline timer_;  // the admission deadline, then (state_ Closing) the close drain deadline
+  // The admission deadline, then (state_ Closing) the close drain's; none while open, when the
+  // stream keeps the only one (its keep-alive).
+  std::unique_ptr<Deadline> timer_;
+  void arm_timer(milliseconds after) {
+    if (!timer_) timer_ = std::make_unique<Deadline>(ex_, &on_deadline, this);
+    timer_->expires_after(after);
+  }
   vsp_host_conn* host_conn_ = nullptr;
 
   // I/O thread only.
@@ -203,7 +208,7 @@ void WsSession<WsStream>::start(const std::string& dialect) {
   }
   host_conn_ = conn;
   out_.attach(sh_->host.api(), conn);
-  timer_.expires_after(milliseconds(cfg().handshake_timeout_ms));
+  arm_timer(milliseconds(cfg().handshake_timeout_ms));
 }
 
 template <class WsStream>
@@ -224,7 +229,7 @@ void WsSession<WsStream>::on_admit(int status, int http_status, std::string body
   // Whichever comes first on this thread wins: the host's decision, the deadline, or a stop.
   // A late decision finds the handshake already answered and conn_closed already called.
   if (state_ != State::Admitting) return;
-  timer_.cancel();
+  timer_.reset();
   if (status == VSP_OK) {
     accept();
     return;
@@ -261,7 +266,7 @@ void WsSession<WsStream>::refuse(unsigned http_status, std::string body, int sta
                                  std::string reason) {
   state_ = State::Closing;
   out_.finish();  // the host's sends are VSP_E_CLOSED from here on
-  timer_.cancel();
+  timer_.reset();
   const unsigned version = req_ ? req_->version() : 11;
   req_.reset();
   Response res =
@@ -570,7 +575,7 @@ void WsSession<WsStream>::begin_close(int status, uint16_t ws_code, std::string 
     case State::Open:
       state_ = State::Closing;
       read_stopped_ = true;
-      timer_.expires_after(milliseconds(kCloseDrainMs));
+      arm_timer(milliseconds(kCloseDrainMs));
       write_next();  // starts the closing handshake at once when nothing is queued
       return;
     case State::Closing:
@@ -624,7 +629,7 @@ void WsSession<WsStream>::release(int status, const std::string& reason) {
   if (released_) return;
   released_ = true;
   out_.finish();
-  timer_.cancel();
+  timer_.reset();
   if (vsp_host_conn* conn = std::exchange(host_conn_, nullptr)) {
     sh_->host.api()->conn_closed(conn, status, reason.c_str());
   }

@@ -108,7 +108,7 @@ double measure(bool tls) {
 }
 
 TEST(IdleMemoryTest, IdleWebSocketConnectionCostsLittle) {
-  // About 2.3 KiB (2,295 bytes measured; 3,249 before deadlines moved to one queue per I/O
+  // About 2.2 KiB (2,263 bytes measured; 3,249 before deadlines moved to one queue per I/O
   // thread and sockets to the io_context's executor, 6,856 with Beast's websocket::stream): the
   // session, FrameStream's state, the socket's readiness wait and reactor record, and the fake
   // host's record (about 630 bytes).
@@ -119,7 +119,7 @@ TEST(IdleMemoryTest, IdleWebSocketConnectionCostsLittle) {
 }
 
 TEST(IdleMemoryTest, IdleTlsWebSocketConnection) {
-  // About 16 KiB (16,287 to 16,348 bytes in three runs; 17,384 before the changes above and the
+  // About 16 KiB (16,259 to 16,263 bytes in three runs; 17,384 before the changes above and the
   // AES-128-GCM-SHA256 preference, 20,422 over Beast's websocket::stream, 91,278 with Asio's
   // ssl::stream, whose record buffers and BIO pair stayed allocated whatever the connection
   // did). TlsStream runs OpenSSL on the socket with SSL_MODE_RELEASE_BUFFERS, so no record
