@@ -4,10 +4,9 @@ namespace vespid::ws {
 
 namespace {
 
-std::variant<beast::basic_stream<tcp, Socket::executor_type>, TlsStream> make(
-    Socket socket, net::ssl::context* tls) {
+std::variant<Stream::Tcp, TlsStream> make(Socket socket, net::ssl::context* tls) {
   if (tls != nullptr) return TlsStream(std::move(socket), *tls);
-  return beast::basic_stream<tcp, Socket::executor_type>(std::move(socket));
+  return Stream::Tcp(std::move(socket));
 }
 
 }  // namespace

@@ -30,6 +30,8 @@ class Stream {
   // For beast::get_lowest_layer: the socket, under TLS or not (Beast's WebSocket timeouts close
   // it).
   using next_layer_type = Socket;
+  // The plain side: Beast's TCP stream (its own deadlines) on the same socket type.
+  using Tcp = beast::basic_stream<tcp, Socket::executor_type>;
 
   // `tls` null: plain TCP. Otherwise the peer speaks TLS (server or client side is chosen by
   // the handshake the owner runs on tls()); the context must outlive the stream.
@@ -73,7 +75,6 @@ class Stream {
   void close() noexcept;
 
  private:
-  using Tcp = beast::basic_stream<tcp, Socket::executor_type>;
   // One or the other (each a handle: its state is kept aside), chosen at construction.
   std::variant<Tcp, TlsStream> s_;
 };
