@@ -10,7 +10,9 @@
 //  - build_dom takes only what is_value takes, and builds exactly nlohmann's DOM (number types
 //    included);
 //  - view_request and view_invoke_res read what the DOM path reads from the same frame (type,
-//    id, method, params; id, ok, the node's payload) and nothing it would refuse.
+//    id, method, params; id, ok, the node's payload) and nothing it would refuse;
+//  - read_dispatch_request (a dispatch-async body) takes only what parse_dispatch_request takes
+//    from the DOM, and reads the same request, its payload's text parsing to the DOM's payload.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -21,6 +23,7 @@
 #include "protocols/bridge/invoke_res_view.hpp"
 #include "protocols/operator/request_view.hpp"
 #include "runtime/json_input.hpp"
+#include "services/dispatch/dispatch_request.hpp"
 
 namespace {
 
@@ -92,6 +95,30 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                               ? json::object()
                               : ji::parse(payload->get<std::string>());
     FUZZ_CHECK(ji::parse(res->payload_json) == expected, "payload differs");
+  }
+  if (const auto typed = vespid::dispatch::read_dispatch_request(text, {})) {
+    FUZZ_CHECK(obj.has_value(), "a dispatch request from an unscannable text");
+    vespid::dispatch::DispatchRequest dom;
+    try {
+      dom = vespid::dispatch::parse_dispatch_request(ji::parse(text), {});
+    } catch (const std::exception&) {
+      FUZZ_CHECK(false, "the typed reading took a dispatch request the DOM's refuses");
+    }
+    FUZZ_CHECK(typed->organization_id == dom.organization_id &&
+                   typed->requested_by_user_id == dom.requested_by_user_id &&
+                   typed->run_id == dom.run_id && typed->workflow_id == dom.workflow_id &&
+                   typed->node_id == dom.node_id && typed->node_type == dom.node_type &&
+                   typed->attempt_count == dom.attempt_count && typed->kind == dom.kind,
+               "the dispatch request's ids differ");
+    FUZZ_CHECK(typed->selector.tag == dom.selector.tag &&
+                   typed->selector.group == dom.selector.group &&
+                   typed->selector.agent_id == dom.selector.agent_id &&
+                   typed->secret == dom.secret && typed->timeout_ms == dom.timeout_ms &&
+                   typed->connector_id == dom.connector_id,
+               "the dispatch request's selector, secret, timeout or connector differ");
+    FUZZ_CHECK(typed->payload_json.empty() == dom.payload_json.empty(), "payload presence differs");
+    if (!typed->payload_json.empty())
+      FUZZ_CHECK(ji::parse(typed->payload_json) == ji::parse(dom.payload_json), "payload differs");
   }
   return 0;
 }

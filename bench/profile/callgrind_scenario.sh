@@ -8,7 +8,8 @@
 #   bench/profile/callgrind_scenario.sh invoke|dispatch BUILD_DIR OUT_DIR [BENCH]
 #
 # invoke: 100 bridge nodes, 4 callers x 16 in flight, counted by LocalNodeRouter::finish;
-# dispatch: 16 node hosts, 4 callers x 4 in flight, counted by parse_dispatch_request.
+# dispatch: 16 node hosts, 4 callers x 4 in flight, counted by read_dispatch_request (before
+# 2026-12-06, tenth session: parse_dispatch_request; the pattern matches either).
 # BUILD_DIR: a `bench` preset build (its bin/vespid-gateway and lib/vespid/plugins are
 # profiled); BENCH: the vespid-bench to drive it (default BUILD_DIR's), so that two gateways
 # can be profiled under the same load. Needs valgrind. Takes about a minute.
@@ -19,7 +20,7 @@ out=$3
 bench=${4:-$build/bin/vespid-bench}
 case $scenario in
   invoke) nodes=(--nodes 100) load=(--callers 4 --in-flight 16) once=LocalNodeRouter::finish ;;
-  dispatch) nodes=(--hosts 16) load=(--callers 4 --in-flight 4) once='parse_dispatch_request(' ;;
+  dispatch) nodes=(--hosts 16) load=(--callers 4 --in-flight 4) once='_dispatch_request(' ;;
   *)
     echo "scenario must be invoke or dispatch, not \"$scenario\"" >&2
     exit 2

@@ -95,6 +95,38 @@ TEST_F(Dispatch, DispatchExecuteEventsResultAndCache) {
   EXPECT_EQ(grep.exit_code, 1) << "the dispatch secret was found at rest in: " << grep.out;
 }
 
+// The payload reaches the host as the text the caller wrote (its members' order, spacing and
+// escapes), not re-written; a body the typed reading does not vouch for (a repeated key) is read
+// as a DOM and dispatched all the same, the last of the two keys winning.
+TEST_F(Dispatch, ThePayloadReachesTheHostAsItsTextWasSent) {
+  PairedAgent a = pair("host-a");
+  auto c = connect_agent(a);
+  json body = dispatch_body("run-text", 1);
+  body.erase("payload");
+  const std::string payload = R"({ "zeta" : [1, 2.50, "caf\u00e9"],  "alpha":{"k":null} })";
+  std::string text = body.dump();
+  text.insert(text.size() - 1, R"(,"payload":)" + payload);
+  Headers h{{"x-gateway-token", kServiceToken}, {"content-type", "application/json"}};
+  HttpReply d = http_request(api(), "POST", "/internal/v1/dispatch-async", h, text);
+  ASSERT_EQ(d.status, 201) << d.raw_body;
+  auto raw = c->read_message(5s);
+  ASSERT_TRUE(raw.has_value()) << "no execute arrived";
+  EXPECT_NE(raw->data.find(R"("payload":)" + payload + ","), std::string::npos) << raw->data;
+  json ex = json::parse(raw->data);
+  EXPECT_EQ(ex["type"], "execute");
+  EXPECT_EQ(ex["payload"], json::parse(payload));
+
+  json again = dispatch_body("run-dup", 1);
+  std::string dup = again.dump();
+  dup.insert(1, R"("nodeId":"first",)");
+  HttpReply d2 = http_request(api(), "POST", "/internal/v1/dispatch-async", h, dup);
+  ASSERT_EQ(d2.status, 201) << d2.raw_body;
+  EXPECT_EQ(d2.body["requestId"], request_id("run-dup")) << "the last nodeId wins";
+  json ex2 = next_execute(*c);
+  EXPECT_EQ(ex2["requestId"], d2.body["requestId"]);
+  EXPECT_EQ(ex2["payload"], again["payload"]);
+}
+
 TEST_F(Dispatch, ServiceTokenIsRequiredAndChecked) {
   HttpReply none = internal("GET", "/internal/v1/results/abcdef", nullptr, "");
   EXPECT_EQ(none.status, 401);

@@ -28,7 +28,7 @@ TEST(DispatchFrames, ExecuteIsWhatItsDomDumps) {
       r.organization_id = "b0000000-0000-4000-8000-0000000000aa";
       r.requested_by_user_id = "b0000000-0000-4000-8000-000000000001";
       r.kind = "agent.execute";
-      r.payload = payload;
+      if (!payload.is_null()) r.payload_json = payload.dump();
       if (with_secret) r.secret = "s3cr\"et";
       const std::string id = "run:node \u00e9:1";
       json dom = {{"type", "execute"},
@@ -46,12 +46,29 @@ TEST(DispatchFrames, ExecuteIsWhatItsDomDumps) {
 TEST(DispatchFrames, AStringThatIsNotUtf8IsReplacedAsDumpWould) {
   DispatchRequest r;
   r.organization_id = "org";
-  r.requested_by_user_id = "user";
   r.kind = "agent.run";
-  r.payload = {{"text", std::string("bad \xff byte")}};
-  const json dom = {{"type", "execute"}, {"requestId", "id"},   {"organizationId", "org"},
-                    {"userId", "user"},  {"kind", "agent.run"}, {"payload", r.payload}};
+  r.requested_by_user_id = std::string("us\xff") + "er";
+  r.payload_json = R"({"text":"ok"})";
+  const json dom = {{"type", "execute"},
+                    {"requestId", "id"},
+                    {"organizationId", "org"},
+                    {"userId", r.requested_by_user_id},
+                    {"kind", "agent.run"},
+                    {"payload", json::parse(r.payload_json)}};
   EXPECT_EQ(execute_frame("id", r), dom.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+TEST(DispatchFrames, ThePayloadGoesOutAsItsTextCame) {
+  DispatchRequest r;
+  r.organization_id = "org";
+  r.requested_by_user_id = "user";
+  r.kind = "agent.execute";
+  r.payload_json = R"({ "z": 1,  "a": [ "caf\u00e9" ] })";
+  const std::string frame = execute_frame("id", r);
+  EXPECT_NE(frame.find(R"("payload":{ "z": 1,  "a": [ "caf\u00e9" ] },"requestId")"),
+            std::string::npos)
+      << frame;
+  EXPECT_EQ(json::parse(frame)["payload"], json::parse(r.payload_json));
 }
 
 TEST(DispatchFrames, RecordIsWhatItsDomDumps) {

@@ -20,8 +20,7 @@ class DispatchRoutes {
 
   Task<RestResponse> dispatch_async(RestRequest req) {
     authorize(req);
-    DispatchRequest r = parse_dispatch_request(core::json_body(req), s_.limits);
-    Task<Dispatcher::Submitted> t = s_.dispatcher.submit(std::move(r));
+    Task<Dispatcher::Submitted> t = s_.dispatcher.submit(request_of(req));
     Dispatcher::Submitted sub = co_await std::move(t);
     switch (sub.outcome) {
       case Dispatcher::Outcome::Cached:
@@ -42,8 +41,7 @@ class DispatchRoutes {
   // The same attempt posted again waits for the one in flight, or answers its stored result.
   Task<RestResponse> dispatch_sync(RestRequest req) {
     authorize(req);
-    DispatchRequest r = parse_dispatch_request(core::json_body(req), s_.limits);
-    Task<Dispatcher::Submitted> t = s_.dispatcher.submit(std::move(r));
+    Task<Dispatcher::Submitted> t = s_.dispatcher.submit(request_of(req));
     Dispatcher::Submitted sub = co_await std::move(t);
     Task<json> w = s_.dispatcher.wait_result(sub.request_id);
     json result = co_await std::move(w);
@@ -70,6 +68,12 @@ class DispatchRoutes {
 
  private:
   static constexpr int64_t kMaxResultWaitMs = 25000;
+
+  // The typed reading where it vouches for the body, else the DOM's, which owns the errors.
+  DispatchRequest request_of(const RestRequest& req) const {
+    if (auto r = read_dispatch_request(req.body, s_.limits)) return std::move(*r);
+    return parse_dispatch_request(core::json_body(req), s_.limits);
+  }
 
   static std::chrono::milliseconds wait_of(const RestRequest& req) {
     auto q = sessions::parse_query(req.query);

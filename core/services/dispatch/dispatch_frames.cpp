@@ -8,13 +8,18 @@ using nlohmann::json;
 
 namespace {
 
+// The payload's text is JSON the request's reading checked (or the gateway wrote), so it parses.
+json payload_dom(const DispatchRequest& r) {
+  return r.payload_json.empty() ? json() : json::parse(r.payload_json);
+}
+
 json execute_dom(const std::string& request_id, const DispatchRequest& r) {
   json execute = {{"type", "execute"},
                   {"requestId", request_id},
                   {"organizationId", r.organization_id},
                   {"userId", r.requested_by_user_id},
                   {"kind", r.kind},
-                  {"payload", r.payload}};
+                  {"payload", payload_dom(r)}};
   if (r.secret) execute["secret"] = *r.secret;
   return execute;
 }
@@ -28,15 +33,22 @@ json record_dom(const DispatchRecord& d) {
   return record;
 }
 
+// The payload goes out as the text it came in (checked JSON, UTF-8 included), not re-written.
+bool append_payload(std::string& out, const std::string& payload_json) {
+  out += R"(,"payload":)";
+  out += payload_json.empty() ? std::string_view("null") : std::string_view(payload_json);
+  return true;
+}
+
 }  // namespace
 
 std::string execute_frame(const std::string& request_id, const DispatchRequest& r) {
   std::string out = "{";
-  out.reserve(256);
+  out.reserve(256 + r.payload_json.size());
   // Name order: kind, organizationId, payload, requestId, secret, type, userId.
   const bool ok = json_write::append_string_member(out, "kind", r.kind) &&
                   json_write::append_string_member(out, "organizationId", r.organization_id) &&
-                  json_write::append_value_member(out, "payload", r.payload) &&
+                  append_payload(out, r.payload_json) &&
                   json_write::append_string_member(out, "requestId", request_id) &&
                   (!r.secret || json_write::append_string_member(out, "secret", *r.secret)) &&
                   json_write::append_string_member(out, "type", "execute") &&

@@ -1,7 +1,8 @@
 // The texts a dispatch writes on its way out: the `execute` frame to the node host and the
 // dispatch record kept until the result. Written as text, byte for byte what dumping the
-// equivalent DOM gives (members in name order), so the payload and the listener's resume state
-// are not copied into a DOM only to be dumped.
+// equivalent DOM gives (members in name order), so the listener's resume state is not copied
+// into a DOM only to be dumped. The execute frame's payload is the request's payload text as it
+// came (DispatchRequest::payload_json), so its members keep the caller's order and spacing.
 #pragma once
 
 #include <cstdint>
@@ -13,7 +14,8 @@
 namespace vespid::dispatch {
 
 // `execute {type, requestId, organizationId, userId, kind, payload, secret?}`; strings that are
-// not UTF-8 are replaced, as dump() with the replace handler does.
+// not UTF-8 are replaced, as dump() with the replace handler does (the payload's text is UTF-8:
+// its reading checked it).
 std::string execute_frame(const std::string& request_id, const DispatchRequest& r);
 
 struct DispatchRecord {

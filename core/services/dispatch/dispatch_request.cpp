@@ -1,6 +1,11 @@
 #include "services/dispatch/dispatch_request.hpp"
 
+#include <cstdint>
+
+#include "json_scan.hpp"
+#include "json_write.hpp"
 #include "runtime/api_error.hpp"
+#include "runtime/json_input.hpp"
 #include "runtime/uuid_text.hpp"
 
 namespace vespid::dispatch {
@@ -69,7 +74,7 @@ std::string DispatchRequest::request_id() const {
   return run_id + ":" + node_id + ":" + std::to_string(attempt_count);
 }
 
-DispatchRequest parse_dispatch_request(json body, const RequestLimits& limits) {
+DispatchRequest parse_dispatch_request(const json& body, const RequestLimits& limits) {
   if (!body.is_object())
     throw api::invalid("invalid dispatch payload: the body must be a JSON object");
   DispatchRequest r;
@@ -96,17 +101,24 @@ DispatchRequest parse_dispatch_request(json body, const RequestLimits& limits) {
   if (r.kind != "connector.action" && r.kind != "agent.execute" && r.kind != "agent.run") {
     bad("kind", "one of connector.action, agent.execute, agent.run");
   }
-  if (auto p = body.find("payload"); p != body.end()) r.payload = std::move(*p);
+  const json* payload = nullptr;
+  if (auto p = body.find("payload"); p != body.end()) payload = &*p;
   if (r.kind == "connector.action") {
     // The host needs to know which connector and action; checked here so a bad request is a
     // 400 now rather than a failed result later.
-    if (!r.payload.is_object() || !r.payload.contains("connectorId") ||
-        !r.payload["connectorId"].is_string() ||
-        r.payload["connectorId"].get<std::string>().empty() || !r.payload.contains("actionId") ||
-        !r.payload["actionId"].is_string() || r.payload["actionId"].get<std::string>().empty()) {
+    auto non_empty = [&](const char* field) {
+      auto it = payload->find(field);
+      return it != payload->end() && it->is_string() &&
+             !it->get_ref<const std::string&>().empty();
+    };
+    if (payload == nullptr || !payload->is_object() || !non_empty("connectorId") ||
+        !non_empty("actionId")) {
       bad("payload", "{connectorId, actionId, ...} for kind connector.action");
     }
+    r.connector_id = payload->at("connectorId").get_ref<const std::string&>();
   }
+  // A DOM from a parse holds only UTF-8; the handler is for a caller that built one itself.
+  if (payload != nullptr) r.payload_json = json_write::dump(*payload, json::error_handler_t::replace);
 
   // The older flat selector fields, then the newer object (which wins where both are given).
   r.selector.tag = optional_text(body, "selectorTag", "selectorTag");
@@ -134,6 +146,124 @@ DispatchRequest parse_dispatch_request(json body, const RequestLimits& limits) {
                            std::to_string(limits.max_timeout_ms));
     }
     r.timeout_ms = t->get<int64_t>();
+  }
+  return r;
+}
+
+namespace {
+
+// The typed reading's checks, each the DOM reading's on the same field; false where that one
+// would refuse (or where the scan cannot say, such as a key written with escapes).
+using json_scan::Kind;
+using json_scan::Value;
+
+// A member that is absent or null reads as "not given", as json::find + is_null does.
+bool given(const Value* v) {
+  return v != nullptr && v->kind != Kind::Null;
+}
+
+bool text_of(const Value* v, std::string& out, size_t max) {
+  return v != nullptr && v->string_value(out) && !out.empty() && out.size() <= max;
+}
+
+bool uuid_of(const Value* v, std::string& out) {
+  return v != nullptr && v->string_value(out) && util::is_uuid(out);
+}
+
+bool optional_text_of(const Value* v, std::string& out) {
+  if (!given(v)) return true;
+  return v->string_value(out) && out.size() <= 128;
+}
+
+bool optional_agent_id_of(const Value* v, std::string& out) {
+  std::string id;
+  if (!optional_text_of(v, id)) return false;
+  if (id.empty()) return true;
+  if (!util::is_uuid(id)) return false;
+  out = util::lowercase_uuid(id);
+  return true;
+}
+
+bool integer_in(const Value* v, int64_t lo, int64_t hi, int64_t& out) {
+  if (v == nullptr || v->kind != Kind::Number || !v->integer) return false;
+  std::optional<int64_t> n = v->int64();
+  if (!n || *n < lo || *n > hi) return false;
+  out = *n;
+  return true;
+}
+
+// A nested object the scan can read member by member (no escaped or repeated key).
+std::optional<json_scan::Object> object_of(const Value& v) {
+  if (v.kind != Kind::Object) return std::nullopt;
+  std::optional<json_scan::Object> o = json_scan::scan_object(v.raw, core::json_input::max_depth());
+  if (!o || o->has_escaped_key() || o->has_duplicate_key()) return std::nullopt;
+  return o;
+}
+
+}  // namespace
+
+std::optional<DispatchRequest> read_dispatch_request(std::string_view body,
+                                                     const RequestLimits& limits) {
+  const std::optional<json_scan::Object> b = json_scan::scan_object(body, core::json_input::max_depth());
+  if (!b || b->has_escaped_key() || b->has_duplicate_key()) return std::nullopt;
+  DispatchRequest r;
+  std::string org;
+  int64_t attempt = 0;
+  if (!uuid_of(b->find("organizationId"), org) ||
+      !uuid_of(b->find("requestedByUserId"), r.requested_by_user_id) ||
+      !uuid_of(b->find("runId"), r.run_id) || !uuid_of(b->find("workflowId"), r.workflow_id) ||
+      !text_of(b->find("nodeId"), r.node_id, 256) ||
+      !text_of(b->find("nodeType"), r.node_type, 256) ||
+      r.node_id.find(':') != std::string::npos ||
+      !integer_in(b->find("attemptCount"), 1, 1000, attempt) ||
+      !text_of(b->find("kind"), r.kind, 256)) {
+    return std::nullopt;
+  }
+  r.organization_id = util::lowercase_uuid(org);
+  r.attempt_count = static_cast<int>(attempt);
+  if (r.kind != "connector.action" && r.kind != "agent.execute" && r.kind != "agent.run") {
+    return std::nullopt;
+  }
+
+  const Value* payload = b->find("payload");
+  if (r.kind == "connector.action") {
+    if (payload == nullptr) return std::nullopt;
+    std::optional<json_scan::Object> p = object_of(*payload);
+    std::string action;
+    if (!p || !text_of(p->find("connectorId"), r.connector_id, SIZE_MAX) ||
+        !text_of(p->find("actionId"), action, SIZE_MAX)) {
+      return std::nullopt;
+    }
+  }
+  if (payload != nullptr) r.payload_json.assign(payload->raw);
+
+  if (!optional_text_of(b->find("selectorTag"), r.selector.tag) ||
+      !optional_text_of(b->find("selectorGroup"), r.selector.group) ||
+      !optional_agent_id_of(b->find("selectorAgentId"), r.selector.agent_id)) {
+    return std::nullopt;
+  }
+  if (const Value* es = b->find("executorSelector"); given(es)) {
+    std::optional<json_scan::Object> sel = object_of(*es);
+    if (!sel) return std::nullopt;
+    // Where given, the object's fields win over the flat ones.
+    std::string tag, group, agent_id;
+    if (!optional_text_of(sel->find("tag"), tag) || !optional_text_of(sel->find("group"), group) ||
+        !optional_agent_id_of(sel->find("agentId"), agent_id)) {
+      return std::nullopt;
+    }
+    if (!tag.empty()) r.selector.tag = std::move(tag);
+    if (!group.empty()) r.selector.group = std::move(group);
+    if (!agent_id.empty()) r.selector.agent_id = std::move(agent_id);
+  }
+
+  if (const Value* s = b->find("secret"); given(s)) {
+    std::string secret;
+    if (!s->string_value(secret) || secret.empty()) return std::nullopt;
+    r.secret = std::move(secret);
+  }
+  if (const Value* t = b->find("timeoutMs"); given(t)) {
+    if (!integer_in(t, limits.min_timeout_ms, limits.max_timeout_ms, r.timeout_ms))
+      return std::nullopt;
   }
   return r;
 }

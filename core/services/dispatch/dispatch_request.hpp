@@ -1,11 +1,20 @@
 // The body of POST /internal/v1/dispatch-async (and of the operator method dispatch.submit),
 // parsed and checked. Field names are the reference's (docs/wire-facts.md).
+//
+// Two readings of one grammar. The typed one (read_dispatch_request) scans the body's text once
+// and keeps the payload as the text it came in, which the execute frame carries on as it is: no
+// DOM of the payload is built only to be written out again. It vouches only for a body it can
+// accept as a whole; for anything else (an error, an escaped or repeated key, more members than
+// a scan holds) the caller takes the DOM reading (parse_dispatch_request), which owns every
+// error message. For a body both accept they give the same request (tests/unit/
+// dispatch_request_test.cpp, fuzz/dispatch_request_fuzzer.cpp).
 #pragma once
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace vespid::dispatch {
@@ -28,7 +37,10 @@ struct DispatchRequest {
   std::string node_id, node_type;
   int attempt_count = 1;
   std::string kind;  // connector.action | agent.execute | agent.run
-  nlohmann::json payload;
+  // The payload's JSON text (valid, no deeper than limits.json_max_depth), written into the
+  // execute frame as it is; empty for none (the frame says null).
+  std::string payload_json;
+  std::string connector_id;  // connector.action: the payload's connectorId; empty otherwise
   Selector selector;
   std::optional<std::string> secret;  // forwarded to the host, never stored or logged
   int64_t timeout_ms = 0;             // 0: dispatch.default_timeout_ms
@@ -42,8 +54,12 @@ struct RequestLimits {
   int64_t max_timeout_ms = 600000;
 };
 
-// Throws api::ApiError INVALID_REQUEST naming the field and what was expected. The body is taken
-// by value so that a caller done with it hands its payload over instead of a copy.
-DispatchRequest parse_dispatch_request(nlohmann::json body, const RequestLimits& limits);
+// Throws api::ApiError INVALID_REQUEST naming the field and what was expected.
+DispatchRequest parse_dispatch_request(const nlohmann::json& body, const RequestLimits& limits);
+
+// The request in `body` (a JSON text) when the scan can take all of it and every field passes
+// its check; nullopt otherwise, and then parse_dispatch_request of its DOM gives the answer.
+std::optional<DispatchRequest> read_dispatch_request(std::string_view body,
+                                                     const RequestLimits& limits);
 
 }  // namespace vespid::dispatch

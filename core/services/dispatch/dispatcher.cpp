@@ -106,10 +106,7 @@ int Dispatcher::max_in_flight(const nodes::ConnectedNode& n) const {
 Dispatcher::Wanted Dispatcher::wanted(const DispatchRequest& r) {
   Wanted w;
   if (!r.selector.group.empty()) w.group_tag = "group:" + r.selector.group;
-  if (r.kind == "connector.action" && r.payload.is_object()) {
-    auto id = r.payload.find("connectorId");
-    if (id != r.payload.end() && id->is_string()) w.connector_id = id->get<std::string>();
-  }
+  if (r.kind == "connector.action") w.connector_id = r.connector_id;
   return w;
 }
 
