@@ -1,7 +1,7 @@
 // Parsing and validating a dispatch request (POST /internal/v1/dispatch-async), against the
 // baseline of only parsing the same bytes as JSON: the ratio is what validation adds. The typed
-// reading (read_dispatch_request, no DOM) against the same baseline shows what the DOM costs. The ids
-// are uuids the reference accepts (version 1-8, variant 8-b), or the parse would throw.
+// reading (read_dispatch_request, no DOM) against the same baseline shows what the DOM costs. The
+// ids are uuids the reference accepts (version 1-8, variant 8-b), or the parse would throw.
 #include <benchmark/benchmark.h>
 
 #include <nlohmann/json.hpp>

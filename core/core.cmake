@@ -106,6 +106,7 @@ add_library(vespid_core STATIC
   protocols/operator/web_methods.cpp
   protocols/rest/rest_dialect.cpp
   protocols/rest/rest_envelope.cpp
+  protocols/rest/rest_headers.cpp
   protocols/rest/rest_auth.cpp
   protocols/rest/rest_response.cpp
   protocols/rest/metrics_route.cpp

@@ -110,12 +110,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                    typed->node_id == dom.node_id && typed->node_type == dom.node_type &&
                    typed->attempt_count == dom.attempt_count && typed->kind == dom.kind,
                "the dispatch request's ids differ");
-    FUZZ_CHECK(typed->selector.tag == dom.selector.tag &&
-                   typed->selector.group == dom.selector.group &&
-                   typed->selector.agent_id == dom.selector.agent_id &&
-                   typed->secret == dom.secret && typed->timeout_ms == dom.timeout_ms &&
-                   typed->connector_id == dom.connector_id,
-               "the dispatch request's selector, secret, timeout or connector differ");
+    FUZZ_CHECK(
+        typed->selector.tag == dom.selector.tag && typed->selector.group == dom.selector.group &&
+            typed->selector.agent_id == dom.selector.agent_id && typed->secret == dom.secret &&
+            typed->timeout_ms == dom.timeout_ms && typed->connector_id == dom.connector_id,
+        "the dispatch request's selector, secret, timeout or connector differ");
     FUZZ_CHECK(typed->payload_json.empty() == dom.payload_json.empty(), "payload presence differs");
     if (!typed->payload_json.empty())
       FUZZ_CHECK(ji::parse(typed->payload_json) == ji::parse(dom.payload_json), "payload differs");

@@ -91,14 +91,28 @@ void BridgeTransport::start() {
   }
 
   const ip::address addr = ip::make_address(cfg_.host);  // validated by parse_config
-  open_listener(ip::tcp::endpoint(addr, cfg_.port));
+  const bool companion = cfg_.loopback_companion && wants_loopback_companion(addr);
+  // The companion takes the primary's port on loopback. With an ephemeral port, another
+  // program may already hold that port there; the port is the transport's to choose, so it
+  // tries others before giving up.
+  constexpr int kEphemeralTries = 8;
+  for (int attempt = 1;; ++attempt) {
+    open_listener(ip::tcp::endpoint(addr, cfg_.port));
+    if (!companion) break;
+    try {
+      open_listener(ip::tcp::endpoint(ip::address_v4::loopback(), listeners_.front()->port()));
+      break;
+    } catch (const vsp::Error& e) {
+      if (cfg_.port != 0 || e.status() != VSP_E_ADDR_IN_USE || attempt == kEphemeralTries) throw;
+      host_.debug(std::string(e.what()) + "; trying another ephemeral port");
+      listeners_.clear();
+    }
+  }
   const Listener& primary = *listeners_.front();
   const std::string mode = std::string(cfg_.dialect) + (cfg_.tls ? ", TLS" : ", plain TCP");
   host_.info("listening on " + primary.address() + " (" + mode +
              (cfg_.port == 0 ? ", ephemeral port " + std::to_string(primary.port()) : "") + ")");
-  if (cfg_.loopback_companion && wants_loopback_companion(addr)) {
-    const std::uint16_t port = primary.port();
-    open_listener(ip::tcp::endpoint(ip::address_v4::loopback(), port));
+  if (companion) {
     host_.info("listening on " + listeners_.back()->address() + " too (" + mode +
                "; loopback companion of " + primary.address() + ")");
   }

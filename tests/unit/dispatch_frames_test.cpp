@@ -49,12 +49,9 @@ TEST(DispatchFrames, AStringThatIsNotUtf8IsReplacedAsDumpWould) {
   r.kind = "agent.run";
   r.requested_by_user_id = std::string("us\xff") + "er";
   r.payload_json = R"({"text":"ok"})";
-  const json dom = {{"type", "execute"},
-                    {"requestId", "id"},
-                    {"organizationId", "org"},
-                    {"userId", r.requested_by_user_id},
-                    {"kind", "agent.run"},
-                    {"payload", json::parse(r.payload_json)}};
+  const json dom = {{"type", "execute"},       {"requestId", "id"},
+                    {"organizationId", "org"}, {"userId", r.requested_by_user_id},
+                    {"kind", "agent.run"},     {"payload", json::parse(r.payload_json)}};
   EXPECT_EQ(execute_frame("id", r), dom.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 

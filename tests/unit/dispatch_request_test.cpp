@@ -92,13 +92,36 @@ TEST(DispatchRequest, TheUsualBodyIsReadWithoutADomAndItsPayloadKeptAsSent) {
 }
 
 TEST(DispatchRequest, EveryFieldsRefusalIsLeftToTheDomReading) {
-  const json bad_values[] = {nullptr, 1, 1.5, -1, 0, 1001, "", "x", "a:b", true,
-                             json::object(), json::array(), std::string(300, 'x'),
-                             "6f1c2b7e-8d4a-4b1e-9a53-2f7f0c1d9e88", "agent.run"};
-  const char* fields[] = {"organizationId", "requestedByUserId", "runId",      "workflowId",
-                          "nodeId",         "nodeType",          "attemptCount", "kind",
-                          "payload",        "selectorTag",       "selectorGroup",
-                          "selectorAgentId", "executorSelector", "secret",     "timeoutMs"};
+  const json bad_values[] = {nullptr,
+                             1,
+                             1.5,
+                             -1,
+                             0,
+                             1001,
+                             "",
+                             "x",
+                             "a:b",
+                             true,
+                             json::object(),
+                             json::array(),
+                             std::string(300, 'x'),
+                             "6f1c2b7e-8d4a-4b1e-9a53-2f7f0c1d9e88",
+                             "agent.run"};
+  const char* fields[] = {"organizationId",
+                          "requestedByUserId",
+                          "runId",
+                          "workflowId",
+                          "nodeId",
+                          "nodeType",
+                          "attemptCount",
+                          "kind",
+                          "payload",
+                          "selectorTag",
+                          "selectorGroup",
+                          "selectorAgentId",
+                          "executorSelector",
+                          "secret",
+                          "timeoutMs"};
   int typed_taken = 0;
   for (const char* field : fields) {
     json without = valid_body();
@@ -111,7 +134,8 @@ TEST(DispatchRequest, EveryFieldsRefusalIsLeftToTheDomReading) {
       if (read_dispatch_request(body.dump(), {})) ++typed_taken;
     }
   }
-  EXPECT_GT(typed_taken, 10) << "some of the variations are valid, and the typed reading takes them";
+  EXPECT_GT(typed_taken, 10)
+      << "some of the variations are valid, and the typed reading takes them";
 }
 
 TEST(DispatchRequest, NestedFieldsAgree) {

@@ -157,8 +157,7 @@ RestRequest from(const std::string& peer, const std::string& authorization = "")
   RestRequest r;
   r.method = "GET";
   r.path = "/metrics";
-  r.headers = nlohmann::json::object();
-  if (!authorization.empty()) r.headers["authorization"] = authorization;
+  if (!authorization.empty()) r.headers.set("authorization", authorization);
   r.peer_host = peer;
   return r;
 }

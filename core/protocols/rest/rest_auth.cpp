@@ -12,9 +12,8 @@ namespace vespid::core {
 using nlohmann::json;
 
 std::string header(const RestRequest& req, const char* name) {
-  auto it = req.headers.find(name);
-  if (it == req.headers.end() || !it->is_string()) return {};
-  return *it;
+  const std::string* value = req.headers.find(name);
+  return value != nullptr ? *value : std::string();
 }
 
 namespace {

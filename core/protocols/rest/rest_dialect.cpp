@@ -115,7 +115,7 @@ Task<void> RestDialect::on_message(std::shared_ptr<Connection> conn, std::string
       req.method = env.at("method").get<std::string>();
       req.path = env.at("path").get<std::string>();
       req.query = env.value("query", "");
-      req.headers = env.value("headers", json::object());
+      req.headers = RestHeaders::from_object(env.value("headers", json::object()));
       req.body = env.value("body", "");
     } catch (const json::exception& e) {
       respond(*conn,

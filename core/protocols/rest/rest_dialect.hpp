@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "host/connections/dialect.hpp"
+#include "protocols/rest/rest_headers.hpp"
 
 namespace vespid::core {
 
@@ -22,7 +23,7 @@ struct RestRequest {
   std::string method;
   std::string path;
   std::string query;
-  nlohmann::json headers;  // object, lowercased names
+  RestHeaders headers;  // lower-case names, each once
   std::string body;
   std::vector<std::string> params;  // path segments captured by ":name" in the route
   bool tls = false;                 // it came over TLS (the transport said so: VSP_CONN_TLS)

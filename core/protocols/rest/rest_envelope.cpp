@@ -12,6 +12,21 @@ bool read_string(const json_scan::Value* v, std::string& out) {
   return v != nullptr && v->string_value(out);
 }
 
+// The headers object's string members, as RestHeaders::from_object takes them from a DOM; false
+// when the scan cannot vouch for its keys (escaped, repeated, or more than a scan holds).
+bool read_headers(const json_scan::Value& v, RestHeaders& out) {
+  const std::optional<json_scan::Object> o = json_scan::scan_object(v.raw, json_input::max_depth());
+  if (!o || o->has_escaped_key() || o->has_duplicate_key()) return false;
+  RestHeaders headers;
+  std::string value;
+  for (std::size_t i = 0; i < o->size(); ++i) {
+    const json_scan::Member& m = (*o)[i];
+    if (m.value.string_value(value)) headers.set(std::string(m.key), std::move(value));
+  }
+  out = std::move(headers);
+  return true;
+}
+
 }  // namespace
 
 bool read_envelope_typed(std::string_view text, RestRequest& req) {
@@ -35,11 +50,11 @@ bool read_envelope_typed(std::string_view text, RestRequest& req) {
     return false;
   }
   if (headers == nullptr) {
-    req.headers = nlohmann::json::object();
-  } else if (headers->kind == json_scan::Kind::Object) {
-    req.headers = json_input::parse(headers->raw);
-  } else {
+    req.headers = RestHeaders();
+  } else if (headers->kind != json_scan::Kind::Object) {
     return false;
+  } else if (!read_headers(*headers, req.headers)) {
+    req.headers = RestHeaders::from_object(json_input::parse(headers->raw));
   }
   return true;
 }

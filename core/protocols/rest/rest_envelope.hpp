@@ -3,8 +3,9 @@
 //
 // The body is a JSON text inside a JSON string; a DOM of the envelope would hold it as a string
 // node only to copy it out again. Here the envelope is scanned once (libs/json_scan), the
-// body unescaped straight into the request, and only the small headers object is parsed. Any
-// shape the scan does not vouch for goes to the DOM reading, which owns every error.
+// body unescaped straight into the request, and the headers read into a list of pairs (a DOM
+// only for a headers object the scan cannot vouch for, such as one of more than 16 members).
+// Any shape the scan does not vouch for goes to the DOM reading, which owns every error.
 #pragma once
 
 #include <string_view>

@@ -108,8 +108,7 @@ DispatchRequest parse_dispatch_request(const json& body, const RequestLimits& li
     // 400 now rather than a failed result later.
     auto non_empty = [&](const char* field) {
       auto it = payload->find(field);
-      return it != payload->end() && it->is_string() &&
-             !it->get_ref<const std::string&>().empty();
+      return it != payload->end() && it->is_string() && !it->get_ref<const std::string&>().empty();
     };
     if (payload == nullptr || !payload->is_object() || !non_empty("connectorId") ||
         !non_empty("actionId")) {
@@ -118,7 +117,8 @@ DispatchRequest parse_dispatch_request(const json& body, const RequestLimits& li
     r.connector_id = payload->at("connectorId").get_ref<const std::string&>();
   }
   // A DOM from a parse holds only UTF-8; the handler is for a caller that built one itself.
-  if (payload != nullptr) r.payload_json = json_write::dump(*payload, json::error_handler_t::replace);
+  if (payload != nullptr)
+    r.payload_json = json_write::dump(*payload, json::error_handler_t::replace);
 
   // The older flat selector fields, then the newer object (which wins where both are given).
   r.selector.tag = optional_text(body, "selectorTag", "selectorTag");
@@ -204,7 +204,8 @@ std::optional<json_scan::Object> object_of(const Value& v) {
 
 std::optional<DispatchRequest> read_dispatch_request(std::string_view body,
                                                      const RequestLimits& limits) {
-  const std::optional<json_scan::Object> b = json_scan::scan_object(body, core::json_input::max_depth());
+  const std::optional<json_scan::Object> b =
+      json_scan::scan_object(body, core::json_input::max_depth());
   if (!b || b->has_escaped_key() || b->has_duplicate_key()) return std::nullopt;
   DispatchRequest r;
   std::string org;
@@ -213,8 +214,7 @@ std::optional<DispatchRequest> read_dispatch_request(std::string_view body,
       !uuid_of(b->find("requestedByUserId"), r.requested_by_user_id) ||
       !uuid_of(b->find("runId"), r.run_id) || !uuid_of(b->find("workflowId"), r.workflow_id) ||
       !text_of(b->find("nodeId"), r.node_id, 256) ||
-      !text_of(b->find("nodeType"), r.node_type, 256) ||
-      r.node_id.find(':') != std::string::npos ||
+      !text_of(b->find("nodeType"), r.node_type, 256) || r.node_id.find(':') != std::string::npos ||
       !integer_in(b->find("attemptCount"), 1, 1000, attempt) ||
       !text_of(b->find("kind"), r.kind, 256)) {
     return std::nullopt;

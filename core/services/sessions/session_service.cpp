@@ -1012,10 +1012,10 @@ Task<json> SessionService::send_locked(Caller caller, json session, std::string 
   req.node_type = "agent.run";
   req.attempt_count = static_cast<int>(seq + 1);
   req.kind = "agent.run";
-  req.payload_json = json_write::dump(
-      agent_run_payload(
-          TurnInput{session, turn_attempt_count(seq), message, hist, settings_.github_api_base_url}),
-      json::error_handler_t::replace);
+  req.payload_json =
+      json_write::dump(agent_run_payload(TurnInput{session, turn_attempt_count(seq), message, hist,
+                                                   settings_.github_api_base_url}),
+                       json::error_handler_t::replace);
   if (pinned.empty()) {
     const json& sel = session["selector"];
     if (sel.is_object()) {

@@ -48,6 +48,11 @@ TEST_F(SqliteTest, AMalformedBatchIsRefusedWholeBeforeAnythingIsWritten) {
     std::string msg;
     EXPECT_EQ(store().commit_raw(views, 2, results, &msg), VSP_E_INVALID);
     EXPECT_NE(msg.find("txn 1 write 0"), std::string::npos) << msg;
+    if (bad == &null_key) {
+      EXPECT_NE(msg.find("commit: txn 1 write 0 key is NULL with a non-zero length"),
+                std::string::npos)
+          << msg;
+    }
     Kv kv;
     EXPECT_EQ(store().get("good", &kv), VSP_E_NOT_FOUND) << "txn 0 must not have been applied";
   }
