@@ -116,6 +116,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             typed->timeout_ms == dom.timeout_ms && typed->connector_id == dom.connector_id,
         "the dispatch request's selector, secret, timeout or connector differ");
     FUZZ_CHECK(typed->payload_json.empty() == dom.payload_json.empty(), "payload presence differs");
+    FUZZ_CHECK(typed->payload_json.find_first_of("\r\n") == std::string::npos,
+               "a payload that spans lines");
     if (!typed->payload_json.empty())
       FUZZ_CHECK(ji::parse(typed->payload_json) == ji::parse(dom.payload_json), "payload differs");
   }

@@ -187,6 +187,22 @@ TEST(DispatchRequest, KeysTheScanCannotVouchForGoToTheDom) {
   }
 }
 
+// An execute frame is one line (a line-framed transport could carry the node host dialect): a
+// payload written over several lines is left to the DOM reading, which writes it on one.
+TEST(DispatchRequest, APayloadOverSeveralLinesIsWrittenOnOne) {
+  json body = valid_body();
+  body.erase("payload");
+  for (const std::string payload : {"{\n  \"connectorId\": \"c\",\n  \"actionId\": \"a\"\n}",
+                                    "{\"connectorId\":\"c\",\r\"actionId\":\"a\"}"}) {
+    std::string text = body.dump();
+    text.insert(text.size() - 1, ",\"payload\":" + payload);
+    EXPECT_FALSE(read_dispatch_request(text, {}).has_value()) << text;
+    const DispatchRequest r = parse_dispatch_request(json::parse(text), {});
+    EXPECT_EQ(r.payload_json, R"({"actionId":"a","connectorId":"c"})");
+    check_agreement(text);
+  }
+}
+
 TEST(DispatchRequest, TheTimeoutLimitsAreTheCallersOwn) {
   json body = valid_body();
   body["timeoutMs"] = 2000;

@@ -235,7 +235,12 @@ std::optional<DispatchRequest> read_dispatch_request(std::string_view body,
       return std::nullopt;
     }
   }
-  if (payload != nullptr) r.payload_json.assign(payload->raw);
+  if (payload != nullptr) {
+    // Frames are one line on every transport that frames by lines; JSON allows a line break
+    // only as whitespace between tokens, and the DOM reading writes such a payload on one line.
+    if (payload->raw.find_first_of("\r\n") != std::string_view::npos) return std::nullopt;
+    r.payload_json.assign(payload->raw);
+  }
 
   if (!optional_text_of(b->find("selectorTag"), r.selector.tag) ||
       !optional_text_of(b->find("selectorGroup"), r.selector.group) ||
