@@ -33,7 +33,8 @@ json record_dom(const DispatchRecord& d) {
   return record;
 }
 
-// The payload goes out as the text it came in (checked JSON, UTF-8 included), not re-written.
+// The payload goes out as the text it came in (checked JSON, UTF-8 included, one line), not
+// re-written. It cannot fail; it returns true only to sit in the chain of members below.
 bool append_payload(std::string& out, const std::string& payload_json) {
   out += R"(,"payload":)";
   out += payload_json.empty() ? std::string_view("null") : std::string_view(payload_json);
