@@ -40,6 +40,7 @@ add_library(vespid_core STATIC
   services/identity/principal.cpp
   services/identity/web_sessions.cpp
   services/nodes/node_record.cpp
+  services/nodes/host_capabilities.cpp
   services/nodes/node_router.cpp
   services/nodes/status_reason.cpp
   services/nodes/node_store.cpp

@@ -306,7 +306,7 @@ void ClusterNodeRouter::update_tags(const std::string& node_id, std::vector<std:
 void ClusterNodeRouter::update_capabilities(const std::string& node_id, json capabilities) {
   if (local_.online(node_id)) return local_.update_capabilities(node_id, std::move(capabilities));
   if (RemoteNode* rn = presence_.find_mutable(node_id)) {
-    rn->node.capabilities = capabilities;
+    rn->node.capabilities = nodes::HostCapabilities(capabilities);
     send_control(
         rn->instance,
         {{"op", "capabilities"}, {"nodeId", node_id}, {"capabilities", std::move(capabilities)}});

@@ -16,7 +16,7 @@ bool is_subject_token(std::string_view token) {
 
 json node_to_wire(const nodes::ConnectedNode& n) {
   return {{"nodeId", n.node_id}, {"orgId", n.org_id}, {"commands", n.commands},
-          {"kind", n.kind},      {"tags", n.tags},    {"capabilities", n.capabilities}};
+          {"kind", n.kind},      {"tags", n.tags},    {"capabilities", n.capabilities.json()}};
 }
 
 nodes::ConnectedNode node_from_wire(const json& j) {
@@ -26,7 +26,7 @@ nodes::ConnectedNode node_from_wire(const json& j) {
   n.commands = j.at("commands").get<std::set<std::string>>();
   n.kind = j.at("kind").get<std::string>();
   n.tags = j.at("tags").get<std::vector<std::string>>();
-  n.capabilities = j.at("capabilities");
+  n.capabilities = nodes::HostCapabilities(j.at("capabilities"));
   n.connected_at = std::chrono::steady_clock::now();
   return n;
 }

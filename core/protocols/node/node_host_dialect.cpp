@@ -114,7 +114,7 @@ Task<void> NodeHostDialect::on_open(std::shared_ptr<Connection> conn) {
       cn.org_id = a.org_id;
       cn.kind = "agent";
       cn.tags = a.tags;
-      cn.capabilities = a.capabilities;
+      cn.capabilities = nodes::HostCapabilities(a.capabilities);
       cn.link = s->link;
       router_.attach(std::move(cn));
       L()->info("node host {} ({}) connected from {}", a.node_id, a.display_name, conn->peer());

@@ -25,23 +25,8 @@ std::shared_ptr<spdlog::logger> L() {
   return log::get("dispatch");
 }
 
-bool json_list_has(const json& list, std::string_view value) {
-  if (!list.is_array()) return false;
-  for (const auto& v : list) {
-    if (v.is_string() && v.get_ref<const std::string&>() == value) return true;
-  }
-  return false;
-}
-
 bool has(const std::vector<std::string>& list, const std::string& value) {
   return std::find(list.begin(), list.end(), value) != list.end();
-}
-
-// What a host may do when its hello did not list kinds: everything this gateway dispatches.
-bool host_takes_kind(const json& caps, const std::string& kind) {
-  auto kinds = caps.find("kinds");
-  if (kinds == caps.end() || !kinds->is_array() || kinds->empty()) return true;
-  return json_list_has(*kinds, kind);
 }
 
 api::ApiError no_agent(const std::string& reason) {
@@ -96,11 +81,7 @@ int Dispatcher::in_flight_of(const std::string& agent_id) const {
 }
 
 int Dispatcher::max_in_flight(const nodes::ConnectedNode& n) const {
-  auto it = n.capabilities.find("maxInFlight");
-  if (it != n.capabilities.end() && it->is_number_integer()) {
-    return static_cast<int>(std::clamp<int64_t>(it->get<int64_t>(), 1, 100000));
-  }
-  return settings_.default_max_in_flight;
+  return n.capabilities.max_in_flight().value_or(settings_.default_max_in_flight);
 }
 
 Dispatcher::Wanted Dispatcher::wanted(const DispatchRequest& r) {
@@ -116,15 +97,8 @@ bool Dispatcher::accepts(const nodes::ConnectedNode& n, const DispatchRequest& r
   if (!r.selector.agent_id.empty() && n.node_id != r.selector.agent_id) return false;
   if (!r.selector.tag.empty() && !has(n.tags, r.selector.tag)) return false;
   if (!w.group_tag.empty() && !has(n.tags, w.group_tag)) return false;
-  if (!host_takes_kind(n.capabilities, r.kind)) return false;
-  if (r.kind == "connector.action") {
-    auto connectors = n.capabilities.find("connectors");
-    if (connectors != n.capabilities.end() && connectors->is_array() && !connectors->empty() &&
-        !json_list_has(*connectors, w.connector_id)) {
-      return false;
-    }
-  }
-  return true;
+  if (!n.capabilities.takes_kind(r.kind)) return false;
+  return r.kind != "connector.action" || n.capabilities.takes_connector(w.connector_id);
 }
 
 Dispatcher::Pick Dispatcher::pick(const DispatchRequest& r) const {

@@ -210,7 +210,7 @@ void LocalNodeRouter::update_tags(const std::string& node_id, std::vector<std::s
 void LocalNodeRouter::update_capabilities(const std::string& node_id, json capabilities) {
   auto it = nodes_.find(node_id);
   if (it == nodes_.end()) return;
-  it->second.capabilities = std::move(capabilities);
+  it->second.capabilities = HostCapabilities(std::move(capabilities));
   for (auto* o : observers_) o->node_updated(it->second);
 }
 

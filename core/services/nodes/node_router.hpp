@@ -20,6 +20,7 @@
 
 #include "runtime/deadlines.hpp"
 #include "runtime/task.hpp"
+#include "services/nodes/host_capabilities.hpp"
 
 namespace vespid::nodes {
 
@@ -58,7 +59,7 @@ struct ConnectedNode {
   int64_t connected_at_ms = 0;    // wall clock, for people (statusReason, connectedAt)
   std::string kind = "bridge";    // or "agent" (a node host on vespid.node.v1)
   std::vector<std::string> tags;  // stored tags (authoritative); kept fresh by set_tags
-  nlohmann::json capabilities = nlohmann::json::object();  // the host's hello: a hint
+  HostCapabilities capabilities;  // the host's hello: a hint
 };
 
 // Why a node's last connection here ended, kept in memory for its statusReason.
