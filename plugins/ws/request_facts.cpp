@@ -92,42 +92,62 @@ std::optional<std::string> bearer_token(const boost::beast::http::fields& fields
   return std::string(v);
 }
 
+namespace {
+
+// One header of the object headers_json writes: its name lowercased and its value, or all its
+// values joined when the field was repeated.
+struct HeaderField {
+  std::string name;
+  std::string_view value;  // the first field's, borrowed from the request
+  std::string joined;      // set only when the field was repeated, and then the value
+  bool repeated = false;
+
+  std::string_view text() const noexcept { return repeated ? std::string_view(joined) : value; }
+};
+
+}  // namespace
+
 std::string headers_json(const boost::beast::http::fields& fields) {
-  // Names lowercased, then sorted (stably: a repeated field keeps its order) and joined; the
-  // text is written in name order, which is the order nlohmann's object has, so the text is
-  // what dumping that object would give.
-  std::vector<std::pair<std::string, std::string>> merged;
-  for (const auto& f : fields) merged.emplace_back(lowercase(f.name_string()), f.value());
-  std::stable_sort(merged.begin(), merged.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::size_t kept = 0;
-  for (std::size_t i = 0; i < merged.size(); ++i) {
-    if (kept > 0 && merged[kept - 1].first == merged[i].first) {
-      auto& value = merged[kept - 1].second;
-      value += merged[i].first == "cookie" ? "; " : ", ";
-      value += merged[i].second;
+  // Names lowercased, kept sorted as they are read (a request has a few headers, so an insertion
+  // is cheaper than a sort), a repeated name joined onto the first; written in name order, which
+  // is the order nlohmann's object has, so the text is what dumping that object would give.
+  std::vector<HeaderField> merged;
+  merged.reserve(16);
+  for (const auto& f : fields) {
+    std::string name = lowercase(f.name_string());
+    auto at =
+        std::upper_bound(merged.begin(), merged.end(), name,
+                         [](const std::string& n, const HeaderField& h) { return n < h.name; });
+    if (at != merged.begin() && (at - 1)->name == name) {
+      HeaderField& first = *(at - 1);
+      if (!first.repeated) first.joined.assign(first.value);
+      first.repeated = true;
+      first.joined += name == "cookie" ? "; " : ", ";
+      first.joined += f.value();
     } else {
-      if (kept != i) merged[kept] = std::move(merged[i]);
-      ++kept;
+      merged.insert(at, HeaderField{std::move(name), f.value(), {}, false});
     }
   }
-  merged.resize(kept);
   bool utf8 = true;
-  for (const auto& [name, value] : merged) {
-    utf8 = utf8 && json_write::valid_utf8(name) && json_write::valid_utf8(value);
+  std::size_t size = 2;
+  for (const HeaderField& h : merged) {
+    utf8 = utf8 && json_write::valid_utf8(h.name) && json_write::valid_utf8(h.text());
+    size += h.name.size() + h.text().size() + 6;
   }
   if (!utf8) {
     // Header bytes are not guaranteed UTF-8 (obs-text): what is not is replaced, never refused.
     nlohmann::json out = nlohmann::json::object();
-    for (auto& [name, value] : merged) out[name] = std::move(value);
+    for (const HeaderField& h : merged) out[h.name] = std::string(h.text());
     return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
-  std::string out = "{";
-  for (const auto& [name, value] : merged) {
+  std::string out;
+  out.reserve(size + size / 8);
+  out.push_back('{');
+  for (const HeaderField& h : merged) {
     if (out.size() > 1) out.push_back(',');
-    json_write::append_string(out, name);
+    json_write::append_string(out, h.name);
     out.push_back(':');
-    json_write::append_string(out, value);
+    json_write::append_string(out, h.text());
   }
   out.push_back('}');
   return out;

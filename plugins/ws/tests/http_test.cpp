@@ -150,6 +150,33 @@ TEST_F(HttpTest, RestRequestBecomesAnEnvelopeAndTheAnswerAResponse) {
   }
 }
 
+// A header sent several times, under any case, reaches the core once, its values joined in the
+// order they came ("; " for cookies, ", " for the rest), and the object's names are in order.
+TEST_F(HttpTest, RepeatedRequestHeadersAreJoinedInTheOrderTheyCame) {
+  host_->rest_responder = [](FakeConn&, const std::string&) -> std::optional<std::string> {
+    return std::string(R"({"status":204})");
+  };
+  start();
+  auto p = peer();
+  ASSERT_FALSE(
+      p->write_raw("GET /v1/x HTTP/1.1\r\nHost: localhost\r\nX-B: 2\r\n"
+                   "Cookie: a=1\r\nx-a: 1\r\nCOOKIE: b=2\r\nX-A: 3\r\n"
+                   "x-a: 4\r\n\r\n"));
+  auto res = p->read_response();
+  ASSERT_TRUE(res) << p->last_error().message();
+  EXPECT_EQ(res->status, 204);
+  FakeConn* c = host_->wait_conn(1);
+  ASSERT_NE(c, nullptr);
+  auto got = host_->received(*c);
+  ASSERT_EQ(got.size(), 1u);
+  const std::string_view text = got[0];
+  const auto from = text.find(R"("headers":)");
+  ASSERT_NE(from, std::string_view::npos) << text;
+  EXPECT_EQ(text.substr(from, text.find('}', from) + 1 - from),
+            R"("headers":{"cookie":"a=1; b=2","host":"localhost","x-a":"1, 3, 4","x-b":"2"})")
+      << text;
+}
+
 // The core's extra response headers (Set-Cookie for the web session) reach the peer, a name
 // with several values as several lines; a value or name that would split the response is
 // refused as a whole (500), never sent.
