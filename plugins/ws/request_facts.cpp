@@ -7,6 +7,7 @@
 #include <boost/url/pct_string_view.hpp>
 #include <boost/url/rfc/pchars.hpp>
 #include <nlohmann/json.hpp>
+#include <iterator>
 #include <vector>
 
 #include "json_write.hpp"
@@ -112,7 +113,8 @@ std::string headers_json(const boost::beast::http::fields& fields) {
   // is cheaper than a sort), a repeated name joined onto the first; written in name order, which
   // is the order nlohmann's object has, so the text is what dumping that object would give.
   std::vector<HeaderField> merged;
-  merged.reserve(16);
+  // Sized to the request, so that the usual few headers take one small block.
+  merged.reserve(static_cast<std::size_t>(std::distance(fields.begin(), fields.end())));
   for (const auto& f : fields) {
     std::string name = lowercase(f.name_string());
     auto at =
