@@ -52,6 +52,7 @@ add_library(vespid_core STATIC
   services/dispatch/dispatch_frames.cpp
   services/dispatch/dispatch_request.cpp
   services/dispatch/dispatcher.cpp
+  services/dispatch/recent_results.cpp
   services/dispatch/result_store.cpp
   services/sessions/agent_run_payload.cpp
   services/workflows/cron_schedule.cpp

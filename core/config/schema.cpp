@@ -377,6 +377,15 @@ const std::vector<KeySpec>& schema() {
        {},
        30000,
        604800000},
+      {"dispatch.result_cache_bytes",
+       Type::Int,
+       8388608,
+       "Bytes of host results this instance stored lately kept in memory, so that the reads "
+       "that follow them (a worker's long-poll) do not go to storage; counted by their stored "
+       "text, the oldest dropped first; 0 keeps none.",
+       {},
+       0,
+       1073741824},
       {"sessions.turn_timeout_ms",
        Type::Int,
        300000,

@@ -36,8 +36,9 @@ void Gateway::build_node_hosts(RestDialect& rest) {
       *storage_, node_hosts::NodeHostLimits{
                      cfg_.integer("agents.pairing_token_ttl_ms"),
                      static_cast<int>(cfg_.integer("agents.max_pairing_tokens_per_org"))});
-  result_store_ =
-      std::make_unique<dispatch::ResultStore>(*storage_, cfg_.integer("dispatch.results_ttl_ms"));
+  result_store_ = std::make_unique<dispatch::ResultStore>(
+      *storage_, cfg_.integer("dispatch.results_ttl_ms"),
+      static_cast<size_t>(cfg_.integer("dispatch.result_cache_bytes")));
   dispatch::DispatchSettings ds;
   ds.instance_id = cluster_settings_.instance_id;
   ds.default_timeout_ms = cfg_.integer("dispatch.default_timeout_ms");

@@ -26,6 +26,7 @@ constexpr std::string_view kRefusals[] = {"limit", "shutdown"};
 constexpr std::string_view kInvokeOutcomes[] = {"ok", "error", "timeout", "unavailable", "refused"};
 constexpr std::string_view kDispatchOutcomes[] = {"ok",          "error",      "timeout",
                                                   "unavailable", "overloaded", "deduplicated"};
+constexpr std::string_view kResultReads[] = {"memory", "storage"};
 constexpr std::string_view kSessionEvents[] = {
     "session_created", "user_message", "agent_selected", "agent_delta", "agent_message",
     "tool_call",       "tool_result",  "agent_final",    "error",       "other"};
@@ -145,6 +146,11 @@ void Instruments::write(TextWriter& w) const {
            "gateway process).",
            "histogram");
   w.histogram("vespid_dispatch_duration_seconds", {}, dispatch_duration);
+  w.family("vespid_dispatch_result_reads_total",
+           "Reads of stored dispatch results (GET /internal/v1/results and the dispatcher's own), "
+           "by where they were answered from.",
+           "counter");
+  counters(w, "vespid_dispatch_result_reads_total", "from", dispatch_result_reads, kResultReads);
 
   w.family("vespid_session_events_total", "Session events stored, by type.", "counter");
   counters(w, "vespid_session_events_total", "type", session_events, kSessionEvents);

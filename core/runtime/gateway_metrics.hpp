@@ -38,6 +38,10 @@ enum class InvokeOutcome { Ok, Error, Timeout, Unavailable, Refused, Count };
 // cached result (deduplicated).
 enum class DispatchOutcome { Ok, Error, Timeout, Unavailable, Overloaded, Deduplicated, Count };
 
+// Where a read of a stored dispatch result was answered from (services/dispatch/result_store):
+// the host results this instance stored lately (memory), or storage.
+enum class ResultRead { Memory, Storage, Count };
+
 // Session event types (docs/sessions.md); anything else counts as other.
 enum class SessionEvent {
   SessionCreated,
@@ -94,6 +98,7 @@ struct Instruments {
   // Dispatches this instance waits for.
   By<DispatchOutcome> dispatches;
   Histogram dispatch_duration;  // submit to result or timeout, of the ones dispatched here
+  By<ResultRead> dispatch_result_reads;
 
   By<SessionEvent> session_events;  // stored
   By<TurnOutcome> session_turns;

@@ -121,6 +121,21 @@ TEST_F(Metrics, CountersMoveByWhatTheGatewayDid) {
               {"status", "succeeded"},
               {"output", {{"text", "done"}}}});
   ASSERT_TRUE(host->read_type("execute_ack", 5s));
+  // Its result, just stored here, is read from memory; one this instance never stored, from
+  // storage.
+  const PromText before_reads = scrape();
+  HttpReply result =
+      internal("GET", "/internal/v1/results/" + (*ex)["requestId"].get<std::string>());
+  ASSERT_EQ(result.status, 200) << result.raw_body;
+  EXPECT_EQ(result.body, json({{"status", "succeeded"}, {"output", {{"text", "done"}}}}));
+  EXPECT_EQ(internal("GET", "/internal/v1/results/never-dispatched:node:1").status, 404);
+  const PromText after_reads = scrape();
+  EXPECT_EQ(
+      delta(before_reads, after_reads, "vespid_dispatch_result_reads_total", {{"from", "memory"}}),
+      1);
+  EXPECT_GE(
+      delta(before_reads, after_reads, "vespid_dispatch_result_reads_total", {{"from", "storage"}}),
+      1);
 
   HttpReply s = rest("POST", "/v1/orgs/" + org_id_ + "/sessions", member_token_,
                      {{"title", "t"}, {"engine", "vespid.echo.v1"}, {"model", "none"}});

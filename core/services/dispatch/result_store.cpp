@@ -1,6 +1,9 @@
 #include "services/dispatch/result_store.hpp"
 
+#include <vector>
+
 #include "json_write.hpp"
+#include "runtime/gateway_metrics.hpp"
 #include "runtime/time.hpp"
 #include "storage/keys.hpp"
 
@@ -51,6 +54,12 @@ StoredResult stored_result_from(const json& j) {
 }
 
 Task<std::optional<StoredResult>> ResultStore::get(std::string request_id) {
+  auto& reads = metrics::instruments().dispatch_result_reads;
+  if (std::optional<StoredResult> kept = recent_.find(request_id, util::now_ms())) {
+    reads[metrics::ResultRead::Memory].inc();
+    co_return kept;
+  }
+  reads[metrics::ResultRead::Storage].inc();
   auto kv = co_await storage_.get(keys::result(request_id));
   if (!kv) co_return std::nullopt;
   StoredResult r = stored_result_from(json::parse(kv->value));
@@ -76,11 +85,20 @@ Task<ResultStore::Stored> ResultStore::put(StoredResult r) {
     }
     r.stored_at_ms = util::now_ms();
     r.expires_at_ms = r.stored_at_ms + ttl_ms_;
-    txn.writes.push_back(Write::put(keys::result(r.request_id), to_stored_text(r)));
+    std::string text = to_stored_text(r);
+    const std::size_t bytes = text.size() + r.request_id.size();
+    txn.writes.push_back(Write::put(keys::result(r.request_id), std::move(text)));
     txn.writes.push_back(Write::put(keys::result_expiry(r.expires_at_ms, r.request_id), ""));
     txn.writes.push_back(Write::del(keys::dispatch(r.request_id)));
     auto out = co_await storage_.commit(std::move(txn));
-    if (out.applied) co_return Stored::Written;
+    if (out.applied) {
+      if (r.source == "agent") {
+        recent_.keep(std::move(r), bytes);
+      } else {
+        recent_.forget(r.request_id);
+      }
+      co_return Stored::Written;
+    }
   }
   throw core::StorageError(VSP_E_CONFLICT,
                            "result for " + r.request_id + " kept changing while being stored");
@@ -90,7 +108,7 @@ Task<size_t> ResultStore::sweep(int64_t now_ms, uint32_t limit) {
   auto rows = co_await storage_.scan_prefix(keys::kResultExpiryPrefix, limit);
   const std::string cutoff = keys::result_expiry(now_ms, "");
   Txn txn;
-  size_t n = 0;
+  std::vector<std::string> swept;
   for (const auto& row : rows) {
     if (row.key >= cutoff) break;  // ordered by expiry: the rest are still live
     std::string request_id = row.key.substr(cutoff.size());
@@ -99,10 +117,14 @@ Task<size_t> ResultStore::sweep(int64_t now_ms, uint32_t limit) {
     txn.compares.push_back(Compare::version_is(row.key, row.version));
     txn.writes.push_back(Write::del(row.key));
     txn.writes.push_back(Write::del(keys::result(request_id)));
-    ++n;
+    swept.push_back(std::move(request_id));
   }
-  if (n > 0) co_await storage_.commit(std::move(txn));
-  co_return n;
+  if (swept.empty()) co_return 0;
+  const core::TxnOutcome out = co_await storage_.commit(std::move(txn));
+  if (out.applied) {
+    for (const std::string& id : swept) recent_.forget(id);
+  }
+  co_return swept.size();
 }
 
 }  // namespace vespid::dispatch

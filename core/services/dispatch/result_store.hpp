@@ -10,25 +10,21 @@
 #include <string>
 
 #include "runtime/task.hpp"
+#include "services/dispatch/recent_results.hpp"
+#include "services/dispatch/stored_result.hpp"
 #include "storage/storage_service.hpp"
 
 namespace vespid::dispatch {
 
-struct StoredResult {
-  std::string request_id;
-  std::string org_id;
-  std::string agent_id;          // the host that ran it (empty if none did)
-  std::string source = "agent";  // "agent" or "gateway"
-  nlohmann::json result;         // {status, output?, error?}: what GET results answers
-  int64_t stored_at_ms = 0;
-  int64_t expires_at_ms = 0;
-};
-
 class ResultStore {
  public:
-  ResultStore(core::StorageService& storage, int64_t ttl_ms) : storage_(storage), ttl_ms_(ttl_ms) {}
+  // `recent_bytes`: the budget of the host results kept in memory for the reads that follow
+  // them (RecentResults; dispatch.result_cache_bytes), 0 for none.
+  ResultStore(core::StorageService& storage, int64_t ttl_ms, std::size_t recent_bytes = 0)
+      : storage_(storage), ttl_ms_(ttl_ms), recent_(recent_bytes) {}
 
-  // The unexpired result, if any.
+  // The unexpired result, if any: from memory when this instance stored it lately, else from
+  // storage.
   core::Task<std::optional<StoredResult>> get(std::string request_id);
 
   enum class Stored { Written, Duplicate };
@@ -40,10 +36,12 @@ class ResultStore {
   core::Task<size_t> sweep(int64_t now_ms, uint32_t limit);
 
   int64_t ttl_ms() const noexcept { return ttl_ms_; }
+  const RecentResults& recent() const noexcept { return recent_; }
 
  private:
   core::StorageService& storage_;
   int64_t ttl_ms_;
+  RecentResults recent_;
 };
 
 nlohmann::json to_stored_json(const StoredResult& r);
