@@ -12,7 +12,7 @@ namespace {
 StoredResult result(const std::string& id, int64_t expires_at_ms = 1000) {
   StoredResult r;
   r.request_id = id;
-  r.org_id = "org-" + id;
+  r.org_id = std::string("org-").append(id);
   r.agent_id = "host-1";
   r.result = {{"status", "succeeded"}, {"output", {{"id", id}}}};
   r.stored_at_ms = 1;
@@ -75,7 +75,7 @@ TEST(RecentResults, KeepingARequestAgainReplacesItAndRenewsItsPlace) {
 TEST(RecentResults, ForgottenResultsFreeTheirBytesAndTheQueueStaysBounded) {
   RecentResults recent(1 << 20);
   for (int i = 0; i < 10000; ++i) {
-    const std::string id = "r" + std::to_string(i);
+    const std::string id = std::string("r").append(std::to_string(i));
     recent.keep(result(id), 10);
     recent.forget(id);  // a gateway timeout, or a sweep
   }
