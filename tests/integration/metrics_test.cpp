@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <future>
 #include <thread>
 
 #include "build_paths.hpp"
@@ -136,6 +137,32 @@ TEST_F(Metrics, CountersMoveByWhatTheGatewayDid) {
   EXPECT_GE(
       delta(before_reads, after_reads, "vespid_dispatch_result_reads_total", {{"from", "storage"}}),
       1);
+  // A worker's long-poll of a dispatch in flight here waits without reading, and is answered
+  // from memory when the result is stored: no read reaches storage.
+  HttpReply d2 = internal("POST", "/internal/v1/dispatch-async", dispatch_body("run-poll"));
+  ASSERT_EQ(d2.status, 201) << d2.raw_body;
+  auto ex2 = host->read_type("execute", 5s);
+  ASSERT_TRUE(ex2);
+  const std::string polled = (*ex2)["requestId"];
+  auto poll = std::async(std::launch::async, [&] {
+    return internal("GET", "/internal/v1/results/" + polled + "?waitMs=10000");
+  });
+  EXPECT_EQ(poll.wait_for(300ms), std::future_status::timeout) << "answered before the result";
+  host->send({{"type", "execute_result"},
+              {"requestId", polled},
+              {"status", "succeeded"},
+              {"output", {{"text", "polled"}}}});
+  ASSERT_TRUE(host->read_type("execute_ack", 5s));
+  HttpReply polled_result = poll.get();
+  ASSERT_EQ(polled_result.status, 200) << polled_result.raw_body;
+  EXPECT_EQ(polled_result.body["output"]["text"], "polled");
+  const PromText after_poll = scrape();
+  EXPECT_EQ(
+      delta(after_reads, after_poll, "vespid_dispatch_result_reads_total", {{"from", "memory"}}),
+      1);
+  EXPECT_EQ(
+      delta(after_reads, after_poll, "vespid_dispatch_result_reads_total", {{"from", "storage"}}),
+      0);
 
   HttpReply s = rest("POST", "/v1/orgs/" + org_id_ + "/sessions", member_token_,
                      {{"title", "t"}, {"engine", "vespid.echo.v1"}, {"model", "none"}});
@@ -178,9 +205,9 @@ TEST_F(Metrics, CountersMoveByWhatTheGatewayDid) {
   EXPECT_EQ(delta(before, after, "vespid_invoke_duration_seconds_count"), 1);
   EXPECT_GT(delta(before, after, "vespid_invoke_duration_seconds_sum"), 0);
   EXPECT_EQ(delta(before, after, "vespid_invoke_duration_seconds_bucket", {{"le", "+Inf"}}), 1);
-  // Dispatches: the internal one and the session's turn, both ok and timed.
-  EXPECT_EQ(delta(before, after, "vespid_dispatches_total", {{"outcome", "ok"}}), 2);
-  EXPECT_EQ(delta(before, after, "vespid_dispatch_duration_seconds_count"), 2);
+  // Dispatches: the two internal ones and the session's turn, all ok and timed.
+  EXPECT_EQ(delta(before, after, "vespid_dispatches_total", {{"outcome", "ok"}}), 3);
+  EXPECT_EQ(delta(before, after, "vespid_dispatch_duration_seconds_count"), 3);
   EXPECT_EQ(delta(before, after, "vespid_dispatch_outstanding"), 0);
   // The turn and its events: session_created, user_message, agent_selected, agent_final.
   EXPECT_EQ(delta(before, after, "vespid_session_turns_total", {{"outcome", "succeeded"}}), 1);

@@ -195,10 +195,18 @@ Task<std::optional<json>> Dispatcher::wait_result_for(std::string request_id,
     return std::chrono::duration_cast<std::chrono::milliseconds>(until -
                                                                  std::chrono::steady_clock::now());
   };
+  // A dispatch this instance waits for has no result stored yet: release() follows the result's
+  // commit with no await between them. So the first look waits instead of reading, and the read
+  // after the wake-up finds the result in memory (RecentResults). A result that the host resent
+  // to another instance ends the wait here too, relayed (relayed() releases it).
+  bool look = outstanding_.count(request_id) == 0;
   // Each await on a named task (GCC 12 mishandles temporaries awaited inside conditions).
   for (;;) {
-    std::optional<StoredResult> stored = co_await results_.get(request_id);
-    if (stored) co_return stored->result;
+    if (look) {
+      std::optional<StoredResult> stored = co_await results_.get(request_id);
+      if (stored) co_return stored->result;
+    }
+    look = true;
     if (bounded && left().count() <= 0) co_return std::nullopt;
     if (outstanding_.count(request_id) != 0) {
       // Woken when released here: the result is stored, or about to be (a timeout stores it
