@@ -382,7 +382,7 @@ const std::vector<KeySpec>& schema() {
        8388608,
        "Bytes of host results this instance stored lately kept in memory, so that the reads "
        "that follow them (a worker's long-poll) do not go to storage; counted by their stored "
-       "text, the oldest dropped first; 0 keeps none.",
+       "text, request id and bookkeeping, the oldest dropped first; 0 keeps none.",
        {},
        0,
        1073741824},

@@ -2,32 +2,23 @@
 
 namespace vespid::dispatch {
 
-void RecentResults::keep(StoredResult r, std::size_t bytes) {
-  forget(r.request_id);
+void RecentResults::keep(const std::string& request_id, std::string stored_text,
+                         int64_t expires_at_ms) {
+  forget(request_id);
+  const std::size_t bytes = stored_text.size() + 2 * request_id.size() + kEntryOverhead;
   if (bytes > max_bytes_) return;
   evict_to(max_bytes_ - bytes);
   const uint64_t seq = ++next_seq_;
-  order_.emplace_back(r.request_id, seq);
-  std::string id = r.request_id;
-  by_id_.insert_or_assign(std::move(id), Entry{std::move(r), bytes, seq});
+  order_.emplace_back(request_id, seq);
+  by_id_.insert_or_assign(request_id, Entry{std::move(stored_text), expires_at_ms, bytes, seq});
   bytes_ += bytes;
-  // Places left behind by forget() are dropped here as well as when reached, so that a store
-  // that keeps forgetting (timeouts, sweeps) does not grow its queue without bound.
-  if (order_.size() > 2 * by_id_.size() + 64) {
-    std::deque<std::pair<std::string, uint64_t>> live;
-    for (auto& place : order_) {
-      const auto it = by_id_.find(place.first);
-      if (it != by_id_.end() && it->second.seq == place.second) live.push_back(std::move(place));
-    }
-    order_.swap(live);
-  }
+  drop_forgotten_places();
 }
 
-std::optional<StoredResult> RecentResults::find(const std::string& request_id,
-                                                int64_t now_ms) const {
+const std::string* RecentResults::find(const std::string& request_id, int64_t now_ms) const {
   const auto it = by_id_.find(request_id);
-  if (it == by_id_.end() || it->second.result.expires_at_ms <= now_ms) return std::nullopt;
-  return it->second.result;
+  if (it == by_id_.end() || it->second.expires_at_ms <= now_ms) return nullptr;
+  return &it->second.text;
 }
 
 void RecentResults::forget(const std::string& request_id) {
@@ -47,6 +38,18 @@ void RecentResults::evict_to(std::size_t budget) {
     }
     order_.pop_front();
   }
+}
+
+// Places left behind by forget() and by keeping a request again are also dropped when eviction
+// reaches them; this keeps a cache that mostly forgets (timeouts, sweeps) from growing its queue.
+void RecentResults::drop_forgotten_places() {
+  if (order_.size() <= 2 * by_id_.size() + 64) return;
+  std::deque<std::pair<std::string, uint64_t>> live;
+  for (auto& place : order_) {
+    const auto it = by_id_.find(place.first);
+    if (it != by_id_.end() && it->second.seq == place.second) live.push_back(std::move(place));
+  }
+  order_.swap(live);
 }
 
 }  // namespace vespid::dispatch

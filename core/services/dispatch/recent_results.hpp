@@ -2,7 +2,9 @@
 //
 // A worker's long-poll (GET /internal/v1/results/:id) is woken by the result's commit and reads
 // it straight after; without this, that read went to the storage thread for what this thread
-// had just written. Bounded by bytes (dispatch.result_cache_bytes), the oldest going first.
+// had just written. Each result is kept as the text that was stored, so the budget
+// (dispatch.result_cache_bytes) counts what is held: the text, the request id and a fixed
+// overhead per entry. The oldest go first.
 //
 // Only a host's result is kept. It is final until it expires, on every instance: a later
 // answer for the same attempt is a duplicate. A result the gateway wrote itself (a timeout)
@@ -15,23 +17,24 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
-#include <optional>
 #include <string>
 #include <unordered_map>
-
-#include "services/dispatch/stored_result.hpp"
 
 namespace vespid::dispatch {
 
 class RecentResults {
  public:
+  // What an entry costs beyond its text and request id: its map node and its queue place.
+  static constexpr std::size_t kEntryOverhead = 128;
+
   explicit RecentResults(std::size_t max_bytes) : max_bytes_(max_bytes) {}
 
-  // Keeps `r` (a host's result, just made durable), counted as `bytes`, in place of what was
-  // kept for its request; a result larger than the whole budget is not kept.
-  void keep(StoredResult r, std::size_t bytes);
-  // The kept, unexpired result of `request_id`.
-  std::optional<StoredResult> find(const std::string& request_id, int64_t now_ms) const;
+  // Keeps the stored text of a host's result, just made durable, in place of what was kept for
+  // its request; one larger than the whole budget is not kept.
+  void keep(const std::string& request_id, std::string stored_text, int64_t expires_at_ms);
+  // The kept text of `request_id`'s result if it has not expired; valid until the next keep
+  // or forget.
+  const std::string* find(const std::string& request_id, int64_t now_ms) const;
   void forget(const std::string& request_id);
 
   std::size_t size() const noexcept { return by_id_.size(); }
@@ -41,11 +44,13 @@ class RecentResults {
 
  private:
   struct Entry {
-    StoredResult result;
+    std::string text;
+    int64_t expires_at_ms = 0;
     std::size_t bytes = 0;
     uint64_t seq = 0;  // matches the entry's newest place in order_
   };
   void evict_to(std::size_t budget);
+  void drop_forgotten_places();
 
   std::size_t max_bytes_;
   std::size_t bytes_ = 0;

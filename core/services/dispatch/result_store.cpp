@@ -55,9 +55,9 @@ StoredResult stored_result_from(const json& j) {
 
 Task<std::optional<StoredResult>> ResultStore::get(std::string request_id) {
   auto& reads = metrics::instruments().dispatch_result_reads;
-  if (std::optional<StoredResult> kept = recent_.find(request_id, util::now_ms())) {
+  if (const std::string* kept = recent_.find(request_id, util::now_ms())) {
     reads[metrics::ResultRead::Memory].inc();
-    co_return kept;
+    co_return stored_result_from(json::parse(*kept));
   }
   reads[metrics::ResultRead::Storage].inc();
   auto kv = co_await storage_.get(keys::result(request_id));
@@ -86,14 +86,13 @@ Task<ResultStore::Stored> ResultStore::put(StoredResult r) {
     r.stored_at_ms = util::now_ms();
     r.expires_at_ms = r.stored_at_ms + ttl_ms_;
     std::string text = to_stored_text(r);
-    const std::size_t bytes = text.size() + r.request_id.size();
-    txn.writes.push_back(Write::put(keys::result(r.request_id), std::move(text)));
+    txn.writes.push_back(Write::put(keys::result(r.request_id), text));
     txn.writes.push_back(Write::put(keys::result_expiry(r.expires_at_ms, r.request_id), ""));
     txn.writes.push_back(Write::del(keys::dispatch(r.request_id)));
     auto out = co_await storage_.commit(std::move(txn));
     if (out.applied) {
       if (r.source == "agent") {
-        recent_.keep(std::move(r), bytes);
+        recent_.keep(r.request_id, std::move(text), r.expires_at_ms);
       } else {
         recent_.forget(r.request_id);
       }

@@ -11,10 +11,19 @@
 
 #include "runtime/task.hpp"
 #include "services/dispatch/recent_results.hpp"
-#include "services/dispatch/stored_result.hpp"
 #include "storage/storage_service.hpp"
 
 namespace vespid::dispatch {
+
+struct StoredResult {
+  std::string request_id;
+  std::string org_id;
+  std::string agent_id;          // the host that ran it (empty if none did)
+  std::string source = "agent";  // "agent" or "gateway"
+  nlohmann::json result;         // {status, output?, error?}: what GET results answers
+  int64_t stored_at_ms = 0;
+  int64_t expires_at_ms = 0;
+};
 
 class ResultStore {
  public:
@@ -36,7 +45,6 @@ class ResultStore {
   core::Task<size_t> sweep(int64_t now_ms, uint32_t limit);
 
   int64_t ttl_ms() const noexcept { return ttl_ms_; }
-  const RecentResults& recent() const noexcept { return recent_; }
 
  private:
   core::StorageService& storage_;
