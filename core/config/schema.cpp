@@ -379,7 +379,7 @@ const std::vector<KeySpec>& schema() {
        604800000},
       {"dispatch.result_cache_bytes",
        Type::Int,
-       8388608,
+       4194304,
        "Bytes of host results this instance stored lately kept in memory, so that the reads "
        "that follow them (a worker's long-poll) do not go to storage; counted by their stored "
        "text, request id and bookkeeping, the oldest dropped first; 0 keeps none.",

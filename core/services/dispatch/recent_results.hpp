@@ -24,8 +24,9 @@ namespace vespid::dispatch {
 
 class RecentResults {
  public:
-  // What an entry costs beyond its text and request id: its map node and its queue place.
-  static constexpr std::size_t kEntryOverhead = 128;
+  // What an entry costs beyond its text and two copies of its request id (the map's key and its
+  // queue place): the map node, the queue entry and the allocator's headers (an estimate).
+  static constexpr std::size_t kEntryOverhead = 256;
 
   explicit RecentResults(std::size_t max_bytes) : max_bytes_(max_bytes) {}
 
