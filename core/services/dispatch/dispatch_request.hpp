@@ -6,9 +6,9 @@
 // DOM of the payload is built only to be written out again. It vouches only for a body it can
 // accept as a whole; for anything else (an error, an escaped or repeated key, more members than
 // a scan holds, a payload written over several lines) the caller takes the DOM reading
-// (parse_dispatch_request), which owns every error message and writes the payload on one line. For
-// a body both accept they give the same request (tests/unit/ dispatch_request_test.cpp,
-// fuzz/dispatch_request_fuzzer.cpp).
+// (parse_dispatch_request), which owns every error message and writes the payload on one line.
+// For a body both accept they give the same request (tests/unit/dispatch_request_test.cpp, and
+// the json_scan fuzz harness on every input, fuzz/json_scan_fuzzer.cpp).
 #pragma once
 
 #include <cstdint>
