@@ -6,8 +6,8 @@
 #include <boost/url/parse_query.hpp>
 #include <boost/url/pct_string_view.hpp>
 #include <boost/url/rfc/pchars.hpp>
-#include <nlohmann/json.hpp>
 #include <iterator>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "json_write.hpp"
@@ -106,30 +106,44 @@ struct HeaderField {
   std::string_view text() const noexcept { return repeated ? std::string_view(joined) : value; }
 };
 
+// Up to this many header lines are sorted by insertion; more (max_header_bytes is the operator's
+// to raise) by a merge sort, so that a request of many tiny headers costs n log n, not n squared.
+constexpr std::size_t kInsertionSortMax = 32;
+
 }  // namespace
 
 std::string headers_json(const boost::beast::http::fields& fields) {
-  // Names lowercased, kept sorted as they are read (a request has a few headers, so an insertion
-  // is cheaper than a sort), a repeated name joined onto the first; written in name order, which
-  // is the order nlohmann's object has, so the text is what dumping that object would give.
+  // Names lowercased, sorted (stably: a repeated name keeps its values' order), a repeated name
+  // joined onto the first; written in name order, which is the order nlohmann's object has, so
+  // the text is what dumping that object would give.
   std::vector<HeaderField> merged;
   // Sized to the request, so that the usual few headers take one small block.
   merged.reserve(static_cast<std::size_t>(std::distance(fields.begin(), fields.end())));
-  for (const auto& f : fields) {
-    std::string name = lowercase(f.name_string());
-    auto at =
-        std::upper_bound(merged.begin(), merged.end(), name,
-                         [](const std::string& n, const HeaderField& h) { return n < h.name; });
-    if (at != merged.begin() && (at - 1)->name == name) {
-      HeaderField& first = *(at - 1);
+  for (const auto& f : fields)
+    merged.push_back(HeaderField{lowercase(f.name_string()), f.value(), {}, false});
+  const auto by_name = [](const HeaderField& a, const HeaderField& b) { return a.name < b.name; };
+  if (merged.size() <= kInsertionSortMax) {
+    // A request's usual few headers: an insertion sort, stable and with no buffer to allocate.
+    for (auto it = merged.begin(); it != merged.end(); ++it) {
+      std::rotate(std::upper_bound(merged.begin(), it, *it, by_name), it, it + 1);
+    }
+  } else {
+    std::stable_sort(merged.begin(), merged.end(), by_name);  // n log n for a request of many
+  }
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < merged.size(); ++i) {
+    if (kept > 0 && merged[kept - 1].name == merged[i].name) {
+      HeaderField& first = merged[kept - 1];
       if (!first.repeated) first.joined.assign(first.value);
       first.repeated = true;
-      first.joined += name == "cookie" ? "; " : ", ";
-      first.joined += f.value();
+      first.joined += first.name == "cookie" ? "; " : ", ";
+      first.joined += merged[i].value;
     } else {
-      merged.insert(at, HeaderField{std::move(name), f.value(), {}, false});
+      if (kept != i) merged[kept] = std::move(merged[i]);
+      ++kept;
     }
   }
+  merged.resize(kept);
   bool utf8 = true;
   std::size_t size = 2;
   for (const HeaderField& h : merged) {

@@ -175,6 +175,32 @@ TEST_F(HttpTest, RepeatedRequestHeadersAreJoinedInTheOrderTheyCame) {
   EXPECT_EQ(text.substr(from, text.find('}', from) + 1 - from),
             R"("headers":{"cookie":"a=1; b=2","host":"localhost","x-a":"1, 3, 4","x-b":"2"})")
       << text;
+
+  // Past 32 header lines the sort is a merge sort: the same order and joins. Forty lines, the
+  // names counting down, h05 sent three times.
+  std::string request = "GET /v1/y HTTP/1.1\r\nHost: localhost\r\n";
+  for (int i = 39; i >= 0; --i) {
+    const std::string name = std::string(i < 10 ? "H0" : "h").append(std::to_string(i));
+    request.append(name).append(": v").append(std::to_string(i)).append("\r\n");
+    if (i == 5) request.append("h05: again\r\nH05: last\r\n");
+  }
+  ASSERT_FALSE(p->write_raw(request.append("\r\n")));
+  auto many = p->read_response();
+  ASSERT_TRUE(many) << p->last_error().message();
+  got = host_->received(*c);
+  ASSERT_EQ(got.size(), 2u);
+  std::string expected = R"("headers":{)";
+  for (int i = 0; i < 40; ++i) {
+    const std::string name = std::string(i < 10 ? "h0" : "h").append(std::to_string(i));
+    expected.append("\"").append(name).append("\":\"v").append(std::to_string(i));
+    if (i == 5) expected.append(", again, last");
+    expected.append("\",");
+  }
+  expected.append(R"("host":"localhost"})");
+  const std::string_view many_text = got[1];
+  const auto many_from = many_text.find(R"("headers":)");
+  ASSERT_NE(many_from, std::string_view::npos) << many_text;
+  EXPECT_EQ(many_text.substr(many_from, many_text.find('}', many_from) + 1 - many_from), expected);
 }
 
 // The core's extra response headers (Set-Cookie for the web session) reach the peer, a name
