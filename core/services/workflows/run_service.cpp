@@ -343,11 +343,15 @@ Task<json> RunService::events(Caller caller, std::string workflow_id, std::strin
     if (left.count() <= 0) break;
     bool woken = co_await followers_.wait(&run_id, std::min(left, settings_.claim_recheck));
     (void)woken;
+    // The run first, then its events, as require_run and the scan above: a run's verdict event
+    // is committed with its last status, so a run read as ended has every event stored, and the
+    // scan after finds them. The other order let a verdict land between the two reads and end
+    // the follow with an empty page and no cursor: told the run ended, never given its verdict.
+    std::optional<core::KV> now = co_await storage_.get(keys::workflow_run(run_id));
+    if (now) l.run = json::parse(now->value);
     rows = co_await storage_.scan(prefix + keys::padded(after_seq + 1),
                                   core::StorageService::prefix_end(prefix),
                                   static_cast<uint32_t>(limit), false);
-    std::optional<core::KV> now = co_await storage_.get(keys::workflow_run(run_id));
-    if (now) l.run = json::parse(now->value);
   }
   json out = json::array();
   for (const auto& row : rows) out.push_back(json::parse(row.value));
