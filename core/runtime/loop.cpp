@@ -187,13 +187,12 @@ void Loop::dispatch_epoll() {
   dispatching_ = false;
   for (Watch* w : graveyard_) delete w;
   graveyard_.clear();
-  if (n > 0) {
-    // Level-triggered: anything still ready is reported again on the next round, after other
-    // loop work had its turn.
-    asio::post(io_, [this] { dispatch_epoll(); });
-  } else {
-    arm_epoll_wait();
-  }
+  // Level-triggered: a watch still ready (data left unread, or more than 64 events) is reported
+  // again on the next round, after other loop work had its turn. Arming the wait is what makes
+  // it so: asio re-registers the epoll fd (EPOLL_CTL_MOD) for every wait, and the kernel then
+  // reports it ready at once if anything in our set still is. So no second epoll_wait here to
+  // find out; it came back empty on almost every round and cost a system call per message.
+  arm_epoll_wait();
 }
 
 }  // namespace vespid::core
