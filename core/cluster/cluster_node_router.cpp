@@ -173,14 +173,22 @@ struct ClusterNodeRouter::RemoteInvoke {
   nodes::InvokeResult await_resume() { return std::move(result); }
 };
 
+// Not a coroutine: a node held here is the common case, and its invoke is the local router's
+// own task, handed back as it is rather than awaited inside a frame of this function's own.
+// The caller awaits the task at once (NodeMethods::send_invoke), so looking the node up now
+// rather than when the task starts sees the same state.
 core::Task<nodes::InvokeResult> ClusterNodeRouter::invoke(std::string node_id, std::string command,
                                                           std::string params_json,
                                                           std::chrono::milliseconds timeout) {
   if (local_.online(node_id)) {
-    nodes::InvokeResult r = co_await local_.invoke(std::move(node_id), std::move(command),
-                                                   std::move(params_json), timeout);
-    co_return r;
+    return local_.invoke(std::move(node_id), std::move(command), std::move(params_json), timeout);
   }
+  return invoke_remote(std::move(node_id), std::move(command), std::move(params_json), timeout);
+}
+
+core::Task<nodes::InvokeResult> ClusterNodeRouter::invoke_remote(
+    std::string node_id, std::string command, std::string params_json,
+    std::chrono::milliseconds timeout) {
   const RemoteNode* rn = presence_.find(node_id);
   if (rn == nullptr) co_return unavailable("node \"" + node_id + "\" is not connected");
   if (!rn->node.commands.count(command)) {

@@ -78,6 +78,10 @@ class ClusterNodeRouter final : public nodes::NodeRouter {
   };
   struct RemoteInvoke;
 
+  // An invoke of a node held by another instance, over the bus.
+  core::Task<nodes::InvokeResult> invoke_remote(std::string node_id, std::string command,
+                                                std::string params_json,
+                                                std::chrono::milliseconds timeout);
   void serve_invoke(std::string reply_to, const std::string& data);
   void serve_control(const std::string& data);
   void send_control(const std::string& instance, nlohmann::json body);
