@@ -13,6 +13,7 @@
 #include "host/connections/connection.hpp"
 #include "host/connections/dialect.hpp"
 #include "host/plugins/connection_services.hpp"
+#include "runtime/task.hpp"
 #include "vespid/host.h"
 
 namespace vespid::core {
@@ -62,6 +63,9 @@ class ConnectionHub final : public ConnectionServices {
   void pump(const std::shared_ptr<Connection>& c);
   // Hands one frame to the connection's dialect (busy until its handler ends).
   void run_frame(const std::shared_ptr<Connection>& c, std::string msg);
+  // Runs a frame's handler to its end, answers a failure in the dialect's form, then lets the
+  // connection's next frame go. Starts at once; frees itself when done.
+  detail::Detached handle_frame(std::shared_ptr<Connection> c, Task<void> handler);
   std::string known_dialects() const;
   // A connection its handshake left unauthenticated counts against its peer address until its
   // dialect gives it a principal (REST, whose requests carry their own credentials, never
