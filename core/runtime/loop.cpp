@@ -191,7 +191,7 @@ void Loop::dispatch_epoll() {
   // again on the next round, after other loop work had its turn. Arming the wait is what makes
   // it so: asio re-registers the epoll fd (EPOLL_CTL_MOD) for every wait, and the kernel then
   // reports it ready at once if anything in our set still is. So no second epoll_wait here to
-  // find out; it came back empty on almost every round and cost a system call per message.
+  // find out; it came back empty on almost every round and cost a system call each time.
   arm_epoll_wait();
 }
 
