@@ -21,7 +21,14 @@ void Sequencer::set_handoff(std::function<void()> handoff, std::size_t drain_bud
   drain_budget_ = drain_budget;
 }
 
-void Sequencer::execute(Work work) {
+bool Sequencer::enter_if_idle() {
+  std::lock_guard lock(mutex_);
+  if (running_ || !queue_.empty()) return false;
+  running_ = true;
+  return true;
+}
+
+void Sequencer::enqueue(Work work) {
   {
     std::lock_guard lock(mutex_);
     queue_.push_back(std::move(work));
@@ -40,12 +47,31 @@ void Sequencer::drain() {
   run_queue();
 }
 
-void Sequencer::run_queue() {
+namespace {
+// One item of core work; what it throws is logged, and the queue goes on.
+template <class Run>
+void run_item(Run&& run) {
+  try {
+    run();
+  } catch (const std::exception& e) {
+    if (auto l = spdlog::get("core")) l->error("core work threw: {}", e.what());
+  } catch (...) {
+    if (auto l = spdlog::get("core")) l->error("core work threw a non-standard exception");
+  }
+  end_of_turn::item_end();
+}
+}  // namespace
+
+void Sequencer::run_queue(void (*first)(void*), void* first_ctx) {
   // Replies held while this thread runs the core are written when it lets go.
   end_of_turn::Scope turn;
   const Sequencer* outer = t_running;
   t_running = this;
   std::size_t done = 0;
+  if (first != nullptr) {
+    run_item([&] { first(first_ctx); });
+    ++done;
+  }
   for (;;) {
     Work next;
     {
@@ -64,14 +90,7 @@ void Sequencer::run_queue() {
       next = std::move(queue_.front());
       queue_.pop_front();
     }
-    try {
-      next();
-    } catch (const std::exception& e) {
-      if (auto l = spdlog::get("core")) l->error("core work threw: {}", e.what());
-    } catch (...) {
-      if (auto l = spdlog::get("core")) l->error("core work threw a non-standard exception");
-    }
-    end_of_turn::item_end();
+    run_item(next);
     ++done;
   }
   t_running = outer;

@@ -12,6 +12,8 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <type_traits>
+#include <utility>
 
 namespace vespid::core {
 
@@ -22,7 +24,17 @@ class Sequencer {
   // Runs `work` now on this thread if the core is idle, else queues it. Never blocks on other
   // work running (only on the queue's mutex). Re-entrant: calling it from inside core work
   // queues, so core code never nests.
-  void execute(Work work);
+  //
+  // Work that runs at once is called as it is; only queued work is wrapped in a Work, whose
+  // allocation (any capture past 16 bytes) the common case, an idle core, does without.
+  template <class F>
+  void execute(F&& work) {
+    if (enter_if_idle()) {
+      run_queue(&call<std::remove_reference_t<F>>, &work);
+    } else {
+      enqueue(Work(std::forward<F>(work)));
+    }
+  }
 
   // True on the thread currently running core work.
   bool running_in_this_thread() const noexcept;
@@ -35,7 +47,17 @@ class Sequencer {
   void drain();
 
  private:
-  void run_queue();
+  template <class G>
+  static void call(void* work) {
+    (*static_cast<G*>(work))();
+  }
+  // Takes the core for this thread when nobody runs it and nothing waits (so running new work
+  // first keeps every producer's order).
+  bool enter_if_idle();
+  void enqueue(Work work);
+  // Runs `first` (when given), then the queue, holding the core until it is empty or the drain
+  // budget hands the rest off.
+  void run_queue(void (*first)(void*) = nullptr, void* first_ctx = nullptr);
 
   std::mutex mutex_;
   std::deque<Work> queue_;

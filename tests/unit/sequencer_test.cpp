@@ -80,5 +80,51 @@ TEST(Sequencer, HandsOffAfterItsBudget) {
   EXPECT_GE(ran, 5);
 }
 
+// Counts how often it is copied or moved: a callable wrapped in a Work is moved at least once.
+struct CountsCopies {
+  int* copies;
+  std::vector<int>* order;
+  int mark;
+  CountsCopies(int* c, std::vector<int>* o, int m) : copies(c), order(o), mark(m) {}
+  CountsCopies(const CountsCopies& o) : copies(o.copies), order(o.order), mark(o.mark) {
+    ++*copies;
+  }
+  CountsCopies(CountsCopies&& o) noexcept : copies(o.copies), order(o.order), mark(o.mark) {
+    ++*copies;
+  }
+  void operator()() const { order->push_back(mark); }
+};
+
+TEST(Sequencer, WorkForAnIdleCoreRunsAsItIsAndQueuedWorkIsWrapped) {
+  Sequencer s;
+  int copies = 0;
+  std::vector<int> order;
+  s.execute(CountsCopies(&copies, &order, 1));
+  EXPECT_EQ(copies, 0) << "an idle core calls the work in place, without a Work around it";
+  int queued_copies = 0;
+  s.execute([&] {
+    s.execute(CountsCopies(&queued_copies, &order, 3));
+    order.push_back(2);
+  });
+  EXPECT_GE(queued_copies, 1) << "work queued behind running work is kept in a Work";
+  EXPECT_EQ(order, (std::vector<int>{1, 2, 3}));
+}
+
+TEST(Sequencer, WorkLeftByAHandoffRunsBeforeNewWork) {
+  Sequencer s;
+  s.set_handoff([] {}, 1);  // hands off after every item; drain() takes one more each time
+  std::vector<char> order;
+  s.execute([&] {
+    order.push_back('a');
+    s.execute([&] { order.push_back('b'); });
+    s.execute([&] { order.push_back('c'); });
+  });
+  ASSERT_EQ(order, (std::vector<char>{'a'})) << "b and c wait for the handoff's drain";
+  // The core is idle but b and c wait: new work must queue behind them, not run first.
+  s.execute([&] { order.push_back('d'); });
+  for (int i = 0; i < 4; ++i) s.drain();
+  EXPECT_EQ(order, (std::vector<char>{'a', 'b', 'c', 'd'}));
+}
+
 }  // namespace
 }  // namespace vespid::core
