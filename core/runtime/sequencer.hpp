@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <type_traits>
 #include <utility>
@@ -30,7 +31,7 @@ class Sequencer {
   template <class F>
   void execute(F&& work) {
     if (enter_if_idle()) {
-      run_queue(&call<std::remove_reference_t<F>>, &work);
+      run_queue(&call<F>, const_cast<void*>(static_cast<const void*>(std::addressof(work))));
     } else {
       enqueue(Work(std::forward<F>(work)));
     }
@@ -47,9 +48,13 @@ class Sequencer {
   void drain();
 
  private:
-  template <class G>
+  // Runs the caller's work from inside the core's turn. It is moved (copied, when the caller
+  // passed an lvalue) into a local first, so that what it holds is released inside the turn, as
+  // a queued Work's is, and not later on the caller's stack with the core let go.
+  template <class F>
   static void call(void* work) {
-    (*static_cast<G*>(work))();
+    std::remove_cvref_t<F> local(std::forward<F>(*static_cast<std::remove_reference_t<F>*>(work)));
+    local();
   }
   // Takes the core for this thread when nobody runs it and nothing waits (so running new work
   // first keeps every producer's order).
