@@ -26,8 +26,9 @@ class Sequencer {
   // work running (only on the queue's mutex). Re-entrant: calling it from inside core work
   // queues, so core code never nests.
   //
-  // Work that runs at once is called as it is; only queued work is wrapped in a Work, whose
-  // allocation (any capture past 16 bytes) the common case, an idle core, does without.
+  // Work that runs at once is moved into the turn and called there; only queued work is wrapped
+  // in a Work, whose allocation (any capture past 16 bytes) the common case, an idle core, does
+  // without.
   template <class F>
   void execute(F&& work) {
     if (enter_if_idle()) {
