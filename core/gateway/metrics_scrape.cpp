@@ -89,6 +89,22 @@ std::string Gateway::metrics_text() {
         "Bridge nodes connected here waiting for an operator's decision on their pairing.",
         static_cast<int64_t>(bridge_dialect_ != nullptr ? bridge_dialect_->pairing_waiting() : 0));
 
+  // How loaded the core is: one logical thread today (docs/design.md, "A core on more than one
+  // thread"), so busy seconds per second near 1 say more I/O threads will not add throughput.
+  const Sequencer::Load core = loop_.sequencer().load();
+  w.family("vespid_core_busy_seconds_total",
+           "Wall time some thread held the core (ran core work, or was descheduled holding it).",
+           "counter");
+  w.sample("vespid_core_busy_seconds_total", {}, static_cast<double>(core.busy_ns) / 1e9);
+  w.family("vespid_core_work_total",
+           "Items of core work run, by whether they found the core idle (at_once) or waited for "
+           "the thread holding it (queued).",
+           "counter");
+  const metrics::Label at_once[] = {{"path", "at_once"}};
+  const metrics::Label queued[] = {{"path", "queued"}};
+  w.sample("vespid_core_work_total", at_once, core.ran_at_once);
+  w.sample("vespid_core_work_total", queued, core.ran_queued);
+
   w.family("vespid_plugin_up",
            "1 when the plugin instance is started, 0 when it failed, stopped or is stopping.",
            "gauge");

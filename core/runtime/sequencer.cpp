@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <exception>
 
 #include "runtime/end_of_turn.hpp"
@@ -14,6 +15,12 @@ thread_local const Sequencer* t_running = nullptr;
 
 bool Sequencer::running_in_this_thread() const noexcept {
   return t_running == this;
+}
+
+Sequencer::Load Sequencer::load() const noexcept {
+  return Load{busy_ns_.load(std::memory_order_relaxed),
+              ran_at_once_.load(std::memory_order_relaxed),
+              ran_queued_.load(std::memory_order_relaxed)};
 }
 
 void Sequencer::set_handoff(std::function<void()> handoff, std::size_t drain_budget) {
@@ -62,7 +69,20 @@ void run_item(Run&& run) {
 }
 }  // namespace
 
+namespace {
+uint64_t now_ns() noexcept {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
+// Only the thread holding the core writes these, so a load and a store do (no locked add).
+void add(std::atomic<uint64_t>& counter, uint64_t n) noexcept {
+  counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+}  // namespace
+
 void Sequencer::run_queue(void (*first)(void*), void* first_ctx) {
+  const uint64_t entered = now_ns();
   // Replies held while this thread runs the core are written when it lets go.
   end_of_turn::Scope turn;
   const Sequencer* outer = t_running;
@@ -72,16 +92,25 @@ void Sequencer::run_queue(void (*first)(void*), void* first_ctx) {
     run_item([&] { first(first_ctx); });
     ++done;
   }
+  const std::size_t at_once = done;
+  // Counted while the core is still held, so that two holders never write at once.
+  auto count = [&] {
+    add(ran_at_once_, at_once);
+    add(ran_queued_, done - at_once);
+    add(busy_ns_, now_ns() - entered);
+  };
   for (;;) {
     Work next;
     {
       std::lock_guard lock(mutex_);
       if (queue_.empty()) {
+        count();
         running_ = false;
         break;
       }
       if (drain_budget_ != 0 && done >= drain_budget_ && handoff_) {
         // Let someone else (the loop thread) continue; this thread has its own I/O to serve.
+        count();
         running_ = false;
         t_running = outer;
         handoff_();

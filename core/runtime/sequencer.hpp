@@ -8,7 +8,9 @@
 // one producer runs in the order it was submitted.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -48,6 +50,18 @@ class Sequencer {
   // Drains the queue on this thread (used by the handoff target).
   void drain();
 
+  // How loaded the core is, for /metrics (vespid_core_*): the wall time some thread held it
+  // (running work, or descheduled while holding it: either way nobody else could run core work),
+  // and the items it ran, by whether they found it idle or had to wait in the queue. Busy time
+  // near the elapsed time says the core, not the sockets, is what holds the gateway back. Any
+  // thread; each figure is read on its own (relaxed).
+  struct Load {
+    uint64_t busy_ns = 0;
+    uint64_t ran_at_once = 0;
+    uint64_t ran_queued = 0;
+  };
+  Load load() const noexcept;
+
  private:
   // Runs the caller's work from inside the core's turn. It is moved (copied, when the caller
   // passed an lvalue) into a local first, so that what it holds is released inside the turn, as
@@ -70,6 +84,10 @@ class Sequencer {
   bool running_ = false;
   std::function<void()> handoff_;
   std::size_t drain_budget_ = 0;  // 0: unbounded
+  // Written only by the thread holding the core, read by anyone (load()).
+  std::atomic<uint64_t> busy_ns_{0};
+  std::atomic<uint64_t> ran_at_once_{0};
+  std::atomic<uint64_t> ran_queued_{0};
 };
 
 }  // namespace vespid::core

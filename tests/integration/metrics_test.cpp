@@ -233,6 +233,14 @@ TEST_F(Metrics, CountersMoveByWhatTheGatewayDid) {
             delta(before, after, "vespid_storage_commit_duration_seconds_count"));
   EXPECT_GE(delta(before, after, "vespid_storage_batch_size_sum"),
             delta(before, after, "vespid_storage_batch_size_count"));
+  // The core ran all of that: every frame and completion is an item, and it was held meanwhile.
+  EXPECT_GE(delta(before, after, "vespid_core_work_total", {{"path", "at_once"}}) +
+                delta(before, after, "vespid_core_work_total", {{"path", "queued"}}),
+            10);
+  EXPECT_GT(delta(before, after, "vespid_core_busy_seconds_total"), 0);
+  EXPECT_LT(delta(before, after, "vespid_core_busy_seconds_total"),
+            delta(before, after, "vespid_uptime_seconds"))
+      << "one logical thread cannot be busy longer than the time that passed";
   // Connections: the bridge node and the node host are open and authenticated now.
   EXPECT_EQ(
       after.value("vespid_connections", {{"dialect", "bridge.v1"}, {"state", "authenticated"}}), 1);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -126,6 +127,42 @@ TEST(Sequencer, WorkLeftByAHandoffRunsBeforeNewWork) {
   s.execute([&] { order.push_back('d'); });
   for (int i = 0; i < 4; ++i) s.drain();
   EXPECT_EQ(order, (std::vector<char>{'a', 'b', 'c', 'd'}));
+}
+
+TEST(Sequencer, LoadCountsWhoWaitedAndHowLongTheCoreWasHeld) {
+  using namespace std::chrono_literals;
+  Sequencer s;
+  EXPECT_EQ(s.load().busy_ns, 0u);
+  s.execute([] {});
+  EXPECT_EQ(s.load().ran_at_once, 1u);
+  EXPECT_EQ(s.load().ran_queued, 0u);
+  const uint64_t busy_before = s.load().busy_ns;
+
+  // Another thread's work arrives while this one holds the core for 30 ms: it waits, and the
+  // holder runs it before letting go.
+  std::atomic<bool> holding{false};
+  std::atomic<bool> other_submitted{false};
+  const auto t0 = std::chrono::steady_clock::now();
+  std::thread other([&] {
+    while (!holding) std::this_thread::yield();
+    s.execute([] {});
+    other_submitted = true;
+  });
+  s.execute([&] {
+    holding = true;
+    while (!other_submitted) std::this_thread::yield();
+    std::this_thread::sleep_for(30ms);
+  });
+  const auto held = std::chrono::steady_clock::now() - t0;
+  other.join();
+  const Sequencer::Load l = s.load();
+  EXPECT_EQ(l.ran_at_once, 2u);
+  EXPECT_EQ(l.ran_queued, 1u);
+  EXPECT_GE(l.busy_ns - busy_before, 30'000'000u);
+  EXPECT_LE(
+      l.busy_ns - busy_before,
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(held).count()))
+      << "busy longer than the test held the core";
 }
 
 }  // namespace
