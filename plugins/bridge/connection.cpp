@@ -96,8 +96,9 @@ void Connection::arm_read() {
 void Connection::on_input(const char* data, std::size_t n) {
   // Closing (or the host asked to close from inside an earlier conn_recv): discard.
   if (phase_ != Phase::open || input_stopped_ || out_.closing()) return;
-  // The host may hold the replies to these lines and write them together at the end.
-  vsp::ReplyBatch batch(shared_.host);
+  // The host may hold the replies to these lines, and to the lines of every other connection
+  // this thread reads in the same round, and write them together when the round ends.
+  io_.join_round(shared_.host);
   const vsp::LineFramer::Result r = framer_.feed(data, n, [this](std::string_view line) {
     const int rc = shared_.host.api()->conn_recv(host_conn_, line.data(), line.size());
     if (rc == VSP_E_CLOSED) {

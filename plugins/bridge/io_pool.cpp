@@ -2,7 +2,10 @@
 
 #include <pthread.h>
 
+#include <boost/asio/post.hpp>
+#include <new>
 #include <string>
+#include <utility>
 
 namespace vespid::bridge {
 
@@ -12,6 +15,24 @@ constexpr std::size_t kScratchBytes = 64 * 1024;
 
 IoThread::IoThread(std::size_t i) : scratch(kScratchBytes), index(i) {
   guard.emplace(ctx.get_executor());
+}
+
+void IoThread::join_round(const vsp::Host& host) noexcept {
+  if (round_api_ != nullptr || !host.has_batch_api()) return;
+  try {
+    boost::asio::post(ctx, [this] { end_round(); });
+  } catch (const std::bad_alloc&) {
+    return;  // no batch: the host writes these replies at once, as it may
+  }
+  round_api_ = host.api();
+  round_instance_ = host.instance();
+  round_api_->batch_begin(round_instance_);
+}
+
+void IoThread::end_round() noexcept {
+  if (round_api_ == nullptr) return;
+  const vsp_host_api* api = std::exchange(round_api_, nullptr);
+  api->batch_end(std::exchange(round_instance_, nullptr));
 }
 
 IoPool::IoPool(unsigned threads) {
@@ -33,6 +54,7 @@ void IoPool::start(vsp::Host host) {
       for (;;) {
         try {
           io->ctx.run();
+          io->end_round();  // stopped with a round's end still queued
           return;
         } catch (const std::exception& e) {
           // Handlers are written not to throw; allocation failure is the one way out. Keep the

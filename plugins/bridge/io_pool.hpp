@@ -28,6 +28,22 @@ struct IoThread {
   std::thread thread;
 
   bool on_this_thread() noexcept { return ctx.get_executor().running_in_this_thread(); }
+
+  // This thread, before delivering messages: puts the delivery inside one batch
+  // (host->batch_begin/batch_end) that spans every connection served in this round of the
+  // reactor. The host may hold replies until the batch ends, so what it answers to the nodes
+  // whose messages arrived together leaves in one write per destination: an operator waiting
+  // for many nodes' results gets them in one write, not one each. The first delivery of a round
+  // opens the batch and posts its end, which runs after the round's other ready handlers (they
+  // are queued before it). Does nothing on a host without ABI 1.2's batching.
+  void join_round(const vsp::Host& host) noexcept;
+  // This thread, when its io_context stops running: ends a batch still open.
+  void end_round() noexcept;
+
+ private:
+  // This thread only.
+  const vsp_host_api* round_api_ = nullptr;  // non-null while a round's batch is open
+  vsp_host_instance* round_instance_ = nullptr;
 };
 
 class IoPool {

@@ -87,7 +87,18 @@ const vsp_host_api kApi = {
     [](vsp_host_conn* c, int status, const char* message) {
       C(c)->host->conn_protocol_error(*C(c), status, message);
     },
+    nullptr,  // bind_watch
+    nullptr,  // bind_unwatch
+    nullptr,  // listener_update
+    [](vsp_host_instance* hi) { H(hi)->batch_begin(); },
+    [](vsp_host_instance* hi) { H(hi)->batch_end(); },
 };
+
+// The reply batch open on this thread (host->batch_begin/batch_end): nesting depth, and the
+// serial number of the outermost one.
+thread_local int t_batch_depth = 0;
+thread_local uint64_t t_batch_serial = 0;
+std::atomic<uint64_t> g_batch_serials{0};
 
 // Modules are never unloaded: each is loaded once per process and its table checked then.
 const vsp_transport_vtbl* load_module(const FakeHost::Options& o) {
@@ -499,6 +510,28 @@ void FakeHost::check_thread(FakeConn& c, const char* call) {
   if (options.one_thread_per_conn && c.io_thread != std::this_thread::get_id()) {
     violation(std::string(call) + " on another thread than conn_open for " + c.peer);
   }
+}
+
+void FakeHost::batch_begin() {
+  if (t_batch_depth++ == 0) {
+    t_batch_serial = ++g_batch_serials;
+    batches_begun_.fetch_add(1);
+  }
+}
+
+void FakeHost::batch_end() {
+  if (t_batch_depth == 0) {
+    violation("batch_end without a batch_begin on this thread");
+    return;
+  }
+  if (--t_batch_depth == 0) {
+    t_batch_serial = 0;
+    batches_ended_.fetch_add(1);
+  }
+}
+
+uint64_t FakeHost::current_batch() noexcept {
+  return t_batch_serial;
 }
 
 int FakeHost::conn_recv(FakeConn& c, const char* data, size_t len) {

@@ -143,6 +143,12 @@ class FakeHost {
   std::vector<std::string> logs();
   bool logged(std::string_view needle);
   std::vector<std::string> violations();
+  // Reply batches (host->batch_begin/batch_end, outermost pairs only) begun and ended so far.
+  uint64_t batches_begun() const { return batches_begun_.load(); }
+  uint64_t batches_ended() const { return batches_ended_.load(); }
+  // On the calling thread (inside conn_recv, say): the serial number of the outermost batch open
+  // now, unique across hosts and threads; 0 outside a batch.
+  static uint64_t current_batch() noexcept;
   // How many conn_closed calls had arrived when the transport called stop's done (-1: not yet).
   int closed_when_done() const { return closed_when_done_.load(); }
 
@@ -158,6 +164,8 @@ class FakeHost {
   void conn_closed(FakeConn& c, int status, const char* reason);
   void conn_writable(FakeConn& c);
   void conn_protocol_error(FakeConn& c, int status, const char* message);
+  void batch_begin();
+  void batch_end();
   void violation(std::string what);
 
   const Options options;
@@ -174,6 +182,8 @@ class FakeHost {
   bool started_ = false;
   std::atomic<bool> stop_done_{false};
   std::atomic<int> closed_when_done_{-1};
+  std::atomic<uint64_t> batches_begun_{0};
+  std::atomic<uint64_t> batches_ended_{0};
 
   // Loop thread only.
   std::vector<vsp_host_watch*> watches_;

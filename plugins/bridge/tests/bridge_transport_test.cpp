@@ -7,8 +7,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -366,6 +369,61 @@ TEST_F(BridgeTest, SendsOnTheIoThreadInOneTurnLeaveInOneWrite) {
   client.reset();
   ASSERT_TRUE(wait_closed(c));
   EXPECT_TRUE(host_->logged("in 1 writes)")) << "the burst was not coalesced";
+  EXPECT_TRUE(host_->stop());
+}
+
+TEST_F(BridgeTest, LinesOfConnectionsReadInOneRoundAreDeliveredInOneBatch) {
+  // An operator waiting for many nodes' answers should get the ones that arrive together in one
+  // write: the host holds replies until the batch ends, so the batch must span every connection
+  // the I/O thread reads in one round of its reactor, not one connection's read.
+  start(R"({"port":0})");
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  std::map<std::string, uint64_t> batch_of;
+  host_->on_message = [&](FakeConn&, const std::string& m) {
+    std::unique_lock lock(mu);
+    batch_of[m] = FakeHost::current_batch();
+    // Holds the I/O thread, so that the lines written meanwhile are all ready at its next poll.
+    if (m == "hold") cv.wait(lock, [&] { return release; });
+  };
+  auto holder = connect();
+  auto a = connect();
+  auto b = connect();
+  wait_conn(3);
+  ASSERT_TRUE(holder->write_all("hold\n"));
+  ASSERT_TRUE(host_->run_until([&] {
+    std::lock_guard lock(mu);
+    return batch_of.count("hold") != 0;
+  }));
+  ASSERT_TRUE(a->write_all("from-a\n"));
+  ASSERT_TRUE(b->write_all("from-b\n"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // both on the gateway's side
+  {
+    std::lock_guard lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  ASSERT_TRUE(host_->run_until([&] {
+    std::lock_guard lock(mu);
+    return batch_of.count("from-a") != 0 && batch_of.count("from-b") != 0;
+  }));
+  {
+    std::lock_guard lock(mu);
+    EXPECT_NE(batch_of["hold"], 0u) << "delivered outside a batch";
+    EXPECT_NE(batch_of["from-a"], 0u) << "delivered outside a batch";
+    EXPECT_EQ(batch_of["from-a"], batch_of["from-b"])
+        << "two connections read in one round were delivered in separate batches";
+    EXPECT_NE(batch_of["from-a"], batch_of["hold"]) << "a round's batch outlived its round";
+  }
+  // Every batch ends once its round is over.
+  EXPECT_TRUE(host_->run_until([&] { return host_->batches_ended() == host_->batches_begun(); }));
+  std::size_t lines = 0;
+  for (FakeConn* c : host_->conns()) lines += host_->received(*c).size();
+  EXPECT_EQ(lines, 3u) << "each line once";
+  holder.reset();
+  a.reset();
+  b.reset();
   EXPECT_TRUE(host_->stop());
 }
 
