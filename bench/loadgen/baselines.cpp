@@ -1,7 +1,9 @@
 #include "baselines.hpp"
 
 #include <boost/asio/post.hpp>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <stdexcept>
 #include <thread>
@@ -147,18 +149,35 @@ LoadResult run_target(Report& report, const std::string& run, Target& t, const L
   };
   const double before = server_cpu();
   const double self_before = self_cpu_seconds();
+  const SerialBusy busy_before = t.serial_busy ? t.serial_busy() : SerialBusy{NAN, NAN};
+  const auto wall_before = std::chrono::steady_clock::now();
   LoadResult r = run_load(channels, spec);
+  const double wall_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_before).count();
+  const SerialBusy busy_after = t.serial_busy ? t.serial_busy() : SerialBusy{NAN, NAN};
   const double self_used = self_cpu_seconds() - self_before;
   const double after = server_cpu();
   // CPU over the whole call (warmup and drain too) scaled to the measured window.
   const double total_s = spec.warmup_s + spec.duration_s;
   const double cpu = (after - before) * spec.duration_s / total_s;
   report.add_load(run, t.name, spec, callers, r, cpu, self_used * spec.duration_s / total_s);
+  // The share of the whole call (warmup and drain too) that the core was held, and that the
+  // storage thread spent in commits.
+  const double core_busy = (busy_after.core_s - busy_before.core_s) / wall_s;
+  const double storage_busy = (busy_after.storage_commit_s - busy_before.storage_commit_s) / wall_s;
+  if (!std::isnan(core_busy)) report.set_load_field(run, t.name, "coreBusy", core_busy);
+  if (!std::isnan(storage_busy)) report.set_load_field(run, t.name, "storageBusy", storage_busy);
   for (auto& ch : channels) ch->close();
-  std::fprintf(stderr, "  %-8s %-9s %8.0f req/s  p50 %.1f µs  p99 %.1f µs  errors %llu lost %llu\n",
+  char busy_text[48] = "";
+  if (!std::isnan(core_busy)) {
+    std::snprintf(busy_text, sizeof busy_text, "  busy: core %.2f storage %.2f", core_busy,
+                  storage_busy);
+  }
+  std::fprintf(stderr,
+               "  %-8s %-9s %8.0f req/s  p50 %.1f µs  p99 %.1f µs  errors %llu lost %llu%s\n",
                run.c_str(), t.name.c_str(), r.throughput(), r.latency.percentile(50) / 1000.0,
                r.latency.percentile(99) / 1000.0, static_cast<unsigned long long>(r.errors),
-               static_cast<unsigned long long>(r.lost));
+               static_cast<unsigned long long>(r.lost), busy_text);
   return r;
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "child_process.hpp"
+#include "core_load.hpp"
 #include "io_pool.hpp"
 #include "load.hpp"
 #include "nats.hpp"
@@ -28,6 +29,9 @@ struct Target {
   // gateway instances goes through two gateways and a nats-server; a gateway on PostgreSQL
   // has the server's backends working for it). NaN when unknown; empty: none.
   std::function<double()> more_cpu = {};
+  // The gateway's busy seconds so far, of its core and of its storage commits (core_load.hpp);
+  // empty: not a gateway. The run's row then says what share of its wall time each was busy.
+  std::function<SerialBusy()> serial_busy = {};
 };
 
 class Baselines {

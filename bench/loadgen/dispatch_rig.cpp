@@ -21,7 +21,9 @@ void DispatchRig::ack(std::string_view request_id) {
 }
 
 Target DispatchRig::target(std::string name) {
-  return Target{std::move(name), to_.pid, [this](int callers) {
+  return Target{std::move(name),
+                to_.pid,
+                [this](int callers) {
                   std::string nonce = "b";  // appended, not "b" + ...: GCC 12 -Wrestrict
                   nonce += stamp_;
                   nonce += 'r';
@@ -36,7 +38,9 @@ Target DispatchRig::target(std::string name) {
                   }
                   current_.store(r);
                   return chs;
-                }};
+                },
+                {},
+                [port = to_.api_port] { return read_serial_busy(port); }};
 }
 
 }  // namespace vespid::bench

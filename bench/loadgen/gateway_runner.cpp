@@ -36,7 +36,9 @@ std::string random_hex(std::size_t bytes) {
 json routes_api() {
   return json::array({{{"prefix", "/v1/"}, {"dialect", "rest.v1"}},
                       {{"prefix", "/internal/v1/"}, {"dialect", "rest.v1"}},
-                      {{"path", "/healthz"}, {"dialect", "rest.v1"}}});
+                      {{"path", "/healthz"}, {"dialect", "rest.v1"}},
+                      // How busy the core and storage were, per run (core_load.hpp).
+                      {{"path", "/metrics"}, {"dialect", "rest.v1"}}});
 }
 
 json routes_ws() {

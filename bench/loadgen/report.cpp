@@ -73,6 +73,18 @@ void Report::add_process(const std::string& name, const std::string& when, const
                                {"threads", s.threads}});
 }
 
+void Report::set_load_field(const std::string& run, const std::string& target,
+                            const std::string& key, double value) {
+  auto& loads = doc_["loads"];
+  // The latest row of (run, target): the one add_load() just made.
+  for (auto it = loads.rbegin(); it != loads.rend(); ++it) {
+    if ((*it)["run"] == run && (*it)["target"] == target) {
+      (*it)[key] = value;
+      return;
+    }
+  }
+}
+
 const json* Report::load_row(const std::string& run, const std::string& target) const {
   for (const auto& r : doc_["loads"]) {
     if (r["run"] == run && r["target"] == target) return &r;
@@ -95,16 +107,28 @@ std::string cpu_cell(const json& r) {
   };
   return part("serverCpuUsPerReq") + "/" + part("clientCpuUsPerReq");
 }
+// The share of the run the gateway's core was held and its storage thread committed
+// (coreBusy/storageBusy), or "-".
+std::string busy_cell(const json& r) {
+  auto part = [&](const char* key) {
+    if (!r.contains(key)) return std::string("-");
+    char text[16];
+    std::snprintf(text, sizeof text, "%.2f", r[key].get<double>());
+    return std::string(text);
+  };
+  return part("coreBusy") + "/" + part("storageBusy");
+}
 }  // namespace
 
 void Report::print_text() const {
   std::printf("== vespid-bench %s\n", doc_["scenario"].get<std::string>().c_str());
   if (doc_.contains("setup")) std::printf("setup: %s\n", doc_["setup"].dump().c_str());
   if (!doc_["loads"].empty()) {
-    // cpu µs/req s/c: the server's CPU per answered request, then the bench's own.
-    std::printf("\n%-11s %-11s %10s %9s %9s %9s %9s %9s %9s %6s %6s %12s\n", "run", "target",
+    // cpu µs/req s/c: the server's CPU per answered request, then the bench's own; busy c/s:
+    // the share of the run the gateway's core was held, and its storage thread committed.
+    std::printf("\n%-11s %-11s %10s %9s %9s %9s %9s %9s %9s %6s %6s %12s %11s\n", "run", "target",
                 "callers×K", "req/s", "p50 µs", "p90 µs", "p99 µs", "p99.9 µs", "max µs", "errors",
-                "lost", "cpu µs/req s/c");
+                "lost", "cpu µs/req s/c", "busy c/s");
     for (const auto& r : doc_["loads"]) {
       // Appended piece by piece: GCC 12 warns (-Wrestrict, a false positive) on
       // "literal" + std::string temporaries at -O3.
@@ -116,13 +140,14 @@ void Report::print_text() const {
         ck += std::to_string(static_cast<long>(r["rate"].get<double>()));
       }
       const std::string cpu = cpu_cell(r);
-      std::printf("%-11s %-11s %10s %9.0f %9.1f %9.1f %9.1f %9.1f %9.1f %6llu %6llu %12s\n",
-                  r["run"].get<std::string>().c_str(), r["target"].get<std::string>().c_str(),
-                  ck.c_str(), r["throughput"].get<double>(), r["p50Us"].get<double>(),
-                  r["p90Us"].get<double>(), r["p99Us"].get<double>(), r["p999Us"].get<double>(),
-                  r["maxUs"].get<double>(),
-                  static_cast<unsigned long long>(r["errors"].get<uint64_t>()),
-                  static_cast<unsigned long long>(r["lost"].get<uint64_t>()), cpu.c_str());
+      const std::string busy = busy_cell(r);
+      std::printf(
+          "%-11s %-11s %10s %9.0f %9.1f %9.1f %9.1f %9.1f %9.1f %6llu %6llu %12s %11s\n",
+          r["run"].get<std::string>().c_str(), r["target"].get<std::string>().c_str(), ck.c_str(),
+          r["throughput"].get<double>(), r["p50Us"].get<double>(), r["p90Us"].get<double>(),
+          r["p99Us"].get<double>(), r["p999Us"].get<double>(), r["maxUs"].get<double>(),
+          static_cast<unsigned long long>(r["errors"].get<uint64_t>()),
+          static_cast<unsigned long long>(r["lost"].get<uint64_t>()), cpu.c_str(), busy.c_str());
       if (!r["errorCodes"].empty())
         std::printf("           errors: %s\n", r["errorCodes"].dump().c_str());
     }

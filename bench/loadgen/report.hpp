@@ -30,6 +30,9 @@ class Report {
   void set(const std::string& key, nlohmann::json value) { doc_[key] = std::move(value); }
   bool has(const std::string& key) const { return doc_.contains(key); }
 
+  // Adds `key` to the load row of (run, target), when there is one.
+  void set_load_field(const std::string& run, const std::string& target, const std::string& key,
+                      double value);
   // The load row of (run, target) as JSON (null when absent), for building ratios.
   const nlohmann::json* load_row(const std::string& run, const std::string& target) const;
 

@@ -58,6 +58,8 @@ int run_invoke(const CommonOptions& c, const InvokeOptions& o) {
 
   std::vector<Target> targets;
   targets.push_back(gateway_invoke_target(pool, gw.pid(), gw.socket_path(), names, payload));
+  const auto serial_busy = [port = gw.api_port()] { return read_serial_busy(port); };
+  targets.back().serial_busy = serial_busy;
   std::unique_ptr<Baselines> base;
   if (c.baselines) {
     // NATS with one responder per node as well, up to 1,000 (each is a connection of the bench).
@@ -79,6 +81,7 @@ int run_invoke(const CommonOptions& c, const InvokeOptions& o) {
     std::vector<Target> tls_targets;
     tls_targets.push_back(
         gateway_invoke_target(pool, gw.pid(), gw.socket_path(), names, payload, "gateway-tls"));
+    tls_targets.back().serial_busy = serial_busy;
     run_plan(report, plan, tls_targets);
     invokes += tls_fleet.invokes();
     tls_fleet.close_all();
