@@ -35,7 +35,8 @@ struct IoThread {
   // whose messages arrived together leaves in one write per destination: an operator waiting
   // for many nodes' results gets them in one write, not one each. The first delivery of a round
   // opens the batch and posts its end, which runs after the round's other ready handlers (they
-  // are queued before it). Does nothing on a host without ABI 1.2's batching.
+  // are queued before it). A round is bounded: asio takes at most 128 events from one poll.
+  // Does nothing on a host without ABI 1.2's batching.
   void join_round(const vsp::Host& host) noexcept;
   // This thread, when its io_context stops running: ends a batch still open.
   void end_round() noexcept;
