@@ -67,15 +67,14 @@ void run_item(Run&& run) {
   }
   end_of_turn::item_end();
 }
-}  // namespace
 
-namespace {
 uint64_t now_ns() noexcept {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                    std::chrono::steady_clock::now().time_since_epoch())
                                    .count());
 }
-// Only the thread holding the core writes these, so a load and a store do (no locked add).
+// The load counters are written only by the thread holding the core, so a load and a store do
+// (no locked add).
 void add(std::atomic<uint64_t>& counter, uint64_t n) noexcept {
   counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
 }
