@@ -126,6 +126,11 @@ void GatewayRunner::write_config(const std::string& path) {
       }
     }
   }
+  if (opts_.busy_poll_us > 0) {
+    for (auto& inst : cfg["plugins"]["instances"]) {
+      if (inst["plugin"] == "bridge") inst["config"]["busy_poll_us"] = opts_.busy_poll_us;
+    }
+  }
   if (!opts_.bus.is_null()) {
     json bus = opts_.bus;
     bus["name"] = "bus";

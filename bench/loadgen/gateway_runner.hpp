@@ -18,8 +18,9 @@ struct GatewayOptions {
   std::string plugin_dir;   // empty: <bin>/../lib/vespid/plugins
   std::string state_dir;    // empty: a fresh temporary directory, removed at the end
   std::string log_level = "warn";
-  int io_threads = 1;   // `threads` of the bridge and ws listeners (the shipped default: 1)
-  bool attach = false;  // use the gateway already running on state_dir
+  int io_threads = 1;    // `threads` of the bridge and ws listeners (the shipped default: 1)
+  int busy_poll_us = 0;  // `busy_poll_us` of the bridge listeners (the shipped default: 0)
+  bool attach = false;   // use the gateway already running on state_dir
   // The storage instance's plugin and config; default: SQLite in the state directory. The
   // cluster and storage scenarios point it at the bench's PostgreSQL instead.
   std::string storage_plugin = "sqlite";

@@ -38,6 +38,10 @@ void add_common(CLI::App* app, CommonOptions& c) {
   app->add_option("--io-threads", c.gateway.io_threads,
                   "I/O threads of the gateway's bridge and ws listeners (their `threads`)")
       ->check(CLI::Range(1, 64));
+  app->add_option("--busy-poll-us", c.gateway.busy_poll_us,
+                  "how long the gateway's bridge I/O threads poll before sleeping (their "
+                  "`busy_poll_us`; default 0, as shipped)")
+      ->check(CLI::Range(0, 10000));
   app->add_option("--sqlite-synchronous", c.gateway.sqlite_synchronous,
                   "the SQLite storage's `synchronous` (default: the plugin's, full); normal "
                   "skips the fsync of each commit")

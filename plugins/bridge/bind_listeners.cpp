@@ -56,8 +56,7 @@ void BridgeTransport::start_bind_mode() {
     throw vsp::Error(rc, std::string("bridge: config key \"bind\": ") + err.message);
   }
   for (auto& l : listeners_) l->start_accepting();
-  pool_.start(host_);
-  pool_started_ = true;
+  start_pool();
 }
 
 void BridgeTransport::apply_addresses(std::vector<std::string> wanted) {

@@ -11,11 +11,13 @@ namespace {
 
 constexpr const char* kKnownKeys =
     "host, bind, port, dialect, tls, cert_file, key_file, max_line_bytes, max_connections, "
-    "send_queue_bytes, threads, keepalive, loopback_companion";
+    "send_queue_bytes, threads, busy_poll_us, keepalive, loopback_companion";
 
 // Upper bounds that only catch typos (a limit of 10^15 bytes is a mistake, not a wish).
 constexpr std::uint64_t kMaxBytes = std::uint64_t{1} << 40;
 constexpr std::uint64_t kMaxThreads = 256;
+// Past 10 ms a thread that polls is simply a thread that never sleeps.
+constexpr std::uint64_t kMaxBusyPollUs = 10000;
 
 [[noreturn]] void invalid(const std::string& message) {
   vsp::config::invalid("bridge", message);
@@ -92,6 +94,9 @@ Config parse_config(std::string_view json) {
     } else if (key == "threads") {
       cfg.threads =
           static_cast<unsigned>(integer_in(key, v, 1, kMaxThreads, "an integer from 1 to 256"));
+    } else if (key == "busy_poll_us") {
+      cfg.busy_poll_us = static_cast<std::uint32_t>(
+          integer_in(key, v, 0, kMaxBusyPollUs, "an integer from 0 to 10000 (microseconds)"));
     } else if (key == "keepalive") {
       cfg.keepalive = boolean(key, v);
     } else if (key == "loopback_companion") {

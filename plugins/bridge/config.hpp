@@ -26,6 +26,10 @@ struct Config {
   std::size_t max_connections = 10000;
   std::size_t send_queue_bytes = 4194304;
   unsigned threads = 1;
+  // How long an I/O thread keeps polling its sockets (without sleeping) after its last work,
+  // in microseconds; 0 sleeps at once. Trades a core per thread while traffic flows for the
+  // wake-up a sleeping thread pays per message (docs/performance.md).
+  std::uint32_t busy_poll_us = 0;
   bool keepalive = true;
   bool loopback_companion = true;
 };

@@ -29,6 +29,23 @@ void IoThread::join_round(const vsp::Host& host) noexcept {
   round_api_->batch_begin(round_instance_);
 }
 
+void IoThread::run(std::chrono::microseconds busy_poll) {
+  if (busy_poll.count() <= 0) {
+    ctx.run();
+    return;
+  }
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point last_work = Clock::now();
+  while (!ctx.stopped()) {
+    if (ctx.poll() > 0) {
+      last_work = Clock::now();
+    } else if (Clock::now() - last_work >= busy_poll) {
+      ctx.run_one();  // sleeps until something is ready (returns at once once stopped)
+      last_work = Clock::now();
+    }
+  }
+}
+
 void IoThread::end_round() noexcept {
   if (round_api_ == nullptr) return;
   const vsp_host_api* api = std::exchange(round_api_, nullptr);
@@ -44,16 +61,16 @@ IoPool::~IoPool() {
   stop_and_join();
 }
 
-void IoPool::start(vsp::Host host) {
+void IoPool::start(vsp::Host host, std::chrono::microseconds busy_poll) {
   started_ = true;
   for (auto& t : threads_) {
     IoThread* io = t.get();
-    io->thread = std::thread([io, host] {
+    io->thread = std::thread([io, host, busy_poll] {
       const std::string name = "vsp-bridge-" + std::to_string(io->index);
       ::pthread_setname_np(::pthread_self(), name.c_str());
       for (;;) {
         try {
-          io->ctx.run();
+          io->run(busy_poll);
           io->end_round();  // stopped with a round's end still queued
           return;
         } catch (const std::exception& e) {

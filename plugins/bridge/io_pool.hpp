@@ -6,6 +6,7 @@
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -28,6 +29,12 @@ struct IoThread {
   std::thread thread;
 
   bool on_this_thread() noexcept { return ctx.get_executor().running_in_this_thread(); }
+
+  // This thread: runs the io_context until it is stopped. With a busy-poll window it does not
+  // sleep in the reactor while work came within the window: it polls (a non-blocking look at
+  // its sockets and queue) again and again, and sleeps only once the window passed with nothing.
+  // A message that arrives meanwhile is read at once instead of after a thread wake-up.
+  void run(std::chrono::microseconds busy_poll);
 
   // This thread, before delivering messages: puts the delivery inside one batch
   // (host->batch_begin/batch_end) that spans every connection served in this round of the
@@ -54,8 +61,9 @@ class IoPool {
   IoPool(const IoPool&) = delete;
   IoPool& operator=(const IoPool&) = delete;
 
-  // Starts the threads. `host` is used to report exceptions that escape a handler.
-  void start(vsp::Host host);
+  // Starts the threads, each polling for `busy_poll` before it sleeps (0: sleeps at once). `host`
+  // is used to report exceptions that escape a handler.
+  void start(vsp::Host host, std::chrono::microseconds busy_poll);
   // Stops every io_context and joins the threads. Must not be called from one of them. Handlers
   // still queued are dropped (destroyed with the io_contexts). Idempotent.
   void stop_and_join();

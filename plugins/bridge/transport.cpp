@@ -119,8 +119,7 @@ void BridgeTransport::start() {
 
   // Nothing runs yet, so the accepts can be started from here.
   for (auto& l : listeners_) l->start_accepting();
-  pool_.start(host_);
-  pool_started_ = true;
+  start_pool();
   if (host_.has_bind_api()) {
     const std::string a = addr.to_string();
     const char* addrs[] = {a.c_str()};
@@ -131,6 +130,16 @@ void BridgeTransport::start() {
 }
 
 // ---- Accepting -----------------------------------------------------------------------------
+
+void BridgeTransport::start_pool() {
+  pool_.start(host_, std::chrono::microseconds(cfg_.busy_poll_us));
+  pool_started_ = true;
+  if (cfg_.busy_poll_us > 0) {
+    host_.info("I/O threads poll for " + std::to_string(cfg_.busy_poll_us) +
+               " us after their last work before sleeping (busy_poll_us): up to a core each "
+               "while traffic flows");
+  }
+}
 
 void BridgeTransport::adopt(ip::tcp::socket socket, IoThread& io, Listener& from) {
   boost::system::error_code ec;

@@ -39,6 +39,8 @@ class BridgeTransport {
  private:
   void load_tls();
   void open_listener(const boost::asio::ip::tcp::endpoint& ep);
+  // Starts the I/O threads (with the configured busy-poll window) once the accepts are armed.
+  void start_pool();
   // Listener thread: a new socket, already on the I/O thread `io`.
   void adopt(boost::asio::ip::tcp::socket socket, IoThread& io, Listener& from);
   // I/O thread: the connection is gone (conn_closed reported, or never opened).

@@ -10,9 +10,12 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "fake_host.hpp"
@@ -131,6 +134,9 @@ TEST_F(BridgeTest, ConfigErrorsNameTheKeyAndTheExpectedType) {
       {R"({"send_queue_bytes":10})",
        "config key \"send_queue_bytes\" must be an integer of at least 1024"},
       {R"({"threads":0})", "config key \"threads\" must be an integer from 1 to 256"},
+      {R"({"busy_poll_us":10001})",
+       "config key \"busy_poll_us\" must be an integer from 0 to 10000 (microseconds)"},
+      {R"({"busy_poll_us":"50"})", "config key \"busy_poll_us\" must be an integer from 0"},
       {R"({"keepalive":1})", "config key \"keepalive\" must be a boolean"},
       {R"({"loopback_companion":"no"})", "config key \"loopback_companion\" must be a boolean"},
       {R"([])", "config must be a JSON object"},
@@ -147,7 +153,8 @@ TEST_F(BridgeTest, ConfigErrorsNameTheKeyAndTheExpectedType) {
        {"{}", "", R"({"host":"loopback"})", R"({"host":"lan"})", R"({"host":"::1"})",
         R"({"host":"127.0.0.1","port":18790,"dialect":"bridge.v1","tls":false,"cert_file":"/c",)"
         R"("key_file":"/k","max_line_bytes":1048576,"max_connections":10000,)"
-        R"("send_queue_bytes":4194304,"threads":1,"keepalive":true,"loopback_companion":true})"}) {
+        R"("send_queue_bytes":4194304,"threads":1,"busy_poll_us":0,"keepalive":true,)"
+        R"("loopback_companion":true})"}) {
     FakeHost host;
     std::string err;
     EXPECT_EQ(host.create(ok, &err), VSP_OK) << ok << " -> " << err;
@@ -570,6 +577,57 @@ TEST_F(BridgeTest, SeveralIoThreadsKeepEachConnectionOnOne) {
   // Peers that close promptly (as nodes do) keep the lingering close short.
   clients.clear();
   EXPECT_TRUE(host_->stop());
+}
+
+// CPU time the I/O thread named `name` has used, in clock ticks (/proc: utime + stime).
+long thread_cpu_ticks(const std::string& name) {
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string n;
+    if (!std::getline(comm, n) || n != name) continue;
+    std::ifstream stat(task.path() / "stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    // Fields after the command's closing parenthesis: state is field 3, utime 14, stime 15.
+    std::istringstream rest(text.substr(text.rfind(')') + 2));
+    std::vector<std::string> f{std::istream_iterator<std::string>(rest), {}};
+    return f.size() > 12 ? std::stol(f[11]) + std::stol(f[12]) : -1;
+  }
+  return -1;
+}
+
+TEST_F(BridgeTest, BusyPollingKeepsTheIoThreadAwakeWhileTrafficFlowsAndLetsItSleepWhenIdle) {
+  start(R"({"port":0,"busy_poll_us":10000})");
+  host_->on_message = [&](FakeConn& c, const std::string& m) { host_->send(c, m); };
+  auto client = connect();
+  wait_conn();
+  const long ticks_per_s = ::sysconf(_SC_CLK_TCK);
+  const long before = thread_cpu_ticks("vsp-bridge-0");
+  ASSERT_GE(before, 0) << "no thread named vsp-bridge-0";
+  // Exchanges 5 ms apart, within the 10 ms window: the thread never sleeps between them. Asleep
+  // between them it would use a few microseconds per exchange, under one tick in all.
+  const auto busy_until = std::chrono::steady_clock::now() + 400ms;
+  int exchanges = 0;
+  while (std::chrono::steady_clock::now() < busy_until) {
+    const std::string line = "{\"n\":" + std::to_string(exchanges++) + "}";
+    ASSERT_TRUE(client->write_all(line + "\n"));
+    ASSERT_EQ(client->read_line(), line);
+    std::this_thread::sleep_for(5ms);
+  }
+  const long busy = thread_cpu_ticks("vsp-bridge-0") - before;
+  EXPECT_GE(busy, ticks_per_s / 20) << "polled for " << busy << " ticks in 400 ms";
+  // Idle past the window, the thread sleeps in the reactor: almost no CPU over 300 ms.
+  std::this_thread::sleep_for(50ms);
+  const long idle_from = thread_cpu_ticks("vsp-bridge-0");
+  std::this_thread::sleep_for(300ms);
+  const long idle = thread_cpu_ticks("vsp-bridge-0") - idle_from;
+  EXPECT_LE(idle, ticks_per_s / 50) << "used " << idle << " ticks while idle";
+  // Still answers after sleeping, and stops promptly.
+  ASSERT_TRUE(client->write_all("{\"after\":true}\n"));
+  EXPECT_EQ(client->read_line(), "{\"after\":true}");
+  client.reset();
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(host_->stop());
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1500ms);
 }
 
 // ---- Stopping ------------------------------------------------------------------------------
