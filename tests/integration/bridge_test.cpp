@@ -26,13 +26,17 @@ class Bridge : public ::testing::Test {
     tls_port_ = pick_free_port();
     json cfg = {
         {"plugins",
-         {{"instances",
-           json::array({{{"name", "storage"}, {"plugin", "sqlite"}},
-                        {{"name", "local"}, {"plugin", "unix"}},
-                        {{"name", "bridge"}, {"plugin", "bridge"}, {"config", {{"port", port_}}}},
-                        {{"name", "bridge-tls"},
-                         {"plugin", "bridge"},
-                         {"config", {{"port", tls_port_}, {"tls", true}}}}})}}},
+         {{"instances", json::array({{{"name", "storage"}, {"plugin", "sqlite"}},
+                                     {{"name", "local"}, {"plugin", "unix"}},
+                                     // The plain listener's I/O thread busy-polls
+                                     // (docs/performance.md), so every test here drives that loop
+                                     // through the real gateway; the TLS one keeps the default.
+                                     {{"name", "bridge"},
+                                      {"plugin", "bridge"},
+                                      {"config", {{"port", port_}, {"busy_poll_us", 1000}}}},
+                                     {{"name", "bridge-tls"},
+                                      {"plugin", "bridge"},
+                                      {"config", {{"port", tls_port_}, {"tls", true}}}}})}}},
         {"bridge", {{"ping_interval_ms", 60000}, {"idle_timeout_ms", 120000}}},
         // Five hundred devices pairing at once from one address (a fleet behind one NAT).
         {"pairing", {{"max_pending_per_peer", 1000}}},
@@ -223,6 +227,8 @@ TEST_F(Bridge, MalformedInputGetsTheReferenceErrorsAndAnAuthenticatedNodeIsClose
 }
 
 TEST_F(Bridge, InvokeRoundTripThroughTheCli) {
+  EXPECT_NE(gw_.log_text().find("I/O threads poll for 1000 us"), std::string::npos)
+      << "the busy-polling listener did not say so at start";
   auto c = node();
   pair(c, "kiosk", json::array({"canvas.snapshot"}));
   std::thread answer([&] {
