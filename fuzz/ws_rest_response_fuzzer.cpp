@@ -45,6 +45,14 @@ std::vector<std::pair<std::string, std::string>> lines(const ws::Response& res, 
 bool body_is_value(std::string_view text) {
   const auto doc = vespid::json_scan::scan_object(text, 512);
   if (!doc) return false;
+  if (doc->has_duplicate_key() || doc->has_escaped_key()) {
+    // Both readings take the DOM for these, where the last of two "body" keys wins and
+    // "b\u006fdy" is "body"; the scan's find() would answer for the first one.
+    const json dom = json::parse(text, nullptr, false);
+    if (!dom.is_object()) return false;
+    const auto it = dom.find("body");
+    return it != dom.end() && !it->is_string() && !it->is_null();
+  }
   const auto* body = doc->find("body");
   return body && body->kind != vespid::json_scan::Kind::String &&
          body->kind != vespid::json_scan::Kind::Null;
