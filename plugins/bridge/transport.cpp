@@ -129,8 +129,6 @@ void BridgeTransport::start() {
   }
 }
 
-// ---- Accepting -----------------------------------------------------------------------------
-
 void BridgeTransport::start_pool() {
   pool_.start(host_, std::chrono::microseconds(cfg_.busy_poll_us));
   pool_started_ = true;
@@ -140,6 +138,8 @@ void BridgeTransport::start_pool() {
                "while traffic flows");
   }
 }
+
+// ---- Accepting -----------------------------------------------------------------------------
 
 void BridgeTransport::adopt(ip::tcp::socket socket, IoThread& io, Listener& from) {
   boost::system::error_code ec;
