@@ -37,6 +37,10 @@ SerialBusy read_serial_busy(int api_port) {
     if (r.status != 200) return b;
     b.core_s = sample(r.body, "vespid_core_busy_seconds_total");
     b.storage_commit_s = sample(r.body, "vespid_storage_commit_duration_seconds_sum");
+    // Deferred syncs (storage ABI 1.4) are the storage thread's time too; a gateway from before
+    // them has no such sample, and its commit calls include their syncs.
+    const double syncs = sample(r.body, "vespid_storage_sync_duration_seconds_sum");
+    if (!std::isnan(syncs)) b.storage_commit_s += syncs;
   } catch (const std::exception&) {
     // Not reachable or not HTTP: unknown, like a gateway without the metrics.
   }

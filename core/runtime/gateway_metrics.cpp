@@ -91,7 +91,8 @@ Instruments::Instruments()
     : invoke_duration(kInvokeBounds),
       dispatch_duration(kDispatchBounds),
       storage_commit_duration(kCommitBounds),
-      storage_batch_size(kBatchBounds) {}
+      storage_batch_size(kBatchBounds),
+      storage_sync_duration(kCommitBounds) {}
 
 Instruments& instruments() noexcept {
   static Instruments the;
@@ -158,7 +159,8 @@ void Instruments::write(TextWriter& w) const {
   counters(w, "vespid_session_turns_total", "outcome", session_turns, kTurnOutcomes);
 
   w.family("vespid_storage_commit_duration_seconds",
-           "Time of one durable commit call to the storage backend (a batch of transactions).",
+           "Time of one commit call to the storage backend (a batch of transactions), with its "
+           "sync unless the sync was deferred (vespid_storage_sync_duration_seconds).",
            "histogram");
   w.histogram("vespid_storage_commit_duration_seconds", {}, storage_commit_duration);
   w.family("vespid_storage_batch_size", "Transactions per durable commit call.", "histogram");
@@ -176,6 +178,15 @@ void Instruments::write(TextWriter& w) const {
   w.family("vespid_storage_queue_rejections_total",
            "Storage operations refused because storage.queue_depth was reached.", "counter");
   counter(w, "vespid_storage_queue_rejections_total", storage_queue_rejections);
+  w.family("vespid_storage_sync_duration_seconds",
+           "Time of one deferred sync: commits applied without a sync made durable together.",
+           "histogram");
+  w.histogram("vespid_storage_sync_duration_seconds", {}, storage_sync_duration);
+  w.family("vespid_storage_sync_failures_total",
+           "Deferred syncs the storage backend failed (the writes stay applied; their waiters "
+           "are told).",
+           "counter");
+  counter(w, "vespid_storage_sync_failures_total", storage_sync_failures);
 
   w.family("vespid_log_tail_dropped_lines_total",
            "Log lines a logs.tail follower did not get because its queue was full.", "counter");

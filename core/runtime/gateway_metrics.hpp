@@ -110,6 +110,9 @@ struct Instruments {
   Counter storage_commit_failures;  // commit calls that failed as a whole
   By<TxnResult> storage_transactions;
   Counter storage_queue_rejections;  // storage.queue_depth reached
+  // Syncs after commits applied without one (a backend with ABI 1.4's commit_unsynced).
+  Histogram storage_sync_duration;
+  Counter storage_sync_failures;
 
   Counter log_tail_dropped;  // lines a logs.tail reader lost (its queue was full)
 

@@ -4,6 +4,13 @@
 // for it, one that does not fit under sqlite's max_size_mb) used to fail every other writer's
 // transaction with it. When a batch fails, its transactions are now tried again one at a time,
 // in order, and only those that fail on their own fail.
+//
+// With a backend that can defer its sync (ABI 1.4's commit_unsynced and sync), a round that
+// carries Applied commits is applied without a sync, those commits' writers hear back at once,
+// and one sync then covers the round's Synced commits and the writers waiting on durability.
+// A dispatch's record goes this way: its `execute` is on the wire while the disk syncs.
+#include <algorithm>
+
 #include "runtime/gateway_metrics.hpp"
 #include "runtime/logging.hpp"
 #include "storage/storage_service.hpp"
@@ -29,7 +36,8 @@ constexpr int kFailuresThatBlameTheStore = 2;
 
 }  // namespace
 
-StorageService::CallResult StorageService::commit_call(StorageOp* const* ops, size_t count) {
+StorageService::CallResult StorageService::commit_call(StorageOp* const* ops, size_t count,
+                                                       bool unsynced) {
   // Flatten every transaction's compares and writes into two arrays the C ABI can point at,
   // sized first so that the pointers taken into them stay put: four allocations per batch, not
   // two or more per transaction.
@@ -58,7 +66,8 @@ StorageService::CallResult StorageService::commit_call(StorageOp* const* ops, si
   vsp_error err = fresh_error();
   auto& m = metrics::instruments();
   const auto started = std::chrono::steady_clock::now();
-  int rc = vtbl_.commit(instance_, txns.data(), txns.size(), results.data(), &err);
+  int rc = (unsynced ? vtbl_.commit_unsynced : vtbl_.commit)(instance_, txns.data(), txns.size(),
+                                                             results.data(), &err);
   m.storage_commit_duration.observe(std::chrono::steady_clock::now() - started);
   m.storage_batch_size.observe(static_cast<double>(count));
   batches_++;
@@ -67,6 +76,7 @@ StorageService::CallResult StorageService::commit_call(StorageOp* const* ops, si
     return {rc, err.message};
   }
   m.storage_commits.inc();
+  bool any_applied = false;
   for (size_t i = 0; i < count; ++i) {
     auto& out = ops[i]->outcome;
     out.applied = results[i].status == VSP_OK;
@@ -77,6 +87,7 @@ StorageService::CallResult StorageService::commit_call(StorageOp* const* ops, si
                                                                  : metrics::TxnResult::Failed]
         .inc();
     if (out.applied) {
+      any_applied = true;
       commits_++;
       uint64_t prev = last_revision_.load();
       while (out.revision > prev && !last_revision_.compare_exchange_weak(prev, out.revision)) {
@@ -85,11 +96,76 @@ StorageService::CallResult StorageService::commit_call(StorageOp* const* ops, si
       fail(ops[i], results[i].status, "storage rejected the transaction");
     }
   }
+  // A synced commit that wrote something made every write before it durable too (storage.h);
+  // without deferred syncs nothing is ever applied unsynced, so any successful commit will do.
+  if (!unsynced && (any_applied || !defers_syncs_)) synced_revision_ = last_revision_.load();
   return {};
 }
 
-void StorageService::run_commits(std::vector<StorageOp*>& group) {
-  CallResult batch = commit_call(group.data(), group.size());
+void StorageService::run_group(std::vector<StorageOp*>& group, std::vector<StorageOp*>& done) {
+  std::vector<StorageOp*> commits;
+  commits.reserve(group.size());
+  bool any_applied = false;
+  for (StorageOp* op : group) {
+    if (op->kind != StorageOp::Kind::Commit) continue;
+    commits.push_back(op);
+    any_applied = any_applied || op->durability == Durability::Applied;
+  }
+  const bool unsynced = defers_syncs_ && any_applied;
+  if (!commits.empty()) run_commits(commits, unsynced);
+
+  // Who still waits for a sync: with every commit synced, only the waits this round's commits
+  // did not cover (none of them wrote anything); otherwise everyone but the Applied commits.
+  std::vector<StorageOp*> waiting;
+  for (StorageOp* op : group) {
+    const bool applied_commit =
+        op->kind == StorageOp::Kind::Commit && op->durability == Durability::Applied;
+    if (unsynced ? !applied_commit
+                 : op->kind == StorageOp::Kind::SyncThrough &&
+                       op->through > synced_revision_.load()) {
+      waiting.push_back(op);
+    } else {
+      done.push_back(op);
+    }
+  }
+  if (unsynced) {
+    // The Applied writers go on while the disk syncs. The sync runs even when nobody in this
+    // round waits for it: each of them will (durable_through), and finds it done or under way.
+    deliver_done(done);
+  } else if (waiting.empty()) {
+    return;
+  }
+  sync_for(waiting);
+  done.insert(done.end(), waiting.begin(), waiting.end());
+}
+
+void StorageService::sync_for(const std::vector<StorageOp*>& waiting) {
+  if (!defers_syncs_) return;  // every commit was synced: nothing can be waiting
+  const uint64_t target = last_revision_.load();
+  vsp_error err = fresh_error();
+  auto& m = metrics::instruments();
+  const auto started = std::chrono::steady_clock::now();
+  const int rc = vtbl_.sync(instance_, &err);
+  m.storage_sync_duration.observe(std::chrono::steady_clock::now() - started);
+  if (rc == VSP_OK) {
+    synced_revision_ = std::max(synced_revision_.load(), target);
+    return;
+  }
+  m.storage_sync_failures.inc();
+  log::get("storage")->error(
+      "the store could not sync its last writes ({}); they stay applied, the {} writers "
+      "waiting for them are told, and the next writer to wait tries the sync again",
+      err.message, waiting.size());
+  for (StorageOp* op : waiting) {
+    if (op->status == VSP_OK) {
+      fail(op, rc,
+           std::string("the store could not make the write durable: ") + err.message);
+    }
+  }
+}
+
+void StorageService::run_commits(std::vector<StorageOp*>& group, bool unsynced) {
+  CallResult batch = commit_call(group.data(), group.size(), unsynced);
   if (batch.status == VSP_OK) return;
   // Alone, the transaction is the one to blame; a closed backend takes nothing at all.
   if (group.size() == 1 || batch.status == VSP_E_CLOSED) {
@@ -97,10 +173,11 @@ void StorageService::run_commits(std::vector<StorageOp*>& group) {
     for (auto* op : group) fail(op, batch.status, batch.error);
     return;
   }
-  isolate_failure(group, batch);
+  isolate_failure(group, batch, unsynced);
 }
 
-void StorageService::isolate_failure(std::vector<StorageOp*>& group, const CallResult& batch) {
+void StorageService::isolate_failure(std::vector<StorageOp*>& group, const CallResult& batch,
+                                     bool unsynced) {
   // Nothing of the failed batch was applied and it consumed no revision (storage.h), so each
   // transaction tried again gets the next revision as if the batch had never been: revisions
   // keep increasing in submission order and none is handed out twice. A full disk is treated
@@ -123,7 +200,7 @@ void StorageService::isolate_failure(std::vector<StorageOp*>& group, const CallR
       ++failed;
       continue;
     }
-    CallResult alone = commit_call(&op, 1);
+    CallResult alone = commit_call(&op, 1, unsynced);
     if (alone.status == VSP_OK) {
       failures_in_a_row = 0;
       continue;

@@ -30,7 +30,10 @@ vsp_error fresh_error() {
 }  // namespace
 
 StorageService::StorageService(const vsp_storage_vtbl& vtbl, Deliver deliver, Options options)
-    : vtbl_(vtbl), deliver_(std::move(deliver)), options_(options) {}
+    : vtbl_(vtbl),
+      deliver_(std::move(deliver)),
+      options_(options),
+      defers_syncs_(vtbl.commit_unsynced != nullptr && vtbl.sync != nullptr) {}
 
 StorageService::~StorageService() {
   close();
@@ -72,6 +75,8 @@ void StorageService::open(const vsp_host_api* host, vsp_host_instance* hi,
       }
       try {
         last_revision_ = prove_writable(inst);
+        // A synced commit: whatever an earlier process applied without a sync is durable now.
+        synced_revision_ = last_revision_.load();
       } catch (const StorageError&) {
         stop_and_destroy(inst);
         started.set_exception(std::current_exception());
@@ -211,6 +216,14 @@ void StorageService::run_reads(StorageOp* op) {
   if (rc != VSP_OK) fail(op, rc, err.message);
 }
 
+void StorageService::deliver_done(std::vector<StorageOp*>& done) {
+  if (done.empty()) return;
+  deliver_([done = std::move(done)] {
+    for (StorageOp* op : done) op->on_done();
+  });
+  done.clear();
+}
+
 void StorageService::thread_main() {
   for (;;) {
     std::deque<StorageOp*> work;
@@ -224,17 +237,29 @@ void StorageService::thread_main() {
     }
     for (auto& fn : control) fn();
 
-    // Run in submission order, but hand consecutive commits to the backend as one batch.
+    // Writers waiting for a sync that has happened since they queued (typically the one that
+    // ran while they were told their commit was applied) hear back first, in a delivery of
+    // their own, rather than after this round's commit and fsync.
     std::vector<StorageOp*> done;
+    const uint64_t synced = synced_revision_.load();
+    std::erase_if(work, [&](StorageOp* op) {
+      const bool covered = op->kind == StorageOp::Kind::SyncThrough && op->through <= synced;
+      if (covered) done.push_back(op);
+      return covered;
+    });
+    deliver_done(done);
+
+    // Run in submission order, but hand consecutive commits (and the sync waits among them) to
+    // the backend as one batch.
     std::vector<StorageOp*> group;
     auto flush_group = [&] {
       if (group.empty()) return;
-      run_commits(group);
-      done.insert(done.end(), group.begin(), group.end());
+      run_group(group, done);
       group.clear();
     };
     for (StorageOp* op : work) {
-      if (op->kind == StorageOp::Kind::Commit) {
+      if (op->kind == StorageOp::Kind::Commit ||
+                 op->kind == StorageOp::Kind::SyncThrough) {
         group.push_back(op);
         if (group.size() >= static_cast<size_t>(options_.max_batch)) flush_group();
       } else {
@@ -244,12 +269,9 @@ void StorageService::thread_main() {
       }
     }
     flush_group();
-    if (!done.empty()) {
-      // One delivery per round: completions reach the core in one hop, in order.
-      deliver_([done = std::move(done)] {
-        for (StorageOp* op : done) op->on_done();
-      });
-    }
+    // One delivery per round (two when Applied commits went out before a sync): completions
+    // reach the core in one hop, in order.
+    deliver_done(done);
   }
   if (instance_ != nullptr) {
     stop_and_destroy(instance_);

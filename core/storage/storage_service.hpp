@@ -64,6 +64,13 @@ struct TxnOutcome {
   uint64_t revision = 0;        // when applied
 };
 
+// When a commit's writer hears back. Synced: once the commit is durable, surviving a crash of
+// the machine as far as the backend's settings promise (storage.h). Applied: once it is visible
+// to every later operation and would survive a crash of the process, with its sync still to
+// come; the writer acts on it at once and waits for the sync with durable_through() before it
+// tells anyone outside. A backend without ABI 1.4's commit_unsynced treats both as Synced.
+enum class Durability { Synced, Applied };
+
 // A storage operation failed as a whole (I/O error, disk full, queue full, backend gone).
 class StorageError : public std::runtime_error {
  public:
@@ -78,12 +85,15 @@ class StorageError : public std::runtime_error {
 // One queued operation. Owned by whoever submitted it (an awaiter's coroutine frame) until
 // on_done runs.
 struct StorageOp {
-  enum class Kind { Get, Scan, Commit } kind = Kind::Get;
+  // SyncThrough: done once every revision up to `through` is durable (a sync, if one is due).
+  enum class Kind { Get, Scan, Commit, SyncThrough } kind = Kind::Get;
   std::string key;  // Get: the key; Scan: range start
   std::string end;  // Scan: range end (empty: unbounded)
   uint32_t limit = 0;
   uint32_t flags = 0;
   Txn txn;
+  Durability durability = Durability::Synced;  // Commit
+  uint64_t through = 0;                        // SyncThrough
   // Results, written on the storage thread before on_done is delivered.
   int status = VSP_OK;
   std::string error;
@@ -174,13 +184,40 @@ class StorageService {
     return scan(prefix, prefix_end(prefix), limit, reverse);
   }
 
-  auto commit(Txn txn) {
+  auto commit(Txn txn, Durability durability = Durability::Synced) {
     auto conv = [](StorageOp& o) -> TxnOutcome { return o.outcome; };
     Awaiter<TxnOutcome, decltype(conv)> a{this, {}, conv};
     a.op.kind = StorageOp::Kind::Commit;
     a.op.txn = std::move(txn);
+    a.op.durability = durability;
     return a;
   }
+
+  // Resumes once every revision up to `revision` (an Applied commit's outcome) is durable.
+  // Does not suspend when it already is: always so with a backend that syncs every commit.
+  // Throws StorageError when the sync that was to cover it failed (the writes stay applied).
+  struct DurableAwaiter {
+    StorageService* service;
+    StorageOp op;
+    bool await_ready() const noexcept { return service->synced_revision() >= op.through; }
+    void await_suspend(std::coroutine_handle<> h) {
+      op.on_done = [h] { h.resume(); };
+      service->submit(&op);
+    }
+    void await_resume() {
+      if (op.status != VSP_OK) throw StorageError(op.status, op.error);
+    }
+  };
+  DurableAwaiter durable_through(uint64_t revision) {
+    DurableAwaiter a{this, {}};
+    a.op.kind = StorageOp::Kind::SyncThrough;
+    a.op.through = revision;
+    return a;
+  }
+  // The highest revision known durable (any thread).
+  uint64_t synced_revision() const noexcept { return synced_revision_.load(); }
+  // Whether the backend can apply a commit now and sync it later (ABI 1.4).
+  bool defers_syncs() const noexcept { return defers_syncs_; }
 
   // The smallest key greater than every key with this prefix ("" if none exists).
   static std::string prefix_end(std::string prefix);
@@ -193,14 +230,23 @@ class StorageService {
   void run_reads(StorageOp* op);
   // storage_commits.cpp: a group of queued commits to the backend as one batch, and when the
   // batch fails as a whole, each transaction again on its own.
-  void run_commits(std::vector<StorageOp*>& group);
+  void run_commits(std::vector<StorageOp*>& group, bool unsynced);
   struct CallResult {
     int status = VSP_OK;
     std::string error;
   };
-  // One commit call with the transactions of `ops`; on VSP_OK every op has its outcome.
-  CallResult commit_call(StorageOp* const* ops, size_t count);
-  void isolate_failure(std::vector<StorageOp*>& group, const CallResult& batch);
+  // One commit call (commit, or commit_unsynced when `unsynced`) with the transactions of `ops`;
+  // on VSP_OK every op has its outcome.
+  CallResult commit_call(StorageOp* const* ops, size_t count, bool unsynced);
+  void isolate_failure(std::vector<StorageOp*>& group, const CallResult& batch, bool unsynced);
+  // storage_commits.cpp: the commits and sync waits queued together, one round's worth, their
+  // ops appended to `done` as they complete. When a sync is due after Applied commits, `done`
+  // is delivered before the sync runs, so that their writers act while the disk syncs.
+  void run_group(std::vector<StorageOp*>& group, std::vector<StorageOp*>& done);
+  // Hands `done` to the core in one delivery, in order, and empties it.
+  void deliver_done(std::vector<StorageOp*>& done);
+  // The backend's sync; on failure every op of `waiting` fails with its error.
+  void sync_for(const std::vector<StorageOp*>& waiting);
   void fail(StorageOp* op, int status, std::string message);
   class HeldSubmits;
   // Queues ops in order, or fails those the queue has no room for (any thread).
@@ -218,7 +264,9 @@ class StorageService {
   bool stopping_ = false;
   std::thread thread_;
 
+  bool defers_syncs_ = false;  // set in the constructor: the table has commit_unsynced and sync
   std::atomic<uint64_t> last_revision_{0};
+  std::atomic<uint64_t> synced_revision_{0};  // written on the storage thread only
   std::atomic<uint64_t> commits_{0};
   std::atomic<uint64_t> batches_{0};
 };

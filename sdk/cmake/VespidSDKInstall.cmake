@@ -12,6 +12,10 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
+# Read at configure time, so a change of abi.h configures again (a build tree made before a
+# minor bump would otherwise install the SDK under the old version).
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
+             ${CMAKE_CURRENT_SOURCE_DIR}/include/vespid/abi.h)
 file(STRINGS ${CMAKE_CURRENT_SOURCE_DIR}/include/vespid/abi.h _vsp_abi_defines
      REGEX "^#define VSP_ABI_(MAJOR|MINOR)[ \t]+[0-9]+")
 foreach(_vsp_part MAJOR MINOR)

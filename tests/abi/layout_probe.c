@@ -224,5 +224,10 @@ const layout_entry LAYOUT_NAME[] = {
     MEMBER(vsp_bus_vtbl, set_state_callback),
     MEMBER(vsp_bus_vtbl, is_up),
 #endif
+#if VSP_ABI_MINOR >= 4
+    /* ---- 1.4 ---- */
+    MEMBER(vsp_storage_vtbl, commit_unsynced),
+    MEMBER(vsp_storage_vtbl, sync),
+#endif
     {NULL, 0, 0, LAYOUT_END},
 };

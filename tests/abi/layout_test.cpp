@@ -94,6 +94,18 @@ TEST(AbiLayout, TheStorageTableOf13IsStillThatOf10) {
   }
 }
 
+TEST(AbiLayout, The14StorageFunctionsFollowCommit) {
+  // A storage table built against 1.3 (the fixture) ends at `commit`; the host reads 1.4's two
+  // optional functions only from a table long enough to have them, right after it.
+  const auto current = facts(abi_layout_current);
+  const auto& commit = current.at("vsp_storage_vtbl.commit");
+  const auto& unsynced = current.at("vsp_storage_vtbl.commit_unsynced");
+  const auto& sync = current.at("vsp_storage_vtbl.sync");
+  EXPECT_EQ(commit.offset + commit.size, unsynced.offset);
+  EXPECT_EQ(unsynced.offset + unsynced.size, sync.offset);
+  EXPECT_EQ(facts(abi_layout_1_3).count("vsp_storage_vtbl.commit_unsynced"), 0u);
+}
+
 TEST(AbiLayout, TablesOfOlderMinorsEndWhereTheirLastMemberEnds) {
   // The host accepts a kind's table if it is at least the 1.0 size; for the transport that is
   // the end of `admit`, not today's sizeof (which includes 1.2's send_batch).

@@ -321,6 +321,29 @@ TEST_F(Dispatch, OutstandingDispatchesAndResultsSurviveARestart) {
   ASSERT_EQ(internal("POST", "/internal/v1/dispatch-async", dispatch_body("after")).status, 201);
 }
 
+// A dispatch's record reaches the store before its execute goes out, and its sync runs while the
+// host works (storage.md, "Deferred syncs"): a gateway killed right after the host got the
+// execute still knows the dispatch when it comes back, and stores the result the host resends.
+TEST_F(Dispatch, AnOpenDispatchSurvivesAKilledGateway) {
+  PairedAgent a = pair("steady");
+  auto c = connect_agent(a);
+  ASSERT_EQ(internal("POST", "/internal/v1/dispatch-async", dispatch_body("killed")).status, 201);
+  json open = next_execute(*c);
+  ASSERT_EQ(open["requestId"], request_id("killed"));
+  c.reset();
+
+  crash_and_restart_gateway();
+  // Known and still open: a repeat of the same attempt is the dispatch in flight, not a new one.
+  HttpReply again = internal("POST", "/internal/v1/dispatch-async", dispatch_body("killed"));
+  EXPECT_EQ(again.status, 201) << again.raw_body;
+  EXPECT_EQ(again.body.value("alreadyInFlight", false), true) << again.raw_body;
+  auto back = connect_agent(a);
+  finish(*back, open["requestId"], {{"v", 3}});
+  HttpReply r = internal("GET", "/internal/v1/results/" + request_id("killed"));
+  ASSERT_EQ(r.status, 200) << r.raw_body;
+  EXPECT_EQ(r.body["output"]["v"], 3);
+}
+
 // The gateway does not read for a stored result before dispatching; the dispatch record's commit
 // checks for one. These are the answers that check must not lose: a stored result with no host
 // connected (no host to pick), and an expired result not swept yet (it gives way to a new run).

@@ -233,6 +233,10 @@ TEST_F(Metrics, CountersMoveByWhatTheGatewayDid) {
             delta(before, after, "vespid_storage_commit_duration_seconds_count"));
   EXPECT_GE(delta(before, after, "vespid_storage_batch_size_sum"),
             delta(before, after, "vespid_storage_batch_size_count"));
+  // Each dispatch's record went to the store without a sync, and a deferred sync made it
+  // durable before its caller was answered (storage.md, "Deferred syncs"); none failed.
+  EXPECT_GE(delta(before, after, "vespid_storage_sync_duration_seconds_count"), 1);
+  EXPECT_EQ(delta(before, after, "vespid_storage_sync_failures_total"), 0);
   // The core ran all of that: every frame and completion is an item, and it was held meanwhile.
   EXPECT_GE(delta(before, after, "vespid_core_work_total", {{"path", "at_once"}}) +
                 delta(before, after, "vespid_core_work_total", {{"path", "queued"}}),

@@ -74,6 +74,12 @@ void NodeHostGateway::restart_gateway() {
   ASSERT_TRUE(gw_.wait_ready());
 }
 
+void NodeHostGateway::crash_and_restart_gateway() {
+  gw_.kill9();
+  gw_.start(dir_.file("state"), {"--config", dir_.file("cfg.json")}, env_);
+  ASSERT_TRUE(gw_.wait_ready());
+}
+
 void NodeHostGateway::bootstrap_identity() {
   auto admin = cli::OperatorClient::connect(gw_.socket_path());
   org_id_ = admin.call("orgs.create", {{"name", "acme"}})["org"]["id"];

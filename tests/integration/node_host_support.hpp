@@ -43,6 +43,8 @@ class NodeHostGateway : public ::testing::Test {
   nlohmann::json config();
   void start_gateway(const EnvOverrides& env = {{"VESPID_INTERNAL_TOKEN", kServiceToken}});
   void restart_gateway();
+  // Kills the gateway with SIGKILL (no clean stop, nothing flushed) and starts it again.
+  void crash_and_restart_gateway();
   void bootstrap_identity();
 
   WebTarget api() const;

@@ -50,6 +50,8 @@ class DispatchMethods {
     dispatch::DispatchRequest r = dispatch::parse_dispatch_request(std::move(p), limits);
     Task<dispatch::Dispatcher::Submitted> t = s_.dispatcher.submit(std::move(r));
     dispatch::Dispatcher::Submitted sub = co_await std::move(t);
+    Task<void> d = s_.dispatcher.durable(sub);
+    co_await std::move(d);
     json out = {{"requestId", sub.request_id},
                 {"dispatched", sub.outcome != dispatch::Dispatcher::Outcome::Cached}};
     if (sub.outcome == dispatch::Dispatcher::Outcome::Cached) out["cached"] = true;

@@ -33,6 +33,8 @@ class DispatchRoutes {
       case Dispatcher::Outcome::Dispatched:
         break;
     }
+    Task<void> d = s_.dispatcher.durable(sub);
+    co_await std::move(d);
     co_return RestResponse{201, {{"requestId", sub.request_id}, {"dispatched", true}}};
   }
 
@@ -43,6 +45,8 @@ class DispatchRoutes {
     authorize(req);
     Task<Dispatcher::Submitted> t = s_.dispatcher.submit(request_of(req));
     Dispatcher::Submitted sub = co_await std::move(t);
+    // No durable() here: the answer is the stored result, whose synced commit came after the
+    // record's and made it durable too.
     Task<json> w = s_.dispatcher.wait_result(sub.request_id);
     json result = co_await std::move(w);
     co_return RestResponse{200, std::move(result)};

@@ -283,7 +283,10 @@ Task<Dispatcher::Submitted> Dispatcher::submit(DispatchRequest r,
     const std::string agent_id = p.node->node_id;
     const int64_t deadline_ms = util::now_ms() + timeout_ms;
     // Reserve in memory first (inside the Sequencer, so no other submit sees a free slot), then
-    // make the dispatch durable, then tell the host.
+    // record the dispatch, then tell the host, then answer once the record is durable. The
+    // record is applied (it survives a crash of this process) before the host sees the
+    // execute; the sync that makes it survive a crash of the machine runs while the host works
+    // (storage.md, "Deferred syncs").
     arm(request_id,
         Outstanding{r.organization_id, agent_id, 0, listener, std::chrono::steady_clock::now()},
         deadline_ms);
@@ -298,7 +301,7 @@ Task<Dispatcher::Submitted> Dispatcher::submit(DispatchRequest r,
     txn.writes.push_back(Write::put(keys::dispatch(request_id), record_text(record)));
     core::TxnOutcome out;
     try {
-      out = co_await storage_.commit(std::move(txn));
+      out = co_await storage_.commit(std::move(txn), core::Durability::Applied);
     } catch (...) {
       release(request_id);
       throw;
@@ -322,7 +325,7 @@ Task<Dispatcher::Submitted> Dispatcher::submit(DispatchRequest r,
     if (node != nullptr && node->link->send_frame(execute_frame(request_id, r))) {
       L()->info("dispatched {} ({}) to node host {} (org {}, timeout {} ms)", request_id, r.kind,
                 agent_id, r.organization_id, timeout_ms);
-      co_return Submitted{Outcome::Dispatched, request_id, agent_id};
+      co_return Submitted{Outcome::Dispatched, request_id, agent_id, out.revision};
     }
     L()->warn("dispatch {}: node host {} went away before the execute was sent; choosing again",
               request_id, agent_id);
@@ -334,6 +337,17 @@ Task<Dispatcher::Submitted> Dispatcher::submit(DispatchRequest r,
   }
   count(metrics::DispatchOutcome::Unavailable);
   throw no_agent("the chosen node hosts disconnected while the dispatch was sent");
+}
+
+Task<void> Dispatcher::durable(const Submitted& submitted) {
+  try {
+    co_await storage_.durable_through(submitted.record_revision);
+  } catch (const core::StorageError& e) {
+    // The host has it and its result will be stored; only the record's sync failed.
+    L()->error("dispatch {}: sent to node host {}, but its record could not be synced: {}",
+               submitted.request_id, submitted.agent_id, e.what());
+    throw;
+  }
 }
 
 bool Dispatcher::cancel(const std::string& request_id, const std::string& session_id) {

@@ -100,10 +100,18 @@ class Dispatcher {
     Outcome outcome;
     std::string request_id;
     std::string agent_id;
+    // Dispatched: the revision of its record, applied but perhaps not durable yet (durable()).
+    uint64_t record_revision = 0;
   };
-  // Throws api::ApiError NO_AGENT_AVAILABLE (with details.reason) or UNAVAILABLE.
+  // Throws api::ApiError NO_AGENT_AVAILABLE (with details.reason) or UNAVAILABLE. Returns as
+  // soon as the execute is sent, with no suspension after it, so that what the caller does next
+  // (a session's agent_selected) comes before anything the host sends back.
   core::Task<Submitted> submit(DispatchRequest request,
                                std::shared_ptr<ExecutionListener> listener = nullptr);
+  // Resumes once a submitted dispatch's record is durable (storage.md, "Deferred syncs"): the
+  // caller is told the dispatch exists only after this. No suspension when it already is.
+  // Throws core::StorageError when the sync failed; the dispatch stays in flight.
+  core::Task<void> durable(const Submitted& submitted);
 
   // From a host's connection (its id and org as authenticated).
   void received(const std::string& agent_id, const std::string& request_id);

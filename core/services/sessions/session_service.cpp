@@ -1079,6 +1079,10 @@ Task<json> SessionService::send_locked(Caller caller, json session, std::string 
                  {"requestId", request_id}, {"agentId", sub.agent_id}, {"duplicate", false}};
   Task<void> it = record_idempotent(session_id, idem_hash, result);
   co_await std::move(it);
+  // Usually already so (the synced commits above came after the record's); otherwise the turn
+  // is accepted only once its dispatch record is durable.
+  Task<void> dt = dispatcher_.durable(sub);
+  co_await std::move(dt);
   co_return result;
 }
 

@@ -53,6 +53,10 @@ class SqliteStorage {
   int commit(const vsp_txn* txns, size_t count, vsp_txn_result* results) {
     return open_store().commit(txns, count, results);
   }
+  int commit_unsynced(const vsp_txn* txns, size_t count, vsp_txn_result* results) {
+    return open_store().commit_unsynced(txns, count, results);
+  }
+  int sync() { return open_store().sync(); }
 
  private:
   SqliteStorage(vsp::Host host, Config cfg, std::string path)

@@ -95,12 +95,14 @@ std::unique_ptr<Store> Store::open(const std::string& path, const Config& cfg,
   PragmaOutcome p = apply_pragmas(db, cfg);
   if (pragmas != nullptr) *pragmas = p;
   uint64_t revision = ensure_schema(db);
-  return std::unique_ptr<Store>(new Store(std::move(db), revision));
+  return std::unique_ptr<Store>(
+      new Store(std::move(db), revision, cfg.synchronous == Synchronous::kFull));
 }
 
-Store::Store(Db db, uint64_t revision)
+Store::Store(Db db, uint64_t revision, bool syncs_commits)
     : db_(std::move(db)),
       revision_(revision),
+      syncs_commits_(syncs_commits),
       get_(db_, "SELECT value, version FROM kv WHERE key = ?1"),
       version_of_(db_, "SELECT version FROM kv WHERE key = ?1"),
       // An upsert rather than INSERT OR REPLACE: same effect on a WITHOUT ROWID table, and it
@@ -165,18 +167,47 @@ int Store::scan(std::string_view start, std::string_view end, uint32_t limit, ui
 int Store::commit(const vsp_txn* txns, size_t count, vsp_txn_result* results) {
   validate_batch(txns, count, results);
   if (count == 0) return VSP_OK;
+  // synchronous=FULL in WAL mode is NORMAL plus a sync of the WAL after each commit that wrote
+  // (SQLite's own description of it): the connection runs at NORMAL, and this is that sync. It
+  // also covers batches applied unsynced before, so a commit leaves everything durable. (At
+  // NORMAL, SQLite still syncs a restarted WAL's header before its first frame, as at FULL.)
+  if (apply_batch(txns, count, results) && syncs_commits_) sync_due_ = true;
+  return sync();
+}
 
+int Store::commit_unsynced(const vsp_txn* txns, size_t count, vsp_txn_result* results) {
+  validate_batch(txns, count, results);
+  if (count == 0) return VSP_OK;
+  if (apply_batch(txns, count, results) && syncs_commits_) sync_due_ = true;
+  return VSP_OK;
+}
+
+int Store::sync() {
+  if (!sync_due_) return VSP_OK;
+  // The WAL is where a commit's frames are (the database file is only written by a checkpoint,
+  // which syncs the WAL first). SQLite hands out its own handle for it, so the sync goes
+  // through its VFS as a synchronous=FULL commit's would (an fdatasync on Linux).
+  sqlite3_file* wal = nullptr;
+  int rc = sqlite3_file_control(db_.handle(), "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal);
+  if (rc == SQLITE_OK && (wal == nullptr || wal->pMethods == nullptr)) rc = SQLITE_MISUSE;
+  if (rc == SQLITE_OK) rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
+  if (rc != SQLITE_OK) db_.fail(rc, "syncing the write-ahead log of");
+  sync_due_ = false;
+  return VSP_OK;
+}
+
+bool Store::apply_batch(const vsp_txn* txns, size_t count, vsp_txn_result* results) {
   // The whole batch is one SQLite transaction: one WAL append and one fsync however many
   // transactions it carries. A transaction's compares are all checked before any of its writes
   // run, so a failing compare has nothing to undo: it is skipped and the others go on.
-  uint64_t rev = 0;
+  uint64_t rev = 0, first = 0;
   try {
     run(begin_, "starting a commit on");
     // Read the counter under the write lock rather than trusting the copy in memory: if
     // anything else ever writes this file (a second instance pointed at it by mistake, an
     // operator's tool), revisions still never repeat.
     rev = read_revision();
-    const uint64_t first = rev;
+    first = rev;
     for (size_t i = 0; i < count; ++i) {
       results[i] = vsp_txn_result{};
       int64_t failed = first_failed_compare(txns[i]);
@@ -206,7 +237,7 @@ int Store::commit(const vsp_txn* txns, size_t count, vsp_txn_result* results) {
     throw;
   }
   revision_ = rev;  // only after COMMIT succeeded; the stored counter is the one that counts
-  return VSP_OK;
+  return rev != first;
 }
 
 uint64_t Store::read_revision() {

@@ -27,6 +27,11 @@ class Store {
   int scan(std::string_view start, std::string_view end, uint32_t limit, uint32_t flags,
            vsp_kv_sink_fn sink, void* ctx);
   int commit(const vsp_txn* txns, size_t count, vsp_txn_result* results);
+  // ABI 1.4: the batch applied with its WAL frames written but not synced, and the sync of
+  // everything applied so (a no-op when nothing is waiting, and with the configured
+  // synchronous=normal, whose commits are not synced either).
+  int commit_unsynced(const vsp_txn* txns, size_t count, vsp_txn_result* results);
+  int sync();
 
   // The last revision this connection committed or saw at open (0 for a new store). Commits
   // read the stored counter afresh; this copy is for logs.
@@ -34,7 +39,11 @@ class Store {
   const std::string& path() const noexcept { return db_.path(); }
 
  private:
-  Store(Db db, uint64_t revision);
+  Store(Db db, uint64_t revision, bool syncs_commits);
+
+  // The batch as one SQLite transaction, at whatever synchronous level the connection has.
+  // Returns whether it wrote anything (a batch of conflicts writes no WAL frame).
+  bool apply_batch(const vsp_txn* txns, size_t count, vsp_txn_result* results);
 
   // Index of the first compare of `txn` that does not hold, or -1 when all hold.
   int64_t first_failed_compare(const vsp_txn& txn);
@@ -47,6 +56,8 @@ class Store {
   // Declared first so it is destroyed last: statements must be finalized before the close.
   Db db_;
   uint64_t revision_;
+  const bool syncs_commits_;  // configured synchronous=full (the connection runs at NORMAL)
+  bool sync_due_ = false;     // a batch was applied since the last sync of the WAL
 
   Statement get_;
   Statement version_of_;

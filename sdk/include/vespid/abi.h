@@ -47,8 +47,9 @@
  *   - vsp_module_query: whichever thread scans the plugin directories, before any instance of the
  *     module exists. It must not depend on being called on a particular thread.
  *   - The lifecycle (create, start, stop, destroy) of every kind: loop; of storage: storage.
- *   - Storage get, scan, commit: storage, one call at a time for the whole table, so a backend
- *     may be written synchronously and may block on disk I/O (nothing else runs on that thread).
+ *   - Storage get, scan, commit, commit_unsynced, sync: storage, one call at a time for the
+ *     whole table, so a backend may be written synchronously and may block on disk I/O (nothing
+ *     else runs on that thread).
  *   - Netbind and discovery table functions: loop.
  *   - Bus: set_state_callback: loop. publish, subscribe, unsubscribe, request, is_up: any, also
  *     from inside the bus's own callbacks; they never block on the network (unsubscribe waits
@@ -107,7 +108,7 @@ extern "C" {
  * vsp_module_info. The host refuses a module whose major differs from its own, or whose minor is
  * newer than its own (the module may rely on host services the host does not have). */
 #define VSP_ABI_MAJOR 1
-#define VSP_ABI_MINOR 3
+#define VSP_ABI_MINOR 4
 
 /* The size a struct must have for `member` to be part of it: the end of that member. A host
  * checks a module's table against the end of the last member of the minor it requires. */

@@ -26,6 +26,9 @@
 //   int scan(std::string_view start, std::string_view end, uint32_t limit, uint32_t flags,
 //            vsp_kv_sink_fn sink, void* ctx);
 //   int commit(const vsp_txn* txns, size_t count, vsp_txn_result* results);
+// and optionally (ABI 1.4, both or neither: the table gets them only if T has both)
+//   int commit_unsynced(const vsp_txn* txns, size_t count, vsp_txn_result* results);
+//   int sync();
 // Discovery and netbind classes: see DiscoveryAdapter and NetbindAdapter (loop thread); bus
 // classes: BusAdapter (any thread).
 // Methods report failures by throwing vsp::Error(status, message); guard() keeps every
@@ -368,8 +371,38 @@ struct StorageAdapter {
                     vsp_txn_result* results, vsp_error* err) {
     return guard(err, [&] { return detail::self<T>(p)->commit(txns, count, results); });
   }
+  template <class U = T>
+  static constexpr auto has_unsynced(int)
+      -> decltype(std::declval<U&>().commit_unsynced(nullptr, size_t{}, nullptr),
+                  std::declval<U&>().sync(), bool()) {
+    return true;
+  }
+  template <class U = T>
+  static constexpr bool has_unsynced(...) {
+    return false;
+  }
+  static int commit_unsynced(vsp_plugin_instance* p, const vsp_txn* txns, size_t count,
+                             vsp_txn_result* results, vsp_error* err) {
+    if constexpr (has_unsynced<T>(0)) {
+      return guard(err, [&] { return detail::self<T>(p)->commit_unsynced(txns, count, results); });
+    } else {
+      return VSP_E_UNSUPPORTED;
+    }
+  }
+  static int sync(vsp_plugin_instance* p, vsp_error* err) {
+    if constexpr (has_unsynced<T>(0)) {
+      return guard(err, [&] { return detail::self<T>(p)->sync(); });
+    } else {
+      return VSP_E_UNSUPPORTED;
+    }
+  }
   static inline const vsp_storage_vtbl vtbl = {sizeof(vsp_storage_vtbl),
-                                               detail::Lifecycle<T>::table(), &get, &scan, &commit};
+                                               detail::Lifecycle<T>::table(),
+                                               &get,
+                                               &scan,
+                                               &commit,
+                                               has_unsynced<T>(0) ? &commit_unsynced : nullptr,
+                                               has_unsynced<T>(0) ? &sync : nullptr};
 };
 
 // A discovery class defines

@@ -13,6 +13,10 @@
  *
  * DURABILITY: when `commit` returns VSP_OK, every applied transaction in the batch is durable
  * (survives a crash of the process, and of the machine where the backend's settings promise it).
+ * A backend that offers ABI 1.4's `commit_unsynced` and `sync` also lets the host split that in
+ * two: transactions *applied* (visible to every later call, and written where a crash of the
+ * process cannot lose them) now, and made durable against a crash of the machine by a later
+ * `sync` or `commit`. The host uses it to act on a write while its sync is still running.
  */
 #ifndef VESPID_STORAGE_H
 #define VESPID_STORAGE_H
@@ -105,6 +109,25 @@ typedef struct vsp_storage_vtbl {
    *   failed and NOTHING of it was applied (VSP_E_FULL when out of space, VSP_E_IO otherwise). */
   int (*commit)(vsp_plugin_instance* instance, const vsp_txn* txns, size_t count,
                 vsp_txn_result* results, vsp_error* err);
+
+  /* ---- ABI 1.4: optional, both or neither (NULL, or a table that ends at `commit`) ---- */
+
+  /* Like `commit` (same batch, same results, same all-or-nothing failure), but returns as soon
+   * as the applied transactions are visible to every later call and would survive a crash of
+   * the process (written to the operating system), without waiting for them to survive a crash
+   * of the machine. A later `sync`, or a later `commit`, makes them durable too.
+   * Thread: storage.
+   * OWNERSHIP: as for `commit`.
+   * Returns: as for `commit`. */
+  int (*commit_unsynced)(vsp_plugin_instance* instance, const vsp_txn* txns, size_t count,
+                         vsp_txn_result* results, vsp_error* err);
+
+  /* Makes every transaction applied so far durable, as `commit` would have left it. Cheap when
+   * nothing was applied since the last sync or `commit`.
+   * Thread: storage.
+   * Returns: VSP_OK; VSP_E_IO (with `err` filled) when the backend could not make them durable:
+   *   they stay applied, and the host reports the failure to the writers that waited for it. */
+  int (*sync)(vsp_plugin_instance* instance, vsp_error* err);
 } vsp_storage_vtbl;
 
 #ifdef __cplusplus

@@ -198,7 +198,11 @@ int StoreClient::scan(std::string_view start, std::string_view end, uint32_t lim
   return rc;
 }
 
-Outcome StoreClient::commit(const std::vector<Txn>& txns) {
+namespace {
+using CommitFn = int (*)(vsp_plugin_instance*, const vsp_txn*, size_t, vsp_txn_result*,
+                         vsp_error*);
+
+Outcome call_commit(CommitFn fn, vsp_plugin_instance* instance, const std::vector<Txn>& txns) {
   std::vector<vsp_txn> views;
   views.reserve(txns.size());
   for (const auto& t : txns) views.push_back(t.view());
@@ -206,9 +210,25 @@ Outcome StoreClient::commit(const std::vector<Txn>& txns) {
   // Poison the results so a backend that forgets to fill one is caught.
   o.results.assign(txns.size(), vsp_txn_result{VSP_E_INTERNAL, 0xdeadbeef, 0xdeadbeef});
   vsp_error err = new_error();
-  o.status = vtbl_.commit(instance_, views.data(), views.size(), o.results.data(), &err);
+  o.status = fn(instance, views.data(), views.size(), o.results.data(), &err);
   if (o.status != VSP_OK) o.message = err.message;
   return o;
+}
+}  // namespace
+
+Outcome StoreClient::commit(const std::vector<Txn>& txns) {
+  return call_commit(vtbl_.commit, instance_, txns);
+}
+
+Outcome StoreClient::commit_unsynced(const std::vector<Txn>& txns) {
+  return call_commit(vtbl_.commit_unsynced, instance_, txns);
+}
+
+int StoreClient::sync(std::string* message) {
+  vsp_error err = new_error();
+  int rc = vtbl_.sync(instance_, &err);
+  if (rc != VSP_OK) set(message, err);
+  return rc;
 }
 
 }  // namespace vespid::storage_test

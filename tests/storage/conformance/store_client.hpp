@@ -86,6 +86,13 @@ class StoreClient {
   int scan(std::string_view start, std::string_view end, uint32_t limit, uint32_t flags,
            std::vector<Kv>* out, size_t stop_after = 0, std::string* message = nullptr);
   Outcome commit(const std::vector<Txn>& txns);
+  // ABI 1.4, for a table that has them (has_deferred_sync()): the batch applied without its
+  // sync, and the sync.
+  bool has_deferred_sync() const noexcept {
+    return vtbl_.commit_unsynced != nullptr && vtbl_.sync != nullptr;
+  }
+  Outcome commit_unsynced(const std::vector<Txn>& txns);
+  int sync(std::string* message = nullptr);
   // The C call as is, for batches the Txn builder cannot express (malformed ones).
   int commit_raw(const vsp_txn* txns, size_t count, vsp_txn_result* results,
                  std::string* message = nullptr);

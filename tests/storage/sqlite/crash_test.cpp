@@ -1,5 +1,7 @@
 // A real crash: a child process commits in a loop and reports each acknowledged commit through
 // a pipe; the parent SIGKILLs it mid-loop and checks that every acknowledged write survived.
+// The same with commit_unsynced (ABI 1.4), whose promise is exactly this: applied writes survive
+// a crash of the process, before any sync.
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -27,12 +29,15 @@ Bytes value_for(uint64_t i) {
 
 // The child: no GoogleTest here (it must not report into the parent's run), only _exit.
 [[noreturn]] void commit_forever(const StoragePlugin& plugin, const std::filesystem::path& dir,
-                                 const std::string& config, int fd) {
+                                 const std::string& config, int fd, bool unsynced) {
   TestHost host(dir, "crash-child");
   StoreClient store(plugin.vtbl, host);
   if (store.create(config) != VSP_OK || store.start() != VSP_OK) _exit(2);
+  if (unsynced && !store.has_deferred_sync()) _exit(5);
   for (uint64_t i = 0;; ++i) {
-    Outcome o = store.commit({Txn().put(key_for(i), value_for(i)).put("last", std::to_string(i))});
+    const std::vector<Txn> batch{
+        Txn().put(key_for(i), value_for(i)).put("last", std::to_string(i))};
+    Outcome o = unsynced ? store.commit_unsynced(batch) : store.commit(batch);
     if (o.status != VSP_OK || o.results[0].status != VSP_OK) _exit(3);
     Ack ack{o.results[0].revision, i};
     // Only now, after commit returned VSP_OK, is the write acknowledged.
@@ -63,7 +68,21 @@ bool read_acks(int fd, std::vector<Ack>* acks, size_t want) {
   return true;
 }
 
-TEST_F(SqliteTest, AcknowledgedCommitsSurviveSigkill) {
+class SqliteCrash : public SqliteTest {
+ protected:
+  // Kills a child committing in a loop (with commit, or commit_unsynced) and checks the store.
+  void acknowledged_writes_survive_sigkill(bool unsynced);
+};
+
+TEST_F(SqliteCrash, AcknowledgedCommitsSurviveSigkill) {
+  acknowledged_writes_survive_sigkill(false);
+}
+
+TEST_F(SqliteCrash, AppliedButUnsyncedCommitsSurviveSigkill) {
+  acknowledged_writes_survive_sigkill(true);
+}
+
+void SqliteCrash::acknowledged_writes_survive_sigkill(bool unsynced) {
   constexpr size_t kAcksBeforeKill = 400;
   const std::string config = config_for(db_path());
   int fds[2];
@@ -72,7 +91,7 @@ TEST_F(SqliteTest, AcknowledgedCommitsSurviveSigkill) {
   ASSERT_GE(child, 0) << std::strerror(errno);
   if (child == 0) {
     close(fds[0]);
-    commit_forever(h().plugin(), h().dir(), config, fds[1]);
+    commit_forever(h().plugin(), h().dir(), config, fds[1], unsynced);
   }
   close(fds[1]);
 
