@@ -120,13 +120,10 @@ void StorageService::run_group(std::vector<StorageOp*>& group, std::vector<Stora
   for (StorageOp* op : group) {
     const bool applied_commit =
         op->kind == StorageOp::Kind::Commit && op->durability == Durability::Applied;
-    if (unsynced ? !applied_commit
-                 : op->kind == StorageOp::Kind::SyncThrough &&
-                       op->through > synced_revision_.load()) {
-      waiting.push_back(op);
-    } else {
-      done.push_back(op);
-    }
+    const bool uncovered_wait =
+        op->kind == StorageOp::Kind::SyncThrough && op->through > synced_revision_.load();
+    const bool waits = unsynced ? !applied_commit : uncovered_wait;
+    (waits ? waiting : done).push_back(op);
   }
   if (unsynced) {
     // The Applied writers go on while the disk syncs. The sync runs even when nobody in this
@@ -158,8 +155,7 @@ void StorageService::sync_for(const std::vector<StorageOp*>& waiting) {
       err.message, waiting.size());
   for (StorageOp* op : waiting) {
     if (op->status == VSP_OK) {
-      fail(op, rc,
-           std::string("the store could not make the write durable: ") + err.message);
+      fail(op, rc, std::string("the store could not make the write durable: ") + err.message);
     }
   }
 }

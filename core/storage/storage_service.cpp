@@ -258,8 +258,7 @@ void StorageService::thread_main() {
       group.clear();
     };
     for (StorageOp* op : work) {
-      if (op->kind == StorageOp::Kind::Commit ||
-                 op->kind == StorageOp::Kind::SyncThrough) {
+      if (op->kind == StorageOp::Kind::Commit || op->kind == StorageOp::Kind::SyncThrough) {
         group.push_back(op);
         if (group.size() >= static_cast<size_t>(options_.max_batch)) flush_group();
       } else {

@@ -167,8 +167,9 @@ BridgeClient paired_bridge_node(cli::OperatorClient& admin, int bridge_port,
   admin.call("nodes.approve", {{"requestId", request_id}, {"org", "acme"}});
   EXPECT_TRUE(c.read_type("hello-ok", std::chrono::seconds(5)));
   // As the reference gateway does, the org's voice wake triggers follow hello-ok.
-  EXPECT_TRUE(c.read_until([](const json& f) { return f.value("event", "") == "voicewake.changed"; },
-                           std::chrono::seconds(5)));
+  EXPECT_TRUE(
+      c.read_until([](const json& f) { return f.value("event", "") == "voicewake.changed"; },
+                   std::chrono::seconds(5)));
   c.clear_kept();  // pair-ok, read past on the way to hello-ok
   return c;
 }

@@ -199,8 +199,7 @@ int StoreClient::scan(std::string_view start, std::string_view end, uint32_t lim
 }
 
 namespace {
-using CommitFn = int (*)(vsp_plugin_instance*, const vsp_txn*, size_t, vsp_txn_result*,
-                         vsp_error*);
+using CommitFn = int (*)(vsp_plugin_instance*, const vsp_txn*, size_t, vsp_txn_result*, vsp_error*);
 
 Outcome call_commit(CommitFn fn, vsp_plugin_instance* instance, const std::vector<Txn>& txns) {
   std::vector<vsp_txn> views;
