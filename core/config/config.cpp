@@ -394,6 +394,7 @@ GatewayConfig load_reporting_all(const LoadOptions& options) {
     cfg.instances.push_back(std::move(p));
   }
   cfg.storage_max_batch = eff["storage"]["max_batch"];
+  cfg.storage_defer_syncs = eff["storage"]["defer_syncs"];
   cfg.storage_queue_depth = eff["storage"]["queue_depth"];
   cfg.max_connections = eff["limits"]["max_connections"];
   cfg.max_anonymous_per_peer = eff["limits"]["max_anonymous_per_peer"];

@@ -34,6 +34,7 @@ struct GatewayConfig {
   std::vector<std::string> plugin_dirs;
   std::vector<PluginInstance> instances;
   int storage_max_batch = 0;
+  bool storage_defer_syncs = true;
   int storage_queue_depth = 0;
   int max_connections = 0;
   int max_anonymous_per_peer = 0;

@@ -123,6 +123,10 @@ const std::vector<KeySpec>& schema() {
        {},
        1,
        100000},
+      {"storage.defer_syncs", Type::Bool, true,
+       "Let a dispatch's record go out before its sync: the execute is sent once the record is "
+       "applied, and the caller answered once a sync made it durable (storage backends with "
+       "ABI 1.4's commit_unsynced). false: every commit is synced before anyone hears of it."},
       {"storage.queue_depth",
        Type::Int,
        65536,

@@ -102,7 +102,8 @@ void Gateway::open_storage() {
   auto deliver = [this](std::function<void()> fn) { storage_entry_.enter(std::move(fn)); };
   storage_ = std::make_unique<StorageService>(
       storage_instance_->storage(), deliver,
-      StorageService::Options{cfg_.storage_max_batch, cfg_.storage_queue_depth});
+      StorageService::Options{cfg_.storage_max_batch, cfg_.storage_queue_depth,
+                              cfg_.storage_defer_syncs});
   try {
     storage_->open(host_api(), storage_instance_->handle(), storage_instance_->config_json());
   } catch (const StorageError& e) {

@@ -33,7 +33,8 @@ StorageService::StorageService(const vsp_storage_vtbl& vtbl, Deliver deliver, Op
     : vtbl_(vtbl),
       deliver_(std::move(deliver)),
       options_(options),
-      defers_syncs_(vtbl.commit_unsynced != nullptr && vtbl.sync != nullptr) {}
+      defers_syncs_(options.defer_syncs && vtbl.commit_unsynced != nullptr &&
+                    vtbl.sync != nullptr) {}
 
 StorageService::~StorageService() {
   close();

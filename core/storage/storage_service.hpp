@@ -109,6 +109,8 @@ class StorageService {
   struct Options {
     int max_batch = 512;
     int queue_depth = 65536;
+    // storage.defer_syncs: Applied commits go out before their sync, where the backend can.
+    bool defer_syncs = true;
   };
 
   StorageService(const vsp_storage_vtbl& vtbl, Deliver deliver, Options options);
@@ -264,7 +266,8 @@ class StorageService {
   bool stopping_ = false;
   std::thread thread_;
 
-  bool defers_syncs_ = false;  // set in the constructor: the table has commit_unsynced and sync
+  // Set in the constructor: options_.defer_syncs, and the table has commit_unsynced and sync.
+  bool defers_syncs_ = false;
   std::atomic<uint64_t> last_revision_{0};
   std::atomic<uint64_t> synced_revision_{0};  // written on the storage thread only
   std::atomic<uint64_t> commits_{0};

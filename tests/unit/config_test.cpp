@@ -86,6 +86,8 @@ TEST(Config, ErrorsNameThePathAndTheExpectedType) {
       << error_of(o);
   o.file = write_temp(R"({"storage": {"max_batch": 0}})");
   EXPECT_NE(error_of(o).find("storage.max_batch"), std::string::npos);
+  o.file = write_temp(R"({"storage": {"defer_syncs": "yes"}})");
+  EXPECT_NE(error_of(o).find("storage.defer_syncs"), std::string::npos) << error_of(o);
   o.file = write_temp(R"({"log": {"components": {"storage": "chatty"}}})");
   EXPECT_NE(error_of(o).find("log.components.storage: expected a log level"), std::string::npos)
       << error_of(o);

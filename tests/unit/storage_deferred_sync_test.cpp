@@ -190,6 +190,22 @@ TEST(StorageDeferredSync, ATableWithoutTheFunctionsSyncsEveryCommit) {
   EXPECT_EQ(ip.calls_log(), (Calls{"commit 1"}));
 }
 
+TEST(StorageDeferredSync, SwitchedOffEveryCommitIsSynced) {
+  // storage.defer_syncs: false, with a backend that could defer: nothing is.
+  StorageInterposer ip;
+  StorageService::Options options;
+  options.defer_syncs = false;
+  StorageHarness h(options, "{}", ip.interpose());
+  ASSERT_FALSE(h.storage().defers_syncs());
+  ip.forget_calls();
+  auto flow = [&]() -> Task<bool> {
+    TxnOutcome out = co_await h.storage().commit(put("k", "v"), Durability::Applied);
+    co_return h.storage().synced_revision() >= out.revision;
+  };
+  EXPECT_TRUE(h.run(flow()));
+  EXPECT_EQ(ip.calls_log(), (Calls{"commit 1"}));
+}
+
 TEST(StorageDeferredSync, AnAppliedCommitSurvivesTheStoreBeingReopened) {
   StorageHarness h;
   auto write = [&]() -> Task<uint64_t> {
