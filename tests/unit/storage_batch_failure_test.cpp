@@ -4,19 +4,21 @@
 // revisions that keep increasing and are never handed out twice.
 #include <gtest/gtest.h>
 
-#include <deque>
 #include <random>
 #include <set>
 
 #include "core_harness.hpp"
 #include "storage/storage_service.hpp"
 #include "storage_interposer.hpp"
+#include "storage_submitted.hpp"
 
 namespace vespid::core {
 namespace {
 
+using testing::put;
 using testing::StorageHarness;
 using testing::StorageInterposer;
+using Submitted = testing::SubmittedOps;
 
 std::string noise(size_t n) {
   // Random bytes do not compress or share pages: their size on disk is what it says.
@@ -25,39 +27,6 @@ std::string noise(size_t n) {
   for (auto& c : s) c = static_cast<char>(rng() & 0xff);
   return s;
 }
-
-Txn put(std::string key, std::string value) {
-  Txn t;
-  t.writes.push_back(Write::put(std::move(key), std::move(value)));
-  return t;
-}
-
-// Commit operations submitted straight to the service, without waiting for each.
-class Submitted {
- public:
-  explicit Submitted(StorageHarness& h) : h_(h) {}
-
-  StorageOp& commit(Txn txn) {
-    StorageOp& op = ops_.emplace_back();
-    op.kind = StorageOp::Kind::Commit;
-    op.txn = std::move(txn);
-    op.on_done = [this] { ++done_; };
-    h_.storage().submit(&op);
-    return op;
-  }
-
-  // Drives the loop until every submitted operation completed.
-  void wait_all() {
-    h_.loop().io().restart();
-    auto guard = boost::asio::make_work_guard(h_.loop().io());
-    while (done_ < ops_.size()) h_.loop().io().run_one();
-  }
-
- private:
-  StorageHarness& h_;
-  std::deque<StorageOp> ops_;  // a deque: submitted operations must not move
-  size_t done_ = 0;
-};
 
 Task<std::optional<KV>> read(StorageService& s, std::string key) {
   std::optional<KV> kv = co_await s.get(std::move(key));

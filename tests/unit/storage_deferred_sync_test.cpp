@@ -6,70 +6,21 @@
 
 #include <atomic>
 #include <chrono>
-#include <deque>
 #include <thread>
 
 #include "core_harness.hpp"
 #include "storage/storage_service.hpp"
 #include "storage_interposer.hpp"
+#include "storage_submitted.hpp"
 
 namespace vespid::core {
 namespace {
 
+using testing::put;
 using testing::StorageHarness;
 using testing::StorageInterposer;
+using Submitted = testing::SubmittedOps;
 using Calls = std::vector<std::string>;
-
-Txn put(std::string key, std::string value) {
-  Txn t;
-  t.writes.push_back(Write::put(std::move(key), std::move(value)));
-  return t;
-}
-
-// Operations submitted straight to the service, each marking itself done on the loop thread.
-class Submitted {
- public:
-  explicit Submitted(StorageHarness& h) : h_(h) {}
-
-  StorageOp& commit(Txn txn, Durability durability) {
-    StorageOp& op = add();
-    op.kind = StorageOp::Kind::Commit;
-    op.txn = std::move(txn);
-    op.durability = durability;
-    h_.storage().submit(&op);
-    return op;
-  }
-
-  bool done(const StorageOp& op) const { return done_flags_.at(index_of(op)).load(); }
-
-  void wait_all() {
-    h_.loop().io().restart();
-    auto guard = boost::asio::make_work_guard(h_.loop().io());
-    while (done_ < ops_.size()) h_.loop().io().run_one();
-  }
-
- private:
-  StorageOp& add() {
-    StorageOp& op = ops_.emplace_back();
-    std::atomic<bool>& flag = done_flags_.emplace_back(false);
-    op.on_done = [this, &flag] {
-      flag = true;
-      ++done_;
-    };
-    return op;
-  }
-  size_t index_of(const StorageOp& op) const {
-    for (size_t i = 0; i < ops_.size(); ++i) {
-      if (&ops_[i] == &op) return i;
-    }
-    throw std::logic_error("not submitted here");
-  }
-
-  StorageHarness& h_;
-  std::deque<StorageOp> ops_;  // deques: submitted operations and their flags must not move
-  std::deque<std::atomic<bool>> done_flags_;
-  size_t done_ = 0;
-};
 
 // Waits on the storage thread (inside a sync) until `done` says so, for at most two seconds.
 bool wait_for(const std::function<bool()>& done) {
