@@ -57,11 +57,11 @@ PragmaOutcome apply_pragmas(Db& db, const Config& cfg) {
   }
 
   // In WAL mode, FULL syncs the WAL on every commit (durable across power loss); NORMAL syncs
-  // only at checkpoints (durable across a process crash, not necessarily a power loss). The
-  // connection always runs at NORMAL: with "full" configured, Store syncs the WAL itself after
-  // each commit that must be durable, which is what FULL would do, and can also leave the sync
-  // for later (commit_unsynced, then sync).
-  db.exec("PRAGMA synchronous = NORMAL", "setting synchronous on");
+  // only at checkpoints (durable across a process crash, not necessarily a power loss). With
+  // "full" configured, Store switches to NORMAL for a commit_unsynced and back for a commit.
+  db.exec(cfg.synchronous == Synchronous::kFull ? "PRAGMA synchronous = FULL"
+                                                : "PRAGMA synchronous = NORMAL",
+          "setting synchronous on");
 
   PragmaOutcome out;
   if (cfg.max_size_mb > 0) {

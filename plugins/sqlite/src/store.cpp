@@ -103,6 +103,7 @@ Store::Store(Db db, uint64_t revision, bool syncs_commits)
     : db_(std::move(db)),
       revision_(revision),
       syncs_commits_(syncs_commits),
+      connection_full_(syncs_commits),
       get_(db_, "SELECT value, version FROM kv WHERE key = ?1"),
       version_of_(db_, "SELECT version FROM kv WHERE key = ?1"),
       // An upsert rather than INSERT OR REPLACE: same effect on a WITHOUT ROWID table, and it
@@ -167,17 +168,19 @@ int Store::scan(std::string_view start, std::string_view end, uint32_t limit, ui
 int Store::commit(const vsp_txn* txns, size_t count, vsp_txn_result* results) {
   validate_batch(txns, count, results);
   if (count == 0) return VSP_OK;
-  // synchronous=FULL in WAL mode is NORMAL plus a sync of the WAL after each commit that wrote
-  // (SQLite's own description of it): the connection runs at NORMAL, and this is that sync. It
-  // also covers batches applied unsynced before, so a commit leaves everything durable. (At
-  // NORMAL, SQLite still syncs a restarted WAL's header before its first frame, as at FULL.)
-  if (apply_batch(txns, count, results) && syncs_commits_) sync_due_ = true;
-  return sync();
+  // At FULL, SQLite syncs the WAL inside COMMIT, before it counts the new frames as committed:
+  // a sync that fails fails the commit as a whole, as storage.h requires (applying the batch
+  // and syncing after it could not take it back). The sync also covers the frames unsynced
+  // commits wrote before.
+  use_synchronous(syncs_commits_);
+  if (apply_batch(txns, count, results) && syncs_commits_) sync_due_ = false;
+  return VSP_OK;
 }
 
 int Store::commit_unsynced(const vsp_txn* txns, size_t count, vsp_txn_result* results) {
   validate_batch(txns, count, results);
   if (count == 0) return VSP_OK;
+  use_synchronous(false);
   if (apply_batch(txns, count, results) && syncs_commits_) sync_due_ = true;
   return VSP_OK;
 }
@@ -194,6 +197,13 @@ int Store::sync() {
   if (rc != SQLITE_OK) db_.fail(rc, "syncing the write-ahead log of");
   sync_due_ = false;
   return VSP_OK;
+}
+
+void Store::use_synchronous(bool full) {
+  if (connection_full_ == full) return;
+  db_.exec(full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
+           "setting synchronous on");
+  connection_full_ = full;
 }
 
 bool Store::apply_batch(const vsp_txn* txns, size_t count, vsp_txn_result* results) {

@@ -41,6 +41,10 @@ class Store {
  private:
   Store(Db db, uint64_t revision, bool syncs_commits);
 
+  // Sets the connection's synchronous level for the next commit (FULL: SQLite syncs the WAL in
+  // COMMIT; NORMAL: it does not), when it differs. A PRAGMA does its work when it is prepared,
+  // so it cannot be a reused statement; the switch is skipped while the level is right.
+  void use_synchronous(bool full);
   // The batch as one SQLite transaction, at whatever synchronous level the connection has.
   // Returns whether it wrote anything (a batch of conflicts writes no WAL frame).
   bool apply_batch(const vsp_txn* txns, size_t count, vsp_txn_result* results);
@@ -56,8 +60,9 @@ class Store {
   // Declared first so it is destroyed last: statements must be finalized before the close.
   Db db_;
   uint64_t revision_;
-  const bool syncs_commits_;  // configured synchronous=full (the connection runs at NORMAL)
-  bool sync_due_ = false;     // a batch was applied since the last sync of the WAL
+  const bool syncs_commits_;  // configured synchronous=full
+  bool connection_full_;      // the connection's synchronous level is FULL now
+  bool sync_due_ = false;     // a batch was applied unsynced since the WAL was last synced
 
   Statement get_;
   Statement version_of_;
