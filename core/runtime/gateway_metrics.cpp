@@ -165,7 +165,9 @@ void Instruments::write(TextWriter& w) const {
   w.histogram("vespid_storage_commit_duration_seconds", {}, storage_commit_duration);
   w.family("vespid_storage_batch_size", "Transactions per durable commit call.", "histogram");
   w.histogram("vespid_storage_batch_size", {}, storage_batch_size);
-  w.family("vespid_storage_commits_total", "Durable commit calls the storage backend completed.",
+  w.family("vespid_storage_commits_total",
+           "Commit calls the storage backend completed (durable, or applied with a deferred "
+           "sync to follow).",
            "counter");
   counter(w, "vespid_storage_commits_total", storage_commits);
   w.family("vespid_storage_commit_failures_total",
