@@ -322,8 +322,11 @@ TEST_F(Dispatch, OutstandingDispatchesAndResultsSurviveARestart) {
 }
 
 // A dispatch's record reaches the store before its execute goes out, and its sync runs while the
-// host works (storage.md, "Deferred syncs"): a gateway killed right after the host got the
-// execute still knows the dispatch when it comes back, and stores the result the host resends.
+// host works (storage.md, "Deferred syncs"): a gateway killed (SIGKILL, nothing flushed) after
+// the host got the execute still knows the dispatch when it comes back, and stores the result
+// the host resends. The 201 waited for the record's sync, so the kill lands after it; the window
+// before the sync is the storage layer's, killed in storage.SqliteCrash.
+// AppliedButUnsyncedCommitsSurviveSigkill.
 TEST_F(Dispatch, AnOpenDispatchSurvivesAKilledGateway) {
   PairedAgent a = pair("steady");
   auto c = connect_agent(a);
