@@ -125,8 +125,9 @@ typedef struct vsp_storage_vtbl {
   /* Makes every transaction applied so far durable, as `commit` would have left it. Cheap when
    * nothing was applied since the last sync or `commit`.
    * Thread: storage.
-   * Returns: VSP_OK; VSP_E_IO (with `err` filled) when the backend could not make them durable:
-   *   they stay applied, and the host reports the failure to the writers that waited for it. */
+   * Returns: VSP_OK; a failure status (VSP_E_IO, VSP_E_FULL) with `err` filled when the backend
+   *   could not make them durable: they stay applied, and the host reports the failure to the
+   *   writers that waited for it. */
   int (*sync)(vsp_plugin_instance* instance, vsp_error* err);
 } vsp_storage_vtbl;
 
