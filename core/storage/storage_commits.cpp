@@ -123,6 +123,7 @@ void StorageService::run_group(std::vector<StorageOp*>& group, std::vector<Stora
     const bool uncovered_wait =
         op->kind == StorageOp::Kind::SyncThrough && op->through > synced_revision_.load();
     const bool waits = unsynced ? !applied_commit : uncovered_wait;
+    if (!waits) settle_wait(op);  // a wait covered by an earlier sync, unless that one failed
     (waits ? waiting : done).push_back(op);
   }
   if (unsynced) {
@@ -133,7 +134,20 @@ void StorageService::run_group(std::vector<StorageOp*>& group, std::vector<Stora
     return;
   }
   sync_for(waiting);
+  for (StorageOp* op : waiting) settle_wait(op);
   done.insert(done.end(), waiting.begin(), waiting.end());
+}
+
+void StorageService::settle_wait(StorageOp* op) const {
+  if (op->kind != StorageOp::Kind::SyncThrough || op->status != VSP_OK) return;
+  if (op->through <= unsure_through_.load()) {
+    for (const UnsureRange& r : unsure_) {
+      if (op->through > r.after && op->through <= r.through) {
+        fail(op, r.status, "the store could not make the write durable: " + r.message);
+        return;
+      }
+    }
+  }
 }
 
 void StorageService::sync_for(const std::vector<StorageOp*>& waiting) {
@@ -149,14 +163,25 @@ void StorageService::sync_for(const std::vector<StorageOp*>& waiting) {
     return;
   }
   m.storage_sync_failures.inc();
+  const uint64_t after = synced_revision_.load();
   log::get("storage")->error(
-      "the store could not sync its last writes ({}); they stay applied, the {} writers "
-      "waiting for them are told, and the next writer to wait tries the sync again",
-      err.message, waiting.size());
+      "the store could not sync its last writes ({}); they stay applied but are never reported "
+      "durable: the writers of revisions {} to {} are told, now or when they ask, and later "
+      "writes sync again",
+      err.message, after + 1, target);
   for (StorageOp* op : waiting) {
     if (op->status == VSP_OK) {
       fail(op, rc, std::string("the store could not make the write durable: ") + err.message);
     }
+  }
+  if (target > after) {
+    if (!unsure_.empty() && unsure_.back().after == after) {
+      unsure_.back() = {after, target, rc, err.message};  // the same writes and more
+    } else {
+      unsure_.push_back({after, target, rc, err.message});
+      if (unsure_.size() > kMaxUnsureRanges) unsure_.pop_front();
+    }
+    unsure_through_ = std::max(unsure_through_.load(), target);
   }
 }
 

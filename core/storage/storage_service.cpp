@@ -199,7 +199,7 @@ void StorageService::enqueue(StorageOp* const* ops, size_t count) {
   }
 }
 
-void StorageService::fail(StorageOp* op, int status, std::string message) {
+void StorageService::fail(StorageOp* op, int status, std::string message) const {
   op->status = status;
   op->error = std::move(message);
 }
@@ -245,7 +245,10 @@ void StorageService::thread_main() {
     const uint64_t synced = synced_revision_.load();
     std::erase_if(work, [&](StorageOp* op) {
       const bool covered = op->kind == StorageOp::Kind::SyncThrough && op->through <= synced;
-      if (covered) done.push_back(op);
+      if (covered) {
+        settle_wait(op);
+        done.push_back(op);
+      }
       return covered;
     });
     deliver_done(done);

@@ -197,11 +197,12 @@ class StorageService {
 
   // Resumes once every revision up to `revision` (an Applied commit's outcome) is durable.
   // Does not suspend when it already is: always so with a backend that syncs every commit.
-  // Throws StorageError when the sync that was to cover it failed (the writes stay applied).
+  // Throws StorageError when the sync that was to cover it failed (the writes stay applied),
+  // also when asked after a later sync succeeded: that one proves nothing about them.
   struct DurableAwaiter {
     StorageService* service;
     StorageOp op;
-    bool await_ready() const noexcept { return service->synced_revision() >= op.through; }
+    bool await_ready() const noexcept { return service->known_durable(op.through); }
     void await_suspend(std::coroutine_handle<> h) {
       op.on_done = [h] { h.resume(); };
       service->submit(&op);
@@ -218,6 +219,11 @@ class StorageService {
   }
   // The highest revision known durable (any thread).
   uint64_t synced_revision() const noexcept { return synced_revision_.load(); }
+  // Whether `revision` is durable without asking the storage thread: synced, and not among the
+  // writes a failed sync left unsure (those are never reported durable, see sync_for).
+  bool known_durable(uint64_t revision) const noexcept {
+    return synced_revision_.load() >= revision && revision > unsure_through_.load();
+  }
   // Whether the backend can apply a commit now and sync it later (ABI 1.4).
   bool defers_syncs() const noexcept { return defers_syncs_; }
 
@@ -247,9 +253,12 @@ class StorageService {
   void run_group(std::vector<StorageOp*>& group, std::vector<StorageOp*>& done);
   // Hands `done` to the core in one delivery, in order, and empties it.
   void deliver_done(std::vector<StorageOp*>& done);
-  // The backend's sync; on failure every op of `waiting` fails with its error.
+  // The backend's sync; on failure every op of `waiting` fails with its error, and the
+  // revisions it was to cover are remembered as unsure.
   void sync_for(const std::vector<StorageOp*>& waiting);
-  void fail(StorageOp* op, int status, std::string message);
+  // A sync wait about to be delivered: failed if its revision is one a failed sync left unsure.
+  void settle_wait(StorageOp* op) const;
+  void fail(StorageOp* op, int status, std::string message) const;
   class HeldSubmits;
   // Queues ops in order, or fails those the queue has no room for (any thread).
   void enqueue(StorageOp* const* ops, size_t count);
@@ -270,6 +279,20 @@ class StorageService {
   bool defers_syncs_ = false;
   std::atomic<uint64_t> last_revision_{0};
   std::atomic<uint64_t> synced_revision_{0};  // written on the storage thread only
+  // Storage thread: the revisions of failed syncs, (after, through] each with the backend's
+  // error, oldest first; overlapping ones merged, the oldest dropped past kMaxUnsureRanges.
+  // A later sync that succeeds does not make them durable: an fsync that failed may have
+  // dropped the pages it was to write (and a database server that crashed may have lost the
+  // commits), so "synced since" proves nothing about them.
+  struct UnsureRange {
+    uint64_t after = 0;
+    uint64_t through = 0;
+    int status = VSP_E_IO;
+    std::string message;
+  };
+  static constexpr size_t kMaxUnsureRanges = 64;
+  std::deque<UnsureRange> unsure_;
+  std::atomic<uint64_t> unsure_through_{0};  // the highest `through` of unsure_ (any thread)
   std::atomic<uint64_t> commits_{0};
   std::atomic<uint64_t> batches_{0};
 };

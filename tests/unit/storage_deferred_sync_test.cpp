@@ -121,6 +121,46 @@ TEST(StorageDeferredSync, AFailedSyncFailsItsWaitersAndTheWriteStaysApplied) {
   EXPECT_EQ(kv->value, "kept");
 }
 
+TEST(StorageDeferredSync, AWriteWhoseSyncFailedIsNeverReportedDurableLater) {
+  // An fsync that failed may have dropped the pages it was to write, and a database server
+  // that crashed may have lost the commits: a later sync that succeeds says nothing about them.
+  StorageInterposer ip;
+  StorageHarness h({}, "{}", ip.interpose());
+  std::atomic<int> sync_status{VSP_E_IO};
+  ip.on_sync([&] { return sync_status.load(); });
+  StorageService& s = h.storage();
+
+  auto durable = [&](uint64_t revision) -> Task<std::string> {
+    try {
+      co_await s.durable_through(revision);
+    } catch (const StorageError& e) {
+      co_return e.what();
+    }
+    co_return "durable";
+  };
+  auto applied = [&](std::string key) -> Task<uint64_t> {
+    co_return (co_await s.commit(put(key, "v"), Durability::Applied)).revision;
+  };
+  const uint64_t lost = h.run(applied("lost"));
+  EXPECT_NE(h.run(durable(lost)).find("the test's disk went away"), std::string::npos);
+
+  sync_status = VSP_OK;
+  const uint64_t later = h.run(applied("later"));
+  EXPECT_EQ(h.run(durable(later)), "durable") << "later writes sync again";
+  ASSERT_GE(s.synced_revision(), lost) << "the later sync moved past the unsure revision";
+  EXPECT_FALSE(s.known_durable(lost));
+  const std::string asked_after = h.run(durable(lost));
+  EXPECT_NE(asked_after.find("could not make the write durable"), std::string::npos)
+      << "asked after the later sync: " << asked_after;
+  // A synced commit covers everything before it, but not what a failed sync left unsure.
+  auto synced = [&]() -> Task<uint64_t> {
+    co_return (co_await s.commit(put("synced", "v"), Durability::Synced)).revision;
+  };
+  EXPECT_GT(h.run(synced()), later);
+  EXPECT_NE(h.run(durable(lost)), "durable");
+  EXPECT_EQ(h.run(durable(later)), "durable");
+}
+
 TEST(StorageDeferredSync, ATableWithoutTheFunctionsSyncsEveryCommit) {
   // A backend built against ABI 1.3 (or postgres today): Applied is Synced, and durability
   // never needs a trip to the storage thread.
