@@ -90,6 +90,10 @@ class PostgresStorage {
   int commit(const vsp_txn* txns, size_t count, vsp_txn_result* results) {
     return open_store().commit(txns, count, results);
   }
+  int commit_unsynced(const vsp_txn* txns, size_t count, vsp_txn_result* results) {
+    return open_store().commit_unsynced(txns, count, results);
+  }
+  int sync() { return open_store().sync(); }
 
  private:
   PostgresStorage(vsp::Host host, Config cfg, Target target)

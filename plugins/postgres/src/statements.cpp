@@ -104,6 +104,24 @@ std::vector<Statement> Sql::session_setup(std::chrono::milliseconds lock_timeout
           " outcomes = excluded.outcomes, written_at = excluded.written_at"));
   out.push_back(Statement::prepare(kCheck, "SELECT outcomes FROM " + table("commit_log") +
                                                " WHERE owner = $1::bytea AND token = $2::int8"));
+  // Whether the batch committed without a sync ($2), or a later batch of this instance, is
+  // still there: the row holds the last batch's token, and a later batch lies after it in the
+  // WAL, so either proves that the server did not lose it.
+  out.push_back(Statement::prepare(kSurvived, "SELECT token FROM " + table("commit_log") +
+                                                  " WHERE owner = $1::bytea AND token >= $2::int8"));
+  // ABI 1.4's sync, run on its own (an implicit transaction at synchronous_commit on). It
+  // rewrites this instance's commit-log row, so that it writes WAL and its commit waits for
+  // the flush of everything before it (a transaction that writes nothing waits for nothing),
+  // and it finds the row only if the last batch committed without a sync (or a later one) is
+  // still there: a server that crashed before flushing it has lost it, and every batch after.
+  out.push_back(Statement::prepare(kSync, "UPDATE " + table("commit_log") +
+                                              " SET written_at = now()"
+                                              " WHERE owner = $1::bytea AND token >= $2::int8"));
+  // After such a loss: the revision counter moves back past the revisions the lost batches
+  // had taken, so that no revision is handed out twice.
+  out.push_back(Statement::prepare(kSkipLost, "UPDATE " + table("meta") +
+                                                  " SET value = greatest(value, $1::int8)"
+                                                  " WHERE name = 'revision'"));
   return out;
 }
 

@@ -20,6 +20,9 @@ inline constexpr const char* kLock = "vsp_lock";
 inline constexpr const char* kTxn = "vsp_txn";
 inline constexpr const char* kLog = "vsp_log";
 inline constexpr const char* kCheck = "vsp_check";
+inline constexpr const char* kSurvived = "vsp_survived";
+inline constexpr const char* kSync = "vsp_sync";
+inline constexpr const char* kSkipLost = "vsp_skip_lost";
 
 // The schema version this build creates and understands, stored in meta ('schema_version').
 // Bump it, and add an upgrade step in schema.cpp, whenever the tables change.

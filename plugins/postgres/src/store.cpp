@@ -180,17 +180,31 @@ void Store::rollback(Pool::Lease& lease, Clock::time_point deadline) noexcept {
 // during 2 leaves the outcome unknown (`maybe_committed`): the next try looks the batch up in
 // the log first, under the revision lock, so a COMMIT that was still on its way has landed or
 // is gone by then.
+//
+// A batch committed without a sync (`unsynced`) sets synchronous_commit off for its own
+// transaction only. While such a batch awaits its sync, a batch on a session that may be new
+// first checks, in its first round trip, that the earlier batch is still in the commit log.
 Store::Attempt Store::attempt(Pool::Lease& lease, const CommitPlan& plan, int64_t token,
-                              bool& maybe_committed, Clock::time_point deadline,
+                              bool unsynced, bool& maybe_committed, Clock::time_point deadline,
                               vsp_txn_result* results, size_t count, std::string& lost_because) {
   Request rt1;
   rt1.statements.push_back(Statement::sql("BEGIN"));
+  if (unsynced) rt1.statements.push_back(Statement::sql("SET LOCAL synchronous_commit = off"));
   rt1.statements.push_back(Statement::prepared(kLock, Params()));
+  const size_t check_at = rt1.statements.size();
   if (maybe_committed) {
     Params p;
     p.borrow(owner_);
     p.int8(token);
     rt1.statements.push_back(Statement::prepared(kCheck, std::move(p)));
+  }
+  const size_t survival_at = rt1.statements.size();
+  const bool check_survival = needs_survival_check(lease);
+  if (check_survival) {
+    Params p;
+    p.borrow(owner_);
+    p.int8(unsynced_token_);
+    rt1.statements.push_back(Statement::prepared(kSurvived, std::move(p)));
   }
   const size_t first_txn = rt1.statements.size();
   for (size_t i = 0; i < plan.size(); ++i) {
@@ -200,8 +214,8 @@ Store::Attempt Store::attempt(Pool::Lease& lease, const CommitPlan& plan, int64_
     lost_because = rt1.message;
     return Attempt::retry;
   }
-  if (maybe_committed && succeeded(rt1.results[2].get())) {
-    const PGresult* found = rt1.results[2].get();
+  if (maybe_committed && succeeded(rt1.results[check_at].get())) {
+    const PGresult* found = rt1.results[check_at].get();
     if (PQntuples(found) > 0) {
       rollback(lease, deadline);
       if (!decode_outcomes(field(found, 0, 0), results, count)) {
@@ -212,10 +226,19 @@ Store::Attempt Store::attempt(Pool::Lease& lease, const CommitPlan& plan, int64_
       host_.warn("postgres: the answer to a COMMIT sent to " + target_.label +
                  " was lost with its connection; the commit log shows that the batch was "
                  "committed, so it is reported applied");
+      committed(lease, token, unsynced, results, count);
       return Attempt::applied;
     }
     // Looked up under the revision lock and not there: that COMMIT never happened.
     maybe_committed = false;
+  }
+  if (check_survival && succeeded(rt1.results[survival_at].get())) {
+    if (PQntuples(rt1.results[survival_at].get()) == 0) {
+      rollback(lease, deadline);
+      lost_unsynced(lease, deadline);
+    }
+    unsynced_slot_ = lease.slot();  // this session saw it: no need to look again on it
+    unsynced_session_ = lease.session();
   }
   if (const int bad = rt1.first_error(); bad >= 0) {
     const PGresult* r = rt1.results[static_cast<size_t>(bad)].get();
@@ -258,10 +281,106 @@ Store::Attempt Store::attempt(Pool::Lease& lease, const CommitPlan& plan, int64_
     throw vsp::Error(VSP_E_IO, commit_error(count, std::string("the server answered COMMIT with ") +
                                                        PQcmdStatus(rt2.results[1].get())));
   }
+  committed(lease, token, unsynced, results, count);
   return Attempt::applied;
 }
 
+void Store::committed(const Pool::Lease& lease, int64_t token, bool unsynced,
+                      const vsp_txn_result* results, size_t count) noexcept {
+  for (size_t i = 0; i < count; ++i) {
+    if (results[i].status == VSP_OK) max_revision_ = std::max(max_revision_, results[i].revision);
+  }
+  if (unsynced) {
+    unsynced_token_ = token;
+    unsynced_slot_ = lease.slot();
+    unsynced_session_ = lease.session();
+  } else {
+    // Its flush covered everything committed before it, the unsynced batches included (they
+    // were checked to be there first, when the session might not have lived through).
+    unsynced_token_ = 0;
+    durable_revision_ = max_revision_;
+  }
+}
+
+bool Store::needs_survival_check(const Pool::Lease& lease) const noexcept {
+  return unsynced_token_ != 0 &&
+         (lease.slot() != unsynced_slot_ || lease.session() != unsynced_session_);
+}
+
+void Store::lost_unsynced(Pool::Lease& lease, Clock::time_point deadline) {
+  const uint64_t first = durable_revision_ + 1, last = max_revision_;
+  unsynced_token_ = 0;
+  durable_revision_ = max_revision_;  // reported once; what comes after syncs as usual
+  std::string why = "the server at " + target_.label +
+                    " no longer has the batches this gateway committed without a sync since "
+                    "its last sync (revisions " +
+                    std::to_string(first) + " to " + std::to_string(last) +
+                    " at most): it restarted before flushing them (a crash, or a failover to a "
+                    "standby that had not received them), so they are lost";
+  Request req;
+  Params p;
+  p.int8(static_cast<int64_t>(last));
+  req.statements.push_back(Statement::prepared(kSkipLost, std::move(p)));
+  try {
+    if (execute(lease, req, deadline) && req.first_error() < 0) {
+      why += "; the revision counter goes on after " + std::to_string(last);
+    } else {
+      why += "; moving the revision counter past them failed (" +
+             (req.failure != Failure::none ? req.message : describe(req.results[0].get())) +
+             "), so their revisions may be given out again";
+    }
+  } catch (const vsp::Error& e) {
+    why += std::string("; moving the revision counter past them failed (") + e.what() + ")";
+  }
+  host_.error("postgres: " + why);
+  throw vsp::Error(VSP_E_IO, "postgres: " + why);
+}
+
+int Store::sync() {
+  if (unsynced_token_ == 0) return VSP_OK;
+  const auto deadline = Clock::now() + request_timeout_;
+  for (int tries = 1;; ++tries) {
+    Pool::Lease lease = pool_.acquire(deadline);
+    Request req;
+    Params p;
+    p.borrow(owner_);
+    p.int8(unsynced_token_);
+    req.statements.push_back(Statement::prepared(kSync, std::move(p)));
+    if (!execute(lease, req, deadline)) {
+      if (tries == 1 && req.failure == Failure::lost) {
+        // Safe to ask again on a new session: the sync finds its batch in the commit log or
+        // reports it lost, whichever server answers.
+        host_.info("postgres: sync: the connection to " + target_.label + " broke (" +
+                   req.message + "); trying again on a new one");
+        continue;
+      }
+      throw vsp::Error(req.failure == Failure::closed ? VSP_E_CLOSED : VSP_E_IO,
+                       "postgres: syncing the batches committed without a sync to " +
+                           target_.label + " failed: " + req.message);
+    }
+    const PGresult* r = req.results[0].get();
+    if (!succeeded(r)) {
+      throw vsp::Error(status_for_sqlstate(sqlstate(r)),
+                       "postgres: syncing the batches committed without a sync to schema \"" +
+                           sql_.schema() + "\" on " + target_.label + " failed: " + describe(r));
+    }
+    if (std::string_view(PQcmdTuples(const_cast<PGresult*>(r))) != "1") lost_unsynced(lease, deadline);
+    unsynced_token_ = 0;
+    durable_revision_ = max_revision_;
+    return VSP_OK;
+  }
+}
+
 int Store::commit(const vsp_txn* txns, size_t count, vsp_txn_result* results) {
+  return commit_batch(txns, count, results, false);
+}
+
+int Store::commit_unsynced(const vsp_txn* txns, size_t count, vsp_txn_result* results) {
+  return commit_batch(txns, count, results, true);
+}
+
+int Store::commit_batch(const vsp_txn* txns, size_t count, vsp_txn_result* results,
+                        bool unsynced) {
   validate_batch(txns, count, results);
   if (count == 0) return VSP_OK;
   const CommitPlan plan(txns, count);
@@ -274,7 +393,8 @@ int Store::commit(const vsp_txn* txns, size_t count, vsp_txn_result* results) {
   for (int tries = 1;; ++tries) {
     try {
       Pool::Lease lease = pool_.acquire(deadline);
-      if (attempt(lease, plan, token, maybe_committed, deadline, results, count, broke) ==
+      if (attempt(lease, plan, token, unsynced, maybe_committed, deadline, results, count,
+                  broke) ==
           Attempt::applied) {
         return VSP_OK;
       }

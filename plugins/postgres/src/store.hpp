@@ -31,9 +31,22 @@ class Store {
   int scan(std::string_view start, std::string_view end, uint32_t limit, uint32_t flags,
            vsp_kv_sink_fn sink, void* ctx);
   int commit(const vsp_txn* txns, size_t count, vsp_txn_result* results);
+  // ABI 1.4: the batch committed at synchronous_commit off (visible, and safe from a crash of
+  // the gateway, at once; on disk within the server's wal_writer_delay), and the sync that
+  // waits for the server's flush of everything committed so far (see README.md).
+  int commit_unsynced(const vsp_txn* txns, size_t count, vsp_txn_result* results);
+  int sync();
 
  private:
   enum class Attempt { applied, retry };
+
+  int commit_batch(const vsp_txn* txns, size_t count, vsp_txn_result* results, bool unsynced);
+  // Whether `lease` may not be the session the batch awaiting a sync was committed on: only a
+  // session that lived through since then proves that the server did not restart meanwhile.
+  bool needs_survival_check(const Pool::Lease& lease) const noexcept;
+  // The batch awaiting a sync is gone from the server: the revision counter is moved past the
+  // revisions this instance handed out, and the loss is logged and thrown (VSP_E_IO).
+  [[noreturn]] void lost_unsynced(Pool::Lease& lease, Clock::time_point deadline);
 
   // Runs `req` on the lease, preceded by the session setup when the session is new. true when
   // every statement got a result (each may be an SQL error); false when the connection failed
@@ -43,9 +56,12 @@ class Store {
   template <class Consume>
   int read(const char* doing, Statement stmt, Consume consume);
   // One try at the batch; see commit() in store.cpp.
-  Attempt attempt(Pool::Lease& lease, const CommitPlan& plan, int64_t token, bool& maybe_committed,
-                  Clock::time_point deadline, vsp_txn_result* results, size_t count,
-                  std::string& lost_because);
+  Attempt attempt(Pool::Lease& lease, const CommitPlan& plan, int64_t token, bool unsynced,
+                  bool& maybe_committed, Clock::time_point deadline, vsp_txn_result* results,
+                  size_t count, std::string& lost_because);
+  // A batch the server committed: the revisions it took, and whether it awaits a sync.
+  void committed(const Pool::Lease& lease, int64_t token, bool unsynced,
+                 const vsp_txn_result* results, size_t count) noexcept;
   void rollback(Pool::Lease& lease, Clock::time_point deadline) noexcept;
   std::string commit_error(size_t count, const std::string& why) const;
 
@@ -60,6 +76,15 @@ class Store {
   std::vector<uint64_t> prepared_;
   // Storage thread: the token of the last batch; each batch gets the next.
   int64_t last_token_ = 0;
+  // Storage thread: the last batch committed without a sync that no sync or synced commit has
+  // covered yet (token 0: none), and the pool session it was committed on.
+  int64_t unsynced_token_ = 0;
+  size_t unsynced_slot_ = 0;
+  uint64_t unsynced_session_ = 0;
+  // Storage thread: the highest revision this instance was given, and the highest known
+  // durable; between them are what a lost unsynced batch may have taken.
+  uint64_t max_revision_ = 0;
+  uint64_t durable_revision_ = 0;
 };
 
 }  // namespace vespid::postgres
