@@ -125,9 +125,11 @@ Connection::Event Connection::run(Request& req, Clock::time_point deadline) {
   req.results.clear();
   req.results.resize(req.statements.size());
   next_result_ = 0;
+  early_told_ = false;
   state_ = State::running;
   deadline_ = deadline;
-  for (const Statement& s : req.statements) {
+  for (size_t i = 0; i < req.statements.size(); ++i) {
+    const Statement& s = req.statements[i];
     int ok = 0;
     const Params& p = s.params;
     switch (s.kind) {
@@ -144,6 +146,10 @@ Connection::Event Connection::run(Request& req, Clock::time_point deadline) {
         break;
     }
     if (ok != 1) return lose(Failure::lost, one_line(PQerrorMessage(conn_)));
+    // The server holds its output until the Sync unless asked: a Flush sends what it has.
+    if (i + 1 == req.early_results && PQsendFlushRequest(conn_) != 1) {
+      return lose(Failure::lost, one_line(PQerrorMessage(conn_)));
+    }
   }
   if (PQpipelineSync(conn_) != 1) return lose(Failure::lost, one_line(PQerrorMessage(conn_)));
   return pump(0);
@@ -176,6 +182,7 @@ Connection::Event Connection::pump(short revents) {
   }
   // In pipeline mode each statement's results end with a NULL from PQgetResult, and the Sync
   // comes back as a PGRES_PIPELINE_SYNC result that ends the request.
+  bool early = false;
   while (PQisBusy(conn_) == 0) {
     PGresult* r = PQgetResult(conn_);
     if (r == nullptr) {
@@ -187,6 +194,9 @@ Connection::Event Connection::pump(short revents) {
       if (++next_result_ > request_->statements.size()) {
         return lose(Failure::lost, "internal error: more results than statements");
       }
+      // Not returned here: libpq may hold more of the answer already, which no poll would
+      // announce again.
+      if (next_result_ == request_->early_results) early = true;
       continue;
     }
     if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
@@ -204,6 +214,10 @@ Connection::Event Connection::pump(short revents) {
   }
   if (PQstatus(conn_) == CONNECTION_BAD)
     return lose(Failure::lost, one_line(PQerrorMessage(conn_)));
+  if (early && !early_told_) {
+    early_told_ = true;
+    return Event::early;
+  }
   return Event::none;
 }
 

@@ -31,6 +31,7 @@ class Connection {
     connected,       // connecting -> idle
     connect_failed,  // connecting -> closed; error() says why
     done,            // running -> idle; the request has its results
+    early,           // still running; the request's first early_results results are in
     lost,            // idle or running -> closed; error() says why, a running request failed
   };
 
@@ -81,6 +82,7 @@ class Connection {
   // holds unsent bytes (then the socket is also watched for writability).
   Request* request_ = nullptr;
   size_t next_result_ = 0;
+  bool early_told_ = false;  // Event::early was returned for this request
   bool flushing_ = false;
   std::string error_;
   uint64_t session_ = 0;

@@ -93,7 +93,7 @@ Pool::Lease Pool::acquire(Clock::time_point deadline) {
   return Lease(this, a.slot, a.session);
 }
 
-void Pool::run(Lease& lease, Request& req, Clock::time_point deadline) {
+Pool::Ran Pool::run(Lease& lease, Request& req, Clock::time_point deadline) {
   Waiter w;
   const size_t slot = lease.slot();
   if (!post([this, slot, &req, &w, deadline] {
@@ -102,7 +102,25 @@ void Pool::run(Lease& lease, Request& req, Clock::time_point deadline) {
       })) {
     req.failure = Failure::closed;
     req.message = "the plugin is stopping";
-    return;
+    return Ran::ended;
+  }
+  w.wait();
+  return w.early ? Ran::early : Ran::ended;
+}
+
+void Pool::finish_run(Lease& lease) {
+  Waiter w;
+  const size_t slot = lease.slot();
+  if (!post([this, slot, &w] {
+        Slot& s = slots_[slot];
+        if (!s.early_woken || s.ended_unwaited) {
+          s.early_woken = s.ended_unwaited = false;
+          w.finish();
+        } else {
+          s.run_waiter = &w;
+        }
+      })) {
+    return;  // stopping: shutdown_loop closed the connection, which failed the request
   }
   w.wait();
 }
@@ -215,12 +233,24 @@ void Pool::handle(size_t i, Connection::Event ev) {
                                    (target_.who.empty() ? "" : " (" + target_.who + ")") + ": " +
                                    s.conn->error());
       return;
+    case Connection::Event::early:
+      if (s.run_waiter != nullptr) {
+        Waiter* w = s.run_waiter;
+        s.run_waiter = nullptr;
+        s.early_woken = true;
+        w->early = true;
+        w->finish();
+      }
+      return;
     case Connection::Event::done:
     case Connection::Event::lost:
       if (s.run_waiter != nullptr) {
         Waiter* w = s.run_waiter;
         s.run_waiter = nullptr;
+        s.early_woken = false;
         w->finish();
+      } else if (s.early_woken) {
+        s.ended_unwaited = true;
       } else if (ev == Connection::Event::lost) {
         host_.warn("postgres: lost the idle connection " + std::to_string(i + 1) + " to " +
                    target_.label + ": " + s.conn->error() + " (reopened when next needed)");

@@ -71,8 +71,14 @@ class Pool {
   // Throws vsp::Error(VSP_E_IO) naming the server and libpq's reason when it cannot connect,
   // VSP_E_CLOSED when stopping.
   Lease acquire(Clock::time_point deadline);
-  // Storage thread; blocks until `req` completed or failed (req.failure, req.message).
-  void run(Lease& lease, Request& req, Clock::time_point deadline);
+  // Storage thread; blocks until `req` completed or failed (req.failure, req.message): `ended`.
+  // With req.early_results, it may instead return as soon as those results are in: `early`.
+  // Then req.failure and the later results are the loop thread's until finish_run returns,
+  // which must happen before the lease goes or the slot is run again.
+  enum class Ran { ended, early };
+  Ran run(Lease& lease, Request& req, Clock::time_point deadline);
+  // Storage thread; blocks until the request that run() left early has ended.
+  void finish_run(Lease& lease);
   // Storage thread. Closes the leased connection: its session is in a state the caller cannot
   // vouch for. The lease still has to go; the slot reconnects when next needed.
   void discard(Lease& lease);
@@ -82,7 +88,8 @@ class Pool {
   struct Waiter {
     std::mutex mu;
     std::condition_variable cv;
-    bool done = false;  // under mu
+    bool done = false;   // under mu
+    bool early = false;  // written by the loop thread before finish()
     void finish();
     void wait();
   };
@@ -100,7 +107,11 @@ class Pool {
     std::unique_ptr<Connection> conn;
     bool leased = false;
     Waiter* run_waiter = nullptr;  // the storage thread blocked in run() on this slot
-    bool was_connected = false;    // for the log: "connected" the first time, then "reconnected"
+    // A request whose waiter was woken early and that still runs (`early_woken`), and whether
+    // it ended before anyone waited for the rest (`ended_unwaited`).
+    bool early_woken = false;
+    bool ended_unwaited = false;
+    bool was_connected = false;  // for the log: "connected" the first time, then "reconnected"
   };
 
   // Any thread. Queues fn for the loop thread; false once stopping.

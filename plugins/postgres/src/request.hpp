@@ -44,8 +44,15 @@ enum class Failure : uint8_t {
 
 struct Request {
   std::vector<Statement> statements;
+  // When non-zero: the server is asked to send the results of the first `early_results`
+  // statements as soon as it has them (a Flush after them), and the caller is woken with those
+  // while the rest still runs (Pool::run answers Ran::early; Pool::finish_run waits for the
+  // rest). The pipeline is still one round trip; its tail just ends later.
+  size_t early_results = 0;
   // Written by the loop thread while the request runs, read by the caller after it completed:
-  // the first result the server sent for each statement (null where none came).
+  // the first result the server sent for each statement (null where none came). Sized before
+  // the request is sent and written by index, so that after an early wake the caller may read
+  // the first `early_results` while the loop thread fills the others.
   std::vector<ResultPtr> results;
   Failure failure = Failure::none;
   std::string message;  // with a failure: why, on one line

@@ -107,8 +107,9 @@ std::vector<Statement> Sql::session_setup(std::chrono::milliseconds lock_timeout
   // Whether the batch committed without a sync ($2), or a later batch of this instance, is
   // still there: the row holds the last batch's token, and a later batch lies after it in the
   // WAL, so either proves that the server did not lose it.
-  out.push_back(Statement::prepare(kSurvived, "SELECT token FROM " + table("commit_log") +
-                                                  " WHERE owner = $1::bytea AND token >= $2::int8"));
+  out.push_back(
+      Statement::prepare(kSurvived, "SELECT token FROM " + table("commit_log") +
+                                        " WHERE owner = $1::bytea AND token >= $2::int8"));
   // ABI 1.4's sync, run on its own (an implicit transaction at synchronous_commit on). It
   // rewrites this instance's commit-log row, so that it writes WAL and its commit waits for
   // the flush of everything before it (a transaction that writes nothing waits for nothing),

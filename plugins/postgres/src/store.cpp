@@ -42,6 +42,10 @@ Store::Store(Pool& pool, const Sql& sql, const Target& target, vsp::Host host,
       owner_(std::move(owner)),
       prepared_(pool.size(), 0) {}
 
+Store::~Store() {
+  settle_in_flight();  // its lease must not go while the request still runs
+}
+
 bool Store::execute(Pool::Lease& lease, Request& req, Clock::time_point deadline) {
   const size_t slot = lease.slot();
   const bool setup = prepared_[slot] != lease.session();
@@ -83,6 +87,7 @@ bool Store::execute(Pool::Lease& lease, Request& req, Clock::time_point deadline
 
 template <class Consume>
 int Store::read(const char* doing, Statement stmt, Consume consume) {
+  settle_in_flight();
   const auto deadline = Clock::now() + request_timeout_;
   for (int tries = 1;; ++tries) {
     Pool::Lease lease = pool_.acquire(deadline);
@@ -257,32 +262,76 @@ Store::Attempt Store::attempt(Pool::Lease& lease, const CommitPlan& plan, int64_
     }
   }
 
-  const std::string outcomes = encode_outcomes(results, count);
-  Request rt2;
+  // Round trip 2: the log and COMMIT; for an unsynced batch also the sync, whose flush the
+  // caller does not wait for: the answer to COMMIT comes back first (early_results), and the
+  // rest is collected by the next call (settle_in_flight), normally the host's sync.
+  auto rt2 = std::make_unique<InFlight>();
+  rt2->outcomes = encode_outcomes(results, count);
+  rt2->token = token;
   Params p;
   p.borrow(owner_);
   p.int8(token);
-  p.borrow(outcomes);
-  rt2.statements.push_back(Statement::prepared(kLog, std::move(p)));
-  rt2.statements.push_back(Statement::sql("COMMIT"));
-  if (!execute(lease, rt2, deadline)) {
+  p.borrow(rt2->outcomes);
+  rt2->req.statements.push_back(Statement::prepared(kLog, std::move(p)));
+  rt2->req.statements.push_back(Statement::sql("COMMIT"));
+  if (unsynced) {
+    Params s;
+    s.borrow(owner_);
+    s.int8(token);
+    rt2->req.statements.push_back(Statement::prepared(kSync, std::move(s)));
+    rt2->req.early_results = 2;
+  }
+  // Run on the session round trip 1 prepared, so no setup goes in front of it (an early wake
+  // must find the results where the statements are).
+  const Pool::Ran ran = pool_.run(lease, rt2->req, deadline);
+  Request& req = rt2->req;
+  auto finish = [&] {
+    if (ran == Pool::Ran::early) pool_.finish_run(lease);
+  };
+  if (ran == Pool::Ran::ended && req.failure != Failure::none) {
     maybe_committed = true;
-    lost_because = rt2.message;
+    lost_because = req.message;
     return Attempt::retry;
   }
-  if (const int bad = rt2.first_error(); bad >= 0) {
+  for (size_t i = 0; i < 2; ++i) {
+    if (succeeded(req.results[i].get())) continue;
     // The transaction was aborted: the server applied none of it.
-    const PGresult* r = rt2.results[static_cast<size_t>(bad)].get();
+    finish();
+    const std::string why = req.results[i] ? describe(req.results[i].get()) : "no answer";
+    const int status =
+        req.results[i] ? status_for_sqlstate(sqlstate(req.results[i].get())) : VSP_E_IO;
     rollback(lease, deadline);
-    throw vsp::Error(status_for_sqlstate(sqlstate(r)), commit_error(count, describe(r)));
+    throw vsp::Error(status, commit_error(count, why));
   }
   // A COMMIT of a transaction that had failed answers "ROLLBACK" rather than an error.
-  if (std::string_view(PQcmdStatus(rt2.results[1].get())) != "COMMIT") {
-    throw vsp::Error(VSP_E_IO, commit_error(count, std::string("the server answered COMMIT with ") +
-                                                       PQcmdStatus(rt2.results[1].get())));
+  if (std::string_view(PQcmdStatus(req.results[1].get())) != "COMMIT") {
+    const std::string answer = PQcmdStatus(req.results[1].get());
+    finish();
+    throw vsp::Error(VSP_E_IO, commit_error(count, "the server answered COMMIT with " + answer));
   }
   committed(lease, token, unsynced, results, count);
+  if (unsynced) {
+    rt2->lease.emplace(std::move(lease));
+    in_flight_ = std::move(rt2);
+    if (ran == Pool::Ran::ended) settle_in_flight();  // the sync's answer came with it
+  }
   return Attempt::applied;
+}
+
+void Store::settle_in_flight() noexcept {
+  if (!in_flight_) return;
+  const std::unique_ptr<InFlight> f = std::move(in_flight_);
+  pool_.finish_run(*f->lease);
+  const Request& req = f->req;
+  const PGresult* r = req.results.size() > 2 ? req.results[2].get() : nullptr;
+  if (req.failure == Failure::none && succeeded(r) &&
+      std::string_view(PQcmdTuples(const_cast<PGresult*>(r))) == "1" &&
+      unsynced_token_ == f->token) {
+    unsynced_token_ = 0;
+    durable_revision_ = max_revision_;
+  }
+  // Otherwise the batch stays unsynced: the next sync asks again, on a new session if this
+  // one broke, and finds it there or lost.
 }
 
 void Store::committed(const Pool::Lease& lease, int64_t token, bool unsynced,
@@ -337,6 +386,7 @@ void Store::lost_unsynced(Pool::Lease& lease, Clock::time_point deadline) {
 }
 
 int Store::sync() {
+  settle_in_flight();
   if (unsynced_token_ == 0) return VSP_OK;
   const auto deadline = Clock::now() + request_timeout_;
   for (int tries = 1;; ++tries) {
@@ -350,8 +400,8 @@ int Store::sync() {
       if (tries == 1 && req.failure == Failure::lost) {
         // Safe to ask again on a new session: the sync finds its batch in the commit log or
         // reports it lost, whichever server answers.
-        host_.info("postgres: sync: the connection to " + target_.label + " broke (" +
-                   req.message + "); trying again on a new one");
+        host_.info("postgres: sync: the connection to " + target_.label + " broke (" + req.message +
+                   "); trying again on a new one");
         continue;
       }
       throw vsp::Error(req.failure == Failure::closed ? VSP_E_CLOSED : VSP_E_IO,
@@ -364,7 +414,8 @@ int Store::sync() {
                        "postgres: syncing the batches committed without a sync to schema \"" +
                            sql_.schema() + "\" on " + target_.label + " failed: " + describe(r));
     }
-    if (std::string_view(PQcmdTuples(const_cast<PGresult*>(r))) != "1") lost_unsynced(lease, deadline);
+    if (std::string_view(PQcmdTuples(const_cast<PGresult*>(r))) != "1")
+      lost_unsynced(lease, deadline);
     unsynced_token_ = 0;
     durable_revision_ = max_revision_;
     return VSP_OK;
@@ -379,9 +430,9 @@ int Store::commit_unsynced(const vsp_txn* txns, size_t count, vsp_txn_result* re
   return commit_batch(txns, count, results, true);
 }
 
-int Store::commit_batch(const vsp_txn* txns, size_t count, vsp_txn_result* results,
-                        bool unsynced) {
+int Store::commit_batch(const vsp_txn* txns, size_t count, vsp_txn_result* results, bool unsynced) {
   validate_batch(txns, count, results);
+  settle_in_flight();
   if (count == 0) return VSP_OK;
   const CommitPlan plan(txns, count);
   const int64_t token = ++last_token_;
@@ -393,8 +444,7 @@ int Store::commit_batch(const vsp_txn* txns, size_t count, vsp_txn_result* resul
   for (int tries = 1;; ++tries) {
     try {
       Pool::Lease lease = pool_.acquire(deadline);
-      if (attempt(lease, plan, token, unsynced, maybe_committed, deadline, results, count,
-                  broke) ==
+      if (attempt(lease, plan, token, unsynced, maybe_committed, deadline, results, count, broke) ==
           Attempt::applied) {
         return VSP_OK;
       }

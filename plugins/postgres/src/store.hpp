@@ -9,6 +9,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +28,9 @@ class Store {
   // Storage thread, like every member. `owner` identifies this instance in the commit log.
   Store(Pool& pool, const Sql& sql, const Target& target, vsp::Host host,
         std::chrono::milliseconds request_timeout, std::string owner);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
 
   int get(std::string_view key, vsp_kv_sink_fn sink, void* ctx);
   int scan(std::string_view start, std::string_view end, uint32_t limit, uint32_t flags,
@@ -41,6 +46,17 @@ class Store {
   enum class Attempt { applied, retry };
 
   int commit_batch(const vsp_txn* txns, size_t count, vsp_txn_result* results, bool unsynced);
+  // A commit's second round trip, kept past the answer to COMMIT when its sync still runs.
+  struct InFlight {
+    Request req;
+    std::string outcomes;  // borrowed by req's statements
+    int64_t token = 0;
+    std::optional<Pool::Lease> lease;
+  };
+  // Waits for the sync that an unsynced batch's round trip carries, if one is still running,
+  // and notes whether it made the batch durable. Every call starts with it: the lease it holds
+  // is the connection the next call may need.
+  void settle_in_flight() noexcept;
   // Whether `lease` may not be the session the batch awaiting a sync was committed on: only a
   // session that lived through since then proves that the server did not restart meanwhile.
   bool needs_survival_check(const Pool::Lease& lease) const noexcept;
@@ -76,6 +92,8 @@ class Store {
   std::vector<uint64_t> prepared_;
   // Storage thread: the token of the last batch; each batch gets the next.
   int64_t last_token_ = 0;
+  // Storage thread: an unsynced batch's round trip whose sync is still running, or null.
+  std::unique_ptr<InFlight> in_flight_;
   // Storage thread: the last batch committed without a sync that no sync or synced commit has
   // covered yet (token 0: none), and the pool session it was committed on.
   int64_t unsynced_token_ = 0;

@@ -1,13 +1,19 @@
 // ABI 1.4's deferred syncs on PostgreSQL, against a server of this suite's own whose WAL writer
 // the tests can freeze (SIGSTOP), so that a batch committed at synchronous_commit off stays in
-// the server's memory until something flushes it. Asserted here:
+// the server's memory until something flushes it. The plugin sends the sync in the batch's own
+// round trip, right after COMMIT, and it normally commits (flushing the batch) a moment after
+// the answer to COMMIT; to reach a crash inside that moment, a test may make the server refuse
+// the sync's statement (a trigger), as if the crash had come before it ran. Asserted here:
 //   - such a batch is lost by a crash of the server (SIGKILL), and sync then says so, with the
 //     revisions it may have taken; the revision counter goes on past them;
 //   - a batch synced before the crash survives it;
 //   - a commit on a new session finds the lost batch before committing anything;
-//   - a session that merely ended (not a crash) costs the sync one retry, not a failure.
+//   - a session that merely ended (not a crash) does not fail the sync;
+//   - a sync the server refused leaves the batch unsynced, and the next sync asks again.
 #include <signal.h>
 
+#include <chrono>
+#include <future>
 #include <string>
 
 #include "pg_backend.hpp"
@@ -45,6 +51,19 @@ class DeferredSyncTest : public PostgresTest {
   void TearDown() override {
     if (frozen_ > 0) ::kill(frozen_, SIGCONT);
     PostgresTest::TearDown();
+  }
+
+  // Makes the server refuse the sync's statement (it rewrites this instance's commit-log row
+  // without changing its token; a batch's own log write changes it), so that nothing but a
+  // later sync or synced commit flushes an unsynced batch.
+  void hold_syncs_back() {
+    const std::string s = "\"" + schema() + "\"";
+    own().query("CREATE FUNCTION " + s +
+                ".hold_sync() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'the test holds the sync back'; END $$");
+    own().query("CREATE TRIGGER hold_sync BEFORE UPDATE ON " + s +
+                ".commit_log FOR EACH ROW WHEN (OLD.token = NEW.token) EXECUTE FUNCTION " + s +
+                ".hold_sync()");
   }
 
   // Stops the server's WAL writer until the server is killed (or the test ends).
@@ -90,6 +109,7 @@ class DeferredSyncTest : public PostgresTest {
 
 TEST_F(DeferredSyncTest, ABatchTheServerLostIsReportedBySyncAndItsRevisionsAreNotReused) {
   const uint64_t durable = put("before", "1");
+  hold_syncs_back();
   freeze_wal_writer();
   const uint64_t lost = put_unsynced("lost", "2");
   ASSERT_EQ(lost, durable + 1);
@@ -115,6 +135,7 @@ TEST_F(DeferredSyncTest, ABatchTheServerLostIsReportedBySyncAndItsRevisionsAreNo
 }
 
 TEST_F(DeferredSyncTest, ABatchSyncedBeforeTheCrashSurvivesIt) {
+  // The sync that rides in the batch's round trip flushes it, with the WAL writer frozen.
   freeze_wal_writer();
   const uint64_t rev = put_unsynced("kept", "1");
   std::string msg;
@@ -127,6 +148,7 @@ TEST_F(DeferredSyncTest, ABatchSyncedBeforeTheCrashSurvivesIt) {
 }
 
 TEST_F(DeferredSyncTest, ACommitOnANewSessionFindsTheLostBatchBeforeCommittingAnything) {
+  hold_syncs_back();
   freeze_wal_writer();
   const uint64_t lost = put_unsynced("lost", "1");
   crash_server();
@@ -140,7 +162,7 @@ TEST_F(DeferredSyncTest, ACommitOnANewSessionFindsTheLostBatchBeforeCommittingAn
   EXPECT_EQ(put("next", "2"), lost + 1) << "the next try commits, past the lost revision";
 }
 
-TEST_F(DeferredSyncTest, ASessionThatEndedWithoutACrashCostsTheSyncARetryNotAFailure) {
+TEST_F(DeferredSyncTest, ASessionThatEndedWithoutACrashDoesNotFailTheSync) {
   const uint64_t rev = put_unsynced("kept", "1");
   own().query(std::string("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
                           "application_name = '") +
@@ -155,6 +177,50 @@ TEST_F(DeferredSyncTest, ASessionThatEndedWithoutACrashCostsTheSyncARetryNotAFai
   EXPECT_EQ(put("next", "3"), rev + 2);
   EXPECT_TRUE(has("kept"));
   EXPECT_TRUE(has("also"));
+}
+
+TEST_F(DeferredSyncTest, TheAnswerToCommitDoesNotWaitForTheSyncThatFollowsIt) {
+  // The sync's statement waits for an advisory lock the test holds; commit_unsynced must
+  // return all the same, and sync only once the lock is let go.
+  const std::string s = "\"" + schema() + "\"";
+  own().query("CREATE FUNCTION " + s +
+              ".wait_sync() RETURNS trigger LANGUAGE plpgsql AS "
+              "$$ BEGIN PERFORM pg_advisory_xact_lock(4242); RETURN NEW; END $$");
+  own().query("CREATE TRIGGER wait_sync BEFORE UPDATE ON " + s +
+              ".commit_log FOR EACH ROW WHEN (OLD.token = NEW.token) EXECUTE FUNCTION " + s +
+              ".wait_sync()");
+  put("first", "0");  // the log row exists: the next batch's log write is an update
+  RawSession holder(own().conninfo());
+  holder.exec("SELECT pg_advisory_lock(4242)");
+
+  const uint64_t rev = put_unsynced("record", "1");
+  ASSERT_GT(rev, 0u);
+  // Committed and visible to every session while its sync waits (through the plugin, a read
+  // would first collect that sync: the connection is still busy with it).
+  EXPECT_EQ(own().query("SELECT count(*) FROM " + s + ".kv WHERE key = 'record'::bytea"), "1");
+  EXPECT_TRUE(wait_until([&] {
+    return !own()
+                .query(std::string("SELECT pid FROM pg_stat_activity WHERE application_name = '") +
+                       kPluginApplication + "' AND wait_event_type = 'Lock'")
+                .empty();
+  })) << "the sync never started";
+  auto synced = std::async(std::launch::async, [&] { return store().sync(); });
+  EXPECT_EQ(synced.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout)
+      << "sync returned while its statement still waited for the lock";
+  holder.exec("SELECT pg_advisory_unlock(4242)");
+  EXPECT_EQ(synced.get(), VSP_OK);
+  EXPECT_TRUE(has("record"));
+}
+
+TEST_F(DeferredSyncTest, ASyncTheServerRefusedIsAskedAgainByTheNextSync) {
+  hold_syncs_back();
+  const uint64_t rev = put_unsynced("kept", "1");
+  std::string msg;
+  EXPECT_EQ(store().sync(&msg), VSP_E_IO) << "the refused sync, asked again on its own";
+  EXPECT_NE(msg.find("the test holds the sync back"), std::string::npos) << msg;
+  own().query("DROP TRIGGER hold_sync ON \"" + schema() + "\".commit_log");
+  EXPECT_EQ(store().sync(&msg), VSP_OK) << msg;
+  EXPECT_EQ(put("next", "2"), rev + 1);
 }
 
 }  // namespace
