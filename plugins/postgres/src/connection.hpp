@@ -1,10 +1,12 @@
 // One libpq connection driven without blocking: PQconnectStartParams/PQconnectPoll to open it,
 // then pipeline mode in non-blocking mode (PQsendQueryPrepared..., PQpipelineSync, PQflush,
 // PQconsumeInput, PQisBusy, PQgetResult) to run one Request at a time. It never waits itself:
-// the pool's loop polls fd()/poll_events() and calls on_poll() and on_deadline(), and each call
-// says what happened as an Event.
+// its owner polls fd()/poll_events() and calls on_poll() and on_deadline(), and each call says
+// what happened as an Event.
 //
-// Thread: the pool's loop thread only, every member; nothing here is shared.
+// Thread: one owner at a time, every member; nothing here is shared. The pool's loop thread
+// owns it while it connects or sits idle, the holder of its lease while it is leased (see
+// pool.hpp): the lease's holder runs its requests and polls its socket itself.
 #pragma once
 
 #include <libpq-fe.h>

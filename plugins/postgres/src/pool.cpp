@@ -94,40 +94,44 @@ Pool::Lease Pool::acquire(Clock::time_point deadline) {
 }
 
 Pool::Ran Pool::run(Lease& lease, Request& req, Clock::time_point deadline) {
-  Waiter w;
-  const size_t slot = lease.slot();
-  if (!post([this, slot, &req, &w, deadline] {
-        slots_[slot].run_waiter = &w;
-        handle(slot, slots_[slot].conn->run(req, deadline));
-      })) {
-    req.failure = Failure::closed;
-    req.message = "the plugin is stopping";
-    return Ran::ended;
-  }
-  w.wait();
-  return w.early ? Ran::early : Ran::ended;
+  Connection& conn = *slots_[lease.slot()].conn;
+  return drive(conn, conn.run(req, deadline));
 }
 
 void Pool::finish_run(Lease& lease) {
-  Waiter w;
-  const size_t slot = lease.slot();
-  if (!post([this, slot, &w] {
-        Slot& s = slots_[slot];
-        if (!s.early_woken || s.ended_unwaited) {
-          s.early_woken = s.ended_unwaited = false;
-          w.finish();
-        } else {
-          s.run_waiter = &w;
-        }
-      })) {
-    return;  // stopping: shutdown_loop closed the connection, which failed the request
+  Connection& conn = *slots_[lease.slot()].conn;
+  if (conn.state() == Connection::State::running) drive(conn, Connection::Event::none);
+}
+
+Pool::Ran Pool::drive(Connection& conn, Connection::Event ev) {
+  for (;;) {
+    switch (ev) {
+      case Connection::Event::done:
+      case Connection::Event::lost:
+        return Ran::ended;
+      case Connection::Event::early:
+        return Ran::early;
+      default:
+        break;
+    }
+    if (conn.state() != Connection::State::running) return Ran::ended;
+    int timeout_ms = -1;
+    if (auto d = conn.deadline()) {
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(*d - Clock::now()).count();
+      timeout_ms = static_cast<int>(std::clamp<long long>(left, 0, 60000));
+    }
+    pollfd p{conn.fd(), conn.poll_events(), 0};
+    const int n = ::poll(&p, 1, timeout_ms);
+    if (n < 0 && errno != EINTR) {
+      conn.close(Failure::lost, std::string("poll failed: ") + std::strerror(errno));
+      return Ran::ended;
+    }
+    ev = n > 0 ? conn.on_poll(p.revents) : conn.on_deadline(Clock::now());
   }
-  w.wait();
 }
 
 void Pool::discard(Lease& lease) {
-  const size_t slot = lease.slot();
-  post([this, slot] { slots_[slot].conn->close(Failure::lost, "discarded"); });
+  slots_[lease.slot()].conn->close(Failure::lost, "discarded");
 }
 
 void Pool::release(size_t slot) {
@@ -163,6 +167,7 @@ bool Pool::turn(std::vector<pollfd>& fds, std::vector<size_t>& fd_slot) {
     if (!next || t < *next) next = t;
   };
   for (size_t i = 0; i < slots_.size(); ++i) {
+    if (slots_[i].leased) continue;  // its holder drives it
     const Connection& c = *slots_[i].conn;
     if (c.fd() >= 0) {
       fds.push_back(pollfd{c.fd(), c.poll_events(), 0});
@@ -192,7 +197,9 @@ bool Pool::turn(std::vector<pollfd>& fds, std::vector<size_t>& fd_slot) {
     handle(i, slots_[i].conn->on_poll(fds[k].revents));
   }
   const auto now = Clock::now();
-  for (size_t i = 0; i < slots_.size(); ++i) handle(i, slots_[i].conn->on_deadline(now));
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    if (!slots_[i].leased) handle(i, slots_[i].conn->on_deadline(now));
+  }
   expire_acquirers(now);
 
   if ((fds[0].revents & POLLIN) != 0) {
@@ -234,27 +241,11 @@ void Pool::handle(size_t i, Connection::Event ev) {
                                    s.conn->error());
       return;
     case Connection::Event::early:
-      if (s.run_waiter != nullptr) {
-        Waiter* w = s.run_waiter;
-        s.run_waiter = nullptr;
-        s.early_woken = true;
-        w->early = true;
-        w->finish();
-      }
-      return;
     case Connection::Event::done:
+      return;  // only a lease holder runs requests, and it handles their events itself
     case Connection::Event::lost:
-      if (s.run_waiter != nullptr) {
-        Waiter* w = s.run_waiter;
-        s.run_waiter = nullptr;
-        s.early_woken = false;
-        w->finish();
-      } else if (s.early_woken) {
-        s.ended_unwaited = true;
-      } else if (ev == Connection::Event::lost) {
-        host_.warn("postgres: lost the idle connection " + std::to_string(i + 1) + " to " +
-                   target_.label + ": " + s.conn->error() + " (reopened when next needed)");
-      }
+      host_.warn("postgres: lost the idle connection " + std::to_string(i + 1) + " to " +
+                 target_.label + ": " + s.conn->error() + " (reopened when next needed)");
       return;
   }
 }
@@ -314,14 +305,9 @@ void Pool::expire_acquirers(Clock::time_point now) {
 }
 
 void Pool::shutdown_loop() {
-  for (Slot& s : slots_) {
-    s.conn->close(Failure::closed, "the plugin is stopping");
-    if (s.run_waiter != nullptr) {
-      Waiter* w = s.run_waiter;
-      s.run_waiter = nullptr;
-      w->finish();
-    }
-  }
+  // stop() runs on the storage thread, which then holds no lease and runs nothing: every
+  // connection is this thread's to close.
+  for (Slot& s : slots_) s.conn->close(Failure::closed, "the plugin is stopping");
   // Nothing can be queued any more: post() refuses once stopping_ is set, and the work queued
   // before it was run by the loop's last turn.
   fail_acquirers(VSP_E_CLOSED, "postgres: the plugin is stopping");

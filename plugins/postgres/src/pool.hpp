@@ -1,8 +1,11 @@
 // The plugin's own I/O thread and the connections it drives. The storage thread (the host's,
 // which may block) asks for a connection (acquire), runs pipelines on it (run) and gives it back
-// when the Lease goes; every socket operation happens on the loop thread, which polls all
-// connections' sockets and an eventfd, so an idle connection that the server closes (a restart,
-// pg_terminate_backend) is noticed and logged when it happens, and reopened when next needed.
+// when the Lease goes. A connection belongs to whoever holds it: the lease's holder drives its
+// request itself (sends, polls its socket, reads the answer), so a round trip costs no hand-off
+// between threads; the loop thread opens connections and watches the ones nobody holds, so an
+// idle connection that the server closes (a restart, pg_terminate_backend) is noticed and logged
+// when it happens, and reopened when next needed. Acquire and release pass through the loop
+// thread, which is what orders one owner's use of a connection before the next one's.
 //
 // Pooling: `size` slots. acquire() hands out an idle connection, or opens a closed slot; with
 // every slot leased it waits for a release. The host makes one storage call at a time, so today
@@ -71,16 +74,16 @@ class Pool {
   // Throws vsp::Error(VSP_E_IO) naming the server and libpq's reason when it cannot connect,
   // VSP_E_CLOSED when stopping.
   Lease acquire(Clock::time_point deadline);
-  // Storage thread; blocks until `req` completed or failed (req.failure, req.message): `ended`.
-  // With req.early_results, it may instead return as soon as those results are in: `early`.
-  // Then req.failure and the later results are the loop thread's until finish_run returns,
-  // which must happen before the lease goes or the slot is run again.
+  // The lease's holder; blocks until `req` completed or failed (req.failure, req.message):
+  // `ended`. With req.early_results, it may instead return as soon as those results are in:
+  // `early`; finish_run must then collect the rest before the lease goes or the slot is run
+  // again (nothing reads the socket meanwhile: the answer waits in it).
   enum class Ran { ended, early };
   Ran run(Lease& lease, Request& req, Clock::time_point deadline);
-  // Storage thread; blocks until the request that run() left early has ended.
+  // The lease's holder; blocks until the request that run() left early has ended.
   void finish_run(Lease& lease);
-  // Storage thread. Closes the leased connection: its session is in a state the caller cannot
-  // vouch for. The lease still has to go; the slot reconnects when next needed.
+  // The lease's holder. Closes the leased connection: its session is in a state the caller
+  // cannot vouch for. The lease still has to go; the slot reconnects when next needed.
   void discard(Lease& lease);
 
  private:
@@ -88,8 +91,7 @@ class Pool {
   struct Waiter {
     std::mutex mu;
     std::condition_variable cv;
-    bool done = false;   // under mu
-    bool early = false;  // written by the loop thread before finish()
+    bool done = false;  // under mu
     void finish();
     void wait();
   };
@@ -102,15 +104,11 @@ class Pool {
     int status = VSP_OK;
     std::string error;
   };
-  // Loop thread only, every member.
+  // Loop thread only, but `conn`: set in the constructor, and the connection it points to is
+  // the loop thread's while the slot is not leased and the lease holder's while it is.
   struct Slot {
     std::unique_ptr<Connection> conn;
     bool leased = false;
-    Waiter* run_waiter = nullptr;  // the storage thread blocked in run() on this slot
-    // A request whose waiter was woken early and that still runs (`early_woken`), and whether
-    // it ended before anyone waited for the rest (`ended_unwaited`).
-    bool early_woken = false;
-    bool ended_unwaited = false;
     bool was_connected = false;  // for the log: "connected" the first time, then "reconnected"
   };
 
@@ -123,6 +121,9 @@ class Pool {
   // One poll and what it reported; false once stopping.
   bool turn(std::vector<pollfd>& fds, std::vector<size_t>& fd_slot);
   void handle(size_t slot, Connection::Event ev);
+  // The lease's holder: waits on the connection's socket (and its deadline) until `ev` says
+  // the request ended or its early results are in.
+  static Ran drive(Connection& conn, Connection::Event ev);
   void dispatch();
   void fail_acquirers(int status, const std::string& error);
   void expire_acquirers(Clock::time_point now);
