@@ -39,7 +39,8 @@ class Sql {
 
   // What every new session runs first: raise synchronous_commit to on if the server's default
   // is off (a commit must be durable when it returns), bound how long a session may sit idle
-  // inside a transaction and wait for a lock, and prepare every statement.
+  // inside a transaction and wait for a lock, plan statements once (generic plans), and
+  // prepare every statement.
   std::vector<Statement> session_setup(std::chrono::milliseconds lock_timeout) const;
 
   // The tables, for a new store (schema.cpp runs them in one transaction).

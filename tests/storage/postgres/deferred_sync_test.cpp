@@ -53,17 +53,22 @@ class DeferredSyncTest : public PostgresTest {
     PostgresTest::TearDown();
   }
 
-  // Makes the server refuse the sync's statement (it rewrites this instance's commit-log row
-  // without changing its token; a batch's own log write changes it), so that nothing but a
-  // later sync or synced commit flushes an unsynced batch.
-  void hold_syncs_back() {
+  // Runs `body` (PL/pgSQL) in a trigger `name` whenever the sync's statement runs: it rewrites
+  // this instance's commit-log row without changing its token (a batch's own log write
+  // changes it).
+  void on_sync_statement(const std::string& name, const std::string& body) {
     const std::string s = "\"" + schema() + "\"";
-    own().query("CREATE FUNCTION " + s +
-                ".hold_sync() RETURNS trigger LANGUAGE plpgsql AS "
-                "$$ BEGIN RAISE EXCEPTION 'the test holds the sync back'; END $$");
-    own().query("CREATE TRIGGER hold_sync BEFORE UPDATE ON " + s +
+    own().query("CREATE FUNCTION " + s + "." + name +
+                "() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN " + body + " END $$");
+    own().query("CREATE TRIGGER " + name + " BEFORE UPDATE ON " + s +
                 ".commit_log FOR EACH ROW WHEN (OLD.token = NEW.token) EXECUTE FUNCTION " + s +
-                ".hold_sync()");
+                "." + name + "()");
+  }
+
+  // Makes the server refuse the sync's statement, so that nothing but a later sync or synced
+  // commit flushes an unsynced batch.
+  void hold_syncs_back() {
+    on_sync_statement("hold_sync", "RAISE EXCEPTION 'the test holds the sync back';");
   }
 
   // Stops the server's WAL writer until the server is killed (or the test ends).
@@ -182,13 +187,8 @@ TEST_F(DeferredSyncTest, ASessionThatEndedWithoutACrashDoesNotFailTheSync) {
 TEST_F(DeferredSyncTest, TheAnswerToCommitDoesNotWaitForTheSyncThatFollowsIt) {
   // The sync's statement waits for an advisory lock the test holds; commit_unsynced must
   // return all the same, and sync only once the lock is let go.
+  on_sync_statement("wait_sync", "PERFORM pg_advisory_xact_lock(4242); RETURN NEW;");
   const std::string s = "\"" + schema() + "\"";
-  own().query("CREATE FUNCTION " + s +
-              ".wait_sync() RETURNS trigger LANGUAGE plpgsql AS "
-              "$$ BEGIN PERFORM pg_advisory_xact_lock(4242); RETURN NEW; END $$");
-  own().query("CREATE TRIGGER wait_sync BEFORE UPDATE ON " + s +
-              ".commit_log FOR EACH ROW WHEN (OLD.token = NEW.token) EXECUTE FUNCTION " + s +
-              ".wait_sync()");
   put("first", "0");  // the log row exists: the next batch's log write is an update
   RawSession holder(own().conninfo());
   holder.exec("SELECT pg_advisory_lock(4242)");
