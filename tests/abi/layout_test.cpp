@@ -1,6 +1,6 @@
 // Within ABI major 1, a newer header set may only add: every member, array-element size and
-// constant of the frozen 1.0, 1.1, 1.2 and 1.3 headers must be unchanged in every newer set, the
-// current SDK headers included. Compile-time facts, so this fails before any gateway runs.
+// constant of the frozen 1.0 to 1.4 headers must be unchanged in every newer set, the current
+// SDK headers included. Compile-time facts, so this fails before any gateway runs.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -50,10 +50,15 @@ TEST(AbiLayout, OlderMinorsArePrefixesOfNewerOnes) {
   expect_kept("1.0", abi_layout_1_0, "1.3", abi_layout_1_3);
   expect_kept("1.1", abi_layout_1_1, "1.3", abi_layout_1_3);
   expect_kept("1.2", abi_layout_1_2, "1.3", abi_layout_1_3);
+  expect_kept("1.0", abi_layout_1_0, "1.4", abi_layout_1_4);
+  expect_kept("1.1", abi_layout_1_1, "1.4", abi_layout_1_4);
+  expect_kept("1.2", abi_layout_1_2, "1.4", abi_layout_1_4);
+  expect_kept("1.3", abi_layout_1_3, "1.4", abi_layout_1_4);
   expect_kept("1.0", abi_layout_1_0, "current", abi_layout_current);
   expect_kept("1.1", abi_layout_1_1, "current", abi_layout_current);
   expect_kept("1.2", abi_layout_1_2, "current", abi_layout_current);
   expect_kept("1.3", abi_layout_1_3, "current", abi_layout_current);
+  expect_kept("1.4", abi_layout_1_4, "current", abi_layout_current);
 }
 
 TEST(AbiLayout, TheBusKindArrivedWholeIn13) {
@@ -96,8 +101,9 @@ TEST(AbiLayout, TheStorageTableOf13IsStillThatOf10) {
 
 TEST(AbiLayout, The14StorageFunctionsFollowCommit) {
   // A storage table built against 1.3 (the fixture) ends at `commit`; the host reads 1.4's two
-  // optional functions only from a table long enough to have them, right after it.
-  const auto current = facts(abi_layout_current);
+  // optional functions only from a table long enough to have them, right after it. Read from
+  // the frozen 1.4 set; every newer set keeps these facts.
+  const auto current = facts(abi_layout_1_4);
   const auto& commit = current.at("vsp_storage_vtbl.commit");
   const auto& unsynced = current.at("vsp_storage_vtbl.commit_unsynced");
   const auto& sync = current.at("vsp_storage_vtbl.sync");
