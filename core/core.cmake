@@ -93,6 +93,7 @@ add_library(vespid_core STATIC
   protocols/bridge/tick_timer.cpp
   protocols/bridge/voicewake_events.cpp
   protocols/bridge/new_commands.cpp
+  protocols/node/execute_result_frame.cpp
   protocols/node/node_host_dialect.cpp
   protocols/client/client_dialect.cpp
   protocols/operator/operator_dialect.cpp

@@ -12,7 +12,10 @@
 //  - view_request and view_invoke_res read what the DOM path reads from the same frame (type,
 //    id, method, params; id, ok, the node's payload) and nothing it would refuse;
 //  - read_dispatch_request (a dispatch-async body) takes only what parse_dispatch_request takes
-//    from the DOM, and reads the same request, its payload's text parsing to the DOM's payload.
+//    from the DOM, and reads the same request, its payload's text parsing to the DOM's payload;
+//  - read_execute_result (a node host's execute_result) takes only frames the DOM's reading
+//    takes with a valid status, and reads the same request id, status and error, its result
+//    text parsing (under the depth cap) to the DOM reading's result.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -21,6 +24,7 @@
 #include "check.hpp"
 #include "json_scan.hpp"
 #include "protocols/bridge/invoke_res_view.hpp"
+#include "protocols/node/execute_result_frame.hpp"
 #include "protocols/operator/request_view.hpp"
 #include "runtime/json_input.hpp"
 #include "services/dispatch/dispatch_request.hpp"
@@ -120,6 +124,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                "a payload that spans lines");
     if (!typed->payload_json.empty())
       FUZZ_CHECK(ji::parse(typed->payload_json) == ji::parse(dom.payload_json), "payload differs");
+  }
+  if (const auto typed = vespid::node_hosts::read_execute_result(text)) {
+    FUZZ_CHECK(obj.has_value(), "an execute_result from an unscannable text");
+    bool bad_status = false;
+    const auto dom = vespid::node_hosts::read_execute_result(ji::parse(text), bad_status);
+    FUZZ_CHECK(dom.has_value() && !bad_status,
+               "the typed reading took an execute_result the DOM's refuses or fails");
+    FUZZ_CHECK(typed->request_id == dom->request_id && typed->succeeded == dom->succeeded &&
+                   typed->error == dom->error,
+               "the execute_result's id, status or error differ");
+    FUZZ_CHECK(ji::accept(typed->text), "a result text the DOM parser refuses");
+    FUZZ_CHECK(ji::parse(typed->text) == ji::parse(dom->text), "the result differs");
   }
   return 0;
 }

@@ -250,6 +250,11 @@ bool append_value_member(std::string& out, std::string_view name, const json& va
   return false;
 }
 
+void append_raw_member(std::string& out, std::string_view name, std::string_view json_text) {
+  open_member(out, name);
+  out.append(json_text);
+}
+
 std::string dump(const json& j, json::error_handler_t handler) {
   std::string out;
   if (append_value(out, j)) return out;

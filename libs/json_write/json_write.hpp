@@ -35,6 +35,10 @@ bool append_value(std::string& out, const nlohmann::json& j);
 // order give the text dump() writes for the same object.
 bool append_string_member(std::string& out, std::string_view name, std::string_view value);
 bool append_value_member(std::string& out, std::string_view name, const nlohmann::json& value);
+// Appends `"name":` and `json_text` as it is: text the caller checked to be one JSON value in
+// valid UTF-8 (a scanned member's raw text, say), passed through without a DOM. Its spacing and
+// member order are the sender's, so the object is no longer byte for byte what dump() writes.
+void append_raw_member(std::string& out, std::string_view name, std::string_view json_text);
 
 // The text of `j` exactly as j.dump(-1, ' ', false, handler) writes it: fast where every string
 // is valid UTF-8, and dump() itself otherwise (which throws json::type_error 316 under the

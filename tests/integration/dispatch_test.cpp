@@ -127,6 +127,35 @@ TEST_F(Dispatch, ThePayloadReachesTheHostAsItsTextWasSent) {
   EXPECT_EQ(ex2["payload"], again["payload"]);
 }
 
+// The host's result is stored from the text it sent (its output's spacing and escapes), read
+// back as the same JSON, and acknowledged; a result the typed reading leaves to the DOM
+// (an error that is an object, a repeated key) is stored all the same, as before.
+TEST_F(Dispatch, TheHostsResultIsStoredFromItsTextAndReadBackTheSame) {
+  PairedAgent a = pair("host-a");
+  auto c = connect_agent(a);
+  ASSERT_EQ(internal("POST", "/internal/v1/dispatch-async", dispatch_body("run-out")).status, 201);
+  const std::string id = next_execute(*c)["requestId"];
+  const std::string output =
+      R"({ "zeta" : [1, 2.50, "caf\u00e9", "a\"q\""],  "alpha":{"k":null} })";
+  c->send_text(R"({"type":"execute_result","requestId":")" + id +
+               R"(","status":"succeeded","output":)" + output + "}");
+  auto ack = c->read_type("execute_ack", 5s);
+  ASSERT_TRUE(ack.has_value()) << gw_.log_text();
+  EXPECT_EQ(*ack, json({{"type", "execute_ack"}, {"requestId", id}}));
+  HttpReply r = internal("GET", "/internal/v1/results/" + id);
+  ASSERT_EQ(r.status, 200) << r.raw_body;
+  EXPECT_EQ(r.body, json({{"status", "succeeded"}, {"output", json::parse(output)}}));
+
+  ASSERT_EQ(internal("POST", "/internal/v1/dispatch-async", dispatch_body("run-obj")).status, 201);
+  const std::string id2 = next_execute(*c)["requestId"];
+  c->send_text(R"({"type":"execute_result","requestId":")" + id2 +
+               R"(","status":"succeeded","status":"failed","error":{"code":7}})");
+  ASSERT_TRUE(c->read_type("execute_ack", 5s).has_value()) << gw_.log_text();
+  HttpReply r2 = internal("GET", "/internal/v1/results/" + id2);
+  ASSERT_EQ(r2.status, 200) << r2.raw_body;
+  EXPECT_EQ(r2.body, json({{"status", "failed"}, {"error", R"({"code":7})"}})) << r2.raw_body;
+}
+
 TEST_F(Dispatch, ServiceTokenIsRequiredAndChecked) {
   HttpReply none = internal("GET", "/internal/v1/results/abcdef", nullptr, "");
   EXPECT_EQ(none.status, 401);

@@ -99,5 +99,19 @@ TEST(DispatchFrames, StoredResultIsWhatItsDomDumps) {
   }
 }
 
+// A host's result stored from its text: that text in the place of "result", as sent, and the
+// same object when read back.
+TEST(DispatchFrames, AStoredResultFromTextCarriesTheTextAsItCame) {
+  const std::string text = R"({"output":{ "b" : 1.50, "a":[ ] },"status":"succeeded"})";
+  StoredResult r{"run:n:1", "org", "agent", "agent", nullptr, 1765000000000, 1765000900000, text};
+  const std::string stored = to_stored_text(r);
+  EXPECT_NE(stored.find(R"("result":)" + text + ","), std::string::npos) << stored;
+  StoredResult back = stored_result_from(json::parse(stored));
+  EXPECT_EQ(back.result, json::parse(text));
+  EXPECT_EQ(back.request_id, "run:n:1");
+  EXPECT_EQ(back.expires_at_ms, 1765000900000);
+  EXPECT_EQ(to_stored_json(r), json::parse(stored));
+}
+
 }  // namespace
 }  // namespace vespid::dispatch

@@ -2,6 +2,7 @@
 
 #include "host/connections/connection.hpp"
 #include "json_write.hpp"
+#include "protocols/node/execute_result_frame.hpp"
 #include "protocols/typed_frame.hpp"
 #include "runtime/json_fields.hpp"
 #include "runtime/logging.hpp"
@@ -44,7 +45,16 @@ std::string request_id_of(const json& frame) {
   auto it = frame.find("requestId");
   if (it == frame.end() || !it->is_string()) return {};
   std::string id = *it;
-  return id.size() <= 1024 ? id : std::string();  // runId and nodeId may be 256 each
+  return id.size() <= kMaxRequestIdBytes ? id : std::string();
+}
+
+// {"requestId":<id>,"type":"execute_ack"}, written as dump() writes it (ids are from a parsed
+// frame, so valid UTF-8).
+std::string execute_ack(const std::string& request_id) {
+  std::string f = "{";
+  json_write::append_string_member(f, "requestId", request_id);
+  f += R"(,"type":"execute_ack"})";
+  return f;
 }
 
 }  // namespace
@@ -150,6 +160,12 @@ void NodeHostDialect::on_hello(Connection& conn, const json& frame) {
 Task<void> NodeHostDialect::on_message(std::shared_ptr<Connection> conn, std::string message) {
   auto* s = static_cast<Session*>(conn->dialect_state.get());
   if (s->agent_id.empty()) co_return;  // refused at open; nothing it sends counts
+  // The frame on every dispatch's way back, read without a DOM when the scan vouches for it.
+  if (std::optional<dispatch::HostResult> result = read_execute_result(message)) {
+    Task<void> t = store_result(conn, std::move(*result));
+    co_await std::move(t);
+    co_return;
+  }
   std::string bad;
   std::optional<json> parsed = core::parse_typed_frame(message, bad);
   if (!parsed) {
@@ -183,39 +199,34 @@ Task<void> NodeHostDialect::on_message(std::shared_ptr<Connection> conn, std::st
 }
 
 Task<void> NodeHostDialect::on_result(std::shared_ptr<Connection> conn, json frame) {
-  auto* s = static_cast<Session*>(conn->dialect_state.get());
-  std::string id = request_id_of(frame);
-  if (id.empty()) {
+  bool bad_status = false;
+  std::optional<dispatch::HostResult> r = read_execute_result(frame, bad_status);
+  if (!r) {
     send_error(*conn, "INVALID_REQUEST",
                "execute_result needs {requestId, status: \"succeeded\"|\"failed\", output?, "
                "error?}");
     co_return;
   }
-  const std::string status = fields::string_if(frame, "status");
-  json result;
-  if (status != "succeeded" && status != "failed") {
+  if (bad_status) {
     // The host will not send this result any better. Recorded as the request's failure, so its
-    // caller hears now, and acknowledged below, so the host stops resending it.
+    // caller hears now, and acknowledged after, so the host stops resending it.
     send_error(*conn, "INVALID_REQUEST",
                "execute_result.status must be \"succeeded\" or \"failed\"; the request is "
                "recorded as failed",
-               {{"requestId", id}});
-    result = {{"status", "failed"},
-              {"error",
-               "the node host sent a malformed result (status was not \"succeeded\" "
-               "or \"failed\")"}};
-  } else {
-    result = {{"status", status}};
-    if (auto o = frame.find("output"); o != frame.end() && !o->is_null())
-      result["output"] = std::move(*o);
-    if (auto e = frame.find("error"); e != frame.end() && !e->is_null()) {
-      result["error"] = e->is_string() ? e->get<std::string>() : e->dump();
-    }
+               {{"requestId", r->request_id}});
   }
+  Task<void> t = store_result(conn, std::move(*r));
+  co_await std::move(t);
+}
+
+Task<void> NodeHostDialect::store_result(std::shared_ptr<Connection> conn,
+                                         dispatch::HostResult result) {
+  auto* s = static_cast<Session*>(conn->dialect_state.get());
+  const std::string id = result.request_id;
   dispatch::Dispatcher::Completion done;
   try {
     Task<dispatch::Dispatcher::Completion> t =
-        dispatcher_.complete(s->agent_id, s->org_id, id, std::move(result));
+        dispatcher_.complete(s->agent_id, s->org_id, std::move(result));
     done = co_await std::move(t);
   } catch (const core::StorageError& e) {
     // Not acknowledged: the host keeps the result and sends it again after a reconnect.
@@ -234,7 +245,7 @@ Task<void> NodeHostDialect::on_result(std::shared_ptr<Connection> conn, json fra
     L()->info("node host {} sent a result for unknown request {}; acknowledged, not stored",
               s->agent_id, id);
   }
-  if (!conn->gone) send(*conn, {{"type", "execute_ack"}, {"requestId", id}});
+  if (!conn->gone) conn->send(execute_ack(id));
 }
 
 void NodeHostDialect::on_protocol_error(Connection& conn, int, const std::string& message) {

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "host/connections/dialect.hpp"
+#include "services/dispatch/host_result.hpp"
 
 namespace vespid::nodes {
 class LocalNodeRouter;
@@ -48,7 +49,11 @@ class NodeHostDialect final : public core::Dialect {
  private:
   struct Session;
   class Link;
+  // The DOM reading of an execute_result (the frames the typed one does not vouch for).
   core::Task<void> on_result(std::shared_ptr<core::Connection> conn, nlohmann::json frame);
+  // Stores a host's result and acknowledges it once durable.
+  core::Task<void> store_result(std::shared_ptr<core::Connection> conn,
+                                dispatch::HostResult result);
   void on_hello(core::Connection& conn, const nlohmann::json& frame);
 
   NodeHostStore& store_;

@@ -149,7 +149,11 @@ void Dispatcher::count_end(const Outstanding& o, const json& result) {
       result.is_object() && result.contains("error") && result["error"].is_string()
           ? result["error"].get<std::string>()
           : std::string();
-  count(status == "succeeded"               ? metrics::DispatchOutcome::Ok
+  count_end(o, status == "succeeded", error);
+}
+
+void Dispatcher::count_end(const Outstanding& o, bool succeeded, const std::string& error) {
+  count(succeeded                           ? metrics::DispatchOutcome::Ok
         : error == "NODE_EXECUTION_TIMEOUT" ? metrics::DispatchOutcome::Timeout
                                             : metrics::DispatchOutcome::Error);
   if (o.submitted_at != std::chrono::steady_clock::time_point{}) {
@@ -439,12 +443,13 @@ void Dispatcher::relayed(const std::string& kind, const std::string& request_id,
 }
 
 Task<Dispatcher::Completion> Dispatcher::complete(std::string agent_id, std::string org_id,
-                                                  std::string request_id, json result) {
+                                                  HostResult result) {
   StoredResult r;
-  r.request_id = request_id;
+  r.request_id = std::move(result.request_id);
   r.agent_id = agent_id;
   r.source = "agent";
-  r.result = std::move(result);
+  r.result_text = std::move(result.text);
+  const std::string& request_id = r.request_id;
   std::shared_ptr<ExecutionListener> listener;
   if (auto it = outstanding_.find(request_id); it != outstanding_.end()) {
     // Only the host the work was sent to answers it.
@@ -472,14 +477,19 @@ Task<Dispatcher::Completion> Dispatcher::complete(std::string agent_id, std::str
   auto waited = outstanding_.find(request_id);
   bool was_outstanding = waited != outstanding_.end();
   if (was_outstanding && stored != ResultStore::Stored::Duplicate)
-    count_end(waited->second, r.result);
+    count_end(waited->second, result.succeeded, result.error);
   release(request_id);
   if (stored == ResultStore::Stored::Duplicate) co_return Completion::Duplicate;
   L()->info("result for {} from node host {}: {}{}", request_id, agent_id,
-            r.result.value("status", "?"), was_outstanding ? "" : " (not waited for here; stored)");
-  if (listener) listener->on_result(request_id, r.result);
-  if (!was_outstanding && relay_ != nullptr)
-    relay_->relay("result", request_id, agent_id, r.result);
+            result.succeeded ? "succeeded" : "failed",
+            was_outstanding ? "" : " (not waited for here; stored)");
+  const bool relayed = !was_outstanding && relay_ != nullptr;
+  if (listener || relayed) {
+    // The text was checked when the host's frame was read, so it parses.
+    const json dom = json::parse(r.result_text);
+    if (listener) listener->on_result(request_id, dom);
+    if (relayed) relay_->relay("result", request_id, agent_id, dom);
+  }
   co_return Completion::Stored;
 }
 

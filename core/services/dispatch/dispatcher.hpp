@@ -21,6 +21,7 @@
 #include "runtime/task.hpp"
 #include "runtime/wake_list.hpp"
 #include "services/dispatch/dispatch_request.hpp"
+#include "services/dispatch/host_result.hpp"
 #include "services/dispatch/result_store.hpp"
 
 namespace vespid::nodes {
@@ -121,8 +122,9 @@ class Dispatcher {
   // Stored and Duplicate are acknowledged to the host; Unknown (no such dispatch) is acknowledged
   // too, so the host stops resending, but nothing is stored; Foreign (a request sent to another
   // host, or another org's) is refused.
-  core::Task<Completion> complete(std::string agent_id, std::string org_id, std::string request_id,
-                                  nlohmann::json result);
+  // The result is stored as its text; listeners and the relay get a DOM of it, made only for
+  // them.
+  core::Task<Completion> complete(std::string agent_id, std::string org_id, HostResult result);
 
   // Where answers to dispatches not waited for here go (at most one; set before start).
   void set_relay(DispatchRelay* relay) { relay_ = relay; }
@@ -187,6 +189,7 @@ class Dispatcher {
   void release(const std::string& request_id);
   // Counts a dispatch waited for here that ended with `result` (a stored result's public view).
   static void count_end(const Outstanding& o, const nlohmann::json& result);
+  static void count_end(const Outstanding& o, bool succeeded, const std::string& error);
   core::Task<void> time_out(std::string request_id);
   void schedule_sweep();
 

@@ -21,7 +21,7 @@ json to_stored_json(const StoredResult& r) {
           {"orgId", r.org_id},
           {"agentId", r.agent_id},
           {"source", r.source},
-          {"result", r.result},
+          {"result", r.result_text.empty() ? r.result : json::parse(r.result_text)},
           {"storedAtMs", r.stored_at_ms},
           {"expiresAtMs", r.expires_at_ms}};
 }
@@ -33,7 +33,9 @@ std::string to_stored_text(const StoredResult& r) {
                   json_write::append_value_member(out, "expiresAtMs", r.expires_at_ms) &&
                   json_write::append_string_member(out, "orgId", r.org_id) &&
                   json_write::append_string_member(out, "requestId", r.request_id) &&
-                  json_write::append_value_member(out, "result", r.result) &&
+                  (r.result_text.empty()
+                       ? json_write::append_value_member(out, "result", r.result)
+                       : (json_write::append_raw_member(out, "result", r.result_text), true)) &&
                   json_write::append_string_member(out, "source", r.source) &&
                   json_write::append_value_member(out, "storedAtMs", r.stored_at_ms);
   if (!ok) return json_write::dump(to_stored_json(r));  // throws, as dump() does

@@ -23,6 +23,9 @@ struct StoredResult {
   nlohmann::json result;         // {status, output?, error?}: what GET results answers
   int64_t stored_at_ms = 0;
   int64_t expires_at_ms = 0;
+  // The same object as JSON text, when it came as text (a host's answer, HostResult): stored
+  // in place of `result`, which is then left empty. Read back, it is `result` again.
+  std::string result_text;
 };
 
 class ResultStore {
@@ -53,7 +56,8 @@ class ResultStore {
 };
 
 nlohmann::json to_stored_json(const StoredResult& r);
-// The same object as text, byte for byte what dumping to_stored_json(r) gives.
+// The same object as text, byte for byte what dumping to_stored_json(r) gives; with a
+// `result_text`, that text in the place of "result".
 std::string to_stored_text(const StoredResult& r);
 StoredResult stored_result_from(const nlohmann::json& j);
 
