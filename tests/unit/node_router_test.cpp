@@ -161,25 +161,5 @@ TEST_F(Router, ALateAnswerIsDroppedAndCounted) {
   EXPECT_EQ(router_.late_results(), 1u);
 }
 
-TEST(Deadlines, FireInOrderAndCancelledOnesNever) {
-  core::Loop loop;
-  core::Deadlines d(loop);
-  std::vector<int> fired;
-  core::Deadlines::Id cancelled = 0;
-  loop.sequencer().execute([&] {
-    d.after(30ms, [&] { fired.push_back(3); });
-    d.after(10ms, [&] { fired.push_back(1); });
-    cancelled = d.after(20ms, [&] { fired.push_back(2); });
-    d.cancel(cancelled);
-  });
-  loop.io().restart();
-  auto guard = boost::asio::make_work_guard(loop.io());
-  auto end = std::chrono::steady_clock::now() + 2s;
-  while (fired.size() < 2 && std::chrono::steady_clock::now() < end) loop.io().run_for(5ms);
-  loop.io().run_for(50ms);
-  EXPECT_EQ(fired, (std::vector<int>{1, 3}));
-  EXPECT_EQ(d.pending(), 0u);
-}
-
 }  // namespace
 }  // namespace vespid::nodes

@@ -4,8 +4,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <thread>
 #include <vector>
+
+#include "runtime/end_of_turn.hpp"
 
 namespace vespid::core {
 namespace {
@@ -163,6 +166,38 @@ TEST(Sequencer, LoadCountsWhoWaitedAndHowLongTheCoreWasHeld) {
       l.busy_ns - busy_before,
       static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(held).count()))
       << "busy longer than the test held the core";
+}
+
+// Output held inside the turn: counts its releases.
+struct CountedHold final : HeldOutput {
+  int released = 0;
+  void release_held() noexcept override { ++released; }
+};
+
+// Two Sequencers (two shards) and a thread that enters the second from work of the first: the
+// turn is the thread's, so what the inner work held is written once, when the outer turn ends,
+// and what a storage submit held for its item is released when the inner item ends.
+TEST(Sequencer, AnotherSequencerEnteredFromCoreWorkSharesTheThreadsTurn) {
+  Sequencer outer, inner;
+  auto reply = std::make_shared<CountedHold>();
+  auto submit = std::make_shared<CountedHold>();
+  int reply_at_inner_end = -1, submit_at_inner_end = -1;
+  outer.execute([&] {
+    inner.execute([&] {
+      EXPECT_TRUE(inner.running_in_this_thread());
+      EXPECT_FALSE(outer.running_in_this_thread());
+      end_of_turn::hold(reply);
+      end_of_turn::hold_for_item(submit);
+    });
+    EXPECT_TRUE(outer.running_in_this_thread());
+    reply_at_inner_end = reply->released;
+    submit_at_inner_end = submit->released;
+  });
+  EXPECT_EQ(reply_at_inner_end, 0);
+  EXPECT_EQ(submit_at_inner_end, 1);
+  EXPECT_EQ(reply->released, 1);
+  EXPECT_EQ(submit->released, 1);
+  EXPECT_FALSE(end_of_turn::active());
 }
 
 }  // namespace

@@ -46,13 +46,18 @@ std::optional<dispatch::HostResult> read_execute_result(std::string_view message
   return r;
 }
 
+std::string request_id_of(const json& frame) {
+  auto it = frame.find("requestId");
+  if (it == frame.end() || !it->is_string()) return {};
+  const auto& id = it->get_ref<const std::string&>();
+  return id.size() <= kMaxRequestIdBytes ? id : std::string();
+}
+
 std::optional<dispatch::HostResult> read_execute_result(const json& frame, bool& bad_status) {
   bad_status = false;
   dispatch::HostResult r;
-  auto id = frame.find("requestId");
-  if (id == frame.end() || !id->is_string()) return std::nullopt;
-  r.request_id = id->get<std::string>();
-  if (r.request_id.empty() || r.request_id.size() > kMaxRequestIdBytes) return std::nullopt;
+  r.request_id = request_id_of(frame);
+  if (r.request_id.empty()) return std::nullopt;
 
   auto status = frame.find("status");
   json result;

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "services/dispatch/host_result.hpp"
@@ -19,6 +20,10 @@ namespace vespid::node_hosts {
 
 // The longest requestId a host's frame may name (runId and nodeId may be 256 each).
 constexpr std::size_t kMaxRequestIdBytes = 1024;
+
+// A frame's "requestId" (of execute_result, execute_received, execute_event) when it is a
+// string of 1 to kMaxRequestIdBytes bytes; empty otherwise.
+std::string request_id_of(const nlohmann::json& frame);
 
 // The typed reading; nullopt where it does not vouch for the frame.
 std::optional<dispatch::HostResult> read_execute_result(std::string_view message);

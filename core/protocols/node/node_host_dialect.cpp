@@ -40,14 +40,6 @@ std::string refusal(const std::string& code, const std::string& message) {
   return json{{"code", code}, {"message", message}}.dump();
 }
 
-// "requestId" of a frame, or empty if missing or not a usable string.
-std::string request_id_of(const json& frame) {
-  auto it = frame.find("requestId");
-  if (it == frame.end() || !it->is_string()) return {};
-  std::string id = *it;
-  return id.size() <= kMaxRequestIdBytes ? id : std::string();
-}
-
 // {"requestId":<id>,"type":"execute_ack"}, written as dump() writes it (ids are from a parsed
 // frame, so valid UTF-8).
 std::string execute_ack(const std::string& request_id) {

@@ -98,12 +98,15 @@ struct LocalNodeRouter::InvokeAwaiter {
 
   bool await_ready() const noexcept { return false; }
   void await_suspend(std::coroutine_handle<> h) {
-    auto* r = &router;
-    std::string id = invoke_id;
-    // The awaiter lives in the waiting frame until finish() resumes it, which cancels this.
-    auto deadline = router.deadlines_.after(timeout, [r, id, ms = timeout.count(), self = this] {
+    // The awaiter lives in the waiting frame until finish() resumes it, which cancels this. So
+    // the callback needs only the awaiter, and a capture that small is kept inside the
+    // std::function: an invoke's timeout costs no allocation.
+    auto deadline = router.deadlines_.after(timeout, [self = this] {
       self->timed_out = true;
-      r->finish(id, unavailable("the node did not answer within " + std::to_string(ms) + " ms"));
+      // finish() no longer reads the id once it resumes the waiter (which frees the awaiter).
+      self->router.finish(self->invoke_id,
+                          unavailable("the node did not answer within " +
+                                      std::to_string(self->timeout.count()) + " ms"));
     });
     router.pending_.emplace(invoke_id, Pending{node_id, link, h, &result, deadline});
   }
@@ -159,7 +162,8 @@ void LocalNodeRouter::complete(const NodeLink* link, const std::string& invoke_i
 void LocalNodeRouter::finish(const std::string& invoke_id, InvokeResult result) {
   auto it = pending_.find(invoke_id);
   if (it == pending_.end()) return;
-  Pending p = it->second;
+  // invoke_id may be the key erased here, or the awaiter's that resume() frees: not read again.
+  Pending p = std::move(it->second);
   pending_.erase(it);
   deadlines_.cancel(p.deadline);
   *p.result = std::move(result);
