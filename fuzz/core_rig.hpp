@@ -117,14 +117,32 @@ class Rig final : public core::InstanceServices {
   }
 
   // Hands one frame to the dialect as the connection hub does (host/connections/
-  // connection_hub.cpp): an error the handler did not answer itself is answered through
+  // connection_hub.cpp): first to on_message_now (the hot frames, typed), then, if it did not
+  // take it, to on_message. An error the handler did not answer itself is answered through
   // on_frame_failed with the code the hub picks. An API error, a JSON field of the wrong type
   // or shape and a storage failure (storage is down here) are the peer's or the storage's; any
   // other exception is a defect (the hub's INTERNAL) and a crash here. Known defect 1
   // (known_bugs.hpp) is flagged when FUZZ_KNOWN_BUGS=1.
   void frame(core::Dialect& dialect, const std::shared_ptr<core::Connection>& conn,
              std::string message) {
-    const std::exception_ptr e = run(dialect.on_message(conn, std::move(message)));
+    std::exception_ptr e;
+    bool taken = false;
+    loop_.sequencer().execute([&] {
+      try {
+        taken = dialect.on_message_now(*conn, message);
+      } catch (...) {
+        e = std::current_exception();
+        taken = true;
+      }
+    });
+    if (taken) {
+      // What it started (a concurrent method's task) runs on as far as it can.
+      loop_.io().restart();
+      while (loop_.io().poll_one() > 0) {
+      }
+    } else {
+      e = run(dialect.on_message(conn, std::move(message)));
+    }
     if (!e) return;
     std::string code, text;
     try {

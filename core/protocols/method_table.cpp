@@ -6,7 +6,10 @@ namespace vespid::core {
 
 void MethodTable::add(MethodSpec spec) {
   std::string name = spec.name;
-  methods_[name] = std::move(spec);
+  MethodSpec& slot = methods_[name];
+  if (slot.text_handler && !slot.concurrent) --text_methods_that_wait_;  // replaced
+  slot = std::move(spec);
+  if (slot.text_handler && !slot.concurrent) ++text_methods_that_wait_;
 }
 
 Task<CallResult> MethodTable::call(CallContext ctx, std::string method,

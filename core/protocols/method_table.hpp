@@ -69,9 +69,13 @@ class MethodTable {
     auto it = methods_.find(method);
     return it != methods_.end() && it->second.concurrent;
   }
+  // Whether some method that is not concurrent has a text handler: only those are read typed
+  // inside a frame's task (a concurrent one is started at once, Dialect::on_message_now).
+  bool has_text_methods_that_wait() const noexcept { return text_methods_that_wait_ > 0; }
 
  private:
   std::map<std::string, MethodSpec, std::less<>> methods_;
+  int text_methods_that_wait_ = 0;
 };
 
 }  // namespace vespid::core

@@ -40,6 +40,17 @@ class Sequencer {
     }
   }
 
+  // Runs `work` now on this thread if the core is idle, and says so; otherwise runs nothing and
+  // returns false (inside core work too, so core code never nests). For a caller that can do
+  // without a copy of what `work` refers to while it runs at once (a transport's borrowed frame)
+  // and makes one only when the work has to wait.
+  template <class F>
+  bool run_if_idle(F&& work) {
+    if (!enter_if_idle()) return false;
+    run_queue(&call<F>, const_cast<void*>(static_cast<const void*>(std::addressof(work))));
+    return true;
+  }
+
   // True on the thread currently running core work.
   bool running_in_this_thread() const noexcept;
 

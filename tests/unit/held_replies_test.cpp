@@ -7,9 +7,8 @@
 #include <vector>
 
 #include "core_harness.hpp"
+#include "fake_transport.hpp"
 #include "host/connections/connection.hpp"
-#include "host/plugins/module_catalog.hpp"
-#include "host/plugins/plugin_instance.hpp"
 #include "runtime/end_of_turn.hpp"
 
 namespace vespid::core {
@@ -36,22 +35,15 @@ class HeldReplies : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     g_calls.clear();
-    vtbl_.struct_size = sizeof vtbl_;
-    vtbl_.send = &fake_send;
-    vtbl_.close = &fake_close;
-    vtbl_.send_batch = GetParam() ? &fake_send_batch : nullptr;  // an ABI 1.1 transport: NULL
-    entry_.id = "fake";
-    entry_.kind = VSP_KIND_TRANSPORT;
-    entry_.vtbl = &vtbl_;
-    entry_.vtbl_size = sizeof vtbl_;
-    module_.file = "/fake.so";
-    cfg_.name = "fake";
-    instance_ =
-        std::make_unique<PluginInstance>(backend_, cfg_, ModuleCatalog::Found{&module_, &entry_});
+    vsp_transport_vtbl vtbl{};
+    vtbl.send = &fake_send;
+    vtbl.close = &fake_close;
+    vtbl.send_batch = GetParam() ? &fake_send_batch : nullptr;  // an ABI 1.1 transport: NULL
+    transport_ = std::make_unique<testing::FakeTransport>(backend_, vtbl);
     vsp_conn_info info{};
     info.struct_size = sizeof info;
     info.dialect = "operator.v1";
-    conn_ = std::make_shared<Connection>(1, *instance_, nullptr, info);
+    conn_ = std::make_shared<Connection>(1, transport_->instance(), nullptr, info);
   }
   // What a batch of a, b looks like from this transport.
   std::vector<std::string> together(const std::vector<std::string>& msgs) const {
@@ -66,11 +58,7 @@ class HeldReplies : public ::testing::TestWithParam<bool> {
   }
 
   testing::TestBackend backend_{"/tmp"};
-  vsp_transport_vtbl vtbl_{};
-  PluginEntry entry_;
-  ModuleEntry module_;
-  config::PluginInstance cfg_;
-  std::unique_ptr<PluginInstance> instance_;
+  std::unique_ptr<testing::FakeTransport> transport_;
   std::shared_ptr<Connection> conn_;
 };
 

@@ -200,5 +200,33 @@ TEST(Sequencer, AnotherSequencerEnteredFromCoreWorkSharesTheThreadsTurn) {
   EXPECT_FALSE(end_of_turn::active());
 }
 
+TEST(Sequencer, RunIfIdleRunsAtOnceOrNotAtAll) {
+  Sequencer s;
+  int ran = 0;
+  EXPECT_TRUE(s.run_if_idle([&] {
+    ++ran;
+    EXPECT_TRUE(s.running_in_this_thread());
+    // Inside core work the core is not idle: nothing runs, nothing is queued.
+    EXPECT_FALSE(s.run_if_idle([&] { ran += 100; }));
+  }));
+  EXPECT_EQ(ran, 1);
+
+  // Another thread holds the core: refused, and still not queued.
+  std::atomic<bool> holding{false}, release{false};
+  std::thread holder([&] {
+    s.execute([&] {
+      holding = true;
+      while (!release) std::this_thread::yield();
+    });
+  });
+  while (!holding) std::this_thread::yield();
+  EXPECT_FALSE(s.run_if_idle([&] { ran += 1000; }));
+  release = true;
+  holder.join();
+  EXPECT_EQ(ran, 1);
+  EXPECT_TRUE(s.run_if_idle([&] { ++ran; }));
+  EXPECT_EQ(ran, 2);
+}
+
 }  // namespace
 }  // namespace vespid::core

@@ -160,29 +160,53 @@ int ConnectionHub::recv(vsp_host_conn* c, const char* data, size_t len) {
   Connection* raw = Connection::from(c);
   if (raw->closing()) return VSP_E_CLOSED;
   auto conn = raw->shared_from_this();
-  loop_.sequencer().execute([this, conn, msg = std::string(data, len)]() mutable {
-    if (conn->gone || conn->closing()) return;
-    if (conn->inbox.size() >= static_cast<size_t>(limits_.queue_depth)) {
-      metrics::instruments().inbox_overflows[conn->dialect_label()].inc();
-      conn->dialect->on_overload(*conn,
-                                 "too many frames waiting on this connection "
-                                 "(limits.connection_queue_depth = " +
-                                     std::to_string(limits_.queue_depth) + ")");
-      conn->close(VSP_E_OVERFLOW, "too many queued frames");
-      return;
-    }
-    if (!conn->busy && !conn->pumping && conn->inbox.empty()) {
-      // The usual case: nothing ahead of this frame, so it is handled now, never queued.
-      conn->pumping = true;
-      run_frame(conn, std::move(msg));
-      conn->pumping = false;
-      pump(conn);
-      return;
-    }
-    conn->inbox.push_back(std::move(msg));
-    pump(conn);
-  });
+  const std::string_view frame(data, len);
+  // The usual case: the core is free, so the frame is handled on this thread while the transport
+  // still holds its bytes; it is copied only when it has to wait for the core.
+  if (loop_.sequencer().run_if_idle([&] { deliver(conn, frame, nullptr); })) return VSP_OK;
+  loop_.sequencer().execute(
+      [this, conn, msg = std::string(frame)]() mutable { deliver(conn, msg, &msg); });
   return VSP_OK;
+}
+
+void ConnectionHub::deliver(const std::shared_ptr<Connection>& conn, std::string_view frame,
+                            std::string* owned) {
+  if (conn->gone || conn->closing()) return;
+  auto take = [&] { return owned != nullptr ? std::move(*owned) : std::string(frame); };
+  if (conn->inbox.size() >= static_cast<size_t>(limits_.queue_depth)) {
+    metrics::instruments().inbox_overflows[conn->dialect_label()].inc();
+    conn->dialect->on_overload(*conn,
+                               "too many frames waiting on this connection "
+                               "(limits.connection_queue_depth = " +
+                                   std::to_string(limits_.queue_depth) + ")");
+    conn->close(VSP_E_OVERFLOW, "too many queued frames");
+    return;
+  }
+  if (!conn->busy && !conn->pumping && conn->inbox.empty()) {
+    // Nothing ahead of this frame, so it is handled now, never queued: at once by the dialect
+    // when it is a hot frame, else by a task of its own.
+    conn->pumping = true;
+    if (!handled_now(conn, frame)) run_frame(conn, take());
+    conn->pumping = false;
+    pump(conn);
+    return;
+  }
+  conn->inbox.push_back(take());
+  pump(conn);
+}
+
+bool ConnectionHub::handled_now(const std::shared_ptr<Connection>& c, std::string_view frame) {
+  c->busy = true;  // as for any frame: nothing else of this connection runs meanwhile
+  bool handled = false;
+  try {
+    handled = c->dialect->on_message_now(*c, frame);
+  } catch (...) {
+    answer_failed_frame(*c, std::current_exception());
+    handled = true;
+  }
+  c->busy = false;
+  if (handled) after_handler(c);
+  return handled;
 }
 
 bool ConnectionHub::count_anonymous(Connection& c) {
@@ -229,7 +253,10 @@ void ConnectionHub::watch_expiry(const std::shared_ptr<Connection>& c) {
 void ConnectionHub::pump(const std::shared_ptr<Connection>& c) {
   if (c->pumping) return;  // the loop below is already on the stack and will continue
   c->pumping = true;
-  while (!c->busy && !c->inbox.empty() && !c->gone) run_frame(c, c->inbox.pop_front());
+  while (!c->busy && !c->inbox.empty() && !c->gone) {
+    std::string msg = c->inbox.pop_front();
+    if (!handled_now(c, msg)) run_frame(c, std::move(msg));
+  }
   c->pumping = false;
 }
 

@@ -1,6 +1,7 @@
 // The registry of open connections and the path every frame takes into the core:
 // transport thread -> conn_recv -> Sequencer -> the connection's inbox -> its dialect, one frame
-// at a time per connection.
+// at a time per connection. A hot frame that finds the core idle and nothing of its connection
+// ahead of it goes straight to the dialect's on_message_now, with no copy and no task.
 #pragma once
 
 #include <atomic>
@@ -8,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "host/connections/connection.hpp"
@@ -60,6 +62,12 @@ class ConnectionHub final : public ConnectionServices {
   }
 
  private:
+  // A frame for `conn`, inside the Sequencer: handled now when nothing of the connection is ahead
+  // of it, else queued in its inbox. `owned` is the frame's own copy when it has one (moved
+  // from, never copied again); without it, `frame` is the transport's, copied only if kept.
+  void deliver(const std::shared_ptr<Connection>& conn, std::string_view frame, std::string* owned);
+  // Offers the frame to the dialect's on_message_now; true when it was handled there.
+  bool handled_now(const std::shared_ptr<Connection>& c, std::string_view frame);
   void pump(const std::shared_ptr<Connection>& c);
   // Hands one frame to the connection's dialect (busy until its handler ends).
   void run_frame(const std::shared_ptr<Connection>& c, std::string msg);

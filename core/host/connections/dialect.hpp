@@ -24,6 +24,12 @@ class Dialect {
   // flags). Returning a task lets authentication read storage before the first frame is handled.
   virtual Task<void> on_open(std::shared_ptr<Connection> conn) = 0;
   virtual Task<void> on_message(std::shared_ptr<Connection> conn, std::string message) = 0;
+  // A hot frame handled at once, while `message` is still the transport's: no copy of it, no
+  // task. Called only when nothing of the connection is ahead of the frame. A dialect takes here
+  // only frames whose handling never waits (it may start a concurrent task that owns what it
+  // needs) and returns true; false leaves the frame to on_message, unchanged. What it throws is
+  // answered as on_message's failures are.
+  virtual bool on_message_now(Connection& /*conn*/, std::string_view /*message*/) { return false; }
   // The transport could not frame the peer's input: answer in this dialect's error form.
   virtual void on_protocol_error(Connection& conn, int status, const std::string& message) = 0;
   // The peer flooded the connection's queue (limits.connection_queue_depth).

@@ -217,20 +217,24 @@ void BridgeDialect::schedule_liveness(const std::shared_ptr<Connection>& conn) {
   });
 }
 
+bool BridgeDialect::on_message_now(Connection& conn, std::string_view message) {
+  auto* s = static_cast<Session*>(conn.dialect_state.get());
+  if (s->phase != Session::Phase::Authenticated) return false;
+  std::optional<InvokeResView> res = view_invoke_res(message, json_input::max_depth());
+  if (!res) return false;
+  s->last_frame = Clock::now();
+  nodes::InvokeResult r;
+  r.ok = true;
+  r.payload_json = std::move(res->payload_json);
+  router_.complete(s->link.get(), std::string(res->id), std::move(r));
+  return true;
+}
+
+// A frame on_message_now did not take (errors, odd shapes, other frames): the DOM way, which
+// also reads every invoke-res that is not of the plain shape.
 Task<void> BridgeDialect::on_message(std::shared_ptr<Connection> conn, std::string message) {
   auto* s = static_cast<Session*>(conn->dialect_state.get());
   s->last_frame = Clock::now();
-  // The frame every invoke ends with is read typed, without a DOM, when it has the plain shape;
-  // anything else (errors, odd shapes, other frames) goes the DOM way below.
-  if (s->phase == Session::Phase::Authenticated) {
-    if (std::optional<InvokeResView> res = view_invoke_res(message, json_input::max_depth())) {
-      nodes::InvokeResult r;
-      r.ok = true;
-      r.payload_json = std::move(res->payload_json);
-      router_.complete(s->link.get(), std::string(res->id), std::move(r));
-      co_return;
-    }
-  }
   std::string bad;
   std::optional<json> parsed = parse_typed_frame(message, bad);
   if (!parsed) {

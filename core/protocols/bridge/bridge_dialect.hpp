@@ -66,6 +66,8 @@ class BridgeDialect final : public Dialect, public nodes::PairingDecisions {
   std::string_view name() const noexcept override { return "bridge.v1"; }
   Task<void> on_open(std::shared_ptr<Connection> conn) override;
   Task<void> on_message(std::shared_ptr<Connection> conn, std::string message) override;
+  // A plain successful invoke-res (the frame every invoke ends with), read typed.
+  bool on_message_now(Connection& conn, std::string_view message) override;
   void on_protocol_error(Connection& conn, int status, const std::string& message) override;
   void on_overload(Connection& conn, const std::string& message) override;
   void on_frame_failed(Connection& conn, const std::string& code,

@@ -166,23 +166,42 @@ Task<void> OperatorDialect::on_open(std::shared_ptr<Connection> conn) {
   co_return;
 }
 
+bool OperatorDialect::on_message_now(Connection& conn, std::string_view message) {
+  // The hot methods (nodes.invoke) are read typed, without a DOM, and started at once; whatever
+  // they do not take goes to on_message, whose DOM way owns every error.
+  std::optional<RequestView> req = view_request(message, json_input::max_depth());
+  if (!req) return false;
+  const MethodSpec* spec = methods_.find(req->method);
+  if (spec == nullptr || !spec->concurrent || !spec->text_handler ||
+      !spec->roles.count(conn.principal.role))
+    return false;
+  std::shared_ptr<Connection> c = conn.shared_from_this();
+  CallContext ctx{c, c->principal};
+  std::optional<Task<CallResult>> call = spec->text_handler(ctx, req->params);
+  if (!call) return false;
+  // The task owns what it keeps: the frame's text is the transport's only until this returns.
+  spawn(
+      answer(c, req->id(), std::string(req->method), std::move(*call)), [] {},
+      [](std::exception_ptr) {});
+  return true;
+}
+
 Task<void> OperatorDialect::on_message(std::shared_ptr<Connection> conn, std::string message) {
-  // The hot methods (nodes.invoke) first try to read the frame typed, without a DOM; whatever
-  // they do not take goes the DOM way below, which also owns every error.
-  if (std::optional<RequestView> req = view_request(message, json_input::max_depth())) {
-    const MethodSpec* spec = methods_.find(req->method);
-    if (spec != nullptr && spec->text_handler && spec->roles.count(conn->principal.role)) {
-      CallContext ctx{conn, conn->principal};
-      std::optional<Task<CallResult>> call = spec->text_handler(ctx, req->params);
-      if (call) {
-        Task<void> answering = answer(conn, req->id(), std::string(req->method), std::move(*call));
-        if (spec->concurrent) {
-          spawn(
-              std::move(answering), [] {}, [](std::exception_ptr) {});
-        } else {
+  // A frame on_message_now did not take. A method that is not concurrent may still be read
+  // typed here, inside the frame's task, since it keeps the connection waiting for its answer.
+  if (methods_.has_text_methods_that_wait()) {
+    if (std::optional<RequestView> req = view_request(message, json_input::max_depth())) {
+      const MethodSpec* spec = methods_.find(req->method);
+      if (spec != nullptr && !spec->concurrent && spec->text_handler &&
+          spec->roles.count(conn->principal.role)) {
+        CallContext ctx{conn, conn->principal};
+        std::optional<Task<CallResult>> call = spec->text_handler(ctx, req->params);
+        if (call) {
+          Task<void> answering =
+              answer(conn, req->id(), std::string(req->method), std::move(*call));
           co_await std::move(answering);
+          co_return;
         }
-        co_return;
       }
     }
   }

@@ -39,6 +39,9 @@ class OperatorDialect final : public Dialect {
   std::string_view name() const noexcept override { return "operator.v1"; }
   Task<void> on_open(std::shared_ptr<Connection> conn) override;
   Task<void> on_message(std::shared_ptr<Connection> conn, std::string message) override;
+  // A plain `req` of a concurrent method that takes its params as text (nodes.invoke): started
+  // here, its answer sent when it ends.
+  bool on_message_now(Connection& conn, std::string_view message) override;
   void on_protocol_error(Connection& conn, int status, const std::string& message) override;
   void on_overload(Connection& conn, const std::string& message) override;
   void on_frame_failed(Connection& conn, const std::string& code,
