@@ -82,6 +82,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const json dom = ji::parse(text);
     FUZZ_CHECK(dom.at("type") == "req", "type differs");
     FUZZ_CHECK(dom.at("id") == req->id(), "id differs");
+    FUZZ_CHECK(dom.at("id").dump() == req->id_json(), "id's text differs");
     FUZZ_CHECK(dom.at("method") == std::string(req->method), "method differs");
     const auto params = dom.find("params");
     const json expected = params == dom.end() || params->is_null() ? json::object() : *params;

@@ -81,6 +81,22 @@ TEST_P(HeldReplies, InsideATurnRepliesWaitForItsEndAndLeaveTogether) {
   EXPECT_EQ(g_calls, together({"a", "b", "c"}));
 }
 
+// More replies than the write keeps its table for on the stack (16), and exactly that many.
+TEST_P(HeldReplies, ATurnOfManyRepliesLeavesWholeAndInOrder) {
+  for (int count : {16, 40}) {
+    g_calls.clear();
+    std::vector<std::string> sent;
+    {
+      end_of_turn::Scope turn;
+      for (int i = 0; i < count; ++i) {
+        sent.push_back("r" + std::to_string(i));
+        conn_->send_batched(sent.back());
+      }
+    }
+    EXPECT_EQ(g_calls, together(sent)) << count << " replies";
+  }
+}
+
 TEST_P(HeldReplies, AnUnbatchedSendOrACloseFirstWritesWhatIsHeld) {
   {
     end_of_turn::Scope turn;

@@ -260,12 +260,14 @@ TEST(RequestView, ReadsThePlainShapeOnly) {
       64);
   ASSERT_TRUE(req);
   EXPECT_EQ(req->id(), "a1");
+  EXPECT_EQ(req->id_json(), R"("a1")");
   EXPECT_EQ(req->method, "nodes.invoke");
   EXPECT_EQ(req->params, R"({"node":"n","command":"c"})");
 
   auto numbered = view_request(R"({"type":"req","id":-12,"method":"m"})", 64);
   ASSERT_TRUE(numbered);
   EXPECT_EQ(numbered->id(), -12);
+  EXPECT_EQ(numbered->id_json(), "-12");
   EXPECT_EQ(numbered->params, "{}");
 
   // Everything else is the DOM path's to answer.

@@ -1,5 +1,6 @@
 #include "host/connections/connection.hpp"
 
+#include <array>
 #include <cstddef>
 
 #include "host/plugins/plugin_instance.hpp"
@@ -83,18 +84,27 @@ void Connection::release_held() noexcept {
 int Connection::write_held_locked(std::string_view extra, bool with_extra) {
   const auto& t = transport_.transport();
   const std::size_t count = held_.size() + (with_extra ? 1 : 0);
-  std::vector<vsp_msg> msgs;
-  msgs.reserve(count);
-  for (const auto& m : held_) msgs.push_back({m.data(), m.size()});
-  if (with_extra) msgs.push_back({extra.data(), extra.size()});
+  // The batch's table: on the stack for the usual few replies of a turn, so that a write
+  // allocates nothing of its own.
+  constexpr std::size_t kOnStack = 16;
+  std::array<vsp_msg, kOnStack> on_stack;
+  std::vector<vsp_msg> on_heap;
+  vsp_msg* msgs = on_stack.data();
+  if (count > kOnStack) {
+    on_heap.resize(count);
+    msgs = on_heap.data();
+  }
+  std::size_t n = 0;
+  for (const auto& m : held_) msgs[n++] = {m.data(), m.size()};
+  if (with_extra) msgs[n++] = {extra.data(), extra.size()};
   int rc = VSP_OK;
   const bool has_batch =
       VSP_HAS_MEMBER(vsp_transport_vtbl, &t, send_batch) && t.send_batch != nullptr;
   if (has_batch) {
-    rc = t.send_batch(transport_.plugin(), plugin_conn_, msgs.data(), msgs.size());
+    rc = t.send_batch(transport_.plugin(), plugin_conn_, msgs, n);
   } else {
-    for (const auto& m : msgs) {
-      rc = t.send(transport_.plugin(), plugin_conn_, m.data, m.len);
+    for (std::size_t i = 0; i < n; ++i) {
+      rc = t.send(transport_.plugin(), plugin_conn_, msgs[i].data, msgs[i].len);
       if (rc != VSP_OK && rc != VSP_E_BUSY) break;
     }
   }

@@ -181,7 +181,7 @@ bool OperatorDialect::on_message_now(Connection& conn, std::string_view message)
   if (!call) return false;
   // The task owns what it keeps: the frame's text is the transport's only until this returns.
   spawn(
-      answer(c, req->id(), std::string(req->method), std::move(*call)), [] {},
+      answer(c, req->id_json(), std::string(req->method), std::move(*call)), [] {},
       [](std::exception_ptr) {});
   return true;
 }
@@ -198,7 +198,7 @@ Task<void> OperatorDialect::on_message(std::shared_ptr<Connection> conn, std::st
         std::optional<Task<CallResult>> call = spec->text_handler(ctx, req->params);
         if (call) {
           Task<void> answering =
-              answer(conn, req->id(), std::string(req->method), std::move(*call));
+              answer(conn, req->id_json(), std::string(req->method), std::move(*call));
           co_await std::move(answering);
           co_return;
         }
@@ -248,7 +248,7 @@ Task<void> OperatorDialect::on_message(std::shared_ptr<Connection> conn, std::st
   // a co_await expression twice (docs/coding-notes.md).
   CallContext ctx{conn, conn->principal};
   Task<CallResult> call = methods_.call(std::move(ctx), method, std::move(params));
-  Task<void> answering = answer(conn, id, method, std::move(call));
+  Task<void> answering = answer(conn, id.dump(), method, std::move(call));
   if (methods_.concurrent(method)) {
     // Started now, in frame order; answered whenever it finishes.
     spawn(
@@ -258,8 +258,10 @@ Task<void> OperatorDialect::on_message(std::shared_ptr<Connection> conn, std::st
   co_await std::move(answering);
 }
 
-Task<void> OperatorDialect::answer(std::shared_ptr<Connection> conn, json id, std::string method,
-                                   Task<CallResult> call) {
+Task<void> OperatorDialect::answer(std::shared_ptr<Connection> conn, std::string id_json,
+                                   std::string method, Task<CallResult> call) {
+  // The id is parsed back to a value only for an answer built as a DOM (an error, a payload
+  // that is not text); a success with text splices it.
   std::optional<json> error;
   try {
     CallResult result = co_await std::move(call);
@@ -273,11 +275,10 @@ Task<void> OperatorDialect::answer(std::shared_ptr<Connection> conn, json id, st
     if (!result.payload_json.empty()) {
       // Spliced, not re-built: the text was checked where it came in. Sized once, so that a
       // large payload is copied once.
-      const std::string id_text = id.dump();
       std::string frame;
-      frame.reserve(48 + id_text.size() + result.payload_json.size());
+      frame.reserve(48 + id_json.size() + result.payload_json.size());
       frame += R"({"type":"res","id":)";
-      frame += id_text;
+      frame += id_json;
       frame += R"(,"ok":true,"payload":)";
       frame += result.payload_json;
       frame += '}';
@@ -285,20 +286,23 @@ Task<void> OperatorDialect::answer(std::shared_ptr<Connection> conn, json id, st
       conn->send_batched(std::move(frame));
       co_return;
     }
-    send_json(*conn, {{"type", "res"}, {"id", id}, {"ok", true}, {"payload", result.payload}});
+    send_json(
+        *conn,
+        {{"type", "res"}, {"id", json::parse(id_json)}, {"ok", true}, {"payload", result.payload}});
     co_return;
   } catch (const api::ApiError& e) {
-    error = error_frame(id, e.code(), e.what(), e.details());
+    error = error_frame(json::parse(id_json), e.code(), e.what(), e.details());
   } catch (const StorageError& e) {
-    error = error_frame(id, "UNAVAILABLE",
+    error = error_frame(json::parse(id_json), "UNAVAILABLE",
                         e.status() == VSP_E_FULL ? std::string("storage is full: ") + e.what()
                                                  : std::string("storage: ") + e.what());
   } catch (const json::exception& e) {
-    error = error_frame(id, "INVALID_REQUEST",
+    error = error_frame(json::parse(id_json), "INVALID_REQUEST",
                         std::string("a parameter has the wrong type or shape: ") + e.what());
   } catch (const std::exception& e) {
     log::get("core")->error("method {} failed: {}", method, e.what());
-    error = error_frame(id, "INTERNAL", std::string("internal error: ") + e.what());
+    error =
+        error_frame(json::parse(id_json), "INTERNAL", std::string("internal error: ") + e.what());
   }
   send_json(*conn, *error);
 }

@@ -66,7 +66,8 @@ class OperatorDialect final : public Dialect {
   // Reads the connection's audience for its current principal; a failure leaves it empty.
   Task<void> refresh_audience(std::shared_ptr<Connection> conn);
   // Runs `call` (the method, started by the caller) and sends its `res`, or the error's.
-  Task<void> answer(std::shared_ptr<Connection> conn, nlohmann::json id, std::string method,
+  // `id_json`: the request's id as JSON text (a string or an integer).
+  Task<void> answer(std::shared_ptr<Connection> conn, std::string id_json, std::string method,
                     Task<CallResult> call);
 
   const MethodTable& methods_;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace vespid::core {
@@ -20,6 +21,17 @@ struct RequestView {
 
   nlohmann::json id() const {
     return id_integer ? nlohmann::json(*id_integer) : nlohmann::json(std::string(id_string));
+  }
+  // The id as JSON text, the same bytes id().dump() gives (a plain string is one without escapes
+  // and of valid UTF-8), without building a DOM for it.
+  std::string id_json() const {
+    if (id_integer) return std::to_string(*id_integer);
+    std::string text;
+    text.reserve(id_string.size() + 2);
+    text += '"';
+    text += id_string;
+    text += '"';
+    return text;
   }
 };
 
