@@ -6,10 +6,7 @@ namespace vespid::core {
 
 void MethodTable::add(MethodSpec spec) {
   std::string name = spec.name;
-  MethodSpec& slot = methods_[name];
-  if (slot.text_handler && !slot.concurrent) --text_methods_that_wait_;  // replaced
-  slot = std::move(spec);
-  if (slot.text_handler && !slot.concurrent) ++text_methods_that_wait_;
+  methods_[name] = std::move(spec);
 }
 
 Task<CallResult> MethodTable::call(CallContext ctx, std::string method,

@@ -49,7 +49,9 @@ struct MethodSpec {
   // is started in frame order, but the connection's next frame does not wait for its answer;
   // the answer goes out when it is ready, matched by id.
   bool concurrent = false;
-  TextHandler text_handler;  // optional
+  // Optional, and used only for a concurrent method: such a request is started at once from the
+  // transport's bytes (Dialect::on_message_now); any other goes to `handler`.
+  TextHandler text_handler;
 };
 
 class MethodTable {
@@ -69,13 +71,9 @@ class MethodTable {
     auto it = methods_.find(method);
     return it != methods_.end() && it->second.concurrent;
   }
-  // Whether some method that is not concurrent has a text handler: only those are read typed
-  // inside a frame's task (a concurrent one is started at once, Dialect::on_message_now).
-  bool has_text_methods_that_wait() const noexcept { return text_methods_that_wait_ > 0; }
 
  private:
   std::map<std::string, MethodSpec, std::less<>> methods_;
-  int text_methods_that_wait_ = 0;
 };
 
 }  // namespace vespid::core

@@ -186,25 +186,8 @@ bool OperatorDialect::on_message_now(Connection& conn, std::string_view message)
   return true;
 }
 
+// A frame on_message_now did not take: the DOM way, which owns every error.
 Task<void> OperatorDialect::on_message(std::shared_ptr<Connection> conn, std::string message) {
-  // A frame on_message_now did not take. A method that is not concurrent may still be read
-  // typed here, inside the frame's task, since it keeps the connection waiting for its answer.
-  if (methods_.has_text_methods_that_wait()) {
-    if (std::optional<RequestView> req = view_request(message, json_input::max_depth())) {
-      const MethodSpec* spec = methods_.find(req->method);
-      if (spec != nullptr && !spec->concurrent && spec->text_handler &&
-          spec->roles.count(conn->principal.role)) {
-        CallContext ctx{conn, conn->principal};
-        std::optional<Task<CallResult>> call = spec->text_handler(ctx, req->params);
-        if (call) {
-          Task<void> answering =
-              answer(conn, req->id_json(), std::string(req->method), std::move(*call));
-          co_await std::move(answering);
-          co_return;
-        }
-      }
-    }
-  }
   json frame;
   try {
     frame = json_input::parse(message);
