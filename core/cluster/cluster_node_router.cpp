@@ -28,7 +28,7 @@ class ClusterNodeRouter::RemoteLink final : public nodes::NodeLink {
  public:
   RemoteLink(ClusterNodeRouter& router, std::string instance, std::string node_id)
       : router_(router), instance_(std::move(instance)), node_id_(std::move(node_id)) {}
-  void send_invoke(const std::string& invoke_id, const std::string&, const std::string&) override {
+  void send_invoke(std::string_view invoke_id, std::string_view, std::string_view) override {
     // ClusterNodeRouter::invoke forwards whole invokes; nothing sends one on this link.
     L()->error("invoke {} sent on the remote link of node {}: dropped", invoke_id, node_id_);
   }
@@ -184,6 +184,17 @@ core::Task<nodes::InvokeResult> ClusterNodeRouter::invoke(std::string node_id, s
     return local_.invoke(std::move(node_id), std::move(command), std::move(params_json), timeout);
   }
   return invoke_remote(std::move(node_id), std::move(command), std::move(params_json), timeout);
+}
+
+void ClusterNodeRouter::start_invoke(const std::string& node_id, const std::string& command,
+                                     std::string_view params_json,
+                                     std::chrono::milliseconds timeout,
+                                     nodes::InvokeWaiter& waiter) {
+  if (local_.online(node_id)) {
+    local_.start_invoke(node_id, command, params_json, timeout, waiter);
+    return;
+  }
+  NodeRouter::start_invoke(node_id, command, params_json, timeout, waiter);
 }
 
 core::Task<nodes::InvokeResult> ClusterNodeRouter::invoke_remote(

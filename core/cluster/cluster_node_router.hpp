@@ -60,6 +60,10 @@ class ClusterNodeRouter final : public nodes::NodeRouter {
   core::Task<nodes::InvokeResult> invoke(std::string node_id, std::string command,
                                          std::string params_json,
                                          std::chrono::milliseconds timeout) override;
+  // A node held here: the local router's, with no task; another instance's: over the bus.
+  void start_invoke(const std::string& node_id, const std::string& command,
+                    std::string_view params_json, std::chrono::milliseconds timeout,
+                    nodes::InvokeWaiter& waiter) override;
   int disconnect(const std::string& node_id, const std::string& reason) override;
   // Nodes connected to this instance (the status of this process).
   size_t connected_count() const override { return local_.connected_count(); }

@@ -1,8 +1,23 @@
 #include "protocols/method_table.hpp"
 
+#include "host/connections/connection.hpp"
 #include "runtime/api_error.hpp"
 
 namespace vespid::core {
+
+bool TextReply::open() const {
+  return conn_ && !conn_->gone && !conn_->closing();
+}
+
+void TextReply::payload(std::initializer_list<std::string_view> parts) {
+  if (open()) form_->payload(*conn_, id_json_, parts);
+  conn_.reset();
+}
+
+void TextReply::error(const api::ApiError& e) {
+  if (open()) form_->error(*conn_, id_json_, e);
+  conn_.reset();
+}
 
 void MethodTable::add(MethodSpec spec) {
   std::string name = spec.name;

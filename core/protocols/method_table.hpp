@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -12,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "runtime/api_error.hpp"
 #include "runtime/task.hpp"
 #include "services/identity/principal.hpp"
 
@@ -33,12 +35,44 @@ struct CallResult {
 };
 
 using MethodHandler = std::function<Task<CallResult>(CallContext, nlohmann::json)>;
+
+// Where a call taken by a TextHandler sends its one answer, in the form of the dialect whose
+// frame started it (OperatorDialect: a "res" frame with the request's id). Move-only, answered
+// once; a connection gone by then is sent nothing. Plain data with the dialect's writers as
+// function pointers, so that a handler keeping it while it waits needs no allocation for it.
+class TextReply {
+ public:
+  struct Form {
+    // A success whose payload is `parts` written one after another: one JSON value, checked.
+    void (*payload)(Connection& conn, std::string_view id_json,
+                    std::initializer_list<std::string_view> parts);
+    void (*error)(Connection& conn, std::string_view id_json, const api::ApiError& e);
+  };
+
+  TextReply(std::shared_ptr<Connection> conn, std::string id_json, const Form& form)
+      : conn_(std::move(conn)), id_json_(std::move(id_json)), form_(&form) {}
+  TextReply(TextReply&&) noexcept = default;
+  TextReply& operator=(TextReply&&) noexcept = default;
+
+  void payload(std::initializer_list<std::string_view> parts);
+  void error(const api::ApiError& e);
+
+ private:
+  bool open() const;
+
+  std::shared_ptr<Connection> conn_;
+  std::string id_json_;
+  const Form* form_;
+};
+
 // A hot method's second entry: its params as the request's text (one object, already checked by
-// json_scan), read typed, without a DOM. It returns nullopt for anything it does not read that
-// way, and the call then goes to the MethodHandler with the parsed params, which owns every
-// error. The text lives only during the call: the task must own what it keeps of it.
+// json_scan), read typed, without a DOM, by the caller `who` (the connection's principal). It
+// takes the call by moving `reply` out and answering through it, now or when its result comes,
+// and returns true; or it returns false, `reply` untouched, for anything it does not read that
+// way, and the call goes to the MethodHandler with the parsed params, which owns every error.
+// The text lives only during the call: the handler keeps its own copy of what it needs.
 using TextHandler =
-    std::function<std::optional<Task<CallResult>>(const CallContext&, std::string_view params)>;
+    std::function<bool(const Principal& who, std::string_view params, TextReply& reply)>;
 
 struct MethodSpec {
   std::string name;

@@ -295,6 +295,9 @@ TEST_F(Bridge, WhateverTheNodeAnswersTheOperatorGetsOneValidLine) {
     } catch (const cli::OperatorError& e) {
       EXPECT_EQ(e.code, "INVALID_REQUEST");
       EXPECT_NE(e.message.find("payloadJSON was not valid"), std::string::npos) << e.message;
+      // The failure names what was invoked, as every nodes.invoke error does.
+      EXPECT_EQ(e.details["node"], "scribe") << e.details.dump();
+      EXPECT_EQ(e.details["command"], "echo") << e.details.dump();
     }
   }
   answer.join();

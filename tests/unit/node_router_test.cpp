@@ -18,8 +18,8 @@ using namespace std::chrono_literals;
 struct FakeLink final : NodeLink {
   std::vector<std::pair<std::string, std::string>> invokes;  // id, command
   std::string closed_with;
-  void send_invoke(const std::string& id, const std::string& command, const std::string&) override {
-    invokes.emplace_back(id, command);
+  void send_invoke(std::string_view id, std::string_view command, std::string_view) override {
+    invokes.emplace_back(std::string(id), std::string(command));
   }
   void close(const std::string& reason) override { closed_with = reason; }
   std::string transport_name() const override { return "fake"; }
@@ -159,6 +159,79 @@ TEST_F(Router, ALateAnswerIsDroppedAndCounted) {
     router_.complete(link.get(), link->invokes[0].first, {true, "1", "", ""});
   });
   EXPECT_EQ(router_.late_results(), 1u);
+}
+
+// What a hot frame waits with: told once, inside the call for a refusal, later for an answer.
+struct CountingWaiter final : InvokeWaiter {
+  std::vector<InvokeResult> told;
+  void invoke_done(InvokeResult r) override { told.push_back(std::move(r)); }
+};
+
+TEST_F(Router, AWaiterIsToldOnceAtOnceForARefusalAndLaterForAnAnswer) {
+  auto link = attach("a");
+  CountingWaiter refused, answered;
+  loop_.sequencer().execute([&] {
+    router_.start_invoke("a", "undeclared", "", 5000ms, refused);
+    EXPECT_EQ(refused.told.size(), 1u) << "a refusal is told before start_invoke returns";
+    router_.start_invoke("a", "echo", R"({"k":"v"})", 5000ms, answered);
+    EXPECT_TRUE(answered.told.empty());
+  });
+  ASSERT_EQ(link->invokes.size(), 1u);
+  EXPECT_EQ(router_.invokes_in_flight(), 1u);
+  loop_.sequencer().execute([&] {
+    router_.complete(link.get(), link->invokes[0].first, {true, "[1]", "", ""});
+    router_.complete(link.get(), link->invokes[0].first, {true, "[2]", "", ""});
+  });
+  ASSERT_EQ(answered.told.size(), 1u) << "the second answer to the same id is a late one";
+  EXPECT_EQ(answered.told[0].payload_json, "[1]");
+  EXPECT_EQ(refused.told.size(), 1u);
+  EXPECT_EQ(router_.late_results(), 1u);
+  EXPECT_EQ(router_.invokes_in_flight(), 0u);
+}
+
+// Pending invokes are found by the number in the id the router made: an id of another shape,
+// or another link's answer to a real id, settles nothing.
+TEST_F(Router, AnswersToIdsItDidNotMakeOrFromAnotherLinkSettleNothing) {
+  auto link = attach("a");
+  auto other = attach("b");
+  CountingWaiter w;
+  loop_.sequencer().execute([&] { router_.start_invoke("a", "echo", "", 5000ms, w); });
+  ASSERT_EQ(link->invokes.size(), 1u);
+  const std::string id = link->invokes[0].first;
+  loop_.sequencer().execute([&] {
+    for (std::string_view bogus :
+         {"", "inv-", "inv-x1", "1", "inv-99999999999999999999999", "inv-1 ", "xinv-1"})
+      router_.complete(link.get(), bogus, {true, "0", "", ""});
+    router_.complete(other.get(), id, {true, "0", "", ""});
+  });
+  EXPECT_TRUE(w.told.empty());
+  EXPECT_EQ(router_.late_results(), 8u);
+  loop_.sequencer().execute([&] { router_.complete(link.get(), id, {true, "7", "", ""}); });
+  ASSERT_EQ(w.told.size(), 1u);
+  EXPECT_EQ(w.told[0].payload_json, "7");
+}
+
+// A timed-out invoke gives its node's in-flight slot back: with two allowed, two that timed out
+// leave room for two more.
+TEST_F(Router, TimedOutInvokesGiveTheirSlotsBack) {
+  auto link = attach("slow");
+  CountingWaiter first, second, third, fourth;
+  loop_.sequencer().execute([&] {
+    router_.start_invoke("slow", "echo", "", 20ms, first);
+    router_.start_invoke("slow", "echo", "", 20ms, second);
+  });
+  run_until([&] { return first.told.size() + second.told.size() == 2; });
+  ASSERT_EQ(first.told.size(), 1u);
+  EXPECT_NE(first.told[0].error_message.find("did not answer within 20 ms"), std::string::npos);
+  loop_.sequencer().execute([&] {
+    router_.start_invoke("slow", "echo", "", 5000ms, third);
+    router_.start_invoke("slow", "echo", "", 5000ms, fourth);
+  });
+  EXPECT_TRUE(third.told.empty() && fourth.told.empty()) << "both sent, neither refused";
+  EXPECT_EQ(link->invokes.size(), 4u);
+  loop_.sequencer().execute([&] { router_.disconnect("slow", "test over"); });
+  EXPECT_EQ(third.told.size(), 1u);
+  EXPECT_EQ(fourth.told.size(), 1u);
 }
 
 }  // namespace

@@ -113,8 +113,8 @@ struct BridgeDialect::Session {
 class BridgeDialect::Link final : public nodes::NodeLink {
  public:
   explicit Link(std::weak_ptr<Connection> conn) : conn_(std::move(conn)) {}
-  void send_invoke(const std::string& id, const std::string& command,
-                   const std::string& params_json) override {
+  void send_invoke(std::string_view id, std::string_view command,
+                   std::string_view params_json) override {
     auto c = conn_.lock();
     if (!c) return;
     // Written as text: the frame's shape is fixed, and paramsJSON is a JSON text in a string.
@@ -226,7 +226,7 @@ bool BridgeDialect::on_message_now(Connection& conn, std::string_view message) {
   nodes::InvokeResult r;
   r.ok = true;
   r.payload_json = std::move(res->payload_json);
-  router_.complete(s->link.get(), std::string(res->id), std::move(r));
+  router_.complete(s->link.get(), res->id, std::move(r));
   return true;
 }
 
@@ -855,7 +855,7 @@ void BridgeDialect::handle_invoke_res(Connection& conn, json& frame) {
     r.error_message = "the node's invoke-res had a non-boolean \"ok\"";
     log::get("core")->warn("node {}: invoke-res {} with a non-boolean ok", s->node_id,
                            frame["id"].get<std::string>());
-    router_.complete(s->link.get(), frame["id"], std::move(r));
+    router_.complete(s->link.get(), frame["id"].get_ref<const std::string&>(), std::move(r));
     return;
   }
   r.ok = fields::bool_if(frame, "ok");
@@ -872,7 +872,7 @@ void BridgeDialect::handle_invoke_res(Connection& conn, json& frame) {
     r.error_code = fields::string_if(err, "code", "NODE_ERROR");
     r.error_message = fields::string_if(err, "message", "the node reported an error");
   }
-  router_.complete(s->link.get(), frame["id"], std::move(r));
+  router_.complete(s->link.get(), frame["id"].get_ref<const std::string&>(), std::move(r));
 }
 
 void BridgeDialect::on_protocol_error(Connection& conn, int, const std::string& message) {

@@ -60,7 +60,7 @@ struct NodeHostDialect::Session {
 class NodeHostDialect::Link final : public nodes::NodeLink {
  public:
   explicit Link(std::weak_ptr<Connection> conn) : conn_(std::move(conn)) {}
-  void send_invoke(const std::string&, const std::string&, const std::string&) override {
+  void send_invoke(std::string_view, std::string_view, std::string_view) override {
     // Node hosts take work as `execute`; the router never invokes commands on them (they
     // declare none), so there is nothing to send.
   }

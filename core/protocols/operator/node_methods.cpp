@@ -60,9 +60,9 @@ class NodeMethods {
   Task<CallResult> revoke(CallContext c, json p);
   Task<CallResult> invoke(CallContext c, json p);
   // nodes.invoke read typed from the request's text (MethodSpec::text_handler): the local admin
-  // invoking a bridge node connected here, which needs no registry read. nullopt for anything
-  // else, which invoke() then reads.
-  std::optional<Task<CallResult>> invoke_text(const CallContext& c, std::string_view p);
+  // invoking a bridge node, which needs no registry read, answered with no coroutine. False for
+  // anything else, which invoke() then reads.
+  bool invoke_text(const Principal& who, std::string_view p, TextReply& reply);
   Task<CallResult> remove(CallContext c, json p);
 
  private:
@@ -388,31 +388,59 @@ Task<CallResult> NodeMethods::invoke(CallContext c, json p) {
   co_return answer;
 }
 
-std::optional<Task<CallResult>> NodeMethods::invoke_text(const CallContext& c,
-                                                         std::string_view text) {
-  if (c.principal.role != Role::LocalAdmin) return std::nullopt;
+// A hot nodes.invoke waiting for its node: the one allocation such an invoke makes in the core
+// for itself. It answers the caller and frees itself when the router tells it the outcome.
+class InvokeAnswer final : public nodes::InvokeWaiter {
+ public:
+  InvokeAnswer(TextReply reply, std::string node_id, std::string command)
+      : reply_(std::move(reply)), node_id_(std::move(node_id)), command_(std::move(command)) {}
+  const std::string& node_id() const noexcept { return node_id_; }
+  const std::string& command() const noexcept { return command_; }
+
+  void invoke_done(nodes::InvokeResult r) override {
+    std::unique_ptr<InvokeAnswer> self(this);
+    if (r.ok) {
+      // The node's answer spliced as the text it sent, as send_invoke's does.
+      reply_.payload({R"({"ok":true,"payload":)", r.payload_json, "}"});
+      return;
+    }
+    reply_.error(api::ApiError(r.error_code.empty() ? "UNAVAILABLE" : r.error_code, r.error_message,
+                               {{"node", node_id_}, {"command", command_}}));
+  }
+
+ private:
+  TextReply reply_;
+  std::string node_id_;
+  std::string command_;
+};
+
+bool NodeMethods::invoke_text(const Principal& who, std::string_view text, TextReply& reply) {
+  if (who.role != Role::LocalAdmin) return false;
   const std::optional<json_scan::Object> p = json_scan::scan_object(text, json_input::max_depth());
-  if (!p || p->has_escaped_key() || p->has_duplicate_key()) return std::nullopt;
+  if (!p || p->has_escaped_key() || p->has_duplicate_key()) return false;
   const json_scan::Value* node = p->find("node");
   const json_scan::Value* command = p->find("command");
-  if (node == nullptr || command == nullptr) return std::nullopt;
+  if (node == nullptr || command == nullptr) return false;
   const std::optional<std::string_view> node_id = node->plain_string();
   const std::optional<std::string_view> name = command->plain_string();
-  if (!node_id || node_id->empty() || !name || name->empty()) return std::nullopt;
+  if (!node_id || node_id->empty() || !name || name->empty()) return false;
   int64_t ms = s_.default_invoke_timeout.count();
   if (const json_scan::Value* t = p->find("timeoutMs")) {
     const std::optional<int64_t> given = t->int64();
-    if (!given || *given <= 0 || *given > s_.max_invoke_timeout.count()) return std::nullopt;
+    if (!given || *given <= 0 || *given > s_.max_invoke_timeout.count()) return false;
     ms = *given;
   }
   std::string id(*node_id);
   const nodes::ConnectedNode* live = s_.router.find(id);
-  if (live == nullptr || live->kind != "bridge") return std::nullopt;
-  std::string params_json;
+  if (live == nullptr || live->kind != "bridge") return false;
+  std::string_view params_json;
   if (const json_scan::Value* a = p->find("params");
       a != nullptr && a->kind != json_scan::Kind::Null)
-    params_json.assign(a->raw);
-  return send_invoke(std::move(id), std::string(*name), std::move(params_json), ms);
+    params_json = a->raw;
+  auto* answer = new InvokeAnswer(std::move(reply), std::move(id), std::string(*name));
+  s_.router.start_invoke(answer->node_id(), answer->command(), params_json,
+                         std::chrono::milliseconds(ms), *answer);
+  return true;
 }
 
 Task<CallResult> NodeMethods::send_invoke(std::string id, std::string command,
@@ -494,7 +522,9 @@ void register_node_methods(MethodTable& t, NodeServices s) {
   t.add({"nodes.invoke", kPeople,
          "Runs a command the node declared: {node, command, params?, timeoutMs?}.",
          bind(&NodeMethods::invoke), /*concurrent=*/true,
-         [m](const CallContext& c, std::string_view p) { return m->invoke_text(c, p); }});
+         [m](const Principal& who, std::string_view p, TextReply& reply) {
+           return m->invoke_text(who, p, reply);
+         }});
   t.add({"nodes.delete", kPeople,
          "Deletes a node from the registry (its token with it): {node, force?}; an online node "
          "only with force (revoked, disconnected, then deleted).",

@@ -28,6 +28,29 @@ json error_frame(const json& id, const std::string& code, const std::string& mes
   return {{"type", "res"}, {"id", id}, {"ok", false}, {"error", err}};
 }
 
+// A hot method's answers (TextReply), in this dialect's form.
+void send_text_payload(Connection& c, std::string_view id_json,
+                       std::initializer_list<std::string_view> parts) {
+  constexpr std::string_view head = R"({"type":"res","id":)";
+  constexpr std::string_view ok = R"(,"ok":true,"payload":)";
+  size_t size = head.size() + id_json.size() + ok.size() + 1;
+  for (std::string_view part : parts) size += part.size();
+  // Sized once, so that a large payload is copied once.
+  std::string frame;
+  frame.reserve(size);
+  frame.append(head).append(id_json).append(ok);
+  for (std::string_view part : parts) frame.append(part);
+  frame += '}';
+  // Answers completed in one turn (a node's lines of one read) leave in one write.
+  c.send_batched(std::move(frame));
+}
+
+void send_text_error(Connection& c, std::string_view id_json, const api::ApiError& e) {
+  send_json(c, error_frame(json::parse(id_json), e.code(), e.what(), e.details()));
+}
+
+constexpr TextReply::Form kTextReplyForm{&send_text_payload, &send_text_error};
+
 }  // namespace
 
 namespace {
@@ -175,15 +198,9 @@ bool OperatorDialect::on_message_now(Connection& conn, std::string_view message)
   if (spec == nullptr || !spec->concurrent || !spec->text_handler ||
       !spec->roles.count(conn.principal.role))
     return false;
-  std::shared_ptr<Connection> c = conn.shared_from_this();
-  CallContext ctx{c, c->principal};
-  std::optional<Task<CallResult>> call = spec->text_handler(ctx, req->params);
-  if (!call) return false;
-  // The task owns what it keeps: the frame's text is the transport's only until this returns.
-  spawn(
-      answer(c, req->id_json(), std::string(req->method), std::move(*call)), [] {},
-      [](std::exception_ptr) {});
-  return true;
+  // The handler keeps what it needs: the frame's text is the transport's only until this returns.
+  TextReply reply(conn.shared_from_this(), req->id_json(), kTextReplyForm);
+  return spec->text_handler(conn.principal, req->params, reply);
 }
 
 // A frame on_message_now did not take: the DOM way, which owns every error.

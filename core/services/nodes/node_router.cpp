@@ -1,5 +1,7 @@
 #include "services/nodes/node_router.hpp"
 
+#include <charconv>
+
 #include "runtime/gateway_metrics.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/time.hpp"
@@ -24,7 +26,32 @@ metrics::InvokeOutcome outcome_of(const InvokeResult& r, bool timed_out) {
   return r.error_code == "UNAVAILABLE" ? metrics::InvokeOutcome::Unavailable
                                        : metrics::InvokeOutcome::Error;
 }
+
+// The invoke number in an id this router made ("inv-<n>"); 0 for any other text, which no
+// pending invoke has.
+uint64_t invoke_number(std::string_view id) {
+  constexpr std::string_view prefix = "inv-";
+  if (id.size() <= prefix.size() || id.size() > prefix.size() + 19 || !id.starts_with(prefix))
+    return 0;
+  uint64_t n = 0;
+  for (char ch : id.substr(prefix.size())) {
+    if (ch < '0' || ch > '9') return 0;
+    n = n * 10 + static_cast<uint64_t>(ch - '0');
+  }
+  return n;
+}
 }  // namespace
+
+void NodeRouter::start_invoke(const std::string& node_id, const std::string& command,
+                              std::string_view params_json, std::chrono::milliseconds timeout,
+                              InvokeWaiter& waiter) {
+  core::spawn<InvokeResult>(
+      invoke(node_id, command, std::string(params_json), timeout),
+      [&waiter](InvokeResult r) { waiter.invoke_done(std::move(r)); },
+      [&waiter](std::exception_ptr) {
+        waiter.invoke_done(unavailable("the invoke failed inside the gateway"));
+      });
+}
 
 LocalNodeRouter::~LocalNodeRouter() {
   while (!pending_.empty())
@@ -80,94 +107,126 @@ const ConnectedNode* LocalNodeRouter::find(const std::string& node_id) const {
 }
 
 void LocalNodeRouter::fail_pending_of(const NodeLink* link, const std::string& why) {
-  std::vector<std::string> ids;
+  std::vector<uint64_t> ids;
   for (const auto& [id, p] : pending_) {
     if (p.link == link) ids.push_back(id);
   }
   for (const auto& id : ids) finish(id, unavailable(why));
 }
 
-struct LocalNodeRouter::InvokeAwaiter {
+// A task's wait for its invoke: the waiter start_invoke tells, which resumes the task, or lets
+// it go on without suspending when the outcome came at once (a refusal).
+struct LocalNodeRouter::InvokeAwaiter final : InvokeWaiter {
   LocalNodeRouter& router;
-  std::string invoke_id;
   std::string node_id;
-  const NodeLink* link;
+  std::string command;
+  std::string params_json;
   std::chrono::milliseconds timeout;
-  InvokeResult result;
-  bool timed_out = false;
+  std::optional<InvokeResult> result;
+  std::coroutine_handle<> waiting;  // set once the task has suspended
 
-  bool await_ready() const noexcept { return false; }
-  void await_suspend(std::coroutine_handle<> h) {
-    // The awaiter lives in the waiting frame until finish() resumes it, which cancels this. So
-    // the callback needs only the awaiter, and a capture that small is kept inside the
-    // std::function: an invoke's timeout costs no allocation.
-    auto deadline = router.deadlines_.after(timeout, [self = this] {
-      self->timed_out = true;
-      // finish() no longer reads the id once it resumes the waiter (which frees the awaiter).
-      self->router.finish(self->invoke_id,
-                          unavailable("the node did not answer within " +
-                                      std::to_string(self->timeout.count()) + " ms"));
-    });
-    router.pending_.emplace(invoke_id, Pending{node_id, link, h, &result, deadline});
+  InvokeAwaiter(LocalNodeRouter& r, std::string node, std::string cmd, std::string params,
+                std::chrono::milliseconds t)
+      : router(r),
+        node_id(std::move(node)),
+        command(std::move(cmd)),
+        params_json(std::move(params)),
+        timeout(t) {}
+
+  void invoke_done(InvokeResult r) override {
+    result = std::move(r);
+    if (waiting) waiting.resume();  // inside the Sequencer: the task continues here
   }
-  InvokeResult await_resume() { return std::move(result); }
+  bool await_ready() const noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> h) {
+    router.start_invoke(node_id, command, params_json, timeout, *this);
+    if (result) return false;  // refused at once: go on without suspending
+    waiting = h;
+    return true;
+  }
+  InvokeResult await_resume() { return std::move(*result); }
 };
 
 core::Task<InvokeResult> LocalNodeRouter::invoke(std::string node_id, std::string command,
                                                  std::string params_json,
                                                  std::chrono::milliseconds timeout) {
+  InvokeAwaiter awaiter(*this, std::move(node_id), std::move(command), std::move(params_json),
+                        timeout);
+  InvokeResult result = co_await awaiter;
+  co_return result;
+}
+
+void LocalNodeRouter::start_invoke(const std::string& node_id, const std::string& command,
+                                   std::string_view params_json, std::chrono::milliseconds timeout,
+                                   InvokeWaiter& waiter) {
   auto it = nodes_.find(node_id);
   if (it == nodes_.end()) {
     count(metrics::InvokeOutcome::Unavailable);
-    co_return unavailable("node \"" + node_id + "\" is not connected");
+    waiter.invoke_done(unavailable("node \"" + node_id + "\" is not connected"));
+    return;
   }
   ConnectedNode& node = it->second;
   if (!node.commands.count(command)) {
     count(metrics::InvokeOutcome::Refused);
-    co_return unavailable("node \"" + node_id + "\" did not declare the command \"" + command +
-                          "\" when it was paired or re-approved");
+    waiter.invoke_done(unavailable("node \"" + node_id + "\" did not declare the command \"" +
+                                   command + "\" when it was paired or re-approved"));
+    return;
   }
   if (node.in_flight >= max_in_flight_) {
     count(metrics::InvokeOutcome::Refused);
-    co_return unavailable("node \"" + node_id + "\" has " + std::to_string(node.in_flight) +
-                          " invokes in flight (invoke.max_in_flight_per_node)");
+    waiter.invoke_done(unavailable("node \"" + node_id + "\" has " +
+                                   std::to_string(node.in_flight) +
+                                   " invokes in flight (invoke.max_in_flight_per_node)"));
+    return;
   }
-  std::string invoke_id = "inv-" + std::to_string(next_invoke_++);
+  const uint64_t number = next_invoke_++;
+  char id_text[24] = "inv-";
+  const auto id_end = std::to_chars(id_text + 4, id_text + sizeof id_text, number).ptr;
+  const std::string_view invoke_id(id_text, static_cast<size_t>(id_end - id_text));
   std::shared_ptr<NodeLink> link = node.link;  // keeps the link alive while we send
   node.in_flight++;
+  // The callback holds the router and a number, small enough for std::function's own storage:
+  // an invoke's timeout costs no allocation.
+  const core::Deadlines::Id deadline = deadlines_.after(timeout, [this, number] {
+    auto p = pending_.find(number);
+    if (p == pending_.end()) return;
+    finish(number,
+           unavailable("the node did not answer within " +
+                       std::to_string(p->second.timeout.count()) + " ms"),
+           true);
+  });
   const auto sent_at = std::chrono::steady_clock::now();
+  // The node's answer comes through the Sequencer, which this turn holds: it cannot overtake
+  // the registration below. A transport that fails the send closes the link, and that close (a
+  // later turn) fails this invoke like any other in flight.
   link->send_invoke(invoke_id, command, params_json);
-  InvokeAwaiter awaiter{*this, invoke_id, node_id, link.get(), timeout, {}, false};
-  InvokeResult result = co_await awaiter;
-  metrics::instruments().invoke_duration.observe(std::chrono::steady_clock::now() - sent_at);
-  count(outcome_of(result, awaiter.timed_out));
-  if (auto again = nodes_.find(node_id); again != nodes_.end() && again->second.link == link) {
-    again->second.in_flight--;
-  }
-  co_return result;
+  pending_.emplace(number, Pending{node_id, link.get(), &waiter, deadline, sent_at, timeout});
 }
 
-void LocalNodeRouter::complete(const NodeLink* link, const std::string& invoke_id,
+void LocalNodeRouter::complete(const NodeLink* link, std::string_view invoke_id,
                                InvokeResult result) {
-  auto it = pending_.find(invoke_id);
+  const uint64_t number = invoke_number(invoke_id);
+  auto it = pending_.find(number);
   if (it == pending_.end() || it->second.link != link) {
     late_results_++;
     metrics::instruments().invoke_late_results.inc();
     log::get("core")->debug("dropping an invoke result nobody waits for ({})", invoke_id);
     return;
   }
-  finish(invoke_id, std::move(result));
+  finish(number, std::move(result));
 }
 
-void LocalNodeRouter::finish(const std::string& invoke_id, InvokeResult result) {
-  auto it = pending_.find(invoke_id);
+void LocalNodeRouter::finish(uint64_t invoke, InvokeResult result, bool timed_out) {
+  auto it = pending_.find(invoke);
   if (it == pending_.end()) return;
-  // invoke_id may be the key erased here, or the awaiter's that resume() frees: not read again.
   Pending p = std::move(it->second);
   pending_.erase(it);
   deadlines_.cancel(p.deadline);
-  *p.result = std::move(result);
-  p.waiter.resume();  // we are inside the Sequencer: the waiting coroutine continues here
+  metrics::instruments().invoke_duration.observe(std::chrono::steady_clock::now() - p.sent_at);
+  count(outcome_of(result, timed_out));
+  if (auto node = nodes_.find(p.node_id); node != nodes_.end() && node->second.link.get() == p.link)
+    node->second.in_flight--;
+  p.waiter->invoke_done(std::move(result));  // may free the waiter: nothing of it read after
 }
 
 int LocalNodeRouter::disconnect(const std::string& node_id, const std::string& reason) {

@@ -15,6 +15,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -33,14 +34,24 @@ struct InvokeResult {
   std::string error_message;
 };
 
+// Waits for one invoke started with NodeRouter::start_invoke: told its outcome exactly once,
+// inside the Sequencer. Not owned by the router; it must outlive that call.
+class InvokeWaiter {
+ public:
+  virtual void invoke_done(InvokeResult result) = 0;
+
+ protected:
+  ~InvokeWaiter() = default;
+};
+
 // How a dialect reaches one connected node. Called inside the Sequencer.
 class NodeLink {
  public:
   virtual ~NodeLink() = default;
   // `params_json`: one JSON value as text, checked where it came in (json_scan or a DOM's
   // dump); empty when the caller gave none (the frame then carries no params).
-  virtual void send_invoke(const std::string& invoke_id, const std::string& command,
-                           const std::string& params_json) = 0;
+  virtual void send_invoke(std::string_view invoke_id, std::string_view command,
+                           std::string_view params_json) = 0;
   virtual void close(const std::string& reason) = 0;
   virtual std::string transport_name() const = 0;  // "bridge", "ws"
   virtual std::string remote_address() const = 0;
@@ -89,6 +100,13 @@ class NodeRouter {
   virtual core::Task<InvokeResult> invoke(std::string node_id, std::string command,
                                           std::string params_json,
                                           std::chrono::milliseconds timeout) = 0;
+  // The same invoke with no coroutine of the caller's (a hot frame's): `waiter` is told the
+  // outcome once, perhaps before this returns (a refusal). Nothing passed by reference is read
+  // once the waiter is told, so the arguments may be the waiter's own. This default runs
+  // invoke() as a task; LocalNodeRouter needs none.
+  virtual void start_invoke(const std::string& node_id, const std::string& command,
+                            std::string_view params_json, std::chrono::milliseconds timeout,
+                            InvokeWaiter& waiter);
   // Closes the node's connection(s); returns how many were closed.
   virtual int disconnect(const std::string& node_id, const std::string& reason) = 0;
   virtual size_t connected_count() const = 0;
@@ -129,12 +147,15 @@ class LocalNodeRouter final : public NodeRouter {
   void detach(const std::string& node_id, const NodeLink* link,
               const std::string& reason = "connection closed");
   // The node answered invoke `id` on `link`. Unknown or late answers are dropped (and counted).
-  void complete(const NodeLink* link, const std::string& invoke_id, InvokeResult result);
+  void complete(const NodeLink* link, std::string_view invoke_id, InvokeResult result);
 
   bool online(const std::string& node_id) const override { return nodes_.count(node_id) != 0; }
   const ConnectedNode* find(const std::string& node_id) const override;
   core::Task<InvokeResult> invoke(std::string node_id, std::string command, std::string params_json,
                                   std::chrono::milliseconds timeout) override;
+  void start_invoke(const std::string& node_id, const std::string& command,
+                    std::string_view params_json, std::chrono::milliseconds timeout,
+                    InvokeWaiter& waiter) override;
   int disconnect(const std::string& node_id, const std::string& reason) override;
   size_t connected_count() const override { return nodes_.size(); }
   std::vector<const ConnectedNode*> connected_in_org(const std::string& org_id) const override;
@@ -156,15 +177,19 @@ class LocalNodeRouter final : public NodeRouter {
   }
 
  private:
+  // An invoke sent and not answered, keyed by the number in its id ("inv-<n>"). It counts
+  // against its node's in-flight limit until finish() takes it out.
   struct Pending {
     std::string node_id;
     const NodeLink* link;
-    std::coroutine_handle<> waiter;
-    InvokeResult* result;
+    InvokeWaiter* waiter;
     core::Deadlines::Id deadline;
+    std::chrono::steady_clock::time_point sent_at;
+    std::chrono::milliseconds timeout;
   };
   struct InvokeAwaiter;
-  void finish(const std::string& invoke_id, InvokeResult result);
+  // Takes the invoke out, counts its outcome and duration, and tells its waiter.
+  void finish(uint64_t invoke, InvokeResult result, bool timed_out = false);
   void fail_pending_of(const NodeLink* link, const std::string& why);
 
   core::Deadlines& deadlines_;
@@ -176,7 +201,7 @@ class LocalNodeRouter final : public NodeRouter {
   // org -> its connected nodes by id (pointers into nodes_, whose elements never move):
   // routing by selector looks at one org, not every node, and finds each without a lookup.
   std::unordered_map<std::string, std::map<std::string, const ConnectedNode*>> by_org_;
-  std::unordered_map<std::string, Pending> pending_;
+  std::unordered_map<uint64_t, Pending> pending_;
   uint64_t next_invoke_ = 1;
   uint64_t late_results_ = 0;
   void left(const ConnectedNode& node, const std::string& reason);
