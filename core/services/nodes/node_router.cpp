@@ -31,13 +31,14 @@ metrics::InvokeOutcome outcome_of(const InvokeResult& r, bool timed_out) {
 // pending invoke has.
 uint64_t invoke_number(std::string_view id) {
   constexpr std::string_view prefix = "inv-";
-  if (id.size() <= prefix.size() || id.size() > prefix.size() + 19 || !id.starts_with(prefix))
-    return 0;
+  if (!id.starts_with(prefix)) return 0;
+  const char* first = id.data() + prefix.size();
+  const char* last = id.data() + id.size();
   uint64_t n = 0;
-  for (char ch : id.substr(prefix.size())) {
-    if (ch < '0' || ch > '9') return 0;
-    n = n * 10 + static_cast<uint64_t>(ch - '0');
-  }
+  const auto [end, error] = std::from_chars(first, last, n);
+  // Digits only, all of them, in range (from_chars takes no sign or space, but a leading '+'
+  // or a trailing byte would otherwise pass unread).
+  if (error != std::errc() || end != last || first == last) return 0;
   return n;
 }
 }  // namespace
@@ -54,8 +55,9 @@ void NodeRouter::start_invoke(const std::string& node_id, const std::string& com
 }
 
 LocalNodeRouter::~LocalNodeRouter() {
-  while (!pending_.empty())
-    finish(pending_.begin()->first, unavailable("the gateway is shutting down"));
+  std::vector<uint64_t> keys;
+  pending_.for_each([&](uint64_t key, const Pending&) { keys.push_back(key); });
+  for (uint64_t key : keys) finish(key, unavailable("the gateway is shutting down"));
 }
 
 void LocalNodeRouter::attach(ConnectedNode node) {
@@ -108,9 +110,9 @@ const ConnectedNode* LocalNodeRouter::find(const std::string& node_id) const {
 
 void LocalNodeRouter::fail_pending_of(const NodeLink* link, const std::string& why) {
   std::vector<uint64_t> ids;
-  for (const auto& [id, p] : pending_) {
-    if (p.link == link) ids.push_back(id);
-  }
+  pending_.for_each([&](uint64_t key, const Pending& p) {
+    if (p.link == link) ids.push_back(key);
+  });
   for (const auto& id : ids) finish(id, unavailable(why));
 }
 
@@ -179,35 +181,35 @@ void LocalNodeRouter::start_invoke(const std::string& node_id, const std::string
                                    " invokes in flight (invoke.max_in_flight_per_node)"));
     return;
   }
-  const uint64_t number = next_invoke_++;
-  char id_text[24] = "inv-";
-  const auto id_end = std::to_chars(id_text + 4, id_text + sizeof id_text, number).ptr;
-  const std::string_view invoke_id(id_text, static_cast<size_t>(id_end - id_text));
   std::shared_ptr<NodeLink> link = node.link;  // keeps the link alive while we send
   node.in_flight++;
-  // The callback holds the router and a number, small enough for std::function's own storage:
+  const uint64_t key = pending_.insert(
+      Pending{node_id, link.get(), &waiter, 0, std::chrono::steady_clock::now(), timeout});
+  // The callback holds the router and the key, small enough for std::function's own storage:
   // an invoke's timeout costs no allocation.
-  const core::Deadlines::Id deadline = deadlines_.after(timeout, [this, number] {
-    auto p = pending_.find(number);
-    if (p == pending_.end()) return;
-    finish(number,
-           unavailable("the node did not answer within " +
-                       std::to_string(p->second.timeout.count()) + " ms"),
-           true);
+  pending_.find(key)->deadline = deadlines_.after(timeout, [this, key] {
+    const Pending* p = pending_.find(key);
+    if (p == nullptr) return;
+    finish(
+        key,
+        unavailable("the node did not answer within " + std::to_string(p->timeout.count()) + " ms"),
+        true);
   });
-  const auto sent_at = std::chrono::steady_clock::now();
-  // The node's answer comes through the Sequencer, which this turn holds: it cannot overtake
-  // the registration below. A transport that fails the send closes the link, and that close (a
-  // later turn) fails this invoke like any other in flight.
-  link->send_invoke(invoke_id, command, params_json);
-  pending_.emplace(number, Pending{node_id, link.get(), &waiter, deadline, sent_at, timeout});
+  // The id names the pending entry, so the answer finds it without a lookup of its own. The
+  // answer comes through the Sequencer, which this turn holds, so it cannot overtake this send;
+  // a transport that fails the send closes the link, and that close (a later turn) fails the
+  // invoke like any other in flight.
+  char id_text[32] = "inv-";
+  const auto id_end = std::to_chars(id_text + 4, id_text + sizeof id_text, key).ptr;
+  link->send_invoke(std::string_view(id_text, static_cast<size_t>(id_end - id_text)), command,
+                    params_json);
 }
 
 void LocalNodeRouter::complete(const NodeLink* link, std::string_view invoke_id,
                                InvokeResult result) {
   const uint64_t number = invoke_number(invoke_id);
-  auto it = pending_.find(number);
-  if (it == pending_.end() || it->second.link != link) {
+  const Pending* p = pending_.find(number);
+  if (p == nullptr || p->link != link) {
     late_results_++;
     metrics::instruments().invoke_late_results.inc();
     log::get("core")->debug("dropping an invoke result nobody waits for ({})", invoke_id);
@@ -217,10 +219,9 @@ void LocalNodeRouter::complete(const NodeLink* link, std::string_view invoke_id,
 }
 
 void LocalNodeRouter::finish(uint64_t invoke, InvokeResult result, bool timed_out) {
-  auto it = pending_.find(invoke);
-  if (it == pending_.end()) return;
-  Pending p = std::move(it->second);
-  pending_.erase(it);
+  std::optional<Pending> taken = pending_.take(invoke);
+  if (!taken) return;
+  Pending& p = *taken;
   deadlines_.cancel(p.deadline);
   metrics::instruments().invoke_duration.observe(std::chrono::steady_clock::now() - p.sent_at);
   count(outcome_of(result, timed_out));

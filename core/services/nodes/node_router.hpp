@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "runtime/deadlines.hpp"
+#include "runtime/slot_map.hpp"
 #include "runtime/task.hpp"
 #include "services/nodes/host_capabilities.hpp"
 
@@ -177,7 +178,7 @@ class LocalNodeRouter final : public NodeRouter {
   }
 
  private:
-  // An invoke sent and not answered, keyed by the number in its id ("inv-<n>"). It counts
+  // An invoke sent and not answered, named by the number in its id ("inv-<key>"). It counts
   // against its node's in-flight limit until finish() takes it out.
   struct Pending {
     std::string node_id;
@@ -201,8 +202,7 @@ class LocalNodeRouter final : public NodeRouter {
   // org -> its connected nodes by id (pointers into nodes_, whose elements never move):
   // routing by selector looks at one org, not every node, and finds each without a lookup.
   std::unordered_map<std::string, std::map<std::string, const ConnectedNode*>> by_org_;
-  std::unordered_map<uint64_t, Pending> pending_;
-  uint64_t next_invoke_ = 1;
+  core::SlotMap<Pending> pending_;
   uint64_t late_results_ = 0;
   void left(const ConnectedNode& node, const std::string& reason);
   std::vector<NodeRouterObserver*> observers_;
