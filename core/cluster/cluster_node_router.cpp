@@ -245,6 +245,39 @@ void ClusterNodeRouter::instance_lost(const std::string& instance, const std::st
   if (on_instance_lost_ && !restarted) on_instance_lost_(instance);
 }
 
+namespace {
+// Another instance's invoke of a node held here: waits on the local router with no task, and
+// answers on the bus when told. Frees itself then. The router's bus may be gone by then (this
+// instance stopping), which `alive` says.
+class ServedInvoke final : public nodes::InvokeWaiter {
+ public:
+  ServedInvoke(host::Bus& bus, std::weak_ptr<bool> alive, std::string reply_to, std::string node_id,
+               std::string command, std::string params_json)
+      : bus_(bus),
+        alive_(std::move(alive)),
+        reply_to_(std::move(reply_to)),
+        node_id_(std::move(node_id)),
+        command_(std::move(command)),
+        params_json_(std::move(params_json)) {}
+  void start(nodes::LocalNodeRouter& local, std::chrono::milliseconds timeout) {
+    local.start_invoke(node_id_, command_, params_json_, timeout, *this);
+  }
+  void invoke_done(nodes::InvokeResult r) override {
+    std::unique_ptr<ServedInvoke> self(this);
+    auto alive = alive_.lock();
+    if (alive && *alive) bus_.publish(reply_to_, invoke_reply_to_wire(r));
+  }
+
+ private:
+  host::Bus& bus_;
+  std::weak_ptr<bool> alive_;
+  std::string reply_to_;
+  std::string node_id_;
+  std::string command_;
+  std::string params_json_;
+};
+}  // namespace
+
 void ClusterNodeRouter::serve_invoke(std::string reply_to, const std::string& data) {
   if (reply_to.empty()) return;
   json m = json::parse(data, nullptr, false);
@@ -254,27 +287,13 @@ void ClusterNodeRouter::serve_invoke(std::string reply_to, const std::string& da
     return;
   }
   auto timeout = std::chrono::milliseconds(m.value("timeoutMs", int64_t{30000}));
-  std::weak_ptr<bool> alive = alive_;
-  auto reply = [this, alive, reply_to](const nodes::InvokeResult& r) {
-    auto a = alive.lock();
-    if (a && *a) bus_.publish(reply_to, invoke_reply_to_wire(r));
-  };
   auto given = m.find("params");
   std::string params_json = given == m.end() || given->is_null()
                                 ? std::string()
                                 : json_write::dump(*given, json::error_handler_t::replace);
-  core::spawn(local_.invoke(m["nodeId"].get<std::string>(), m["command"].get<std::string>(),
-                            std::move(params_json), timeout),
-              std::function<void(nodes::InvokeResult)>(reply), [reply](std::exception_ptr e) {
-                std::string what = "internal error";
-                try {
-                  std::rethrow_exception(e);
-                } catch (const std::exception& ex) {
-                  what = ex.what();
-                } catch (...) {
-                }
-                reply(unavailable(what));
-              });
+  auto* served = new ServedInvoke(bus_, alive_, std::move(reply_to), m["nodeId"].get<std::string>(),
+                                  m["command"].get<std::string>(), std::move(params_json));
+  served->start(local_, timeout);  // may answer, and free it, before it returns
 }
 
 void ClusterNodeRouter::serve_control(const std::string& data) {
