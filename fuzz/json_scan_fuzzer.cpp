@@ -10,7 +10,8 @@
 //  - build_dom takes only what is_value takes, and builds exactly nlohmann's DOM (number types
 //    included);
 //  - view_request and view_invoke_res read what the DOM path reads from the same frame (type,
-//    id, method, params; id, ok, the node's payload) and nothing it would refuse;
+//    id, method, params; id, ok, the node's payload) and nothing it would refuse, and a
+//    request's params members, read in the frame's pass, are a scan of the params alone;
 //  - read_dispatch_request (a dispatch-async body) takes only what parse_dispatch_request takes
 //    from the DOM, and reads the same request, its payload's text parsing to the DOM's payload;
 //  - read_execute_result (a node host's execute_result) takes only frames the DOM's reading
@@ -87,6 +88,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto params = dom.find("params");
     const json expected = params == dom.end() || params->is_null() ? json::object() : *params;
     FUZZ_CHECK(ji::parse(req->params) == expected, "params differ");
+    // The params' members, read in the frame's pass, are those a scan of the params alone gives.
+    const auto alone = js::scan_object(req->params, depth);
+    FUZZ_CHECK(alone.has_value(), "params a scan of their own refuses");
+    const js::Object& members = req->params_members;
+    FUZZ_CHECK(members.size() == alone->size(), "params' member count differs");
+    FUZZ_CHECK(members.has_escaped_key() == alone->has_escaped_key(), "escaped key flag differs");
+    FUZZ_CHECK(members.has_duplicate_key() == alone->has_duplicate_key(), "duplicate flag differs");
+    for (size_t i = 0; i < members.size(); ++i) {
+      FUZZ_CHECK(members[i].key == (*alone)[i].key, "a params key differs");
+      FUZZ_CHECK(members[i].value.raw == (*alone)[i].value.raw, "a params value differs");
+      FUZZ_CHECK(members[i].value.kind == (*alone)[i].value.kind, "a params kind differs");
+    }
   }
 
   if (const auto res = vespid::core::view_invoke_res(text, depth)) {

@@ -262,7 +262,7 @@ class ServedInvoke final : public nodes::InvokeWaiter {
   void start(nodes::LocalNodeRouter& local, std::chrono::milliseconds timeout) {
     local.start_invoke(node_id_, command_, params_json_, timeout, *this);
   }
-  void invoke_done(nodes::InvokeResult r) override {
+  void invoke_done(nodes::InvokeResult&& r) override {
     std::unique_ptr<ServedInvoke> self(this);
     auto alive = alive_.lock();
     if (alive && *alive) bus_.publish(reply_to_, invoke_reply_to_wire(r));

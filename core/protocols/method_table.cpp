@@ -21,7 +21,9 @@ void TextReply::error(const api::ApiError& e) {
 
 void MethodTable::add(MethodSpec spec) {
   std::string name = spec.name;
-  methods_[name] = std::move(spec);
+  auto [it, added] = methods_.insert_or_assign(std::move(name), std::move(spec));
+  (void)added;
+  by_name_[it->first] = &it->second;
 }
 
 Task<CallResult> MethodTable::call(CallContext ctx, std::string method,

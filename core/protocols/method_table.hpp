@@ -12,7 +12,9 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
+#include "json_scan.hpp"
 #include "runtime/api_error.hpp"
 #include "runtime/task.hpp"
 #include "services/identity/principal.hpp"
@@ -65,14 +67,15 @@ class TextReply {
   const Form* form_;
 };
 
-// A hot method's second entry: its params as the request's text (one object, already checked by
-// json_scan), read typed, without a DOM, by the caller `who` (the connection's principal). It
+// A hot method's second entry: its params as the request's members (one object, already checked
+// by json_scan, spans of the frame's text), read typed, without a DOM, by the caller `who` (the
+// connection's principal). It
 // takes the call by moving `reply` out and answering through it, now or when its result comes,
 // and returns true; or it returns false, `reply` untouched, for anything it does not read that
 // way, and the call goes to the MethodHandler with the parsed params, which owns every error.
 // The text lives only during the call: the handler keeps its own copy of what it needs.
 using TextHandler =
-    std::function<bool(const Principal& who, std::string_view params, TextReply& reply)>;
+    std::function<bool(const Principal& who, const json_scan::Object& params, TextReply& reply)>;
 
 struct MethodSpec {
   std::string name;
@@ -90,16 +93,21 @@ struct MethodSpec {
 
 class MethodTable {
  public:
+  MethodTable() = default;
+  // by_name_ points into methods_: a copy would point into the original.
+  MethodTable(const MethodTable&) = delete;
+  MethodTable& operator=(const MethodTable&) = delete;
   void add(MethodSpec spec);
   // Throws api::ApiError: METHOD_NOT_FOUND, UNAUTHORIZED (anonymous), FORBIDDEN (role).
   Task<CallResult> call(CallContext ctx, std::string method, nlohmann::json params) const;
   const std::map<std::string, MethodSpec, std::less<>>& methods() const noexcept {
     return methods_;
   }
-  // The method's spec, or nullptr.
+  // The method's spec, or nullptr. One hash, not a walk down the sorted map with a string
+  // compare per level: every operator frame asks.
   const MethodSpec* find(std::string_view method) const {
-    auto it = methods_.find(method);
-    return it == methods_.end() ? nullptr : &it->second;
+    auto it = by_name_.find(method);
+    return it == by_name_.end() ? nullptr : it->second;
   }
   bool concurrent(const std::string& method) const {
     auto it = methods_.find(method);
@@ -107,7 +115,9 @@ class MethodTable {
   }
 
  private:
-  std::map<std::string, MethodSpec, std::less<>> methods_;
+  std::map<std::string, MethodSpec, std::less<>> methods_;  // sorted, for listings
+  // The same specs by name; the views are the map's keys, which never move.
+  std::unordered_map<std::string_view, const MethodSpec*> by_name_;
 };
 
 }  // namespace vespid::core

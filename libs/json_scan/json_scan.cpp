@@ -500,42 +500,81 @@ std::optional<int64_t> Value::int64() const {
 }
 
 const Value* Object::find(std::string_view key) const {
+  // Keys of one frame mostly differ in length or first byte: those are told apart without a
+  // call to memcmp.
   for (std::size_t i = 0; i < count_; ++i) {
-    if (members_[i].key == key) return &members_[i].value;
+    const std::string_view k = members_.at[i].key;
+    if (k.size() != key.size()) continue;
+    if (k.empty() || (k[0] == key[0] && std::memcmp(k.data(), key.data(), k.size()) == 0))
+      return &members_.at[i].value;
   }
   return nullptr;
 }
 
-std::optional<Object> scan_object(std::string_view text, int max_depth) {
-  if (max_depth < 1) return std::nullopt;
-  Scanner s(text, max_depth);
-  s.skip_ws();
-  if (!s.eat('{')) return std::nullopt;
-  Object obj;
-  s.skip_ws();
-  if (!s.eat('}')) {
+// Reads an object's members into an Object (its friend), at any depth.
+struct ObjectScan {
+  // The object at s.pos(), `depth` containers already open around it; when `inner` is given,
+  // the member named `inner_key` whose value is an object has its members read into it too.
+  static bool members(Scanner& s, int depth, Object& obj, std::string_view inner_key,
+                      Object* inner) {
+    if (depth + 1 > s.max_depth() || !s.eat('{')) return false;
+    obj.count_ = 0;
+    obj.escaped_key_ = obj.duplicate_key_ = false;
+    s.skip_ws();
+    if (s.eat('}')) return true;
     for (;;) {
-      if (obj.count_ == Object::kMaxMembers || !s.peek('"')) return std::nullopt;
-      Member& m = obj.members_[obj.count_];
+      if (obj.count_ == Object::kMaxMembers || !s.peek('"')) return false;
+      Member& m = obj.members_.at[obj.count_];
+      m = Member{};
       const char* key_start = s.pos() + 1;
-      if (!s.string(m.key_escaped)) return std::nullopt;
+      if (!s.string(m.key_escaped)) return false;
       m.key = std::string_view(key_start, static_cast<std::size_t>(s.pos() - 1 - key_start));
       s.skip_ws();
-      if (!s.eat(':')) return std::nullopt;
+      if (!s.eat(':')) return false;
       s.skip_ws();
-      if (!s.value(1, m.value)) return std::nullopt;
+      if (inner != nullptr && !m.key_escaped && m.key == inner_key && s.peek('{')) {
+        const char* start = s.pos();
+        if (!members(s, depth + 1, *inner, {}, nullptr)) return false;
+        m.value.kind = Kind::Object;
+        m.value.raw = std::string_view(start, static_cast<std::size_t>(s.pos() - start));
+      } else if (!s.value(depth + 1, m.value)) {
+        return false;
+      }
       obj.escaped_key_ = obj.escaped_key_ || m.key_escaped;
       if (obj.find(m.key) != nullptr) obj.duplicate_key_ = true;
       ++obj.count_;
       s.skip_ws();
-      if (s.eat('}')) break;
-      if (!s.eat(',')) return std::nullopt;
+      if (s.eat('}')) return true;
+      if (!s.eat(',')) return false;
       s.skip_ws();
     }
   }
-  s.skip_ws();
-  if (!s.at_end()) return std::nullopt;
-  return obj;
+
+  static std::optional<Object> top(std::string_view text, int max_depth, std::string_view inner_key,
+                                   Object* inner) {
+    // Built where the caller's optional is, not copied into it (768 bytes): one named result,
+    // returned on every path, so the return is elided.
+    std::optional<Object> out(std::in_place);
+    if (inner != nullptr) inner->count_ = 0;
+    Scanner s(text, max_depth);
+    s.skip_ws();
+    bool ok = members(s, 0, *out, inner_key, inner);
+    if (ok) {
+      s.skip_ws();
+      ok = s.at_end();
+    }
+    if (!ok) out.reset();
+    return out;
+  }
+};
+
+std::optional<Object> scan_object(std::string_view text, int max_depth) {
+  return ObjectScan::top(text, max_depth, {}, nullptr);
+}
+
+std::optional<Object> scan_object(std::string_view text, int max_depth, std::string_view inner_key,
+                                  Object& inner) {
+  return ObjectScan::top(text, max_depth, inner_key, &inner);
 }
 
 bool is_value(std::string_view text, int max_depth) {

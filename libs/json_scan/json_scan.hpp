@@ -60,6 +60,10 @@ class Object {
  public:
   static constexpr std::size_t kMaxMembers = 16;
 
+  // User-provided, so that a value-initialised Object (`std::optional<Object>(std::in_place)`)
+  // is not zeroed first: its slots are written as members are scanned.
+  Object() noexcept {}
+
   // The member named `key`, or nullptr. Keys are compared as written: a caller that meets
   // has_escaped_key() or has_duplicate_key() should take the DOM path, where "n\u006fde" is
   // "node" and the last of two equal keys wins.
@@ -67,11 +71,16 @@ class Object {
   bool has_escaped_key() const noexcept { return escaped_key_; }
   bool has_duplicate_key() const noexcept { return duplicate_key_; }
   std::size_t size() const noexcept { return count_; }
-  const Member& operator[](std::size_t i) const { return members_[i]; }
+  const Member& operator[](std::size_t i) const { return members_.at[i]; }
 
  private:
-  friend std::optional<Object> scan_object(std::string_view text, int max_depth);
-  std::array<Member, kMaxMembers> members_{};
+  friend struct ObjectScan;
+  // Left unwritten until a member is scanned into it: a frame fills two to six of the sixteen,
+  // and clearing the rest (768 bytes) cost more than the scan of a small frame's keys.
+  union Slots {
+    Slots() noexcept {}
+    Member at[kMaxMembers];
+  } members_;
   std::size_t count_ = 0;
   bool escaped_key_ = false;
   bool duplicate_key_ = false;
@@ -80,6 +89,13 @@ class Object {
 // `text` as one JSON object (whitespace around it allowed) no deeper than `max_depth` levels,
 // with its members; nullopt when it is anything else, malformed, or has too many members.
 std::optional<Object> scan_object(std::string_view text, int max_depth);
+
+// The same, and in the same pass the members of the top-level member `inner_key` when it is an
+// object (a request's params), into `inner`: a caller that reads both levels scans once. When
+// that member is absent or not an object, `inner` is left empty. Too many members in either
+// gives nullopt.
+std::optional<Object> scan_object(std::string_view text, int max_depth, std::string_view inner_key,
+                                  Object& inner);
 
 // True when `text` is exactly one JSON value (whitespace around it allowed) no deeper than
 // `max_depth` levels. Builds nothing.

@@ -263,12 +263,18 @@ TEST(RequestView, ReadsThePlainShapeOnly) {
   EXPECT_EQ(req->id_json(), R"("a1")");
   EXPECT_EQ(req->method, "nodes.invoke");
   EXPECT_EQ(req->params, R"({"node":"n","command":"c"})");
+  // The params' members come from the same pass, as spans of the frame.
+  ASSERT_EQ(req->params_members.size(), 2u);
+  ASSERT_NE(req->params_members.find("command"), nullptr);
+  EXPECT_EQ(req->params_members.find("command")->plain_string(), "c");
+  EXPECT_EQ(req->params_members[0].key, "node");
 
   auto numbered = view_request(R"({"type":"req","id":-12,"method":"m"})", 64);
   ASSERT_TRUE(numbered);
   EXPECT_EQ(numbered->id(), -12);
   EXPECT_EQ(numbered->id_json(), "-12");
   EXPECT_EQ(numbered->params, "{}");
+  EXPECT_EQ(numbered->params_members.size(), 0u);
 
   // Everything else is the DOM path's to answer.
   for (const char* other : {
@@ -283,6 +289,37 @@ TEST(RequestView, ReadsThePlainShapeOnly) {
        }) {
     EXPECT_FALSE(view_request(other, 64)) << other;
   }
+}
+
+// scan_object's second form reads one member's object in the same pass, at its depth: nested
+// objects below it are checked but not read, a second object under the same key replaces the
+// first (and the duplicate is flagged), and the depth cap counts it as the scan of it alone would.
+TEST(JsonScan, AnInnerObjectsMembersAreReadInTheSamePass) {
+  js::Object inner;
+  auto outer = js::scan_object(R"({"a":1,"p":{"x":{"deep":[1]},"y":"z"},"b":2})", 64, "p", inner);
+  ASSERT_TRUE(outer);
+  EXPECT_EQ(outer->size(), 3u);
+  EXPECT_EQ(outer->find("p")->kind, js::Kind::Object);
+  EXPECT_EQ(outer->find("p")->raw, R"({"x":{"deep":[1]},"y":"z"})");
+  ASSERT_EQ(inner.size(), 2u);
+  EXPECT_EQ(inner.find("x")->raw, R"({"deep":[1]})");
+  EXPECT_EQ(inner.find("y")->plain_string(), "z");
+
+  auto twice = js::scan_object(R"({"p":{"old":1},"p":{"new":2}})", 64, "p", inner);
+  ASSERT_TRUE(twice);
+  EXPECT_TRUE(twice->has_duplicate_key());
+  EXPECT_EQ(inner.size(), 1u);
+  EXPECT_NE(inner.find("new"), nullptr);
+
+  auto not_object = js::scan_object(R"({"p":[1,2]})", 64, "p", inner);
+  ASSERT_TRUE(not_object);
+  EXPECT_EQ(inner.size(), 0u) << "a member that is not an object leaves the inner one empty";
+
+  // Depth: {"p":{"q":[]}} is three levels deep.
+  EXPECT_TRUE(js::scan_object(R"({"p":{"q":[]}})", 3, "p", inner));
+  EXPECT_FALSE(js::scan_object(R"({"p":{"q":[]}})", 2, "p", inner));
+  EXPECT_FALSE(js::scan_object(R"({"p":{"q":[]}})", 2));
+  EXPECT_FALSE(js::scan_object(R"({"p":{"q":1)", 64, "p", inner)) << "unterminated";
 }
 
 TEST(InvokeResView, ReadsAPlainSuccessAndLeavesTheRestToTheDomPath) {

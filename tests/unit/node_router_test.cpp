@@ -164,7 +164,7 @@ TEST_F(Router, ALateAnswerIsDroppedAndCounted) {
 // What a hot frame waits with: told once, inside the call for a refusal, later for an answer.
 struct CountingWaiter final : InvokeWaiter {
   std::vector<InvokeResult> told;
-  void invoke_done(InvokeResult r) override { told.push_back(std::move(r)); }
+  void invoke_done(InvokeResult&& r) override { told.push_back(std::move(r)); }
 };
 
 TEST_F(Router, AWaiterIsToldOnceAtOnceForARefusalAndLaterForAnAnswer) {

@@ -62,7 +62,7 @@ class NodeMethods {
   // nodes.invoke read typed from the request's text (MethodSpec::text_handler): the local admin
   // invoking a bridge node, which needs no registry read, answered with no coroutine. False for
   // anything else, which invoke() then reads.
-  bool invoke_text(const Principal& who, std::string_view p, TextReply& reply);
+  bool invoke_text(const Principal& who, const json_scan::Object& p, TextReply& reply);
   Task<CallResult> remove(CallContext c, json p);
 
  private:
@@ -397,7 +397,7 @@ class InvokeAnswer final : public nodes::InvokeWaiter {
   const std::string& node_id() const noexcept { return node_id_; }
   const std::string& command() const noexcept { return command_; }
 
-  void invoke_done(nodes::InvokeResult r) override {
+  void invoke_done(nodes::InvokeResult&& r) override {
     std::unique_ptr<InvokeAnswer> self(this);
     if (r.ok) {
       // The node's answer spliced as the text it sent, as send_invoke's does.
@@ -414,10 +414,11 @@ class InvokeAnswer final : public nodes::InvokeWaiter {
   std::string command_;
 };
 
-bool NodeMethods::invoke_text(const Principal& who, std::string_view text, TextReply& reply) {
+bool NodeMethods::invoke_text(const Principal& who, const json_scan::Object& params,
+                              TextReply& reply) {
   if (who.role != Role::LocalAdmin) return false;
-  const std::optional<json_scan::Object> p = json_scan::scan_object(text, json_input::max_depth());
-  if (!p || p->has_escaped_key() || p->has_duplicate_key()) return false;
+  const json_scan::Object* p = &params;
+  if (p->has_escaped_key() || p->has_duplicate_key()) return false;
   const json_scan::Value* node = p->find("node");
   const json_scan::Value* command = p->find("command");
   if (node == nullptr || command == nullptr) return false;
@@ -522,7 +523,7 @@ void register_node_methods(MethodTable& t, NodeServices s) {
   t.add({"nodes.invoke", kPeople,
          "Runs a command the node declared: {node, command, params?, timeoutMs?}.",
          bind(&NodeMethods::invoke), /*concurrent=*/true,
-         [m](const Principal& who, std::string_view p, TextReply& reply) {
+         [m](const Principal& who, const json_scan::Object& p, TextReply& reply) {
            return m->invoke_text(who, p, reply);
          }});
   t.add({"nodes.delete", kPeople,

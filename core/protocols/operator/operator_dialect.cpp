@@ -200,7 +200,7 @@ bool OperatorDialect::on_message_now(Connection& conn, std::string_view message)
     return false;
   // The handler keeps what it needs: the frame's text is the transport's only until this returns.
   TextReply reply(conn.shared_from_this(), req->id_json(), kTextReplyForm);
-  return spec->text_handler(conn.principal, req->params, reply);
+  return spec->text_handler(conn.principal, req->params_members, reply);
 }
 
 // A frame on_message_now did not take: the DOM way, which owns every error.

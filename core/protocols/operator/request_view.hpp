@@ -10,14 +10,22 @@
 #include <string>
 #include <string_view>
 
+#include "json_scan.hpp"
+
 namespace vespid::core {
 
 struct RequestView {
+  // User-provided, so that a value-initialised view is not zeroed first (params_members is 768
+  // bytes that a scan writes as it goes).
+  RequestView() noexcept {}
+
   // Spans of the frame's text: valid while it lives.
   std::string_view id_string;  // when the id is a string
   std::optional<int64_t> id_integer;
   std::string_view method;
   std::string_view params;  // one object; "{}" when absent or null
+  // The params' members, read in the same pass as the frame (empty when absent or null).
+  json_scan::Object params_members;
 
   nlohmann::json id() const {
     return id_integer ? nlohmann::json(*id_integer) : nlohmann::json(std::string(id_string));
@@ -35,7 +43,8 @@ struct RequestView {
   }
 };
 
-// `frame` as a plain `req`, or nullopt. `max_depth` as json_input::max_depth().
+// `frame` as a plain `req`, or nullopt. `max_depth` as json_input::max_depth(). One scan reads
+// the frame and its params' members.
 std::optional<RequestView> view_request(std::string_view frame, int max_depth);
 
 }  // namespace vespid::core

@@ -135,7 +135,7 @@ struct LocalNodeRouter::InvokeAwaiter final : InvokeWaiter {
         params_json(std::move(params)),
         timeout(t) {}
 
-  void invoke_done(InvokeResult r) override {
+  void invoke_done(InvokeResult&& r) override {
     result = std::move(r);
     if (waiting) waiting.resume();  // inside the Sequencer: the task continues here
   }
@@ -206,7 +206,7 @@ void LocalNodeRouter::start_invoke(const std::string& node_id, const std::string
 }
 
 void LocalNodeRouter::complete(const NodeLink* link, std::string_view invoke_id,
-                               InvokeResult result) {
+                               InvokeResult&& result) {
   const uint64_t number = invoke_number(invoke_id);
   const Pending* p = pending_.find(number);
   if (p == nullptr || p->link != link) {
@@ -218,7 +218,7 @@ void LocalNodeRouter::complete(const NodeLink* link, std::string_view invoke_id,
   finish(number, std::move(result));
 }
 
-void LocalNodeRouter::finish(uint64_t invoke, InvokeResult result, bool timed_out) {
+void LocalNodeRouter::finish(uint64_t invoke, InvokeResult&& result, bool timed_out) {
   std::optional<Pending> taken = pending_.take(invoke);
   if (!taken) return;
   Pending& p = *taken;

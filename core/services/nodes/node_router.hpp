@@ -39,7 +39,7 @@ struct InvokeResult {
 // inside the Sequencer. Not owned by the router; it must outlive that call.
 class InvokeWaiter {
  public:
-  virtual void invoke_done(InvokeResult result) = 0;
+  virtual void invoke_done(InvokeResult&& result) = 0;
 
  protected:
   ~InvokeWaiter() = default;
@@ -148,7 +148,7 @@ class LocalNodeRouter final : public NodeRouter {
   void detach(const std::string& node_id, const NodeLink* link,
               const std::string& reason = "connection closed");
   // The node answered invoke `id` on `link`. Unknown or late answers are dropped (and counted).
-  void complete(const NodeLink* link, std::string_view invoke_id, InvokeResult result);
+  void complete(const NodeLink* link, std::string_view invoke_id, InvokeResult&& result);
 
   bool online(const std::string& node_id) const override { return nodes_.count(node_id) != 0; }
   const ConnectedNode* find(const std::string& node_id) const override;
@@ -190,7 +190,7 @@ class LocalNodeRouter final : public NodeRouter {
   };
   struct InvokeAwaiter;
   // Takes the invoke out, counts its outcome and duration, and tells its waiter.
-  void finish(uint64_t invoke, InvokeResult result, bool timed_out = false);
+  void finish(uint64_t invoke, InvokeResult&& result, bool timed_out = false);
   void fail_pending_of(const NodeLink* link, const std::string& why);
 
   core::Deadlines& deadlines_;
