@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <optional>
 
 #include "runtime/loop.hpp"
 #include "runtime/sequencer.hpp"
@@ -36,49 +37,20 @@ Deadlines::~Deadlines() {
 }
 
 Deadlines::Id Deadlines::at(Clock::time_point when, std::function<void()> fn) {
-  uint32_t index;
-  if (!free_slots_.empty()) {
-    index = free_slots_.back();
-    free_slots_.pop_back();
-  } else {
-    index = static_cast<uint32_t>(slots_.size());
-    slots_.emplace_back();
-  }
-  Slot& slot = slots_[index];
-  slot.fn = std::move(fn);
-  slot.live = true;
-  ++live_;
-  const Id id = make_id(index, slot.generation);
+  const Id id = fns_.insert(std::move(fn));
   heap_.push_back(Entry{when, next_order_++, id});
   std::push_heap(heap_.begin(), heap_.end(), later<Entry>);
   if (when < armed_for_) rearm();
   return id;
 }
 
-Deadlines::Slot* Deadlines::live_slot(Id id) noexcept {
-  const auto index = static_cast<uint32_t>(id & 0xffffffffu);
-  const auto generation = static_cast<uint32_t>(id >> 32);
-  if (index >= slots_.size()) return nullptr;
-  Slot& slot = slots_[index];
-  return slot.live && slot.generation == generation ? &slot : nullptr;
-}
-
-void Deadlines::end_slot(uint32_t index) noexcept {
-  Slot& slot = slots_[index];
-  slot.live = false;
-  slot.fn = nullptr;
-  if (++slot.generation == 0) slot.generation = 1;  // keeps ids non-zero
-  --live_;
-  free_slots_.push_back(index);
-}
-
 void Deadlines::cancel(Id id) {
-  if (live_slot(id) == nullptr) return;
-  end_slot(static_cast<uint32_t>(id & 0xffffffffu));
+  if (!fns_.take(id)) return;
   // Its heap entry stays until it comes up or a sweep takes it. The timer may then fire early
   // for nothing; fire_due copes, and re-arming on every cancel would cost a loop post per
   // cancelled invoke.
-  if (heap_.size() - live_ > std::max(live_, kSweepFloor)) sweep_cancelled();
+  const size_t live = fns_.size();
+  if (heap_.size() - live > std::max(live, kSweepFloor)) sweep_cancelled();
 }
 
 void Deadlines::pop_entry() {
@@ -87,13 +59,13 @@ void Deadlines::pop_entry() {
 }
 
 void Deadlines::sweep_cancelled() {
-  std::erase_if(heap_, [this](const Entry& e) { return live_slot(e.id) == nullptr; });
+  std::erase_if(heap_, [this](const Entry& e) { return !live(e.id); });
   std::make_heap(heap_.begin(), heap_.end(), later<Entry>);
   if (heap_.capacity() > 4 * heap_.size() + 1024) heap_.shrink_to_fit();  // after a burst
 }
 
 void Deadlines::rearm() {
-  while (!heap_.empty() && live_slot(heap_.front().id) == nullptr) pop_entry();
+  while (!heap_.empty() && !live(heap_.front().id)) pop_entry();
   if (heap_.empty()) return;
   Clock::time_point when = heap_.front().when;
   armed_for_ = when;
@@ -117,12 +89,10 @@ void Deadlines::fire_due() {
   while (!heap_.empty() && heap_.front().when <= now) {
     const Id id = heap_.front().id;
     pop_entry();
-    if (live_slot(id) == nullptr) continue;  // cancelled
-    const auto index = static_cast<uint32_t>(id & 0xffffffffu);
-    // Moved out first: the callback may set or cancel deadlines, and so grow slots_.
-    std::function<void()> fn = std::move(slots_[index].fn);
-    end_slot(index);
-    fn();
+    // Taken out first: the callback may set or cancel deadlines, and so grow the slots.
+    std::optional<std::function<void()>> fn = fns_.take(id);
+    if (!fn) continue;  // cancelled
+    (*fn)();
   }
   rearm();
 }

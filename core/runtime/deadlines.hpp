@@ -20,6 +20,8 @@
 #include <memory>
 #include <vector>
 
+#include "runtime/slot_map.hpp"
+
 namespace vespid::core {
 
 class Loop;
@@ -47,7 +49,7 @@ class Deadlines {
   }
   // The Sequencer only. Cancelling an id that already fired or was cancelled is fine.
   void cancel(Id id);
-  size_t pending() const noexcept { return live_; }
+  size_t pending() const noexcept { return fns_.size(); }
   // Heap entries, live and cancelled (for tests of the sweep).
   size_t heap_size() const noexcept { return heap_.size(); }
 
@@ -55,22 +57,13 @@ class Deadlines {
   void shutdown();
 
  private:
-  struct Slot {
-    std::function<void()> fn;
-    uint32_t generation = 1;  // bumped when the deadline ends, so an old id no longer matches
-    bool live = false;
-  };
   struct Entry {
     Clock::time_point when;
     uint64_t order;  // set order, for deadlines due at the same time
     Id id;
   };
-  static Id make_id(uint32_t slot, uint32_t generation) {
-    return (static_cast<uint64_t>(generation) << 32) | slot;
-  }
-  // The live slot `id` names, or nullptr when it already fired or was cancelled.
-  Slot* live_slot(Id id) noexcept;
-  void end_slot(uint32_t index) noexcept;  // frees it for reuse
+  // Whether `id` has not fired and was not cancelled.
+  bool live(Id id) noexcept { return fns_.find(id) != nullptr; }
   void pop_entry();
   void sweep_cancelled();
   void rearm();     // Sequencer: tell the loop about a new earliest deadline
@@ -79,10 +72,10 @@ class Deadlines {
   Loop& loop_;
   Sequencer& sequencer_;
   // All below: the Sequencer's.
-  std::vector<Slot> slots_;
-  std::vector<uint32_t> free_slots_;
+  // The callbacks of the deadlines pending, by id: an id that fired or was cancelled names
+  // nothing, even once its slot holds a newer deadline.
+  SlotMap<std::function<void()>> fns_;
   std::vector<Entry> heap_;  // a min-heap on (when, order)
-  size_t live_ = 0;
   uint64_t next_order_ = 0;
   Clock::time_point armed_for_ = Clock::time_point::max();
 
