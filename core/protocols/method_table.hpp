@@ -68,12 +68,12 @@ class TextReply {
 };
 
 // A hot method's second entry: its params as the request's members (one object, already checked
-// by json_scan, spans of the frame's text), read typed, without a DOM, by the caller `who` (the
-// connection's principal). It
-// takes the call by moving `reply` out and answering through it, now or when its result comes,
-// and returns true; or it returns false, `reply` untouched, for anything it does not read that
-// way, and the call goes to the MethodHandler with the parsed params, which owns every error.
-// The text lives only during the call: the handler keeps its own copy of what it needs.
+// by json_scan, spans of the frame's text), read typed, without a DOM, for the caller `who` (the
+// connection's principal). It takes the call by moving `reply` out and answering through it, now
+// or when its result comes, and returns true; or it returns false, `reply` untouched, for
+// anything it does not read that way, and the call goes to the MethodHandler with the parsed
+// params, which owns every error. The text lives only during the call: the handler keeps its
+// own copy of what it needs.
 using TextHandler =
     std::function<bool(const Principal& who, const json_scan::Object& params, TextReply& reply)>;
 

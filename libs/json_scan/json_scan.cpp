@@ -524,8 +524,9 @@ struct ObjectScan {
     if (s.eat('}')) return true;
     for (;;) {
       if (obj.count_ == Object::kMaxMembers || !s.peek('"')) return false;
+      // Assigned through the union's member, which starts that slot's life as a Member.
+      obj.members_.at[obj.count_] = Member{};
       Member& m = obj.members_.at[obj.count_];
-      m = Member{};
       const char* key_start = s.pos() + 1;
       if (!s.string(m.key_escaped)) return false;
       m.key = std::string_view(key_start, static_cast<std::size_t>(s.pos() - 1 - key_start));
@@ -563,7 +564,10 @@ struct ObjectScan {
       s.skip_ws();
       ok = s.at_end();
     }
-    if (!ok) out.reset();
+    if (!ok) {
+      out.reset();
+      if (inner != nullptr) inner->count_ = 0;  // nothing half-read left to find
+    }
     return out;
   }
 };

@@ -92,8 +92,8 @@ std::optional<Object> scan_object(std::string_view text, int max_depth);
 
 // The same, and in the same pass the members of the top-level member `inner_key` when it is an
 // object (a request's params), into `inner`: a caller that reads both levels scans once. When
-// that member is absent or not an object, `inner` is left empty. Too many members in either
-// gives nullopt.
+// that member is absent or not an object, or the scan gives nullopt, `inner` is left empty. Too
+// many members in either gives nullopt.
 std::optional<Object> scan_object(std::string_view text, int max_depth, std::string_view inner_key,
                                   Object& inner);
 

@@ -417,16 +417,15 @@ class InvokeAnswer final : public nodes::InvokeWaiter {
 bool NodeMethods::invoke_text(const Principal& who, const json_scan::Object& params,
                               TextReply& reply) {
   if (who.role != Role::LocalAdmin) return false;
-  const json_scan::Object* p = &params;
-  if (p->has_escaped_key() || p->has_duplicate_key()) return false;
-  const json_scan::Value* node = p->find("node");
-  const json_scan::Value* command = p->find("command");
+  if (params.has_escaped_key() || params.has_duplicate_key()) return false;
+  const json_scan::Value* node = params.find("node");
+  const json_scan::Value* command = params.find("command");
   if (node == nullptr || command == nullptr) return false;
   const std::optional<std::string_view> node_id = node->plain_string();
   const std::optional<std::string_view> name = command->plain_string();
   if (!node_id || node_id->empty() || !name || name->empty()) return false;
   int64_t ms = s_.default_invoke_timeout.count();
-  if (const json_scan::Value* t = p->find("timeoutMs")) {
+  if (const json_scan::Value* t = params.find("timeoutMs")) {
     const std::optional<int64_t> given = t->int64();
     if (!given || *given <= 0 || *given > s_.max_invoke_timeout.count()) return false;
     ms = *given;
@@ -435,7 +434,7 @@ bool NodeMethods::invoke_text(const Principal& who, const json_scan::Object& par
   const nodes::ConnectedNode* live = s_.router.find(id);
   if (live == nullptr || live->kind != "bridge") return false;
   std::string_view params_json;
-  if (const json_scan::Value* a = p->find("params");
+  if (const json_scan::Value* a = params.find("params");
       a != nullptr && a->kind != json_scan::Kind::Null)
     params_json = a->raw;
   auto* answer = new InvokeAnswer(std::move(reply), std::move(id), std::string(*name));
