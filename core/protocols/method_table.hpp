@@ -109,9 +109,9 @@ class MethodTable {
     auto it = by_name_.find(method);
     return it == by_name_.end() ? nullptr : it->second;
   }
-  bool concurrent(const std::string& method) const {
-    auto it = methods_.find(method);
-    return it != methods_.end() && it->second.concurrent;
+  bool concurrent(std::string_view method) const {
+    const MethodSpec* spec = find(method);
+    return spec != nullptr && spec->concurrent;
   }
 
  private:

@@ -388,6 +388,15 @@ Task<CallResult> NodeMethods::invoke(CallContext c, json p) {
   co_return answer;
 }
 
+// How nodes.invoke answers, the same whichever way it came: a node's answer wrapped as
+// {"ok":true,"payload":<the node's text>}, a failure naming the node and the command.
+constexpr std::string_view kInvokeOkHead = R"({"ok":true,"payload":)";
+api::ApiError invoke_failure(const nodes::InvokeResult& r, const std::string& node_id,
+                             const std::string& command) {
+  return api::ApiError(r.error_code.empty() ? "UNAVAILABLE" : r.error_code, r.error_message,
+                       {{"node", node_id}, {"command", command}});
+}
+
 // A hot nodes.invoke waiting for its node: the one allocation such an invoke makes in the core
 // for itself. It answers the caller and frees itself when the router tells it the outcome.
 class InvokeAnswer final : public nodes::InvokeWaiter {
@@ -400,12 +409,11 @@ class InvokeAnswer final : public nodes::InvokeWaiter {
   void invoke_done(nodes::InvokeResult&& r) override {
     std::unique_ptr<InvokeAnswer> self(this);
     if (r.ok) {
-      // The node's answer spliced as the text it sent, as send_invoke's does.
-      reply_.payload({R"({"ok":true,"payload":)", r.payload_json, "}"});
+      // The node's answer spliced as the text it sent.
+      reply_.payload({kInvokeOkHead, r.payload_json, "}"});
       return;
     }
-    reply_.error(api::ApiError(r.error_code.empty() ? "UNAVAILABLE" : r.error_code, r.error_message,
-                               {{"node", node_id_}, {"command", command_}}));
+    reply_.error(invoke_failure(r, node_id_, command_));
   }
 
  private:
@@ -448,13 +456,10 @@ Task<CallResult> NodeMethods::send_invoke(std::string id, std::string command,
   Task<nodes::InvokeResult> t =
       s_.router.invoke(id, command, std::move(params_json), std::chrono::milliseconds(timeout_ms));
   nodes::InvokeResult r = co_await std::move(t);
-  if (!r.ok) {
-    throw api::ApiError(r.error_code.empty() ? "UNAVAILABLE" : r.error_code, r.error_message,
-                        {{"node", id}, {"command", command}});
-  }
+  if (!r.ok) throw invoke_failure(r, id, command);
   CallResult answer;
-  answer.payload_json.reserve(r.payload_json.size() + 24);
-  answer.payload_json.append(R"({"ok":true,"payload":)").append(r.payload_json).push_back('}');
+  answer.payload_json.reserve(kInvokeOkHead.size() + r.payload_json.size() + 1);
+  answer.payload_json.append(kInvokeOkHead).append(r.payload_json).push_back('}');
   co_return answer;
 }
 

@@ -273,17 +273,8 @@ Task<void> OperatorDialect::answer(std::shared_ptr<Connection> conn, std::string
     }
     if (conn->gone) co_return;
     if (!result.payload_json.empty()) {
-      // Spliced, not re-built: the text was checked where it came in. Sized once, so that a
-      // large payload is copied once.
-      std::string frame;
-      frame.reserve(48 + id_json.size() + result.payload_json.size());
-      frame += R"({"type":"res","id":)";
-      frame += id_json;
-      frame += R"(,"ok":true,"payload":)";
-      frame += result.payload_json;
-      frame += '}';
-      // Answers completed in one turn (a node's lines of one read) leave in one write.
-      conn->send_batched(std::move(frame));
+      // Spliced, not re-built: the text was checked where it came in.
+      send_text_payload(*conn, id_json, {result.payload_json});
       co_return;
     }
     send_json(
@@ -291,7 +282,8 @@ Task<void> OperatorDialect::answer(std::shared_ptr<Connection> conn, std::string
         {{"type", "res"}, {"id", json::parse(id_json)}, {"ok", true}, {"payload", result.payload}});
     co_return;
   } catch (const api::ApiError& e) {
-    error = error_frame(json::parse(id_json), e.code(), e.what(), e.details());
+    send_text_error(*conn, id_json, e);
+    co_return;
   } catch (const StorageError& e) {
     error = error_frame(json::parse(id_json), "UNAVAILABLE",
                         e.status() == VSP_E_FULL ? std::string("storage is full: ") + e.what()
