@@ -15,16 +15,27 @@ import { fileURLToPath } from 'node:url';
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const BIN = path.resolve(REPO, process.env.VESPID_BIN_DIR || 'build/ci/bin');
 
-export function freePort() {
+// Binds a probe on a free loopback port and keeps it bound; close it before the port is used.
+function probe() {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
     srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
+    srv.listen(0, '127.0.0.1', () => resolve(srv));
   });
+}
+
+// `n` distinct free ports. The probes are all held open until every port is known: probed one
+// after another, the kernel may hand the same port out twice (two listeners of one gateway then
+// collided, and it exited with "Address already in use").
+export async function freePorts(n) {
+  const probes = [];
+  try {
+    for (let i = 0; i < n; i++) probes.push(await probe());
+    return probes.map((srv) => srv.address().port);
+  } finally {
+    await Promise.all(probes.map((srv) => new Promise((resolve) => srv.close(resolve))));
+  }
 }
 
 // The gateway's own default instance list, web listener included (port 3000 by default,
@@ -85,12 +96,8 @@ async function waitHealthy(url, child, logs, timeoutMs = 20000) {
  */
 export async function startGateway() {
   const dir = await mkdtemp(path.join(tmpdir(), 'vespid-web-'));
-  const ports = {
-    apiPort: await freePort(),
-    wsPort: await freePort(),
-    bridgePort: await freePort(),
-    webPort: await freePort(),
-  };
+  const [apiPort, wsPort, bridgePort, webPort] = await freePorts(4);
+  const ports = { apiPort, wsPort, bridgePort, webPort };
   const cfgPath = path.join(dir, 'vespid.json');
   await writeFile(cfgPath, JSON.stringify(config(ports), null, 2));
   const logs = [];
