@@ -6,7 +6,7 @@
 // share/vespid/web link, exactly as `bash scripts/run.sh` serves them.
 
 import { spawn, execFile } from 'node:child_process';
-import { mkdtemp, writeFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,23 +15,47 @@ import { fileURLToPath } from 'node:url';
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const BIN = path.resolve(REPO, process.env.VESPID_BIN_DIR || 'build/ci/bin');
 
-// Binds a probe on a free loopback port and keeps it bound; close it before the port is used.
-function probe() {
-  return new Promise((resolve, reject) => {
+// Binds a probe on 127.0.0.1:`port` (0: the kernel's choice) and keeps it bound, or null when
+// the port is taken; close it before the port is used.
+function probe(port) {
+  return new Promise((resolve) => {
     const srv = createServer();
     srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => resolve(srv));
+    srv.once('error', () => resolve(null));
+    srv.listen(port, '127.0.0.1', () => resolve(srv));
   });
 }
 
-// `n` distinct free ports. The probes are all held open until every port is known: probed one
-// after another, the kernel may hand the same port out twice (two listeners of one gateway then
-// collided, and it exited with "Address already in use").
+// The lowest port the kernel hands out for outgoing connections (and for a bind to port 0).
+async function ephemeralLow() {
+  try {
+    const [low] = (await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')).trim().split(/\s+/);
+    return Number(low) || 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+// `n` distinct free ports, as the C++ tests pick theirs (tests/support/ports.cpp): at random
+// below the kernel's ephemeral range, so that no outgoing connection of a suite running
+// alongside is given one between this pick and the gateway's bind, and with every probe held
+// open until all are known, so that no two are the same (probed one after another on port 0,
+// the kernel once gave the ws and web listeners one port, and the gateway exited with
+// "Address already in use").
 export async function freePorts(n) {
   const probes = [];
+  const high = (await ephemeralLow()) - 1;
+  const low = 10000;
   try {
-    for (let i = 0; i < n; i++) probes.push(await probe());
+    for (let attempt = 0; probes.length < n && attempt < 200 && high > low + 1000; attempt++) {
+      const srv = await probe(low + Math.floor(Math.random() * (high - low)));
+      if (srv) probes.push(srv);
+    }
+    while (probes.length < n) {
+      const srv = await probe(0);
+      if (!srv) throw new Error('cannot find a free loopback port');
+      probes.push(srv);
+    }
     return probes.map((srv) => srv.address().port);
   } finally {
     await Promise.all(probes.map((srv) => new Promise((resolve) => srv.close(resolve))));
