@@ -16,6 +16,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "cpu_pins.hpp"
+
 namespace vespid::bench {
 
 ChildProcess::~ChildProcess() {
@@ -42,6 +44,7 @@ void ChildProcess::start(const std::vector<std::string>& argv, const std::string
   std::vector<char*> envp;
   for (auto& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);
+  const cpu_set_t* cpus = server_cpus();
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) {
@@ -51,6 +54,7 @@ void ChildProcess::start(const std::vector<std::string>& argv, const std::string
   if (pid == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) _exit(127);
+    if (cpus != nullptr && ::sched_setaffinity(0, sizeof *cpus, cpus) != 0) _exit(126);
     const int null = ::open("/dev/null", O_RDONLY);
     ::dup2(null, 0);
     ::dup2(log, 1);

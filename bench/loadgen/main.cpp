@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <exception>
 
+#include "cpu_pins.hpp"
 #include "options.hpp"
 #include "raw_servers.hpp"
 #include "reference.hpp"
@@ -42,6 +43,12 @@ void add_common(CLI::App* app, CommonOptions& c) {
                   "how long the gateway's bridge I/O threads poll before sleeping (their "
                   "`busy_poll_us`; default 0, as shipped)")
       ->check(CLI::Range(0, 10000));
+  app->add_option("--client-cpus", c.client_cpus,
+                  "CPUs the bench's own threads run on, as taskset -c takes them (\"0\", \"0-1\"); "
+                  "default: all");
+  app->add_option("--server-cpus", c.server_cpus,
+                  "CPUs every server the bench starts runs on (the gateway and the baselines' "
+                  "servers alike); default: all");
   app->add_option("--sqlite-synchronous", c.gateway.sqlite_synchronous,
                   "the SQLite storage's `synchronous` (default: the plugin's, full); normal "
                   "skips the fsync of each commit")
@@ -268,6 +275,11 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   try {
+    // Before any thread or child starts; the serve-raw child is pinned by its parent.
+    for (const CommonOptions* o : {&common, &svc_common}) {
+      if (!o->server_cpus.empty()) pin_servers(o->server_cpus);
+      if (!o->client_cpus.empty()) pin_clients(o->client_cpus);
+    }
     if (*invoke) {
       return inv_ref.any() ? run_reference_invoke(common, inv, inv_ref) : run_invoke(common, inv);
     }

@@ -15,6 +15,8 @@ struct CommonOptions {
   bool json = false;
   bool baselines = true;
   std::string nats_bin = "/usr/sbin/nats-server";
+  std::string client_cpus;  // taskset-style list for the bench's own threads; empty: unpinned
+  std::string server_cpus;  // the same for every server it starts (gateway and baselines)
   GatewayOptions gateway;
 };
 

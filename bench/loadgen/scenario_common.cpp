@@ -108,12 +108,15 @@ std::string member_token(const GatewayRunner& gw, const std::string& user) {
 nlohmann::json setup_facts(const CommonOptions& c) {
   double load[3] = {0, 0, 0};
   if (std::ifstream in("/proc/loadavg"); in) in >> load[0] >> load[1] >> load[2];
-  return {{"clientThreads", c.threads},
-          {"payloadBytes", c.size},
-          {"warmupS", c.warmup_s},
-          {"durationS", c.duration_s},
-          {"cpus", sysconf(_SC_NPROCESSORS_ONLN)},
-          {"loadAvg1m", load[0]}};
+  nlohmann::json facts = {{"clientThreads", c.threads},
+                          {"payloadBytes", c.size},
+                          {"warmupS", c.warmup_s},
+                          {"durationS", c.duration_s},
+                          {"cpus", sysconf(_SC_NPROCESSORS_ONLN)},
+                          {"loadAvg1m", load[0]}};
+  if (!c.client_cpus.empty()) facts["clientCpus"] = c.client_cpus;
+  if (!c.server_cpus.empty()) facts["serverCpus"] = c.server_cpus;
+  return facts;
 }
 
 int finish(const Report& r, const CommonOptions& c, bool failed) {
