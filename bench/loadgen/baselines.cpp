@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "channels.hpp"
+#include "proc_stats.hpp"
 #include "raw_servers.hpp"
 
 namespace vespid::bench {
@@ -148,6 +149,8 @@ LoadResult run_target(Report& report, const std::string& run, Target& t, const L
     return s.valid ? s.cpu_s + more : std::nan("");
   };
   const double before = server_cpu();
+  const std::vector<ThreadCpu> threads_before =
+      t.server_pid > 0 ? read_thread_cpu(t.server_pid) : std::vector<ThreadCpu>{};
   const double self_before = self_cpu_seconds();
   const SerialBusy busy_before = t.serial_busy ? t.serial_busy() : SerialBusy{NAN, NAN};
   const auto wall_before = std::chrono::steady_clock::now();
@@ -167,6 +170,15 @@ LoadResult run_target(Report& report, const std::string& run, Target& t, const L
   const double storage_busy = (busy_after.storage_commit_s - busy_before.storage_commit_s) / wall_s;
   if (!std::isnan(core_busy)) report.set_load_field(run, t.name, "coreBusy", core_busy);
   if (!std::isnan(storage_busy)) report.set_load_field(run, t.name, "storageBusy", storage_busy);
+  // Which of the server's threads did the work, and whether one of them is near a whole core
+  // (the multi-core question: what a second core could take over).
+  if (t.server_pid > 0) {
+    nlohmann::json shares = nlohmann::json::array();
+    for (const auto& sh : thread_shares(threads_before, read_thread_cpu(t.server_pid), wall_s)) {
+      shares.push_back({{"thread", sh.name}, {"cores", sh.cores}});
+    }
+    report.set_load_field(run, t.name, "serverThreads", std::move(shares));
+  }
   for (auto& ch : channels) ch->close();
   char busy_text[48] = "";
   if (!std::isnan(core_busy)) {

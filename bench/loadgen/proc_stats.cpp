@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -100,6 +101,45 @@ double self_cpu_seconds() {
   getrusage(RUSAGE_SELF, &u);
   auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
   return secs(u.ru_utime) + secs(u.ru_stime);
+}
+
+std::vector<ThreadCpu> read_thread_cpu(pid_t pid) {
+  std::vector<ThreadCpu> out;
+  std::error_code ec;
+  for (const auto& e :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    ThreadCpu t;
+    const std::string tid = e.path().filename().string();
+    if (tid.empty() || tid[0] < '0' || tid[0] > '9') continue;
+    t.tid = std::stoi(tid);
+    std::ifstream comm(e.path() / "comm");
+    std::getline(comm, t.name);
+    std::ifstream sched(e.path() / "schedstat");
+    unsigned long long ns = 0;
+    if (!(sched >> ns)) continue;  // the thread ended while it was being read
+    t.on_cpu_ns = ns;
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+std::vector<ThreadShare> thread_shares(const std::vector<ThreadCpu>& before,
+                                       const std::vector<ThreadCpu>& after, double wall_s,
+                                       double floor) {
+  std::vector<ThreadShare> out;
+  if (wall_s <= 0) return out;
+  for (const auto& a : after) {
+    uint64_t start = 0;
+    for (const auto& b : before) {
+      if (b.tid == a.tid) start = b.on_cpu_ns;
+    }
+    const double cores =
+        static_cast<double>(a.on_cpu_ns > start ? a.on_cpu_ns - start : 0) / 1e9 / wall_s;
+    if (cores >= floor) out.push_back({a.name, cores});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const ThreadShare& x, const ThreadShare& y) { return x.cores > y.cores; });
+  return out;
 }
 
 }  // namespace vespid::bench

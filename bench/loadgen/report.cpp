@@ -74,12 +74,12 @@ void Report::add_process(const std::string& name, const std::string& when, const
 }
 
 void Report::set_load_field(const std::string& run, const std::string& target,
-                            const std::string& key, double value) {
+                            const std::string& key, nlohmann::json value) {
   auto& loads = doc_["loads"];
   // The latest row of (run, target): the one add_load() just made.
   for (auto it = loads.rbegin(); it != loads.rend(); ++it) {
     if ((*it)["run"] == run && (*it)["target"] == target) {
-      (*it)[key] = value;
+      (*it)[key] = std::move(value);
       return;
     }
   }
@@ -150,6 +150,16 @@ void Report::print_text() const {
           static_cast<unsigned long long>(r["lost"].get<uint64_t>()), cpu.c_str(), busy.c_str());
       if (!r["errorCodes"].empty())
         std::printf("           errors: %s\n", r["errorCodes"].dump().c_str());
+      if (const auto it = r.find("serverThreads"); it != r.end() && !it->empty()) {
+        std::string line;
+        for (const auto& th : *it) {
+          char cell[64];
+          std::snprintf(cell, sizeof cell, "%s%s %.2f", line.empty() ? "" : " · ",
+                        th["thread"].get<std::string>().c_str(), th["cores"].get<double>());
+          line += cell;
+        }
+        std::printf("           server threads, cores: %s\n", line.c_str());
+      }
     }
   }
   if (!doc_["ratios"].empty()) {

@@ -32,7 +32,7 @@ class Report {
 
   // Adds `key` to the load row of (run, target), when there is one.
   void set_load_field(const std::string& run, const std::string& target, const std::string& key,
-                      double value);
+                      nlohmann::json value);
   // The load row of (run, target) as JSON (null when absent), for building ratios.
   const nlohmann::json* load_row(const std::string& run, const std::string& target) const;
 
