@@ -14,13 +14,13 @@ namespace vespid::bench {
 // naming the list if it is malformed or names a CPU this process may not run on.
 cpu_set_t parse_cpu_list(const std::string& list);
 
-// Pins this process's calling thread, so every thread it starts afterwards, to `cpus`. Call it
-// before the first thread starts. The servers' CPUs stay the ones the bench was given unless
-// pin_servers says otherwise.
+// Pins this process's calling thread, so every thread it starts afterwards, to the CPUs of
+// `list`. Call it before the first thread starts. The servers' CPUs stay the ones the bench was
+// given unless pin_servers says otherwise.
 void pin_clients(const std::string& list);
 
 // Every child process started afterwards (the gateway, nats-server, the raw servers, workers)
-// runs on `cpus`, set in the child before it execs.
+// runs on the CPUs of `list`, set in the child before it execs.
 void pin_servers(const std::string& list);
 
 // The CPU set a child is to be given, or nullptr for "as inherited". For ChildProcess.
