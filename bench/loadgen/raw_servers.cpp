@@ -1,5 +1,7 @@
 #include "raw_servers.hpp"
 
+#include <sys/prctl.h>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
@@ -85,6 +87,9 @@ int start_relay_listener(asio::io_context& io, int port, int upstream_port) {
 }
 
 int serve_raw(int echo_port, int relay_port, int upstream_port) {
+  // Started as /proc/self/exe, so its threads would be called "exe" in the per-thread figures;
+  // named before any starts, so they inherit it.
+  ::prctl(PR_SET_NAME, "vsp-raw-server");
   asio::io_context echo_io(1), relay_io(1);
   start_echo_listener(echo_io, echo_port);
   start_relay_listener(relay_io, relay_port, upstream_port);
