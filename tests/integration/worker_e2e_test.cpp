@@ -220,13 +220,18 @@ TEST_F(WorkerE2E, TheCliWaitsForARunAndSaysHowItEnded) {
   EXPECT_NE(failed.out.find("run_retried"), std::string::npos) << failed.out;
 }
 
-// A node slower than its own timeout: the gateway ends the dispatch with NODE_EXECUTION_TIMEOUT,
-// the worker retries the run with backoff, and after the last attempt the run fails with it.
+// A node slower than its own timeout: the run fails with a timeout after its attempts, each
+// retried with backoff. Both ends keep the node's timeout. The gateway ends the dispatch at 1 s
+// with NODE_EXECUTION_TIMEOUT, and the host's echo engine (300 ms a word) stops itself at its
+// next word, about 0.2 s later, with its own "TIMEOUT: ...". A host's answer replaces the
+// gateway's timeout result when it comes (the host's word on its own work is kept), so a worker
+// that reads the result after that sees the host's; on a busy machine that happens. Either way
+// the error names a timeout.
 TEST_F(WorkerE2E, ANodeThatOutlivesItsTimeoutFailsTheRunAfterItsAttempts) {
   auto beta = start_host("beta-host", "beta");
   auto worker = start_worker("worker-1");
   json slow = host_node("slow", "beta");
-  slow["config"]["limits"]["timeoutMs"] = 1000;  // the echo takes about 6 s
+  slow["config"]["limits"]["timeoutMs"] = 1000;  // the echo would take about 6 s
   const std::string wf = publish({{"version", "v2"},
                                   {"trigger", {{"type", "trigger.manual"}}},
                                   {"nodes", json::array({slow})}});
@@ -234,15 +239,15 @@ TEST_F(WorkerE2E, ANodeThatOutlivesItsTimeoutFailsTheRunAfterItsAttempts) {
   CommandResult r =
       vespid({"workflow", "run", wf, "--input", input.dump(), "--wait", "--timeout", "120"});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
-  EXPECT_NE(r.out.find("NODE_EXECUTION_TIMEOUT"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("TIMEOUT"), std::string::npos) << r.out;
   CommandResult runs = vespid({"--json", "workflow", "runs", wf});
   json listed = json::parse(runs.out, nullptr, false);
   ASSERT_TRUE(listed.is_object()) << runs.out << runs.err;
   ASSERT_EQ(listed["runs"].size(), 1u);
   EXPECT_EQ(listed["runs"][0]["status"], "failed");
   EXPECT_EQ(listed["runs"][0]["attemptCount"], 3);  // workflows.max_attempts
-  EXPECT_NE(listed["runs"][0]["error"].get<std::string>().find("NODE_EXECUTION_TIMEOUT"),
-            std::string::npos);
+  const std::string error = listed["runs"][0].value("error", "");
+  EXPECT_NE(error.find("TIMEOUT"), std::string::npos) << listed["runs"][0].dump() << "\n" << r.out;
 }
 
 TEST_F(WorkerE2E, AWorkerWithoutTheTokenSaysWhatIsMissing) {
