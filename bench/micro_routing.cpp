@@ -7,6 +7,7 @@
 #include <benchmark/benchmark.h>
 
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "runtime/deadlines.hpp"
@@ -20,7 +21,7 @@ using namespace std::chrono_literals;
 
 struct RecordingLink final : vespid::nodes::NodeLink {
   std::string last_id;
-  void send_invoke(const std::string& id, const std::string&, const std::string&) override {
+  void send_invoke(std::string_view id, std::string_view, std::string_view) override {
     last_id = id;
   }
   void close(const std::string&) override {}

@@ -3,7 +3,8 @@
 // said so). The figure is events per second. Baseline in the same run: the same events, one
 // commit each, all queued at once (the storage thread still groups queued commits into one
 // transaction, so this is the cost of many small transactions, not of many fsyncs), and one
-// event per commit, waited for one by one (one durable transaction per event).
+// event per commit, waited for one by one (one durable transaction per event). Then reads: a
+// page of events in one scan, against the same rows read one get at a time.
 #include <benchmark/benchmark.h>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -119,5 +120,71 @@ void BM_Baseline_CommitOneEventAtATime(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
 }
 BENCHMARK(BM_Baseline_CommitOneEventAtATime)->UseRealTime();
+
+// Reading back a page of 256 session events, as a replay does: one ordered scan. Baseline in the
+// same run: the same 256 events read with one get each, all queued at once. Both read rows a
+// commit wrote just before, from a store of 4096 events whose first ones the scan skips.
+constexpr uint64_t kReadBase = 1'000'000'000;  // above any seq the commit benches reach
+constexpr int kReadStored = 4096;
+constexpr int kReadPage = 256;
+
+void store_read_events_once() {
+  static bool stored = false;
+  if (stored) return;
+  stored = true;
+  Completions c(harness().loop());
+  for (int first = 0; first < kReadStored; first += 512) {
+    StorageOp op;
+    for (int i = first; i < first + 512; ++i) {
+      const uint64_t seq = kReadBase + static_cast<uint64_t>(i);
+      op.txn.writes.push_back(Write::put(event_key(seq), event_value(seq)));
+    }
+    c.expect(1);
+    submit(op, c);
+    c.wait();
+  }
+}
+
+void BM_ScanEventPage(benchmark::State& state) {
+  store_read_events_once();
+  Completions c(harness().loop());
+  const uint64_t first = kReadBase + kReadStored / 2;
+  for (auto _ : state) {
+    StorageOp op;
+    op.kind = StorageOp::Kind::Scan;
+    op.key = event_key(first);
+    op.end = event_key(first + kReadPage);
+    op.limit = kReadPage;
+    op.on_done = [&c] { c.done(); };
+    c.expect(1);
+    harness().storage().submit(&op);
+    c.wait();
+    if (op.status != VSP_OK || op.rows.size() != kReadPage) state.SkipWithError("scan: wrong page");
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kReadPage));
+}
+BENCHMARK(BM_ScanEventPage)->UseRealTime();
+
+void BM_Baseline_GetEventsOneByOne(benchmark::State& state) {
+  store_read_events_once();
+  Completions c(harness().loop());
+  const uint64_t first = kReadBase + kReadStored / 2;
+  for (auto _ : state) {
+    std::vector<StorageOp> ops(kReadPage);
+    c.expect(kReadPage);
+    for (int i = 0; i < kReadPage; ++i) {
+      ops[static_cast<size_t>(i)].kind = StorageOp::Kind::Get;
+      ops[static_cast<size_t>(i)].key = event_key(first + static_cast<uint64_t>(i));
+      ops[static_cast<size_t>(i)].on_done = [&c] { c.done(); };
+      harness().storage().submit(&ops[static_cast<size_t>(i)]);
+    }
+    c.wait();
+    for (const auto& op : ops) {
+      if (op.status != VSP_OK || op.rows.size() != 1) state.SkipWithError("get: row missing");
+    }
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kReadPage));
+}
+BENCHMARK(BM_Baseline_GetEventsOneByOne)->UseRealTime();
 
 }  // namespace
