@@ -25,7 +25,14 @@ class SqliteStorage {
   void start() {
     if (store_) throw vsp::Error(VSP_E_INVALID, "sqlite: \"" + path_ + "\" is already started");
     PragmaOutcome pragmas;
-    store_ = Store::open(path_, cfg_, &pragmas);
+    SchemaOutcome schema;
+    store_ = Store::open(path_, cfg_, &pragmas, &schema);
+    if (schema.upgraded_from != 0) {
+      host_.info("sqlite: upgraded the schema of \"" + path_ + "\" from version " +
+                 std::to_string(schema.upgraded_from) + " to " + std::to_string(kSchemaVersion) +
+                 " (" + std::to_string(schema.rows_moved) +
+                 " rows moved; a vespid-sqlite older than this one cannot open it now)");
+    }
     if (pragmas.max_page_count > pragmas.requested_page_count) {
       host_.warn("sqlite: \"" + path_ + "\" is already larger than max_size_mb=" +
                  std::to_string(cfg_.max_size_mb) + "; it is capped at its current size (" +

@@ -24,24 +24,45 @@ int64_t query_int(Db& db, const char* sql, std::string_view doing) {
 }
 
 // Keys are BLOBs so that SQLite orders them with memcmp, shorter first on a tie: exactly the
-// ABI's bytewise order. WITHOUT ROWID stores each row in the primary-key b-tree itself, so a
-// scan walks keys in order without a second lookup. `version` is the revision that last wrote
-// the key.
+// ABI's bytewise order. `version` is the revision that last wrote the key.
+//
+// Why a rowid table, with the key in its own index (schema 2), and not WITHOUT ROWID (schema 1):
+// a WITHOUT ROWID table is a b-tree of whole rows, so a row whose value does not fit in its page
+// spills onto overflow pages, and SQLite reads all of them to compare a key with that row during
+// any seek that passes it (a dispatch's 64 KiB payload: sixteen pages read and copied per
+// comparison, for every compare, put and delete of a nearby key). Here the index holds only
+// (key, rowid), so seeks never touch a value, and a value is read only when it is asked for.
+// `version` comes before `value` so that reading it never walks the value's overflow pages.
+#define VESPID_SQLITE_KV_COLUMNS     \
+  "  key BLOB NOT NULL PRIMARY KEY," \
+  "  version INTEGER NOT NULL,"      \
+  "  value BLOB NOT NULL"
+
 constexpr const char* kCreateSchema =
-    "CREATE TABLE kv ("
-    "  key BLOB NOT NULL PRIMARY KEY,"
-    "  value BLOB NOT NULL,"
-    "  version INTEGER NOT NULL"
-    ") WITHOUT ROWID;"
+    "CREATE TABLE kv (" VESPID_SQLITE_KV_COLUMNS
+    ");"
     // One row per named counter; today only the store's last committed revision.
     "CREATE TABLE meta ("
     "  name TEXT NOT NULL PRIMARY KEY,"
     "  value INTEGER NOT NULL"
     ") WITHOUT ROWID;"
     "INSERT INTO meta (name, value) VALUES ('revision', 0);"
-    "PRAGMA user_version = 1;";
+    "PRAGMA user_version = 2;";
 
-static_assert(kSchemaVersion == 1, "kCreateSchema writes user_version 1");
+// Schema 1 to 2: the same rows in the layout above. Runs inside ensure_schema's transaction, so
+// a failure (a full disk, max_size_mb: the rows exist twice until the old table is dropped)
+// leaves the file at schema 1, untouched.
+constexpr const char* kUpgrade1To2 =
+    "ALTER TABLE kv RENAME TO kv_schema1;"
+    "CREATE TABLE kv (" VESPID_SQLITE_KV_COLUMNS
+    ");"
+    "INSERT INTO kv (key, version, value) SELECT key, version, value FROM kv_schema1 ORDER BY key;"
+    "DROP TABLE kv_schema1;"
+    "PRAGMA user_version = 2;";
+
+#undef VESPID_SQLITE_KV_COLUMNS
+
+static_assert(kSchemaVersion == 2, "kCreateSchema and kUpgrade1To2 write user_version 2");
 
 }  // namespace
 
@@ -75,7 +96,7 @@ PragmaOutcome apply_pragmas(Db& db, const Config& cfg) {
   return out;
 }
 
-uint64_t ensure_schema(Db& db) {
+SchemaOutcome ensure_schema(Db& db) {
   // IMMEDIATE takes the write lock up front, so two processes opening a new file at once cannot
   // both decide to create the schema.
   db.exec("BEGIN IMMEDIATE", "starting the schema check on");
@@ -100,6 +121,13 @@ uint64_t ensure_schema(Db& db) {
       }
       db.exec(kCreateSchema, "creating the schema in");
     }
+    SchemaOutcome out;
+    if (version == 1) {
+      db.exec(kUpgrade1To2, "upgrading the schema (version 1 to 2) of");
+      out.upgraded_from = 1;
+      out.rows_moved =
+          static_cast<uint64_t>(query_int(db, "SELECT count(*) FROM kv", "counting the rows of"));
+    }
     int64_t revision =
         query_int(db, "SELECT value FROM meta WHERE name = 'revision'", "reading the revision of");
     if (revision < 0) {
@@ -107,7 +135,8 @@ uint64_t ensure_schema(Db& db) {
                                      std::to_string(revision) + "); the file is damaged");
     }
     db.exec("COMMIT", "committing the schema in");
-    return static_cast<uint64_t>(revision);
+    out.revision = static_cast<uint64_t>(revision);
+    return out;
   } catch (...) {
     if (sqlite3_get_autocommit(db.handle()) == 0) {
       sqlite3_exec(db.handle(), "ROLLBACK", nullptr, nullptr, nullptr);

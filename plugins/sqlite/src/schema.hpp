@@ -13,7 +13,7 @@ namespace vespid::sqlite {
 
 // The schema this build creates and understands, recorded in PRAGMA user_version. Bump it (and
 // add an upgrade step in ensure_schema) whenever the tables change.
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 struct PragmaOutcome {
   // The cap SQLite actually applied, in pages (0 when max_size_mb is 0). SQLite never lowers it
@@ -25,8 +25,14 @@ struct PragmaOutcome {
 
 PragmaOutcome apply_pragmas(Db& db, const Config& cfg);
 
-// Creates the tables on an empty database, refuses a newer schema version or a foreign
-// database, and returns the last committed revision (0 for a new store).
-uint64_t ensure_schema(Db& db);
+struct SchemaOutcome {
+  uint64_t revision = 0;    // the last committed revision (0 for a new store)
+  int upgraded_from = 0;    // the schema version this open upgraded from, or 0
+  uint64_t rows_moved = 0;  // rows the upgrade carried over
+};
+
+// Creates the tables on an empty database, upgrades an older schema version in one
+// transaction, refuses a newer one or a foreign database.
+SchemaOutcome ensure_schema(Db& db);
 
 }  // namespace vespid::sqlite

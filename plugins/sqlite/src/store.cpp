@@ -90,13 +90,14 @@ int64_t to_sql(uint64_t v) {
 }  // namespace
 
 std::unique_ptr<Store> Store::open(const std::string& path, const Config& cfg,
-                                   PragmaOutcome* pragmas) {
+                                   PragmaOutcome* pragmas, SchemaOutcome* schema) {
   Db db = Db::open(path);
   PragmaOutcome p = apply_pragmas(db, cfg);
   if (pragmas != nullptr) *pragmas = p;
-  uint64_t revision = ensure_schema(db);
+  const SchemaOutcome s = ensure_schema(db);
+  if (schema != nullptr) *schema = s;
   return std::unique_ptr<Store>(
-      new Store(std::move(db), revision, cfg.synchronous == Synchronous::kFull));
+      new Store(std::move(db), s.revision, cfg.synchronous == Synchronous::kFull));
 }
 
 Store::Store(Db db, uint64_t revision, bool syncs_commits)
@@ -106,8 +107,8 @@ Store::Store(Db db, uint64_t revision, bool syncs_commits)
       connection_full_(syncs_commits),
       get_(db_, "SELECT value, version FROM kv WHERE key = ?1"),
       version_of_(db_, "SELECT version FROM kv WHERE key = ?1"),
-      // An upsert rather than INSERT OR REPLACE: same effect on a WITHOUT ROWID table, and it
-      // states the intent (overwrite value and version of an existing key).
+      // An upsert rather than INSERT OR REPLACE, which would delete an existing key's row and
+      // insert it again under a new rowid: this overwrites its version and value in place.
       put_(db_,
            "INSERT INTO kv (key, value, version) VALUES (?1, ?2, ?3) "
            "ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = excluded.version"),

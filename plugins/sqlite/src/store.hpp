@@ -17,10 +17,11 @@ namespace vespid::sqlite {
 
 class Store {
  public:
-  // Opens `path`, applies the connection pragmas and checks or creates the schema. Throws
-  // vsp::Error naming the path. `pragmas` receives what the pragmas came to (for the log).
+  // Opens `path`, applies the connection pragmas and checks, upgrades or creates the schema.
+  // Throws vsp::Error naming the path. `pragmas` and `schema` receive what the pragmas and the
+  // schema check came to (for the log); either may be null.
   static std::unique_ptr<Store> open(const std::string& path, const Config& cfg,
-                                     PragmaOutcome* pragmas);
+                                     PragmaOutcome* pragmas, SchemaOutcome* schema = nullptr);
 
   // The storage table's operations; see storage.h. Failures throw vsp::Error.
   int get(std::string_view key, vsp_kv_sink_fn sink, void* ctx);

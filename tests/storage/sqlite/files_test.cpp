@@ -83,8 +83,61 @@ TEST_F(SqliteTest, AForeignSqliteDatabaseIsRefused) {
 TEST_F(SqliteTest, ANewerSchemaVersionIsRefused) {
   open();
   ASSERT_TRUE(h().close());
-  exec(db_path(), "PRAGMA user_version = 2");
-  expect_start_fails(h(), db_path(), VSP_E_UNSUPPORTED, "has schema version 2");
+  exec(db_path(), "PRAGMA user_version = 3");
+  expect_start_fails(h(), db_path(), VSP_E_UNSUPPORTED, "has schema version 3");
+}
+
+// A file as a vespid-sqlite with schema 1 left it: kv WITHOUT ROWID, the value before the version.
+void write_schema1_file(const std::filesystem::path& path, const std::string& rows_sql) {
+  exec(path,
+       "PRAGMA journal_mode = WAL;"
+       "CREATE TABLE kv (key BLOB NOT NULL PRIMARY KEY, value BLOB NOT NULL,"
+       " version INTEGER NOT NULL) WITHOUT ROWID;"
+       "CREATE TABLE meta (name TEXT NOT NULL PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
+       "INSERT INTO meta (name, value) VALUES ('revision', 7);" +
+           rows_sql + "PRAGMA user_version = 1;");
+}
+
+TEST_F(SqliteTest, ASchema1FileIsUpgradedWithEveryRowAndTheRevisionKept) {
+  write_schema1_file(db_path(),
+                     "INSERT INTO kv VALUES (x'', x'65', 2), (x'61', x'31', 3),"
+                     " (x'62', zeroblob(70000), 7), (x'6300', x'', 5);");
+  open();
+  EXPECT_EQ(query(db_path(), "PRAGMA user_version"), "2");
+  EXPECT_EQ(query(db_path(), "SELECT count(*) FROM sqlite_schema WHERE name = 'kv_schema1'"), "0")
+      << "the old table is dropped";
+  bool logged = false;
+  for (const auto& line : h().host().log_lines()) {
+    logged = logged || line.find("upgraded the schema") != std::string::npos;
+  }
+  EXPECT_TRUE(logged) << "the upgrade is logged";
+
+  std::vector<Kv> rows;
+  ASSERT_EQ(store().scan("", "", 0, 0, &rows), VSP_OK);
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[0], (Kv{"", "e", 2}));
+  EXPECT_EQ(rows[1], (Kv{"a", "1", 3}));
+  EXPECT_EQ(rows[2], (Kv{"b", std::string(70000, '\0'), 7}));
+  EXPECT_EQ(rows[3], (Kv{std::string("c\0", 2), "", 5}));
+
+  // The revision carries on from the stored one, and compares see the carried versions.
+  Outcome o = store().commit({Txn().version_is("a", 3).put("a", "2")});
+  ASSERT_EQ(o.status, VSP_OK) << o.message;
+  ASSERT_EQ(o.results[0].status, VSP_OK);
+  EXPECT_EQ(o.results[0].revision, 8u);
+}
+
+TEST_F(SqliteTest, AnUpgradeThatDoesNotFitLeavesTheSchema1FileAsItWas) {
+  // The rows exist twice until the old table is dropped: a cap they do not fit twice in fails
+  // the upgrade, which must then change nothing.
+  write_schema1_file(db_path(), "INSERT INTO kv VALUES (x'61', zeroblob(3000000), 1);");
+  ASSERT_EQ(h().store().create(config_for(db_path(), R"("max_size_mb": 4)")), VSP_OK);
+  std::string msg;
+  EXPECT_EQ(h().store().start(&msg), VSP_E_FULL) << msg;
+  EXPECT_NE(msg.find("upgrading the schema"), std::string::npos) << msg;
+  h().close();
+  EXPECT_EQ(query(db_path(), "PRAGMA user_version"), "1");
+  EXPECT_EQ(query(db_path(), "SELECT length(value) FROM kv WHERE key = x'61'"), "3000000");
 }
 
 TEST_F(SqliteTest, TheFileIsInWalModeWithTheSchemaVersion) {
@@ -94,7 +147,7 @@ TEST_F(SqliteTest, TheFileIsInWalModeWithTheSchemaVersion) {
   // journal_mode=WAL is persistent: any new connection sees it, also while the plugin runs.
   EXPECT_EQ(query(db_path(), "PRAGMA journal_mode"), "wal");
   EXPECT_TRUE(std::filesystem::exists(db_path().string() + "-wal"));
-  EXPECT_EQ(query(db_path(), "PRAGMA user_version"), "1");
+  EXPECT_EQ(query(db_path(), "PRAGMA user_version"), "2");
   ASSERT_TRUE(h().close());
   EXPECT_EQ(query(db_path(), "PRAGMA journal_mode"), "wal");
 }
