@@ -43,9 +43,18 @@ std::vector<Statement> Sql::session_setup(std::chrono::milliseconds lock_timeout
   // the commit statement afresh at every execution (its custom plans know the arrays' lengths,
   // so they always looked cheaper than the generic one), which was most of a commit's server
   // CPU: 1.57x the dispatches at 16 in flight with generic plans (docs/performance.md). Every
-  // statement here is a primary-key lookup or range walk, whose generic plan is that index
-  // scan (checked with EXPLAIN at 300,000 keys); a plan is made again after ANALYZE.
+  // statement here is a primary-key lookup or range walk.
   out.push_back(Statement::sql("SET plan_cache_mode = force_generic_plan"));
+  // A generic plan is made at a statement's first execution, from the statistics of that
+  // moment: on a new store, an empty table that was never analyzed. Left free, the server then
+  // hashed the whole table for every commit's compares (a hash join over a sequential scan of
+  // kv), a plan kept for the whole session while the table grew: at 16 in flight a dispatch
+  // cost 1.9 ms of server CPU and went at 0.04x SQLite's rate. Every statement here has a
+  // primary-key path, so the session takes it whatever the statistics say
+  // (tests/storage/postgres/plans_test.cpp counts the table's sequential scans).
+  out.push_back(Statement::sql("SET enable_seqscan = off"));
+  out.push_back(Statement::sql("SET enable_hashjoin = off"));
+  out.push_back(Statement::sql("SET enable_mergejoin = off"));
   out.push_back(Statement::sql("SET lock_timeout = " + std::to_string(lock_timeout.count())));
 
   out.push_back(
