@@ -456,8 +456,10 @@ RestSlot* HttpSession::free_slot(const Route& route, std::string* refusal) {
   info.dialect = route.dialect.c_str();
   info.peer_address = peer_text.c_str();
   info.local_address = local_text.c_str();
-  // decode_response takes a JSON body as itself, so the core need not escape it into a string.
-  info.flags = (stream_->is_tls() ? VSP_CONN_TLS : 0u) | VSP_CONN_REST_JSON_BODY;
+  // Neither side escapes a body into a JSON string for the other: decode_response takes a JSON
+  // body as itself, and make_envelope passes the request's body as its bytes.
+  info.flags =
+      (stream_->is_tls() ? VSP_CONN_TLS : 0u) | VSP_CONN_REST_JSON_BODY | VSP_CONN_REST_RAW_BODY;
   vsp_error err{};
   err.struct_size = sizeof err;
   auto slot = std::make_unique<RestSlot>(*this, ex_);
@@ -476,12 +478,7 @@ RestSlot* HttpSession::free_slot(const Route& route, std::string* refusal) {
 
 void HttpSession::route_rest(Request req, const Target& target, const Route& route) {
   const bool keep_alive = req.keep_alive() && !stopping_;
-  auto envelope = make_envelope(req, target);
-  if (!envelope) {
-    answer(json_error(http::status::bad_request, req.version(), keep_alive, "BAD_REQUEST",
-                      "the request body is not UTF-8 text"));
-    return;
-  }
+  const std::string envelope = make_envelope(req, target);
   std::string refusal;
   RestSlot* slot = free_slot(route, &refusal);
   if (slot == nullptr) {
@@ -500,7 +497,7 @@ void HttpSession::route_rest(Request req, const Target& target, const Route& rou
   ex.version = req.version();
   ex.head = req.method() == http::verb::head;
   if (!keep_alive) stop_reading(VSP_OK, "request asked to close the connection");
-  const int rc = sh_->host.api()->conn_recv(slot->conn, envelope->data(), envelope->size());
+  const int rc = sh_->host.api()->conn_recv(slot->conn, envelope.data(), envelope.size());
   if (rc != VSP_OK && rc != VSP_E_CLOSED) {
     // VSP_E_CLOSED means the host is closing this connection: its close() answers the request.
     {

@@ -138,10 +138,11 @@ std::optional<Response> read_typed(std::string_view text, unsigned version, bool
 
 }  // namespace
 
-std::optional<std::string> make_envelope(const Request& req, const Target& target) {
-  if (!json_write::valid_utf8(req.body())) return std::nullopt;
+std::string make_envelope(const Request& req, const Target& target) {
+  const std::string& body = req.body();
   const std::string headers = headers_json(req.base());
   const std::string_view method = req.method_string();
+  std::string out;
   if (!json_write::valid_utf8(method) || !json_write::valid_utf8(target.path) ||
       !json_write::valid_utf8(target.query)) {
     // Bytes that are not UTF-8 in the request line: replaced, as dump() does.
@@ -150,25 +151,24 @@ std::optional<std::string> make_envelope(const Request& req, const Target& targe
         {"path", std::string(target.path)},
         {"query", std::string(target.query)},
         {"headers", json::parse(headers)},
-        {"body", req.body()},
     };
-    return env.dump(-1, ' ', false, json::error_handler_t::replace);
+    out = env.dump(-1, ' ', false, json::error_handler_t::replace);
+  } else {
+    // Written as text, members in name order (as an nlohmann object would dump them).
+    out.reserve(64 + headers.size() + target.path.size() + target.query.size() + body.size());
+    out += R"({"headers":)";
+    out += headers;
+    out += R"(,"method":)";
+    json_write::append_string(out, method);
+    out += R"(,"path":)";
+    json_write::append_string(out, target.path);
+    out += R"(,"query":)";
+    json_write::append_string(out, target.query);
+    out.push_back('}');
   }
-  // Written as text, members in name order (as an nlohmann object would dump them).
-  std::string out;
-  out.reserve(64 + headers.size() + target.path.size() + target.query.size() + req.body().size() +
-              req.body().size() / 8);
-  out += R"({"body":)";
-  json_write::append_string(out, req.body());
-  out += R"(,"headers":)";
-  out += headers;
-  out += R"(,"method":)";
-  json_write::append_string(out, method);
-  out += R"(,"path":)";
-  json_write::append_string(out, target.path);
-  out += R"(,"query":)";
-  json_write::append_string(out, target.query);
-  out.push_back('}');
+  // Neither writer puts a raw newline in its text: the first one ends the envelope.
+  out.push_back('\n');
+  out += body;
   return out;
 }
 

@@ -1,5 +1,5 @@
-// rest.v1 over the message interface (see vespid/transport.h): an HTTP request becomes one JSON
-// envelope for the host, and the host's JSON answer becomes the HTTP response.
+// rest.v1 over the message interface (see vespid/transport.h): an HTTP request becomes a JSON
+// envelope and its body for the host, and the host's JSON answer becomes the HTTP response.
 #pragma once
 
 #include <optional>
@@ -11,9 +11,9 @@
 
 namespace vespid::ws {
 
-// {"method","path","query","headers"{lowercased},"body"(text)}. nullopt when the body is not
-// UTF-8 text (a JSON string cannot carry it faithfully).
-std::optional<std::string> make_envelope(const Request& req, const Target& target);
+// {"headers"{lowercased},"method","path","query"}, '\n', then the body's bytes as they came
+// (VSP_CONN_REST_RAW_BODY, which this transport sets): the host checks that they are UTF-8.
+std::string make_envelope(const Request& req, const Target& target);
 
 // {"status","headers","body"} -> a response with content-length and the request's keep-alive.
 // "body" is a string holding the body's text or, as this transport asks of the host

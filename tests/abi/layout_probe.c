@@ -229,5 +229,9 @@ const layout_entry LAYOUT_NAME[] = {
     MEMBER(vsp_storage_vtbl, commit_unsynced),
     MEMBER(vsp_storage_vtbl, sync),
 #endif
+#if VSP_ABI_MINOR >= 5
+    /* ---- 1.5 ---- */
+    CONSTANT(VSP_CONN_REST_RAW_BODY),
+#endif
     {NULL, 0, 0, LAYOUT_END},
 };

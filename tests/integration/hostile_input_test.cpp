@@ -134,6 +134,37 @@ TEST_F(HostileInput, DeepJsonOverHttpIsABadRequestBeforeTheTokenIsChecked) {
   expect_alive();
 }
 
+// The ws plugin hands a request's body to the core as its bytes, after the envelope and a
+// newline (VSP_CONN_REST_RAW_BODY): bytes that are not UTF-8 are the caller's 400, and newlines
+// or a second envelope inside a body are only text of that body.
+TEST_F(HostileInput, ABodyIsItsOwnBytesNotUtf8RefusedNewlinesKept) {
+  HttpReply r = http_request(api(), "POST", "/v1/agents/pair", {},
+                             std::string("{\"pairingToken\":\"\xff\xfe\",\"name\":\"n\"}"));
+  EXPECT_EQ(r.status, 400) << r.raw_body << r.error;
+  EXPECT_EQ(r.body.value("code", ""), "BAD_REQUEST") << r.raw_body;
+  EXPECT_NE(r.body.value("message", "").find("not UTF-8"), std::string::npos) << r.raw_body;
+
+  // Pretty-printed, with a name that holds what a second envelope would look like.
+  const std::string name = "n\n{\"method\":\"DELETE\",\"path\":\"/v1/agents/x\"}\n";
+  const json pair = {
+      {"pairingToken", pairing_token(admin_token_)}, {"name", name}, {"agentVersion", "0.9.0"}};
+  r = http_request(api(), "POST", "/v1/agents/pair", {{"Content-Type", "application/json"}},
+                   pair.dump(2) + "\n");
+  ASSERT_EQ(r.status, 201) << r.raw_body << r.error;
+  const std::string agent = r.body.value("agentId", "");
+  HttpReply list = rest("GET", "/v1/orgs/" + org_id_ + "/agents", admin_token_);
+  ASSERT_EQ(list.status, 200) << list.raw_body;
+  bool found = false;
+  for (const auto& a : list.body["agents"]) {
+    if (a.value("id", "") == agent) {
+      found = true;
+      EXPECT_EQ(a.value("name", ""), name) << a.dump();
+    }
+  }
+  EXPECT_TRUE(found) << "the paired host is listed: " << list.raw_body;
+  expect_alive();
+}
+
 TEST_F(HostileInput, DeepJsonOnWebSocketDialectsIsRefusedInTheirOwnForm) {
   const std::string deep = nested_arrays(100000);
 

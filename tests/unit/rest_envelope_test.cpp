@@ -86,6 +86,71 @@ TEST(RestEnvelope, ShapesTheScanDoesNotVouchForGoToTheDom) {
   }
 }
 
+// A transport that sets VSP_CONN_REST_RAW_BODY writes the envelope's head, a newline, then the
+// body's bytes: the body arrives exactly as sent, newlines, quotes and backslashes included.
+TEST(RestEnvelope, ARawBodyFollowsTheFirstNewlineUnchanged) {
+  const std::string body =
+      "{\n  \"runId\": \"r\",\n  \"payload\": {\"p\": \"a\\\"b\\\\c \u00e9\"}\n}\n";
+  const std::string heads[] = {
+      R"({"headers":{"content-type":"application/json"},"method":"POST","path":"/a","query":"x=1"})",
+      // A head the scan does not vouch for (an escaped key) is read with the DOM, as a whole
+      // envelope would be.
+      R"({"headers":{"content-type":"application/json"},"m\u0065thod":"POST","path":"/a","query":"x=1"})",
+      // An empty "body" member says nothing the bytes do not.
+      R"({"body":"","headers":{"content-type":"application/json"},"method":"POST","path":"/a","query":"x=1"})",
+  };
+  for (const std::string& head : heads) {
+    std::string message = head + "\n" + body;
+    RestRequest req;
+    std::string problem;
+    ASSERT_TRUE(read_request(message, true, req, problem)) << head << ": " << problem;
+    EXPECT_EQ(req.method, "POST");
+    EXPECT_EQ(req.path, "/a");
+    EXPECT_EQ(req.query, "x=1");
+    EXPECT_EQ(req.body, body);
+    ASSERT_NE(req.headers.find("content-type"), nullptr);
+    EXPECT_EQ(*req.headers.find("content-type"), "application/json");
+  }
+  std::string empty_body = R"({"method":"GET","path":"/healthz"})"
+                           "\n";
+  RestRequest req;
+  std::string problem;
+  ASSERT_TRUE(read_request(empty_body, true, req, problem)) << problem;
+  EXPECT_EQ(req.body, "");
+}
+
+TEST(RestEnvelope, ARawBodyMessageOfAnotherShapeIsRefusedWithItsReason) {
+  const struct {
+    std::string message;
+    std::string reason;
+  } cases[] = {
+      {R"({"method":"GET","path":"/a"})", "no newline between the envelope and the body"},
+      {R"({"body":"x","method":"POST","path":"/a"})"
+       "\n{}",
+       "a \"body\" member"},
+      {R"({"method":"POST","path":"/a"})"
+       "\n" +
+           std::string("{\"p\":\"\xff\"}"),
+       "the request body is not UTF-8 text"},
+      {"{\"method\":\"POST\",\n\"path\":\"/a\"}\n{}", "malformed rest.v1 envelope"},
+      {"\n{}", "malformed rest.v1 envelope"},
+  };
+  for (const auto& c : cases) {
+    std::string message = c.message;
+    RestRequest req;
+    std::string problem;
+    EXPECT_FALSE(read_request(message, true, req, problem)) << c.message;
+    EXPECT_NE(problem.find(c.reason), std::string::npos) << c.message << ": " << problem;
+  }
+  // The same bytes on a connection without the flag are one envelope, which this is not.
+  std::string whole = R"({"method":"POST","path":"/a"})"
+                      "\n{}";
+  RestRequest req;
+  std::string problem;
+  EXPECT_FALSE(read_request(whole, false, req, problem));
+  EXPECT_NE(problem.find("malformed rest.v1 envelope"), std::string::npos) << problem;
+}
+
 std::string dom_envelope(const RestResponse& r) {
   json headers = {{"content-type", r.content_type}, {"cache-control", "no-store"}};
   json given = json::object();

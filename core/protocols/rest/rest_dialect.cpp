@@ -8,7 +8,6 @@
 #include "protocols/rest/rest_envelope.hpp"
 #include "protocols/rest/rest_response.hpp"
 #include "runtime/api_error.hpp"
-#include "runtime/json_input.hpp"
 #include "runtime/logging.hpp"
 #include "storage/storage_service.hpp"
 
@@ -109,19 +108,10 @@ Task<void> RestDialect::on_open(std::shared_ptr<Connection> conn) {
 
 Task<void> RestDialect::on_message(std::shared_ptr<Connection> conn, std::string message) {
   RestRequest req;
-  if (!read_envelope_typed(message, req)) {
-    try {
-      json env = json_input::parse(message);
-      req.method = env.at("method").get<std::string>();
-      req.path = env.at("path").get<std::string>();
-      req.query = env.value("query", "");
-      req.headers = RestHeaders::from_object(env.value("headers", json::object()));
-      req.body = env.value("body", "");
-    } catch (const json::exception& e) {
-      respond(*conn,
-              error(400, "BAD_REQUEST", std::string("malformed rest.v1 envelope: ") + e.what()));
-      co_return;
-    }
+  std::string problem;
+  if (!read_request(message, (conn->flags() & VSP_CONN_REST_RAW_BODY) != 0, req, problem)) {
+    respond(*conn, error(400, "BAD_REQUEST", problem));
+    co_return;
   }
   req.tls = (conn->flags() & VSP_CONN_TLS) != 0;
   req.peer_host = conn->peer_host();

@@ -1,6 +1,7 @@
 // rest.v1: HTTP requests carried as messages (see transport.h). One message in per request,
 // one message out per request, in order:
-//   in  {"method","path","query","headers":{lowercased},"body":"<text>"}
+//   in  {"method","path","query","headers":{lowercased},"body":"<text>"}, or from a transport
+//       that sets VSP_CONN_REST_RAW_BODY {"method","path","query","headers"} '\n' <body bytes>
 //   out {"status","headers":{name: value or [values]},"body":"<text>"}
 // Routes are matched here, in the core, so any transport that can carry HTTP serves them.
 #pragma once

@@ -1,6 +1,7 @@
 #include "protocols/rest/rest_envelope.hpp"
 
 #include "json_scan.hpp"
+#include "json_write.hpp"
 #include "runtime/json_input.hpp"
 
 namespace vespid::core {
@@ -56,6 +57,54 @@ bool read_envelope_typed(std::string_view text, RestRequest& req) {
   } else if (!read_headers(*headers, req.headers)) {
     req.headers = RestHeaders::from_object(json_input::parse(headers->raw));
   }
+  return true;
+}
+
+namespace {
+
+// The envelope's fields with a DOM, for the shapes the scan does not vouch for; its errors are
+// the 400's words.
+bool read_envelope_dom(std::string_view text, RestRequest& req, std::string& problem) {
+  try {
+    const nlohmann::json env = json_input::parse(text);
+    req.method = env.at("method").get<std::string>();
+    req.path = env.at("path").get<std::string>();
+    req.query = env.value("query", "");
+    req.headers = RestHeaders::from_object(env.value("headers", nlohmann::json::object()));
+    req.body = env.value("body", "");
+    return true;
+  } catch (const nlohmann::json::exception& e) {
+    problem = std::string("malformed rest.v1 envelope: ") + e.what();
+    return false;
+  }
+}
+
+}  // namespace
+
+bool read_request(std::string& message, bool raw_body, RestRequest& req, std::string& problem) {
+  if (!raw_body) {
+    return read_envelope_typed(message, req) || read_envelope_dom(message, req, problem);
+  }
+  const std::size_t newline = message.find('\n');
+  if (newline == std::string::npos) {
+    problem = "malformed rest.v1 envelope: no newline between the envelope and the body";
+    return false;
+  }
+  const std::string_view head(message.data(), newline);
+  if (!read_envelope_typed(head, req) && !read_envelope_dom(head, req, problem)) return false;
+  if (!req.body.empty()) {
+    problem = "malformed rest.v1 envelope: a \"body\" member where the body follows the newline";
+    return false;
+  }
+  const std::string_view body = std::string_view(message).substr(newline + 1);
+  if (!json_write::valid_utf8(body)) {
+    problem = "the request body is not UTF-8 text";
+    return false;
+  }
+  // The body stays where it came: the head is cut from the front of the message, which is then
+  // the request's (no second allocation for a body of any size).
+  message.erase(0, newline + 1);
+  req.body = std::move(message);
   return true;
 }
 

@@ -6,8 +6,13 @@
 // body unescaped straight into the request, and the headers read into a list of pairs (a DOM
 // only for a headers object the scan cannot vouch for, such as one of more than 16 members).
 // Any shape the scan does not vouch for goes to the DOM reading, which owns every error.
+//
+// A transport that sets VSP_CONN_REST_RAW_BODY (vespid/host.h) writes the envelope without its
+// body, a newline, then the body's bytes as they came: the body is then neither escaped nor
+// unescaped, only checked to be UTF-8 text and moved into the request.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include "protocols/rest/rest_dialect.hpp"
@@ -18,5 +23,11 @@ namespace vespid::core {
 // (req's fields then unspecified) when `text` is not an envelope of the usual shape: the caller
 // reads it with a DOM instead.
 bool read_envelope_typed(std::string_view text, RestRequest& req);
+
+// Fills req from one request message: a whole envelope, or with `raw_body` (the connection's
+// VSP_CONN_REST_RAW_BODY) the envelope's head, '\n' and the body, which is moved out of
+// `message`. Returns false with `problem` set (the words of the dialect's 400) when the message
+// is no envelope of either form, or its body is not UTF-8 text.
+bool read_request(std::string& message, bool raw_body, RestRequest& req, std::string& problem);
 
 }  // namespace vespid::core

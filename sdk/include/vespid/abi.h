@@ -108,7 +108,7 @@ extern "C" {
  * vsp_module_info. The host refuses a module whose major differs from its own, or whose minor is
  * newer than its own (the module may rely on host services the host does not have). */
 #define VSP_ABI_MAJOR 1
-#define VSP_ABI_MINOR 4
+#define VSP_ABI_MINOR 5
 
 /* The size a struct must have for `member` to be part of it: the end of that member. A host
  * checks a module's table against the end of the last member of the minor it requires. */

@@ -44,6 +44,13 @@ typedef struct vsp_plugin_conn vsp_plugin_conn; /* transport-owned; see conn_clo
  * text: nothing to escape on one side and unescape on the other. Without the flag, "body" is
  * always a string. */
 #define VSP_CONN_REST_JSON_BODY 0x8u
+/* ABI 1.5. A rest.v1 connection whose transport passes each request as its envelope without
+ * "body", then one '\n', then the HTTP body's bytes exactly as they came: nothing escaped into a
+ * JSON string on one side and unescaped on the other. The envelope before the newline is one
+ * JSON object with no raw newline in it (JSON never needs one). The host checks the body (UTF-8
+ * text, or a 400 in the dialect's form) and refuses an envelope that also has a "body" member.
+ * Without the flag, the body is the envelope's "body" string. */
+#define VSP_CONN_REST_RAW_BODY 0x10u
 
 typedef struct vsp_conn_info {
   uint32_t struct_size;

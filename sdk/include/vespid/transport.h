@@ -16,7 +16,9 @@
  *   response {"status":201,"headers":{"content-type":"application/json"},"body":"<text>"}
  * and, to a transport that opened the connection with VSP_CONN_REST_JSON_BODY, a JSON object or
  * array body as itself: {"status":201,"headers":{...},"body":{"id":"..."}} (its text is the
- * HTTP body).
+ * HTTP body). A transport that opened it with VSP_CONN_REST_RAW_BODY (1.5) writes a request as
+ * the envelope without "body", a newline and the body's bytes:
+ *   {"method":"POST","path":"/v1/agents/pair","query":"","headers":{...}}\n{"orgId":"..."}
  *
  * Connection lifetime:
  *   1. transport accepts a socket, calls host->conn_open(...) -> vsp_host_conn*
