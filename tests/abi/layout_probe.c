@@ -228,6 +228,7 @@ const layout_entry LAYOUT_NAME[] = {
     /* ---- 1.4 ---- */
     MEMBER(vsp_storage_vtbl, commit_unsynced),
     MEMBER(vsp_storage_vtbl, sync),
+    CONSTANT(VSP_CONN_REST_JSON_BODY),
 #endif
 #if VSP_ABI_MINOR >= 5
     /* ---- 1.5 ---- */

@@ -1,5 +1,5 @@
 // Within ABI major 1, a newer header set may only add: every member, array-element size and
-// constant of the frozen 1.0 to 1.4 headers must be unchanged in every newer set, the current
+// constant of the frozen 1.0 to 1.5 headers must be unchanged in every newer set, the current
 // SDK headers included. Compile-time facts, so this fails before any gateway runs.
 #include <gtest/gtest.h>
 
@@ -54,11 +54,17 @@ TEST(AbiLayout, OlderMinorsArePrefixesOfNewerOnes) {
   expect_kept("1.1", abi_layout_1_1, "1.4", abi_layout_1_4);
   expect_kept("1.2", abi_layout_1_2, "1.4", abi_layout_1_4);
   expect_kept("1.3", abi_layout_1_3, "1.4", abi_layout_1_4);
+  expect_kept("1.0", abi_layout_1_0, "1.5", abi_layout_1_5);
+  expect_kept("1.1", abi_layout_1_1, "1.5", abi_layout_1_5);
+  expect_kept("1.2", abi_layout_1_2, "1.5", abi_layout_1_5);
+  expect_kept("1.3", abi_layout_1_3, "1.5", abi_layout_1_5);
+  expect_kept("1.4", abi_layout_1_4, "1.5", abi_layout_1_5);
   expect_kept("1.0", abi_layout_1_0, "current", abi_layout_current);
   expect_kept("1.1", abi_layout_1_1, "current", abi_layout_current);
   expect_kept("1.2", abi_layout_1_2, "current", abi_layout_current);
   expect_kept("1.3", abi_layout_1_3, "current", abi_layout_current);
   expect_kept("1.4", abi_layout_1_4, "current", abi_layout_current);
+  expect_kept("1.5", abi_layout_1_5, "current", abi_layout_current);
 }
 
 TEST(AbiLayout, TheBusKindArrivedWholeIn13) {
@@ -110,6 +116,19 @@ TEST(AbiLayout, The14StorageFunctionsFollowCommit) {
   EXPECT_EQ(commit.offset + commit.size, unsynced.offset);
   EXPECT_EQ(unsynced.offset + unsynced.size, sync.offset);
   EXPECT_EQ(facts(abi_layout_1_3).count("vsp_storage_vtbl.commit_unsynced"), 0u);
+}
+
+TEST(AbiLayout, The15RawBodyFlagIsABitOfItsOwn) {
+  // 1.5 added one connection flag and nothing else: a bit no older flag uses, unknown to the
+  // frozen 1.4 set. Read from the frozen 1.5 set; every newer set keeps these facts.
+  const auto v15 = facts(abi_layout_1_5);
+  const auto raw = v15.at("VSP_CONN_REST_RAW_BODY").offset;
+  EXPECT_EQ(raw, 0x10u);
+  for (const char* older :
+       {"VSP_CONN_TLS", "VSP_CONN_LOCAL_ADMIN", "VSP_CONN_ADMISSION", "VSP_CONN_REST_JSON_BODY"}) {
+    EXPECT_EQ(v15.at(older).offset & raw, 0u) << older;
+  }
+  EXPECT_EQ(facts(abi_layout_1_4).count("VSP_CONN_REST_RAW_BODY"), 0u);
 }
 
 TEST(AbiLayout, TablesOfOlderMinorsEndWhereTheirLastMemberEnds) {
