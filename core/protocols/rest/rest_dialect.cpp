@@ -2,7 +2,7 @@
 
 #include <boost/url/pct_string_view.hpp>
 #include <optional>
-#include <sstream>
+#include <string_view>
 
 #include "host/connections/connection.hpp"
 #include "protocols/rest/rest_envelope.hpp"
@@ -17,14 +17,22 @@ using nlohmann::json;
 
 namespace {
 
-std::vector<std::string> split_path(const std::string& path) {
-  std::vector<std::string> out;
-  std::stringstream ss(path);
-  std::string seg;
-  while (std::getline(ss, seg, '/')) {
-    if (!seg.empty()) out.push_back(seg);
+// The path's non-empty segments ("/v1//a/" has two), as views into it: every request is split
+// once to be matched, so no segment is copied (nor a stream made) for routes it does not take.
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> out;
+  std::size_t start = 0;
+  while (start < path.size()) {
+    std::size_t slash = path.find('/', start);
+    if (slash == std::string_view::npos) slash = path.size();
+    if (slash > start) out.push_back(path.substr(start, slash - start));
+    start = slash + 1;
   }
   return out;
+}
+
+bool is_placeholder(std::string_view segment) {
+  return !segment.empty() && segment.front() == ':';
 }
 
 // One path segment, percent-decoded once ("run%3Anode%3A1" is "run:node:1"); '+' stays '+'.
@@ -66,28 +74,29 @@ RestResponse RestDialect::error(int status, const std::string& code, const std::
 }
 
 void RestDialect::route(std::string method, std::string pattern, RestHandler handler) {
-  routes_.push_back({std::move(method), split_path(pattern), std::move(handler)});
+  std::vector<std::string> segments;
+  for (std::string_view seg : split_path(pattern)) segments.emplace_back(seg);
+  routes_.push_back({std::move(method), std::move(segments), std::move(handler)});
 }
 
 const RestDialect::Route* RestDialect::match(const std::string& method, const std::string& path,
                                              std::vector<std::string>& params,
                                              bool& path_known) const {
-  std::vector<std::string> segs = split_path(path);
+  const std::vector<std::string_view> segs = split_path(path);
   for (const auto& r : routes_) {
     if (r.segments.size() != segs.size()) continue;
-    std::vector<std::string> captured;
     bool same = true;
     for (size_t i = 0; i < segs.size() && same; ++i) {
-      if (!r.segments[i].empty() && r.segments[i][0] == ':') {
-        captured.push_back(segs[i]);
-      } else {
-        same = r.segments[i] == segs[i];
-      }
+      same = is_placeholder(r.segments[i]) || r.segments[i] == segs[i];
     }
     if (!same) continue;
     path_known = true;
     if (r.method != method && !(method == "HEAD" && r.method == "GET")) continue;
-    params = std::move(captured);
+    // Captured only for the route taken.
+    params.clear();
+    for (size_t i = 0; i < segs.size(); ++i) {
+      if (is_placeholder(r.segments[i])) params.emplace_back(segs[i]);
+    }
     return &r;
   }
   return nullptr;
