@@ -25,7 +25,7 @@ struct HeldRequests {
   void hold(FakeHost& host) {
     host.rest_responder = [this](FakeConn& c, const std::string& env) {
       std::lock_guard lock(mu);
-      held.emplace_back(&c, json::parse(env)["path"].get<std::string>());
+      held.emplace_back(&c, read_rest_envelope(env)["path"].get<std::string>());
       return std::optional<std::string>();
     };
   }
@@ -110,7 +110,7 @@ TEST_F(HttpTest, RestRequestBecomesAnEnvelopeAndTheAnswerAResponse) {
   host_->rest_responder = [](FakeConn&, const std::string& env) -> std::optional<std::string> {
     json res = {{"status", 201},
                 {"headers", {{"Content-Type", "text/plain"}, {"X-Answer", "42"}}},
-                {"body", "created " + json::parse(env)["path"].get<std::string>()}};
+                {"body", "created " + read_rest_envelope(env)["path"].get<std::string>()}};
     return res.dump();
   };
   start();
@@ -128,14 +128,15 @@ TEST_F(HttpTest, RestRequestBecomesAnEnvelopeAndTheAnswerAResponse) {
   FakeConn* c = host_->wait_conn(1);
   ASSERT_NE(c, nullptr);
   EXPECT_EQ(c->dialect, "rest.v1");
-  // No admission for rest.v1 (credentials ride in each request); JSON bodies taken as values.
-  EXPECT_EQ(c->flags, VSP_CONN_REST_JSON_BODY);
+  // No admission for rest.v1 (credentials ride in each request); JSON bodies taken as values,
+  // request bodies passed as their bytes.
+  EXPECT_EQ(c->flags, VSP_CONN_REST_JSON_BODY | VSP_CONN_REST_RAW_BODY);
   EXPECT_FALSE(c->bearer);
   EXPECT_EQ(c->peer.rfind("127.0.0.1:", 0), 0u);
   EXPECT_EQ(c->local, "127.0.0.1:" + std::to_string(port_));
   auto got = host_->received(*c);
   ASSERT_EQ(got.size(), 1u);
-  const json env = json::parse(got[0]);
+  const json env = read_rest_envelope(got[0]);
   EXPECT_EQ(env["method"], "POST");
   EXPECT_EQ(env["path"], "/v1/orgs/o1/agents");
   EXPECT_EQ(env["query"], "limit=5&x=%20");
@@ -148,6 +149,27 @@ TEST_F(HttpTest, RestRequestBecomesAnEnvelopeAndTheAnswerAResponse) {
     EXPECT_EQ(name, json(name).get<std::string>());
     for (char ch : name) EXPECT_FALSE(ch >= 'A' && ch <= 'Z') << name;
   }
+}
+
+// The body crosses as its bytes after the envelope's newline, whatever they are: newlines, a
+// second envelope's look, bytes that are not UTF-8 (the core, not the transport, refuses those).
+TEST_F(HttpTest, ARequestBodyReachesTheHostAsItsBytes) {
+  host_->rest_responder = [](FakeConn&, const std::string&) -> std::optional<std::string> {
+    return std::string(R"({"status":204})");
+  };
+  start();
+  auto p = peer();
+  const std::string body = "{\"a\":\n1}\n{\"method\":\"GET\"}\n\xff\xfe";
+  auto res = p->request("POST", "/v1/x", {}, body);
+  ASSERT_TRUE(res) << p->last_error().message();
+  FakeConn* c = host_->wait_conn(1);
+  ASSERT_NE(c, nullptr);
+  auto got = host_->received(*c);
+  ASSERT_EQ(got.size(), 1u);
+  const std::size_t newline = got[0].find('\n');
+  ASSERT_NE(newline, std::string::npos);
+  EXPECT_EQ(got[0].substr(newline + 1), body);
+  EXPECT_EQ(json::parse(got[0].substr(0, newline))["path"], "/v1/x");
 }
 
 // A header sent several times, under any case, reaches the core once, its values joined in the
@@ -281,7 +303,7 @@ TEST_F(HttpTest, KeepAliveRequestsAnsweredInOrderOnOneHostConnection) {
   ASSERT_EQ(host_->conns().size(), 1u);
   auto got = host_->received(*host_->conns()[0]);
   ASSERT_EQ(got.size(), 3u);
-  EXPECT_EQ(json::parse(got[2])["path"], "/healthz");
+  EXPECT_EQ(read_rest_envelope(got[2])["path"], "/healthz");
 }
 
 // Pipelined requests reach the host together (each on a rest.v1 connection of its own, since
@@ -394,7 +416,7 @@ TEST_F(HttpTest, PipelinedRunEndingWithConnectionCloseIsAnsweredThenClosed) {
   host_->rest_responder = [this](FakeConn& c, const std::string& env) {
     std::thread([this, &c, env] {
       // The first request is answered last.
-      const std::string path = json::parse(env)["path"].get<std::string>();
+      const std::string path = read_rest_envelope(env)["path"].get<std::string>();
       std::this_thread::sleep_for(path == "/v1/1" ? 50ms : 5ms);
       EXPECT_EQ(host_->send(c, json{{"status", 200}, {"body", path}}.dump()), VSP_OK);
     }).detach();
@@ -486,7 +508,7 @@ TEST_F(HttpTest, ContinueComesInOrderThenTheBodyIsRead) {
   EXPECT_EQ(host.at(1).second, "/v1/upload");
   auto got = host_->received(*host.at(1).first);
   ASSERT_FALSE(got.empty());
-  EXPECT_EQ(json::parse(got.back())["body"], "hello");
+  EXPECT_EQ(read_rest_envelope(got.back())["body"], "hello");
   EXPECT_EQ(host.answer(*host_, 1), VSP_OK);
   auto second = p->read_response();
   ASSERT_TRUE(second) << p->last_error().message();

@@ -46,6 +46,18 @@ struct TlsDir {
 
 }  // namespace
 
+nlohmann::json read_rest_envelope(const std::string& message) {
+  const std::size_t newline = message.find('\n');
+  EXPECT_NE(newline, std::string::npos) << "no newline after the envelope: " << message;
+  if (newline == std::string::npos) return nullptr;
+  nlohmann::json env = nlohmann::json::parse(message.substr(0, newline), nullptr, false);
+  EXPECT_TRUE(env.is_object()) << "the envelope is not a JSON object: " << message;
+  if (!env.is_object()) return nullptr;
+  EXPECT_FALSE(env.contains("body")) << "a body member beside the body's bytes: " << message;
+  env["body"] = message.substr(newline + 1);
+  return env;
+}
+
 FakeHost::FakeHost()
     : ::vespid::testing::FakeHost({.module_path = VESPID_WS_PLUGIN_PATH,
                                    .plugin_id = "ws",
@@ -56,7 +68,7 @@ FakeHost::FakeHost()
   rest_responder = [](FakeConn&, const std::string& envelope) -> std::optional<std::string> {
     nlohmann::json res = {{"status", 200},
                           {"headers", {{"content-type", "application/json"}, {"x-echo", "yes"}}},
-                          {"body", envelope}};
+                          {"body", read_rest_envelope(envelope).dump()}};
     return res.dump();
   };
   on_protocol_error = [this](FakeConn& c, int status, const std::string& message) {

@@ -21,10 +21,15 @@ namespace vespid::ws::testing {
 
 using ::vespid::testing::FakeConn;
 
+// A rest.v1 request as the plugin passes it (VSP_CONN_REST_RAW_BODY: the envelope, a newline,
+// the body's bytes) read back into one object, the body as its "body" string. Fails the test
+// (and returns null) when the message is not of that form.
+nlohmann::json read_rest_envelope(const std::string& message);
+
 // The shared fake host with this module loaded. Its core answers rest.v1 requests with a 200
-// that echoes the envelope as the body, and a framing error with an `error` message before it
-// closes. The ws transport runs its own threads and timers: host timers and watches are
-// violations here.
+// that echoes the envelope (read_rest_envelope) as the body, and a framing error with an `error`
+// message before it closes. The ws transport runs its own threads and timers: host timers and
+// watches are violations here.
 class FakeHost : public ::vespid::testing::FakeHost {
  public:
   FakeHost();

@@ -106,7 +106,7 @@ TEST_F(TlsTest, HttpsAndWssOnOneListenerVerifiedAgainstTheCa) {
 
   auto conns = host_->conns();
   ASSERT_EQ(conns.size(), 2u);
-  EXPECT_EQ(conns[0]->flags, VSP_CONN_TLS | VSP_CONN_REST_JSON_BODY);
+  EXPECT_EQ(conns[0]->flags, VSP_CONN_TLS | VSP_CONN_REST_JSON_BODY | VSP_CONN_REST_RAW_BODY);
   EXPECT_EQ(conns[1]->flags, VSP_CONN_TLS | VSP_CONN_ADMISSION);
   EXPECT_EQ(conns[1]->bearer, "t");
   ASSERT_FALSE(wss->ws_close());
@@ -141,7 +141,7 @@ TEST_F(TlsTest, PipelinedRequestsAndAStopOverTls) {
   std::vector<std::pair<FakeConn*, std::string>> held;
   host_->rest_responder = [&](FakeConn& c, const std::string& env) {
     std::lock_guard lock(mu);
-    held.emplace_back(&c, json::parse(env)["path"].get<std::string>());
+    held.emplace_back(&c, read_rest_envelope(env)["path"].get<std::string>());
     return std::optional<std::string>();
   };
   auto count = [&] {
