@@ -238,7 +238,12 @@ std::optional<DispatchRequest> read_dispatch_request(std::string_view body,
   if (payload != nullptr) {
     // Frames are one line on every transport that frames by lines; JSON allows a line break
     // only as whitespace between tokens, and the DOM reading writes such a payload on one line.
-    if (payload->raw.find_first_of("\r\n") != std::string_view::npos) return std::nullopt;
+    // Two passes of memchr: find_first_of calls memchr on its two-byte set once per byte of
+    // the payload, which for a 64 KiB payload was the request's largest cost.
+    if (payload->raw.find('\n') != std::string_view::npos ||
+        payload->raw.find('\r') != std::string_view::npos) {
+      return std::nullopt;
+    }
     r.payload_json.assign(payload->raw);
   }
 
