@@ -12,7 +12,8 @@
 # 2026-12-06, tenth session: parse_dispatch_request; the pattern matches either).
 # BUILD_DIR: a `bench` preset build (its bin/vespid-gateway and lib/vespid/plugins are
 # profiled); BENCH: the vespid-bench to drive it (default BUILD_DIR's), so that two gateways
-# can be profiled under the same load. Needs valgrind. Takes about a minute.
+# can be profiled under the same load. SIZE (environment, optional): payload bytes per request,
+# as vespid-bench's --size. Needs valgrind. Takes about a minute.
 set -euo pipefail
 scenario=$1
 build=$(realpath "$2")
@@ -54,7 +55,7 @@ sleep 1
 
 callgrind_control -i on "$gateway" >/dev/null
 "$bench" "$scenario" --attach --state-dir "$state" "${nodes[@]}" "${load[@]}" \
-  --warmup 1 --duration 8 --no-baselines >"$out/bench.log" 2>&1
+  ${SIZE:+--size "$SIZE"} --warmup 1 --duration 8 --no-baselines >"$out/bench.log" 2>&1
 callgrind_control -i off "$gateway" >/dev/null
 kill -TERM "$gateway"
 wait "$gateway" || true
