@@ -30,7 +30,7 @@ bool read_headers(const json_scan::Value& v, RestHeaders& out) {
 
 }  // namespace
 
-bool read_envelope_typed(std::string_view text, RestRequest& req) {
+bool read_envelope_typed(std::string_view text, RestRequest& req, bool* body_member) {
   const std::optional<json_scan::Object> env =
       json_scan::scan_object(text, json_input::max_depth());
   if (!env || env->has_escaped_key() || env->has_duplicate_key()) return false;
@@ -38,6 +38,7 @@ bool read_envelope_typed(std::string_view text, RestRequest& req) {
   const json_scan::Value* query = env->find("query");
   const json_scan::Value* body = env->find("body");
   const json_scan::Value* headers = env->find("headers");
+  if (body_member != nullptr) *body_member = body != nullptr;
   if (!read_string(env->find("method"), req.method) || !read_string(env->find("path"), req.path))
     return false;
   if (query == nullptr) {
@@ -64,9 +65,11 @@ namespace {
 
 // The envelope's fields with a DOM, for the shapes the scan does not vouch for; its errors are
 // the 400's words.
-bool read_envelope_dom(std::string_view text, RestRequest& req, std::string& problem) {
+bool read_envelope_dom(std::string_view text, RestRequest& req, std::string& problem,
+                       bool* body_member = nullptr) {
   try {
     const nlohmann::json env = json_input::parse(text);
+    if (body_member != nullptr) *body_member = env.is_object() && env.contains("body");
     req.method = env.at("method").get<std::string>();
     req.path = env.at("path").get<std::string>();
     req.query = env.value("query", "");
@@ -91,8 +94,12 @@ bool read_request(std::string& message, bool raw_body, RestRequest& req, std::st
     return false;
   }
   const std::string_view head(message.data(), newline);
-  if (!read_envelope_typed(head, req) && !read_envelope_dom(head, req, problem)) return false;
-  if (!req.body.empty()) {
+  bool body_member = false;
+  if (!read_envelope_typed(head, req, &body_member) &&
+      !read_envelope_dom(head, req, problem, &body_member)) {
+    return false;
+  }
+  if (body_member) {
     problem = "malformed rest.v1 envelope: a \"body\" member where the body follows the newline";
     return false;
   }

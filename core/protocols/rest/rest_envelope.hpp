@@ -22,7 +22,8 @@ namespace vespid::core {
 // Fills req's method, path, query, headers and body from `text` and returns true; returns false
 // (req's fields then unspecified) when `text` is not an envelope of the usual shape: the caller
 // reads it with a DOM instead.
-bool read_envelope_typed(std::string_view text, RestRequest& req);
+// `body_member`, when given, says whether the envelope has a "body" member at all.
+bool read_envelope_typed(std::string_view text, RestRequest& req, bool* body_member = nullptr);
 
 // Fills req from one request message: a whole envelope, or with `raw_body` (the connection's
 // VSP_CONN_REST_RAW_BODY) the envelope's head, '\n' and the body, which is moved out of
