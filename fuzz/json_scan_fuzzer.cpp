@@ -133,6 +133,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             typed->selector.agent_id == dom.selector.agent_id && typed->secret == dom.secret &&
             typed->timeout_ms == dom.timeout_ms && typed->connector_id == dom.connector_id,
         "the dispatch request's selector, secret, timeout or connector differ");
+    std::string whole = "{}\n" + std::string(text);  // as a REST message: a head, then the body
+    const auto taken = vespid::dispatch::read_dispatch_request(whole, 3, {});
+    FUZZ_CHECK(taken && taken->payload() == typed->payload(),
+               "the reading that takes the body read another payload");
     FUZZ_CHECK(typed->payload_json.empty() == dom.payload_json.empty(), "payload presence differs");
     FUZZ_CHECK(typed->payload_json.find_first_of("\r\n") == std::string::npos,
                "a payload that spans lines");

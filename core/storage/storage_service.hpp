@@ -19,6 +19,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <thread>
 #include <vector>
 
@@ -189,6 +190,19 @@ class StorageService {
   auto commit(Txn txn, Durability durability = Durability::Synced) {
     auto conv = [](StorageOp& o) -> TxnOutcome { return o.outcome; };
     Awaiter<TxnOutcome, decltype(conv)> a{this, {}, conv};
+    a.op.kind = StorageOp::Kind::Commit;
+    a.op.txn = std::move(txn);
+    a.op.durability = durability;
+    return a;
+  }
+
+  // As commit, and hands the transaction back with its outcome: a writer that keeps what it
+  // wrote (a cache of a large value) takes it back rather than copying it before the commit.
+  auto commit_returning(Txn txn, Durability durability = Durability::Synced) {
+    auto conv = [](StorageOp& o) -> std::pair<TxnOutcome, Txn> {
+      return {o.outcome, std::move(o.txn)};
+    };
+    Awaiter<std::pair<TxnOutcome, Txn>, decltype(conv)> a{this, {}, conv};
     a.op.kind = StorageOp::Kind::Commit;
     a.op.txn = std::move(txn);
     a.op.durability = durability;

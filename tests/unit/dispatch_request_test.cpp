@@ -41,9 +41,9 @@ void expect_same(const DispatchRequest& a, const DispatchRequest& b) {
   EXPECT_EQ(a.selector.agent_id, b.selector.agent_id);
   EXPECT_EQ(a.secret, b.secret);
   EXPECT_EQ(a.timeout_ms, b.timeout_ms);
-  ASSERT_EQ(a.payload_json.empty(), b.payload_json.empty());
-  if (!a.payload_json.empty()) {
-    EXPECT_EQ(json::parse(a.payload_json), json::parse(b.payload_json));
+  ASSERT_EQ(a.payload().empty(), b.payload().empty());
+  if (!a.payload().empty()) {
+    EXPECT_EQ(json::parse(a.payload()), json::parse(b.payload()));
   }
 }
 
@@ -81,7 +81,7 @@ TEST(DispatchRequest, TheUsualBodyIsReadWithoutADomAndItsPayloadKeptAsSent) {
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->organization_id, "6f1c2b7e-8d4a-4b1e-9a53-2f7f0c1d9e88") << "lower case";
   EXPECT_EQ(r->node_id, "n\u00e9");
-  EXPECT_EQ(r->payload_json, R"({ "z":1, "connectorId":"git\"hub", "actionId":"a" })");
+  EXPECT_EQ(r->payload(), R"({ "z":1, "connectorId":"git\"hub", "actionId":"a" })");
   EXPECT_EQ(r->connector_id, "git\"hub");
   EXPECT_EQ(r->selector.tag, "gpu") << "the object wins over the flat field";
   EXPECT_EQ(r->selector.agent_id, "4e2d9c1a-7b3f-4d8e-b6a5-1c0f9e8d7a62");
@@ -187,6 +187,40 @@ TEST(DispatchRequest, KeysTheScanCannotVouchForGoToTheDom) {
   }
 }
 
+// The REST route hands over the message the body came in, the envelope's head before it: the
+// payload is then read where it lies, and bytes the typed reading refuses stay with the caller
+// for the DOM's reading.
+TEST(DispatchRequest, TakenBytesKeepThePayloadInPlaceAndRefusedOnesStayWithTheCaller) {
+  json body = valid_body();
+  body["payload"] = {{"connectorId", "c"}, {"actionId", "a"}, {"big", std::string(5000, 'x')}};
+  const std::string text = body.dump();
+  const std::string head = R"({"method":"POST","path":"/internal/v1/dispatch-async"})";
+  std::string taken = head + "\n" + text;
+  const char* const bytes = taken.data();
+  std::optional<DispatchRequest> r = read_dispatch_request(taken, head.size() + 1, {});
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->source_bytes.data(), bytes) << "the bytes moved in, not copied";
+  EXPECT_TRUE(r->payload_json.empty());
+  EXPECT_EQ(r->payload(), read_dispatch_request(std::string_view(text), {})->payload());
+  EXPECT_EQ(json::parse(r->payload()), body["payload"]);
+  const DispatchRequest copy = *r;  // offsets, not pointers: a copy reads its own bytes
+  EXPECT_EQ(copy.payload(), r->payload());
+  EXPECT_NE(copy.payload().data(), r->payload().data());
+
+  body.erase("payload");
+  body["kind"] = "agent.execute";  // connector.action needs a payload
+  std::string bare = body.dump();
+  std::optional<DispatchRequest> none = read_dispatch_request(bare, 0, {});
+  ASSERT_TRUE(none.has_value());
+  EXPECT_TRUE(none->payload().empty()) << "no payload: the frame says null";
+
+  std::string refused = text;
+  refused.insert(refused.size() - 1, ",\n\"kind\":\"x\"");
+  const std::string before = refused;
+  EXPECT_FALSE(read_dispatch_request(refused, 0, {}).has_value());
+  EXPECT_EQ(refused, before) << "refused bytes are left for the DOM's reading";
+}
+
 // An execute frame is one line (a line-framed transport could carry the node host dialect): a
 // payload written over several lines is left to the DOM reading, which writes it on one.
 TEST(DispatchRequest, APayloadOverSeveralLinesIsWrittenOnOne) {
@@ -198,7 +232,7 @@ TEST(DispatchRequest, APayloadOverSeveralLinesIsWrittenOnOne) {
     text.insert(text.size() - 1, ",\"payload\":" + payload);
     EXPECT_FALSE(read_dispatch_request(text, {}).has_value()) << text;
     const DispatchRequest r = parse_dispatch_request(json::parse(text), {});
-    EXPECT_EQ(r.payload_json, R"({"actionId":"a","connectorId":"c"})");
+    EXPECT_EQ(r.payload(), R"({"actionId":"a","connectorId":"c"})");
     check_agreement(text);
   }
 }

@@ -74,8 +74,11 @@ class DispatchRoutes {
   static constexpr int64_t kMaxResultWaitMs = 25000;
 
   // The typed reading where it vouches for the body, else the DOM's, which owns the errors.
-  DispatchRequest request_of(const RestRequest& req) const {
-    if (auto r = read_dispatch_request(req.body, s_.limits)) return std::move(*r);
+  // The typed reading takes the body (its payload stays in it) when it reads it; else it is
+  // left for the DOM's reading.
+  DispatchRequest request_of(RestRequest& req) const {
+    if (auto r = read_dispatch_request(req.body_bytes, req.body_at, s_.limits))
+      return std::move(*r);
     return parse_dispatch_request(core::json_body(req), s_.limits);
   }
 

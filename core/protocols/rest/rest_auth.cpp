@@ -69,9 +69,9 @@ void require_service_token(const std::string& configured_sha256, const RestReque
 }
 
 json json_body(const RestRequest& req) {
-  if (req.body.empty()) throw api::invalid("the request needs a JSON body");
+  if (req.body().empty()) throw api::invalid("the request needs a JSON body");
   try {
-    json j = json_input::parse(req.body);
+    json j = json_input::parse(req.body());
     if (!j.is_object()) throw api::invalid("the request body must be a JSON object");
     return j;
   } catch (const json::parse_error& e) {

@@ -46,9 +46,10 @@ bool read_envelope_typed(std::string_view text, RestRequest& req, bool* body_mem
   } else if (!read_string(query, req.query)) {
     return false;
   }
+  req.body_at = 0;
   if (body == nullptr) {
-    req.body.clear();
-  } else if (!read_string(body, req.body)) {
+    req.body_bytes.clear();
+  } else if (!read_string(body, req.body_bytes)) {
     return false;
   }
   if (headers == nullptr) {
@@ -74,7 +75,8 @@ bool read_envelope_dom(std::string_view text, RestRequest& req, std::string& pro
     req.path = env.at("path").get<std::string>();
     req.query = env.value("query", "");
     req.headers = RestHeaders::from_object(env.value("headers", nlohmann::json::object()));
-    req.body = env.value("body", "");
+    req.body_bytes = env.value("body", "");
+    req.body_at = 0;
     return true;
   } catch (const nlohmann::json::exception& e) {
     problem = std::string("malformed rest.v1 envelope: ") + e.what();
@@ -108,10 +110,10 @@ bool read_request(std::string& message, bool raw_body, RestRequest& req, std::st
     problem = "the request body is not UTF-8 text";
     return false;
   }
-  // The body stays where it came: the head is cut from the front of the message, which is then
-  // the request's (no second allocation for a body of any size).
-  message.erase(0, newline + 1);
-  req.body = std::move(message);
+  // The body stays where it came: the message is the request's, the head before body_at (no
+  // second allocation, and no move to the front, for a body of any size).
+  req.body_bytes = std::move(message);
+  req.body_at = newline + 1;
   return true;
 }
 

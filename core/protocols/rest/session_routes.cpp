@@ -51,7 +51,7 @@ class SessionRoutes {
   Task<RestResponse> create(RestRequest req) {
     Task<Caller> ct = caller(req);
     Caller c = co_await std::move(ct);
-    json body = req.body.empty() ? json::object() : core::json_body(req);
+    json body = req.body().empty() ? json::object() : core::json_body(req);
     Task<json> t = s_.create(std::move(c), std::move(body));
     json session = co_await std::move(t);
     co_return RestResponse{201, {{"session", session}}};

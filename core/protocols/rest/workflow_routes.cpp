@@ -33,7 +33,7 @@ class WorkflowRoutes {
   Task<RestResponse> create(RestRequest req) {
     Task<Caller> ct = caller(req);
     Caller c = co_await std::move(ct);
-    json body = req.body.empty() ? json::object() : core::json_body(req);
+    json body = req.body().empty() ? json::object() : core::json_body(req);
     Task<json> t = w_.create(std::move(c), std::move(body));
     json w = co_await std::move(t);
     co_return RestResponse{201, {{"workflow", w}}};

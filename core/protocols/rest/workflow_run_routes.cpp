@@ -41,7 +41,7 @@ class RunRoutes {
   Task<RestResponse> start(RestRequest req) {
     Task<Caller> ct = caller(req);
     Caller c = co_await std::move(ct);
-    json body = req.body.empty() ? json::object() : core::json_body(req);
+    json body = req.body().empty() ? json::object() : core::json_body(req);
     Task<json> t = runs_.start(std::move(c), req.params.at(1), std::move(body));
     json run = co_await std::move(t);
     co_return RestResponse{201, {{"run", run}}};
@@ -94,9 +94,9 @@ class RunRoutes {
   // answer {accepted, duplicate: true} instead of a second run.
   Task<RestResponse> webhook(RestRequest req) {
     json body;
-    if (!req.body.empty()) {
+    if (!req.body().empty()) {
       try {
-        body = core::json_input::parse(req.body);  // depth-limited: the body comes from anyone
+        body = core::json_input::parse(req.body());  // depth-limited: the body comes from anyone
       } catch (const std::exception& e) {
         throw api::invalid(std::string("the webhook body must be JSON (or empty): ") + e.what());
       }

@@ -10,7 +10,7 @@ namespace {
 
 // The payload's text is JSON the request's reading checked (or the gateway wrote), so it parses.
 json payload_dom(const DispatchRequest& r) {
-  return r.payload_json.empty() ? json() : json::parse(r.payload_json);
+  return r.payload().empty() ? json() : json::parse(r.payload());
 }
 
 json execute_dom(const std::string& request_id, const DispatchRequest& r) {
@@ -35,9 +35,9 @@ json record_dom(const DispatchRecord& d) {
 
 // The payload goes out as the text it came in (checked JSON, UTF-8 included, one line), not
 // re-written. It cannot fail; it returns true only to sit in the chain of members below.
-bool append_payload(std::string& out, const std::string& payload_json) {
+bool append_payload(std::string& out, std::string_view payload_json) {
   out += R"(,"payload":)";
-  out += payload_json.empty() ? std::string_view("null") : std::string_view(payload_json);
+  out += payload_json.empty() ? std::string_view("null") : payload_json;
   return true;
 }
 
@@ -45,11 +45,11 @@ bool append_payload(std::string& out, const std::string& payload_json) {
 
 std::string execute_frame(const std::string& request_id, const DispatchRequest& r) {
   std::string out = "{";
-  out.reserve(256 + r.payload_json.size());
+  out.reserve(256 + r.payload().size());
   // Name order: kind, organizationId, payload, requestId, secret, type, userId.
   const bool ok = json_write::append_string_member(out, "kind", r.kind) &&
                   json_write::append_string_member(out, "organizationId", r.organization_id) &&
-                  append_payload(out, r.payload_json) &&
+                  append_payload(out, r.payload()) &&
                   json_write::append_string_member(out, "requestId", request_id) &&
                   (!r.secret || json_write::append_string_member(out, "secret", *r.secret)) &&
                   json_write::append_string_member(out, "type", "execute") &&

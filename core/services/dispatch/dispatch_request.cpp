@@ -200,10 +200,8 @@ std::optional<json_scan::Object> object_of(const Value& v) {
   return o;
 }
 
-}  // namespace
-
-std::optional<DispatchRequest> read_dispatch_request(std::string_view body,
-                                                     const RequestLimits& limits) {
+// The typed reading; the payload, if any, is left as its span of `body` (payload_at).
+std::optional<DispatchRequest> read_in_place(std::string_view body, const RequestLimits& limits) {
   const std::optional<json_scan::Object> b =
       json_scan::scan_object(body, core::json_input::max_depth());
   if (!b || b->has_escaped_key() || b->has_duplicate_key()) return std::nullopt;
@@ -244,7 +242,8 @@ std::optional<DispatchRequest> read_dispatch_request(std::string_view body,
         payload->raw.find('\r') != std::string_view::npos) {
       return std::nullopt;
     }
-    r.payload_json.assign(payload->raw);
+    r.payload_at = static_cast<std::size_t>(payload->raw.data() - body.data());
+    r.payload_size = payload->raw.size();
   }
 
   if (!optional_text_of(b->find("selectorTag"), r.selector.tag) ||
@@ -274,6 +273,26 @@ std::optional<DispatchRequest> read_dispatch_request(std::string_view body,
   if (const Value* t = b->find("timeoutMs"); given(t)) {
     if (!integer_in(t, limits.min_timeout_ms, limits.max_timeout_ms, r.timeout_ms))
       return std::nullopt;
+  }
+  return r;
+}
+
+}  // namespace
+
+std::optional<DispatchRequest> read_dispatch_request(std::string_view body,
+                                                     const RequestLimits& limits) {
+  std::optional<DispatchRequest> r = read_in_place(body, limits);
+  if (r) r->payload_json.assign(body.substr(r->payload_at, r->payload_size));
+  return r;
+}
+
+std::optional<DispatchRequest> read_dispatch_request(std::string& bytes, std::size_t from,
+                                                     const RequestLimits& limits) {
+  std::optional<DispatchRequest> r = read_in_place(std::string_view(bytes).substr(from), limits);
+  if (r && r->payload_size > 0) {
+    // Offsets, not pointers: a moved string keeps its buffer, or (when short) its bytes.
+    r->payload_at += from;
+    r->source_bytes = std::move(bytes);
   }
   return r;
 }

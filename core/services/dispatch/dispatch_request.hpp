@@ -39,8 +39,17 @@ struct DispatchRequest {
   int attempt_count = 1;
   std::string kind;  // connector.action | agent.execute | agent.run
   // The payload's JSON text (valid, no deeper than limits.json_max_depth), written into the
-  // execute frame as it is; empty for none (the frame says null).
+  // execute frame as it is; empty for none (the frame says null). Read it with payload():
+  // when the typed reading took the bytes the body came in (a REST message, head and all), the
+  // text is their span at payload_at, so that a payload as large as the body limit is not
+  // copied out of them.
   std::string payload_json;
+  std::string source_bytes;
+  std::size_t payload_at = 0, payload_size = 0;
+  std::string_view payload() const noexcept {
+    return source_bytes.empty() ? std::string_view(payload_json)
+                                : std::string_view(source_bytes).substr(payload_at, payload_size);
+  }
   std::string connector_id;  // connector.action: the payload's connectorId; empty otherwise
   Selector selector;
   std::optional<std::string> secret;  // forwarded to the host, never stored or logged
@@ -61,6 +70,11 @@ DispatchRequest parse_dispatch_request(const nlohmann::json& body, const Request
 // The request in `body` (a JSON text) when the scan can take all of it and every field passes
 // its check; nullopt otherwise, and then parse_dispatch_request of its DOM gives the answer.
 std::optional<DispatchRequest> read_dispatch_request(std::string_view body,
+                                                     const RequestLimits& limits);
+// The same for the body that is `bytes` from `from` on, taking `bytes` into the request (its
+// payload read in place, payload()) when the reading succeeds, and leaving it untouched when it
+// returns nullopt (for the DOM's reading).
+std::optional<DispatchRequest> read_dispatch_request(std::string& bytes, std::size_t from,
                                                      const RequestLimits& limits);
 
 }  // namespace vespid::dispatch

@@ -444,13 +444,14 @@ void Dispatcher::relayed(const std::string& kind, const std::string& request_id,
 
 Task<Dispatcher::Completion> Dispatcher::complete(std::string agent_id, std::string org_id,
                                                   HostResult result) {
+  const std::string request_id = std::move(result.request_id);
   StoredResult r;
-  r.request_id = std::move(result.request_id);
+  r.request_id = request_id;
   r.agent_id = agent_id;
   r.source = "agent";
   r.result_text = std::move(result.text);
-  const std::string& request_id = r.request_id;
   std::shared_ptr<ExecutionListener> listener;
+  const bool waited_for_here = outstanding_.count(request_id) != 0;
   if (auto it = outstanding_.find(request_id); it != outstanding_.end()) {
     // Only the host the work was sent to answers it.
     if (it->second.org_id != org_id || it->second.agent_id != agent_id)
@@ -472,7 +473,11 @@ Task<Dispatcher::Completion> Dispatcher::complete(std::string agent_id, std::str
     }
     r.org_id = org_id;
   }
-  ResultStore::Stored stored = co_await results_.put(r);
+  // The text moves on to the store. A copy is kept only for whoever reads it afterwards: the
+  // listener, or the relay when nobody here waits (a result can be as large as a host's frame).
+  const bool keep_text = listener || (relay_ != nullptr && !waited_for_here);
+  const std::string text = keep_text ? r.result_text : std::string();
+  ResultStore::Stored stored = co_await results_.put(std::move(r));
   // Released only after the result is durable: until then the slot is still taken.
   auto waited = outstanding_.find(request_id);
   bool was_outstanding = waited != outstanding_.end();
@@ -485,10 +490,17 @@ Task<Dispatcher::Completion> Dispatcher::complete(std::string agent_id, std::str
             was_outstanding ? "" : " (not waited for here; stored)");
   const bool relayed = !was_outstanding && relay_ != nullptr;
   if (listener || relayed) {
-    // The text was checked when the host's frame was read, so it parses.
-    const json dom = json::parse(r.result_text);
+    // The text was checked when the host's frame was read, so it parses. A dispatch that timed
+    // out here while its result was stored is relayed too, from the store (its copy was not
+    // kept: it was waited for when the result came).
+    json dom;
+    if (keep_text) {
+      dom = json::parse(text);
+    } else if (std::optional<StoredResult> kept = co_await results_.get(request_id)) {
+      dom = std::move(kept->result);
+    }
     if (listener) listener->on_result(request_id, dom);
-    if (relayed) relay_->relay("result", request_id, agent_id, dom);
+    if (relayed && !dom.is_null()) relay_->relay("result", request_id, agent_id, dom);
   }
   co_return Completion::Stored;
 }

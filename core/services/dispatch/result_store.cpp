@@ -29,6 +29,11 @@ json to_stored_json(const StoredResult& r) {
 std::string to_stored_text(const StoredResult& r) {
   // Name order, as dump() writes the object to_stored_json builds; the result is not copied.
   std::string out = "{";
+  // Room for all of it up front: the members after "result" would otherwise grow the string
+  // past a large result, copying it again. The ids are counted twice for their escapes.
+  out.reserve(128 + 2 * (r.agent_id.size() + r.org_id.size() + r.request_id.size() +
+                         r.source.size()) +
+              r.result_text.size());
   const bool ok = json_write::append_string_member(out, "agentId", r.agent_id) &&
                   json_write::append_value_member(out, "expiresAtMs", r.expires_at_ms) &&
                   json_write::append_string_member(out, "orgId", r.org_id) &&
@@ -87,14 +92,16 @@ Task<ResultStore::Stored> ResultStore::put(StoredResult r) {
     }
     r.stored_at_ms = util::now_ms();
     r.expires_at_ms = r.stored_at_ms + ttl_ms_;
-    std::string text = to_stored_text(r);
-    txn.writes.push_back(Write::put(keys::result(r.request_id), text));
+    const std::size_t text_at = txn.writes.size();
+    txn.writes.push_back(Write::put(keys::result(r.request_id), to_stored_text(r)));
     txn.writes.push_back(Write::put(keys::result_expiry(r.expires_at_ms, r.request_id), ""));
     txn.writes.push_back(Write::del(keys::dispatch(r.request_id)));
-    auto out = co_await storage_.commit(std::move(txn));
+    // The text is written once and kept from the transaction the store hands back, not copied
+    // for the cache beforehand.
+    auto [out, written] = co_await storage_.commit_returning(std::move(txn));
     if (out.applied) {
       if (r.source == "agent") {
-        recent_.keep(r.request_id, std::move(text), r.expires_at_ms);
+        recent_.keep(r.request_id, std::move(written.writes[text_at].value), r.expires_at_ms);
       } else {
         recent_.forget(r.request_id);
       }
