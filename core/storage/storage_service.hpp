@@ -19,8 +19,8 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
-#include <utility>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "vespid/storage.h"

@@ -31,8 +31,8 @@ std::string to_stored_text(const StoredResult& r) {
   std::string out = "{";
   // Room for all of it up front: the members after "result" would otherwise grow the string
   // past a large result, copying it again. The ids are counted twice for their escapes.
-  out.reserve(128 + 2 * (r.agent_id.size() + r.org_id.size() + r.request_id.size() +
-                         r.source.size()) +
+  out.reserve(128 +
+              2 * (r.agent_id.size() + r.org_id.size() + r.request_id.size() + r.source.size()) +
               r.result_text.size());
   const bool ok = json_write::append_string_member(out, "agentId", r.agent_id) &&
                   json_write::append_value_member(out, "expiresAtMs", r.expires_at_ms) &&
