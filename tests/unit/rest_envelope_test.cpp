@@ -108,6 +108,11 @@ TEST(RestEnvelope, ARawBodyFollowsTheFirstNewlineUnchanged) {
     EXPECT_EQ(req.body(), body);
     ASSERT_NE(req.headers.find("content-type"), nullptr);
     EXPECT_EQ(*req.headers.find("content-type"), "application/json");
+    // The message is the request's, kept whole: no move of the body to the front.
+    EXPECT_EQ(req.body_bytes.substr(0, head.size()), head);
+    const std::string taken = std::move(req.body_bytes);  // as a dispatch route takes it
+    EXPECT_EQ(taken.substr(req.body_at), body);
+    EXPECT_TRUE(req.body().empty()) << "a body taken away reads as none";
   }
   std::string empty_body = R"({"method":"GET","path":"/healthz"})"
                            "\n";

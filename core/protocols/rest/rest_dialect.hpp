@@ -27,10 +27,14 @@ struct RestRequest {
   RestHeaders headers;  // lower-case names, each once
   // The body is body_bytes from body_at on. A message that brought its body as bytes after the
   // envelope's head (VSP_CONN_REST_RAW_BODY) is kept whole, the head before body_at, so that a
-  // large body is never moved to the front of its string.
+  // large body is never moved to the front of its string. A handler may take body_bytes away
+  // (the dispatch routes do); body() is empty from then on.
   std::string body_bytes;
   std::size_t body_at = 0;
-  std::string_view body() const noexcept { return std::string_view(body_bytes).substr(body_at); }
+  std::string_view body() const noexcept {
+    return body_at <= body_bytes.size() ? std::string_view(body_bytes).substr(body_at)
+                                        : std::string_view();
+  }
   std::vector<std::string> params;  // path segments captured by ":name" in the route
   bool tls = false;                 // it came over TLS (the transport said so: VSP_CONN_TLS)
   std::string peer_host;            // the peer's address without its port, as the transport said
