@@ -81,6 +81,27 @@ TEST(LineFramer, BigLineMemoryIsReleased) {
   EXPECT_LE(f.capacity(), 1024u);
 }
 
+// A large line comes in several reads. Its first piece is buffered with room for as much
+// again, so the next piece is added behind it rather than moving it (a 64 KiB payload's line
+// read in two pieces used to be copied twice).
+TEST(LineFramer, ALargeLinesSecondPieceDoesNotMoveTheFirst) {
+  LineFramer f(1 << 20);
+  Collect c;
+  const std::string first(40000, 'a'), second(30000, 'b');
+  EXPECT_EQ(feed(f, first, c), LineFramer::Result::ok);
+  const char* const where = f.partial().data();
+  EXPECT_GE(f.capacity(), 2 * first.size());
+  EXPECT_EQ(feed(f, second, c), LineFramer::Result::ok);
+  EXPECT_EQ(f.partial().data(), where) << "the first piece moved";
+  EXPECT_EQ(feed(f, "\n", c), LineFramer::Result::ok);
+  ASSERT_EQ(c.lines.size(), 1u);
+  EXPECT_EQ(c.lines[0], first + second);
+
+  LineFramer small(100);  // the room is within the limit
+  EXPECT_EQ(feed(small, std::string(80, 'x'), c), LineFramer::Result::ok);
+  EXPECT_LE(small.capacity(), 101u + 15u);
+}
+
 TEST(LineFramer, KeptCrIsPartOfTheLineAndCounts) {
   // The unix transport and the tcp-lines example hand a '\r' on to the host.
   LineFramer f(4, LineFramer::Cr::keep);

@@ -17,6 +17,7 @@
 #ifndef VESPID_LINE_FRAMER_HPP
 #define VESPID_LINE_FRAMER_HPP
 
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
 #include <string>
@@ -101,6 +102,9 @@ class LineFramer {
     if (append) {
       partial_.append(p, n);
     } else {
+      // A line that did not end within this read is likely a large one still arriving: room
+      // for as much again (within the limit), so that its next piece does not move this one.
+      partial_.reserve(std::min(max_ + 1, 2 * n));
       partial_.assign(p, n);
     }
     return Result::ok;
