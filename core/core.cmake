@@ -70,6 +70,7 @@ add_library(vespid_core STATIC
   host/bus/plugin_bus.cpp
   host/connections/connection.cpp
   host/connections/connection_hub.cpp
+  host/connections/shard_assignment.cpp
   host/netbind/bind_service.cpp
   host/discovery/publisher.cpp
   host/discovery/records.cpp

@@ -14,8 +14,9 @@ std::string text(const char* s) {
 }  // namespace
 
 Connection::Connection(uint64_t id, PluginInstance& transport, vsp_plugin_conn* plugin_conn,
-                       const vsp_conn_info& info)
+                       const vsp_conn_info& info, uint32_t shard)
     : id_(id),
+      shard_(shard),
       transport_(transport),
       plugin_conn_(plugin_conn),
       dialect_name_(text(info.dialect)),

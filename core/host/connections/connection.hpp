@@ -53,14 +53,17 @@ class FrameInbox {
 
 class Connection : public std::enable_shared_from_this<Connection>, public HeldOutput {
  public:
+  // `shard`: the core's shard the connection belongs to for its whole life (ConnectionHub).
   Connection(uint64_t id, PluginInstance& transport, vsp_plugin_conn* plugin_conn,
-             const vsp_conn_info& info);
+             const vsp_conn_info& info, uint32_t shard = 0);
 
   vsp_host_conn* handle() noexcept { return reinterpret_cast<vsp_host_conn*>(this); }
   static Connection* from(vsp_host_conn* c) noexcept { return reinterpret_cast<Connection*>(c); }
 
   // ---- Immutable facts ----
   uint64_t id() const noexcept { return id_; }
+  // The shard whose Sequencer runs this connection's core state (0 in a core of one shard).
+  uint32_t shard() const noexcept { return shard_; }
   const std::string& dialect_name() const noexcept { return dialect_name_; }
   metrics::Dialect dialect_label() const noexcept { return dialect_label_; }
   const std::string& peer() const noexcept { return peer_; }
@@ -95,7 +98,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public HeldO
   bool mark_transport_gone();
   bool closing() const noexcept { return closing_.load(); }
 
-  // ---- Core state: touched only inside the Sequencer ----
+  // ---- Core state: touched only inside its shard's Sequencer ----
   Principal principal;
   Dialect* dialect = nullptr;
   FrameInbox inbox;                     // frames waiting for the previous one to finish
@@ -130,6 +133,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public HeldO
 
  private:
   uint64_t id_;
+  uint32_t shard_;
   PluginInstance& transport_;
   vsp_plugin_conn* plugin_conn_;
   std::string dialect_name_, peer_, local_, bearer_, org_hint_, path_, query_, headers_json_;

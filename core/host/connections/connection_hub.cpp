@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <stdexcept>
 
 #include "host/plugins/plugin_instance.hpp"
 #include "runtime/api_error.hpp"
@@ -64,7 +65,26 @@ metrics::CloseReason close_reason(int status, bool asked) {
 }
 }  // namespace
 
-ConnectionHub::ConnectionHub(Loop& loop, Limits limits) : loop_(loop), limits_(limits) {}
+ConnectionHub::ConnectionHub(Loop& loop, Limits limits)
+    : ConnectionHub(std::vector<Shard>{Shard{&loop.sequencer(), nullptr}}, limits) {}
+
+ConnectionHub::ConnectionHub(std::vector<Shard> shards, Limits limits)
+    : limits_(limits), assignment_(static_cast<uint32_t>(shards.size())) {
+  if (shards.empty()) throw std::invalid_argument("a connection hub needs at least one shard");
+  shards_.reserve(shards.size());
+  for (const Shard& s : shards) {
+    ShardState state;
+    static_cast<Shard&>(state) = s;
+    shards_.push_back(std::move(state));
+  }
+}
+
+ConnectionHub::ShardState* ConnectionHub::current_shard() noexcept {
+  for (ShardState& s : shards_) {
+    if (s.sequencer->running_in_this_thread()) return &s;
+  }
+  return nullptr;
+}
 
 void ConnectionHub::add_dialect(std::unique_ptr<Dialect> dialect) {
   std::string name(dialect->name());
@@ -103,13 +123,14 @@ int ConnectionHub::open(PluginInstance& transport, const vsp_conn_info& info, vs
                   std::to_string(limits_.max_connections) + ")");
     return VSP_E_OVERFLOW;
   }
-  auto conn = std::make_shared<Connection>(next_id_.fetch_add(1), transport, pc, info);
+  const uint32_t shard = assignment_.for_this_thread(&transport);
+  auto conn = std::make_shared<Connection>(next_id_.fetch_add(1), transport, pc, info, shard);
   conn->dialect = it->second.get();
   conn->self = conn;
   *out = conn->handle();
   metrics::instruments().connections_opened[conn->dialect_label()].inc();
-  loop_.sequencer().execute([this, conn] {
-    conns_.emplace(conn->id(), conn);
+  sequencer_of(*conn).execute([this, conn] {
+    shard_of(*conn).conns.emplace(conn->id(), conn);
     log::get("core")->debug("connection {} opened: {} from {} via {}", conn->id(),
                             conn->dialect_name(), conn->peer(), conn->transport().name());
     // The open task is the connection's first "frame": later frames wait for it, so a
@@ -161,11 +182,11 @@ int ConnectionHub::recv(vsp_host_conn* c, const char* data, size_t len) {
   if (raw->closing()) return VSP_E_CLOSED;
   auto conn = raw->shared_from_this();
   const std::string_view frame(data, len);
-  // The usual case: the core is free, so the frame is handled on this thread while the transport
-  // still holds its bytes; it is copied only when it has to wait for the core.
-  if (loop_.sequencer().run_if_idle([&] { deliver(conn, frame, nullptr); })) return VSP_OK;
-  loop_.sequencer().execute(
-      [this, conn, msg = std::string(frame)]() mutable { deliver(conn, msg, &msg); });
+  // The usual case: the connection's shard is free, so the frame is handled on this thread while
+  // the transport still holds its bytes; it is copied only when it has to wait for the core.
+  Sequencer& sequencer = sequencer_of(*raw);
+  if (sequencer.run_if_idle([&] { deliver(conn, frame, nullptr); })) return VSP_OK;
+  sequencer.execute([this, conn, msg = std::string(frame)]() mutable { deliver(conn, msg, &msg); });
   return VSP_OK;
 }
 
@@ -211,6 +232,7 @@ bool ConnectionHub::handled_now(const std::shared_ptr<Connection>& c, std::strin
 
 bool ConnectionHub::count_anonymous(Connection& c) {
   if (c.principal.role != Role::Anonymous || c.dialect->authenticates_each_message()) return true;
+  std::lock_guard lock(anonymous_mutex_);
   int& n = anonymous_by_peer_[c.peer_host()];
   if (n >= limits_.max_anonymous_per_peer) {
     log::get("core")->warn("connection {} from {} refused: {} unauthenticated ones already open",
@@ -226,20 +248,22 @@ void ConnectionHub::settle_anonymous(Connection& c) {
   if (!c.counted_anonymous) return;
   if (!c.gone && c.principal.role == Role::Anonymous) return;
   c.counted_anonymous = false;
+  std::lock_guard lock(anonymous_mutex_);
   auto it = anonymous_by_peer_.find(c.peer_host());
   if (it != anonymous_by_peer_.end() && --it->second <= 0) anonymous_by_peer_.erase(it);
 }
 
 void ConnectionHub::watch_expiry(const std::shared_ptr<Connection>& c) {
   const int64_t expires = c->principal.expires_at_ms;
-  if (deadlines_ == nullptr || c->gone || expires == c->expiry_watched_ms) return;
-  deadlines_->cancel(c->expiry_deadline);
+  Deadlines* deadlines = shard_of(*c).deadlines;
+  if (deadlines == nullptr || c->gone || expires == c->expiry_watched_ms) return;
+  deadlines->cancel(c->expiry_deadline);
   c->expiry_watched_ms = expires;
   c->expiry_deadline = 0;
   if (expires == 0) return;
   const auto delay = std::chrono::milliseconds(std::max<int64_t>(0, expires - util::now_ms()));
   std::weak_ptr<Connection> weak = c;
-  c->expiry_deadline = deadlines_->after(delay, [weak, expires] {
+  c->expiry_deadline = deadlines->after(delay, [weak, expires] {
     auto conn = weak.lock();
     if (!conn || conn->gone || conn->principal.expires_at_ms != expires) return;
     log::get("core")->info("connection {} closed: its access token {} expired", conn->id(),
@@ -289,15 +313,16 @@ void ConnectionHub::closed(vsp_host_conn* c, int status, const char* reason) {
       .inc();
   auto conn = raw->shared_from_this();
   std::string why = reason ? reason : "";
-  loop_.sequencer().execute([this, conn, status, why] {
+  sequencer_of(*conn).execute([this, conn, status, why] {
     conn->gone = true;
     conn->close_reason = why;
     conn->inbox.clear();
     conn->dialect->on_close(*conn);
     conn->wake_writers();  // parked senders see `gone` and stop
     settle_anonymous(*conn);
-    if (deadlines_ != nullptr) deadlines_->cancel(conn->expiry_deadline);
-    conns_.erase(conn->id());
+    ShardState& shard = shard_of(*conn);
+    if (shard.deadlines != nullptr) shard.deadlines->cancel(conn->expiry_deadline);
+    shard.conns.erase(conn->id());
     count_.fetch_sub(1);
     log::get("core")->debug("connection {} closed ({}{}{})", conn->id(), status,
                             why.empty() ? "" : ": ", why);
@@ -308,7 +333,7 @@ void ConnectionHub::closed(vsp_host_conn* c, int status, const char* reason) {
 void ConnectionHub::writable(vsp_host_conn* c) {
   Connection* raw = Connection::from(c);
   auto conn = raw->shared_from_this();
-  loop_.sequencer().execute([conn] {
+  sequencer_of(*conn).execute([conn] {
     if (!conn->gone) conn->wake_writers();
   });
 }
@@ -318,7 +343,7 @@ void ConnectionHub::protocol_error(vsp_host_conn* c, int status, const char* mes
   if (raw->closing()) return;
   auto conn = raw->shared_from_this();
   std::string msg = message ? message : "protocol error";
-  loop_.sequencer().execute([conn, status, msg] {
+  sequencer_of(*conn).execute([conn, status, msg] {
     if (conn->gone) return;
     conn->dialect->on_protocol_error(*conn, status, msg);
     conn->close(status, msg.c_str());
@@ -326,7 +351,7 @@ void ConnectionHub::protocol_error(vsp_host_conn* c, int status, const char* mes
 }
 
 void ConnectionHub::close_all(const char* reason) {
-  for (auto& [id, c] : conns_) c->close(VSP_E_CLOSED, reason);
+  for_each([reason](Connection& c) { c.close(VSP_E_CLOSED, reason); });
 }
 
 }  // namespace vespid::core
