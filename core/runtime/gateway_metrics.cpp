@@ -36,9 +36,9 @@ constexpr std::string_view kPairingKinds[] = {"bridge", "reapproval"};
 constexpr std::string_view kDecisions[] = {"approved", "rejected", "expired", "withdrawn"};
 constexpr std::string_view kTxnResults[] = {"applied", "conflict", "failed"};
 
-template <class E, size_t N>
-void counters(TextWriter& w, std::string_view metric, std::string_view label, const By<E>& values,
-              const std::string_view (&names)[N]) {
+template <class E, class C, size_t N>
+void counters(TextWriter& w, std::string_view metric, std::string_view label,
+              const By<E, C>& values, const std::string_view (&names)[N]) {
   static_assert(N == static_cast<size_t>(E::Count), "one name per label value");
   for (size_t i = 0; i < N; ++i) {
     const Label l[] = {{label, names[i]}};

@@ -90,15 +90,15 @@ struct Instruments {
   By<Dialect> send_overflows;
   By<Dialect> inbox_overflows;
 
-  // Invokes of bridge nodes connected here.
-  By<InvokeOutcome> invokes;
+  // Invokes of bridge nodes connected here (striped: every invoke, from every shard).
+  By<InvokeOutcome, StripedCounter> invokes;
   Histogram invoke_duration;  // of the invokes sent to a node, whatever the outcome
   Counter invoke_late_results;
 
   // Dispatches this instance waits for.
-  By<DispatchOutcome> dispatches;
+  By<DispatchOutcome, StripedCounter> dispatches;
   Histogram dispatch_duration;  // submit to result or timeout, of the ones dispatched here
-  By<ResultRead> dispatch_result_reads;
+  By<ResultRead, StripedCounter> dispatch_result_reads;
 
   By<SessionEvent> session_events;  // stored
   By<TurnOutcome> session_turns;

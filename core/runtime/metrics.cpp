@@ -5,6 +5,14 @@
 
 namespace vespid::metrics {
 
+size_t this_threads_stripe() noexcept {
+  static std::atomic<size_t> next{0};
+  // Constant-initialised, so reading it costs no thread-local initialisation call.
+  thread_local size_t stripe = kStripes;
+  if (stripe == kStripes) stripe = next.fetch_add(1, std::memory_order_relaxed) % kStripes;
+  return stripe;
+}
+
 Histogram::Histogram(std::span<const double> bounds) noexcept {
   n_ = bounds.size() < kMaxBounds ? bounds.size() : kMaxBounds;
   for (size_t i = 0; i < n_; ++i) bounds_[i] = bounds[i];

@@ -20,7 +20,7 @@
 
 namespace vespid::core {
 
-class Sequencer {
+class alignas(64) Sequencer {
  public:
   using Work = std::function<void()>;
 

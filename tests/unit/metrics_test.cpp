@@ -23,6 +23,31 @@ std::string joined(const std::vector<std::string>& errors) {
   return out;
 }
 
+// Striped instruments: each thread adds to a stripe of its own, and a read adds the stripes up.
+// More threads than stripes share them, and still lose no update.
+TEST(Metrics, StripedUpdatesFromMoreThreadsThanStripesAllCount) {
+  StripedCounter counter;
+  const double bounds[] = {1.0, 2.0};
+  Histogram h(bounds);
+  constexpr int kThreads = static_cast<int>(kStripes) * 2 + 1;
+  constexpr int kEach = 20000;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kEach; ++i) {
+        counter.inc();
+        h.observe(i % 2 == 0 ? 0.5 : 1.5);  // exact in binary: the sum has no rounding
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(counter.value(), static_cast<uint64_t>(kThreads) * kEach);
+  EXPECT_EQ(h.bucket(0), static_cast<uint64_t>(kThreads) * kEach / 2);
+  EXPECT_EQ(h.bucket(1), static_cast<uint64_t>(kThreads) * kEach / 2);
+  EXPECT_EQ(h.bucket(2), 0u);
+  EXPECT_DOUBLE_EQ(h.sum(), kThreads * (kEach / 2) * (0.5 + 1.5));
+}
+
 TEST(Metrics, HistogramBucketsAreCumulativeWithInfSumAndCount) {
   const double bounds[] = {0.001, 0.01, 0.1};
   Histogram h(bounds);
