@@ -42,6 +42,7 @@ add_library(vespid_core STATIC
   services/nodes/node_record.cpp
   services/nodes/host_capabilities.cpp
   services/nodes/node_router.cpp
+  services/nodes/sharded_node_router.cpp
   services/nodes/status_reason.cpp
   services/nodes/node_store.cpp
   services/nodes/node_reapproval.cpp

@@ -55,9 +55,13 @@ void NodeRouter::start_invoke(const std::string& node_id, const std::string& com
 }
 
 LocalNodeRouter::~LocalNodeRouter() {
+  fail_all("the gateway is shutting down");
+}
+
+void LocalNodeRouter::fail_all(const std::string& why) {
   std::vector<uint64_t> keys;
   pending_.for_each([&](uint64_t key, const Pending&) { keys.push_back(key); });
-  for (uint64_t key : keys) finish(key, unavailable("the gateway is shutting down"));
+  for (uint64_t key : keys) finish(key, unavailable(why));
 }
 
 void LocalNodeRouter::attach(ConnectedNode node) {

@@ -167,6 +167,9 @@ class LocalNodeRouter final : public NodeRouter {
   uint64_t late_results() const noexcept { return late_results_; }
   // Invokes sent to nodes connected here and not answered yet.
   size_t invokes_in_flight() const noexcept { return pending_.size(); }
+  // Fails every invoke still waiting with UNAVAILABLE (`why`); the destructor's, and a sharded
+  // router's before its shards go.
+  void fail_all(const std::string& why);
   // Told of every change, in the order added (presence for the cluster, operator events); add
   // them before any node attaches. remove_observer: when one goes away before the router.
   void add_observer(NodeRouterObserver* observer) { observers_.push_back(observer); }
