@@ -122,8 +122,8 @@ void LocalNodeRouter::fail_pending_of(const NodeLink* link, const std::string& w
 
 // A task's wait for its invoke: the waiter start_invoke tells, which resumes the task, or lets
 // it go on without suspending when the outcome came at once (a refusal).
-struct LocalNodeRouter::InvokeAwaiter final : InvokeWaiter {
-  LocalNodeRouter& router;
+struct NodeRouter::StartedInvoke final : InvokeWaiter {
+  NodeRouter& router;
   std::string node_id;
   std::string command;
   std::string params_json;
@@ -131,7 +131,7 @@ struct LocalNodeRouter::InvokeAwaiter final : InvokeWaiter {
   std::optional<InvokeResult> result;
   std::coroutine_handle<> waiting;  // set once the task has suspended
 
-  InvokeAwaiter(LocalNodeRouter& r, std::string node, std::string cmd, std::string params,
+  StartedInvoke(NodeRouter& r, std::string node, std::string cmd, std::string params,
                 std::chrono::milliseconds t)
       : router(r),
         node_id(std::move(node)),
@@ -141,7 +141,7 @@ struct LocalNodeRouter::InvokeAwaiter final : InvokeWaiter {
 
   void invoke_done(InvokeResult&& r) override {
     result = std::move(r);
-    if (waiting) waiting.resume();  // inside the Sequencer: the task continues here
+    if (waiting) waiting.resume();  // inside the caller's Sequencer: the task continues here
   }
   bool await_ready() const noexcept { return false; }
   bool await_suspend(std::coroutine_handle<> h) {
@@ -153,13 +153,19 @@ struct LocalNodeRouter::InvokeAwaiter final : InvokeWaiter {
   InvokeResult await_resume() { return std::move(*result); }
 };
 
-core::Task<InvokeResult> LocalNodeRouter::invoke(std::string node_id, std::string command,
-                                                 std::string params_json,
-                                                 std::chrono::milliseconds timeout) {
-  InvokeAwaiter awaiter(*this, std::move(node_id), std::move(command), std::move(params_json),
+core::Task<InvokeResult> NodeRouter::invoke_by_start(std::string node_id, std::string command,
+                                                     std::string params_json,
+                                                     std::chrono::milliseconds timeout) {
+  StartedInvoke awaiter(*this, std::move(node_id), std::move(command), std::move(params_json),
                         timeout);
   InvokeResult result = co_await awaiter;
   co_return result;
+}
+
+core::Task<InvokeResult> LocalNodeRouter::invoke(std::string node_id, std::string command,
+                                                 std::string params_json,
+                                                 std::chrono::milliseconds timeout) {
+  return invoke_by_start(std::move(node_id), std::move(command), std::move(params_json), timeout);
 }
 
 void LocalNodeRouter::start_invoke(const std::string& node_id, const std::string& command,

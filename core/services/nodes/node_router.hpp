@@ -118,6 +118,16 @@ class NodeRouter {
   virtual void update_capabilities(const std::string& node_id, nlohmann::json capabilities) = 0;
   // An operator approved more commands: the live connection may be invoked with them at once.
   virtual void update_commands(const std::string& node_id, std::set<std::string> commands) = 0;
+
+ protected:
+  // invoke() as a wait for start_invoke(), for a router whose start_invoke needs no coroutine:
+  // the task suspends only when the outcome does not come at once.
+  core::Task<InvokeResult> invoke_by_start(std::string node_id, std::string command,
+                                           std::string params_json,
+                                           std::chrono::milliseconds timeout);
+
+ private:
+  struct StartedInvoke;
 };
 
 // Told about every change to the nodes connected here, so that other gateway instances can
@@ -191,7 +201,6 @@ class LocalNodeRouter final : public NodeRouter {
     std::chrono::steady_clock::time_point sent_at;
     std::chrono::milliseconds timeout;
   };
-  struct InvokeAwaiter;
   // Takes the invoke out, counts its outcome and duration, and tells its waiter.
   void finish(uint64_t invoke, InvokeResult&& result, bool timed_out = false);
   void fail_pending_of(const NodeLink* link, const std::string& why);

@@ -264,42 +264,10 @@ void ShardedNodeRouter::start_invoke(const std::string& node_id, const std::stri
        });
 }
 
-// A task's wait for its invoke, as LocalNodeRouter's: told inside the caller's shard.
-struct ShardedNodeRouter::InvokeAwaiter final : InvokeWaiter {
-  InvokeAwaiter(ShardedNodeRouter& r, std::string node, std::string cmd, std::string params,
-                std::chrono::milliseconds t)
-      : router(r),
-        node_id(std::move(node)),
-        command(std::move(cmd)),
-        params_json(std::move(params)),
-        timeout(t) {}
-  ShardedNodeRouter& router;
-  std::string node_id, command, params_json;
-  std::chrono::milliseconds timeout;
-  std::optional<InvokeResult> result;
-  std::coroutine_handle<> waiting;
-
-  void invoke_done(InvokeResult&& r) override {
-    result = std::move(r);
-    if (waiting) waiting.resume();
-  }
-  bool await_ready() const noexcept { return false; }
-  bool await_suspend(std::coroutine_handle<> h) {
-    router.start_invoke(node_id, command, params_json, timeout, *this);
-    if (result) return false;
-    waiting = h;
-    return true;
-  }
-  InvokeResult await_resume() { return std::move(*result); }
-};
-
 core::Task<InvokeResult> ShardedNodeRouter::invoke(std::string node_id, std::string command,
                                                    std::string params_json,
                                                    std::chrono::milliseconds timeout) {
-  InvokeAwaiter awaiter(*this, std::move(node_id), std::move(command), std::move(params_json),
-                        timeout);
-  InvokeResult result = co_await awaiter;
-  co_return result;
+  return invoke_by_start(std::move(node_id), std::move(command), std::move(params_json), timeout);
 }
 
 template <class Fn>

@@ -105,7 +105,6 @@ class ShardedNodeRouter final : public NodeRouter {
   };
   class HomeFeed;
   class Relay;
-  struct InvokeAwaiter;
   struct alignas(64) ShardState {
     // Both where HomeFeed is complete.
     ShardState(Shard s, int max_in_flight);
