@@ -3,13 +3,15 @@
 // transport's I/O thread. No sockets: a node's link records the invoke and its home's thread
 // answers it, so this is the routing's own cost, and whether a second shard adds throughput.
 //
-//   BM_ShardedInvokes/shards:1/crossing:0  one shard, one thread: the baseline
-//   BM_ShardedInvokes/shards:2/crossing:0  two shards, each invoking a node of its own
-//   BM_ShardedInvokes/shards:2/crossing:1  two shards, each invoking the other's node: every
-//                                          invoke goes to its home and back as messages
+//   BM_ShardedInvokes/shards:1/crossing:0    one shard, one thread: the baseline
+//   BM_ShardedInvokes/shards:2/crossing:0    two shards, each invoking a node of its own
+//   BM_ShardedInvokes/shards:2/crossing:10   one invoke in ten to the other shard's node
+//   BM_ShardedInvokes/shards:2/crossing:100  every invoke to the other shard's node: it goes to
+//                                            its home and back as messages
 //
-// items_per_second is invokes answered per second over both threads; the ratio of the second and
-// third lines to the first is the scaling.
+// `crossing` is the percentage of invokes whose node is homed in the other shard.
+// items_per_second is invokes answered per second over both threads; its ratio to the first
+// line's is the scaling.
 #include <benchmark/benchmark.h>
 
 #include <atomic>
@@ -50,7 +52,7 @@ struct alignas(64) CountingWaiter final : vespid::nodes::InvokeWaiter {
 
 void BM_ShardedInvokes(benchmark::State& state) {
   const auto shards = static_cast<uint32_t>(state.range(0));
-  const bool crossing = state.range(1) != 0;
+  const auto crossing_percent = static_cast<uint64_t>(state.range(1));
   constexpr uint64_t kPerThread = 20000;
 
   vespid::core::Loop loop;
@@ -93,11 +95,15 @@ void BM_ShardedInvokes(benchmark::State& state) {
         own->sent.clear();
       };
       auto invoke = [r = &router, p = &params, w = waiters[s].get(), answer,
-                     target = "node-" + std::to_string(crossing ? (s + 1) % shards : s)] {
-        r->start_invoke(target, "system.echo", *p, 30000ms, *w);
+                     own_node = "node-" + std::to_string(s),
+                     other_node = "node-" + std::to_string((s + 1) % shards)](bool cross) {
+        r->start_invoke(cross ? other_node : own_node, "system.echo", *p, 30000ms, *w);
         answer();
       };
-      for (uint64_t i = 0; i < kPerThread; ++i) sequencers[s]->execute(invoke);
+      for (uint64_t i = 0; i < kPerThread; ++i) {
+        const bool cross = i % 100 < crossing_percent;
+        sequencers[s]->execute([invoke, cross] { invoke(cross); });
+      }
       // The other shard may still send here: answer until every waiter has heard back.
       auto all_told = [&] {
         for (auto& w : waiters)
@@ -126,7 +132,8 @@ BENCHMARK(BM_ShardedInvokes)
     ->ArgNames({"shards", "crossing"})
     ->Args({1, 0})
     ->Args({2, 0})
-    ->Args({2, 1})
+    ->Args({2, 10})
+    ->Args({2, 100})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 

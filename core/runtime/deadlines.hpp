@@ -27,7 +27,9 @@ namespace vespid::core {
 class Loop;
 class Sequencer;
 
-class Deadlines {
+// Cache lines of its own: a shard's Deadlines is written at every invoke, and two shards'
+// allocated side by side would share one (performance.md, "Routing in shards").
+class alignas(64) Deadlines {
  public:
   using Clock = std::chrono::steady_clock;
   // Never 0, so 0 can mean "no deadline" in the callers' records.

@@ -20,6 +20,8 @@
 
 namespace vespid::core {
 
+// Cache lines of its own: its holder writes the load counters at every item, and two shards'
+// Sequencers side by side would share one.
 class alignas(64) Sequencer {
  public:
   using Work = std::function<void()>;
