@@ -68,7 +68,7 @@ void LocalNodeRouter::attach(ConnectedNode node) {
   std::string id = node.node_id;
   if (auto it = nodes_.find(id); it != nodes_.end()) {
     std::shared_ptr<NodeLink> old = it->second.link;
-    index_remove(it->second);
+    by_org_.remove(it->second);
     nodes_.erase(it);
     fail_pending_of(old.get(), "node reconnected; the invoke was sent on its previous connection");
     old->close("replaced by a newer connection of the same node");
@@ -79,7 +79,7 @@ void LocalNodeRouter::attach(ConnectedNode node) {
   departures_.erase(id);
   auto [it, inserted] = nodes_.emplace(id, std::move(node));
   (void)inserted;
-  index_add(it->second);
+  by_org_.add(it->second);
   for (auto* o : observers_) o->node_attached(it->second);
 }
 
@@ -88,7 +88,7 @@ void LocalNodeRouter::detach(const std::string& node_id, const NodeLink* link,
   auto it = nodes_.find(node_id);
   if (it == nodes_.end() || it->second.link.get() != link) return;  // a late close of an old link
   ConnectedNode gone = std::move(it->second);
-  index_remove(gone);
+  by_org_.remove(gone);
   nodes_.erase(it);
   fail_pending_of(link, "node disconnected");
   left(gone, reason);
@@ -245,7 +245,7 @@ int LocalNodeRouter::disconnect(const std::string& node_id, const std::string& r
   if (it == nodes_.end()) return 0;
   ConnectedNode gone = std::move(it->second);
   std::shared_ptr<NodeLink> link = gone.link;
-  index_remove(gone);
+  by_org_.remove(gone);
   nodes_.erase(it);
   fail_pending_of(link.get(), reason);
   link->close(reason);
@@ -253,25 +253,9 @@ int LocalNodeRouter::disconnect(const std::string& node_id, const std::string& r
   return 1;
 }
 
-void LocalNodeRouter::index_add(const ConnectedNode& n) {
-  by_org_[n.org_id][n.node_id] = &n;
-}
-
-void LocalNodeRouter::index_remove(const ConnectedNode& n) {
-  auto it = by_org_.find(n.org_id);
-  if (it == by_org_.end()) return;
-  it->second.erase(n.node_id);
-  if (it->second.empty()) by_org_.erase(it);
-}
-
 std::vector<const ConnectedNode*> LocalNodeRouter::connected_in_org(
     const std::string& org_id) const {
-  std::vector<const ConnectedNode*> out;
-  auto it = by_org_.find(org_id);
-  if (it == by_org_.end()) return out;
-  out.reserve(it->second.size());
-  for (const auto& [id, node] : it->second) out.push_back(node);
-  return out;
+  return by_org_.in_org(org_id);
 }
 
 void LocalNodeRouter::update_tags(const std::string& node_id, std::vector<std::string> tags) {

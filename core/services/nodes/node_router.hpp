@@ -74,6 +74,32 @@ struct ConnectedNode {
   HostCapabilities capabilities;  // the host's hello: a hint
 };
 
+// The connected nodes of each org, by id: routing by selector looks at one org, not at every
+// node. It holds pointers to records its owner keeps (elements of an unordered_map, which never
+// move); the owner adds a record once it is in place and removes it before it goes.
+class OrgIndex {
+ public:
+  void add(const ConnectedNode& n) { by_org_[n.org_id][n.node_id] = &n; }
+  void remove(const ConnectedNode& n) {
+    auto it = by_org_.find(n.org_id);
+    if (it == by_org_.end()) return;
+    it->second.erase(n.node_id);
+    if (it->second.empty()) by_org_.erase(it);
+  }
+  // The org's nodes, ordered by id.
+  std::vector<const ConnectedNode*> in_org(const std::string& org_id) const {
+    std::vector<const ConnectedNode*> out;
+    auto it = by_org_.find(org_id);
+    if (it == by_org_.end()) return out;
+    out.reserve(it->second.size());
+    for (const auto& [id, node] : it->second) out.push_back(node);
+    return out;
+  }
+
+ private:
+  std::unordered_map<std::string, std::map<std::string, const ConnectedNode*>> by_org_;
+};
+
 // Why a node's last connection here ended, kept in memory for its statusReason.
 struct Departure {
   std::string reason;  // "ping timeout: ...", the transport's close reason, an operator's revoke
@@ -207,13 +233,10 @@ class LocalNodeRouter final : public NodeRouter {
 
   core::Deadlines& deadlines_;
   int max_in_flight_;
-  void index_add(const ConnectedNode& n);
-  void index_remove(const ConnectedNode& n);
 
   std::unordered_map<std::string, ConnectedNode> nodes_;
-  // org -> its connected nodes by id (pointers into nodes_, whose elements never move):
-  // routing by selector looks at one org, not every node, and finds each without a lookup.
-  std::unordered_map<std::string, std::map<std::string, const ConnectedNode*>> by_org_;
+  // The org's connected nodes (ConnectedNode lives in nodes_, whose elements never move).
+  OrgIndex by_org_;
   core::SlotMap<Pending> pending_;
   uint64_t late_results_ = 0;
   void left(const ConnectedNode& node, const std::string& reason);

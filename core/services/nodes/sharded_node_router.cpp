@@ -3,26 +3,9 @@
 #include <stdexcept>
 #include <utility>
 
-#include "runtime/gateway_metrics.hpp"
 #include "runtime/logging.hpp"
 
 namespace vespid::nodes {
-
-namespace {
-void index_add(std::unordered_map<std::string, std::map<std::string, const ConnectedNode*>>& by_org,
-               const ConnectedNode& n) {
-  by_org[n.org_id][n.node_id] = &n;
-}
-
-void index_remove(
-    std::unordered_map<std::string, std::map<std::string, const ConnectedNode*>>& by_org,
-    const ConnectedNode& n) {
-  auto it = by_org.find(n.org_id);
-  if (it == by_org.end()) return;
-  it->second.erase(n.node_id);
-  if (it->second.empty()) by_org.erase(it);
-}
-}  // namespace
 
 // A home's observer: what changes at the home (a detach, a disconnect, an update) goes to every
 // replica. Attaches are told by ShardedNodeRouter::attach itself, which knows their number.
@@ -161,12 +144,12 @@ void ShardedNodeRouter::replica_attached(uint32_t s, uint32_t home, uint64_t num
   if (it != r.nodes.end()) {
     if (it->second.attach_number > number) return;  // a newer attach is known already
     if (it->second.home == s && home != s) older_here = it->second.node.link;
-    index_remove(r.by_org, it->second.node);
+    r.by_org.remove(it->second.node);
     it->second = Listed{home, number, std::move(node)};
   } else {
     it = r.nodes.emplace(id, Listed{home, number, std::move(node)}).first;
   }
-  index_add(r.by_org, it->second.node);
+  r.by_org.add(it->second.node);
   r.departures.erase(id);
   if (s == 0) {
     for (auto* o : observers_) o->node_attached(it->second.node);
@@ -190,7 +173,7 @@ void ShardedNodeRouter::replica_detached(uint32_t s, const std::string& node_id,
   auto it = r.nodes.find(node_id);
   if (it == r.nodes.end() || it->second.node.link.get() != link) return;  // an older link's
   ConnectedNode gone = std::move(it->second.node);
-  index_remove(r.by_org, gone);
+  r.by_org.remove(gone);
   r.nodes.erase(it);
   r.departures[node_id] = why;
   if (s == 0) {
@@ -229,13 +212,7 @@ size_t ShardedNodeRouter::connected_count() const {
 
 std::vector<const ConnectedNode*> ShardedNodeRouter::connected_in_org(
     const std::string& org_id) const {
-  std::vector<const ConnectedNode*> out;
-  const auto& by_org = shards_[calling_shard()]->replica.by_org;
-  auto it = by_org.find(org_id);
-  if (it == by_org.end()) return out;
-  out.reserve(it->second.size());
-  for (const auto& [id, node] : it->second) out.push_back(node);
-  return out;
+  return shards_[calling_shard()]->replica.by_org.in_org(org_id);
 }
 
 std::optional<Departure> ShardedNodeRouter::last_departure(const std::string& node_id) const {

@@ -100,7 +100,7 @@ class ShardedNodeRouter final : public NodeRouter {
   };
   struct Replica {
     std::unordered_map<std::string, Listed> nodes;
-    std::unordered_map<std::string, std::map<std::string, const ConnectedNode*>> by_org;
+    OrgIndex by_org;
     std::unordered_map<std::string, Departure> departures;
   };
   class HomeFeed;
