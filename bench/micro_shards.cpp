@@ -3,13 +3,19 @@
 // transport's I/O thread. No sockets: a node's link records the invoke and its home's thread
 // answers it, so this is the routing's own cost, and whether a second shard adds throughput.
 //
-//   BM_ShardedInvokes/shards:1/crossing:0    one shard, one thread: the baseline
-//   BM_ShardedInvokes/shards:2/crossing:0    two shards, each invoking a node of its own
-//   BM_ShardedInvokes/shards:2/crossing:10   one invoke in ten to the other shard's node
-//   BM_ShardedInvokes/shards:2/crossing:100  every invoke to the other shard's node: it goes to
-//                                            its home and back as messages
+//   BM_ShardedInvokes/shards:1/crossing:0/woken:0    one shard, one thread: the baseline
+//   BM_ShardedInvokes/shards:2/crossing:0/woken:0    two shards, each invoking a node of its own
+//   BM_ShardedInvokes/shards:2/crossing:10/woken:0   one invoke in ten to the other shard's node
+//   BM_ShardedInvokes/shards:2/crossing:100/woken:0  every invoke to the other shard's node: it
+//                                                    goes to its home and back as messages
+//   .../woken:1                                      the same with each shard's thread registered
+//                                                    as its waker (as an I/O thread is through
+//                                                    io_thread_begin), so that a message waits
+//                                                    for it instead of running on the sender
 //
-// `crossing` is the percentage of invokes whose node is homed in the other shard.
+// `crossing` is the percentage of invokes whose node is homed in the other shard. With `woken`, a
+// wake-up sets a flag the shard's thread looks at after each invoke and while it waits, as an I/O
+// thread sees a task queued to its reactor at its next turn; it then drains its Sequencer.
 // items_per_second is invokes answered per second over both threads; its ratio to the first
 // line's is the scaling.
 #include <benchmark/benchmark.h>
@@ -42,6 +48,21 @@ struct alignas(64) HomeLink final : vespid::nodes::NodeLink {
   std::string remote_address() const override { return "bench"; }
 };
 
+// A shard's thread's wake-up: a flag it looks at between invokes.
+struct alignas(64) WakeFlag {
+  std::atomic<bool> woken{false};
+  static bool wake(void* ctx) {
+    static_cast<WakeFlag*>(ctx)->woken.store(true, std::memory_order_release);
+    return true;
+  }
+  // The shard's thread: runs what was left for it, if it was woken.
+  void answer(vespid::core::Sequencer& shard) {
+    if (!woken.load(std::memory_order_acquire)) return;
+    woken.store(false, std::memory_order_relaxed);
+    shard.drain();
+  }
+};
+
 // Told inside its caller's shard; read by the driving threads to know when all are in.
 struct alignas(64) CountingWaiter final : vespid::nodes::InvokeWaiter {
   std::atomic<uint64_t> told{0};
@@ -53,6 +74,7 @@ struct alignas(64) CountingWaiter final : vespid::nodes::InvokeWaiter {
 void BM_ShardedInvokes(benchmark::State& state) {
   const auto shards = static_cast<uint32_t>(state.range(0));
   const auto crossing_percent = static_cast<uint64_t>(state.range(1));
+  const bool woken = state.range(2) != 0;
   constexpr uint64_t kPerThread = 20000;
 
   vespid::core::Loop loop;
@@ -66,6 +88,11 @@ void BM_ShardedInvokes(benchmark::State& state) {
   }
   std::vector<std::shared_ptr<HomeLink>> links;
   std::vector<std::unique_ptr<CountingWaiter>> waiters;
+  std::vector<std::unique_ptr<WakeFlag>> flags;
+  for (uint32_t s = 0; s < shards; ++s) {
+    flags.push_back(std::make_unique<WakeFlag>());
+    if (woken) sequencers[s]->add_waker(&WakeFlag::wake, flags[s].get());
+  }
   {
     vespid::nodes::ShardedNodeRouter router(spec, 1 << 20);
     for (uint32_t s = 0; s < shards; ++s) {
@@ -103,6 +130,7 @@ void BM_ShardedInvokes(benchmark::State& state) {
       for (uint64_t i = 0; i < kPerThread; ++i) {
         const bool cross = i % 100 < crossing_percent;
         sequencers[s]->execute([invoke, cross] { invoke(cross); });
+        flags[s]->answer(*sequencers[s]);
       }
       // The other shard may still send here: answer until every waiter has heard back.
       auto all_told = [&] {
@@ -111,6 +139,7 @@ void BM_ShardedInvokes(benchmark::State& state) {
         return true;
       };
       while (!all_told()) {
+        flags[s]->answer(*sequencers[s]);
         sequencers[s]->execute(answer);
         std::this_thread::yield();
       }
@@ -129,11 +158,13 @@ void BM_ShardedInvokes(benchmark::State& state) {
   loop.io().poll();
 }
 BENCHMARK(BM_ShardedInvokes)
-    ->ArgNames({"shards", "crossing"})
-    ->Args({1, 0})
-    ->Args({2, 0})
-    ->Args({2, 10})
-    ->Args({2, 100})
+    ->ArgNames({"shards", "crossing", "woken"})
+    ->Args({1, 0, 0})
+    ->Args({2, 0, 0})
+    ->Args({2, 10, 0})
+    ->Args({2, 100, 0})
+    ->Args({2, 10, 1})
+    ->Args({2, 100, 1})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 

@@ -15,6 +15,7 @@
 #include "host/plugins/plugin_instance.hpp"
 #include "runtime/end_of_turn.hpp"
 #include "runtime/loop.hpp"
+#include "runtime/sequencer.hpp"
 
 // The opaque C handles for timers and watches: a callback plus the loop object that drives it.
 struct vsp_host_timer {
@@ -29,6 +30,14 @@ struct vsp_host_watch {
   vsp_watch_fn fn;
   void* ctx;
   int fd;
+};
+
+// A transport's I/O thread registered as a waker of its shard's Sequencer (ABI 1.6).
+struct vsp_host_io_thread {
+  vespid::core::Sequencer* sequencer;
+  vsp_wake_fn wake;
+  void* ctx;
+  uint64_t waker = 0;
 };
 
 namespace vespid::core {
@@ -223,6 +232,41 @@ void h_batch_end(vsp_host_instance*) {
   end_of_turn::end();
 }
 
+// The Sequencer's wake-up of one I/O thread: the transport queues an io_thread_run on it.
+bool wake_io_thread(void* ctx) {
+  auto* t = static_cast<vsp_host_io_thread*>(ctx);
+  return t->wake(t->ctx) == VSP_OK;
+}
+
+vsp_host_io_thread* h_io_thread_begin(vsp_host_instance* hi, vsp_wake_fn wake, void* ctx) {
+  if (wake == nullptr) return nullptr;
+  return no_throw(
+      [&]() -> vsp_host_io_thread* {
+        ConnectionServices* hub = inst(hi).services().connections();
+        if (hub == nullptr) return nullptr;
+        auto t = std::make_unique<vsp_host_io_thread>(
+            vsp_host_io_thread{&hub->sequencer_of_this_thread(inst(hi)), wake, ctx});
+        t->waker = t->sequencer->add_waker(&wake_io_thread, t.get());
+        return t.release();
+      },
+      nullptr);
+}
+
+void h_io_thread_run(vsp_host_io_thread* t) {
+  try {
+    t->sequencer->drain();
+  } catch (...) {
+  }
+}
+
+void h_io_thread_end(vsp_host_io_thread* t) {
+  try {
+    t->sequencer->remove_waker(t->waker);
+  } catch (...) {
+  }
+  delete t;
+}
+
 const vsp_host_api kHostApi = {
     sizeof(vsp_host_api),
     VSP_ABI_MAJOR,
@@ -250,6 +294,9 @@ const vsp_host_api kHostApi = {
     &h_listener_update,
     &h_batch_begin,
     &h_batch_end,
+    &h_io_thread_begin,
+    &h_io_thread_run,
+    &h_io_thread_end,
 };
 
 }  // namespace

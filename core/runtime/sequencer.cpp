@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <exception>
+#include <utility>
 
 #include "runtime/end_of_turn.hpp"
 
@@ -28,10 +29,17 @@ void Sequencer::set_handoff(std::function<void()> handoff, std::size_t drain_bud
   drain_budget_ = drain_budget;
 }
 
+Sequencer::~Sequencer() {
+  // Messages nobody ran (a shard torn down with some in flight) are dropped, as queued work is.
+  take_inbox();
+  while (held_ != nullptr) delete std::exchange(held_, held_->next);
+}
+
 bool Sequencer::enter_if_idle() {
   std::lock_guard lock(mutex_);
-  if (running_ || !queue_.empty()) return false;
+  if (running_ || !queue_.empty() || held_ != nullptr) return false;
   running_ = true;
+  holding_.store(true, std::memory_order_relaxed);
   return true;
 }
 
@@ -41,17 +49,91 @@ void Sequencer::enqueue(Work work) {
     queue_.push_back(std::move(work));
     if (running_) return;
     running_ = true;
+    holding_.store(true, std::memory_order_relaxed);
   }
   run_queue();
 }
 
 void Sequencer::drain() {
+  // This is the drain a wake-up asked for (or it makes that one unneeded). Cleared before the
+  // inbox is looked at, and both sequentially consistent with a sender's push and its look at
+  // this flag: either this drain sees the message or its sender sees the flag clear and wakes
+  // again.
+  wake_pending_.store(false);
   {
     std::lock_guard lock(mutex_);
-    if (running_ || queue_.empty()) return;
+    if (running_) return;  // the holder takes the inbox before it lets go
+    if (queue_.empty() && held_ == nullptr && inbox_.load() == nullptr) return;
     running_ = true;
+    holding_.store(true, std::memory_order_relaxed);
   }
   run_queue();
+}
+
+void Sequencer::post_work(Work work) {
+  auto* node = new InboxNode{std::move(work), nullptr};
+  InboxNode* head = inbox_.load(std::memory_order_relaxed);
+  do {
+    node->next = head;
+  } while (!inbox_.compare_exchange_weak(head, node));
+  // Not the first since the inbox was last taken: whoever handles the first takes this too.
+  if (head != nullptr) return;
+  // Someone holds the core: it looks at the inbox after it clears this flag and before it lets
+  // go (run_queue), so either it sees this message or this sees the flag clear.
+  if (holding_.load()) return;
+  // A wake-up is already on its way (its drain has not begun): it will take this.
+  if (wake_pending_.exchange(true)) return;
+  if (wake_a_waker()) return;
+  // Nobody to wake: run it here, as execute would (or leave it to the holder, if there is one).
+  wake_pending_.store(false);
+  drain();
+}
+
+void Sequencer::take_inbox() {
+  if (inbox_.load(std::memory_order_relaxed) == nullptr) return;
+  InboxNode* newest = inbox_.exchange(nullptr);
+  InboxNode* oldest = nullptr;
+  InboxNode* const last = newest;
+  while (newest != nullptr) {
+    InboxNode* next = newest->next;
+    newest->next = oldest;
+    oldest = newest;
+    newest = next;
+  }
+  if (held_tail_ != nullptr) {
+    held_tail_->next = oldest;
+  } else {
+    held_ = oldest;
+  }
+  held_tail_ = last;
+}
+
+bool Sequencer::wake_a_waker() {
+  std::lock_guard lock(wakers_mutex_);
+  for (const Waker& w : wakers_) {
+    if (w.wake(w.ctx)) return true;
+  }
+  return false;
+}
+
+uint64_t Sequencer::add_waker(WakeFn wake, void* ctx) {
+  std::lock_guard lock(wakers_mutex_);
+  const uint64_t handle = next_waker_++;
+  wakers_.push_back({handle, wake, ctx});
+  return handle;
+}
+
+void Sequencer::remove_waker(uint64_t handle) {
+  {
+    std::lock_guard lock(wakers_mutex_);
+    std::erase_if(wakers_, [handle](const Waker& w) { return w.handle == handle; });
+  }
+  // The wake-up in flight may have gone to the thread that just left, which will not drain:
+  // send it again, to a waker still here, or drain on this thread.
+  if (!wake_pending_.load()) return;
+  if (wake_a_waker()) return;
+  wake_pending_.store(false);
+  drain();
 }
 
 namespace {
@@ -98,19 +180,36 @@ void Sequencer::run_queue(void (*first)(void*), void* first_ctx) {
     add(ran_queued_, done - at_once);
     add(busy_ns_, now_ns() - entered);
   };
+  const auto over_budget = [&] { return drain_budget_ != 0 && done >= drain_budget_ && handoff_; };
   for (;;) {
+    take_inbox();
     Work next;
-    {
+    if (held_ != nullptr && !over_budget()) {
+      // Messages are the holder's own once taken: no lock. Other shards wait on them.
+      InboxNode* node = std::exchange(held_, held_->next);
+      if (held_ == nullptr) held_tail_ = nullptr;
+      next = std::move(node->work);
+      delete node;
+    } else {
       std::lock_guard lock(mutex_);
-      if (queue_.empty()) {
+      if (held_ == nullptr && queue_.empty()) {
+        // A last look at the inbox, after clearing the flag senders read, and under the lock
+        // drain() takes: a message whose sender saw the flag set, or whose wake-up found the
+        // core held, is seen here.
+        holding_.store(false);
+        if (inbox_.load() != nullptr) {
+          holding_.store(true, std::memory_order_relaxed);
+          continue;
+        }
         count();
         running_ = false;
         break;
       }
-      if (drain_budget_ != 0 && done >= drain_budget_ && handoff_) {
+      if (over_budget()) {
         // Let someone else (the loop thread) continue; this thread has its own I/O to serve.
         count();
         running_ = false;
+        holding_.store(false);  // the handoff's drain takes the inbox
         t_running = outer;
         handoff_();
         return;

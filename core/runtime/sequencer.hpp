@@ -17,6 +17,7 @@
 #include <mutex>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace vespid::core {
 
@@ -53,6 +54,31 @@ class alignas(64) Sequencer {
     return true;
   }
 
+  // A message from another shard (docs/design.md, "What crosses, and how"): left in this
+  // Sequencer's inbox for a thread of its own, never run by the sender. The inbox is a
+  // multi-producer, single-consumer list: a push is one compare-and-swap on a line of its own,
+  // and takes no lock the Sequencer's own work takes. The message that finds the inbox empty wakes
+  // one of the threads that called add_waker, which then calls drain(); the messages pushed before
+  // the inbox is taken share that wake-up. Whoever holds the core takes the inbox before letting
+  // go, so a message never waits behind an idle core. With no waker (none added yet, or the last
+  // one gone) the sender runs it, as `execute` would. Messages of one sender run in the order
+  // sent. Any thread.
+  template <class F>
+  void post(F&& work) {
+    post_work(Work(std::forward<F>(work)));
+  }
+
+  // A thread that can run this Sequencer's messages: `wake(ctx)` must make it call drain() soon,
+  // from any thread, without blocking and without calling back into this Sequencer, and return
+  // false when it could not (the next waker is tried, then the message runs here). Returns the
+  // handle for remove_waker. Any thread.
+  using WakeFn = bool (*)(void* ctx);
+  uint64_t add_waker(WakeFn wake, void* ctx);
+  // After it returns `wake` of that handle is not called again and no call of it is running. A
+  // wake it was sent that it will not answer now goes to another waker (or the queue runs here).
+  // Any thread.
+  void remove_waker(uint64_t handle);
+
   // True on the thread currently running core work.
   bool running_in_this_thread() const noexcept;
 
@@ -60,8 +86,15 @@ class alignas(64) Sequencer {
   // thread is not kept from its own I/O for long). Set once at start-up.
   void set_handoff(std::function<void()> handoff, std::size_t drain_budget);
 
-  // Drains the queue on this thread (used by the handoff target).
+  // Drains the queue and the inbox on this thread (used by the handoff target and by a woken
+  // waker). When another thread holds the core it returns at once: that thread takes the inbox
+  // before it lets go.
   void drain();
+
+  Sequencer() = default;
+  ~Sequencer();
+  Sequencer(const Sequencer&) = delete;
+  Sequencer& operator=(const Sequencer&) = delete;
 
   // How loaded the core is, for /metrics (vespid_core_*): the wall time some thread held it
   // (running work, or descheduled while holding it: either way nobody else could run core work),
@@ -88,6 +121,12 @@ class alignas(64) Sequencer {
   // first keeps every producer's order).
   bool enter_if_idle();
   void enqueue(Work work);
+  void post_work(Work work);
+  // Sends one wake-up to the first waker that takes it; false when none does.
+  bool wake_a_waker();
+  // The holder: moves what the inbox holds, oldest first, to the end of held_. Cheap when empty
+  // (one load of a line the senders write only when they have something).
+  void take_inbox();
   // Runs `first` (when given), then the queue, holding the core until it is empty or the drain
   // budget hands the rest off.
   void run_queue(void (*first)(void*) = nullptr, void* first_ctx = nullptr);
@@ -101,6 +140,35 @@ class alignas(64) Sequencer {
   std::atomic<uint64_t> busy_ns_{0};
   std::atomic<uint64_t> ran_at_once_{0};
   std::atomic<uint64_t> ran_queued_{0};
+
+  struct InboxNode {
+    Work work;
+    InboxNode* next;
+  };
+  // Messages taken from the inbox, oldest first, not yet run: the holder's only.
+  InboxNode* held_ = nullptr;
+  InboxNode* held_tail_ = nullptr;
+  // The inbox, newest first: pushed by senders, taken whole by the holder. A line of its own, so
+  // that senders do not write the line the holder's own work reads.
+  alignas(64) std::atomic<InboxNode*> inbox_{nullptr};
+  // A wake-up has been sent and its drain() has not begun: a message that finds the inbox empty
+  // meanwhile (its holder took it) needs no other.
+  std::atomic<bool> wake_pending_{false};
+  // running_, for senders, who take no lock: set with it, cleared just before the holder's last
+  // look at the inbox.
+  std::atomic<bool> holding_{false};
+
+  struct Waker {
+    uint64_t handle;
+    WakeFn wake;
+    void* ctx;
+  };
+  // Its own lock, not mutex_: a wake-up (a transport's post to its reactor) is not made while
+  // producers wait for the queue. Held across the wake call so that remove_waker can promise
+  // that none is running.
+  std::mutex wakers_mutex_;
+  std::vector<Waker> wakers_;  // guarded by wakers_mutex_; a handful (a shard's I/O threads)
+  uint64_t next_waker_ = 1;    // guarded by wakers_mutex_
 };
 
 }  // namespace vespid::core

@@ -46,6 +46,16 @@ void IoThread::run(std::chrono::microseconds busy_poll) {
   }
 }
 
+int IoThread::wake() noexcept {
+  if (ctx.stopped()) return VSP_E_CLOSED;
+  try {
+    boost::asio::post(ctx, [this] { link->run(); });
+  } catch (const std::bad_alloc&) {
+    return VSP_E_NOMEM;
+  }
+  return VSP_OK;
+}
+
 void IoThread::end_round() noexcept {
   if (round_api_ == nullptr) return;
   const vsp_host_api* api = std::exchange(round_api_, nullptr);
@@ -68,10 +78,18 @@ void IoPool::start(vsp::Host host, std::chrono::microseconds busy_poll) {
     io->thread = std::thread([io, host, busy_poll] {
       const std::string name = "vsp-bridge-" + std::to_string(io->index);
       ::pthread_setname_np(::pthread_self(), name.c_str());
+      try {
+        io->link.emplace(host, [io] { return io->wake(); });
+      } catch (const std::bad_alloc&) {
+        host.warn(
+            "I/O thread: not registered with the host (out of memory); it serves its "
+            "connections without it");
+      }
       for (;;) {
         try {
           io->run(busy_poll);
           io->end_round();  // stopped with a round's end still queued
+          io->link.reset();
           return;
         } catch (const std::exception& e) {
           // Handlers are written not to throw; allocation failure is the one way out. Keep the

@@ -27,6 +27,9 @@ struct IoThread {
   std::vector<char> scratch;
   std::size_t index;
   std::thread thread;
+  // This thread only: its registration with the host (ABI 1.6), made before it serves anything,
+  // so that the host can queue work of this thread's shard of the core for it.
+  std::optional<vsp::IoThreadLink> link;
 
   bool on_this_thread() noexcept { return ctx.get_executor().running_in_this_thread(); }
 
@@ -47,6 +50,9 @@ struct IoThread {
   void join_round(const vsp::Host& host) noexcept;
   // This thread, when its io_context stops running: ends a batch still open.
   void end_round() noexcept;
+  // Any thread: the host's wake-up of this thread (link's wake): queues a run of what the host
+  // queued for it. VSP_E_CLOSED once the thread is stopping, so the host gives it to another.
+  int wake() noexcept;
 
  private:
   // This thread only.

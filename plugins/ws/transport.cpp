@@ -6,7 +6,9 @@
 #include <boost/asio/post.hpp>
 #include <chrono>
 #include <cstddef>
+#include <new>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "session.hpp"
 #include "tls.hpp"
@@ -146,6 +148,21 @@ void WsTransport::run_thread(std::size_t index) {
   const std::string name = "vsp-ws-" + std::to_string(index);
   ::pthread_setname_np(::pthread_self(), name.c_str());
   net::io_context& ioc = *iocs_[index];
+  // Registered with the host (ABI 1.6) before this thread serves anything, so that the host can
+  // queue work of this thread's shard of the core for it. A run it asks for is a task on this
+  // thread's io_context: queued ones are dropped with it, and the host hands their work on.
+  std::optional<vsp::IoThreadLink> link;
+  try {
+    link.emplace(host_, [&ioc, &link]() -> int {
+      if (ioc.stopped()) return VSP_E_CLOSED;
+      net::post(ioc, [&link] { link->run(); });
+      return VSP_OK;
+    });
+  } catch (const std::bad_alloc&) {
+    host_.warn(
+        "I/O thread: not registered with the host (out of memory); it serves its "
+        "connections without it");
+  }
   for (;;) {
     try {
       ioc.run();

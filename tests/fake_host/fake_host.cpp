@@ -30,6 +30,14 @@ struct vsp_host_watch {
   bool freed = false;
 };
 
+// A transport thread's registration (io_thread_begin), owned by FakeHost until io_thread_end.
+struct vsp_host_io_thread {
+  vespid::testing::FakeHost* host;
+  std::thread::id thread;
+  vsp_wake_fn wake;
+  void* ctx;
+};
+
 namespace vespid::testing {
 
 namespace {
@@ -92,6 +100,11 @@ const vsp_host_api kApi = {
     nullptr,  // listener_update
     [](vsp_host_instance* hi) { H(hi)->batch_begin(); },
     [](vsp_host_instance* hi) { H(hi)->batch_end(); },
+    [](vsp_host_instance* hi, vsp_wake_fn wake, void* ctx) {
+      return H(hi)->io_thread_begin(wake, ctx);
+    },
+    [](vsp_host_io_thread* t) { t->host->io_thread_run(t); },
+    [](vsp_host_io_thread* t) { t->host->io_thread_end(t); },
 };
 
 // The reply batch open on this thread (host->batch_begin/batch_end): nesting depth, and the
@@ -487,6 +500,9 @@ int FakeHost::conn_open(const vsp_conn_info* info, vsp_plugin_conn* pc, vsp_host
   *out = reinterpret_cast<vsp_host_conn*>(raw);
   {
     std::lock_guard lock(mu_);
+    for (const auto& t : io_threads_) {
+      if (t->thread == raw->io_thread) raw->opened_on_registered_thread = true;
+    }
     conns_.push_back(std::move(c));
   }
   if (info->flags & VSP_CONN_ADMISSION) {
@@ -528,6 +544,43 @@ void FakeHost::batch_end() {
     t_batch_serial = 0;
     batches_ended_.fetch_add(1);
   }
+}
+
+vsp_host_io_thread* FakeHost::io_thread_begin(vsp_wake_fn wake, void* ctx) {
+  const auto self = std::this_thread::get_id();
+  std::lock_guard lock(mu_);
+  for (const auto& t : io_threads_) {
+    if (t->thread == self) violations_.push_back("io_thread_begin twice on one thread");
+  }
+  io_threads_.push_back(
+      std::make_unique<vsp_host_io_thread>(vsp_host_io_thread{this, self, wake, ctx}));
+  return io_threads_.back().get();
+}
+
+void FakeHost::io_thread_run(vsp_host_io_thread* t) {
+  if (t->thread != std::this_thread::get_id()) violation("io_thread_run on another thread");
+  io_thread_runs_.fetch_add(1);
+}
+
+void FakeHost::io_thread_end(vsp_host_io_thread* t) {
+  if (t->thread != std::this_thread::get_id()) violation("io_thread_end on another thread");
+  std::lock_guard lock(mu_);
+  std::erase_if(io_threads_, [t](const auto& p) { return p.get() == t; });
+}
+
+std::size_t FakeHost::io_threads() {
+  std::lock_guard lock(mu_);
+  return io_threads_.size();
+}
+
+int FakeHost::wake_io_threads() {
+  // Under the lock, so that no wake runs once io_thread_end has returned, as the ABI promises.
+  std::lock_guard lock(mu_);
+  int taken = 0;
+  for (const auto& t : io_threads_) {
+    if (t->wake(t->ctx) == VSP_OK) ++taken;
+  }
+  return taken;
 }
 
 uint64_t FakeHost::current_batch() noexcept {

@@ -8,7 +8,8 @@
 // It checks the ABI's promises as it goes and reports every breach both as a gtest failure and
 // in violations(): conn_closed exactly once and never from inside send/close/admit, nothing for a
 // connection after its conn_closed, messages of one connection never delivered concurrently,
-// stop's done called once; optionally (Options), every call for one connection on the thread
+// stop's done called once, io_thread_run and io_thread_end on the thread that registered;
+// optionally (Options), every call for one connection on the thread
 // that opened it and no host timers or fd watches at all.
 #pragma once
 
@@ -43,8 +44,9 @@ struct FakeConn {
   std::optional<std::string> bearer, org_hint;
   uint32_t flags = 0;
   uint32_t info_size = 0;
-  bool handshake_fields_null = false;  // bearer, org, path, query, headers all NULL
-  std::thread::id io_thread;           // the thread that called conn_open
+  bool handshake_fields_null = false;        // bearer, org, path, query, headers all NULL
+  std::thread::id io_thread;                 // the thread that called conn_open
+  bool opened_on_registered_thread = false;  // that thread had called io_thread_begin
 
  private:
   friend class FakeHost;
@@ -149,6 +151,13 @@ class FakeHost {
   // On the calling thread (inside conn_recv, say): the serial number of the outermost batch open
   // now, unique across hosts and threads; 0 outside a batch.
   static uint64_t current_batch() noexcept;
+  // I/O threads registered with io_thread_begin and not yet ended.
+  std::size_t io_threads();
+  // Calls every registered thread's wake once; how many took it (returned VSP_OK).
+  int wake_io_threads();
+  // io_thread_run calls so far. One on another thread than its registration's, a second
+  // registration of one thread, or an end on another thread is a violation.
+  uint64_t io_thread_runs() const { return io_thread_runs_.load(); }
   // How many conn_closed calls had arrived when the transport called stop's done (-1: not yet).
   int closed_when_done() const { return closed_when_done_.load(); }
 
@@ -166,6 +175,9 @@ class FakeHost {
   void conn_protocol_error(FakeConn& c, int status, const char* message);
   void batch_begin();
   void batch_end();
+  vsp_host_io_thread* io_thread_begin(vsp_wake_fn wake, void* ctx);
+  void io_thread_run(vsp_host_io_thread* t);
+  void io_thread_end(vsp_host_io_thread* t);
   void violation(std::string what);
 
   const Options options;
@@ -184,6 +196,7 @@ class FakeHost {
   std::atomic<int> closed_when_done_{-1};
   std::atomic<uint64_t> batches_begun_{0};
   std::atomic<uint64_t> batches_ended_{0};
+  std::atomic<uint64_t> io_thread_runs_{0};
 
   // Loop thread only.
   std::vector<vsp_host_watch*> watches_;
@@ -194,6 +207,7 @@ class FakeHost {
   std::vector<std::unique_ptr<FakeConn>> conns_;
   std::vector<std::string> logs_;
   std::vector<std::string> violations_;
+  std::vector<std::unique_ptr<vsp_host_io_thread>> io_threads_;
 };
 
 }  // namespace vespid::testing

@@ -129,7 +129,7 @@ TEST_F(CliLocalAdmin, StatusAnswersInBothForms) {
   json status = vespid_json({"status"});
   EXPECT_EQ(status.value("stateDir", ""), state_);
   EXPECT_EQ(status.value("pid", 0), gw_.pid());
-  EXPECT_EQ(status.value("abi", ""), "1.5");
+  EXPECT_EQ(status.value("abi", ""), "1.6");
 }
 
 TEST_F(CliLocalAdmin, SocketFileIsPrivateToItsOwner) {

@@ -193,7 +193,7 @@ TEST(GatewayLifecycle, ModuleBuiltForAbi2IsRefusedWhileTheRestStart) {
   gw.start(dir.file("state"), {"--plugin-dir", VESPID_FIXTURE_PLUGIN_DIR});
   ASSERT_TRUE(gw.wait_ready());
   std::string log = gw.log_text();
-  EXPECT_NE(log.find("vespid-abi2.so: built for plugin ABI 2.0, this gateway speaks ABI 1.5; "
+  EXPECT_NE(log.find("vespid-abi2.so: built for plugin ABI 2.0, this gateway speaks ABI 1.6; "
                      "rebuild the plugin against the Vespid SDK 1.x"),
             std::string::npos)
       << log;
@@ -239,7 +239,7 @@ TEST(GatewayLifecycle, HelpAndVersionHelp) {
   EXPECT_NE(r.out.find("Exit codes"), std::string::npos);
   r = gateway({"version"});
   EXPECT_EQ(r.exit_code, 0);
-  EXPECT_NE(r.out.find("plugin ABI 1.5"), std::string::npos);
+  EXPECT_NE(r.out.find("plugin ABI 1.6"), std::string::npos);
   r = gateway({"--no-such-flag"});
   EXPECT_EQ(r.exit_code, 2);
 }

@@ -19,6 +19,7 @@
 #include "host/connections/connection_hub.hpp"
 #include "host/connections/shard_assignment.hpp"
 #include "runtime/sequencer.hpp"
+#include "vespid/host.h"
 
 namespace vespid::core {
 namespace {
@@ -204,6 +205,67 @@ TEST_F(ShardedHub, AShardHandlesFramesWhileAnotherIsHeld) {
   release = true;
   holder.join();  // the holder runs what shard 0 queued before it lets go
   EXPECT_EQ(dialect_->taken(), (std::vector<std::string>{"to-b@1", "to-a@0"}));
+}
+
+// What the host table gives a transport's I/O thread (io_thread_begin, ABI 1.6): its shard's
+// messages are left to it, woken through the transport, and run on it when it answers.
+struct WakeCount {
+  std::atomic<int> wakes{0};
+  static int wake(void* ctx) {
+    static_cast<WakeCount*>(ctx)->wakes.fetch_add(1);
+    return VSP_OK;
+  }
+};
+
+TEST_F(ShardedHub, AnIoThreadIsWokenForItsShardsMessagesAndRunsThemItself) {
+  backend_.use_connections(&hub_);
+  const vsp_host_api* api = host_api();
+  vsp_host_instance* hi = transport_->instance().handle();
+  Worker first, second;
+  WakeCount woke0, woke1;
+  vsp_host_io_thread* t0 = nullptr;
+  vsp_host_io_thread* t1 = nullptr;
+  Connection* c0 = nullptr;
+  Connection* c1 = nullptr;
+  std::thread::id second_id;
+  first.run([&] {
+    t0 = api->io_thread_begin(hi, &WakeCount::wake, &woke0);
+    c0 = &open();
+  });
+  second.run([&] {
+    t1 = api->io_thread_begin(hi, &WakeCount::wake, &woke1);
+    c1 = &open();
+    second_id = std::this_thread::get_id();
+  });
+  ASSERT_NE(t0, nullptr);
+  ASSERT_NE(t1, nullptr);
+  // Registered before its first connection, each thread has the shard its connections get.
+  EXPECT_EQ(c0->shard(), 0u);
+  EXPECT_EQ(c1->shard(), 1u);
+
+  // A message to shard 1 from this thread: left for shard 1's thread, woken once.
+  std::thread::id ran_on;
+  bool ran_in_shard1 = false;
+  s1_.post([&] {
+    ran_on = std::this_thread::get_id();
+    ran_in_shard1 = s1_.running_in_this_thread();
+  });
+  EXPECT_EQ(woke1.wakes, 1);
+  EXPECT_EQ(woke0.wakes, 0);
+  EXPECT_EQ(ran_on, std::thread::id{});
+  second.run([&] { api->io_thread_run(t1); });
+  EXPECT_EQ(ran_on, second_id);
+  EXPECT_TRUE(ran_in_shard1);
+
+  // A thread that leaves with a wake-up unanswered: the message still runs, before
+  // io_thread_end returns (no other thread of shard 1 to give it to).
+  bool ran_after_end = false;
+  s1_.post([&] { ran_after_end = true; });
+  EXPECT_EQ(woke1.wakes, 2);
+  second.run([&] { api->io_thread_end(t1); });
+  EXPECT_TRUE(ran_after_end);
+  first.run([&] { api->io_thread_end(t0); });
+  EXPECT_EQ(woke0.wakes, 0);
 }
 
 TEST(ShardAssignment, EachTransportSpreadsItsOwnThreadsRoundTheShards) {

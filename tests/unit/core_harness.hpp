@@ -30,10 +30,14 @@ class TestBackend final : public InstanceServices {
   void instance_failed(PluginInstance&, int, const std::string& m) override {
     failures.push_back(m);
   }
+  ConnectionServices* connections() override { return connections_; }
+  // Where the host table's connection calls (and io_thread_begin) land; none by default.
+  void use_connections(ConnectionServices* hub) { connections_ = hub; }
 
   std::vector<std::string> failures;
 
  private:
+  ConnectionServices* connections_ = nullptr;
   Loop loop_;
   std::string dir_;
 };

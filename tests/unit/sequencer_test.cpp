@@ -4,7 +4,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -226,6 +228,199 @@ TEST(Sequencer, RunIfIdleRunsAtOnceOrNotAtAll) {
   EXPECT_EQ(ran, 1);
   EXPECT_TRUE(s.run_if_idle([&] { ++ran; }));
   EXPECT_EQ(ran, 2);
+}
+
+// A waker that only counts: the test plays its thread and calls drain() itself.
+struct CountingWaker {
+  std::atomic<int> wakes{0};
+  bool refuse = false;
+  static bool wake(void* ctx) {
+    auto* w = static_cast<CountingWaker*>(ctx);
+    if (w->refuse) return false;
+    w->wakes.fetch_add(1);
+    return true;
+  }
+};
+
+TEST(Sequencer, PostWithNoWakerRunsAsExecuteDoes) {
+  Sequencer s;
+  std::thread::id ran_on;
+  s.post([&] { ran_on = std::this_thread::get_id(); });
+  EXPECT_EQ(ran_on, std::this_thread::get_id());
+}
+
+TEST(Sequencer, PostLeavesTheMessageToAWokenThreadAndOneWakeServesAllUntilItDrains) {
+  Sequencer s;
+  CountingWaker waker;
+  s.add_waker(&CountingWaker::wake, &waker);
+  std::vector<int> order;
+  for (int i = 1; i <= 3; ++i) s.post([&order, i] { order.push_back(i); });
+  EXPECT_TRUE(order.empty());  // the sender ran none of them
+  EXPECT_EQ(waker.wakes, 1);
+
+  std::thread::id ran_on;
+  std::thread owner([&] {
+    s.post([&] { ran_on = std::this_thread::get_id(); });  // still the same wake-up
+    s.drain();
+  });
+  const std::thread::id owner_id = owner.get_id();
+  owner.join();
+  EXPECT_EQ(order, (std::vector<int>{1, 2, 3}));
+  EXPECT_EQ(ran_on, owner_id);
+  EXPECT_EQ(waker.wakes, 1);
+
+  // Drained: the next message needs a wake-up of its own.
+  s.post([&] { order.push_back(4); });
+  EXPECT_EQ(waker.wakes, 2);
+  s.drain();
+  EXPECT_EQ(order.back(), 4);
+}
+
+TEST(Sequencer, PostWhileTheCoreIsHeldNeedsNoWakeAndRunsBeforeTheHolderLetsGo) {
+  Sequencer s;
+  CountingWaker waker;
+  s.add_waker(&CountingWaker::wake, &waker);
+  std::vector<int> order;
+  s.execute([&] {
+    s.post([&] { order.push_back(2); });
+    order.push_back(1);
+  });
+  EXPECT_EQ(order, (std::vector<int>{1, 2}));
+  EXPECT_EQ(waker.wakes, 0);
+}
+
+TEST(Sequencer, TheOwnThreadsWorkTakesTheMessagesWaitingForItBeforeLettingGo) {
+  Sequencer s;
+  CountingWaker waker;
+  s.add_waker(&CountingWaker::wake, &waker);
+  std::vector<int> order;
+  s.post([&] { order.push_back(1); });
+  s.post([&] { order.push_back(2); });
+  s.execute([&] { order.push_back(0); });  // its own frame, say, before the wake-up is answered
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 2}));
+  s.drain();  // the wake-up, answered late, finds nothing
+  EXPECT_EQ(order.size(), 3u);
+  s.post([&] { order.push_back(3); });
+  EXPECT_EQ(waker.wakes, 2);
+  s.drain();
+  EXPECT_EQ(order.back(), 3);
+}
+
+TEST(Sequencer, AMessageWhoseWakeFoundTheCoreHeldRunsBeforeTheHolderLetsGo) {
+  Sequencer s;
+  CountingWaker waker;
+  s.add_waker(&CountingWaker::wake, &waker);
+  bool first = false, second = false;
+  s.post([&] { first = true; });  // the core is idle: a wake-up, not yet answered
+  EXPECT_EQ(waker.wakes, 1);
+  std::atomic<bool> holding{false}, release{false};
+  std::thread holder([&] {
+    s.execute([&] {
+      holding = true;
+      while (!release) std::this_thread::yield();
+    });
+  });
+  while (!holding) std::this_thread::yield();
+  s.post([&] { second = true; });  // the core is held: no wake-up of its own
+  EXPECT_EQ(waker.wakes, 1);
+  s.drain();  // the woken thread: the core is held, so it leaves both to the holder
+  EXPECT_FALSE(first);
+  EXPECT_FALSE(second);
+  release = true;
+  holder.join();
+  EXPECT_TRUE(first);
+  EXPECT_TRUE(second);
+}
+
+TEST(Sequencer, AWakeSentToAWakerThatLeavesGoesToAnotherOrRunsHere) {
+  Sequencer s;
+  CountingWaker first, second;
+  const uint64_t a = s.add_waker(&CountingWaker::wake, &first);
+  const uint64_t b = s.add_waker(&CountingWaker::wake, &second);
+  int ran = 0;
+  s.post([&] { ++ran; });
+  EXPECT_EQ(first.wakes, 1);
+  s.remove_waker(a);  // left without draining
+  EXPECT_EQ(second.wakes, 1);
+  EXPECT_EQ(ran, 0);
+  s.remove_waker(b);  // the last one: nobody left to wake, so the message runs here
+  EXPECT_EQ(ran, 1);
+  s.post([&] { ++ran; });
+  EXPECT_EQ(ran, 2);
+  EXPECT_EQ(first.wakes + second.wakes, 2);
+}
+
+TEST(Sequencer, AWakerThatCannotTakeTheWakeIsPassedOver) {
+  Sequencer s;
+  CountingWaker full, free;
+  full.refuse = true;  // its reactor could not queue the run (out of memory, say)
+  s.add_waker(&CountingWaker::wake, &full);
+  const uint64_t b = s.add_waker(&CountingWaker::wake, &free);
+  int ran = 0;
+  s.post([&] { ++ran; });
+  EXPECT_EQ(free.wakes, 1);
+  EXPECT_EQ(ran, 0);
+  s.drain();
+  EXPECT_EQ(ran, 1);
+  s.remove_waker(b);
+  s.post([&] { ++ran; });  // only the refusing one left: the message runs here
+  EXPECT_EQ(ran, 2);
+}
+
+// A reactor-like owner: sleeps until woken, then drains. Messages from another thread all run on
+// it, in the order sent, and the sender never runs one.
+TEST(Sequencer, MessagesFromAnotherThreadRunOnTheWokenThreadInOrder) {
+  struct Reactor {
+    std::mutex m;
+    std::condition_variable cv;
+    bool woken = false;
+    bool stop = false;
+    static bool wake(void* ctx) {
+      auto* r = static_cast<Reactor*>(ctx);
+      std::lock_guard lock(r->m);
+      r->woken = true;
+      r->cv.notify_one();
+      return true;
+    }
+  } reactor;
+  Sequencer s;
+  constexpr int kMessages = 20000;
+  std::vector<int> seen;
+  std::atomic<int> not_on_owner{0};
+  std::atomic<bool> registered{false};
+  std::thread owner([&] {
+    const uint64_t handle = s.add_waker(&Reactor::wake, &reactor);
+    registered = true;
+    for (;;) {
+      std::unique_lock lock(reactor.m);
+      reactor.cv.wait(lock, [&] { return reactor.woken || reactor.stop; });
+      if (reactor.stop && !reactor.woken) break;
+      reactor.woken = false;
+      lock.unlock();
+      s.drain();
+    }
+    s.remove_waker(handle);
+  });
+  while (!registered) std::this_thread::yield();
+  const std::thread::id owner_id = owner.get_id();
+  for (int i = 0; i < kMessages; ++i) {
+    s.post([&, i] {
+      seen.push_back(i);
+      if (std::this_thread::get_id() != owner_id) not_on_owner.fetch_add(1);
+    });
+  }
+  std::atomic<bool> done{false};
+  s.post([&] { done = true; });
+  while (!done) std::this_thread::yield();
+  {
+    std::lock_guard lock(reactor.m);
+    reactor.stop = true;
+    reactor.cv.notify_one();
+  }
+  owner.join();
+  ASSERT_EQ(seen.size(), static_cast<std::size_t>(kMessages));
+  for (int i = 0; i < kMessages; ++i) ASSERT_EQ(seen[i], i);
+  EXPECT_EQ(not_on_owner, 0);
 }
 
 }  // namespace

@@ -67,6 +67,9 @@ class ConnectionHub final : public ConnectionServices {
   // A queue that was above its high-water mark drained: senders parked on the connection's
   // writable() resume (replay pages, fan-out held for a slow reader).
   void writable(vsp_host_conn* c) override;
+  Sequencer& sequencer_of_this_thread(PluginInstance& transport) override {
+    return *shards_[assignment_.for_this_thread(&transport)].sequencer;
+  }
 
   // The timers that close connections of shard 0 whose credential expires (a core of one
   // shard); set before any connection.

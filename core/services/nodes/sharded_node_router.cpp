@@ -78,7 +78,7 @@ void ShardedNodeRouter::post(uint32_t to, Fn&& fn) {
   if (target.running_in_this_thread()) {
     fn();
   } else {
-    target.execute(std::forward<Fn>(fn));
+    target.post(std::forward<Fn>(fn));
   }
 }
 

@@ -10,10 +10,11 @@
 //
 // An invoke whose caller and node share a shard runs as in a core of one shard, with no message.
 // Otherwise the caller's shard posts it to the node's home, and the home posts the outcome back
-// to the caller's shard, where its waiter is told. A message is Sequencer::execute: it runs at
-// once on the posting thread when the other shard is idle, else it is queued for the thread
-// running that shard. A replica that is a moment stale costs what the caller would get now: the
-// home finds the node gone and answers UNAVAILABLE.
+// to the caller's shard, where its waiter is told. A message is Sequencer::post: it is queued for
+// a thread of that shard's own, which the first message to find the shard idle wakes (a
+// transport's I/O thread registered with io_thread_begin). A shard with no such thread runs it at
+// once on the posting thread when idle, as Sequencer::execute does. A replica that is a moment
+// stale costs what the caller would get now: the home finds the node gone and answers UNAVAILABLE.
 //
 // One node, two homes: a node that connects again on another shard before its old connection
 // has gone. Each attach takes a number from one counter, and the higher number wins everywhere:

@@ -579,6 +579,26 @@ TEST_F(BridgeTest, SeveralIoThreadsKeepEachConnectionOnOne) {
   EXPECT_TRUE(host_->stop());
 }
 
+// ABI 1.6: each I/O thread registers with the host before it opens a connection, answers a
+// wake-up with io_thread_run on itself (the fake host flags a run on another thread), and ends its
+// registration when the transport stops.
+TEST_F(BridgeTest, EachIoThreadRegistersWithTheHostAndRunsWhatItIsWokenFor) {
+  start(R"({"port":0,"threads":3})");
+  ASSERT_TRUE(host_->run_until([&] { return host_->io_threads() == 3; }));
+  std::vector<std::unique_ptr<LineClient>> clients;
+  for (int i = 0; i < 6; ++i) clients.push_back(connect());
+  wait_conn(6);
+  for (std::size_t i = 0; i < 6; ++i) EXPECT_TRUE(host_->conn(i)->opened_on_registered_thread);
+  EXPECT_EQ(host_->wake_io_threads(), 3);
+  EXPECT_TRUE(host_->run_until([&] { return host_->io_thread_runs() == 3; }));
+  EXPECT_EQ(host_->wake_io_threads(), 3);
+  EXPECT_TRUE(host_->run_until([&] { return host_->io_thread_runs() == 6; }));
+  clients.clear();
+  EXPECT_TRUE(host_->stop());
+  EXPECT_EQ(host_->io_threads(), 0u);
+  EXPECT_TRUE(host_->violations().empty());
+}
+
 // CPU time the I/O thread named `name` has used, in clock ticks (/proc: utime + stime).
 long thread_cpu_ticks(const std::string& name) {
   for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {

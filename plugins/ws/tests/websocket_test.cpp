@@ -343,5 +343,27 @@ TEST_F(WebSocketTest, SeveralThreadsServeConnections) {
   }
 }
 
+// ABI 1.6: each I/O thread registers with the host before it opens a connection, answers a
+// wake-up with io_thread_run on itself (the fake host flags a run on another thread), and ends its
+// registration when the transport stops.
+TEST_F(WebSocketTest, EachIoThreadRegistersWithTheHostAndRunsWhatItIsWokenFor) {
+  echo();
+  start({{"threads", 3}});
+  ASSERT_TRUE(host_->run_until([&] { return host_->io_threads() == 3; }));
+  std::vector<std::unique_ptr<Peer>> peers;
+  for (int i = 0; i < 6; ++i) peers.push_back(ws_peer());
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_FALSE(peers[i]->ws_send(numbered("p", i)));
+    EXPECT_EQ(peers[i]->ws_read(), numbered("echo:p", i));
+  }
+  for (FakeConn* c : host_->conns()) EXPECT_TRUE(c->opened_on_registered_thread);
+  EXPECT_EQ(host_->wake_io_threads(), 3);
+  EXPECT_TRUE(host_->run_until([&] { return host_->io_thread_runs() == 3; }));
+  peers.clear();
+  EXPECT_TRUE(host_->stop());
+  EXPECT_EQ(host_->io_threads(), 0u);
+  EXPECT_TRUE(host_->violations().empty());
+}
+
 }  // namespace
 }  // namespace vespid::ws::testing

@@ -69,6 +69,8 @@
  * Host services a plugin calls (host.h):
  *   - Any thread: log, instance_name, state_dir, post, conn_open, conn_recv, conn_closed,
  *     conn_writable, conn_protocol_error, batch_begin, batch_end.
+ *   - A transport's own I/O thread, each for itself: io_thread_begin, io_thread_run,
+ *     io_thread_end. The host then calls that registration's wake callback on any thread.
  *   - Loop thread only: report_failure, config_get, timer_new, timer_arm, timer_disarm,
  *     timer_free, watch_new, watch_update, watch_free, bind_watch, bind_unwatch, listener_update.
  *     A plugin working on another thread reaches them through `post`.
@@ -108,7 +110,7 @@ extern "C" {
  * vsp_module_info. The host refuses a module whose major differs from its own, or whose minor is
  * newer than its own (the module may rely on host services the host does not have). */
 #define VSP_ABI_MAJOR 1
-#define VSP_ABI_MINOR 5
+#define VSP_ABI_MINOR 6
 
 /* The size a struct must have for `member` to be part of it: the end of that member. A host
  * checks a module's table against the end of the last member of the minor it requires. */

@@ -5,7 +5,8 @@
  *
  * The table is host-owned and valid until the instance's `destroy` returns. It only grows at the
  * end: a service added after 1.0 (1.1: bind_watch, bind_unwatch, listener_update; 1.2:
- * batch_begin, batch_end) is there only if VSP_HAS_MEMBER(vsp_host_api, host, <service>) says so.
+ * batch_begin, batch_end; 1.6: io_thread_begin, io_thread_run, io_thread_end) is there only if
+ * VSP_HAS_MEMBER(vsp_host_api, host, <service>) says so.
  *
  * Each service names its thread ("Thread: any", "Thread: loop"); what that means, and what the
  * host may call back meanwhile, is stated once, under THREADING in vespid/abi.h.
@@ -87,6 +88,19 @@ typedef void (*vsp_task_fn)(void* ctx);
 /* Receives a value the host lends for the duration of the call (JSON text, UTF-8).
  * Thread: that of the call that was given the sink, before it returns. */
 typedef void (*vsp_text_sink_fn)(void* ctx, const char* text, size_t len);
+
+/* ---- A transport's I/O threads (ABI 1.6) ---------------------------------------------------- */
+
+typedef struct vsp_host_io_thread vsp_host_io_thread; /* host-owned until io_thread_end */
+
+/* The host has work for the I/O thread that registered with this callback: the transport makes
+ * that thread call io_thread_run soon (a task queued to its own reactor, say).
+ * Thread: any, also from inside a call the transport made into the host. It must not block and
+ *   must not call into the host. It may come again before the run; one run answers every call
+ *   made before it starts.
+ * Returns: VSP_OK when the run is on its way; anything else (VSP_E_NOMEM: the task could not be
+ *   queued; VSP_E_CLOSED: the thread is stopping) and the host gives the work to another thread. */
+typedef int (*vsp_wake_fn)(void* ctx);
 
 /* ---- Listener binding (ABI 1.1) -------------------------------------------------------------- */
 
@@ -288,6 +302,32 @@ struct vsp_host_api {
    *   batch_end may call send_batch/send for any connection before it returns. */
   void (*batch_begin)(vsp_host_instance* hi);
   void (*batch_end)(vsp_host_instance* hi);
+
+  /* ---- A transport's I/O threads (ABI 1.6) ----
+   * A host before 1.6 does not have these: ask VSP_HAS_MEMBER(vsp_host_api, host, io_thread_end)
+   * first (vsp::IoThreadLink does). A transport that never calls them still works. */
+
+  /* Registers the calling thread as one of this transport's I/O threads, the threads that open
+   * its connections and deliver their messages. The host binds the thread to a part of its core
+   * (docs/design.md, "A core on more than one thread"), and may then queue work of that part for
+   * this thread instead of running it on the thread that caused it: when it does, it calls
+   * `wake(ctx)`, and the transport answers with io_thread_run on this thread.
+   * Thread: the I/O thread itself, before it opens a connection or delivers a message.
+   * OWNERSHIP: the handle is the plugin's to end with io_thread_end, on this same thread, before
+   *   destroy returns; `ctx` is kept until then.
+   * Returns: the handle, or NULL (out of memory, NULL wake): the thread works without one. */
+  vsp_host_io_thread* (*io_thread_begin)(vsp_host_instance* hi, vsp_wake_fn wake, void* ctx);
+  /* Runs the work the host queued for this thread, and returns once there is none left or it has
+   * run its share (the host wakes the thread again for the rest). May call send, close, admit or
+   * send_batch for any connection before it returns, as conn_recv may.
+   * Thread: the thread that registered `thread`; not from inside another call into the host. */
+  void (*io_thread_run)(vsp_host_io_thread* thread);
+  /* Unregisters the thread. When it returns, `wake` is not called again and no call of it is
+   * running. A wake-up it has not answered need not be: the host gives that work to another
+   * thread, or runs it before returning.
+   * Thread: the thread that registered `thread`.
+   * OWNERSHIP: the handle is invalid afterwards. */
+  void (*io_thread_end)(vsp_host_io_thread* thread);
 };
 
 #ifdef __cplusplus

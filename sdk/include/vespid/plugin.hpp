@@ -132,6 +132,13 @@ class Host {
            api_->batch_end != nullptr;
   }
 
+  // Whether the host offers ABI 1.6's I/O thread registration (io_thread_begin, io_thread_run,
+  // io_thread_end).
+  bool has_io_thread_api() const noexcept {
+    return VSP_HAS_MEMBER(vsp_host_api, api_, io_thread_end) && api_->io_thread_begin != nullptr &&
+           api_->io_thread_run != nullptr && api_->io_thread_end != nullptr;
+  }
+
   // Loop thread. Returns the JSON text of a gateway config key, or an empty string.
   std::string config_get(const char* path) const {
     std::string out;
@@ -193,6 +200,47 @@ class ReplyBatch {
  private:
   const vsp_host_api* api_;  // copied: the owner of the Host may go away inside the batch
   vsp_host_instance* hi_;
+};
+
+// One I/O thread's registration with the host (host->io_thread_begin): made on that thread
+// before it opens or delivers anything, and destroyed there after its last delivery. `wake` is
+// called on any thread when the host has work for this one; it must queue a call of run() to this
+// thread's reactor without blocking and return VSP_OK, or another status when it could not
+// (boost::asio::post, say, with VSP_E_NOMEM for std::bad_alloc). Does nothing on a host without
+// ABI 1.6, where the host runs its work on the thread that causes it.
+class IoThreadLink {
+ public:
+  IoThreadLink(const Host& host, std::function<int()> wake)
+      : api_(host.has_io_thread_api() ? host.api() : nullptr),
+        wake_(std::make_unique<std::function<int()>>(std::move(wake))) {
+    if (api_) t_ = api_->io_thread_begin(host.instance(), &IoThreadLink::trampoline, wake_.get());
+  }
+  ~IoThreadLink() {
+    if (t_) api_->io_thread_end(t_);
+  }
+  IoThreadLink(const IoThreadLink&) = delete;
+  IoThreadLink& operator=(const IoThreadLink&) = delete;
+
+  // This thread, when a wake-up's call arrives: runs what the host queued for it.
+  void run() const noexcept {
+    if (t_) api_->io_thread_run(t_);
+  }
+  bool registered() const noexcept { return t_ != nullptr; }
+
+ private:
+  static int trampoline(void* ctx) noexcept {
+    try {
+      return (*static_cast<std::function<int()>*>(ctx))();
+    } catch (const std::bad_alloc&) {
+      return VSP_E_NOMEM;
+    } catch (...) {
+      return VSP_E_INTERNAL;
+    }
+  }
+
+  const vsp_host_api* api_;
+  std::unique_ptr<std::function<int()>> wake_;
+  vsp_host_io_thread* t_ = nullptr;
 };
 
 class Timer {
