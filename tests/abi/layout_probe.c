@@ -2,7 +2,7 @@
  * Records the binary layout one set of SDK headers defines: the offset and size of every member
  * of every struct and table that crosses the boundary, the size of structs passed in arrays
  * (they have no struct_size, so they can never grow), and the value of every constant. Compiled
- * once per header set (frozen 1.0 to 1.4, current) with LAYOUT_NAME naming the table;
+ * once per header set (frozen 1.0 to 1.6, current) with LAYOUT_NAME naming the table;
  * layout_test.cpp then requires every entry of an older set to be unchanged in every newer one.
  *
  * Members are listed by the minor that introduced them, so a set only names what it has.
@@ -233,6 +233,12 @@ const layout_entry LAYOUT_NAME[] = {
 #if VSP_ABI_MINOR >= 5
     /* ---- 1.5 ---- */
     CONSTANT(VSP_CONN_REST_RAW_BODY),
+#endif
+#if VSP_ABI_MINOR >= 6
+    /* ---- 1.6 ---- */
+    MEMBER(vsp_host_api, io_thread_begin),
+    MEMBER(vsp_host_api, io_thread_run),
+    MEMBER(vsp_host_api, io_thread_end),
 #endif
     {NULL, 0, 0, LAYOUT_END},
 };

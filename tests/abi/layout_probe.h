@@ -24,6 +24,7 @@ extern const layout_entry abi_layout_1_2[];
 extern const layout_entry abi_layout_1_3[];
 extern const layout_entry abi_layout_1_4[];
 extern const layout_entry abi_layout_1_5[];
+extern const layout_entry abi_layout_1_6[];
 extern const layout_entry abi_layout_current[];
 
 #ifdef __cplusplus

@@ -1,5 +1,5 @@
 // Within ABI major 1, a newer header set may only add: every member, array-element size and
-// constant of the frozen 1.0 to 1.5 headers must be unchanged in every newer set, the current
+// constant of the frozen 1.0 to 1.6 headers must be unchanged in every newer set, the current
 // SDK headers included. Compile-time facts, so this fails before any gateway runs.
 #include <gtest/gtest.h>
 
@@ -59,12 +59,19 @@ TEST(AbiLayout, OlderMinorsArePrefixesOfNewerOnes) {
   expect_kept("1.2", abi_layout_1_2, "1.5", abi_layout_1_5);
   expect_kept("1.3", abi_layout_1_3, "1.5", abi_layout_1_5);
   expect_kept("1.4", abi_layout_1_4, "1.5", abi_layout_1_5);
+  expect_kept("1.0", abi_layout_1_0, "1.6", abi_layout_1_6);
+  expect_kept("1.1", abi_layout_1_1, "1.6", abi_layout_1_6);
+  expect_kept("1.2", abi_layout_1_2, "1.6", abi_layout_1_6);
+  expect_kept("1.3", abi_layout_1_3, "1.6", abi_layout_1_6);
+  expect_kept("1.4", abi_layout_1_4, "1.6", abi_layout_1_6);
+  expect_kept("1.5", abi_layout_1_5, "1.6", abi_layout_1_6);
   expect_kept("1.0", abi_layout_1_0, "current", abi_layout_current);
   expect_kept("1.1", abi_layout_1_1, "current", abi_layout_current);
   expect_kept("1.2", abi_layout_1_2, "current", abi_layout_current);
   expect_kept("1.3", abi_layout_1_3, "current", abi_layout_current);
   expect_kept("1.4", abi_layout_1_4, "current", abi_layout_current);
   expect_kept("1.5", abi_layout_1_5, "current", abi_layout_current);
+  expect_kept("1.6", abi_layout_1_6, "current", abi_layout_current);
 }
 
 TEST(AbiLayout, TheBusKindArrivedWholeIn13) {
@@ -129,6 +136,21 @@ TEST(AbiLayout, The15RawBodyFlagIsABitOfItsOwn) {
     EXPECT_EQ(v15.at(older).offset & raw, 0u) << older;
   }
   EXPECT_EQ(facts(abi_layout_1_4).count("VSP_CONN_REST_RAW_BODY"), 0u);
+}
+
+TEST(AbiLayout, The16IoThreadServicesFollowBatchEnd) {
+  // 1.6 added three host services at the end of the host table, right after 1.2's batch_end,
+  // unknown to the frozen 1.5 set; a 1.5 plugin's view of the table ends before them. Read from
+  // the frozen 1.6 set; every newer set keeps these facts.
+  const auto v16 = facts(abi_layout_1_6);
+  const auto& batch_end = v16.at("vsp_host_api.batch_end");
+  const auto& begin = v16.at("vsp_host_api.io_thread_begin");
+  const auto& run = v16.at("vsp_host_api.io_thread_run");
+  const auto& end = v16.at("vsp_host_api.io_thread_end");
+  EXPECT_EQ(batch_end.offset + batch_end.size, begin.offset);
+  EXPECT_EQ(begin.offset + begin.size, run.offset);
+  EXPECT_EQ(run.offset + run.size, end.offset);
+  EXPECT_EQ(facts(abi_layout_1_5).count("vsp_host_api.io_thread_begin"), 0u);
 }
 
 TEST(AbiLayout, TablesOfOlderMinorsEndWhereTheirLastMemberEnds) {
