@@ -70,8 +70,7 @@ void Sequencer::drain() {
   run_queue();
 }
 
-void Sequencer::post_work(Work work) {
-  auto* node = new InboxNode{std::move(work), nullptr};
+void Sequencer::push_message(InboxNode* node) {
   InboxNode* head = inbox_.load(std::memory_order_relaxed);
   do {
     node->next = head;
@@ -183,14 +182,17 @@ void Sequencer::run_queue(void (*first)(void*), void* first_ctx) {
   const auto over_budget = [&] { return drain_budget_ != 0 && done >= drain_budget_ && handoff_; };
   for (;;) {
     take_inbox();
-    Work next;
     if (held_ != nullptr && !over_budget()) {
       // Messages are the holder's own once taken: no lock. Other shards wait on them.
       InboxNode* node = std::exchange(held_, held_->next);
       if (held_ == nullptr) held_tail_ = nullptr;
-      next = std::move(node->work);
+      run_item([node] { node->run(); });
       delete node;
-    } else {
+      ++done;
+      continue;
+    }
+    Work next;
+    {
       std::lock_guard lock(mutex_);
       if (held_ == nullptr && queue_.empty()) {
         // A last look at the inbox, after clearing the flag senders read, and under the lock

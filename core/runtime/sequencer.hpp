@@ -65,7 +65,7 @@ class alignas(64) Sequencer {
   // sent. Any thread.
   template <class F>
   void post(F&& work) {
-    post_work(Work(std::forward<F>(work)));
+    push_message(new Message<std::remove_cvref_t<F>>(std::forward<F>(work)));
   }
 
   // A thread that can run this Sequencer's messages: `wake(ctx)` must make it call drain() soon,
@@ -121,7 +121,8 @@ class alignas(64) Sequencer {
   // first keeps every producer's order).
   bool enter_if_idle();
   void enqueue(Work work);
-  void post_work(Work work);
+  struct InboxNode;
+  void push_message(InboxNode* message);
   // Sends one wake-up to the first waker that takes it; false when none does.
   bool wake_a_waker();
   // The holder: moves what the inbox holds, oldest first, to the end of held_. Cheap when empty
@@ -141,9 +142,19 @@ class alignas(64) Sequencer {
   std::atomic<uint64_t> ran_at_once_{0};
   std::atomic<uint64_t> ran_queued_{0};
 
+  // A message: the sender's callable itself, in one allocation (no Work around it), freed by the
+  // thread that ran it, inside its turn.
   struct InboxNode {
-    Work work;
-    InboxNode* next;
+    InboxNode* next = nullptr;
+    virtual void run() = 0;
+    virtual ~InboxNode() = default;
+  };
+  template <class Fn>
+  struct Message final : InboxNode {
+    template <class A>
+    explicit Message(A&& a) : fn(std::forward<A>(a)) {}
+    void run() override { fn(); }
+    Fn fn;
   };
   // Messages taken from the inbox, oldest first, not yet run: the holder's only.
   InboxNode* held_ = nullptr;
