@@ -242,6 +242,14 @@ struct CountingWaker {
   }
 };
 
+// A Sequencer with one waker that counts its wake-ups; the test plays the woken thread.
+class WokenSequencer : public ::testing::Test {
+ protected:
+  void SetUp() override { s.add_waker(&CountingWaker::wake, &waker); }
+  Sequencer s;
+  CountingWaker waker;
+};
+
 TEST(Sequencer, PostWithNoWakerRunsAsExecuteDoes) {
   Sequencer s;
   std::thread::id ran_on;
@@ -249,10 +257,7 @@ TEST(Sequencer, PostWithNoWakerRunsAsExecuteDoes) {
   EXPECT_EQ(ran_on, std::this_thread::get_id());
 }
 
-TEST(Sequencer, PostLeavesTheMessageToAWokenThreadAndOneWakeServesAllUntilItDrains) {
-  Sequencer s;
-  CountingWaker waker;
-  s.add_waker(&CountingWaker::wake, &waker);
+TEST_F(WokenSequencer, PostLeavesTheMessageToAWokenThreadAndOneWakeServesAllUntilItDrains) {
   std::vector<int> order;
   for (int i = 1; i <= 3; ++i) s.post([&order, i] { order.push_back(i); });
   EXPECT_TRUE(order.empty());  // the sender ran none of them
@@ -276,10 +281,7 @@ TEST(Sequencer, PostLeavesTheMessageToAWokenThreadAndOneWakeServesAllUntilItDrai
   EXPECT_EQ(order.back(), 4);
 }
 
-TEST(Sequencer, PostWhileTheCoreIsHeldNeedsNoWakeAndRunsBeforeTheHolderLetsGo) {
-  Sequencer s;
-  CountingWaker waker;
-  s.add_waker(&CountingWaker::wake, &waker);
+TEST_F(WokenSequencer, PostWhileTheCoreIsHeldNeedsNoWakeAndRunsBeforeTheHolderLetsGo) {
   std::vector<int> order;
   s.execute([&] {
     s.post([&] { order.push_back(2); });
@@ -289,10 +291,7 @@ TEST(Sequencer, PostWhileTheCoreIsHeldNeedsNoWakeAndRunsBeforeTheHolderLetsGo) {
   EXPECT_EQ(waker.wakes, 0);
 }
 
-TEST(Sequencer, TheOwnThreadsWorkTakesTheMessagesWaitingForItBeforeLettingGo) {
-  Sequencer s;
-  CountingWaker waker;
-  s.add_waker(&CountingWaker::wake, &waker);
+TEST_F(WokenSequencer, TheOwnThreadsWorkTakesTheMessagesWaitingForItBeforeLettingGo) {
   std::vector<int> order;
   s.post([&] { order.push_back(1); });
   s.post([&] { order.push_back(2); });
@@ -306,10 +305,7 @@ TEST(Sequencer, TheOwnThreadsWorkTakesTheMessagesWaitingForItBeforeLettingGo) {
   EXPECT_EQ(order.back(), 3);
 }
 
-TEST(Sequencer, AMessageWhoseWakeFoundTheCoreHeldRunsBeforeTheHolderLetsGo) {
-  Sequencer s;
-  CountingWaker waker;
-  s.add_waker(&CountingWaker::wake, &waker);
+TEST_F(WokenSequencer, AMessageWhoseWakeFoundTheCoreHeldRunsBeforeTheHolderLetsGo) {
   bool first = false, second = false;
   s.post([&] { first = true; });  // the core is idle: a wake-up, not yet answered
   EXPECT_EQ(waker.wakes, 1);
