@@ -548,13 +548,17 @@ void FakeHost::batch_end() {
 
 vsp_host_io_thread* FakeHost::io_thread_begin(vsp_wake_fn wake, void* ctx) {
   const auto self = std::this_thread::get_id();
-  std::lock_guard lock(mu_);
-  for (const auto& t : io_threads_) {
-    if (t->thread == self) violations_.push_back("io_thread_begin twice on one thread");
+  bool twice = false;
+  vsp_host_io_thread* t = nullptr;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& other : io_threads_) twice = twice || other->thread == self;
+    io_threads_.push_back(
+        std::make_unique<vsp_host_io_thread>(vsp_host_io_thread{this, self, wake, ctx}));
+    t = io_threads_.back().get();
   }
-  io_threads_.push_back(
-      std::make_unique<vsp_host_io_thread>(vsp_host_io_thread{this, self, wake, ctx}));
-  return io_threads_.back().get();
+  if (twice) violation("io_thread_begin twice on one thread");  // takes mu_ itself
+  return t;
 }
 
 void FakeHost::io_thread_run(vsp_host_io_thread* t) {

@@ -202,6 +202,30 @@ TEST(Sequencer, AnotherSequencerEnteredFromCoreWorkSharesTheThreadsTurn) {
   EXPECT_FALSE(end_of_turn::active());
 }
 
+// Another thread holding the core, from construction until release() (or destruction).
+class CoreHolder {
+ public:
+  explicit CoreHolder(Sequencer& s)
+      : thread_([this, &s] {
+          s.execute([this] {
+            holding_ = true;
+            while (!release_) std::this_thread::yield();
+          });
+        }) {
+    while (!holding_) std::this_thread::yield();
+  }
+  ~CoreHolder() { release(); }
+  // Lets go of the core and waits until the holding thread has left it.
+  void release() {
+    release_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::atomic<bool> holding_{false}, release_{false};
+  std::thread thread_;
+};
+
 TEST(Sequencer, RunIfIdleRunsAtOnceOrNotAtAll) {
   Sequencer s;
   int ran = 0;
@@ -214,17 +238,9 @@ TEST(Sequencer, RunIfIdleRunsAtOnceOrNotAtAll) {
   EXPECT_EQ(ran, 1);
 
   // Another thread holds the core: refused, and still not queued.
-  std::atomic<bool> holding{false}, release{false};
-  std::thread holder([&] {
-    s.execute([&] {
-      holding = true;
-      while (!release) std::this_thread::yield();
-    });
-  });
-  while (!holding) std::this_thread::yield();
+  CoreHolder holder(s);
   EXPECT_FALSE(s.run_if_idle([&] { ran += 1000; }));
-  release = true;
-  holder.join();
+  holder.release();
   EXPECT_EQ(ran, 1);
   EXPECT_TRUE(s.run_if_idle([&] { ++ran; }));
   EXPECT_EQ(ran, 2);
@@ -309,21 +325,13 @@ TEST_F(WokenSequencer, AMessageWhoseWakeFoundTheCoreHeldRunsBeforeTheHolderLetsG
   bool first = false, second = false;
   s.post([&] { first = true; });  // the core is idle: a wake-up, not yet answered
   EXPECT_EQ(waker.wakes, 1);
-  std::atomic<bool> holding{false}, release{false};
-  std::thread holder([&] {
-    s.execute([&] {
-      holding = true;
-      while (!release) std::this_thread::yield();
-    });
-  });
-  while (!holding) std::this_thread::yield();
+  CoreHolder holder(s);
   s.post([&] { second = true; });  // the core is held: no wake-up of its own
   EXPECT_EQ(waker.wakes, 1);
   s.drain();  // the woken thread: the core is held, so it leaves both to the holder
   EXPECT_FALSE(first);
   EXPECT_FALSE(second);
-  release = true;
-  holder.join();
+  holder.release();
   EXPECT_TRUE(first);
   EXPECT_TRUE(second);
 }

@@ -315,7 +315,8 @@ struct vsp_host_api {
    * Thread: the I/O thread itself, before it opens a connection or delivers a message.
    * OWNERSHIP: the handle is the plugin's to end with io_thread_end, on this same thread, before
    *   destroy returns; `ctx` is kept until then.
-   * Returns: the handle, or NULL (out of memory, NULL wake): the thread works without one. */
+   * Returns: the handle, or NULL (out of memory, NULL wake, or a gateway with no work to give
+   *   its threads): the thread works without one. */
   vsp_host_io_thread* (*io_thread_begin)(vsp_host_instance* hi, vsp_wake_fn wake, void* ctx);
   /* Runs the work the host queued for this thread, and returns once there is none left or it has
    * run its share (the host wakes the thread again for the rest). May call send, close, admit or
